@@ -1,0 +1,175 @@
+"""Preparation of commune boundaries: codes, names, EPCI, geometry checks and repairs."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geocarbon.errors import InputError
+from geocarbon.notices import Notice
+
+COMMUNE_COLUMNS = ["commune_code", "commune_name", "epci_code"]
+
+
+def normalise_codes(values: pd.Series) -> pd.Series:
+    """INSEE-like codes as strings; integer codes are zero-padded to 5 characters.
+
+    Examples
+    --------
+    >>> normalise_codes(pd.Series([1001, 46042])).tolist()
+    ['01001', '46042']
+    """
+    if pd.api.types.is_float_dtype(values) and values.dropna().apply(float.is_integer).all():
+        values = values.astype("Int64")
+    if pd.api.types.is_integer_dtype(values):
+        return values.astype("string").str.zfill(5).astype(object).where(values.notna(), None)
+    return values.astype("string").str.strip().astype(object).where(values.notna(), None)
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """Keep the polygonal part of a repaired geometry."""
+    if geom is None or geom.is_empty:
+        return geom
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+    if not parts:
+        return shapely.Polygon()
+    return shapely.union_all(parts)
+
+
+def prepare_communes(
+    raw: gpd.GeoDataFrame,
+    *,
+    source: str,
+    code_field: str,
+    name_field: str,
+    epci_field: str | None = None,
+) -> tuple[gpd.GeoDataFrame, list[Notice]]:
+    """Check and normalise a commune layer.
+
+    Parameters
+    ----------
+    raw : GeoDataFrame
+        The layer as read.
+    source : str
+        File (and layer) name, for messages.
+    code_field, name_field, epci_field : str
+        Field names of the INSEE code, the name and (optionally) the EPCI code.
+
+    Returns
+    -------
+    communes : GeoDataFrame
+        Columns ``commune_code``, ``commune_name``, ``epci_code``, geometry (source CRS),
+        sorted by code.
+    notices : list of Notice
+        Repairs made (invalid geometries made valid).
+
+    Raises
+    ------
+    InputError
+        Missing fields, empty layer, missing or duplicate codes, empty or non-polygon
+        geometries, geometries that cannot be repaired.
+    """
+    notices: list[Notice] = []
+    if len(raw) == 0:
+        msg = f"communes: {source} holds no feature"
+        raise InputError(msg)
+    fields = [c for c in raw.columns if c != raw.geometry.name]
+    for key, name in (("code_field", code_field), ("name_field", name_field), ("epci_field", epci_field)):
+        if name is not None and name not in raw.columns:
+            msg = (
+                f"communes: {source} has no field {name!r} (communes.{key}); "
+                f"fields present: {', '.join(fields)}"
+            )
+            raise InputError(msg)
+    codes = normalise_codes(raw[code_field])
+    missing = np.flatnonzero(codes.isna().to_numpy() | (codes.astype(str).str.len() == 0).to_numpy())
+    if len(missing):
+        msg = f"communes: {source}: {len(missing)} feature(s) have no code in field {code_field!r} (feature numbers {', '.join(map(str, missing[:10]))})"
+        raise InputError(msg)
+    dup = codes[codes.duplicated(keep=False)]
+    if len(dup):
+        listed = ", ".join(sorted(set(dup.astype(str)))[:10])
+        msg = (
+            f"communes: {source}: duplicate commune codes in field {code_field!r}: {listed}. "
+            "Each commune must appear once: dissolve multi-part communes (e.g. ogr2ogr -dialect sqlite "
+            "-sql 'SELECT code, ST_Union(geometry) ... GROUP BY code') or fix the codes."
+        )
+        raise InputError(msg)
+    geoms = raw.geometry
+    empty = geoms.isna() | geoms.is_empty
+    if empty.any():
+        listed = ", ".join(codes[empty.to_numpy()].astype(str).tolist()[:10])
+        msg = f"communes: {source}: {int(empty.sum())} commune(s) have an empty geometry: {listed}; fix or remove them in the source"
+        raise InputError(msg)
+    kinds = set(geoms.geom_type)
+    bad_kinds = kinds - {"Polygon", "MultiPolygon"}
+    if bad_kinds:
+        wrong = ~geoms.geom_type.isin(["Polygon", "MultiPolygon"])
+        listed = ", ".join(codes[wrong.to_numpy()].astype(str).tolist()[:10])
+        msg = f"communes: {source}: geometries must be polygons; found {', '.join(sorted(bad_kinds))} for {listed}"
+        raise InputError(msg)
+    invalid = ~geoms.is_valid
+    out_geoms = geoms.copy()
+    if invalid.any():
+        reasons = shapely.is_valid_reason(geoms[invalid].to_numpy())
+        repaired = [_polygonal(g) for g in shapely.make_valid(geoms[invalid].to_numpy())]
+        out_geoms[invalid] = repaired
+        broken = [c for c, g in zip(codes[invalid.to_numpy()], repaired, strict=True) if g is None or g.is_empty]
+        if broken:
+            msg = f"communes: {source}: invalid geometries that cannot be repaired: {', '.join(broken)}"
+            raise InputError(msg)
+        notices.append(
+            Notice(
+                "commune_geometry_repaired",
+                f"{int(invalid.sum())} invalid commune geometries were repaired (shapely make_valid)",
+                [f"{c}: {r}" for c, r in zip(codes[invalid.to_numpy()], reasons, strict=True)],
+            )
+        )
+    names = raw[name_field].astype("string").fillna("").astype(object)
+    epci = normalise_codes(raw[epci_field]) if epci_field else pd.Series([None] * len(raw), index=raw.index)
+    out = gpd.GeoDataFrame(
+        {"commune_code": codes.to_numpy(), "commune_name": names.to_numpy(), "epci_code": epci.to_numpy()},
+        geometry=out_geoms.to_numpy(),
+        crs=raw.crs,
+    )
+    return out.sort_values("commune_code", kind="stable").reset_index(drop=True), notices
+
+
+def join_commune_table(
+    communes: gpd.GeoDataFrame,
+    table: pd.DataFrame,
+    *,
+    source: str,
+    code_field: str,
+    epci_field: str | None,
+    population_field: str | None,
+) -> tuple[gpd.GeoDataFrame, list[Notice]]:
+    """Add EPCI codes (and population) from a table keyed by commune code.
+
+    Communes absent from the table keep the EPCI code of the layer (if any) and are listed.
+    """
+    notices: list[Notice] = []
+    tab = table.copy()
+    tab["_code"] = normalise_codes(tab[code_field])
+    tab = tab.drop_duplicates("_code").set_index("_code")
+    out = communes.copy()
+    present = out["commune_code"].isin(tab.index)
+    if epci_field:
+        joined = normalise_codes(tab[epci_field]).reindex(out["commune_code"]).to_numpy()
+        out["epci_code"] = np.where(present, joined, out["epci_code"])
+    if population_field:
+        out["population"] = pd.to_numeric(tab[population_field], errors="coerce").reindex(out["commune_code"]).to_numpy()
+    absent = out.loc[~present, "commune_code"].tolist()
+    if absent:
+        notices.append(
+            Notice(
+                "commune_missing_from_table",
+                f"communes absent from {source} (no EPCI/population from it; codes of another vintage?)",
+                absent,
+            )
+        )
+    return out, notices

@@ -1,0 +1,261 @@
+"""Typed pipeline configuration.
+
+A pipeline file (``pipelines/<territory>.yaml``) holds paths and overrides only. It is
+parsed into :class:`PipelineConfig`; every path is resolved relative to the directory of
+the YAML file, ``${VAR}`` / ``${VAR:-default}`` are expanded from the environment, and
+unknown keys are rejected by name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from geocarbon.errors import ConfigError
+
+#: Environment variable naming the folder of shared public data (see README).
+DATA_ENV_VAR = "GEOCARBON_DATA"
+
+CARBON_POOLS = ("soil", "litter", "live_biomass", "dead_wood")
+FOREST_TYPES = ("broadleaf", "conifer", "mixed", "poplar")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CommuneTableConfig(_Strict):
+    """A table joined to the communes by INSEE code (e.g. EPCI membership)."""
+
+    path: Path
+    code_field: str = "insee"
+    epci_field: str | None = "epci"
+    population_field: str | None = None
+    separator: str = ","
+
+
+class CommunesConfig(_Strict):
+    """Commune boundaries: any OGR-readable vector file."""
+
+    path: Path
+    layer: str | None = None
+    code_field: str = "code"
+    name_field: str = "nom"
+    epci_field: str | None = None
+    table: CommuneTableConfig | None = None
+
+
+class LandcoverConfig(_Strict):
+    """Categorical land-cover raster (CLC codes by default)."""
+
+    path: Path
+    year: int | None = None
+    nomenclature: Literal["clc", "table"] = "clc"
+    mapping: Path | None = Field(
+        default=None,
+        description="CSV with columns 'code' and 'category' (required when nomenclature is 'table').",
+    )
+    nodata_values: list[float] = Field(
+        default_factory=list,
+        description="Class codes to treat as nodata in addition to the raster's own nodata "
+        "(e.g. CLC 999 'NODATA', 990/995 'unclassified').",
+    )
+    category_overrides: dict[int, str] = Field(
+        default_factory=dict, description="code -> category, applied over the nomenclature."
+    )
+
+    @model_validator(mode="after")
+    def _mapping_needed(self) -> LandcoverConfig:
+        if self.nomenclature == "table" and self.mapping is None:
+            msg = "landcover.nomenclature is 'table' but landcover.mapping is not set: give a CSV with columns code,category"
+            raise ValueError(msg)
+        return self
+
+
+class ForestMapConfig(_Strict):
+    """Optional forest-type raster (IGN BD Forêt-like composition codes)."""
+
+    path: Path
+    codes: dict[int, Literal["broadleaf", "conifer", "mixed", "poplar"]] = Field(
+        default_factory=lambda: {1: "broadleaf", 2: "conifer", 3: "mixed", 4: "poplar"}
+    )
+    mode: Literal["composition", "override"] = Field(
+        default="composition",
+        description="'composition': the map gives the forest type of land-cover forest pixels; "
+        "'override': every pixel the map calls forest is forest of that type, whatever the land cover.",
+    )
+
+
+class CarbonConfig(_Strict):
+    """Carbon-stock coefficients: a set read from data, plus overrides."""
+
+    coefficients: Literal["aldo", "generic"] = "generic"
+    aldo_dir: Path | None = None
+    generic_table: Path | None = Field(
+        default=None, description="CSV category,pool,stock_tc_per_ha,source; the built-in table if unset."
+    )
+    forest_locations: Path | None = Field(
+        default=None,
+        description="Optional CSV insee,groupeser,greco[,bassin_populicole] for the ALDO forest cascade.",
+    )
+    artificial_sealed_share: float = Field(default=0.8, ge=0.0, le=1.0)
+    overrides: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="category -> pool -> tC/ha, applied to every commune."
+    )
+
+    @model_validator(mode="after")
+    def _aldo_dir_needed(self) -> CarbonConfig:
+        if self.coefficients == "aldo" and self.aldo_dir is None:
+            msg = "carbon.coefficients is 'aldo' but carbon.aldo_dir is not set: point it to the folder of ALDO tables"
+            raise ValueError(msg)
+        for category, pools in self.overrides.items():
+            for pool, value in pools.items():
+                if pool not in CARBON_POOLS:
+                    msg = f"carbon.overrides.{category}: unknown pool {pool!r}; expected one of {', '.join(CARBON_POOLS)}"
+                    raise ValueError(msg)
+                if value < 0:
+                    msg = f"carbon.overrides.{category}.{pool} = {value}: a stock cannot be negative"
+                    raise ValueError(msg)
+        return self
+
+
+class MapsConfig(_Strict):
+    """Interactive maps."""
+
+    enabled: bool = True
+    simplify_m: float = Field(default=20.0, ge=0.0, description="Geometry simplification for maps, metres.")
+
+
+class ProcessingConfig(_Strict):
+    """Engine settings."""
+
+    block_pixels: int = Field(default=4_000_000, ge=10_000, description="Pixels read per block.")
+
+
+class PipelineConfig(_Strict):
+    """A territory pipeline, as read from ``pipelines/<name>.yaml``."""
+
+    name: str
+    description: str = ""
+    output_dir: Path | None = None
+    output_crs: str | None = Field(
+        default=None, description="CRS of output layers; default: the land-cover raster's CRS."
+    )
+    communes: CommunesConfig
+    landcover: LandcoverConfig
+    forest_map: ForestMapConfig | None = None
+    carbon: CarbonConfig = Field(default_factory=CarbonConfig)
+    maps: MapsConfig = Field(default_factory=MapsConfig)
+    processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
+    source_file: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_folder_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
+            msg = f"name {value!r} must be usable as a folder name (letters, digits, '_', '-', '.')"
+            raise ValueError(msg)
+        return value
+
+    def resolved_output_dir(self) -> Path:
+        """Folder the run writes into (``output_dir`` or ``outputs/<name>`` next to the YAML)."""
+        if self.output_dir is not None:
+            return self.output_dir
+        base = self.source_file.parent if self.source_file else Path.cwd()
+        return base / "outputs" / self.name
+
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_env(text: str, environ: dict[str, str] | None = None) -> str:
+    """Expand ``${VAR}`` and ``${VAR:-default}`` in a string.
+
+    Raises
+    ------
+    ConfigError
+        When a variable without default is not set.
+    """
+    env = os.environ if environ is None else environ
+
+    def repl(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env and env[name] != "":
+            return env[name]
+        if default is not None:
+            return default
+        msg = f"environment variable {name} is used in the pipeline file but is not set; set it or write ${{{name}:-default}}"
+        raise ConfigError(msg)
+
+    return _VAR.sub(repl, text)
+
+
+def _expand_tree(value: Any) -> Any:
+    if isinstance(value, str):
+        return expand_env(value)
+    if isinstance(value, dict):
+        return {k: _expand_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_tree(v) for v in value]
+    return value
+
+
+def _resolve_paths(model: BaseModel, base: Path) -> BaseModel:
+    updates: dict[str, Any] = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if name == "source_file":
+            continue
+        if isinstance(value, Path):
+            updates[name] = (base / value).resolve() if not value.is_absolute() else value
+        elif isinstance(value, BaseModel):
+            updates[name] = _resolve_paths(value, base)
+    return model.model_copy(update=updates) if updates else model
+
+
+def _format_validation_error(err: ValidationError, source: str) -> str:
+    lines = [f"{source}: the pipeline configuration is invalid:"]
+    for item in err.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            lines.append(f"  - unknown key '{where}': remove it or check its spelling")
+        elif item["type"] == "missing":
+            lines.append(f"  - missing key '{where}'")
+        else:
+            lines.append(f"  - {where}: {item['msg']} (got {item.get('input')!r})")
+    return "\n".join(lines)
+
+
+def config_from_dict(data: dict[str, Any], base_dir: Path, source: str = "<config>") -> PipelineConfig:
+    """Validate a configuration mapping and resolve its paths against ``base_dir``."""
+    try:
+        cfg = PipelineConfig.model_validate(_expand_tree(data))
+    except ValidationError as err:
+        raise ConfigError(_format_validation_error(err, source)) from None
+    resolved = _resolve_paths(cfg, base_dir.resolve())
+    assert isinstance(resolved, PipelineConfig)
+    return resolved
+
+
+def load_config(path: Path) -> PipelineConfig:
+    """Read and validate a pipeline YAML file.
+
+    Parameters
+    ----------
+    path : Path
+        The pipeline file. Relative paths inside it are relative to its folder.
+    """
+    from geocarbon.io.tables import read_yaml
+
+    path = Path(path)
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        msg = f"{path}: a pipeline file must be a mapping of keys (name, communes, landcover, ...)"
+        raise ConfigError(msg)
+    data.setdefault("name", path.stem)
+    cfg = config_from_dict(data, path.parent, source=str(path))
+    return cfg.model_copy(update={"source_file": path.resolve()})

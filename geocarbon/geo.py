@@ -1,0 +1,124 @@
+"""Geometry helpers: true areas of polygons and of raster pixels.
+
+Areas are never computed in degrees. Polygon areas use a Lambert azimuthal equal-area
+projection centred on the layer; pixel areas use the grid's nominal cell size corrected
+by the projection's areal scale factor (exact cell areas on the ellipsoid for
+geographic grids).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+from affine import Affine
+from pyproj import CRS, Geod, Proj, Transformer
+
+logger = logging.getLogger(__name__)
+
+M2_PER_HA = 10_000.0
+
+
+def local_equal_area_crs(frame: gpd.GeoDataFrame) -> CRS:
+    """A Lambert azimuthal equal-area CRS centred on the layer (GRS80 ellipsoid)."""
+    lonlat = frame.to_crs("EPSG:4326") if frame.crs and not frame.crs.equals("EPSG:4326") else frame
+    minx, miny, maxx, maxy = lonlat.total_bounds
+    lon0, lat0 = (minx + maxx) / 2.0, (miny + maxy) / 2.0
+    return CRS.from_proj4(f"+proj=laea +lat_0={lat0:.6f} +lon_0={lon0:.6f} +ellps=GRS80 +units=m +no_defs")
+
+
+def area_ha(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """True area of each polygon, in hectares.
+
+    Parameters
+    ----------
+    frame : GeoDataFrame
+        Polygons in any CRS (must have a CRS).
+
+    Returns
+    -------
+    ndarray
+        Area [ha] of each feature, in the frame's order.
+    """
+    if frame.crs is None:
+        msg = "area_ha needs a CRS"
+        raise ValueError(msg)
+    if len(frame) == 0:
+        return np.zeros(0)
+    projected = frame.to_crs(local_equal_area_crs(frame))
+    return np.asarray(projected.geometry.area, dtype=float) / M2_PER_HA
+
+
+@dataclass(frozen=True)
+class PixelAreaModel:
+    """True area of the pixels of a north-up grid.
+
+    Attributes
+    ----------
+    kind : str
+        ``"constant"`` (equal-area projection), ``"rows"`` (geographic grid: area varies
+        with latitude only) or ``"grid"`` (other projections: areal scale sampled on a
+        coarse grid every ``step`` pixels).
+    """
+
+    crs: CRS
+    transform: Affine
+    kind: str
+    nominal_m2: float
+    step: int = 16
+
+    @classmethod
+    def for_grid(cls, crs: CRS | str, transform: Affine, width: int, height: int) -> PixelAreaModel:
+        """Choose the cheapest exact-enough model for this grid."""
+        crs = CRS.from_user_input(crs)
+        nominal = abs(transform.a * transform.e)
+        if crs.is_geographic:
+            return cls(crs, transform, "rows", nominal)
+        # Sample the areal scale over the grid: equal-area projections give exactly 1.
+        cols = np.linspace(0, width, 7)
+        rows = np.linspace(0, height, 7)
+        cc, rr = np.meshgrid(cols, rows)
+        scale = _areal_scale(crs, transform, rr.ravel(), cc.ravel())
+        if np.all(np.abs(scale - 1.0) < 1e-7):
+            return cls(crs, transform, "constant", nominal)
+        logger.debug("pixel areas corrected for areal scale %.6f..%.6f", scale.min(), scale.max())
+        return cls(crs, transform, "grid", nominal)
+
+    def block_m2(self, row_off: int, col_off: int, rows: int, cols: int) -> np.ndarray | float:
+        """Pixel areas [m²] of a block: a float, a (rows, 1) or a (rows, cols) array."""
+        if self.kind == "constant":
+            return self.nominal_m2
+        if self.kind == "rows":
+            return _geographic_row_areas(self.crs, self.transform, row_off, rows)[:, None]
+        step = self.step
+        r = np.arange(row_off, row_off + rows, step) + min(step, rows) / 2.0
+        c = np.arange(col_off, col_off + cols, step) + min(step, cols) / 2.0
+        cc, rr = np.meshgrid(c, r)
+        scale = _areal_scale(self.crs, self.transform, rr.ravel(), cc.ravel()).reshape(rr.shape)
+        coarse = self.nominal_m2 / scale
+        full = np.repeat(np.repeat(coarse, step, axis=0), step, axis=1)
+        return full[:rows, :cols]
+
+
+def _areal_scale(crs: CRS, transform: Affine, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    xs, ys = transform * (cols, rows)
+    to_geo = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+    lon, lat = to_geo.transform(xs, ys)
+    factors = Proj(crs).get_factors(lon, lat)
+    return np.asarray(factors.areal_scale, dtype=float)
+
+
+def _geographic_row_areas(crs: CRS, transform: Affine, row_off: int, rows: int) -> np.ndarray:
+    """Exact ellipsoidal area [m²] of one cell per row of a lon/lat grid."""
+    ellipsoid = crs.ellipsoid
+    geod = Geod(a=ellipsoid.semi_major_metre, b=ellipsoid.semi_minor_metre) if ellipsoid else Geod(ellps="WGS84")
+    dlon = abs(transform.a)
+    top = transform.f + transform.e * np.arange(row_off, row_off + rows)
+    bottom = top + transform.e
+    areas = np.empty(rows)
+    for i, (y0, y1) in enumerate(zip(top, bottom, strict=True)):
+        area, _ = geod.polygon_area_perimeter([0.0, dlon, dlon, 0.0], [y0, y0, y1, y1])
+        areas[i] = abs(area)
+    return areas

@@ -1,0 +1,214 @@
+"""Raster readers: metadata checks and block-wise reading on one reference grid.
+
+Only this module opens rasters. Reading is done in blocks (strips of rows, split in
+columns for very wide rasters), so memory stays bounded whatever the raster's size.
+Rasters on another grid are aligned to the reference grid through a GDAL warped VRT
+with **nearest-neighbour** resampling only: categorical values are never interpolated.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.enums import Resampling
+from rasterio.errors import RasterioIOError
+from rasterio.vrt import WarpedVRT
+from rasterio.windows import Window
+
+from geocarbon.errors import InputError
+from geocarbon.io.tables import require_file
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RasterInfo:
+    """What geocarbon needs to know of a single-band raster."""
+
+    path: Path
+    crs: CRS
+    transform: Affine
+    width: int
+    height: int
+    dtype: str
+    nodata: float | None
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top) in the raster's CRS."""
+        left, top = self.transform.c, self.transform.f
+        right = left + self.transform.a * self.width
+        bottom = top + self.transform.e * self.height
+        return (min(left, right), min(top, bottom), max(left, right), max(top, bottom))
+
+    @property
+    def is_float(self) -> bool:
+        """True for floating-point rasters (where NaN may mark nodata)."""
+        return np.issubdtype(np.dtype(self.dtype), np.floating)
+
+
+def raster_info(path: Path, what: str) -> RasterInfo:
+    """Open a raster's header and check it can be used.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, no CRS, rotated grid.
+    """
+    require_file(path, what)
+    try:
+        with rasterio.open(path) as src:
+            info = RasterInfo(
+                path=Path(path),
+                crs=src.crs,
+                transform=src.transform,
+                width=src.width,
+                height=src.height,
+                dtype=src.dtypes[0],
+                nodata=src.nodata,
+            )
+            count = src.count
+    except RasterioIOError as err:
+        msg = f"{what}: cannot open {path} as a raster: {err}"
+        raise InputError(msg) from None
+    if info.crs is None:
+        msg = (
+            f"{what}: {path} has no coordinate reference system; assign one "
+            "(e.g. gdal_edit.py -a_srs EPSG:2154 FILE) and run again"
+        )
+        raise InputError(msg)
+    if info.transform.b != 0 or info.transform.d != 0:
+        msg = f"{what}: {path} has a rotated grid, which geocarbon does not support; warp it to a north-up grid first (gdalwarp)"
+        raise InputError(msg)
+    if count > 1:
+        logger.warning("%s: %s has %d bands; band 1 is used", what, path, count)
+    return info
+
+
+@dataclass
+class RasterBlock:
+    """One block of the reference grid with the values of every layer read for it.
+
+    Attributes
+    ----------
+    row_off, col_off : int
+        Offset of the block in the reference grid (pixels).
+    transform : Affine
+        Transform of the block (its own origin).
+    arrays : dict of str to ndarray
+        Values of each layer on the block, shape (rows, cols).
+    nodata : dict of str to float or None
+        Nodata value of each layer (after alignment).
+    """
+
+    row_off: int
+    col_off: int
+    transform: Affine
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    nodata: dict[str, float | None] = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, cols) of the block."""
+        first = next(iter(self.arrays.values()))
+        return (int(first.shape[0]), int(first.shape[1]))
+
+
+def block_windows(width: int, height: int, block_pixels: int) -> list[Window]:
+    """Split a grid into row strips (and column chunks when one row is too wide).
+
+    Every pixel belongs to exactly one window.
+    """
+    cols = min(width, max(1, block_pixels))
+    rows = max(1, block_pixels // cols)
+    windows = []
+    for row in range(0, height, rows):
+        for col in range(0, width, cols):
+            windows.append(Window(col, row, min(cols, width - col), min(rows, height - row)))
+    return windows
+
+
+def _fill_value(dtype: str, nodata: float | None) -> float:
+    if nodata is not None:
+        return nodata
+    np_dtype = np.dtype(dtype)
+    if np.issubdtype(np_dtype, np.floating):
+        return float("nan")
+    return float(np.iinfo(np_dtype).max)
+
+
+def _same_grid(a: RasterInfo, b: RasterInfo) -> bool:
+    return (
+        a.crs == b.crs
+        and a.width == b.width
+        and a.height == b.height
+        and all(abs(x - y) < 1e-9 for x, y in zip(a.transform, b.transform, strict=True))
+    )
+
+
+def iter_blocks(
+    reference: RasterInfo,
+    aligned: Sequence[tuple[str, RasterInfo]] = (),
+    *,
+    reference_name: str = "landcover",
+    block_pixels: int = 4_000_000,
+) -> Iterator[RasterBlock]:
+    """Read the reference raster block by block, with other rasters aligned to its grid.
+
+    Parameters
+    ----------
+    reference : RasterInfo
+        The raster whose grid is used; read as it is, never resampled.
+    aligned : sequence of (name, RasterInfo)
+        Categorical rasters read on the reference grid; warped with nearest-neighbour
+        resampling when their grid differs. Pixels they do not cover get their nodata.
+    block_pixels : int
+        Upper bound of pixels per block and per layer.
+    """
+    with ExitStack() as stack:
+        ref_src = stack.enter_context(rasterio.open(reference.path))
+        sources: list[tuple[str, Any, float | None]] = [
+            (reference_name, ref_src, reference.nodata)
+        ]
+        for name, info in aligned:
+            src = stack.enter_context(rasterio.open(info.path))
+            if _same_grid(reference, info):
+                sources.append((name, src, info.nodata))
+                continue
+            fill = _fill_value(info.dtype, info.nodata)
+            vrt = stack.enter_context(
+                WarpedVRT(
+                    src,
+                    crs=reference.crs,
+                    transform=reference.transform,
+                    width=reference.width,
+                    height=reference.height,
+                    resampling=Resampling.nearest,
+                    nodata=fill,
+                )
+            )
+            sources.append((name, vrt, fill))
+        for window in block_windows(reference.width, reference.height, block_pixels):
+            block = RasterBlock(
+                row_off=int(window.row_off),
+                col_off=int(window.col_off),
+                transform=rasterio.windows.transform(window, reference.transform),
+            )
+            for name, src, nodata in sources:
+                block.arrays[name] = src.read(1, window=window)
+                block.nodata[name] = nodata
+            yield block
+
+
+def count_blocks(reference: RasterInfo, block_pixels: int) -> int:
+    """How many blocks :func:`iter_blocks` yields (for progress reporting)."""
+    return len(block_windows(reference.width, reference.height, block_pixels))
