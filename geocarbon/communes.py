@@ -173,3 +173,63 @@ def join_commune_table(
             )
         )
     return out, notices
+
+
+def fill_from_neighbours(
+    communes: gpd.GeoDataFrame, values: pd.Series, what: str
+) -> tuple[pd.Series, list[Notice]]:
+    """Give communes without a value the value of their neighbours.
+
+    The value shared over the longest common boundary among touching communes that
+    have one is used; a commune with no such neighbour takes the value of the nearest
+    commune that has one.
+
+    Parameters
+    ----------
+    communes : GeoDataFrame
+        ``commune_code`` and polygons (any CRS; distances are taken in a local
+        equal-area projection).
+    values : Series
+        Value per commune code (missing codes or NaN = no value).
+    what : str
+        Name of the value, for the notice (e.g. ``"pedoclimatic zone (zpc)"``).
+
+    Returns
+    -------
+    Series
+        Value per commune code for every commune of ``communes``.
+    notices : list of Notice
+        Which communes got a fallback value, and which one.
+    """
+    from geocarbon.geo import local_equal_area_crs
+
+    out = values.reindex(communes["commune_code"]).copy()
+    missing = out[out.isna()].index.tolist()
+    if not missing:
+        return out, []
+    frame = communes.to_crs(local_equal_area_crs(communes)).set_index("commune_code")
+    have = frame.loc[out.notna().to_numpy()]
+    if len(have) == 0:
+        msg = f"no commune of the territory has a {what}; check the reference table"
+        raise InputError(msg)
+    filled: list[str] = []
+    for code in missing:
+        geom = frame.geometry[code]
+        touching = have[have.geometry.intersects(geom.buffer(1.0))]
+        if len(touching):
+            shared = touching.geometry.intersection(geom.buffer(1.0).boundary.buffer(2.0)).length
+            by_value = shared.groupby(out.reindex(touching.index).to_numpy()).sum()
+            chosen = by_value.sort_values(ascending=False, kind="stable").index[0]
+            how = "neighbours"
+        else:
+            nearest = have.geometry.distance(geom).sort_values(kind="stable").index[0]
+            chosen = out[nearest]
+            how = f"nearest commune {nearest}"
+        out[code] = chosen
+        filled.append(f"{code} -> {chosen} ({how})")
+    notice = Notice(
+        "reference_fallback",
+        f"communes absent from the reference table for the {what}; the value of their neighbours is used",
+        filled,
+    )
+    return out, [notice]
