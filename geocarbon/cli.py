@@ -1,0 +1,168 @@
+"""Command-line interface: ``geocarbon run | validate | demo``.
+
+Thin layer over :mod:`geocarbon.pipeline`: parses options, shows progress, prints
+one clear message on error and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from geocarbon import __version__
+from geocarbon.errors import GeocarbonError
+
+logger = logging.getLogger("geocarbon")
+console = Console(stderr=True)
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    if quiet:
+        level = logging.ERROR
+    elif verbose == 0:
+        level = logging.WARNING
+    handler = RichHandler(console=console, show_path=False, show_time=False, markup=False)
+    logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
+    logging.getLogger("geocarbon").setLevel(level)
+    logging.getLogger("pyogrio").setLevel(max(level, logging.WARNING))
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    if not enabled:
+        yield None
+        return
+    bars = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} blocks"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def update(step: str, done: int, total: int) -> None:
+        if step not in tasks:
+            tasks[step] = bars.add_task(step, total=total)
+        bars.update(tasks[step], completed=done, total=total)
+
+    with bars:
+        yield update
+
+
+def _fail(err: GeocarbonError) -> None:
+    console.print(f"[bold red]error:[/] {err}", markup=True, highlight=False)
+    sys.exit(err.exit_code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="geocarbon")
+@click.option("-v", "--verbose", count=True, help="More messages (-v: steps, -vv: debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Errors only; no progress bar.")
+@click.pass_context
+def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """geocarbon: carbon stocks per commune from land-cover rasters (ADEME ALDO method)."""
+    _setup_logging(verbose, quiet)
+    ctx.obj = {"quiet": quiet}
+
+
+def _summary(out_dir: Path, results: Any) -> None:
+    total = results.communes["stock_tc"].sum()
+    area = results.communes["landcover_area_ha"].sum()
+    console.print(
+        f"[green]done[/]: {len(results.communes)} communes, {area:,.0f} ha, "
+        f"{total / 1e6:,.3f} MtC ({total / area if area else 0:,.1f} tC/ha) -> {out_dir}",
+        highlight=False,
+    )
+    if results.notices:
+        console.print(f"{len(results.notices)} notice(s) in {out_dir / 'run.json'}", highlight=False)
+
+
+@main.command()
+@click.argument("pipeline", type=click.Path(path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace the results of a previous run.")
+@click.option("--output-dir", type=click.Path(path_type=Path), help="Write here instead of the pipeline's output_dir.")
+@click.pass_context
+def run(ctx: click.Context, pipeline: Path, overwrite: bool, output_dir: Path | None) -> None:
+    """Run PIPELINE (a pipelines/*.yaml file) and write its outputs."""
+    from geocarbon.config import load_config
+    from geocarbon.pipeline import run as run_pipeline
+
+    try:
+        cfg = load_config(pipeline)
+        if output_dir is not None:
+            cfg = cfg.model_copy(update={"output_dir": output_dir.resolve()})
+        with _progress(not ctx.obj["quiet"]) as progress:
+            out_dir, results = run_pipeline(cfg, overwrite=overwrite, progress=progress)
+    except GeocarbonError as err:
+        _fail(err)
+        return
+    if not ctx.obj["quiet"]:
+        _summary(out_dir, results)
+
+
+@main.command()
+@click.argument("pipeline", type=click.Path(path_type=Path))
+def validate(pipeline: Path) -> None:
+    """Check PIPELINE's configuration and inputs without computing."""
+    from geocarbon.config import load_config
+    from geocarbon.pipeline import validate as validate_pipeline
+
+    try:
+        cfg = load_config(pipeline)
+        inputs, notices = validate_pipeline(cfg)
+    except GeocarbonError as err:
+        _fail(err)
+        return
+    for notice in notices:
+        console.print(f"[yellow]note[/]: {notice}", highlight=False)
+    console.print(
+        f"[green]valid[/]: {len(inputs.communes)} communes, land cover "
+        f"{inputs.landcover.width}x{inputs.landcover.height} px in {inputs.landcover.crs.to_string()}",
+        highlight=False,
+    )
+
+
+@main.command()
+@click.option("--overwrite/--no-overwrite", default=True, show_default=True, help="Replace previous demo results.")
+@click.option("--regenerate", is_flag=True, help="Generate the demo inputs again even if present.")
+@click.option(
+    "--pipeline",
+    "pipeline_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Demo pipeline file (default: pipelines/demo.yaml of this source tree, or a packaged copy).",
+)
+@click.pass_context
+def demo(ctx: click.Context, overwrite: bool, regenerate: bool, pipeline_path: Path | None) -> None:
+    """Generate the embedded demo territory (if missing) and run it."""
+    from geocarbon.config import load_config
+    from geocarbon.demo import demo_pipeline_path, ensure_demo_inputs
+    from geocarbon.pipeline import run as run_pipeline
+
+    try:
+        path = pipeline_path or demo_pipeline_path()
+        cfg = load_config(path)
+        ensure_demo_inputs(cfg, regenerate=regenerate)
+        with _progress(not ctx.obj["quiet"]) as progress:
+            out_dir, results = run_pipeline(cfg, overwrite=overwrite, progress=progress)
+    except GeocarbonError as err:
+        _fail(err)
+        return
+    if not ctx.obj["quiet"]:
+        _summary(out_dir, results)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,124 @@
+"""Interactive Folium maps (no computation: they show what the pipeline computed)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import branca.colormap as cm
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class ChoroplethLayer:
+    """One choropleth layer: a column, its title and colour scale."""
+
+    column: str
+    title: str
+    colors: Sequence[str] = ("#f7fcf5", "#c7e9c0", "#74c476", "#238b45", "#00441b")
+    fmt: str = "{:,.0f}"
+
+
+def _deterministic_ids(html: str) -> str:
+    """Replace Folium's random element ids by sequential ones (same map → same file)."""
+    mapping: dict[str, str] = {}
+
+    def repl(match: re.Match[str]) -> str:
+        key = match.group(0)
+        if key not in mapping:
+            mapping[key] = f"{len(mapping):032x}"
+        return mapping[key]
+
+    return re.sub(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])", repl, html)
+
+
+def _quantile_bins(values: np.ndarray, n: int) -> list[float]:
+    finite = values[np.isfinite(values)]
+    if len(finite) == 0:
+        return [0.0, 1.0]
+    edges = np.unique(np.quantile(finite, np.linspace(0, 1, n + 1)))
+    if len(edges) < 2:
+        edges = np.array([edges[0], edges[0] + 1.0])
+    return [float(e) for e in edges]
+
+
+def choropleth_map(
+    frame: gpd.GeoDataFrame,
+    layers: Sequence[ChoroplethLayer],
+    *,
+    title: str,
+    tooltip_fields: Sequence[tuple[str, str]],
+    simplify_m: float = 20.0,
+) -> str:
+    """A Folium map with one switchable choropleth per layer, legends and tooltips.
+
+    Parameters
+    ----------
+    frame : GeoDataFrame
+        Polygons in a projected CRS with the mapped columns.
+    layers : sequence of ChoroplethLayer
+        The first one is shown at opening; the others are in the layer control.
+    title : str
+        Shown in the page's title block.
+    tooltip_fields : sequence of (column, label)
+        Fields shown when hovering a polygon.
+    simplify_m : float
+        Tolerance [m] of the geometry simplification (keeps files small).
+
+    Returns
+    -------
+    str
+        A standalone HTML page.
+    """
+    shown = frame.copy()
+    if simplify_m > 0 and shown.crs is not None and shown.crs.is_projected:
+        shown["geometry"] = shown.geometry.simplify(simplify_m, preserve_topology=True)
+    shown = shown.to_crs("EPSG:4326")
+    for col, _ in tooltip_fields:
+        if col in shown.columns and pd.api.types.is_float_dtype(shown[col]):
+            shown[col] = shown[col].round(3)
+    minx, miny, maxx, maxy = shown.total_bounds
+    fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    keep = [c for c, _ in tooltip_fields] + [layer.column for layer in layers]
+    data = shown[list(dict.fromkeys(keep)) + ["geometry"]]
+    for i, layer in enumerate(layers):
+        values = data[layer.column].to_numpy(dtype=float)
+        bins = _quantile_bins(values, len(layer.colors))
+        cmap = cm.StepColormap(
+            list(layer.colors)[: len(bins) - 1] or list(layer.colors)[:1],
+            index=bins,
+            vmin=bins[0],
+            vmax=bins[-1],
+            caption=layer.title,
+        )
+        group = folium.FeatureGroup(name=layer.title, overlay=False, show=(i == 0))
+
+        def style(feature: dict, col: str = layer.column, cmap: cm.StepColormap = cmap) -> dict:
+            value = feature["properties"].get(col)
+            fill = "#cccccc" if value is None or not np.isfinite(value) else cmap(value)
+            return {"fillColor": fill, "color": "#555555", "weight": 0.6, "fillOpacity": 0.75}
+
+        folium.GeoJson(
+            data.__geo_interface__,
+            style_function=style,
+            highlight_function=lambda _f: {"weight": 2.5, "color": "#000000"},
+            tooltip=folium.GeoJsonTooltip(
+                fields=[c for c, _ in tooltip_fields], aliases=[lbl for _, lbl in tooltip_fields], localize=True
+            ),
+            name=layer.title,
+        ).add_to(group)
+        group.add_to(fmap)
+        cmap.add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    heading = (
+        f'<div style="position:fixed;top:10px;left:50px;z-index:9999;background:white;'
+        f'padding:6px 10px;border-radius:4px;box-shadow:0 0 4px #888;font:14px sans-serif">'
+        f"<b>{title}</b></div>"
+    )
+    fmap.get_root().html.add_child(folium.Element(heading))
+    return _deterministic_ids(fmap.get_root().render())

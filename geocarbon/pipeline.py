@@ -1,0 +1,466 @@
+"""Ordered steps of a territory run: prepare inputs, build land-use areas, compute
+stocks, write outputs (atomically) and provenance (``run.json``)."""
+
+from __future__ import annotations
+
+import html
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geocarbon import __version__
+from geocarbon.carbon.categories import (
+    ALDO_NAMES,
+    CLC_CATEGORIES,
+    assign_categories,
+    check_mapping_covers,
+    mapping_from_table,
+    split_artificial,
+)
+from geocarbon.carbon.coefficients import (
+    aldo_reference_stocks,
+    apply_overrides,
+    generic_reference_stocks,
+)
+from geocarbon.carbon.stocks import compute_stocks, stocks_by_commune, territory_summary
+from geocarbon.communes import fill_from_neighbours, join_commune_table, prepare_communes
+from geocarbon.config import PipelineConfig
+from geocarbon.errors import InputError
+from geocarbon.geo import M2_PER_HA, PixelAreaModel, area_ha
+from geocarbon.io.coefficients import ALDO_FILES, read_aldo_tables, read_generic_table
+from geocarbon.io.raster import RasterInfo, count_blocks, iter_blocks, raster_info
+from geocarbon.io.tables import read_csv, sha256_file
+from geocarbon.io.vectors import read_vector
+from geocarbon.io.writers import (
+    atomic_output_dir,
+    check_writable,
+    write_csv,
+    write_gpkg_layers,
+    write_json,
+    write_text,
+)
+from geocarbon.maps import ChoroplethLayer, choropleth_map
+from geocarbon.notices import Notice
+from geocarbon.zonal import NO_VALUE, ZonalResult, zonal_crosstab
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+"""``progress(step, done, total)``: called as long steps advance."""
+
+
+@dataclass
+class Inputs:
+    """Inputs of a run, read and checked."""
+
+    communes: gpd.GeoDataFrame
+    landcover: RasterInfo
+    forest_map: RasterInfo | None
+    files: dict[str, Path]
+    notices: list[Notice] = field(default_factory=list)
+
+
+@dataclass
+class Results:
+    """What a run computed."""
+
+    communes: gpd.GeoDataFrame
+    landuse_areas: pd.DataFrame
+    carbon_stocks: pd.DataFrame
+    summary: pd.DataFrame
+    notices: list[Notice]
+    timings_s: dict[str, float]
+    files: dict[str, Path]
+    coefficient_set: str
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        logger.info("step %s ...", name)
+        yield
+        self.timings[name] = round(time.perf_counter() - start, 3)
+        logger.info("step %s done in %.2f s", name, self.timings[name])
+
+
+def read_inputs(cfg: PipelineConfig) -> Inputs:
+    """Read and check the communes, the land-cover raster and the forest map."""
+    files: dict[str, Path] = {"communes": cfg.communes.path, "landcover": cfg.landcover.path}
+    source = f"{cfg.communes.path}" + (f" (layer {cfg.communes.layer})" if cfg.communes.layer else "")
+    raw = read_vector(cfg.communes.path, "communes", cfg.communes.layer)
+    communes, notices = prepare_communes(
+        raw,
+        source=source,
+        code_field=cfg.communes.code_field,
+        name_field=cfg.communes.name_field,
+        epci_field=cfg.communes.epci_field,
+    )
+    if cfg.communes.table is not None:
+        tcfg = cfg.communes.table
+        table = read_csv(tcfg.path, "commune table", required=[tcfg.code_field], dtype=str, sep=tcfg.separator)
+        for fld in (tcfg.epci_field, tcfg.population_field):
+            if fld and fld not in table.columns:
+                msg = f"commune table: {tcfg.path} has no column {fld!r}; columns: {', '.join(table.columns)}"
+                raise InputError(msg)
+        communes, more = join_commune_table(
+            communes,
+            table,
+            source=str(tcfg.path),
+            code_field=tcfg.code_field,
+            epci_field=tcfg.epci_field,
+            population_field=tcfg.population_field,
+        )
+        notices += more
+        if tcfg.epci_field and communes["epci_code"].isna().any():
+            epci = communes.set_index("commune_code")["epci_code"]
+            filled, more = fill_from_neighbours(communes, epci.dropna(), "EPCI (commune table)")
+            communes["epci_code"] = filled.to_numpy()
+            notices += more
+        files["commune_table"] = tcfg.path
+    landcover = raster_info(cfg.landcover.path, "land cover")
+    forest = None
+    if cfg.forest_map is not None:
+        forest = raster_info(cfg.forest_map.path, "forest map")
+        files["forest_map"] = cfg.forest_map.path
+        if not _boxes_overlap(forest, landcover):
+            msg = f"forest map {forest.path} does not overlap the land-cover raster {landcover.path}"
+            raise InputError(msg)
+    if cfg.carbon.coefficients == "aldo":
+        assert cfg.carbon.aldo_dir is not None
+        for key, name in ALDO_FILES.items():
+            files[f"aldo_{key}"] = cfg.carbon.aldo_dir / name
+        if cfg.carbon.forest_locations is not None:
+            files["forest_locations"] = cfg.carbon.forest_locations
+    elif cfg.carbon.generic_table is not None:
+        files["generic_table"] = cfg.carbon.generic_table
+    if cfg.landcover.nomenclature == "table" and cfg.landcover.mapping is not None:
+        files["landcover_mapping"] = cfg.landcover.mapping
+    return Inputs(communes, landcover, forest, files, notices)
+
+
+def _boxes_overlap(a: RasterInfo, b: RasterInfo) -> bool:
+    box_a = gpd.GeoSeries([shapely.box(*a.bounds)], crs=a.crs).to_crs(b.crs).iloc[0]
+    return bool(box_a.intersects(shapely.box(*b.bounds)))
+
+
+def check_overlap(communes: gpd.GeoDataFrame, raster: RasterInfo) -> tuple[np.ndarray, list[Notice]]:
+    """Share of each commune's area inside the raster's extent; fail if nothing overlaps.
+
+    Returns
+    -------
+    ndarray
+        Fraction (0–1) of each commune's area inside the raster extent.
+    """
+    extent = gpd.GeoSeries([shapely.box(*raster.bounds)], crs=raster.crs)
+    in_raster = communes.to_crs(raster.crs)
+    inside = in_raster.geometry.intersection(extent.iloc[0])
+    total = in_raster.geometry.area.to_numpy()
+    share = np.divide(inside.area.to_numpy(), total, out=np.zeros(len(total)), where=total > 0)
+    if not (share > 0).any():
+        minx, miny, maxx, maxy = in_raster.total_bounds
+        msg = (
+            f"the communes and the land-cover raster {raster.path} do not overlap: communes span "
+            f"({minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f}) and the raster "
+            f"({', '.join(f'{v:.0f}' for v in raster.bounds)}) in {raster.crs.to_string()}. "
+            "Check that both files cover the same territory and that their CRS are declared correctly."
+        )
+        raise InputError(msg)
+    notices = []
+    partial = share < 0.999
+    if partial.any():
+        items = [f"{c} ({s:.1%} inside)" for c, s in zip(communes["commune_code"][partial], share[partial], strict=True)]
+        notices.append(
+            Notice("commune_outside_raster", "communes partly or wholly outside the land-cover raster", items)
+        )
+    return share, notices
+
+
+def landcover_mapping(cfg: PipelineConfig) -> dict[int, str]:
+    """Code → category mapping of the land cover (nomenclature, then overrides)."""
+    if cfg.landcover.nomenclature == "table":
+        assert cfg.landcover.mapping is not None
+        table = read_csv(cfg.landcover.mapping, "land-cover mapping", required=["code", "category"])
+        mapping = mapping_from_table(table, str(cfg.landcover.mapping))
+    else:
+        mapping = dict(CLC_CATEGORIES)
+    if cfg.landcover.category_overrides:
+        check = pd.DataFrame(
+            {"code": list(cfg.landcover.category_overrides), "category": list(cfg.landcover.category_overrides.values())}
+        )
+        mapping.update(mapping_from_table(check, "landcover.category_overrides"))
+    return mapping
+
+
+def landuse_areas_from_zonal(
+    zonal: ZonalResult, communes: gpd.GeoDataFrame, mapping: dict[int, str], cfg: PipelineConfig
+) -> pd.DataFrame:
+    """Long table commune × land-cover code (× forest type) with categories and areas [ha]."""
+    table = zonal.crosstab
+    out = pd.DataFrame(
+        {
+            "commune_code": communes["commune_code"].to_numpy()[table["zone"].to_numpy()],
+            "landuse_code": table["landcover"].astype(int).to_numpy(),
+            "area_ha": table["area_m2"].to_numpy() / M2_PER_HA,
+        }
+    )
+    forest_codes = None
+    if cfg.forest_map is not None and "forest" in table.columns:
+        out["forest_code"] = table["forest"].astype(int).to_numpy()
+        forest_codes = dict(cfg.forest_map.codes)
+    found = out.groupby("landuse_code")["area_ha"].sum()
+    check_mapping_covers(found, mapping, str(cfg.landcover.path))
+    out["category"] = assign_categories(out, mapping, forest_codes, cfg.forest_map.mode if cfg.forest_map else "composition")
+    if "forest_code" in out.columns:
+        out["forest_type"] = out["forest_code"].map(forest_codes or {}).fillna("").astype(str)
+        out.loc[out["forest_code"] == NO_VALUE, "forest_type"] = ""
+    cols = ["commune_code", "landuse_code", "category", "area_ha"] + (["forest_type"] if "forest_type" in out.columns else [])
+    return out[cols].sort_values(["commune_code", "landuse_code", *cols[4:]], kind="stable").reset_index(drop=True)
+
+
+def reference_stocks(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> tuple[pd.DataFrame, list[Notice], str]:
+    """Reference stocks per commune from the configured coefficient set, with overrides."""
+    notices: list[Notice] = []
+    codes = communes["commune_code"].to_numpy()
+    if cfg.carbon.coefficients == "aldo":
+        assert cfg.carbon.aldo_dir is not None
+        tables = read_aldo_tables(cfg.carbon.aldo_dir, cfg.carbon.forest_locations)
+        zpc_all = tables.zpc.assign(insee=lambda d: d["insee"].str.zfill(5)).drop_duplicates("insee")
+        zpc, more = fill_from_neighbours(communes, zpc_all.set_index("insee")["zpc"], "pedoclimatic zone (zpc.csv)")
+        notices += more
+        reg_all = tables.communes.assign(insee=lambda d: d["insee"].str.zfill(5)).drop_duplicates("insee")
+        region, more = fill_from_neighbours(communes, reg_all.set_index("insee")["region"], "region (communes table)")
+        notices += more
+        reference = aldo_reference_stocks(tables, zpc, region)
+        origin = f"ALDO tables in {cfg.carbon.aldo_dir}"
+    else:
+        table, origin = read_generic_table(cfg.carbon.generic_table)
+        reference = generic_reference_stocks(table, codes, origin)
+    reference, more = apply_overrides(reference, cfg.carbon.overrides)
+    notices += more
+    return reference, notices, origin
+
+
+def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = None) -> Results:
+    """Run the computation steps (no file is written)."""
+    timer = _Timer()
+    notices = list(inputs.notices)
+    communes = inputs.communes
+    with timer.step("overlap"):
+        inside_share, more = check_overlap(communes, inputs.landcover)
+        notices += more
+    with timer.step("zonal"):
+        zones = communes.to_crs(inputs.landcover.crs)
+        block_pixels = cfg.processing.block_pixels
+        aligned = [("forest", inputs.forest_map)] if inputs.forest_map is not None else []
+        total = count_blocks(inputs.landcover, block_pixels)
+        cb = (lambda d, t: progress("zonal", d, t)) if progress else None
+        nodata = list(cfg.landcover.nodata_values)
+        zonal = zonal_crosstab(
+            zones,
+            iter_blocks(inputs.landcover, aligned, block_pixels=block_pixels),
+            PixelAreaModel.for_grid(
+                inputs.landcover.crs, inputs.landcover.transform, inputs.landcover.width, inputs.landcover.height
+            ),
+            secondary=[name for name, _ in aligned],
+            extra_nodata=nodata,
+            n_blocks=total,
+            progress=cb,
+        )
+    with timer.step("landuse"):
+        mapping = landcover_mapping(cfg)
+        landuse = landuse_areas_from_zonal(zonal, communes, mapping, cfg)
+        no_pixel = communes["commune_code"][zonal.pixel_count == 0].tolist()
+        if no_pixel:
+            notices.append(
+                Notice(
+                    "commune_without_pixel",
+                    "communes containing no pixel centre of the land-cover raster (smaller than a pixel or outside it): no land use, no stock",
+                    no_pixel,
+                )
+            )
+    with timer.step("stocks"):
+        reference, more, origin = reference_stocks(cfg, communes)
+        notices += more
+        cat_areas = split_artificial(
+            landuse.dropna(subset=["category"])[["commune_code", "category", "area_ha"]],
+            cfg.carbon.artificial_sealed_share,
+        )
+        stocks = compute_stocks(cat_areas, reference)
+        summary = territory_summary(stocks)
+    with timer.step("communes"):
+        out = communes.copy()
+        out["area_ha"] = area_ha(out)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            valid_frac = np.where(zonal.zone_area_m2 > 0, zonal.valid_area_m2 / zonal.zone_area_m2, 0.0)
+        out["covered_share"] = np.clip(inside_share * valid_frac, 0.0, 1.0)
+        out["landcover_area_ha"] = zonal.valid_area_m2 / M2_PER_HA
+        per = stocks_by_commune(stocks).reindex(out["commune_code"]).fillna(0.0)
+        for col in per.columns:
+            out[col] = per[col].to_numpy()
+        out["stock_tc_per_ha"] = np.divide(
+            out["stock_tc"].to_numpy(),
+            out["landcover_area_ha"].to_numpy(),
+            out=np.full(len(out), np.nan),
+            where=out["landcover_area_ha"].to_numpy() > 0,
+        )
+        low = out["covered_share"] < 0.95
+        if low.any():
+            notices.append(
+                Notice(
+                    "commune_low_coverage",
+                    "communes less than 95 % covered by valid land-cover pixels: their stocks cover that part only (see covered_share)",
+                    [f"{c} ({s:.1%})" for c, s in zip(out["commune_code"][low], out["covered_share"][low], strict=True)],
+                )
+            )
+    logger.info(
+        "territory: %d communes, %.0f ha of land cover, %.0f tC",
+        len(out),
+        out["landcover_area_ha"].sum(),
+        out["stock_tc"].sum(),
+    )
+    return Results(out, landuse, stocks, summary, notices, timer.timings, dict(inputs.files), origin)
+
+
+def _output_crs(cfg: PipelineConfig, inputs: Inputs) -> Any:
+    return cfg.output_crs or inputs.landcover.crs
+
+
+def write_outputs(cfg: PipelineConfig, inputs: Inputs, results: Results, out_dir: Path, *, overwrite: bool) -> Path:
+    """Write every output of a run into ``out_dir`` atomically."""
+    crs = _output_crs(cfg, inputs)
+    communes = results.communes.to_crs(crs)
+    with atomic_output_dir(out_dir, overwrite=overwrite) as tmp:
+        start = time.perf_counter()
+        write_gpkg_layers(
+            tmp / "geocarbon.gpkg",
+            {
+                "communes": communes,
+                "landuse_areas": results.landuse_areas,
+                "carbon_stocks": results.carbon_stocks,
+            },
+        )
+        summary = results.summary.copy()
+        summary.insert(1, "category_aldo", summary["category"].map(ALDO_NAMES).fillna(""))
+        write_csv(tmp / "carbon_stocks_summary.csv", summary)
+        if cfg.maps.enabled:
+            page = choropleth_map(
+                communes,
+                [
+                    ChoroplethLayer("stock_tc_per_ha", "Carbon stock density (tC/ha)"),
+                    ChoroplethLayer("stock_tc", "Total carbon stock (tC)"),
+                ],
+                title=html.escape(f"{cfg.name}: carbon stocks (soil 0–30 cm, litter, biomass, dead wood)"),
+                tooltip_fields=[
+                    ("commune_name", "Commune"),
+                    ("commune_code", "INSEE code"),
+                    ("stock_tc_per_ha", "Stock (tC/ha)"),
+                    ("stock_tc", "Stock (tC)"),
+                    ("stock_soil_tc", "Soil (tC)"),
+                    ("stock_live_biomass_tc", "Live biomass (tC)"),
+                    ("area_ha", "Area (ha)"),
+                    ("covered_share", "Covered share"),
+                ],
+                simplify_m=cfg.maps.simplify_m,
+            )
+            write_text(tmp / "maps" / "carbon_stocks.html", page)
+        results.timings_s["write"] = round(time.perf_counter() - start, 3)
+        write_json(tmp / "run.json", provenance(cfg, results))
+    return out_dir
+
+
+def provenance(cfg: PipelineConfig, results: Results) -> dict[str, Any]:
+    """Content of ``run.json``: version, resolved config, input fingerprints, timings, notices."""
+    inputs = {}
+    for key, path in sorted(results.files.items()):
+        p = Path(path)
+        inputs[key] = {"path": str(p), "sha256": sha256_file(p) if p.is_file() else None}
+    totals = results.communes[["area_ha", "landcover_area_ha", "stock_tc"]].sum()
+    return {
+        "geocarbon_version": __version__,
+        "pipeline": cfg.name,
+        "pipeline_file": str(cfg.source_file) if cfg.source_file else None,
+        "config": cfg.model_dump(mode="json"),
+        "inputs": inputs,
+        "coefficient_set": results.coefficient_set,
+        "timings_s": results.timings_s,
+        "notices": [n.as_dict() for n in results.notices],
+        "totals": {
+            "communes": len(results.communes),
+            "area_ha": round(float(totals["area_ha"]), 3),
+            "landcover_area_ha": round(float(totals["landcover_area_ha"]), 3),
+            "stock_tc": round(float(totals["stock_tc"]), 3),
+        },
+        "sign_convention": "stocks in tC (positive); flows: positive = sequestration",
+    }
+
+
+def validate(cfg: PipelineConfig, *, overwrite: bool = True) -> tuple[Inputs, list[Notice]]:
+    """Check configuration and inputs without computing: files, CRS, fields, overlap, classes."""
+    inputs = read_inputs(cfg)
+    _, notices = check_overlap(inputs.communes, inputs.landcover)
+    mapping = landcover_mapping(cfg)
+    _check_classes(inputs.landcover, mapping, cfg)
+    if cfg.carbon.coefficients == "aldo":
+        assert cfg.carbon.aldo_dir is not None
+        read_aldo_tables(cfg.carbon.aldo_dir, cfg.carbon.forest_locations)
+    else:
+        read_generic_table(cfg.carbon.generic_table)
+    check_writable(cfg.resolved_output_dir(), overwrite=overwrite)
+    return inputs, inputs.notices + notices
+
+
+def _check_classes(raster: RasterInfo, mapping: dict[int, str], cfg: PipelineConfig) -> None:
+    """Scan the raster (block by block) for codes absent from the mapping."""
+    from geocarbon.zonal import valid_mask
+
+    found: dict[int, int] = {}
+    for block in iter_blocks(raster, block_pixels=cfg.processing.block_pixels):
+        values = block.arrays["landcover"]
+        ok = valid_mask(values, block.nodata["landcover"], cfg.landcover.nodata_values)
+        vals = values[ok]
+        if np.issubdtype(vals.dtype, np.floating) and (vals != np.floor(vals)).any():
+            sample = np.unique(vals[vals != np.floor(vals)])[:5]
+            msg = f"land cover {raster.path}: non-integer values {sample.tolist()}; a categorical raster must hold class codes"
+            raise InputError(msg)
+        codes, counts = np.unique(vals.astype(np.int64), return_counts=True)
+        for c, n in zip(codes.tolist(), counts.tolist(), strict=True):
+            found[c] = found.get(c, 0) + n
+    pixel_ha = abs(raster.transform.a * raster.transform.e) / M2_PER_HA
+    series = pd.Series({c: n * pixel_ha for c, n in found.items()}, dtype=float)
+    check_mapping_covers(series, mapping, str(raster.path))
+
+
+def run(cfg: PipelineConfig, *, overwrite: bool = False, progress: Progress | None = None) -> tuple[Path, Results]:
+    """Run a pipeline end to end and write its outputs.
+
+    Returns
+    -------
+    out_dir : Path
+        The output folder.
+    results : Results
+        What was computed.
+    """
+    out_dir = cfg.resolved_output_dir()
+    check_writable(out_dir, overwrite=overwrite)
+    start = time.perf_counter()
+    inputs = read_inputs(cfg)
+    read_s = time.perf_counter() - start
+    results = compute(cfg, inputs, progress)
+    results.timings_s = {"read_inputs": round(read_s, 3), **results.timings_s}
+    for notice in results.notices:
+        logger.warning("%s", notice)
+    write_outputs(cfg, inputs, results, out_dir, overwrite=overwrite)
+    return out_dir, results
