@@ -54,6 +54,9 @@ def atomic_output_dir(out_dir: Path, *, overwrite: bool) -> Iterator[Path]:
     out_dir = Path(out_dir)
     check_writable(out_dir, overwrite=overwrite)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)
     try:
         yield tmp
     except BaseException:
@@ -106,3 +109,56 @@ def write_text(path: Path, text: str) -> None:
     """UTF-8 text file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+def write_geotiff(
+    path: Path,
+    array: Any,
+    *,
+    crs: Any,
+    transform: Any,
+    nodata: float | None = None,
+    tags: dict[str, str] | None = None,
+) -> None:
+    """Single-band, tiled, DEFLATE-compressed GeoTIFF, written atomically."""
+    import numpy as np
+    import rasterio
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arr = np.asarray(array)
+    tmp = path.with_name(f".{path.name}.tmp")
+    profile = {
+        "driver": "GTiff",
+        "height": arr.shape[0],
+        "width": arr.shape[1],
+        "count": 1,
+        "dtype": arr.dtype.name,
+        "crs": crs,
+        "transform": transform,
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "compress": "deflate",
+    }
+    with rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(arr, 1)
+        if tags:
+            dst.update_tags(**tags)
+    tmp.replace(path)
+
+
+def write_vector(path: Path, frame: gpd.GeoDataFrame, layer: str) -> None:
+    """One-layer GeoPackage (or other OGR format by extension), written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{path.name}")
+    if tmp.exists():
+        tmp.unlink()
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_TIMESTAMP})
+    try:
+        frame.to_file(tmp, layer=layer, engine="pyogrio")
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
+    tmp.replace(path)

@@ -1,0 +1,277 @@
+"""The embedded demo territory: a deterministic, fictional territory in EPSG:2154.
+
+:func:`make_demo_territory` builds it in memory (pure, seeded, no network):
+
+* 36 communes tiling a 30 km × 24 km territory (Voronoi cells of seeded points, clipped
+  to an irregular outline), INSEE-like codes ``99001``… (département 99 does not exist
+  in France, so codes never collide with real ones), generated names, three EPCIs;
+* a Corine-Land-Cover-coded raster at 25 m (uint16, nodata 0) with village cores and
+  suburbs around commune centres, an industrial zone, a river with wetlands and poplar
+  plantations, forests on hills, vineyards and orchards on slopes, crops and grassland;
+* a forest-type raster (1 broadleaf, 2 conifer, 3 mixed, 4 poplar; nodata 0) on a
+  different 20 m grid, as a rasterised IGN BD Forêt would be.
+
+:func:`write_demo_territory` writes it into a folder through :mod:`geocarbon.io`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from affine import Affine
+
+from geocarbon.config import PipelineConfig
+from geocarbon.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+DEMO_CRS = "EPSG:2154"
+DEMO_SEED = 20181217
+DEMO_FILES = {
+    "communes": "communes.gpkg",
+    "landcover": "landcover_clc2018_25m.tif",
+    "forest_map": "forest_type_20m.tif",
+}
+#: Lower-left corner of the territory in Lambert-93 [m] (a Quercy-like latitude).
+ORIGIN_X, ORIGIN_Y = 560_000.0, 6_380_000.0
+WIDTH_M, HEIGHT_M = 30_000.0, 24_000.0
+
+_SYLLABLES = ["mar", "ca", "lon", "ver", "sal", "mont", "bru", "gne", "ri", "bel", "cas", "tel", "puy", "la", "roc", "fon", "vil", "nac", "sa", "gour"]
+_PREFIXES = ["", "", "", "Saint-", "Sainte-", "Le ", "La ", "Les "]
+_SUFFIXES = ["", "", "", "-sur-Lot", "-en-Quercy", "-de-Causse", "-le-Haut", "-la-Vallée"]
+
+
+@dataclass(frozen=True)
+class DemoTerritory:
+    """The demo territory, in memory."""
+
+    communes: gpd.GeoDataFrame
+    landcover: np.ndarray
+    landcover_transform: Affine
+    forest_type: np.ndarray
+    forest_transform: Affine
+
+
+def smooth_field(shape: tuple[int, int], cells: int, rng: np.random.Generator, octaves: int = 3) -> np.ndarray:
+    """Smooth random field in [0, 1] (bilinear value noise, several octaves)."""
+    rows, cols = shape
+    out = np.zeros(shape)
+    amp_total = 0.0
+    for o in range(octaves):
+        n = cells * 2**o
+        coarse = rng.random((n + 1, n + 1))
+        yi = np.linspace(0, n, rows)
+        xi = np.linspace(0, n, cols)
+        tmp = np.array([np.interp(xi, np.arange(n + 1), coarse[r]) for r in range(n + 1)])
+        layer = np.array([np.interp(yi, np.arange(n + 1), tmp[:, c]) for c in range(cols)]).T
+        amp = 0.5**o
+        out += amp * layer
+        amp_total += amp
+    out /= amp_total
+    return (out - out.min()) / (out.max() - out.min())
+
+
+def _name(rng: np.random.Generator, used: set[str]) -> str:
+    while True:
+        body = "".join(rng.choice(_SYLLABLES, size=int(rng.integers(2, 4))))
+        name = f"{rng.choice(_PREFIXES)}{body.capitalize()}{rng.choice(_SUFFIXES)}"
+        if name not in used:
+            used.add(name)
+            return name
+
+
+def _outline(rng: np.random.Generator) -> shapely.Polygon:
+    """Irregular territory outline: the 30 × 24 km box with edges wobbling inwards."""
+    n = 12
+    t = np.linspace(0.0, 1.0, n, endpoint=False)
+    x0, y0, x1, y1 = ORIGIN_X, ORIGIN_Y, ORIGIN_X + WIDTH_M, ORIGIN_Y + HEIGHT_M
+    inward = rng.uniform(0.0, 700.0, 4 * n)
+    south = np.column_stack([x0 + t * WIDTH_M, y0 + inward[:n]])
+    east = np.column_stack([x1 - inward[n : 2 * n], y0 + t * HEIGHT_M])
+    north = np.column_stack([x1 - t * WIDTH_M, y1 - inward[2 * n : 3 * n]])
+    west = np.column_stack([x0 + inward[3 * n :], y1 - t * HEIGHT_M])
+    return shapely.Polygon(np.vstack([south, east, north, west]))
+
+
+def make_communes(rng: np.random.Generator, n: int = 36) -> gpd.GeoDataFrame:
+    """Communes tiling the territory (Voronoi cells of jittered grid points)."""
+    outline = _outline(rng)
+    nx, ny = 6, 6
+    gx, gy = np.meshgrid(np.linspace(0.08, 0.92, nx), np.linspace(0.08, 0.92, ny))
+    px = ORIGIN_X + (gx.ravel() + rng.uniform(-0.05, 0.05, nx * ny)) * WIDTH_M
+    py = ORIGIN_Y + (gy.ravel() + rng.uniform(-0.05, 0.05, nx * ny)) * HEIGHT_M
+    points = shapely.multipoints(np.column_stack([px, py])[:n])
+    cells = shapely.get_parts(shapely.voronoi_polygons(points, extend_to=outline.buffer(5_000)))
+    seeds = shapely.points(np.column_stack([px, py])[:n])
+    # order cells like their seeds (voronoi_polygons does not keep the input order)
+    ordered = [next(c for c in cells if c.contains(s)) for s in seeds]
+    geoms = [shapely.intersection(c, outline) for c in ordered]
+    used: set[str] = set()
+    names = [_name(rng, used) for _ in geoms]
+    epci = np.where(px < ORIGIN_X + WIDTH_M * 0.38, "299000001", np.where(py < ORIGIN_Y + HEIGHT_M * 0.5, "299000002", "299000003"))
+    frame = gpd.GeoDataFrame(
+        {
+            "insee": [f"99{i + 1:03d}" for i in range(n)],
+            "nom": names,
+            "epci": epci[:n],
+            "population": rng.integers(80, 4000, n),
+        },
+        geometry=geoms,
+        crs=DEMO_CRS,
+    )
+    big = int(np.argmax(frame.geometry.area))
+    frame.loc[big, "population"] = 15_000  # the territory's small town
+    return frame
+
+
+def make_landcover(communes: gpd.GeoDataFrame, rng: np.random.Generator, res_m: float = 25.0) -> tuple[np.ndarray, Affine]:
+    """CLC-coded land cover over the territory's bounding box (+1 km margin)."""
+    from rasterio.features import rasterize
+
+    minx, miny, maxx, maxy = communes.total_bounds
+    minx, miny, maxx, maxy = minx - 1000, miny - 1000, maxx + 1000, maxy + 1000
+    cols, rows = int(np.ceil((maxx - minx) / res_m)), int(np.ceil((maxy - miny) / res_m))
+    transform = Affine(res_m, 0, minx, 0, -res_m, maxy)
+    yy, xx = np.mgrid[0:rows, 0:cols]
+    x = minx + (xx + 0.5) * res_m
+    y = maxy - (yy + 0.5) * res_m
+    relief = smooth_field((rows, cols), 4, rng)
+    wet = smooth_field((rows, cols), 6, rng)
+    mix = smooth_field((rows, cols), 10, rng)
+    lc = np.full((rows, cols), 211, dtype=np.uint16)  # arable land
+    lc[mix > 0.55] = 242  # complex cultivation
+    lc[(mix > 0.45) & (mix <= 0.55)] = 243  # agriculture with natural areas
+    lc[wet > 0.6] = 231  # pastures
+    lc[(relief > 0.45) & (relief <= 0.55)] = 231
+    lc[(relief > 0.5) & (relief <= 0.58) & (mix < 0.35)] = 221  # vineyards on slopes
+    lc[(relief > 0.4) & (relief <= 0.47) & (mix > 0.7)] = 222  # orchards
+    lc[(relief > 0.55) & (relief <= 0.6)] = 324  # transitional woodland
+    lc[relief > 0.6] = 311  # broadleaf forest
+    lc[(relief > 0.72) & (mix > 0.5)] = 313  # mixed
+    lc[(relief > 0.8) & (mix < 0.45)] = 312  # conifer plantations
+    lc[(relief > 0.66) & (relief <= 0.72) & (mix < 0.3)] = 322  # heath
+    lc[(relief > 0.62) & (relief <= 0.66) & (mix > 0.75)] = 323  # wooded grassland
+    lc[(relief > 0.9) & (mix > 0.8)] = 332  # bare rock on the highest causse
+    # a river crossing west -> east, with wetlands and water along it
+    river_y = miny + (maxy - miny) * (0.42 + 0.08 * np.sin((x - minx) / 4_000.0))
+    dist = np.abs(y - river_y)
+    lc[(dist < 250) & (wet > 0.5)] = 411
+    lc[dist < 40] = 511
+    # villages and the town around commune centres
+    centres = communes.geometry.representative_point()
+    pops = communes["population"].to_numpy()
+    grain = smooth_field((rows, cols), 60, rng, octaves=2)
+    for pt, pop in zip(centres, pops, strict=True):
+        radius = 150.0 + 4.0 * np.sqrt(pop)
+        d = np.hypot(x - pt.x, y - pt.y) / (0.75 + 0.5 * grain)
+        water = lc == 511
+        lc[(d < radius * 1.6) & ~water] = 112  # discontinuous urban fabric
+        if pop > 5000:
+            lc[(d < radius * 0.7) & ~water] = 111  # town centre
+            lc[(d > radius * 1.4) & (d < radius * 2.3) & (grain > 0.62) & ~water] = 121  # industrial zone
+            lc[(d < radius * 1.3) & (grain < 0.2) & ~water] = 141  # urban parks
+            lc[(d > radius * 1.6) & (d < radius * 1.9) & (grain < 0.25) & ~water] = 142  # sports grounds
+    # a motorway and a quarry
+    road = np.abs(x - (minx + (maxx - minx) * 0.7 + 0.15 * (y - miny))) < 30
+    lc[road] = 122
+    quarry = np.hypot(x - (minx + 0.2 * (maxx - minx)), y - (miny + 0.8 * (maxy - miny))) < 300
+    lc[quarry] = 131
+    # outside the territory outline the raster still holds land cover (as real CLC does)
+    inside = rasterize(communes.geometry, out_shape=(rows, cols), transform=transform, fill=0, default_value=1)
+    logger.debug("demo land cover: %d of %d pixels inside the communes", int(inside.sum()), inside.size)
+    return lc, transform
+
+
+def make_forest_type(lc: np.ndarray, lc_transform: Affine, rng: np.random.Generator, res_m: float = 20.0) -> tuple[np.ndarray, Affine]:
+    """Forest-type raster on its own 20 m grid (shifted origin), derived from forest pixels."""
+    rows_lc, cols_lc = lc.shape
+    minx, maxy = lc_transform.c + 7.0, lc_transform.f - 3.0
+    width_m, height_m = cols_lc * lc_transform.a, rows_lc * -lc_transform.e
+    cols, rows = int(width_m // res_m), int(height_m // res_m)
+    transform = Affine(res_m, 0, minx, 0, -res_m, maxy)
+    yy, xx = np.mgrid[0:rows, 0:cols]
+    x = minx + (xx + 0.5) * res_m
+    y = maxy - (yy + 0.5) * res_m
+    col_lc = np.clip(((x - lc_transform.c) / lc_transform.a).astype(int), 0, cols_lc - 1)
+    row_lc = np.clip(((y - lc_transform.f) / lc_transform.e).astype(int), 0, rows_lc - 1)
+    src = lc[row_lc, col_lc]
+    ftype = np.zeros((rows, cols), dtype=np.uint8)
+    ftype[src == 311] = 1
+    ftype[src == 312] = 2
+    ftype[(src == 313) | (src == 324)] = 3
+    # the finer forest map types part of the transitional woodland as broadleaf
+    noise = smooth_field((rows, cols), 12, rng, octaves=2)
+    ftype[(src == 324) & (noise > 0.6)] = 1
+    # poplar plantations on the floodplain (wetland/grassland pixels near the river)
+    ftype[((src == 411) | (src == 231)) & (noise > 0.75)] = 4
+    return ftype, transform
+
+
+def make_demo_territory(seed: int = DEMO_SEED) -> DemoTerritory:
+    """Build the demo territory in memory (deterministic for a given seed)."""
+    rng = np.random.default_rng(seed)
+    communes = make_communes(rng)
+    lc, lc_t = make_landcover(communes, rng)
+    ft, ft_t = make_forest_type(lc, lc_t, rng)
+    return DemoTerritory(communes, lc, lc_t, ft, ft_t)
+
+
+def write_demo_territory(folder: Path, seed: int = DEMO_SEED) -> dict[str, Path]:
+    """Generate the demo territory and write its files into ``folder``."""
+    from geocarbon.io.writers import write_geotiff, write_vector
+
+    folder = Path(folder)
+    territory = make_demo_territory(seed)
+    paths = {key: folder / name for key, name in DEMO_FILES.items()}
+    write_vector(paths["communes"], territory.communes, layer="communes")
+    write_geotiff(
+        paths["landcover"],
+        territory.landcover,
+        crs=DEMO_CRS,
+        transform=territory.landcover_transform,
+        nodata=0,
+        tags={"DESCRIPTION": "geocarbon demo territory: CLC 2018 level-3 codes (fictional)"},
+    )
+    write_geotiff(
+        paths["forest_map"],
+        territory.forest_type,
+        crs=DEMO_CRS,
+        transform=territory.forest_transform,
+        nodata=0,
+        tags={"DESCRIPTION": "geocarbon demo territory: forest type 1 broadleaf 2 conifer 3 mixed 4 poplar"},
+    )
+    logger.info("demo territory written to %s", folder)
+    return paths
+
+
+def demo_pipeline_path() -> Path:
+    """``pipelines/demo.yaml`` of the current folder (the repository root)."""
+    path = Path.cwd() / "pipelines" / "demo.yaml"
+    if not path.is_file():
+        msg = (
+            f"no demo pipeline at {path}: run 'geocarbon demo' from the repository root, "
+            "or give the file with --pipeline"
+        )
+        raise ConfigError(msg)
+    return path
+
+
+def ensure_demo_inputs(cfg: PipelineConfig, *, regenerate: bool = False) -> None:
+    """Generate the demo files the pipeline refers to when they are missing."""
+    wanted = [cfg.communes.path, cfg.landcover.path] + ([cfg.forest_map.path] if cfg.forest_map else [])
+    if not regenerate and all(p.exists() for p in wanted):
+        return
+    folder = cfg.communes.path.parent
+    written = write_demo_territory(folder)
+    missing = [p for p in wanted if not p.exists()]
+    if missing:
+        msg = (
+            f"the demo pipeline refers to {', '.join(map(str, missing))}, which the demo generator does not "
+            f"make; it writes {', '.join(str(p) for p in written.values())}"
+        )
+        raise ConfigError(msg)
