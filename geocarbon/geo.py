@@ -102,8 +102,16 @@ class PixelAreaModel:
         return full[:rows, :cols]
 
 
+def pixel_to_xy(transform: Affine, cols: np.ndarray | float, rows: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """Map coordinates of fractional pixel positions (column, row) through a grid transform."""
+    cols_a, rows_a = np.asarray(cols, dtype=float), np.asarray(rows, dtype=float)
+    xs = transform.c + transform.a * cols_a + transform.b * rows_a
+    ys = transform.f + transform.d * cols_a + transform.e * rows_a
+    return xs, ys
+
+
 def _areal_scale(crs: CRS, transform: Affine, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    xs, ys = transform * (cols, rows)
+    xs, ys = pixel_to_xy(transform, cols, rows)
     to_geo = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
     lon, lat = to_geo.transform(xs, ys)
     factors = Proj(crs).get_factors(lon, lat)

@@ -21,7 +21,7 @@ import shapely
 from rasterio.features import rasterize
 
 from geocarbon.errors import InputError
-from geocarbon.geo import PixelAreaModel
+from geocarbon.geo import PixelAreaModel, pixel_to_xy
 from geocarbon.io.raster import RasterBlock
 
 logger = logging.getLogger(__name__)
@@ -183,8 +183,7 @@ def zonal_crosstab(
     done = 0
     for block in blocks:
         rows, cols = block.shape
-        x0, y0 = block.transform * (0, 0)
-        x1, y1 = block.transform * (cols, rows)
+        (x0, x1), (y0, y1) = pixel_to_xy(block.transform, np.array([0, cols]), np.array([0, rows]))
         candidates = np.sort(tree.query(shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))))
         local = burn_zones(geoms, block, candidates)
         lookup = np.concatenate([[0], candidates + 1]).astype(np.int64)

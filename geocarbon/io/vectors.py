@@ -51,4 +51,13 @@ def read_vector(path: Path, what: str, layer: str | None = None) -> gpd.GeoDataF
             "define it in the file (e.g. a .prj next to a Shapefile, or ogr2ogr -a_srs EPSG:2154)"
         )
         raise InputError(msg)
+    if frame.crs.is_geographic and len(frame) and frame.geometry.notna().any():
+        minx, miny, maxx, maxy = frame.total_bounds
+        if min(minx, miny) < -180.5 or maxx > 360.5 or maxy > 90.5:
+            msg = (
+                f"{what}: {path} declares geographic coordinates ({frame.crs.to_string()}) but holds values "
+                f"like ({minx:.0f}, {miny:.0f}), which are not longitudes/latitudes; the file's CRS is missing "
+                "or wrong (GeoJSON without a 'crs' member is read as WGS 84). Declare the right CRS in the file."
+            )
+            raise InputError(msg)
     return frame
