@@ -174,8 +174,8 @@ def make_landcover(communes: gpd.GeoDataFrame, rng: np.random.Generator, res_m: 
         if pop > 5000:
             lc[(d < radius * 0.7) & ~water] = 111  # town centre
             lc[(d > radius * 1.4) & (d < radius * 2.3) & (grain > 0.62) & ~water] = 121  # industrial zone
-            lc[(d < radius * 1.3) & (grain < 0.2) & ~water] = 141  # urban parks
-            lc[(d > radius * 1.6) & (d < radius * 1.9) & (grain < 0.25) & ~water] = 142  # sports grounds
+            lc[(d > radius * 0.7) & (d < radius * 1.3) & (grain < 0.4) & ~water] = 141  # urban parks
+            lc[(d > radius * 1.6) & (d < radius * 1.9) & (grain < 0.45) & ~water] = 142  # sports grounds
     # a motorway and a quarry
     road = np.abs(x - (minx + (maxx - minx) * 0.7 + 0.15 * (y - miny))) < 30
     lc[road] = 122
@@ -207,8 +207,8 @@ def make_forest_type(lc: np.ndarray, lc_transform: Affine, rng: np.random.Genera
     # the finer forest map types part of the transitional woodland as broadleaf
     noise = smooth_field((rows, cols), 12, rng, octaves=2)
     ftype[(src == 324) & (noise > 0.6)] = 1
-    # poplar plantations on the floodplain (wetland/grassland pixels near the river)
-    ftype[((src == 411) | (src == 231)) & (noise > 0.75)] = 4
+    # poplar plantations, mapped as broadleaf woodland in CLC but typed by the forest map
+    ftype[(src == 311) & (noise < 0.25)] = 4
     return ftype, transform
 
 
