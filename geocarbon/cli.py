@@ -86,13 +86,19 @@ def _summary(out_dir: Path, results: Any) -> None:
         highlight=False,
     )
     if results.notices:
-        console.print(f"{len(results.notices)} notice(s) in {out_dir / 'run.json'}", highlight=False)
+        console.print(
+            f"{len(results.notices)} notice(s) in {out_dir / 'run.json'}", highlight=False
+        )
 
 
 @main.command()
 @click.argument("pipeline", type=click.Path(path_type=Path))
 @click.option("--overwrite", is_flag=True, help="Replace the results of a previous run.")
-@click.option("--output-dir", type=click.Path(path_type=Path), help="Write here instead of the pipeline's output_dir.")
+@click.option(
+    "--output-dir",
+    type=click.Path(path_type=Path),
+    help="Write here instead of the pipeline's output_dir.",
+)
 @click.pass_context
 def run(ctx: click.Context, pipeline: Path, overwrite: bool, output_dir: Path | None) -> None:
     """Run PIPELINE (a pipelines/*.yaml file) and write its outputs."""
@@ -135,7 +141,12 @@ def validate(pipeline: Path) -> None:
 
 
 @main.command()
-@click.option("--overwrite/--no-overwrite", default=True, show_default=True, help="Replace previous demo results.")
+@click.option(
+    "--overwrite/--no-overwrite",
+    default=True,
+    show_default=True,
+    help="Replace previous demo results.",
+)
 @click.option("--regenerate", is_flag=True, help="Generate the demo inputs again even if present.")
 @click.option(
     "--pipeline",

@@ -78,7 +78,11 @@ def prepare_communes(
         msg = f"communes: {source} holds no feature"
         raise InputError(msg)
     fields = [c for c in raw.columns if c != raw.geometry.name]
-    for key, name in (("code_field", code_field), ("name_field", name_field), ("epci_field", epci_field)):
+    for key, name in (
+        ("code_field", code_field),
+        ("name_field", name_field),
+        ("epci_field", epci_field),
+    ):
         if name is not None and name not in raw.columns:
             msg = (
                 f"communes: {source} has no field {name!r} (communes.{key}); "
@@ -86,7 +90,9 @@ def prepare_communes(
             )
             raise InputError(msg)
     codes = normalise_codes(raw[code_field])
-    missing = np.flatnonzero(codes.isna().to_numpy() | (codes.astype(str).str.len() == 0).to_numpy())
+    missing = np.flatnonzero(
+        codes.isna().to_numpy() | (codes.astype(str).str.len() == 0).to_numpy()
+    )
     if len(missing):
         msg = f"communes: {source}: {len(missing)} feature(s) have no code in field {code_field!r} (feature numbers {', '.join(map(str, missing[:10]))})"
         raise InputError(msg)
@@ -118,7 +124,11 @@ def prepare_communes(
         reasons = shapely.is_valid_reason(geoms[invalid].to_numpy())
         repaired = [_polygonal(g) for g in shapely.make_valid(geoms[invalid].to_numpy())]
         out_geoms[invalid] = repaired
-        broken = [c for c, g in zip(codes[invalid.to_numpy()], repaired, strict=True) if g is None or g.is_empty]
+        broken = [
+            c
+            for c, g in zip(codes[invalid.to_numpy()], repaired, strict=True)
+            if g is None or g.is_empty
+        ]
         if broken:
             msg = f"communes: {source}: invalid geometries that cannot be repaired: {', '.join(broken)}"
             raise InputError(msg)
@@ -130,9 +140,17 @@ def prepare_communes(
             )
         )
     names = raw[name_field].astype("string").fillna("").astype(object)
-    epci = normalise_codes(raw[epci_field]) if epci_field else pd.Series([None] * len(raw), index=raw.index)
+    epci = (
+        normalise_codes(raw[epci_field])
+        if epci_field
+        else pd.Series([None] * len(raw), index=raw.index)
+    )
     out = gpd.GeoDataFrame(
-        {"commune_code": codes.to_numpy(), "commune_name": names.to_numpy(), "epci_code": epci.to_numpy()},
+        {
+            "commune_code": codes.to_numpy(),
+            "commune_name": names.to_numpy(),
+            "epci_code": epci.to_numpy(),
+        },
         geometry=out_geoms.to_numpy(),
         crs=raw.crs,
     )
@@ -162,7 +180,11 @@ def join_commune_table(
         joined = normalise_codes(tab[epci_field]).reindex(out["commune_code"]).to_numpy()
         out["epci_code"] = np.where(present, joined, out["epci_code"])
     if population_field:
-        out["population"] = pd.to_numeric(tab[population_field], errors="coerce").reindex(out["commune_code"]).to_numpy()
+        out["population"] = (
+            pd.to_numeric(tab[population_field], errors="coerce")
+            .reindex(out["commune_code"])
+            .to_numpy()
+        )
     absent = out.loc[~present, "commune_code"].tolist()
     if absent:
         notices.append(

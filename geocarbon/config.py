@@ -76,13 +76,18 @@ class LandcoverConfig(_Strict):
         return self
 
 
+ForestType = Literal["broadleaf", "conifer", "mixed", "poplar"]
+
+
+def _default_forest_codes() -> dict[int, ForestType]:
+    return {1: "broadleaf", 2: "conifer", 3: "mixed", 4: "poplar"}
+
+
 class ForestMapConfig(_Strict):
     """Optional forest-type raster (IGN BD Forêt-like composition codes)."""
 
     path: Path
-    codes: dict[int, Literal["broadleaf", "conifer", "mixed", "poplar"]] = Field(
-        default_factory=lambda: {1: "broadleaf", 2: "conifer", 3: "mixed", 4: "poplar"}
-    )
+    codes: dict[int, ForestType] = Field(default_factory=_default_forest_codes)
     mode: Literal["composition", "override"] = Field(
         default="composition",
         description="'composition': the map gives the forest type of land-cover forest pixels; "
@@ -96,7 +101,8 @@ class CarbonConfig(_Strict):
     coefficients: Literal["aldo", "generic"] = "generic"
     aldo_dir: Path | None = None
     generic_table: Path | None = Field(
-        default=None, description="CSV category,pool,stock_tc_per_ha,source; the built-in table if unset."
+        default=None,
+        description="CSV category,pool,stock_tc_per_ha,source; the built-in table if unset.",
     )
     forest_locations: Path | None = Field(
         default=None,
@@ -118,7 +124,9 @@ class CarbonConfig(_Strict):
                     msg = f"carbon.overrides.{category}: unknown pool {pool!r}; expected one of {', '.join(CARBON_POOLS)}"
                     raise ValueError(msg)
                 if value < 0:
-                    msg = f"carbon.overrides.{category}.{pool} = {value}: a stock cannot be negative"
+                    msg = (
+                        f"carbon.overrides.{category}.{pool} = {value}: a stock cannot be negative"
+                    )
                     raise ValueError(msg)
         return self
 
@@ -127,7 +135,9 @@ class MapsConfig(_Strict):
     """Interactive maps."""
 
     enabled: bool = True
-    simplify_m: float = Field(default=20.0, ge=0.0, description="Geometry simplification for maps, metres.")
+    simplify_m: float = Field(
+        default=20.0, ge=0.0, description="Geometry simplification for maps, metres."
+    )
 
 
 class ProcessingConfig(_Strict):
@@ -230,7 +240,9 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
-def config_from_dict(data: dict[str, Any], base_dir: Path, source: str = "<config>") -> PipelineConfig:
+def config_from_dict(
+    data: dict[str, Any], base_dir: Path, source: str = "<config>"
+) -> PipelineConfig:
     """Validate a configuration mapping and resolve its paths against ``base_dir``."""
     try:
         cfg = PipelineConfig.model_validate(_expand_tree(data))

@@ -41,7 +41,28 @@ DEMO_FILES = {
 ORIGIN_X, ORIGIN_Y = 560_000.0, 6_380_000.0
 WIDTH_M, HEIGHT_M = 30_000.0, 24_000.0
 
-_SYLLABLES = ["mar", "ca", "lon", "ver", "sal", "mont", "bru", "gne", "ri", "bel", "cas", "tel", "puy", "la", "roc", "fon", "vil", "nac", "sa", "gour"]
+_SYLLABLES = [
+    "mar",
+    "ca",
+    "lon",
+    "ver",
+    "sal",
+    "mont",
+    "bru",
+    "gne",
+    "ri",
+    "bel",
+    "cas",
+    "tel",
+    "puy",
+    "la",
+    "roc",
+    "fon",
+    "vil",
+    "nac",
+    "sa",
+    "gour",
+]
 _PREFIXES = ["", "", "", "Saint-", "Sainte-", "Le ", "La ", "Les "]
 _SUFFIXES = ["", "", "", "-sur-Lot", "-en-Quercy", "-de-Causse", "-le-Haut", "-la-Vallée"]
 
@@ -57,7 +78,9 @@ class DemoTerritory:
     forest_transform: Affine
 
 
-def smooth_field(shape: tuple[int, int], cells: int, rng: np.random.Generator, octaves: int = 3) -> np.ndarray:
+def smooth_field(
+    shape: tuple[int, int], cells: int, rng: np.random.Generator, octaves: int = 3
+) -> np.ndarray:
     """Smooth random field in [0, 1] (bilinear value noise, several octaves)."""
     rows, cols = shape
     out = np.zeros(shape)
@@ -113,7 +136,11 @@ def make_communes(rng: np.random.Generator, n: int = 36) -> gpd.GeoDataFrame:
     geoms = [shapely.intersection(c, outline) for c in ordered]
     used: set[str] = set()
     names = [_name(rng, used) for _ in geoms]
-    epci = np.where(px < ORIGIN_X + WIDTH_M * 0.38, "299000001", np.where(py < ORIGIN_Y + HEIGHT_M * 0.5, "299000002", "299000003"))
+    epci = np.where(
+        px < ORIGIN_X + WIDTH_M * 0.38,
+        "299000001",
+        np.where(py < ORIGIN_Y + HEIGHT_M * 0.5, "299000002", "299000003"),
+    )
     frame = gpd.GeoDataFrame(
         {
             "insee": [f"99{i + 1:03d}" for i in range(n)],
@@ -129,7 +156,9 @@ def make_communes(rng: np.random.Generator, n: int = 36) -> gpd.GeoDataFrame:
     return frame
 
 
-def make_landcover(communes: gpd.GeoDataFrame, rng: np.random.Generator, res_m: float = 25.0) -> tuple[np.ndarray, Affine]:
+def make_landcover(
+    communes: gpd.GeoDataFrame, rng: np.random.Generator, res_m: float = 25.0
+) -> tuple[np.ndarray, Affine]:
     """CLC-coded land cover over the territory's bounding box (+1 km margin)."""
     from rasterio.features import rasterize
 
@@ -173,21 +202,33 @@ def make_landcover(communes: gpd.GeoDataFrame, rng: np.random.Generator, res_m: 
         lc[(d < radius * 1.6) & ~water] = 112  # discontinuous urban fabric
         if pop > 5000:
             lc[(d < radius * 0.7) & ~water] = 111  # town centre
-            lc[(d > radius * 1.4) & (d < radius * 2.3) & (grain > 0.62) & ~water] = 121  # industrial zone
-            lc[(d > radius * 0.7) & (d < radius * 1.3) & (grain < 0.4) & ~water] = 141  # urban parks
-            lc[(d > radius * 1.6) & (d < radius * 1.9) & (grain < 0.45) & ~water] = 142  # sports grounds
+            lc[(d > radius * 1.4) & (d < radius * 2.3) & (grain > 0.62) & ~water] = (
+                121  # industrial zone
+            )
+            lc[(d > radius * 0.7) & (d < radius * 1.3) & (grain < 0.4) & ~water] = (
+                141  # urban parks
+            )
+            lc[(d > radius * 1.6) & (d < radius * 1.9) & (grain < 0.45) & ~water] = (
+                142  # sports grounds
+            )
     # a motorway and a quarry
     road = np.abs(x - (minx + (maxx - minx) * 0.7 + 0.15 * (y - miny))) < 30
     lc[road] = 122
     quarry = np.hypot(x - (minx + 0.2 * (maxx - minx)), y - (miny + 0.8 * (maxy - miny))) < 300
     lc[quarry] = 131
     # outside the territory outline the raster still holds land cover (as real CLC does)
-    inside = rasterize(communes.geometry, out_shape=(rows, cols), transform=transform, fill=0, default_value=1)
-    logger.debug("demo land cover: %d of %d pixels inside the communes", int(inside.sum()), inside.size)
+    inside = rasterize(
+        communes.geometry, out_shape=(rows, cols), transform=transform, fill=0, default_value=1
+    )
+    logger.debug(
+        "demo land cover: %d of %d pixels inside the communes", int(inside.sum()), inside.size
+    )
     return lc, transform
 
 
-def make_forest_type(lc: np.ndarray, lc_transform: Affine, rng: np.random.Generator, res_m: float = 20.0) -> tuple[np.ndarray, Affine]:
+def make_forest_type(
+    lc: np.ndarray, lc_transform: Affine, rng: np.random.Generator, res_m: float = 20.0
+) -> tuple[np.ndarray, Affine]:
     """Forest-type raster on its own 20 m grid (shifted origin), derived from forest pixels."""
     rows_lc, cols_lc = lc.shape
     minx, maxy = lc_transform.c + 7.0, lc_transform.f - 3.0
@@ -243,7 +284,9 @@ def write_demo_territory(folder: Path, seed: int = DEMO_SEED) -> dict[str, Path]
         crs=DEMO_CRS,
         transform=territory.forest_transform,
         nodata=0,
-        tags={"DESCRIPTION": "geocarbon demo territory: forest type 1 broadleaf 2 conifer 3 mixed 4 poplar"},
+        tags={
+            "DESCRIPTION": "geocarbon demo territory: forest type 1 broadleaf 2 conifer 3 mixed 4 poplar"
+        },
     )
     logger.info("demo territory written to %s", folder)
     return paths
@@ -263,7 +306,9 @@ def demo_pipeline_path() -> Path:
 
 def ensure_demo_inputs(cfg: PipelineConfig, *, regenerate: bool = False) -> None:
     """Generate the demo files the pipeline refers to when they are missing."""
-    wanted = [cfg.communes.path, cfg.landcover.path] + ([cfg.forest_map.path] if cfg.forest_map else [])
+    wanted = [cfg.communes.path, cfg.landcover.path] + (
+        [cfg.forest_map.path] if cfg.forest_map else []
+    )
     if not regenerate and all(p.exists() for p in wanted):
         return
     folder = cfg.communes.path.parent

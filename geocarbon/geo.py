@@ -26,7 +26,9 @@ def local_equal_area_crs(frame: gpd.GeoDataFrame) -> CRS:
     lonlat = frame.to_crs("EPSG:4326") if frame.crs and not frame.crs.equals("EPSG:4326") else frame
     minx, miny, maxx, maxy = lonlat.total_bounds
     lon0, lat0 = (minx + maxx) / 2.0, (miny + maxy) / 2.0
-    return CRS.from_proj4(f"+proj=laea +lat_0={lat0:.6f} +lon_0={lon0:.6f} +ellps=GRS80 +units=m +no_defs")
+    return CRS.from_proj4(
+        f"+proj=laea +lat_0={lat0:.6f} +lon_0={lon0:.6f} +ellps=GRS80 +units=m +no_defs"
+    )
 
 
 def area_ha(frame: gpd.GeoDataFrame) -> np.ndarray:
@@ -102,7 +104,9 @@ class PixelAreaModel:
         return full[:rows, :cols]
 
 
-def pixel_to_xy(transform: Affine, cols: np.ndarray | float, rows: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+def pixel_to_xy(
+    transform: Affine, cols: np.ndarray | float, rows: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray]:
     """Map coordinates of fractional pixel positions (column, row) through a grid transform."""
     cols_a, rows_a = np.asarray(cols, dtype=float), np.asarray(rows, dtype=float)
     xs = transform.c + transform.a * cols_a + transform.b * rows_a
@@ -121,7 +125,11 @@ def _areal_scale(crs: CRS, transform: Affine, rows: np.ndarray, cols: np.ndarray
 def _geographic_row_areas(crs: CRS, transform: Affine, row_off: int, rows: int) -> np.ndarray:
     """Exact ellipsoidal area [m²] of one cell per row of a lon/lat grid."""
     ellipsoid = crs.ellipsoid
-    geod = Geod(a=ellipsoid.semi_major_metre, b=ellipsoid.semi_minor_metre) if ellipsoid else Geod(ellps="WGS84")
+    geod = (
+        Geod(a=ellipsoid.semi_major_metre, b=ellipsoid.semi_minor_metre)
+        if ellipsoid
+        else Geod(ellps="WGS84")
+    )
     dlon = abs(transform.a)
     top = transform.f + transform.e * np.arange(row_off, row_off + rows)
     bottom = top + transform.e

@@ -85,7 +85,7 @@ def choropleth_map(
     fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     keep = [c for c, _ in tooltip_fields] + [layer.column for layer in layers]
-    data = shown[list(dict.fromkeys(keep)) + ["geometry"]]
+    data = shown[[*dict.fromkeys(keep), "geometry"]]
     for i, layer in enumerate(layers):
         values = data[layer.column].to_numpy(dtype=float)
         bins = _quantile_bins(values, len(layer.colors))
@@ -108,7 +108,9 @@ def choropleth_map(
             style_function=style,
             highlight_function=lambda _f: {"weight": 2.5, "color": "#000000"},
             tooltip=folium.GeoJsonTooltip(
-                fields=[c for c, _ in tooltip_fields], aliases=[lbl for _, lbl in tooltip_fields], localize=True
+                fields=[c for c, _ in tooltip_fields],
+                aliases=[lbl for _, lbl in tooltip_fields],
+                localize=True,
             ),
             name=layer.title,
         ).add_to(group)
@@ -120,5 +122,5 @@ def choropleth_map(
         f'padding:6px 10px;border-radius:4px;box-shadow:0 0 4px #888;font:14px sans-serif">'
         f"<b>{title}</b></div>"
     )
-    fmap.get_root().html.add_child(folium.Element(heading))
+    fmap.get_root().html.add_child(folium.Element(heading))  # type: ignore[attr-defined]
     return _deterministic_ids(fmap.get_root().render())

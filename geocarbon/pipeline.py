@@ -99,7 +99,9 @@ class _Timer:
 def read_inputs(cfg: PipelineConfig) -> Inputs:
     """Read and check the communes, the land-cover raster and the forest map."""
     files: dict[str, Path] = {"communes": cfg.communes.path, "landcover": cfg.landcover.path}
-    source = f"{cfg.communes.path}" + (f" (layer {cfg.communes.layer})" if cfg.communes.layer else "")
+    source = f"{cfg.communes.path}" + (
+        f" (layer {cfg.communes.layer})" if cfg.communes.layer else ""
+    )
     raw = read_vector(cfg.communes.path, "communes", cfg.communes.layer)
     communes, notices = prepare_communes(
         raw,
@@ -110,7 +112,9 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
     )
     if cfg.communes.table is not None:
         tcfg = cfg.communes.table
-        table = read_csv(tcfg.path, "commune table", required=[tcfg.code_field], dtype=str, sep=tcfg.separator)
+        table = read_csv(
+            tcfg.path, "commune table", required=[tcfg.code_field], dtype=object, sep=tcfg.separator
+        )
         for fld in (tcfg.epci_field, tcfg.population_field):
             if fld and fld not in table.columns:
                 msg = f"commune table: {tcfg.path} has no column {fld!r}; columns: {', '.join(table.columns)}"
@@ -136,7 +140,9 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
         forest = raster_info(cfg.forest_map.path, "forest map")
         files["forest_map"] = cfg.forest_map.path
         if not _boxes_overlap(forest, landcover):
-            msg = f"forest map {forest.path} does not overlap the land-cover raster {landcover.path}"
+            msg = (
+                f"forest map {forest.path} does not overlap the land-cover raster {landcover.path}"
+            )
             raise InputError(msg)
     if cfg.carbon.coefficients == "aldo":
         assert cfg.carbon.aldo_dir is not None
@@ -156,7 +162,9 @@ def _boxes_overlap(a: RasterInfo, b: RasterInfo) -> bool:
     return bool(box_a.intersects(shapely.box(*b.bounds)))
 
 
-def check_overlap(communes: gpd.GeoDataFrame, raster: RasterInfo) -> tuple[np.ndarray, list[Notice]]:
+def check_overlap(
+    communes: gpd.GeoDataFrame, raster: RasterInfo
+) -> tuple[np.ndarray, list[Notice]]:
     """Share of each commune's area inside the raster's extent; fail if nothing overlaps.
 
     Returns
@@ -181,9 +189,16 @@ def check_overlap(communes: gpd.GeoDataFrame, raster: RasterInfo) -> tuple[np.nd
     notices = []
     partial = share < 0.999
     if partial.any():
-        items = [f"{c} ({s:.1%} inside)" for c, s in zip(communes["commune_code"][partial], share[partial], strict=True)]
+        items = [
+            f"{c} ({s:.1%} inside)"
+            for c, s in zip(communes["commune_code"][partial], share[partial], strict=True)
+        ]
         notices.append(
-            Notice("commune_outside_raster", "communes partly or wholly outside the land-cover raster", items)
+            Notice(
+                "commune_outside_raster",
+                "communes partly or wholly outside the land-cover raster",
+                items,
+            )
         )
     return share, notices
 
@@ -198,7 +213,10 @@ def landcover_mapping(cfg: PipelineConfig) -> dict[int, str]:
         mapping = dict(CLC_CATEGORIES)
     if cfg.landcover.category_overrides:
         check = pd.DataFrame(
-            {"code": list(cfg.landcover.category_overrides), "category": list(cfg.landcover.category_overrides.values())}
+            {
+                "code": list(cfg.landcover.category_overrides),
+                "category": list(cfg.landcover.category_overrides.values()),
+            }
         )
         mapping.update(mapping_from_table(check, "landcover.category_overrides"))
     return mapping
@@ -219,29 +237,47 @@ def landuse_areas_from_zonal(
     forest_codes = None
     if cfg.forest_map is not None and "forest" in table.columns:
         out["forest_code"] = table["forest"].astype(int).to_numpy()
-        forest_codes = dict(cfg.forest_map.codes)
+        forest_codes = {int(k): str(v) for k, v in cfg.forest_map.codes.items()}
     found = out.groupby("landuse_code")["area_ha"].sum()
     check_mapping_covers(found, mapping, str(cfg.landcover.path))
-    out["category"] = assign_categories(out, mapping, forest_codes, cfg.forest_map.mode if cfg.forest_map else "composition")
+    out["category"] = assign_categories(
+        out, mapping, forest_codes, cfg.forest_map.mode if cfg.forest_map else "composition"
+    )
     if "forest_code" in out.columns:
         out["forest_type"] = out["forest_code"].map(forest_codes or {}).fillna("").astype(str)
         out.loc[out["forest_code"] == NO_VALUE, "forest_type"] = ""
-    cols = ["commune_code", "landuse_code", "category", "area_ha"] + (["forest_type"] if "forest_type" in out.columns else [])
-    return out[cols].sort_values(["commune_code", "landuse_code", *cols[4:]], kind="stable").reset_index(drop=True)
+    cols = ["commune_code", "landuse_code", "category", "area_ha"] + (
+        ["forest_type"] if "forest_type" in out.columns else []
+    )
+    return (
+        out[cols]
+        .sort_values(["commune_code", "landuse_code", *cols[4:]], kind="stable")
+        .reset_index(drop=True)
+    )
 
 
-def reference_stocks(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> tuple[pd.DataFrame, list[Notice], str]:
+def reference_stocks(
+    cfg: PipelineConfig, communes: gpd.GeoDataFrame
+) -> tuple[pd.DataFrame, list[Notice], str]:
     """Reference stocks per commune from the configured coefficient set, with overrides."""
     notices: list[Notice] = []
     codes = communes["commune_code"].to_numpy()
     if cfg.carbon.coefficients == "aldo":
         assert cfg.carbon.aldo_dir is not None
         tables = read_aldo_tables(cfg.carbon.aldo_dir, cfg.carbon.forest_locations)
-        zpc_all = tables.zpc.assign(insee=lambda d: d["insee"].str.zfill(5)).drop_duplicates("insee")
-        zpc, more = fill_from_neighbours(communes, zpc_all.set_index("insee")["zpc"], "pedoclimatic zone (zpc.csv)")
+        zpc_all = tables.zpc.assign(insee=lambda d: d["insee"].str.zfill(5)).drop_duplicates(
+            "insee"
+        )
+        zpc, more = fill_from_neighbours(
+            communes, zpc_all.set_index("insee")["zpc"], "pedoclimatic zone (zpc.csv)"
+        )
         notices += more
-        reg_all = tables.communes.assign(insee=lambda d: d["insee"].str.zfill(5)).drop_duplicates("insee")
-        region, more = fill_from_neighbours(communes, reg_all.set_index("insee")["region"], "region (communes table)")
+        reg_all = tables.communes.assign(insee=lambda d: d["insee"].str.zfill(5)).drop_duplicates(
+            "insee"
+        )
+        region, more = fill_from_neighbours(
+            communes, reg_all.set_index("insee")["region"], "region (communes table)"
+        )
         notices += more
         reference = aldo_reference_stocks(tables, zpc, region)
         origin = f"ALDO tables in {cfg.carbon.aldo_dir}"
@@ -272,7 +308,10 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
             zones,
             iter_blocks(inputs.landcover, aligned, block_pixels=block_pixels),
             PixelAreaModel.for_grid(
-                inputs.landcover.crs, inputs.landcover.transform, inputs.landcover.width, inputs.landcover.height
+                inputs.landcover.crs,
+                inputs.landcover.transform,
+                inputs.landcover.width,
+                inputs.landcover.height,
             ),
             secondary=[name for name, _ in aligned],
             extra_nodata=nodata,
@@ -304,7 +343,9 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
         out = communes.copy()
         out["area_ha"] = area_ha(out)
         with np.errstate(invalid="ignore", divide="ignore"):
-            valid_frac = np.where(zonal.zone_area_m2 > 0, zonal.valid_area_m2 / zonal.zone_area_m2, 0.0)
+            valid_frac = np.where(
+                zonal.zone_area_m2 > 0, zonal.valid_area_m2 / zonal.zone_area_m2, 0.0
+            )
         out["covered_share"] = np.clip(inside_share * valid_frac, 0.0, 1.0)
         out["landcover_area_ha"] = zonal.valid_area_m2 / M2_PER_HA
         per = stocks_by_commune(stocks).reindex(out["commune_code"]).fillna(0.0)
@@ -322,7 +363,12 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
                 Notice(
                     "commune_low_coverage",
                     "communes less than 95 % covered by valid land-cover pixels: their stocks cover that part only (see covered_share)",
-                    [f"{c} ({s:.1%})" for c, s in zip(out["commune_code"][low], out["covered_share"][low], strict=True)],
+                    [
+                        f"{c} ({s:.1%})"
+                        for c, s in zip(
+                            out["commune_code"][low], out["covered_share"][low], strict=True
+                        )
+                    ],
                 )
             )
     logger.info(
@@ -331,14 +377,18 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
         out["landcover_area_ha"].sum(),
         out["stock_tc"].sum(),
     )
-    return Results(out, landuse, stocks, summary, notices, timer.timings, dict(inputs.files), origin)
+    return Results(
+        out, landuse, stocks, summary, notices, timer.timings, dict(inputs.files), origin
+    )
 
 
 def _output_crs(cfg: PipelineConfig, inputs: Inputs) -> Any:
     return cfg.output_crs or inputs.landcover.crs
 
 
-def write_outputs(cfg: PipelineConfig, inputs: Inputs, results: Results, out_dir: Path, *, overwrite: bool) -> Path:
+def write_outputs(
+    cfg: PipelineConfig, inputs: Inputs, results: Results, out_dir: Path, *, overwrite: bool
+) -> Path:
     """Write every output of a run into ``out_dir`` atomically."""
     crs = _output_crs(cfg, inputs)
     communes = results.communes.to_crs(crs)
@@ -362,7 +412,9 @@ def write_outputs(cfg: PipelineConfig, inputs: Inputs, results: Results, out_dir
                     ChoroplethLayer("stock_tc_per_ha", "Carbon stock density (tC/ha)"),
                     ChoroplethLayer("stock_tc", "Total carbon stock (tC)"),
                 ],
-                title=html.escape(f"{cfg.name}: carbon stocks (soil 0–30 cm, litter, biomass, dead wood)"),
+                title=html.escape(
+                    f"{cfg.name}: carbon stocks (soil 0–30 cm, litter, biomass, dead wood)"
+                ),
                 tooltip_fields=[
                     ("commune_name", "Commune"),
                     ("commune_code", "INSEE code"),
@@ -443,7 +495,9 @@ def _check_classes(raster: RasterInfo, mapping: dict[int, str], cfg: PipelineCon
     check_mapping_covers(series, mapping, str(raster.path))
 
 
-def run(cfg: PipelineConfig, *, overwrite: bool = False, progress: Progress | None = None) -> tuple[Path, Results]:
+def run(
+    cfg: PipelineConfig, *, overwrite: bool = False, progress: Progress | None = None
+) -> tuple[Path, Results]:
     """Run a pipeline end to end and write its outputs.
 
     Returns

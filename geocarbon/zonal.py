@@ -65,7 +65,9 @@ class ZonalResult:
     layers: list[str] = field(default_factory=list)
 
 
-def valid_mask(values: np.ndarray, nodata: float | None, extra_nodata: Sequence[float] = ()) -> np.ndarray:
+def valid_mask(
+    values: np.ndarray, nodata: float | None, extra_nodata: Sequence[float] = ()
+) -> np.ndarray:
     """True where a pixel holds data: not NaN, not the nodata value, not an extra nodata code."""
     if np.issubdtype(values.dtype, np.floating):
         mask = ~np.isnan(values)
@@ -109,7 +111,9 @@ def burn_zones(geometries: np.ndarray, block: RasterBlock, candidates: np.ndarra
     )
 
 
-def _group_sum(keys: list[np.ndarray], weights: np.ndarray | None) -> tuple[list[np.ndarray], np.ndarray]:
+def _group_sum(
+    keys: list[np.ndarray], weights: np.ndarray | None
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Sum weights (or count) per unique combination of integer keys."""
     mins = [int(k.min()) for k in keys]
     spans = [int(k.max()) - m + 1 for k, m in zip(keys, mins, strict=True)]
@@ -184,7 +188,9 @@ def zonal_crosstab(
     for block in blocks:
         rows, cols = block.shape
         (x0, x1), (y0, y1) = pixel_to_xy(block.transform, np.array([0, cols]), np.array([0, rows]))
-        candidates = np.sort(tree.query(shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))))
+        candidates = np.sort(
+            tree.query(shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+        )
         local = burn_zones(geoms, block, candidates)
         lookup = np.concatenate([[0], candidates + 1]).astype(np.int64)
         zone_ids = lookup[local]  # global zone index + 1, 0 = outside every zone
@@ -194,7 +200,7 @@ def zonal_crosstab(
         counts = np.bincount(flat_zone, minlength=n + 1)
         pixel_count += counts
         if area_full is None:
-            zone_area += counts * float(area)  # type: ignore[arg-type]
+            zone_area += counts * float(area)
         else:
             zone_area += np.bincount(flat_zone, weights=area_full.ravel(), minlength=n + 1)
         values = block.arrays[main]
@@ -202,7 +208,9 @@ def zonal_crosstab(
         for name in continuous:
             cvals = block.arrays[name]
             cok = valid_mask(cvals, block.nodata.get(name))
-            sums[name] += np.bincount(flat_zone[cok.ravel()], weights=cvals[cok].astype(float), minlength=n + 1)
+            sums[name] += np.bincount(
+                flat_zone[cok.ravel()], weights=cvals[cok].astype(float), minlength=n + 1
+            )
         if not ok.any():
             done += 1
             if progress:
@@ -218,20 +226,33 @@ def zonal_crosstab(
         weights = None if area_full is None else area_full[ok].astype(float)
         uniq, agg = _group_sum(keys, weights)
         if area_full is None:
-            agg = agg * float(area)  # type: ignore[arg-type]
+            agg = agg * float(area)
         valid_area += np.bincount(uniq[0], weights=agg, minlength=n + 1)
-        parts.append(pd.DataFrame({"zone": uniq[0] - 1, **dict(zip(layer_names, uniq[1:], strict=True)), "area_m2": agg}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "zone": uniq[0] - 1,
+                    **dict(zip(layer_names, uniq[1:], strict=True)),
+                    "area_m2": agg,
+                }
+            )
+        )
         done += 1
         if progress:
             progress(done, n_blocks or done)
+    table: pd.DataFrame
     if parts:
         table = pd.concat(parts, ignore_index=True)
-        table = table.groupby(["zone", *layer_names], as_index=False, sort=True)["area_m2"].sum()
+        table = table.groupby(["zone", *layer_names], as_index=False, sort=True).agg(
+            area_m2=("area_m2", "sum")
+        )
     else:
         table = pd.DataFrame({"zone": [], **{k: [] for k in layer_names}, "area_m2": []})
     outside = table[table["zone"] < 0]
     table = table[table["zone"] >= 0].reset_index(drop=True)
-    sums_frame = pd.DataFrame({name: s[1:] for name, s in sums.items()}, index=pd.RangeIndex(n, name="zone"))
+    sums_frame = pd.DataFrame(
+        {name: s[1:] for name, s in sums.items()}, index=pd.RangeIndex(n, name="zone")
+    )
     return ZonalResult(
         zone_area_m2=zone_area[1:],
         valid_area_m2=valid_area[1:],

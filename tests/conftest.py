@@ -24,7 +24,9 @@ def shared_data_dir() -> Path:
 
 
 SHARED = shared_data_dir()
-HAVE_SHARED = (SHARED / "lot" / "clc2018_100m.tif").is_file() and (SHARED / "aldo" / "zpc.csv").is_file()
+HAVE_SHARED = (SHARED / "lot" / "clc2018_100m.tif").is_file() and (
+    SHARED / "aldo" / "zpc.csv"
+).is_file()
 realdata = pytest.mark.skipif(
     not HAVE_SHARED,
     reason=f"real public data not found at {SHARED} (set GEOCARBON_DATA to the shared data folder)",
@@ -118,7 +120,12 @@ def tiny_pipeline(tiny_territory: dict[str, Path]) -> Callable[..., Path]:
         data: dict[str, Any] = {
             "name": "tiny",
             "output_dir": "out",
-            "communes": {"path": "communes.gpkg", "code_field": "code", "name_field": "nom", "epci_field": "epci"},
+            "communes": {
+                "path": "communes.gpkg",
+                "code_field": "code",
+                "name_field": "nom",
+                "epci_field": "epci",
+            },
             "landcover": {"path": "lc.tif"},
             "carbon": {"coefficients": "generic"},
         }

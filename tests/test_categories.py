@@ -24,7 +24,9 @@ def _split(rows: list[tuple[str, str, float]], share: float = 0.8) -> dict[tuple
 def test_artificial_split_little_wooded_land() -> None:
     # A = 90 ha of artificial codes, W = 10 ha of CLC 141, T = 100 ha; W < 0.2 T:
     # sealed = 0.8 x 100 = 80; grassed = 0.2 x 100 - 10 = 10; wooded = 10
-    got = _split([("1", "artificial", 90.0), ("1", "artificial_wooded", 10.0), ("1", "cropland", 5.0)])
+    got = _split(
+        [("1", "artificial", 90.0), ("1", "artificial_wooded", 10.0), ("1", "cropland", 5.0)]
+    )
     assert got == {
         ("1", "artificial_sealed"): 80.0,
         ("1", "artificial_grassed"): 10.0,
@@ -42,11 +44,20 @@ def test_artificial_split_much_wooded_land() -> None:
 def test_artificial_split_per_commune_and_share_parameter() -> None:
     # commune 1 without 141: sealed 0.7 x 50 = 35, grassed 15; commune 2 untouched
     got = _split([("1", "artificial", 50.0), ("2", "forest_broadleaf", 7.0)], share=0.7)
-    assert got == {("1", "artificial_sealed"): 35.0, ("1", "artificial_grassed"): 15.0, ("2", "forest_broadleaf"): 7.0}
+    assert got == {
+        ("1", "artificial_sealed"): 35.0,
+        ("1", "artificial_grassed"): 15.0,
+        ("2", "forest_broadleaf"): 7.0,
+    }
 
 
 def test_split_preserves_total_area() -> None:
-    rows = [("a", "artificial", 12.5), ("a", "artificial_wooded", 1.0), ("b", "artificial", 3.0), ("b", "artificial_wooded", 9.0)]
+    rows = [
+        ("a", "artificial", 12.5),
+        ("a", "artificial_wooded", 1.0),
+        ("b", "artificial", 3.0),
+        ("b", "artificial_wooded", 9.0),
+    ]
     assert sum(_split(rows).values()) == pytest.approx(25.5)
 
 

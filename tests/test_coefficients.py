@@ -35,17 +35,27 @@ def _forest_table() -> pd.DataFrame:
         ("France", "France", "Peupleraie", "s", 61.0, 3.5),
         ("France", "France", "Conifere", "s", 77.0, 6.0),
     ]
-    return pd.DataFrame(rows, columns=["type_localisation", "code_localisation", "composition", "surface_ic", C, D])
+    return pd.DataFrame(
+        rows, columns=["type_localisation", "code_localisation", "composition", "surface_ic", C, D]
+    )
 
 
 def test_forest_cascade_uses_most_specific_significant_level() -> None:
     t = _forest_table()
-    assert forest_cascade(t, "Feuillu", {"groupeser": "F1", "greco": "F", "rad13": "OCC"}) == (100.0, 10.0, "groupeser F1")
+    assert forest_cascade(t, "Feuillu", {"groupeser": "F1", "greco": "F", "rad13": "OCC"}) == (
+        100.0,
+        10.0,
+        "groupeser F1",
+    )
     assert forest_cascade(t, "Feuillu", {"greco": "F", "rad13": "OCC"}) == (90.0, 9.0, "greco F")
     # greco F has no significant Mixte value -> region
     assert forest_cascade(t, "Mixte", {"greco": "F", "rad13": "OCC"}) == (70.0, 7.0, "rad13 OCC")
     assert forest_cascade(t, "Conifere", {"rad13": "OCC"}) == (77.0, 6.0, "France France")
-    assert forest_cascade(t, "Peupleraie", {"rad13": "OCC", "bassin_populicole": "Sud"}) == (59.0, 4.0, "bassin_populicole Sud")
+    assert forest_cascade(t, "Peupleraie", {"rad13": "OCC", "bassin_populicole": "Sud"}) == (
+        59.0,
+        4.0,
+        "bassin_populicole Sud",
+    )
     # ALDO's substitution: Hauts-de-France mixed forest uses greco B
     assert forest_cascade(t, "Mixte", {"rad13": "HDF"}) == (66.0, 6.0, "greco B")
 
@@ -65,11 +75,24 @@ def test_generic_table_and_overrides() -> None:
 
 
 def test_compute_stocks_is_area_times_reference() -> None:
-    areas = pd.DataFrame({"commune_code": ["1", "1"], "category": ["cropland", "forest_mixed"], "area_ha": [10.0, 2.0]})
+    areas = pd.DataFrame(
+        {
+            "commune_code": ["1", "1"],
+            "category": ["cropland", "forest_mixed"],
+            "area_ha": [10.0, 2.0],
+        }
+    )
     ref = pd.DataFrame(
-        [("1", "cropland", "soil", 50.0), ("1", "cropland", "litter", 0.0), ("1", "cropland", "live_biomass", 0.0),
-         ("1", "cropland", "dead_wood", 0.0), ("1", "forest_mixed", "soil", 80.0), ("1", "forest_mixed", "litter", 9.0),
-         ("1", "forest_mixed", "live_biomass", 70.0), ("1", "forest_mixed", "dead_wood", 7.0)],
+        [
+            ("1", "cropland", "soil", 50.0),
+            ("1", "cropland", "litter", 0.0),
+            ("1", "cropland", "live_biomass", 0.0),
+            ("1", "cropland", "dead_wood", 0.0),
+            ("1", "forest_mixed", "soil", 80.0),
+            ("1", "forest_mixed", "litter", 9.0),
+            ("1", "forest_mixed", "live_biomass", 70.0),
+            ("1", "forest_mixed", "dead_wood", 7.0),
+        ],
         columns=["commune_code", "category", "pool", "ref_stock_tc_per_ha"],
     )
     stocks = compute_stocks(areas, ref)

@@ -12,7 +12,9 @@ from geocarbon.errors import InputError
 
 
 def _layer(codes: list, geoms: list) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"code": codes, "nom": [f"C{c}" for c in codes]}, geometry=geoms, crs="EPSG:2154")
+    return gpd.GeoDataFrame(
+        {"code": codes, "nom": [f"C{c}" for c in codes]}, geometry=geoms, crs="EPSG:2154"
+    )
 
 
 def _prep(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list]:
@@ -26,13 +28,15 @@ def test_integer_codes_are_zero_padded_and_sorted() -> None:
 
 
 def test_duplicate_codes_are_refused() -> None:
-    with pytest.raises(InputError, match="duplicate commune codes.*46001"):
+    with pytest.raises(InputError, match=r"duplicate commune codes.*46001"):
         _prep(_layer(["46001", "46001"], [box(0, 0, 1, 1), box(1, 0, 2, 1)]))
 
 
 def test_missing_field_lists_the_fields() -> None:
-    with pytest.raises(InputError, match="no field 'insee'.*fields present: code, nom"):
-        prepare_communes(_layer(["1"], [box(0, 0, 1, 1)]), source="c", code_field="insee", name_field="nom")
+    with pytest.raises(InputError, match=r"no field .insee.*fields present: code, nom"):
+        prepare_communes(
+            _layer(["1"], [box(0, 0, 1, 1)]), source="c", code_field="insee", name_field="nom"
+        )
 
 
 def test_invalid_geometry_is_repaired_and_reported() -> None:
@@ -53,7 +57,12 @@ def test_fill_from_neighbours_longest_shared_border_then_nearest() -> None:
     # a 3 x 1 strip: B touches A (long border) and C (short border); D is an island far away
     frame = gpd.GeoDataFrame(
         {"commune_code": ["A", "B", "C", "D"]},
-        geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000), box(2000, 900, 2100, 1000), box(9000, 0, 9100, 100)],
+        geometry=[
+            box(0, 0, 1000, 1000),
+            box(1000, 0, 2000, 1000),
+            box(2000, 900, 2100, 1000),
+            box(9000, 0, 9100, 100),
+        ],
         crs="EPSG:2154",
     )
     values = pd.Series({"A": "zone1", "C": "zone2"})
@@ -66,7 +75,12 @@ def test_join_table_lists_communes_absent() -> None:
     out, _ = _prep(_layer(["46001", "46298"], [box(0, 0, 1, 1), box(1, 0, 2, 1)]))
     table = pd.DataFrame({"insee": ["46001"], "epci": ["200066371"], "population": ["10"]})
     joined, notices = join_commune_table(
-        out, table, source="t.csv", code_field="insee", epci_field="epci", population_field="population"
+        out,
+        table,
+        source="t.csv",
+        code_field="insee",
+        epci_field="epci",
+        population_field="population",
     )
     assert joined["epci_code"].tolist()[0] == "200066371"
     assert notices[0].items == ["46298"]

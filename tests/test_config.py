@@ -38,9 +38,15 @@ def test_missing_and_invalid_values(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"missing key 'landcover'"):
         load_config(write_pipeline(tmp_path / "t.yaml", {"name": "t", "communes": {"path": "c"}}))
     with pytest.raises(ConfigError, match="aldo_dir is not set"):
-        load_config(write_pipeline(tmp_path / "t.yaml", {**BASE, "carbon": {"coefficients": "aldo"}}))
+        load_config(
+            write_pipeline(tmp_path / "t.yaml", {**BASE, "carbon": {"coefficients": "aldo"}})
+        )
     with pytest.raises(ConfigError, match="unknown pool 'roots'"):
-        load_config(write_pipeline(tmp_path / "t.yaml", {**BASE, "carbon": {"overrides": {"cropland": {"roots": 1}}}}))
+        load_config(
+            write_pipeline(
+                tmp_path / "t.yaml", {**BASE, "carbon": {"overrides": {"cropland": {"roots": 1}}}}
+            )
+        )
     (tmp_path / "broken.yaml").write_text("name: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(tmp_path / "broken.yaml")

@@ -25,7 +25,11 @@ def test_generation_is_deterministic(tmp_path: Path) -> None:
     a = write_demo_territory(tmp_path / "a")
     write_demo_territory(tmp_path / "b")
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
-    assert {p.name for p in a.values()} == {"communes.gpkg", "landcover_clc2018_25m.tif", "forest_type_20m.tif"}
+    assert {p.name for p in a.values()} == {
+        "communes.gpkg",
+        "landcover_clc2018_25m.tif",
+        "forest_type_20m.tif",
+    }
 
 
 def test_territory_is_realistic() -> None:
@@ -65,7 +69,10 @@ def test_demo_command_end_to_end(tmp_path: Path) -> None:
     assert "forest_poplar" in set(stocks["category"])  # from the forest-type map
     assert (out / "maps" / "carbon_stocks.html").stat().st_size > 10_000
     # a second run gives the same files
-    first = {p: (out / p).read_bytes() for p in ("geocarbon.gpkg", "carbon_stocks_summary.csv", "maps/carbon_stocks.html")}
+    first = {
+        p: (out / p).read_bytes()
+        for p in ("geocarbon.gpkg", "carbon_stocks_summary.csv", "maps/carbon_stocks.html")
+    }
     result = CliRunner().invoke(main, ["-q", "demo", "--pipeline", str(pipeline)])
     assert result.exit_code == 0
     assert all((out / p).read_bytes() == data for p, data in first.items())

@@ -23,7 +23,9 @@ pytestmark = realdata
 def lot_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("lot") / "out"
     env = {"GEOCARBON_DATA": str(SHARED)} if "GEOCARBON_DATA" not in os.environ else {}
-    result = CliRunner(env=env).invoke(main, ["-q", "run", str(REPO / "pipelines" / "lot.yaml"), "--output-dir", str(out)])
+    result = CliRunner(env=env).invoke(
+        main, ["-q", "run", str(REPO / "pipelines" / "lot.yaml"), "--output-dir", str(out)]
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -31,7 +33,10 @@ def lot_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def layers(lot_run: Path) -> dict[str, pd.DataFrame]:
     gpkg = lot_run / "geocarbon.gpkg"
-    return {name: gpd.read_file(gpkg, layer=name) for name in ("communes", "landuse_areas", "carbon_stocks")}
+    return {
+        name: gpd.read_file(gpkg, layer=name)
+        for name in ("communes", "landuse_areas", "carbon_stocks")
+    }
 
 
 def _epcis_wholly_in_lot() -> list[str]:
@@ -41,11 +46,15 @@ def _epcis_wholly_in_lot() -> list[str]:
 
 
 def test_clc_areas_match_ademe_overlay_per_epci(layers) -> None:
-    ref = pd.read_csv(SHARED / "aldo" / "clc18_area_ha_by_epci.csv", dtype={"siren": str}, encoding="utf-8-sig")
+    ref = pd.read_csv(
+        SHARED / "aldo" / "clc18_area_ha_by_epci.csv", dtype={"siren": str}, encoding="utf-8-sig"
+    )
     ref = ref.set_index("siren")
     ref = ref[[c for c in ref.columns if c.strip().isdigit()]]
     ref.columns = ref.columns.astype(int)
-    ours = layers["landuse_areas"].merge(layers["communes"][["commune_code", "epci_code"]], on="commune_code")
+    ours = layers["landuse_areas"].merge(
+        layers["communes"][["commune_code", "epci_code"]], on="commune_code"
+    )
     ours = ours.groupby(["epci_code", "landuse_code"])["area_ha"].sum().unstack(fill_value=0.0)
     epcis = _epcis_wholly_in_lot()
     assert len(epcis) == 8
@@ -71,7 +80,9 @@ def test_grand_cahors_total_area(layers) -> None:
 
 def test_commune_missing_from_reference_tables_gets_neighbour_values(lot_run, layers) -> None:
     run = json.loads((lot_run / "run.json").read_text())
-    fallbacks = {n["message"]: n["items"] for n in run["notices"] if n["code"] == "reference_fallback"}
+    fallbacks = {
+        n["message"]: n["items"] for n in run["notices"] if n["code"] == "reference_fallback"
+    }
     texts = " ".join(f"{m} {i}" for m, i in fallbacks.items())
     assert "pedoclimatic zone" in texts and "region" in texts and "EPCI" in texts
     assert all(any(item.startswith("46298 ->") for item in items) for items in fallbacks.values())
@@ -85,11 +96,21 @@ def test_stocks_recomputed_by_hand_from_aldo_tables(layers) -> None:
     aldo = SHARED / "aldo"
     zpc = pd.read_csv(aldo / "zpc.csv", dtype=str).set_index("insee")["zpc"]
     soil = pd.read_csv(aldo / "stocks-zpc.csv", dtype={"zpc": str}).set_index("zpc")
-    biomass = pd.read_csv(aldo / "biomass-hors-forets.csv").set_index("INTER_REG").loc["SUD-EST"].fillna(0)  # Occitanie
+    biomass = (
+        pd.read_csv(aldo / "biomass-hors-forets.csv")
+        .set_index("INTER_REG")
+        .loc["SUD-EST"]
+        .fillna(0)
+    )  # Occitanie
     forest = pd.read_csv(aldo / "bilan-carbone-foret-par-localisation.csv", dtype=str)
-    occ = forest[(forest.type_localisation == "rad13") & (forest.code_localisation == "OCC")].set_index("composition")
+    occ = forest[
+        (forest.type_localisation == "rad13") & (forest.code_localisation == "OCC")
+    ].set_index("composition")
     live = {k: float(occ.loc[k, "carbone_(tC∙ha-1)"]) for k in ("Feuillu", "Conifere", "Mixte")}
-    dead = {k: float(occ.loc[k, "bois_mort_carbone_(tC∙ha-1)"]) for k in ("Feuillu", "Conifere", "Mixte")}
+    dead = {
+        k: float(occ.loc[k, "bois_mort_carbone_(tC∙ha-1)"])
+        for k in ("Feuillu", "Conifere", "Mixte")
+    }
     landuse = layers["landuse_areas"]
     communes = layers["communes"].set_index("commune_code")
     for code in ("46042", "46102", "46001"):
@@ -101,7 +122,11 @@ def test_stocks_recomputed_by_hand_from_aldo_tables(layers) -> None:
 
         crop = area(211, 212, 213, 241, 242, 243, 244)
         herb, shrub, wooded = area(231, 321), area(322), area(323)
-        wet, orch, vine = area(411, 412, 421, 422, 423, 511, 512, 521, 522, 523), area(222, 223), area(221)
+        wet, orch, vine = (
+            area(411, 412, 421, 422, 423, 511, 512, 521, 522, 523),
+            area(222, 223),
+            area(221),
+        )
         broad, conif, mixed = area(311), area(312), area(313, 324)
         art_a, art_w = area(111, 112, 121, 122, 123, 124, 131, 132, 133, 142), area(141)
         t = art_a + art_w
@@ -132,8 +157,14 @@ def test_territory_totals_are_consistent(lot_run, layers) -> None:
     assert len(communes) == 320
     assert communes["stock_tc"].sum() == pytest.approx(stocks["stock_tc"].sum(), rel=1e-9)
     summary = pd.read_csv(lot_run / "carbon_stocks_summary.csv")
-    assert summary.loc[summary.category == "total", "stock_tc"].sum() == pytest.approx(stocks["stock_tc"].sum(), rel=1e-9)
+    assert summary.loc[summary.category == "total", "stock_tc"].sum() == pytest.approx(
+        stocks["stock_tc"].sum(), rel=1e-9
+    )
     # the land cover covers the whole département: commune land-cover areas add up to its area
-    assert communes["landcover_area_ha"].sum() == pytest.approx(communes["area_ha"].sum(), rel=0.003)
+    assert communes["landcover_area_ha"].sum() == pytest.approx(
+        communes["area_ha"].sum(), rel=0.003
+    )
     mean = communes["stock_tc"].sum() / communes["landcover_area_ha"].sum()
-    assert 90 < mean < 130  # forest-rich département: between cropland (~50) and forest (~170) tC/ha
+    assert (
+        90 < mean < 130
+    )  # forest-rich département: between cropland (~50) and forest (~170) tC/ha

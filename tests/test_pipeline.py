@@ -35,7 +35,10 @@ def tiny(tmp_path: Path):
 
     Commune 46001 = left half, 46002 = right half.
     """
-    arr = np.array([[211, 211, 311, 311], [211, 211, 311, 311], [112, 141, 312, 312], [112, 112, 231, 231]], dtype=np.uint16)
+    arr = np.array(
+        [[211, 211, 311, 311], [211, 211, 311, 311], [112, 141, 312, 312], [112, 112, 231, 231]],
+        dtype=np.uint16,
+    )
     t = Affine(100, 0, X0, 0, -100, Y0)
     write_raster(tmp_path / "lc.tif", arr, transform=t, crs="EPSG:3035", nodata=0)
     communes = gpd.GeoDataFrame(
@@ -49,7 +52,12 @@ def tiny(tmp_path: Path):
         data = {
             "name": "tiny",
             "output_dir": "out",
-            "communes": {"path": "communes.gpkg", "code_field": "code", "name_field": "nom", "epci_field": "epci"},
+            "communes": {
+                "path": "communes.gpkg",
+                "code_field": "code",
+                "name_field": "nom",
+                "epci_field": "epci",
+            },
             "landcover": {"path": "lc.tif"},
             "carbon": {"coefficients": "generic"},
         }
@@ -84,22 +92,35 @@ def test_tiny_territory_hand_computed(tiny) -> None:
     west = landuse[landuse.commune_code == "46001"].set_index("landuse_code")["area_ha"].to_dict()
     assert west == pytest.approx({112: 3.0, 141: 1.0, 211: 4.0})
     # artificial split: T = 4, W = 1 >= 0.2 T -> sealed = A = 3, grassed = 0, wooded = 1
-    cats = stocks[stocks.commune_code == "46001"].drop_duplicates("category").set_index("category")["area_ha"]
-    assert cats.to_dict() == pytest.approx({"artificial_sealed": 3.0, "artificial_wooded": 1.0, "cropland": 4.0})
+    cats = (
+        stocks[stocks.commune_code == "46001"]
+        .drop_duplicates("category")
+        .set_index("category")["area_ha"]
+    )
+    assert cats.to_dict() == pytest.approx(
+        {"artificial_sealed": 3.0, "artificial_wooded": 1.0, "cropland": 4.0}
+    )
     tot = _generic_totals()
     expected_w = 4 * tot["cropland"] + 3 * tot["artificial_sealed"] + 1 * tot["artificial_wooded"]
-    expected_e = 4 * tot["forest_broadleaf"] + 2 * tot["forest_conifer"] + 2 * tot["grassland_herbaceous"]
+    expected_e = (
+        4 * tot["forest_broadleaf"] + 2 * tot["forest_conifer"] + 2 * tot["grassland_herbaceous"]
+    )
     assert communes.loc["46001", "stock_tc"] == pytest.approx(expected_w)
     assert communes.loc["46002", "stock_tc"] == pytest.approx(expected_e)
     assert communes.loc["46002", "stock_tc_per_ha"] == pytest.approx(expected_e / 8)
     assert communes["area_ha"].tolist() == pytest.approx([8.0, 8.0])
     assert communes["covered_share"].tolist() == pytest.approx([1.0, 1.0])
-    pools = communes[["stock_soil_tc", "stock_litter_tc", "stock_live_biomass_tc", "stock_dead_wood_tc"]].sum(axis=1)
+    pools = communes[
+        ["stock_soil_tc", "stock_litter_tc", "stock_live_biomass_tc", "stock_dead_wood_tc"]
+    ].sum(axis=1)
     np.testing.assert_allclose(pools, communes["stock_tc"])
     summary = (d / "out" / "carbon_stocks_summary.csv").read_text()
     assert summary.startswith("category,category_aldo,pool,area_ha,stock_tc,stock_tc_per_ha")
     run = json.loads((d / "out" / "run.json").read_text())
-    assert run["inputs"]["landcover"]["sha256"] == hashlib.sha256((d / "lc.tif").read_bytes()).hexdigest()
+    assert (
+        run["inputs"]["landcover"]["sha256"]
+        == hashlib.sha256((d / "lc.tif").read_bytes()).hexdigest()
+    )
     assert set(run["timings_s"]) >= {"read_inputs", "zonal", "stocks", "write"}
     assert run["totals"]["stock_tc"] == pytest.approx(expected_w + expected_e, rel=1e-6)
     html = (d / "out" / "maps" / "carbon_stocks.html").read_text()
@@ -118,7 +139,14 @@ def test_output_contract_columns(tiny) -> None:
         "stock_soil_tc", "stock_litter_tc", "stock_live_biomass_tc", "stock_dead_wood_tc",
     }  # fmt: skip
     assert cols["landuse_areas"] >= {"commune_code", "landuse_code", "category", "area_ha"}
-    assert cols["carbon_stocks"] >= {"commune_code", "category", "pool", "area_ha", "ref_stock_tc_per_ha", "stock_tc"}
+    assert cols["carbon_stocks"] >= {
+        "commune_code",
+        "category",
+        "pool",
+        "area_ha",
+        "ref_stock_tc_per_ha",
+        "stock_tc",
+    }
 
 
 def test_outputs_are_deterministic(tiny) -> None:
@@ -167,19 +195,25 @@ def _assert_fails(d: Path, pipeline_path: Path, *needles: str) -> None:
 
 def test_bad_input_missing_file(tiny) -> None:
     d, pipeline, _, _ = tiny
-    _assert_fails(d, pipeline(landcover={"path": "nope.tif"}), "land cover: file not found", "nope.tif")
+    _assert_fails(
+        d, pipeline(landcover={"path": "nope.tif"}), "land cover: file not found", "nope.tif"
+    )
 
 
 def test_bad_input_raster_without_crs(tiny) -> None:
     d, pipeline, _, t = tiny
     write_raster(d / "nocrs.tif", np.full((4, 4), 211, dtype=np.uint16), transform=t, crs=None)
-    _assert_fails(d, pipeline(landcover={"path": "nocrs.tif"}), "no coordinate reference system", "nocrs.tif")
+    _assert_fails(
+        d, pipeline(landcover={"path": "nocrs.tif"}), "no coordinate reference system", "nocrs.tif"
+    )
 
 
 def test_bad_input_vector_without_crs(tiny) -> None:
     d, pipeline, communes, _ = tiny
     communes.set_crs(None, allow_override=True).to_file(d / "nocrs.shp")  # no .prj
-    _assert_fails(d, pipeline(communes={"path": "nocrs.shp"}), "communes:", "no coordinate reference system")
+    _assert_fails(
+        d, pipeline(communes={"path": "nocrs.shp"}), "communes:", "no coordinate reference system"
+    )
 
 
 def test_bad_input_projected_geojson_read_as_wgs84(tiny) -> None:
@@ -205,20 +239,26 @@ def test_bad_input_unknown_class(tiny) -> None:
     arr = np.full((4, 4), 211, dtype=np.uint16)
     arr[0, 0] = 700
     write_raster(d / "odd.tif", arr, transform=t, crs="EPSG:3035", nodata=0)
-    _assert_fails(d, pipeline(landcover={"path": "odd.tif"}), "absent from the nomenclature", "700 (1.0 ha)")
+    _assert_fails(
+        d, pipeline(landcover={"path": "odd.tif"}), "absent from the nomenclature", "700 (1.0 ha)"
+    )
     code, out = _run("validate", str(pipeline(landcover={"path": "odd.tif"})))
     assert code != 0 and "700" in out
 
 
 def test_bad_input_non_integer_float_raster(tiny) -> None:
     d, pipeline, _, t = tiny
-    write_raster(d / "cont.tif", np.full((4, 4), 0.37, dtype="float32"), transform=t, crs="EPSG:3035")
+    write_raster(
+        d / "cont.tif", np.full((4, 4), 0.37, dtype="float32"), transform=t, crs="EPSG:3035"
+    )
     _assert_fails(d, pipeline(landcover={"path": "cont.tif"}), "non-integer values")
 
 
 def test_bad_input_unknown_yaml_key(tiny) -> None:
     d, pipeline, _, _ = tiny
-    _assert_fails(d, pipeline(landcover={"path": "lc.tif", "nodata": 0}), "unknown key 'landcover.nodata'")
+    _assert_fails(
+        d, pipeline(landcover={"path": "lc.tif", "nodata": 0}), "unknown key 'landcover.nodata'"
+    )
 
 
 def test_bad_input_output_not_writable(tiny) -> None:
@@ -231,15 +271,28 @@ def test_bad_input_output_not_writable(tiny) -> None:
 def test_float_raster_with_nan_nodata(tiny) -> None:
     """NaN is nodata (never a class); communes on NaN pixels report covered_share < 1."""
     d, pipeline, _, t = tiny
-    arr = np.array([[211, 211, 311, 311], [211, 211, 311, 311], [112, 141, np.nan, np.nan], [112, 112, 231, 231]], dtype="float32")
+    arr = np.array(
+        [
+            [211, 211, 311, 311],
+            [211, 211, 311, 311],
+            [112, 141, np.nan, np.nan],
+            [112, 112, 231, 231],
+        ],
+        dtype="float32",
+    )
     write_raster(d / "f.tif", arr, transform=t, crs="EPSG:3035", nodata=np.nan)
     code, out = _run("-q", "run", str(pipeline(landcover={"path": "f.tif"})))
     assert code == 0, out
-    communes = gpd.read_file(d / "out" / "geocarbon.gpkg", layer="communes").set_index("commune_code")
+    communes = gpd.read_file(d / "out" / "geocarbon.gpkg", layer="communes").set_index(
+        "commune_code"
+    )
     assert communes.loc["46002", "covered_share"] == pytest.approx(0.75)  # 6 of 8 pixels valid
     assert communes.loc["46002", "landcover_area_ha"] == pytest.approx(6.0)
     run = json.loads((d / "out" / "run.json").read_text())
-    assert any(n["code"] == "commune_low_coverage" and "46002 (75.0%)" in n["items"] for n in run["notices"])
+    assert any(
+        n["code"] == "commune_low_coverage" and "46002 (75.0%)" in n["items"]
+        for n in run["notices"]
+    )
 
 
 def test_commune_partly_outside_raster_is_reported(tiny) -> None:
@@ -248,7 +301,9 @@ def test_commune_partly_outside_raster_is_reported(tiny) -> None:
     wide.loc[1, "geometry"] = box(X0 + 200, Y0 - 400, X0 + 600, Y0)  # half of it east of the raster
     wide.to_file(d / "wide.gpkg", layer="communes")
     assert _run("-q", "run", str(pipeline(communes={"path": "wide.gpkg"})))[0] == 0
-    communes_out = gpd.read_file(d / "out" / "geocarbon.gpkg", layer="communes").set_index("commune_code")
+    communes_out = gpd.read_file(d / "out" / "geocarbon.gpkg", layer="communes").set_index(
+        "commune_code"
+    )
     assert communes_out.loc["46002", "covered_share"] == pytest.approx(0.5)
     assert communes_out.loc["46002", "area_ha"] == pytest.approx(16.0)
     run = json.loads((d / "out" / "run.json").read_text())
@@ -259,7 +314,9 @@ def test_invalid_geometry_is_repaired_and_listed(tiny) -> None:
     d, pipeline, communes, _ = tiny
     bad = communes.copy()
     # west commune drawn as a bow-tie over its square: invalid, repaired into two triangles
-    bad.loc[0, "geometry"] = Polygon([(X0, Y0), (X0 + 200, Y0 - 400), (X0 + 200, Y0), (X0, Y0 - 400)])
+    bad.loc[0, "geometry"] = Polygon(
+        [(X0, Y0), (X0 + 200, Y0 - 400), (X0 + 200, Y0), (X0, Y0 - 400)]
+    )
     bad.to_file(d / "bad.gpkg", layer="communes")
     assert _run("-q", "run", str(pipeline(communes={"path": "bad.gpkg"})))[0] == 0
     run = json.loads((d / "out" / "run.json").read_text())
@@ -280,10 +337,18 @@ def test_forest_map_on_another_grid(tiny) -> None:
     # 200 m forest-type pixels: the east half's top-right 2x2 block is poplar (4), the
     # bottom-right block conifer (2); land-cover forest pixels are the 311 and 312 ones
     ft = np.array([[0, 4], [0, 2]], dtype=np.uint8)
-    write_raster(d / "ft.tif", ft, transform=Affine(200, 0, X0, 0, -200, Y0), crs="EPSG:3035", nodata=0)
+    write_raster(
+        d / "ft.tif", ft, transform=Affine(200, 0, X0, 0, -200, Y0), crs="EPSG:3035", nodata=0
+    )
     p = pipeline(forest_map={"path": "ft.tif"})
     assert _run("-q", "run", str(p))[0] == 0
     stocks = gpd.read_file(d / "out" / "geocarbon.gpkg", layer="carbon_stocks")
-    east = stocks[stocks.commune_code == "46002"].drop_duplicates("category").set_index("category")["area_ha"]
+    east = (
+        stocks[stocks.commune_code == "46002"]
+        .drop_duplicates("category")
+        .set_index("category")["area_ha"]
+    )
     # 311 x 4 under poplar -> poplar; 312 x 2 under conifer -> conifer; 231 x 2 stays grassland
-    assert east.to_dict() == pytest.approx({"forest_poplar": 4.0, "forest_conifer": 2.0, "grassland_herbaceous": 2.0})
+    assert east.to_dict() == pytest.approx(
+        {"forest_poplar": 4.0, "forest_conifer": 2.0, "grassland_herbaceous": 2.0}
+    )

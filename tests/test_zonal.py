@@ -73,7 +73,9 @@ def test_non_integer_float_values_are_refused() -> None:
 
 def test_extra_nodata_codes_and_integer_nodata() -> None:
     arr = np.array([[999, 211, 211, 0]] * 4, dtype=np.uint16)
-    res = zonal_crosstab(_zones(box(0, 0, 40, 40)), [_block(arr, nodata=0)], CONST, extra_nodata=[999])
+    res = zonal_crosstab(
+        _zones(box(0, 0, 40, 40)), [_block(arr, nodata=0)], CONST, extra_nodata=[999]
+    )
     assert res.crosstab["landcover"].tolist() == [211]
     assert res.valid_area_m2.tolist() == [800.0]
 
@@ -123,10 +125,14 @@ def test_block_windows_cover_every_pixel_once() -> None:
 
 def test_secondary_layer_aligned_with_nearest(raster_factory) -> None:
     main = np.full((4, 4), 311, dtype=np.uint16)
-    lc = raster_factory("lc.tif", main, transform=Affine(100, 0, 0, 0, -100, 400), crs="EPSG:3035", nodata=0)
+    lc = raster_factory(
+        "lc.tif", main, transform=Affine(100, 0, 0, 0, -100, 400), crs="EPSG:3035", nodata=0
+    )
     # forest map on a 200 m grid: each main pixel takes the coarse pixel containing its centre
     forest = np.array([[1, 2], [4, 0]], dtype=np.uint8)
-    fm = raster_factory("f.tif", forest, transform=Affine(200, 0, 0, 0, -200, 400), crs="EPSG:3035", nodata=0)
+    fm = raster_factory(
+        "f.tif", forest, transform=Affine(200, 0, 0, 0, -200, 400), crs="EPSG:3035", nodata=0
+    )
     info = raster_info(lc, "lc")
     blocks = list(iter_blocks(info, [("forest", raster_info(fm, "f"))]))
     np.testing.assert_array_equal(
@@ -143,7 +149,9 @@ def test_categorical_alignment_never_interpolates(raster_factory) -> None:
     lc = raster_factory("lc.tif", main, transform=Affine(30, 0, 0, 0, -30, 300), crs="EPSG:3035")
     checker = np.where((np.add.outer(np.arange(32), np.arange(32)) % 2) == 0, 1, 4).astype(np.uint8)
     # finer grid in another CRS: values must stay in {1, 4}
-    fm = raster_factory("f.tif", checker, transform=Affine(0.0001, 0, 10.0, 0, -0.0001, 52.0), crs="EPSG:4326")
+    fm = raster_factory(
+        "f.tif", checker, transform=Affine(0.0001, 0, 10.0, 0, -0.0001, 52.0), crs="EPSG:4326"
+    )
     info = raster_info(lc, "lc")
     blocks = list(iter_blocks(info, [("forest", raster_info(fm, "f"))]))
     values = set(np.unique(blocks[0].arrays["forest"]).tolist())

@@ -107,7 +107,7 @@ def check_mapping_covers(codes_area_ha: pd.Series, mapping: dict[int, str], sour
     """
     missing = codes_area_ha[~codes_area_ha.index.isin(list(mapping))]
     if len(missing):
-        listed = ", ".join(f"{int(c)} ({a:,.1f} ha)" for c, a in missing.sort_index().items())
+        listed = ", ".join(f"{int(str(c))} ({a:,.1f} ha)" for c, a in missing.sort_index().items())
         msg = (
             f"land cover {source}: class codes absent from the nomenclature: {listed}. "
             "Map them in landcover.category_overrides (code: category), give a mapping table "
@@ -169,12 +169,20 @@ def split_artificial(category_areas: pd.DataFrame, sealed_share: float = 0.8) ->
         Same columns, ``artificial`` replaced by ``artificial_sealed`` and
         ``artificial_grassed``; areas [ha] summed per commune and category.
     """
-    frame = category_areas.groupby(["commune_code", "category"], as_index=False)["area_ha"].sum()
-    wide = frame.pivot_table(index="commune_code", columns="category", values="area_ha", aggfunc="sum", fill_value=0.0)
+    frame = category_areas.groupby(["commune_code", "category"], as_index=False).agg(
+        area_ha=("area_ha", "sum")
+    )
+    wide = frame.pivot_table(
+        index="commune_code", columns="category", values="area_ha", aggfunc="sum", fill_value=0.0
+    )
     if ARTIFICIAL not in wide.columns:
         return frame
     a = wide[ARTIFICIAL]
-    w = wide["artificial_wooded"] if "artificial_wooded" in wide.columns else pd.Series(0.0, index=wide.index)
+    w = (
+        wide["artificial_wooded"]
+        if "artificial_wooded" in wide.columns
+        else pd.Series(0.0, index=wide.index)
+    )
     total = a + w
     green_share = 1.0 - sealed_share
     below = w < green_share * total
@@ -184,9 +192,12 @@ def split_artificial(category_areas: pd.DataFrame, sealed_share: float = 0.8) ->
         {"artificial_sealed": sealed, "artificial_grassed": grassed},
         index=wide.index,
     )
-    split = split.reset_index().melt(id_vars="commune_code", var_name="category", value_name="area_ha")
+    split = split.reset_index().melt(
+        id_vars="commune_code", var_name="category", value_name="area_ha"
+    )
     split = split[split["area_ha"] > 0]
     rest = frame[frame["category"] != ARTIFICIAL]
     out = pd.concat([rest, split], ignore_index=True)
-    out = out.groupby(["commune_code", "category"], as_index=False, sort=True)["area_ha"].sum()
-    return out
+    return out.groupby(["commune_code", "category"], as_index=False, sort=True).agg(
+        area_ha=("area_ha", "sum")
+    )

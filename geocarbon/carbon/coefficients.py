@@ -80,7 +80,13 @@ ALDO_REGION_SUBSTITUTES = {
     ("PDL", "Mixte"): "A",
 }
 
-REFERENCE_COLUMNS = ["commune_code", "category", "pool", "ref_stock_tc_per_ha", "coefficient_source"]
+REFERENCE_COLUMNS = [
+    "commune_code",
+    "category",
+    "pool",
+    "ref_stock_tc_per_ha",
+    "coefficient_source",
+]
 
 
 def _aldo_soil(tables: AldoTables, zpc: pd.Series) -> pd.DataFrame:
@@ -120,8 +126,8 @@ def _aldo_biomass(tables: AldoTables, inter_region: pd.Series) -> pd.DataFrame:
     rows = []
     for category, column in ALDO_BIOMASS_COLUMN.items():
         if column in biomass.columns:
-            values = pd.to_numeric(biomass[column], errors="coerce").fillna(0.0)
-            values = values.reindex(inter_region.to_numpy()).to_numpy()
+            numbers = pd.to_numeric(biomass[column], errors="coerce").fillna(0.0)
+            values = numbers.reindex(inter_region.to_numpy()).to_numpy()
         else:
             values = np.zeros(len(inter_region))
         rows.append(
@@ -131,7 +137,9 @@ def _aldo_biomass(tables: AldoTables, inter_region: pd.Series) -> pd.DataFrame:
                     "category": category,
                     "pool": "live_biomass",
                     "ref_stock_tc_per_ha": values,
-                    "coefficient_source": [f"biomass-hors-forets.csv {r} '{column}'" for r in inter_region],
+                    "coefficient_source": [
+                        f"biomass-hors-forets.csv {r} '{column}'" for r in inter_region
+                    ],
                 }
             )
         )
@@ -189,7 +197,9 @@ def forest_cascade(
 
 
 def _aldo_forest(tables: AldoTables, region: pd.Series) -> pd.DataFrame:
-    locs = pd.DataFrame({"commune_code": region.index, "rad13": region.map(REGION_TO_RAD13).to_numpy()})
+    locs = pd.DataFrame(
+        {"commune_code": region.index, "rad13": region.map(REGION_TO_RAD13).to_numpy()}
+    )
     for col in ("groupeser", "greco", "bassin_populicole"):
         locs[col] = None
     if tables.forest_locations is not None:
@@ -201,8 +211,10 @@ def _aldo_forest(tables: AldoTables, region: pd.Series) -> pd.DataFrame:
     keys = ["groupeser", "greco", "rad13", "bassin_populicole"]
     rows = []
     for combo, group in locs.groupby(keys, dropna=False, sort=True):
-        where = dict(zip(keys, combo, strict=True))
-        where = {k: (None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)) for k, v in where.items()}
+        where: dict[str, str | None] = {
+            k: (None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+            for k, v in zip(keys, combo, strict=True)
+        }
         for category, composition in ALDO_COMPOSITION.items():
             live, dead, source = forest_cascade(tables.forest, composition, where)
             for pool, value in (("live_biomass", live), ("dead_wood", dead)):
@@ -220,9 +232,7 @@ def _aldo_forest(tables: AldoTables, region: pd.Series) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def aldo_reference_stocks(
-    tables: AldoTables, zpc: pd.Series, region: pd.Series
-) -> pd.DataFrame:
+def aldo_reference_stocks(tables: AldoTables, zpc: pd.Series, region: pd.Series) -> pd.DataFrame:
     """Reference stocks of every category and pool for each commune, by ALDO's rules.
 
     Parameters
@@ -269,10 +279,16 @@ def complete_reference(table: pd.DataFrame, communes: np.ndarray, zero_source: s
     absent = out["ref_stock_tc_per_ha"].isna()
     out.loc[absent, "coefficient_source"] = zero_source
     out["ref_stock_tc_per_ha"] = out["ref_stock_tc_per_ha"].fillna(0.0).astype(float)
-    return out[REFERENCE_COLUMNS].sort_values(["commune_code", "category", "pool"], kind="stable").reset_index(drop=True)
+    return (
+        out[REFERENCE_COLUMNS]
+        .sort_values(["commune_code", "category", "pool"], kind="stable")
+        .reset_index(drop=True)
+    )
 
 
-def generic_reference_stocks(table: pd.DataFrame, communes: np.ndarray, origin: str) -> pd.DataFrame:
+def generic_reference_stocks(
+    table: pd.DataFrame, communes: np.ndarray, origin: str
+) -> pd.DataFrame:
     """Reference stocks from a table ``category,pool,stock_tc_per_ha[,source]`` for every commune."""
     unknown_cat = sorted(set(table["category"]) - set(STOCK_CATEGORIES))
     unknown_pool = sorted(set(table["pool"]) - set(CARBON_POOLS))
@@ -316,5 +332,13 @@ def apply_overrides(
             out.loc[sel, "ref_stock_tc_per_ha"] = float(value)
             out.loc[sel, "coefficient_source"] = "pipeline override"
             applied.append(f"{category}/{pool} = {value} tC/ha")
-    notices = [Notice("coefficient_override", "reference stocks overridden by the pipeline file", applied)] if applied else []
+    notices = (
+        [
+            Notice(
+                "coefficient_override", "reference stocks overridden by the pipeline file", applied
+            )
+        ]
+        if applied
+        else []
+    )
     return out, notices

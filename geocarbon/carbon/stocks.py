@@ -32,12 +32,24 @@ def compute_stocks(category_areas: pd.DataFrame, reference: pd.DataFrame) -> pd.
     out = frame.merge(reference, on=["commune_code", "category", "pool"], how="left")
     missing = out[out["ref_stock_tc_per_ha"].isna()]
     if len(missing):
-        listed = missing[["commune_code", "category", "pool"]].drop_duplicates().head(10).to_string(index=False)
+        listed = (
+            missing[["commune_code", "category", "pool"]]
+            .drop_duplicates()
+            .head(10)
+            .to_string(index=False)
+        )
         msg = f"no reference stock for these commune/category/pool combinations:\n{listed}"
         raise CoefficientError(msg)
     out["stock_tc"] = out["area_ha"] * out["ref_stock_tc_per_ha"]
-    cols = [*STOCK_COLUMNS, *(["coefficient_source"] if "coefficient_source" in out.columns else [])]
-    return out[cols].sort_values(["commune_code", "category", "pool"], kind="stable").reset_index(drop=True)
+    cols = [
+        *STOCK_COLUMNS,
+        *(["coefficient_source"] if "coefficient_source" in out.columns else []),
+    ]
+    return (
+        out[cols]
+        .sort_values(["commune_code", "category", "pool"], kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def stocks_by_commune(stocks: pd.DataFrame) -> pd.DataFrame:
@@ -46,7 +58,9 @@ def stocks_by_commune(stocks: pd.DataFrame) -> pd.DataFrame:
     Columns: ``stock_tc``, ``stock_soil_tc``, ``stock_litter_tc``,
     ``stock_live_biomass_tc``, ``stock_dead_wood_tc``.
     """
-    wide = stocks.pivot_table(index="commune_code", columns="pool", values="stock_tc", aggfunc="sum", fill_value=0.0)
+    wide = stocks.pivot_table(
+        index="commune_code", columns="pool", values="stock_tc", aggfunc="sum", fill_value=0.0
+    )
     wide = wide.reindex(columns=list(CARBON_POOLS), fill_value=0.0)
     out = pd.DataFrame(index=wide.index)
     out["stock_tc"] = wide.sum(axis=1)
@@ -60,13 +74,17 @@ def territory_summary(stocks: pd.DataFrame) -> pd.DataFrame:
 
     The area of a category is counted once (not once per pool).
     """
-    areas = stocks.drop_duplicates(["commune_code", "category"]).groupby("category")["area_ha"].sum()
+    areas = (
+        stocks.drop_duplicates(["commune_code", "category"]).groupby("category")["area_ha"].sum()
+    )
     by = stocks.groupby(["category", "pool"], as_index=False)["stock_tc"].sum()
     by["area_ha"] = by["category"].map(areas)
     by["stock_tc_per_ha"] = by["stock_tc"] / by["area_ha"].where(by["area_ha"] > 0)
     totals = by.groupby("pool", as_index=False)["stock_tc"].sum()
     totals["category"] = "total"
     totals["area_ha"] = float(areas.sum())
-    totals["stock_tc_per_ha"] = totals["stock_tc"] / totals["area_ha"] if areas.sum() > 0 else float("nan")
+    totals["stock_tc_per_ha"] = (
+        totals["stock_tc"] / totals["area_ha"] if areas.sum() > 0 else float("nan")
+    )
     out = pd.concat([by, totals], ignore_index=True)
     return out[["category", "pool", "area_ha", "stock_tc", "stock_tc_per_ha"]]

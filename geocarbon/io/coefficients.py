@@ -53,7 +53,7 @@ def read_aldo_tables(folder: Path, forest_locations: Path | None = None) -> Aldo
         raise InputError(msg)
     what = "ALDO tables"
     stocks = read_csv(folder / ALDO_FILES["stocks"], what, required=["zpc"], dtype={"zpc": str})
-    zpc = read_csv(folder / ALDO_FILES["zpc"], what, required=["insee", "zpc"], dtype=str)
+    zpc = read_csv(folder / ALDO_FILES["zpc"], what, required=["insee", "zpc"], dtype=object)
     communes = read_csv(
         folder / ALDO_FILES["communes"], what, required=["insee", "region"], dtype=str
     )
@@ -79,7 +79,7 @@ def read_aldo_tables(folder: Path, forest_locations: Path | None = None) -> Aldo
     )
     locations = None
     if forest_locations is not None:
-        locations = read_csv(forest_locations, "forest locations", required=["insee"], dtype=str)
+        locations = read_csv(forest_locations, "forest locations", required=["insee"], dtype=object)
     return AldoTables(folder, stocks, zpc, communes, inter_regions, biomass, forest, locations)
 
 

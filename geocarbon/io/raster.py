@@ -176,9 +176,7 @@ def iter_blocks(
     """
     with ExitStack() as stack:
         ref_src = stack.enter_context(rasterio.open(reference.path))
-        sources: list[tuple[str, Any, float | None]] = [
-            (reference_name, ref_src, reference.nodata)
-        ]
+        sources: list[tuple[str, Any, float | None]] = [(reference_name, ref_src, reference.nodata)]
         for name, info in aligned:
             src = stack.enter_context(rasterio.open(info.path))
             if _same_grid(reference, info):

@@ -44,7 +44,7 @@ def read_csv(
     what: str,
     *,
     required: list[str] | None = None,
-    dtype: dict[str, Any] | None = None,
+    dtype: Any = None,
     sep: str = ",",
 ) -> pd.DataFrame:
     """Read a CSV (gzip allowed), strip a UTF-8 BOM, check required columns.
