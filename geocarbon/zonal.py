@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
-from rasterio.features import rasterize
 
 from geocarbon.errors import InputError
-from geocarbon.geo import PixelAreaModel, pixel_to_xy
+from geocarbon.geo import PixelAreaModel
 from geocarbon.io.raster import RasterBlock
+from geocarbon.rasterize import EdgeTable, burn_block, edge_table
 
 logger = logging.getLogger(__name__)
 
@@ -80,60 +79,58 @@ def valid_mask(
     return mask
 
 
-def _as_codes(values: np.ndarray, layer: str) -> np.ndarray:
-    """Integer codes of a categorical layer's valid values; refuse non-integral floats."""
+def _check_integral(values: np.ndarray, layer: str) -> None:
+    """Refuse non-integral values in a float categorical layer (NaN allowed)."""
+    frac = values != np.floor(values)
+    frac &= ~np.isnan(values)
+    if frac.any():
+        sample = np.unique(values[frac])[:5]
+        msg = (
+            f"{layer}: the raster holds non-integer values (e.g. {', '.join(f'{v:g}' for v in sample)}); "
+            "a categorical land-cover raster must hold class codes. Check the file, or declare "
+            "such values as nodata (landcover.nodata_values)."
+        )
+        raise InputError(msg)
+
+
+@dataclass
+class _LayerIndex:
+    """Dense indices of a categorical block: ``code = codes[idx]``; ``idx == span - 1`` is
+    the NaN slot of float layers (``codes`` holds a placeholder there)."""
+
+    idx: np.ndarray
+    codes: np.ndarray
+    nan_slot: int | None
+
+    @property
+    def span(self) -> int:
+        return len(self.codes)
+
+
+def _layer_index(values: np.ndarray, layer: str) -> _LayerIndex:
+    """Map a categorical block to dense indices 0..span-1 (a few passes, no sort)."""
     if np.issubdtype(values.dtype, np.floating):
-        frac = values != np.floor(values)
-        if frac.any():
-            sample = np.unique(values[frac])[:5]
-            msg = (
-                f"{layer}: the raster holds non-integer values (e.g. {', '.join(f'{v:g}' for v in sample)}); "
-                "a categorical land-cover raster must hold class codes. Check the file, or declare "
-                "such values as nodata (landcover.nodata_values)."
-            )
-            raise InputError(msg)
-    return values.astype(np.int64, copy=False)
+        _check_integral(values, layer)
+        nan = np.isnan(values)
+        if nan.all():
+            return _LayerIndex(np.zeros(values.shape, dtype=np.int64), np.array([0]), 0)
+        lo, hi = int(np.nanmin(values)), int(np.nanmax(values))
+        idx = np.where(nan, hi - lo + 1, values - lo).astype(np.int64)
+        codes = np.arange(lo, hi + 2, dtype=np.int64)
+        return _compact(idx, codes, hi - lo + 1)
+    lo, hi = int(values.min()), int(values.max())
+    idx = np.subtract(values, lo, dtype=np.int64)
+    return _compact(idx, np.arange(lo, hi + 1, dtype=np.int64), None)
 
 
-def burn_zones(geometries: np.ndarray, block: RasterBlock, candidates: np.ndarray) -> np.ndarray:
-    """Position in ``candidates`` + 1 of the zone of each pixel (0 = no zone), cell-centre rule."""
-    rows, cols = block.shape
-    if len(candidates) == 0:
-        return np.zeros((rows, cols), dtype=np.int32)
-    shapes = ((geometries[g], pos + 1) for pos, g in enumerate(candidates))
-    return rasterize(
-        shapes,
-        out_shape=(rows, cols),
-        transform=block.transform,
-        fill=0,
-        all_touched=False,
-        dtype="int32",
-    )
-
-
-def _group_sum(
-    keys: list[np.ndarray], weights: np.ndarray | None
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """Sum weights (or count) per unique combination of integer keys."""
-    mins = [int(k.min()) for k in keys]
-    spans = [int(k.max()) - m + 1 for k, m in zip(keys, mins, strict=True)]
-    size = int(np.prod(spans, dtype=np.float64))
-    if size <= _DENSE_LIMIT:
-        flat = np.zeros(keys[0].shape, dtype=np.int64)
-        for k, m, s in zip(keys, mins, spans, strict=True):
-            flat = flat * s + (k - m)
-        sums = np.bincount(flat, weights=weights, minlength=size)
-        nz = np.flatnonzero(sums)
-        out = []
-        rem = nz.copy()
-        for m, s in zip(reversed(mins), reversed(spans), strict=True):
-            out.append(rem % s + m)
-            rem //= s
-        return list(reversed(out)), sums[nz].astype(float)
-    stacked = np.stack(keys, axis=1)
-    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    sums = np.bincount(inverse.ravel(), weights=weights, minlength=len(uniq))
-    return [uniq[:, i] for i in range(uniq.shape[1])], sums.astype(float)
+def _compact(idx: np.ndarray, codes: np.ndarray, nan_slot: int | None) -> _LayerIndex:
+    """Renumber sparse codes (a wide range with few classes) to keep bincounts small."""
+    if len(codes) <= 4096:
+        return _LayerIndex(idx, codes, nan_slot)
+    present = np.bincount(idx.ravel(), minlength=len(codes)) > 0
+    lut = np.cumsum(present) - 1
+    new_nan = int(lut[nan_slot]) if nan_slot is not None and present[nan_slot] else None
+    return _LayerIndex(lut[idx], codes[present], new_nan)
 
 
 def zonal_crosstab(
@@ -163,8 +160,7 @@ def zonal_crosstab(
     secondary : sequence of str
         Other categorical layers cross-tabulated with ``main`` (``NO_VALUE`` where empty).
     continuous : sequence of str
-        Layers whose valid values are summed per zone (over valid ``main`` pixels or not:
-        each layer's own nodata decides).
+        Layers whose valid values are summed per zone (each layer's own nodata decides).
     extra_nodata : sequence of float
         Codes of ``main`` treated as nodata.
     progress : callable, optional
@@ -176,68 +172,18 @@ def zonal_crosstab(
         Areas [m²] per zone and per class combination.
     """
     n = len(zones)
-    geoms = np.asarray(zones.geometry.values)
-    tree = shapely.STRtree(geoms)
+    edges = edge_table(np.asarray(zones.geometry.values), pixel_areas.transform)
     zone_area = np.zeros(n + 1)
     valid_area = np.zeros(n + 1)
     pixel_count = np.zeros(n + 1, dtype=np.int64)
     sums = {name: np.zeros(n + 1) for name in continuous}
     parts: list[pd.DataFrame] = []
     layer_names = [main, *secondary]
-    done = 0
-    for block in blocks:
-        rows, cols = block.shape
-        (x0, x1), (y0, y1) = pixel_to_xy(block.transform, np.array([0, cols]), np.array([0, rows]))
-        candidates = np.sort(
-            tree.query(shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
-        )
-        local = burn_zones(geoms, block, candidates)
-        lookup = np.concatenate([[0], candidates + 1]).astype(np.int64)
-        zone_ids = lookup[local]  # global zone index + 1, 0 = outside every zone
-        area = pixel_areas.block_m2(block.row_off, block.col_off, rows, cols)
-        area_full = np.broadcast_to(area, (rows, cols)) if not np.isscalar(area) else None
-        flat_zone = zone_ids.ravel()
-        counts = np.bincount(flat_zone, minlength=n + 1)
-        pixel_count += counts
-        if area_full is None:
-            zone_area += counts * float(area)
-        else:
-            zone_area += np.bincount(flat_zone, weights=area_full.ravel(), minlength=n + 1)
-        values = block.arrays[main]
-        ok = valid_mask(values, block.nodata.get(main), extra_nodata)
-        for name in continuous:
-            cvals = block.arrays[name]
-            cok = valid_mask(cvals, block.nodata.get(name))
-            sums[name] += np.bincount(
-                flat_zone[cok.ravel()], weights=cvals[cok].astype(float), minlength=n + 1
-            )
-        if not ok.any():
-            done += 1
-            if progress:
-                progress(done, n_blocks or done)
-            continue
-        keys = [zone_ids[ok].astype(np.int64), _as_codes(values[ok], main)]
-        for name in secondary:
-            svals = block.arrays[name]
-            sok = valid_mask(svals, block.nodata.get(name))
-            codes = np.full(svals.shape, NO_VALUE, dtype=np.int64)
-            codes[sok] = _as_codes(svals[sok], name)
-            keys.append(codes[ok])
-        weights = None if area_full is None else area_full[ok].astype(float)
-        uniq, agg = _group_sum(keys, weights)
-        if area_full is None:
-            agg = agg * float(area)
-        valid_area += np.bincount(uniq[0], weights=agg, minlength=n + 1)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "zone": uniq[0] - 1,
-                    **dict(zip(layer_names, uniq[1:], strict=True)),
-                    "area_m2": agg,
-                }
-            )
-        )
-        done += 1
+    for done, block in enumerate(blocks, start=1):
+        _accumulate_block(
+            block, edges, pixel_areas, layer_names, continuous, extra_nodata,
+            zone_area, valid_area, pixel_count, sums, parts,
+        )  # fmt: skip
         if progress:
             progress(done, n_blocks or done)
     table: pd.DataFrame
@@ -262,3 +208,82 @@ def zonal_crosstab(
         outside_valid_area_m2=float(outside["area_m2"].sum()),
         layers=layer_names,
     )
+
+
+def _accumulate_block(
+    block: RasterBlock,
+    edges: EdgeTable,
+    pixel_areas: PixelAreaModel,
+    layer_names: list[str],
+    continuous: Sequence[str],
+    extra_nodata: Sequence[float],
+    zone_area: np.ndarray,
+    valid_area: np.ndarray,
+    pixel_count: np.ndarray,
+    sums: dict[str, np.ndarray],
+    parts: list[pd.DataFrame],
+) -> None:
+    """Add one block's areas to the accumulators (zone arrays indexed by zone + 1)."""
+    rows, cols = block.shape
+    local, zone_of_local = burn_block(edges, block.row_off, block.col_off, rows, cols)
+    # global zone index + 1 of each local id (local 0 = outside every zone -> 0)
+    to_global = np.concatenate([[0], zone_of_local + 1]).astype(np.int64)
+    m = len(zone_of_local) + 1
+    area = pixel_areas.block_m2(block.row_off, block.col_off, rows, cols)
+    weights = None if np.isscalar(area) else np.broadcast_to(area, (rows, cols)).ravel()
+    flat_local = local.ravel()
+    for name in continuous:
+        cvals = block.arrays[name]
+        cok = valid_mask(cvals, block.nodata.get(name)).ravel()
+        part = np.bincount(flat_local[cok], weights=cvals.ravel()[cok].astype(float), minlength=m)
+        np.add.at(sums[name], to_global, part)
+    indices = [_layer_index(block.arrays[name], name) for name in layer_names]
+    spans = [ix.span for ix in indices]
+    total = m * int(np.prod(spans))
+    key = flat_local.astype(np.int64)
+    for ix in indices:
+        key = key * ix.span + ix.idx.ravel()
+    if total <= _DENSE_LIMIT:
+        agg = np.bincount(key, weights=weights, minlength=total)
+        nz = np.flatnonzero(agg)
+        values = agg[nz]
+        if weights is not None:
+            counts_nz = np.bincount(key, minlength=total)[nz]
+        else:
+            counts_nz = values.astype(np.int64)
+    else:  # very many classes: sort-based grouping
+        nz, inverse = np.unique(key, return_inverse=True)
+        values = np.bincount(inverse.ravel(), weights=weights)
+        counts_nz = np.bincount(inverse.ravel())
+    if weights is None:
+        values = values * float(area)  # type: ignore[arg-type]
+    decoded = []
+    rem = nz
+    for ix in reversed(indices):
+        decoded.append(rem % ix.span)
+        rem = rem // ix.span
+    decoded.reverse()
+    gzone = to_global[rem]
+    np.add.at(zone_area, gzone, values)
+    np.add.at(pixel_count, gzone, counts_nz)
+    main_ix = indices[0]
+    main_codes = main_ix.codes[decoded[0]]
+    ok = np.ones(len(nz), dtype=bool)
+    if main_ix.nan_slot is not None:
+        ok &= decoded[0] != main_ix.nan_slot
+    nodata = block.nodata.get(layer_names[0])
+    for code in [*([] if nodata is None or np.isnan(nodata) else [nodata]), *extra_nodata]:
+        ok &= main_codes != code
+    np.add.at(valid_area, gzone[ok], values[ok])
+    columns: dict[str, np.ndarray] = {"zone": gzone[ok] - 1, layer_names[0]: main_codes[ok]}
+    for name, ix, dec in zip(layer_names[1:], indices[1:], decoded[1:], strict=True):
+        codes = ix.codes[dec]
+        empty = np.zeros(len(codes), dtype=bool)
+        if ix.nan_slot is not None:
+            empty |= dec == ix.nan_slot
+        snd = block.nodata.get(name)
+        if snd is not None and not np.isnan(snd):
+            empty |= codes == snd
+        columns[name] = np.where(empty, NO_VALUE, codes)[ok]
+    columns["area_m2"] = values[ok]
+    parts.append(pd.DataFrame(columns))
