@@ -150,8 +150,8 @@ def main() -> None:
         return zonal_crosstab(zones, iter_blocks(info, block_pixels=args.block_pixels), pam)
 
     print("timings:")
-    res = timed("geocarbon zonal_crosstab", ours, results)
     timed("read raster once (blocks)", read_once, results)
+    res = timed("geocarbon zonal_crosstab", ours, results)
     ours_total_ha = float(res.crosstab["area_m2"].sum()) / 1e4
 
     ee_total_ha = None

@@ -34,6 +34,7 @@ class EdgeTable:
         Index of the polygon each edge belongs to.
     row_start, row_end : ndarray
         Pixel rows whose centre line the edge crosses: ``row_start <= r < row_end``.
+        Edges are sorted by ``row_start``.
     """
 
     x0: np.ndarray
@@ -57,19 +58,32 @@ def edge_table(geometries: np.ndarray, transform: Affine) -> EdgeTable:
     """
     parts, part_zone = shapely.get_parts(geometries, return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
+    ring_zone = part_zone[ring_part].astype(np.int32)
     coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
     cols = (coords[:, 0] - transform.c) / transform.a
     rows = (coords[:, 1] - transform.f) / transform.e
-    same_ring = coord_ring[:-1] == coord_ring[1:]
-    start = np.flatnonzero(same_ring)
-    x0, y0, x1, y1 = cols[start], rows[start], cols[start + 1], rows[start + 1]
-    zone = part_zone[ring_part[coord_ring[start]]].astype(np.int32)
-    lo, hi = np.minimum(y0, y1), np.maximum(y0, y1)
-    row_start = np.ceil(lo - 0.5).astype(np.int64)
-    row_end = np.ceil(hi - 0.5).astype(np.int64)
-    keep = row_end > row_start  # horizontal edges and edges between two centre lines
+    del coords
+    start = np.flatnonzero(coord_ring[:-1] == coord_ring[1:])
+    y0, y1 = rows[start], rows[start + 1]
+    row_start = np.ceil(np.minimum(y0, y1) - 0.5).astype(np.int32)
+    row_end = np.ceil(np.maximum(y0, y1) - 0.5).astype(np.int32)
+    # keep edges that cross at least one pixel-centre line; order them by first row so that
+    # a block finds its edges by binary search
+    keep = np.flatnonzero(row_end > row_start)
+    order = keep[np.argsort(row_start[keep], kind="stable")]
+    first = start[order]
+    # every edge points downwards (y0 < y1), so the edge shared by two neighbours gives both
+    # the very same crossing abscissae, bit for bit
+    flip = rows[first] > rows[first + 1]
+    a, b = np.where(flip, first + 1, first), np.where(flip, first, first + 1)
     return EdgeTable(
-        x0[keep], y0[keep], x1[keep], y1[keep], zone[keep], row_start[keep], row_end[keep]
+        x0=cols[a],
+        y0=rows[a],
+        x1=cols[b],
+        y1=rows[b],
+        zone=ring_zone[coord_ring[first]],
+        row_start=row_start[order],
+        row_end=row_end[order],
     )
 
 
@@ -94,8 +108,10 @@ def block_runs(
         One entry per run; ``row`` and columns are relative to the block, ``col_end``
         exclusive; empty runs removed.
     """
-    r_lo = np.maximum(edges.row_start, row_off)
-    r_hi = np.minimum(edges.row_end, row_off + rows)
+    # edges starting before the block's last row; those ending before its first row drop out
+    stop = int(np.searchsorted(edges.row_start, row_off + rows, side="left"))
+    r_lo = np.maximum(edges.row_start[:stop], row_off).astype(np.int64)
+    r_hi = np.minimum(edges.row_end[:stop], row_off + rows).astype(np.int64)
     sel = np.flatnonzero(r_hi > r_lo)
     empty = np.zeros(0, dtype=np.int64)
     if len(sel) == 0:
