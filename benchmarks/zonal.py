@@ -38,7 +38,9 @@ from geocarbon.io.raster import iter_blocks, raster_info
 from geocarbon.zonal import zonal_crosstab
 
 WORK = Path(__file__).resolve().parent / "_work"
-CLASSES = np.array([112, 211, 231, 242, 243, 311, 312, 313, 324, 512, 221, 141, 121], dtype=np.uint16)
+CLASSES = np.array(
+    [112, 211, 231, 242, 243, 311, 312, 313, 324, 512, 221, 141, 121], dtype=np.uint16
+)
 
 
 def _rss_bytes() -> int:
@@ -94,7 +96,9 @@ def make_case(size: int, n_communes: int, seed: int = 1) -> tuple[Path, Path]:
             step = 1000
             for r0 in range(0, size, step):
                 rows = min(step, size - r0)
-                idx = np.repeat(np.repeat(coarse[r0 // 10 : (r0 + rows) // 10 + 1], 10, axis=0), 10, axis=1)
+                idx = np.repeat(
+                    np.repeat(coarse[r0 // 10 : (r0 + rows) // 10 + 1], 10, axis=0), 10, axis=1
+                )
                 block = CLASSES[idx[:rows, :size]]
                 flip = rng.random(block.shape) < 0.3
                 block[flip] = CLASSES[rng.integers(0, len(CLASSES), int(flip.sum()))]
@@ -103,7 +107,9 @@ def make_case(size: int, n_communes: int, seed: int = 1) -> tuple[Path, Path]:
     if not polys.exists():
         extent = shapely.box(x0, y0 - size * res, x0 + size * res, y0)
         pts = rng.uniform(0, size * res, size=(n_communes, 2)) + [x0, y0 - size * res]
-        cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=extent))
+        cells = shapely.get_parts(
+            shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=extent)
+        )
         cells = shapely.intersection(cells, extent)
         cells = shapely.segmentize(cells, 200.0)
         frame = gpd.GeoDataFrame(
@@ -118,7 +124,10 @@ def timed(label: str, fn: Callable[[], Any], results: dict[str, dict[str, float]
         start = time.perf_counter()
         out = fn()
         elapsed = time.perf_counter() - start
-    results[label] = {"seconds": round(elapsed, 2), "peak_mb_above_baseline": round(mem.above_mb, 1)}
+    results[label] = {
+        "seconds": round(elapsed, 2),
+        "peak_mb_above_baseline": round(mem.above_mb, 1),
+    }
     print(f"  {label:<36} {elapsed:8.2f} s   peak +{mem.above_mb:8.1f} MB", flush=True)
     return out
 
@@ -134,7 +143,9 @@ def main() -> None:
 
     t0 = time.perf_counter()
     raster, polys = make_case(args.size, args.communes)
-    print(f"case: {args.size} x {args.size} px, {args.communes} polygons (prepared in {time.perf_counter() - t0:.1f} s)")
+    print(
+        f"case: {args.size} x {args.size} px, {args.communes} polygons (prepared in {time.perf_counter() - t0:.1f} s)"
+    )
     zones = gpd.read_file(polys, engine="pyogrio")
     info = raster_info(raster, "benchmark raster")
     pam = PixelAreaModel.for_grid(info.crs, info.transform, info.width, info.height)
@@ -173,7 +184,9 @@ def main() -> None:
 
     timed(f"rasterstats categorical ({len(subset)} polys)", rs, results)
     per_poly = results[f"rasterstats categorical ({len(subset)} polys)"]["seconds"] / len(subset)
-    results["rasterstats extrapolated to all polygons"] = {"seconds": round(per_poly * len(zones), 1)}
+    results["rasterstats extrapolated to all polygons"] = {
+        "seconds": round(per_poly * len(zones), 1)
+    }
 
     base = results["read raster once (blocks)"]["seconds"]
     ours_s = results["geocarbon zonal_crosstab"]["seconds"]
@@ -181,12 +194,19 @@ def main() -> None:
     for label, r in results.items():
         print(f"  {label:<40} {r['seconds'] / base:8.2f} x")
     if "exactextract unique+frac" in results:
-        print(f"geocarbon is {results['exactextract unique+frac']['seconds'] / ours_s:.1f} x faster than exactextract")
-    print(f"geocarbon is {results['rasterstats extrapolated to all polygons']['seconds'] / ours_s:.1f} x faster than rasterstats (extrapolated)")
+        print(
+            f"geocarbon is {results['exactextract unique+frac']['seconds'] / ours_s:.1f} x faster than exactextract"
+        )
+    print(
+        f"geocarbon is {results['rasterstats extrapolated to all polygons']['seconds'] / ours_s:.1f} x faster than rasterstats (extrapolated)"
+    )
     print(f"area counted: {ours_total_ha:,.0f} ha of {args.size * args.size:,} ha of raster")
     record = {
         "case": {"size_px": args.size, "communes": len(zones), "block_pixels": args.block_pixels},
-        "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine()},
+        "machine": {
+            "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(),
+        },
         "results": results,
         "exactextract_unique_classes_found": ee_total_ha,
     }

@@ -34,7 +34,7 @@ class EdgeTable:
         Index of the polygon each edge belongs to.
     row_start, row_end : ndarray
         Pixel rows whose centre line the edge crosses: ``row_start <= r < row_end``.
-        Edges are sorted by ``row_start``.
+        Edges point downwards (``y0 <= y1``).
     """
 
     x0: np.ndarray
@@ -56,34 +56,49 @@ def edge_table(geometries: np.ndarray, transform: Affine) -> EdgeTable:
     transform : Affine
         North-up grid transform.
     """
-    parts, part_zone = shapely.get_parts(geometries, return_index=True)
-    rings, ring_part = shapely.get_rings(parts, return_index=True)
-    ring_zone = part_zone[ring_part].astype(np.int32)
-    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    gtype, coords, offsets = shapely.to_ragged_array(geometries)
+    if gtype == shapely.GeometryType.POLYGON:
+        ring_offsets, poly_offsets = offsets
+        ring_zone = np.repeat(
+            np.arange(len(poly_offsets) - 1, dtype=np.int32), np.diff(poly_offsets)
+        )
+    elif gtype == shapely.GeometryType.MULTIPOLYGON:
+        ring_offsets, part_offsets, geom_offsets = offsets
+        part_zone = np.repeat(
+            np.arange(len(geom_offsets) - 1, dtype=np.int32), np.diff(geom_offsets)
+        )
+        ring_zone = np.repeat(part_zone, np.diff(part_offsets))
+    else:
+        msg = f"edge_table needs polygons, got geometry type {gtype!r}"
+        raise ValueError(msg)
     cols = (coords[:, 0] - transform.c) / transform.a
     rows = (coords[:, 1] - transform.f) / transform.e
     del coords
-    start = np.flatnonzero(coord_ring[:-1] == coord_ring[1:])
-    y0, y1 = rows[start], rows[start + 1]
-    row_start = np.ceil(np.minimum(y0, y1) - 0.5).astype(np.int32)
-    row_end = np.ceil(np.maximum(y0, y1) - 0.5).astype(np.int32)
-    # keep edges that cross at least one pixel-centre line; order them by first row so that
-    # a block finds its edges by binary search
-    keep = np.flatnonzero(row_end > row_start)
-    order = keep[np.argsort(row_start[keep], kind="stable")]
-    first = start[order]
-    # every edge points downwards (y0 < y1), so the edge shared by two neighbours gives both
+    # an edge starts at every vertex but the last one of its ring (rings are closed)
+    edges_per_ring = np.diff(ring_offsets) - 1
+    is_start = np.ones(len(cols), dtype=bool)
+    is_start[ring_offsets[1:] - 1] = False
+    start = np.flatnonzero(is_start)
+    edge_zone = np.repeat(ring_zone, edges_per_ring)
+    x0, y0, x1, y1 = cols[start], rows[start], cols[start + 1], rows[start + 1]
+    del cols, rows
+    # every edge points downwards (y0 <= y1), so the edge shared by two neighbours gives both
     # the very same crossing abscissae, bit for bit
-    flip = rows[first] > rows[first + 1]
-    a, b = np.where(flip, first + 1, first), np.where(flip, first, first + 1)
+    flip = y0 > y1
+    x0, x1 = np.where(flip, x1, x0), np.where(flip, x0, x1)
+    y0, y1 = np.where(flip, y1, y0), np.where(flip, y0, y1)
+    row_start = np.ceil(y0 - 0.5).astype(np.int32)
+    row_end = np.ceil(y1 - 0.5).astype(np.int32)
+    # keep the edges that cross at least one pixel-centre line
+    keep = np.flatnonzero(row_end > row_start)
     return EdgeTable(
-        x0=cols[a],
-        y0=rows[a],
-        x1=cols[b],
-        y1=rows[b],
-        zone=ring_zone[coord_ring[first]],
-        row_start=row_start[order],
-        row_end=row_end[order],
+        x0=x0[keep],
+        y0=y0[keep],
+        x1=x1[keep],
+        y1=y1[keep],
+        zone=edge_zone[keep],
+        row_start=row_start[keep],
+        row_end=row_end[keep],
     )
 
 
@@ -108,17 +123,15 @@ def block_runs(
         One entry per run; ``row`` and columns are relative to the block, ``col_end``
         exclusive; empty runs removed.
     """
-    # edges starting before the block's last row; those ending before its first row drop out
-    stop = int(np.searchsorted(edges.row_start, row_off + rows, side="left"))
-    r_lo = np.maximum(edges.row_start[:stop], row_off).astype(np.int64)
-    r_hi = np.minimum(edges.row_end[:stop], row_off + rows).astype(np.int64)
-    sel = np.flatnonzero(r_hi > r_lo)
+    sel = np.flatnonzero((edges.row_start < row_off + rows) & (edges.row_end > row_off))
+    r_lo = np.maximum(edges.row_start[sel], row_off).astype(np.int64)
+    r_hi = np.minimum(edges.row_end[sel], row_off + rows).astype(np.int64)
     empty = np.zeros(0, dtype=np.int64)
     if len(sel) == 0:
         return empty, empty, empty, empty
-    counts = r_hi[sel] - r_lo[sel]
+    counts = r_hi - r_lo
     idx = np.repeat(sel, counts)
-    row = np.repeat(r_lo[sel], counts) + _ragged_arange(counts)
+    row = np.repeat(r_lo, counts) + _ragged_arange(counts)
     yc = row + 0.5
     x0, y0 = edges.x0[idx], edges.y0[idx]
     x = x0 + (yc - y0) * (edges.x1[idx] - x0) / (edges.y1[idx] - y0)

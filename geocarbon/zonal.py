@@ -95,10 +95,14 @@ def _check_integral(values: np.ndarray, layer: str) -> None:
 
 @dataclass
 class _LayerIndex:
-    """Dense indices of a categorical block: ``code = codes[idx]``; ``idx == span - 1`` is
-    the NaN slot of float layers (``codes`` holds a placeholder there)."""
+    """Dense indices of a categorical block: ``index = idx - offset``, ``code = codes[index]``.
+
+    ``idx`` may be the raw block (integer rasters: no copy, ``offset`` = smallest code);
+    ``nan_slot`` is the index of NaN pixels of float layers (``codes`` holds a placeholder).
+    """
 
     idx: np.ndarray
+    offset: int
     codes: np.ndarray
     nan_slot: int | None
 
@@ -113,24 +117,25 @@ def _layer_index(values: np.ndarray, layer: str) -> _LayerIndex:
         _check_integral(values, layer)
         nan = np.isnan(values)
         if nan.all():
-            return _LayerIndex(np.zeros(values.shape, dtype=np.int64), np.array([0]), 0)
+            return _LayerIndex(np.zeros(values.shape, dtype=np.int64), 0, np.array([0]), 0)
         lo, hi = int(np.nanmin(values)), int(np.nanmax(values))
         idx = np.where(nan, hi - lo + 1, values - lo).astype(np.int64)
         codes = np.arange(lo, hi + 2, dtype=np.int64)
-        return _compact(idx, codes, hi - lo + 1)
+        return _compact(_LayerIndex(idx, 0, codes, hi - lo + 1))
     lo, hi = int(values.min()), int(values.max())
-    idx = np.subtract(values, lo, dtype=np.int64)
-    return _compact(idx, np.arange(lo, hi + 1, dtype=np.int64), None)
+    return _compact(_LayerIndex(values, lo, np.arange(lo, hi + 1, dtype=np.int64), None))
 
 
-def _compact(idx: np.ndarray, codes: np.ndarray, nan_slot: int | None) -> _LayerIndex:
+def _compact(ix: _LayerIndex) -> _LayerIndex:
     """Renumber sparse codes (a wide range with few classes) to keep bincounts small."""
-    if len(codes) <= 4096:
-        return _LayerIndex(idx, codes, nan_slot)
-    present = np.bincount(idx.ravel(), minlength=len(codes)) > 0
+    if ix.span <= 4096:
+        return ix
+    dense = np.subtract(ix.idx, ix.offset, dtype=np.int64)
+    present = np.bincount(dense.ravel(), minlength=ix.span) > 0
     lut = np.cumsum(present) - 1
-    new_nan = int(lut[nan_slot]) if nan_slot is not None and present[nan_slot] else None
-    return _LayerIndex(lut[idx], codes[present], new_nan)
+    nan = ix.nan_slot
+    new_nan = int(lut[nan]) if nan is not None and present[nan] else None
+    return _LayerIndex(lut[dense], 0, ix.codes[present], new_nan)
 
 
 def zonal_crosstab(
@@ -240,9 +245,14 @@ def _accumulate_block(
     indices = [_layer_index(block.arrays[name], name) for name in layer_names]
     spans = [ix.span for ix in indices]
     total = m * int(np.prod(spans))
-    key = flat_local.astype(np.int64)
-    for ix in indices:
-        key = key * ix.span + ix.idx.ravel()
+    # key = ((local * span0 + index0) * span1 + index1) ..., computed in place
+    key = np.multiply(flat_local, spans[0], dtype=np.int64)
+    for i, ix in enumerate(indices):
+        if i:
+            key *= ix.span
+        key += ix.idx.ravel()
+        if ix.offset:
+            key -= ix.offset
     if total <= _DENSE_LIMIT:
         agg = np.bincount(key, weights=weights, minlength=total)
         nz = np.flatnonzero(agg)

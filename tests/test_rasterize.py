@@ -13,7 +13,13 @@ from geocarbon.rasterize import burn_block, edge_table
 T = Affine(10, 0, 0, 0, -10, 100)  # 10 x 10 grid of 10 m pixels over (0, 0)-(100, 100)
 
 
-def _burn(geoms: list, transform: Affine = T, shape: tuple[int, int] = (10, 10), row_off: int = 0, col_off: int = 0) -> np.ndarray:
+def _burn(
+    geoms: list,
+    transform: Affine = T,
+    shape: tuple[int, int] = (10, 10),
+    row_off: int = 0,
+    col_off: int = 0,
+) -> np.ndarray:
     edges = edge_table(np.asarray(geoms, dtype=object), transform)
     local, zones = burn_block(edges, row_off, col_off, *shape)
     lookup = np.concatenate([[-1], zones])
@@ -31,7 +37,16 @@ def test_matches_gdal_on_random_polygons() -> None:
         ring = np.column_stack([c[0] + radii * np.cos(angles), c[1] + radii * np.sin(angles)])
         geoms.append(Polygon(ring).buffer(0))
     ours = _burn(geoms, t, (130, 125))
-    gdal = rasterize(((g, i + 1) for i, g in enumerate(geoms)), out_shape=(130, 125), transform=t, fill=0, dtype="int32") - 1
+    gdal = (
+        rasterize(
+            ((g, i + 1) for i, g in enumerate(geoms)),
+            out_shape=(130, 125),
+            transform=t,
+            fill=0,
+            dtype="int32",
+        )
+        - 1
+    )
     assert (ours == gdal).mean() > 0.999  # exact ties (centre on an edge) may differ
     assert (ours >= 0).sum() > 2000
 
@@ -52,7 +67,9 @@ def test_tiling_polygons_count_each_pixel_once() -> None:
     assert (ours == 0).sum() == 40 and (ours == 1).sum() == 60
     # Voronoi tiling of random points: a partition of the grid
     pts = shapely.multipoints(np.random.default_rng(1).uniform(0, 100, (25, 2)))
-    cells = list(shapely.get_parts(shapely.voronoi_polygons(pts, extend_to=box(-10, -10, 110, 110))))
+    cells = list(
+        shapely.get_parts(shapely.voronoi_polygons(pts, extend_to=box(-10, -10, 110, 110)))
+    )
     ours = _burn(cells)
     assert (ours >= 0).all()
     counts = np.bincount(ours.ravel(), minlength=len(cells))

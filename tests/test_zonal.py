@@ -188,3 +188,28 @@ def test_area_ha_is_true_area_whatever_the_crs() -> None:
     expected = _true_area_m2(sq.iloc[0], "EPSG:2154") / 1e4
     assert area_ha(in_degrees)[0] == pytest.approx(expected, rel=1e-5)
     assert area_ha(gpd.GeoDataFrame(geometry=sq))[0] == pytest.approx(expected, rel=1e-5)
+
+
+def test_continuous_layer_sums() -> None:
+    # population per pixel; NaN = no data; zone 0 = left half, zone 1 = right half
+    arr = np.full((4, 4), 211, dtype=np.uint16)
+    pop = np.array([[1, 2, 3, 4], [5, 6, 7, 8], [np.nan, 1, 1, 1], [0, 0, 0, 10]], dtype="float32")
+    block = _block(arr, pop=pop)
+    res = zonal_crosstab(
+        _zones(box(0, 0, 20, 40), box(20, 0, 40, 40)), [block], CONST, continuous=["pop"]
+    )
+    # left: 1 + 2 + 5 + 6 + 1 + 0 + 0 = 15; right: 3 + 4 + 7 + 8 + 1 + 1 + 0 + 10 = 34
+    assert res.sums["pop"].tolist() == [15.0, 34.0]
+
+
+def test_sparse_wide_code_range_and_secondary_nodata() -> None:
+    # codes 1 and 60000 with nodata 65535 (a range of 65,535 codes holding 3 values)
+    arr = np.array([[1, 1, 60000, 65535]] * 4, dtype=np.uint16)
+    sec = np.array([[5, 0, 5, 5]] * 4, dtype=np.uint8)  # 0 = no value in the secondary layer
+    block = RasterBlock(
+        0, 0, T10, {"landcover": arr, "forest": sec}, {"landcover": 65535, "forest": 0}
+    )
+    res = zonal_crosstab(_zones(box(0, 0, 40, 40)), [block], CONST, secondary=["forest"])
+    got = {(int(r.landcover), int(r.forest)): r.area_m2 for r in res.crosstab.itertuples()}
+    assert got == {(1, 5): 400.0, (1, NO_VALUE): 400.0, (60000, 5): 400.0}
+    assert res.valid_area_m2.tolist() == [1200.0] and res.zone_area_m2.tolist() == [1600.0]
