@@ -44,7 +44,7 @@ CLASSES = np.array(
 
 
 def _rss_bytes() -> int:
-    with open("/proc/self/statm") as fh:
+    with Path("/proc/self/statm").open() as fh:
         return int(fh.read().split()[1]) * 4096
 
 
@@ -106,7 +106,7 @@ def make_case(size: int, n_communes: int, seed: int = 1) -> tuple[Path, Path]:
         tmp.rename(raster)
     if not polys.exists():
         extent = shapely.box(x0, y0 - size * res, x0 + size * res, y0)
-        pts = rng.uniform(0, size * res, size=(n_communes, 2)) + [x0, y0 - size * res]
+        pts = rng.uniform(0, size * res, size=(n_communes, 2)) + np.array([x0, y0 - size * res])
         cells = shapely.get_parts(
             shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=extent)
         )

@@ -31,7 +31,7 @@ def test_matches_gdal_on_random_polygons() -> None:
     t = Affine(7.3, 0, 13.1, 0, -7.3, 977.7)
     geoms = []
     for _ in range(40):
-        c = rng.uniform(0, 900, 2) + [13.1, 77.7]
+        c = rng.uniform(0, 900, 2) + np.array([13.1, 77.7])
         angles = np.sort(rng.uniform(0, 2 * np.pi, 9))
         radii = rng.uniform(10, 80, 9)
         ring = np.column_stack([c[0] + radii * np.cos(angles), c[1] + radii * np.sin(angles)])
