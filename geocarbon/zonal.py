@@ -235,7 +235,11 @@ def _accumulate_block(
     to_global = np.concatenate([[0], zone_of_local + 1]).astype(np.int64)
     m = len(zone_of_local) + 1
     area = pixel_areas.block_m2(block.row_off, block.col_off, rows, cols)
-    weights = None if np.isscalar(area) else np.broadcast_to(area, (rows, cols)).ravel()
+    if isinstance(area, np.ndarray):
+        weights: np.ndarray | None = np.broadcast_to(area, (rows, cols)).ravel()
+        unit_m2 = 1.0
+    else:
+        weights, unit_m2 = None, float(area)
     flat_local = local.ravel()
     for name in continuous:
         cvals = block.arrays[name]
@@ -253,20 +257,20 @@ def _accumulate_block(
         key += ix.idx.ravel()
         if ix.offset:
             key -= ix.offset
+    values: np.ndarray
     if total <= _DENSE_LIMIT:
         agg = np.bincount(key, weights=weights, minlength=total)
         nz = np.flatnonzero(agg)
-        values = agg[nz]
+        values = agg[nz].astype(float)
         if weights is not None:
             counts_nz = np.bincount(key, minlength=total)[nz]
         else:
             counts_nz = values.astype(np.int64)
     else:  # very many classes: sort-based grouping
         nz, inverse = np.unique(key, return_inverse=True)
-        values = np.bincount(inverse.ravel(), weights=weights)
+        values = np.bincount(inverse.ravel(), weights=weights).astype(float)
         counts_nz = np.bincount(inverse.ravel())
-    if weights is None:
-        values = values * float(area)  # type: ignore[arg-type]
+    values *= unit_m2
     decoded = []
     rem = nz
     for ix in reversed(indices):
