@@ -77,6 +77,16 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     ctx.obj = {"quiet": quiet}
 
 
+def _run_and_report(ctx: click.Context, cfg: Any, *, overwrite: bool) -> None:
+    """Run a loaded pipeline with a progress bar, then print its summary."""
+    from geocarbon.pipeline import run as run_pipeline
+
+    with _progress(not ctx.obj["quiet"]) as progress:
+        out_dir, results = run_pipeline(cfg, overwrite=overwrite, progress=progress)
+    if not ctx.obj["quiet"]:
+        _summary(out_dir, results)
+
+
 def _summary(out_dir: Path, results: Any) -> None:
     total = results.communes["stock_tc"].sum()
     area = results.communes["landcover_area_ha"].sum()
@@ -103,19 +113,14 @@ def _summary(out_dir: Path, results: Any) -> None:
 def run(ctx: click.Context, pipeline: Path, overwrite: bool, output_dir: Path | None) -> None:
     """Run PIPELINE (a pipelines/*.yaml file) and write its outputs."""
     from geocarbon.config import load_config
-    from geocarbon.pipeline import run as run_pipeline
 
     try:
         cfg = load_config(pipeline)
         if output_dir is not None:
             cfg = cfg.model_copy(update={"output_dir": output_dir.resolve()})
-        with _progress(not ctx.obj["quiet"]) as progress:
-            out_dir, results = run_pipeline(cfg, overwrite=overwrite, progress=progress)
+        _run_and_report(ctx, cfg, overwrite=overwrite)
     except GeocarbonError as err:
         _fail(err)
-        return
-    if not ctx.obj["quiet"]:
-        _summary(out_dir, results)
 
 
 @main.command()
@@ -153,26 +158,20 @@ def validate(pipeline: Path) -> None:
     "pipeline_path",
     type=click.Path(path_type=Path),
     default=None,
-    help="Demo pipeline file (default: pipelines/demo.yaml of this source tree, or a packaged copy).",
+    help="Demo pipeline file (default: pipelines/demo.yaml under the current folder).",
 )
 @click.pass_context
 def demo(ctx: click.Context, overwrite: bool, regenerate: bool, pipeline_path: Path | None) -> None:
     """Generate the embedded demo territory (if missing) and run it."""
     from geocarbon.config import load_config
     from geocarbon.demo import demo_pipeline_path, ensure_demo_inputs
-    from geocarbon.pipeline import run as run_pipeline
 
     try:
-        path = pipeline_path or demo_pipeline_path()
-        cfg = load_config(path)
+        cfg = load_config(pipeline_path or demo_pipeline_path())
         ensure_demo_inputs(cfg, regenerate=regenerate)
-        with _progress(not ctx.obj["quiet"]) as progress:
-            out_dir, results = run_pipeline(cfg, overwrite=overwrite, progress=progress)
+        _run_and_report(ctx, cfg, overwrite=overwrite)
     except GeocarbonError as err:
         _fail(err)
-        return
-    if not ctx.obj["quiet"]:
-        _summary(out_dir, results)
 
 
 if __name__ == "__main__":  # pragma: no cover
