@@ -47,10 +47,14 @@ def area_ha(frame: gpd.GeoDataFrame) -> np.ndarray:
     if frame.crs is None:
         msg = "area_ha needs a CRS"
         raise ValueError(msg)
-    if len(frame) == 0:
-        return np.zeros(0)
-    projected = frame.to_crs(local_equal_area_crs(frame))
-    return np.asarray(projected.geometry.area, dtype=float) / M2_PER_HA
+    out = np.zeros(len(frame))
+    present = ~(frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
+    if not present.any():
+        return out
+    some = frame[present]
+    projected = some.to_crs(local_equal_area_crs(some))
+    out[present] = np.asarray(projected.geometry.area, dtype=float) / M2_PER_HA
+    return out
 
 
 @dataclass(frozen=True)

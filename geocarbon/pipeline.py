@@ -174,9 +174,11 @@ def check_overlap(
     """
     extent = gpd.GeoSeries([shapely.box(*raster.bounds)], crs=raster.crs)
     in_raster = communes.to_crs(raster.crs)
-    inside = in_raster.geometry.intersection(extent.iloc[0])
-    total = in_raster.geometry.area.to_numpy()
-    share = np.divide(inside.area.to_numpy(), total, out=np.zeros(len(total)), where=total > 0)
+    inside = gpd.GeoDataFrame(
+        geometry=in_raster.geometry.intersection(extent.iloc[0]), crs=raster.crs
+    )
+    total = area_ha(in_raster)
+    share = np.divide(area_ha(inside), total, out=np.zeros(len(total)), where=total > 0)
     if not (share > 0).any():
         minx, miny, maxx, maxy = in_raster.total_bounds
         msg = (

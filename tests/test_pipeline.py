@@ -352,3 +352,35 @@ def test_forest_map_on_another_grid(tiny) -> None:
     assert east.to_dict() == pytest.approx(
         {"forest_poplar": 4.0, "forest_conifer": 2.0, "grassland_herbaceous": 2.0}
     )
+
+
+def test_geographic_raster_gives_true_areas(tmp_path: Path) -> None:
+    """A land cover in longitude/latitude: communes are reprojected to it, areas stay true."""
+    t = Affine(0.001, 0, 1.0, 0, -0.001, 44.6)  # 0.001° pixels (~80 x 111 m) near Cahors
+    arr = np.full((200, 300), 311, dtype=np.uint16)
+    arr[:, 150:] = 211
+    write_raster(tmp_path / "geo.tif", arr, transform=t, crs="EPSG:4326", nodata=0)
+    communes = gpd.GeoDataFrame(
+        {"code": ["46001", "46002"], "nom": ["A", "B"]},
+        geometry=[box(1.02, 44.45, 1.15, 44.58), box(1.15, 44.45, 1.28, 44.58)],
+        crs="EPSG:4326",
+    ).to_crs("EPSG:2154")
+    communes.to_file(tmp_path / "c.gpkg", layer="communes")
+    from tests.conftest import write_pipeline
+
+    p = write_pipeline(
+        tmp_path / "p.yaml",
+        {
+            "name": "geo",
+            "output_dir": "out",
+            "communes": {"path": "c.gpkg"},
+            "landcover": {"path": "geo.tif"},
+        },
+    )
+    code, out = _run("-q", "run", str(p))
+    assert code == 0, out
+    res = gpd.read_file(tmp_path / "out" / "geocarbon.gpkg", layer="communes")
+    # pixel areas on the ellipsoid: land-cover area matches the commune's true area
+    np.testing.assert_allclose(res["landcover_area_ha"], res["area_ha"], rtol=0.01)
+    # 0.13° of latitude (~14.46 km) x 0.13° of longitude at 44.5° N (~10.32 km) = ~14,920 ha
+    assert res["area_ha"].iloc[0] == pytest.approx(0.13 * 111.2 * 0.13 * 79.4 * 100, rel=0.01)
