@@ -36,11 +36,38 @@ def _deterministic_ids(html: str) -> str:
     return re.sub(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])", repl, html)
 
 
+def _round_sig(value: float, digits: int = 2) -> float:
+    if value == 0 or not np.isfinite(value):
+        return value
+    return float(round(value, -int(np.floor(np.log10(abs(value)))) + digits - 1))
+
+
+def _legend_html(layer: ChoroplethLayer, bins: Sequence[float], colors: Sequence[str]) -> str:
+    """A legend box: one swatch and value range per class."""
+    rows = []
+    for k, color in enumerate(colors):
+        lo, hi = layer.fmt.format(bins[k]), layer.fmt.format(bins[k + 1])
+        rows.append(
+            f'<div><span style="display:inline-block;width:14px;height:10px;background:{color};'
+            f'border:1px solid #777;margin-right:5px"></span>{lo} – {hi}</div>'
+        )
+    rows.append(
+        '<div><span style="display:inline-block;width:14px;height:10px;background:#cccccc;'
+        'border:1px solid #777;margin-right:5px"></span>no data</div>'
+    )
+    return (
+        '<div style="background:white;padding:6px 8px;border-radius:4px;box-shadow:0 0 4px #888">'
+        f"<b>{layer.title}</b>{''.join(rows)}</div>"
+    )
+
+
 def _quantile_bins(values: np.ndarray, n: int) -> list[float]:
     finite = values[np.isfinite(values)]
     if len(finite) == 0:
         return [0.0, 1.0]
-    edges = np.unique(np.quantile(finite, np.linspace(0, 1, n + 1)))
+    qs = np.quantile(finite, np.linspace(0, 1, n + 1))
+    inner = [_round_sig(q) for q in qs[1:-1]]
+    edges = np.unique([float(qs[0]), *inner, float(qs[-1])])
     if len(edges) < 2:
         edges = np.array([edges[0], edges[0] + 1.0])
     return [float(e) for e in edges]
@@ -61,7 +88,8 @@ def choropleth_map(
     frame : GeoDataFrame
         Polygons in a projected CRS with the mapped columns.
     layers : sequence of ChoroplethLayer
-        The first one is shown at opening; the others are in the layer control.
+        Quantile classes; the first layer is shown at opening, the others can be switched
+        on in the layer control.
     title : str
         Shown in the page's title block.
     tooltip_fields : sequence of (column, label)
@@ -86,17 +114,13 @@ def choropleth_map(
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     keep = [c for c, _ in tooltip_fields] + [layer.column for layer in layers]
     data = shown[[*dict.fromkeys(keep), "geometry"]]
+    legends = []
     for i, layer in enumerate(layers):
         values = data[layer.column].to_numpy(dtype=float)
         bins = _quantile_bins(values, len(layer.colors))
-        cmap = cm.StepColormap(
-            list(layer.colors)[: len(bins) - 1] or list(layer.colors)[:1],
-            index=bins,
-            vmin=bins[0],
-            vmax=bins[-1],
-            caption=layer.title,
-        )
-        group = folium.FeatureGroup(name=layer.title, overlay=False, show=(i == 0))
+        colors = list(layer.colors)[: len(bins) - 1]
+        cmap = cm.StepColormap(colors, index=bins, vmin=bins[0], vmax=bins[-1])
+        group = folium.FeatureGroup(name=layer.title, overlay=True, show=(i == 0))
 
         def style(feature: dict, col: str = layer.column, cmap: cm.StepColormap = cmap) -> dict:
             value = feature["properties"].get(col)
@@ -115,12 +139,17 @@ def choropleth_map(
             name=layer.title,
         ).add_to(group)
         group.add_to(fmap)
-        cmap.add_to(fmap)
+        legends.append(_legend_html(layer, bins, colors))
     folium.LayerControl(collapsed=False).add_to(fmap)
     heading = (
-        f'<div style="position:fixed;top:10px;left:50px;z-index:9999;background:white;'
-        f'padding:6px 10px;border-radius:4px;box-shadow:0 0 4px #888;font:14px sans-serif">'
+        '<div style="position:fixed;top:10px;left:60px;z-index:9999;background:white;'
+        'padding:6px 10px;border-radius:4px;box-shadow:0 0 4px #888;font:14px sans-serif">'
         f"<b>{title}</b></div>"
     )
-    fmap.get_root().html.add_child(folium.Element(heading))  # type: ignore[attr-defined]
+    panel = (
+        '<div style="position:fixed;bottom:48px;left:10px;z-index:9999;display:flex;gap:8px;'
+        'font:12px sans-serif">' + "".join(legends) + "</div>"
+    )
+    root = fmap.get_root()
+    root.html.add_child(folium.Element(heading + panel))  # type: ignore[attr-defined]
     return _deterministic_ids(fmap.get_root().render())
