@@ -131,6 +131,58 @@ class CarbonConfig(_Strict):
         return self
 
 
+class ChangeTableConfig(_Strict):
+    """Land-use change table per commune (ADEME's CLC change layout by default)."""
+
+    path: Path
+    from_field: str = "code12"
+    to_field: str = "code18"
+    commune_field: str = "commune"
+    area_field: str = Field(default="area", description="Changed area over the period [ha].")
+    separator: str = ","
+
+
+class FlowsConfig(_Strict):
+    """Carbon flows: land-use change between two dates, forest growth, N2O, wood products."""
+
+    start_year: int
+    end_year: int
+    change_table: ChangeTableConfig | None = None
+    landcover_before: Path | None = Field(
+        default=None,
+        description="Land-cover raster at start_year (same nomenclature); the land cover is at end_year.",
+    )
+    forest_growth: bool = True
+    harvest_factor: float = Field(
+        default=1.0, ge=0.0, description="Scales harvest in forest growth (1.2 = +20 % harvest)."
+    )
+    wood_products: bool = True
+    n2o_gwp: float = Field(default=273.0, gt=0.0, description="GWP100 of N2O (AR6: 273; AR5: 265).")
+    aldo_published: bool = Field(
+        default=False,
+        description="Reproduce ALDO's published figures, slips included (44/25 in N2O, changes from "
+        "artificial land counted twice, 141 over-count); default: the corrected method.",
+    )
+
+    @model_validator(mode="after")
+    def _one_source_and_a_period(self) -> FlowsConfig:
+        if self.end_year <= self.start_year:
+            msg = (
+                f"flows: the period {self.start_year}-{self.end_year} has {self.end_year - self.start_year} "
+                "years; end_year must be after start_year"
+            )
+            raise ValueError(msg)
+        if (self.change_table is None) == (self.landcover_before is None):
+            msg = "flows: give either change_table (a table per commune) or landcover_before (a raster), not both or none"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def years(self) -> int:
+        """Length of the change period [years]."""
+        return self.end_year - self.start_year
+
+
 class MapsConfig(_Strict):
     """Interactive maps."""
 
@@ -159,6 +211,7 @@ class PipelineConfig(_Strict):
     landcover: LandcoverConfig
     forest_map: ForestMapConfig | None = None
     carbon: CarbonConfig = Field(default_factory=CarbonConfig)
+    flows: FlowsConfig | None = None
     maps: MapsConfig = Field(default_factory=MapsConfig)
     processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
     source_file: Path | None = Field(default=None, exclude=True)
