@@ -72,12 +72,12 @@ def prepare_change_table(
     area = pd.to_numeric(raw[area_field], errors="coerce")
     bad = raw.loc[area.isna(), area_field]
     if len(bad):
-        rows = ", ".join(f"line {i + 2}: {v!r}" for i, v in bad.head(5).items())
+        rows = ", ".join(f"line {int(str(i)) + 2}: {v!r}" for i, v in bad.head(5).items())
         msg = f"change table {source}: non-numeric areas in column {area_field!r} ({rows})"
         raise InputError(msg)
     negative = raw.loc[area < 0, area_field]
     if len(negative):
-        rows = ", ".join(f"line {i + 2}: {v}" for i, v in negative.head(5).items())
+        rows = ", ".join(f"line {int(str(i)) + 2}: {v}" for i, v in negative.head(5).items())
         msg = f"change table {source}: negative areas in column {area_field!r} ({rows}); areas are hectares changed over the period"
         raise InputError(msg)
     codes = {}
