@@ -146,14 +146,15 @@ def _aldo_biomass(tables: AldoTables, inter_region: pd.Series) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def forest_cascade(
-    forest: pd.DataFrame, composition: str, locations: dict[str, str | None]
-) -> tuple[float, float, str]:
-    """Forest live biomass and dead wood [tC/ha] for a composition at a location.
+def forest_inventory_row(
+    forest: pd.DataFrame, composition: str, locations: dict[str, str | None], column: str
+) -> tuple[pd.Series, str]:
+    """Row of the IGN inventory table used for a composition at a location.
 
-    Uses the most specific level with a statistically significant value
-    (``surface_ic == "s"``): groupeser → greco → rad13 → bassin_populicole → France,
-    with ALDO's regional substitutions for Corsica, Hauts-de-France and Pays de la Loire.
+    Uses the most specific level whose row is statistically significant
+    (``surface_ic == "s"``) and has a value in ``column``: groupeser → greco → rad13 →
+    bassin_populicole → France, with ALDO's regional substitutions for Corsica,
+    Hauts-de-France and Pays de la Loire.
 
     Parameters
     ----------
@@ -163,15 +164,17 @@ def forest_cascade(
         ``Feuillu``, ``Conifere``, ``Mixte`` or ``Peupleraie``.
     locations : dict
         Codes for ``groupeser``, ``greco``, ``rad13``, ``bassin_populicole`` (None = unknown).
+    column : str
+        Column that must hold a value.
 
     Returns
     -------
-    live_tc_per_ha, dead_tc_per_ha : float
+    row : Series
     source : str
         The level and code used, e.g. ``"rad13 OCC"``.
     """
     ok = forest[(forest["surface_ic"] == "s") & (forest["composition"] == composition)]
-    ok = ok[ok["carbone_(tC∙ha-1)"].notna()]
+    ok = ok[pd.to_numeric(ok[column], errors="coerce").notna()]
     levels = [
         ("groupeser", locations.get("groupeser")),
         ("greco", locations.get("greco")),
@@ -188,15 +191,33 @@ def forest_cascade(
             continue
         hit = ok[(ok["type_localisation"] == level) & (ok["code_localisation"] == code)]
         if len(hit):
-            row = hit.iloc[0]
-            live = float(row["carbone_(tC∙ha-1)"])
-            dead = pd.to_numeric(row["bois_mort_carbone_(tC∙ha-1)"], errors="coerce")
-            return live, float(0.0 if pd.isna(dead) else dead), f"{level} {code}"
-    msg = f"ALDO tables: no forest inventory value for {composition}, not even at France level"
+            return hit.iloc[0], f"{level} {code}"
+    msg = f"ALDO tables: no forest inventory value {column!r} for {composition}, not even at France level"
     raise CoefficientError(msg)
 
 
-def _aldo_forest(tables: AldoTables, region: pd.Series) -> pd.DataFrame:
+def forest_cascade(
+    forest: pd.DataFrame, composition: str, locations: dict[str, str | None]
+) -> tuple[float, float, str]:
+    """Forest live biomass and dead wood [tC/ha] for a composition at a location.
+
+    See :func:`forest_inventory_row` for the cascade.
+
+    Returns
+    -------
+    live_tc_per_ha, dead_tc_per_ha : float
+    source : str
+        The level and code used, e.g. ``"rad13 OCC"``.
+    """
+    row, source = forest_inventory_row(forest, composition, locations, "carbone_(tC∙ha-1)")
+    live = float(row["carbone_(tC∙ha-1)"])
+    dead = pd.to_numeric(row["bois_mort_carbone_(tC∙ha-1)"], errors="coerce")
+    return live, float(0.0 if pd.isna(dead) else dead), source
+
+
+def commune_forest_locations(tables: AldoTables, region: pd.Series) -> pd.DataFrame:
+    """Forest-inventory location codes per commune (rad13 from the region; finer levels
+    from the optional forest-location table)."""
     locs = pd.DataFrame(
         {"commune_code": region.index, "rad13": region.map(REGION_TO_RAD13).to_numpy()}
     )
@@ -207,7 +228,11 @@ def _aldo_forest(tables: AldoTables, region: pd.Series) -> pd.DataFrame:
         for col in ("groupeser", "greco", "bassin_populicole"):
             if col in extra.columns:
                 locs[col] = extra[col].reindex(locs["commune_code"]).to_numpy()
-    locs = locs.astype(object).where(locs.notna(), None)
+    return locs.astype(object).where(locs.notna(), None)
+
+
+def _aldo_forest(tables: AldoTables, region: pd.Series) -> pd.DataFrame:
+    locs = commune_forest_locations(tables, region)
     keys = ["groupeser", "greco", "rad13", "bassin_populicole"]
     rows = []
     for combo, group in locs.groupby(keys, dropna=False, sort=True):

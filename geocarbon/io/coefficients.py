@@ -20,6 +20,11 @@ ALDO_FILES = {
     "biomass": "biomass-hors-forets.csv",
     "forest": "bilan-carbone-foret-par-localisation.csv",
 }
+#: Files needed for flows only.
+ALDO_FLOW_FILES = {
+    "flux": "flux-zpc.csv",
+    "wood_use": "proportion-usage-bois-par-region.csv",
+}
 
 
 @dataclass(frozen=True)
@@ -34,9 +39,13 @@ class AldoTables:
     biomass: pd.DataFrame
     forest: pd.DataFrame
     forest_locations: pd.DataFrame | None = None
+    flux: pd.DataFrame | None = None
+    wood_use: pd.DataFrame | None = None
 
 
-def read_aldo_tables(folder: Path, forest_locations: Path | None = None) -> AldoTables:
+def read_aldo_tables(
+    folder: Path, forest_locations: Path | None = None, *, flows: bool = False
+) -> AldoTables:
     """Read the ALDO table folder.
 
     Parameters
@@ -46,6 +55,8 @@ def read_aldo_tables(folder: Path, forest_locations: Path | None = None) -> Aldo
     forest_locations : Path, optional
         CSV ``insee,groupeser,greco[,bassin_populicole]`` giving each commune's
         sylvo-ecological region, for the finest levels of the forest cascade.
+    flows : bool
+        Also read the tables of flows (:data:`ALDO_FLOW_FILES`).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -80,7 +91,15 @@ def read_aldo_tables(folder: Path, forest_locations: Path | None = None) -> Aldo
     locations = None
     if forest_locations is not None:
         locations = read_csv(forest_locations, "forest locations", required=["insee"], dtype=object)
-    return AldoTables(folder, stocks, zpc, communes, inter_regions, biomass, forest, locations)
+    flux = wood_use = None
+    if flows:
+        flux = read_csv(folder / ALDO_FLOW_FILES["flux"], what, required=["zpc"], dtype={"zpc": str})
+        wood_use = read_csv(
+            folder / ALDO_FLOW_FILES["wood_use"], what, required=["code_localisation", "% BO", "% BI"]
+        )
+    return AldoTables(
+        folder, stocks, zpc, communes, inter_regions, biomass, forest, locations, flux, wood_use
+    )
 
 
 def read_generic_table(path: Path | None = None) -> tuple[pd.DataFrame, str]:

@@ -1,0 +1,639 @@
+"""Carbon flows per commune [tCO2e/yr], positive = sequestration (ALDO's convention).
+
+* **Land-use change** between two dates: annual changed area [ha/yr] × unit change
+  [tC/ha] × 44/12, per pool (soil, litter, non-forest biomass, forest biomass lost by
+  deforestation), following ADEME ALDO's rules.
+* **Forest growth** on forest land: forest area [ha] × net balance [tC/ha/yr] × 44/12.
+* **N2O** from soil and litter carbon losses.
+* **Wood products** (harvest approach): the territory's share of the national harvest
+  times the national wood-products sink.
+
+Unit changes are ALDO's (``flux-zpc.csv`` × year multiplier, ``biomass-hors-forets.csv``)
+with the coefficient set ``aldo``; with the ``generic`` set they are stock differences
+(IPCC Tier 1: the new equilibrium is reached over 20 years; the annual flow over the
+change period is the annual converted area × the stock difference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from geocarbon.carbon.categories import ALDO_NAMES, ARTIFICIAL, FOREST_CATEGORIES
+from geocarbon.errors import CoefficientError
+
+C_TO_CO2 = 44.0 / 12.0
+#: ALDO litter stock of forests [tC/ha] (gained or lost at once).
+LITTER_TC_PER_HA = 9.0
+
+#: Category → ALDO's flux identifier (column stems of ``flux-zpc.csv``).
+FLUX_ID = {
+    "cropland": "cult",
+    "grassland_herbaceous": "prai",
+    "grassland_shrubby": "prai",
+    "grassland_wooded": "prai",
+    "wetland": "zh",
+    "orchard": "verg",
+    "vineyard": "vign",
+    "artificial_sealed": "art_imp",
+    "artificial_grassed": "art_enh",
+    "artificial_wooded": "art_arb",
+    **dict.fromkeys(FOREST_CATEGORIES, "for"),
+}
+ARTIFICIAL_IDS = ("art_imp", "art_enh", "art_arb")
+
+#: PCAET deposit categories, by the final land use of a change.
+PCAET_CATEGORIES = ("forest", "agricultural_soils", "other_soils", "wood_products")
+_PCAET_BY_FINAL_USE = {
+    **dict.fromkeys(FOREST_CATEGORIES, "forest"),
+    **dict.fromkeys(
+        ["cropland", "grassland_herbaceous", "grassland_shrubby", "grassland_wooded", "orchard", "vineyard"],
+        "agricultural_soils",
+    ),
+    **dict.fromkeys(
+        ["wetland", "artificial_sealed", "artificial_grassed", "artificial_wooded", "no_stock"],
+        "other_soils",
+    ),
+}
+
+FLOW_COLUMNS = [
+    "commune_code",
+    "flow_kind",
+    "pool",
+    "from_category",
+    "to_category",
+    "area_ha_per_yr",
+    "unit_tc_per_ha",
+    "flow_tco2e_per_yr",
+    "pcaet_category",
+]
+
+
+def pcaet_category(to_category: str) -> str:
+    """PCAET deposit category of a flow, from the final land use."""
+    return _PCAET_BY_FINAL_USE.get(to_category, "other_soils")
+
+
+# --------------------------------------------------------------------------------------
+# Areas: categories of a change table and ALDO's split of changes to artificial land
+# --------------------------------------------------------------------------------------
+
+
+def categorise_changes(
+    changes: pd.DataFrame,
+    mapping: dict[int, str],
+    years: int,
+    *,
+    sealed_share: float = 0.8,
+    aldo_published: bool = False,
+) -> pd.DataFrame:
+    """Annual converted areas per commune and category pair.
+
+    Parameters
+    ----------
+    changes : DataFrame
+        ``commune_code``, ``from_code``, ``to_code``, ``area_ha`` over the period.
+    mapping : dict
+        Land-cover code → category (``artificial`` for artificial codes but CLC 141).
+    years : int
+        Length of the period.
+    sealed_share : float
+        Sealed share of artificial land (ALDO: 0.8).
+    aldo_published : bool
+        Reproduce ALDO's published areas: a change *from* artificial land counted in
+        full both as sealed → X and as grassed → X; forest → grassed artificial land
+        = (1 − s)·A whatever W. Otherwise changes from artificial land are split s /
+        (1 − s) and the to-artificial split is the same for every origin.
+
+    Returns
+    -------
+    DataFrame
+        ``commune_code``, ``from_category``, ``to_category``, ``area_ha_per_yr``; rows
+        whose categories are equal, or without a category (no-stock classes) on either
+        side, are dropped.
+
+    Notes
+    -----
+    Split of a change to artificial land (per commune and origin), with A the area to
+    artificial codes but 141 and W the area to 141, T = A + W and s the sealed share:
+    sealed = s·T if W < (1 − s)·T else A; grassed = (1 − s)·T − W if W < (1 − s)·T
+    else 0; wooded = W, except that W is dropped when the origin is grassed
+    artificial land, wooded or shrubby grassland, orchards, vineyards or wetlands.
+    """
+    frame = changes.assign(
+        from_category=changes["from_code"].map(mapping),
+        to_category=changes["to_code"].map(mapping),
+    )
+    frame = frame.groupby(["commune_code", "from_category", "to_category"], as_index=False).agg(
+        area_ha=("area_ha", "sum")
+    )
+    # origin side: artificial land (but 141) is sealed and grassed land
+    from_art = frame["from_category"] == ARTIFICIAL
+    if aldo_published:
+        origin = pd.concat(
+            [
+                frame[~from_art],
+                frame[from_art].assign(from_category="artificial_sealed"),
+                frame[from_art].assign(from_category="artificial_grassed"),
+            ]
+        )
+    else:
+        origin = pd.concat(
+            [
+                frame[~from_art],
+                frame[from_art].assign(
+                    from_category="artificial_sealed", area_ha=frame.loc[from_art, "area_ha"] * sealed_share
+                ),
+                frame[from_art].assign(
+                    from_category="artificial_grassed",
+                    area_ha=frame.loc[from_art, "area_ha"] * (1.0 - sealed_share),
+                ),
+            ]
+        )
+    to_art = origin["to_category"].isin([ARTIFICIAL, "artificial_wooded"])
+    plain = origin[~to_art]
+    art = origin[to_art]
+    keys = ["commune_code", "from_category"]
+    a = art[art["to_category"] == ARTIFICIAL].groupby(keys)["area_ha"].sum()
+    w = art[art["to_category"] == "artificial_wooded"].groupby(keys)["area_ha"].sum()
+    both = pd.concat({"a": a, "w": w}, axis=1).fillna(0.0).reset_index()
+    s = sealed_share
+    total = both["a"] + both["w"]
+    below = both["w"] < (1.0 - s) * total
+    frm = both["from_category"]
+    sealed = np.where(below, s * total, both["a"])
+    grassed = np.where(below, (1.0 - s) * total - both["w"], 0.0)
+    if aldo_published:
+        forest = frm.isin(FOREST_CATEGORIES).to_numpy()
+        grassed = np.where(forest, (1.0 - s) * both["a"], grassed)
+    sealed = np.where(frm == "artificial_grassed", 0.0, sealed)
+    grassed = np.where(frm == "artificial_sealed", 0.0, grassed)
+    drop_w = frm.isin(
+        ["artificial_grassed", "grassland_wooded", "grassland_shrubby", "orchard", "vineyard", "wetland"]
+    )
+    wooded = np.where(drop_w, 0.0, both["w"])
+    split = pd.concat(
+        [
+            both[keys].assign(to_category="artificial_sealed", area_ha=sealed),
+            both[keys].assign(to_category="artificial_grassed", area_ha=grassed),
+            both[keys].assign(to_category="artificial_wooded", area_ha=wooded),
+        ]
+    )
+    out = pd.concat([plain, split], ignore_index=True)
+    out = out[(out["area_ha"] > 0) & out["from_category"].isin(FLUX_ID) & out["to_category"].isin(FLUX_ID)]
+    out = out[out["from_category"].map(FLUX_ID) != out["to_category"].map(FLUX_ID)]
+    out = out.groupby(["commune_code", "from_category", "to_category"], as_index=False, sort=True).agg(
+        area_ha=("area_ha", "sum")
+    )
+    out["area_ha_per_yr"] = out["area_ha"] / years
+    return out[["commune_code", "from_category", "to_category", "area_ha_per_yr"]]
+
+
+# --------------------------------------------------------------------------------------
+# Unit changes [tC/ha], ALDO's rules
+# --------------------------------------------------------------------------------------
+
+
+def aldo_soil_terms(from_category: str, to_category: str) -> list[str]:
+    """Columns of ``flux-zpc.csv`` whose sum is the soil change of a transition (empty = 0).
+
+    ALDO's lookup: ``<from>_<to>`` with its exceptions (grassland → grassed artificial 0;
+    grassland → wooded artificial ``prai_for``; forest → wooded artificial 0; cropland →
+    orchard/vineyard 0; wetland → sealed ``zh_cult + cult_art_imp``, → grassed ``zh_prai``,
+    → wooded ``zh_for``, → orchard/vineyard ``zh_cult``; orchards and vineyards behave
+    as cropland towards artificial land and wetlands, and are 0 towards cropland and each
+    other); origins on artificial land behave as cropland (sealed), shrubby grassland
+    (grassed) and mixed forest (wooded).
+    """
+    f, t = FLUX_ID[from_category], FLUX_ID[to_category]
+    f = {"art_imp": "cult", "art_enh": "prai", "art_arb": "for"}.get(f, f)
+    if f == t:
+        return []
+    special: dict[tuple[str, str], list[str]] = {
+        ("cult", "verg"): [],
+        ("cult", "vign"): [],
+        ("prai", "art_enh"): [],
+        ("prai", "art_arb"): ["prai_for"],
+        ("for", "art_arb"): [],
+        ("zh", "verg"): ["zh_cult"],
+        ("zh", "vign"): ["zh_cult"],
+        ("zh", "art_imp"): ["zh_cult", "cult_art_imp"],
+        ("zh", "art_enh"): ["zh_prai"],
+        ("zh", "art_arb"): ["zh_for"],
+        ("verg", "cult"): [],
+        ("vign", "cult"): [],
+        ("verg", "vign"): [],
+        ("vign", "verg"): [],
+    }
+    if (f, t) in special:
+        return special[(f, t)]
+    if f in ("verg", "vign") and (t == "zh" or t in ARTIFICIAL_IDS):
+        return [f"cult_{t}"]
+    return [f"{f}_{t}"]
+
+
+def aldo_soil_years(from_category: str, to_category: str) -> int:
+    """ALDO's year multiplier of a soil change: 1 when the transition goes from or to
+    wetlands, or to any artificial type (immediate stock difference); 20 otherwise
+    (a yearly rate applied over 20 years, de-artificialisation included)."""
+    f, t = FLUX_ID[from_category], FLUX_ID[to_category]
+    if "zh" in (f, t) or t in ARTIFICIAL_IDS:
+        return 1
+    return 20
+
+
+def litter_unit(from_category: str, to_category: str) -> float:
+    """Litter change [tC/ha]: −9 when forest disappears (unless it becomes wooded artificial
+    land), +9 when forest or wooded artificial land appears (unless from forest, wooded
+    artificial or sealed land)."""
+    woody = (*FOREST_CATEGORIES, "artificial_wooded")
+    if from_category in FOREST_CATEGORIES and to_category not in woody:
+        return -LITTER_TC_PER_HA
+    if from_category not in (*woody, "artificial_sealed") and to_category in woody:
+        return LITTER_TC_PER_HA
+    return 0.0
+
+
+@dataclass(frozen=True)
+class LucCoefficients:
+    """What land-use-change units need, per commune.
+
+    Attributes
+    ----------
+    soil_unit : callable
+        ``soil_unit(commune_codes, from_category, to_category) -> ndarray`` [tC/ha].
+    biomass_unit : callable
+        Non-forest biomass change, same signature [tC/ha].
+    forest_biomass : DataFrame
+        ``commune_code``, ``category`` (forest types), ``live_dead_tc_per_ha``.
+    nonforest_biomass : DataFrame
+        ``commune_code``, ``category``, ``stock_tc_per_ha`` (live biomass of non-forest
+        categories, for deforestation).
+    litter : bool
+        Whether litter changes are counted (ALDO: yes).
+    """
+
+    soil_unit: Callable[[np.ndarray, str, str], np.ndarray]
+    biomass_unit: Callable[[np.ndarray, str, str], np.ndarray]
+    forest_biomass: pd.DataFrame
+    nonforest_biomass: pd.DataFrame
+    litter: bool = True
+
+
+def aldo_luc_coefficients(
+    flux_zpc: pd.DataFrame,
+    zpc: pd.Series,
+    biomass: pd.DataFrame,
+    inter_region: pd.Series,
+    reference: pd.DataFrame,
+    *,
+    aldo_published: bool = False,
+) -> LucCoefficients:
+    """Land-use-change units from ALDO's tables.
+
+    Parameters
+    ----------
+    flux_zpc : DataFrame
+        ``flux-zpc.csv`` (index: pedoclimatic zone).
+    zpc, inter_region : Series
+        Pedoclimatic zone and inter-region per commune code.
+    biomass : DataFrame
+        ``biomass-hors-forets.csv`` (index: inter-region).
+    reference : DataFrame
+        Reference stocks per commune (``commune_code``, ``category``, ``pool``,
+        ``ref_stock_tc_per_ha``), for forest live + dead biomass and non-forest biomass.
+    aldo_published : bool
+        Use ALDO's transition columns of ``biomass-hors-forets.csv`` as published (one of
+        them, wooded grassland → wetland, holds the Centre-Est value in every
+        inter-region); otherwise biomass changes are the differences of the stock columns
+        (equal to the transition columns everywhere else).
+    """
+    flux = flux_zpc.apply(pd.to_numeric, errors="coerce")
+
+    def soil_unit(codes: np.ndarray, frm: str, to: str) -> np.ndarray:
+        terms = aldo_soil_terms(frm, to)
+        out = np.zeros(len(codes))
+        zones = zpc.reindex(codes).to_numpy()
+        for term in terms:
+            if term not in flux.columns:
+                msg = f"ALDO tables: flux-zpc.csv has no column {term!r} (transition {frm} -> {to})"
+                raise CoefficientError(msg)
+            out += flux[term].reindex(zones).to_numpy(dtype=float)
+        return out * aldo_soil_years(frm, to)
+
+    bio = biomass.apply(pd.to_numeric, errors="coerce").fillna(0.0)
+
+    def stock(name: str, regions: np.ndarray) -> np.ndarray:
+        col = _ALDO_BIOMASS_STOCK.get(name)
+        if col is None or col not in bio.columns:
+            return np.zeros(len(regions))
+        return bio[col].reindex(regions).to_numpy(dtype=float)
+
+    def biomass_unit(codes: np.ndarray, frm: str, to: str) -> np.ndarray:
+        regions = inter_region.reindex(codes).to_numpy()
+        column = f"{_ALDO_BIOMASS_STOCK.get(frm)} vers {_ALDO_BIOMASS_STOCK.get(to)}"
+        if aldo_published and column in bio.columns:
+            value = bio[column].reindex(regions).to_numpy(dtype=float)
+            return np.where(value > 0, value * 20.0, value)
+        return stock(to, regions) - stock(frm, regions)
+
+    ref = reference.pivot_table(
+        index=["commune_code", "category"], columns="pool", values="ref_stock_tc_per_ha", aggfunc="first"
+    ).reset_index()
+    forest = ref[ref["category"].isin(FOREST_CATEGORIES)]
+    forest_biomass = pd.DataFrame(
+        {
+            "commune_code": forest["commune_code"],
+            "category": forest["category"],
+            "live_dead_tc_per_ha": forest["live_biomass"] + forest["dead_wood"],
+        }
+    )
+    nonforest = ref[~ref["category"].isin(FOREST_CATEGORIES)]
+    nonforest_biomass = pd.DataFrame(
+        {
+            "commune_code": nonforest["commune_code"],
+            "category": nonforest["category"],
+            "stock_tc_per_ha": nonforest["live_biomass"],
+        }
+    )
+    return LucCoefficients(soil_unit, biomass_unit, forest_biomass, nonforest_biomass)
+
+
+#: Category → stock column of ``biomass-hors-forets.csv``.
+_ALDO_BIOMASS_STOCK = {
+    "cropland": "cultures",
+    "grassland_herbaceous": "prairies zones herbacées",
+    "grassland_shrubby": "prairies zones arbustives",
+    "grassland_wooded": "prairies zones arborées",
+    "wetland": "zones humides",
+    "orchard": "vergers",
+    "vineyard": "vignes",
+    "artificial_sealed": "sols artificiels imperméabilisés",
+    "artificial_grassed": "sols artificiels arbustifs",
+    "artificial_wooded": "sols artificiels arborés et buissonants",
+}
+
+
+def generic_luc_coefficients(reference: pd.DataFrame) -> LucCoefficients:
+    """Land-use-change units as stock differences of a reference-stock table (IPCC Tier 1)."""
+    wide = reference.pivot_table(
+        index=["commune_code", "category"], columns="pool", values="ref_stock_tc_per_ha", aggfunc="first"
+    )
+
+    def lookup(codes: np.ndarray, category: str, pools: list[str]) -> np.ndarray:
+        idx = pd.MultiIndex.from_arrays([codes, np.full(len(codes), category)])
+        return wide.reindex(idx)[pools].sum(axis=1).to_numpy(dtype=float)
+
+    def soil_unit(codes: np.ndarray, frm: str, to: str) -> np.ndarray:
+        return lookup(codes, to, ["soil"]) - lookup(codes, frm, ["soil"])
+
+    def biomass_unit(codes: np.ndarray, frm: str, to: str) -> np.ndarray:
+        return lookup(codes, to, ["live_biomass", "dead_wood"]) - lookup(codes, frm, ["live_biomass", "dead_wood"])
+
+    flat = wide.reset_index()
+    forest = flat[flat["category"].isin(FOREST_CATEGORIES)]
+    forest_biomass = pd.DataFrame(
+        {
+            "commune_code": forest["commune_code"],
+            "category": forest["category"],
+            "live_dead_tc_per_ha": forest["live_biomass"] + forest["dead_wood"],
+        }
+    )
+    nonforest = flat[~flat["category"].isin(FOREST_CATEGORIES)]
+    nonforest_biomass = pd.DataFrame(
+        {
+            "commune_code": nonforest["commune_code"],
+            "category": nonforest["category"],
+            "stock_tc_per_ha": nonforest["live_biomass"] + nonforest["dead_wood"],
+        }
+    )
+    return LucCoefficients(soil_unit, biomass_unit, forest_biomass, nonforest_biomass, litter=False)
+
+
+def landuse_change_flows(areas: pd.DataFrame, coeffs: LucCoefficients) -> pd.DataFrame:
+    """Flows of land-use change, one row per commune, transition and pool.
+
+    Parameters
+    ----------
+    areas : DataFrame
+        Output of :func:`categorise_changes`.
+    coeffs : LucCoefficients
+        Unit changes.
+
+    Returns
+    -------
+    DataFrame
+        :data:`FLOW_COLUMNS` with ``flow_kind = "landuse_change"`` and pools ``soil``,
+        ``litter``, ``biomass`` (non-forest biomass change) and ``forest_biomass``
+        (deforestation: the new land use's biomass minus the forest's live and dead
+        biomass, lost at once; afforestation is counted in forest growth).
+    """
+    parts = []
+    fb = coeffs.forest_biomass.set_index(["commune_code", "category"])["live_dead_tc_per_ha"]
+    nb = coeffs.nonforest_biomass.set_index(["commune_code", "category"])["stock_tc_per_ha"]
+    for (frm_key, to_key), group in areas.groupby(["from_category", "to_category"], sort=True):
+        frm, to = str(frm_key), str(to_key)
+        codes = group["commune_code"].to_numpy()
+        area = group["area_ha_per_yr"].to_numpy()
+        units = {"soil": coeffs.soil_unit(codes, frm, to)}
+        if coeffs.litter:
+            units["litter"] = np.full(len(codes), litter_unit(frm, to))
+        from_forest, to_forest = frm in FOREST_CATEGORIES, to in FOREST_CATEGORIES
+        if from_forest and not to_forest:
+            idx_f = pd.MultiIndex.from_arrays([codes, np.full(len(codes), frm)])
+            idx_t = pd.MultiIndex.from_arrays([codes, np.full(len(codes), to)])
+            units["forest_biomass"] = nb.reindex(idx_t).fillna(0.0).to_numpy() - fb.reindex(idx_f).to_numpy()
+        elif not from_forest and not to_forest:
+            units["biomass"] = coeffs.biomass_unit(codes, frm, to)
+        for pool, unit in units.items():
+            if np.isnan(unit).any():
+                missing = sorted(set(codes[np.isnan(unit)]))[:5]
+                msg = f"no {pool} coefficient for {frm} -> {to} in communes {missing}"
+                raise CoefficientError(msg)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "commune_code": codes,
+                        "flow_kind": "landuse_change",
+                        "pool": pool,
+                        "from_category": frm,
+                        "to_category": to,
+                        "area_ha_per_yr": area,
+                        "unit_tc_per_ha": unit,
+                        "flow_tco2e_per_yr": area * unit * C_TO_CO2,
+                        "pcaet_category": pcaet_category(str(to)),
+                    }
+                )
+            )
+    if not parts:
+        return pd.DataFrame(columns=FLOW_COLUMNS)
+    out = pd.concat(parts, ignore_index=True)
+    return out[out["unit_tc_per_ha"] != 0][FLOW_COLUMNS].reset_index(drop=True)
+
+
+def n2o_flows(luc: pd.DataFrame, gwp: float, *, aldo_published: bool = False) -> pd.DataFrame:
+    """N2O from soil and litter carbon losses [tCO2e/yr] (always an emission, negative).
+
+    For each commune and transition whose soil + litter change ΔC [tC/yr] is a loss:
+    N2O = |ΔC| / 15 (C:N) × (1 % × 44/28 direct + 0.3 × 0.75 % × 44/28 leaching),
+    × GWP. ALDO's published figures use 44/25 in the direct term (``aldo_published``).
+    """
+    soil = luc[luc["pool"].isin(["soil", "litter"])]
+    keys = ["commune_code", "from_category", "to_category"]
+    agg = soil.groupby(keys, as_index=False).agg(
+        area_ha_per_yr=("area_ha_per_yr", "first"), flow_tco2e_per_yr=("flow_tco2e_per_yr", "sum")
+    )
+    dc = agg["flow_tco2e_per_yr"] / C_TO_CO2  # tC/yr
+    loss = dc < 0
+    direct = 44.0 / 25.0 if aldo_published else 44.0 / 28.0
+    n2o_t = -(dc.abs() / 15.0) * (0.01 * direct + 0.3 * 0.0075 * 44.0 / 28.0)
+    out = agg[loss].assign(
+        flow_kind="n2o",
+        pool="n2o",
+        unit_tc_per_ha=np.nan,
+        flow_tco2e_per_yr=(n2o_t[loss] * gwp).to_numpy(),
+    )
+    out["pcaet_category"] = out["to_category"].map(pcaet_category)
+    return out[FLOW_COLUMNS].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class ForestGrowthCoefficients:
+    """Per commune and forest type (index: ``commune_code``, ``category``).
+
+    Columns: ``net_tc_per_ha_yr`` (production − mortality − harvest), ``harvest_tc_per_ha_yr``,
+    ``harvest_m3_per_ha_yr``, ``source``.
+    """
+
+    table: pd.DataFrame
+
+
+def forest_growth_flows(
+    forest_areas: pd.DataFrame, coeffs: ForestGrowthCoefficients, harvest_factor: float = 1.0
+) -> pd.DataFrame:
+    """Net forest growth [tCO2e/yr] = area × (production − mortality − harvest × factor) × 44/12.
+
+    Parameters
+    ----------
+    forest_areas : DataFrame
+        ``commune_code``, ``category`` (forest types), ``area_ha`` at the end date.
+    harvest_factor : float
+        Harvest scenario (1.2 = +20 % harvest): net = balance − (factor − 1) × harvest.
+    """
+    merged = forest_areas.merge(coeffs.table, on=["commune_code", "category"], how="left")
+    if merged["net_tc_per_ha_yr"].isna().any():
+        bad = merged.loc[merged["net_tc_per_ha_yr"].isna(), ["commune_code", "category"]].head(5)
+        msg = f"no forest growth coefficient for:\n{bad.to_string(index=False)}"
+        raise CoefficientError(msg)
+    unit = merged["net_tc_per_ha_yr"] - (harvest_factor - 1.0) * merged["harvest_tc_per_ha_yr"]
+    out = pd.DataFrame(
+        {
+            "commune_code": merged["commune_code"],
+            "flow_kind": "forest_growth",
+            "pool": "forest_biomass",
+            "from_category": merged["category"],
+            "to_category": merged["category"],
+            "area_ha_per_yr": merged["area_ha"],
+            "unit_tc_per_ha": unit,
+            "flow_tco2e_per_yr": merged["area_ha"] * unit * C_TO_CO2,
+            "pcaet_category": "forest",
+        }
+    )
+    return out[FLOW_COLUMNS].reset_index(drop=True)
+
+
+#: Total / trunk volume ratio by forest type (ALDO, wood products).
+TOTAL_TO_TRUNK = {"forest_conifer": 1.3, "forest_broadleaf": 1.44, "forest_mixed": 1.37, "forest_poplar": 1.3}
+#: France harvest [m3/yr] of lumber (BO) and industry wood (BI), and the national
+#: wood-products sink [tCO2/yr] of each (CITEPA 2016–2019, as in ALDO).
+FRANCE_HARVEST_M3 = {"bo": 19_253_833.33, "bi": 10_472_666.67}
+FRANCE_SINK_TCO2 = {"bo": 918_160.6252, "bi": 441_532.8296}
+
+
+def wood_products_flows(
+    forest_areas: pd.DataFrame,
+    coeffs: ForestGrowthCoefficients,
+    shares: pd.DataFrame,
+    harvest_factor: float = 1.0,
+) -> pd.DataFrame:
+    """Wood-products sink [tCO2e/yr], harvest approach (ALDO).
+
+    Local harvest per forest type: trunk volume V = harvest [m3/ha/yr] × area × factor;
+    total volume = V × :data:`TOTAL_TO_TRUNK`; harvested wood = 0.9 V + 0.5 (total − V);
+    lumber = wood × %BO, industry = wood × %BI (by region); the flow is the local share of
+    the national harvest × the national sink.
+
+    Parameters
+    ----------
+    shares : DataFrame
+        ``commune_code``, ``bo_share``, ``bi_share`` (0–1).
+    """
+    merged = forest_areas.merge(coeffs.table, on=["commune_code", "category"], how="left")
+    merged = merged.merge(shares, on="commune_code", how="left")
+    trunk = merged["harvest_m3_per_ha_yr"].fillna(0.0) * merged["area_ha"] * harvest_factor
+    total = trunk * merged["category"].map(TOTAL_TO_TRUNK)
+    wood = 0.9 * trunk + 0.5 * (total - trunk)
+    bo = wood * merged["bo_share"].fillna(0.0)
+    bi = wood * merged["bi_share"].fillna(0.0)
+    flow = bo / FRANCE_HARVEST_M3["bo"] * FRANCE_SINK_TCO2["bo"] + bi / FRANCE_HARVEST_M3["bi"] * FRANCE_SINK_TCO2["bi"]
+    out = pd.DataFrame(
+        {
+            "commune_code": merged["commune_code"],
+            "flow_kind": "wood_products",
+            "pool": "wood_products",
+            "from_category": merged["category"],
+            "to_category": merged["category"],
+            "area_ha_per_yr": merged["area_ha"],
+            "unit_tc_per_ha": np.nan,
+            "flow_tco2e_per_yr": flow,
+            "pcaet_category": "wood_products",
+        }
+    )
+    return out[FLOW_COLUMNS].reset_index(drop=True)
+
+
+def flows_by_commune(flows: pd.DataFrame, communes: pd.Series) -> pd.DataFrame:
+    """Net flow and one column per PCAET category [tCO2e/yr] per commune (index = code)."""
+    wide = flows.pivot_table(
+        index="commune_code", columns="pcaet_category", values="flow_tco2e_per_yr", aggfunc="sum", fill_value=0.0
+    )
+    wide = wide.reindex(index=communes, columns=list(PCAET_CATEGORIES), fill_value=0.0).fillna(0.0)
+    out = wide.rename(columns={c: f"flow_{c}_tco2e_per_yr" for c in PCAET_CATEGORIES})
+    out.insert(0, "flow_tco2e_per_yr", wide.sum(axis=1))
+    return out
+
+
+def sequestration_table(
+    flows: pd.DataFrame, communes: pd.DataFrame, period: str, territory_name: str
+) -> pd.DataFrame:
+    """The emissions-calculator export: one row per commune, per EPCI and for the territory.
+
+    Columns: ``level`` (commune / epci / territory), ``code``, ``name``, ``period`` and
+    ``forest``, ``agricultural_soils``, ``other_soils``, ``wood_products``, ``total``
+    [tCO2e/yr], positive = sequestration. Commune rows add up to the EPCI rows and to the
+    territory row.
+    """
+    per = flows_by_commune(flows, communes["commune_code"])
+    cats = {f"flow_{c}_tco2e_per_yr": c for c in PCAET_CATEGORIES}
+    per = per[list(cats)].rename(columns=cats)
+    per["total"] = per.sum(axis=1)
+    base = communes.set_index("commune_code")
+    rows = per.assign(level="commune", code=per.index, name=base["commune_name"].reindex(per.index).to_numpy())
+    frames = [rows]
+    if "epci_code" in base.columns and base["epci_code"].notna().any():
+        epci = per.groupby(base["epci_code"].reindex(per.index).fillna("(none)").to_numpy()).sum()
+        frames.append(epci.assign(level="epci", code=epci.index, name=""))
+    total = per.sum().to_frame().T
+    frames.append(total.assign(level="territory", code="territory", name=territory_name))
+    out = pd.concat(frames, ignore_index=True)
+    out["period"] = period
+    columns = ["level", "code", "name", "period", *PCAET_CATEGORIES, "total"]
+    return out[columns]
+
+
+def aldo_label(category: str) -> str:
+    """ALDO's French label of a category."""
+    return ALDO_NAMES.get(category, category)
