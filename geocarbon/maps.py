@@ -21,6 +21,8 @@ class ChoroplethLayer:
     title: str
     colors: Sequence[str] = ("#f7fcf5", "#c7e9c0", "#74c476", "#238b45", "#00441b")
     fmt: str = "{:,.0f}"
+    diverging: bool = False
+    """Classes symmetric around zero: red for negative values, blue for positive ones."""
 
 
 def _deterministic_ids(html: str) -> str:
@@ -59,6 +61,25 @@ def _legend_html(layer: ChoroplethLayer, bins: Sequence[float], colors: Sequence
         '<div style="background:white;padding:6px 8px;border-radius:4px;box-shadow:0 0 4px #888">'
         f"<b>{layer.title}</b>{''.join(rows)}</div>"
     )
+
+
+DIVERGING = ("#b2182b", "#ef8a62", "#fddbc7", "#d1e5f0", "#67a9cf", "#2166ac")
+
+
+def _diverging_bins(values: np.ndarray) -> tuple[list[float], list[str]]:
+    """Six classes symmetric around zero from quantiles of |value| (zero is a class edge)."""
+    finite = np.abs(values[np.isfinite(values)])
+    top = float(finite.max()) if len(finite) and finite.max() > 0 else 1.0
+    q50, q90 = (
+        (_round_sig(float(np.quantile(finite, q))) for q in (0.5, 0.9))
+        if len(finite)
+        else (0.0, 0.0)
+    )
+    inner = sorted({v for v in (q50, q90) if 0 < v < top})
+    edges = [-top, *[-v for v in reversed(inner)], 0.0, *inner, top]
+    n_side = len(inner) + 1
+    colors = list(DIVERGING[3 - n_side : 3]) + list(DIVERGING[3 : 3 + n_side])
+    return [float(e) for e in edges], colors
 
 
 def _quantile_bins(values: np.ndarray, n: int) -> list[float]:
@@ -117,8 +138,11 @@ def choropleth_map(
     legends = []
     for i, layer in enumerate(layers):
         values = data[layer.column].to_numpy(dtype=float)
-        bins = _quantile_bins(values, len(layer.colors))
-        colors = list(layer.colors)[: len(bins) - 1]
+        if layer.diverging:
+            bins, colors = _diverging_bins(values)
+        else:
+            bins = _quantile_bins(values, len(layer.colors))
+            colors = list(layer.colors)[: len(bins) - 1]
         cmap = cm.StepColormap(colors, index=bins, vmin=bins[0], vmax=bins[-1])
         group = folium.FeatureGroup(name=layer.title, overlay=True, show=(i == 0))
 

@@ -21,6 +21,7 @@ from geocarbon import __version__
 from geocarbon.carbon.categories import (
     ALDO_NAMES,
     CLC_CATEGORIES,
+    FOREST_CATEGORIES,
     assign_categories,
     check_mapping_covers,
     mapping_from_table,
@@ -31,12 +32,32 @@ from geocarbon.carbon.coefficients import (
     apply_overrides,
     generic_reference_stocks,
 )
+from geocarbon.carbon.flows import (
+    aldo_luc_coefficients,
+    categorise_changes,
+    flows_by_commune,
+    forest_growth_flows,
+    generic_luc_coefficients,
+    landuse_change_flows,
+    n2o_flows,
+    sequestration_table,
+    wood_products_flows,
+)
+from geocarbon.carbon.growth import aldo_forest_growth, aldo_wood_shares, generic_forest_growth
+from geocarbon.carbon.landuse_change import changes_from_crosstab, prepare_change_table
 from geocarbon.carbon.stocks import compute_stocks, stocks_by_commune, territory_summary
 from geocarbon.communes import fill_from_neighbours, join_commune_table, prepare_communes
 from geocarbon.config import PipelineConfig
 from geocarbon.errors import InputError
 from geocarbon.geo import M2_PER_HA, PixelAreaModel, area_ha
-from geocarbon.io.coefficients import ALDO_FILES, read_aldo_tables, read_generic_table
+from geocarbon.io.coefficients import (
+    ALDO_FILES,
+    ALDO_FLOW_FILES,
+    AldoTables,
+    read_aldo_tables,
+    read_generic_growth_table,
+    read_generic_table,
+)
 from geocarbon.io.raster import RasterInfo, count_blocks, iter_blocks, raster_info
 from geocarbon.io.tables import read_csv, sha256_file
 from geocarbon.io.vectors import read_vector
@@ -66,6 +87,7 @@ class Inputs:
     landcover: RasterInfo
     forest_map: RasterInfo | None
     files: dict[str, Path]
+    landcover_before: RasterInfo | None = None
     notices: list[Notice] = field(default_factory=list)
 
 
@@ -81,6 +103,8 @@ class Results:
     timings_s: dict[str, float]
     files: dict[str, Path]
     coefficient_set: str
+    flows: pd.DataFrame | None = None
+    sequestration: pd.DataFrame | None = None
 
 
 class _Timer:
@@ -144,8 +168,23 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
                 f"forest map {forest.path} does not overlap the land-cover raster {landcover.path}"
             )
             raise InputError(msg)
+    before = None
+    if cfg.flows is not None and cfg.flows.landcover_before is not None:
+        before = raster_info(cfg.flows.landcover_before, "land cover at the start date")
+        files["landcover_before"] = cfg.flows.landcover_before
+        if not _boxes_overlap(before, landcover):
+            msg = (
+                f"the land cover at the start date {before.path} does not overlap the land cover "
+                f"{landcover.path}; both dates must cover the territory"
+            )
+            raise InputError(msg)
+    if cfg.flows is not None and cfg.flows.change_table is not None:
+        files["change_table"] = cfg.flows.change_table.path
     if cfg.carbon.coefficients == "aldo":
         assert cfg.carbon.aldo_dir is not None
+        if cfg.flows is not None:
+            for key, name in ALDO_FLOW_FILES.items():
+                files[f"aldo_{key}"] = cfg.carbon.aldo_dir / name
         for key, name in ALDO_FILES.items():
             files[f"aldo_{key}"] = cfg.carbon.aldo_dir / name
         if cfg.carbon.forest_locations is not None:
@@ -154,7 +193,7 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
         files["generic_table"] = cfg.carbon.generic_table
     if cfg.landcover.nomenclature == "table" and cfg.landcover.mapping is not None:
         files["landcover_mapping"] = cfg.landcover.mapping
-    return Inputs(communes, landcover, forest, files, notices)
+    return Inputs(communes, landcover, forest, files, landcover_before=before, notices=notices)
 
 
 def _boxes_overlap(a: RasterInfo, b: RasterInfo) -> bool:
@@ -240,6 +279,12 @@ def landuse_areas_from_zonal(
     if cfg.forest_map is not None and "forest" in table.columns:
         out["forest_code"] = table["forest"].astype(int).to_numpy()
         forest_codes = {int(k): str(v) for k, v in cfg.forest_map.codes.items()}
+    keys = [
+        "commune_code",
+        "landuse_code",
+        *(["forest_code"] if "forest_code" in out.columns else []),
+    ]
+    out = out.groupby(keys, as_index=False, sort=True).agg(area_ha=("area_ha", "sum"))
     found = out.groupby("landuse_code")["area_ha"].sum()
     check_mapping_covers(found, mapping, str(cfg.landcover.path))
     out["category"] = assign_categories(
@@ -258,27 +303,40 @@ def landuse_areas_from_zonal(
     )
 
 
-def reference_stocks(
-    cfg: PipelineConfig, communes: gpd.GeoDataFrame
-) -> tuple[pd.DataFrame, list[Notice], str]:
+@dataclass
+class CoefficientSet:
+    """Reference stocks per commune, and what flows need of the same coefficient set."""
+
+    reference: pd.DataFrame
+    origin: str
+    notices: list[Notice]
+    aldo: AldoTables | None = None
+    zpc: pd.Series | None = None
+    region: pd.Series | None = None
+
+
+def reference_stocks(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> CoefficientSet:
     """Reference stocks per commune from the configured coefficient set, with overrides."""
     notices: list[Notice] = []
     codes = communes["commune_code"].to_numpy()
+    tables = zpc = region = None
     if cfg.carbon.coefficients == "aldo":
         assert cfg.carbon.aldo_dir is not None
-        tables = read_aldo_tables(cfg.carbon.aldo_dir, cfg.carbon.forest_locations)
-        zpc_all = tables.zpc.assign(insee=lambda d: d["insee"].str.zfill(5)).drop_duplicates(
-            "insee"
+        tables = read_aldo_tables(
+            cfg.carbon.aldo_dir, cfg.carbon.forest_locations, flows=cfg.flows is not None
         )
+        zpc_all = tables.zpc.assign(insee=lambda d: d["insee"].str.zfill(5))
         zpc, more = fill_from_neighbours(
-            communes, zpc_all.set_index("insee")["zpc"], "pedoclimatic zone (zpc.csv)"
+            communes,
+            zpc_all.drop_duplicates("insee").set_index("insee")["zpc"],
+            "pedoclimatic zone (zpc.csv)",
         )
         notices += more
-        reg_all = tables.communes.assign(insee=lambda d: d["insee"].str.zfill(5)).drop_duplicates(
-            "insee"
-        )
+        reg_all = tables.communes.assign(insee=lambda d: d["insee"].str.zfill(5))
         region, more = fill_from_neighbours(
-            communes, reg_all.set_index("insee")["region"], "region (communes table)"
+            communes,
+            reg_all.drop_duplicates("insee").set_index("insee")["region"],
+            "region (communes table)",
         )
         notices += more
         reference = aldo_reference_stocks(tables, zpc, region)
@@ -288,7 +346,103 @@ def reference_stocks(
         reference = generic_reference_stocks(table, codes, origin)
     reference, more = apply_overrides(reference, cfg.carbon.overrides)
     notices += more
-    return reference, notices, origin
+    return CoefficientSet(reference, origin, notices, tables, zpc, region)
+
+
+def compute_flows(
+    cfg: PipelineConfig,
+    inputs: Inputs,
+    zonal: ZonalResult,
+    mapping: dict[int, str],
+    stocks: pd.DataFrame,
+    coefficients: CoefficientSet,
+) -> tuple[pd.DataFrame, list[Notice]]:
+    """Land-use change, N2O, forest growth and wood products flows [tCO2e/yr]."""
+    assert cfg.flows is not None
+    fcfg = cfg.flows
+    notices: list[Notice] = []
+    codes = inputs.communes["commune_code"]
+    if fcfg.change_table is not None:
+        tcfg = fcfg.change_table
+        raw = read_csv(tcfg.path, "change table", dtype=object, sep=tcfg.separator)
+        changes, more = prepare_change_table(
+            raw,
+            source=str(tcfg.path),
+            from_field=tcfg.from_field,
+            to_field=tcfg.to_field,
+            commune_field=tcfg.commune_field,
+            area_field=tcfg.area_field,
+            communes=codes,
+            mapping=mapping,
+        )
+        notices += more
+    else:
+        changes, missing_ha = changes_from_crosstab(
+            zonal.crosstab, codes.to_numpy(), "before", "landcover", NO_VALUE
+        )
+        unknown = sorted(set(changes["from_code"]) - set(mapping))
+        if unknown:
+            msg = (
+                f"land cover at the start date {fcfg.landcover_before}: class codes {unknown} are "
+                "absent from the nomenclature; map them (landcover.category_overrides)"
+            )
+            raise InputError(msg)
+        if missing_ha > 0:
+            notices.append(
+                Notice(
+                    "start_date_nodata",
+                    f"{missing_ha:,.1f} ha have land cover at the end date but none at the start date: no change counted there",
+                )
+            )
+    areas = categorise_changes(
+        changes,
+        mapping,
+        fcfg.years,
+        sealed_share=cfg.carbon.artificial_sealed_share,
+        aldo_published=fcfg.aldo_published,
+    )
+    reference = coefficients.reference
+    forest_areas = stocks[stocks["category"].isin(FOREST_CATEGORIES)].drop_duplicates(
+        ["commune_code", "category"]
+    )[["commune_code", "category", "area_ha"]]
+    if coefficients.aldo is not None:
+        tables = coefficients.aldo
+        assert tables.flux is not None and tables.wood_use is not None
+        assert coefficients.zpc is not None and coefficients.region is not None
+        inter = coefficients.region.map(tables.inter_regions)
+        luc = aldo_luc_coefficients(
+            tables.flux.set_index("zpc"),
+            coefficients.zpc,
+            tables.biomass.set_index("INTER_REG"),
+            inter,
+            reference,
+            aldo_published=fcfg.aldo_published,
+        )
+        growth = aldo_forest_growth(tables, coefficients.region)
+        shares = aldo_wood_shares(tables, coefficients.region)
+    else:
+        luc = generic_luc_coefficients(reference)
+        growth = generic_forest_growth(read_generic_growth_table(), codes.to_numpy())
+        shares = None
+    parts = [landuse_change_flows(areas, luc)]
+    parts.append(n2o_flows(parts[0], fcfg.n2o_gwp, aldo_published=fcfg.aldo_published))
+    if fcfg.forest_growth:
+        parts.append(forest_growth_flows(forest_areas, growth, fcfg.harvest_factor))
+    if fcfg.wood_products:
+        if shares is None:
+            notices.append(
+                Notice(
+                    "wood_products_not_computed",
+                    "wood products need the regional lumber/industry shares of the ALDO tables; not computed with the generic coefficient set",
+                )
+            )
+        else:
+            parts.append(wood_products_flows(forest_areas, growth, shares, fcfg.harvest_factor))
+    flows = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    flows = flows.sort_values(
+        ["commune_code", "flow_kind", "from_category", "to_category", "pool"], kind="stable"
+    ).reset_index(drop=True)
+    return flows, notices
 
 
 def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = None) -> Results:
@@ -303,6 +457,8 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
         zones = communes.to_crs(inputs.landcover.crs)
         block_pixels = cfg.processing.block_pixels
         aligned = [("forest", inputs.forest_map)] if inputs.forest_map is not None else []
+        if inputs.landcover_before is not None:
+            aligned.append(("before", inputs.landcover_before))
         total = count_blocks(inputs.landcover, block_pixels)
         cb = (lambda d, t: progress("zonal", d, t)) if progress else None
         nodata = list(cfg.landcover.nodata_values)
@@ -333,8 +489,9 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
                 )
             )
     with timer.step("stocks"):
-        reference, more, origin = reference_stocks(cfg, communes)
-        notices += more
+        coefficients = reference_stocks(cfg, communes)
+        reference, origin = coefficients.reference, coefficients.origin
+        notices += coefficients.notices
         cat_areas = split_artificial(
             landuse.dropna(subset=["category"])[["commune_code", "category", "area_ha"]],
             cfg.carbon.artificial_sealed_share,
@@ -373,6 +530,17 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
                     ],
                 )
             )
+    flows = sequestration = None
+    if cfg.flows is not None:
+        with timer.step("flows"):
+            flows, more = compute_flows(cfg, inputs, zonal, mapping, stocks, coefficients)
+            notices += more
+            per_flow = flows_by_commune(flows, out["commune_code"])
+            for col in per_flow.columns:
+                out[col] = per_flow[col].to_numpy()
+            sequestration = sequestration_table(
+                flows, out, f"{cfg.flows.start_year}-{cfg.flows.end_year}", cfg.name
+            )
     logger.info(
         "territory: %d communes, %.0f ha of land cover, %.0f tC",
         len(out),
@@ -380,7 +548,16 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
         out["stock_tc"].sum(),
     )
     return Results(
-        out, landuse, stocks, summary, notices, timer.timings, dict(inputs.files), origin
+        out,
+        landuse,
+        stocks,
+        summary,
+        notices,
+        timer.timings,
+        dict(inputs.files),
+        origin,
+        flows,
+        sequestration,
     )
 
 
@@ -396,14 +573,17 @@ def write_outputs(
     communes = results.communes.to_crs(crs)
     with atomic_output_dir(out_dir, overwrite=overwrite) as tmp:
         start = time.perf_counter()
-        write_gpkg_layers(
-            tmp / "geocarbon.gpkg",
-            {
-                "communes": communes,
-                "landuse_areas": results.landuse_areas,
-                "carbon_stocks": results.carbon_stocks,
-            },
-        )
+        layers: dict[str, pd.DataFrame] = {
+            "communes": communes,
+            "landuse_areas": results.landuse_areas,
+            "carbon_stocks": results.carbon_stocks,
+        }
+        if results.flows is not None:
+            layers["carbon_flows"] = results.flows
+        write_gpkg_layers(tmp / "geocarbon.gpkg", layers)
+        if results.sequestration is not None:
+            write_csv(tmp / "sequestration.csv", results.sequestration)
+            write_json(tmp / "sequestration.json", sequestration_document(cfg, results))
         summary = results.summary.copy()
         summary.insert(1, "category_aldo", summary["category"].map(ALDO_NAMES).fillna(""))
         write_csv(tmp / "carbon_stocks_summary.csv", summary)
@@ -430,9 +610,81 @@ def write_outputs(
                 simplify_m=cfg.maps.simplify_m,
             )
             write_text(tmp / "maps" / "carbon_stocks.html", page)
+            if results.flows is not None:
+                write_text(tmp / "maps" / "carbon_flows.html", flows_map(cfg, communes))
         results.timings_s["write"] = round(time.perf_counter() - start, 3)
         write_json(tmp / "run.json", provenance(cfg, results))
     return out_dir
+
+
+def flows_map(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> str:
+    """Map of net flows and of each PCAET category, on a scale centred on zero."""
+    assert cfg.flows is not None
+    period = f"{cfg.flows.start_year}–{cfg.flows.end_year}"
+    layers = [ChoroplethLayer("flow_tco2e_per_yr", "Net flow (tCO2e/yr)", diverging=True)]
+    labels = {
+        "forest": "Forest",
+        "agricultural_soils": "Agricultural soils",
+        "other_soils": "Other soils",
+        "wood_products": "Wood products",
+    }
+    for key, label in labels.items():
+        layers.append(
+            ChoroplethLayer(f"flow_{key}_tco2e_per_yr", f"{label} (tCO2e/yr)", diverging=True)
+        )
+    return choropleth_map(
+        communes,
+        layers,
+        title=html.escape(
+            f"{cfg.name}: carbon flows {period}, tCO2e/yr (positive = sequestration, negative = emission)"
+        ),
+        tooltip_fields=[
+            ("commune_name", "Commune"),
+            ("commune_code", "INSEE code"),
+            ("flow_tco2e_per_yr", "Net flow (tCO2e/yr)"),
+            *[(f"flow_{k}_tco2e_per_yr", f"{v} (tCO2e/yr)") for k, v in labels.items()],
+        ],
+        simplify_m=cfg.maps.simplify_m,
+    )
+
+
+def sequestration_document(cfg: PipelineConfig, results: Results) -> dict[str, Any]:
+    """JSON twin of ``sequestration.csv``: units, sign convention, method, coefficient set."""
+    assert cfg.flows is not None and results.sequestration is not None
+    fcfg = cfg.flows
+    return {
+        "units": "tCO2e/yr (annual average over the period)",
+        "sign_convention": "positive = sequestration (carbon removed from the atmosphere); negative = emission",
+        "period": f"{fcfg.start_year}-{fcfg.end_year}",
+        "years": fcfg.years,
+        "coefficient_set": results.coefficient_set,
+        "method": {
+            "landuse_change": "ADEME ALDO rules: annual changed area (area / years) x unit change (soil, litter, "
+            "non-forest biomass, forest biomass lost by deforestation) x 44/12"
+            + (" with ALDO's published slips" if fcfg.aldo_published else ", corrected method"),
+            "forest_growth": f"forest area x (production - mortality - harvest x {fcfg.harvest_factor}) x 44/12",
+            "n2o": f"soil and litter carbon losses / 15 x (1 % + 0.3 x 0.75 %) x 44/28 x GWP {fcfg.n2o_gwp}"
+            + (
+                " (direct term with 44/25 as in ALDO's published figures)"
+                if fcfg.aldo_published
+                else ""
+            ),
+            "wood_products": "harvest approach: local share of the national lumber and industry-wood harvest x national wood-products sink",
+            "categories": "flows are reported under the final land use: forest (Forêt), agricultural_soils "
+            "(Sols agricoles: cropland, grassland, orchards, vineyards), other_soils (Autres sols: artificial "
+            "land, wetlands), wood_products (Produits bois)",
+        },
+        "columns": {
+            "level": "commune, epci or territory",
+            "code": "INSEE code, EPCI SIREN or 'territory'",
+            "forest": "tCO2e/yr",
+            "agricultural_soils": "tCO2e/yr",
+            "other_soils": "tCO2e/yr",
+            "wood_products": "tCO2e/yr",
+            "total": "tCO2e/yr",
+        },
+        "rows": results.sequestration.to_dict(orient="records"),
+    }
 
 
 def provenance(cfg: PipelineConfig, results: Results) -> dict[str, Any]:

@@ -50,7 +50,14 @@ PCAET_CATEGORIES = ("forest", "agricultural_soils", "other_soils", "wood_product
 _PCAET_BY_FINAL_USE = {
     **dict.fromkeys(FOREST_CATEGORIES, "forest"),
     **dict.fromkeys(
-        ["cropland", "grassland_herbaceous", "grassland_shrubby", "grassland_wooded", "orchard", "vineyard"],
+        [
+            "cropland",
+            "grassland_herbaceous",
+            "grassland_shrubby",
+            "grassland_wooded",
+            "orchard",
+            "vineyard",
+        ],
         "agricultural_soils",
     ),
     **dict.fromkeys(
@@ -145,7 +152,8 @@ def categorise_changes(
             [
                 frame[~from_art],
                 frame[from_art].assign(
-                    from_category="artificial_sealed", area_ha=frame.loc[from_art, "area_ha"] * sealed_share
+                    from_category="artificial_sealed",
+                    area_ha=frame.loc[from_art, "area_ha"] * sealed_share,
                 ),
                 frame[from_art].assign(
                     from_category="artificial_grassed",
@@ -172,7 +180,14 @@ def categorise_changes(
     sealed = np.where(frm == "artificial_grassed", 0.0, sealed)
     grassed = np.where(frm == "artificial_sealed", 0.0, grassed)
     drop_w = frm.isin(
-        ["artificial_grassed", "grassland_wooded", "grassland_shrubby", "orchard", "vineyard", "wetland"]
+        [
+            "artificial_grassed",
+            "grassland_wooded",
+            "grassland_shrubby",
+            "orchard",
+            "vineyard",
+            "wetland",
+        ]
     )
     wooded = np.where(drop_w, 0.0, both["w"])
     split = pd.concat(
@@ -183,11 +198,13 @@ def categorise_changes(
         ]
     )
     out = pd.concat([plain, split], ignore_index=True)
-    out = out[(out["area_ha"] > 0) & out["from_category"].isin(FLUX_ID) & out["to_category"].isin(FLUX_ID)]
+    out = out[
+        (out["area_ha"] > 0) & out["from_category"].isin(FLUX_ID) & out["to_category"].isin(FLUX_ID)
+    ]
     out = out[out["from_category"].map(FLUX_ID) != out["to_category"].map(FLUX_ID)]
-    out = out.groupby(["commune_code", "from_category", "to_category"], as_index=False, sort=True).agg(
-        area_ha=("area_ha", "sum")
-    )
+    out = out.groupby(
+        ["commune_code", "from_category", "to_category"], as_index=False, sort=True
+    ).agg(area_ha=("area_ha", "sum"))
     out["area_ha_per_yr"] = out["area_ha"] / years
     return out[["commune_code", "from_category", "to_category", "area_ha_per_yr"]]
 
@@ -341,7 +358,10 @@ def aldo_luc_coefficients(
         return stock(to, regions) - stock(frm, regions)
 
     ref = reference.pivot_table(
-        index=["commune_code", "category"], columns="pool", values="ref_stock_tc_per_ha", aggfunc="first"
+        index=["commune_code", "category"],
+        columns="pool",
+        values="ref_stock_tc_per_ha",
+        aggfunc="first",
     ).reset_index()
     forest = ref[ref["category"].isin(FOREST_CATEGORIES)]
     forest_biomass = pd.DataFrame(
@@ -380,7 +400,10 @@ _ALDO_BIOMASS_STOCK = {
 def generic_luc_coefficients(reference: pd.DataFrame) -> LucCoefficients:
     """Land-use-change units as stock differences of a reference-stock table (IPCC Tier 1)."""
     wide = reference.pivot_table(
-        index=["commune_code", "category"], columns="pool", values="ref_stock_tc_per_ha", aggfunc="first"
+        index=["commune_code", "category"],
+        columns="pool",
+        values="ref_stock_tc_per_ha",
+        aggfunc="first",
     )
 
     def lookup(codes: np.ndarray, category: str, pools: list[str]) -> np.ndarray:
@@ -391,7 +414,9 @@ def generic_luc_coefficients(reference: pd.DataFrame) -> LucCoefficients:
         return lookup(codes, to, ["soil"]) - lookup(codes, frm, ["soil"])
 
     def biomass_unit(codes: np.ndarray, frm: str, to: str) -> np.ndarray:
-        return lookup(codes, to, ["live_biomass", "dead_wood"]) - lookup(codes, frm, ["live_biomass", "dead_wood"])
+        return lookup(codes, to, ["live_biomass", "dead_wood"]) - lookup(
+            codes, frm, ["live_biomass", "dead_wood"]
+        )
 
     flat = wide.reset_index()
     forest = flat[flat["category"].isin(FOREST_CATEGORIES)]
@@ -445,7 +470,9 @@ def landuse_change_flows(areas: pd.DataFrame, coeffs: LucCoefficients) -> pd.Dat
         if from_forest and not to_forest:
             idx_f = pd.MultiIndex.from_arrays([codes, np.full(len(codes), frm)])
             idx_t = pd.MultiIndex.from_arrays([codes, np.full(len(codes), to)])
-            units["forest_biomass"] = nb.reindex(idx_t).fillna(0.0).to_numpy() - fb.reindex(idx_f).to_numpy()
+            units["forest_biomass"] = (
+                nb.reindex(idx_t).fillna(0.0).to_numpy() - fb.reindex(idx_f).to_numpy()
+            )
         elif not from_forest and not to_forest:
             units["biomass"] = coeffs.biomass_unit(codes, frm, to)
         for pool, unit in units.items():
@@ -546,7 +573,12 @@ def forest_growth_flows(
 
 
 #: Total / trunk volume ratio by forest type (ALDO, wood products).
-TOTAL_TO_TRUNK = {"forest_conifer": 1.3, "forest_broadleaf": 1.44, "forest_mixed": 1.37, "forest_poplar": 1.3}
+TOTAL_TO_TRUNK = {
+    "forest_conifer": 1.3,
+    "forest_broadleaf": 1.44,
+    "forest_mixed": 1.37,
+    "forest_poplar": 1.3,
+}
 #: France harvest [m3/yr] of lumber (BO) and industry wood (BI), and the national
 #: wood-products sink [tCO2/yr] of each (CITEPA 2016–2019, as in ALDO).
 FRANCE_HARVEST_M3 = {"bo": 19_253_833.33, "bi": 10_472_666.67}
@@ -578,7 +610,10 @@ def wood_products_flows(
     wood = 0.9 * trunk + 0.5 * (total - trunk)
     bo = wood * merged["bo_share"].fillna(0.0)
     bi = wood * merged["bi_share"].fillna(0.0)
-    flow = bo / FRANCE_HARVEST_M3["bo"] * FRANCE_SINK_TCO2["bo"] + bi / FRANCE_HARVEST_M3["bi"] * FRANCE_SINK_TCO2["bi"]
+    flow = (
+        bo / FRANCE_HARVEST_M3["bo"] * FRANCE_SINK_TCO2["bo"]
+        + bi / FRANCE_HARVEST_M3["bi"] * FRANCE_SINK_TCO2["bi"]
+    )
     out = pd.DataFrame(
         {
             "commune_code": merged["commune_code"],
@@ -598,7 +633,11 @@ def wood_products_flows(
 def flows_by_commune(flows: pd.DataFrame, communes: pd.Series) -> pd.DataFrame:
     """Net flow and one column per PCAET category [tCO2e/yr] per commune (index = code)."""
     wide = flows.pivot_table(
-        index="commune_code", columns="pcaet_category", values="flow_tco2e_per_yr", aggfunc="sum", fill_value=0.0
+        index="commune_code",
+        columns="pcaet_category",
+        values="flow_tco2e_per_yr",
+        aggfunc="sum",
+        fill_value=0.0,
     )
     wide = wide.reindex(index=communes, columns=list(PCAET_CATEGORIES), fill_value=0.0).fillna(0.0)
     out = wide.rename(columns={c: f"flow_{c}_tco2e_per_yr" for c in PCAET_CATEGORIES})
@@ -621,7 +660,9 @@ def sequestration_table(
     per = per[list(cats)].rename(columns=cats)
     per["total"] = per.sum(axis=1)
     base = communes.set_index("commune_code")
-    rows = per.assign(level="commune", code=per.index, name=base["commune_name"].reindex(per.index).to_numpy())
+    rows = per.assign(
+        level="commune", code=per.index, name=base["commune_name"].reindex(per.index).to_numpy()
+    )
     frames = [rows]
     if "epci_code" in base.columns and base["epci_code"].notna().any():
         epci = per.groupby(base["epci_code"].reindex(per.index).fillna("(none)").to_numpy()).sum()

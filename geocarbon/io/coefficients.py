@@ -93,9 +93,13 @@ def read_aldo_tables(
         locations = read_csv(forest_locations, "forest locations", required=["insee"], dtype=object)
     flux = wood_use = None
     if flows:
-        flux = read_csv(folder / ALDO_FLOW_FILES["flux"], what, required=["zpc"], dtype={"zpc": str})
+        flux = read_csv(
+            folder / ALDO_FLOW_FILES["flux"], what, required=["zpc"], dtype={"zpc": str}
+        )
         wood_use = read_csv(
-            folder / ALDO_FLOW_FILES["wood_use"], what, required=["code_localisation", "% BO", "% BI"]
+            folder / ALDO_FLOW_FILES["wood_use"],
+            what,
+            required=["code_localisation", "% BO", "% BI"],
         )
     return AldoTables(
         folder, stocks, zpc, communes, inter_regions, biomass, forest, locations, flux, wood_use
@@ -119,3 +123,17 @@ def read_generic_table(path: Path | None = None) -> tuple[pd.DataFrame, str]:
             table = read_csv(real, "built-in generic coefficients", required=required)
         return table, "geocarbon built-in generic_ipcc.csv"
     return read_csv(path, "generic coefficients", required=required), str(path)
+
+
+def read_generic_growth_table(path: Path | None = None) -> pd.DataFrame:
+    """Forest growth per forest type (built-in: IGN national averages).
+
+    Columns: ``category``, ``net_tc_per_ha_yr``, ``harvest_tc_per_ha_yr``,
+    ``harvest_m3_per_ha_yr``, ``source``.
+    """
+    required = ["category", "net_tc_per_ha_yr", "harvest_tc_per_ha_yr", "harvest_m3_per_ha_yr"]
+    if path is None:
+        ref = resources.files("geocarbon.carbon").joinpath("data/generic_forest_growth.csv")
+        with resources.as_file(ref) as real:
+            return read_csv(real, "built-in forest growth table", required=required)
+    return read_csv(path, "forest growth table", required=required)
