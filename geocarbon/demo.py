@@ -8,6 +8,8 @@
 * a Corine-Land-Cover-coded raster at 25 m (uint16, nodata 0) with village cores and
   suburbs around commune centres, an industrial zone, a river with wetlands and poplar
   plantations, forests on hills, vineyards and orchards on slopes, crops and grassland;
+* the same land cover six years earlier (CLC 2012-like), with sprawl, clear-cuts,
+  afforestation, ploughed grassland and a drained wetland, for the carbon flows;
 * a forest-type raster (1 broadleaf, 2 conifer, 3 mixed, 4 poplar; nodata 0) on a
   different 20 m grid, as a rasterised IGN BD Forêt would be.
 
@@ -35,6 +37,7 @@ DEMO_SEED = 20181217
 DEMO_FILES = {
     "communes": "communes.gpkg",
     "landcover": "landcover_clc2018_25m.tif",
+    "landcover_before": "landcover_clc2012_25m.tif",
     "forest_map": "forest_type_20m.tif",
 }
 #: Lower-left corner of the territory in Lambert-93 [m] (a Quercy-like latitude).
@@ -74,6 +77,7 @@ class DemoTerritory:
     communes: gpd.GeoDataFrame
     landcover: np.ndarray
     landcover_transform: Affine
+    landcover_before: np.ndarray
     forest_type: np.ndarray
     forest_transform: Affine
 
@@ -253,13 +257,39 @@ def make_forest_type(
     return ftype, transform
 
 
+def make_landcover_before(lc: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Land cover six years earlier (CLC 2012-like): the changes seen by 2018 undone.
+
+    Urban sprawl on cropland and pasture, grassland ploughed, forest cleared (to
+    transitional woodland, pasture or a quarry), afforestation of pasture, and a wetland
+    drained for crops, each in patches of a few hectares.
+    """
+    before = lc.copy()
+    shape = lc.shape
+
+    def patches(share: float) -> np.ndarray:
+        field = smooth_field(shape, 40, rng, octaves=2)
+        return field > np.quantile(field, 1.0 - share)
+
+    before[(lc == 112) & patches(0.25)] = 211  # sprawl on cropland
+    before[(lc == 121) & patches(0.4)] = 231  # industrial zone on pasture
+    before[(lc == 211) & patches(0.03)] = 231  # grassland ploughed
+    before[(lc == 324) & patches(0.12)] = 311  # clear-cuts (transitional woodland in 2018)
+    before[(lc == 231) & patches(0.01)] = 311  # forest cleared for pasture
+    before[(lc == 311) & patches(0.01)] = 231  # afforestation of pasture
+    before[(lc == 211) & patches(0.01)] = 411  # wetland drained for crops
+    before[(lc == 131) & patches(0.5)] = 313  # the quarry grew into mixed forest
+    return before
+
+
 def make_demo_territory(seed: int = DEMO_SEED) -> DemoTerritory:
     """Build the demo territory in memory (deterministic for a given seed)."""
     rng = np.random.default_rng(seed)
     communes = make_communes(rng)
     lc, lc_t = make_landcover(communes, rng)
     ft, ft_t = make_forest_type(lc, lc_t, rng)
-    return DemoTerritory(communes, lc, lc_t, ft, ft_t)
+    before = make_landcover_before(lc, rng)
+    return DemoTerritory(communes, lc, lc_t, before, ft, ft_t)
 
 
 def write_demo_territory(folder: Path, seed: int = DEMO_SEED) -> dict[str, Path]:
@@ -277,6 +307,14 @@ def write_demo_territory(folder: Path, seed: int = DEMO_SEED) -> dict[str, Path]
         transform=territory.landcover_transform,
         nodata=0,
         tags={"DESCRIPTION": "geocarbon demo territory: CLC 2018 level-3 codes (fictional)"},
+    )
+    write_geotiff(
+        paths["landcover_before"],
+        territory.landcover_before,
+        crs=DEMO_CRS,
+        transform=territory.landcover_transform,
+        nodata=0,
+        tags={"DESCRIPTION": "geocarbon demo territory: CLC 2012 level-3 codes (fictional)"},
     )
     write_geotiff(
         paths["forest_map"],
