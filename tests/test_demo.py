@@ -8,6 +8,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -28,6 +29,7 @@ def test_generation_is_deterministic(tmp_path: Path) -> None:
     assert {p.name for p in a.values()} == {
         "communes.gpkg",
         "landcover_clc2018_25m.tif",
+        "landcover_clc2012_25m.tif",
         "forest_type_20m.tif",
     }
 
@@ -49,6 +51,10 @@ def test_territory_is_realistic() -> None:
     assert {112, 211, 231, 311, 312, 313, 141, 221, 511} <= codes
     assert set(np.unique(t.forest_type).tolist()) == {0, 1, 2, 3, 4}
     assert t.forest_transform.a != t.landcover_transform.a  # a different grid on purpose
+    changed = t.landcover_before != t.landcover
+    assert 0.003 < changed.mean() < 0.05  # a few per cent of the land changed in six years
+    pairs = set(zip(t.landcover_before[changed].tolist(), t.landcover[changed].tolist(), strict=True))
+    assert {(211, 112), (231, 211), (311, 324), (231, 311), (311, 231), (411, 211)} <= pairs
 
 
 def test_demo_command_end_to_end(tmp_path: Path) -> None:
@@ -68,6 +74,11 @@ def test_demo_command_end_to_end(tmp_path: Path) -> None:
     stocks = gpd.read_file(out / "geocarbon.gpkg", layer="carbon_stocks")
     assert "forest_poplar" in set(stocks["category"])  # from the forest-type map
     assert (out / "maps" / "carbon_stocks.html").stat().st_size > 10_000
+    assert (out / "maps" / "carbon_flows.html").stat().st_size > 10_000
+    seq = pd.read_csv(out / "sequestration.csv")
+    assert set(seq["level"]) == {"commune", "epci", "territory"}
+    assert seq.loc[seq.level == "territory", "forest"].iloc[0] > 0  # forests grow
+    assert seq.loc[seq.level == "territory", "other_soils"].iloc[0] < 0  # sprawl emits
     # a second run gives the same files
     first = {
         p: (out / p).read_bytes()
