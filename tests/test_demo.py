@@ -53,7 +53,9 @@ def test_territory_is_realistic() -> None:
     assert t.forest_transform.a != t.landcover_transform.a  # a different grid on purpose
     changed = t.landcover_before != t.landcover
     assert 0.003 < changed.mean() < 0.05  # a few per cent of the land changed in six years
-    pairs = set(zip(t.landcover_before[changed].tolist(), t.landcover[changed].tolist(), strict=True))
+    pairs = set(
+        zip(t.landcover_before[changed].tolist(), t.landcover[changed].tolist(), strict=True)
+    )
     assert {(211, 112), (231, 211), (311, 324), (231, 311), (311, 231), (411, 211)} <= pairs
 
 

@@ -1,0 +1,365 @@
+"""Flows end to end: a two-raster territory with one pixel per transition (hand-computed),
+rasters vs change table, bad inputs, and the Lot against ALDO's tables by hand."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from affine import Affine
+from click.testing import CliRunner
+from shapely.geometry import box
+
+from geocarbon.cli import main
+from geocarbon.io.coefficients import read_generic_table
+from tests.conftest import REPO, SHARED, realdata, write_pipeline, write_raster
+
+X0, Y0 = 3_600_000.0, 2_400_200.0
+K = 44 / 12
+# 100 m pixels (1 ha, LAEA Europe); one pixel per transition, 2012 -> 2018:
+# 211->231 ploughed... reversed (crops to grass), 231->311 afforestation, 311->211 deforestation,
+# 211->112 sprawl, 411->211 drained wetland; three pixels unchanged
+LC_2018 = np.array([[231, 311, 211, 112], [211, 211, 311, 311]], dtype=np.uint16)
+LC_2012 = np.array([[211, 231, 311, 211], [411, 211, 311, 311]], dtype=np.uint16)
+
+
+@pytest.fixture
+def two_dates(tmp_path: Path):
+    t = Affine(100, 0, X0, 0, -100, Y0)
+    write_raster(tmp_path / "lc2018.tif", LC_2018, transform=t, crs="EPSG:3035", nodata=0)
+    write_raster(tmp_path / "lc2012.tif", LC_2012, transform=t, crs="EPSG:3035", nodata=0)
+    communes = gpd.GeoDataFrame(
+        {"code": ["46001"], "nom": ["Une"]},
+        geometry=[box(X0, Y0 - 200, X0 + 400, Y0)],
+        crs="EPSG:3035",
+    )
+    communes.to_file(tmp_path / "c.gpkg", layer="communes")
+
+    def pipeline(flows: dict, **extra) -> Path:
+        data = {
+            "name": "two",
+            "output_dir": "out",
+            "communes": {"path": "c.gpkg"},
+            "landcover": {"path": "lc2018.tif"},
+            "flows": {"start_year": 2012, "end_year": 2018, "forest_growth": False, **flows},
+            **extra,
+        }
+        return write_pipeline(tmp_path / "p.yaml", data)
+
+    return tmp_path, pipeline
+
+
+def _run(*args: str, env: dict | None = None) -> tuple[int, str]:
+    result = CliRunner(env=env).invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def _flows(folder: Path) -> pd.DataFrame:
+    return gpd.read_file(folder / "geocarbon.gpkg", layer="carbon_flows")
+
+
+def test_one_pixel_per_transition_by_hand(two_dates) -> None:
+    d, pipeline = two_dates
+    code, out = _run("-q", "run", str(pipeline({"landcover_before": "lc2012.tif"})))
+    assert code == 0, out
+    flows = _flows(d / "out").set_index(["flow_kind", "from_category", "to_category", "pool"])[
+        "flow_tco2e_per_yr"
+    ]
+    table, _ = read_generic_table()
+    s = table.set_index(["category", "pool"])["stock_tc_per_ha"]
+
+    def soil(c: str) -> float:
+        return float(s[(c, "soil")])
+
+    def bio(c: str) -> float:
+        return float(s[(c, "live_biomass")] + s[(c, "dead_wood")])
+
+    a = 1 / 6  # 1 ha changed over six years
+    expected = {
+        ("cropland", "grassland_herbaceous", "soil"): a
+        * (soil("grassland_herbaceous") - soil("cropland")),
+        ("cropland", "grassland_herbaceous", "biomass"): a
+        * (bio("grassland_herbaceous") - bio("cropland")),
+        ("forest_broadleaf", "cropland", "soil"): a * (soil("cropland") - soil("forest_broadleaf")),
+        ("forest_broadleaf", "cropland", "forest_biomass"): a
+        * (bio("cropland") - bio("forest_broadleaf")),
+        # sprawl: T = 1 ha, no 141 -> 0.8 ha sealed, 0.2 ha grassed
+        ("cropland", "artificial_sealed", "soil"): 0.8
+        * a
+        * (soil("artificial_sealed") - soil("cropland")),
+        ("cropland", "artificial_sealed", "biomass"): 0.8
+        * a
+        * (bio("artificial_sealed") - bio("cropland")),
+        ("cropland", "artificial_grassed", "soil"): 0.2
+        * a
+        * (soil("artificial_grassed") - soil("cropland")),
+        ("cropland", "artificial_grassed", "biomass"): 0.2
+        * a
+        * (bio("artificial_grassed") - bio("cropland")),
+        ("wetland", "cropland", "soil"): a * (soil("cropland") - soil("wetland")),
+        ("wetland", "cropland", "biomass"): a * (bio("cropland") - bio("wetland")),
+    }
+    expected = {k: v for k, v in expected.items() if v != 0}
+    luc = flows.loc["landuse_change"]
+    assert set(luc.index) == set(expected)
+    for key, tc in expected.items():
+        assert luc[key] == pytest.approx(tc * K), key
+    # afforestation: same soil value under grassland and forest in the generic set, no
+    # biomass term (it is forest growth's) -> no land-use-change row
+    assert ("grassland_herbaceous", "forest_broadleaf", "soil") not in luc.index
+    # N2O on each soil loss
+    n2o = flows.loc["n2o"]
+    for frm, to, frac in (
+        ("forest_broadleaf", "cropland", 1.0),
+        ("cropland", "artificial_sealed", 0.8),
+        ("wetland", "cropland", 1.0),
+    ):
+        loss = frac * a * (soil(to) - soil(frm))
+        assert n2o[(frm, to, "n2o")] == pytest.approx(loss / 15 * 0.01225 * 44 / 28 * 273), (
+            frm,
+            to,
+        )
+    seq = pd.read_csv(d / "out" / "sequestration.csv")
+    assert seq.loc[seq.level == "territory", "total"].iloc[0] == pytest.approx(flows.sum())
+
+
+def test_rasters_and_derived_change_table_agree(two_dates) -> None:
+    d, pipeline = two_dates
+    assert (
+        _run(
+            "-q",
+            "run",
+            str(pipeline({"landcover_before": "lc2012.tif"})),
+            "--output-dir",
+            str(d / "r"),
+        )[0]
+        == 0
+    )
+    pairs = pd.DataFrame({"code12": LC_2012.ravel(), "code18": LC_2018.ravel()})
+    table = pairs[pairs.code12 != pairs.code18].assign(commune="46001", area=1.0)
+    table.to_csv(d / "changes.csv", index=False)
+    assert (
+        _run(
+            "-q",
+            "run",
+            str(pipeline({"change_table": {"path": "changes.csv"}})),
+            "--output-dir",
+            str(d / "t"),
+        )[0]
+        == 0
+    )
+    a, b = _flows(d / "r"), _flows(d / "t")
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9)
+
+
+def _fails(d: Path, p: Path, *needles: str) -> None:
+    code, out = _run("-q", "run", str(p))
+    flat = " ".join(out.split())
+    assert code != 0, flat
+    for needle in needles:
+        assert needle in flat, flat
+    assert "Traceback" not in out
+    assert not (d / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("rows", "needles"),
+    [
+        (
+            "commune,code12,code18,area\n46001,211,999,1.0\n",
+            ("codes [999] are absent from the nomenclature",),
+        ),
+        ("commune,code12,code18,area\n46001,211,112,-2.0\n", ("negative areas", "line 2")),
+        ("commune,code12,code18,area\n46001,211,112,abc\n", ("non-numeric areas", "'abc'")),
+        (
+            "commune,code12,code18,area\n46999,211,112,1.0\n",
+            ("46999", "not in the commune boundaries"),
+        ),
+        ("commune,code12,code18,area\n", ("is empty",)),
+        ("commune,old,code18,area\n46001,211,112,1\n", ("no column 'code12'",)),
+    ],
+)
+def test_bad_change_tables(two_dates, rows: str, needles: tuple[str, ...]) -> None:
+    d, pipeline = two_dates
+    (d / "changes.csv").write_text(rows)
+    _fails(d, pipeline({"change_table": {"path": "changes.csv"}}), *needles)
+
+
+def test_bad_period_and_second_raster(two_dates) -> None:
+    d, pipeline = two_dates
+    _fails(d, pipeline({"landcover_before": "lc2012.tif", "start_year": 2018}), "has 0 years")
+    write_raster(
+        d / "far.tif",
+        LC_2012,
+        transform=Affine(100, 0, X0 + 90_000, 0, -100, Y0),
+        crs="EPSG:3035",
+        nodata=0,
+    )
+    _fails(d, pipeline({"landcover_before": "far.tif"}), "does not overlap")
+    _fails(
+        d,
+        pipeline({"landcover_before": "lc2012.tif", "change_table": {"path": "x.csv"}}),
+        "not both",
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# The Lot, against ALDO's tables by hand
+# ----------------------------------------------------------------------------------------
+
+CAHORS, FIGEAC, CAUVALDOR = "200023737", "200035327", "200066371"
+
+
+@pytest.fixture(scope="module")
+def lot_flows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    if not (SHARED / "aldo" / "flux-zpc.csv").is_file():
+        pytest.skip(f"real public data not found at {SHARED}")
+    env = {"GEOCARBON_DATA": str(SHARED)} if "GEOCARBON_DATA" not in os.environ else {}
+    base = tmp_path_factory.mktemp("lotflows")
+    text = (REPO / "pipelines" / "lot.yaml").read_text()
+    outs = {}
+    for mode in ("corrected", "published"):
+        yaml_path = REPO / "pipelines" / "lot.yaml"
+        if mode == "published":
+            yaml_path = base / "lot_published.yaml"
+            shared = str(SHARED)
+            yaml_path.write_text(
+                text.replace("${GEOCARBON_DATA:-../../shared/data}", shared).replace(
+                    "aldo_published: false", "aldo_published: true"
+                )
+            )
+        out = base / mode
+        code, output = _run("-q", "run", str(yaml_path), "--output-dir", str(out), env=env)
+        assert code == 0, output
+        outs[mode] = out
+    return outs
+
+
+def _hand_luc(epci: str) -> float:
+    """Land-use-change flow of an EPCI [tCO2e/yr, soil + litter + biomass + deforestation],
+    recomputed from ALDO's tables. In the Lot every change goes to artificial land (or
+    stays within forest or within artificial land), which the test checks."""
+    aldo = SHARED / "aldo"
+    communes = pd.read_csv(aldo / "communes_17122018.csv", dtype=str)
+    members = set(communes.loc[communes.epci == epci, "insee"])
+    ch = pd.read_csv(aldo / "clc12_to_clc18_change_ha_by_commune.csv.gz", dtype={"commune": str})
+    ch = ch[ch.commune.isin(members)]
+    zpc = pd.read_csv(aldo / "zpc.csv", dtype=str).set_index("insee")["zpc"]
+    flux = pd.read_csv(aldo / "flux-zpc.csv", dtype={"zpc": str}).set_index("zpc")
+    bio = (
+        pd.read_csv(aldo / "biomass-hors-forets.csv")
+        .set_index("INTER_REG")
+        .loc["SUD-EST"]
+        .fillna(0)
+    )
+    forest = pd.read_csv(aldo / "bilan-carbone-foret-par-localisation.csv", dtype=str)
+    occ = forest[
+        (forest.type_localisation == "rad13") & (forest.code_localisation == "OCC")
+    ].set_index("composition")
+    live_dead = {
+        c: float(occ.loc[c, "carbone_(tC∙ha-1)"]) + float(occ.loc[c, "bois_mort_carbone_(tC∙ha-1)"])
+        for c in ("Feuillu", "Conifere", "Mixte")
+    }
+    origin = {
+        211: "cult",
+        212: "cult",
+        242: "cult",
+        243: "cult",
+        231: "prai",
+        311: "Feuillu",
+        312: "Conifere",
+        313: "Mixte",
+        324: "Mixte",
+    }
+    artificial = set(range(111, 143))
+    total_tc = 0.0
+    for (commune, code12), g in ch.groupby(["commune", "code12"]):
+        to_art = g[g.code18.isin(artificial)]
+        rest = g[~g.code18.isin(artificial)]
+        if code12 in artificial:
+            assert set(g.code18) <= artificial  # artificial -> artificial: no flow
+            continue
+        kind = origin[code12]
+        # changes within forest (e.g. 311 -> 324) or within the same category carry no flow
+        assert all(
+            origin.get(c18) in (kind, None) or (kind in live_dead and origin.get(c18) in live_dead)
+            for c18 in rest.code18
+        )
+        a = to_art.loc[to_art.code18 != 141, "area"].sum() / 6
+        w = to_art.loc[to_art.code18 == 141, "area"].sum() / 6
+        t = a + w
+        sealed, grassed = (0.8 * t, 0.2 * t - w) if w < 0.2 * t else (a, 0.0)
+        z = flux.loc[zpc[commune]]
+        if kind in live_dead:  # forest -> sealed / grassed: soil, litter -9, biomass lost
+            total_tc += sealed * (z["for_art_imp"] - 9 + 0 - live_dead[kind])
+            total_tc += grassed * (
+                z["for_art_enh"] - 9 + bio["sols artificiels arbustifs"] - live_dead[kind]
+            )
+            total_tc += w * (
+                0 - 9 * 0 + bio["sols artificiels arborés et buissonants"] - live_dead[kind]
+            )
+        else:  # cropland / grassland -> sealed / grassed (grassland -> grassed soil: 0)
+            enh = z["cult_art_enh"] if kind == "cult" else 0.0
+            total_tc += sealed * z[f"{kind}_art_imp"] + grassed * (
+                enh + bio["sols artificiels arbustifs"]
+            )
+    return total_tc * K
+
+
+@realdata
+@pytest.mark.parametrize("epci", [CAHORS, FIGEAC, CAUVALDOR])
+def test_lot_landuse_change_by_hand(lot_flows, epci: str) -> None:
+    flows = _flows(lot_flows["corrected"])
+    communes = gpd.read_file(lot_flows["corrected"] / "geocarbon.gpkg", layer="communes")[
+        ["commune_code", "epci_code"]
+    ]
+    luc = flows[flows.flow_kind == "landuse_change"].merge(communes, on="commune_code")
+    got = luc.loc[luc.epci_code == epci, "flow_tco2e_per_yr"].sum()
+    assert got == pytest.approx(_hand_luc(epci), rel=1e-3)
+    assert got < 0  # artificialisation emits
+
+
+@realdata
+def test_lot_matches_aldo_reference_for_grand_cahors(lot_flows) -> None:
+    seq = pd.read_csv(lot_flows["published"] / "sequestration.csv", dtype={"code": str}).set_index(
+        "code"
+    )
+    # ALDO rules, CLC 2012-2018, regional forest densities: about -1,240 tCO2e/yr, all in "other soils"
+    assert seq.loc[CAHORS, "other_soils"] == pytest.approx(-1240, rel=0.01)
+    assert seq.loc[CAHORS, "agricultural_soils"] == 0.0
+    flows = _flows(lot_flows["published"])
+    communes = gpd.read_file(lot_flows["published"] / "geocarbon.gpkg", layer="communes")[
+        ["commune_code", "epci_code"]
+    ]
+    cahors = flows.merge(communes, on="commune_code").query("epci_code == @CAHORS")
+    no_deforestation = cahors[
+        (cahors.flow_kind.isin(["landuse_change", "n2o"])) & (cahors.pool != "forest_biomass")
+    ]
+    assert no_deforestation["flow_tco2e_per_yr"].sum() == pytest.approx(-574, rel=0.02)
+
+
+@realdata
+def test_lot_levels_agree_and_are_documented(lot_flows) -> None:
+    out = lot_flows["corrected"]
+    seq = pd.read_csv(out / "sequestration.csv", dtype={"code": str})
+    cats = ["forest", "agricultural_soils", "other_soils", "wood_products"]
+    territory = seq[seq.level == "territory"][[*cats, "total"]].iloc[0]
+    for level in ("commune", "epci"):
+        np.testing.assert_allclose(
+            seq[seq.level == level][[*cats, "total"]].sum(), territory, rtol=1e-9
+        )
+    np.testing.assert_allclose(seq[cats].sum(axis=1), seq["total"], rtol=1e-9)
+    communes = gpd.read_file(out / "geocarbon.gpkg", layer="communes")
+    assert communes["flow_tco2e_per_yr"].sum() == pytest.approx(territory["total"], rel=1e-9)
+    doc = json.loads((out / "sequestration.json").read_text())
+    assert doc["period"] == "2012-2018" and doc["years"] == 6
+    assert "positive = sequestration" in doc["sign_convention"]
+    assert len(doc["rows"]) == len(seq)
+    assert (out / "maps" / "carbon_flows.html").is_file()
+    # forests of the Lot grow: a net sink, and wood products are a (small) sink too
+    assert territory["forest"] > 0 and territory["wood_products"] > 0
