@@ -94,6 +94,31 @@ def _quantile_bins(values: np.ndarray, n: int) -> list[float]:
     return [float(e) for e in edges]
 
 
+@dataclass(frozen=True)
+class Overlay:
+    """Extra polygons shown above the choropleths, coloured by a class column."""
+
+    name: str
+    frame: gpd.GeoDataFrame
+    class_column: str
+    colors: dict[str, str]
+    tooltip_fields: Sequence[tuple[str, str]] = ()
+
+
+def hotspot_overlay(hotspots: gpd.GeoDataFrame) -> Overlay:
+    """Land-use-change hot spots: losses in red, gains in blue."""
+    from geocarbon.carbon.pixels import HOTSPOT_CLASSES
+
+    palette = ["#67001f", "#d6604d", "#4393c3", "#053061"]
+    return Overlay(
+        "Land-use change hot spots (stock change, tC/ha)",
+        hotspots,
+        "change_class",
+        {label: palette[i] for i, (_, _, label) in enumerate(HOTSPOT_CLASSES)},
+        (("change_class", "Change"), ("area_ha", "Area (ha)")),
+    )
+
+
 def choropleth_map(
     frame: gpd.GeoDataFrame,
     layers: Sequence[ChoroplethLayer],
@@ -101,6 +126,7 @@ def choropleth_map(
     title: str,
     tooltip_fields: Sequence[tuple[str, str]],
     simplify_m: float = 20.0,
+    overlays: Sequence[Overlay] = (),
 ) -> str:
     """A Folium map with one switchable choropleth per layer, legends and tooltips.
 
@@ -164,6 +190,37 @@ def choropleth_map(
         ).add_to(group)
         group.add_to(fmap)
         legends.append(_legend_html(layer, bins, colors))
+    for overlay in overlays:
+        shown_overlay = overlay.frame.to_crs("EPSG:4326")
+        if "area_ha" in shown_overlay.columns:
+            shown_overlay["area_ha"] = shown_overlay["area_ha"].round(2)
+        group = folium.FeatureGroup(name=overlay.name, overlay=True, show=True)
+
+        def overlay_style(feature: dict, ov: Overlay = overlay) -> dict:
+            color = ov.colors.get(feature["properties"].get(ov.class_column), "#000000")
+            return {"fillColor": color, "color": color, "weight": 0.5, "fillOpacity": 0.8}
+
+        folium.GeoJson(
+            shown_overlay.__geo_interface__,
+            style_function=overlay_style,
+            tooltip=folium.GeoJsonTooltip(
+                fields=[c for c, _ in overlay.tooltip_fields],
+                aliases=[lbl for _, lbl in overlay.tooltip_fields],
+            )
+            if overlay.tooltip_fields
+            else None,
+            name=overlay.name,
+        ).add_to(group)
+        group.add_to(fmap)
+        rows = "".join(
+            f'<div><span style="display:inline-block;width:14px;height:10px;background:{c};'
+            f'border:1px solid #777;margin-right:5px"></span>{label}</div>'
+            for label, c in overlay.colors.items()
+        )
+        legends.append(
+            '<div style="background:white;padding:6px 8px;border-radius:4px;box-shadow:0 0 4px #888">'
+            f"<b>{overlay.name}</b>{rows}</div>"
+        )
     folium.LayerControl(collapsed=False).add_to(fmap)
     heading = (
         '<div style="position:fixed;top:10px;left:60px;z-index:9999;background:white;'

@@ -45,6 +45,7 @@ from geocarbon.carbon.flows import (
 )
 from geocarbon.carbon.growth import aldo_forest_growth, aldo_wood_shares, generic_forest_growth
 from geocarbon.carbon.landuse_change import changes_from_crosstab, prepare_change_table
+from geocarbon.carbon.pixels import density_lookup, hotspot_frame, hotspot_polygons
 from geocarbon.carbon.stocks import compute_stocks, stocks_by_commune, territory_summary
 from geocarbon.communes import fill_from_neighbours, join_commune_table, prepare_communes
 from geocarbon.config import PipelineConfig
@@ -62,6 +63,7 @@ from geocarbon.io.raster import RasterInfo, count_blocks, iter_blocks, raster_in
 from geocarbon.io.tables import read_csv, sha256_file
 from geocarbon.io.vectors import read_vector
 from geocarbon.io.writers import (
+    BlockRasterWriter,
     atomic_output_dir,
     check_writable,
     write_csv,
@@ -69,9 +71,10 @@ from geocarbon.io.writers import (
     write_json,
     write_text,
 )
-from geocarbon.maps import ChoroplethLayer, choropleth_map
+from geocarbon.maps import ChoroplethLayer, choropleth_map, hotspot_overlay
 from geocarbon.notices import Notice
-from geocarbon.zonal import NO_VALUE, ZonalResult, zonal_crosstab
+from geocarbon.rasterize import burn_block, edge_table
+from geocarbon.zonal import NO_VALUE, ZonalResult, valid_mask, zonal_crosstab
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +108,8 @@ class Results:
     coefficient_set: str
     flows: pd.DataFrame | None = None
     sequestration: pd.DataFrame | None = None
+    reference: pd.DataFrame | None = None
+    mapping: dict[int, str] | None = None
 
 
 class _Timer:
@@ -558,6 +563,8 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
         origin,
         flows,
         sequestration,
+        coefficients.reference,
+        mapping,
     )
 
 
@@ -610,14 +617,88 @@ def write_outputs(
                 simplify_m=cfg.maps.simplify_m,
             )
             write_text(tmp / "maps" / "carbon_stocks.html", page)
-            if results.flows is not None:
-                write_text(tmp / "maps" / "carbon_flows.html", flows_map(cfg, communes))
+        hotspots = None
+        if inputs.landcover_before is not None:
+            hotspots = write_pixel_maps(cfg, inputs, results, tmp / "rasters")
+        if cfg.maps.enabled and results.flows is not None:
+            write_text(tmp / "maps" / "carbon_flows.html", flows_map(cfg, communes, hotspots))
         results.timings_s["write"] = round(time.perf_counter() - start, 3)
         write_json(tmp / "run.json", provenance(cfg, results))
     return out_dir
 
 
-def flows_map(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> str:
+def write_pixel_maps(
+    cfg: PipelineConfig, inputs: Inputs, results: Results, folder: Path
+) -> gpd.GeoDataFrame | None:
+    """GeoTIFFs of stock density [tC/ha] at both dates and of its change, on the land-cover
+    grid (written block by block), and the hot spots of change (polygons, or None when
+    there are more than :data:`MAX_HOTSPOTS`)."""
+    assert cfg.flows is not None and inputs.landcover_before is not None
+    assert results.reference is not None and results.mapping is not None
+    lc = inputs.landcover
+    fcfg = cfg.flows
+    forest_codes = (
+        {int(k): str(v) for k, v in cfg.forest_map.codes.items()} if cfg.forest_map else None
+    )
+    lookup = density_lookup(
+        results.reference,
+        inputs.communes["commune_code"].to_numpy(),
+        results.mapping,
+        sealed_share=cfg.carbon.artificial_sealed_share,
+        forest_codes=forest_codes,
+        forest_mode=cfg.forest_map.mode if cfg.forest_map else "composition",
+    )
+    zones = inputs.communes.to_crs(lc.crs)
+    edges = edge_table(np.asarray(zones.geometry.values), lc.transform)
+    aligned = [("before", inputs.landcover_before)]
+    if inputs.forest_map is not None:
+        aligned.append(("forest", inputs.forest_map))
+    paths = {
+        "start": folder / f"stock_density_tc_per_ha_{fcfg.start_year}.tif",
+        "end": folder / f"stock_density_tc_per_ha_{fcfg.end_year}.tif",
+        "change": folder / f"stock_change_tc_per_ha_{fcfg.start_year}_{fcfg.end_year}.tif",
+    }
+    polygons: list[tuple[Any, int]] = []
+    too_many = False
+    nodata = list(cfg.landcover.nodata_values)
+    with BlockRasterWriter(
+        paths,
+        crs=lc.crs,
+        transform=lc.transform,
+        width=lc.width,
+        height=lc.height,
+        nodata=float("nan"),
+    ) as writer:
+        for block in iter_blocks(lc, aligned, block_pixels=cfg.processing.block_pixels):
+            rows, cols = block.shape
+            local, zone_of_local = burn_block(edges, block.row_off, block.col_off, rows, cols)
+            zone = np.concatenate([[-1], zone_of_local])[local]
+            forest = block.arrays.get("forest")
+            dens = {}
+            for key, layer in (("end", "landcover"), ("start", "before")):
+                values = block.arrays[layer]
+                valid = valid_mask(values, block.nodata[layer], nodata)
+                codes = np.where(valid, values, 0)
+                dens[key] = lookup.density(zone, codes, valid, forest)
+            change = dens["end"] - dens["start"]
+            for key, arr in (*dens.items(), ("change", change)):
+                writer.write(key, arr, block.row_off, block.col_off)
+            if not too_many:
+                polygons += hotspot_polygons(np.nan_to_num(change), block.transform)
+                too_many = len(polygons) > MAX_HOTSPOTS
+    if too_many or not polygons:
+        return None
+    return hotspot_frame(polygons, lc.crs)
+
+
+#: Above this many polygons, hot spots are left out of the flows map (the change GeoTIFF
+#: holds them).
+MAX_HOTSPOTS = 20_000
+
+
+def flows_map(
+    cfg: PipelineConfig, communes: gpd.GeoDataFrame, hotspots: gpd.GeoDataFrame | None = None
+) -> str:
     """Map of net flows and of each PCAET category, on a scale centred on zero."""
     assert cfg.flows is not None
     period = f"{cfg.flows.start_year}–{cfg.flows.end_year}"
@@ -645,6 +726,7 @@ def flows_map(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> str:
             *[(f"flow_{k}_tco2e_per_yr", f"{v} (tCO2e/yr)") for k, v in labels.items()],
         ],
         simplify_m=cfg.maps.simplify_m,
+        overlays=[hotspot_overlay(hotspots)] if hotspots is not None and len(hotspots) else [],
     )
 
 

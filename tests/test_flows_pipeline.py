@@ -363,3 +363,32 @@ def test_lot_levels_agree_and_are_documented(lot_flows) -> None:
     assert (out / "maps" / "carbon_flows.html").is_file()
     # forests of the Lot grow: a net sink, and wood products are a (small) sink too
     assert territory["forest"] > 0 and territory["wood_products"] > 0
+
+
+def test_pixel_maps_and_hotspots(two_dates) -> None:
+    import rasterio
+
+    d, pipeline = two_dates
+    assert _run("-q", "run", str(pipeline({"landcover_before": "lc2012.tif"})))[0] == 0
+    table, _ = read_generic_table()
+    tot = table.groupby("category")["stock_tc_per_ha"].sum()
+    rasters = d / "out" / "rasters"
+    with (
+        rasterio.open(rasters / "stock_density_tc_per_ha_2018.tif") as r18,
+        rasterio.open(rasters / "stock_density_tc_per_ha_2012.tif") as r12,
+        rasterio.open(rasters / "stock_change_tc_per_ha_2012_2018.tif") as rc,
+    ):
+        end, start, change = r18.read(1), r12.read(1), rc.read(1)
+        assert r18.crs.to_epsg() == 3035 and r18.transform == rc.transform
+    # pixel (0, 0): cropland in 2012, grassland in 2018
+    assert start[0, 0] == pytest.approx(tot["cropland"], rel=1e-6)
+    assert end[0, 0] == pytest.approx(tot["grassland_herbaceous"], rel=1e-6)
+    # pixel (0, 3): artificial land = 0.8 sealed + 0.2 grassed
+    assert end[0, 3] == pytest.approx(
+        0.8 * tot["artificial_sealed"] + 0.2 * tot["artificial_grassed"], rel=1e-6
+    )
+    np.testing.assert_allclose(change, end - start, rtol=1e-6)
+    assert change[1, 2] == 0.0  # forest stayed forest
+    # the deforested pixel is a hot spot of loss on the flows map
+    html = (d / "out" / "maps" / "carbon_flows.html").read_text()
+    assert "Land-use change hot spots" in html and "loss over 50 tC/ha" in html

@@ -162,3 +162,65 @@ def write_vector(path: Path, frame: gpd.GeoDataFrame, layer: str) -> None:
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
     tmp.replace(path)
+
+
+class BlockRasterWriter:
+    """Single-band GeoTIFFs written block by block (tiled, DEFLATE), each to a temporary
+    file renamed on success; use as a context manager."""
+
+    def __init__(
+        self,
+        paths: dict[str, Path],
+        *,
+        crs: Any,
+        transform: Any,
+        width: int,
+        height: int,
+        nodata: float,
+    ) -> None:
+        self.paths = {k: Path(v) for k, v in paths.items()}
+        self.profile = {
+            "driver": "GTiff",
+            "width": width,
+            "height": height,
+            "count": 1,
+            "dtype": "float32",
+            "crs": crs,
+            "transform": transform,
+            "nodata": nodata,
+            "tiled": True,
+            "blockxsize": 256,
+            "blockysize": 256,
+            "compress": "deflate",
+            "predictor": 3,
+        }
+        self._open: dict[str, Any] = {}
+
+    def __enter__(self) -> BlockRasterWriter:
+        import rasterio
+
+        for key, path in self.paths.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._open[key] = rasterio.open(
+                path.with_name(f".{path.name}.tmp"), "w", **self.profile
+            )
+        return self
+
+    def write(self, key: str, array: Any, row_off: int, col_off: int) -> None:
+        """Write a block at its offset in the grid."""
+        from rasterio.windows import Window
+
+        rows, cols = array.shape
+        self._open[key].write(
+            array.astype("float32"), 1, window=Window(col_off, row_off, cols, rows)
+        )
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        for dst in self._open.values():
+            dst.close()
+        for path in self.paths.values():
+            tmp = path.with_name(f".{path.name}.tmp")
+            if exc_type is None:
+                tmp.replace(path)
+            else:
+                tmp.unlink(missing_ok=True)
