@@ -361,8 +361,13 @@ def compute_flows(
     mapping: dict[int, str],
     stocks: pd.DataFrame,
     coefficients: CoefficientSet,
+    scenario_effect: dict[str, float],
 ) -> tuple[pd.DataFrame, list[Notice]]:
-    """Land-use change, N2O, forest growth and wood products flows [tCO2e/yr]."""
+    """Land-use change, N2O, forest growth and wood products flows [tCO2e/yr].
+
+    With a harvest scenario (``harvest_factor`` ≠ 1), ``scenario_effect`` receives the
+    change of forest growth + wood products per commune against today's harvest.
+    """
     assert cfg.flows is not None
     fcfg = cfg.flows
     notices: list[Notice] = []
@@ -443,6 +448,25 @@ def compute_flows(
             )
         else:
             parts.append(wood_products_flows(forest_areas, growth, shares, fcfg.harvest_factor))
+    if fcfg.harvest_factor != 1.0 and fcfg.forest_growth:
+        # the same forest at today's harvest, to show the scenario's effect
+        baseline = [forest_growth_flows(forest_areas, growth, 1.0)]
+        scenario = [forest_growth_flows(forest_areas, growth, fcfg.harvest_factor)]
+        if fcfg.wood_products and shares is not None:
+            baseline.append(wood_products_flows(forest_areas, growth, shares, 1.0))
+            scenario.append(wood_products_flows(forest_areas, growth, shares, fcfg.harvest_factor))
+        effect = (
+            pd.concat(scenario).groupby("commune_code")["flow_tco2e_per_yr"].sum()
+            - pd.concat(baseline).groupby("commune_code")["flow_tco2e_per_yr"].sum()
+        )
+        notices.append(
+            Notice(
+                "harvest_scenario",
+                f"harvest x {fcfg.harvest_factor}: forest growth and wood products change by "
+                f"{effect.sum():,.0f} tCO2e/yr over the territory (column flow_harvest_scenario_effect_tco2e_per_yr)",
+            )
+        )
+        scenario_effect.update({str(k): float(v) for k, v in effect.items()})
     flows = pd.concat([p for p in parts if len(p)], ignore_index=True)
     flows = flows.sort_values(
         ["commune_code", "flow_kind", "from_category", "to_category", "pool"], kind="stable"
@@ -538,11 +562,16 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
     flows = sequestration = None
     if cfg.flows is not None:
         with timer.step("flows"):
-            flows, more = compute_flows(cfg, inputs, zonal, mapping, stocks, coefficients)
+            effect: dict[str, float] = {}
+            flows, more = compute_flows(cfg, inputs, zonal, mapping, stocks, coefficients, effect)
             notices += more
             per_flow = flows_by_commune(flows, out["commune_code"])
             for col in per_flow.columns:
                 out[col] = per_flow[col].to_numpy()
+            if effect:
+                out["flow_harvest_scenario_effect_tco2e_per_yr"] = (
+                    out["commune_code"].map(effect).fillna(0.0).to_numpy()
+                )
             sequestration = sequestration_table(
                 flows, out, f"{cfg.flows.start_year}-{cfg.flows.end_year}", cfg.name
             )
@@ -713,6 +742,12 @@ def flows_map(
         layers.append(
             ChoroplethLayer(f"flow_{key}_tco2e_per_yr", f"{label} (tCO2e/yr)", diverging=True)
         )
+    scenario = "flow_harvest_scenario_effect_tco2e_per_yr"
+    extra_tooltip = []
+    if scenario in communes.columns:
+        title = f"Effect of harvest x {cfg.flows.harvest_factor} (tCO2e/yr)"
+        layers.append(ChoroplethLayer(scenario, title, diverging=True))
+        extra_tooltip.append((scenario, title))
     return choropleth_map(
         communes,
         layers,
@@ -724,6 +759,7 @@ def flows_map(
             ("commune_code", "INSEE code"),
             ("flow_tco2e_per_yr", "Net flow (tCO2e/yr)"),
             *[(f"flow_{k}_tco2e_per_yr", f"{v} (tCO2e/yr)") for k, v in labels.items()],
+            *extra_tooltip,
         ],
         simplify_m=cfg.maps.simplify_m,
         overlays=[hotspot_overlay(hotspots)] if hotspots is not None and len(hotspots) else [],

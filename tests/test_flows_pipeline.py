@@ -392,3 +392,17 @@ def test_pixel_maps_and_hotspots(two_dates) -> None:
     # the deforested pixel is a hot spot of loss on the flows map
     html = (d / "out" / "maps" / "carbon_flows.html").read_text()
     assert "Land-use change hot spots" in html and "loss over 50 tC/ha" in html
+
+
+def test_harvest_scenario_effect_is_mapped(two_dates) -> None:
+    d, pipeline = two_dates
+    p = pipeline({"landcover_before": "lc2012.tif", "forest_growth": True, "harvest_factor": 1.2})
+    assert _run("-q", "run", str(p))[0] == 0
+    communes = gpd.read_file(d / "out" / "geocarbon.gpkg", layer="communes")
+    growth = pd.read_csv(
+        REPO / "geocarbon" / "carbon" / "data" / "generic_forest_growth.csv"
+    ).set_index("category")
+    # 3 ha of broadleaf forest in 2018: +20 % harvest takes 0.2 x 1.08 tC/ha/yr more
+    expected = -3 * 0.2 * growth.loc["forest_broadleaf", "harvest_tc_per_ha_yr"] * K
+    assert communes["flow_harvest_scenario_effect_tco2e_per_yr"].iloc[0] == pytest.approx(expected)
+    assert "Effect of harvest x 1.2" in (d / "out" / "maps" / "carbon_flows.html").read_text()
