@@ -842,14 +842,28 @@ def validate(cfg: PipelineConfig, *, overwrite: bool = True) -> tuple[Inputs, li
         read_aldo_tables(cfg.carbon.aldo_dir, cfg.carbon.forest_locations)
     else:
         read_generic_table(cfg.carbon.generic_table)
+    if cfg.flows is not None and cfg.flows.change_table is not None:
+        tcfg = cfg.flows.change_table
+        raw = read_csv(tcfg.path, "change table", dtype=object, sep=tcfg.separator)
+        _, more = prepare_change_table(
+            raw,
+            source=str(tcfg.path),
+            from_field=tcfg.from_field,
+            to_field=tcfg.to_field,
+            commune_field=tcfg.commune_field,
+            area_field=tcfg.area_field,
+            communes=inputs.communes["commune_code"],
+            mapping=mapping,
+        )
+        notices += more
+    if cfg.flows is not None and inputs.landcover_before is not None:
+        _check_classes(inputs.landcover_before, mapping, cfg)
     check_writable(cfg.resolved_output_dir(), overwrite=overwrite)
     return inputs, inputs.notices + notices
 
 
 def _check_classes(raster: RasterInfo, mapping: dict[int, str], cfg: PipelineConfig) -> None:
     """Scan the raster (block by block) for codes absent from the mapping."""
-    from geocarbon.zonal import valid_mask
-
     found: dict[int, int] = {}
     for block in iter_blocks(raster, block_pixels=cfg.processing.block_pixels):
         values = block.arrays["landcover"]
