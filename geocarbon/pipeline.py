@@ -404,6 +404,25 @@ def compute_flows(
                     f"{missing_ha:,.1f} ha have land cover at the end date but none at the start date: no change counted there",
                 )
             )
+    no_stock = changes["from_code"].map(mapping).eq("no_stock") | changes["to_code"].map(
+        mapping
+    ).eq("no_stock")
+    if no_stock.any():
+        notices.append(
+            Notice(
+                "change_without_category",
+                f"{changes.loc[no_stock, 'area_ha'].sum():,.1f} ha of change from or to classes without "
+                "stock (rock, sand, burnt areas, glaciers) carry no flow, as in ALDO",
+                sorted(
+                    {
+                        f"{a}->{b}"
+                        for a, b in changes.loc[no_stock, ["from_code", "to_code"]].itertuples(
+                            index=False
+                        )
+                    }
+                ),
+            )
+        )
     areas = categorise_changes(
         changes,
         mapping,
