@@ -354,6 +354,25 @@ def reference_stocks(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> Coeffic
     return CoefficientSet(reference, origin, notices, tables, zpc, region)
 
 
+def read_change_table(
+    cfg: PipelineConfig, communes: pd.Series, mapping: dict[int, str]
+) -> tuple[pd.DataFrame, list[Notice]]:
+    """Read and check the pipeline's land-use change table (the territory's rows)."""
+    assert cfg.flows is not None and cfg.flows.change_table is not None
+    tcfg = cfg.flows.change_table
+    raw = read_csv(tcfg.path, "change table", dtype=object, sep=tcfg.separator)
+    return prepare_change_table(
+        raw,
+        source=str(tcfg.path),
+        from_field=tcfg.from_field,
+        to_field=tcfg.to_field,
+        commune_field=tcfg.commune_field,
+        area_field=tcfg.area_field,
+        communes=communes,
+        mapping=mapping,
+    )
+
+
 def compute_flows(
     cfg: PipelineConfig,
     inputs: Inputs,
@@ -373,18 +392,7 @@ def compute_flows(
     notices: list[Notice] = []
     codes = inputs.communes["commune_code"]
     if fcfg.change_table is not None:
-        tcfg = fcfg.change_table
-        raw = read_csv(tcfg.path, "change table", dtype=object, sep=tcfg.separator)
-        changes, more = prepare_change_table(
-            raw,
-            source=str(tcfg.path),
-            from_field=tcfg.from_field,
-            to_field=tcfg.to_field,
-            commune_field=tcfg.commune_field,
-            area_field=tcfg.area_field,
-            communes=codes,
-            mapping=mapping,
-        )
+        changes, more = read_change_table(cfg, codes, mapping)
         notices += more
     else:
         changes, missing_ha = changes_from_crosstab(
@@ -862,18 +870,7 @@ def validate(cfg: PipelineConfig, *, overwrite: bool = True) -> tuple[Inputs, li
     else:
         read_generic_table(cfg.carbon.generic_table)
     if cfg.flows is not None and cfg.flows.change_table is not None:
-        tcfg = cfg.flows.change_table
-        raw = read_csv(tcfg.path, "change table", dtype=object, sep=tcfg.separator)
-        _, more = prepare_change_table(
-            raw,
-            source=str(tcfg.path),
-            from_field=tcfg.from_field,
-            to_field=tcfg.to_field,
-            commune_field=tcfg.commune_field,
-            area_field=tcfg.area_field,
-            communes=inputs.communes["commune_code"],
-            mapping=mapping,
-        )
+        _, more = read_change_table(cfg, inputs.communes["commune_code"], mapping)
         notices += more
     if cfg.flows is not None and inputs.landcover_before is not None:
         _check_classes(inputs.landcover_before, mapping, cfg)

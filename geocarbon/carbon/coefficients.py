@@ -15,6 +15,8 @@ Overrides from the pipeline file replace any value.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 
@@ -231,22 +233,30 @@ def commune_forest_locations(tables: AldoTables, region: pd.Series) -> pd.DataFr
     return locs.astype(object).where(locs.notna(), None)
 
 
-def _aldo_forest(tables: AldoTables, region: pd.Series) -> pd.DataFrame:
+def location_groups(
+    tables: AldoTables, region: pd.Series
+) -> Iterator[tuple[dict[str, str | None], np.ndarray]]:
+    """Communes grouped by their forest-inventory location codes: (codes, communes)."""
     locs = commune_forest_locations(tables, region)
     keys = ["groupeser", "greco", "rad13", "bassin_populicole"]
-    rows = []
     for combo, group in locs.groupby(keys, dropna=False, sort=True):
         where: dict[str, str | None] = {
             k: (None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
             for k, v in zip(keys, combo, strict=True)
         }
+        yield where, group["commune_code"].to_numpy()
+
+
+def _aldo_forest(tables: AldoTables, region: pd.Series) -> pd.DataFrame:
+    rows = []
+    for where, communes in location_groups(tables, region):
         for category, composition in ALDO_COMPOSITION.items():
             live, dead, source = forest_cascade(tables.forest, composition, where)
             for pool, value in (("live_biomass", live), ("dead_wood", dead)):
                 rows.append(
                     pd.DataFrame(
                         {
-                            "commune_code": group["commune_code"].to_numpy(),
+                            "commune_code": communes,
                             "category": category,
                             "pool": pool,
                             "ref_stock_tc_per_ha": value,

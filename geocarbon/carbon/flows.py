@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from geocarbon.carbon.categories import ALDO_NAMES, ARTIFICIAL, FOREST_CATEGORIES
+from geocarbon.carbon.coefficients import ALDO_BIOMASS_COLUMN
 from geocarbon.errors import CoefficientError
 
 C_TO_CO2 = 44.0 / 12.0
@@ -344,19 +345,27 @@ def aldo_luc_coefficients(
     bio = biomass.apply(pd.to_numeric, errors="coerce").fillna(0.0)
 
     def stock(name: str, regions: np.ndarray) -> np.ndarray:
-        col = _ALDO_BIOMASS_STOCK.get(name)
+        col = ALDO_BIOMASS_COLUMN.get(name)
         if col is None or col not in bio.columns:
             return np.zeros(len(regions))
         return bio[col].reindex(regions).to_numpy(dtype=float)
 
     def biomass_unit(codes: np.ndarray, frm: str, to: str) -> np.ndarray:
         regions = inter_region.reindex(codes).to_numpy()
-        column = f"{_ALDO_BIOMASS_STOCK.get(frm)} vers {_ALDO_BIOMASS_STOCK.get(to)}"
+        column = f"{ALDO_BIOMASS_COLUMN.get(frm)} vers {ALDO_BIOMASS_COLUMN.get(to)}"
         if aldo_published and column in bio.columns:
             value = bio[column].reindex(regions).to_numpy(dtype=float)
             return np.where(value > 0, value * 20.0, value)
         return stock(to, regions) - stock(frm, regions)
 
+    forest_biomass, nonforest_biomass = _biomass_frames(reference, ["live_biomass"])
+    return LucCoefficients(soil_unit, biomass_unit, forest_biomass, nonforest_biomass)
+
+
+def _biomass_frames(
+    reference: pd.DataFrame, nonforest_pools: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Forest live + dead biomass, and the biomass of non-forest categories [tC/ha]."""
     ref = reference.pivot_table(
         index=["commune_code", "category"],
         columns="pool",
@@ -376,25 +385,10 @@ def aldo_luc_coefficients(
         {
             "commune_code": nonforest["commune_code"],
             "category": nonforest["category"],
-            "stock_tc_per_ha": nonforest["live_biomass"],
+            "stock_tc_per_ha": nonforest[nonforest_pools].sum(axis=1),
         }
     )
-    return LucCoefficients(soil_unit, biomass_unit, forest_biomass, nonforest_biomass)
-
-
-#: Category → stock column of ``biomass-hors-forets.csv``.
-_ALDO_BIOMASS_STOCK = {
-    "cropland": "cultures",
-    "grassland_herbaceous": "prairies zones herbacées",
-    "grassland_shrubby": "prairies zones arbustives",
-    "grassland_wooded": "prairies zones arborées",
-    "wetland": "zones humides",
-    "orchard": "vergers",
-    "vineyard": "vignes",
-    "artificial_sealed": "sols artificiels imperméabilisés",
-    "artificial_grassed": "sols artificiels arbustifs",
-    "artificial_wooded": "sols artificiels arborés et buissonants",
-}
+    return forest_biomass, nonforest_biomass
 
 
 def generic_luc_coefficients(reference: pd.DataFrame) -> LucCoefficients:
@@ -418,23 +412,7 @@ def generic_luc_coefficients(reference: pd.DataFrame) -> LucCoefficients:
             codes, frm, ["live_biomass", "dead_wood"]
         )
 
-    flat = wide.reset_index()
-    forest = flat[flat["category"].isin(FOREST_CATEGORIES)]
-    forest_biomass = pd.DataFrame(
-        {
-            "commune_code": forest["commune_code"],
-            "category": forest["category"],
-            "live_dead_tc_per_ha": forest["live_biomass"] + forest["dead_wood"],
-        }
-    )
-    nonforest = flat[~flat["category"].isin(FOREST_CATEGORIES)]
-    nonforest_biomass = pd.DataFrame(
-        {
-            "commune_code": nonforest["commune_code"],
-            "category": nonforest["category"],
-            "stock_tc_per_ha": nonforest["live_biomass"] + nonforest["dead_wood"],
-        }
-    )
+    forest_biomass, nonforest_biomass = _biomass_frames(reference, ["live_biomass", "dead_wood"])
     return LucCoefficients(soil_unit, biomass_unit, forest_biomass, nonforest_biomass, litter=False)
 
 

@@ -10,8 +10,8 @@ from geocarbon.carbon.categories import FOREST_CATEGORIES
 from geocarbon.carbon.coefficients import (
     ALDO_COMPOSITION,
     REGION_TO_RAD13,
-    commune_forest_locations,
     forest_inventory_row,
+    location_groups,
 )
 from geocarbon.carbon.flows import ForestGrowthCoefficients
 from geocarbon.errors import CoefficientError
@@ -25,14 +25,8 @@ HARVEST_M3 = "prelevement_volume_(m3∙ha-1∙an-1)"
 def aldo_forest_growth(tables: AldoTables, region: pd.Series) -> ForestGrowthCoefficients:
     """Net balance, harvest [tC/ha/yr] and harvest volume [m3/ha/yr] from the IGN inventory,
     by the forest location cascade (statistically significant rows with a balance only)."""
-    locs = commune_forest_locations(tables, region)
-    keys = ["groupeser", "greco", "rad13", "bassin_populicole"]
     rows = []
-    for combo, group in locs.groupby(keys, dropna=False, sort=True):
-        where: dict[str, str | None] = {
-            k: (None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
-            for k, v in zip(keys, combo, strict=True)
-        }
+    for where, communes in location_groups(tables, region):
         for category, composition in ALDO_COMPOSITION.items():
             row, source = forest_inventory_row(tables.forest, composition, where, BALANCE)
             values = pd.to_numeric(row[[BALANCE, HARVEST_C, HARVEST_M3]], errors="coerce").fillna(
@@ -41,7 +35,7 @@ def aldo_forest_growth(tables: AldoTables, region: pd.Series) -> ForestGrowthCoe
             rows.append(
                 pd.DataFrame(
                     {
-                        "commune_code": group["commune_code"].to_numpy(),
+                        "commune_code": communes,
                         "category": category,
                         "net_tc_per_ha_yr": float(values[BALANCE]),
                         "harvest_tc_per_ha_yr": float(values[HARVEST_C]),
