@@ -300,32 +300,30 @@ def write_demo_territory(folder: Path, seed: int = DEMO_SEED) -> dict[str, Path]
     territory = make_demo_territory(seed)
     paths = {key: folder / name for key, name in DEMO_FILES.items()}
     write_vector(paths["communes"], territory.communes, layer="communes")
-    write_geotiff(
-        paths["landcover"],
-        territory.landcover,
-        crs=DEMO_CRS,
-        transform=territory.landcover_transform,
-        nodata=0,
-        tags={"DESCRIPTION": "geocarbon demo territory: CLC 2018 level-3 codes (fictional)"},
+    rasters = (
+        ("landcover", territory.landcover, territory.landcover_transform, "CLC 2018 level-3 codes"),
+        (
+            "landcover_before",
+            territory.landcover_before,
+            territory.landcover_transform,
+            "CLC 2012 level-3 codes",
+        ),
+        (
+            "forest_map",
+            territory.forest_type,
+            territory.forest_transform,
+            "forest type 1 broadleaf 2 conifer 3 mixed 4 poplar",
+        ),
     )
-    write_geotiff(
-        paths["landcover_before"],
-        territory.landcover_before,
-        crs=DEMO_CRS,
-        transform=territory.landcover_transform,
-        nodata=0,
-        tags={"DESCRIPTION": "geocarbon demo territory: CLC 2012 level-3 codes (fictional)"},
-    )
-    write_geotiff(
-        paths["forest_map"],
-        territory.forest_type,
-        crs=DEMO_CRS,
-        transform=territory.forest_transform,
-        nodata=0,
-        tags={
-            "DESCRIPTION": "geocarbon demo territory: forest type 1 broadleaf 2 conifer 3 mixed 4 poplar"
-        },
-    )
+    for key, array, transform, what in rasters:
+        write_geotiff(
+            paths[key],
+            array,
+            crs=DEMO_CRS,
+            transform=transform,
+            nodata=0,
+            tags={"DESCRIPTION": f"geocarbon demo territory (fictional): {what}"},
+        )
     logger.info("demo territory written to %s", folder)
     return paths
 
