@@ -88,13 +88,20 @@ def _run_and_report(ctx: click.Context, cfg: Any, *, overwrite: bool) -> None:
 
 
 def _summary(out_dir: Path, results: Any) -> None:
-    total = results.communes["stock_tc"].sum()
-    area = results.communes["landcover_area_ha"].sum()
-    console.print(
-        f"[green]done[/]: {len(results.communes)} communes, {area:,.0f} ha, "
-        f"{total / 1e6:,.3f} MtC ({total / area if area else 0:,.1f} tC/ha) -> {out_dir}",
-        highlight=False,
-    )
+    communes = results.communes
+    parts = [f"{len(communes)} communes"]
+    if "stock_tc" in communes.columns:
+        total, area = communes["stock_tc"].sum(), communes["landcover_area_ha"].sum()
+        parts.append(
+            f"{area:,.0f} ha, {total / 1e6:,.3f} MtC ({total / area if area else 0:,.1f} tC/ha)"
+        )
+    if "flow_tco2e_per_yr" in communes.columns:
+        parts.append(f"net flow {communes['flow_tco2e_per_yr'].sum():,.0f} tCO2e/yr")
+    if "pv_kwp" in communes.columns:
+        parts.append(
+            f"rooftop PV {communes['pv_kwp'].sum() / 1e3:,.2f} MWp, {communes['pv_mwh_per_yr'].sum():,.0f} MWh/yr"
+        )
+    console.print(f"[green]done[/]: {', '.join(parts)} -> {out_dir}", highlight=False)
     if results.notices:
         console.print(
             f"{len(results.notices)} notice(s) in {out_dir / 'run.json'}", highlight=False
@@ -138,11 +145,13 @@ def validate(pipeline: Path) -> None:
         return
     for notice in notices:
         console.print(f"[yellow]note[/]: {notice}", highlight=False)
-    console.print(
-        f"[green]valid[/]: {len(inputs.communes)} communes, land cover "
-        f"{inputs.landcover.width}x{inputs.landcover.height} px in {inputs.landcover.crs.to_string()}",
-        highlight=False,
-    )
+    what = [f"{len(inputs.communes)} communes"]
+    if inputs.landcover is not None:
+        lc = inputs.landcover
+        what.append(f"land cover {lc.width}x{lc.height} px in {lc.crs.to_string()}")
+    if cfg.pv is not None:
+        what.append("rooftop PV inputs")
+    console.print(f"[green]valid[/]: {', '.join(what)}", highlight=False)
 
 
 @main.command()

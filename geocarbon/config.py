@@ -183,6 +183,106 @@ class FlowsConfig(_Strict):
         return self.end_year - self.start_year
 
 
+class BuildingsConfig(_Strict):
+    """Building footprints (IGN BD TOPO BATIMENT, OpenStreetMap...; any OGR format)."""
+
+    path: Path
+    layer: str | None = None
+    id_field: str | None = Field(
+        default=None, description="Building id; default: the feature number."
+    )
+    height_field: str | None = "hauteur"
+    roof_min_field: str | None = Field(
+        default="altitude_minimale_toit", description="Lowest roof altitude [m]."
+    )
+    roof_max_field: str | None = Field(
+        default="altitude_maximale_toit", description="Highest roof altitude [m]."
+    )
+    usage_field: str | None = "usage_1"
+    public_usages: list[str] = Field(
+        default_factory=lambda: ["Sportif", "Religieux"],
+        description="Usage values flagged as public buildings (BD TOPO has no owner field).",
+    )
+
+
+class WeatherConfig(_Strict):
+    """Hourly weather with irradiance, read with pvlib's readers (EPW, TMY3, PVGIS)."""
+
+    path: Path
+    format: Literal["auto", "epw", "tmy3", "pvgis"] = "auto"
+
+
+class ZonesConfig(_Strict):
+    """Polygons (exclusion zones, existing installations)."""
+
+    path: Path
+    layer: str | None = None
+    reason: str = "excluded zone"
+    kwp_field: str | None = None
+
+
+RoofForm = Literal["flat", "pitched", "unknown"]
+
+
+def _default_usable_share() -> dict[RoofForm, float]:
+    return {"flat": 0.40, "pitched": 0.40, "unknown": 0.25}
+
+
+class PvParameters(_Strict):
+    """Every assumption of the rooftop PV model (defaults cited in the README)."""
+
+    flat_roof_max_range_m: float = Field(
+        default=1.0, ge=0.0, description="Roof altitude range below which a roof is flat [m]."
+    )
+    usable_share: dict[RoofForm, float] = Field(
+        default_factory=_default_usable_share,
+        description="Usable share of the footprint by roof form (JRC scenarios: 25 % and 40 %).",
+    )
+    small_roof_m2: float = Field(
+        default=50.0, ge=0.0, description="Footprints below this get small_roof_factor."
+    )
+    small_roof_factor: float = Field(default=0.75, ge=0.0, le=1.0)
+    min_usable_m2: float = Field(default=10.0, ge=0.0)
+    kwp_per_m2: float = Field(
+        default=0.20, gt=0.0, description="Module power per m² of module [kWp/m²]."
+    )
+    flat_tilt_deg: float = Field(default=15.0, ge=0.0, le=90.0)
+    flat_azimuth_deg: float = Field(default=180.0, ge=0.0, lt=360.0)
+    pitched_tilt_deg: float = Field(default=30.0, ge=0.0, le=90.0)
+    pitched_azimuths_deg: list[float] = Field(
+        default_factory=lambda: [90.0, 112.5, 135.0, 157.5, 180.0, 202.5, 225.0, 247.5, 270.0],
+        description="Orientations averaged for pitched roofs of unknown orientation (east to west).",
+    )
+    losses_percent: float = Field(default=14.0, ge=0.0, lt=100.0)
+    gamma_pdc_per_c: float = Field(
+        default=-0.004, description="Power temperature coefficient [1/°C]."
+    )
+    temperature_model: str = Field(
+        default="close_mount_glass_glass", description="pvlib SAPM parameter set."
+    )
+    large_roof_m2: float = Field(default=1000.0, ge=0.0)
+
+
+class PvTarget(_Strict):
+    """A plan target: value to reach by a year."""
+
+    indicator: Literal["pv_mwp", "pv_mwh_per_yr", "public_roofs_equipped_share", "pv_kwp_per_inhab"]
+    value: float
+    year: int | None = None
+    label: str = ""
+
+
+class PvConfig(_Strict):
+    """Rooftop photovoltaic potential."""
+
+    buildings: BuildingsConfig
+    weather: WeatherConfig
+    exclusions: list[ZonesConfig] = Field(default_factory=list)
+    existing: ZonesConfig | None = None
+    parameters: PvParameters = Field(default_factory=PvParameters)
+    targets: list[PvTarget] = Field(default_factory=list)
+
+
 class MapsConfig(_Strict):
     """Interactive maps."""
 
@@ -208,10 +308,11 @@ class PipelineConfig(_Strict):
         default=None, description="CRS of output layers; default: the land-cover raster's CRS."
     )
     communes: CommunesConfig
-    landcover: LandcoverConfig
+    landcover: LandcoverConfig | None = None
     forest_map: ForestMapConfig | None = None
     carbon: CarbonConfig = Field(default_factory=CarbonConfig)
     flows: FlowsConfig | None = None
+    pv: PvConfig | None = None
     maps: MapsConfig = Field(default_factory=MapsConfig)
     processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
     source_file: Path | None = Field(default=None, exclude=True)
@@ -223,6 +324,16 @@ class PipelineConfig(_Strict):
             msg = f"name {value!r} must be usable as a folder name (letters, digits, '_', '-', '.')"
             raise ValueError(msg)
         return value
+
+    @model_validator(mode="after")
+    def _steps_have_inputs(self) -> PipelineConfig:
+        if self.landcover is None and self.pv is None:
+            msg = "the pipeline declares no step: give landcover (carbon) and/or pv (rooftop photovoltaics)"
+            raise ValueError(msg)
+        if self.landcover is None and (self.forest_map is not None or self.flows is not None):
+            msg = "forest_map and flows need a landcover raster"
+            raise ValueError(msg)
+        return self
 
     def resolved_output_dir(self) -> Path:
         """Folder the run writes into (``output_dir`` or ``outputs/<name>`` next to the YAML)."""
@@ -277,6 +388,8 @@ def _resolve_paths(model: BaseModel, base: Path) -> BaseModel:
             updates[name] = (base / value).resolve() if not value.is_absolute() else value
         elif isinstance(value, BaseModel):
             updates[name] = _resolve_paths(value, base)
+        elif isinstance(value, list) and value and all(isinstance(v, BaseModel) for v in value):
+            updates[name] = [_resolve_paths(v, base) for v in value]
     return model.model_copy(update=updates) if updates else model
 
 

@@ -342,8 +342,10 @@ def demo_pipeline_path() -> Path:
 
 def ensure_demo_inputs(cfg: PipelineConfig, *, regenerate: bool = False) -> None:
     """Generate the demo files the pipeline refers to when they are missing."""
-    wanted = [cfg.communes.path, cfg.landcover.path] + (
-        [cfg.forest_map.path] if cfg.forest_map else []
+    wanted = (
+        [cfg.communes.path]
+        + ([cfg.landcover.path] if cfg.landcover else [])
+        + ([cfg.forest_map.path] if cfg.forest_map else [])
     )
     if not regenerate and all(p.exists() for p in wanted):
         return

@@ -50,7 +50,7 @@ from geocarbon.carbon.stocks import compute_stocks, stocks_by_commune, territory
 from geocarbon.communes import fill_from_neighbours, join_commune_table, prepare_communes
 from geocarbon.config import PipelineConfig
 from geocarbon.errors import InputError
-from geocarbon.geo import M2_PER_HA, PixelAreaModel, area_ha
+from geocarbon.geo import M2_PER_HA, PixelAreaModel, area_ha, local_equal_area_crs
 from geocarbon.io.coefficients import (
     ALDO_FILES,
     ALDO_FLOW_FILES,
@@ -87,7 +87,7 @@ class Inputs:
     """Inputs of a run, read and checked."""
 
     communes: gpd.GeoDataFrame
-    landcover: RasterInfo
+    landcover: RasterInfo | None
     forest_map: RasterInfo | None
     files: dict[str, Path]
     landcover_before: RasterInfo | None = None
@@ -99,17 +99,18 @@ class Results:
     """What a run computed."""
 
     communes: gpd.GeoDataFrame
-    landuse_areas: pd.DataFrame
-    carbon_stocks: pd.DataFrame
-    summary: pd.DataFrame
     notices: list[Notice]
     timings_s: dict[str, float]
     files: dict[str, Path]
-    coefficient_set: str
+    landuse_areas: pd.DataFrame | None = None
+    carbon_stocks: pd.DataFrame | None = None
+    summary: pd.DataFrame | None = None
+    coefficient_set: str | None = None
     flows: pd.DataFrame | None = None
     sequestration: pd.DataFrame | None = None
     reference: pd.DataFrame | None = None
     mapping: dict[int, str] | None = None
+    pv: Any = None
 
 
 class _Timer:
@@ -125,44 +126,12 @@ class _Timer:
         logger.info("step %s done in %.2f s", name, self.timings[name])
 
 
-def read_inputs(cfg: PipelineConfig) -> Inputs:
-    """Read and check the communes, the land-cover raster and the forest map."""
-    files: dict[str, Path] = {"communes": cfg.communes.path, "landcover": cfg.landcover.path}
-    source = f"{cfg.communes.path}" + (
-        f" (layer {cfg.communes.layer})" if cfg.communes.layer else ""
-    )
-    raw = read_vector(cfg.communes.path, "communes", cfg.communes.layer)
-    communes, notices = prepare_communes(
-        raw,
-        source=source,
-        code_field=cfg.communes.code_field,
-        name_field=cfg.communes.name_field,
-        epci_field=cfg.communes.epci_field,
-    )
-    if cfg.communes.table is not None:
-        tcfg = cfg.communes.table
-        table = read_csv(
-            tcfg.path, "commune table", required=[tcfg.code_field], dtype=object, sep=tcfg.separator
-        )
-        for fld in (tcfg.epci_field, tcfg.population_field):
-            if fld and fld not in table.columns:
-                msg = f"commune table: {tcfg.path} has no column {fld!r}; columns: {', '.join(table.columns)}"
-                raise InputError(msg)
-        communes, more = join_commune_table(
-            communes,
-            table,
-            source=str(tcfg.path),
-            code_field=tcfg.code_field,
-            epci_field=tcfg.epci_field,
-            population_field=tcfg.population_field,
-        )
-        notices += more
-        if tcfg.epci_field and communes["epci_code"].isna().any():
-            epci = communes.set_index("commune_code")["epci_code"]
-            filled, more = fill_from_neighbours(communes, epci.dropna(), "EPCI (commune table)")
-            communes["epci_code"] = filled.to_numpy()
-            notices += more
-        files["commune_table"] = tcfg.path
+def _read_carbon_inputs(
+    cfg: PipelineConfig, files: dict[str, Path]
+) -> tuple[RasterInfo, RasterInfo | None, RasterInfo | None]:
+    """Check the rasters of the carbon steps; record the files they read."""
+    assert cfg.landcover is not None
+    files["landcover"] = cfg.landcover.path
     landcover = raster_info(cfg.landcover.path, "land cover")
     forest = None
     if cfg.forest_map is not None:
@@ -198,6 +167,54 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
         files["generic_table"] = cfg.carbon.generic_table
     if cfg.landcover.nomenclature == "table" and cfg.landcover.mapping is not None:
         files["landcover_mapping"] = cfg.landcover.mapping
+    return landcover, forest, before
+
+
+def read_inputs(cfg: PipelineConfig) -> Inputs:
+    """Read and check the communes, the land-cover raster and the forest map."""
+    files: dict[str, Path] = {"communes": cfg.communes.path}
+    source = f"{cfg.communes.path}" + (
+        f" (layer {cfg.communes.layer})" if cfg.communes.layer else ""
+    )
+    raw = read_vector(cfg.communes.path, "communes", cfg.communes.layer)
+    communes, notices = prepare_communes(
+        raw,
+        source=source,
+        code_field=cfg.communes.code_field,
+        name_field=cfg.communes.name_field,
+        epci_field=cfg.communes.epci_field,
+    )
+    if cfg.communes.table is not None:
+        tcfg = cfg.communes.table
+        table = read_csv(
+            tcfg.path, "commune table", required=[tcfg.code_field], dtype=object, sep=tcfg.separator
+        )
+        for fld in (tcfg.epci_field, tcfg.population_field):
+            if fld and fld not in table.columns:
+                msg = f"commune table: {tcfg.path} has no column {fld!r}; columns: {', '.join(table.columns)}"
+                raise InputError(msg)
+        communes, more = join_commune_table(
+            communes,
+            table,
+            source=str(tcfg.path),
+            code_field=tcfg.code_field,
+            epci_field=tcfg.epci_field,
+            population_field=tcfg.population_field,
+        )
+        notices += more
+        if tcfg.epci_field and communes["epci_code"].isna().any():
+            epci = communes.set_index("commune_code")["epci_code"]
+            filled, more = fill_from_neighbours(communes, epci.dropna(), "EPCI (commune table)")
+            communes["epci_code"] = filled.to_numpy()
+            notices += more
+        files["commune_table"] = tcfg.path
+    landcover = forest = before = None
+    if cfg.landcover is not None:
+        landcover, forest, before = _read_carbon_inputs(cfg, files)
+    if cfg.pv is not None:
+        from geocarbon.solar.step import pv_input_files
+
+        files.update(pv_input_files(cfg))
     return Inputs(communes, landcover, forest, files, landcover_before=before, notices=notices)
 
 
@@ -251,6 +268,7 @@ def check_overlap(
 
 def landcover_mapping(cfg: PipelineConfig) -> dict[int, str]:
     """Code → category mapping of the land cover (nomenclature, then overrides)."""
+    assert cfg.landcover is not None
     if cfg.landcover.nomenclature == "table":
         assert cfg.landcover.mapping is not None
         table = read_csv(cfg.landcover.mapping, "land-cover mapping", required=["code", "category"])
@@ -272,6 +290,7 @@ def landuse_areas_from_zonal(
     zonal: ZonalResult, communes: gpd.GeoDataFrame, mapping: dict[int, str], cfg: PipelineConfig
 ) -> pd.DataFrame:
     """Long table commune × land-cover code (× forest type) with categories and areas [ha]."""
+    assert cfg.landcover is not None
     table = zonal.crosstab
     out = pd.DataFrame(
         {
@@ -502,10 +521,30 @@ def compute_flows(
 
 
 def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = None) -> Results:
-    """Run the computation steps (no file is written)."""
+    """Run the computation steps whose inputs the pipeline declares (no file is written)."""
     timer = _Timer()
     notices = list(inputs.notices)
+    out = inputs.communes.copy()
+    out["area_ha"] = area_ha(out)
+    results = Results(out, notices, timer.timings, dict(inputs.files))
+    if inputs.landcover is not None:
+        compute_carbon(cfg, inputs, results, timer, progress)
+    if cfg.pv is not None:
+        from geocarbon.solar.step import compute_pv
+
+        with timer.step("rooftop_pv"):
+            results.pv = compute_pv(cfg, inputs, results.communes, notices)
+    return results
+
+
+def compute_carbon(
+    cfg: PipelineConfig, inputs: Inputs, results: Results, timer: _Timer, progress: Progress | None
+) -> None:
+    """Land-use areas, stocks and flows per commune, added to ``results``."""
+    assert inputs.landcover is not None and cfg.landcover is not None
+    notices = results.notices
     communes = inputs.communes
+    out = results.communes
     with timer.step("overlap"):
         inside_share, more = check_overlap(communes, inputs.landcover)
         notices += more
@@ -555,8 +594,6 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
         stocks = compute_stocks(cat_areas, reference)
         summary = territory_summary(stocks)
     with timer.step("communes"):
-        out = communes.copy()
-        out["area_ha"] = area_ha(out)
         with np.errstate(invalid="ignore", divide="ignore"):
             valid_frac = np.where(
                 zonal.zone_area_m2 > 0, zonal.valid_area_m2 / zonal.zone_area_m2, 0.0
@@ -608,79 +645,97 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
         out["landcover_area_ha"].sum(),
         out["stock_tc"].sum(),
     )
-    return Results(
-        out,
-        landuse,
-        stocks,
-        summary,
-        notices,
-        timer.timings,
-        dict(inputs.files),
-        origin,
-        flows,
-        sequestration,
-        coefficients.reference,
-        mapping,
-    )
+    results.landuse_areas = landuse
+    results.carbon_stocks = stocks
+    results.summary = summary
+    results.coefficient_set = origin
+    results.flows = flows
+    results.sequestration = sequestration
+    results.reference = coefficients.reference
+    results.mapping = mapping
 
 
-def _output_crs(cfg: PipelineConfig, inputs: Inputs) -> Any:
-    return cfg.output_crs or inputs.landcover.crs
+def _output_crs(cfg: PipelineConfig, inputs: Inputs, results: Results) -> Any:
+    """The CRS of output layers: the configured one, else the land cover's, else the
+    buildings', else the communes' (when projected), else a local equal-area one."""
+    if cfg.output_crs:
+        return cfg.output_crs
+    if inputs.landcover is not None:
+        return inputs.landcover.crs
+    if results.pv is not None and results.pv.buildings.crs is not None:
+        return results.pv.buildings.crs
+    if inputs.communes.crs is not None and inputs.communes.crs.is_projected:
+        return inputs.communes.crs
+    return local_equal_area_crs(inputs.communes)
 
 
 def write_outputs(
     cfg: PipelineConfig, inputs: Inputs, results: Results, out_dir: Path, *, overwrite: bool
 ) -> Path:
     """Write every output of a run into ``out_dir`` atomically."""
-    crs = _output_crs(cfg, inputs)
+    crs = _output_crs(cfg, inputs, results)
     communes = results.communes.to_crs(crs)
     with atomic_output_dir(out_dir, overwrite=overwrite) as tmp:
         start = time.perf_counter()
-        layers: dict[str, pd.DataFrame] = {
-            "communes": communes,
-            "landuse_areas": results.landuse_areas,
-            "carbon_stocks": results.carbon_stocks,
-        }
+        layers: dict[str, pd.DataFrame] = {"communes": communes}
+        if results.landuse_areas is not None and results.carbon_stocks is not None:
+            layers["landuse_areas"] = results.landuse_areas
+            layers["carbon_stocks"] = results.carbon_stocks
         if results.flows is not None:
             layers["carbon_flows"] = results.flows
+        if results.pv is not None:
+            layers["pv_buildings"] = results.pv.buildings.to_crs(crs)
         write_gpkg_layers(tmp / "geocarbon.gpkg", layers)
-        if results.sequestration is not None:
-            write_csv(tmp / "sequestration.csv", results.sequestration)
-            write_json(tmp / "sequestration.json", sequestration_document(cfg, results))
-        summary = results.summary.copy()
-        summary.insert(1, "category_aldo", summary["category"].map(ALDO_NAMES).fillna(""))
-        write_csv(tmp / "carbon_stocks_summary.csv", summary)
-        if cfg.maps.enabled:
-            page = choropleth_map(
-                communes,
-                [
-                    ChoroplethLayer("stock_tc_per_ha", "Carbon stock density (tC/ha)"),
-                    ChoroplethLayer("stock_tc", "Total carbon stock (tC)"),
-                ],
-                title=html.escape(
-                    f"{cfg.name}: carbon stocks (soil 0–30 cm, litter, biomass, dead wood)"
-                ),
-                tooltip_fields=[
-                    ("commune_name", "Commune"),
-                    ("commune_code", "INSEE code"),
-                    ("stock_tc_per_ha", "Stock (tC/ha)"),
-                    ("stock_tc", "Stock (tC)"),
-                    ("stock_soil_tc", "Soil (tC)"),
-                    ("stock_live_biomass_tc", "Live biomass (tC)"),
-                    ("area_ha", "Area (ha)"),
-                    ("covered_share", "Covered share"),
-                ],
-                simplify_m=cfg.maps.simplify_m,
-            )
-            write_text(tmp / "maps" / "carbon_stocks.html", page)
-        hotspots = None
-        if inputs.landcover_before is not None:
-            hotspots = write_pixel_maps(cfg, inputs, results, tmp / "rasters")
-        if cfg.maps.enabled and results.flows is not None:
-            write_text(tmp / "maps" / "carbon_flows.html", flows_map(cfg, communes, hotspots))
+        if results.summary is not None:
+            write_carbon_outputs(cfg, inputs, results, communes, tmp)
+        if results.pv is not None:
+            from geocarbon.solar.step import write_pv_outputs
+
+            write_pv_outputs(cfg, results.pv, communes, tmp)
         results.timings_s["write"] = round(time.perf_counter() - start, 3)
         write_json(tmp / "run.json", provenance(cfg, results))
     return out_dir
+
+
+def write_carbon_outputs(
+    cfg: PipelineConfig, inputs: Inputs, results: Results, communes: gpd.GeoDataFrame, tmp: Path
+) -> None:
+    """Summary CSV, sequestration table, pixel maps and maps of the carbon steps."""
+    assert results.summary is not None
+    if results.sequestration is not None:
+        write_csv(tmp / "sequestration.csv", results.sequestration)
+        write_json(tmp / "sequestration.json", sequestration_document(cfg, results))
+    summary = results.summary.copy()
+    summary.insert(1, "category_aldo", summary["category"].map(ALDO_NAMES).fillna(""))
+    write_csv(tmp / "carbon_stocks_summary.csv", summary)
+    if cfg.maps.enabled:
+        page = choropleth_map(
+            communes,
+            [
+                ChoroplethLayer("stock_tc_per_ha", "Carbon stock density (tC/ha)"),
+                ChoroplethLayer("stock_tc", "Total carbon stock (tC)"),
+            ],
+            title=html.escape(
+                f"{cfg.name}: carbon stocks (soil 0–30 cm, litter, biomass, dead wood)"
+            ),
+            tooltip_fields=[
+                ("commune_name", "Commune"),
+                ("commune_code", "INSEE code"),
+                ("stock_tc_per_ha", "Stock (tC/ha)"),
+                ("stock_tc", "Stock (tC)"),
+                ("stock_soil_tc", "Soil (tC)"),
+                ("stock_live_biomass_tc", "Live biomass (tC)"),
+                ("area_ha", "Area (ha)"),
+                ("covered_share", "Covered share"),
+            ],
+            simplify_m=cfg.maps.simplify_m,
+        )
+        write_text(tmp / "maps" / "carbon_stocks.html", page)
+    hotspots = None
+    if inputs.landcover_before is not None:
+        hotspots = write_pixel_maps(cfg, inputs, results, tmp / "rasters")
+    if cfg.maps.enabled and results.flows is not None:
+        write_text(tmp / "maps" / "carbon_flows.html", flows_map(cfg, communes, hotspots))
 
 
 def write_pixel_maps(
@@ -691,6 +746,7 @@ def write_pixel_maps(
     there are more than :data:`MAX_HOTSPOTS`)."""
     assert cfg.flows is not None and inputs.landcover_before is not None
     assert results.reference is not None and results.mapping is not None
+    assert inputs.landcover is not None and cfg.landcover is not None
     lc = inputs.landcover
     fcfg = cfg.flows
     forest_codes = (
@@ -838,7 +894,21 @@ def provenance(cfg: PipelineConfig, results: Results) -> dict[str, Any]:
     for key, path in sorted(results.files.items()):
         p = Path(path)
         inputs[key] = {"path": str(p), "sha256": sha256_file(p) if p.is_file() else None}
-    totals = results.communes[["area_ha", "landcover_area_ha", "stock_tc"]].sum()
+    sums = [
+        c
+        for c in (
+            "area_ha",
+            "landcover_area_ha",
+            "stock_tc",
+            "flow_tco2e_per_yr",
+            "pv_kwp",
+            "pv_mwh_per_yr",
+        )
+        if c in results.communes.columns
+    ]
+    totals = {"communes": len(results.communes)} | {
+        c: round(float(results.communes[c].sum()), 3) for c in sums
+    }
     return {
         "geocarbon_version": __version__,
         "pipeline": cfg.name,
@@ -848,12 +918,7 @@ def provenance(cfg: PipelineConfig, results: Results) -> dict[str, Any]:
         "coefficient_set": results.coefficient_set,
         "timings_s": results.timings_s,
         "notices": [n.as_dict() for n in results.notices],
-        "totals": {
-            "communes": len(results.communes),
-            "area_ha": round(float(totals["area_ha"]), 3),
-            "landcover_area_ha": round(float(totals["landcover_area_ha"]), 3),
-            "stock_tc": round(float(totals["stock_tc"]), 3),
-        },
+        "totals": totals,
         "sign_convention": "stocks in tC (positive); flows: positive = sequestration",
     }
 
@@ -861,6 +926,19 @@ def provenance(cfg: PipelineConfig, results: Results) -> dict[str, Any]:
 def validate(cfg: PipelineConfig, *, overwrite: bool = True) -> tuple[Inputs, list[Notice]]:
     """Check configuration and inputs without computing: files, CRS, fields, overlap, classes."""
     inputs = read_inputs(cfg)
+    notices: list[Notice] = []
+    if inputs.landcover is not None:
+        notices += _validate_carbon(cfg, inputs)
+    if cfg.pv is not None:
+        from geocarbon.solar.step import validate_pv
+
+        notices += validate_pv(cfg, inputs)
+    check_writable(cfg.resolved_output_dir(), overwrite=overwrite)
+    return inputs, inputs.notices + notices
+
+
+def _validate_carbon(cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
+    assert inputs.landcover is not None and cfg.landcover is not None
     _, notices = check_overlap(inputs.communes, inputs.landcover)
     mapping = landcover_mapping(cfg)
     _check_classes(inputs.landcover, mapping, cfg)
@@ -874,12 +952,12 @@ def validate(cfg: PipelineConfig, *, overwrite: bool = True) -> tuple[Inputs, li
         notices += more
     if cfg.flows is not None and inputs.landcover_before is not None:
         _check_classes(inputs.landcover_before, mapping, cfg)
-    check_writable(cfg.resolved_output_dir(), overwrite=overwrite)
-    return inputs, inputs.notices + notices
+    return notices
 
 
 def _check_classes(raster: RasterInfo, mapping: dict[int, str], cfg: PipelineConfig) -> None:
     """Scan the raster (block by block) for codes absent from the mapping."""
+    assert cfg.landcover is not None
     found: dict[int, int] = {}
     for block in iter_blocks(raster, block_pixels=cfg.processing.block_pixels):
         values = block.arrays["landcover"]

@@ -35,7 +35,7 @@ def test_unknown_keys_are_rejected_by_name(tmp_path: Path) -> None:
 
 
 def test_missing_and_invalid_values(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"missing key 'landcover'"):
+    with pytest.raises(ConfigError, match=r"declares no step"):
         load_config(write_pipeline(tmp_path / "t.yaml", {"name": "t", "communes": {"path": "c"}}))
     with pytest.raises(ConfigError, match="aldo_dir is not set"):
         load_config(
