@@ -1,0 +1,1 @@
+"""Rooftop photovoltaic potential: roof model, yield model (pvlib), pipeline step."""

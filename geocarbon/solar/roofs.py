@@ -1,0 +1,88 @@
+"""Roof model: roof form, usable area, peak power, exclusions and flags (pure functions).
+
+Each building gets a roof form (``flat`` when the roof altitude range is below a
+threshold, ``pitched`` above, ``unknown`` without roof altitudes), a usable area
+(footprint × usable share of its roof form, reduced for small roofs; none below the
+minimum usable area), a peak power (usable area × module power per m²) and the specific
+yield of its roof form. Buildings not kept carry an ``excluded_reason``.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geocarbon.config import PvParameters
+
+ROOF_FORMS = ("flat", "pitched", "unknown")
+
+
+def roof_form(roof_range_m: np.ndarray, flat_max_range_m: float) -> np.ndarray:
+    """``flat`` / ``pitched`` / ``unknown`` (NaN range) from the roof altitude range [m]."""
+    rng = np.asarray(roof_range_m, dtype=float)
+    out = np.where(rng <= flat_max_range_m, "flat", "pitched").astype(object)
+    out[np.isnan(rng)] = "unknown"
+    return out
+
+
+def usable_area_m2(footprint_m2: np.ndarray, roof: np.ndarray, params: PvParameters) -> np.ndarray:
+    """Usable roof area [m²]: footprint × share of the roof form (× the small-roof factor
+    below ``small_roof_m2``); 0 when below ``min_usable_m2``."""
+    footprint = np.asarray(footprint_m2, dtype=float)
+    share = pd.Series(roof).map(params.usable_share).to_numpy(dtype=float)
+    usable = footprint * share
+    usable = np.where(footprint < params.small_roof_m2, usable * params.small_roof_factor, usable)
+    return np.where(usable < params.min_usable_m2, 0.0, usable)
+
+
+def within(points: gpd.GeoSeries, zones: gpd.GeoDataFrame) -> np.ndarray:
+    """Index of the zone containing each point (-1 = none; the first zone wins)."""
+    out = np.full(len(points), -1, dtype=np.int64)
+    if len(zones) == 0 or len(points) == 0:
+        return out
+    tree = shapely.STRtree(np.asarray(zones.geometry.values))
+    pt_idx, zone_idx = tree.query(np.asarray(points.values), predicate="within")
+    order = np.lexsort((zone_idx, pt_idx))
+    pt_idx, zone_idx = pt_idx[order], zone_idx[order]
+    first = np.r_[True, pt_idx[1:] != pt_idx[:-1]]
+    out[pt_idx[first]] = zone_idx[first]
+    return out
+
+
+def roof_potential(
+    buildings: gpd.GeoDataFrame, yields_kwh_per_kwp: dict[str, float], params: PvParameters
+) -> gpd.GeoDataFrame:
+    """Usable area, peak power and energy of each building.
+
+    Parameters
+    ----------
+    buildings : GeoDataFrame
+        Projected CRS; columns ``roof_range_m``, ``height_m``, ``excluded_reason``
+        (empty when kept so far).
+    yields_kwh_per_kwp : dict
+        Specific yield of each roof form [kWh/kWp].
+
+    Returns
+    -------
+    GeoDataFrame
+        Adds ``footprint_m2``, ``roof_type``, ``usable_m2``, ``kwp``, ``kwh_per_kwp``,
+        ``kwh_per_yr``, ``large_roof``; buildings excluded get 0 kWp.
+    """
+    out = buildings.copy()
+    out["footprint_m2"] = out.geometry.area.to_numpy()
+    out["roof_type"] = roof_form(
+        out["roof_range_m"].to_numpy(dtype=float), params.flat_roof_max_range_m
+    )
+    usable = usable_area_m2(out["footprint_m2"].to_numpy(), out["roof_type"].to_numpy(), params)
+    kept = out["excluded_reason"] == ""
+    too_small = kept & (usable <= 0)
+    out.loc[too_small, "excluded_reason"] = f"usable roof area below {params.min_usable_m2:g} m²"
+    kept = out["excluded_reason"] == ""
+    out["usable_m2"] = np.where(kept, usable, 0.0)
+    out["kwp"] = out["usable_m2"] * params.kwp_per_m2
+    out["kwh_per_kwp"] = out["roof_type"].map(yields_kwh_per_kwp).astype(float)
+    out["kwh_per_yr"] = out["kwp"] * out["kwh_per_kwp"]
+    out["large_roof"] = out["footprint_m2"] > params.large_roof_m2
+    return out

@@ -1,0 +1,489 @@
+"""Rooftop PV step of a territory run: buildings → roofs → yields → per-commune totals,
+targets, outputs."""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geocarbon.communes import _polygonal
+from geocarbon.config import PipelineConfig, PvConfig
+from geocarbon.errors import InputError
+from geocarbon.geo import local_equal_area_crs
+from geocarbon.io.vectors import read_vector
+from geocarbon.io.weather import read_weather
+from geocarbon.io.writers import write_csv, write_text
+from geocarbon.maps import ChoroplethLayer, Overlay, choropleth_map
+from geocarbon.notices import Notice
+from geocarbon.solar.roofs import roof_potential, within
+from geocarbon.solar.yield_model import check_weather, mean_yield, specific_yield
+
+logger = logging.getLogger(__name__)
+
+BUILDING_COLUMNS = [
+    "building_id",
+    "commune_code",
+    "footprint_m2",
+    "roof_type",
+    "usable_m2",
+    "kwp",
+    "kwh_per_yr",
+    "kwh_per_kwp",
+    "excluded_reason",
+    "height_m",
+    "roof_range_m",
+    "usage",
+    "public",
+    "large_roof",
+]
+
+
+@dataclass
+class PvResults:
+    """What the rooftop PV step computed."""
+
+    buildings: gpd.GeoDataFrame
+    yields: pd.DataFrame
+    summary: pd.DataFrame
+    targets: pd.DataFrame
+
+
+def pv_input_files(cfg: PipelineConfig) -> dict[str, Path]:
+    """Files the PV step reads (for provenance)."""
+    assert cfg.pv is not None
+    files = {"buildings": cfg.pv.buildings.path, "weather": cfg.pv.weather.path}
+    for i, zone in enumerate(cfg.pv.exclusions):
+        files[f"pv_exclusion_{i + 1}"] = zone.path
+    if cfg.pv.existing is not None:
+        files["pv_existing"] = cfg.pv.existing.path
+    return files
+
+
+def _number(frame: pd.DataFrame, field: str | None) -> np.ndarray:
+    if field is None or field not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[field], errors="coerce").to_numpy(dtype=float)
+
+
+def prepare_buildings(
+    raw: gpd.GeoDataFrame, pv: PvConfig, source: str
+) -> tuple[gpd.GeoDataFrame, list[Notice]]:
+    """Ids, heights, roof ranges, usage; geometry checks with an ``excluded_reason``.
+
+    Buildings are never dropped: those that cannot carry panels keep a reason.
+    """
+    cfg = pv.buildings
+    notices: list[Notice] = []
+    for key in ("id_field", "usage_field"):
+        name = getattr(cfg, key)
+        if name is not None and name not in raw.columns and key == "id_field":
+            msg = f"buildings: {source} has no field {name!r} (pv.buildings.{key}); fields: {', '.join(map(str, raw.columns))}"
+            raise InputError(msg)
+    if len(raw) == 0:
+        msg = f"buildings: {source} holds no feature"
+        raise InputError(msg)
+    ids = (
+        raw[cfg.id_field].astype(str).to_numpy()
+        if cfg.id_field
+        else np.array([f"B{i + 1}" for i in range(len(raw))])
+    )
+    dup = pd.Series(ids).duplicated(keep=False).to_numpy()
+    reason = np.full(len(raw), "", dtype=object)
+    if dup.any():
+        # keep every record, with a unique id, and say why it carries no panels
+        rank = pd.Series(ids).groupby(ids).cumcount().to_numpy() + 1
+        listed = sorted(set(ids[dup]))
+        ids = np.where(dup, [f"{i}#{r}" for i, r in zip(ids, rank, strict=True)], ids)
+        reason[dup] = "duplicate building id (corrupt record?)"
+        notices.append(
+            Notice(
+                "building_duplicate_ids",
+                f"{int(dup.sum())} buildings share an id in {cfg.id_field!r}; numbered #1, #2... and given no panels",
+                listed,
+            )
+        )
+    geoms = np.asarray(shapely.force_2d(raw.geometry.values), dtype=object)
+    empty = np.array([g is None or g.is_empty for g in geoms])
+    reason[empty] = "no geometry"
+    polygonal = np.array(
+        [g is not None and g.geom_type in ("Polygon", "MultiPolygon") for g in geoms]
+    )
+    reason[~empty & ~polygonal] = "not a polygon"
+    valid = np.array([bool(g.is_valid) if g is not None and not g.is_empty else True for g in geoms])
+    invalid = ~empty & polygonal & ~valid
+    if invalid.any():
+        geoms[invalid] = [_polygonal(g) for g in shapely.make_valid(geoms[invalid])]
+        broken = invalid & np.array([g is None or g.is_empty for g in geoms])
+        reason[broken] = "invalid geometry that cannot be repaired"
+        notices.append(
+            Notice(
+                "building_geometry_repaired",
+                f"{int(invalid.sum())} invalid building geometries were repaired",
+                ids[invalid].tolist(),
+            )
+        )
+    height = _number(raw, cfg.height_field)
+    negative = ~np.isnan(height) & (height < 0)
+    reason[(reason == "") & negative] = "negative height"
+    if cfg.height_field is None or cfg.height_field not in raw.columns:
+        notices.append(
+            Notice(
+                "buildings_without_height",
+                "buildings have no height field: roof forms from roof altitudes only",
+            )
+        )
+    roof_range = _number(raw, cfg.roof_max_field) - _number(raw, cfg.roof_min_field)
+    roof_range[roof_range < 0] = np.nan
+    unknown = np.isnan(roof_range)
+    if unknown.any():
+        notices.append(
+            Notice(
+                "roof_form_unknown",
+                f"{int(unknown.sum())} buildings without roof altitudes: roof form 'unknown' (usable share {pv.parameters.usable_share['unknown']:.0%}, yield of pitched roofs of unknown orientation)",
+            )
+        )
+    usage = (
+        raw[cfg.usage_field].astype("string").fillna("").astype(object).to_numpy()
+        if cfg.usage_field and cfg.usage_field in raw.columns
+        else np.full(len(raw), "", dtype=object)
+    )
+    out = gpd.GeoDataFrame(
+        {
+            "building_id": ids,
+            "height_m": height,
+            "roof_range_m": roof_range,
+            "usage": usage,
+            "public": np.isin(usage, cfg.public_usages),
+            "excluded_reason": reason,
+        },
+        geometry=[g if g is not None and not g.is_empty else shapely.Polygon() for g in geoms],
+        crs=raw.crs,
+    )
+    return out, notices
+
+
+def roof_yields(weather: Any, pv: PvConfig) -> pd.DataFrame:
+    """Specific yield per roof form [kWh/kWp]: flat roofs carry south-facing tilted rows on
+    racks (open-rack temperature); pitched roofs of unknown orientation average the
+    orientations from east to west (close-mount temperature); unknown roofs take the
+    pitched value."""
+    p = pv.parameters
+    common: dict[str, Any] = {
+        "losses_percent": p.losses_percent,
+        "gamma_pdc_per_c": p.gamma_pdc_per_c,
+    }
+    flat = specific_yield(
+        weather,
+        p.flat_tilt_deg,
+        p.flat_azimuth_deg,
+        temperature_model="open_rack_glass_glass",
+        **common,
+    )
+    pitched = mean_yield(
+        weather,
+        p.pitched_tilt_deg,
+        p.pitched_azimuths_deg,
+        temperature_model=p.temperature_model,
+        **common,
+    )
+    south = specific_yield(
+        weather, p.pitched_tilt_deg, 180.0, temperature_model=p.temperature_model, **common
+    )
+    return pd.DataFrame(
+        {
+            "case": ["flat", "pitched", "unknown", "reference_south"],
+            "tilt_deg": [
+                p.flat_tilt_deg,
+                p.pitched_tilt_deg,
+                p.pitched_tilt_deg,
+                p.pitched_tilt_deg,
+            ],
+            "azimuth_deg": [
+                str(p.flat_azimuth_deg),
+                "mean " + "/".join(f"{a:g}" for a in p.pitched_azimuths_deg),
+                "as pitched",
+                "180",
+            ],
+            "kwh_per_kwp": [flat, pitched, pitched, south],
+        }
+    )
+
+
+def compute_pv(
+    cfg: PipelineConfig, inputs: Any, communes: gpd.GeoDataFrame, notices: list[Notice]
+) -> PvResults:
+    """Rooftop PV potential per building and per commune (adds ``pv_*`` columns to ``communes``)."""
+    pv = cfg.pv
+    assert pv is not None
+    raw = read_vector(pv.buildings.path, "buildings", pv.buildings.layer)
+    buildings, more = prepare_buildings(raw, pv, str(pv.buildings.path))
+    notices += more
+    weather = read_weather(pv.weather.path, pv.weather.format)
+    check_weather(weather)
+    yields = roof_yields(weather, pv)
+    # true areas and point-in-polygon tests in a local equal-area projection
+    eq = local_equal_area_crs(communes)
+    work = buildings.to_crs(eq)
+    points = work.geometry.representative_point()
+    zones = communes.to_crs(eq)
+    where = within(points, zones)
+    no_commune = (where < 0) & (work["excluded_reason"] == "")
+    work.loc[no_commune, "excluded_reason"] = "outside the communes"
+    work["commune_code"] = np.where(
+        where >= 0, communes["commune_code"].to_numpy()[np.clip(where, 0, None)], ""
+    )
+    for zone_cfg in pv.exclusions:
+        zone = read_vector(zone_cfg.path, "exclusion zones", zone_cfg.layer).to_crs(eq)
+        hit = (within(points, zone) >= 0) & (work["excluded_reason"] == "")
+        work.loc[hit, "excluded_reason"] = zone_cfg.reason
+    existing_kwp = pd.Series(dtype=float)
+    if pv.existing is not None:
+        ex = read_vector(pv.existing.path, "existing installations", pv.existing.layer).to_crs(eq)
+        idx = within(points, ex)
+        equipped = idx >= 0
+        work["existing_installation"] = equipped
+        work.loc[equipped & (work["excluded_reason"] == ""), "excluded_reason"] = (
+            "existing installation"
+        )
+        if pv.existing.kwp_field and pv.existing.kwp_field in ex.columns:
+            kwp = pd.to_numeric(ex[pv.existing.kwp_field], errors="coerce").fillna(0.0).to_numpy()
+            work["existing_kwp"] = np.where(equipped, kwp[np.clip(idx, 0, None)], 0.0)
+            existing_kwp = work.groupby("commune_code")["existing_kwp"].sum()
+    table = {str(k): float(v) for k, v in yields.set_index("case")["kwh_per_kwp"].items()}
+    result = roof_potential(work, table, pv.parameters)
+    result = result.to_crs(buildings.crs)
+    excluded = result[result["excluded_reason"] != ""]
+    if len(excluded):
+        counts = excluded["excluded_reason"].value_counts()
+        notices.append(
+            Notice(
+                "buildings_excluded",
+                f"{len(excluded)} buildings carry no panels (see excluded_reason)",
+                [f"{r}: {n}" for r, n in counts.items()],
+            )
+        )
+    kept = result[result["excluded_reason"] == ""]
+    per = kept.groupby("commune_code").agg(
+        pv_buildings=("building_id", "size"),
+        pv_usable_m2=("usable_m2", "sum"),
+        pv_kwp=("kwp", "sum"),
+        pv_kwh=("kwh_per_yr", "sum"),
+    )
+    per = per.reindex(communes["commune_code"]).fillna(0.0)
+    communes["pv_buildings"] = per["pv_buildings"].astype(int).to_numpy()
+    communes["pv_usable_m2"] = per["pv_usable_m2"].to_numpy()
+    communes["pv_kwp"] = per["pv_kwp"].to_numpy()
+    communes["pv_mwp"] = communes["pv_kwp"] / 1e3
+    communes["pv_mwh_per_yr"] = per["pv_kwh"].to_numpy() / 1e3
+    if "population" in communes.columns:
+        pop = pd.to_numeric(communes["population"], errors="coerce").to_numpy(dtype=float)
+        communes["pv_kwp_per_inhab"] = np.divide(
+            communes["pv_kwp"].to_numpy(), pop, out=np.full(len(pop), np.nan), where=pop > 0
+        )
+    if len(existing_kwp):
+        communes["pv_existing_kwp"] = (
+            existing_kwp.reindex(communes["commune_code"]).fillna(0.0).to_numpy()
+        )
+    in_territory = result[result["commune_code"] != ""]
+    summary = pv_summary(in_territory)
+    targets = pv_targets(pv, in_territory, communes)
+    columns = [
+        c
+        for c in [*BUILDING_COLUMNS, "existing_installation", "existing_kwp"]
+        if c in result.columns
+    ]
+    buildings_out = gpd.GeoDataFrame(result[columns], geometry=result.geometry, crs=result.crs)
+    logger.info(
+        "rooftop PV: %d buildings, %.2f MWp, %.0f MWh/yr",
+        len(kept),
+        kept["kwp"].sum() / 1e3,
+        kept["kwh_per_yr"].sum() / 1e3,
+    )
+    return PvResults(buildings_out, yields, summary, targets)
+
+
+def pv_summary(buildings: pd.DataFrame) -> pd.DataFrame:
+    """Territory totals by roof form, for public buildings and large roofs."""
+    kept = buildings[buildings["excluded_reason"] == ""]
+
+    def row(label: str, part: pd.DataFrame, total: pd.DataFrame) -> dict[str, Any]:
+        return {
+            "group": label,
+            "buildings": len(total),
+            "buildings_with_potential": len(part),
+            "footprint_m2": float(total["footprint_m2"].sum()),
+            "usable_m2": float(part["usable_m2"].sum()),
+            "mwp": float(part["kwp"].sum()) / 1e3,
+            "mwh_per_yr": float(part["kwh_per_yr"].sum()) / 1e3,
+        }
+
+    rows = [row("all", kept, buildings)]
+    for form in ("flat", "pitched", "unknown"):
+        rows.append(
+            row(
+                f"roof {form}", kept[kept.roof_type == form], buildings[buildings.roof_type == form]
+            )
+        )
+    rows.append(row("public buildings", kept[kept.public], buildings[buildings.public]))
+    rows.append(
+        row("large roofs (> threshold)", kept[kept.large_roof], buildings[buildings.large_roof])
+    )
+    return pd.DataFrame(rows)
+
+
+def pv_targets(pv: PvConfig, buildings: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
+    """Each target with the potential, the existing value when known, and the gap."""
+    kept = buildings[buildings["excluded_reason"] == ""]
+    potential_kwp = float(kept["kwp"].sum())
+    existing_kwp = (
+        float(communes["pv_existing_kwp"].sum())
+        if "pv_existing_kwp" in communes.columns
+        else np.nan
+    )
+    population = float(
+        pd.to_numeric(communes.get("population", pd.Series(dtype=float)), errors="coerce").sum()
+    )
+    public = buildings[buildings["public"]]
+    equipped = float(
+        public.get("existing_installation", pd.Series(False, index=public.index)).sum()
+    )
+    rows = []
+    for t in pv.targets:
+        if t.indicator == "pv_mwp":
+            potential, existing = potential_kwp / 1e3, existing_kwp / 1e3
+        elif t.indicator == "pv_mwh_per_yr":
+            potential, existing = float(kept["kwh_per_yr"].sum()) / 1e3, np.nan
+        elif t.indicator == "pv_kwp_per_inhab":
+            potential = potential_kwp / population if population > 0 else np.nan
+            existing = existing_kwp / population if population > 0 else np.nan
+        else:  # share of public roofs equipped
+            n_public = len(public)
+            potential = (
+                float((public["excluded_reason"].isin(["", "existing installation"])).mean())
+                if n_public
+                else np.nan
+            )
+            existing = equipped / n_public if n_public and pv.existing is not None else np.nan
+        rows.append(
+            {
+                "indicator": t.indicator,
+                "label": t.label,
+                "year": t.year,
+                "target": t.value,
+                "potential": potential,
+                "existing": existing,
+                "gap_to_target": t.value - existing if not np.isnan(existing) else np.nan,
+                "potential_covers_target": bool(potential >= t.value)
+                if not np.isnan(potential)
+                else False,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "indicator",
+            "label",
+            "year",
+            "target",
+            "potential",
+            "existing",
+            "gap_to_target",
+            "potential_covers_target",
+        ],
+    )
+
+
+def validate_pv(cfg: PipelineConfig, inputs: Any) -> list[Notice]:
+    """Check the PV inputs without computing the potential."""
+    pv = cfg.pv
+    assert pv is not None
+    raw = read_vector(pv.buildings.path, "buildings", pv.buildings.layer)
+    _, notices = prepare_buildings(raw, pv, str(pv.buildings.path))
+    check_weather(read_weather(pv.weather.path, pv.weather.format))
+    for zone_cfg in pv.exclusions:
+        read_vector(zone_cfg.path, "exclusion zones", zone_cfg.layer)
+    return notices
+
+
+_KWH_CLASSES = (
+    (0.0, 5_000.0, "under 5 MWh/yr", "#fee391"),
+    (5_000.0, 20_000.0, "5–20 MWh/yr", "#fec44f"),
+    (20_000.0, 100_000.0, "20–100 MWh/yr", "#ec7014"),
+    (100_000.0, np.inf, "over 100 MWh/yr", "#8c2d04"),
+)
+
+
+def write_pv_outputs(
+    cfg: PipelineConfig, result: PvResults, communes: gpd.GeoDataFrame, tmp: Path
+) -> None:
+    """Summary and targets CSVs, yield table and the rooftop PV map."""
+    write_csv(tmp / "pv_summary.csv", result.summary)
+    write_csv(tmp / "pv_yields.csv", result.yields)
+    if len(result.targets):
+        write_csv(tmp / "pv_targets.csv", result.targets)
+    if not cfg.maps.enabled:
+        return
+    b = result.buildings.copy()
+    labels = np.full(len(b), "no potential", dtype=object)
+    for lo, hi, label, _ in _KWH_CLASSES:
+        labels[(b["kwh_per_yr"] > lo) & (b["kwh_per_yr"] <= hi) & (b["excluded_reason"] == "")] = (
+            label
+        )
+    b["energy_class"] = labels
+    b["mwh_per_yr"] = (b["kwh_per_yr"] / 1e3).round(2)
+    colors = {label: color for _, _, label, color in _KWH_CLASSES} | {"no potential": "#9e9e9e"}
+    overlay = Overlay(
+        "Buildings by rooftop PV energy",
+        b[
+            [
+                "building_id",
+                "roof_type",
+                "usable_m2",
+                "kwp",
+                "mwh_per_yr",
+                "excluded_reason",
+                "energy_class",
+                "geometry",
+            ]
+        ].round(2),
+        "energy_class",
+        colors,
+        (
+            ("building_id", "Building"),
+            ("roof_type", "Roof"),
+            ("usable_m2", "Usable (m²)"),
+            ("kwp", "kWp"),
+            ("mwh_per_yr", "MWh/yr"),
+            ("excluded_reason", "Excluded"),
+        ),
+    )
+    page = choropleth_map(
+        communes,
+        [
+            ChoroplethLayer(
+                "pv_mwh_per_yr",
+                "Rooftop PV potential (MWh/yr)",
+                colors=("#fff7bc", "#fee391", "#fec44f", "#fe9929", "#cc4c02"),
+            )
+        ],
+        title=html.escape(f"{cfg.name}: rooftop photovoltaic potential"),
+        tooltip_fields=[
+            ("commune_name", "Commune"),
+            ("commune_code", "INSEE code"),
+            ("pv_buildings", "Buildings with potential"),
+            ("pv_usable_m2", "Usable roof (m²)"),
+            ("pv_mwp", "MWp"),
+            ("pv_mwh_per_yr", "MWh/yr"),
+        ],
+        simplify_m=cfg.maps.simplify_m,
+        overlays=[overlay],
+    )
+    write_text(tmp / "maps" / "rooftop_pv.html", page)

@@ -1,0 +1,119 @@
+"""Specific yield of PV systems [kWh/kWp] from hourly weather, with pvlib.
+
+Plane-of-array irradiance (Hay–Davies transposition, ground albedo 0.2) at the solar
+position of the middle of each hour, physical incidence-angle losses on the beam, SAPM
+cell temperature, PVWatts DC power with a temperature coefficient, then system losses
+(14 % by default, as PVGIS). Computed once per (weather, tilt, azimuth), never per building.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from geocarbon.errors import InputError
+from geocarbon.io.weather import Weather
+
+REQUIRED = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
+
+
+def check_weather(weather: Weather) -> None:
+    """Refuse weather with missing columns, gaps or the wrong length (one hourly year)."""
+    data = weather.data
+    missing = [c for c in REQUIRED if c not in data.columns]
+    if missing:
+        msg = f"weather {weather.source}: no column {missing}; an hourly file with irradiance (GHI, DNI, DHI), temperature and wind is needed"
+        raise InputError(msg)
+    if len(data) not in (8760, 8784):
+        msg = f"weather {weather.source}: {len(data)} hourly rows; a full year has 8,760 (8,784 in a leap year)"
+        raise InputError(msg)
+    steps = pd.Series(data.index).diff().dropna()
+    if not (steps == pd.Timedelta(hours=1)).all():
+        bad = int((steps != pd.Timedelta(hours=1)).sum())
+        msg = f"weather {weather.source}: {bad} time steps are not one hour apart (gaps or duplicates)"
+        raise InputError(msg)
+    gaps = data[list(REQUIRED)].isna().sum()
+    if gaps.any():
+        listed = ", ".join(f"{c}: {n}" for c, n in gaps.items() if n)
+        msg = f"weather {weather.source}: missing values ({listed}); fill the gaps or use another file"
+        raise InputError(msg)
+    if (data[["ghi", "dni", "dhi"]] < 0).any().any():
+        msg = f"weather {weather.source}: negative irradiance values"
+        raise InputError(msg)
+
+
+def hourly_ac_kw_per_kwp(
+    weather: Weather,
+    tilt_deg: float,
+    azimuth_deg: float,
+    *,
+    losses_percent: float = 14.0,
+    gamma_pdc_per_c: float = -0.004,
+    temperature_model: str = "close_mount_glass_glass",
+    albedo: float = 0.2,
+) -> pd.Series:
+    """AC power of 1 kWp for each hour [kW] (= energy in kWh for hourly steps).
+
+    Parameters
+    ----------
+    tilt_deg, azimuth_deg : float
+        Panel tilt from horizontal and azimuth clockwise from north (180 = south) [deg].
+    losses_percent : float
+        System losses (wiring, inverter, soiling, mismatch...) [%].
+    gamma_pdc_per_c : float
+        Temperature coefficient of power [1/°C].
+    temperature_model : str
+        pvlib SAPM parameter set for the cell temperature.
+    """
+    import pvlib
+
+    data = weather.data
+    mid = pd.DatetimeIndex(data.index).shift(30, freq="min")
+    solpos = pvlib.solarposition.get_solarposition(
+        mid,
+        weather.latitude,
+        weather.longitude,
+        altitude=weather.altitude,
+        temperature=data["temp_air"].to_numpy(),
+    )
+    solpos.index = data.index
+    dni_extra = pvlib.irradiance.get_extra_radiation(mid)
+    dni_extra.index = data.index
+    poa = pvlib.irradiance.get_total_irradiance(
+        tilt_deg,
+        azimuth_deg,
+        solpos["apparent_zenith"],
+        solpos["azimuth"],
+        data["dni"],
+        data["ghi"],
+        data["dhi"],
+        dni_extra=dni_extra,
+        model="haydavies",
+        albedo=albedo,
+    )
+    aoi = pvlib.irradiance.aoi(tilt_deg, azimuth_deg, solpos["apparent_zenith"], solpos["azimuth"])
+    iam = pvlib.iam.physical(aoi)
+    effective = (poa["poa_direct"] * iam + poa["poa_diffuse"]).clip(lower=0).fillna(0.0)
+    params = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"][temperature_model]
+    cell = pvlib.temperature.sapm_cell(
+        poa["poa_global"].fillna(0.0), data["temp_air"], data["wind_speed"], **params
+    )
+    dc = pvlib.pvsystem.pvwatts_dc(effective, cell, pdc0=1.0, gamma_pdc=gamma_pdc_per_c)
+    return (dc * (1.0 - losses_percent / 100.0)).clip(lower=0.0)
+
+
+def specific_yield(
+    weather: Weather, tilt_deg: float, azimuth_deg: float, **kwargs: float | str
+) -> float:
+    """Annual energy of 1 kWp [kWh/kWp] for one orientation."""
+    return float(hourly_ac_kw_per_kwp(weather, tilt_deg, azimuth_deg, **kwargs).sum())  # type: ignore[arg-type]
+
+
+def mean_yield(
+    weather: Weather, tilt_deg: float, azimuths_deg: Iterable[float], **kwargs: float | str
+) -> float:
+    """Mean annual yield [kWh/kWp] over several orientations (roofs of unknown orientation)."""
+    values = [specific_yield(weather, tilt_deg, az, **kwargs) for az in azimuths_deg]
+    return float(np.mean(values))
