@@ -117,7 +117,9 @@ def prepare_buildings(
         [g is not None and g.geom_type in ("Polygon", "MultiPolygon") for g in geoms]
     )
     reason[~empty & ~polygonal] = "not a polygon"
-    valid = np.array([bool(g.is_valid) if g is not None and not g.is_empty else True for g in geoms])
+    valid = np.array(
+        [bool(g.is_valid) if g is not None and not g.is_empty else True for g in geoms]
+    )
     invalid = ~empty & polygonal & ~valid
     if invalid.any():
         geoms[invalid] = [_polygonal(g) for g in shapely.make_valid(geoms[invalid])]

@@ -1,0 +1,290 @@
+"""Rooftop PV: roof model by hand, one hour of one panel recomputed without pvlib, the La
+Rochelle district end to end, and bad inputs."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from shapely.geometry import Polygon, box
+
+from geocarbon.cli import main
+from geocarbon.config import PvParameters
+from geocarbon.errors import InputError
+from geocarbon.io.weather import Weather, read_weather
+from geocarbon.solar.roofs import roof_form, usable_area_m2, within
+from geocarbon.solar.yield_model import check_weather, hourly_ac_kw_per_kwp, specific_yield
+from tests.conftest import REPO, SHARED, realdata, write_pipeline
+
+WEATHER = SHARED / "larochelle" / "weather_la_rochelle_tmyx.epw.gz"
+
+
+def test_roof_form() -> None:
+    got = roof_form(np.array([0.0, 0.9, 1.0, 1.1, 4.0, np.nan]), flat_max_range_m=1.0)
+    assert got.tolist() == ["flat", "flat", "flat", "pitched", "pitched", "unknown"]
+
+
+def test_usable_area_and_kwp() -> None:
+    p = PvParameters()  # flat 40 %, pitched 40 %, unknown 25 %; x 0.75 below 50 m²; min 10 m²
+    footprint = np.array([100.0, 40.0, 20.0, 100.0, 1500.0])
+    roof = np.array(["flat", "pitched", "pitched", "unknown", "flat"])
+    usable = usable_area_m2(footprint, roof, p)
+    # 100 x 0.4 = 40; 40 x 0.4 x 0.75 = 12; 20 x 0.4 x 0.75 = 6 < 10 -> 0; 100 x 0.25 = 25; 600
+    np.testing.assert_allclose(usable, [40.0, 12.0, 0.0, 25.0, 600.0])
+    np.testing.assert_allclose(usable * p.kwp_per_m2, [8.0, 2.4, 0.0, 5.0, 120.0])  # 0.2 kWp/m²
+
+
+def test_exclusion_zones_by_representative_point() -> None:
+    points = gpd.GeoSeries(gpd.points_from_xy([5, 15, 50], [5, 5, 50]))
+    zones = gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10), box(0, 0, 20, 20)])
+    # the first zone containing the point wins; the third point is in none
+    assert within(points, zones).tolist() == [0, 1, -1]
+
+
+def _solar_position(ts_utc: pd.Timestamp, lat: float, lon: float) -> tuple[float, float]:
+    """Zenith and azimuth [deg] with NOAA's solar equations (independent of pvlib)."""
+    jd = ts_utc.to_julian_date()
+    t = (jd - 2451545.0) / 36525.0
+    l0 = (280.46646 + t * (36000.76983 + 0.0003032 * t)) % 360
+    m = 357.52911 + t * (35999.05029 - 0.0001537 * t)
+    e = 0.016708634 - t * (0.000042037 + 0.0000001267 * t)
+    mr = math.radians(m)
+    c = (
+        math.sin(mr) * (1.914602 - t * (0.004817 + 0.000014 * t))
+        + math.sin(2 * mr) * (0.019993 - 0.000101 * t)
+        + math.sin(3 * mr) * 0.000289
+    )
+    true_long = l0 + c
+    omega = 125.04 - 1934.136 * t
+    app_long = true_long - 0.00569 - 0.00478 * math.sin(math.radians(omega))
+    eps0 = 23 + (26 + (21.448 - t * (46.815 + t * (0.00059 - t * 0.001813))) / 60) / 60
+    eps = eps0 + 0.00256 * math.cos(math.radians(omega))
+    decl = math.degrees(math.asin(math.sin(math.radians(eps)) * math.sin(math.radians(app_long))))
+    y = math.tan(math.radians(eps / 2)) ** 2
+    l0r = math.radians(l0)
+    eq_time = 4 * math.degrees(
+        y * math.sin(2 * l0r) - 2 * e * math.sin(mr) + 4 * e * y * math.sin(mr) * math.cos(2 * l0r)
+        - 0.5 * y * y * math.sin(4 * l0r) - 1.25 * e * e * math.sin(2 * mr)
+    )  # fmt: skip
+    minutes = ts_utc.hour * 60 + ts_utc.minute + ts_utc.second / 60
+    true_solar = (minutes + eq_time + 4 * lon) % 1440
+    hour_angle = true_solar / 4 - 180
+    lat_r, decl_r, ha_r = map(math.radians, (lat, decl, hour_angle))
+    cos_z = math.sin(lat_r) * math.sin(decl_r) + math.cos(lat_r) * math.cos(decl_r) * math.cos(ha_r)
+    zen = math.degrees(math.acos(cos_z))
+    az = (
+        math.degrees(
+            math.atan2(
+                math.sin(ha_r),
+                math.cos(ha_r) * math.sin(lat_r) - math.tan(decl_r) * math.cos(lat_r),
+            )
+        )
+        + 180
+    )
+    return zen, az % 360
+
+
+def _hand_ac_kw(w: Weather, ts: pd.Timestamp, tilt: float, azimuth: float) -> float:
+    """One hour of a 1 kWp panel: Hay–Davies POA, physical IAM, SAPM close-mount cell
+    temperature, PVWatts DC, 14 % losses — written out by hand."""
+    row = w.data.loc[ts]
+    mid = (ts + pd.Timedelta(minutes=30)).tz_convert("UTC")
+    zen, az = _solar_position(mid, w.latitude, w.longitude)
+    b = 2 * math.pi * (mid.day_of_year - 1) / 365
+    dni_extra = 1366.1 * (
+        1.00011
+        + 0.034221 * math.cos(b)
+        + 0.00128 * math.sin(b)
+        + 0.000719 * math.cos(2 * b)
+        + 0.000077 * math.sin(2 * b)
+    )
+    tr, zr = math.radians(tilt), math.radians(zen)
+    cos_aoi = math.cos(zr) * math.cos(tr) + math.sin(zr) * math.sin(tr) * math.cos(
+        math.radians(az - azimuth)
+    )
+    aoi = math.degrees(math.acos(cos_aoi))
+    ai = row.dni / dni_extra
+    rb = max(cos_aoi, 0) / max(math.cos(zr), 0.01745)
+    sky = row.dhi * (ai * rb + (1 - ai) * (1 + math.cos(tr)) / 2)
+    ground = row.ghi * 0.2 * (1 - math.cos(tr)) / 2
+    direct = row.dni * max(cos_aoi, 0)
+    n, kl = 1.526, 4 * 0.002
+
+    def tau(theta_deg: float) -> float:
+        th = math.radians(max(theta_deg, 1e-6))
+        thr = math.asin(math.sin(th) / n)
+        refl = 0.5 * (
+            math.sin(thr - th) ** 2 / math.sin(thr + th) ** 2
+            + math.tan(thr - th) ** 2 / math.tan(thr + th) ** 2
+        )
+        return math.exp(-kl / math.cos(thr)) * (1 - refl)
+
+    tau0 = math.exp(-kl) * (1 - ((n - 1) / (n + 1)) ** 2)
+    effective = direct * tau(aoi) / tau0 + sky + ground
+    poa = direct + sky + ground
+    t_module = (
+        poa * math.exp(-2.98 - 0.0471 * row.wind_speed) + row.temp_air
+    )  # SAPM close mount glass/glass
+    t_cell = t_module + poa / 1000 * 1.0
+    dc = effective / 1000 * (1 - 0.004 * (t_cell - 25))
+    return dc * 0.86
+
+
+@realdata
+def test_one_hour_one_panel_by_hand() -> None:
+    w = read_weather(WEATHER)
+    ts = pd.Timestamp("2019-06-21 12:00", tz=w.data.index.tz)
+    ours = hourly_ac_kw_per_kwp(w, 30.0, 180.0).loc[ts]
+    assert ours > 0.3
+    assert ours == pytest.approx(_hand_ac_kw(w, ts, 30.0, 180.0), rel=0.005)
+    ts2 = pd.Timestamp("2019-03-15 09:00", tz=w.data.index.tz)  # morning, panel facing south-west
+    assert hourly_ac_kw_per_kwp(w, 35.0, 225.0).loc[ts2] == pytest.approx(
+        _hand_ac_kw(w, ts2, 35.0, 225.0), rel=0.01
+    )
+
+
+@realdata
+def test_la_rochelle_south_30_yield_in_published_range() -> None:
+    w = read_weather(WEATHER)
+    check_weather(w)
+    assert w.data["ghi"].sum() / 1000 == pytest.approx(1378, rel=0.01)  # kWh/m²/yr, as published
+    south = specific_yield(w, 30.0, 180.0)
+    assert 1250 <= south <= 1450  # kWh/kWp, published range for La Rochelle
+    east = specific_yield(w, 30.0, 90.0)
+    assert east < 0.9 * south
+
+
+def _broken_weather(tmp_path: Path, kind: str) -> Path:
+    import gzip
+
+    with gzip.open(WEATHER, "rt") as fh:
+        lines = fh.read().splitlines()
+    head, rows = lines[:8], lines[8:]
+    if kind == "short":
+        rows = rows[:-24]
+    else:  # a missing GHI value
+        fields = rows[4000].split(",")
+        fields[13] = "NaN"
+        rows[4000] = ",".join(fields)
+    path = tmp_path / f"{kind}.epw"
+    path.write_text("\n".join(head + rows) + "\n")
+    return path
+
+
+@realdata
+@pytest.mark.parametrize(
+    ("kind", "needle"), [("short", "8736 hourly rows"), ("gap", "missing values (ghi: 1)")]
+)
+def test_bad_weather(tmp_path: Path, kind: str, needle: str) -> None:
+    w = read_weather(_broken_weather(tmp_path, kind))
+    with pytest.raises(InputError, match=needle.replace("(", r"\(").replace(")", r"\)")):
+        check_weather(w)
+
+
+@pytest.fixture(scope="module")
+def larochelle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not WEATHER.is_file():
+        pytest.skip(f"real public data not found at {SHARED}")
+    env = {"GEOCARBON_DATA": str(SHARED)} if "GEOCARBON_DATA" not in os.environ else {}
+    out = tmp_path_factory.mktemp("lr") / "out"
+    result = CliRunner(env=env).invoke(
+        main, ["-q", "run", str(REPO / "pipelines" / "larochelle.yaml"), "--output-dir", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@realdata
+def test_la_rochelle_district(larochelle: Path) -> None:
+    b = gpd.read_file(larochelle / "geocarbon.gpkg", layer="pv_buildings")
+    assert len(b) == 361  # every building is in the layer, kept or not
+    assert set(b.columns) >= {
+        "building_id",
+        "commune_code",
+        "footprint_m2",
+        "roof_type",
+        "usable_m2",
+        "kwp",
+        "kwh_per_yr",
+        "kwh_per_kwp",
+        "excluded_reason",
+    }
+    kept = b[b.excluded_reason == ""]
+    assert (kept.usable_m2 >= 10).all()
+    np.testing.assert_allclose(kept.kwp, kept.usable_m2 * 0.2)
+    np.testing.assert_allclose(kept.kwh_per_yr, kept.kwp * kept.kwh_per_kwp)
+    assert set(kept.roof_type) == {"flat", "pitched", "unknown"}
+    # the 18 corrupt records of this export (every field "3" or "6") keep a reason
+    assert (b.excluded_reason == "duplicate building id (corrupt record?)").sum() == 18
+    assert set(b.loc[b.excluded_reason != "", "excluded_reason"]) <= {
+        "duplicate building id (corrupt record?)",
+        "usable roof area below 10 m²",
+    }
+    communes = gpd.read_file(larochelle / "geocarbon.gpkg", layer="communes").set_index(
+        "commune_code"
+    )
+    lr = communes.loc["17200"]  # Lagord, next to La Rochelle, holds the district
+    assert lr["pv_kwp"] == pytest.approx(kept.kwp.sum())
+    assert lr["pv_mwh_per_yr"] == pytest.approx(kept.kwh_per_yr.sum() / 1e3)
+    assert lr["pv_kwp_per_inhab"] == pytest.approx(lr["pv_kwp"] / lr["population"])
+    assert communes.drop(index="17200")["pv_kwp"].sum() == 0
+    yields = pd.read_csv(larochelle / "pv_yields.csv").set_index("case")["kwh_per_kwp"]
+    assert 1250 <= yields["reference_south"] <= 1450
+    assert (
+        yields["pitched"] < yields["reference_south"]
+    )  # an average over orientations, not all south
+    targets = pd.read_csv(larochelle / "pv_targets.csv").set_index("indicator")
+    assert targets.loc["pv_mwp", "potential"] == pytest.approx(kept.kwp.sum() / 1e3)
+    assert "carbon_stocks" not in str(list((larochelle).iterdir()))  # no land cover: no carbon step
+    assert (larochelle / "maps" / "rooftop_pv.html").is_file()
+
+
+def test_bad_buildings_get_a_reason(tmp_path: Path) -> None:
+    from tests.test_pv_support import weather_file
+
+    x0, y0 = 380_000.0, 6_570_000.0  # near La Rochelle, Lambert-93
+    weather = weather_file(tmp_path)
+    communes = gpd.GeoDataFrame(
+        {"code": ["17300"], "nom": ["X"]},
+        geometry=[box(x0, y0, x0 + 1000, y0 + 1000)],
+        crs="EPSG:2154",
+    )
+    communes.to_file(tmp_path / "c.gpkg", layer="communes")
+    bowtie = Polygon(
+        [(x0 + 100, y0 + 100), (x0 + 200, y0 + 200), (x0 + 200, y0 + 100), (x0 + 100, y0 + 200)]
+    )
+    buildings = gpd.GeoDataFrame(
+        {"id": ["a", "b", "c", "d", "e"], "hauteur": [5.0, -3.0, 4.0, None, 6.0], "altitude_minimale_toit": [10, 10, 10, None, 10],
+         "altitude_maximale_toit": [10.5, 14, 10.2, None, 10.1]},
+        geometry=[box(x0 + 10, y0 + 10, x0 + 30, y0 + 30), box(x0 + 40, y0 + 40, x0 + 60, y0 + 60), bowtie,
+                  box(x0 + 300, y0 + 300, x0 + 320, y0 + 320), box(x0 + 5000, y0 + 5000, x0 + 5020, y0 + 5020)],
+        crs="EPSG:2154",
+    )  # fmt: skip
+    buildings.to_file(tmp_path / "b.gpkg", layer="b")
+    p = write_pipeline(
+        tmp_path / "p.yaml",
+        {"name": "pv", "output_dir": "out", "communes": {"path": "c.gpkg"},
+         "pv": {"buildings": {"path": "b.gpkg", "id_field": "id"}, "weather": {"path": str(weather)}}},
+    )  # fmt: skip
+    result = CliRunner().invoke(main, ["-q", "run", str(p)])
+    assert result.exit_code == 0, result.output
+    out = gpd.read_file(tmp_path / "out" / "geocarbon.gpkg", layer="pv_buildings").set_index(
+        "building_id"
+    )
+    # true footprint areas (Lambert-93 shrinks areas by ~0.2 % here)
+    assert out.loc["a", "footprint_m2"] == pytest.approx(400, rel=0.005)
+    assert out.loc["a", "roof_type"] == "flat"
+    assert out.loc["a", "usable_m2"] == pytest.approx(0.4 * out.loc["a", "footprint_m2"])
+    assert out.loc["b", "excluded_reason"] == "negative height"
+    # the bow-tie is repaired into two triangles of 5,000 m² together
+    assert out.loc["c", "excluded_reason"] == ""
+    assert out.loc["c", "footprint_m2"] == pytest.approx(5000, rel=0.005)
+    assert out.loc["d", "roof_type"] == "unknown"
+    assert out.loc["d", "usable_m2"] == pytest.approx(0.25 * out.loc["d", "footprint_m2"])
+    assert out.loc["e", "excluded_reason"] == "outside the communes"
