@@ -129,7 +129,7 @@ def write_epw(
     ]
     lines = list(header)
     for ts, row in data.iterrows():
-        end = pd.Timestamp(ts) + pd.Timedelta(hours=1)  # EPW hours are hour-ending, 1..24
+        end = pd.Timestamp(str(ts)) + pd.Timedelta(hours=1)  # EPW hours are hour-ending, 1..24
         hour = end.hour if end.hour != 0 else 24
         day = end if end.hour != 0 else end - pd.Timedelta(days=1)
         dew = row.temp_air - (100 - row.relative_humidity) / 5
