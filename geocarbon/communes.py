@@ -47,6 +47,7 @@ def prepare_communes(
     code_field: str,
     name_field: str,
     epci_field: str | None = None,
+    population_field: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[Notice]]:
     """Check and normalise a commune layer.
 
@@ -82,6 +83,7 @@ def prepare_communes(
         ("code_field", code_field),
         ("name_field", name_field),
         ("epci_field", epci_field),
+        ("population_field", population_field),
     ):
         if name is not None and name not in raw.columns:
             msg = (
@@ -154,6 +156,8 @@ def prepare_communes(
         geometry=out_geoms.to_numpy(),
         crs=raw.crs,
     )
+    if population_field:
+        out["population"] = pd.to_numeric(raw[population_field], errors="coerce").to_numpy()
     return out.sort_values("commune_code", kind="stable").reset_index(drop=True), notices
 
 

@@ -46,6 +46,7 @@ class CommunesConfig(_Strict):
     code_field: str = "code"
     name_field: str = "nom"
     epci_field: str | None = None
+    population_field: str | None = None
     table: CommuneTableConfig | None = None
 
 

@@ -40,6 +40,8 @@ DEMO_FILES = {
     "landcover": "landcover_clc2018_25m.tif",
     "landcover_before": "landcover_clc2012_25m.tif",
     "forest_map": "forest_type_20m.tif",
+    "buildings": "buildings.gpkg",
+    "weather": "weather_demo.epw",
 }
 #: Lower-left corner of the territory in Lambert-93 [m] (a Quercy-like latitude).
 ORIGIN_X, ORIGIN_Y = 560_000.0, 6_380_000.0
@@ -81,6 +83,7 @@ class DemoTerritory:
     landcover_before: np.ndarray
     forest_type: np.ndarray
     forest_transform: Affine
+    buildings: gpd.GeoDataFrame
 
 
 def smooth_field(
@@ -290,17 +293,30 @@ def make_demo_territory(seed: int = DEMO_SEED) -> DemoTerritory:
     lc, lc_t = make_landcover(communes, rng)
     ft, ft_t = make_forest_type(lc, lc_t, rng)
     before = make_landcover_before(lc, rng)
-    return DemoTerritory(communes, lc, lc_t, before, ft, ft_t)
+    buildings = make_demo_buildings(communes, rng)
+    return DemoTerritory(communes, lc, lc_t, before, ft, ft_t, buildings)
 
 
 def write_demo_territory(folder: Path, seed: int = DEMO_SEED) -> dict[str, Path]:
     """Generate the demo territory and write its files into ``folder``."""
+    from geocarbon.io.weather import write_epw
     from geocarbon.io.writers import write_geotiff, write_vector
 
     folder = Path(folder)
     territory = make_demo_territory(seed)
     paths = {key: folder / name for key, name in DEMO_FILES.items()}
     write_vector(paths["communes"], territory.communes, layer="communes")
+    write_vector(paths["buildings"], territory.buildings, layer="batiment")
+    centre = territory.communes.to_crs("EPSG:4326").union_all().centroid
+    write_epw(
+        paths["weather"],
+        make_demo_weather(centre.y, centre.x, seed),
+        latitude=centre.y,
+        longitude=centre.x,
+        altitude=150.0,
+        tz_hours=1.0,
+        name="geocarbon demo territory (synthetic)",
+    )
     rasters = (
         ("landcover", territory.landcover, territory.landcover_transform, "CLC 2018 level-3 codes"),
         (
@@ -327,6 +343,111 @@ def write_demo_territory(folder: Path, seed: int = DEMO_SEED) -> dict[str, Path]
         )
     logger.info("demo territory written to %s", folder)
     return paths
+
+
+def make_demo_buildings(communes: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
+    """Building footprints in the villages and the town, BD TOPO-like attributes (a sample:
+    one house for eight inhabitants, so that the demo runs in seconds).
+
+    Houses (pitched roofs, 2–4 m from eaves to ridge), annexes, farm sheds and, in the
+    town, blocks of flats, an industrial zone with large flat roofs, a gym and a church
+    (public buildings). One building in ten has no roof altitudes (roof form unknown).
+    """
+    rows = []
+    centres = communes.geometry.representative_point()
+    for code, pt, pop in zip(communes["insee"], centres, communes["population"], strict=True):
+        radius = 150.0 + 4.0 * np.sqrt(pop)
+        n_houses = int(pop / 8)  # a sample of the houses (keeps the demo fast)
+        for _ in range(n_houses):
+            r, a = radius * np.sqrt(rng.random()), rng.random() * 2 * np.pi
+            w, d = rng.uniform(8, 14), rng.uniform(7, 11)
+            rows.append(
+                (
+                    code,
+                    pt.x + r * np.cos(a),
+                    pt.y + r * np.sin(a),
+                    w,
+                    d,
+                    "Résidentiel",
+                    rng.uniform(4, 7),
+                    rng.uniform(2.0, 4.0),
+                )
+            )
+            if rng.random() < 0.4:
+                rows.append(
+                    (
+                        code,
+                        pt.x + r * np.cos(a) + 12,
+                        pt.y + r * np.sin(a),
+                        rng.uniform(3, 6),
+                        rng.uniform(3, 5),
+                        "Annexe",
+                        2.5,
+                        0.4,
+                    )
+                )
+        for _ in range(int(pop / 200) + 1):  # farm sheds around the village
+            r, a = radius * rng.uniform(1.5, 3.0), rng.random() * 2 * np.pi
+            rows.append(
+                (
+                    code,
+                    pt.x + r * np.cos(a),
+                    pt.y + r * np.sin(a),
+                    rng.uniform(20, 40),
+                    rng.uniform(12, 20),
+                    "Agricole",
+                    7.0,
+                    rng.uniform(1.5, 3.0),
+                )
+            )
+        if pop > 5000:
+            for k in range(12):  # blocks of flats, flat roofs
+                a = k / 12 * 2 * np.pi
+                rows.append(
+                    (
+                        code,
+                        pt.x + 0.5 * radius * np.cos(a),
+                        pt.y + 0.5 * radius * np.sin(a),
+                        40.0,
+                        14.0,
+                        "Résidentiel",
+                        15.0,
+                        0.3,
+                    )
+                )
+            for k in range(6):  # industrial zone: large flat roofs
+                rows.append(
+                    (
+                        code,
+                        pt.x + 1.9 * radius,
+                        pt.y + (k - 3) * 70.0,
+                        60.0,
+                        45.0,
+                        "Industriel",
+                        9.0,
+                        0.5,
+                    )
+                )
+            rows.append((code, pt.x - 0.3 * radius, pt.y, 45.0, 30.0, "Sportif", 10.0, 0.6))
+            rows.append((code, pt.x, pt.y + 0.2 * radius, 30.0, 14.0, "Religieux", 14.0, 8.0))
+    geoms, attrs = [], []
+    for i, (code, x, y, w, d, usage, height, roof_range) in enumerate(rows):
+        angle = rng.uniform(0, np.pi)
+        corners = np.array([[-w / 2, -d / 2], [w / 2, -d / 2], [w / 2, d / 2], [-w / 2, d / 2]])
+        rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        geoms.append(shapely.Polygon(corners @ rot.T + [x, y]))
+        ground = 150.0 + rng.uniform(0, 5)
+        known = rng.random() > 0.1
+        attrs.append(
+            {
+                "id": f"DEMO{i + 1:06d}",
+                "usage_1": usage,
+                "hauteur": round(height, 1),
+                "altitude_minimale_toit": round(ground + height, 1) if known else None,
+                "altitude_maximale_toit": round(ground + height + roof_range, 1) if known else None,
+            }
+        )
+    return gpd.GeoDataFrame(attrs, geometry=geoms, crs=DEMO_CRS)
 
 
 def make_demo_weather(

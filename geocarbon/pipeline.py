@@ -183,6 +183,7 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
         code_field=cfg.communes.code_field,
         name_field=cfg.communes.name_field,
         epci_field=cfg.communes.epci_field,
+        population_field=cfg.communes.population_field,
     )
     if cfg.communes.table is not None:
         tcfg = cfg.communes.table

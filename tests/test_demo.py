@@ -31,6 +31,8 @@ def test_generation_is_deterministic(tmp_path: Path) -> None:
         "landcover_clc2018_25m.tif",
         "landcover_clc2012_25m.tif",
         "forest_type_20m.tif",
+        "buildings.gpkg",
+        "weather_demo.epw",
     }
 
 
@@ -81,6 +83,13 @@ def test_demo_command_end_to_end(tmp_path: Path) -> None:
     assert set(seq["level"]) == {"commune", "epci", "territory"}
     assert seq.loc[seq.level == "territory", "forest"].iloc[0] > 0  # forests grow
     assert seq.loc[seq.level == "territory", "other_soils"].iloc[0] < 0  # sprawl emits
+    # rooftop PV on the generated buildings and weather
+    b = gpd.read_file(out / "geocarbon.gpkg", layer="pv_buildings")
+    assert len(b) > 5_000 and set(b.roof_type) == {"flat", "pitched", "unknown"}
+    assert (communes["pv_kwp"] > 0).all()
+    yields = pd.read_csv(out / "pv_yields.csv").set_index("case")["kwh_per_kwp"]
+    assert 1_000 < yields["reference_south"] < 1_400
+    assert (out / "maps" / "rooftop_pv.html").is_file() and (out / "pv_targets.csv").is_file()
     # a second run gives the same files
     first = {
         p: (out / p).read_bytes()

@@ -415,6 +415,9 @@ def validate_pv(cfg: PipelineConfig, inputs: Any) -> list[Notice]:
     return notices
 
 
+#: Buildings drawn on the map at most (the GeoPackage layer holds them all).
+MAP_MAX_BUILDINGS = 5_000
+
 _KWH_CLASSES = (
     (0.0, 5_000.0, "under 5 MWh/yr", "#fee391"),
     (5_000.0, 20_000.0, "5–20 MWh/yr", "#fec44f"),
@@ -434,6 +437,10 @@ def write_pv_outputs(
     if not cfg.maps.enabled:
         return
     b = result.buildings.copy()
+    shown_label = "Buildings by rooftop PV energy"
+    if len(b) > MAP_MAX_BUILDINGS:
+        b = b.sort_values("kwh_per_yr", ascending=False, kind="stable").head(MAP_MAX_BUILDINGS)
+        shown_label += f" ({MAP_MAX_BUILDINGS:,} largest producers)"
     labels = np.full(len(b), "no potential", dtype=object)
     for lo, hi, label, _ in _KWH_CLASSES:
         labels[(b["kwh_per_yr"] > lo) & (b["kwh_per_yr"] <= hi) & (b["excluded_reason"] == "")] = (
@@ -443,7 +450,7 @@ def write_pv_outputs(
     b["mwh_per_yr"] = (b["kwh_per_yr"] / 1e3).round(2)
     colors = {label: color for _, _, label, color in _KWH_CLASSES} | {"no potential": "#9e9e9e"}
     overlay = Overlay(
-        "Buildings by rooftop PV energy",
+        shown_label,
         b[
             [
                 "building_id",
