@@ -431,7 +431,7 @@ def make_demo_buildings(communes: gpd.GeoDataFrame, rng: np.random.Generator) ->
             rows.append((code, pt.x - 0.3 * radius, pt.y, 45.0, 30.0, "Sportif", 10.0, 0.6))
             rows.append((code, pt.x, pt.y + 0.2 * radius, 30.0, 14.0, "Religieux", 14.0, 8.0))
     geoms, attrs = [], []
-    for i, (code, x, y, w, d, usage, height, roof_range) in enumerate(rows):
+    for i, (_code, x, y, w, d, usage, height, roof_range) in enumerate(rows):
         angle = rng.uniform(0, np.pi)
         corners = np.array([[-w / 2, -d / 2], [w / 2, -d / 2], [w / 2, d / 2], [-w / 2, d / 2]])
         rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
