@@ -110,20 +110,16 @@ def prepare_buildings(
                 listed,
             )
         )
-    geoms = np.asarray(shapely.force_2d(raw.geometry.values), dtype=object)
-    empty = np.array([g is None or g.is_empty for g in geoms])
+    geoms = shapely.force_2d(np.asarray(raw.geometry.values, dtype=object))
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     reason[empty] = "no geometry"
-    polygonal = np.array(
-        [g is not None and g.geom_type in ("Polygon", "MultiPolygon") for g in geoms]
-    )
+    kinds = shapely.get_type_id(geoms)
+    polygonal = np.isin(kinds, [3, 6])  # Polygon, MultiPolygon
     reason[~empty & ~polygonal] = "not a polygon"
-    valid = np.array(
-        [bool(g.is_valid) if g is not None and not g.is_empty else True for g in geoms]
-    )
-    invalid = ~empty & polygonal & ~valid
+    invalid = ~empty & polygonal & ~shapely.is_valid(geoms)
     if invalid.any():
         geoms[invalid] = [_polygonal(g) for g in shapely.make_valid(geoms[invalid])]
-        broken = invalid & np.array([g is None or g.is_empty for g in geoms])
+        broken = invalid & (shapely.is_missing(geoms) | shapely.is_empty(geoms))
         reason[broken] = "invalid geometry that cannot be repaired"
         notices.append(
             Notice(
@@ -166,7 +162,7 @@ def prepare_buildings(
             "public": np.isin(usage, cfg.public_usages),
             "excluded_reason": reason,
         },
-        geometry=[g if g is not None and not g.is_empty else shapely.Polygon() for g in geoms],
+        geometry=np.where(shapely.is_missing(geoms), shapely.Polygon(), geoms),
         crs=raw.crs,
     )
     return out, notices

@@ -1,0 +1,157 @@
+"""Benchmark of the rooftop PV step: 1,000,000 synthetic footprints to per-commune totals.
+
+Builds in memory 1,000,000 rectangular footprints (4–40 m sides, random orientation, BD
+TOPO-like heights and roof altitudes, 10 % without roof altitudes) over a 100 km × 100 km
+territory of 700 communes (Voronoi cells) in Lambert-93, then times, in this one process:
+
+* building preparation (ids, heights, roof ranges, geometry checks);
+* the commune of each building (representative point in polygon, STRtree);
+* the roof model (form, usable area, kWp, energy) and per-commune totals;
+* the yield model (pvlib) for the 11 orientations the roof forms need, on a synthetic year.
+
+Prints wall times and peak resident memory (sampled). Single-threaded. Usage::
+
+    python benchmarks/pv.py [--buildings 1000000] [--communes 700]
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from geocarbon.config import PvConfig
+from geocarbon.demo import make_demo_weather
+from geocarbon.geo import local_equal_area_crs
+from geocarbon.io.weather import Weather
+from geocarbon.solar.roofs import roof_potential, within
+from geocarbon.solar.step import prepare_buildings, roof_yields
+
+
+def _rss_mb() -> float:
+    with Path("/proc/self/statm").open() as fh:
+        return int(fh.read().split()[1]) * 4096 / 1e6
+
+
+class Peak:
+    """Peak resident memory while the block runs (sampled every 5 ms)."""
+
+    def __enter__(self) -> Peak:
+        self.peak = _rss_mb()
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _rss_mb())
+            time.sleep(0.005)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._t.join()
+
+
+def make_buildings(n: int, seed: int = 7) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    x0, y0, size = 400_000.0, 6_400_000.0, 100_000.0
+    cx, cy = x0 + rng.random(n) * size, y0 + rng.random(n) * size
+    w, d = rng.uniform(4, 40, n), rng.uniform(4, 25, n)
+    a = rng.uniform(0, np.pi, n)
+    corners = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5], [-0.5, -0.5]])
+    dx = corners[None, :, 0] * w[:, None]
+    dy = corners[None, :, 1] * d[:, None]
+    xs = cx[:, None] + dx * np.cos(a)[:, None] - dy * np.sin(a)[:, None]
+    ys = cy[:, None] + dx * np.sin(a)[:, None] + dy * np.cos(a)[:, None]
+    rings = shapely.linearrings(np.stack([xs, ys], axis=-1))
+    geoms = shapely.polygons(rings)
+    height = rng.uniform(2.5, 15, n)
+    roof_range = np.where(rng.random(n) < 0.3, rng.uniform(0, 0.8, n), rng.uniform(1.5, 5, n))
+    known = rng.random(n) > 0.1
+    base = 20 + height
+    return gpd.GeoDataFrame(
+        {
+            "id": np.char.add("B", np.arange(n).astype(str)),
+            "hauteur": height,
+            "altitude_minimale_toit": np.where(known, base, np.nan),
+            "altitude_maximale_toit": np.where(known, base + roof_range, np.nan),
+            "usage_1": np.where(rng.random(n) < 0.01, "Sportif", "Résidentiel"),
+        },
+        geometry=geoms,
+        crs="EPSG:2154",
+    )
+
+
+def make_communes(n: int, seed: int = 8) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    x0, y0, size = 400_000.0, 6_400_000.0, 100_000.0
+    pts = shapely.multipoints(
+        np.column_stack([x0 + rng.random(n) * size, y0 + rng.random(n) * size])
+    )
+    extent = shapely.box(x0, y0, x0 + size, y0 + size)
+    cells = shapely.intersection(
+        shapely.get_parts(shapely.voronoi_polygons(pts, extend_to=extent)), extent
+    )
+    return gpd.GeoDataFrame(
+        {"commune_code": [f"{i:05d}" for i in range(len(cells))]}, geometry=cells, crs="EPSG:2154"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--buildings", type=int, default=1_000_000)
+    parser.add_argument("--communes", type=int, default=700)
+    args = parser.parse_args()
+    t = time.perf_counter()
+    raw = make_buildings(args.buildings)
+    communes = make_communes(args.communes)
+    cfg = PvConfig.model_validate(
+        {"buildings": {"path": "x.gpkg", "id_field": "id"}, "weather": {"path": "x.epw"}}
+    )
+    data = make_demo_weather(46.0, 0.5)
+    weather = Weather(data, 46.0, 0.5, 100.0, "synthetic")
+    print(
+        f"case: {len(raw):,} footprints, {len(communes)} communes (built in {time.perf_counter() - t:.1f} s)"
+    )
+    base = _rss_mb()
+    timings = {}
+    with Peak() as mem:
+        t0 = time.perf_counter()
+        buildings, _ = prepare_buildings(raw, cfg, "synthetic")
+        timings["prepare buildings"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        yields = roof_yields(weather, cfg)
+        timings["yield model (11 orientations, pvlib)"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        eq = local_equal_area_crs(communes)
+        work = buildings.to_crs(eq)
+        zones = communes.to_crs(eq)
+        where = within(work.geometry.representative_point(), zones)
+        work["commune_code"] = np.where(
+            where >= 0, communes["commune_code"].to_numpy()[np.clip(where, 0, None)], ""
+        )
+        timings["commune of each building"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        table = {str(k): float(v) for k, v in yields.set_index("case")["kwh_per_kwp"].items()}
+        result = roof_potential(work, table, cfg.parameters)
+        kept = result[result["excluded_reason"] == ""]
+        totals = kept.groupby("commune_code").agg(kwp=("kwp", "sum"), kwh=("kwh_per_yr", "sum"))
+        timings["roof model + per-commune totals"] = time.perf_counter() - t0
+    total = sum(timings.values())
+    for label, seconds in timings.items():
+        print(f"  {label:<40} {seconds:7.2f} s")
+    print(f"  {'total':<40} {total:7.2f} s")
+    print(f"peak memory: {mem.peak:,.0f} MB (+{mem.peak - base:,.0f} MB above the inputs)")
+    print(
+        f"result: {len(kept):,} buildings with potential, {totals['kwp'].sum() / 1e3:,.0f} MWp, {totals['kwh'].sum() / 1e6:,.0f} GWh/yr in {len(totals)} communes"
+    )
+
+
+if __name__ == "__main__":
+    main()
