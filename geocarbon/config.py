@@ -277,11 +277,22 @@ class PvConfig(_Strict):
     """Rooftop photovoltaic potential."""
 
     buildings: BuildingsConfig
-    weather: WeatherConfig
+    weather: WeatherConfig | None = None
+    irradiation_raster: Path | None = Field(
+        default=None,
+        description="Annual global horizontal irradiation [kWh/m²/yr]; scales each building's yield.",
+    )
     exclusions: list[ZonesConfig] = Field(default_factory=list)
     existing: ZonesConfig | None = None
     parameters: PvParameters = Field(default_factory=PvParameters)
     targets: list[PvTarget] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _irradiance_source(self) -> PvConfig:
+        if self.weather is None and self.irradiation_raster is None:
+            msg = "pv: give a weather file (pv.weather) and/or an annual irradiation raster (pv.irradiation_raster)"
+            raise ValueError(msg)
+        return self
 
 
 class MapsConfig(_Strict):

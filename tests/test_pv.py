@@ -288,3 +288,79 @@ def test_bad_buildings_get_a_reason(tmp_path: Path) -> None:
     assert out.loc["d", "roof_type"] == "unknown"
     assert out.loc["d", "usable_m2"] == pytest.approx(0.25 * out.loc["d", "footprint_m2"])
     assert out.loc["e", "excluded_reason"] == "outside the communes"
+
+
+def test_irradiation_raster_scales_yields(tmp_path: Path) -> None:
+    from affine import Affine
+
+    from tests.conftest import write_raster
+    from tests.test_pv_support import weather_file
+
+    weather = weather_file(tmp_path)
+    ghi_ref = read_weather(weather).data["ghi"].sum() / 1e3
+    x0, y0 = 380_000.0, 6_570_000.0
+    gpd.GeoDataFrame(
+        {"code": ["17300"], "nom": ["X"]},
+        geometry=[box(x0, y0, x0 + 1000, y0 + 1000)],
+        crs="EPSG:2154",
+    ).to_file(tmp_path / "c.gpkg", layer="communes")
+    gpd.GeoDataFrame(
+        {
+            "id": ["in", "off"],
+            "altitude_minimale_toit": [10.0, 10.0],
+            "altitude_maximale_toit": [10.2, 10.2],
+        },
+        geometry=[
+            box(x0 + 10, y0 + 10, x0 + 40, y0 + 40),
+            box(x0 + 800, y0 + 800, x0 + 830, y0 + 830),
+        ],
+        crs="EPSG:2154",
+    ).to_file(tmp_path / "b.gpkg", layer="b")
+    # 1,500 kWh/m²/yr over the south-west quarter of the commune only
+    write_raster(
+        tmp_path / "ghi.tif",
+        np.full((5, 5), 1500.0, dtype="float32"),
+        transform=Affine(100, 0, x0, 0, -100, y0 + 500),
+        crs="EPSG:2154",
+        nodata=-1,
+    )
+
+    def run(pv: dict) -> tuple[int, str]:
+        p = write_pipeline(
+            tmp_path / "p.yaml",
+            {
+                "name": "pv",
+                "output_dir": "out",
+                "communes": {"path": "c.gpkg"},
+                "pv": {"buildings": {"path": "b.gpkg", "id_field": "id"}, **pv},
+            },
+        )
+        r = CliRunner().invoke(main, ["-q", "run", str(p), "--overwrite"])
+        return r.exit_code, r.output
+
+    code, out = run({"weather": {"path": str(weather)}})
+    assert code == 0, out
+    base = gpd.read_file(tmp_path / "out" / "geocarbon.gpkg", layer="pv_buildings").set_index(
+        "building_id"
+    )
+    code, out = run({"weather": {"path": str(weather)}, "irradiation_raster": "ghi.tif"})
+    assert code == 0, out
+    scaled = gpd.read_file(tmp_path / "out" / "geocarbon.gpkg", layer="pv_buildings").set_index(
+        "building_id"
+    )
+    assert scaled.loc["in", "kwh_per_kwp"] == pytest.approx(
+        base.loc["in", "kwh_per_kwp"] * 1500 / ghi_ref
+    )
+    assert scaled.loc["off", "excluded_reason"] == "outside the irradiation raster"
+    # a raster that covers no building: one clear message
+    write_raster(
+        tmp_path / "far.tif",
+        np.full((5, 5), 1500.0, dtype="float32"),
+        transform=Affine(100, 0, x0 + 50_000, 0, -100, y0),
+        crs="EPSG:2154",
+    )
+    code, out = run({"weather": {"path": str(weather)}, "irradiation_raster": "far.tif"})
+    assert code != 0 and "does not cover the buildings" in " ".join(out.split())
+    # raster alone: a synthetic year at the territory gives the shape, the raster the level
+    code, out = run({"irradiation_raster": "ghi.tif"})
+    assert code == 0, out

@@ -210,3 +210,26 @@ def iter_blocks(
 def count_blocks(reference: RasterInfo, block_pixels: int) -> int:
     """How many blocks :func:`iter_blocks` yields (for progress reporting)."""
     return len(block_windows(reference.width, reference.height, block_pixels))
+
+
+def sample_points(info: RasterInfo, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Band-1 values at points given in the raster's CRS (NaN outside or on nodata)."""
+    out = np.full(len(xs), np.nan)
+    if len(xs) == 0:
+        return out
+    inv = ~info.transform
+    cols = np.floor(inv.a * xs + inv.b * ys + inv.c).astype(np.int64)
+    rows = np.floor(inv.d * xs + inv.e * ys + inv.f).astype(np.int64)
+    inside = (cols >= 0) & (cols < info.width) & (rows >= 0) & (rows < info.height)
+    if not inside.any():
+        return out
+    r0, r1 = int(rows[inside].min()), int(rows[inside].max()) + 1
+    c0, c1 = int(cols[inside].min()), int(cols[inside].max()) + 1
+    with rasterio.open(info.path) as src:
+        window = Window(c0, r0, c1 - c0, r1 - r0)
+        values = src.read(1, window=window).astype(float)
+    picked = values[rows[inside] - r0, cols[inside] - c0]
+    if info.nodata is not None and not np.isnan(info.nodata):
+        picked[picked == info.nodata] = np.nan
+    out[inside] = picked
+    return out

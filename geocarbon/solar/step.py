@@ -59,7 +59,11 @@ class PvResults:
 def pv_input_files(cfg: PipelineConfig) -> dict[str, Path]:
     """Files the PV step reads (for provenance)."""
     assert cfg.pv is not None
-    files = {"buildings": cfg.pv.buildings.path, "weather": cfg.pv.weather.path}
+    files = {"buildings": cfg.pv.buildings.path}
+    if cfg.pv.weather is not None:
+        files["weather"] = cfg.pv.weather.path
+    if cfg.pv.irradiation_raster is not None:
+        files["irradiation_raster"] = cfg.pv.irradiation_raster
     for i, zone in enumerate(cfg.pv.exclusions):
         files[f"pv_exclusion_{i + 1}"] = zone.path
     if cfg.pv.existing is not None:
@@ -224,8 +228,7 @@ def compute_pv(
     raw = read_vector(pv.buildings.path, "buildings", pv.buildings.layer)
     buildings, more = prepare_buildings(raw, pv, str(pv.buildings.path))
     notices += more
-    weather = read_weather(pv.weather.path, pv.weather.format)
-    check_weather(weather)
+    weather = _reference_weather(pv, communes)
     yields = roof_yields(weather, pv)
     # true areas and point-in-polygon tests in a local equal-area projection
     eq = local_equal_area_crs(communes)
@@ -257,6 +260,9 @@ def compute_pv(
             existing_kwp = work.groupby("commune_code")["existing_kwp"].sum()
     table = {str(k): float(v) for k, v in yields.set_index("case")["kwh_per_kwp"].items()}
     result = roof_potential(work, table, pv.parameters)
+    if pv.irradiation_raster is not None:
+        reference_ghi = float(weather.data["ghi"].sum()) / 1e3
+        result = _scale_by_raster(result, points, pv.irradiation_raster, reference_ghi, notices)
     result = result.to_crs(buildings.crs)
     excluded = result[result["excluded_reason"] != ""]
     if len(excluded):
@@ -306,6 +312,68 @@ def compute_pv(
         kept["kwh_per_yr"].sum() / 1e3,
     )
     return PvResults(buildings_out, yields, summary, targets)
+
+
+def _reference_weather(pv: PvConfig, communes: gpd.GeoDataFrame) -> Any:
+    """The weather year of the yield model: the pipeline's file, or (with an irradiation
+    raster only) a synthetic year at the territory's centre that gives the shape of the
+    year; the raster then sets each building's level."""
+    if pv.weather is not None:
+        weather = read_weather(pv.weather.path, pv.weather.format)
+        check_weather(weather)
+        return weather
+    from geocarbon.demo import make_demo_weather
+    from geocarbon.io.weather import Weather
+
+    centre = communes.to_crs("EPSG:4326").union_all().centroid
+    return Weather(
+        make_demo_weather(centre.y, centre.x),
+        centre.y,
+        centre.x,
+        0.0,
+        "synthetic year (shape only)",
+    )
+
+
+def _scale_by_raster(
+    result: gpd.GeoDataFrame,
+    points: gpd.GeoSeries,
+    path: Path,
+    reference_ghi: float,
+    notices: list[Notice],
+) -> gpd.GeoDataFrame:
+    """Yield of each building × the raster's annual irradiation at the building / the
+    reference year's [kWh/m²/yr]; buildings off the raster or on nodata get a reason."""
+    from geocarbon.io.raster import raster_info, sample_points
+
+    info = raster_info(path, "irradiation raster")
+    pts = points.to_crs(info.crs)
+    ghi = sample_points(info, pts.x.to_numpy(), pts.y.to_numpy())
+    if np.isnan(ghi).all():
+        msg = (
+            f"irradiation raster {path} does not cover the buildings (no value at any building); "
+            "check its extent and CRS"
+        )
+        raise InputError(msg)
+    if np.nanmax(ghi) > 3000 or np.nanmin(ghi) < 300:
+        msg = f"irradiation raster {path}: values {np.nanmin(ghi):.0f}–{np.nanmax(ghi):.0f} are not annual irradiation in kWh/m²/yr"
+        raise InputError(msg)
+    out = result.copy()
+    off = np.isnan(ghi) & (out["excluded_reason"] == "").to_numpy()
+    out.loc[off, "excluded_reason"] = "outside the irradiation raster"
+    out["ghi_kwh_per_m2_yr"] = ghi
+    factor = np.where(np.isnan(ghi), 0.0, ghi / reference_ghi)
+    out["kwh_per_kwp"] = out["kwh_per_kwp"] * factor
+    out.loc[off, ["usable_m2", "kwp"]] = 0.0
+    out["kwh_per_yr"] = out["kwp"] * out["kwh_per_kwp"]
+    if off.any():
+        notices.append(
+            Notice(
+                "buildings_off_irradiation_raster",
+                f"{int(off.sum())} buildings lie off the irradiation raster (or on nodata): no panels",
+            )
+        )
+    return out
 
 
 def pv_summary(buildings: pd.DataFrame) -> pd.DataFrame:
@@ -405,7 +473,12 @@ def validate_pv(cfg: PipelineConfig, inputs: Any) -> list[Notice]:
     assert pv is not None
     raw = read_vector(pv.buildings.path, "buildings", pv.buildings.layer)
     _, notices = prepare_buildings(raw, pv, str(pv.buildings.path))
-    check_weather(read_weather(pv.weather.path, pv.weather.format))
+    if pv.weather is not None:
+        check_weather(read_weather(pv.weather.path, pv.weather.format))
+    if pv.irradiation_raster is not None:
+        from geocarbon.io.raster import raster_info
+
+        raster_info(pv.irradiation_raster, "irradiation raster")
     for zone_cfg in pv.exclusions:
         read_vector(zone_cfg.path, "exclusion zones", zone_cfg.layer)
     return notices
