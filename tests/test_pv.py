@@ -364,3 +364,65 @@ def test_irradiation_raster_scales_yields(tmp_path: Path) -> None:
     # raster alone: a synthetic year at the territory gives the shape, the raster the level
     code, out = run({"irradiation_raster": "ghi.tif"})
     assert code == 0, out
+
+
+def test_exclusion_zones_existing_installations_and_empty_geometry(tmp_path: Path) -> None:
+    from tests.test_pv_support import weather_file
+
+    weather = weather_file(tmp_path)
+    x0, y0 = 380_000.0, 6_570_000.0
+    gpd.GeoDataFrame(
+        {"code": ["17300"], "nom": ["X"], "pop": [1000]},
+        geometry=[box(x0, y0, x0 + 1000, y0 + 1000)],
+        crs="EPSG:2154",
+    ).to_file(tmp_path / "c.gpkg", layer="communes")
+    gpd.GeoDataFrame(
+        {
+            "id": ["free", "heritage", "equipped", "empty"],
+            "altitude_minimale_toit": [10.0] * 4,
+            "altitude_maximale_toit": [13.0] * 4,
+            "usage_1": ["Sportif", "Religieux", "Sportif", ""],
+        },
+        geometry=[
+            box(x0 + 10, y0 + 10, x0 + 40, y0 + 40),
+            box(x0 + 500, y0 + 500, x0 + 530, y0 + 530),
+            box(x0 + 700, y0 + 100, x0 + 730, y0 + 130),
+            Polygon(),
+        ],
+        crs="EPSG:2154",
+    ).to_file(tmp_path / "b.gpkg", layer="b")
+    gpd.GeoDataFrame(
+        geometry=[box(x0 + 400, y0 + 400, x0 + 600, y0 + 600)], crs="EPSG:2154"
+    ).to_file(tmp_path / "sites.gpkg", layer="s")
+    gpd.GeoDataFrame(
+        {"kwp": [9.0]}, geometry=[box(x0 + 690, y0 + 90, x0 + 740, y0 + 140)], crs="EPSG:2154"
+    ).to_file(tmp_path / "pv.gpkg", layer="pv")
+    p = write_pipeline(
+        tmp_path / "p.yaml",
+        {"name": "pv", "output_dir": "out", "communes": {"path": "c.gpkg", "population_field": "pop"},
+         "pv": {"buildings": {"path": "b.gpkg", "id_field": "id"}, "weather": {"path": str(weather)},
+                "exclusions": [{"path": "sites.gpkg", "reason": "heritage site (site classé)"}],
+                "existing": {"path": "pv.gpkg", "kwp_field": "kwp"},
+                "targets": [{"indicator": "public_roofs_equipped_share", "value": 0.5, "year": 2030},
+                            {"indicator": "pv_mwp", "value": 0.001}]}},
+    )  # fmt: skip
+    r = CliRunner().invoke(main, ["-q", "run", str(p)])
+    assert r.exit_code == 0, r.output
+    out = gpd.read_file(tmp_path / "out" / "geocarbon.gpkg", layer="pv_buildings").set_index(
+        "building_id"
+    )
+    assert out.loc["free", "excluded_reason"] == "" and out.loc["free", "kwp"] > 0
+    assert (
+        out.loc["heritage", "excluded_reason"] == "heritage site (site classé)"
+        and out.loc["heritage", "kwp"] == 0
+    )
+    assert out.loc["equipped", "excluded_reason"] == "existing installation"
+    assert out.loc["empty", "excluded_reason"] == "no geometry"
+    targets = pd.read_csv(tmp_path / "out" / "pv_targets.csv").set_index("indicator")
+    # public roofs: 3 ("free", "heritage", "equipped"), 1 equipped -> 1/3; gap 0.5 - 1/3
+    assert targets.loc["public_roofs_equipped_share", "existing"] == pytest.approx(1 / 3)
+    assert targets.loc["public_roofs_equipped_share", "gap_to_target"] == pytest.approx(0.5 - 1 / 3)
+    assert targets.loc["pv_mwp", "existing"] == pytest.approx(0.009)  # 9 kWp installed
+    communes = gpd.read_file(tmp_path / "out" / "geocarbon.gpkg", layer="communes")
+    assert communes["pv_existing_kwp"].iloc[0] == 9.0
+    assert communes["pv_kwp_per_inhab"].iloc[0] == pytest.approx(communes["pv_kwp"].iloc[0] / 1000)
