@@ -111,6 +111,26 @@ def write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def geotiff_profile(
+    width: int, height: int, dtype: str, crs: Any, transform: Any, nodata: float | None
+) -> dict[str, Any]:
+    """Single-band, tiled (256 × 256), DEFLATE-compressed GeoTIFF profile."""
+    return {
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": 1,
+        "dtype": dtype,
+        "crs": crs,
+        "transform": transform,
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "compress": "deflate",
+    }
+
+
 def write_geotiff(
     path: Path,
     array: Any,
@@ -128,20 +148,7 @@ def write_geotiff(
     path.parent.mkdir(parents=True, exist_ok=True)
     arr = np.asarray(array)
     tmp = path.with_name(f".{path.name}.tmp")
-    profile = {
-        "driver": "GTiff",
-        "height": arr.shape[0],
-        "width": arr.shape[1],
-        "count": 1,
-        "dtype": arr.dtype.name,
-        "crs": crs,
-        "transform": transform,
-        "nodata": nodata,
-        "tiled": True,
-        "blockxsize": 256,
-        "blockysize": 256,
-        "compress": "deflate",
-    }
+    profile = geotiff_profile(arr.shape[1], arr.shape[0], arr.dtype.name, crs, transform, nodata)
     with rasterio.open(tmp, "w", **profile) as dst:
         dst.write(arr, 1)
         if tags:
@@ -179,20 +186,8 @@ class BlockRasterWriter:
         nodata: float,
     ) -> None:
         self.paths = {k: Path(v) for k, v in paths.items()}
-        self.profile = {
-            "driver": "GTiff",
-            "width": width,
-            "height": height,
-            "count": 1,
-            "dtype": "float32",
-            "crs": crs,
-            "transform": transform,
-            "nodata": nodata,
-            "tiled": True,
-            "blockxsize": 256,
-            "blockysize": 256,
-            "compress": "deflate",
-            "predictor": 3,
+        self.profile = geotiff_profile(width, height, "float32", crs, transform, nodata) | {
+            "predictor": 3
         }
         self._open: dict[str, Any] = {}
 
