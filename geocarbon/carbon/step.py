@@ -1,0 +1,764 @@
+"""Carbon steps of a territory run: land-use areas, stocks, flows, and their outputs."""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geocarbon.carbon.categories import (
+    ALDO_NAMES,
+    CLC_CATEGORIES,
+    FOREST_CATEGORIES,
+    assign_categories,
+    check_mapping_covers,
+    mapping_from_table,
+    split_artificial,
+)
+from geocarbon.carbon.coefficients import (
+    aldo_reference_stocks,
+    apply_overrides,
+    generic_reference_stocks,
+)
+from geocarbon.carbon.flows import (
+    aldo_luc_coefficients,
+    categorise_changes,
+    flows_by_commune,
+    forest_growth_flows,
+    generic_luc_coefficients,
+    landuse_change_flows,
+    n2o_flows,
+    sequestration_table,
+    wood_products_flows,
+)
+from geocarbon.carbon.growth import aldo_forest_growth, aldo_wood_shares, generic_forest_growth
+from geocarbon.carbon.landuse_change import changes_from_crosstab, prepare_change_table
+from geocarbon.carbon.pixels import density_lookup, hotspot_frame, hotspot_polygons
+from geocarbon.carbon.stocks import compute_stocks, stocks_by_commune, territory_summary
+from geocarbon.communes import fill_from_neighbours
+from geocarbon.config import PipelineConfig
+from geocarbon.errors import InputError
+from geocarbon.geo import M2_PER_HA, PixelAreaModel, area_ha
+from geocarbon.io.coefficients import (
+    ALDO_FILES,
+    ALDO_FLOW_FILES,
+    AldoTables,
+    read_aldo_tables,
+    read_generic_growth_table,
+    read_generic_table,
+)
+from geocarbon.io.raster import RasterInfo, count_blocks, iter_blocks, raster_info
+from geocarbon.io.tables import read_csv
+from geocarbon.io.writers import (
+    BlockRasterWriter,
+    write_csv,
+    write_json,
+    write_text,
+)
+from geocarbon.maps import ChoroplethLayer, choropleth_map, hotspot_overlay
+from geocarbon.notices import Notice
+from geocarbon.rasterize import burn_block, edge_table
+from geocarbon.state import Inputs, Progress, Results, Timer
+from geocarbon.zonal import NO_VALUE, ZonalResult, valid_mask, zonal_crosstab
+
+logger = logging.getLogger(__name__)
+
+
+def read_carbon_inputs(
+    cfg: PipelineConfig, files: dict[str, Path]
+) -> tuple[RasterInfo, RasterInfo | None, RasterInfo | None]:
+    """Check the rasters of the carbon steps; record the files they read."""
+    assert cfg.landcover is not None
+    files["landcover"] = cfg.landcover.path
+    landcover = raster_info(cfg.landcover.path, "land cover")
+    forest = None
+    if cfg.forest_map is not None:
+        forest = raster_info(cfg.forest_map.path, "forest map")
+        files["forest_map"] = cfg.forest_map.path
+        if not _boxes_overlap(forest, landcover):
+            msg = (
+                f"forest map {forest.path} does not overlap the land-cover raster {landcover.path}"
+            )
+            raise InputError(msg)
+    before = None
+    if cfg.flows is not None and cfg.flows.landcover_before is not None:
+        before = raster_info(cfg.flows.landcover_before, "land cover at the start date")
+        files["landcover_before"] = cfg.flows.landcover_before
+        if not _boxes_overlap(before, landcover):
+            msg = (
+                f"the land cover at the start date {before.path} does not overlap the land cover "
+                f"{landcover.path}; both dates must cover the territory"
+            )
+            raise InputError(msg)
+    if cfg.flows is not None and cfg.flows.change_table is not None:
+        files["change_table"] = cfg.flows.change_table.path
+    if cfg.carbon.coefficients == "aldo":
+        assert cfg.carbon.aldo_dir is not None
+        if cfg.flows is not None:
+            for key, name in ALDO_FLOW_FILES.items():
+                files[f"aldo_{key}"] = cfg.carbon.aldo_dir / name
+        for key, name in ALDO_FILES.items():
+            files[f"aldo_{key}"] = cfg.carbon.aldo_dir / name
+        if cfg.carbon.forest_locations is not None:
+            files["forest_locations"] = cfg.carbon.forest_locations
+    elif cfg.carbon.generic_table is not None:
+        files["generic_table"] = cfg.carbon.generic_table
+    if cfg.landcover.nomenclature == "table" and cfg.landcover.mapping is not None:
+        files["landcover_mapping"] = cfg.landcover.mapping
+    return landcover, forest, before
+
+
+def _boxes_overlap(a: RasterInfo, b: RasterInfo) -> bool:
+    box_a = gpd.GeoSeries([shapely.box(*a.bounds)], crs=a.crs).to_crs(b.crs).iloc[0]
+    return bool(box_a.intersects(shapely.box(*b.bounds)))
+
+
+def check_overlap(
+    communes: gpd.GeoDataFrame, raster: RasterInfo
+) -> tuple[np.ndarray, list[Notice]]:
+    """Share of each commune's area inside the raster's extent; fail if nothing overlaps.
+
+    Returns
+    -------
+    ndarray
+        Fraction (0–1) of each commune's area inside the raster extent.
+    """
+    extent = gpd.GeoSeries([shapely.box(*raster.bounds)], crs=raster.crs)
+    in_raster = communes.to_crs(raster.crs)
+    inside = gpd.GeoDataFrame(
+        geometry=in_raster.geometry.intersection(extent.iloc[0]), crs=raster.crs
+    )
+    total = area_ha(in_raster)
+    share = np.divide(area_ha(inside), total, out=np.zeros(len(total)), where=total > 0)
+    if not (share > 0).any():
+        minx, miny, maxx, maxy = in_raster.total_bounds
+        msg = (
+            f"the communes and the land-cover raster {raster.path} do not overlap: communes span "
+            f"({minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f}) and the raster "
+            f"({', '.join(f'{v:.0f}' for v in raster.bounds)}) in {raster.crs.to_string()}. "
+            "Check that both files cover the same territory and that their CRS are declared correctly."
+        )
+        raise InputError(msg)
+    notices = []
+    partial = share < 0.999
+    if partial.any():
+        items = [
+            f"{c} ({s:.1%} inside)"
+            for c, s in zip(communes["commune_code"][partial], share[partial], strict=True)
+        ]
+        notices.append(
+            Notice(
+                "commune_outside_raster",
+                "communes partly or wholly outside the land-cover raster",
+                items,
+            )
+        )
+    return share, notices
+
+
+def landcover_mapping(cfg: PipelineConfig) -> dict[int, str]:
+    """Code → category mapping of the land cover (nomenclature, then overrides)."""
+    assert cfg.landcover is not None
+    if cfg.landcover.nomenclature == "table":
+        assert cfg.landcover.mapping is not None
+        table = read_csv(cfg.landcover.mapping, "land-cover mapping", required=["code", "category"])
+        mapping = mapping_from_table(table, str(cfg.landcover.mapping))
+    else:
+        mapping = dict(CLC_CATEGORIES)
+    if cfg.landcover.category_overrides:
+        check = pd.DataFrame(
+            {
+                "code": list(cfg.landcover.category_overrides),
+                "category": list(cfg.landcover.category_overrides.values()),
+            }
+        )
+        mapping.update(mapping_from_table(check, "landcover.category_overrides"))
+    return mapping
+
+
+def landuse_areas_from_zonal(
+    zonal: ZonalResult, communes: gpd.GeoDataFrame, mapping: dict[int, str], cfg: PipelineConfig
+) -> pd.DataFrame:
+    """Long table commune × land-cover code (× forest type) with categories and areas [ha]."""
+    assert cfg.landcover is not None
+    table = zonal.crosstab
+    out = pd.DataFrame(
+        {
+            "commune_code": communes["commune_code"].to_numpy()[table["zone"].to_numpy()],
+            "landuse_code": table["landcover"].astype(int).to_numpy(),
+            "area_ha": table["area_m2"].to_numpy() / M2_PER_HA,
+        }
+    )
+    forest_codes = None
+    if cfg.forest_map is not None and "forest" in table.columns:
+        out["forest_code"] = table["forest"].astype(int).to_numpy()
+        forest_codes = {int(k): str(v) for k, v in cfg.forest_map.codes.items()}
+    keys = [
+        "commune_code",
+        "landuse_code",
+        *(["forest_code"] if "forest_code" in out.columns else []),
+    ]
+    out = out.groupby(keys, as_index=False, sort=True).agg(area_ha=("area_ha", "sum"))
+    found = out.groupby("landuse_code")["area_ha"].sum()
+    check_mapping_covers(found, mapping, str(cfg.landcover.path))
+    out["category"] = assign_categories(
+        out, mapping, forest_codes, cfg.forest_map.mode if cfg.forest_map else "composition"
+    )
+    if "forest_code" in out.columns:
+        out["forest_type"] = out["forest_code"].map(forest_codes or {}).fillna("").astype(str)
+        out.loc[out["forest_code"] == NO_VALUE, "forest_type"] = ""
+    cols = ["commune_code", "landuse_code", "category", "area_ha"] + (
+        ["forest_type"] if "forest_type" in out.columns else []
+    )
+    return (
+        out[cols]
+        .sort_values(["commune_code", "landuse_code", *cols[4:]], kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+@dataclass
+class CoefficientSet:
+    """Reference stocks per commune, and what flows need of the same coefficient set."""
+
+    reference: pd.DataFrame
+    origin: str
+    notices: list[Notice]
+    aldo: AldoTables | None = None
+    zpc: pd.Series | None = None
+    region: pd.Series | None = None
+
+
+def reference_stocks(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> CoefficientSet:
+    """Reference stocks per commune from the configured coefficient set, with overrides."""
+    notices: list[Notice] = []
+    codes = communes["commune_code"].to_numpy()
+    tables = zpc = region = None
+    if cfg.carbon.coefficients == "aldo":
+        assert cfg.carbon.aldo_dir is not None
+        tables = read_aldo_tables(
+            cfg.carbon.aldo_dir, cfg.carbon.forest_locations, flows=cfg.flows is not None
+        )
+        zpc_all = tables.zpc.assign(insee=lambda d: d["insee"].str.zfill(5))
+        zpc, more = fill_from_neighbours(
+            communes,
+            zpc_all.drop_duplicates("insee").set_index("insee")["zpc"],
+            "pedoclimatic zone (zpc.csv)",
+        )
+        notices += more
+        reg_all = tables.communes.assign(insee=lambda d: d["insee"].str.zfill(5))
+        region, more = fill_from_neighbours(
+            communes,
+            reg_all.drop_duplicates("insee").set_index("insee")["region"],
+            "region (communes table)",
+        )
+        notices += more
+        reference = aldo_reference_stocks(tables, zpc, region)
+        origin = f"ALDO tables in {cfg.carbon.aldo_dir}"
+    else:
+        table, origin = read_generic_table(cfg.carbon.generic_table)
+        reference = generic_reference_stocks(table, codes, origin)
+    reference, more = apply_overrides(reference, cfg.carbon.overrides)
+    notices += more
+    return CoefficientSet(reference, origin, notices, tables, zpc, region)
+
+
+def read_change_table(
+    cfg: PipelineConfig, communes: pd.Series, mapping: dict[int, str]
+) -> tuple[pd.DataFrame, list[Notice]]:
+    """Read and check the pipeline's land-use change table (the territory's rows)."""
+    assert cfg.flows is not None and cfg.flows.change_table is not None
+    tcfg = cfg.flows.change_table
+    raw = read_csv(tcfg.path, "change table", dtype=object, sep=tcfg.separator)
+    return prepare_change_table(
+        raw,
+        source=str(tcfg.path),
+        from_field=tcfg.from_field,
+        to_field=tcfg.to_field,
+        commune_field=tcfg.commune_field,
+        area_field=tcfg.area_field,
+        communes=communes,
+        mapping=mapping,
+    )
+
+
+def compute_flows(
+    cfg: PipelineConfig,
+    inputs: Inputs,
+    zonal: ZonalResult,
+    mapping: dict[int, str],
+    stocks: pd.DataFrame,
+    coefficients: CoefficientSet,
+    scenario_effect: dict[str, float],
+) -> tuple[pd.DataFrame, list[Notice]]:
+    """Land-use change, N2O, forest growth and wood products flows [tCO2e/yr].
+
+    With a harvest scenario (``harvest_factor`` ≠ 1), ``scenario_effect`` receives the
+    change of forest growth + wood products per commune against today's harvest.
+    """
+    assert cfg.flows is not None
+    fcfg = cfg.flows
+    notices: list[Notice] = []
+    codes = inputs.communes["commune_code"]
+    if fcfg.change_table is not None:
+        changes, more = read_change_table(cfg, codes, mapping)
+        notices += more
+    else:
+        changes, missing_ha = changes_from_crosstab(
+            zonal.crosstab, codes.to_numpy(), "before", "landcover", NO_VALUE
+        )
+        unknown = sorted(set(changes["from_code"]) - set(mapping))
+        if unknown:
+            msg = (
+                f"land cover at the start date {fcfg.landcover_before}: class codes {unknown} are "
+                "absent from the nomenclature; map them (landcover.category_overrides)"
+            )
+            raise InputError(msg)
+        if missing_ha > 0:
+            notices.append(
+                Notice(
+                    "start_date_nodata",
+                    f"{missing_ha:,.1f} ha have land cover at the end date but none at the start date: no change counted there",
+                )
+            )
+    no_stock = changes["from_code"].map(mapping).eq("no_stock") | changes["to_code"].map(
+        mapping
+    ).eq("no_stock")
+    if no_stock.any():
+        notices.append(
+            Notice(
+                "change_without_category",
+                f"{changes.loc[no_stock, 'area_ha'].sum():,.1f} ha of change from or to classes without "
+                "stock (rock, sand, burnt areas, glaciers) carry no flow, as in ALDO",
+                sorted(
+                    {
+                        f"{a}->{b}"
+                        for a, b in changes.loc[no_stock, ["from_code", "to_code"]].itertuples(
+                            index=False
+                        )
+                    }
+                ),
+            )
+        )
+    areas = categorise_changes(
+        changes,
+        mapping,
+        fcfg.years,
+        sealed_share=cfg.carbon.artificial_sealed_share,
+        aldo_published=fcfg.aldo_published,
+    )
+    reference = coefficients.reference
+    forest_areas = stocks[stocks["category"].isin(FOREST_CATEGORIES)].drop_duplicates(
+        ["commune_code", "category"]
+    )[["commune_code", "category", "area_ha"]]
+    if coefficients.aldo is not None:
+        tables = coefficients.aldo
+        assert tables.flux is not None and tables.wood_use is not None
+        assert coefficients.zpc is not None and coefficients.region is not None
+        inter = coefficients.region.map(tables.inter_regions)
+        luc = aldo_luc_coefficients(
+            tables.flux.set_index("zpc"),
+            coefficients.zpc,
+            tables.biomass.set_index("INTER_REG"),
+            inter,
+            reference,
+            aldo_published=fcfg.aldo_published,
+        )
+        growth = aldo_forest_growth(tables, coefficients.region)
+        shares = aldo_wood_shares(tables, coefficients.region)
+    else:
+        luc = generic_luc_coefficients(reference)
+        growth = generic_forest_growth(read_generic_growth_table(), codes.to_numpy())
+        shares = None
+    parts = [landuse_change_flows(areas, luc)]
+    parts.append(n2o_flows(parts[0], fcfg.n2o_gwp, aldo_published=fcfg.aldo_published))
+    if fcfg.forest_growth:
+        parts.append(forest_growth_flows(forest_areas, growth, fcfg.harvest_factor))
+    if fcfg.wood_products:
+        if shares is None:
+            notices.append(
+                Notice(
+                    "wood_products_not_computed",
+                    "wood products need the regional lumber/industry shares of the ALDO tables; not computed with the generic coefficient set",
+                )
+            )
+        else:
+            parts.append(wood_products_flows(forest_areas, growth, shares, fcfg.harvest_factor))
+    if fcfg.harvest_factor != 1.0 and fcfg.forest_growth:
+        # the same forest at today's harvest, to show the scenario's effect
+        baseline = [forest_growth_flows(forest_areas, growth, 1.0)]
+        scenario = [forest_growth_flows(forest_areas, growth, fcfg.harvest_factor)]
+        if fcfg.wood_products and shares is not None:
+            baseline.append(wood_products_flows(forest_areas, growth, shares, 1.0))
+            scenario.append(wood_products_flows(forest_areas, growth, shares, fcfg.harvest_factor))
+        effect = (
+            pd.concat(scenario).groupby("commune_code")["flow_tco2e_per_yr"].sum()
+            - pd.concat(baseline).groupby("commune_code")["flow_tco2e_per_yr"].sum()
+        )
+        notices.append(
+            Notice(
+                "harvest_scenario",
+                f"harvest x {fcfg.harvest_factor}: forest growth and wood products change by "
+                f"{effect.sum():,.0f} tCO2e/yr over the territory (column flow_harvest_scenario_effect_tco2e_per_yr)",
+            )
+        )
+        scenario_effect.update({str(k): float(v) for k, v in effect.items()})
+    flows = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    flows = flows.sort_values(
+        ["commune_code", "flow_kind", "from_category", "to_category", "pool"], kind="stable"
+    ).reset_index(drop=True)
+    return flows, notices
+
+
+def compute_carbon(
+    cfg: PipelineConfig, inputs: Inputs, results: Results, timer: Timer, progress: Progress | None
+) -> None:
+    """Land-use areas, stocks and flows per commune, added to ``results``."""
+    assert inputs.landcover is not None and cfg.landcover is not None
+    notices = results.notices
+    communes = inputs.communes
+    out = results.communes
+    with timer.step("overlap"):
+        inside_share, more = check_overlap(communes, inputs.landcover)
+        notices += more
+    with timer.step("zonal"):
+        zones = communes.to_crs(inputs.landcover.crs)
+        block_pixels = cfg.processing.block_pixels
+        aligned = [("forest", inputs.forest_map)] if inputs.forest_map is not None else []
+        if inputs.landcover_before is not None:
+            aligned.append(("before", inputs.landcover_before))
+        total = count_blocks(inputs.landcover, block_pixels)
+        cb = (lambda d, t: progress("zonal", d, t)) if progress else None
+        nodata = list(cfg.landcover.nodata_values)
+        zonal = zonal_crosstab(
+            zones,
+            iter_blocks(inputs.landcover, aligned, block_pixels=block_pixels),
+            PixelAreaModel.for_grid(
+                inputs.landcover.crs,
+                inputs.landcover.transform,
+                inputs.landcover.width,
+                inputs.landcover.height,
+            ),
+            secondary=[name for name, _ in aligned],
+            extra_nodata=nodata,
+            n_blocks=total,
+            progress=cb,
+        )
+    with timer.step("landuse"):
+        mapping = landcover_mapping(cfg)
+        landuse = landuse_areas_from_zonal(zonal, communes, mapping, cfg)
+        no_pixel = communes["commune_code"][zonal.pixel_count == 0].tolist()
+        if no_pixel:
+            notices.append(
+                Notice(
+                    "commune_without_pixel",
+                    "communes containing no pixel centre of the land-cover raster (smaller than a pixel or outside it): no land use, no stock",
+                    no_pixel,
+                )
+            )
+    with timer.step("stocks"):
+        coefficients = reference_stocks(cfg, communes)
+        reference, origin = coefficients.reference, coefficients.origin
+        notices += coefficients.notices
+        cat_areas = split_artificial(
+            landuse.dropna(subset=["category"])[["commune_code", "category", "area_ha"]],
+            cfg.carbon.artificial_sealed_share,
+        )
+        stocks = compute_stocks(cat_areas, reference)
+        summary = territory_summary(stocks)
+    with timer.step("communes"):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            valid_frac = np.where(
+                zonal.zone_area_m2 > 0, zonal.valid_area_m2 / zonal.zone_area_m2, 0.0
+            )
+        out["covered_share"] = np.clip(inside_share * valid_frac, 0.0, 1.0)
+        out["landcover_area_ha"] = zonal.valid_area_m2 / M2_PER_HA
+        per = stocks_by_commune(stocks).reindex(out["commune_code"]).fillna(0.0)
+        for col in per.columns:
+            out[col] = per[col].to_numpy()
+        out["stock_tc_per_ha"] = np.divide(
+            out["stock_tc"].to_numpy(),
+            out["landcover_area_ha"].to_numpy(),
+            out=np.full(len(out), np.nan),
+            where=out["landcover_area_ha"].to_numpy() > 0,
+        )
+        low = out["covered_share"] < 0.95
+        if low.any():
+            notices.append(
+                Notice(
+                    "commune_low_coverage",
+                    "communes less than 95 % covered by valid land-cover pixels: their stocks cover that part only (see covered_share)",
+                    [
+                        f"{c} ({s:.1%})"
+                        for c, s in zip(
+                            out["commune_code"][low], out["covered_share"][low], strict=True
+                        )
+                    ],
+                )
+            )
+    flows = sequestration = None
+    if cfg.flows is not None:
+        with timer.step("flows"):
+            effect: dict[str, float] = {}
+            flows, more = compute_flows(cfg, inputs, zonal, mapping, stocks, coefficients, effect)
+            notices += more
+            per_flow = flows_by_commune(flows, out["commune_code"])
+            for col in per_flow.columns:
+                out[col] = per_flow[col].to_numpy()
+            if effect:
+                out["flow_harvest_scenario_effect_tco2e_per_yr"] = (
+                    out["commune_code"].map(effect).fillna(0.0).to_numpy()
+                )
+            sequestration = sequestration_table(
+                flows, out, f"{cfg.flows.start_year}-{cfg.flows.end_year}", cfg.name
+            )
+    logger.info(
+        "territory: %d communes, %.0f ha of land cover, %.0f tC",
+        len(out),
+        out["landcover_area_ha"].sum(),
+        out["stock_tc"].sum(),
+    )
+    results.landuse_areas = landuse
+    results.carbon_stocks = stocks
+    results.summary = summary
+    results.coefficient_set = origin
+    results.flows = flows
+    results.sequestration = sequestration
+    results.reference = coefficients.reference
+    results.mapping = mapping
+
+
+def write_carbon_outputs(
+    cfg: PipelineConfig, inputs: Inputs, results: Results, communes: gpd.GeoDataFrame, tmp: Path
+) -> None:
+    """Summary CSV, sequestration table, pixel maps and maps of the carbon steps."""
+    assert results.summary is not None
+    if results.sequestration is not None:
+        write_csv(tmp / "sequestration.csv", results.sequestration)
+        write_json(tmp / "sequestration.json", sequestration_document(cfg, results))
+    summary = results.summary.copy()
+    summary.insert(1, "category_aldo", summary["category"].map(ALDO_NAMES).fillna(""))
+    write_csv(tmp / "carbon_stocks_summary.csv", summary)
+    if cfg.maps.enabled:
+        page = choropleth_map(
+            communes,
+            [
+                ChoroplethLayer("stock_tc_per_ha", "Carbon stock density (tC/ha)"),
+                ChoroplethLayer("stock_tc", "Total carbon stock (tC)"),
+            ],
+            title=html.escape(
+                f"{cfg.name}: carbon stocks (soil 0–30 cm, litter, biomass, dead wood)"
+            ),
+            tooltip_fields=[
+                ("commune_name", "Commune"),
+                ("commune_code", "INSEE code"),
+                ("stock_tc_per_ha", "Stock (tC/ha)"),
+                ("stock_tc", "Stock (tC)"),
+                ("stock_soil_tc", "Soil (tC)"),
+                ("stock_live_biomass_tc", "Live biomass (tC)"),
+                ("area_ha", "Area (ha)"),
+                ("covered_share", "Covered share"),
+            ],
+            simplify_m=cfg.maps.simplify_m,
+        )
+        write_text(tmp / "maps" / "carbon_stocks.html", page)
+    hotspots = None
+    if inputs.landcover_before is not None:
+        hotspots = write_pixel_maps(cfg, inputs, results, tmp / "rasters")
+    if cfg.maps.enabled and results.flows is not None:
+        write_text(tmp / "maps" / "carbon_flows.html", flows_map(cfg, communes, hotspots))
+
+
+def write_pixel_maps(
+    cfg: PipelineConfig, inputs: Inputs, results: Results, folder: Path
+) -> gpd.GeoDataFrame | None:
+    """GeoTIFFs of stock density [tC/ha] at both dates and of its change, on the land-cover
+    grid (written block by block), and the hot spots of change (polygons, or None when
+    there are more than :data:`MAX_HOTSPOTS`)."""
+    assert cfg.flows is not None and inputs.landcover_before is not None
+    assert results.reference is not None and results.mapping is not None
+    assert inputs.landcover is not None and cfg.landcover is not None
+    lc = inputs.landcover
+    fcfg = cfg.flows
+    forest_codes = (
+        {int(k): str(v) for k, v in cfg.forest_map.codes.items()} if cfg.forest_map else None
+    )
+    lookup = density_lookup(
+        results.reference,
+        inputs.communes["commune_code"].to_numpy(),
+        results.mapping,
+        sealed_share=cfg.carbon.artificial_sealed_share,
+        forest_codes=forest_codes,
+        forest_mode=cfg.forest_map.mode if cfg.forest_map else "composition",
+    )
+    zones = inputs.communes.to_crs(lc.crs)
+    edges = edge_table(np.asarray(zones.geometry.values), lc.transform)
+    aligned = [("before", inputs.landcover_before)]
+    if inputs.forest_map is not None:
+        aligned.append(("forest", inputs.forest_map))
+    paths = {
+        "start": folder / f"stock_density_tc_per_ha_{fcfg.start_year}.tif",
+        "end": folder / f"stock_density_tc_per_ha_{fcfg.end_year}.tif",
+        "change": folder / f"stock_change_tc_per_ha_{fcfg.start_year}_{fcfg.end_year}.tif",
+    }
+    polygons: list[tuple[Any, int]] = []
+    too_many = False
+    nodata = list(cfg.landcover.nodata_values)
+    with BlockRasterWriter(
+        paths,
+        crs=lc.crs,
+        transform=lc.transform,
+        width=lc.width,
+        height=lc.height,
+        nodata=float("nan"),
+    ) as writer:
+        for block in iter_blocks(lc, aligned, block_pixels=cfg.processing.block_pixels):
+            rows, cols = block.shape
+            local, zone_of_local = burn_block(edges, block.row_off, block.col_off, rows, cols)
+            zone = np.concatenate([[-1], zone_of_local])[local]
+            forest = block.arrays.get("forest")
+            dens = {}
+            for key, layer in (("end", "landcover"), ("start", "before")):
+                values = block.arrays[layer]
+                valid = valid_mask(values, block.nodata[layer], nodata)
+                codes = np.where(valid, values, 0)
+                dens[key] = lookup.density(zone, codes, valid, forest)
+            change = dens["end"] - dens["start"]
+            for key, arr in (*dens.items(), ("change", change)):
+                writer.write(key, arr, block.row_off, block.col_off)
+            if not too_many:
+                polygons += hotspot_polygons(np.nan_to_num(change), block.transform)
+                too_many = len(polygons) > MAX_HOTSPOTS
+    if too_many or not polygons:
+        return None
+    return hotspot_frame(polygons, lc.crs)
+
+
+#: Above this many polygons, hot spots are left out of the flows map (the change GeoTIFF
+#: holds them).
+MAX_HOTSPOTS = 20_000
+
+
+def flows_map(
+    cfg: PipelineConfig, communes: gpd.GeoDataFrame, hotspots: gpd.GeoDataFrame | None = None
+) -> str:
+    """Map of net flows and of each PCAET category, on a scale centred on zero."""
+    assert cfg.flows is not None
+    period = f"{cfg.flows.start_year}–{cfg.flows.end_year}"
+    layers = [ChoroplethLayer("flow_tco2e_per_yr", "Net flow (tCO2e/yr)", diverging=True)]
+    labels = {
+        "forest": "Forest",
+        "agricultural_soils": "Agricultural soils",
+        "other_soils": "Other soils",
+        "wood_products": "Wood products",
+    }
+    for key, label in labels.items():
+        layers.append(
+            ChoroplethLayer(f"flow_{key}_tco2e_per_yr", f"{label} (tCO2e/yr)", diverging=True)
+        )
+    scenario = "flow_harvest_scenario_effect_tco2e_per_yr"
+    extra_tooltip = []
+    if scenario in communes.columns:
+        title = f"Effect of harvest x {cfg.flows.harvest_factor} (tCO2e/yr)"
+        layers.append(ChoroplethLayer(scenario, title, diverging=True))
+        extra_tooltip.append((scenario, title))
+    return choropleth_map(
+        communes,
+        layers,
+        title=html.escape(
+            f"{cfg.name}: carbon flows {period}, tCO2e/yr (positive = sequestration, negative = emission)"
+        ),
+        tooltip_fields=[
+            ("commune_name", "Commune"),
+            ("commune_code", "INSEE code"),
+            ("flow_tco2e_per_yr", "Net flow (tCO2e/yr)"),
+            *[(f"flow_{k}_tco2e_per_yr", f"{v} (tCO2e/yr)") for k, v in labels.items()],
+            *extra_tooltip,
+        ],
+        simplify_m=cfg.maps.simplify_m,
+        overlays=[hotspot_overlay(hotspots)] if hotspots is not None and len(hotspots) else [],
+    )
+
+
+def sequestration_document(cfg: PipelineConfig, results: Results) -> dict[str, Any]:
+    """JSON twin of ``sequestration.csv``: units, sign convention, method, coefficient set."""
+    assert cfg.flows is not None and results.sequestration is not None
+    fcfg = cfg.flows
+    return {
+        "units": "tCO2e/yr (annual average over the period)",
+        "sign_convention": "positive = sequestration (carbon removed from the atmosphere); negative = emission",
+        "period": f"{fcfg.start_year}-{fcfg.end_year}",
+        "years": fcfg.years,
+        "coefficient_set": results.coefficient_set,
+        "method": {
+            "landuse_change": "ADEME ALDO rules: annual changed area (area / years) x unit change (soil, litter, "
+            "non-forest biomass, forest biomass lost by deforestation) x 44/12"
+            + (" with ALDO's published slips" if fcfg.aldo_published else ", corrected method"),
+            "forest_growth": f"forest area x (production - mortality - harvest x {fcfg.harvest_factor}) x 44/12",
+            "n2o": f"soil and litter carbon losses / 15 x (1 % + 0.3 x 0.75 %) x 44/28 x GWP {fcfg.n2o_gwp}"
+            + (
+                " (direct term with 44/25 as in ALDO's published figures)"
+                if fcfg.aldo_published
+                else ""
+            ),
+            "wood_products": "harvest approach: local share of the national lumber and industry-wood harvest x national wood-products sink",
+            "categories": "flows are reported under the final land use: forest (Forêt), agricultural_soils "
+            "(Sols agricoles: cropland, grassland, orchards, vineyards), other_soils (Autres sols: artificial "
+            "land, wetlands), wood_products (Produits bois)",
+        },
+        "columns": {
+            "level": "commune, epci or territory",
+            "code": "INSEE code, EPCI SIREN or 'territory'",
+            "forest": "tCO2e/yr",
+            "agricultural_soils": "tCO2e/yr",
+            "other_soils": "tCO2e/yr",
+            "wood_products": "tCO2e/yr",
+            "total": "tCO2e/yr",
+        },
+        "rows": results.sequestration.to_dict(orient="records"),
+    }
+
+
+def validate_carbon(cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
+    assert inputs.landcover is not None and cfg.landcover is not None
+    _, notices = check_overlap(inputs.communes, inputs.landcover)
+    mapping = landcover_mapping(cfg)
+    _check_classes(inputs.landcover, mapping, cfg)
+    if cfg.carbon.coefficients == "aldo":
+        assert cfg.carbon.aldo_dir is not None
+        read_aldo_tables(cfg.carbon.aldo_dir, cfg.carbon.forest_locations)
+    else:
+        read_generic_table(cfg.carbon.generic_table)
+    if cfg.flows is not None and cfg.flows.change_table is not None:
+        _, more = read_change_table(cfg, inputs.communes["commune_code"], mapping)
+        notices += more
+    if cfg.flows is not None and inputs.landcover_before is not None:
+        _check_classes(inputs.landcover_before, mapping, cfg)
+    return notices
+
+
+def _check_classes(raster: RasterInfo, mapping: dict[int, str], cfg: PipelineConfig) -> None:
+    """Scan the raster (block by block) for codes absent from the mapping."""
+    assert cfg.landcover is not None
+    found: dict[int, int] = {}
+    for block in iter_blocks(raster, block_pixels=cfg.processing.block_pixels):
+        values = block.arrays["landcover"]
+        ok = valid_mask(values, block.nodata["landcover"], cfg.landcover.nodata_values)
+        vals = values[ok]
+        if np.issubdtype(vals.dtype, np.floating) and (vals != np.floor(vals)).any():
+            sample = np.unique(vals[vals != np.floor(vals)])[:5]
+            msg = f"land cover {raster.path}: non-integer values {sample.tolist()}; a categorical raster must hold class codes"
+            raise InputError(msg)
+        codes, counts = np.unique(vals.astype(np.int64), return_counts=True)
+        for c, n in zip(codes.tolist(), counts.tolist(), strict=True):
+            found[c] = found.get(c, 0) + n
+    pixel_ha = abs(raster.transform.a * raster.transform.e) / M2_PER_HA
+    series = pd.Series({c: n * pixel_ha for c, n in found.items()}, dtype=float)
+    check_mapping_covers(series, mapping, str(raster.path))

@@ -1,0 +1,67 @@
+"""What a run carries between its steps: inputs read, results computed, timings."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geocarbon.io.raster import RasterInfo
+from geocarbon.notices import Notice
+
+logger = logging.getLogger(__name__)
+
+
+Progress = Callable[[str, int, int], None]
+"""``progress(step, done, total)``: called as long steps advance."""
+
+
+@dataclass
+class Inputs:
+    """Inputs of a run, read and checked."""
+
+    communes: gpd.GeoDataFrame
+    landcover: RasterInfo | None
+    forest_map: RasterInfo | None
+    files: dict[str, Path]
+    landcover_before: RasterInfo | None = None
+    notices: list[Notice] = field(default_factory=list)
+
+
+@dataclass
+class Results:
+    """What a run computed."""
+
+    communes: gpd.GeoDataFrame
+    notices: list[Notice]
+    timings_s: dict[str, float]
+    files: dict[str, Path]
+    landuse_areas: pd.DataFrame | None = None
+    carbon_stocks: pd.DataFrame | None = None
+    summary: pd.DataFrame | None = None
+    coefficient_set: str | None = None
+    flows: pd.DataFrame | None = None
+    sequestration: pd.DataFrame | None = None
+    reference: pd.DataFrame | None = None
+    mapping: dict[int, str] | None = None
+    pv: Any = None
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        logger.info("step %s ...", name)
+        yield
+        self.timings[name] = round(time.perf_counter() - start, 3)
+        logger.info("step %s done in %.2f s", name, self.timings[name])
