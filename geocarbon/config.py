@@ -295,6 +295,59 @@ class PvConfig(_Strict):
         return self
 
 
+class ChargingPointsConfig(_Strict):
+    """Charging points: IRVE statique v2 CSV (one row per point) or a station layout."""
+
+    path: Path
+    layer: str | None = None
+    layout: Literal["auto", "irve_v2", "stations"] = "auto"
+    separator: str = ","
+
+
+class EvFleetConfig(_Strict):
+    """Registered electric vehicles per commune (for the AFIR kW-per-vehicle indicator)."""
+
+    path: Path
+    code_field: str = "code_insee"
+    bev_field: str = "bev"
+    phev_field: str | None = "phev"
+
+
+class ChargingTarget(_Strict):
+    """A plan target for charging."""
+
+    indicator: Literal[
+        "communes_covered_share",
+        "points",
+        "points_per_100k_inhab",
+        "kw_per_bev",
+        "pop_share_within_5km",
+    ]
+    value: float
+    year: int | None = None
+    label: str = ""
+
+
+class ChargingConfig(_Strict):
+    """Public charging-point coverage."""
+
+    points: ChargingPointsConfig
+    population_raster: Path | None = Field(
+        default=None, description="Population per cell (e.g. INSEE Filosofi grid)."
+    )
+    distances_m: list[float] = Field(default_factory=lambda: [1000.0, 5000.0, 10000.0])
+    fast_kw: float = Field(
+        default=50.0, gt=0.0, description="A fast point has at least this power [kW]."
+    )
+    white_zone_m: float = Field(
+        default=10000.0, gt=0.0, description="Populated cells farther than this from any point."
+    )
+    ev_fleet: EvFleetConfig | None = None
+    afir_kw_per_bev: float = 1.3
+    afir_kw_per_phev: float = 0.8
+    targets: list[ChargingTarget] = Field(default_factory=list)
+
+
 class MapsConfig(_Strict):
     """Interactive maps."""
 
@@ -325,6 +378,7 @@ class PipelineConfig(_Strict):
     carbon: CarbonConfig = Field(default_factory=CarbonConfig)
     flows: FlowsConfig | None = None
     pv: PvConfig | None = None
+    charging: ChargingConfig | None = None
     maps: MapsConfig = Field(default_factory=MapsConfig)
     processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
     source_file: Path | None = Field(default=None, exclude=True)
@@ -339,8 +393,8 @@ class PipelineConfig(_Strict):
 
     @model_validator(mode="after")
     def _steps_have_inputs(self) -> PipelineConfig:
-        if self.landcover is None and self.pv is None:
-            msg = "the pipeline declares no step: give landcover (carbon) and/or pv (rooftop photovoltaics)"
+        if self.landcover is None and self.pv is None and self.charging is None:
+            msg = "the pipeline declares no step: give landcover (carbon), pv (rooftop photovoltaics) and/or charging"
             raise ValueError(msg)
         if self.landcover is None and (self.forest_map is not None or self.flows is not None):
             msg = "forest_map and flows need a landcover raster"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import branca.colormap as cm
 import folium
@@ -127,6 +128,7 @@ def choropleth_map(
     tooltip_fields: Sequence[tuple[str, str]],
     simplify_m: float = 20.0,
     overlays: Sequence[Overlay] = (),
+    extra: Any = None,
 ) -> str:
     """A Folium map with one switchable choropleth per layer, legends and tooltips.
 
@@ -221,6 +223,8 @@ def choropleth_map(
             '<div style="background:white;padding:6px 8px;border-radius:4px;box-shadow:0 0 4px #888">'
             f"<b>{overlay.name}</b>{rows}</div>"
         )
+    if extra is not None:
+        extra.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     heading = (
         '<div style="position:fixed;top:10px;left:60px;z-index:9999;background:white;'

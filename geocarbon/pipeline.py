@@ -82,6 +82,10 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
         from geocarbon.solar.step import pv_input_files
 
         files.update(pv_input_files(cfg))
+    if cfg.charging is not None:
+        from geocarbon.charging.step import charging_input_files
+
+        files.update(charging_input_files(cfg))
     return Inputs(communes, landcover, forest, files, landcover_before=before, notices=notices)
 
 
@@ -99,6 +103,11 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
 
         with timer.step("rooftop_pv"):
             results.pv = compute_pv(cfg, inputs, results.communes, notices)
+    if cfg.charging is not None:
+        from geocarbon.charging.step import compute_charging
+
+        with timer.step("charging"):
+            results.charging = compute_charging(cfg, results.communes, notices)
     return results
 
 
@@ -132,6 +141,10 @@ def write_outputs(
             layers["carbon_flows"] = results.flows
         if results.pv is not None:
             layers["pv_buildings"] = results.pv.buildings.to_crs(crs)
+        if results.charging is not None:
+            layers["charging_points"] = results.charging.points.to_crs(crs)
+            if results.charging.access is not None:
+                layers["charging_access"] = results.charging.access.to_crs(crs)
         write_gpkg_layers(tmp / "geocarbon.gpkg", layers)
         if results.summary is not None:
             write_carbon_outputs(cfg, inputs, results, communes, tmp)
@@ -139,6 +152,10 @@ def write_outputs(
             from geocarbon.solar.step import write_pv_outputs
 
             write_pv_outputs(cfg, results.pv, communes, tmp)
+        if results.charging is not None:
+            from geocarbon.charging.step import write_charging_outputs
+
+            write_charging_outputs(cfg, results.charging, communes, tmp)
         results.timings_s["write"] = round(time.perf_counter() - start, 3)
         write_json(tmp / "run.json", provenance(cfg, results))
     return out_dir

@@ -52,6 +52,7 @@ class Results:
     reference: pd.DataFrame | None = None
     mapping: dict[int, str] | None = None
     pv: Any = None
+    charging: Any = None
 
 
 class Timer:

@@ -233,3 +233,28 @@ def sample_points(info: RasterInfo, xs: np.ndarray, ys: np.ndarray) -> np.ndarra
         picked[picked == info.nodata] = np.nan
     out[inside] = picked
     return out
+
+
+def read_cells(
+    info: RasterInfo, bounds: tuple[float, float, float, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centres and values of the valid cells of band 1 within bounds (raster CRS).
+
+    Returns
+    -------
+    xs, ys, values : ndarray
+        Cells holding a value (not nodata, not NaN).
+    """
+    with rasterio.open(info.path) as src:
+        window = rasterio.windows.from_bounds(*bounds, transform=src.transform)
+        window = (
+            window.round_offsets().round_lengths().intersection(Window(0, 0, src.width, src.height))
+        )
+        values = src.read(1, window=window).astype(float)
+        transform = src.window_transform(window)
+    if info.nodata is not None and not np.isnan(info.nodata):
+        values[values == info.nodata] = np.nan
+    rows, cols = np.nonzero(~np.isnan(values))
+    xs = transform.c + (cols + 0.5) * transform.a
+    ys = transform.f + (rows + 0.5) * transform.e
+    return xs, ys, values[rows, cols]

@@ -1,0 +1,1 @@
+"""Public charging-point coverage: IRVE cleaning, indicators, population access."""

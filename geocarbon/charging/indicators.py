@@ -1,0 +1,86 @@
+"""Charging indicators per commune / EPCI / territory, and access of the population.
+
+Counts (stations, points, installed kW, power classes, per 100,000 inhabitants and per
+100 km²), the share of the population within given distances of a point and of a fast
+point, the population-weighted mean distance, white zones, kW per battery EV against
+the EU AFIR rule (1.3 kW per BEV, 0.8 kW per plug-in hybrid). Distances are Euclidean in a
+local equal-area projection (nearest point by k-d tree).
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+#: Power classes used in France (QualiCharge) [kW]: (label, low, high).
+POWER_CLASSES = (
+    ("0_15kw", 0.0, 15.0),
+    ("15_26kw", 15.0, 26.0),
+    ("26_65kw", 26.0, 65.0),
+    ("65_175kw", 65.0, 175.0),
+    ("175_360kw", 175.0, 360.0),
+    ("over_360kw", 360.0, np.inf),
+)
+
+
+def nearest_distance_m(cells_xy: np.ndarray, points_xy: np.ndarray) -> np.ndarray:
+    """Distance [m] from each cell centre to the nearest point (inf when there is none).
+
+    Parameters
+    ----------
+    cells_xy, points_xy : ndarray, shape (n, 2)
+        Coordinates in a projected CRS [m].
+    """
+    if len(points_xy) == 0:
+        return np.full(len(cells_xy), np.inf)
+    tree = cKDTree(points_xy)
+    dist, _ = tree.query(cells_xy, k=1, workers=1)
+    return np.asarray(dist, dtype=float)
+
+
+def counts_by_commune(points: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Stations, points, installed kW and points per power class, per commune code."""
+    usable = points[points["commune_code"] != ""]
+    grouped = usable.groupby("commune_code")
+    out = pd.DataFrame(
+        {
+            "ev_stations": grouped["station_id"].nunique(),
+            "ev_points": grouped.size(),
+            "ev_kw": grouped["power_kw"].sum(min_count=1),
+            "ev_points_power_unknown": grouped["power_kw"].apply(lambda s: int(s.isna().sum())),
+        }
+    )
+    for label, lo, hi in POWER_CLASSES:
+        sel = usable[(usable["power_kw"] >= lo) & (usable["power_kw"] < hi)]
+        out[f"ev_points_{label}"] = sel.groupby("commune_code").size()
+    return out.fillna({c: 0 for c in out.columns if c != "ev_kw"})
+
+
+def access_by_zone(
+    population: np.ndarray,
+    dist_m: np.ndarray,
+    fast_dist_m: np.ndarray,
+    zone: np.ndarray,
+    distances_m: list[float],
+    white_zone_m: float,
+) -> pd.DataFrame:
+    """Population shares within distances of a point / fast point, weighted mean distance and
+    white-zone population, per zone label (cells with population only)."""
+    frame = pd.DataFrame({"zone": zone, "pop": population, "d": dist_m, "df": fast_dist_m})
+    frame = frame[frame["pop"] > 0]
+    grouped = frame.groupby("zone")
+    out = pd.DataFrame({"ev_population_grid": grouped["pop"].sum()})
+    for d in distances_m:
+        km = f"{d / 1000:g}km"
+        out[f"ev_pop_share_within_{km}"] = (
+            frame[frame["d"] <= d].groupby("zone")["pop"].sum() / out["ev_population_grid"]
+        )
+        out[f"ev_pop_share_within_{km}_fast"] = (
+            frame[frame["df"] <= d].groupby("zone")["pop"].sum() / out["ev_population_grid"]
+        )
+    weighted = frame.assign(w=frame["pop"] * frame["d"]).groupby("zone")["w"].sum()
+    out["ev_mean_distance_m"] = weighted / out["ev_population_grid"]
+    out["ev_white_zone_population"] = frame[frame["d"] > white_zone_m].groupby("zone")["pop"].sum()
+    return out.fillna(0.0)

@@ -1,0 +1,396 @@
+"""Charging step of a territory run: read and clean points, indicators per commune / EPCI /
+territory, population access, targets, outputs and map."""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from folium.plugins import MarkerCluster
+
+from geocarbon.charging.clean import clean_points, points_from_irve, points_from_stations
+from geocarbon.charging.indicators import access_by_zone, counts_by_commune, nearest_distance_m
+from geocarbon.config import ChargingConfig, PipelineConfig
+from geocarbon.errors import InputError
+from geocarbon.geo import area_ha, local_equal_area_crs
+from geocarbon.io.raster import raster_info, read_cells
+from geocarbon.io.tables import read_csv
+from geocarbon.io.vectors import read_vector
+from geocarbon.io.writers import write_csv, write_text
+from geocarbon.maps import ChoroplethLayer, Overlay, choropleth_map
+from geocarbon.notices import Notice
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ChargingResults:
+    """What the charging step computed."""
+
+    points: gpd.GeoDataFrame
+    access: gpd.GeoDataFrame | None
+    indicators: pd.DataFrame
+    targets: pd.DataFrame
+
+
+def charging_input_files(cfg: PipelineConfig) -> dict[str, Path]:
+    """Files the charging step reads (for provenance)."""
+    assert cfg.charging is not None
+    files = {"charging_points": cfg.charging.points.path}
+    if cfg.charging.population_raster is not None:
+        files["population_raster"] = cfg.charging.population_raster
+    if cfg.charging.ev_fleet is not None:
+        files["ev_fleet"] = cfg.charging.ev_fleet.path
+    return files
+
+
+def read_points(ch: ChargingConfig) -> pd.DataFrame:
+    """Charging points as a flat table, whatever the layout."""
+    path = ch.points.path
+    is_table = path.name.lower().endswith((".csv", ".csv.gz"))
+    if is_table:
+        table = read_csv(path, "charging points", dtype=object, sep=ch.points.separator)
+    else:
+        table = read_vector(path, "charging points", ch.points.layer)
+    layout = ch.points.layout
+    if layout == "auto":
+        layout = "irve_v2" if "coordonneesXY" in table.columns else "stations"
+    if layout == "irve_v2":
+        return points_from_irve(table, str(path))
+    return points_from_stations(table, str(path))
+
+
+def compute_charging(
+    cfg: PipelineConfig, communes: gpd.GeoDataFrame, notices: list[Notice]
+) -> ChargingResults:
+    """Clean points, count them per commune, measure population access; adds ``ev_*`` columns."""
+    ch = cfg.charging
+    assert ch is not None
+    raw = read_points(ch)
+    points = clean_points(raw, communes, set(communes["commune_code"]))
+    flags = pd.Series([f for fl in points["qa_flags"] for f in str(fl).split(";") if f])
+    if len(flags):
+        notices.append(
+            Notice(
+                "charging_qa",
+                "charging points with QA flags (see qa_flags)",
+                [f"{k}: {v}" for k, v in flags.value_counts().items()],
+            )
+        )
+    in_territory = points[points["commune_code"] != ""]
+    counts = (
+        counts_by_commune(points)
+        .reindex(communes["commune_code"])
+        .fillna({c: 0 for c in counts_by_commune(points).columns if c != "ev_kw"})
+    )
+    for col in counts.columns:
+        communes[col] = counts[col].to_numpy()
+    area = area_ha(communes)
+    pop = (
+        pd.to_numeric(communes["population"], errors="coerce").to_numpy(dtype=float)
+        if "population" in communes.columns
+        else None
+    )
+    if pop is not None:
+        communes["ev_points_per_100k_inhab"] = np.divide(
+            communes["ev_points"].to_numpy(dtype=float) * 1e5,
+            pop,
+            out=np.full(len(pop), np.nan),
+            where=pop > 0,
+        )
+    communes["ev_points_per_100km2"] = (
+        communes["ev_points"].to_numpy(dtype=float) / (area / 100.0) * 100.0 / 100.0
+    )
+    communes["ev_points_per_100km2"] = communes["ev_points"].to_numpy(dtype=float) / (area / 1e4)
+    access = None
+    if ch.population_raster is not None:
+        access = _population_access(ch, communes, in_territory, notices)
+    if ch.ev_fleet is not None:
+        _ev_fleet(ch, communes)
+    indicators = indicator_table(communes, ch, cfg.name)
+    targets = charging_targets(ch, communes, indicators)
+    logger.info(
+        "charging: %d points in the territory, %d communes with a point",
+        len(in_territory),
+        int((communes["ev_points"] > 0).sum()),
+    )
+    return ChargingResults(points, access, indicators, targets)
+
+
+def _population_access(
+    ch: ChargingConfig, communes: gpd.GeoDataFrame, points: gpd.GeoDataFrame, notices: list[Notice]
+) -> gpd.GeoDataFrame:
+    assert ch.population_raster is not None
+    info = raster_info(ch.population_raster, "population raster")
+    minx, miny, maxx, maxy = (float(v) for v in communes.to_crs(info.crs).total_bounds)
+    bounds = (minx, miny, maxx, maxy)
+    xs, ys, pop = read_cells(info, bounds)
+    if len(pop) == 0:
+        msg = f"population raster {ch.population_raster} does not overlap the communes (no populated cell within their extent); check its extent and CRS"
+        raise InputError(msg)
+    cells = gpd.GeoDataFrame({"population": pop}, geometry=gpd.points_from_xy(xs, ys), crs=info.crs)
+    eq = local_equal_area_crs(communes)
+    cells_eq = cells.to_crs(eq)
+    zones = communes.to_crs(eq)
+    joined = gpd.sjoin(
+        cells_eq, zones[["commune_code", "geometry"]], how="left", predicate="within"
+    )
+    joined = joined[~joined.index.duplicated(keep="first")]
+    cells["commune_code"] = joined["commune_code"].fillna("").to_numpy()
+    cells = cells[cells["commune_code"] != ""].reset_index(drop=True)
+    if len(cells) == 0:
+        msg = f"population raster {ch.population_raster}: no populated cell centre lies in the communes"
+        raise InputError(msg)
+    cxy = np.column_stack([cells.to_crs(eq).geometry.x, cells.to_crs(eq).geometry.y])
+    located = points[points.geometry.notna()].to_crs(eq)
+    pxy = np.column_stack([located.geometry.x, located.geometry.y])
+    fast = located["power_kw"].to_numpy(dtype=float) >= ch.fast_kw
+    cells["distance_m"] = nearest_distance_m(cxy, pxy)
+    cells["fast_distance_m"] = nearest_distance_m(cxy, pxy[fast])
+    per = access_by_zone(
+        cells["population"].to_numpy(),
+        cells["distance_m"].to_numpy(),
+        cells["fast_distance_m"].to_numpy(),
+        cells["commune_code"].to_numpy(),
+        ch.distances_m,
+        ch.white_zone_m,
+    )
+    per = per.reindex(communes["commune_code"])
+    for col in per.columns:
+        communes[col] = per[col].to_numpy()
+    cells["white_zone"] = (cells["population"] > 0) & (cells["distance_m"] > ch.white_zone_m)
+    unknown_power = int(points["power_kw"].isna().sum())
+    if unknown_power:
+        notices.append(
+            Notice(
+                "charging_power_unknown",
+                f"{unknown_power} points have no power: fast-point distances count only points of known power ≥ {ch.fast_kw:g} kW",
+            )
+        )
+    return cells
+
+
+def _ev_fleet(ch: ChargingConfig, communes: gpd.GeoDataFrame) -> None:
+    fleet_cfg = ch.ev_fleet
+    assert fleet_cfg is not None
+    fields = [
+        fleet_cfg.code_field,
+        fleet_cfg.bev_field,
+        *([fleet_cfg.phev_field] if fleet_cfg.phev_field else []),
+    ]
+    table = read_csv(fleet_cfg.path, "EV fleet", required=fields, dtype=object)
+    from geocarbon.communes import normalise_codes
+
+    table.index = normalise_codes(table[fleet_cfg.code_field]).to_numpy()
+    bev = (
+        pd.to_numeric(table[fleet_cfg.bev_field], errors="coerce")
+        .reindex(communes["commune_code"])
+        .fillna(0.0)
+        .to_numpy()
+    )
+    phev = (
+        pd.to_numeric(table[fleet_cfg.phev_field], errors="coerce")
+        .reindex(communes["commune_code"])
+        .fillna(0.0)
+        .to_numpy()
+        if fleet_cfg.phev_field
+        else np.zeros(len(communes))
+    )
+    communes["ev_bev"] = bev
+    communes["ev_phev"] = phev
+    need = ch.afir_kw_per_bev * bev + ch.afir_kw_per_phev * phev
+    communes["ev_afir_required_kw"] = need
+    communes["ev_kw_per_bev"] = np.divide(
+        communes["ev_kw"].fillna(0.0).to_numpy(), bev, out=np.full(len(bev), np.nan), where=bev > 0
+    )
+
+
+def indicator_table(communes: pd.DataFrame, ch: ChargingConfig, territory: str) -> pd.DataFrame:
+    """Indicators per commune, EPCI and territory (sums and recomputed ratios)."""
+    base_cols = [
+        c
+        for c in communes.columns
+        if c.startswith("ev_")
+        and not c.startswith(("ev_pop_share", "ev_mean_distance", "ev_points_per", "ev_kw_per"))
+    ]
+    frame = pd.DataFrame(communes.drop(columns="geometry"))
+    frame["area_ha"] = communes["area_ha"] if "area_ha" in communes.columns else np.nan
+    if "population" not in frame.columns:
+        frame["population"] = np.nan
+    groups = {"commune": frame.assign(group=frame["commune_code"], name=frame["commune_name"])}
+    if frame["epci_code"].notna().any():
+        groups["epci"] = frame.assign(group=frame["epci_code"].fillna("(none)"), name="")
+    groups["territory"] = frame.assign(group="territory", name=territory)
+    rows = []
+    for level, g in groups.items():
+        sums = g.groupby("group")[[*base_cols, "population", "area_ha"]].sum(min_count=1)
+        names = g.groupby("group")["name"].first()
+        out = sums.assign(level=level, code=sums.index, name=names.reindex(sums.index).to_numpy())
+        out["communes_with_point"] = g.assign(w=g["ev_points"] > 0).groupby("group")["w"].sum()
+        out["communes"] = g.groupby("group").size()
+        out["ev_points_per_100k_inhab"] = (
+            out["ev_points"] * 1e5 / out["population"].where(out["population"] > 0)
+        )
+        out["ev_points_per_100km2"] = out["ev_points"] / (out["area_ha"] / 1e4)
+        if "ev_population_grid" in g.columns:
+            for col in [c for c in g.columns if c.startswith("ev_pop_share")]:
+                w = (
+                    (g[col].fillna(0.0) * g["ev_population_grid"].fillna(0.0))
+                    .groupby(g["group"])
+                    .sum()
+                )
+                out[col] = w / out["ev_population_grid"].where(out["ev_population_grid"] > 0)
+            w = (
+                (g["ev_mean_distance_m"].fillna(0.0) * g["ev_population_grid"].fillna(0.0))
+                .groupby(g["group"])
+                .sum()
+            )
+            out["ev_mean_distance_m"] = w / out["ev_population_grid"].where(
+                out["ev_population_grid"] > 0
+            )
+        if "ev_bev" in g.columns:
+            out["ev_kw_per_bev"] = out["ev_kw"] / out["ev_bev"].where(out["ev_bev"] > 0)
+        rows.append(out)
+    table = pd.concat(rows, ignore_index=True)
+    first = ["level", "code", "name", "communes", "communes_with_point"]
+    return table[first + [c for c in table.columns if c not in first]]
+
+
+def charging_targets(
+    ch: ChargingConfig, communes: pd.DataFrame, indicators: pd.DataFrame
+) -> pd.DataFrame:
+    """Each target with the territory's value and the gap (target − value)."""
+    t = indicators[indicators["level"] == "territory"].iloc[0]
+    values = {
+        "communes_covered_share": float(t["communes_with_point"]) / float(t["communes"]),
+        "points": float(t["ev_points"]),
+        "points_per_100k_inhab": float(t["ev_points_per_100k_inhab"])
+        if pd.notna(t["ev_points_per_100k_inhab"])
+        else np.nan,
+        "kw_per_bev": float(t["ev_kw_per_bev"])
+        if "ev_kw_per_bev" in t and pd.notna(t["ev_kw_per_bev"])
+        else np.nan,
+        "pop_share_within_5km": float(t["ev_pop_share_within_5km"])
+        if "ev_pop_share_within_5km" in t
+        else np.nan,
+    }
+    rows = [
+        {
+            "indicator": g.indicator,
+            "label": g.label,
+            "year": g.year,
+            "target": g.value,
+            "value": values[g.indicator],
+            "gap": g.value - values[g.indicator],
+            "reached": bool(values[g.indicator] >= g.value),
+        }
+        for g in ch.targets
+    ]
+    return pd.DataFrame(
+        rows, columns=["indicator", "label", "year", "target", "value", "gap", "reached"]
+    )
+
+
+def write_charging_outputs(
+    cfg: PipelineConfig, result: ChargingResults, communes: gpd.GeoDataFrame, tmp: Path
+) -> None:
+    """Indicator and target tables and the charging map."""
+    write_csv(tmp / "charging_indicators.csv", result.indicators)
+    if len(result.targets):
+        write_csv(tmp / "charging_targets.csv", result.targets)
+    if not cfg.maps.enabled:
+        return
+    overlays = []
+    if result.access is not None:
+        cells = result.access.copy()
+        size = 500.0
+        eq = cells.to_crs(local_equal_area_crs(communes))
+        squares = eq.geometry.buffer(size, cap_style="square")
+        cells = gpd.GeoDataFrame(
+            cells.drop(columns="geometry"),
+            geometry=gpd.GeoSeries(squares, crs=eq.crs).to_crs(cells.crs),
+        )
+        labels = np.select(
+            [cells["white_zone"], cells["distance_m"] > 5000, cells["distance_m"] > 1000],
+            [
+                f"white zone (> {cfg.charging.white_zone_m / 1000:g} km)"
+                if cfg.charging
+                else "white zone",
+                "5 km and more",
+                "1–5 km",
+            ],
+            default="within 1 km",
+        )
+        cells["access"] = labels
+        cells["distance_km"] = (cells["distance_m"] / 1000).round(1)
+        cells["population"] = cells["population"].round(0)
+        colors = {"within 1 km": "#1a9850", "1–5 km": "#a6d96a", "5 km and more": "#fdae61"}
+        colors[
+            str(labels[cells["white_zone"].to_numpy()][0])
+            if cells["white_zone"].any()
+            else "white zone"
+        ] = "#d73027"
+        overlays.append(
+            Overlay(
+                "Population by distance to a charging point",
+                cells[["population", "distance_km", "access", "geometry"]],
+                "access",
+                colors,
+                (("population", "Population"), ("distance_km", "Distance (km)")),
+            )
+        )
+    layers = [ChoroplethLayer("ev_points", "Charging points")]
+    if "ev_points_per_100k_inhab" in communes.columns:
+        layers.insert(
+            0,
+            ChoroplethLayer(
+                "ev_points_per_100k_inhab",
+                "Points per 100,000 inhabitants",
+                colors=("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"),
+            ),
+        )
+    page = choropleth_map(
+        communes,
+        layers,
+        title=html.escape(f"{cfg.name}: public charging points"),
+        tooltip_fields=[
+            ("commune_name", "Commune"),
+            ("commune_code", "INSEE code"),
+            ("ev_points", "Points"),
+            ("ev_stations", "Stations"),
+            ("ev_kw", "kW"),
+        ],
+        simplify_m=cfg.maps.simplify_m,
+        overlays=overlays,
+        extra=_points_layer(result.points),
+    )
+    write_text(tmp / "maps" / "charging.html", page)
+
+
+def _points_layer(points: gpd.GeoDataFrame) -> Any:
+    """Clustered point markers sized by power."""
+    group = folium.FeatureGroup(name="Charging points", overlay=True, show=True)
+    cluster = MarkerCluster().add_to(group)
+    for row in points[points.geometry.notna()].itertuples():
+        kw = row.power_kw if row.power_kw == row.power_kw else None
+        radius = 4 + (np.sqrt(kw) if kw else 2)
+        power = f"{kw:g} kW" if kw else "power unknown"
+        popup = f"{html.escape(str(row.point_id))}<br>{power}" + (
+            f"<br>QA: {html.escape(str(row.qa_flags))}" if row.qa_flags else ""
+        )
+        folium.CircleMarker(
+            [row.geometry.y, row.geometry.x],
+            radius=float(radius),
+            color="#08519c",
+            fill=True,
+            fill_opacity=0.8,
+            popup=popup,
+        ).add_to(cluster)
+    return group
