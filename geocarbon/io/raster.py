@@ -247,9 +247,14 @@ def read_cells(
     """
     with rasterio.open(info.path) as src:
         window = rasterio.windows.from_bounds(*bounds, transform=src.transform)
-        window = (
-            window.round_offsets().round_lengths().intersection(Window(0, 0, src.width, src.height))
-        )
+        try:
+            window = (
+                window.round_offsets()
+                .round_lengths()
+                .intersection(Window(0, 0, src.width, src.height))
+            )
+        except rasterio.errors.WindowError:  # the bounds miss the raster
+            return np.zeros(0), np.zeros(0), np.zeros(0)
         values = src.read(1, window=window).astype(float)
         transform = src.window_transform(window)
     if info.nodata is not None and not np.isnan(info.nodata):
