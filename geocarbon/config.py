@@ -343,6 +343,10 @@ class ChargingConfig(_Strict):
         default=10000.0, gt=0.0, description="Populated cells farther than this from any point."
     )
     ev_fleet: EvFleetConfig | None = None
+    road_network: ZonesConfig | None = Field(
+        default=None,
+        description="Local road lines: distances along roads instead of straight lines.",
+    )
     afir_kw_per_bev: float = 1.3
     afir_kw_per_phev: float = 0.8
     targets: list[ChargingTarget] = Field(default_factory=list)

@@ -215,3 +215,22 @@ def test_lot_population_access(lot: Path) -> None:
     assert (lot / "maps" / "charging.html").is_file()
     targets = pd.read_csv(lot / "charging_targets.csv").set_index("indicator")
     assert targets.loc["communes_covered_share", "value"] == pytest.approx(46 / 312)
+
+
+def test_network_distance_by_hand() -> None:
+    from shapely.geometry import LineString
+
+    from geocarbon.charging.network import network_distance_m
+
+    # an L-shaped road (0,0) -> (500,0) -> (1000,0) -> (1000,1000); a point 10 m off its start
+    road = np.array([LineString([(0, 0), (500, 0), (1000, 0), (1000, 1000)])], dtype=object)
+    cells = np.array([[1000.0, 1000.0], [1030.0, 300.0], [0.0, 40.0]])
+    points = np.array([[0.0, 10.0]])
+    got = network_distance_m(road, cells, points)
+    # cells snap to their nearest road vertex: (1000,1000) at 0 m, (1000,0) at hypot(30, 300),
+    # (0,0) at 40 m; then along the road to (0,0) and 10 m to the point
+    np.testing.assert_allclose(
+        got, [0 + 2000 + 10, np.hypot(30, 300) + 1000 + 10, 40 + 10], rtol=1e-9
+    )
+    # never shorter than the straight line
+    assert (got >= np.hypot(*(cells - points[0]).T) - 1e-6).all()

@@ -48,6 +48,8 @@ def charging_input_files(cfg: PipelineConfig) -> dict[str, Path]:
         files["population_raster"] = cfg.charging.population_raster
     if cfg.charging.ev_fleet is not None:
         files["ev_fleet"] = cfg.charging.ev_fleet.path
+    if cfg.charging.road_network is not None:
+        files["road_network"] = cfg.charging.road_network.path
     return files
 
 
@@ -152,8 +154,18 @@ def _population_access(
     located = points[points.geometry.notna()].to_crs(eq)
     pxy = np.column_stack([located.geometry.x, located.geometry.y])
     fast = located["power_kw"].to_numpy(dtype=float) >= ch.fast_kw
-    cells["distance_m"] = nearest_distance_m(cxy, pxy)
-    cells["fast_distance_m"] = nearest_distance_m(cxy, pxy[fast])
+    if ch.road_network is not None:
+        from geocarbon.charging.network import network_distance_m
+
+        roads = read_vector(ch.road_network.path, "road network", ch.road_network.layer).to_crs(eq)
+        lines = np.asarray(roads.geometry.values)
+        cells["distance_m"] = network_distance_m(lines, cxy, pxy)
+        cells["fast_distance_m"] = network_distance_m(lines, cxy, pxy[fast])
+        cells["distance_kind"] = "network"
+    else:
+        cells["distance_m"] = nearest_distance_m(cxy, pxy)
+        cells["fast_distance_m"] = nearest_distance_m(cxy, pxy[fast])
+        cells["distance_kind"] = "euclidean"
     per = access_by_zone(
         cells["population"].to_numpy(),
         cells["distance_m"].to_numpy(),
