@@ -42,6 +42,9 @@ DEMO_FILES = {
     "forest_map": "forest_type_20m.tif",
     "buildings": "buildings.gpkg",
     "weather": "weather_demo.epw",
+    "charging_points": "irve_statique_demo.csv",
+    "population": "population_200m.tif",
+    "ev_fleet": "ev_fleet.csv",
 }
 #: Lower-left corner of the territory in Lambert-93 [m] (a Quercy-like latitude).
 ORIGIN_X, ORIGIN_Y = 560_000.0, 6_380_000.0
@@ -84,6 +87,9 @@ class DemoTerritory:
     forest_type: np.ndarray
     forest_transform: Affine
     buildings: gpd.GeoDataFrame
+    population: np.ndarray
+    population_transform: Affine
+    charging: pd.DataFrame
 
 
 def smooth_field(
@@ -294,19 +300,38 @@ def make_demo_territory(seed: int = DEMO_SEED) -> DemoTerritory:
     ft, ft_t = make_forest_type(lc, lc_t, rng)
     before = make_landcover_before(lc, rng)
     buildings = make_demo_buildings(communes, rng)
-    return DemoTerritory(communes, lc, lc_t, before, ft, ft_t, buildings)
+    pop, pop_t = make_demo_population(communes, rng)
+    charging = make_demo_charging(communes, rng)
+    return DemoTerritory(communes, lc, lc_t, before, ft, ft_t, buildings, pop, pop_t, charging)
 
 
 def write_demo_territory(folder: Path, seed: int = DEMO_SEED) -> dict[str, Path]:
     """Generate the demo territory and write its files into ``folder``."""
     from geocarbon.io.weather import write_epw
-    from geocarbon.io.writers import write_geotiff, write_vector
+    from geocarbon.io.writers import write_csv, write_geotiff, write_vector
 
     folder = Path(folder)
     territory = make_demo_territory(seed)
     paths = {key: folder / name for key, name in DEMO_FILES.items()}
     write_vector(paths["communes"], territory.communes, layer="communes")
     write_vector(paths["buildings"], territory.buildings, layer="batiment")
+    write_geotiff(
+        paths["population"],
+        territory.population,
+        crs="EPSG:3035",
+        transform=territory.population_transform,
+        nodata=float("nan"),
+        tags={"DESCRIPTION": "geocarbon demo territory (fictional): inhabitants per 200 m cell"},
+    )
+    write_csv(paths["charging_points"], territory.charging)
+    fleet = pd.DataFrame(
+        {
+            "code_insee": territory.communes["insee"],
+            "bev": (territory.communes["population"] * 0.012).round().astype(int),
+            "phev": (territory.communes["population"] * 0.006).round().astype(int),
+        }
+    )
+    write_csv(paths["ev_fleet"], fleet)
     centre = territory.communes.to_crs("EPSG:4326").union_all().centroid
     write_epw(
         paths["weather"],
@@ -448,6 +473,76 @@ def make_demo_buildings(communes: gpd.GeoDataFrame, rng: np.random.Generator) ->
             }
         )
     return gpd.GeoDataFrame(attrs, geometry=geoms, crs=DEMO_CRS)
+
+
+def make_demo_population(
+    communes: gpd.GeoDataFrame, rng: np.random.Generator, res_m: float = 200.0
+) -> tuple[np.ndarray, Affine]:
+    """Population per 200 m cell (INSEE-grid-like, EPSG:3035): each commune's population
+    spread around its centre (Gaussian decay) with scattered hamlets; NaN = nobody."""
+    eq = communes.to_crs("EPSG:3035")
+    minx, miny, maxx, maxy = eq.total_bounds
+    minx, miny = np.floor(minx / res_m) * res_m, np.floor(miny / res_m) * res_m
+    cols, rows = int(np.ceil((maxx - minx) / res_m)), int(np.ceil((maxy - miny) / res_m))
+    transform = Affine(res_m, 0, minx, 0, -res_m, miny + rows * res_m)
+    yy, xx = np.mgrid[0:rows, 0:cols]
+    x = minx + (xx + 0.5) * res_m
+    y = miny + rows * res_m - (yy + 0.5) * res_m
+    grid = np.zeros((rows, cols))
+    for pt, pop in zip(eq.geometry.representative_point(), eq["population"], strict=True):
+        sigma = 250.0 + 6.0 * np.sqrt(pop)
+        core = np.exp(-((x - pt.x) ** 2 + (y - pt.y) ** 2) / (2 * sigma**2))
+        hamlets = (rng.random((rows, cols)) < 0.01) * np.exp(
+            -((x - pt.x) ** 2 + (y - pt.y) ** 2) / (2 * (8 * sigma) ** 2)
+        )
+        weights = core + 0.3 * hamlets
+        grid += pop * 0.85 * core / core.sum() + pop * 0.15 * hamlets / max(hamlets.sum(), 1e-9)
+        del weights
+    grid = np.round(grid, 1)
+    grid[grid < 0.5] = np.nan
+    return grid.astype("float32"), transform
+
+
+def make_demo_charging(communes: gpd.GeoDataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Public charging points in IRVE statique v2 layout (one row per point), about two
+    points per 1,000 inhabitants in the larger communes, with a few of the defects seen in
+    real files (a point written once per connector, a power in watts, swapped coordinates)."""
+    wgs = communes.to_crs("EPSG:4326")
+    rows = []
+    k = 0
+    for code, pt, pop in zip(
+        wgs["insee"], wgs.geometry.representative_point(), wgs["population"], strict=True
+    ):
+        n_stations = int(pop / 900)
+        for s_i in range(n_stations):
+            station = f"FRDEMO{code}{s_i + 1:02d}"
+            lon = pt.x + rng.normal(0, 0.004)
+            lat = pt.y + rng.normal(0, 0.003)
+            power = float(rng.choice([7.4, 22.0, 22.0, 50.0, 150.0]))
+            for p_i in range(2):
+                k += 1
+                rows.append(
+                    {
+                        "id_station_itinerance": station,
+                        "id_pdc_itinerance": f"{station}P{p_i + 1}",
+                        "nom_station": f"Demo {code} {s_i + 1}",
+                        "implantation_station": "Voirie",
+                        "nbre_pdc": 2,
+                        "puissance_nominale": power,
+                        "prise_type_2": "true" if power < 50 else "false",
+                        "prise_type_combo_ccs": "true" if power >= 50 else "false",
+                        "code_insee_commune": code,
+                        "coordonneesXY": f"[{lon:.6f}, {lat:.6f}]",
+                    }
+                )
+    if len(rows) >= 6:
+        rows[1]["puissance_nominale"] = float(rows[1]["puissance_nominale"]) * 1000  # power in W
+        lon, lat = (float(v) for v in str(rows[2]["coordonneesXY"]).strip("[]").split(","))
+        rows[2]["coordonneesXY"] = f"[{lat:.6f}, {lon:.6f}]"  # swapped
+        rows.append(
+            dict(rows[4], prise_type_2="true", prise_type_combo_ccs="false")
+        )  # per connector
+    return pd.DataFrame(rows)
 
 
 def make_demo_weather(

@@ -33,6 +33,9 @@ def test_generation_is_deterministic(tmp_path: Path) -> None:
         "forest_type_20m.tif",
         "buildings.gpkg",
         "weather_demo.epw",
+        "irve_statique_demo.csv",
+        "population_200m.tif",
+        "ev_fleet.csv",
     }
 
 
@@ -90,6 +93,14 @@ def test_demo_command_end_to_end(tmp_path: Path) -> None:
     yields = pd.read_csv(out / "pv_yields.csv").set_index("case")["kwh_per_kwp"]
     assert 1_000 < yields["reference_south"] < 1_400
     assert (out / "maps" / "rooftop_pv.html").is_file() and (out / "pv_targets.csv").is_file()
+    # charging points with the defects the demo file carries, population access, AFIR
+    points = gpd.read_file(out / "geocarbon.gpkg", layer="charging_points")
+    flags = set(";".join(points.qa_flags).split(";")) - {""}
+    assert {"power_in_watts", "lat_lon_swapped", "connector_rows_merged"} <= flags
+    table = pd.read_csv(out / "charging_indicators.csv")
+    territory = table[table.level == "territory"].iloc[0]
+    assert 0 < territory["ev_pop_share_within_5km"] <= 1 and territory["ev_kw_per_bev"] > 0
+    assert (out / "maps" / "charging.html").is_file()
     # a second run gives the same files
     first = {
         p: (out / p).read_bytes()
