@@ -114,6 +114,14 @@ def compute_charging(
     access = None
     if ch.population_raster is not None:
         access = _population_access(ch, communes, in_territory, notices)
+    else:
+        notices.append(
+            Notice(
+                "charging_no_population_grid",
+                "no population grid (charging.population_raster): distances and population shares are not computed; "
+                "per-inhabitant indicators use the communes' population",
+            )
+        )
     if ch.ev_fleet is not None:
         _ev_fleet(ch, communes)
     indicators = indicator_table(communes, ch, cfg.name)
