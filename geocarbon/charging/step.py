@@ -145,7 +145,11 @@ def _population_access(
     if len(pop) == 0:
         msg = f"population raster {ch.population_raster} does not overlap the communes (no populated cell within their extent); check its extent and CRS"
         raise InputError(msg)
-    cells = gpd.GeoDataFrame({"population": pop}, geometry=gpd.points_from_xy(xs, ys), crs=info.crs)
+    cells = gpd.GeoDataFrame(
+        {"population": pop, "cell_size_m": abs(info.transform.a)},
+        geometry=gpd.points_from_xy(xs, ys),
+        crs=info.crs,
+    )
     eq = local_equal_area_crs(communes)
     cells_eq = cells.to_crs(eq)
     zones = communes.to_crs(eq)
@@ -330,9 +334,9 @@ def write_charging_outputs(
     overlays = []
     if result.access is not None:
         cells = result.access.copy()
-        size = 500.0
-        eq = cells.to_crs(local_equal_area_crs(communes))
-        squares = eq.geometry.buffer(size, cap_style="square")
+        half = float(cells["cell_size_m"].iloc[0]) / 2.0 if len(cells) else 100.0
+        eq = cells.to_crs(cells.crs)
+        squares = eq.geometry.buffer(half, cap_style="square")
         cells = gpd.GeoDataFrame(
             cells.drop(columns="geometry"),
             geometry=gpd.GeoSeries(squares, crs=eq.crs).to_crs(cells.crs),
@@ -366,7 +370,7 @@ def write_charging_outputs(
                 (("population", "Population"), ("distance_km", "Distance (km)")),
             )
         )
-    layers = [ChoroplethLayer("ev_points", "Charging points")]
+    layers = [ChoroplethLayer("ev_points", "Points per commune")]
     if "ev_points_per_100k_inhab" in communes.columns:
         layers.insert(
             0,
