@@ -76,3 +76,19 @@ def write_pipeline(path: Path, data: dict[str, Any]) -> Path:
     """Write a pipeline YAML for a test."""
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
+
+
+def run_shared_pipeline(pipeline: Path, out: Path, needed: Path) -> Path:
+    """Run a shipped pipeline on the shared data (skip when ``needed`` is absent)."""
+    from click.testing import CliRunner
+
+    from geocarbon.cli import main
+
+    if not needed.is_file():
+        pytest.skip(
+            f"real public data not found at {SHARED} (set GEOCARBON_DATA to the shared data folder)"
+        )
+    env = {"GEOCARBON_DATA": str(SHARED)} if "GEOCARBON_DATA" not in os.environ else {}
+    result = CliRunner(env=env).invoke(main, ["-q", "run", str(pipeline), "--output-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    return out

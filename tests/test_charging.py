@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,7 +16,7 @@ from geocarbon.charging.clean import clean_points, points_from_irve
 from geocarbon.charging.indicators import access_by_zone, nearest_distance_m
 from geocarbon.cli import main
 from geocarbon.errors import InputError
-from tests.conftest import REPO, SHARED, realdata, write_pipeline, write_raster
+from tests.conftest import REPO, SHARED, realdata, run_shared_pipeline, write_pipeline, write_raster
 
 # two communes side by side around Cahors (EPSG:4326)
 COMMUNES = gpd.GeoDataFrame(
@@ -164,15 +163,11 @@ def test_population_raster_not_overlapping(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def lot(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not (SHARED / "lot" / "irve_stations_2022-12-05.gpkg").is_file():
-        pytest.skip(f"real public data not found at {SHARED}")
-    env = {"GEOCARBON_DATA": str(SHARED)} if "GEOCARBON_DATA" not in os.environ else {}
-    out = tmp_path_factory.mktemp("ch") / "out"
-    result = CliRunner(env=env).invoke(
-        main, ["-q", "run", str(REPO / "pipelines" / "lot_charging.yaml"), "--output-dir", str(out)]
+    return run_shared_pipeline(
+        REPO / "pipelines" / "lot_charging.yaml",
+        tmp_path_factory.mktemp("ch") / "out",
+        SHARED / "lot" / "irve_stations_2022-12-05.gpkg",
     )
-    assert result.exit_code == 0, result.output
-    return out
 
 
 @realdata

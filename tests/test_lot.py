@@ -4,30 +4,25 @@ recomputed by hand from the tables, commune-vintage fallbacks."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
-from geocarbon.cli import main
-from tests.conftest import REPO, SHARED, realdata
+from tests.conftest import REPO, SHARED, realdata, run_shared_pipeline
 
 pytestmark = realdata
 
 
 @pytest.fixture(scope="module")
 def lot_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("lot") / "out"
-    env = {"GEOCARBON_DATA": str(SHARED)} if "GEOCARBON_DATA" not in os.environ else {}
-    result = CliRunner(env=env).invoke(
-        main, ["-q", "run", str(REPO / "pipelines" / "lot.yaml"), "--output-dir", str(out)]
+    return run_shared_pipeline(
+        REPO / "pipelines" / "lot.yaml",
+        tmp_path_factory.mktemp("lot") / "out",
+        SHARED / "lot" / "clc2018_100m.tif",
     )
-    assert result.exit_code == 0, result.output
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ Rochelle district end to end, and bad inputs."""
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,7 +19,7 @@ from geocarbon.errors import InputError
 from geocarbon.io.weather import Weather, read_weather
 from geocarbon.solar.roofs import roof_form, usable_area_m2, within
 from geocarbon.solar.yield_model import check_weather, hourly_ac_kw_per_kwp, specific_yield
-from tests.conftest import REPO, SHARED, realdata, write_pipeline
+from tests.conftest import REPO, SHARED, realdata, run_shared_pipeline, write_pipeline
 
 WEATHER = SHARED / "larochelle" / "weather_la_rochelle_tmyx.epw.gz"
 
@@ -189,15 +188,11 @@ def test_bad_weather(tmp_path: Path, kind: str, needle: str) -> None:
 
 @pytest.fixture(scope="module")
 def larochelle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not WEATHER.is_file():
-        pytest.skip(f"real public data not found at {SHARED}")
-    env = {"GEOCARBON_DATA": str(SHARED)} if "GEOCARBON_DATA" not in os.environ else {}
-    out = tmp_path_factory.mktemp("lr") / "out"
-    result = CliRunner(env=env).invoke(
-        main, ["-q", "run", str(REPO / "pipelines" / "larochelle.yaml"), "--output-dir", str(out)]
+    return run_shared_pipeline(
+        REPO / "pipelines" / "larochelle.yaml",
+        tmp_path_factory.mktemp("lr") / "out",
+        SHARED / "larochelle" / "weather_la_rochelle_tmyx.epw.gz",
     )
-    assert result.exit_code == 0, result.output
-    return out
 
 
 @realdata
