@@ -101,6 +101,10 @@ def _summary(out_dir: Path, results: Any) -> None:
         parts.append(
             f"rooftop PV {communes['pv_kwp'].sum() / 1e3:,.2f} MWp, {communes['pv_mwh_per_yr'].sum():,.0f} MWh/yr"
         )
+    if "ev_points" in communes.columns:
+        parts.append(
+            f"charging {int(communes['ev_points'].sum())} points in {int((communes['ev_points'] > 0).sum())} communes"
+        )
     console.print(f"[green]done[/]: {', '.join(parts)} -> {out_dir}", highlight=False)
     if results.notices:
         console.print(
