@@ -229,3 +229,30 @@ def test_network_distance_by_hand() -> None:
     )
     # never shorter than the straight line
     assert (got >= np.hypot(*(cells - points[0]).T) - 1e-6).all()
+
+
+def test_afir_kw_per_battery_ev(tmp_path: Path) -> None:
+    (tmp_path / "irve.csv").write_text(IRVE_V2)
+    (tmp_path / "fleet.csv").write_text("code_insee,bev,phev\n46042,10,10\n46043,0,4\n")
+    COMMUNES.rename(columns={"commune_code": "code", "commune_name": "nom"}).to_file(
+        tmp_path / "c.gpkg", layer="c"
+    )
+    p = write_pipeline(
+        tmp_path / "p.yaml",
+        {"name": "ch", "output_dir": "out", "communes": {"path": "c.gpkg"},
+         "charging": {"points": {"path": "irve.csv"}, "ev_fleet": {"path": "fleet.csv"},
+                      "targets": [{"indicator": "kw_per_bev", "value": 1.3}]}},
+    )  # fmt: skip
+    result = CliRunner().invoke(main, ["-q", "run", str(p)])
+    assert result.exit_code == 0, result.output
+    communes = gpd.read_file(tmp_path / "out" / "geocarbon.gpkg", layer="communes").set_index(
+        "commune_code"
+    )
+    # 46042: P1 22 kW, P2 22 (swapped back), P5 11 (its first place), P6 22 (given in W) = 77 kW
+    assert communes.loc["46042", "ev_kw"] == pytest.approx(77.0)
+    assert communes.loc["46042", "ev_kw_per_bev"] == pytest.approx(7.7)
+    assert communes.loc["46042", "ev_afir_required_kw"] == pytest.approx(1.3 * 10 + 0.8 * 10)
+    assert np.isnan(communes.loc["46043", "ev_kw_per_bev"])  # no battery EV
+    targets = pd.read_csv(tmp_path / "out" / "charging_targets.csv").set_index("indicator")
+    # territory: 77 + 7.4 (P3) + 50 (P4) + 11 (P5 elsewhere) + 150 (P9) = 295.4 kW for 10 BEV
+    assert targets.loc["kw_per_bev", "value"] == pytest.approx(29.54)
