@@ -29,8 +29,10 @@ from geocarbon.io.writers import (
     check_writable,
     write_gpkg_layers,
     write_json,
+    write_text,
 )
 from geocarbon.notices import Notice
+from geocarbon.report import territory_report
 from geocarbon.state import Inputs, Progress, Results, Timer
 
 logger = logging.getLogger(__name__)
@@ -156,6 +158,10 @@ def write_outputs(
             from geocarbon.charging.step import write_charging_outputs
 
             write_charging_outputs(cfg, results.charging, communes, tmp)
+        maps = (
+            sorted(f.name for f in (tmp / "maps").glob("*.html")) if (tmp / "maps").is_dir() else []
+        )
+        write_text(tmp / "report.html", territory_report(cfg, results, maps))
         results.timings_s["write"] = round(time.perf_counter() - start, 3)
         write_json(tmp / "run.json", provenance(cfg, results))
     return out_dir

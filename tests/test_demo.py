@@ -109,3 +109,23 @@ def test_demo_command_end_to_end(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["-q", "demo", "--pipeline", str(pipeline)])
     assert result.exit_code == 0
     assert all((out / p).read_bytes() == data for p, data in first.items())
+
+
+def test_report_gathers_every_step(tmp_path: Path) -> None:
+    (tmp_path / "pipelines").mkdir()
+    shutil.copy(REPO / "pipelines" / "demo.yaml", tmp_path / "pipelines" / "demo.yaml")
+    result = CliRunner().invoke(
+        main, ["-q", "demo", "--pipeline", str(tmp_path / "pipelines" / "demo.yaml")]
+    )
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "outputs" / "demo" / "report.html").read_text()
+    for heading in (
+        "Carbon stocks",
+        "Carbon flows 2012-2018",
+        "Rooftop photovoltaics",
+        "Public charging",
+        "Notices",
+    ):
+        assert heading in page
+    for name in ("carbon_stocks.html", "carbon_flows.html", "rooftop_pv.html", "charging.html"):
+        assert f"maps/{name}" in page
