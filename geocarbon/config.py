@@ -55,7 +55,11 @@ class LandcoverConfig(_Strict):
 
     path: Path
     year: int | None = None
-    nomenclature: Literal["clc", "table"] = "clc"
+    nomenclature: Literal["clc", "clc_grid_code", "table"] = Field(
+        default="clc",
+        description="'clc': three-digit CLC codes; 'clc_grid_code': the 1–44 grid codes of the official "
+        "CLC rasters (48–50 = no data); 'table': a mapping table.",
+    )
     mapping: Path | None = Field(
         default=None,
         description="CSV with columns 'code' and 'category' (required when nomenclature is 'table').",

@@ -26,7 +26,11 @@ def _table(frame: pd.DataFrame, digits: int = 1) -> str:
     for col in shown.columns:
         if pd.api.types.is_float_dtype(shown[col]):
             values = shown[col].dropna()
-            d = 0 if len(values) and (values == values.round()).all() and values.abs().max() >= 1 else digits
+            d = (
+                0
+                if len(values) and (values == values.round()).all() and values.abs().max() >= 1
+                else digits
+            )
             shown[col] = shown[col].map(lambda v, d=d: "" if pd.isna(v) else f"{v:,.{d}f}")
     return shown.to_html(index=False, border=0, escape=True)
 

@@ -384,3 +384,30 @@ def test_geographic_raster_gives_true_areas(tmp_path: Path) -> None:
     np.testing.assert_allclose(res["landcover_area_ha"], res["area_ha"], rtol=0.01)
     # 0.13° of latitude (~14.46 km) x 0.13° of longitude at 44.5° N (~10.32 km) = ~14,920 ha
     assert res["area_ha"].iloc[0] == pytest.approx(0.13 * 111.2 * 0.13 * 79.4 * 100, rel=0.01)
+
+
+def test_clc_grid_codes_nomenclature(tiny) -> None:
+    """Official CLC rasters hold grid codes 1–44 (211 = 12, 311 = 23...); 48 is no data."""
+    d, pipeline, _, t = tiny
+    grid = np.array(
+        [[12, 12, 23, 23], [12, 12, 23, 23], [2, 10, 24, 24], [2, 2, 18, 48]], dtype=np.uint8
+    )
+    write_raster(d / "grid.tif", grid, transform=t, crs="EPSG:3035", nodata=255)
+    code, out = _run(
+        "-q", "run", str(pipeline(landcover={"path": "grid.tif", "nomenclature": "clc_grid_code"}))
+    )
+    assert code == 0, out
+    stocks = gpd.read_file(d / "out" / "geocarbon.gpkg", layer="carbon_stocks")
+    east = (
+        stocks[stocks.commune_code == "46002"]
+        .drop_duplicates("category")
+        .set_index("category")["area_ha"]
+    )
+    # 23 = 311 broadleaf (4 ha), 24 = 312 conifer (2 ha), 18 = 231 pasture (1 ha); 48 = no data
+    assert east.to_dict() == pytest.approx(
+        {"forest_broadleaf": 4.0, "forest_conifer": 2.0, "grassland_herbaceous": 1.0}
+    )
+    communes = gpd.read_file(d / "out" / "geocarbon.gpkg", layer="communes").set_index(
+        "commune_code"
+    )
+    assert communes.loc["46002", "covered_share"] == pytest.approx(7 / 8)

@@ -64,6 +64,11 @@ CLC_CATEGORIES: dict[int, str] = {
 #: CLC codes that are not land cover but missing data in Copernicus products.
 CLC_NODATA_CODES = (990, 995, 999)
 
+#: The official CLC rasters store a grid code 1–44 (the level-3 classes in order) instead of
+#: the three-digit code; 48 is "no data", 49 and 50 unclassified land and water.
+CLC_GRID_CODES: dict[int, int] = {i + 1: code for i, code in enumerate(sorted(CLC_CATEGORIES))}
+CLC_GRID_NODATA = (48, 49, 50)
+
 
 def mapping_from_table(table: pd.DataFrame, source: str) -> dict[int, str]:
     """Build a code → category mapping from a table with columns ``code`` and ``category``.

@@ -16,6 +16,8 @@ import shapely
 from geocarbon.carbon.categories import (
     ALDO_NAMES,
     CLC_CATEGORIES,
+    CLC_GRID_CODES,
+    CLC_GRID_NODATA,
     FOREST_CATEGORIES,
     assign_categories,
     check_mapping_covers,
@@ -163,6 +165,13 @@ def check_overlap(
     return share, notices
 
 
+def landcover_nodata(cfg: PipelineConfig) -> list[float]:
+    """Codes of the land cover that mean "no data" (configured, and those of the nomenclature)."""
+    assert cfg.landcover is not None
+    extra = list(CLC_GRID_NODATA) if cfg.landcover.nomenclature == "clc_grid_code" else []
+    return [*cfg.landcover.nodata_values, *extra]
+
+
 def landcover_mapping(cfg: PipelineConfig) -> dict[int, str]:
     """Code → category mapping of the land cover (nomenclature, then overrides)."""
     assert cfg.landcover is not None
@@ -170,6 +179,8 @@ def landcover_mapping(cfg: PipelineConfig) -> dict[int, str]:
         assert cfg.landcover.mapping is not None
         table = read_csv(cfg.landcover.mapping, "land-cover mapping", required=["code", "category"])
         mapping = mapping_from_table(table, str(cfg.landcover.mapping))
+    elif cfg.landcover.nomenclature == "clc_grid_code":
+        mapping = {grid: CLC_CATEGORIES[code] for grid, code in CLC_GRID_CODES.items()}
     else:
         mapping = dict(CLC_CATEGORIES)
     if cfg.landcover.category_overrides:
@@ -436,7 +447,7 @@ def compute_carbon(
             aligned.append(("before", inputs.landcover_before))
         total = count_blocks(inputs.landcover, block_pixels)
         cb = (lambda d, t: progress("zonal", d, t)) if progress else None
-        nodata = list(cfg.landcover.nodata_values)
+        nodata = landcover_nodata(cfg)
         zonal = zonal_crosstab(
             zones,
             iter_blocks(inputs.landcover, aligned, block_pixels=block_pixels),
@@ -610,7 +621,7 @@ def write_pixel_maps(
     }
     polygons: list[tuple[Any, int]] = []
     too_many = False
-    nodata = list(cfg.landcover.nodata_values)
+    nodata = landcover_nodata(cfg)
     with BlockRasterWriter(
         paths,
         crs=lc.crs,
@@ -750,7 +761,7 @@ def _check_classes(raster: RasterInfo, mapping: dict[int, str], cfg: PipelineCon
     found: dict[int, int] = {}
     for block in iter_blocks(raster, block_pixels=cfg.processing.block_pixels):
         values = block.arrays["landcover"]
-        ok = valid_mask(values, block.nodata["landcover"], cfg.landcover.nodata_values)
+        ok = valid_mask(values, block.nodata["landcover"], landcover_nodata(cfg))
         vals = values[ok]
         if np.issubdtype(vals.dtype, np.floating) and (vals != np.floor(vals)).any():
             sample = np.unique(vals[vals != np.floor(vals)])[:5]
