@@ -48,6 +48,7 @@ def prepare_communes(
     name_field: str,
     epci_field: str | None = None,
     population_field: str | None = None,
+    epci_name_field: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[Notice]]:
     """Check and normalise a commune layer.
 
@@ -84,6 +85,7 @@ def prepare_communes(
         ("name_field", name_field),
         ("epci_field", epci_field),
         ("population_field", population_field),
+        ("epci_name_field", epci_name_field),
     ):
         if name is not None and name not in raw.columns:
             msg = (
@@ -158,6 +160,10 @@ def prepare_communes(
     )
     if population_field:
         out["population"] = pd.to_numeric(raw[population_field], errors="coerce").to_numpy()
+    if epci_name_field:
+        out["epci_name"] = (
+            raw[epci_name_field].astype("string").fillna("").astype(object).to_numpy()
+        )
     return out.sort_values("commune_code", kind="stable").reset_index(drop=True), notices
 
 

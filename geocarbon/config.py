@@ -38,6 +38,15 @@ class CommuneTableConfig(_Strict):
     separator: str = ","
 
 
+class EpciNamesConfig(_Strict):
+    """A table of EPCI names (code → name)."""
+
+    path: Path
+    code_field: str = "code"
+    name_field: str = "nom"
+    separator: str = ","
+
+
 class CommunesConfig(_Strict):
     """Commune boundaries: any OGR-readable vector file."""
 
@@ -46,8 +55,10 @@ class CommunesConfig(_Strict):
     code_field: str = "code"
     name_field: str = "nom"
     epci_field: str | None = None
+    epci_name_field: str | None = None
     population_field: str | None = None
     table: CommuneTableConfig | None = None
+    epci_names: EpciNamesConfig | None = None
 
 
 class LandcoverConfig(_Strict):

@@ -18,7 +18,12 @@ from geocarbon.carbon.step import (
     validate_carbon,
     write_carbon_outputs,
 )
-from geocarbon.communes import fill_from_neighbours, join_commune_table, prepare_communes
+from geocarbon.communes import (
+    fill_from_neighbours,
+    join_commune_table,
+    normalise_codes,
+    prepare_communes,
+)
 from geocarbon.config import PipelineConfig
 from geocarbon.errors import InputError
 from geocarbon.geo import area_ha, local_equal_area_crs
@@ -52,6 +57,7 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
         name_field=cfg.communes.name_field,
         epci_field=cfg.communes.epci_field,
         population_field=cfg.communes.population_field,
+        epci_name_field=cfg.communes.epci_name_field,
     )
     if cfg.communes.table is not None:
         tcfg = cfg.communes.table
@@ -77,6 +83,24 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
             communes["epci_code"] = filled.to_numpy()
             notices += more
         files["commune_table"] = tcfg.path
+    if cfg.communes.epci_names is not None:
+        ncfg = cfg.communes.epci_names
+        names = read_csv(
+            ncfg.path,
+            "EPCI names",
+            required=[ncfg.code_field, ncfg.name_field],
+            dtype=object,
+            sep=ncfg.separator,
+        )
+        lookup = (
+            names.assign(_code=normalise_codes(names[ncfg.code_field]))
+            .drop_duplicates("_code")
+            .set_index("_code")[ncfg.name_field]
+        )
+        communes["epci_name"] = (
+            communes["epci_code"].map(lookup).fillna("").astype(object).to_numpy()
+        )
+        files["epci_names"] = ncfg.path
     landcover = forest = before = None
     if cfg.landcover is not None:
         landcover, forest, before = read_carbon_inputs(cfg, files)

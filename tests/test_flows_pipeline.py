@@ -332,6 +332,7 @@ def test_lot_matches_aldo_reference_for_grand_cahors(lot_flows) -> None:
     # ALDO rules, CLC 2012-2018, regional forest densities: about -1,240 tCO2e/yr, all in "other soils"
     assert seq.loc[CAHORS, "other_soils"] == pytest.approx(-1240, rel=0.01)
     assert seq.loc[CAHORS, "agricultural_soils"] == 0.0
+    assert seq.loc[CAHORS, "name"] == "CA du Grand Cahors"  # from the EPCI table
     flows = _flows(lot_flows["published"])
     communes = gpd.read_file(lot_flows["published"] / "geocarbon.gpkg", layer="communes")[
         ["commune_code", "epci_code"]

@@ -643,8 +643,20 @@ def sequestration_table(
     )
     frames = [rows]
     if "epci_code" in base.columns and base["epci_code"].notna().any():
-        epci = per.groupby(base["epci_code"].reindex(per.index).fillna("(none)").to_numpy()).sum()
-        frames.append(epci.assign(level="epci", code=epci.index, name=""))
+        epci_of = base["epci_code"].reindex(per.index).fillna("(none)").to_numpy()
+        epci = per.groupby(epci_of).sum()
+        names = (
+            base["epci_name"]
+            .reindex(per.index)
+            .groupby(epci_of)
+            .first()
+            .reindex(epci.index)
+            .fillna("")
+            .to_numpy()
+            if "epci_name" in base.columns
+            else ""
+        )
+        frames.append(epci.assign(level="epci", code=epci.index, name=names))
     total = per.sum().to_frame().T
     frames.append(total.assign(level="territory", code="territory", name=territory_name))
     out = pd.concat(frames, ignore_index=True)

@@ -250,7 +250,8 @@ def indicator_table(communes: pd.DataFrame, ch: ChargingConfig, territory: str) 
         frame["population"] = np.nan
     groups = {"commune": frame.assign(group=frame["commune_code"], name=frame["commune_name"])}
     if frame["epci_code"].notna().any():
-        groups["epci"] = frame.assign(group=frame["epci_code"].fillna("(none)"), name="")
+        epci_name = frame["epci_name"] if "epci_name" in frame.columns else ""
+        groups["epci"] = frame.assign(group=frame["epci_code"].fillna("(none)"), name=epci_name)
     groups["territory"] = frame.assign(group="territory", name=territory)
     rows = []
     for level, g in groups.items():
