@@ -74,29 +74,30 @@ def edge_table(geometries: np.ndarray, transform: Affine) -> EdgeTable:
     cols = (coords[:, 0] - transform.c) / transform.a
     rows = (coords[:, 1] - transform.f) / transform.e
     del coords
-    # an edge starts at every vertex but the last one of its ring (rings are closed)
+    # an edge joins each vertex to the next one (views, no copy); the pairs that straddle
+    # two rings (a ring's last vertex and the next ring's first) are dropped below
     edges_per_ring = np.diff(ring_offsets) - 1
-    is_start = np.ones(len(cols), dtype=bool)
-    is_start[ring_offsets[1:] - 1] = False
-    start = np.flatnonzero(is_start)
-    edge_zone = np.repeat(ring_zone, edges_per_ring)
-    x0, y0, x1, y1 = cols[start], rows[start], cols[start + 1], rows[start + 1]
-    del cols, rows
+    same_ring = np.ones(len(cols) - 1, dtype=bool)
+    same_ring[ring_offsets[1:-1] - 1] = False
+    x0, y0, x1, y1 = cols[:-1], rows[:-1], cols[1:], rows[1:]
     # every edge points downwards (y0 <= y1), so the edge shared by two neighbours gives both
     # the very same crossing abscissae, bit for bit
     flip = y0 > y1
     x0, x1 = np.where(flip, x1, x0), np.where(flip, x0, x1)
     y0, y1 = np.where(flip, y1, y0), np.where(flip, y0, y1)
+    del cols, rows
     row_start = np.ceil(y0 - 0.5).astype(np.int32)
     row_end = np.ceil(y1 - 0.5).astype(np.int32)
-    # keep the edges that cross at least one pixel-centre line
-    keep = np.flatnonzero(row_end > row_start)
+    # keep the edges of a ring that cross at least one pixel-centre line
+    keep_mask = same_ring & (row_end > row_start)
+    edge_zone = np.repeat(ring_zone, edges_per_ring)[keep_mask[same_ring]]
+    keep = np.flatnonzero(keep_mask)
     return EdgeTable(
         x0=x0[keep],
         y0=y0[keep],
         x1=x1[keep],
         y1=y1[keep],
-        zone=edge_zone[keep],
+        zone=edge_zone,
         row_start=row_start[keep],
         row_end=row_end[keep],
     )
