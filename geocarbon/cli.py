@@ -155,6 +155,8 @@ def validate(pipeline: Path) -> None:
         what.append(f"land cover {lc.width}x{lc.height} px in {lc.crs.to_string()}")
     if cfg.pv is not None:
         what.append("rooftop PV inputs")
+    if cfg.charging is not None:
+        what.append("charging inputs")
     console.print(f"[green]valid[/]: {', '.join(what)}", highlight=False)
 
 

@@ -236,6 +236,10 @@ def validate(cfg: PipelineConfig, *, overwrite: bool = True) -> tuple[Inputs, li
         from geocarbon.solar.step import validate_pv
 
         notices += validate_pv(cfg, inputs)
+    if cfg.charging is not None:
+        from geocarbon.charging.step import validate_charging
+
+        notices += validate_charging(cfg, inputs.communes)
     check_writable(cfg.resolved_output_dir(), overwrite=overwrite)
     return inputs, inputs.notices + notices
 

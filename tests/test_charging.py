@@ -66,7 +66,7 @@ def test_swapped_coordinates_are_put_back(cleaned: pd.DataFrame) -> None:
 
 
 def test_postcode_in_insee_field(cleaned: pd.DataFrame) -> None:
-    assert {"declared_code_differs", "declared_code_not_insee"} <= _flags(cleaned, "P3")
+    assert {"declared_code_differs", "declared_code_unknown"} <= _flags(cleaned, "P3")
     assert (
         cleaned.loc["P3", "commune_code"] == "46043"
         and cleaned.loc["P3", "declared_commune_code"] == "46000"
@@ -179,6 +179,9 @@ def test_lot_stations_points_and_communes(lot: Path) -> None:
     differs = stations[stations.qa_flags.str.contains("declared_code_differs")]
     assert len(differs) == 4
     assert set(differs.declared_commune_code) == {"81170", "81640", "46090", "46700"}
+    # 81640 and 46700 are postal codes, not INSEE codes (the national commune table says so)
+    unknown = stations[stations.qa_flags.str.contains("declared_code_unknown")]
+    assert set(unknown.declared_commune_code) == {"81640", "46700"}
 
 
 @realdata

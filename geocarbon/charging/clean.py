@@ -7,7 +7,7 @@ defects are repaired or flagged in ``qa_flags`` (semicolon-separated):
 
 ``coordinates_unparseable``, ``lat_lon_swapped``, ``connector_rows_merged``,
 ``duplicate_point_id``, ``power_in_watts``, ``power_unknown``, ``outside_territory``,
-``declared_code_differs``, ``declared_code_not_insee``.
+``declared_code_differs``, ``declared_code_unknown``.
 """
 
 from __future__ import annotations
@@ -162,8 +162,10 @@ def clean_points(
     communes : GeoDataFrame
         ``commune_code`` and polygons of the territory.
     known_codes : set, optional
-        INSEE codes considered valid (the territory's and any others known); a declared
-        code outside them is flagged ``declared_code_not_insee`` (e.g. a postal code).
+        Commune codes known to exist (the territory's, plus a national list when one is
+        given); a declared code outside them is flagged ``declared_code_unknown``: a postal
+        code written in the INSEE field, or, with the territory's codes only, a commune
+        elsewhere.
 
     Returns
     -------
@@ -220,7 +222,7 @@ def clean_points(
     _flag(flags, differs, "declared_code_differs")
     if known_codes is not None:
         unknown = has_declared & ~np.isin(declared.astype(str), list(known_codes))
-        _flag(flags, unknown, "declared_code_not_insee")
+        _flag(flags, unknown, "declared_code_unknown")
     out = gpd.GeoDataFrame(
         {
             "point_id": pts["point_id"].to_numpy(),

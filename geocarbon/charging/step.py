@@ -69,6 +69,51 @@ def read_points(ch: ChargingConfig) -> pd.DataFrame:
     return points_from_stations(table, str(path))
 
 
+def known_commune_codes(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> set[str]:
+    """The territory's commune codes, and those of the commune table when one is given
+    (ALDO's table lists every French commune), to tell postal codes from INSEE codes."""
+    codes = set(communes["commune_code"])
+    table = cfg.communes.table
+    if table is not None:
+        from geocarbon.communes import normalise_codes
+
+        frame = read_csv(
+            table.path,
+            "commune table",
+            required=[table.code_field],
+            dtype=object,
+            sep=table.separator,
+        )
+        codes |= set(normalise_codes(frame[table.code_field]).dropna())
+    return codes
+
+
+def validate_charging(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> list[Notice]:
+    """Check the charging inputs without computing the indicators."""
+    ch = cfg.charging
+    assert ch is not None
+    points = clean_points(read_points(ch), communes, known_commune_codes(cfg, communes))
+    notices = []
+    flags = pd.Series([f for fl in points["qa_flags"] for f in str(fl).split(";") if f])
+    if len(flags):
+        notices.append(
+            Notice(
+                "charging_qa",
+                f"{len(points)} charging points; QA flags",
+                [f"{k}: {v}" for k, v in flags.value_counts().items()],
+            )
+        )
+    if ch.population_raster is not None:
+        info = raster_info(ch.population_raster, "population raster")
+        minx, miny, maxx, maxy = (float(v) for v in communes.to_crs(info.crs).total_bounds)
+        if len(read_cells(info, (minx, miny, maxx, maxy))[2]) == 0:
+            msg = f"population raster {ch.population_raster} does not overlap the communes; check its extent and CRS"
+            raise InputError(msg)
+    if ch.road_network is not None:
+        read_vector(ch.road_network.path, "road network", ch.road_network.layer)
+    return notices
+
+
 def compute_charging(
     cfg: PipelineConfig, communes: gpd.GeoDataFrame, notices: list[Notice]
 ) -> ChargingResults:
@@ -76,7 +121,7 @@ def compute_charging(
     ch = cfg.charging
     assert ch is not None
     raw = read_points(ch)
-    points = clean_points(raw, communes, set(communes["commune_code"]))
+    points = clean_points(raw, communes, known_commune_codes(cfg, communes))
     flags = pd.Series([f for fl in points["qa_flags"] for f in str(fl).split(";") if f])
     if len(flags):
         notices.append(
