@@ -132,10 +132,9 @@ def compute_charging(
             )
         )
     in_territory = points[points["commune_code"] != ""]
-    counts = (
-        counts_by_commune(points)
-        .reindex(communes["commune_code"])
-        .fillna({c: 0 for c in counts_by_commune(points).columns if c != "ev_kw"})
+    counts = counts_by_commune(points)
+    counts = counts.reindex(communes["commune_code"]).fillna(
+        {c: 0 for c in counts.columns if c != "ev_kw"}
     )
     for col in counts.columns:
         communes[col] = counts[col].to_numpy()
@@ -207,7 +206,8 @@ def _population_access(
     if len(cells) == 0:
         msg = f"population raster {ch.population_raster}: no populated cell centre lies in the communes"
         raise InputError(msg)
-    cxy = np.column_stack([cells.to_crs(eq).geometry.x, cells.to_crs(eq).geometry.y])
+    cells_xy = cells.to_crs(eq).geometry
+    cxy = np.column_stack([cells_xy.x, cells_xy.y])
     located = points[points.geometry.notna()].to_crs(eq)
     pxy = np.column_stack([located.geometry.x, located.geometry.y])
     fast = located["power_kw"].to_numpy(dtype=float) >= ch.fast_kw
