@@ -137,7 +137,10 @@ def block_runs(
     x0, y0 = edges.x0[idx], edges.y0[idx]
     x = x0 + (yc - y0) * (edges.x1[idx] - x0) / (edges.y1[idx] - y0)
     zone = edges.zone[idx]
-    order = np.lexsort((x, row, zone))
+    # sort the crossings by (zone, row, x); one integer key for (zone, row) makes it a
+    # two-key sort
+    group = zone.astype(np.int64) * (rows + 1) + (row - row_off)
+    order = np.lexsort((x, group))
     zone, row, x = zone[order], row[order], x[order]
     # crossings pair up within each (zone, row): entering at even positions, leaving at odd
     z_in, r_in = zone[0::2], row[0::2]
