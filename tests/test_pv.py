@@ -421,3 +421,38 @@ def test_exclusion_zones_existing_installations_and_empty_geometry(tmp_path: Pat
     communes = gpd.read_file(tmp_path / "out" / "geocarbon.gpkg", layer="communes")
     assert communes["pv_existing_kwp"].iloc[0] == 9.0
     assert communes["pv_kwp_per_inhab"].iloc[0] == pytest.approx(communes["pv_kwp"].iloc[0] / 1000)
+
+
+def test_pvgis_tmy_json_is_read(tmp_path: Path) -> None:
+    """A PVGIS TMY export (JSON layout) is read through pvlib, whatever its months' years."""
+    import json
+
+    from geocarbon.demo import make_demo_weather
+
+    data = make_demo_weather(45.0, 1.0)
+    years = {m: 2005 + m for m in range(1, 13)}  # a typical year picks months of different years
+    hourly = [
+        {
+            "time(UTC)": ts.tz_convert("UTC").replace(year=years[ts.tz_convert("UTC").month]).strftime("%Y%m%d:%H%M"),
+            "T2m": row.temp_air, "RH": row.relative_humidity, "G(h)": row.ghi, "Gb(n)": row.dni,
+            "Gd(h)": row.dhi, "IR(h)": 300.0, "WS10m": row.wind_speed, "WD10m": 180.0, "SP": row.pressure,
+        }
+        for ts, row in data.iterrows()
+    ]  # fmt: skip
+    doc = {
+        "inputs": {"location": {"latitude": 45.0, "longitude": 1.0, "elevation": 150.0}},
+        "meta": {"inputs": {}},
+        "outputs": {
+            "months_selected": [{"month": m, "year": y} for m, y in years.items()],
+            "tmy_hourly": hourly,
+        },
+    }
+    path = tmp_path / "tmy_45.000_1.000.json"
+    path.write_text(json.dumps(doc))
+    w = read_weather(path)
+    check_weather(w)
+    assert (w.latitude, w.longitude, w.altitude) == (45.0, 1.0, 150.0)
+    assert w.data["ghi"].sum() == pytest.approx(data["ghi"].sum())
+    assert specific_yield(w, 30.0, 180.0) == pytest.approx(
+        specific_yield(Weather(data, 45.0, 1.0, 150.0, "x"), 30.0, 180.0), rel=0.01
+    )
