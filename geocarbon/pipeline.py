@@ -83,6 +83,9 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
             communes["epci_code"] = filled.to_numpy()
             notices += more
         files["commune_table"] = tcfg.path
+        known_codes = set(normalise_codes(table[tcfg.code_field]).dropna())
+    else:
+        known_codes = set()
     if cfg.communes.epci_names is not None:
         ncfg = cfg.communes.epci_names
         names = read_csv(
@@ -112,7 +115,16 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
         from geocarbon.charging.step import charging_input_files
 
         files.update(charging_input_files(cfg))
-    return Inputs(communes, landcover, forest, files, landcover_before=before, notices=notices)
+    known_codes |= set(communes["commune_code"])
+    return Inputs(
+        communes,
+        landcover,
+        forest,
+        files,
+        landcover_before=before,
+        known_commune_codes=known_codes,
+        notices=notices,
+    )
 
 
 def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = None) -> Results:
@@ -133,7 +145,9 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
         from geocarbon.charging.step import compute_charging
 
         with timer.step("charging"):
-            results.charging = compute_charging(cfg, results.communes, notices)
+            results.charging = compute_charging(
+                cfg, results.communes, inputs.known_commune_codes, notices
+            )
     return results
 
 
@@ -239,7 +253,7 @@ def validate(cfg: PipelineConfig, *, overwrite: bool = True) -> tuple[Inputs, li
     if cfg.charging is not None:
         from geocarbon.charging.step import validate_charging
 
-        notices += validate_charging(cfg, inputs.communes)
+        notices += validate_charging(cfg, inputs.communes, inputs.known_commune_codes)
     check_writable(cfg.resolved_output_dir(), overwrite=overwrite)
     return inputs, inputs.notices + notices
 

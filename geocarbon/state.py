@@ -32,6 +32,8 @@ class Inputs:
     forest_map: RasterInfo | None
     files: dict[str, Path]
     landcover_before: RasterInfo | None = None
+    known_commune_codes: set[str] = field(default_factory=set)
+    """Commune codes known to exist: the territory's and those of the commune table."""
     notices: list[Notice] = field(default_factory=list)
 
 

@@ -69,30 +69,17 @@ def read_points(ch: ChargingConfig) -> pd.DataFrame:
     return points_from_stations(table, str(path))
 
 
-def known_commune_codes(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> set[str]:
-    """The territory's commune codes, and those of the commune table when one is given
-    (ALDO's table lists every French commune), to tell postal codes from INSEE codes."""
-    codes = set(communes["commune_code"])
-    table = cfg.communes.table
-    if table is not None:
-        from geocarbon.communes import normalise_codes
+def validate_charging(
+    cfg: PipelineConfig, communes: gpd.GeoDataFrame, known_codes: set[str]
+) -> list[Notice]:
+    """Check the charging inputs without computing the indicators.
 
-        frame = read_csv(
-            table.path,
-            "commune table",
-            required=[table.code_field],
-            dtype=object,
-            sep=table.separator,
-        )
-        codes |= set(normalise_codes(frame[table.code_field]).dropna())
-    return codes
-
-
-def validate_charging(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> list[Notice]:
-    """Check the charging inputs without computing the indicators."""
+    ``known_codes``: commune codes known to exist (the territory's and the commune table's,
+    which lists every French commune), to tell postal codes from INSEE codes.
+    """
     ch = cfg.charging
     assert ch is not None
-    points = clean_points(read_points(ch), communes, known_commune_codes(cfg, communes))
+    points = clean_points(read_points(ch), communes, known_codes)
     notices = []
     flags = pd.Series([f for fl in points["qa_flags"] for f in str(fl).split(";") if f])
     if len(flags):
@@ -115,13 +102,16 @@ def validate_charging(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> list[N
 
 
 def compute_charging(
-    cfg: PipelineConfig, communes: gpd.GeoDataFrame, notices: list[Notice]
+    cfg: PipelineConfig, communes: gpd.GeoDataFrame, known_codes: set[str], notices: list[Notice]
 ) -> ChargingResults:
-    """Clean points, count them per commune, measure population access; adds ``ev_*`` columns."""
+    """Clean points, count them per commune, measure population access; adds ``ev_*`` columns.
+
+    ``known_codes``: commune codes known to exist (see :func:`validate_charging`).
+    """
     ch = cfg.charging
     assert ch is not None
     raw = read_points(ch)
-    points = clean_points(raw, communes, known_commune_codes(cfg, communes))
+    points = clean_points(raw, communes, known_codes)
     flags = pd.Series([f for fl in points["qa_flags"] for f in str(fl).split(";") if f])
     if len(flags):
         notices.append(
