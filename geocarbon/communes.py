@@ -28,8 +28,8 @@ def normalise_codes(values: pd.Series) -> pd.Series:
     return values.astype("string").str.strip().astype(object).where(values.notna(), None)
 
 
-def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
-    """Keep the polygonal part of a repaired geometry."""
+def polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
+    """Keep the polygonal part of a repaired geometry (``make_valid`` may add lines or points)."""
     if geom is None or geom.is_empty:
         return geom
     if geom.geom_type in ("Polygon", "MultiPolygon"):
@@ -126,7 +126,7 @@ def prepare_communes(
     out_geoms = geoms.copy()
     if invalid.any():
         reasons = shapely.is_valid_reason(geoms[invalid].to_numpy())
-        repaired = [_polygonal(g) for g in shapely.make_valid(geoms[invalid].to_numpy())]
+        repaired = [polygonal_part(g) for g in shapely.make_valid(geoms[invalid].to_numpy())]
         out_geoms[invalid] = repaired
         broken = [
             c

@@ -247,6 +247,15 @@ class CoefficientSet:
     region: pd.Series | None = None
 
 
+def _per_commune(
+    communes: gpd.GeoDataFrame, table: pd.DataFrame, column: str, what: str
+) -> tuple[pd.Series, list[Notice]]:
+    """A value per commune from an ALDO table keyed by ``insee``; communes absent from it
+    take their neighbours' value (listed in the notices)."""
+    keyed = table.assign(insee=table["insee"].str.zfill(5)).drop_duplicates("insee")
+    return fill_from_neighbours(communes, keyed.set_index("insee")[column], what)
+
+
 def reference_stocks(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> CoefficientSet:
     """Reference stocks per commune from the configured coefficient set, with overrides."""
     notices: list[Notice] = []
@@ -257,19 +266,9 @@ def reference_stocks(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> Coeffic
         tables = read_aldo_tables(
             cfg.carbon.aldo_dir, cfg.carbon.forest_locations, flows=cfg.flows is not None
         )
-        zpc_all = tables.zpc.assign(insee=lambda d: d["insee"].str.zfill(5))
-        zpc, more = fill_from_neighbours(
-            communes,
-            zpc_all.drop_duplicates("insee").set_index("insee")["zpc"],
-            "pedoclimatic zone (zpc.csv)",
-        )
+        zpc, more = _per_commune(communes, tables.zpc, "zpc", "pedoclimatic zone (zpc.csv)")
         notices += more
-        reg_all = tables.communes.assign(insee=lambda d: d["insee"].str.zfill(5))
-        region, more = fill_from_neighbours(
-            communes,
-            reg_all.drop_duplicates("insee").set_index("insee")["region"],
-            "region (communes table)",
-        )
+        region, more = _per_commune(communes, tables.communes, "region", "region (communes table)")
         notices += more
         reference = aldo_reference_stocks(tables, zpc, region)
         origin = f"ALDO tables in {cfg.carbon.aldo_dir}"

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geocarbon.communes import _polygonal
+from geocarbon.communes import polygonal_part
 from geocarbon.config import PipelineConfig, PvConfig
 from geocarbon.errors import InputError
 from geocarbon.geo import local_equal_area_crs
@@ -122,7 +122,7 @@ def prepare_buildings(
     reason[~empty & ~polygonal] = "not a polygon"
     invalid = ~empty & polygonal & ~shapely.is_valid(geoms)
     if invalid.any():
-        geoms[invalid] = [_polygonal(g) for g in shapely.make_valid(geoms[invalid])]
+        geoms[invalid] = [polygonal_part(g) for g in shapely.make_valid(geoms[invalid])]
         broken = invalid & (shapely.is_missing(geoms) | shapely.is_empty(geoms))
         reason[broken] = "invalid geometry that cannot be repaired"
         notices.append(
