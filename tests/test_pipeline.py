@@ -75,6 +75,13 @@ def _run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def _category_areas(out_dir: Path, commune: str) -> dict[str, float]:
+    """Area [ha] of each stock category of a commune, from the carbon_stocks layer."""
+    stocks = gpd.read_file(out_dir / "geocarbon.gpkg", layer="carbon_stocks")
+    rows = stocks[stocks.commune_code == commune].drop_duplicates("category")
+    return rows.set_index("category")["area_ha"].to_dict()
+
+
 def _generic_totals() -> dict[str, float]:
     table, _ = read_generic_table()
     return table.groupby("category")["stock_tc_per_ha"].sum().to_dict()
@@ -86,18 +93,12 @@ def test_tiny_territory_hand_computed(tiny) -> None:
     assert code == 0, out
     gpkg = d / "out" / "geocarbon.gpkg"
     communes = gpd.read_file(gpkg, layer="communes").set_index("commune_code")
-    stocks = gpd.read_file(gpkg, layer="carbon_stocks")
     landuse = gpd.read_file(gpkg, layer="landuse_areas")
     # land use: 46001 = 4 ha cropland (211), 3 ha artificial (112), 1 ha CLC 141
     west = landuse[landuse.commune_code == "46001"].set_index("landuse_code")["area_ha"].to_dict()
     assert west == pytest.approx({112: 3.0, 141: 1.0, 211: 4.0})
     # artificial split: T = 4, W = 1 >= 0.2 T -> sealed = A = 3, grassed = 0, wooded = 1
-    cats = (
-        stocks[stocks.commune_code == "46001"]
-        .drop_duplicates("category")
-        .set_index("category")["area_ha"]
-    )
-    assert cats.to_dict() == pytest.approx(
+    assert _category_areas(d / "out", "46001") == pytest.approx(
         {"artificial_sealed": 3.0, "artificial_wooded": 1.0, "cropland": 4.0}
     )
     tot = _generic_totals()
@@ -342,14 +343,9 @@ def test_forest_map_on_another_grid(tiny) -> None:
     )
     p = pipeline(forest_map={"path": "ft.tif"})
     assert _run("-q", "run", str(p))[0] == 0
-    stocks = gpd.read_file(d / "out" / "geocarbon.gpkg", layer="carbon_stocks")
-    east = (
-        stocks[stocks.commune_code == "46002"]
-        .drop_duplicates("category")
-        .set_index("category")["area_ha"]
-    )
+    east = _category_areas(d / "out", "46002")
     # 311 x 4 under poplar -> poplar; 312 x 2 under conifer -> conifer; 231 x 2 stays grassland
-    assert east.to_dict() == pytest.approx(
+    assert east == pytest.approx(
         {"forest_poplar": 4.0, "forest_conifer": 2.0, "grassland_herbaceous": 2.0}
     )
 
@@ -397,14 +393,9 @@ def test_clc_grid_codes_nomenclature(tiny) -> None:
         "-q", "run", str(pipeline(landcover={"path": "grid.tif", "nomenclature": "clc_grid_code"}))
     )
     assert code == 0, out
-    stocks = gpd.read_file(d / "out" / "geocarbon.gpkg", layer="carbon_stocks")
-    east = (
-        stocks[stocks.commune_code == "46002"]
-        .drop_duplicates("category")
-        .set_index("category")["area_ha"]
-    )
+    east = _category_areas(d / "out", "46002")
     # 23 = 311 broadleaf (4 ha), 24 = 312 conifer (2 ha), 18 = 231 pasture (1 ha); 48 = no data
-    assert east.to_dict() == pytest.approx(
+    assert east == pytest.approx(
         {"forest_broadleaf": 4.0, "forest_conifer": 2.0, "grassland_herbaceous": 1.0}
     )
     communes = gpd.read_file(d / "out" / "geocarbon.gpkg", layer="communes").set_index(
