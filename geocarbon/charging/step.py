@@ -19,7 +19,7 @@ from geocarbon.charging.clean import clean_points, points_from_irve, points_from
 from geocarbon.charging.indicators import access_by_zone, counts_by_commune, nearest_distance_m
 from geocarbon.config import ChargingConfig, PipelineConfig
 from geocarbon.errors import InputError
-from geocarbon.geo import area_ha, local_equal_area_crs
+from geocarbon.geo import local_equal_area_crs
 from geocarbon.io.raster import raster_info, read_cells
 from geocarbon.io.tables import read_csv
 from geocarbon.io.vectors import read_vector
@@ -128,7 +128,7 @@ def compute_charging(
     )
     for col in counts.columns:
         communes[col] = counts[col].to_numpy()
-    area = area_ha(communes)
+    area = communes["area_ha"].to_numpy(dtype=float)  # true areas, computed with the communes
     pop = (
         pd.to_numeric(communes["population"], errors="coerce").to_numpy(dtype=float)
         if "population" in communes.columns
