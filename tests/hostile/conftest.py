@@ -1,0 +1,176 @@
+"""Hostile inputs and faults: a sandbox holding a fake home, a fake repository and the inputs of
+a tiny pipeline, the CLI run as a user runs it (a subprocess), and a fingerprint of the whole
+tree so that every test can assert that nothing outside the output folder changed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import yaml
+from affine import Affine
+from shapely.geometry import box
+
+from tests.conftest import write_raster
+
+X0, Y0 = 3_600_000.0, 2_400_400.0  # EPSG:3035: 100 m pixels are exactly 1 ha
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Fingerprint of every entry under ``root``: files by SHA-256, folders and symlinks by
+    kind and target (relative paths as keys)."""
+    out: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        base = Path(dirpath)
+        for name in dirnames + filenames:
+            p = base / name
+            rel = str(p.relative_to(root))
+            if p.is_symlink():
+                out[rel] = f"link:{os.readlink(p)}"
+            elif p.is_dir():
+                out[rel] = "dir"
+            else:
+                out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def changed(before: dict[str, str], after: dict[str, str]) -> set[str]:
+    """Entries added, removed or modified between two digests."""
+    keys = set(before) | set(after)
+    return {k for k in keys if before.get(k) != after.get(k)}
+
+
+@dataclass
+class Sandbox:
+    """A temporary world: ``home`` (a fake home folder with the user's files), ``repo`` (a fake
+    repository with a .git folder, the pipeline file and its inputs) and ``cwd`` (where the
+    commands run from, the repository root)."""
+
+    root: Path
+    home: Path
+    repo: Path
+    inputs: Path
+    pipeline: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cwd(self) -> Path:
+        return self.repo
+
+    def digest(self) -> dict[str, str]:
+        return tree_digest(self.root)
+
+    def write_pipeline(self, name: str = "tiny.yaml", **updates: Any) -> Path:
+        """A pipeline file in ``repo/pipelines`` (keys of ``updates`` replace or, for mappings,
+        update the tiny pipeline's)."""
+        data: dict[str, Any] = {
+            "name": "tiny",
+            "output_dir": "../outputs/tiny",
+            "communes": {
+                "path": "../data_raw/tiny/communes.gpkg",
+                "code_field": "code",
+                "name_field": "nom",
+                "epci_field": "epci",
+            },
+            "landcover": {"path": "../data_raw/tiny/lc.tif"},
+            "carbon": {"coefficients": "generic"},
+        }
+        for key, value in updates.items():
+            if value is None:
+                data.pop(key, None)
+            elif isinstance(value, dict) and isinstance(data.get(key), dict):
+                data[key] = {**data[key], **value}
+            else:
+                data[key] = value
+        path = self.repo / "pipelines" / name
+        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        return path
+
+    def run(
+        self, *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None,
+        timeout: float = 300,
+    ) -> subprocess.CompletedProcess[str]:
+        """``geocarbon ARGS`` as a user runs it: a new process, no terminal, the fake HOME."""
+        full_env = {**os.environ, **self.env, **(env or {})}
+        full_env.pop("COLUMNS", None)
+        return subprocess.run(
+            [sys.executable, "-m", "geocarbon.cli", *map(str, args)],
+            cwd=cwd or self.cwd,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+
+
+def assert_refused(
+    result: subprocess.CompletedProcess[str], *needles: str, before: dict[str, str] | None = None,
+    after: dict[str, str] | None = None, allowed: Iterable[str] = (),
+) -> None:
+    """Exit 2, one message naming every needle, no traceback, and (with digests) nothing changed
+    outside the paths in ``allowed`` (relative to the sandbox root, prefixes)."""
+    out = result.stdout + result.stderr
+    assert result.returncode == 2, f"exit {result.returncode}\n{out}"
+    assert "Traceback" not in out, out
+    assert "error:" in out, out
+    flat = " ".join(out.split())
+    for needle in needles:
+        assert needle.lower() in flat.lower(), f"{needle!r} not in message:\n{out}"
+    if before is not None and after is not None:
+        allowed = tuple(allowed)
+        diff = {k for k in changed(before, after) if not k.startswith(allowed) or not allowed}
+        assert not diff, f"changed outside the output folder: {sorted(diff)[:20]}"
+
+
+def make_tiny_inputs(folder: Path) -> None:
+    """Two communes over a 4 x 4 raster of 1 ha pixels (LAEA Europe), CLC codes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    arr = np.array(
+        [[211, 211, 311, 311], [211, 211, 311, 311], [112, 141, 312, 312], [112, 112, 231, 231]],
+        dtype=np.uint16,
+    )
+    t = Affine(100, 0, X0, 0, -100, Y0)
+    write_raster(folder / "lc.tif", arr, transform=t, crs="EPSG:3035", nodata=0)
+    communes = gpd.GeoDataFrame(
+        {"code": ["46001", "46002"], "nom": ["Ouest", "Est"], "epci": ["200000001", "200000001"]},
+        geometry=[box(X0, Y0 - 400, X0 + 200, Y0), box(X0 + 200, Y0 - 400, X0 + 400, Y0)],
+        crs="EPSG:3035",
+    )
+    communes.to_file(folder / "communes.gpkg", layer="communes")
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Sandbox:
+    root = tmp_path / "world"
+    home = root / "home" / "user"
+    (home / "Documents").mkdir(parents=True)
+    (home / "Documents" / "thesis.txt").write_text("years of work\n")
+    (home / ".bashrc").write_text("export PS1='$ '\n")
+    repo = home / "projects" / "territory"
+    (repo / ".git").mkdir(parents=True)
+    (repo / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (repo / "README.md").write_text("# our territory\n")
+    (repo / "pipelines").mkdir()
+    inputs = repo / "data_raw" / "tiny"
+    make_tiny_inputs(inputs)
+    (inputs / "notes.txt").write_text("field notes\n")
+    box_ = Sandbox(root, home, repo, inputs, repo / "pipelines" / "tiny.yaml")
+    box_.env = {"HOME": str(home), "GEOCARBON_DATA": os.environ.get("GEOCARBON_DATA", "")}
+    if not box_.env["GEOCARBON_DATA"]:
+        box_.env.pop("GEOCARBON_DATA")
+    box_.write_pipeline()
+    return box_
+
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
