@@ -20,7 +20,7 @@ import rasterio
 from affine import Affine
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
-from rasterio.errors import RasterioIOError
+from rasterio.errors import RasterioError
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
@@ -41,6 +41,7 @@ class RasterInfo:
     height: int
     dtype: str
     nodata: float | None
+    what: str = "raster"
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -56,13 +57,44 @@ class RasterInfo:
         return np.issubdtype(np.dtype(self.dtype), np.floating)
 
 
+def read_error(what: str, path: Path | str, err: Exception) -> InputError:
+    """The error to raise when GDAL fails while reading a raster's pixels.
+
+    A file whose header is valid but whose data is cut (an interrupted download or copy)
+    opens fine and fails only when a block is read: the message says so.
+    """
+    cause = err.__cause__ or err.__context__
+    detail = " ".join(str(cause or err).split()).rstrip(".")
+    msg = (
+        f"{what}: cannot read {path} (file truncated or corrupt?): {detail}. "
+        "Download or copy the file again, or check it with gdalinfo -checksum"
+    )
+    return InputError(msg)
+
+
+def _probe_last_block(src: Any, info: RasterInfo) -> None:
+    """Read the raster's last block (band 1), which is usually the last data written:
+    a file cut short fails here cheaply, at open time, in ``run`` and in ``validate``."""
+    _, cols = src.block_shapes[0]
+    last_col = ((info.width - 1) // cols) * cols
+    # the last row of the last block: GDAL decodes the whole block, we keep one row
+    window = Window(last_col, info.height - 1, info.width - last_col, 1)
+    try:
+        src.read(1, window=window)
+    except RasterioError as err:
+        raise read_error(info.what, info.path, err) from None
+
+
 def raster_info(path: Path, what: str) -> RasterInfo:
     """Open a raster's header and check it can be used.
+
+    The last block of band 1 is read too, so that a truncated file is refused here
+    (blocks read later are checked as well, see :func:`read_error`).
 
     Raises
     ------
     InputError
-        Missing or unreadable file, no CRS, rotated grid.
+        Missing, unreadable or truncated file, no CRS, rotated grid.
     """
     require_file(path, what)
     try:
@@ -75,10 +107,12 @@ def raster_info(path: Path, what: str) -> RasterInfo:
                 height=src.height,
                 dtype=src.dtypes[0],
                 nodata=src.nodata,
+                what=what,
             )
             count = src.count
-    except RasterioIOError as err:
-        msg = f"{what}: cannot open {path} as a raster: {err}"
+            _probe_last_block(src, info)
+    except RasterioError as err:
+        msg = f"{what}: cannot open {path} as a raster: {' '.join(str(err).split())}"
         raise InputError(msg) from None
     if info.crs is None:
         msg = (
@@ -175,36 +209,46 @@ def iter_blocks(
         Upper bound of pixels per block and per layer.
     """
     with ExitStack() as stack:
-        ref_src = stack.enter_context(rasterio.open(reference.path))
-        sources: list[tuple[str, Any, float | None]] = [(reference_name, ref_src, reference.nodata)]
-        for name, info in aligned:
-            src = stack.enter_context(rasterio.open(info.path))
-            if _same_grid(reference, info):
-                sources.append((name, src, info.nodata))
-                continue
-            fill = _fill_value(info.dtype, info.nodata)
-            vrt = stack.enter_context(
-                WarpedVRT(
-                    src,
-                    crs=reference.crs,
-                    transform=reference.transform,
-                    width=reference.width,
-                    height=reference.height,
-                    resampling=Resampling.nearest,
-                    nodata=fill,
+        sources: list[tuple[str, Any, float | None, RasterInfo]] = []
+        for name, info in [(reference_name, reference), *aligned]:
+            try:
+                src = stack.enter_context(rasterio.open(info.path))
+                if name == reference_name or _same_grid(reference, info):
+                    sources.append((name, src, info.nodata, info))
+                    continue
+                fill = _fill_value(info.dtype, info.nodata)
+                vrt = stack.enter_context(
+                    WarpedVRT(
+                        src,
+                        crs=reference.crs,
+                        transform=reference.transform,
+                        width=reference.width,
+                        height=reference.height,
+                        resampling=Resampling.nearest,
+                        nodata=fill,
+                    )
                 )
-            )
-            sources.append((name, vrt, fill))
+            except RasterioError as err:
+                raise read_error(info.what, info.path, err) from None
+            sources.append((name, vrt, fill, info))
         for window in block_windows(reference.width, reference.height, block_pixels):
             block = RasterBlock(
                 row_off=int(window.row_off),
                 col_off=int(window.col_off),
                 transform=rasterio.windows.transform(window, reference.transform),
             )
-            for name, src, nodata in sources:
-                block.arrays[name] = src.read(1, window=window)
+            for name, src, nodata, info in sources:
+                block.arrays[name] = _read_window(src, window, info)
                 block.nodata[name] = nodata
             yield block
+
+
+def _read_window(src: Any, window: Window, info: RasterInfo) -> np.ndarray:
+    """Band 1 over a window; a GDAL read failure becomes one :class:`InputError`."""
+    try:
+        return np.asarray(src.read(1, window=window))
+    except RasterioError as err:
+        raise read_error(info.what, info.path, err) from None
 
 
 def count_blocks(reference: RasterInfo, block_pixels: int) -> int:
@@ -225,9 +269,12 @@ def sample_points(info: RasterInfo, xs: np.ndarray, ys: np.ndarray) -> np.ndarra
         return out
     r0, r1 = int(rows[inside].min()), int(rows[inside].max()) + 1
     c0, c1 = int(cols[inside].min()), int(cols[inside].max()) + 1
-    with rasterio.open(info.path) as src:
-        window = Window(c0, r0, c1 - c0, r1 - r0)
-        values = src.read(1, window=window).astype(float)
+    try:
+        with rasterio.open(info.path) as src:
+            window = Window(c0, r0, c1 - c0, r1 - r0)
+            values = _read_window(src, window, info).astype(float)
+    except RasterioError as err:
+        raise read_error(info.what, info.path, err) from None
     picked = values[rows[inside] - r0, cols[inside] - c0]
     if info.nodata is not None and not np.isnan(info.nodata):
         picked[picked == info.nodata] = np.nan
@@ -236,30 +283,73 @@ def sample_points(info: RasterInfo, xs: np.ndarray, ys: np.ndarray) -> np.ndarra
 
 
 def read_cells(
-    info: RasterInfo, bounds: tuple[float, float, float, float]
+    info: RasterInfo,
+    bounds: tuple[float, float, float, float],
+    *,
+    block_pixels: int = 4_000_000,
+    stop_at_first: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centres and values of the valid cells of band 1 within bounds (raster CRS).
+
+    Only the window over ``bounds`` is read, block by block (at most ``block_pixels``
+    pixels at once), so memory depends on the number of valid cells, never on the
+    raster's size.
+
+    Parameters
+    ----------
+    info : RasterInfo
+        The raster.
+    bounds : tuple of float
+        (left, bottom, right, top) in the raster's CRS.
+    block_pixels : int
+        Upper bound of pixels read at once.
+    stop_at_first : bool
+        Stop after the first block holding a valid cell (to test the overlap cheaply).
 
     Returns
     -------
     xs, ys, values : ndarray
-        Cells holding a value (not nodata, not NaN).
+        Cells holding a value (not nodata, not NaN), values as float.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read (truncated or corrupt).
     """
-    with rasterio.open(info.path) as src:
-        window = rasterio.windows.from_bounds(*bounds, transform=src.transform)
-        try:
-            window = (
-                window.round_offsets()
-                .round_lengths()
-                .intersection(Window(0, 0, src.width, src.height))
-            )
-        except rasterio.errors.WindowError:  # the bounds miss the raster
-            return np.zeros(0), np.zeros(0), np.zeros(0)
-        values = src.read(1, window=window).astype(float)
-        transform = src.window_transform(window)
-    if info.nodata is not None and not np.isnan(info.nodata):
-        values[values == info.nodata] = np.nan
-    rows, cols = np.nonzero(~np.isnan(values))
-    xs = transform.c + (cols + 0.5) * transform.a
-    ys = transform.f + (rows + 0.5) * transform.e
-    return xs, ys, values[rows, cols]
+    empty = (np.zeros(0), np.zeros(0), np.zeros(0))
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    try:
+        with rasterio.open(info.path) as src:
+            window = rasterio.windows.from_bounds(*bounds, transform=src.transform)
+            try:
+                window = (
+                    window.round_offsets()
+                    .round_lengths()
+                    .intersection(Window(0, 0, src.width, src.height))
+                )
+            except rasterio.errors.WindowError:  # the bounds miss the raster
+                return empty
+            col0, row0 = int(window.col_off), int(window.row_off)
+            for sub in block_windows(int(window.width), int(window.height), block_pixels):
+                sub = Window(sub.col_off + col0, sub.row_off + row0, sub.width, sub.height)
+                values = _read_window(src, sub, info).astype(float)
+                if info.nodata is not None and not np.isnan(info.nodata):
+                    values[values == info.nodata] = np.nan
+                rows, cols = np.nonzero(~np.isnan(values))
+                if len(rows) == 0:
+                    continue
+                transform = src.window_transform(sub)
+                xs = transform.c + (cols + 0.5) * transform.a
+                ys = transform.f + (rows + 0.5) * transform.e
+                parts.append((xs, ys, values[rows, cols]))
+                if stop_at_first:
+                    break
+    except RasterioError as err:
+        raise read_error(info.what, info.path, err) from None
+    if not parts:
+        return empty
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+    )
