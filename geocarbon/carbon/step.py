@@ -68,7 +68,15 @@ from geocarbon.maps import ChoroplethLayer, choropleth_map, hotspot_overlay
 from geocarbon.notices import Notice
 from geocarbon.rasterize import burn_block, edge_table
 from geocarbon.state import Inputs, Progress, Results, Timer
-from geocarbon.zonal import NO_VALUE, ZonalResult, valid_mask, zonal_crosstab
+from geocarbon.zonal import (
+    NO_VALUE,
+    ZonalResult,
+    check_landcover_excess,
+    check_pixel_size,
+    typical_pixel_ha,
+    valid_mask,
+    zonal_crosstab,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -435,9 +443,17 @@ def compute_carbon(
     notices = results.notices
     communes = inputs.communes
     out = results.communes
+    pixel_areas = PixelAreaModel.for_grid(
+        inputs.landcover.crs,
+        inputs.landcover.transform,
+        inputs.landcover.width,
+        inputs.landcover.height,
+    )
+    pixel_ha = typical_pixel_ha(pixel_areas, inputs.landcover.width, inputs.landcover.height)
     with timer.step("overlap"):
         inside_share, more = check_overlap(communes, inputs.landcover)
         notices += more
+        check_pixel_size(pixel_ha, out["area_ha"].to_numpy(), str(inputs.landcover.path))
     with timer.step("zonal"):
         zones = communes.to_crs(inputs.landcover.crs)
         block_pixels = cfg.processing.block_pixels
@@ -450,12 +466,7 @@ def compute_carbon(
         zonal = zonal_crosstab(
             zones,
             iter_blocks(inputs.landcover, aligned, block_pixels=block_pixels),
-            PixelAreaModel.for_grid(
-                inputs.landcover.crs,
-                inputs.landcover.transform,
-                inputs.landcover.width,
-                inputs.landcover.height,
-            ),
+            pixel_areas,
             secondary=[name for name, _ in aligned],
             extra_nodata=nodata,
             n_blocks=total,
@@ -490,6 +501,13 @@ def compute_carbon(
             )
         out["covered_share"] = np.clip(inside_share * valid_frac, 0.0, 1.0)
         out["landcover_area_ha"] = zonal.valid_area_m2 / M2_PER_HA
+        notices += check_landcover_excess(
+            out["commune_code"].to_numpy(),
+            out["landcover_area_ha"].to_numpy(),
+            out["area_ha"].to_numpy(),
+            pixel_ha,
+            str(inputs.landcover.path),
+        )
         per = stocks_by_commune(stocks).reindex(out["commune_code"]).fillna(0.0)
         for col in per.columns:
             out[col] = per[col].to_numpy()
@@ -739,6 +757,11 @@ def sequestration_document(cfg: PipelineConfig, results: Results) -> dict[str, A
 def validate_carbon(cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
     assert inputs.landcover is not None and cfg.landcover is not None
     _, notices = check_overlap(inputs.communes, inputs.landcover)
+    lc = inputs.landcover
+    pixel_ha = typical_pixel_ha(
+        PixelAreaModel.for_grid(lc.crs, lc.transform, lc.width, lc.height), lc.width, lc.height
+    )
+    check_pixel_size(pixel_ha, area_ha(inputs.communes), str(lc.path))
     mapping = landcover_mapping(cfg)
     _check_classes(inputs.landcover, mapping, cfg)
     if cfg.carbon.coefficients == "aldo":
