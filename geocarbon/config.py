@@ -8,12 +8,22 @@ unknown keys are rejected by name.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from geocarbon.errors import ConfigError
 
@@ -24,8 +34,75 @@ CARBON_POOLS = ("soil", "litter", "live_biomass", "dead_wood")
 FOREST_TYPES = ("broadleaf", "conifer", "mixed", "poplar")
 
 
+def _number(value: float) -> str:
+    """A bound or a value as a user writes it (``1``, ``0.5``, ``25000000``)."""
+    return f"{value:,.10g}".replace(",", "_") if abs(value) >= 10_000 else f"{value:.10g}"
+
+
+def _describe_range(
+    lo: float | None, hi: float | None, lo_open: bool, hi_open: bool, unit: str
+) -> str:
+    low = None if lo is None else ("greater than " if lo_open else "at least ") + _number(lo)
+    high = None if hi is None else ("less than " if hi_open else "at most ") + _number(hi)
+    if lo is not None and hi is not None and not lo_open and not hi_open:
+        text = f"between {_number(lo)} and {_number(hi)}"
+    else:
+        text = " and ".join(part for part in (low, high) if part)
+    return text + (f" {unit}" if unit else "")
+
+
+def _in_range(
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    unit: str = "",
+) -> AfterValidator:
+    """A validator refusing a number outside ``[lo, hi]`` (bounds excluded when ``*_open``)
+    with one message giving the whole allowed range ("must be between 0 and 1")."""
+    allowed = _describe_range(lo, hi, lo_open, hi_open, unit)
+
+    def check(value: float) -> float:
+        ok = not math.isnan(value)
+        if lo is not None:
+            ok = ok and (value > lo if lo_open else value >= lo)
+        if hi is not None:
+            ok = ok and (value < hi if hi_open else value <= hi)
+        if not ok:
+            kind, template = "out_of_range", "must be {allowed}"
+            raise PydanticCustomError(kind, template, {"allowed": allowed})
+        return value
+
+    return AfterValidator(check)
+
+
+#: Limits of every number of a pipeline file. Values outside are refused when the file is
+#: read, with the key, the value and the allowed range; ``inf`` and ``nan`` are refused
+#: everywhere a number is expected (``allow_inf_nan=False`` on every model).
+YEAR_MIN, YEAR_MAX = 1900, 2100
+#: Longest distance accepted (distances_m, white_zone_m) [m]: wider than mainland France.
+DISTANCE_MAX_M = 1_000_000.0
+#: Largest map simplification tolerance [m].
+SIMPLIFY_MAX_M = 1_000.0
+#: Pixels read per block: at most this many, which keeps the working memory of a block
+#: (a few arrays of 8 bytes per pixel and per layer) within a few GB.
+BLOCK_PIXELS_MIN, BLOCK_PIXELS_MAX = 10_000, 25_000_000
+#: A charging point of more than this power [kW] is implausible (the same ceiling as the
+#: data checks of charging points).
+POWER_MAX_KW = 1_000.0
+
+Share = Annotated[float, _in_range(0.0, 1.0)]
+NonNegative = Annotated[float, _in_range(0.0)]
+Year = Annotated[int, _in_range(YEAR_MIN, YEAR_MAX)]
+DistanceM = Annotated[float, _in_range(0.0, DISTANCE_MAX_M, lo_open=True, unit="m")]
+AzimuthDeg = Annotated[float, _in_range(0.0, 360.0, hi_open=True, unit="degrees")]
+TiltDeg = Annotated[float, _in_range(0.0, 90.0, unit="degrees")]
+AreaM2 = Annotated[float, _in_range(0.0, unit="m²")]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class CommuneTableConfig(_Strict):
@@ -65,7 +142,7 @@ class LandcoverConfig(_Strict):
     """Categorical land-cover raster (CLC codes by default)."""
 
     path: Path
-    year: int | None = None
+    year: Year | None = None
     nomenclature: Literal["clc", "clc_grid_code", "table"] = Field(
         default="clc",
         description="'clc': three-digit CLC codes; 'clc_grid_code': the 1–44 grid codes of the official "
@@ -78,7 +155,8 @@ class LandcoverConfig(_Strict):
     nodata_values: list[float] = Field(
         default_factory=list,
         description="Class codes to treat as nodata in addition to the raster's own nodata "
-        "(e.g. CLC 999 'NODATA', 990/995 'unclassified').",
+        "(e.g. CLC 999 'NODATA', 990/995 'unclassified'). Finite codes only: NaN pixels are "
+        "always no data, so NaN need not (and cannot) be listed.",
     )
     category_overrides: dict[int, str] = Field(
         default_factory=dict, description="code -> category, applied over the nomenclature."
@@ -124,7 +202,7 @@ class CarbonConfig(_Strict):
         default=None,
         description="Optional CSV insee,groupeser,greco[,bassin_populicole] for the ALDO forest cascade.",
     )
-    artificial_sealed_share: float = Field(default=0.8, ge=0.0, le=1.0)
+    artificial_sealed_share: Share = 0.8
     overrides: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="category -> pool -> tC/ha, applied to every commune."
     )
@@ -161,19 +239,22 @@ class ChangeTableConfig(_Strict):
 class FlowsConfig(_Strict):
     """Carbon flows: land-use change between two dates, forest growth, N2O, wood products."""
 
-    start_year: int
-    end_year: int
+    start_year: Year
+    end_year: Year
     change_table: ChangeTableConfig | None = None
     landcover_before: Path | None = Field(
         default=None,
         description="Land-cover raster at start_year (same nomenclature); the land cover is at end_year.",
     )
     forest_growth: bool = True
-    harvest_factor: float = Field(
-        default=1.0, ge=0.0, description="Scales harvest in forest growth (1.2 = +20 % harvest)."
+    harvest_factor: Annotated[float, _in_range(0.0, 10.0)] = Field(
+        default=1.0, description="Scales harvest in forest growth (1.2 = +20 % harvest)."
     )
     wood_products: bool = True
-    n2o_gwp: float = Field(default=273.0, gt=0.0, description="GWP100 of N2O (AR6: 273; AR5: 265).")
+    n2o_gwp: Annotated[float, _in_range(100.0, 400.0)] = Field(
+        default=273.0,
+        description="GWP of N2O (GWP100: AR6 273, AR5 265, AR4 298; GWP500 about 130).",
+    )
     aldo_published: bool = Field(
         default=False,
         description="Reproduce ALDO's published figures, slips included (44/25 in N2O, changes from "
@@ -247,36 +328,53 @@ def _default_usable_share() -> dict[RoofForm, float]:
 class PvParameters(_Strict):
     """Every assumption of the rooftop PV model (defaults cited in the README)."""
 
-    flat_roof_max_range_m: float = Field(
-        default=1.0, ge=0.0, description="Roof altitude range below which a roof is flat [m]."
+    flat_roof_max_range_m: Annotated[float, _in_range(0.0, 100.0, unit="m")] = Field(
+        default=1.0, description="Roof altitude range below which a roof is flat [m]."
     )
-    usable_share: dict[RoofForm, float] = Field(
+    usable_share: dict[RoofForm, Share] = Field(
         default_factory=_default_usable_share,
         description="Usable share of the footprint by roof form (JRC scenarios: 25 % and 40 %).",
     )
-    small_roof_m2: float = Field(
-        default=50.0, ge=0.0, description="Footprints below this get small_roof_factor."
+    small_roof_m2: AreaM2 = Field(
+        default=50.0, description="Footprints below this get small_roof_factor."
     )
-    small_roof_factor: float = Field(default=0.75, ge=0.0, le=1.0)
-    min_usable_m2: float = Field(default=10.0, ge=0.0)
-    kwp_per_m2: float = Field(
-        default=0.20, gt=0.0, description="Module power per m² of module [kWp/m²]."
+    small_roof_factor: Share = 0.75
+    min_usable_m2: AreaM2 = 10.0
+    kwp_per_m2: Annotated[float, _in_range(0.0, 0.5, lo_open=True, unit="kWp/m²")] = Field(
+        default=0.20,
+        description="Module power per m² of module [kWp/m²] (0.5 would be a 50 % efficient module).",
     )
-    flat_tilt_deg: float = Field(default=15.0, ge=0.0, le=90.0)
-    flat_azimuth_deg: float = Field(default=180.0, ge=0.0, lt=360.0)
-    pitched_tilt_deg: float = Field(default=30.0, ge=0.0, le=90.0)
-    pitched_azimuths_deg: list[float] = Field(
+    flat_tilt_deg: TiltDeg = 15.0
+    flat_azimuth_deg: AzimuthDeg = 180.0
+    pitched_tilt_deg: TiltDeg = 30.0
+    pitched_azimuths_deg: list[AzimuthDeg] = Field(
         default_factory=lambda: [90.0, 112.5, 135.0, 157.5, 180.0, 202.5, 225.0, 247.5, 270.0],
+        min_length=1,
         description="Orientations averaged for pitched roofs of unknown orientation (east to west).",
     )
-    losses_percent: float = Field(default=14.0, ge=0.0, lt=100.0)
-    gamma_pdc_per_c: float = Field(
-        default=-0.004, description="Power temperature coefficient [1/°C]."
+    losses_percent: Annotated[float, _in_range(0.0, 100.0, hi_open=True, unit="%")] = 14.0
+    gamma_pdc_per_c: Annotated[float, _in_range(-0.01, 0.0, unit="per °C")] = Field(
+        default=-0.004,
+        description="Power temperature coefficient [1/°C], a fraction: -0.004 is -0.4 %/°C.",
     )
-    temperature_model: str = Field(
-        default="close_mount_glass_glass", description="pvlib SAPM parameter set."
-    )
-    large_roof_m2: float = Field(default=1000.0, ge=0.0)
+    temperature_model: Literal[
+        "open_rack_glass_glass",
+        "close_mount_glass_glass",
+        "open_rack_glass_polymer",
+        "insulated_back_glass_polymer",
+    ] = Field(default="close_mount_glass_glass", description="pvlib SAPM parameter set.")
+    large_roof_m2: AreaM2 = 1000.0
+
+
+def _check_target(indicator: str, value: float) -> None:
+    """Refuse a negative target, and a share target above 1 (shares are fractions)."""
+    if indicator.endswith("_share") or "_share_" in indicator:
+        if not 0.0 <= value <= 1.0:
+            msg = f"the target of {indicator} is a share: it must be between 0 and 1 (got {value:g}; 0.5 means 50 %)"
+            raise ValueError(msg)
+    elif value < 0:
+        msg = f"the target of {indicator} must be at least 0 (got {value:g})"
+        raise ValueError(msg)
 
 
 class PvTarget(_Strict):
@@ -284,8 +382,13 @@ class PvTarget(_Strict):
 
     indicator: Literal["pv_mwp", "pv_mwh_per_yr", "public_roofs_equipped_share", "pv_kwp_per_inhab"]
     value: float
-    year: int | None = None
+    year: Year | None = None
     label: str = ""
+
+    @model_validator(mode="after")
+    def _plausible_value(self) -> PvTarget:
+        _check_target(self.indicator, self.value)
+        return self
 
 
 class PvConfig(_Strict):
@@ -339,8 +442,13 @@ class ChargingTarget(_Strict):
         "pop_share_within_5km",
     ]
     value: float
-    year: int | None = None
+    year: Year | None = None
     label: str = ""
+
+    @model_validator(mode="after")
+    def _plausible_value(self) -> ChargingTarget:
+        _check_target(self.indicator, self.value)
+        return self
 
 
 class ChargingConfig(_Strict):
@@ -350,36 +458,53 @@ class ChargingConfig(_Strict):
     population_raster: Path | None = Field(
         default=None, description="Population per cell (e.g. INSEE Filosofi grid)."
     )
-    distances_m: list[float] = Field(default_factory=lambda: [1000.0, 5000.0, 10000.0])
-    fast_kw: float = Field(
-        default=50.0, gt=0.0, description="A fast point has at least this power [kW]."
+    distances_m: list[DistanceM] = Field(
+        default_factory=lambda: [1000.0, 5000.0, 10000.0], min_length=1
     )
-    white_zone_m: float = Field(
-        default=10000.0, gt=0.0, description="Populated cells farther than this from any point."
+    fast_kw: Annotated[float, _in_range(0.0, POWER_MAX_KW, lo_open=True, unit="kW")] = Field(
+        default=50.0, description="A fast point has at least this power [kW]."
+    )
+    white_zone_m: DistanceM = Field(
+        default=10000.0, description="Populated cells farther than this from any point."
     )
     ev_fleet: EvFleetConfig | None = None
     road_network: ZonesConfig | None = Field(
         default=None,
         description="Local road lines: distances along roads instead of straight lines.",
     )
-    afir_kw_per_bev: float = 1.3
-    afir_kw_per_phev: float = 0.8
+    afir_kw_per_bev: Annotated[float, _in_range(0.0, 10.0, unit="kW")] = 1.3
+    afir_kw_per_phev: Annotated[float, _in_range(0.0, 10.0, unit="kW")] = 0.8
     targets: list[ChargingTarget] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _distances(self) -> ChargingConfig:
+        repeated = sorted({d for d in self.distances_m if self.distances_m.count(d) > 1})
+        if repeated:
+            msg = f"distances_m lists {', '.join(f'{d:g}' for d in repeated)} more than once; give each distance once"
+            raise ValueError(msg)
+        if any(t.indicator == "pop_share_within_5km" for t in self.targets) and (
+            5000.0 not in self.distances_m
+        ):
+            msg = "a target on pop_share_within_5km needs 5000 in distances_m"
+            raise ValueError(msg)
+        return self
 
 
 class MapsConfig(_Strict):
     """Interactive maps."""
 
     enabled: bool = True
-    simplify_m: float = Field(
-        default=20.0, ge=0.0, description="Geometry simplification for maps, metres."
+    simplify_m: Annotated[float, _in_range(0.0, SIMPLIFY_MAX_M, unit="m")] = Field(
+        default=20.0, description="Geometry simplification for maps, metres (0: none)."
     )
 
 
 class ProcessingConfig(_Strict):
     """Engine settings."""
 
-    block_pixels: int = Field(default=4_000_000, ge=10_000, description="Pixels read per block.")
+    block_pixels: Annotated[int, _in_range(BLOCK_PIXELS_MIN, BLOCK_PIXELS_MAX, unit="pixels")] = (
+        Field(default=4_000_000, description="Pixels read per block (bounds the memory used).")
+    )
 
 
 class PipelineConfig(_Strict):
@@ -389,7 +514,10 @@ class PipelineConfig(_Strict):
     description: str = ""
     output_dir: Path | None = None
     output_crs: str | None = Field(
-        default=None, description="CRS of output layers; default: the land-cover raster's CRS."
+        default=None,
+        description="CRS of output layers (any pyproj input: 'EPSG:2154', a WKT or PROJ string; "
+        "geographic CRSs such as EPSG:4326 too: areas are computed in equal-area projections, "
+        "never in the output CRS); default: the land-cover raster's CRS.",
     )
     communes: CommunesConfig
     landcover: LandcoverConfig | None = None
@@ -401,6 +529,28 @@ class PipelineConfig(_Strict):
     maps: MapsConfig = Field(default_factory=MapsConfig)
     processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
     source_file: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("output_dir", mode="before")
+    @classmethod
+    def _output_dir_not_empty(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            msg = (
+                "is empty (an empty string, or a variable that expands to nothing); "
+                "give a folder, or remove the key to write into outputs/<name> next to the pipeline file"
+            )
+            raise ValueError(msg)
+        return value
+
+    @field_validator("output_crs")
+    @classmethod
+    def _output_crs_is_buildable(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.strip():
+            msg = "is empty; give a CRS such as EPSG:2154, or remove the key (or write null) for the default"
+            raise ValueError(msg)
+        check_output_crs(value)
+        return value
 
     @field_validator("name")
     @classmethod
@@ -426,6 +576,37 @@ class PipelineConfig(_Strict):
             return self.output_dir
         base = self.source_file.parent if self.source_file else Path.cwd()
         return base / "outputs" / self.name
+
+
+def check_output_crs(value: str) -> None:
+    """Build ``value`` with pyproj; refuse what it cannot build and CRSs that are not
+    horizontal (vertical, geocentric...), which output layers cannot be projected to.
+
+    Geographic CRSs (EPSG:4326...) are accepted: every area and distance is computed in a
+    local equal-area or metric projection, never in the output CRS.
+
+    Raises
+    ------
+    ValueError
+        With the value and how to fix it (reported under the key ``output_crs``).
+    """
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        crs = CRS.from_user_input(value)
+    except CRSError as err:
+        msg = (
+            f"pyproj cannot build the CRS {value!r} ({err}); give an EPSG code such as "
+            "EPSG:2154 (Lambert-93) or EPSG:3035, a WKT or a PROJ string"
+        )
+        raise ValueError(msg) from None
+    if not (crs.is_projected or crs.is_geographic):
+        msg = (
+            f"{value!r} is a {crs.type_name} ({crs.name}), not a horizontal CRS; give a projected "
+            "or geographic CRS such as EPSG:2154 or EPSG:4326"
+        )
+        raise ValueError(msg)
 
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -478,16 +659,49 @@ def _resolve_paths(model: BaseModel, base: Path) -> BaseModel:
     return model.model_copy(update=updates) if updates else model
 
 
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    """``('charging', 'distances_m', 1)`` -> ``charging.distances_m[1]``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dict | list):
+        text = repr(value)
+        return text if len(text) <= 80 else text[:77] + "..."
+    return repr(value)
+
+
 def _format_validation_error(err: ValidationError, source: str) -> str:
+    """One line per problem: the key (``pv.parameters.usable_share.flat``), what is wrong,
+    the allowed range and the value given."""
     lines = [f"{source}: the pipeline configuration is invalid:"]
     for item in err.errors():
-        where = ".".join(str(p) for p in item["loc"]) or "(top level)"
-        if item["type"] == "extra_forbidden":
+        where = _key_path(item["loc"]) or "(top level)"
+        kind = item["type"]
+        if kind == "extra_forbidden":
             lines.append(f"  - unknown key '{where}': remove it or check its spelling")
-        elif item["type"] == "missing":
+        elif kind == "missing":
             lines.append(f"  - missing key '{where}'")
+        elif kind == "value_error":
+            # our own checks: the message names the value already
+            message = str(item["msg"]).removeprefix("Value error, ")
+            lines.append(f"  - {where}: {message}")
+        elif kind == "finite_number":
+            hint = (
+                "; NaN pixels are always no data, list only finite codes"
+                if "nodata_values" in item["loc"]
+                else ""
+            )
+            lines.append(
+                f"  - {where}: must be a finite number, not infinity or NaN (got {_shown(item.get('input'))}){hint}"
+            )
         else:
-            lines.append(f"  - {where}: {item['msg']} (got {item.get('input')!r})")
+            lines.append(f"  - {where}: {item['msg']} (got {_shown(item.get('input'))})")
     return "\n".join(lines)
 
 
