@@ -57,7 +57,9 @@ def prepare_change_table(
     Raises
     ------
     InputError
-        Missing columns, non-numeric or negative areas, non-integer or unknown codes,
+        Missing columns, non-numeric, infinite or negative areas (rows with an empty area
+        are left aside with a notice, see :func:`check_change_areas`), non-integer or
+        unknown codes,
         communes of the territory's départements absent from the boundaries, no row for
         the territory.
     """
@@ -69,16 +71,12 @@ def prepare_change_table(
     if len(raw) == 0:
         msg = f"change table {source} is empty"
         raise InputError(msg)
-    area = pd.to_numeric(raw[area_field], errors="coerce")
-    bad = raw.loc[area.isna(), area_field]
-    if len(bad):
-        rows = ", ".join(f"line {int(str(i)) + 2}: {v!r}" for i, v in bad.head(5).items())
-        msg = f"change table {source}: non-numeric areas in column {area_field!r} ({rows})"
-        raise InputError(msg)
-    negative = raw.loc[area < 0, area_field]
-    if len(negative):
-        rows = ", ".join(f"line {int(str(i)) + 2}: {v}" for i, v in negative.head(5).items())
-        msg = f"change table {source}: negative areas in column {area_field!r} ({rows}); areas are hectares changed over the period"
+    area, more = check_change_areas(raw, area_field, commune_field, source)
+    notices += more
+    raw = raw[area.notna()]
+    area = area[area.notna()]
+    if len(raw) == 0:
+        msg = f"change table {source}: no row has an area in column {area_field!r}"
         raise InputError(msg)
     codes = {}
     for field in (from_field, to_field):
@@ -132,6 +130,72 @@ def prepare_change_table(
         area_ha=("area_ha", "sum")
     )
     return out[CHANGE_COLUMNS], notices
+
+
+def check_change_areas(
+    raw: pd.DataFrame, area_field: str, commune_field: str, source: str
+) -> tuple[pd.Series, list[Notice]]:
+    """Changed areas [ha] of a change table, checked.
+
+    An empty area (also ``nan``, ``NA``) means no change recorded: the row is left aside
+    with a notice. Text that is not a number, infinite or negative areas mean a corrupt
+    table: refused.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        The table as read (strings).
+    area_field, commune_field : str
+        Columns of the changed area [ha] and of the commune code.
+    source : str
+        File name, for messages.
+
+    Returns
+    -------
+    Series
+        Area [ha] of each row (NaN where empty), index of ``raw``.
+    list of Notice
+        The rows left aside for an empty area.
+
+    Raises
+    ------
+    InputError
+        Non-numeric, infinite or negative areas (file, column, line, commune and value).
+    """
+    text = raw[area_field]
+    area = pd.to_numeric(text, errors="coerce").astype(float)
+    empty = text.isna()
+    checks = (
+        (
+            area.isna() & ~empty,
+            "non-numeric areas",
+            "write areas in hectares with a dot as decimal separator",
+        ),
+        (np.isinf(area), "infinite areas", "areas are hectares changed over the period"),
+        (area < 0, "negative areas", "areas are hectares changed over the period"),
+    )
+    for bad, what, fix in checks:
+        if bad.any():
+            rows = raw.index[np.asarray(bad, dtype=bool)]
+            values = ", ".join(
+                f"line {int(str(i)) + 2} (commune {raw.at[i, commune_field]!s}): {text.loc[i]!r}"
+                for i in rows[:5]
+            )
+            more = f" and {len(rows) - 5} more rows" if len(rows) > 5 else ""
+            msg = f"change table {source}: {what} in column {area_field!r} ({values}{more}); {fix}"
+            raise InputError(msg)
+    notices = []
+    if empty.any():
+        rows = raw.index[empty.to_numpy()]
+        notices.append(
+            Notice(
+                "change_area_missing",
+                f"{len(rows)} rows of {source} have no area in column {area_field!r} (no change "
+                "recorded): left aside",
+                [f"line {int(str(i)) + 2} (commune {raw.at[i, commune_field]!s})" for i in rows],
+            )
+        )
+    return area, notices
 
 
 def changes_from_crosstab(
