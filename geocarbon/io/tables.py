@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +22,142 @@ def require_file(path: Path, what: str) -> Path:
         msg = f"{what}: file not found: {path} (check the path in the pipeline file; relative paths are relative to that file)"
         raise InputError(msg)
     if not path.is_file():
-        msg = f"{what}: {path} is not a file"
+        kind = "a folder" if path.is_dir() else "not a regular file"
+        msg = f"{what}: {path} is {kind}; give the path of the file itself in the pipeline file"
+        raise InputError(msg)
+    if not os.access(path, os.R_OK):
+        msg = f"{what}: {path} cannot be read (permission denied); check its permissions (e.g. chmod u+r)"
         raise InputError(msg)
     return path
 
 
+#: A pipeline file is a few kB; a larger one is refused before it is parsed.
+YAML_MAX_BYTES = 1 << 20
+
+
+class _AliasRefused(yaml.YAMLError):
+    """A YAML alias (``*name``) in a pipeline file."""
+
+    def __init__(self, anchor: str, line: int) -> None:
+        super().__init__(anchor)
+        self.anchor, self.line = anchor, line
+
+
+class _DuplicateKey(yaml.YAMLError):
+    """A key given twice in the same mapping."""
+
+    def __init__(self, key: Any, line: int) -> None:
+        super().__init__(key)
+        self.key, self.line = key, line
+
+
+class _PipelineLoader(yaml.SafeLoader):
+    """Safe YAML without aliases (a few hundred bytes of nested aliases expand into
+    gigabytes: the "billion laughs") and without duplicate keys (the second silently wins
+    in plain YAML)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _AliasRefused(str(event.anchor), event.start_mark.line + 1)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                if key in seen:
+                    raise _DuplicateKey(key, key_node.start_mark.line + 1)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_text_file(path: Path, what: str, max_bytes: int) -> str:
+    """The text of a small UTF-8 file (a BOM is allowed), or one :class:`ConfigError` saying
+    why not: a folder, unreadable, too large, binary, UTF-16 or another encoding."""
+    if path.is_dir():
+        msg = (
+            f"{path} is a folder, not a {what}; give the YAML file itself (e.g. pipelines/lot.yaml)"
+        )
+        raise ConfigError(msg)
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except PermissionError:
+        msg = f"{path}: the {what} cannot be read (permission denied); check its permissions (e.g. chmod u+r)"
+        raise ConfigError(msg) from None
+    except OSError as err:
+        msg = f"{path}: the {what} cannot be read: {err.strerror or err}"
+        raise ConfigError(msg) from None
+    if len(data) > max_bytes:
+        msg = (
+            f"{path} is larger than {max_bytes // 1024} kB: this is not a {what} (a few kB of YAML)"
+        )
+        raise ConfigError(msg)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        msg = (
+            f"{path} is UTF-16 text; a {what} must be UTF-8. Convert it: "
+            f"iconv -f utf-16 -t utf-8 {path} > {path}.utf8 && mv {path}.utf8 {path} "
+            "(or save it as UTF-8 in your editor)"
+        )
+        raise ConfigError(msg)
+    if b"\x00" in data:
+        msg = f"{path} is a binary file (it holds NUL bytes), not a {what} (YAML text)"
+        raise ConfigError(msg)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        msg = (
+            f"{path} is not UTF-8 text (byte 0x{data[err.start]:02x} on line {line}); a {what} must be "
+            f"UTF-8. If it was saved as Latin-1 or Windows-1252, convert it: "
+            f"iconv -f latin1 -t utf-8 {path} > {path}.utf8 && mv {path}.utf8 {path} "
+            "(or save it as UTF-8 in your editor)"
+        )
+        raise ConfigError(msg) from None
+
+
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML file, with the line of a syntax error in the message."""
+    """Parse a pipeline file (safe YAML, UTF-8), with one clear message on any failure.
+
+    Refused, each with one :class:`ConfigError`: a missing file, a folder, an unreadable,
+    empty, binary or non-UTF-8 file, a file over :data:`YAML_MAX_BYTES`, YAML syntax errors
+    (with the line), aliases (``*name``: they can expand a small file into gigabytes) and
+    keys given twice in one mapping.
+    """
     path = Path(path)
+    what = "pipeline file"
     if not path.exists():
         msg = f"pipeline file not found: {path}"
         raise ConfigError(msg)
+    text = _read_text_file(path, what, YAML_MAX_BYTES)
     try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+        data = yaml.load(text, Loader=_PipelineLoader)  # a SafeLoader subclass
+    except _AliasRefused as err:
+        msg = (
+            f"{path}: line {err.line}: YAML aliases (*{err.anchor}) are not allowed in a {what} "
+            "(nested aliases can expand a few hundred bytes into gigabytes); write the values out in full"
+        )
+        raise ConfigError(msg) from None
+    except _DuplicateKey as err:
+        msg = f"{path}: line {err.line}: the key {err.key!r} is given twice in the same block; keep one"
+        raise ConfigError(msg) from None
     except yaml.YAMLError as err:
         msg = f"{path}: not valid YAML: {err}"
         raise ConfigError(msg) from None
+    except RecursionError:
+        msg = f"{path}: not valid YAML for a {what}: nested too deeply"
+        raise ConfigError(msg) from None
+    except ValueError as err:  # e.g. a date such as 2018-13-45
+        msg = f"{path}: not valid YAML: {err}"
+        raise ConfigError(msg) from None
+    if data is None:
+        msg = f"{path} is empty; a {what} is a mapping of keys (name, communes, landcover, ...): see pipelines/*.yaml"
+        raise ConfigError(msg)
+    return data
 
 
 def read_csv(
@@ -57,8 +178,20 @@ def read_csv(
     require_file(path, what)
     try:
         frame = pd.read_csv(path, dtype=dtype, sep=sep, encoding="utf-8-sig", low_memory=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
+    except pd.errors.EmptyDataError:
+        msg = f"{what}: {path} is empty (no header, no rows)"
+        raise InputError(msg) from None
+    except UnicodeDecodeError:
+        msg = (
+            f"{what}: {path} is not UTF-8 text; convert it, e.g. "
+            f"iconv -f latin1 -t utf-8 {path} > converted.csv, and point the pipeline file to the result"
+        )
+        raise InputError(msg) from None
+    except (pd.errors.ParserError, ValueError) as err:
         msg = f"{what}: cannot read {path} as CSV: {err}"
+        raise InputError(msg) from None
+    except (OSError, EOFError, zlib.error) as err:  # unreadable, or a damaged/truncated .gz
+        msg = f"{what}: cannot read {path}: {err} (is the file complete? a .gz must be a gzip file)"
         raise InputError(msg) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in (required or []) if c not in frame.columns]
@@ -75,17 +208,27 @@ def read_json(path: Path, what: str) -> Any:
     """Read a JSON file with a clear message on failure."""
     require_file(path, what)
     try:
-        with Path(path).open(encoding="utf-8") as fh:
+        with Path(path).open(encoding="utf-8-sig") as fh:
             return json.load(fh)
-    except json.JSONDecodeError as err:
+    except UnicodeDecodeError:
+        msg = f"{what}: {path} is not UTF-8 text; JSON must be UTF-8 (convert it, e.g. iconv -f latin1 -t utf-8)"
+        raise InputError(msg) from None
+    except (json.JSONDecodeError, RecursionError) as err:
         msg = f"{what}: {path} is not valid JSON: {err}"
+        raise InputError(msg) from None
+    except OSError as err:
+        msg = f"{what}: cannot read {path}: {err.strerror or err}"
         raise InputError(msg) from None
 
 
 def sha256_file(path: Path, chunk_bytes: int = 1 << 20) -> str:
     """SHA-256 hex digest of a file, read in chunks."""
     digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        while chunk := fh.read(chunk_bytes):
-            digest.update(chunk)
+    try:
+        with Path(path).open("rb") as fh:
+            while chunk := fh.read(chunk_bytes):
+                digest.update(chunk)
+    except OSError as err:
+        msg = f"cannot read {path} to fingerprint it: {err.strerror or err}"
+        raise InputError(msg) from None
     return digest.hexdigest()
