@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,6 +13,11 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from branca.element import Element
+from folium.map import Layer
+from folium.template import Template
+
+from geocarbon.io.map_assets import read_map_asset
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,148 @@ def _deterministic_ids(html: str) -> str:
     return re.sub(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])", repl, html)
 
 
+# Text from input data (commune names, building ids, charging point ids...) never becomes HTML:
+# feature properties travel as JSON (Jinja's ``tojson`` escapes ``<``, ``>``, ``&`` and ``'``,
+# so no value can end the ``<script>``), and tooltips and popups are built with DOM nodes
+# whose ``textContent`` receives the values (never ``innerHTML``). Every map of geocarbon goes
+# through :func:`choropleth_map`, which uses only these building blocks.
+
+#: Global JS function ``geocarbonDetails(fields, aliases, skipEmpty)``: a tooltip or popup
+#: content function (``layer → <div><table>``) that sets every label and value as text.
+_DETAILS_JS = """<script>
+window.geocarbonDetails = function (fields, aliases, skipEmpty) {
+    return function (layer) {
+        var props = (layer.feature && layer.feature.properties) || {};
+        var div = document.createElement("div");
+        var table = document.createElement("table");
+        div.appendChild(table);
+        for (var i = 0; i < fields.length; i++) {
+            var value = props[fields[i]];
+            if (value === null || value === undefined) { value = ""; }
+            if (skipEmpty && value === "") { continue; }
+            var tr = document.createElement("tr");
+            var th = document.createElement("th");
+            var td = document.createElement("td");
+            th.textContent = String(aliases[i]);
+            td.textContent = typeof value === "number" ? value.toLocaleString()
+                : typeof value === "object" ? JSON.stringify(value) : String(value);
+            tr.appendChild(th);
+            tr.appendChild(td);
+            table.appendChild(tr);
+        }
+        return div;
+    };
+};
+</script>
+"""
+
+
+class _Raw(Element):
+    """Literal HTML added to a page as is (not a Jinja template: ``{{`` in a title stays text)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self._text
+
+
+class _TextTooltip(folium.GeoJsonTooltip):
+    """Folium's GeoJSON tooltip, its content set as text (Folium's own sets ``innerHTML``)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.bindTooltip(
+            geocarbonDetails({{ this.fields|tojson }}, {{ this.aliases|tojson }}, false),
+            {{ this.tooltip_options|tojavascript }}
+        );
+        {% endmacro %}
+        """
+    )
+
+
+class PointsLayer(Layer):
+    """Clustered circle markers with a popup of fields set as text.
+
+    Parameters
+    ----------
+    frame : GeoDataFrame
+        Points (any CRS; shown in WGS 84) with the popup fields and ``radius_column``.
+    popup_fields : sequence of (column, label)
+        Rows of the popup (empty values are left out).
+    name : str
+        Name in the layer control.
+    radius_column : str
+        Column of the marker radii [px].
+    color : str
+        Marker colour.
+    """
+
+    #: Shipped libraries the layer needs (besides Leaflet).
+    assets = ("leaflet.markercluster.js", "MarkerCluster.css", "MarkerCluster.Default.css")
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.markerClusterGroup();
+        {{ this.get_name() }}.addLayers(L.geoJSON({{ this.data|tojson }}, {
+            pointToLayer: function (feature, latlng) {
+                return L.circleMarker(latlng, Object.assign(
+                    {radius: feature.properties[{{ this.radius_column|tojson }}]},
+                    {{ this.marker_style|tojson }}
+                ));
+            },
+            onEachFeature: function (feature, layer) {
+                layer.bindPopup(geocarbonDetails(
+                    {{ this.fields|tojson }}, {{ this.aliases|tojson }}, true
+                ));
+            }
+        }).getLayers());
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        frame: gpd.GeoDataFrame,
+        popup_fields: Sequence[tuple[str, str]],
+        *,
+        name: str,
+        radius_column: str,
+        color: str = "#08519c",
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "PointsLayer"
+        shown = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+        if shown.crs is not None:
+            shown = shown.to_crs("EPSG:4326")
+        keep = [*dict.fromkeys([c for c, _ in popup_fields] + [radius_column])]
+        self.data = shown[[*keep, "geometry"]].__geo_interface__
+        self.fields = [c for c, _ in popup_fields]
+        self.aliases = [lbl for _, lbl in popup_fields]
+        self.radius_column = radius_column
+        self.marker_style = {"color": color, "fill": True, "fillOpacity": 0.8, "weight": 3}
+
+
+def _offline_assets(fmap: folium.Map, extra_assets: Sequence[str] = ()) -> None:
+    """Inline the shipped Leaflet (and ``extra_assets``) in the page instead of Folium's CDN
+    links (jQuery, Bootstrap, Font Awesome... are not used and left out)."""
+    fmap.default_js = []
+    fmap.default_css = []
+    root = fmap.get_root()
+    names = ["leaflet.css", "leaflet.js", *extra_assets]
+    for index, name in enumerate(names):
+        tag = "style" if name.endswith(".css") else "script"
+        root.header.add_child(  # type: ignore[attr-defined]
+            _Raw(f"<{tag}>/* {name} (geocarbon/maps_lib) */\n{read_map_asset(name)}</{tag}>\n"),
+            name=f"geocarbon_{name}",
+            index=index,
+        )
+    root.header.add_child(_Raw(_DETAILS_JS), name="geocarbon_details", index=len(names))  # type: ignore[attr-defined]
+
+
 def _round_sig(value: float, digits: int = 2) -> float:
     if value == 0 or not np.isfinite(value):
         return value
@@ -52,7 +200,7 @@ def _legend_html(layer: ChoroplethLayer, bins: Sequence[float], colors: Sequence
         lo, hi = layer.fmt.format(bins[k]), layer.fmt.format(bins[k + 1])
         rows.append(
             f'<div><span style="display:inline-block;width:14px;height:10px;background:{color};'
-            f'border:1px solid #777;margin-right:5px"></span>{lo} – {hi}</div>'
+            f'border:1px solid #777;margin-right:5px"></span>{html.escape(lo)} – {html.escape(hi)}</div>'
         )
     rows.append(
         '<div><span style="display:inline-block;width:14px;height:10px;background:#cccccc;'
@@ -60,7 +208,7 @@ def _legend_html(layer: ChoroplethLayer, bins: Sequence[float], colors: Sequence
     )
     return (
         '<div style="background:white;padding:6px 8px;border-radius:4px;box-shadow:0 0 4px #888">'
-        f"<b>{layer.title}</b>{''.join(rows)}</div>"
+        f"<b>{html.escape(layer.title)}</b>{''.join(rows)}</div>"
     )
 
 
@@ -140,16 +288,23 @@ def choropleth_map(
         Quantile classes; the first layer is shown at opening, the others can be switched
         on in the layer control.
     title : str
-        Shown in the page's title block.
+        Shown in the page's title block (plain text: it is escaped here).
     tooltip_fields : sequence of (column, label)
-        Fields shown when hovering a polygon.
+        Fields shown when hovering a polygon. Values are set as text, never as HTML: input
+        text (commune names...) cannot inject markup or script.
     simplify_m : float
         Tolerance [m] of the geometry simplification (keeps files small).
+    overlays : sequence of Overlay
+        Polygons shown above the choropleths (their tooltips are set as text too).
+    extra : folium element, optional
+        Added to the map before the layer control, e.g. a :class:`PointsLayer`; the shipped
+        libraries named in its ``assets`` attribute are inlined in the page.
 
     Returns
     -------
     str
-        A standalone HTML page.
+        A standalone HTML page that works offline: Leaflet and the other libraries are
+        inlined from ``geocarbon/maps_lib`` (only the basemap tiles need network).
     """
     shown = frame.copy()
     if simplify_m > 0 and shown.crs is not None and shown.crs.is_projected:
@@ -183,10 +338,9 @@ def choropleth_map(
             data.__geo_interface__,
             style_function=style,
             highlight_function=lambda _f: {"weight": 2.5, "color": "#000000"},
-            tooltip=folium.GeoJsonTooltip(
+            tooltip=_TextTooltip(
                 fields=[c for c, _ in tooltip_fields],
                 aliases=[lbl for _, lbl in tooltip_fields],
-                localize=True,
             ),
             name=layer.title,
         ).add_to(group)
@@ -205,7 +359,7 @@ def choropleth_map(
         folium.GeoJson(
             shown_overlay.__geo_interface__,
             style_function=overlay_style,
-            tooltip=folium.GeoJsonTooltip(
+            tooltip=_TextTooltip(
                 fields=[c for c, _ in overlay.tooltip_fields],
                 aliases=[lbl for _, lbl in overlay.tooltip_fields],
             )
@@ -216,12 +370,12 @@ def choropleth_map(
         group.add_to(fmap)
         rows = "".join(
             f'<div><span style="display:inline-block;width:14px;height:10px;background:{c};'
-            f'border:1px solid #777;margin-right:5px"></span>{label}</div>'
+            f'border:1px solid #777;margin-right:5px"></span>{html.escape(label)}</div>'
             for label, c in overlay.colors.items()
         )
         legends.append(
             '<div style="background:white;padding:6px 8px;border-radius:4px;box-shadow:0 0 4px #888">'
-            f"<b>{overlay.name}</b>{rows}</div>"
+            f"<b>{html.escape(overlay.name)}</b>{rows}</div>"
         )
     if extra is not None:
         extra.add_to(fmap)
@@ -229,12 +383,13 @@ def choropleth_map(
     heading = (
         '<div style="position:fixed;top:10px;left:60px;z-index:9999;background:white;'
         'padding:6px 10px;border-radius:4px;box-shadow:0 0 4px #888;font:14px sans-serif">'
-        f"<b>{title}</b></div>"
+        f"<b>{html.escape(title)}</b></div>"
     )
     panel = (
         '<div style="position:fixed;bottom:48px;left:10px;z-index:9999;display:flex;gap:8px;'
         'font:12px sans-serif">' + "".join(legends) + "</div>"
     )
     root = fmap.get_root()
-    root.html.add_child(folium.Element(heading + panel))  # type: ignore[attr-defined]
+    root.html.add_child(_Raw(heading + panel))  # type: ignore[attr-defined]
+    _offline_assets(fmap, getattr(extra, "assets", ()))
     return _deterministic_ids(fmap.get_root().render())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -581,9 +580,7 @@ def write_carbon_outputs(
                 ChoroplethLayer("stock_tc_per_ha", "Carbon stock density (tC/ha)"),
                 ChoroplethLayer("stock_tc", "Total carbon stock (tC)"),
             ],
-            title=html.escape(
-                f"{cfg.name}: carbon stocks (soil 0–30 cm, litter, biomass, dead wood)"
-            ),
+            title=f"{cfg.name}: carbon stocks (soil 0–30 cm, litter, biomass, dead wood)",
             tooltip_fields=[
                 ("commune_name", "Commune"),
                 ("commune_code", "INSEE code"),
@@ -700,9 +697,7 @@ def flows_map(
     return choropleth_map(
         communes,
         layers,
-        title=html.escape(
-            f"{cfg.name}: carbon flows {period}, tCO2e/yr (positive = sequestration, negative = emission)"
-        ),
+        title=f"{cfg.name}: carbon flows {period}, tCO2e/yr (positive = sequestration, negative = emission)",
         tooltip_fields=[
             ("commune_name", "Commune"),
             ("commune_code", "INSEE code"),

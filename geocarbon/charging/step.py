@@ -3,17 +3,13 @@ territory, population access, targets, outputs and map."""
 
 from __future__ import annotations
 
-import html
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from folium.plugins import MarkerCluster
 
 from geocarbon.charging.clean import clean_points, points_from_irve, points_from_stations
 from geocarbon.charging.indicators import access_by_zone, counts_by_commune, nearest_distance_m
@@ -24,7 +20,7 @@ from geocarbon.io.raster import raster_info, read_cells
 from geocarbon.io.tables import read_csv
 from geocarbon.io.vectors import read_vector
 from geocarbon.io.writers import write_csv, write_text
-from geocarbon.maps import ChoroplethLayer, Overlay, choropleth_map
+from geocarbon.maps import ChoroplethLayer, Overlay, PointsLayer, choropleth_map
 from geocarbon.notices import Notice
 
 logger = logging.getLogger(__name__)
@@ -419,7 +415,7 @@ def write_charging_outputs(
     page = choropleth_map(
         communes,
         layers,
-        title=html.escape(f"{cfg.name}: public charging points"),
+        title=f"{cfg.name}: public charging points",
         tooltip_fields=[
             ("commune_name", "Commune"),
             ("commune_code", "INSEE code"),
@@ -434,23 +430,27 @@ def write_charging_outputs(
     write_text(tmp / "maps" / "charging.html", page)
 
 
-def _points_layer(points: gpd.GeoDataFrame) -> Any:
-    """Clustered point markers sized by power."""
-    group = folium.FeatureGroup(name="Charging points", overlay=True, show=True)
-    cluster = MarkerCluster().add_to(group)
-    for row in points[points.geometry.notna()].itertuples():
-        kw = row.power_kw if row.power_kw == row.power_kw else None
-        radius = 4 + (np.sqrt(kw) if kw else 2)
-        power = f"{kw:g} kW" if kw else "power unknown"
-        popup = f"{html.escape(str(row.point_id))}<br>{power}" + (
-            f"<br>QA: {html.escape(str(row.qa_flags))}" if row.qa_flags else ""
-        )
-        folium.CircleMarker(
-            [row.geometry.y, row.geometry.x],
-            radius=float(radius),
-            color="#08519c",
-            fill=True,
-            fill_opacity=0.8,
-            popup=popup,
-        ).add_to(cluster)
-    return group
+def _points_layer(points: gpd.GeoDataFrame) -> PointsLayer:
+    """Clustered point markers sized by power; popups show the point's and station's ids, its
+    power and QA flags (as text: ids come from the input file)."""
+    shown = points[points.geometry.notna()]
+    kw = shown["power_kw"].astype(float)
+    frame = gpd.GeoDataFrame(
+        {
+            "point_id": shown["point_id"].astype(str),
+            "station_id": shown["station_id"].astype(str),
+            "power": [f"{v:g} kW" if v == v and v else "power unknown" for v in kw],
+            "qa_flags": shown["qa_flags"].fillna("").astype(str),
+            # radius [px] grows with power, capped at 1,000 kW so that an implausible value
+            # cannot cover the map
+            "radius_px": (4 + np.where(kw > 0, np.sqrt(kw.clip(0, 1000)), 2)).round(2),
+        },
+        geometry=shown.geometry,
+        crs=shown.crs,
+    )
+    return PointsLayer(
+        frame,
+        [("point_id", "Point"), ("station_id", "Station"), ("power", "Power"), ("qa_flags", "QA")],
+        name="Charging points",
+        radius_column="radius_px",
+    )

@@ -3,7 +3,6 @@ targets, outputs."""
 
 from __future__ import annotations
 
-import html
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -552,7 +551,7 @@ def write_pv_outputs(
                 colors=("#fff7bc", "#fee391", "#fec44f", "#fe9929", "#cc4c02"),
             )
         ],
-        title=html.escape(f"{cfg.name}: rooftop photovoltaic potential"),
+        title=f"{cfg.name}: rooftop photovoltaic potential",
         tooltip_fields=[
             ("commune_name", "Commune"),
             ("commune_code", "INSEE code"),
