@@ -6,8 +6,11 @@ point, ``coordonneesXY`` = ``"[lon, lat]"``, ``puissance_nominale``) and station
 defects are repaired or flagged in ``qa_flags`` (semicolon-separated):
 
 ``coordinates_unparseable``, ``lat_lon_swapped``, ``connector_rows_merged``,
-``duplicate_point_id``, ``power_in_watts``, ``power_unknown``, ``outside_territory``,
-``declared_code_differs``, ``declared_code_unknown``.
+``duplicate_point_id``, ``power_in_watts``, ``power_unknown``, ``power_implausible``,
+``station_points_implausible``, ``outside_territory``, ``declared_code_differs``,
+``declared_code_unknown``.
+
+A flagged power that cannot be trusted is set to unknown (NaN): it is counted in no kW sum.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import shapely
 
 from geocarbon.communes import normalise_codes
 from geocarbon.errors import InputError
+from geocarbon.notices import Notice
 
 POINT_COLUMNS = [
     "point_id",
@@ -32,6 +36,16 @@ POINT_COLUMNS = [
     "lat",
 ]
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+#: Largest plausible power of one public charging point [kW]. The most powerful car chargers
+#: deliver 350-400 kW (up to about 1,000 kW announced); above 1,000 kW a value is an error
+#: (after values above 1,000 were read as watts): flagged ``power_implausible``, power unknown.
+MAX_POINT_POWER_KW = 1_000.0
+
+#: Largest plausible number of points of one station (``nbre_pdc``); the largest car parks
+#: hold a few hundred. Above it (or not a finite number) the station counts as one point,
+#: flagged ``station_points_implausible``.
+MAX_POINTS_PER_STATION = 1_000
 
 
 def _flag(flags: np.ndarray, where: np.ndarray, name: str) -> None:
@@ -108,13 +122,11 @@ def points_from_stations(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         if col not in frame.columns:
             msg = f"charging points: {source} has no column {col!r} (station layout expected)"
             raise InputError(msg)
-    n = (
-        pd.to_numeric(frame["nbre_pdc"], errors="coerce")
-        .fillna(1)
-        .clip(lower=1)
-        .astype(int)
-        .to_numpy()
-    )
+    declared_n = pd.to_numeric(frame["nbre_pdc"], errors="coerce").to_numpy(dtype=float)
+    implausible_n = ~np.isfinite(declared_n) & ~np.isnan(declared_n)
+    implausible_n |= declared_n > MAX_POINTS_PER_STATION
+    n = np.where(implausible_n | np.isnan(declared_n), 1.0, np.clip(declared_n, 1, None))
+    n = n.astype(np.int64)
     if "Xlongitude" in frame.columns and "Ylatitude" in frame.columns:
         lon = pd.to_numeric(frame["Xlongitude"], errors="coerce").to_numpy(dtype=float)
         lat = pd.to_numeric(frame["Ylatitude"], errors="coerce").to_numpy(dtype=float)
@@ -137,17 +149,53 @@ def points_from_stations(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     )
     rep = np.repeat(np.arange(len(frame)), n)
     rank = np.concatenate([np.arange(1, k + 1) for k in n])
+    flags = np.where(implausible_n, "station_points_implausible", "").astype(object)
     return pd.DataFrame(
         {
             "point_id": [f"{station[i]}#{r}" for i, r in zip(rep, rank, strict=True)],
             "station_id": station[rep],
             "declared_commune_code": declared.to_numpy()[rep],
             "power_kw": power[rep],
-            "qa_flags": np.full(len(rep), "", dtype=object),
+            "qa_flags": flags[rep],
             "lon": lon[rep],
             "lat": lat[rep],
         }
     )
+
+
+def clean_power_kw(power_kw: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Repair or set aside implausible powers of charging points.
+
+    Values above 1,000 are read as watts (divided by 1,000, flag ``power_in_watts``); a
+    negative, infinite or still larger value than :data:`MAX_POINT_POWER_KW` is flagged
+    ``power_implausible``; zero and missing values ``power_unknown``. Flagged values other
+    than watts become NaN (unknown): they enter no kW sum.
+
+    Parameters
+    ----------
+    power_kw : ndarray
+        Declared power of each point [kW].
+
+    Returns
+    -------
+    power_kw : ndarray
+        Cleaned power [kW], NaN where unknown.
+    flags : dict of str to ndarray
+        Boolean mask of the points given each flag.
+    """
+    power = np.asarray(power_kw, dtype=float).copy()
+    with np.errstate(invalid="ignore"):
+        implausible = (power < 0) | np.isinf(power)
+        watts = (power > 1000) & ~implausible
+        power[watts] = power[watts] / 1000.0
+        implausible |= power > MAX_POINT_POWER_KW
+        unknown = np.isnan(power) | (power == 0)
+    power[implausible | unknown] = np.nan
+    return power, {
+        "power_in_watts": watts & ~implausible,
+        "power_implausible": implausible,
+        "power_unknown": unknown,
+    }
 
 
 def clean_points(
@@ -194,11 +242,9 @@ def clean_points(
     )
     _flag(flags, same_id, "duplicate_point_id")
     power = pts["power_kw"].to_numpy(dtype=float).copy()
-    watts = power > 1000
-    power[watts] = power[watts] / 1000.0
-    _flag(flags, watts, "power_in_watts")
-    _flag(flags, np.isnan(power) | (power <= 0), "power_unknown")
-    power[power <= 0] = np.nan
+    power, flagged = clean_power_kw(power)
+    for name, where in flagged.items():
+        _flag(flags, where, name)
     # latitude and longitude swapped: put them back when the swapped point is in the territory
     territory = shapely.union_all(np.asarray(communes.to_crs("EPSG:4326").geometry.values))
     ok = ~np.isnan(lon) & ~np.isnan(lat)
@@ -236,3 +282,68 @@ def clean_points(
         crs="EPSG:4326",
     )
     return out[~dup_rows].reset_index(drop=True)
+
+
+def fleet_counts(table: pd.DataFrame, field: str, source: str) -> pd.Series:
+    """Vehicle counts of an EV fleet column, checked (index of ``table``: commune codes).
+
+    Empty cells are no data (NaN). Text that is not a number, negative or infinite
+    counts are refused: the table is corrupt, and a count cannot be guessed.
+
+    Raises
+    ------
+    InputError
+        Names the file, the column, the communes and the values.
+    """
+    text = table[field]
+    counts = pd.to_numeric(text, errors="coerce").astype(float)
+    with np.errstate(invalid="ignore"):
+        bad = (counts.isna() & text.notna()) | np.isinf(counts) | (counts < 0)
+    if bad.any():
+        items = ", ".join(f"{code}: {value!r}" for code, value in text[bad].head(5).items())
+        more = f" and {int(bad.sum()) - 5} more" if bad.sum() > 5 else ""
+        msg = (
+            f"EV fleet: {source}, column {field!r}: counts must be numbers of vehicles, zero or "
+            f"more; communes {items}{more}. Fix these cells (leave a cell empty when unknown)"
+        )
+        raise InputError(msg)
+    return counts
+
+
+def population_cell_mask(values: np.ndarray, source: str) -> tuple[np.ndarray, list[Notice]]:
+    """Which population cells hold a usable count; the others are treated as no data.
+
+    A negative or infinite population is not a count (often an undeclared nodata code such
+    as -200 or -9999): such cells are treated as no data, with a notice, instead of being
+    computed with.
+
+    Parameters
+    ----------
+    values : ndarray
+        Population of each cell [inhabitants] (NaN = no data already).
+    source : str
+        The raster's file, for the notice.
+
+    Returns
+    -------
+    ndarray of bool
+        True for cells kept (finite, zero or more).
+    list of Notice
+        One notice counting the cells treated as no data, with their values.
+    """
+    vals = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        keep = np.isfinite(vals) & (vals >= 0)
+    bad = ~keep & ~np.isnan(vals)
+    if not bad.any():
+        return keep, []
+    found = np.unique(vals[bad])
+    return keep, [
+        Notice(
+            "population_cells_invalid",
+            f"population raster {source}: {int(bad.sum())} cells hold negative or infinite values "
+            "(not a population; an undeclared nodata code?): treated as no data. Declare the "
+            "raster's nodata value (gdal_edit.py -a_nodata) to silence this",
+            [f"{v:g}" for v in found[:10]],
+        )
+    ]

@@ -87,14 +87,53 @@ def validate_charging(
             )
         )
     if ch.population_raster is not None:
-        info = raster_info(ch.population_raster, "population raster")
-        minx, miny, maxx, maxy = (float(v) for v in communes.to_crs(info.crs).total_bounds)
-        if len(read_cells(info, (minx, miny, maxx, maxy))[2]) == 0:
-            msg = f"population raster {ch.population_raster} does not overlap the communes; check its extent and CRS"
-            raise InputError(msg)
+        # the same cells as a run reads (block by block): a truncated file is caught here
+        _, _, _, more = population_cells(cfg, communes)
+        notices += more
     if ch.road_network is not None:
         read_vector(ch.road_network.path, "road network", ch.road_network.layer)
+    if ch.ev_fleet is not None:
+        notices += read_ev_fleet(ch, communes)[2]
     return notices
+
+
+def population_cells(
+    cfg: PipelineConfig, communes: gpd.GeoDataFrame
+) -> tuple[RasterInfo, np.ndarray, np.ndarray, list[Notice]]:
+    """Cells of the population raster over the communes' extent, read block by block.
+
+    Only the window over the communes is read (cells outside every commune are not used:
+    distances are measured from the territory's cells), at most
+    ``processing.block_pixels`` pixels at once. Negative or infinite cells are treated as no
+    data, with a notice (see :func:`geocarbon.charging.clean.population_cell_mask`).
+
+    Returns
+    -------
+    info : RasterInfo
+        The raster.
+    xy : ndarray, shape (n, 2)
+        Cell centres in the raster's CRS.
+    population : ndarray
+        Population of each cell [inhabitants].
+    notices : list of Notice
+
+    Raises
+    ------
+    InputError
+        Truncated raster, or no populated cell within the communes' extent.
+    """
+    ch = cfg.charging
+    assert ch is not None and ch.population_raster is not None
+    info = raster_info(ch.population_raster, "population raster")
+    minx, miny, maxx, maxy = (float(v) for v in communes.to_crs(info.crs).total_bounds)
+    xs, ys, pop = read_cells(
+        info, (minx, miny, maxx, maxy), block_pixels=cfg.processing.block_pixels
+    )
+    keep, notices = population_cell_mask(pop, str(ch.population_raster))
+    if not keep.any():
+        msg = f"population raster {ch.population_raster} does not overlap the communes (no populated cell within their extent); check its extent and CRS"
+        raise InputError(msg)
+    return info, np.column_stack([xs[keep], ys[keep]]), pop[keep], notices
 
 
 def compute_charging(
@@ -143,7 +182,7 @@ def compute_charging(
     communes["ev_points_per_100km2"] = communes["ev_points"].to_numpy(dtype=float) / (area / 1e4)
     access = None
     if ch.population_raster is not None:
-        access = _population_access(ch, communes, in_territory, notices)
+        access = _population_access(cfg, communes, in_territory, notices)
     else:
         notices.append(
             Notice(
@@ -153,7 +192,7 @@ def compute_charging(
             )
         )
     if ch.ev_fleet is not None:
-        _ev_fleet(ch, communes)
+        _ev_fleet(ch, communes, notices)
     indicators = indicator_table(communes, ch, cfg.name)
     targets = charging_targets(ch, communes, indicators)
     logger.info(
@@ -165,19 +204,18 @@ def compute_charging(
 
 
 def _population_access(
-    ch: ChargingConfig, communes: gpd.GeoDataFrame, points: gpd.GeoDataFrame, notices: list[Notice]
+    cfg: PipelineConfig,
+    communes: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
+    notices: list[Notice],
 ) -> gpd.GeoDataFrame:
-    assert ch.population_raster is not None
-    info = raster_info(ch.population_raster, "population raster")
-    minx, miny, maxx, maxy = (float(v) for v in communes.to_crs(info.crs).total_bounds)
-    bounds = (minx, miny, maxx, maxy)
-    xs, ys, pop = read_cells(info, bounds)
-    if len(pop) == 0:
-        msg = f"population raster {ch.population_raster} does not overlap the communes (no populated cell within their extent); check its extent and CRS"
-        raise InputError(msg)
+    ch = cfg.charging
+    assert ch is not None and ch.population_raster is not None
+    info, xy, pop, more = population_cells(cfg, communes)
+    notices += more
     cells = gpd.GeoDataFrame(
         {"population": pop, "cell_size_m": abs(info.transform.a)},
-        geometry=gpd.points_from_xy(xs, ys),
+        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
         crs=info.crs,
     )
     eq = local_equal_area_crs(communes)
@@ -232,7 +270,15 @@ def _population_access(
     return cells
 
 
-def _ev_fleet(ch: ChargingConfig, communes: gpd.GeoDataFrame) -> None:
+def read_ev_fleet(
+    ch: ChargingConfig, communes: gpd.GeoDataFrame
+) -> tuple[np.ndarray, np.ndarray, list[Notice]]:
+    """Battery and plug-in hybrid EVs of each commune, checked (see
+    :func:`geocarbon.charging.clean.fleet_counts`).
+
+    Communes absent from the table or with an empty cell have an unknown fleet (NaN, left
+    out of sums), listed in a notice.
+    """
     fleet_cfg = ch.ev_fleet
     assert fleet_cfg is not None
     fields = [
@@ -244,20 +290,41 @@ def _ev_fleet(ch: ChargingConfig, communes: gpd.GeoDataFrame) -> None:
     from geocarbon.communes import normalise_codes
 
     table.index = normalise_codes(table[fleet_cfg.code_field]).to_numpy()
-    bev = (
-        pd.to_numeric(table[fleet_cfg.bev_field], errors="coerce")
-        .reindex(communes["commune_code"])
-        .fillna(0.0)
-        .to_numpy()
-    )
+    source = str(fleet_cfg.path)
+    notices = []
+    repeated = table.index.duplicated(keep="first")
+    if repeated.any():
+        notices.append(
+            Notice(
+                "ev_fleet_duplicate",
+                f"EV fleet {source}: communes listed more than once; their first row is used",
+                sorted({str(c) for c in table.index[repeated]}),
+            )
+        )
+        table = table[~repeated]
+    codes = communes["commune_code"]
+    bev = fleet_counts(table, fleet_cfg.bev_field, source).reindex(codes).to_numpy()
     phev = (
-        pd.to_numeric(table[fleet_cfg.phev_field], errors="coerce")
-        .reindex(communes["commune_code"])
-        .fillna(0.0)
-        .to_numpy()
+        fleet_counts(table, fleet_cfg.phev_field, source).reindex(codes).to_numpy()
         if fleet_cfg.phev_field
         else np.zeros(len(communes))
     )
+    unknown = np.isnan(bev) | np.isnan(phev)
+    if unknown.any():
+        notices.append(
+            Notice(
+                "ev_fleet_unknown",
+                f"EV fleet {source}: communes absent from the table or with an empty count: "
+                "their fleet is unknown (left out of the sums and of kW per EV)",
+                codes[unknown].tolist(),
+            )
+        )
+    return bev, phev, notices
+
+
+def _ev_fleet(ch: ChargingConfig, communes: gpd.GeoDataFrame, notices: list[Notice]) -> None:
+    bev, phev, more = read_ev_fleet(ch, communes)
+    notices += more
     communes["ev_bev"] = bev
     communes["ev_phev"] = phev
     need = ch.afir_kw_per_bev * bev + ch.afir_kw_per_phev * phev
