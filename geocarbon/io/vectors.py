@@ -1,26 +1,79 @@
-"""Reader of vector layers (communes, any OGR format)."""
+"""Reader of vector layers (communes, buildings, zones, roads; any OGR format)."""
 
 from __future__ import annotations
 
+import logging
+import struct
 from pathlib import Path
 
 import geopandas as gpd
 import pyogrio
+import shapely
 
 from geocarbon.errors import InputError
 from geocarbon.io.tables import require_file
 
+logger = logging.getLogger(__name__)
 
-def list_layers(path: Path) -> list[str]:
-    """Names of the layers of a vector dataset."""
+
+def list_layers(path: Path, what: str = "vector dataset") -> list[str]:
+    """Names of the layers of a vector dataset (``what`` names it in messages)."""
     try:
         return [str(row[0]) for row in pyogrio.list_layers(path)]
-    except pyogrio.errors.DataSourceError as err:
-        msg = f"cannot open {path} as a vector dataset: {err}"
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as err:
+        msg = f"{what}: cannot open {path} as a vector dataset (damaged, truncated or not a vector file?): {err}"
         raise InputError(msg) from None
 
 
-def read_vector(path: Path, what: str, layer: str | None = None) -> gpd.GeoDataFrame:
+def _declared_size(path: Path, fmt: str, offset: int, factor: int) -> int | None:
+    """A file size declared in a header (``struct`` format at ``offset``), or None."""
+    with path.open("rb") as fh:
+        head = fh.read(offset + struct.calcsize(fmt))
+    if len(head) < offset + struct.calcsize(fmt):
+        return None
+    return int(struct.unpack_from(fmt, head, offset)[0]) * factor
+
+
+def check_shapefile_complete(path: Path, what: str) -> None:
+    """Refuse a Shapefile whose .shp, .shx or .dbf is shorter than its header says.
+
+    GDAL reads a truncated Shapefile without an error, giving the missing shapes no
+    geometry; the headers give each file's length (.shp/.shx: 16-bit words at byte 24,
+    big-endian; .dbf: record count, header and record lengths).
+    """
+    parts = [(path, ">i", 24, 2), (path.with_suffix(".shx"), ">i", 24, 2)]
+    for part, fmt, offset, factor in parts:
+        if not part.is_file():
+            continue
+        declared = _declared_size(part, fmt, offset, factor)
+        actual = part.stat().st_size
+        if declared is None or actual < declared:
+            msg = (
+                f"{what}: {part} is truncated ({actual:,} bytes, its header says {declared or 100:,}); "
+                "copy the Shapefile again (every file: .shp, .shx, .dbf, .prj)"
+            )
+            raise InputError(msg)
+    dbf = path.with_suffix(".dbf")
+    if dbf.is_file():
+        with dbf.open("rb") as fh:
+            head = fh.read(12)
+        actual = dbf.stat().st_size
+        if len(head) == 12:
+            records, header, record = struct.unpack_from("<IHH", head, 4)
+            declared = header + records * record
+        else:
+            declared = 32
+        if actual < declared:
+            msg = (
+                f"{what}: {dbf} is truncated ({actual:,} bytes, its header says {declared:,}); "
+                "copy the Shapefile again (every file: .shp, .shx, .dbf, .prj)"
+            )
+            raise InputError(msg)
+
+
+def read_vector(
+    path: Path, what: str, layer: str | None = None, *, allow_empty: bool = False
+) -> gpd.GeoDataFrame:
     """Read a vector layer with its CRS; fail clearly when the file, layer or CRS is missing.
 
     Parameters
@@ -31,9 +84,27 @@ def read_vector(path: Path, what: str, layer: str | None = None) -> gpd.GeoDataF
         What the layer is, for messages (e.g. ``"communes"``).
     layer : str, optional
         Layer name; required when the dataset has several layers.
+    allow_empty : bool
+        False (default): a layer without features, or whose features all lack a geometry,
+        is refused. True (e.g. exclusion zones): it is logged and returned without
+        features.
+
+    Raises
+    ------
+    InputError
+        Missing, unreadable, damaged or truncated file; missing layer; no CRS; empty layer
+        (unless ``allow_empty``).
     """
     require_file(path, what)
-    layers = list_layers(path)
+    if Path(path).suffix.lower() == ".shp":
+        check_shapefile_complete(Path(path), what)
+    if Path(path).stat().st_size == 0:
+        msg = f"{what}: {path} is empty (0 bytes); check the file"
+        raise InputError(msg)
+    layers = list_layers(path, what)
+    if not layers:
+        msg = f"{what}: {path} holds no vector layer"
+        raise InputError(msg)
     if layer is None and len(layers) > 1:
         msg = f"{what}: {path} has {len(layers)} layers ({', '.join(layers)}); set 'layer' in the pipeline file"
         raise InputError(msg)
@@ -42,9 +113,19 @@ def read_vector(path: Path, what: str, layer: str | None = None) -> gpd.GeoDataF
         raise InputError(msg)
     try:
         frame = gpd.read_file(path, layer=layer, engine="pyogrio")
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as err:
-        msg = f"{what}: cannot read {path}: {err}"
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        ValueError,
+        OSError,
+        shapely.errors.GEOSException,
+    ) as err:
+        msg = f"{what}: cannot read {path} (damaged or truncated file?): {err}"
         raise InputError(msg) from None
+    shown = f"{path}" + (f" (layer {layer})" if layer else "")
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
+        msg = f"{what}: {shown} has no geometry column: it is a table, not a vector layer"
+        raise InputError(msg)
     if frame.crs is None:
         msg = (
             f"{what}: {path} has no coordinate reference system; "
@@ -60,4 +141,15 @@ def read_vector(path: Path, what: str, layer: str | None = None) -> gpd.GeoDataF
                 "or wrong (GeoJSON without a 'crs' member is read as WGS 84). Declare the right CRS in the file."
             )
             raise InputError(msg)
+    missing = frame.geometry.isna() | frame.geometry.is_empty
+    if len(frame) == 0 or bool(missing.all()):
+        if len(frame) == 0:
+            problem = "is empty: it has no features"
+        else:
+            problem = f"has {len(frame)} feature(s) but none has a geometry (all null or empty)"
+        if not allow_empty:
+            msg = f"{what}: {shown} {problem}; check the file and the layer"
+            raise InputError(msg)
+        logger.warning("%s: %s %s; it is ignored", what, shown, problem)
+        return frame.iloc[:0]
     return frame

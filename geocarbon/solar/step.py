@@ -241,12 +241,16 @@ def compute_pv(
         where >= 0, communes["commune_code"].to_numpy()[np.clip(where, 0, None)], ""
     )
     for zone_cfg in pv.exclusions:
-        zone = read_vector(zone_cfg.path, "exclusion zones", zone_cfg.layer).to_crs(eq)
+        zone = read_vector(
+            zone_cfg.path, "exclusion zones", zone_cfg.layer, allow_empty=True
+        ).to_crs(eq)
         hit = (within(points, zone) >= 0) & (work["excluded_reason"] == "")
         work.loc[hit, "excluded_reason"] = zone_cfg.reason
     existing_kwp = pd.Series(dtype=float)
     if pv.existing is not None:
-        ex = read_vector(pv.existing.path, "existing installations", pv.existing.layer).to_crs(eq)
+        ex = read_vector(
+            pv.existing.path, "existing installations", pv.existing.layer, allow_empty=True
+        ).to_crs(eq)
         idx = within(points, ex)
         equipped = idx >= 0
         work["existing_installation"] = equipped
@@ -479,7 +483,7 @@ def validate_pv(cfg: PipelineConfig, inputs: Any) -> list[Notice]:
 
         raster_info(pv.irradiation_raster, "irradiation raster")
     for zone_cfg in pv.exclusions:
-        read_vector(zone_cfg.path, "exclusion zones", zone_cfg.layer)
+        read_vector(zone_cfg.path, "exclusion zones", zone_cfg.layer, allow_empty=True)
     return notices
 
 
