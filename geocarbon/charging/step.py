@@ -11,12 +11,18 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geocarbon.charging.clean import clean_points, points_from_irve, points_from_stations
+from geocarbon.charging.clean import (
+    clean_points,
+    fleet_counts,
+    points_from_irve,
+    points_from_stations,
+    population_cell_mask,
+)
 from geocarbon.charging.indicators import access_by_zone, counts_by_commune, nearest_distance_m
 from geocarbon.config import ChargingConfig, PipelineConfig
 from geocarbon.errors import InputError
 from geocarbon.geo import local_equal_area_crs
-from geocarbon.io.raster import raster_info, read_cells
+from geocarbon.io.raster import RasterInfo, raster_info, read_cells
 from geocarbon.io.tables import read_csv
 from geocarbon.io.vectors import read_vector
 from geocarbon.io.writers import write_csv, write_text
