@@ -90,7 +90,15 @@ def read_weather(path: Path, fmt: str = "auto") -> Weather:
                 loc = meta.get("location", meta.get("inputs", {}).get("location", {}))
                 lat, lon, alt = loc["latitude"], loc["longitude"], loc.get("elevation", 0.0)
                 data.index = data.index.map(lambda t: t.replace(year=TYPICAL_YEAR))
-    except (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError) as err:
+    except (
+        ValueError,
+        KeyError,
+        IndexError,
+        TypeError,
+        UnicodeDecodeError,
+        OSError,
+        EOFError,
+    ) as err:
         msg = f"weather: cannot read {path} as {fmt.upper()}: {err}"
         raise InputError(msg) from None
     return Weather(data.sort_index(), float(lat), float(lon), float(alt), f"{path} ({fmt})")
