@@ -203,7 +203,7 @@ class CarbonConfig(_Strict):
         description="Optional CSV insee,groupeser,greco[,bassin_populicole] for the ALDO forest cascade.",
     )
     artificial_sealed_share: Share = 0.8
-    overrides: dict[str, dict[str, float]] = Field(
+    overrides: dict[str, dict[str, Annotated[float, _in_range(0.0, unit="tC/ha")]]] = Field(
         default_factory=dict, description="category -> pool -> tC/ha, applied to every commune."
     )
 
@@ -213,14 +213,9 @@ class CarbonConfig(_Strict):
             msg = "carbon.coefficients is 'aldo' but carbon.aldo_dir is not set: point it to the folder of ALDO tables"
             raise ValueError(msg)
         for category, pools in self.overrides.items():
-            for pool, value in pools.items():
+            for pool in pools:
                 if pool not in CARBON_POOLS:
                     msg = f"carbon.overrides.{category}: unknown pool {pool!r}; expected one of {', '.join(CARBON_POOLS)}"
-                    raise ValueError(msg)
-                if value < 0:
-                    msg = (
-                        f"carbon.overrides.{category}.{pool} = {value}: a stock cannot be negative"
-                    )
                     raise ValueError(msg)
         return self
 
