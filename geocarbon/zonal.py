@@ -352,9 +352,9 @@ def check_pixel_size(pixel_ha: float, area_ha: np.ndarray, source: str) -> None:
     median = float(np.median(areas))
     if pixel_ha > median:
         msg = (
-            f"land cover {source}: its pixels ({pixel_ha:,.1f} ha each) are larger than the median "
-            f"commune ({median:,.1f} ha): pixel-centre counting cannot measure such communes; "
-            "use a finer raster (e.g. Corine Land Cover 100 m, 1 ha per pixel)"
+            f"land cover {source}: its pixels ({pixel_ha:,.1f} ha each) are coarser than the "
+            f"communes (median commune {median:,.1f} ha): counting pixel centres cannot measure "
+            "them; use a finer raster (e.g. Corine Land Cover 100 m, 1 ha per pixel)"
         )
         raise InputError(msg)
 
