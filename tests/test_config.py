@@ -64,3 +64,17 @@ def test_shipped_pipelines_are_valid(name: str) -> None:
     cfg = load_config(REPO / "pipelines" / f"{name}.yaml")
     assert cfg.name == name
     assert cfg.resolved_output_dir() == (REPO / "outputs" / name).resolve()
+
+
+def test_the_readme_key_reference_is_a_valid_pipeline() -> None:
+    """Every documented default and example value lies within the ranges checked at load."""
+    import yaml
+
+    from geocarbon.config import PvParameters, config_from_dict
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = text.split("## Pipeline file", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    cfg = config_from_dict(yaml.safe_load(block), REPO)
+    assert cfg.pv is not None and cfg.charging is not None and cfg.flows is not None
+    assert cfg.pv.parameters == PvParameters()  # the README lists the defaults
+    assert cfg.processing.block_pixels == 4_000_000

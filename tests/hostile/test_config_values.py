@@ -555,3 +555,15 @@ def test_cli_names_the_communes_when_their_file_is_empty_or_damaged(
     before = sandbox.digest()
     result = sandbox.run(command, sandbox.pipeline)
     assert_refused(result, "communes:", needle, before=before, after=sandbox.digest())
+
+
+def test_a_geographic_output_crs_is_accepted_and_areas_are_unchanged(sandbox: Sandbox) -> None:
+    """EPSG:4326 output: layers are reprojected, areas stay those of an equal-area projection
+    (each commune is 2 x 4 pixels of 1 ha)."""
+    path = sandbox.write_pipeline(output_crs="EPSG:4326")
+    result = sandbox.run("run", path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = gpd.read_file(sandbox.repo / "outputs" / "tiny" / "geocarbon.gpkg", layer="communes")
+    assert out.crs == "EPSG:4326"
+    assert out["area_ha"].tolist() == pytest.approx([8.0, 8.0], rel=1e-6)
+    assert out["landcover_area_ha"].tolist() == pytest.approx([8.0, 8.0])
