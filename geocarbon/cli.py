@@ -19,10 +19,11 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from geocarbon import __version__
-from geocarbon.errors import GeocarbonError
+from geocarbon.errors import GeocarbonError, OutputError
 
 logger = logging.getLogger("geocarbon")
-console = Console(stderr=True)
+#: Messages go to stderr; written to a file or a pipe (logs, CI) they are never wrapped.
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -31,8 +32,14 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
         level = logging.ERROR
     elif verbose == 0:
         level = logging.WARNING
-    handler = RichHandler(console=console, show_path=False, show_time=False, markup=False)
-    logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
+    handler: logging.Handler
+    if console.is_terminal:
+        handler = RichHandler(console=console, show_path=False, show_time=False, markup=False)
+        fmt = "%(message)s"
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        fmt = "%(levelname)s: %(message)s"
+    logging.basicConfig(level=level, handlers=[handler], format=fmt, force=True)
     logging.getLogger("geocarbon").setLevel(level)
     logging.getLogger("pyogrio").setLevel(max(level, logging.WARNING))
 
@@ -62,8 +69,45 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
 
 
 def _fail(err: GeocarbonError) -> None:
-    console.print(f"[bold red]error:[/] {err}", markup=True, highlight=False)
+    console.print("[bold red]error:[/] ", markup=True, highlight=False, end="")
+    console.print(str(err), markup=False, highlight=False)
     sys.exit(err.exit_code)
+
+
+@contextmanager
+def _errors_reported() -> Iterator[None]:
+    """One message and a non-zero exit for every failure: user errors (exit 2), disk and
+    memory exhaustion (exit 2), interruption (130), and unexpected internal errors (exit 3,
+    the traceback only with -vv)."""
+    try:
+        yield
+    except GeocarbonError as err:
+        _fail(err)
+    except MemoryError:
+        _fail(
+            GeocarbonError(
+                "out of memory; lower processing.block_pixels in the pipeline file, or run on a "
+                "machine with more memory"
+            )
+        )
+    except OSError as err:
+        where = f" ({err.filename})" if err.filename else ""
+        _fail(GeocarbonError(f"{err.strerror or err}{where}"))
+    except KeyboardInterrupt:
+        console.print("interrupted: nothing was written", highlight=False)
+        sys.exit(130)
+    except Exception as err:
+        logger.debug("internal error", exc_info=True)
+        console.print(
+            f"[bold red]error:[/] internal error ({type(err).__name__}: ", markup=True, end=""
+        )
+        console.print(
+            f"{err}); nothing was written. Please report it with the output of "
+            "'geocarbon -vv ...'",
+            markup=False,
+            highlight=False,
+        )
+        sys.exit(3)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -77,12 +121,16 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     ctx.obj = {"quiet": quiet}
 
 
-def _run_and_report(ctx: click.Context, cfg: Any, *, overwrite: bool) -> None:
+def _run_and_report(
+    ctx: click.Context, cfg: Any, *, overwrite: bool, owner_pipeline: Path | None = None
+) -> None:
     """Run a loaded pipeline with a progress bar, then print its summary."""
     from geocarbon.pipeline import run as run_pipeline
 
     with _progress(not ctx.obj["quiet"]) as progress:
-        out_dir, results = run_pipeline(cfg, overwrite=overwrite, progress=progress)
+        out_dir, results = run_pipeline(
+            cfg, overwrite=overwrite, progress=progress, owner_pipeline=owner_pipeline
+        )
     if not ctx.obj["quiet"]:
         _summary(out_dir, results)
 
@@ -114,24 +162,25 @@ def _summary(out_dir: Path, results: Any) -> None:
 
 @main.command()
 @click.argument("pipeline", type=click.Path(path_type=Path))
-@click.option("--overwrite", is_flag=True, help="Replace the results of a previous run.")
 @click.option(
-    "--output-dir",
-    type=click.Path(path_type=Path),
-    help="Write here instead of the pipeline's output_dir.",
+    "--overwrite",
+    is_flag=True,
+    help="Replace a previous geocarbon result in the output folder (never anything else).",
 )
+@click.option("--output-dir", type=str, help="Write here instead of the pipeline's output_dir.")
 @click.pass_context
-def run(ctx: click.Context, pipeline: Path, overwrite: bool, output_dir: Path | None) -> None:
+def run(ctx: click.Context, pipeline: Path, overwrite: bool, output_dir: str | None) -> None:
     """Run PIPELINE (a pipelines/*.yaml file) and write its outputs."""
     from geocarbon.config import load_config
 
-    try:
+    with _errors_reported():
         cfg = load_config(pipeline)
         if output_dir is not None:
-            cfg = cfg.model_copy(update={"output_dir": output_dir.resolve()})
+            if not output_dir.strip():
+                msg = "--output-dir is empty (an unset variable?): give a folder name"
+                raise OutputError(msg)
+            cfg = cfg.model_copy(update={"output_dir": Path(output_dir).absolute()})
         _run_and_report(ctx, cfg, overwrite=overwrite)
-    except GeocarbonError as err:
-        _fail(err)
 
 
 @main.command()
@@ -141,12 +190,9 @@ def validate(pipeline: Path) -> None:
     from geocarbon.config import load_config
     from geocarbon.pipeline import validate as validate_pipeline
 
-    try:
+    with _errors_reported():
         cfg = load_config(pipeline)
         inputs, notices = validate_pipeline(cfg)
-    except GeocarbonError as err:
-        _fail(err)
-        return
     for notice in notices:
         console.print(f"[yellow]note[/]: {notice}", highlight=False)
     what = [f"{len(inputs.communes)} communes"]
@@ -165,7 +211,7 @@ def validate(pipeline: Path) -> None:
     "--overwrite/--no-overwrite",
     default=True,
     show_default=True,
-    help="Replace previous demo results.",
+    help="Replace the previous result of the same demo pipeline (never anything else).",
 )
 @click.option("--regenerate", is_flag=True, help="Generate the demo inputs again even if present.")
 @click.option(
@@ -181,12 +227,10 @@ def demo(ctx: click.Context, overwrite: bool, regenerate: bool, pipeline_path: P
     from geocarbon.config import load_config
     from geocarbon.demo import demo_pipeline_path, ensure_demo_inputs
 
-    try:
+    with _errors_reported():
         cfg = load_config(pipeline_path or demo_pipeline_path())
         ensure_demo_inputs(cfg, regenerate=regenerate)
-        _run_and_report(ctx, cfg, overwrite=overwrite)
-    except GeocarbonError as err:
-        _fail(err)
+        _run_and_report(ctx, cfg, overwrite=overwrite, owner_pipeline=cfg.source_file)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,9 @@ DEMO_FILES = {
     "population": "population_200m.tif",
     "ev_fleet": "ev_fleet.csv",
 }
+#: File the demo generator writes in its folder: what it wrote (it replaces nothing else).
+DEMO_MARKER = ".geocarbon-demo"
+DEMO_SIGNATURE = "geocarbon-demo-inputs/1"
 #: Lower-left corner of the territory in Lambert-93 [m] (a Quercy-like latitude).
 ORIGIN_X, ORIGIN_Y = 560_000.0, 6_380_000.0
 WIDTH_M, HEIGHT_M = 30_000.0, 24_000.0
@@ -597,20 +601,109 @@ def demo_pipeline_path() -> Path:
 
 
 def ensure_demo_inputs(cfg: PipelineConfig, *, regenerate: bool = False) -> None:
-    """Generate the demo files the pipeline refers to when they are missing."""
-    wanted = (
-        [cfg.communes.path]
-        + ([cfg.landcover.path] if cfg.landcover else [])
-        + ([cfg.forest_map.path] if cfg.forest_map else [])
-    )
+    """Generate the demo files the pipeline refers to when they are missing (or always, with
+    ``regenerate``).
+
+    The generator writes only into its own demo folder (the folder of ``communes.path``): a
+    folder that does not exist yet, an empty one, or one it wrote before (it holds
+    :data:`DEMO_MARKER`). It never replaces a file it did not write: a folder holding other
+    files, or a pipeline naming inputs the generator does not make, is refused.
+
+    Raises
+    ------
+    ConfigError
+        When generating would write anywhere else than the demo's own files.
+    """
+    from geocarbon.pipeline import config_input_paths
+
+    wanted = [p for _, p in config_input_paths(cfg)]
     if not regenerate and all(p.exists() for p in wanted):
         return
     folder = cfg.communes.path.parent
-    written = write_demo_territory(folder)
-    missing = [p for p in wanted if not p.exists()]
-    if missing:
+    names = set(DEMO_FILES.values())
+    foreign = [p for p in wanted if p.parent != folder or p.name not in names]
+    if foreign:
         msg = (
-            f"the demo pipeline refers to {', '.join(map(str, missing))}, which the demo generator does not "
-            f"make; it writes {', '.join(str(p) for p in written.values())}"
+            f"the demo generator makes only {', '.join(sorted(names))} in one folder, but the pipeline "
+            f"{cfg.source_file} refers to {', '.join(map(str, foreign))}; the demo runs only "
+            "pipelines/demo.yaml-like pipelines (use 'geocarbon run' for your own territory)"
         )
         raise ConfigError(msg)
+    _check_demo_folder(folder)
+    write_demo_folder(folder)
+
+
+def _check_demo_folder(folder: Path) -> None:
+    """Refuse a demo folder holding files the demo generator did not write."""
+    if folder.exists() and not folder.is_dir():
+        msg = f"demo folder {folder} exists and is not a folder"
+        raise ConfigError(msg)
+    present = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+    if not present:
+        return
+    marker = folder / DEMO_MARKER
+    written: set[str] = set()
+    if marker.is_file():
+        try:
+            data = json.loads(marker.read_text(encoding="utf-8"))
+            if data.get("signature") == DEMO_SIGNATURE:
+                written = set(data.get("files", []))
+        except (OSError, ValueError, AttributeError):
+            written = set()
+    if not written:
+        msg = (
+            f"demo folder {folder} holds files the demo generator did not write ({', '.join(sorted(present)[:8])}); "
+            "the demo writes its inputs only into its own folder: point the demo pipeline to a new or empty "
+            "folder (e.g. data_raw/demo), or delete that folder yourself if it is an old demo"
+        )
+        raise ConfigError(msg)
+    clash = (present & set(DEMO_FILES.values())) - written
+    if clash:
+        msg = (
+            f"demo folder {folder} holds {', '.join(sorted(clash))}, which the demo generator did not write; "
+            "move them elsewhere or point the demo pipeline to a new folder"
+        )
+        raise ConfigError(msg)
+
+
+def write_demo_folder(folder: Path, seed: int = DEMO_SEED) -> dict[str, Path]:
+    """Generate the demo territory into a temporary folder beside ``folder``, then move its
+    files into ``folder`` and write :data:`DEMO_MARKER` (all or nothing)."""
+    import contextlib
+    import shutil
+    import tempfile
+
+    from geocarbon.errors import OutputError
+    from geocarbon.io.outdir import os_error_message
+    from geocarbon.io.writers import write_json
+
+    created: list[Path] = []
+    probe = folder
+    while not probe.exists():
+        created.append(probe)
+        probe = probe.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.demo-tmp-"))
+    except OSError as err:
+        raise OutputError(os_error_message(err, folder)) from None
+    try:
+        written = write_demo_territory(tmp, seed)
+        for path in written.values():
+            path.replace(folder / path.name)
+        write_json(
+            folder / DEMO_MARKER,
+            {"signature": DEMO_SIGNATURE, "seed": seed, "files": sorted(DEMO_FILES.values())},
+        )
+    except BaseException as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if folder in created:  # a folder made for this call holds nothing of the user's
+            shutil.rmtree(folder, ignore_errors=True)
+        for path in created[1:]:
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        if isinstance(err, OSError):
+            raise OutputError(os_error_message(err, folder)) from None
+        raise
+    shutil.rmtree(tmp, ignore_errors=True)
+    return {key: folder / name for key, name in DEMO_FILES.items()}

@@ -27,15 +27,17 @@ from geocarbon.communes import (
 from geocarbon.config import PipelineConfig
 from geocarbon.errors import InputError
 from geocarbon.geo import area_ha, local_equal_area_crs
+from geocarbon.io.outdir import (
+    OutputSlot,
+    Protected,
+    check_output_dir,
+    default_protected,
+    reserve_output_dir,
+    result_marker,
+)
 from geocarbon.io.tables import read_csv, sha256_file
 from geocarbon.io.vectors import read_vector
-from geocarbon.io.writers import (
-    atomic_output_dir,
-    check_writable,
-    write_gpkg_layers,
-    write_json,
-    write_text,
-)
+from geocarbon.io.writers import write_gpkg_layers, write_json, write_text
 from geocarbon.notices import Notice
 from geocarbon.report import territory_report
 from geocarbon.state import Inputs, Progress, Results, Timer
@@ -165,13 +167,11 @@ def _output_crs(cfg: PipelineConfig, inputs: Inputs, results: Results) -> Any:
     return local_equal_area_crs(inputs.communes)
 
 
-def write_outputs(
-    cfg: PipelineConfig, inputs: Inputs, results: Results, out_dir: Path, *, overwrite: bool
-) -> Path:
-    """Write every output of a run into ``out_dir`` atomically."""
+def write_outputs(cfg: PipelineConfig, inputs: Inputs, results: Results, slot: OutputSlot) -> Path:
+    """Write every output of a run into its reserved output folder, atomically."""
     crs = _output_crs(cfg, inputs, results)
     communes = results.communes.to_crs(crs)
-    with atomic_output_dir(out_dir, overwrite=overwrite) as tmp:
+    with slot.writing() as tmp:
         start = time.perf_counter()
         layers: dict[str, pd.DataFrame] = {"communes": communes}
         if results.landuse_areas is not None and results.carbon_stocks is not None:
@@ -201,8 +201,8 @@ def write_outputs(
         )
         write_text(tmp / "report.html", territory_report(cfg, results, maps))
         results.timings_s["write"] = round(time.perf_counter() - start, 3)
-        write_json(tmp / "run.json", provenance(cfg, results))
-    return out_dir
+        write_json(tmp / "run.json", result_marker(slot, tmp, provenance(cfg, results)))
+    return slot.target
 
 
 def provenance(cfg: PipelineConfig, results: Results) -> dict[str, Any]:
@@ -240,8 +240,41 @@ def provenance(cfg: PipelineConfig, results: Results) -> dict[str, Any]:
     }
 
 
+def config_input_paths(model: Any, prefix: str = "") -> list[tuple[str, Path]]:
+    """Every input path of a configuration, with its key (``communes.path``...)."""
+    from pydantic import BaseModel
+
+    found: list[tuple[str, Path]] = []
+    for name in type(model).model_fields:
+        if name in ("output_dir", "source_file"):
+            continue
+        value = getattr(model, name)
+        key = f"{prefix}{name}"
+        if isinstance(value, Path):
+            found.append((key, value))
+        elif isinstance(value, BaseModel):
+            found += config_input_paths(value, f"{key}.")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    found += config_input_paths(item, f"{key}[{i}].")
+    return found
+
+
+def output_protection(cfg: PipelineConfig) -> list[Protected]:
+    """What a run's output folder must neither be nor hold: ``/``, the home and current
+    folders, the pipeline file and every input."""
+    extra = [Protected(cfg.source_file, "the pipeline file")] if cfg.source_file else []
+    extra += [Protected(p, f"the input {key}") for key, p in config_input_paths(cfg)]
+    return default_protected(extra)
+
+
 def validate(cfg: PipelineConfig, *, overwrite: bool = True) -> tuple[Inputs, list[Notice]]:
-    """Check configuration and inputs without computing: files, CRS, fields, overlap, classes."""
+    """Check configuration and inputs without computing: files, CRS, fields, overlap, classes,
+    and whether the output folder may be written (nothing is created)."""
+    check_output_dir(
+        cfg.resolved_output_dir(), overwrite=overwrite, protected=output_protection(cfg)
+    )
     inputs = read_inputs(cfg)
     notices: list[Notice] = []
     if inputs.landcover is not None:
@@ -254,14 +287,34 @@ def validate(cfg: PipelineConfig, *, overwrite: bool = True) -> tuple[Inputs, li
         from geocarbon.charging.step import validate_charging
 
         notices += validate_charging(cfg, inputs.communes, inputs.known_commune_codes)
-    check_writable(cfg.resolved_output_dir(), overwrite=overwrite)
+    check_output_dir(
+        cfg.resolved_output_dir(), overwrite=overwrite, protected=output_protection(cfg)
+    )
     return inputs, inputs.notices + notices
 
 
 def run(
-    cfg: PipelineConfig, *, overwrite: bool = False, progress: Progress | None = None
+    cfg: PipelineConfig,
+    *,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+    owner_pipeline: Path | None = None,
 ) -> tuple[Path, Results]:
     """Run a pipeline end to end and write its outputs.
+
+    The output folder is checked and reserved (locked) first, so that a run that cannot write
+    its results fails before computing, and two runs never write the same folder.
+
+    Parameters
+    ----------
+    cfg : PipelineConfig
+        The pipeline.
+    overwrite : bool
+        Replace an existing geocarbon result in the output folder.
+    progress : callable, optional
+        ``progress(step, done, total)``.
+    owner_pipeline : Path, optional
+        Replace an existing result only when this pipeline file wrote it (the demo).
 
     Returns
     -------
@@ -271,13 +324,18 @@ def run(
         What was computed.
     """
     out_dir = cfg.resolved_output_dir()
-    check_writable(out_dir, overwrite=overwrite)
-    start = time.perf_counter()
-    inputs = read_inputs(cfg)
-    read_s = time.perf_counter() - start
-    results = compute(cfg, inputs, progress)
-    results.timings_s = {"read_inputs": round(read_s, 3), **results.timings_s}
-    for notice in results.notices:
-        logger.warning("%s", notice)
-    write_outputs(cfg, inputs, results, out_dir, overwrite=overwrite)
-    return out_dir, results
+    with reserve_output_dir(
+        out_dir,
+        overwrite=overwrite,
+        protected=output_protection(cfg),
+        owner_pipeline=owner_pipeline,
+    ) as slot:
+        start = time.perf_counter()
+        inputs = read_inputs(cfg)
+        read_s = time.perf_counter() - start
+        results = compute(cfg, inputs, progress)
+        results.timings_s = {"read_inputs": round(read_s, 3), **results.timings_s}
+        for notice in results.notices:
+            logger.warning("%s", notice)
+        target = write_outputs(cfg, inputs, results, slot)
+    return target, results

@@ -1,19 +1,14 @@
 """Atomic, deterministic writers.
 
 A run writes every file into a temporary folder next to the output folder and renames
-it into place only when everything succeeded: a failed run leaves no partial output
-(and leaves a previous run's output untouched).
+it into place only when everything succeeded (see :mod:`geocarbon.io.outdir`): a failed
+run leaves no partial output (and leaves a previous run's output untouched).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,61 +16,10 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from geocarbon.errors import OutputError
-
 logger = logging.getLogger(__name__)
 
 #: Timestamp written in GeoPackage metadata, so that identical runs give identical files.
 GPKG_TIMESTAMP = "2000-01-01T00:00:00.000Z"
-
-
-def check_writable(out_dir: Path, *, overwrite: bool) -> None:
-    """Fail early when the output folder cannot be written or exists without ``overwrite``."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        msg = f"output folder {out_dir} exists and is not a folder; choose another output_dir"
-        raise OutputError(msg)
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        msg = f"output folder {out_dir} already holds results; run again with --overwrite to replace them"
-        raise OutputError(msg)
-    parent = out_dir.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=parent, prefix=".geocarbon-write-test-"):
-            pass
-    except OSError as err:
-        msg = f"output folder {out_dir} is not writable ({err.strerror}); choose a writable output_dir or fix permissions"
-        raise OutputError(msg) from None
-
-
-@contextmanager
-def atomic_output_dir(out_dir: Path, *, overwrite: bool) -> Iterator[Path]:
-    """Yield a temporary folder; on success it replaces ``out_dir`` in one rename."""
-    out_dir = Path(out_dir)
-    check_writable(out_dir, overwrite=overwrite)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if out_dir.exists():
-        old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-        out_dir.rename(old)
-    try:
-        tmp.rename(out_dir)
-    except OSError as err:
-        if old is not None:
-            old.rename(out_dir)
-        shutil.rmtree(tmp, ignore_errors=True)
-        msg = f"cannot move results into {out_dir}: {err}"
-        raise OutputError(msg) from None
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_gpkg_layers(path: Path, layers: dict[str, pd.DataFrame]) -> None:
