@@ -287,9 +287,6 @@ def validate(cfg: PipelineConfig, *, overwrite: bool = True) -> tuple[Inputs, li
         from geocarbon.charging.step import validate_charging
 
         notices += validate_charging(cfg, inputs.communes, inputs.known_commune_codes)
-    check_output_dir(
-        cfg.resolved_output_dir(), overwrite=overwrite, protected=output_protection(cfg)
-    )
     return inputs, inputs.notices + notices
 
 
