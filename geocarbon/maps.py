@@ -170,6 +170,23 @@ class PointsLayer(Layer):
         self.marker_style = {"color": color, "fill": True, "fillOpacity": 0.8, "weight": 3}
 
 
+def _render_page(fmap: folium.Map) -> str:
+    """The page's HTML, each element's Jinja template rendered once.
+
+    Branca renders every element into a plain ``Element`` whose text it then renders again as a
+    Jinja template when the page is assembled: ``{{ ... }}`` in a commune name would be
+    evaluated (and could run Python). Here the rendered texts are kept literal.
+    """
+    root = fmap.get_root()
+    for child in list(root._children.values()):
+        child.render()
+    for part in (root.header, root.html, root.script):  # type: ignore[attr-defined]
+        for name, child in list(part._children.items()):
+            if type(child) is Element and child._template_str is not None:
+                part._children[name] = _Raw(child._template_str)
+    return root._template.render(this=root, kwargs={})
+
+
 def _offline_assets(fmap: folium.Map, extra_assets: Sequence[str] = ()) -> None:
     """Inline the shipped Leaflet (and ``extra_assets``) in the page instead of Folium's CDN
     links (jQuery, Bootstrap, Font Awesome... are not used and left out)."""
@@ -252,6 +269,16 @@ class Overlay:
     class_column: str
     colors: dict[str, str]
     tooltip_fields: Sequence[tuple[str, str]] = ()
+
+
+def commune_tooltip(
+    frame: pd.DataFrame, fields: Sequence[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """Tooltip fields of a commune map: name, INSEE code, EPCI name (when known), then ``fields``."""
+    head = [("commune_name", "Commune"), ("commune_code", "INSEE code")]
+    if "epci_name" in frame.columns:
+        head.append(("epci_name", "EPCI"))
+    return [*head, *fields]
 
 
 def hotspot_overlay(hotspots: gpd.GeoDataFrame) -> Overlay:
@@ -392,4 +419,4 @@ def choropleth_map(
     root = fmap.get_root()
     root.html.add_child(_Raw(heading + panel))  # type: ignore[attr-defined]
     _offline_assets(fmap, getattr(extra, "assets", ()))
-    return _deterministic_ids(fmap.get_root().render())
+    return _deterministic_ids(_render_page(fmap))

@@ -63,7 +63,7 @@ from geocarbon.io.writers import (
     write_json,
     write_text,
 )
-from geocarbon.maps import ChoroplethLayer, choropleth_map, hotspot_overlay
+from geocarbon.maps import ChoroplethLayer, choropleth_map, commune_tooltip, hotspot_overlay
 from geocarbon.notices import Notice
 from geocarbon.rasterize import burn_block, edge_table
 from geocarbon.state import Inputs, Progress, Results, Timer
@@ -581,16 +581,17 @@ def write_carbon_outputs(
                 ChoroplethLayer("stock_tc", "Total carbon stock (tC)"),
             ],
             title=f"{cfg.name}: carbon stocks (soil 0–30 cm, litter, biomass, dead wood)",
-            tooltip_fields=[
-                ("commune_name", "Commune"),
-                ("commune_code", "INSEE code"),
-                ("stock_tc_per_ha", "Stock (tC/ha)"),
-                ("stock_tc", "Stock (tC)"),
-                ("stock_soil_tc", "Soil (tC)"),
-                ("stock_live_biomass_tc", "Live biomass (tC)"),
-                ("area_ha", "Area (ha)"),
-                ("covered_share", "Covered share"),
-            ],
+            tooltip_fields=commune_tooltip(
+                communes,
+                [
+                    ("stock_tc_per_ha", "Stock (tC/ha)"),
+                    ("stock_tc", "Stock (tC)"),
+                    ("stock_soil_tc", "Soil (tC)"),
+                    ("stock_live_biomass_tc", "Live biomass (tC)"),
+                    ("area_ha", "Area (ha)"),
+                    ("covered_share", "Covered share"),
+                ],
+            ),
             simplify_m=cfg.maps.simplify_m,
         )
         write_text(tmp / "maps" / "carbon_stocks.html", page)
@@ -698,13 +699,14 @@ def flows_map(
         communes,
         layers,
         title=f"{cfg.name}: carbon flows {period}, tCO2e/yr (positive = sequestration, negative = emission)",
-        tooltip_fields=[
-            ("commune_name", "Commune"),
-            ("commune_code", "INSEE code"),
-            ("flow_tco2e_per_yr", "Net flow (tCO2e/yr)"),
-            *[(f"flow_{k}_tco2e_per_yr", f"{v} (tCO2e/yr)") for k, v in labels.items()],
-            *extra_tooltip,
-        ],
+        tooltip_fields=commune_tooltip(
+            communes,
+            [
+                ("flow_tco2e_per_yr", "Net flow (tCO2e/yr)"),
+                *[(f"flow_{k}_tco2e_per_yr", f"{v} (tCO2e/yr)") for k, v in labels.items()],
+                *extra_tooltip,
+            ],
+        ),
         simplify_m=cfg.maps.simplify_m,
         overlays=[hotspot_overlay(hotspots)] if hotspots is not None and len(hotspots) else [],
     )

@@ -26,7 +26,13 @@ from geocarbon.io.raster import RasterInfo, raster_info, read_cells
 from geocarbon.io.tables import read_csv
 from geocarbon.io.vectors import read_vector
 from geocarbon.io.writers import write_csv, write_text
-from geocarbon.maps import ChoroplethLayer, Overlay, PointsLayer, choropleth_map
+from geocarbon.maps import (
+    ChoroplethLayer,
+    Overlay,
+    PointsLayer,
+    choropleth_map,
+    commune_tooltip,
+)
 from geocarbon.notices import Notice
 
 logger = logging.getLogger(__name__)
@@ -489,13 +495,9 @@ def write_charging_outputs(
         communes,
         layers,
         title=f"{cfg.name}: public charging points",
-        tooltip_fields=[
-            ("commune_name", "Commune"),
-            ("commune_code", "INSEE code"),
-            ("ev_points", "Points"),
-            ("ev_stations", "Stations"),
-            ("ev_kw", "kW"),
-        ],
+        tooltip_fields=commune_tooltip(
+            communes, [("ev_points", "Points"), ("ev_stations", "Stations"), ("ev_kw", "kW")]
+        ),
         simplify_m=cfg.maps.simplify_m,
         overlays=overlays,
         extra=_points_layer(result.points),

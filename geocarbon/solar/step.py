@@ -20,7 +20,7 @@ from geocarbon.geo import local_equal_area_crs
 from geocarbon.io.vectors import read_vector
 from geocarbon.io.weather import read_weather
 from geocarbon.io.writers import write_csv, write_text
-from geocarbon.maps import ChoroplethLayer, Overlay, choropleth_map
+from geocarbon.maps import ChoroplethLayer, Overlay, choropleth_map, commune_tooltip
 from geocarbon.notices import Notice
 from geocarbon.solar.roofs import roof_potential, within
 from geocarbon.solar.yield_model import check_weather, mean_yield, specific_yield
@@ -526,6 +526,7 @@ def write_pv_outputs(
         b[
             [
                 "building_id",
+                "usage",
                 "roof_type",
                 "usable_m2",
                 "kwp",
@@ -539,6 +540,7 @@ def write_pv_outputs(
         colors,
         (
             ("building_id", "Building"),
+            ("usage", "Usage"),
             ("roof_type", "Roof"),
             ("usable_m2", "Usable (m²)"),
             ("kwp", "kWp"),
@@ -556,14 +558,15 @@ def write_pv_outputs(
             )
         ],
         title=f"{cfg.name}: rooftop photovoltaic potential",
-        tooltip_fields=[
-            ("commune_name", "Commune"),
-            ("commune_code", "INSEE code"),
-            ("pv_buildings", "Buildings with potential"),
-            ("pv_usable_m2", "Usable roof (m²)"),
-            ("pv_mwp", "MWp"),
-            ("pv_mwh_per_yr", "MWh/yr"),
-        ],
+        tooltip_fields=commune_tooltip(
+            communes,
+            [
+                ("pv_buildings", "Buildings with potential"),
+                ("pv_usable_m2", "Usable roof (m²)"),
+                ("pv_mwp", "MWp"),
+                ("pv_mwh_per_yr", "MWh/yr"),
+            ],
+        ),
         simplify_m=cfg.maps.simplify_m,
         overlays=[overlay],
     )
