@@ -86,7 +86,8 @@ DISTANCE_MAX_M = 1_000_000.0
 #: Largest map simplification tolerance [m].
 SIMPLIFY_MAX_M = 1_000.0
 #: Pixels read per block: at most this many, which keeps the working memory of a block
-#: (a few arrays of 8 bytes per pixel and per layer) within a few GB.
+#: within a few GB (measured: about 14 bytes per pixel for the stocks pass; flows and
+#: pixel maps hold a few more arrays of 8 bytes per pixel).
 BLOCK_PIXELS_MIN, BLOCK_PIXELS_MAX = 10_000, 25_000_000
 #: A charging point of more than this power [kW] is implausible (the same ceiling as the
 #: data checks of charging points).
@@ -328,7 +329,8 @@ class PvParameters(_Strict):
     )
     usable_share: dict[RoofForm, Share] = Field(
         default_factory=_default_usable_share,
-        description="Usable share of the footprint by roof form (JRC scenarios: 25 % and 40 %).",
+        description="Usable share of the footprint by roof form (JRC scenarios: 25 % and 40 %); "
+        "roof forms not given keep their default.",
     )
     small_roof_m2: AreaM2 = Field(
         default=50.0, description="Footprints below this get small_roof_factor."
@@ -359,6 +361,11 @@ class PvParameters(_Strict):
         "insulated_back_glass_polymer",
     ] = Field(default="close_mount_glass_glass", description="pvlib SAPM parameter set.")
     large_roof_m2: AreaM2 = 1000.0
+
+    @field_validator("usable_share")
+    @classmethod
+    def _every_roof_form(cls, value: dict[RoofForm, float]) -> dict[RoofForm, float]:
+        return {**_default_usable_share(), **value}
 
 
 def _check_target(indicator: str, value: float) -> None:

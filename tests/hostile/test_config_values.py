@@ -567,3 +567,11 @@ def test_a_geographic_output_crs_is_accepted_and_areas_are_unchanged(sandbox: Sa
     assert out.crs == "EPSG:4326"
     assert out["area_ha"].tolist() == pytest.approx([8.0, 8.0], rel=1e-6)
     assert out["landcover_area_ha"].tolist() == pytest.approx([8.0, 8.0])
+
+
+def test_a_partial_usable_share_keeps_the_defaults_of_the_other_roof_forms() -> None:
+    """Only the flat share given: pitched and unknown roofs keep 0.40 and 0.25 (an absent
+    form would otherwise give those roofs no usable share at all)."""
+    cfg = config_from_dict(_set(BASE, "pv.parameters.usable_share", {"flat": 0.5}), Path("/x"))
+    assert cfg.pv is not None
+    assert cfg.pv.parameters.usable_share == {"flat": 0.5, "pitched": 0.40, "unknown": 0.25}
