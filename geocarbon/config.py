@@ -692,7 +692,8 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
         elif kind == "value_error":
             # our own checks: the message names the value already
             message = str(item["msg"]).removeprefix("Value error, ")
-            lines.append(f"  - {where}: {message}")
+            named = not item["loc"] or message.startswith((f"{where}:", f"{where}.", f"{where} "))
+            lines.append(f"  - {message}" if named else f"  - {where}: {message}")
         elif kind == "finite_number":
             hint = (
                 "; NaN pixels are always no data, list only finite codes"
