@@ -256,29 +256,40 @@ def count_blocks(reference: RasterInfo, block_pixels: int) -> int:
     return len(block_windows(reference.width, reference.height, block_pixels))
 
 
-def sample_points(info: RasterInfo, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """Band-1 values at points given in the raster's CRS (NaN outside or on nodata)."""
+def sample_points(
+    info: RasterInfo, xs: np.ndarray, ys: np.ndarray, *, block_pixels: int = 4_000_000
+) -> np.ndarray:
+    """Band-1 values at points given in the raster's CRS (NaN outside or on nodata).
+
+    The window over the points is read block by block (at most ``block_pixels`` pixels
+    at once), and only the blocks holding a point.
+    """
     out = np.full(len(xs), np.nan)
     if len(xs) == 0:
         return out
     inv = ~info.transform
     cols = np.floor(inv.a * xs + inv.b * ys + inv.c).astype(np.int64)
     rows = np.floor(inv.d * xs + inv.e * ys + inv.f).astype(np.int64)
-    inside = (cols >= 0) & (cols < info.width) & (rows >= 0) & (rows < info.height)
-    if not inside.any():
+    inside = np.flatnonzero((cols >= 0) & (cols < info.width) & (rows >= 0) & (rows < info.height))
+    if len(inside) == 0:
         return out
     r0, r1 = int(rows[inside].min()), int(rows[inside].max()) + 1
     c0, c1 = int(cols[inside].min()), int(cols[inside].max()) + 1
     try:
         with rasterio.open(info.path) as src:
-            window = Window(c0, r0, c1 - c0, r1 - r0)
-            values = _read_window(src, window, info).astype(float)
+            for sub in block_windows(c1 - c0, r1 - r0, block_pixels):
+                wc, wr = c0 + int(sub.col_off), r0 + int(sub.row_off)
+                w, h = int(sub.width), int(sub.height)
+                pr, pc = rows[inside], cols[inside]
+                here = inside[(pr >= wr) & (pr < wr + h) & (pc >= wc) & (pc < wc + w)]
+                if len(here) == 0:
+                    continue
+                values = _read_window(src, Window(wc, wr, w, h), info).astype(float)
+                out[here] = values[rows[here] - wr, cols[here] - wc]
     except RasterioError as err:
         raise read_error(info.what, info.path, err) from None
-    picked = values[rows[inside] - r0, cols[inside] - c0]
     if info.nodata is not None and not np.isnan(info.nodata):
-        picked[picked == info.nodata] = np.nan
-    out[inside] = picked
+        out[out == info.nodata] = np.nan
     return out
 
 

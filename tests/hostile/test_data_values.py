@@ -509,3 +509,21 @@ def test_lot_land_cover_within_the_tolerance() -> None:
     assert (excess / tolerance).max() < 0.5  # measured: 0.28
     assert (out["landcover_area_ha"] / out["area_ha"]).max() < 1.02  # measured: 1.0144
     assert "landcover_exceeds_area" not in {n.code for n in results.notices}
+
+
+def test_sample_points_by_blocks(tmp_path: Path) -> None:
+    """Point sampling (the irradiation raster) reads block by block: same values whatever the
+    block size, nodata and points outside give NaN."""
+    values = np.arange(100, dtype="float32").reshape(10, 10)
+    values[3, 4] = -1
+    write_raster(
+        tmp_path / "ghi.tif", values, transform=Affine(10, 0, 0, 0, -10, 100), crs="EPSG:2154",
+        nodata=-1,
+    )  # fmt: skip
+    info = raster_io.raster_info(tmp_path / "ghi.tif", "irradiation raster")
+    xs = np.array([5.0, 95.0, 45.0, -5.0, 45.0, 15.0])
+    ys = np.array([95.0, 5.0, 65.0, 50.0, 55.0, 15.0])
+    expected = [0.0, 99.0, np.nan, np.nan, 44.0, 81.0]  # row 3 col 4 is nodata; (-5, 50) outside
+    for block_pixels in (1, 3, 10**6):
+        got = raster_io.sample_points(info, xs, ys, block_pixels=block_pixels)
+        np.testing.assert_array_equal(got, expected)
