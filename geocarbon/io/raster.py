@@ -32,7 +32,10 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RasterInfo:
-    """What geocarbon needs to know of a single-band raster."""
+    """What geocarbon needs to know of a single-band raster.
+
+    ``what`` names the input kind ("land cover", "population raster"...) in messages.
+    """
 
     path: Path
     crs: CRS
