@@ -7,6 +7,7 @@ one clear message on error and exits non-zero.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -110,6 +111,11 @@ def _errors_reported() -> Iterator[None]:
         sys.exit(3)
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    console.print("terminated: nothing was written", highlight=False)
+    sys.exit(128 + signum)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="geocarbon")
 @click.option("-v", "--verbose", count=True, help="More messages (-v: steps, -vv: debug).")
@@ -118,6 +124,8 @@ def _errors_reported() -> Iterator[None]:
 def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """geocarbon: carbon stocks per commune from land-cover rasters (ADEME ALDO method)."""
     _setup_logging(verbose, quiet)
+    # a terminated run cleans up like an interrupted one (temporary folder, lock)
+    signal.signal(signal.SIGTERM, _terminated)
     ctx.obj = {"quiet": quiet}
 
 

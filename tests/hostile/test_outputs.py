@@ -394,3 +394,39 @@ def test_permission_error_while_writing(sandbox: Sandbox, monkeypatch: pytest.Mo
     assert r.exit_code == 2, r.output
     assert "permission denied" in r.output and "report.html" in r.output
     assert not changed(digest, sandbox.digest())
+
+
+def test_messages_to_a_pipe_are_not_wrapped(sandbox: Sandbox) -> None:
+    target = sandbox.root / ("a_long_folder_name_" * 6)
+    target.mkdir()
+    (target / "kept.txt").write_text("x")
+    r = sandbox.run("run", sandbox.pipeline, "--output-dir", target, "--overwrite")
+    assert r.returncode == 2
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("error: output folder ") and lines[0].endswith("new folder")
+    assert len(lines[0]) > 200
+
+
+def test_terminated_run_leaves_the_previous_result_and_no_litter(sandbox: Sandbox) -> None:
+    """SIGTERM while the run works: it cleans up (no temporary folder, no lock), the previous
+    result is intact, the exit code says it was terminated."""
+    import signal
+    import time
+
+    digest = _first_run(sandbox)
+    env = {**os.environ, **sandbox.env}
+    proc = subprocess.Popen(
+        ["python", "-m", "geocarbon.cli", "run", str(sandbox.pipeline), "--overwrite"],
+        cwd=sandbox.repo, env=env, stderr=subprocess.PIPE, text=True,
+    )
+    lock = _out(sandbox).parent / ".tiny.lock"
+    deadline = time.monotonic() + 60
+    while not lock.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=60)
+    if code == 0:
+        pytest.skip("the run ended before it could be terminated")
+    assert code == 128 + signal.SIGTERM, proc.stderr.read() if proc.stderr else ""
+    assert sandbox.digest() == digest
