@@ -35,7 +35,7 @@ def tree_digest(root: Path) -> dict[str, str]:
             p = base / name
             rel = str(p.relative_to(root))
             if p.is_symlink():
-                out[rel] = f"link:{os.readlink(p)}"
+                out[rel] = f"link:{p.readlink()}"
             elif p.is_dir():
                 out[rel] = "dir"
             else:

@@ -115,7 +115,7 @@ def test_protected_folders_are_refused_whatever_the_flags(
     target = {
         "home": sandbox.home,
         "home_parent": sandbox.home.parent,
-        "cwd": Path("."),
+        "cwd": Path(),
         "repo": sandbox.repo,
         "inputs": sandbox.inputs,
         "pipelines": sandbox.repo / "pipelines",
