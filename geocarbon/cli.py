@@ -103,8 +103,7 @@ def _errors_reported() -> Iterator[None]:
             f"[bold red]error:[/] internal error ({type(err).__name__}: ", markup=True, end=""
         )
         console.print(
-            f"{err}); nothing was written. Please report it with the output of "
-            "'geocarbon -vv ...'",
+            f"{err}); nothing was written. Please report it with the output of 'geocarbon -vv ...'",
             markup=False,
             highlight=False,
         )

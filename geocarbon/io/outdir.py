@@ -318,10 +318,15 @@ def _clean_stale(target: Path) -> None:
             shutil.rmtree(entry)
         elif name.startswith(f".{target.name}.old-") and read_result_manifest(entry) is not None:
             if not target.exists():
-                logger.warning("putting back the previous result %s, set aside by a run that did not finish", entry)
+                logger.warning(
+                    "putting back the previous result %s, set aside by a run that did not finish",
+                    entry,
+                )
                 entry.rename(target)
             else:
-                logger.info("removing %s, a previous result left by a run that did not finish", entry)
+                logger.info(
+                    "removing %s, a previous result left by a run that did not finish", entry
+                )
                 shutil.rmtree(entry)
 
 

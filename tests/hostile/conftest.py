@@ -96,7 +96,10 @@ class Sandbox:
         return path
 
     def run(
-        self, *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None,
+        self,
+        *args: str | Path,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
         timeout: float = 300,
     ) -> subprocess.CompletedProcess[str]:
         """``geocarbon ARGS`` as a user runs it: a new process, no terminal, the fake HOME."""
@@ -115,8 +118,11 @@ class Sandbox:
 
 
 def assert_refused(
-    result: subprocess.CompletedProcess[str], *needles: str, before: dict[str, str] | None = None,
-    after: dict[str, str] | None = None, allowed: Iterable[str] = (),
+    result: subprocess.CompletedProcess[str],
+    *needles: str,
+    before: dict[str, str] | None = None,
+    after: dict[str, str] | None = None,
+    allowed: Iterable[str] = (),
 ) -> None:
     """Exit 2, one message naming every needle, no traceback, and (with digests) nothing changed
     outside the paths in ``allowed`` (relative to the sandbox root, prefixes)."""

@@ -76,7 +76,9 @@ def test_folder_with_unrelated_files_is_never_replaced(sandbox: Sandbox) -> None
     before = sandbox.digest()
     for flags in ([], ["--overwrite"]):
         r = sandbox.run("run", sandbox.pipeline, "--output-dir", target, *flags)
-        assert_refused(r, "not a geocarbon result", "budget.xlsx", before=before, after=sandbox.digest())
+        assert_refused(
+            r, "not a geocarbon result", "budget.xlsx", before=before, after=sandbox.digest()
+        )
 
 
 def test_result_with_a_user_file_inside_is_not_replaced(sandbox: Sandbox) -> None:
@@ -145,7 +147,11 @@ def test_folder_holding_an_input_given_by_a_relative_output_dir(sandbox: Sandbox
     """``--output-dir ../data_raw`` from the pipelines folder: it holds inputs."""
     before = sandbox.digest()
     r = sandbox.run(
-        "run", sandbox.pipeline, "--output-dir", "../data_raw", "--overwrite",
+        "run",
+        sandbox.pipeline,
+        "--output-dir",
+        "../data_raw",
+        "--overwrite",
         cwd=sandbox.repo / "pipelines",
     )
     assert_refused(r, "holds the input", before=before, after=sandbox.digest())
@@ -284,7 +290,9 @@ def test_demo_never_replaces_a_result_it_did_not_write(sandbox: Sandbox) -> None
     _first_run(sandbox)
     before = sandbox.digest()
     r = sandbox.run("demo", "--pipeline", sandbox.pipeline)
-    assert_refused(r, "the demo replaces only its own results", before=before, after=sandbox.digest())
+    assert_refused(
+        r, "the demo replaces only its own results", before=before, after=sandbox.digest()
+    )
 
 
 def test_demo_never_writes_over_a_users_inputs(sandbox: Sandbox) -> None:
@@ -341,7 +349,9 @@ def _tmpfs(path: Path, size: str) -> Iterator[Path]:
         check=False,
     )
     if r.returncode != 0:
-        pytest.skip(f"cannot mount a small file system here to test a full disk ({r.stderr.strip()})")
+        pytest.skip(
+            f"cannot mount a small file system here to test a full disk ({r.stderr.strip()})"
+        )
     try:
         yield path
     finally:
@@ -418,7 +428,10 @@ def test_terminated_run_leaves_the_previous_result_and_no_litter(sandbox: Sandbo
     env = {**os.environ, **sandbox.env}
     proc = subprocess.Popen(
         ["python", "-m", "geocarbon.cli", "run", str(sandbox.pipeline), "--overwrite"],
-        cwd=sandbox.repo, env=env, stderr=subprocess.PIPE, text=True,
+        cwd=sandbox.repo,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     lock = _out(sandbox).parent / ".tiny.lock"
     deadline = time.monotonic() + 60
