@@ -32,17 +32,28 @@ class ChoroplethLayer:
     """Classes symmetric around zero: red for negative values, blue for positive ones."""
 
 
-def _deterministic_ids(html: str) -> str:
-    """Replace Folium's random element ids by sequential ones (same map → same file)."""
+def _deterministic_ids(html: str, ids: set[str]) -> str:
+    """Replace Folium's random element ids (``ids``, 32 hex digits) by sequential ones (same
+    map → same file); other hex strings (e.g. an id in the data) are left as they are."""
     mapping: dict[str, str] = {}
 
     def repl(match: re.Match[str]) -> str:
         key = match.group(0)
+        if key not in ids:
+            return key
         if key not in mapping:
             mapping[key] = f"{len(mapping):032x}"
         return mapping[key]
 
     return re.sub(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])", repl, html)
+
+
+def _element_ids(element: Element) -> set[str]:
+    """Random ids of an element and of all its descendants."""
+    ids = {element._id}
+    for child in element._children.values():
+        ids |= _element_ids(child)
+    return ids
 
 
 # Text from input data (commune names, building ids, charging point ids...) never becomes HTML:
@@ -171,7 +182,7 @@ class PointsLayer(Layer):
 
 
 def _render_page(fmap: folium.Map) -> str:
-    """The page's HTML, each element's Jinja template rendered once.
+    """The page's HTML, each element's Jinja template rendered once, element ids sequential.
 
     Branca renders every element into a plain ``Element`` whose text it then renders again as a
     Jinja template when the page is assembled: ``{{ ... }}`` in a commune name would be
@@ -184,7 +195,8 @@ def _render_page(fmap: folium.Map) -> str:
         for name, child in list(part._children.items()):
             if type(child) is Element and child._template_str is not None:
                 part._children[name] = _Raw(child._template_str)
-    return root._template.render(this=root, kwargs={})
+    page = root._template.render(this=root, kwargs={})
+    return _deterministic_ids(page, _element_ids(root))
 
 
 def _offline_assets(fmap: folium.Map, extra_assets: Sequence[str] = ()) -> None:
@@ -419,4 +431,4 @@ def choropleth_map(
     root = fmap.get_root()
     root.html.add_child(_Raw(heading + panel))  # type: ignore[attr-defined]
     _offline_assets(fmap, getattr(extra, "assets", ()))
-    return _deterministic_ids(_render_page(fmap))
+    return _render_page(fmap)

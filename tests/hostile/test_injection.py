@@ -473,13 +473,19 @@ def test_maps_inline_the_shipped_libraries_only() -> None:
 
 def test_input_text_is_not_a_template() -> None:
     """Branca renders each element's output again as a Jinja template: a commune name holding
-    ``{{ ... }}`` or ``{% ... %}`` must stay text (else it is evaluated, and could run Python)."""
+    ``{{ ... }}`` or ``{% ... %}`` must stay text (else it is evaluated, and could run Python).
+    A name of 32 hex digits (like Folium's random element ids, made sequential) is kept too."""
     from geocarbon.maps import ChoroplethLayer, choropleth_map
 
-    names = ["{{ 7*7 }}", "{% for x in range(3) %}x{% endfor %}", "{# c #}{{ cycler.__init__ }}"]
+    names = [
+        "{{ 7*7 }}",
+        "{% for x in range(3) %}x{% endfor %}",
+        "{# c #}{{ cycler.__init__ }}",
+        "0123456789abcdef0123456789abcdef",
+    ]
     frame = gpd.GeoDataFrame(
-        {"commune_name": names, "commune_code": ["1", "2", "3"], "value": [1.0, 2.0, 3.0]},
-        geometry=gpd.points_from_xy([0.0, 0.1, 0.2], [0.0, 0.0, 0.0]).buffer(0.01),
+        {"commune_name": names, "commune_code": ["1", "2", "3", "4"], "value": [1.0, 2, 3, 4]},
+        geometry=gpd.points_from_xy([0.0, 0.1, 0.2, 0.3], [0.0] * 4).buffer(0.01),
         crs="EPSG:4326",
     )
     page = choropleth_map(
