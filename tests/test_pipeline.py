@@ -18,35 +18,16 @@ from shapely.geometry import Polygon, box
 from geocarbon.cli import main
 from geocarbon.io.coefficients import read_generic_table
 from tests.conftest import write_raster
+from tests.hostile.conftest import make_tiny_inputs
 
 X0, Y0 = 3_600_000.0, 2_400_400.0  # EPSG:3035: 100 m pixels are exactly 1 ha
 
 
 @pytest.fixture
 def tiny(tmp_path: Path):
-    """Two communes over a 4 x 4 raster of 1 ha pixels (LAEA Europe).
-
-    Raster (CLC codes)::
-
-        211 211 | 311 311
-        211 211 | 311 311
-        112 141 | 312 312
-        112 112 | 231 231
-
-    Commune 46001 = left half, 46002 = right half.
-    """
-    arr = np.array(
-        [[211, 211, 311, 311], [211, 211, 311, 311], [112, 141, 312, 312], [112, 112, 231, 231]],
-        dtype=np.uint16,
-    )
-    t = Affine(100, 0, X0, 0, -100, Y0)
-    write_raster(tmp_path / "lc.tif", arr, transform=t, crs="EPSG:3035", nodata=0)
-    communes = gpd.GeoDataFrame(
-        {"code": ["46001", "46002"], "nom": ["Ouest", "Est"], "epci": ["200000001", "200000001"]},
-        geometry=[box(X0, Y0 - 400, X0 + 200, Y0), box(X0 + 200, Y0 - 400, X0 + 400, Y0)],
-        crs="EPSG:3035",
-    )
-    communes.to_file(tmp_path / "communes.gpkg", layer="communes")
+    """Two communes over a 4 x 4 raster of 1 ha pixels (LAEA Europe); see
+    :func:`tests.hostile.conftest.make_tiny_inputs`."""
+    communes, t = make_tiny_inputs(tmp_path)
 
     def pipeline(**updates):
         data = {

@@ -139,8 +139,19 @@ def assert_refused(
         assert not diff, f"changed outside the output folder: {sorted(diff)[:20]}"
 
 
-def make_tiny_inputs(folder: Path) -> None:
-    """Two communes over a 4 x 4 raster of 1 ha pixels (LAEA Europe), CLC codes."""
+def make_tiny_inputs(folder: Path) -> tuple[gpd.GeoDataFrame, Affine]:
+    """Two communes over a 4 x 4 raster of 1 ha pixels (LAEA Europe), CLC codes, written as
+    ``lc.tif`` and ``communes.gpkg`` into ``folder``.
+
+    Raster (CLC codes)::
+
+        211 211 | 311 311
+        211 211 | 311 311
+        112 141 | 312 312
+        112 112 | 231 231
+
+    Commune 46001 = left half, 46002 = right half.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     arr = np.array(
         [[211, 211, 311, 311], [211, 211, 311, 311], [112, 141, 312, 312], [112, 112, 231, 231]],
@@ -154,6 +165,7 @@ def make_tiny_inputs(folder: Path) -> None:
         crs="EPSG:3035",
     )
     communes.to_file(folder / "communes.gpkg", layer="communes")
+    return communes, t
 
 
 @pytest.fixture
