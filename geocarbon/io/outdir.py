@@ -94,6 +94,13 @@ def read_result_manifest(folder: Path) -> dict[str, Any] | None:
     return data
 
 
+def _foreign_files(folder: Path) -> set[str]:
+    """Files of a result folder that its ``run.json`` does not list (all, if it has none)."""
+    present = result_files(folder) - OS_LITTER
+    manifest = read_result_manifest(folder)
+    return present - set(manifest["result_files"]) if manifest else present
+
+
 def _shown(names: Iterable[str], limit: int = 8) -> str:
     names = sorted(names)
     more = f" (+{len(names) - limit} more)" if len(names) > limit else ""
@@ -147,6 +154,12 @@ def check_output_dir(
         if target in p.parents:
             msg = f"output folder {shown} holds {item.what} ({p}); geocarbon never replaces it: choose a folder of its own, e.g. outputs/<territory>"
             raise OutputError(msg)
+    try:
+        target.stat()
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            msg = f"output folder {shown} is a loop of symbolic links; point it to a real folder"
+            raise OutputError(msg) from None
     if target.exists() and not target.is_dir():
         msg = f"output folder {shown} exists and is not a folder; choose another output folder"
         raise OutputError(msg)
@@ -388,6 +401,18 @@ class OutputSlot:
             if target.exists():
                 old = target.parent / f".{target.name}.old-{os.getpid()}"
                 target.rename(old)
+                # files may have been added while the run wrote: set aside, then checked again,
+                # the previous result is put back if anything in it is not geocarbon's
+                foreign = _foreign_files(old)
+                if foreign:
+                    old.rename(target)
+                    old = None
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    msg = (
+                        f"files were added to the output folder {target} while the run was writing "
+                        f"({_shown(foreign)}); nothing was replaced: move them elsewhere and run again"
+                    )
+                    raise OutputError(msg)
             tmp.rename(target)
         except OSError as err:
             if old is not None and old.exists() and not target.exists():

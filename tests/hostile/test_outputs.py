@@ -443,3 +443,37 @@ def test_terminated_run_leaves_the_previous_result_and_no_litter(sandbox: Sandbo
         pytest.skip("the run ended before it could be terminated")
     assert code == 128 + signal.SIGTERM, proc.stderr.read() if proc.stderr else ""
     assert sandbox.digest() == digest
+
+
+def test_file_added_to_the_result_while_writing_is_kept(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user drops a file into the previous result while a --overwrite run writes: the
+    previous result, with the file, is kept, and the run says why."""
+    import geocarbon.pipeline as pl
+
+    digest = _first_run(sandbox)
+    real_write_text = pl.write_text
+
+    def and_a_user_file(path: Path, text: str) -> None:
+        real_write_text(path, text)
+        (_out(sandbox) / "dropped_meanwhile.txt").write_text("mine")
+
+    monkeypatch.setattr(pl, "write_text", and_a_user_file)
+    monkeypatch.setenv("HOME", str(sandbox.home))
+    monkeypatch.chdir(sandbox.repo)
+    r = CliRunner().invoke(main, ["run", str(sandbox.pipeline), "--overwrite"])
+    assert r.exit_code == 2, r.output
+    assert "while the run was writing" in r.output and "dropped_meanwhile.txt" in r.output
+    assert changed(digest, sandbox.digest()) == {
+        "home/user/projects/territory/outputs/tiny/dropped_meanwhile.txt"
+    }
+
+
+def test_output_folder_that_is_a_symlink_loop(sandbox: Sandbox) -> None:
+    a, b = sandbox.root / "loop_a", sandbox.root / "loop_b"
+    a.symlink_to(b)
+    b.symlink_to(a)
+    before = sandbox.digest()
+    r = sandbox.run("run", sandbox.pipeline, "--output-dir", a, "--overwrite")
+    assert_refused(r, "loop of symbolic links", before=before, after=sandbox.digest())
