@@ -11,7 +11,7 @@ with ``numpy.bincount``; memory is bounded by the block size.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -95,9 +95,21 @@ def valid_mask(
     return mask
 
 
-def _check_integral(values: np.ndarray, layer: str) -> None:
-    """Refuse non-integral values in a float categorical layer (NaN allowed)."""
-    frac = values != np.floor(values)
+#: Largest absolute class code of a categorical raster (codes fit in a signed 32-bit integer).
+MAX_CLASS_CODE = 2**31 - 1
+
+
+def check_integral(values: np.ndarray, layer: str) -> None:
+    """Refuse non-integral, infinite or out-of-range values in a float categorical layer
+    (NaN allowed: it is no data).
+
+    Raises
+    ------
+    InputError
+        Naming the layer and a sample of the values.
+    """
+    with np.errstate(invalid="ignore"):
+        frac = (values != np.floor(values)) | (np.abs(values) > MAX_CLASS_CODE)
     frac &= ~np.isnan(values)
     if frac.any():
         sample = np.unique(values[frac])[:5]
@@ -130,16 +142,38 @@ class _LayerIndex:
 def _layer_index(values: np.ndarray, layer: str) -> _LayerIndex:
     """Map a categorical block to dense indices 0..span-1 (a few passes, no sort)."""
     if np.issubdtype(values.dtype, np.floating):
-        _check_integral(values, layer)
+        check_integral(values, layer)
         nan = np.isnan(values)
         if nan.all():
             return _LayerIndex(np.zeros(values.shape, dtype=np.int64), 0, np.array([0]), 0)
         lo, hi = int(np.nanmin(values)), int(np.nanmax(values))
+        if hi - lo > SPARSE_SPAN:
+            return _sparse_index(values, nan)
         idx = np.where(nan, hi - lo + 1, values - lo).astype(np.int64)
         codes = np.arange(lo, hi + 2, dtype=np.int64)
         return _compact(_LayerIndex(idx, 0, codes, hi - lo + 1))
     lo, hi = int(values.min()), int(values.max())
+    if hi - lo > SPARSE_SPAN:
+        return _sparse_index(values, None)
     return _compact(_LayerIndex(values, lo, np.arange(lo, hi + 1, dtype=np.int64), None))
+
+
+#: Code ranges wider than this are indexed by sorting (``np.unique``) rather than by offset,
+#: so that two distant codes (0 and an undeclared nodata of -2,147,483,648) never allocate a
+#: table as wide as their range.
+SPARSE_SPAN = 1 << 20
+
+
+def _sparse_index(values: np.ndarray, nan: np.ndarray | None) -> _LayerIndex:
+    """Dense indices of a block whose codes span a very wide range (NaN last, if any)."""
+    if nan is None:
+        codes, inverse = np.unique(values, return_inverse=True)
+        return _LayerIndex(
+            inverse.reshape(values.shape).astype(np.int64), 0, codes.astype(np.int64), None
+        )
+    codes, inverse = np.unique(np.where(nan, 0, values), return_inverse=True)
+    idx = np.where(nan, len(codes), inverse.reshape(values.shape)).astype(np.int64)
+    return _LayerIndex(idx, 0, np.append(codes.astype(np.int64), 0), len(codes))
 
 
 def _compact(ix: _LayerIndex) -> _LayerIndex:
@@ -165,6 +199,7 @@ def zonal_crosstab(
     extra_nodata: Sequence[float] = (),
     n_blocks: int | None = None,
     progress: ProgressCallback | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> ZonalResult:
     """Cross-tabulate zones with categorical raster layers, in one pass over blocks.
 
@@ -186,11 +221,18 @@ def zonal_crosstab(
         Codes of ``main`` treated as nodata.
     progress : callable, optional
         ``progress(done, total)`` after each block.
+    labels : mapping of str to str, optional
+        What each layer is, for messages (e.g. ``{"landcover": "land cover lc.tif"}``).
 
     Returns
     -------
     ZonalResult
         Areas [m²] per zone and per class combination.
+
+    Raises
+    ------
+    InputError
+        When a float categorical layer holds non-integer, infinite or out-of-range values.
     """
     n = len(zones)
     edges = edge_table(np.asarray(zones.geometry.values), pixel_areas.transform)
@@ -201,6 +243,9 @@ def zonal_crosstab(
     parts: list[pd.DataFrame] = []
     layer_names = [main, *secondary]
     for done, block in enumerate(blocks, start=1):
+        for name in layer_names:
+            if np.issubdtype(block.arrays[name].dtype, np.floating):
+                check_integral(block.arrays[name], (labels or {}).get(name, name))
         _accumulate_block(
             block, edges, pixel_areas, layer_names, continuous, extra_nodata,
             zone_area, valid_area, pixel_count, sums, parts,

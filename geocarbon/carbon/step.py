@@ -70,6 +70,7 @@ from geocarbon.state import Inputs, Progress, Results, Timer
 from geocarbon.zonal import (
     NO_VALUE,
     ZonalResult,
+    check_integral,
     check_landcover_excess,
     check_pixel_size,
     typical_pixel_ha,
@@ -470,6 +471,10 @@ def compute_carbon(
             extra_nodata=nodata,
             n_blocks=total,
             progress=cb,
+            labels={
+                "landcover": f"land cover {inputs.landcover.path}",
+                **{name: f"{raster.what} {raster.path}" for name, raster in aligned},
+            },
         )
     with timer.step("landuse"):
         mapping = landcover_mapping(cfg)
@@ -500,6 +505,13 @@ def compute_carbon(
             )
         out["covered_share"] = np.clip(inside_share * valid_frac, 0.0, 1.0)
         out["landcover_area_ha"] = zonal.valid_area_m2 / M2_PER_HA
+        if not (out["landcover_area_ha"] > 0).any():
+            msg = (
+                f"land cover {inputs.landcover.path}: no valid pixel lies in any commune (every "
+                "pixel over the territory is no data); check the file, its nodata value and "
+                "landcover.nodata_values"
+            )
+            raise InputError(msg)
         notices += check_landcover_excess(
             out["commune_code"].to_numpy(),
             out["landcover_area_ha"].to_numpy(),
@@ -782,13 +794,18 @@ def _check_classes(raster: RasterInfo, mapping: dict[int, str], cfg: PipelineCon
         values = block.arrays["landcover"]
         ok = valid_mask(values, block.nodata["landcover"], landcover_nodata(cfg))
         vals = values[ok]
-        if np.issubdtype(vals.dtype, np.floating) and (vals != np.floor(vals)).any():
-            sample = np.unique(vals[vals != np.floor(vals)])[:5]
-            msg = f"land cover {raster.path}: non-integer values {sample.tolist()}; a categorical raster must hold class codes"
-            raise InputError(msg)
+        if np.issubdtype(vals.dtype, np.floating):
+            check_integral(vals, f"land cover {raster.path}")
         codes, counts = np.unique(vals.astype(np.int64), return_counts=True)
         for c, n in zip(codes.tolist(), counts.tolist(), strict=True):
             found[c] = found.get(c, 0) + n
+    if not found:
+        msg = (
+            f"land cover {raster.path}: the raster holds no valid pixel (every pixel is no data: "
+            f"nodata {raster.nodata}, landcover.nodata_values {list(cfg.landcover.nodata_values)}); "
+            "check the file and its nodata value"
+        )
+        raise InputError(msg)
     pixel_ha = abs(raster.transform.a * raster.transform.e) / M2_PER_HA
     series = pd.Series({c: n * pixel_ha for c, n in found.items()}, dtype=float)
     check_mapping_covers(series, mapping, str(raster.path))

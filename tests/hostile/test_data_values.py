@@ -527,3 +527,72 @@ def test_sample_points_by_blocks(tmp_path: Path) -> None:
     for block_pixels in (1, 3, 10**6):
         got = raster_io.sample_points(info, xs, ys, block_pixels=block_pixels)
         np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    ("array", "nodata", "needles"),
+    [
+        # every pixel no data, NaN or the declared nodata: refused by validate and run
+        (np.full((4, 4), np.nan, dtype=np.float32), None, ["no valid pixel"]),
+        (np.zeros((4, 4), dtype=np.uint16), 0, ["no valid pixel"]),
+        # infinite or out-of-range codes in a float raster are not class codes
+        (
+            np.array([[211, np.inf, 311, 311]] * 4, dtype=np.float32),
+            None,
+            ["non-integer values", "inf"],
+        ),
+        (
+            np.array([[211, 3e12, 311, 311]] * 4, dtype=np.float64),
+            None,
+            ["non-integer values", "3e+12"],
+        ),
+    ],
+)
+def test_land_cover_without_valid_codes_is_refused(
+    sandbox: Sandbox, array: np.ndarray, nodata: float | None, needles: list[str]
+) -> None:
+    write_raster(
+        sandbox.inputs / "bad_lc.tif", array, transform=Affine(100, 0, X0, 0, -100, Y0),
+        crs="EPSG:3035", nodata=nodata,
+    )  # fmt: skip
+    sandbox.write_pipeline(
+        landcover={"path": "../data_raw/tiny/bad_lc.tif"},
+        flows={"start_year": 2012, "end_year": 2018,
+               "landcover_before": "../data_raw/tiny/lc.tif"},
+    )  # fmt: skip
+    for command in ("validate", "run"):
+        before = sandbox.digest()
+        result = sandbox.run(command, sandbox.pipeline)
+        assert_refused(result, "bad_lc.tif", *needles, before=before, after=sandbox.digest())
+
+
+def test_no_valid_pixel_over_the_communes_is_refused(sandbox: Sandbox) -> None:
+    """Valid pixels elsewhere, none in the communes: validate cannot tell without the zonal
+    pass; run refuses instead of writing 0 tC."""
+    arr = np.zeros((8, 8), dtype=np.uint16)
+    arr[:, 4:] = 211  # the communes cover the left 4 x 4 pixels only
+    write_raster(
+        sandbox.inputs / "beside.tif", arr, transform=Affine(100, 0, X0, 0, -100, Y0),
+        crs="EPSG:3035", nodata=0,
+    )  # fmt: skip
+    sandbox.write_pipeline(landcover={"path": "../data_raw/tiny/beside.tif"})
+    before = sandbox.digest()
+    result = sandbox.run("run", sandbox.pipeline)
+    assert_refused(
+        result, "no valid pixel lies in any commune", before=before, after=sandbox.digest()
+    )
+
+
+def test_undeclared_extreme_nodata_is_indexed_without_a_huge_table() -> None:
+    """Codes 211 and -2,147,483,648 in one block (an undeclared int32 nodata): the zonal index
+    is built by sorting, not as a 2^31-wide table; the counts are exact."""
+    from geocarbon.zonal import _layer_index
+
+    values = np.array([[211, -(2**31)], [211, 311]], dtype=np.int32)
+    ix = _layer_index(values, "land cover")
+    assert ix.codes[ix.idx].tolist() == values.tolist()
+    assert len(ix.codes) == 3
+    fvalues = np.array([[211.0, np.nan], [-1e9, 311.0]])
+    fx = _layer_index(fvalues, "land cover")
+    assert fx.nan_slot is not None and fx.idx[0, 1] == fx.nan_slot
+    assert fx.codes[fx.idx[1]].tolist() == [-1_000_000_000, 311]
