@@ -8,6 +8,7 @@ import pandas as pd
 import shapely
 
 from geocarbon.errors import InputError
+from geocarbon.geo import area_ha
 from geocarbon.notices import Notice
 
 COMMUNE_COLUMNS = ["commune_code", "commune_name", "epci_code"]
@@ -159,12 +160,152 @@ def prepare_communes(
         crs=raw.crs,
     )
     if population_field:
-        out["population"] = pd.to_numeric(raw[population_field], errors="coerce").to_numpy()
+        values, more = population_values(
+            raw[population_field], out["commune_code"], f"{source}, field {population_field!r}"
+        )
+        out["population"] = values
+        notices += more
     if epci_name_field:
         out["epci_name"] = (
             raw[epci_name_field].astype("string").fillna("").astype(object).to_numpy()
         )
-    return out.sort_values("commune_code", kind="stable").reset_index(drop=True), notices
+    out = out.sort_values("commune_code", kind="stable").reset_index(drop=True)
+    notices += check_overlaps(out, source)
+    return out, notices
+
+
+#: Overlap between two communes [ha] above which it is reported: the pixels in it are
+#: counted for one of the two communes only.
+OVERLAP_NOTICE_HA = 1.0
+#: Share of the smaller of two communes above which their overlap is refused: the same commune
+#: twice, or communes déléguées mixed with their commune nouvelle (areas counted twice).
+OVERLAP_REFUSE_SHARE = 0.5
+
+
+def check_overlaps(communes: gpd.GeoDataFrame, source: str) -> list[Notice]:
+    """Find communes whose surfaces overlap (a commune layer is a partition).
+
+    Parameters
+    ----------
+    communes : GeoDataFrame
+        Prepared communes (``commune_code``, valid polygons, a CRS).
+    source : str
+        The file, for messages.
+
+    Returns
+    -------
+    list of Notice
+        ``communes_overlap`` listing the pairs overlapping by more than
+        :data:`OVERLAP_NOTICE_HA` hectares, with the overlap [ha].
+
+    Raises
+    ------
+    InputError
+        When two communes overlap over more than :data:`OVERLAP_REFUSE_SHARE` of the smaller
+        one.
+    """
+    geoms = np.asarray(communes.geometry.values)
+    if len(geoms) < 2:
+        return []
+    tree = shapely.STRtree(geoms)
+    found = [np.stack(tree.query(geoms, predicate=p)) for p in ("overlaps", "contains")]
+    pairs = np.concatenate(found, axis=1)
+    pairs = np.unique(np.sort(pairs, axis=0), axis=1)
+    pairs = pairs[:, pairs[0] != pairs[1]]
+    if pairs.shape[1] == 0:
+        return []
+    a, b = pairs
+    overlap_ha = area_ha(
+        gpd.GeoDataFrame(geometry=shapely.intersection(geoms[a], geoms[b]), crs=communes.crs)
+    )
+    own_ha = area_ha(communes)
+    share = overlap_ha / np.maximum(np.minimum(own_ha[a], own_ha[b]), 1e-12)
+    codes = communes["commune_code"].to_numpy()
+    refused = share > OVERLAP_REFUSE_SHARE
+    if refused.any():
+        shown = "; ".join(
+            f"{codes[i]} and {codes[j]} share {ha:,.1f} ha ({sh:.0%} of the smaller)"
+            for i, j, ha, sh in zip(
+                a[refused][:5], b[refused][:5], overlap_ha[refused][:5], share[refused][:5],
+                strict=True,
+            )
+        )  # fmt: skip
+        msg = (
+            f"communes: {source} holds communes that cover one another ({shown}); a commune "
+            "layer must not hold the same commune twice, nor communes déléguées beside their "
+            "commune nouvelle: keep one level (e.g. Admin Express COMMUNE, not "
+            "COMMUNE_ASSOCIEE_OU_DELEGUEE)"
+        )
+        raise InputError(msg)
+    listed = overlap_ha > OVERLAP_NOTICE_HA
+    if not listed.any():
+        return []
+    return [
+        Notice(
+            "communes_overlap",
+            f"communes of {source} overlap; the land in each overlap is counted for one of the "
+            "two communes only (fix the boundaries to share it)",
+            [
+                f"{codes[i]}/{codes[j]}: {ha:,.1f} ha"
+                for i, j, ha in zip(a[listed], b[listed], overlap_ha[listed], strict=True)
+            ],
+        )
+    ]
+
+
+def population_values(
+    raw: pd.Series, codes: pd.Series, source: str
+) -> tuple[np.ndarray, list[Notice]]:
+    """Inhabitants per commune from a field or column, checked.
+
+    Parameters
+    ----------
+    raw : Series
+        The values as read (numbers or text), in the order of ``codes``.
+    codes : Series
+        INSEE codes of the communes (for messages).
+    source : str
+        File and field, for messages.
+
+    Returns
+    -------
+    population : ndarray of float
+        Inhabitants; NaN where the value is empty (no data, listed in a notice).
+    notices : list of Notice
+
+    Raises
+    ------
+    InputError
+        When a value is text that is not a number, negative or infinite (the communes and
+        values are named).
+    """
+    text = raw.astype("string").str.strip()
+    empty = raw.isna().to_numpy() | (text.fillna("") == "").to_numpy()
+    numbers = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(dtype=float)
+    bad = (~empty & np.isnan(numbers)) | np.isinf(numbers) | (numbers < 0)
+    if bad.any():
+        shown = ", ".join(
+            f"{c}: {v!r}"
+            for c, v in zip(
+                np.asarray(codes)[bad][:8], np.asarray(raw, dtype=object)[bad][:8], strict=True
+            )
+        )
+        msg = (
+            f"population in {source}: {int(bad.sum())} value(s) are not a number of inhabitants "
+            f"({shown}); write whole numbers without spaces or units, or leave the cell empty "
+            "(no data)"
+        )
+        raise InputError(msg)
+    notices = []
+    if empty.any():
+        notices.append(
+            Notice(
+                "population_missing",
+                f"communes without population in {source} (per-inhabitant figures left empty)",
+                np.asarray(codes)[empty].tolist(),
+            )
+        )
+    return numbers, notices
 
 
 def join_commune_table(
@@ -190,11 +331,14 @@ def join_commune_table(
         joined = normalise_codes(tab[epci_field]).reindex(out["commune_code"]).to_numpy()
         out["epci_code"] = np.where(present, joined, out["epci_code"])
     if population_field:
-        out["population"] = (
-            pd.to_numeric(tab[population_field], errors="coerce")
-            .reindex(out["commune_code"])
-            .to_numpy()
+        in_table = out["commune_code"][present]
+        values, more = population_values(
+            tab[population_field].reindex(in_table),
+            in_table,
+            f"{source}, column {population_field!r}",
         )
+        out["population"] = pd.Series(values, index=in_table.index).reindex(out.index).to_numpy()
+        notices += more
     absent = out.loc[~present, "commune_code"].tolist()
     if absent:
         notices.append(

@@ -84,3 +84,57 @@ def test_join_table_lists_communes_absent() -> None:
     )
     assert joined["epci_code"].tolist()[0] == "200066371"
     assert notices[0].items == ["46298"]
+
+
+def _sq(x0: float, x1: float) -> Polygon:
+    """A 1 km-high rectangle from x0 to x1 [m] east of a Lambert-93 point of the Lot."""
+    return box(580_000 + x0, 6_380_000, 580_000 + x1, 6_381_000)
+
+
+def test_commune_repeated_or_nested_is_refused() -> None:
+    """The same polygon under two codes, or a commune déléguée inside its commune nouvelle."""
+    same = _layer(["46001", "46002", "46999"], [_sq(0, 1000), _sq(1000, 2000), _sq(0, 1000)])
+    with pytest.raises(
+        InputError, match=r"46001 and 46999 share 100\.1 ha \(100% of the smaller\)"
+    ):
+        _prep(same)
+    nested = _layer(["46001", "46002"], [_sq(0, 2000), _sq(0, 1000)])
+    with pytest.raises(InputError, match="communes déléguées"):
+        _prep(nested)
+
+
+def test_partial_overlap_is_reported_with_its_area() -> None:
+    """Two 100 ha rectangles overlapping by a 20 m x 1000 m strip (2 ha): a notice with the
+    figure; a strip of 5 m (0.5 ha) is below the notice threshold (1 ha)."""
+    _, notices = _prep(_layer(["46001", "46002"], [_sq(0, 1020), _sq(1000, 2000)]))
+    assert [n.code for n in notices] == ["communes_overlap"]
+    assert notices[0].items == ["46001/46002: 2.0 ha"]
+    _, notices = _prep(_layer(["46001", "46002"], [_sq(0, 1005), _sq(1000, 2000)]))
+    assert notices == []
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("-5", "46002: '-5'"), ("1 234", "46002: '1 234'"), ("inf", "46002: 'inf'")],
+)
+def test_bad_population_is_refused(value: str, shown: str) -> None:
+    frame = _layer(["46001", "46002"], [box(0, 0, 1, 1), box(1, 0, 2, 1)])
+    frame["pop"] = ["120", value]
+    with pytest.raises(InputError, match=f"population in c.gpkg, field 'pop'.*{shown}"):
+        prepare_communes(
+            frame, source="c.gpkg", code_field="code", name_field="nom", population_field="pop"
+        )
+
+
+def test_empty_population_is_no_data_with_a_notice() -> None:
+    frame = _layer(["46001", "46002"], [box(0, 0, 1, 1), box(1, 0, 2, 1)])
+    frame["pop"] = [120, None]
+    out, notices = prepare_communes(
+        frame, source="c.gpkg", code_field="code", name_field="nom", population_field="pop"
+    )
+    assert out["population"].iloc[0] == 120 and pd.isna(out["population"].iloc[1])
+    assert [(n.code, n.items) for n in notices] == [("population_missing", ["46002"])]
+    table = pd.DataFrame({"insee": ["46001", "46002"], "epci": ["1", "1"], "pop": ["7", "-1"]})
+    with pytest.raises(InputError, match=r"column 'pop'.*46002: '-1'"):
+        join_commune_table(out, table, source="t.csv", code_field="insee", epci_field="epci",
+                           population_field="pop")  # fmt: skip
