@@ -351,14 +351,25 @@ def generic_reference_stocks(
     return complete_reference(per_commune, communes, f"{origin}: not listed, 0")
 
 
-def apply_overrides(
-    reference: pd.DataFrame, overrides: dict[str, dict[str, float]]
-) -> tuple[pd.DataFrame, list[Notice]]:
-    """Replace reference stocks by the pipeline's overrides (category → pool → tC/ha)."""
+def check_override_categories(overrides: dict[str, dict[str, float]]) -> None:
+    """Refuse overrides of categories that do not exist (checked by ``validate`` too).
+
+    Raises
+    ------
+    CoefficientError
+        Naming the unknown categories and the known ones.
+    """
     unknown = sorted(set(overrides) - set(STOCK_CATEGORIES))
     if unknown:
         msg = f"carbon.overrides: unknown categories {unknown}; use one of {', '.join(STOCK_CATEGORIES)}"
         raise CoefficientError(msg)
+
+
+def apply_overrides(
+    reference: pd.DataFrame, overrides: dict[str, dict[str, float]]
+) -> tuple[pd.DataFrame, list[Notice]]:
+    """Replace reference stocks by the pipeline's overrides (category → pool → tC/ha)."""
+    check_override_categories(overrides)
     out = reference.copy()
     applied = []
     for category, pools in sorted(overrides.items()):

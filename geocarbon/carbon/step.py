@@ -26,6 +26,7 @@ from geocarbon.carbon.categories import (
 from geocarbon.carbon.coefficients import (
     aldo_reference_stocks,
     apply_overrides,
+    check_override_categories,
     generic_reference_stocks,
 )
 from geocarbon.carbon.flows import (
@@ -773,6 +774,7 @@ def validate_carbon(cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
     check_pixel_size(pixel_ha, area_ha(inputs.communes), str(lc.path))
     mapping = landcover_mapping(cfg)
     _check_classes(inputs.landcover, mapping, cfg)
+    check_override_categories(cfg.carbon.overrides)
     if cfg.carbon.coefficients == "aldo":
         assert cfg.carbon.aldo_dir is not None
         read_aldo_tables(cfg.carbon.aldo_dir, cfg.carbon.forest_locations)

@@ -575,3 +575,20 @@ def test_a_partial_usable_share_keeps_the_defaults_of_the_other_roof_forms() -> 
     cfg = config_from_dict(_set(BASE, "pv.parameters.usable_share", {"flat": 0.5}), Path("/x"))
     assert cfg.pv is not None
     assert cfg.pv.parameters.usable_share == {"flat": 0.5, "pitched": 0.40, "unknown": 0.25}
+
+
+def test_override_of_an_unknown_category_is_refused_by_validate(sandbox: Sandbox) -> None:
+    """carbon.overrides names a category that does not exist: validate says so (not only run,
+    after the zonal pass)."""
+    p = sandbox.write_pipeline(
+        carbon={"coefficients": "generic", "overrides": {"lava": {"soil": 5}}}
+    )
+    for command in ("validate", "run"):
+        before = sandbox.digest()
+        r = sandbox.run(command, p)
+        assert_refused(
+            r,
+            "carbon.overrides: unknown categories ['lava']",
+            before=before,
+            after=sandbox.digest(),
+        )
