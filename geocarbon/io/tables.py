@@ -131,7 +131,13 @@ def read_yaml(path: Path) -> Any:
     path = Path(path)
     what = "pipeline file"
     if not path.exists():
-        msg = f"pipeline file not found: {path}"
+        if path.is_symlink():
+            msg = f"pipeline file {path} is a symbolic link to nothing (broken, or a loop of links); give the YAML file itself"
+        else:
+            msg = f"pipeline file not found: {path}"
+        raise ConfigError(msg)
+    if not path.is_dir() and not path.is_file():
+        msg = f"{path} is not a regular file (a pipe, socket or device); give the YAML file itself"
         raise ConfigError(msg)
     text = _read_text_file(path, what, YAML_MAX_BYTES)
     try:
@@ -144,6 +150,12 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(msg) from None
     except _DuplicateKey as err:
         msg = f"{path}: line {err.line}: the key {err.key!r} is given twice in the same block; keep one"
+        raise ConfigError(msg) from None
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        context = f" ({err.context})" if err.context else ""
+        msg = f"{path}: not valid YAML: {where}{err.problem or 'syntax error'}{context}"
         raise ConfigError(msg) from None
     except yaml.YAMLError as err:
         msg = f"{path}: not valid YAML: {err}"

@@ -288,12 +288,13 @@ def _pipeline_text() -> str:
         (b"- communes\n- landcover\n", ["a pipeline file must be a mapping of keys"]),
         (b"name: t\nlandcover: {path: a.tif}\nlandcover: {path: b.tif}\n", ["line 3: the key 'landcover' is given twice"]),
         (b"name: t\nflows: {start_year: 2018-13-45}\n", ["not valid YAML: month must be in 1..12"]),
-        (b"name: [unclosed\n", ["not valid YAML"]),
+        (b"name: [unclosed\n", ["not valid YAML: line 2, column 1: expected ',' or ']'"]),
+        (b"name: t\n\tcommunes: x\n", ["not valid YAML: line 2, column 1: found character"]),
         (b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n", ["nested too deeply"]),
         (b"# " + b"x" * YAML_MAX_BYTES, ["is larger than 1024 kB: this is not a pipeline file"]),
     ],
     ids=["latin1", "utf16", "alias-bomb", "empty", "comments-only", "binary", "a-list",
-         "duplicate-key", "bad-date", "syntax", "too-deep", "too-large"],
+         "duplicate-key", "bad-date", "syntax", "tab", "too-deep", "too-large"],
 )  # fmt: skip
 def test_unreadable_pipeline_files_give_one_message(
     tmp_path: Path, content: bytes, needles: list[str]
@@ -592,3 +593,26 @@ def test_override_of_an_unknown_category_is_refused_by_validate(sandbox: Sandbox
             before=before,
             after=sandbox.digest(),
         )
+
+
+def test_pipeline_file_that_is_a_pipe_or_a_broken_link(tmp_path: Path) -> None:
+    """A FIFO would block the read forever; a link loop is not 'not found'."""
+    import os
+
+    fifo = tmp_path / "p.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="is not a regular file"):
+        load_config(fifo)
+    loop_a, loop_b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    loop_a.symlink_to(loop_b)
+    loop_b.symlink_to(loop_a)
+    with pytest.raises(ConfigError, match="symbolic link to nothing"):
+        load_config(loop_a)
+
+
+def test_yaml_syntax_error_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("name: t\n\tcommunes: x\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "\n" not in str(err.value) and "<unicode string>" not in str(err.value)
