@@ -47,7 +47,7 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
-    if not enabled:
+    if not enabled or not console.is_terminal:  # no bars in logs and pipes
         yield None
         return
     bars = Progress(

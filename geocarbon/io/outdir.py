@@ -223,13 +223,17 @@ def _read_only(path: Path) -> bool:
         return False
 
 
-#: Free space [bytes] under which a failed write is blamed on a full disk.
-DISK_FULL_BYTES = 1 << 20
+#: Free space [bytes] under which a failed write is blamed on a full disk (a GeoPackage
+#: transaction that failed for want of space is rolled back, which frees what it had taken).
+DISK_FULL_BYTES = 64 << 20
+#: Modules whose errors, raised while results are written, are write failures of GDAL
+#: (GeoPackage, GeoTIFF) rather than errors of geocarbon.
+_WRITER_MODULES = ("pyogrio", "rasterio", "fiona", "sqlite3", "osgeo")
 
 
 def _disk_failure(folder: Path) -> int | None:
-    """``errno.ENOSPC`` or ``errno.EROFS`` when the file system of ``folder`` is full or
-    read-only, else None."""
+    """``errno.ENOSPC`` or ``errno.EROFS`` when the file system of ``folder`` is (nearly)
+    full or read-only, else None."""
     try:
         st = os.statvfs(folder)
     except OSError:
@@ -238,6 +242,26 @@ def _disk_failure(folder: Path) -> int | None:
         return errno.EROFS
     if st.f_bavail * st.f_frsize < DISK_FULL_BYTES:
         return errno.ENOSPC
+    return None
+
+
+def _write_failure(err: Exception, tmp: Path, target: Path) -> OutputError | None:
+    """An :class:`OutputError` for an error of GDAL's writers, or for any error on a full or
+    read-only disk; None for other errors (they are geocarbon's own)."""
+    cause = _disk_failure(tmp)
+    detail = f" [{type(err).__name__}: {err}]"
+    if cause is not None:
+        return OutputError(os_error_message(OSError(cause, os.strerror(cause)), target) + detail)
+    if type(err).__module__.split(".")[0] in _WRITER_MODULES:
+        try:
+            st = os.statvfs(tmp)
+            free = f"; {st.f_bavail * st.f_frsize / 1e6:,.0f} MB free on its disk"
+        except OSError:
+            free = ""
+        return OutputError(
+            f"cannot write the results into {target}: the writer failed{detail}{free}; check the "
+            "disk and run again (the previous result, if any, is unchanged)"
+        )
     return None
 
 
@@ -273,11 +297,24 @@ def _remove_if_empty(folders: list[Path]) -> None:
             path.rmdir()
 
 
+def _stem(target: Path) -> str:
+    """Name stem of the lock, temporary and set-aside entries beside ``target``: its name, or
+    for a long name (file names stop at 255 bytes) its start and a digest."""
+    name = target.name
+    if len(name.encode()) <= 100:
+        return name
+    import hashlib
+
+    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+    return f"{name.encode()[:60].decode(errors='ignore')}~{digest}"
+
+
 class _Lock:
     """An exclusive lock file ``.NAME.lock`` beside the output folder (``fcntl.flock``)."""
 
     def __init__(self, target: Path) -> None:
-        self.path = target.parent / f".{target.name}.lock"
+        self.target = target
+        self.path = target.parent / f".{_stem(target)}.lock"
         self.fd: int | None = None
 
     def acquire(self) -> None:
@@ -291,7 +328,7 @@ class _Lock:
                 holder = os.read(fd, 100).decode("ascii", "replace").strip() or "?"
                 os.close(fd)
                 msg = (
-                    f"another geocarbon run (process {holder}) is writing to {self.path.parent / self.path.name[1:-5]}; "
+                    f"another geocarbon run (process {holder}) is writing to {self.target}; "
                     "wait until it ends, or choose another output folder"
                 )
                 raise OutputError(msg) from None
@@ -324,12 +361,12 @@ def _clean_stale(target: Path) -> None:
         name = entry.name
         if entry.is_symlink() or not entry.is_dir():
             continue
-        if name.startswith(f".{target.name}.tmp-") and (
+        if name.startswith(f".{_stem(target)}.tmp-") and (
             (entry / PARTIAL_MARKER).is_file() or read_result_manifest(entry) is not None
         ):
             logger.info("removing %s, left by a run that did not finish", entry)
             shutil.rmtree(entry)
-        elif name.startswith(f".{target.name}.old-") and read_result_manifest(entry) is not None:
+        elif name.startswith(f".{_stem(target)}.old-") and read_result_manifest(entry) is not None:
             if not target.exists():
                 logger.warning(
                     "putting back the previous result %s, set aside by a run that did not finish",
@@ -366,7 +403,7 @@ class OutputSlot:
             owner_pipeline=self.owner_pipeline,
         )
         try:
-            tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+            tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{_stem(target)}.tmp-"))
             (tmp / PARTIAL_MARKER).write_text("geocarbon run in progress\n", encoding="utf-8")
         except OSError as err:
             raise OutputError(os_error_message(err, target)) from None
@@ -385,13 +422,10 @@ class OutputSlot:
         except Exception as err:
             # GDAL's writers (GeoPackage, GeoTIFF) report a full or read-only disk in their own
             # words ("no such table: gpkg_contents"...): tell it from the file system itself
-            cause = _disk_failure(tmp)
+            failure = None if isinstance(err, OutputError) else _write_failure(err, tmp, target)
             shutil.rmtree(tmp, ignore_errors=True)
-            if cause is not None and not isinstance(err, OutputError):
-                raise OutputError(
-                    os_error_message(OSError(cause, os.strerror(cause)), target)
-                    + f" [{type(err).__name__}: {err}]"
-                ) from None
+            if failure is not None:
+                raise failure from None
             raise
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -399,7 +433,7 @@ class OutputSlot:
         old = None
         try:
             if target.exists():
-                old = target.parent / f".{target.name}.old-{os.getpid()}"
+                old = target.parent / f".{_stem(target)}.old-{os.getpid()}"
                 target.rename(old)
                 # files may have been added while the run wrote: set aside, then checked again,
                 # the previous result is put back if anything in it is not geocarbon's

@@ -477,3 +477,13 @@ def test_output_folder_that_is_a_symlink_loop(sandbox: Sandbox) -> None:
     before = sandbox.digest()
     r = sandbox.run("run", sandbox.pipeline, "--output-dir", a, "--overwrite")
     assert_refused(r, "loop of symbolic links", before=before, after=sandbox.digest())
+
+
+def test_long_output_folder_name(sandbox: Sandbox) -> None:
+    """A valid 250-byte folder name: the lock and temporary names beside it stay short."""
+    target = sandbox.root / ("y" * 250)
+    _ok(sandbox.run("run", sandbox.pipeline, "--output-dir", target))
+    _ok(sandbox.run("run", sandbox.pipeline, "--output-dir", target, "--overwrite"))
+    assert [p.name for p in sandbox.root.iterdir() if p.name.startswith(("y", ".y"))] == [
+        target.name
+    ]
