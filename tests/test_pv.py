@@ -167,9 +167,9 @@ def _broken_weather(tmp_path: Path, kind: str) -> Path:
     head, rows = lines[:8], lines[8:]
     if kind == "short":
         rows = rows[:-24]
-    else:  # a missing GHI value
+    else:  # a missing GHI value: NaN, EPW's 9999 code, an absurd value, text
         fields = rows[4000].split(",")
-        fields[13] = "NaN"
+        fields[13] = {"gap": "NaN", "epw_missing": "9999", "huge": "99999", "text": "abc"}[kind]
         rows[4000] = ",".join(fields)
     path = tmp_path / f"{kind}.epw"
     path.write_text("\n".join(head + rows) + "\n")
@@ -178,7 +178,14 @@ def _broken_weather(tmp_path: Path, kind: str) -> Path:
 
 @realdata
 @pytest.mark.parametrize(
-    ("kind", "needle"), [("short", "8736 hourly rows"), ("gap", "missing values (ghi: 1)")]
+    ("kind", "needle"),
+    [
+        ("short", "8736 hourly rows"),
+        ("gap", "missing values (ghi: 1)"),
+        ("epw_missing", "1 value(s) of ghi outside 0–1500 W/m² (e.g. 9999 at 2019-06-16 16:00"),
+        ("huge", "1 value(s) of ghi outside 0–1500 W/m² (e.g. 99999 at"),
+        ("text", "column ghi holds 1 value(s) that are not numbers (e.g. 'abc' at"),
+    ],
 )
 def test_bad_weather(tmp_path: Path, kind: str, needle: str) -> None:
     w = read_weather(_broken_weather(tmp_path, kind))

@@ -19,13 +19,43 @@ from geocarbon.io.weather import Weather
 REQUIRED = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
 
 
+#: Physical bounds of the hourly weather values (column: (low, high, unit)). Irradiance
+#: stays below ~1,361 W/m² (the solar constant) at the ground; EPW writes 9999 (irradiance),
+#: 99.9 (temperature) and 999 (wind) for missing values, which these bounds catch.
+PLAUSIBLE = {
+    "ghi": (0.0, 1500.0, "W/m²"),
+    "dni": (0.0, 1500.0, "W/m²"),
+    "dhi": (0.0, 1500.0, "W/m²"),
+    "temp_air": (-90.0, 65.0, "°C"),
+    "wind_speed": (0.0, 110.0, "m/s"),
+}
+
+
 def check_weather(weather: Weather) -> None:
-    """Refuse weather with missing columns, gaps or the wrong length (one hourly year)."""
+    """Refuse weather with missing columns, gaps, the wrong length (one hourly year), text
+    or values outside physical bounds (:data:`PLAUSIBLE`, which catches EPW's missing codes).
+
+    Raises
+    ------
+    InputError
+        Naming the file, the column, the count and the first bad value with its time.
+    """
     data = weather.data
     missing = [c for c in REQUIRED if c not in data.columns]
     if missing:
         msg = f"weather {weather.source}: no column {missing}; an hourly file with irradiance (GHI, DNI, DHI), temperature and wind is needed"
         raise InputError(msg)
+    for col in REQUIRED:
+        if not pd.api.types.is_numeric_dtype(data[col]):
+            numbers = pd.to_numeric(data[col], errors="coerce")
+            text = numbers.isna() & data[col].notna()
+            if text.any():
+                first = data.index[text.to_numpy()][0]
+                msg = (
+                    f"weather {weather.source}: column {col} holds {int(text.sum())} value(s) that "
+                    f"are not numbers (e.g. {data[col][text].iloc[0]!r} at {first}); fix the file"
+                )
+                raise InputError(msg)
     if len(data) not in (8760, 8784):
         msg = f"weather {weather.source}: {len(data)} hourly rows; a full year has 8,760 (8,784 in a leap year)"
         raise InputError(msg)
@@ -39,9 +69,18 @@ def check_weather(weather: Weather) -> None:
         listed = ", ".join(f"{c}: {n}" for c, n in gaps.items() if n)
         msg = f"weather {weather.source}: missing values ({listed}); fill the gaps or use another file"
         raise InputError(msg)
-    if (data[["ghi", "dni", "dhi"]] < 0).any().any():
-        msg = f"weather {weather.source}: negative irradiance values"
-        raise InputError(msg)
+    for col, (low, high, unit) in PLAUSIBLE.items():
+        values = pd.to_numeric(data[col], errors="coerce")
+        outside = (values < low) | (values > high)
+        if outside.any():
+            first = values[outside]
+            msg = (
+                f"weather {weather.source}: {int(outside.sum())} value(s) of {col} outside "
+                f"{low:g}–{high:g} {unit} (e.g. {first.iloc[0]:g} at {first.index[0]}); "
+                "9999, 99.9 or 999 are EPW's codes for a missing value: fill the gaps or use "
+                "another file"
+            )
+            raise InputError(msg)
 
 
 def hourly_ac_kw_per_kwp(
