@@ -284,11 +284,17 @@ def clean_points(
     return out[~dup_rows].reset_index(drop=True)
 
 
+#: Most vehicles of one kind registered in one commune (Paris registers about 550,000 cars
+#: of every kind): above it a count is not a fleet.
+MAX_FLEET_PER_COMMUNE = 2_000_000
+
+
 def fleet_counts(table: pd.DataFrame, field: str, source: str) -> pd.Series:
     """Vehicle counts of an EV fleet column, checked (index of ``table``: commune codes).
 
-    Empty cells are no data (NaN). Text that is not a number, negative or infinite
-    counts are refused: the table is corrupt, and a count cannot be guessed.
+    Empty cells are no data (NaN). Text that is not a number, negative, infinite counts or
+    counts above :data:`MAX_FLEET_PER_COMMUNE` are refused: the table is corrupt, and a
+    count cannot be guessed.
 
     Raises
     ------
@@ -298,24 +304,40 @@ def fleet_counts(table: pd.DataFrame, field: str, source: str) -> pd.Series:
     text = table[field]
     counts = pd.to_numeric(text, errors="coerce").astype(float)
     with np.errstate(invalid="ignore"):
-        bad = (counts.isna() & text.notna()) | np.isinf(counts) | (counts < 0)
+        bad = (
+            (counts.isna() & text.notna())
+            | np.isinf(counts)
+            | (counts < 0)
+            | (counts > MAX_FLEET_PER_COMMUNE)
+        )
     if bad.any():
         items = ", ".join(f"{code}: {value!r}" for code, value in text[bad].head(5).items())
         more = f" and {int(bad.sum()) - 5} more" if bad.sum() > 5 else ""
         msg = (
-            f"EV fleet: {source}, column {field!r}: counts must be numbers of vehicles, zero or "
-            f"more; communes {items}{more}. Fix these cells (leave a cell empty when unknown)"
+            f"EV fleet: {source}, column {field!r}: counts must be numbers of vehicles, from 0 to "
+            f"{MAX_FLEET_PER_COMMUNE:,} per commune; communes {items}{more}. Fix these cells "
+            "(leave a cell empty when unknown)"
         )
         raise InputError(msg)
     return counts
 
 
-def population_cell_mask(values: np.ndarray, source: str) -> tuple[np.ndarray, list[Notice]]:
+#: Highest plausible population density [inhabitants/km²] of a grid cell (the densest
+#: districts of Paris hold about 40,000/km²): above it a cell value is not a population.
+MAX_DENSITY_PER_KM2 = 100_000.0
+#: The ceiling per cell is never below this [inhabitants] (grids of tiny cells).
+MIN_CELL_CEILING = 1_000.0
+
+
+def population_cell_mask(
+    values: np.ndarray, source: str, cell_km2: float | None = None
+) -> tuple[np.ndarray, list[Notice]]:
     """Which population cells hold a usable count; the others are treated as no data.
 
     A negative or infinite population is not a count (often an undeclared nodata code such
-    as -200 or -9999): such cells are treated as no data, with a notice, instead of being
-    computed with.
+    as -200 or -9999), nor is a cell denser than :data:`MAX_DENSITY_PER_KM2` (e.g. 1e38, a
+    float nodata; the ceiling is at least :data:`MIN_CELL_CEILING` per cell): such cells are
+    treated as no data, with a notice, instead of being computed with.
 
     Parameters
     ----------
@@ -323,27 +345,33 @@ def population_cell_mask(values: np.ndarray, source: str) -> tuple[np.ndarray, l
         Population of each cell [inhabitants] (NaN = no data already).
     source : str
         The raster's file, for the notice.
+    cell_km2 : float, optional
+        Area of a cell [km²]; without it, no density ceiling is applied.
 
     Returns
     -------
     ndarray of bool
-        True for cells kept (finite, zero or more).
+        True for cells kept (finite, zero or more, not denser than the ceiling).
     list of Notice
         One notice counting the cells treated as no data, with their values.
     """
     vals = np.asarray(values, dtype=float)
+    ceiling = max(MAX_DENSITY_PER_KM2 * cell_km2, MIN_CELL_CEILING) if cell_km2 else np.inf
     with np.errstate(invalid="ignore"):
-        keep = np.isfinite(vals) & (vals >= 0)
+        keep = np.isfinite(vals) & (vals >= 0) & (vals <= ceiling)
     bad = ~keep & ~np.isnan(vals)
     if not bad.any():
         return keep, []
     found = np.unique(vals[bad])
+    limit = (
+        f", or above {ceiling:,.0f} per cell ({MAX_DENSITY_PER_KM2:,.0f}/km²)" if cell_km2 else ""
+    )
     return keep, [
         Notice(
             "population_cells_invalid",
-            f"population raster {source}: {int(bad.sum())} cells hold negative or infinite values "
-            "(not a population; an undeclared nodata code?): treated as no data. Declare the "
-            "raster's nodata value (gdal_edit.py -a_nodata) to silence this",
+            f"population raster {source}: {int(bad.sum())} cells hold negative, infinite{limit} "
+            "values (not a population; an undeclared nodata code?): treated as no data. Declare "
+            "the raster's nodata value (gdal_edit.py -a_nodata) to silence this",
             [f"{v:g}" for v in found[:10]],
         )
     ]

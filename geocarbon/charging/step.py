@@ -21,7 +21,7 @@ from geocarbon.charging.clean import (
 from geocarbon.charging.indicators import access_by_zone, counts_by_commune, nearest_distance_m
 from geocarbon.config import ChargingConfig, PipelineConfig
 from geocarbon.errors import InputError
-from geocarbon.geo import local_equal_area_crs
+from geocarbon.geo import PixelAreaModel, local_equal_area_crs
 from geocarbon.io.raster import RasterInfo, raster_info, read_cells
 from geocarbon.io.tables import read_csv
 from geocarbon.io.vectors import read_vector
@@ -34,6 +34,7 @@ from geocarbon.maps import (
     commune_tooltip,
 )
 from geocarbon.notices import Notice
+from geocarbon.zonal import typical_pixel_ha
 
 logger = logging.getLogger(__name__)
 
@@ -141,9 +142,17 @@ def population_cells(
     xs, ys, pop = read_cells(
         info, (minx, miny, maxx, maxy), block_pixels=cfg.processing.block_pixels
     )
-    keep, notices = population_cell_mask(pop, str(ch.population_raster))
+    cell_ha = typical_pixel_ha(
+        PixelAreaModel.for_grid(info.crs, info.transform, info.width, info.height),
+        info.width,
+        info.height,
+    )
+    keep, notices = population_cell_mask(pop, str(ch.population_raster), cell_ha / 100.0)
     if not keep.any():
-        msg = f"population raster {ch.population_raster} does not overlap the communes (no populated cell within their extent); check its extent and CRS"
+        if notices:
+            msg = f"population raster {ch.population_raster}: no usable cell over the communes ({notices[0].message}: {', '.join(notices[0].items)})"
+        else:
+            msg = f"population raster {ch.population_raster} does not overlap the communes (no populated cell within their extent); check its extent and CRS"
         raise InputError(msg)
     return info, np.column_stack([xs[keep], ys[keep]]), pop[keep], notices
 

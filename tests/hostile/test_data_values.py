@@ -216,7 +216,7 @@ def test_non_numeric_fleet_count_is_refused(sandbox: Sandbox) -> None:
         )  # fmt: skip
 
 
-@pytest.mark.parametrize("value", ["-3", "inf", "1e400", "douze"])
+@pytest.mark.parametrize("value", ["-3", "inf", "1e400", "douze", "1e300", "2000001"])
 def test_fleet_counts_refused(value: str) -> None:
     table = pd.DataFrame({"bev": ["4", value]}, index=["46001", "46002"], dtype=object)
     with pytest.raises(InputError, match=f"column 'bev'.*46002: '{value}'"):
@@ -236,6 +236,31 @@ def test_population_cell_mask_by_hand() -> None:
     assert len(notices) == 1 and notices[0].code == "population_cells_invalid"
     assert "3 cells" in notices[0].message and notices[0].items == ["-200", "inf"]
     assert population_cell_mask(np.array([1.0, np.nan]), "pop.tif")[1] == []
+    # 200 m cells (0.04 km²): at most 100,000/km² x 0.04 = 4,000 inhabitants per cell
+    keep, notices = population_cell_mask(np.array([4000.0, 4001.0, 1e38]), "pop.tif", 0.04)
+    assert keep.tolist() == [True, False, False]
+    assert "above 4,000 per cell" in notices[0].message and notices[0].items == ["4001", "1e+38"]
+    # tiny cells keep a floor of 1,000 per cell
+    assert population_cell_mask(np.array([999.0, 1001.0]), "pop.tif", 1e-9)[0].tolist() == [
+        True,
+        False,
+    ]
+
+
+def test_population_raster_of_fill_values_only_says_so(sandbox: Sandbox) -> None:
+    _irve(sandbox.inputs, [("P1", X0 + 50, Y0 - 50, "22")])
+    write_raster(
+        sandbox.inputs / "pop.tif", np.full((4, 4), 3.4e38, dtype="float32"),
+        transform=Affine(100, 0, X0, 0, -100, Y0), crs="EPSG:3035", nodata=None,
+    )  # fmt: skip
+    _charging_pipeline(sandbox, population_raster="../data_raw/tiny/pop.tif")
+    for command in ("validate", "run"):
+        before = sandbox.digest()
+        result = sandbox.run(command, sandbox.pipeline)
+        assert_refused(
+            result, "pop.tif: no usable cell over the communes", "above 1,000 per cell",
+            before=before, after=sandbox.digest(),
+        )  # fmt: skip
 
 
 def test_negative_population_cells_are_no_data(sandbox: Sandbox) -> None:
