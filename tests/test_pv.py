@@ -262,10 +262,12 @@ def test_bad_buildings_get_a_reason(tmp_path: Path) -> None:
         [(x0 + 100, y0 + 100), (x0 + 200, y0 + 200), (x0 + 200, y0 + 100), (x0 + 100, y0 + 200)]
     )
     buildings = gpd.GeoDataFrame(
-        {"id": ["a", "b", "c", "d", "e"], "hauteur": [5.0, -3.0, 4.0, None, 6.0], "altitude_minimale_toit": [10, 10, 10, None, 10],
-         "altitude_maximale_toit": [10.5, 14, 10.2, None, 10.1]},
+        {"id": ["a", "b", "c", "d", "e", "f", "g"], "hauteur": [5.0, -3.0, 4.0, None, 6.0, 5.0, 1e308],
+         "altitude_minimale_toit": [10, 10, 10, None, 10, 10, 10],
+         "altitude_maximale_toit": [10.5, 14, 10.2, None, 10.1, 10.5, 10.5]},
         geometry=[box(x0 + 10, y0 + 10, x0 + 30, y0 + 30), box(x0 + 40, y0 + 40, x0 + 60, y0 + 60), bowtie,
-                  box(x0 + 300, y0 + 300, x0 + 320, y0 + 320), box(x0 + 5000, y0 + 5000, x0 + 5020, y0 + 5020)],
+                  box(x0 + 300, y0 + 300, x0 + 320, y0 + 320), box(x0 + 5000, y0 + 5000, x0 + 5020, y0 + 5020),
+                  box(x0 - 100, y0 - 100, x0 + 1000, y0 + 1000), box(x0 + 400, y0 + 400, x0 + 420, y0 + 420)],
         crs="EPSG:2154",
     )  # fmt: skip
     buildings.to_file(tmp_path / "b.gpkg", layer="b")
@@ -290,6 +292,9 @@ def test_bad_buildings_get_a_reason(tmp_path: Path) -> None:
     assert out.loc["d", "roof_type"] == "unknown"
     assert out.loc["d", "usable_m2"] == pytest.approx(0.25 * out.loc["d", "footprint_m2"])
     assert out.loc["e", "excluded_reason"] == "outside the communes"
+    # a 121 ha "building" (a parcel or territory polygon) and a 1e308 m height get no panels
+    assert out.loc["f", "excluded_reason"] == "implausible footprint (over 100 ha)"
+    assert out.loc["g", "excluded_reason"] == "implausible height (over 1,000 m)"
 
 
 def test_irradiation_raster_scales_yields(tmp_path: Path) -> None:

@@ -27,6 +27,13 @@ from geocarbon.solar.yield_model import check_weather, mean_yield, specific_yiel
 
 logger = logging.getLogger(__name__)
 
+#: Largest plausible building footprint [m²] (the largest buildings on Earth cover about
+#: 50 ha): above it a footprint is a data error (a territory or parcel polygon) and gets no
+#: panels, with its reason.
+MAX_FOOTPRINT_M2 = 1_000_000.0
+#: Highest plausible building height or roof altitude range [m] (the tallest tower: 828 m).
+MAX_HEIGHT_M = 1_000.0
+
 BUILDING_COLUMNS = [
     "building_id",
     "commune_code",
@@ -134,6 +141,9 @@ def prepare_buildings(
     height = _number(raw, cfg.height_field)
     negative = ~np.isnan(height) & (height < 0)
     reason[(reason == "") & negative] = "negative height"
+    reason[(reason == "") & (height > MAX_HEIGHT_M)] = (
+        f"implausible height (over {MAX_HEIGHT_M:,.0f} m)"
+    )
     if cfg.height_field is None or cfg.height_field not in raw.columns:
         notices.append(
             Notice(
@@ -142,7 +152,7 @@ def prepare_buildings(
             )
         )
     roof_range = _number(raw, cfg.roof_max_field) - _number(raw, cfg.roof_min_field)
-    roof_range[roof_range < 0] = np.nan
+    roof_range[(roof_range < 0) | (roof_range > MAX_HEIGHT_M)] = np.nan
     unknown = np.isnan(roof_range)
     if unknown.any():
         notices.append(
@@ -237,6 +247,10 @@ def compute_pv(
     where = within(points, zones)
     no_commune = (where < 0) & (work["excluded_reason"] == "")
     work.loc[no_commune, "excluded_reason"] = "outside the communes"
+    huge = (work.geometry.area > MAX_FOOTPRINT_M2).to_numpy() & (work["excluded_reason"] == "")
+    work.loc[huge, "excluded_reason"] = (
+        f"implausible footprint (over {MAX_FOOTPRINT_M2 / 1e4:,.0f} ha)"
+    )
     work["commune_code"] = np.where(
         where >= 0, communes["commune_code"].to_numpy()[np.clip(where, 0, None)], ""
     )
