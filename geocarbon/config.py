@@ -431,6 +431,7 @@ class EvFleetConfig(_Strict):
     code_field: str = "code_insee"
     bev_field: str = "bev"
     phev_field: str | None = "phev"
+    separator: str = ","
 
 
 class ChargingTarget(_Strict):

@@ -307,7 +307,9 @@ def read_ev_fleet(
         fleet_cfg.bev_field,
         *([fleet_cfg.phev_field] if fleet_cfg.phev_field else []),
     ]
-    table = read_csv(fleet_cfg.path, "EV fleet", required=fields, dtype=object)
+    table = read_csv(
+        fleet_cfg.path, "EV fleet", required=fields, dtype=object, sep=fleet_cfg.separator
+    )
     from geocarbon.communes import normalise_codes
 
     table.index = normalise_codes(table[fleet_cfg.code_field]).to_numpy()

@@ -172,6 +172,14 @@ def read_yaml(path: Path) -> Any:
     return data
 
 
+def _starts_with_utf16_bom(path: Path) -> bool:
+    try:
+        with Path(path).open("rb") as fh:
+            return fh.read(2) in (b"\xff\xfe", b"\xfe\xff")
+    except OSError:
+        return False
+
+
 def read_csv(
     path: Path,
     what: str,
@@ -194,9 +202,11 @@ def read_csv(
         msg = f"{what}: {path} is empty (no header, no rows)"
         raise InputError(msg) from None
     except UnicodeDecodeError:
+        source = "utf-16" if _starts_with_utf16_bom(path) else "latin1"
         msg = (
-            f"{what}: {path} is not UTF-8 text; convert it, e.g. "
-            f"iconv -f latin1 -t utf-8 {path} > converted.csv, and point the pipeline file to the result"
+            f"{what}: {path} is not UTF-8 text{' (it is UTF-16)' if source == 'utf-16' else ''}; "
+            f"convert it, e.g. iconv -f {source} -t utf-8 {path} > converted.csv, and point the "
+            "pipeline file to the result"
         )
         raise InputError(msg) from None
     except (pd.errors.ParserError, ValueError) as err:
@@ -206,6 +216,16 @@ def read_csv(
         msg = f"{what}: cannot read {path}: {err} (is the file complete? a .gz must be a gzip file)"
         raise InputError(msg) from None
     frame.columns = [str(c).strip() for c in frame.columns]
+    if len(frame.columns) == 1:
+        other = next((o for o in (";", "\t", ",", "|") if o != sep and o in frame.columns[0]), None)
+        if other is not None:
+            shown = {"\t": "a tab"}.get(other, repr(other))
+            msg = (
+                f"{what}: {path} has one column only, whose name holds {shown}: its columns are "
+                f"separated by {shown}, not {sep!r}; set the separator of this input in the "
+                f"pipeline file (separator: {other!r})"
+            )
+            raise InputError(msg)
     missing = [c for c in (required or []) if c not in frame.columns]
     if missing:
         msg = (

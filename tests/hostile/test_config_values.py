@@ -616,3 +616,19 @@ def test_yaml_syntax_error_is_one_line_naming_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert "\n" not in str(err.value) and "<unicode string>" not in str(err.value)
+
+
+def test_csv_with_another_separator_or_utf16_says_so(tmp_path: Path) -> None:
+    semi = tmp_path / "irve.csv"
+    semi.write_text("id_pdc_itinerance;puissance_nominale\nFR1;22\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"separated by ';', not ','.*separator: ';'"):
+        read_csv(semi, "charging points")
+    tab = tmp_path / "fleet.csv"
+    tab.write_text("code_insee\tbev\n46001\t3\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"separated by a tab"):
+        read_csv(tab, "EV fleet")
+    assert read_csv(semi, "charging points", sep=";")["puissance_nominale"].tolist() == [22]
+    utf16 = tmp_path / "u16.csv"
+    utf16.write_text("a,b\n1,2\n", encoding="utf-16")
+    with pytest.raises(InputError, match=r"it is UTF-16.*iconv -f utf-16 -t utf-8"):
+        read_csv(utf16, "charging points")
