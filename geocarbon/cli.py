@@ -40,7 +40,11 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
         fmt = "%(levelname)s: %(message)s"
-    logging.basicConfig(level=level, handlers=[handler], format=fmt, force=True)
+    # other libraries (GDAL through rasterio, pyogrio...) keep to warnings: their debug lines
+    # are not geocarbon's messages
+    logging.basicConfig(
+        level=max(level, logging.WARNING), handlers=[handler], format=fmt, force=True
+    )
     logging.getLogger("geocarbon").setLevel(level)
     logging.getLogger("pyogrio").setLevel(max(level, logging.WARNING))
 

@@ -126,6 +126,22 @@ def raster_info(path: Path, what: str) -> RasterInfo:
     if info.transform.b != 0 or info.transform.d != 0:
         msg = f"{what}: {path} has a rotated grid, which geocarbon does not support; warp it to a north-up grid first (gdalwarp)"
         raise InputError(msg)
+    if info.transform.a == 0 or info.transform.e == 0 or info.width == 0 or info.height == 0:
+        msg = (
+            f"{what}: {path} has no usable grid (pixel size {abs(info.transform.a):g} x "
+            f"{abs(info.transform.e):g}, {info.width} x {info.height} pixels); its georeferencing is "
+            "missing or broken: check it with gdalinfo"
+        )
+        raise InputError(msg)
+    if info.crs.is_geographic:
+        left, bottom, right, top = info.bounds
+        if left < -180.5 or right > 360.5 or bottom < -90.5 or top > 90.5:
+            msg = (
+                f"{what}: {path} declares geographic coordinates ({info.crs.to_string()}) but its "
+                f"extent ({left:.0f}, {bottom:.0f}, {right:.0f}, {top:.0f}) is not in degrees; the "
+                "file's CRS is wrong: declare the right one (gdal_edit.py -a_srs EPSG:2154)"
+            )
+            raise InputError(msg)
     if count > 1:
         logger.warning("%s: %s has %d bands; band 1 is used", what, path, count)
     return info

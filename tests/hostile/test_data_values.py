@@ -621,3 +621,23 @@ def test_undeclared_extreme_nodata_is_indexed_without_a_huge_table() -> None:
     fx = _layer_index(fvalues, "land cover")
     assert fx.nan_slot is not None and fx.idx[0, 1] == fx.nan_slot
     assert fx.codes[fx.idx[1]].tolist() == [-1_000_000_000, 311]
+
+
+@pytest.mark.parametrize(
+    ("transform", "crs", "needle"),
+    [
+        (Affine(0, 0, X0, 0, 0, Y0), "EPSG:3035", "has no usable grid (pixel size 0 x 0"),
+        (Affine(100, 0, X0, 0, -100, Y0), "EPSG:4326", "declares geographic coordinates"),
+    ],
+)
+def test_broken_georeferencing_is_named(
+    sandbox: Sandbox, transform: Affine, crs: str, needle: str
+) -> None:
+    write_raster(
+        sandbox.inputs / "geo.tif", np.full((4, 4), 211, dtype=np.uint16), transform=transform,
+        crs=crs, nodata=0,
+    )  # fmt: skip
+    sandbox.write_pipeline(landcover={"path": "../data_raw/tiny/geo.tif"})
+    before = sandbox.digest()
+    result = sandbox.run("validate", sandbox.pipeline)
+    assert_refused(result, "geo.tif", needle, before=before, after=sandbox.digest())
