@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -387,21 +388,29 @@ def test_read_only_target_keeps_the_previous_result(sandbox: Sandbox) -> None:
         assert {p: p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
 
 
+def _run_in_process(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, write_text: Any) -> Any:
+    """``run --overwrite`` in this process with the pipeline's ``write_text`` replaced (a fault
+    injected while writing); exit 2 expected."""
+    import geocarbon.pipeline as pl
+
+    monkeypatch.setattr(pl, "write_text", write_text)
+    monkeypatch.setenv("HOME", str(sandbox.home))
+    monkeypatch.chdir(sandbox.repo)
+    r = CliRunner().invoke(main, ["run", str(sandbox.pipeline), "--overwrite"])
+    assert r.exit_code == 2, r.output
+    return r
+
+
 def test_permission_error_while_writing(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     """A permission error in the middle of writing (root cannot be denied for real here):
     one message, exit 2, the previous result intact, no temporary folder left."""
-    import geocarbon.pipeline as pl
 
     digest = _first_run(sandbox)
 
     def denied(path: Path, text: str) -> None:
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
 
-    monkeypatch.setattr(pl, "write_text", denied)
-    monkeypatch.setenv("HOME", str(sandbox.home))
-    monkeypatch.chdir(sandbox.repo)
-    r = CliRunner().invoke(main, ["run", str(sandbox.pipeline), "--overwrite"])
-    assert r.exit_code == 2, r.output
+    r = _run_in_process(sandbox, monkeypatch, denied)
     assert "permission denied" in r.output and "report.html" in r.output
     assert not changed(digest, sandbox.digest())
 
@@ -459,11 +468,7 @@ def test_file_added_to_the_result_while_writing_is_kept(
         real_write_text(path, text)
         (_out(sandbox) / "dropped_meanwhile.txt").write_text("mine")
 
-    monkeypatch.setattr(pl, "write_text", and_a_user_file)
-    monkeypatch.setenv("HOME", str(sandbox.home))
-    monkeypatch.chdir(sandbox.repo)
-    r = CliRunner().invoke(main, ["run", str(sandbox.pipeline), "--overwrite"])
-    assert r.exit_code == 2, r.output
+    r = _run_in_process(sandbox, monkeypatch, and_a_user_file)
     assert "while the run was writing" in r.output and "dropped_meanwhile.txt" in r.output
     assert changed(digest, sandbox.digest()) == {
         "home/user/projects/territory/outputs/tiny/dropped_meanwhile.txt"
