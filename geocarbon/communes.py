@@ -253,6 +253,10 @@ def check_overlaps(communes: gpd.GeoDataFrame, source: str) -> list[Notice]:
     ]
 
 
+#: Most inhabitants of one commune (Paris, the largest French commune: 2.1 million).
+MAX_COMMUNE_POPULATION = 3_000_000
+
+
 def population_values(
     raw: pd.Series, codes: pd.Series, source: str
 ) -> tuple[np.ndarray, list[Notice]]:
@@ -276,13 +280,19 @@ def population_values(
     Raises
     ------
     InputError
-        When a value is text that is not a number, negative or infinite (the communes and
-        values are named).
+        When a value is text that is not a number, negative, infinite or above
+        :data:`MAX_COMMUNE_POPULATION` (the communes and values are named).
     """
     text = raw.astype("string").str.strip()
     empty = raw.isna().to_numpy() | (text.fillna("") == "").to_numpy()
     numbers = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(dtype=float)
-    bad = (~empty & np.isnan(numbers)) | np.isinf(numbers) | (numbers < 0)
+    with np.errstate(invalid="ignore"):
+        bad = (
+            (~empty & np.isnan(numbers))
+            | np.isinf(numbers)
+            | (numbers < 0)
+            | (numbers > MAX_COMMUNE_POPULATION)
+        )
     if bad.any():
         shown = ", ".join(
             f"{c}: {v!r}"
@@ -292,8 +302,8 @@ def population_values(
         )
         msg = (
             f"population in {source}: {int(bad.sum())} value(s) are not a number of inhabitants "
-            f"({shown}); write whole numbers without spaces or units, or leave the cell empty "
-            "(no data)"
+            f"from 0 to {MAX_COMMUNE_POPULATION:,} ({shown}); write whole numbers without spaces "
+            "or units, or leave the cell empty (no data)"
         )
         raise InputError(msg)
     notices = []

@@ -115,7 +115,12 @@ def test_partial_overlap_is_reported_with_its_area() -> None:
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [("-5", "46002: '-5'"), ("1 234", "46002: '1 234'"), ("inf", "46002: 'inf'")],
+    [
+        ("-5", "46002: '-5'"),
+        ("1 234", "46002: '1 234'"),
+        ("inf", "46002: 'inf'"),
+        ("1e12", "46002: '1e12'"),
+    ],
 )
 def test_bad_population_is_refused(value: str, shown: str) -> None:
     frame = _layer(["46001", "46002"], [box(0, 0, 1, 1), box(1, 0, 2, 1)])
