@@ -132,6 +132,48 @@ def prepare_change_table(
     return out[CHANGE_COLUMNS], notices
 
 
+#: Tolerance of :func:`check_changed_area_fits`: a commune may have changed over at most its
+#: area times (1 + this share), plus :data:`CHANGE_AREA_SLACK_HA` (boundary vintages differ).
+CHANGE_AREA_TOLERANCE = 0.05
+CHANGE_AREA_SLACK_HA = 1.0
+
+
+def check_changed_area_fits(changes: pd.DataFrame, commune_area_ha: pd.Series, source: str) -> None:
+    """Refuse a change table giving a commune more changed land than the commune has.
+
+    Each hectare changes at most once over a period: the changed areas of a commune
+    cannot add up to more than its area (beyond :data:`CHANGE_AREA_TOLERANCE` and
+    :data:`CHANGE_AREA_SLACK_HA`).
+
+    Parameters
+    ----------
+    changes : DataFrame
+        :data:`CHANGE_COLUMNS` (``area_ha`` [ha]).
+    commune_area_ha : Series
+        True area [ha] of each commune, indexed by commune code.
+    source : str
+        The table's file, for messages.
+
+    Raises
+    ------
+    InputError
+        Naming the communes, their changed area and their area.
+    """
+    changed = changes.groupby("commune_code")["area_ha"].sum()
+    area = commune_area_ha.reindex(changed.index)
+    over = changed > area * (1 + CHANGE_AREA_TOLERANCE) + CHANGE_AREA_SLACK_HA
+    if over.any():
+        shown = ", ".join(
+            f"{code}: {changed[code]:,.1f} ha changed, area {area[code]:,.1f} ha"
+            for code in changed.index[over.to_numpy()][:5]
+        )
+        msg = (
+            f"change table {source}: communes with more changed land than their area ({shown}); "
+            "areas must be hectares changed over the period: check the column and its unit"
+        )
+        raise InputError(msg)
+
+
 def check_change_areas(
     raw: pd.DataFrame, area_field: str, commune_field: str, source: str
 ) -> tuple[pd.Series, list[Notice]]:

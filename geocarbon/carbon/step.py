@@ -41,7 +41,11 @@ from geocarbon.carbon.flows import (
     wood_products_flows,
 )
 from geocarbon.carbon.growth import aldo_forest_growth, aldo_wood_shares, generic_forest_growth
-from geocarbon.carbon.landuse_change import changes_from_crosstab, prepare_change_table
+from geocarbon.carbon.landuse_change import (
+    changes_from_crosstab,
+    check_changed_area_fits,
+    prepare_change_table,
+)
 from geocarbon.carbon.pixels import density_lookup, hotspot_frame, hotspot_polygons
 from geocarbon.carbon.stocks import compute_stocks, stocks_by_commune, territory_summary
 from geocarbon.communes import fill_from_neighbours
@@ -290,22 +294,28 @@ def reference_stocks(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> Coeffic
 
 
 def read_change_table(
-    cfg: PipelineConfig, communes: pd.Series, mapping: dict[int, str]
+    cfg: PipelineConfig, communes: gpd.GeoDataFrame, mapping: dict[int, str]
 ) -> tuple[pd.DataFrame, list[Notice]]:
     """Read and check the pipeline's land-use change table (the territory's rows)."""
     assert cfg.flows is not None and cfg.flows.change_table is not None
     tcfg = cfg.flows.change_table
     raw = read_csv(tcfg.path, "change table", dtype=object, sep=tcfg.separator)
-    return prepare_change_table(
+    changes, notices = prepare_change_table(
         raw,
         source=str(tcfg.path),
         from_field=tcfg.from_field,
         to_field=tcfg.to_field,
         commune_field=tcfg.commune_field,
         area_field=tcfg.area_field,
-        communes=communes,
+        communes=communes["commune_code"],
         mapping=mapping,
     )
+    check_changed_area_fits(
+        changes,
+        pd.Series(area_ha(communes), index=communes["commune_code"].to_numpy()),
+        str(tcfg.path),
+    )
+    return changes, notices
 
 
 def compute_flows(
@@ -327,7 +337,7 @@ def compute_flows(
     notices: list[Notice] = []
     codes = inputs.communes["commune_code"]
     if fcfg.change_table is not None:
-        changes, more = read_change_table(cfg, codes, mapping)
+        changes, more = read_change_table(cfg, inputs.communes, mapping)
         notices += more
     else:
         changes, missing_ha = changes_from_crosstab(
@@ -781,7 +791,7 @@ def validate_carbon(cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
     else:
         read_generic_table(cfg.carbon.generic_table)
     if cfg.flows is not None and cfg.flows.change_table is not None:
-        _, more = read_change_table(cfg, inputs.communes["commune_code"], mapping)
+        _, more = read_change_table(cfg, inputs.communes, mapping)
         notices += more
     if cfg.flows is not None and inputs.landcover_before is not None:
         _check_classes(inputs.landcover_before, mapping, cfg)

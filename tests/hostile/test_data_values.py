@@ -641,3 +641,22 @@ def test_broken_georeferencing_is_named(
     before = sandbox.digest()
     result = sandbox.run("validate", sandbox.pipeline)
     assert_refused(result, "geo.tif", needle, before=before, after=sandbox.digest())
+
+
+def test_more_changed_land_than_the_commune_has_is_refused(sandbox: Sandbox) -> None:
+    """Commune 46002 is 8 ha: 8.3 ha changed is within 5 % + 1 ha; 9.5 ha is not."""
+    (sandbox.inputs / "changes.csv").write_text(
+        "commune,code12,code18,area\n46001,211,112,1.5\n46002,311,112,4.3\n46002,312,211,4\n"
+    )
+    sandbox.write_pipeline(flows=_flows())
+    assert sandbox.run("validate", sandbox.pipeline).returncode == 0
+    (sandbox.inputs / "changes.csv").write_text(
+        "commune,code12,code18,area\n46001,211,112,1.5\n46002,311,112,5.5\n46002,312,211,4\n"
+    )
+    for command in ("validate", "run"):
+        before = sandbox.digest()
+        result = sandbox.run(command, sandbox.pipeline)
+        assert_refused(
+            result, "changes.csv", "more changed land than their area",
+            "46002: 9.5 ha changed, area 8.0 ha", before=before, after=sandbox.digest(),
+        )  # fmt: skip
