@@ -107,7 +107,7 @@ def prepare_change_table(
         )
         raise InputError(msg)
     if not inside.any():
-        msg = f"change table {source}: no row concerns the territory's communes (codes like {next(iter(known))})"
+        msg = f"change table {source}: no row concerns the territory's communes (codes like {min(known)})"
         raise InputError(msg)
     left_aside = int((~inside).sum())
     if left_aside:
