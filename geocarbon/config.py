@@ -92,6 +92,10 @@ BLOCK_PIXELS_MIN, BLOCK_PIXELS_MAX = 10_000, 25_000_000
 #: A charging point of more than this power [kW] is implausible (the same ceiling as the
 #: data checks of charging points).
 POWER_MAX_KW = 1_000.0
+#: Largest carbon stock of one pool [tC/ha] accepted from a coefficient table or an override:
+#: the densest stocks known (peatland soils, old-growth temperate rainforest biomass) stay
+#: below about 1,500 tC/ha; ALDO's tables peak at 135 tC/ha.
+STOCK_MAX_TC_PER_HA = 2_000.0
 
 Share = Annotated[float, _in_range(0.0, 1.0)]
 NonNegative = Annotated[float, _in_range(0.0)]
@@ -204,7 +208,9 @@ class CarbonConfig(_Strict):
         description="Optional CSV insee,groupeser,greco[,bassin_populicole] for the ALDO forest cascade.",
     )
     artificial_sealed_share: Share = 0.8
-    overrides: dict[str, dict[str, Annotated[float, _in_range(0.0, unit="tC/ha")]]] = Field(
+    overrides: dict[
+        str, dict[str, Annotated[float, _in_range(0.0, STOCK_MAX_TC_PER_HA, unit="tC/ha")]]
+    ] = Field(
         default_factory=dict, description="category -> pool -> tC/ha, applied to every commune."
     )
 

@@ -21,9 +21,14 @@ import numpy as np
 import pandas as pd
 
 from geocarbon.carbon.categories import FOREST_CATEGORIES, STOCK_CATEGORIES
-from geocarbon.config import CARBON_POOLS
+from geocarbon.config import CARBON_POOLS, STOCK_MAX_TC_PER_HA
 from geocarbon.errors import CoefficientError
-from geocarbon.io.coefficients import AldoTables
+from geocarbon.io.coefficients import (
+    ALDO_FILES,
+    AldoTables,
+    checked_numbers,
+    drop_identical_duplicates,
+)
 from geocarbon.notices import Notice
 
 #: ALDO litter stock in forests [tC/ha] (ALDO applies it to the four forest types only).
@@ -100,7 +105,14 @@ def _aldo_soil(tables: AldoTables, zpc: pd.Series) -> pd.DataFrame:
         raise CoefficientError(msg)
     unknown = sorted(set(zpc) - set(stocks.index))
     if unknown:
-        msg = f"ALDO tables: pedoclimatic zones {unknown} (from zpc.csv) have no row in stocks-zpc.csv"
+        communes = sorted(zpc.index[zpc.isin(unknown)].astype(str))
+        msg = (
+            f"ALDO tables: {tables.folder / ALDO_FILES['zpc']} gives communes "
+            f"{_few(communes)} the pedoclimatic zones {unknown}, which have no row in "
+            f"{tables.folder / ALDO_FILES['stocks']} (zones there: "
+            f"{', '.join(map(str, stocks.index))}); correct the communes' zone in zpc.csv or "
+            "restore the published stocks-zpc.csv"
+        )
         raise CoefficientError(msg)
     rows = []
     for category, column in ALDO_SOIL_COLUMN.items():
@@ -123,7 +135,11 @@ def _aldo_biomass(tables: AldoTables, inter_region: pd.Series) -> pd.DataFrame:
     biomass = tables.biomass.set_index("INTER_REG")
     unknown = sorted(set(inter_region) - set(biomass.index))
     if unknown:
-        msg = f"ALDO tables: inter-regions {unknown} have no row in biomass-hors-forets.csv"
+        msg = (
+            f"ALDO tables: inter-regions {unknown} (from region-to-inter-region.json) have no "
+            f"row in {tables.folder / ALDO_FILES['biomass']} (column INTER_REG: "
+            f"{', '.join(map(str, biomass.index))}); restore the published files"
+        )
         raise CoefficientError(msg)
     rows = []
     for category, column in ALDO_BIOMASS_COLUMN.items():
@@ -233,6 +249,71 @@ def commune_forest_locations(tables: AldoTables, region: pd.Series) -> pd.DataFr
     return locs.astype(object).where(locs.notna(), None)
 
 
+def _few(items: list[str], n: int = 5) -> str:
+    """The first ``n`` items, and how many more."""
+    shown = ", ".join(items[:n])
+    return shown + (f" and {len(items) - n} more" if len(items) > n else "")
+
+
+def unmatched_forest_locations(tables: AldoTables, communes: np.ndarray) -> list[Notice]:
+    """Notice of the forest-location codes of the territory's communes that match no row of
+    the forest inventory, and of the communes the forest-location table does not list
+    (both use the regional level, rad13, or the next level found).
+
+    Parameters
+    ----------
+    tables : AldoTables
+        With ``forest_locations`` (nothing to report without it).
+    communes : ndarray
+        Commune codes of the territory.
+    """
+    if tables.forest_locations is None:
+        return []
+    locs = tables.forest_locations.set_index("insee")
+    codes = pd.Index(communes).astype(str)
+    forest = tables.forest
+    items: list[str] = []
+    matched_fine = pd.Series(False, index=codes)
+    given_fine = pd.Series(False, index=codes)
+    for level in ("groupeser", "greco", "bassin_populicole"):
+        if level not in locs.columns:
+            continue
+        known = set(forest.loc[forest["type_localisation"] == level, "code_localisation"])
+        given = locs[level].reindex(codes)
+        has = given.notna()
+        hit = has & given.isin(known)
+        if level != "bassin_populicole":
+            given_fine |= has
+            matched_fine |= hit
+        for code, n in given[has & ~hit].value_counts().sort_index().items():
+            items.append(f"{level} {code!r}: {n} communes")
+    if items:
+        fallback = int((given_fine & ~matched_fine).sum())
+        items.append(f"{fallback} communes fall back to the regional level (rad13)")
+    absent = ~codes.isin(locs.index)
+    notices = []
+    where = tables.forest_locations_path or "carbon.forest_locations"
+    if items:
+        notices.append(
+            Notice(
+                "forest_location_unmatched",
+                f"forest locations {where}: codes that match no row of the forest inventory "
+                f"({ALDO_FILES['forest']}); check the codes (e.g. groupeser 'A1', greco 'A')",
+                items,
+            )
+        )
+    if absent.any():
+        notices.append(
+            Notice(
+                "forest_location_missing",
+                f"forest locations {where}: {int(absent.sum())} communes of the territory are not "
+                "listed (they use the regional level, rad13)",
+                sorted(codes[absent])[:50],
+            )
+        )
+    return notices
+
+
 def location_groups(
     tables: AldoTables, region: pd.Series
 ) -> Iterator[tuple[dict[str, str | None], np.ndarray]]:
@@ -287,8 +368,15 @@ def aldo_reference_stocks(tables: AldoTables, zpc: pd.Series, region: pd.Series)
     """
     inter = region.map(tables.inter_regions)
     if inter.isna().any():
-        bad = sorted(set(region[inter.isna()]))
-        msg = f"ALDO tables: regions {bad} are not in region-to-inter-region.json"
+        bad = sorted(set(region[inter.isna()].astype(str)))
+        communes = sorted(region.index[inter.isna()].astype(str))
+        msg = (
+            f"ALDO tables: regions {bad} (of communes {_few(communes)} in "
+            f"{ALDO_FILES['communes']}) are not in "
+            f"{tables.folder / ALDO_FILES['inter_regions']} (regions there: "
+            f"{', '.join(sorted(tables.inter_regions))}); add them with their 'interRegion', "
+            "or restore the published file"
+        )
         raise CoefficientError(msg)
     parts = [_aldo_soil(tables, zpc), _aldo_biomass(tables, inter), _aldo_forest(tables, region)]
     litter = pd.DataFrame(
@@ -321,29 +409,61 @@ def complete_reference(table: pd.DataFrame, communes: np.ndarray, zero_source: s
     )
 
 
+def check_generic_table(table: pd.DataFrame, origin: str) -> pd.DataFrame:
+    """The generic table checked: known categories and pools, every stock a number between 0
+    and :data:`~geocarbon.config.STOCK_MAX_TC_PER_HA` tC/ha, one row per (category, pool)
+    (identical duplicates dropped).
+
+    Raises
+    ------
+    CoefficientError
+        Naming the file, the row, the column and the value, and the allowed values.
+    """
+    source = f"generic coefficients {origin}"
+    for column, known in (("category", STOCK_CATEGORIES), ("pool", CARBON_POOLS)):
+        cells = table[column]
+        unknown = sorted({str(v) for v in cells if v not in known})
+        if unknown:
+            msg = (
+                f"{source}: column {column!r} holds unknown values "
+                f"{', '.join(repr(u) for u in unknown)}; use one of {', '.join(known)} "
+                "(lower case, no spaces around)"
+            )
+            raise CoefficientError(msg)
+    labels = "category " + table["category"].astype(str) + ", pool " + table["pool"].astype(str)
+    checked = checked_numbers(
+        table,
+        ["stock_tc_per_ha"],
+        source=source,
+        labels=labels,
+        low=0.0,
+        high=STOCK_MAX_TC_PER_HA,
+        unit="tC/ha",
+    )
+    empty = checked["stock_tc_per_ha"].isna().to_numpy()
+    if empty.any():
+        first = empty.nonzero()[0][0]
+        msg = (
+            f"{source}: {labels.iloc[first]}, column 'stock_tc_per_ha' is empty; give a stock "
+            f"between 0 and {STOCK_MAX_TC_PER_HA:g} tC/ha (0 if the pool holds none), or "
+            "remove the row (an absent category/pool counts 0)"
+        )
+        raise CoefficientError(msg)
+    return drop_identical_duplicates(
+        checked, ["category", "pool"], source=source, compare=["stock_tc_per_ha"]
+    )
+
+
 def generic_reference_stocks(
     table: pd.DataFrame, communes: np.ndarray, origin: str
 ) -> pd.DataFrame:
     """Reference stocks from a table ``category,pool,stock_tc_per_ha[,source]`` for every commune."""
-    unknown_cat = sorted(set(table["category"]) - set(STOCK_CATEGORIES))
-    unknown_pool = sorted(set(table["pool"]) - set(CARBON_POOLS))
-    if unknown_cat or unknown_pool:
-        msg = f"generic coefficients {origin}: unknown categories {unknown_cat} / pools {unknown_pool}"
-        raise CoefficientError(msg)
-    values = pd.to_numeric(table["stock_tc_per_ha"], errors="coerce")
-    if values.isna().any() or (values < 0).any():
-        bad = table.loc[values.isna() | (values < 0), ["category", "pool", "stock_tc_per_ha"]]
-        msg = f"generic coefficients {origin}: stocks must be numbers >= 0; bad rows:\n{bad.to_string(index=False)}"
-        raise CoefficientError(msg)
-    dup = table[table.duplicated(["category", "pool"], keep=False)]
-    if len(dup):
-        msg = f"generic coefficients {origin}: category/pool listed twice:\n{dup[['category', 'pool']].to_string(index=False)}"
-        raise CoefficientError(msg)
+    table = check_generic_table(table, origin)
     base = pd.DataFrame(
         {
             "category": table["category"],
             "pool": table["pool"],
-            "ref_stock_tc_per_ha": values,
+            "ref_stock_tc_per_ha": table["stock_tc_per_ha"],
             "coefficient_source": origin,
         }
     )

@@ -275,6 +275,70 @@ def litter_unit(from_category: str, to_category: str) -> float:
     return 0.0
 
 
+def aldo_flux_columns() -> list[str]:
+    """Every column of ``flux-zpc.csv`` a transition between two categories can read."""
+    return sorted(
+        {
+            term
+            for frm in FLUX_ID
+            for to in FLUX_ID
+            if FLUX_ID[frm] != FLUX_ID[to]
+            for term in aldo_soil_terms(frm, to)
+        }
+    )
+
+
+def check_aldo_flux(flux_zpc: pd.DataFrame, zpc: pd.Series, source: str = "flux-zpc.csv") -> None:
+    """Refuse a soil-flux table lacking a zone, a column or a value that the territory's
+    communes may need (whatever changes the land-use table holds, so that ``validate``
+    and ``run`` agree).
+
+    Parameters
+    ----------
+    flux_zpc : DataFrame
+        ``flux-zpc.csv`` indexed by pedoclimatic zone, values as numbers [tC/ha] (empty = NaN).
+    zpc : Series
+        Pedoclimatic zone per commune code.
+    source : str
+        The file, for messages.
+
+    Raises
+    ------
+    CoefficientError
+        Naming the file, the zone, the column and the communes concerned.
+    """
+    zones = sorted({str(z) for z in zpc.dropna()})
+    missing_zones = [z for z in zones if z not in flux_zpc.index]
+    if missing_zones:
+        communes = sorted(zpc.index[zpc.isin(missing_zones)].astype(str))[:5]
+        msg = (
+            f"ALDO tables: {source} has no row for the pedoclimatic zones {missing_zones} "
+            f"(communes {', '.join(communes)}, from zpc.csv); restore the published file"
+        )
+        raise CoefficientError(msg)
+    columns = aldo_flux_columns()
+    absent = [c for c in columns if c not in flux_zpc.columns]
+    if absent:
+        msg = (
+            f"ALDO tables: {source} has no column {', '.join(repr(c) for c in absent)}; "
+            "restore the published file"
+        )
+        raise CoefficientError(msg)
+    values = flux_zpc.loc[zones, columns].apply(pd.to_numeric, errors="coerce")
+    empty = values.isna()
+    if empty.to_numpy().any():
+        zone = str(empty.index[empty.any(axis=1).to_numpy()][0])
+        cols = [c for c in columns if bool(empty.loc[zone, c])]
+        communes = sorted(zpc.index[zpc == zone].astype(str))[:5]
+        msg = (
+            f"ALDO tables: {source}, zone {zone} (communes {', '.join(communes)}): column "
+            f"{cols[0]!r} is empty{f' (and {len(cols) - 1} other columns)' if len(cols) > 1 else ''}; "
+            "every soil change of the territory's zones needs a number [tC/ha]: fill it from "
+            "ADEME's published table"
+        )
+        raise CoefficientError(msg)
+
+
 @dataclass(frozen=True)
 class LucCoefficients:
     """What land-use-change units need, per commune.

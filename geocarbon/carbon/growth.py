@@ -15,7 +15,13 @@ from geocarbon.carbon.coefficients import (
 )
 from geocarbon.carbon.flows import ForestGrowthCoefficients
 from geocarbon.errors import CoefficientError
-from geocarbon.io.coefficients import AldoTables
+from geocarbon.io.coefficients import (
+    FOREST_FLOW_MAX_TC_PER_HA_YR,
+    FOREST_HARVEST_MAX_M3_PER_HA_YR,
+    AldoTables,
+    checked_numbers,
+    drop_identical_duplicates,
+)
 
 BALANCE = "bilan_carbone_(tC∙ha-1∙an-1)"
 HARVEST_C = "prelevement_carbone_(tC∙ha-1∙an-1)"
@@ -47,12 +53,46 @@ def aldo_forest_growth(tables: AldoTables, region: pd.Series) -> ForestGrowthCoe
     return ForestGrowthCoefficients(pd.concat(rows, ignore_index=True))
 
 
-def generic_forest_growth(table: pd.DataFrame, communes: np.ndarray) -> ForestGrowthCoefficients:
-    """The same coefficients for every commune, from a table per forest type."""
+def check_growth_table(table: pd.DataFrame, source: str = "forest growth table") -> pd.DataFrame:
+    """A forest growth table checked: a row for every forest type, the net balance within
+    ± :data:`~geocarbon.io.coefficients.FOREST_FLOW_MAX_TC_PER_HA_YR` tC/ha/yr, the harvest
+    between 0 and that bound (and 0 to
+    :data:`~geocarbon.io.coefficients.FOREST_HARVEST_MAX_M3_PER_HA_YR` m3/ha/yr), one row per
+    forest type (identical duplicates dropped).
+
+    Raises
+    ------
+    CoefficientError
+        Naming the row, the column and the value.
+    """
     missing = sorted(set(FOREST_CATEGORIES) - set(table["category"]))
     if missing:
-        msg = f"forest growth table: no row for {missing}"
+        msg = f"{source}: no row for {missing}; give one row per forest type"
         raise CoefficientError(msg)
+    labels = "category " + table["category"].astype(str)
+    bounds = {
+        "net_tc_per_ha_yr": (
+            -FOREST_FLOW_MAX_TC_PER_HA_YR,
+            FOREST_FLOW_MAX_TC_PER_HA_YR,
+            "tC/ha/yr",
+        ),
+        "harvest_tc_per_ha_yr": (0.0, FOREST_FLOW_MAX_TC_PER_HA_YR, "tC/ha/yr"),
+        "harvest_m3_per_ha_yr": (0.0, FOREST_HARVEST_MAX_M3_PER_HA_YR, "m3/ha/yr"),
+    }
+    for column, (low, high, unit) in bounds.items():
+        table = checked_numbers(
+            table, [column], source=source, labels=labels, low=low, high=high, unit=unit
+        )
+        empty = table[column].isna().to_numpy()
+        if empty.any():
+            msg = f"{source}: {labels.iloc[empty.nonzero()[0][0]]}, column {column!r} is empty; give a number [{unit}]"
+            raise CoefficientError(msg)
+    return drop_identical_duplicates(table, ["category"], source=source, compare=list(bounds))
+
+
+def generic_forest_growth(table: pd.DataFrame, communes: np.ndarray) -> ForestGrowthCoefficients:
+    """The same coefficients for every commune, from a table per forest type."""
+    table = check_growth_table(table)
     per = pd.DataFrame({"commune_code": communes}).merge(table, how="cross")
     return ForestGrowthCoefficients(per)
 
@@ -66,10 +106,20 @@ def aldo_wood_shares(tables: AldoTables, region: pd.Series) -> pd.DataFrame:
     if unknown or rad13.isna().any():
         msg = f"ALDO tables: no lumber/industry shares for regions {unknown or sorted(set(region[rad13.isna()]))}"
         raise CoefficientError(msg)
+    shares = use[["% BO", "% BI"]].apply(pd.to_numeric, errors="coerce").reindex(rad13.to_numpy())
+    empty = shares.isna().any(axis=1).to_numpy()
+    if empty.any():
+        code = rad13.to_numpy()[empty][0]
+        msg = (
+            f"ALDO tables: proportion-usage-bois-par-region.csv, code_localisation {code}: "
+            "'% BO' or '% BI' is empty; give both shares of the harvest [%] for the "
+            "territory's regions, or restore the published file"
+        )
+        raise CoefficientError(msg)
     return pd.DataFrame(
         {
             "commune_code": region.index,
-            "bo_share": pd.to_numeric(use["% BO"]).reindex(rad13.to_numpy()).to_numpy() / 100.0,
-            "bi_share": pd.to_numeric(use["% BI"]).reindex(rad13.to_numpy()).to_numpy() / 100.0,
+            "bo_share": shares["% BO"].to_numpy() / 100.0,
+            "bi_share": shares["% BI"].to_numpy() / 100.0,
         }
     )

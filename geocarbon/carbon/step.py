@@ -28,10 +28,14 @@ from geocarbon.carbon.coefficients import (
     apply_overrides,
     check_override_categories,
     generic_reference_stocks,
+    unmatched_forest_locations,
 )
 from geocarbon.carbon.flows import (
+    ForestGrowthCoefficients,
+    LucCoefficients,
     aldo_luc_coefficients,
     categorise_changes,
+    check_aldo_flux,
     flows_by_commune,
     forest_growth_flows,
     generic_luc_coefficients,
@@ -279,11 +283,17 @@ def reference_stocks(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> Coeffic
         tables = read_aldo_tables(
             cfg.carbon.aldo_dir, cfg.carbon.forest_locations, flows=cfg.flows is not None
         )
-        zpc, more = _per_commune(communes, tables.zpc, "zpc", "pedoclimatic zone (zpc.csv)")
+        folder = cfg.carbon.aldo_dir
+        zpc, more = _per_commune(
+            communes, tables.zpc, "zpc", f"pedoclimatic zone ({folder / ALDO_FILES['zpc']})"
+        )
         notices += more
-        region, more = _per_commune(communes, tables.communes, "region", "region (communes table)")
+        region, more = _per_commune(
+            communes, tables.communes, "region", f"region ({folder / ALDO_FILES['communes']})"
+        )
         notices += more
         reference = aldo_reference_stocks(tables, zpc, region)
+        notices += unmatched_forest_locations(tables, codes)
         origin = f"ALDO tables in {cfg.carbon.aldo_dir}"
     else:
         table, origin = read_generic_table(cfg.carbon.generic_table)
@@ -316,6 +326,40 @@ def read_change_table(
         str(tcfg.path),
     )
     return changes, notices
+
+
+def flow_coefficients(
+    cfg: PipelineConfig, coefficients: CoefficientSet, codes: np.ndarray
+) -> tuple[LucCoefficients, ForestGrowthCoefficients, pd.DataFrame | None]:
+    """Land-use-change units, forest growth and (ALDO only) wood-use shares for the
+    communes ``codes`` (used by ``run`` and by ``validate``, so that both refuse the same
+    coefficient tables)."""
+    assert cfg.flows is not None
+    reference = coefficients.reference
+    if coefficients.aldo is not None:
+        tables = coefficients.aldo
+        assert tables.flux is not None and tables.wood_use is not None
+        assert coefficients.zpc is not None and coefficients.region is not None
+        inter = coefficients.region.map(tables.inter_regions)
+        check_aldo_flux(
+            tables.flux.set_index("zpc"),
+            coefficients.zpc,
+            str(tables.folder / ALDO_FLOW_FILES["flux"]),
+        )
+        luc = aldo_luc_coefficients(
+            tables.flux.set_index("zpc"),
+            coefficients.zpc,
+            tables.biomass.set_index("INTER_REG"),
+            inter,
+            reference,
+            aldo_published=cfg.flows.aldo_published,
+        )
+        growth = aldo_forest_growth(tables, coefficients.region)
+        shares = aldo_wood_shares(tables, coefficients.region)
+        return luc, growth, shares
+    luc = generic_luc_coefficients(reference)
+    growth = generic_forest_growth(read_generic_growth_table(), codes)
+    return luc, growth, None
 
 
 def compute_flows(
@@ -383,29 +427,10 @@ def compute_flows(
         sealed_share=cfg.carbon.artificial_sealed_share,
         aldo_published=fcfg.aldo_published,
     )
-    reference = coefficients.reference
     forest_areas = stocks[stocks["category"].isin(FOREST_CATEGORIES)].drop_duplicates(
         ["commune_code", "category"]
     )[["commune_code", "category", "area_ha"]]
-    if coefficients.aldo is not None:
-        tables = coefficients.aldo
-        assert tables.flux is not None and tables.wood_use is not None
-        assert coefficients.zpc is not None and coefficients.region is not None
-        inter = coefficients.region.map(tables.inter_regions)
-        luc = aldo_luc_coefficients(
-            tables.flux.set_index("zpc"),
-            coefficients.zpc,
-            tables.biomass.set_index("INTER_REG"),
-            inter,
-            reference,
-            aldo_published=fcfg.aldo_published,
-        )
-        growth = aldo_forest_growth(tables, coefficients.region)
-        shares = aldo_wood_shares(tables, coefficients.region)
-    else:
-        luc = generic_luc_coefficients(reference)
-        growth = generic_forest_growth(read_generic_growth_table(), codes.to_numpy())
-        shares = None
+    luc, growth, shares = flow_coefficients(cfg, coefficients, codes.to_numpy())
     parts = [landuse_change_flows(areas, luc)]
     parts.append(n2o_flows(parts[0], fcfg.n2o_gwp, aldo_published=fcfg.aldo_published))
     if fcfg.forest_growth:
@@ -785,11 +810,12 @@ def validate_carbon(cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
     mapping = landcover_mapping(cfg)
     _check_classes(inputs.landcover, mapping, cfg)
     check_override_categories(cfg.carbon.overrides)
-    if cfg.carbon.coefficients == "aldo":
-        assert cfg.carbon.aldo_dir is not None
-        read_aldo_tables(cfg.carbon.aldo_dir, cfg.carbon.forest_locations)
-    else:
-        read_generic_table(cfg.carbon.generic_table)
+    # the same coefficient lookups as run (tables, zones, regions, flux cells), for the
+    # territory's communes
+    coefficients = reference_stocks(cfg, inputs.communes)
+    notices += coefficients.notices
+    if cfg.flows is not None:
+        flow_coefficients(cfg, coefficients, inputs.communes["commune_code"].to_numpy())
     if cfg.flows is not None and cfg.flows.change_table is not None:
         _, more = read_change_table(cfg, inputs.communes, mapping)
         notices += more

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from geocarbon.errors import InputError
+from geocarbon.config import STOCK_MAX_TC_PER_HA
+from geocarbon.errors import CoefficientError, InputError
 from geocarbon.io.tables import read_csv, read_json
 
 #: Files of an ALDO table folder, as published in ADEME's ALDO repository.
@@ -27,6 +30,380 @@ ALDO_FLOW_FILES = {
 }
 
 
+#: Bounds of the other numbers of the coefficient tables. Each is about ten times the largest
+#: magnitude of the published tables, so that no real table approaches it while a slip
+#: (a sign, a unit, a fill value such as 1e30) is refused.
+#: Soil change of a transition in ``flux-zpc.csv`` [tC/ha, or tC/ha/yr over 20 years]:
+#: largest published magnitude 89 (wetland -> cropland, zone 1_2).
+SOIL_FLUX_MAX_TC_PER_HA = 900.0
+#: Net balance and harvest of the forest inventory [tC/ha/yr]: largest published magnitude
+#: 5.87 (harvest); the growth table of the generic set holds 4.22 at most.
+FOREST_FLOW_MAX_TC_PER_HA_YR = 60.0
+#: Harvest volume of the forest inventory [m3/ha/yr]: largest published value 21.89.
+FOREST_HARVEST_MAX_M3_PER_HA_YR = 220.0
+
+#: Columns of the IGN forest inventory table read as numbers, with their bounds and unit.
+FOREST_STOCK_COLUMNS = ("carbone_(tC∙ha-1)", "bois_mort_carbone_(tC∙ha-1)")
+FOREST_BALANCE_COLUMN = "bilan_carbone_(tC∙ha-1∙an-1)"
+FOREST_HARVEST_C_COLUMN = "prelevement_carbone_(tC∙ha-1∙an-1)"
+FOREST_HARVEST_M3_COLUMN = "prelevement_volume_(m3∙ha-1∙an-1)"
+
+_TEXT_FIX = (
+    "correct the cell (a number with a dot as decimal mark; an empty cell where the "
+    "published table has none) or restore the published file"
+)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, float | np.floating):
+        return f"{float(value):g}"
+    return repr(value)
+
+
+def checked_numbers(
+    frame: pd.DataFrame,
+    columns: Iterable[str],
+    *,
+    source: str,
+    labels: pd.Series,
+    low: float,
+    high: float,
+    unit: str,
+    blank: str = "",
+) -> pd.DataFrame:
+    """A copy of ``frame`` whose ``columns`` are floats, every value checked.
+
+    Empty cells become NaN (what they mean is the caller's business); a cell holding text
+    that is not a number, an infinite value or a value outside ``[low, high]`` is refused.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table as read (cells may be text).
+    columns : iterable of str
+        Columns to convert; those absent from ``frame`` are skipped.
+    source : str
+        What and which file, for messages (e.g. ``"ALDO tables: /x/stocks-zpc.csv"``).
+    labels : Series
+        A label per row naming it (e.g. ``"zpc 4_1"``), aligned on ``frame``'s index.
+    low, high : float
+        Allowed range, in ``unit``.
+    unit : str
+        Unit of the values (e.g. ``"tC/ha"``).
+    blank : str
+        What an empty cell means, for the message of a refused cell.
+
+    Raises
+    ------
+    CoefficientError
+        Naming the file, the row, the column and the value, the allowed range and the fix.
+    """
+    out = frame.copy()
+    for column in columns:
+        if column not in frame.columns:
+            continue
+        raw = frame[column]
+        if pd.api.types.is_bool_dtype(raw):
+            text = raw.astype(object).astype(str)
+            numbers = pd.Series(np.nan, index=raw.index)
+            empty = pd.Series(False, index=raw.index)
+        elif pd.api.types.is_numeric_dtype(raw):
+            numbers = raw.astype(float)
+            text = raw
+            empty = numbers.isna()
+        else:
+            text = raw.astype(object).where(raw.notna(), None)
+            stripped = text.map(lambda v: v.strip() if isinstance(v, str) else v)
+            empty = stripped.isna() | stripped.eq("")
+            numbers = pd.to_numeric(stripped.where(~empty), errors="coerce").astype(float)
+        where = f"{source}: {{label}}, column {column!r}"
+        not_number = numbers.isna() & ~empty
+        if not_number.any():
+            first = not_number.to_numpy().nonzero()[0][0]
+            more = int(not_number.sum()) - 1
+            msg = (
+                f"{where.format(label=labels.iloc[first])}: {_shown(text.iloc[first])} is not a "
+                f"number{f' (and {more} other cells of this column)' if more else ''}; "
+                f"{_TEXT_FIX}{f'; an empty cell means {blank}' if blank else ''}"
+            )
+            raise CoefficientError(msg)
+        values = numbers.to_numpy()
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(values) & ~(np.isfinite(values) & (values >= low) & (values <= high))
+        if bad.any():
+            first = bad.nonzero()[0][0]
+            more = int(bad.sum()) - 1
+            msg = (
+                f"{where.format(label=labels.iloc[first])}: {_shown(values[first])} is outside "
+                f"the plausible range {_shown(low)} to {_shown(high)} {unit}"
+                f"{f' (and {more} other cells of this column)' if more else ''}; correct the "
+                "value or restore the published file"
+            )
+            raise CoefficientError(msg)
+        out[column] = numbers
+    return out
+
+
+def drop_identical_duplicates(
+    frame: pd.DataFrame,
+    key: list[str],
+    *,
+    source: str,
+    compare: list[str] | None = None,
+) -> pd.DataFrame:
+    """``frame`` with one row per ``key``: identical duplicates are dropped, rows that share
+    a key but disagree are refused.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table (values already converted, so that ``47`` and ``47.0`` agree).
+    key : list of str
+        Columns identifying a row.
+    source : str
+        What and which file, for messages.
+    compare : list of str, optional
+        Columns that must agree between duplicates (default: every column).
+
+    Raises
+    ------
+    CoefficientError
+        Naming the key, the column and both values.
+    """
+    columns = list(dict.fromkeys([*key, *(compare if compare is not None else frame.columns)]))
+    distinct = frame[columns].drop_duplicates()
+    clash = distinct[distinct.duplicated(key, keep=False)]
+    if len(clash):
+        first = clash.iloc[0]
+        same = (clash[key] == first[key]).all(axis=1)
+        rows = clash[same]
+        differ = next(
+            c
+            for c in columns
+            if c not in key
+            and rows[c].astype(object).where(rows[c].notna(), None).nunique(dropna=False) > 1
+        )
+        values = " and ".join(_shown(v) for v in rows[differ].head(2))
+        name = ", ".join(f"{k} {first[k]!s}" for k in key)
+        n_keys = len(clash.drop_duplicates(key))
+        msg = (
+            f"{source}: {name} is listed twice with different values of {differ!r}: {values}"
+            f"{f' ({n_keys - 1} other keys too)' if n_keys > 1 else ''}; keep one row per "
+            f"{', '.join(key)} (identical duplicates are allowed)"
+        )
+        raise CoefficientError(msg)
+    keep = ~frame.duplicated(key)
+    return frame[keep].reset_index(drop=True)
+
+
+def _labels(frame: pd.DataFrame, *columns: str) -> pd.Series:
+    """A label per row from key columns, e.g. ``"zpc 4_1"``."""
+    parts = [column + " " + frame[column].astype(str) for column in columns]
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + ", " + part
+    return out
+
+
+def _strip_key(series: pd.Series, width: int = 0) -> pd.Series:
+    """Key cells as stripped text (zero-padded to ``width``); empty cells stay NaN."""
+    text = series.astype(object).where(series.notna(), None)
+    text = text.map(lambda v: v.strip() if isinstance(v, str) else (None if v is None else str(v)))
+    text = text.where(text.notna() & text.ne(""), None)
+    if width:
+        text = text.map(lambda v: v.zfill(width) if isinstance(v, str) else v)
+    return text
+
+
+def check_aldo_tables(tables: AldoTables) -> AldoTables:
+    """ALDO's tables with their numbers checked and converted, one row per key.
+
+    * ``stocks-zpc.csv``: every stock a number between 0 and :data:`STOCK_MAX_TC_PER_HA`
+      (an empty cell stays empty: ALDO has no stock in that pool);
+    * ``biomass-hors-forets.csv``: stocks likewise, transition columns (``... vers ...``)
+      within ± :data:`STOCK_MAX_TC_PER_HA` (empty = 0, as in ALDO);
+    * the IGN forest inventory: live and dead wood stocks 0 to :data:`STOCK_MAX_TC_PER_HA`,
+      balance and harvest within :data:`FOREST_FLOW_MAX_TC_PER_HA_YR` and
+      :data:`FOREST_HARVEST_MAX_M3_PER_HA_YR` (empty in rows that are not significant);
+    * ``flux-zpc.csv``: within ± :data:`SOIL_FLUX_MAX_TC_PER_HA`;
+    * ``proportion-usage-bois-par-region.csv``: ``% BO`` and ``% BI`` between 0 and 100,
+      their sum at most 100;
+    * duplicated keys (zone, inter-region, commune, region, inventory location) refused when
+      their rows disagree, dropped when identical.
+
+    Raises
+    ------
+    CoefficientError
+        Naming the file, the row, the column and the value.
+    """
+    folder = tables.folder
+    src = {key: f"ALDO tables: {folder / name}" for key, name in ALDO_FILES.items()}
+    src.update({key: f"ALDO tables: {folder / name}" for key, name in ALDO_FLOW_FILES.items()})
+    stock_range = {"low": 0.0, "high": STOCK_MAX_TC_PER_HA, "unit": "tC/ha"}
+
+    stocks = tables.stocks.assign(zpc=_strip_key(tables.stocks["zpc"]))
+    stocks = checked_numbers(
+        stocks,
+        [c for c in stocks.columns if c != "zpc"],
+        source=src["stocks"],
+        labels=_labels(stocks, "zpc"),
+        blank="no stock in that pool",
+        **stock_range,  # type: ignore[arg-type]
+    )
+    stocks = drop_identical_duplicates(stocks, ["zpc"], source=src["stocks"])
+
+    biomass = tables.biomass.assign(INTER_REG=_strip_key(tables.biomass["INTER_REG"]))
+    value_columns = [c for c in biomass.columns if c != "INTER_REG"]
+    transitions = [c for c in value_columns if " vers " in c]
+    labels = _labels(biomass, "INTER_REG")
+    biomass = checked_numbers(
+        biomass,
+        [c for c in value_columns if c not in transitions],
+        source=src["biomass"],
+        labels=labels,
+        blank="0 tC/ha",
+        **stock_range,  # type: ignore[arg-type]
+    )
+    biomass = checked_numbers(
+        biomass,
+        transitions,
+        source=src["biomass"],
+        labels=labels,
+        low=-STOCK_MAX_TC_PER_HA,
+        high=STOCK_MAX_TC_PER_HA,
+        unit="tC/ha",
+        blank="0 tC/ha",
+    )
+    biomass = drop_identical_duplicates(biomass, ["INTER_REG"], source=src["biomass"])
+
+    forest = tables.forest.assign(
+        type_localisation=_strip_key(tables.forest["type_localisation"]),
+        code_localisation=_strip_key(tables.forest["code_localisation"]),
+    )
+    labels = _labels(forest, "type_localisation", "code_localisation", "composition")
+    blank = "no value at this level (the next level of the cascade is used)"
+    forest = checked_numbers(
+        forest,
+        FOREST_STOCK_COLUMNS,
+        source=src["forest"],
+        labels=labels,
+        blank=blank,
+        **stock_range,  # type: ignore[arg-type]
+    )
+    forest = checked_numbers(
+        forest,
+        [FOREST_BALANCE_COLUMN],
+        source=src["forest"],
+        labels=labels,
+        low=-FOREST_FLOW_MAX_TC_PER_HA_YR,
+        high=FOREST_FLOW_MAX_TC_PER_HA_YR,
+        unit="tC/ha/yr",
+        blank=blank,
+    )
+    forest = checked_numbers(
+        forest,
+        [FOREST_HARVEST_C_COLUMN],
+        source=src["forest"],
+        labels=labels,
+        low=0.0,
+        high=FOREST_FLOW_MAX_TC_PER_HA_YR,
+        unit="tC/ha/yr",
+        blank=blank,
+    )
+    forest = checked_numbers(
+        forest,
+        [FOREST_HARVEST_M3_COLUMN],
+        source=src["forest"],
+        labels=labels,
+        low=0.0,
+        high=FOREST_HARVEST_MAX_M3_PER_HA_YR,
+        unit="m3/ha/yr",
+        blank=blank,
+    )
+    forest = drop_identical_duplicates(
+        forest, ["type_localisation", "code_localisation", "composition"], source=src["forest"]
+    )
+
+    zpc = tables.zpc.assign(
+        insee=_strip_key(tables.zpc["insee"], 5), zpc=_strip_key(tables.zpc["zpc"])
+    )
+    zpc = drop_identical_duplicates(
+        zpc.dropna(subset=["insee"]), ["insee"], source=src["zpc"], compare=["zpc"]
+    )
+    communes = tables.communes.assign(
+        insee=_strip_key(tables.communes["insee"], 5), region=_strip_key(tables.communes["region"])
+    )
+    communes = drop_identical_duplicates(
+        communes.dropna(subset=["insee"]), ["insee"], source=src["communes"], compare=["region"]
+    )
+    locations = tables.forest_locations
+    if locations is not None:
+        codes = [c for c in ("groupeser", "greco", "bassin_populicole") if c in locations.columns]
+        locations = locations.assign(
+            insee=_strip_key(locations["insee"], 5),
+            **{c: _strip_key(locations[c]) for c in codes},
+        )
+        locations = drop_identical_duplicates(
+            locations.dropna(subset=["insee"]),
+            ["insee"],
+            source=f"forest locations: {tables.forest_locations_path}",
+            compare=codes,
+        )
+
+    flux = tables.flux
+    if flux is not None:
+        flux = flux.assign(zpc=_strip_key(flux["zpc"]))
+        flux = checked_numbers(
+            flux,
+            [c for c in flux.columns if c != "zpc"],
+            source=src["flux"],
+            labels=_labels(flux, "zpc"),
+            low=-SOIL_FLUX_MAX_TC_PER_HA,
+            high=SOIL_FLUX_MAX_TC_PER_HA,
+            unit="tC/ha",
+            blank="no value (refused for the zones of the territory)",
+        )
+        flux = drop_identical_duplicates(flux, ["zpc"], source=src["flux"])
+    wood_use = tables.wood_use
+    if wood_use is not None:
+        wood_use = wood_use.assign(code_localisation=_strip_key(wood_use["code_localisation"]))
+        labels = _labels(wood_use, "code_localisation")
+        wood_use = checked_numbers(
+            wood_use,
+            ["% BO", "% BI"],
+            source=src["wood_use"],
+            labels=labels,
+            low=0.0,
+            high=100.0,
+            unit="%",
+            blank="no share (refused for the regions of the territory)",
+        )
+        total = wood_use["% BO"] + wood_use["% BI"]
+        over = (total > 100.0).to_numpy()
+        if over.any():
+            first = over.nonzero()[0][0]
+            msg = (
+                f"{src['wood_use']}: {labels.iloc[first]}: '% BO' + '% BI' = "
+                f"{total.iloc[first]:g} %, more than 100 % of the harvest; correct the shares "
+                "or restore the published file"
+            )
+            raise CoefficientError(msg)
+        wood_use = drop_identical_duplicates(
+            wood_use, ["code_localisation"], source=src["wood_use"]
+        )
+    return replace(
+        tables,
+        stocks=stocks,
+        zpc=zpc,
+        communes=communes,
+        biomass=biomass,
+        forest=forest,
+        forest_locations=locations,
+        flux=flux,
+        wood_use=wood_use,
+    )
+
+
 @dataclass(frozen=True)
 class AldoTables:
     """ALDO's reference tables, as read (units: tC/ha)."""
@@ -41,6 +418,7 @@ class AldoTables:
     forest_locations: pd.DataFrame | None = None
     flux: pd.DataFrame | None = None
     wood_use: pd.DataFrame | None = None
+    forest_locations_path: Path | None = None
 
 
 def read_aldo_tables(
@@ -101,9 +479,20 @@ def read_aldo_tables(
             what,
             required=["code_localisation", "% BO", "% BI"],
         )
-    return AldoTables(
-        folder, stocks, zpc, communes, inter_regions, biomass, forest, locations, flux, wood_use
+    tables = AldoTables(
+        folder,
+        stocks,
+        zpc,
+        communes,
+        inter_regions,
+        biomass,
+        forest,
+        locations,
+        flux,
+        wood_use,
+        Path(forest_locations) if forest_locations is not None else None,
     )
+    return check_aldo_tables(tables)
 
 
 def read_generic_table(path: Path | None = None) -> tuple[pd.DataFrame, str]:
