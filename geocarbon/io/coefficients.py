@@ -441,7 +441,9 @@ def read_aldo_tables(
         msg = f"ALDO tables: folder not found: {folder} (carbon.aldo_dir in the pipeline file)"
         raise InputError(msg)
     what = "ALDO tables"
-    stocks = read_csv(folder / ALDO_FILES["stocks"], what, required=["zpc"], dtype={"zpc": str})
+    stocks = read_csv(
+        folder / ALDO_FILES["stocks"], what, required=["zpc"], dtype={"zpc": str}, na_values=[""]
+    )
     zpc = read_csv(folder / ALDO_FILES["zpc"], what, required=["insee", "zpc"], dtype=object)
     communes = read_csv(
         folder / ALDO_FILES["communes"], what, required=["insee", "region"], dtype=str
@@ -452,7 +454,7 @@ def read_aldo_tables(
     except (AttributeError, KeyError, TypeError):
         msg = f"{what}: {folder / ALDO_FILES['inter_regions']} must map region codes to {{'interRegion': ...}}"
         raise InputError(msg) from None
-    biomass = read_csv(folder / ALDO_FILES["biomass"], what, required=["INTER_REG"])
+    biomass = read_csv(folder / ALDO_FILES["biomass"], what, required=["INTER_REG"], na_values=[""])
     forest = read_csv(
         folder / ALDO_FILES["forest"],
         what,
@@ -465,6 +467,7 @@ def read_aldo_tables(
             "bois_mort_carbone_(tC∙ha-1)",
         ],
         dtype={"code_localisation": str},
+        na_values=["", "NA"],  # the published table writes NA in rows that are not significant
     )
     locations = None
     if forest_locations is not None:
@@ -472,12 +475,17 @@ def read_aldo_tables(
     flux = wood_use = None
     if flows:
         flux = read_csv(
-            folder / ALDO_FLOW_FILES["flux"], what, required=["zpc"], dtype={"zpc": str}
+            folder / ALDO_FLOW_FILES["flux"],
+            what,
+            required=["zpc"],
+            dtype={"zpc": str},
+            na_values=[""],
         )
         wood_use = read_csv(
             folder / ALDO_FLOW_FILES["wood_use"],
             what,
             required=["code_localisation", "% BO", "% BI"],
+            na_values=[""],
         )
     tables = AldoTables(
         folder,
@@ -509,9 +517,11 @@ def read_generic_table(path: Path | None = None) -> tuple[pd.DataFrame, str]:
     if path is None:
         ref = resources.files("geocarbon.carbon").joinpath("data/generic_ipcc.csv")
         with resources.as_file(ref) as real:
-            table = read_csv(real, "built-in generic coefficients", required=required)
+            table = read_csv(
+                real, "built-in generic coefficients", required=required, na_values=[""]
+            )
         return table, "geocarbon built-in generic_ipcc.csv"
-    return read_csv(path, "generic coefficients", required=required), str(path)
+    return read_csv(path, "generic coefficients", required=required, na_values=[""]), str(path)
 
 
 def read_generic_growth_table(path: Path | None = None) -> pd.DataFrame:
@@ -524,5 +534,5 @@ def read_generic_growth_table(path: Path | None = None) -> pd.DataFrame:
     if path is None:
         ref = resources.files("geocarbon.carbon").joinpath("data/generic_forest_growth.csv")
         with resources.as_file(ref) as real:
-            return read_csv(real, "built-in forest growth table", required=required)
-    return read_csv(path, "forest growth table", required=required)
+            return read_csv(real, "built-in forest growth table", required=required, na_values=[""])
+    return read_csv(path, "forest growth table", required=required, na_values=[""])

@@ -187,8 +187,12 @@ def read_csv(
     required: list[str] | None = None,
     dtype: Any = None,
     sep: str = ",",
+    na_values: list[str] | None = None,
 ) -> pd.DataFrame:
     """Read a CSV (gzip allowed), strip a UTF-8 BOM, check required columns.
+
+    With ``na_values`` (e.g. ``[""]``), only those cells are missing values; any other text
+    (``n/a``, ``null``...) stays text, for the caller to refuse.
 
     Raises
     ------
@@ -197,7 +201,14 @@ def read_csv(
     """
     require_file(path, what)
     try:
-        frame = pd.read_csv(path, dtype=dtype, sep=sep, encoding="utf-8-sig", low_memory=False)
+        frame = pd.read_csv(
+            path,
+            dtype=dtype,
+            sep=sep,
+            encoding="utf-8-sig",
+            low_memory=False,
+            **({"keep_default_na": False, "na_values": na_values} if na_values else {}),
+        )
     except pd.errors.EmptyDataError:
         msg = f"{what}: {path} is empty (no header, no rows)"
         raise InputError(msg) from None
