@@ -334,6 +334,19 @@ def join_commune_table(
     notices: list[Notice] = []
     tab = table.copy()
     tab["_code"] = normalise_codes(tab[code_field])
+    fields = [f for f in (epci_field, population_field) if f]
+    distinct = tab[["_code", *fields]].drop_duplicates()
+    clash = distinct[distinct["_code"].duplicated(keep=False)]
+    if len(clash):
+        code = clash["_code"].iloc[0]
+        rows = clash[clash["_code"] == code]
+        field = next(f for f in fields if rows[f].nunique(dropna=False) > 1)
+        values = " and ".join(repr(v) for v in rows[field].head(2))
+        msg = (
+            f"commune table {source}: commune {code} is listed twice with different values of "
+            f"{field!r}: {values}; keep one row per commune (identical duplicates are allowed)"
+        )
+        raise InputError(msg)
     tab = tab.drop_duplicates("_code").set_index("_code")
     out = communes.copy()
     present = out["commune_code"].isin(tab.index)
