@@ -112,7 +112,7 @@ OUT_OF_RANGE = [
     ("charging.targets", [{"indicator": "communes_covered_share", "value": 1.5}], "communes_covered_share is a share: it must be between 0 and 1 (got 1.5"),
     ("charging.targets", [{"indicator": "points", "value": -1}], "charging.targets[0]: the target of points must be at least 0 (got -1)"),
     ("charging.targets", [{"indicator": "pop_share_within_5km", "value": 0.9}], "pop_share_within_5km needs 5000 in distances_m"),
-    ("carbon.overrides", {"cropland": {"soil": -1}}, "carbon.overrides.cropland.soil: must be at least 0 tC/ha (got -1)"),
+    ("carbon.overrides", {"cropland": {"soil": -1}}, "carbon.overrides.cropland.soil: must be between 0 and 2000 tC/ha (got -1)"),
 ]  # fmt: skip
 
 
