@@ -341,10 +341,10 @@ def join_commune_table(
         code = clash["_code"].iloc[0]
         rows = clash[clash["_code"] == code]
         field = next(f for f in fields if rows[f].nunique(dropna=False) > 1)
-        values = " and ".join(repr(v) for v in rows[field].head(2))
+        both = " and ".join(repr(v) for v in rows[field].head(2))
         msg = (
             f"commune table {source}: commune {code} is listed twice with different values of "
-            f"{field!r}: {values}; keep one row per commune (identical duplicates are allowed)"
+            f"{field!r}: {both}; keep one row per commune (identical duplicates are allowed)"
         )
         raise InputError(msg)
     tab = tab.drop_duplicates("_code").set_index("_code")

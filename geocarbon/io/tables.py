@@ -207,7 +207,8 @@ def read_csv(
             sep=sep,
             encoding="utf-8-sig",
             low_memory=False,
-            **({"keep_default_na": False, "na_values": na_values} if na_values else {}),
+            keep_default_na=not na_values,
+            na_values=na_values or None,
         )
     except pd.errors.EmptyDataError:
         msg = f"{what}: {path} is empty (no header, no rows)"
