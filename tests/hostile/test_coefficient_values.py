@@ -383,7 +383,8 @@ def test_a10_flux_cell_missing_for_a_zone_of_the_territory(tmp_path: Path) -> No
     for needle in ("flux-zpc.csv", "zone 4_1", "46001", f"'{FLUX_COLUMNS[0]}'", "empty"):
         assert needle in message
     # a zone the territory does not use may lack values
-    check_aldo_flux(tables.flux.set_index("zpc"), pd.Series(["4_1"], index=["1"]).iloc[:0], "f")
+    two = _tables(tmp_path, flux_zpc=("4_1,1.5,", f"{_flux_row('4_1')}\n1_1,,"))
+    check_aldo_flux(two.flux.set_index("zpc"), zpc, "flux-zpc.csv")
     with pytest.raises(CoefficientError, match="no row for the pedoclimatic zones"):
         check_aldo_flux(tables.flux.set_index("zpc"), pd.Series(["9_9"], index=["46001"]), "f")
 
