@@ -5,12 +5,16 @@ point, ``coordonneesXY`` = ``"[lon, lat]"``, ``puissance_nominale``) and station
 (one row per station with ``nbre_pdc`` points, ``Xlongitude`` / ``Ylatitude``). Known
 defects are repaired or flagged in ``qa_flags`` (semicolon-separated):
 
-``coordinates_unparseable``, ``lat_lon_swapped``, ``connector_rows_merged``,
-``duplicate_point_id``, ``power_in_watts``, ``power_unknown``, ``power_implausible``,
+``coordinates_unparseable``, ``coordinates_not_degrees``, ``coordinates_columns_differ``,
+``lat_lon_swapped``, ``connector_rows_merged``, ``duplicate_point_id``, ``power_in_watts``,
+``power_unknown``, ``power_implausible``, ``station_points_invalid``,
 ``station_points_implausible``, ``outside_territory``, ``declared_code_differs``,
 ``declared_code_unknown``.
 
 A flagged power that cannot be trusted is set to unknown (NaN): it is counted in no kW sum.
+Numbers written with a decimal comma (``"22,0"``, ``"1,843358"``) are read in both layouts.
+Coordinates must be WGS84 degrees (the IRVE schema's): a file whose coordinates mostly cannot
+be degrees (projected metres such as Lambert-93) is refused; a few such points are flagged.
 """
 
 from __future__ import annotations
@@ -43,14 +47,108 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 MAX_POINT_POWER_KW = 1_000.0
 
 #: Largest plausible number of points of one station (``nbre_pdc``); the largest car parks
-#: hold a few hundred. Above it (or not a finite number) the station counts as one point,
-#: flagged ``station_points_implausible``.
+#: hold a few hundred. Above it (or infinite) the station counts as one point, flagged
+#: ``station_points_implausible``.
 MAX_POINTS_PER_STATION = 1_000
+
+#: Above this share of the points with coordinates, coordinates that cannot be degrees
+#: (|lon| > 180 or |lat| > 90, either way round) make the whole file refused: they are
+#: projected metres, not a few typing errors.
+NOT_DEGREES_REFUSED_SHARE = 0.5
+
+#: Largest difference [degrees] between a station's ``Xlongitude`` / ``Ylatitude`` columns
+#: and its point geometry before they are said to disagree (0.001° is about 80-110 m in
+#: France): the geometry is used, the station flagged ``coordinates_columns_differ``.
+COLUMNS_GEOMETRY_TOLERANCE_DEG = 1e-3
+
+_DECIMAL_COMMA = r"[-+]?\d+,\d+"
 
 
 def _flag(flags: np.ndarray, where: np.ndarray, name: str) -> None:
     for i in np.flatnonzero(where):
         flags[i] = f"{flags[i]};{name}" if flags[i] else name
+
+
+def parse_decimal(values: pd.Series) -> np.ndarray:
+    """Numbers from the cells of a column; a decimal comma is accepted.
+
+    ``"22,5"`` and ``"22.5"`` both give 22.5; text that is not one number (``"12 points"``,
+    ``"1,000,5"``), and empty cells, give NaN.
+
+    Parameters
+    ----------
+    values : Series
+        Cells as text or numbers.
+
+    Returns
+    -------
+    ndarray of float
+        The numbers (NaN where a cell holds none).
+    """
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    text = values.astype("string").str.strip()
+    comma = text.str.fullmatch(_DECIMAL_COMMA).fillna(False).astype(bool)
+    text = text.where(~comma, text.str.replace(",", ".", regex=False))
+    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def coordinates_not_degrees(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Which coordinates cannot be longitude / latitude degrees, in either order.
+
+    A pair is not degrees when |lon| > 180 or |lat| > 90 and, read swapped (latitude
+    first), |lat| > 180 or |lon| > 90: projected metres such as Lambert-93
+    ``[574000, 6390000]``. Swapped degrees are not caught here (see :func:`clean_points`).
+
+    Parameters
+    ----------
+    lon, lat : ndarray
+        Declared longitude and latitude [degrees expected]; NaN = no coordinates.
+
+    Returns
+    -------
+    ndarray of bool
+        True where the pair cannot be degrees (False for NaN).
+    """
+    x, y = np.abs(np.asarray(lon, dtype=float)), np.abs(np.asarray(lat, dtype=float))
+    with np.errstate(invalid="ignore"):
+        return ((x > 180) | (y > 90)) & ((y > 180) | (x > 90))
+
+
+def check_degrees(lon: np.ndarray, lat: np.ndarray, source: str, columns: str) -> None:
+    """Refuse a file whose coordinates mostly cannot be WGS84 degrees.
+
+    Parameters
+    ----------
+    lon, lat : ndarray
+        Coordinates read from the file [degrees expected].
+    source : str
+        The file, for the message.
+    columns : str
+        Where the coordinates were read, for the message.
+
+    Raises
+    ------
+    InputError
+        More than :data:`NOT_DEGREES_REFUSED_SHARE` of the points with coordinates have
+        coordinates that cannot be degrees (see :func:`coordinates_not_degrees`).
+    """
+    bad = coordinates_not_degrees(lon, lat)
+    read = int(
+        (~np.isnan(np.asarray(lon, dtype=float)) & ~np.isnan(np.asarray(lat, dtype=float))).sum()
+    )
+    if read == 0 or bad.sum() <= NOT_DEGREES_REFUSED_SHARE * read:
+        return
+    i = int(np.flatnonzero(bad)[0])
+    msg = (
+        f"charging points: {source}: {int(bad.sum())} of the {read} points with coordinates in "
+        f"{columns} have values that cannot be longitude/latitude degrees (e.g. "
+        f"[{lon[i]:g}, {lat[i]:g}]): they look like projected metres (e.g. Lambert-93, EPSG:2154). "
+        "The IRVE schema wants WGS84 degrees (EPSG:4326), longitude first: convert the "
+        "coordinates to EPSG:4326 (e.g. ogr2ogr -s_srs EPSG:2154 -t_srs EPSG:4326), or give a "
+        "layer whose point geometry carries its CRS"
+    )
+    raise InputError(msg)
 
 
 def parse_xy(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -84,9 +182,8 @@ def points_from_irve(table: pd.DataFrame, source: str) -> pd.DataFrame:
         )
         raise InputError(msg)
     lon, lat = parse_xy(table["coordonneesXY"])
-    power = pd.to_numeric(
-        table["puissance_nominale"].astype("string").str.replace(",", "."), errors="coerce"
-    )
+    check_degrees(lon, lat, source, "'coordonneesXY'")
+    power = parse_decimal(table["puissance_nominale"])
     station = (
         table["id_station_itinerance"]
         if "id_station_itinerance" in table.columns
@@ -102,7 +199,7 @@ def points_from_irve(table: pd.DataFrame, source: str) -> pd.DataFrame:
             "point_id": table["id_pdc_itinerance"].astype("string").fillna("").to_numpy(),
             "station_id": station.astype("string").fillna("").to_numpy(),
             "declared_commune_code": declared.to_numpy(),
-            "power_kw": power.to_numpy(dtype=float),
+            "power_kw": power,
             "qa_flags": np.full(len(table), "", dtype=object),
             "lon": lon,
             "lat": lat,
@@ -110,10 +207,130 @@ def points_from_irve(table: pd.DataFrame, source: str) -> pd.DataFrame:
     )
 
 
+def station_point_counts(declared: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Number of points of each station from its ``nbre_pdc`` cell.
+
+    A whole number from 1 to :data:`MAX_POINTS_PER_STATION` is used as is (a decimal comma
+    is accepted). Any other value counts as one point (the station exists, its number of
+    points is not known): an empty cell, text (``"12 points"``), 0, a negative or fractional
+    number (2.7) are ``invalid``; an infinite number or one above the ceiling is
+    ``implausible``.
+
+    Parameters
+    ----------
+    declared : Series
+        ``nbre_pdc`` cells (text or numbers).
+
+    Returns
+    -------
+    points : ndarray of int
+        Points counted for each station.
+    invalid, implausible : ndarray of bool
+        Stations counted as one point, by reason.
+    """
+    values = parse_decimal(declared)
+    with np.errstate(invalid="ignore"):
+        implausible = np.isinf(values) | (values > MAX_POINTS_PER_STATION)
+        valid = np.isfinite(values) & (values >= 1) & (values == np.floor(values)) & ~implausible
+    invalid = ~valid & ~implausible
+    points = np.where(valid, np.nan_to_num(values), 1.0).astype(np.int64)
+    return points, invalid, implausible
+
+
+def station_count_notice(frame: pd.DataFrame, source: str) -> list[Notice]:
+    """A notice listing the stations whose ``nbre_pdc`` was not used (see
+    :func:`station_point_counts`), with their values; none when every count is usable."""
+    _, invalid, implausible = station_point_counts(frame["nbre_pdc"])
+    bad = invalid | implausible
+    if not bad.any():
+        return []
+    ids = frame["id_station_itinerance"].astype("string").fillna("").to_numpy()
+    cells = frame["nbre_pdc"].astype("string").fillna("").to_numpy()
+    return [
+        Notice(
+            "station_points_invalid",
+            f"charging points: {source}: {int(bad.sum())} stations have a 'nbre_pdc' that is not "
+            f"a whole number of points from 1 to {MAX_POINTS_PER_STATION:,} (empty, text, 0, "
+            "negative, fractional or implausible): each counts as one point, flagged "
+            "station_points_invalid (or station_points_implausible above the ceiling); "
+            "write the station's number of charging points in 'nbre_pdc'",
+            [f"{ids[i]}: {cells[i]!r}" for i in np.flatnonzero(bad)],
+        )
+    ]
+
+
+def station_coordinates(
+    frame: pd.DataFrame, source: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Longitude and latitude of each station, from its point geometry when it has one.
+
+    A point geometry (in the layer's own CRS) is used first; the ``Xlongitude`` /
+    ``Ylatitude`` columns (decimal comma accepted) only for stations without one. Where both
+    exist and differ by more than :data:`COLUMNS_GEOMETRY_TOLERANCE_DEG`, the geometry is used
+    and the station flagged ``coordinates_columns_differ``.
+
+    Parameters
+    ----------
+    frame : DataFrame or GeoDataFrame
+        The stations.
+    source : str
+        The file, for messages.
+
+    Returns
+    -------
+    lon, lat : ndarray
+        Coordinates [degrees, EPSG:4326]; NaN where none could be read.
+    differ : ndarray of bool
+        Stations whose columns disagree with their geometry.
+
+    Raises
+    ------
+    InputError
+        Neither a geometry nor both columns; or coordinates read from the columns mostly
+        not degrees (see :func:`check_degrees`).
+    """
+    n = len(frame)
+    has_columns = "Xlongitude" in frame.columns and "Ylatitude" in frame.columns
+    lon, lat = np.full(n, np.nan), np.full(n, np.nan)
+    from_geometry = np.zeros(n, dtype=bool)
+    if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None:
+        geom = np.asarray(frame.geometry.values, dtype=object)
+        is_point = np.array(
+            [g is not None and not g.is_empty and g.geom_type == "Point" for g in geom], dtype=bool
+        )
+        if is_point.any():
+            wgs = gpd.GeoSeries(geom[is_point], crs=frame.crs).to_crs("EPSG:4326")
+            lon[is_point], lat[is_point] = wgs.x.to_numpy(), wgs.y.to_numpy()
+            from_geometry = is_point & np.isfinite(lon) & np.isfinite(lat)
+            lon[~from_geometry], lat[~from_geometry] = np.nan, np.nan
+    if not has_columns and not from_geometry.any():
+        msg = (
+            f"charging points: {source} has no coordinates: give 'Xlongitude' and 'Ylatitude' "
+            "columns (WGS84 degrees) or a layer with a point geometry"
+        )
+        raise InputError(msg)
+    differ = np.zeros(n, dtype=bool)
+    if has_columns:
+        col_lon = parse_decimal(frame["Xlongitude"])
+        col_lat = parse_decimal(frame["Ylatitude"])
+        use = ~from_geometry
+        check_degrees(col_lon[use], col_lat[use], source, "'Xlongitude' / 'Ylatitude'")
+        lon[use], lat[use] = col_lon[use], col_lat[use]
+        with np.errstate(invalid="ignore"):
+            far = (np.abs(col_lon - lon) > COLUMNS_GEOMETRY_TOLERANCE_DEG) | (
+                np.abs(col_lat - lat) > COLUMNS_GEOMETRY_TOLERANCE_DEG
+            )
+        written = ~np.isnan(col_lon) | ~np.isnan(col_lat)
+        differ = from_geometry & written & (far | np.isnan(col_lon) | np.isnan(col_lat))
+    return lon, lat, differ
+
+
 def points_from_stations(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Charging points from a station-level layout (``nbre_pdc`` points per station).
 
-    Power is unknown in this layout unless a ``puissance_nominale`` column exists.
+    Coordinates: see :func:`station_coordinates`; points per station: see
+    :func:`station_point_counts`. Power is unknown in this layout unless a
+    ``puissance_nominale`` column exists (decimal comma accepted, as in the IRVE layout).
     """
     if len(frame) == 0:
         msg = f"charging points: {source} is empty"
@@ -122,22 +339,10 @@ def points_from_stations(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         if col not in frame.columns:
             msg = f"charging points: {source} has no column {col!r} (station layout expected)"
             raise InputError(msg)
-    declared_n = pd.to_numeric(frame["nbre_pdc"], errors="coerce").to_numpy(dtype=float)
-    implausible_n = ~np.isfinite(declared_n) & ~np.isnan(declared_n)
-    implausible_n |= declared_n > MAX_POINTS_PER_STATION
-    n = np.where(implausible_n | np.isnan(declared_n), 1.0, np.clip(declared_n, 1, None))
-    n = n.astype(np.int64)
-    if "Xlongitude" in frame.columns and "Ylatitude" in frame.columns:
-        lon = pd.to_numeric(frame["Xlongitude"], errors="coerce").to_numpy(dtype=float)
-        lat = pd.to_numeric(frame["Ylatitude"], errors="coerce").to_numpy(dtype=float)
-    elif isinstance(frame, gpd.GeoDataFrame):
-        geo = frame.to_crs("EPSG:4326").geometry
-        lon, lat = geo.x.to_numpy(), geo.y.to_numpy()
-    else:
-        msg = f"charging points: {source} has no coordinates (Xlongitude / Ylatitude or a geometry)"
-        raise InputError(msg)
+    n, invalid_n, implausible_n = station_point_counts(frame["nbre_pdc"])
+    lon, lat, differ = station_coordinates(frame, source)
     power = (
-        pd.to_numeric(frame["puissance_nominale"], errors="coerce").to_numpy(dtype=float)
+        parse_decimal(frame["puissance_nominale"])
         if "puissance_nominale" in frame.columns
         else np.full(len(frame), np.nan)
     )
@@ -149,7 +354,10 @@ def points_from_stations(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     )
     rep = np.repeat(np.arange(len(frame)), n)
     rank = np.concatenate([np.arange(1, k + 1) for k in n])
-    flags = np.where(implausible_n, "station_points_implausible", "").astype(object)
+    flags = np.full(len(frame), "", dtype=object)
+    _flag(flags, invalid_n, "station_points_invalid")
+    _flag(flags, implausible_n, "station_points_implausible")
+    _flag(flags, differ, "coordinates_columns_differ")
     return pd.DataFrame(
         {
             "point_id": [f"{station[i]}#{r}" for i, r in zip(rep, rank, strict=True)],
@@ -245,6 +453,10 @@ def clean_points(
     power, flagged = clean_power_kw(power)
     for name, where in flagged.items():
         _flag(flags, where, name)
+    # projected metres (or other values that cannot be degrees) are not located anywhere
+    not_degrees = coordinates_not_degrees(lon, lat)
+    _flag(flags, not_degrees, "coordinates_not_degrees")
+    lon[not_degrees], lat[not_degrees] = np.nan, np.nan
     # latitude and longitude swapped: put them back when the swapped point is in the territory
     territory = shapely.union_all(np.asarray(communes.to_crs("EPSG:4326").geometry.values))
     ok = ~np.isnan(lon) & ~np.isnan(lat)
@@ -282,6 +494,80 @@ def clean_points(
         crs="EPSG:4326",
     )
     return out[~dup_rows].reset_index(drop=True)
+
+
+def point_notices(points: gpd.GeoDataFrame, source: str) -> list[Notice]:
+    """What the cleaning of the charging points set aside, for the run's notices.
+
+    Parameters
+    ----------
+    points : GeoDataFrame
+        Result of :func:`clean_points`.
+    source : str
+        The file, for messages.
+
+    Returns
+    -------
+    list of Notice
+        ``charging_qa`` (points read, points in the territory, count of each QA flag);
+        ``charging_coordinates_not_degrees`` (the points concerned); and
+        ``charging_no_point_in_territory`` when points were read but none lies in the
+        territory (every commune then counts 0 points).
+
+    Raises
+    ------
+    InputError
+        Points were read but none has usable coordinates.
+    """
+    flags = pd.Series([f for fl in points["qa_flags"] for f in str(fl).split(";") if f])
+    counts = flags.value_counts()
+    reasons = [f"{k}: {v}" for k, v in counts.items()]
+    n = len(points)
+    inside = int((points["commune_code"] != "").sum())
+    located = int(points.geometry.notna().sum())
+    if n and located == 0:
+        msg = (
+            f"charging points: {source}: none of the {n} points read has usable coordinates "
+            f"({', '.join(reasons)}); the IRVE schema wants WGS84 longitude / latitude "
+            "degrees ('coordonneesXY' \"[lon, lat]\", or 'Xlongitude' / 'Ylatitude'): fix "
+            "the coordinates"
+        )
+        raise InputError(msg)
+    notices = []
+    if len(counts):
+        notices.append(
+            Notice(
+                "charging_qa",
+                f"charging points: {source}: {n} points read, {inside} in the territory; QA "
+                "flags (see qa_flags of the charging points)",
+                reasons,
+            )
+        )
+    if "coordinates_not_degrees" in counts:
+        bad = points["qa_flags"].astype(str).str.contains("coordinates_not_degrees").to_numpy()
+        notices.append(
+            Notice(
+                "charging_coordinates_not_degrees",
+                f"charging points: {source}: {int(bad.sum())} points have coordinates that "
+                "cannot be longitude/latitude degrees (projected metres?): they are located in "
+                "no commune and counted nowhere; write them in WGS84 degrees",
+                points["point_id"].to_numpy()[bad].tolist(),
+            )
+        )
+    if n and inside == 0:
+        geom = points.geometry[points.geometry.notna()]
+        minx, miny, maxx, maxy = (float(v) for v in geom.total_bounds)
+        notices.append(
+            Notice(
+                "charging_no_point_in_territory",
+                f"charging points: {source}: none of the {n} points read lies in the "
+                f"territory (the {located} located points span longitudes {minx:g} to {maxx:g}, "
+                f"latitudes {miny:g} to {maxy:g}): every commune counts 0 points and every "
+                "populated cell is a white zone. Check that the file covers the territory",
+                reasons,
+            )
+        )
+    return notices
 
 
 #: Most vehicles of one kind registered in one commune (Paris registers about 550,000 cars

@@ -14,9 +14,11 @@ import pandas as pd
 from geocarbon.charging.clean import (
     clean_points,
     fleet_counts,
+    point_notices,
     points_from_irve,
     points_from_stations,
     population_cell_mask,
+    station_count_notice,
 )
 from geocarbon.charging.indicators import access_by_zone, counts_by_commune, nearest_distance_m
 from geocarbon.config import ChargingConfig, PipelineConfig
@@ -62,8 +64,9 @@ def charging_input_files(cfg: PipelineConfig) -> dict[str, Path]:
     return files
 
 
-def read_points(ch: ChargingConfig) -> pd.DataFrame:
-    """Charging points as a flat table, whatever the layout."""
+def read_points(ch: ChargingConfig) -> tuple[pd.DataFrame, list[Notice]]:
+    """Charging points as a flat table, whatever the layout, with the notice of stations
+    whose number of points was not usable (station layout)."""
     path = ch.points.path
     is_table = path.name.lower().endswith((".csv", ".csv.gz"))
     if is_table:
@@ -74,8 +77,8 @@ def read_points(ch: ChargingConfig) -> pd.DataFrame:
     if layout == "auto":
         layout = "irve_v2" if "coordonneesXY" in table.columns else "stations"
     if layout == "irve_v2":
-        return points_from_irve(table, str(path))
-    return points_from_stations(table, str(path))
+        return points_from_irve(table, str(path)), []
+    return points_from_stations(table, str(path)), station_count_notice(table, str(path))
 
 
 def validate_charging(
@@ -88,17 +91,9 @@ def validate_charging(
     """
     ch = cfg.charging
     assert ch is not None
-    points = clean_points(read_points(ch), communes, known_codes)
-    notices = []
-    flags = pd.Series([f for fl in points["qa_flags"] for f in str(fl).split(";") if f])
-    if len(flags):
-        notices.append(
-            Notice(
-                "charging_qa",
-                f"{len(points)} charging points; QA flags",
-                [f"{k}: {v}" for k, v in flags.value_counts().items()],
-            )
-        )
+    raw, notices = read_points(ch)
+    points = clean_points(raw, communes, known_codes)
+    notices += point_notices(points, str(ch.points.path))
     if ch.population_raster is not None:
         # the same cells as a run reads (block by block): a truncated file is caught here
         _, _, _, more = population_cells(cfg, communes)
@@ -166,17 +161,10 @@ def compute_charging(
     """
     ch = cfg.charging
     assert ch is not None
-    raw = read_points(ch)
+    raw, more = read_points(ch)
     points = clean_points(raw, communes, known_codes)
-    flags = pd.Series([f for fl in points["qa_flags"] for f in str(fl).split(";") if f])
-    if len(flags):
-        notices.append(
-            Notice(
-                "charging_qa",
-                "charging points with QA flags (see qa_flags)",
-                [f"{k}: {v}" for k, v in flags.value_counts().items()],
-            )
-        )
+    notices += more
+    notices += point_notices(points, str(ch.points.path))
     in_territory = points[points["commune_code"] != ""]
     counts = counts_by_commune(points)
     counts = counts.reindex(communes["commune_code"]).fillna(
