@@ -51,6 +51,48 @@ def within(points: gpd.GeoSeries, zones: gpd.GeoDataFrame) -> np.ndarray:
     return out
 
 
+def installation_buildings(buildings: np.ndarray, installations: np.ndarray) -> np.ndarray:
+    """The one building each existing installation belongs to, so that its power is
+    counted once.
+
+    An installation polygon belongs to the building holding the largest part of it
+    (intersection area in the geometries' CRS, which must be equal-area or projected);
+    a point (or an installation with no area) to the building it lies in or touches. Ties
+    go to the first building.
+
+    Parameters
+    ----------
+    buildings : ndarray of shapely geometries
+        Building footprints (missing or empty geometries belong to nothing).
+    installations : ndarray of shapely geometries
+        Existing installations (polygons or points), in the same CRS.
+
+    Returns
+    -------
+    ndarray of int
+        Index of the building of each installation; -1 when it touches no building.
+    """
+    out = np.full(len(installations), -1, dtype=np.int64)
+    if len(installations) == 0 or len(buildings) == 0:
+        return out
+    inst = np.asarray(installations, dtype=object).copy()
+    fix = ~shapely.is_missing(inst) & ~shapely.is_valid(inst)
+    inst[fix] = shapely.make_valid(inst[fix])
+    tree = shapely.STRtree(np.asarray(buildings, dtype=object))
+    inst_idx, bld_idx = tree.query(inst, predicate="intersects")
+    if len(inst_idx) == 0:
+        return out
+    part_m2 = shapely.area(shapely.intersection(inst[inst_idx], tree.geometries[bld_idx]))
+    # polygons need a shared area; points and lines (no area) their contact
+    keep = (part_m2 > 0) | (shapely.area(inst[inst_idx]) == 0)
+    inst_idx, bld_idx, part_m2 = inst_idx[keep], bld_idx[keep], part_m2[keep]
+    order = np.lexsort((bld_idx, -part_m2, inst_idx))
+    inst_idx, bld_idx = inst_idx[order], bld_idx[order]
+    first = np.r_[True, inst_idx[1:] != inst_idx[:-1]] if len(inst_idx) else np.zeros(0, bool)
+    out[inst_idx[first]] = bld_idx[first]
+    return out
+
+
 def roof_potential(
     buildings: gpd.GeoDataFrame, yields_kwh_per_kwp: dict[str, float], params: PvParameters
 ) -> gpd.GeoDataFrame:

@@ -22,7 +22,8 @@ from geocarbon.io.weather import read_weather
 from geocarbon.io.writers import write_csv, write_text
 from geocarbon.maps import ChoroplethLayer, Overlay, choropleth_map, commune_tooltip
 from geocarbon.notices import Notice
-from geocarbon.solar.roofs import roof_potential, within
+from geocarbon.solar.checks import existing_kwp_values, irradiation_problem
+from geocarbon.solar.roofs import installation_buildings, roof_potential, within
 from geocarbon.solar.yield_model import check_weather, mean_yield, specific_yield
 
 logger = logging.getLogger(__name__)
@@ -264,17 +265,38 @@ def compute_pv(
     if pv.existing is not None:
         ex = read_vector(
             pv.existing.path, "existing installations", pv.existing.layer, allow_empty=True
-        ).to_crs(eq)
-        idx = within(points, ex)
-        equipped = idx >= 0
+        )
+        power_kwp, more = existing_power(ex, pv)
+        notices += more
+        ex = ex.to_crs(eq)
+        # each installation belongs to one building (its power is counted once); buildings
+        # whose representative point lies in an installation are equipped too
+        owner = installation_buildings(work.geometry.to_numpy(), ex.geometry.to_numpy())
+        equipped = within(points, ex) >= 0
+        equipped[owner[owner >= 0]] = True
         work["existing_installation"] = equipped
         work.loc[equipped & (work["excluded_reason"] == ""), "excluded_reason"] = (
             "existing installation"
         )
-        if pv.existing.kwp_field and pv.existing.kwp_field in ex.columns:
-            kwp = pd.to_numeric(ex[pv.existing.kwp_field], errors="coerce").fillna(0.0).to_numpy()
-            work["existing_kwp"] = np.where(equipped, kwp[np.clip(idx, 0, None)], 0.0)
-            existing_kwp = work.groupby("commune_code")["existing_kwp"].sum()
+        orphans = np.flatnonzero(owner < 0)
+        if len(orphans):
+            lost = float(np.nansum(power_kwp[orphans])) if power_kwp is not None else 0.0
+            power = f" (their {lost:,.1f} kWp are not counted)" if power_kwp is not None else ""
+            notices.append(
+                Notice(
+                    "existing_installations_off_buildings",
+                    f"{len(orphans)} existing installations touch no building{power}",
+                    [f"feature {i + 1}" for i in orphans[:50]],
+                )
+            )
+        if power_kwp is not None:
+            per_building = np.zeros(len(work))
+            held = owner >= 0
+            np.add.at(per_building, owner[held], power_kwp[held])  # NaN (unknown) propagates
+            work["existing_kwp"] = per_building
+            by_commune = work.groupby("commune_code")["existing_kwp"]
+            existing_kwp = by_commune.sum()
+            existing_kwp[by_commune.apply(lambda s: bool(s.isna().any()))] = np.nan
     table = {str(k): float(v) for k, v in yields.set_index("case")["kwh_per_kwp"].items()}
     result = roof_potential(work, table, pv.parameters)
     if pv.irradiation_raster is not None:
@@ -310,9 +332,10 @@ def compute_pv(
             communes["pv_kwp"].to_numpy(), pop, out=np.full(len(pop), np.nan), where=pop > 0
         )
     if len(existing_kwp):
-        communes["pv_existing_kwp"] = (
-            existing_kwp.reindex(communes["commune_code"]).fillna(0.0).to_numpy()
-        )
+        # a commune without installation has none (0); one with an unknown power is unknown
+        communes["pv_existing_kwp"] = existing_kwp.reindex(
+            communes["commune_code"], fill_value=0.0
+        ).to_numpy()
     in_territory = result[result["commune_code"] != ""]
     summary = pv_summary(in_territory)
     targets = pv_targets(pv, in_territory, communes)
@@ -361,20 +384,7 @@ def _scale_by_raster(
 ) -> gpd.GeoDataFrame:
     """Yield of each building × the raster's annual irradiation at the building / the
     reference year's [kWh/m²/yr]; buildings off the raster or on nodata get a reason."""
-    from geocarbon.io.raster import raster_info, sample_points
-
-    info = raster_info(path, "irradiation raster")
-    pts = points.to_crs(info.crs)
-    ghi = sample_points(info, pts.x.to_numpy(), pts.y.to_numpy())
-    if np.isnan(ghi).all():
-        msg = (
-            f"irradiation raster {path} does not cover the buildings (no value at any building); "
-            "check its extent and CRS"
-        )
-        raise InputError(msg)
-    if np.nanmax(ghi) > 3000 or np.nanmin(ghi) < 300:
-        msg = f"irradiation raster {path}: values {np.nanmin(ghi):.0f}–{np.nanmax(ghi):.0f} are not annual irradiation in kWh/m²/yr"
-        raise InputError(msg)
+    ghi = irradiation_at(points, path)
     out = result.copy()
     off = np.isnan(ghi) & (out["excluded_reason"] == "").to_numpy()
     out.loc[off, "excluded_reason"] = "outside the irradiation raster"
@@ -391,6 +401,80 @@ def _scale_by_raster(
             )
         )
     return out
+
+
+def irradiation_at(points: gpd.GeoSeries, path: Path) -> np.ndarray:
+    """Annual irradiation at each building's point [kWh/m²/yr] (NaN off the raster or on
+    nodata), read block by block and checked; ``run`` and ``validate`` both read it here.
+
+    Raises
+    ------
+    InputError
+        The raster covers no building, or its values are not annual irradiation in
+        kWh/m²/yr (the message gives the allowed range and how to fix the values).
+    """
+    from geocarbon.io.raster import raster_info, sample_points
+
+    info = raster_info(path, "irradiation raster")
+    pts = points.to_crs(info.crs)
+    xs, ys = pts.x.to_numpy(), pts.y.to_numpy()
+    located = np.isfinite(xs) & np.isfinite(ys)  # buildings without geometry have no point
+    ghi = np.full(len(pts), np.nan)
+    ghi[located] = sample_points(info, xs[located], ys[located])
+    if np.isnan(ghi).all():
+        msg = (
+            f"irradiation raster {path} does not cover the buildings (no value at any building); "
+            "check its extent and CRS"
+        )
+        raise InputError(msg)
+    problem = irradiation_problem(ghi)
+    if problem is not None:
+        msg = f"irradiation raster {path} (pv.irradiation_raster): {problem}"
+        raise InputError(msg)
+    return ghi
+
+
+def existing_power(ex: gpd.GeoDataFrame, pv: PvConfig) -> tuple[np.ndarray | None, list[Notice]]:
+    """Installed power of each existing installation [kWp] (None without ``kwp_field``),
+    checked, and a notice for the installations whose power is unknown (empty cells).
+
+    Raises
+    ------
+    InputError
+        ``kwp_field`` is not a field of the file (the fields present are listed), or a
+        value is text, negative, not finite or implausible.
+    """
+    assert pv.existing is not None
+    field = pv.existing.kwp_field
+    if field is None:
+        return None, []
+    source = str(pv.existing.path)
+    if field not in ex.columns:
+        fields = [str(c) for c in ex.columns if c != ex.geometry.name]
+        msg = (
+            f"existing installations: {source} has no field {field!r} (pv.existing.kwp_field); "
+            f"fields: {', '.join(fields) or 'none'}. Name the field holding the installed power "
+            "in kWp, or remove kwp_field"
+        )
+        raise InputError(msg)
+    power_kwp, empty = existing_kwp_values(ex[field], source, field)
+    notices = []
+    if empty:
+        notices.append(
+            Notice(
+                "existing_kwp_unknown",
+                f"{len(empty)} existing installations have no value in {field!r}: their power is "
+                "unknown, and so is the existing power of their communes (left empty)",
+                [f"feature {i}" for i in empty[:50]],
+            )
+        )
+    return power_kwp, notices
+
+
+def building_points(buildings: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """Representative point of each building, in the territory's local equal-area CRS."""
+    eq = local_equal_area_crs(communes)
+    return buildings.to_crs(eq).geometry.representative_point()
 
 
 def pv_summary(buildings: pd.DataFrame) -> pd.DataFrame:
@@ -427,7 +511,7 @@ def pv_targets(pv: PvConfig, buildings: pd.DataFrame, communes: pd.DataFrame) ->
     kept = buildings[buildings["excluded_reason"] == ""]
     potential_kwp = float(kept["kwp"].sum())
     existing_kwp = (
-        float(communes["pv_existing_kwp"].sum())
+        float(communes["pv_existing_kwp"].sum(skipna=False))
         if "pv_existing_kwp" in communes.columns
         else np.nan
     )
@@ -489,15 +573,19 @@ def validate_pv(cfg: PipelineConfig, inputs: Any) -> list[Notice]:
     pv = cfg.pv
     assert pv is not None
     raw = read_vector(pv.buildings.path, "buildings", pv.buildings.layer)
-    _, notices = prepare_buildings(raw, pv, str(pv.buildings.path))
+    buildings, notices = prepare_buildings(raw, pv, str(pv.buildings.path))
     if pv.weather is not None:
         check_weather(read_weather(pv.weather.path, pv.weather.format))
     if pv.irradiation_raster is not None:
-        from geocarbon.io.raster import raster_info
-
-        raster_info(pv.irradiation_raster, "irradiation raster")
+        # the values at the buildings, as run reads and checks them
+        irradiation_at(building_points(buildings, inputs.communes), pv.irradiation_raster)
     for zone_cfg in pv.exclusions:
         read_vector(zone_cfg.path, "exclusion zones", zone_cfg.layer, allow_empty=True)
+    if pv.existing is not None:
+        ex = read_vector(
+            pv.existing.path, "existing installations", pv.existing.layer, allow_empty=True
+        )
+        notices += existing_power(ex, pv)[1]
     return notices
 
 
