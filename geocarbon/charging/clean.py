@@ -143,7 +143,7 @@ def check_degrees(lon: np.ndarray, lat: np.ndarray, source: str, columns: str) -
     msg = (
         f"charging points: {source}: {int(bad.sum())} of the {read} points with coordinates in "
         f"{columns} have values that cannot be longitude/latitude degrees (e.g. "
-        f"[{lon[i]:g}, {lat[i]:g}]): they look like projected metres (e.g. Lambert-93, EPSG:2154). "
+        f"[{lon[i]:.10g}, {lat[i]:.10g}]): they look like projected metres (e.g. Lambert-93, EPSG:2154). "
         "The IRVE schema wants WGS84 degrees (EPSG:4326), longitude first: convert the "
         "coordinates to EPSG:4326 (e.g. ogr2ogr -s_srs EPSG:2154 -t_srs EPSG:4326), or give a "
         "layer whose point geometry carries its CRS"

@@ -196,10 +196,12 @@ def test_implausible_station_point_counts_are_flagged() -> None:
         }
     )
     points = points_from_stations(frame, "stations.csv")
-    # A: two points; B and C: implausible counts, one point each, flagged; D: at least one
+    # A: two points; B and C: implausible counts, one point each, flagged; D: a negative
+    # count, one point, flagged invalid
     assert points["station_id"].tolist() == ["A", "A", "B", "C", "D"]
     assert points["qa_flags"].tolist() == [
-        "", "", "station_points_implausible", "station_points_implausible", "",
+        "", "", "station_points_implausible", "station_points_implausible",
+        "station_points_invalid",
     ]  # fmt: skip
 
 
