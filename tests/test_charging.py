@@ -174,6 +174,9 @@ def lot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_lot_stations_points_and_communes(lot: Path) -> None:
     points = gpd.read_file(lot / "geocarbon.gpkg", layer="charging_points")
     assert len(points) == 139 and points["station_id"].nunique() == 55
+    # the layer's Xlongitude / Ylatitude columns agree with its geometry; counts are whole
+    for flag in ("coordinates_columns_differ", "station_points_", "coordinates_not_degrees"):
+        assert not points.qa_flags.str.contains(flag).any()
     assert points.loc[points.commune_code != "", "commune_code"].nunique() == 46
     stations = points.drop_duplicates("station_id")
     differs = stations[stations.qa_flags.str.contains("declared_code_differs")]

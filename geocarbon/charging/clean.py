@@ -510,7 +510,8 @@ def point_notices(points: gpd.GeoDataFrame, source: str) -> list[Notice]:
     -------
     list of Notice
         ``charging_qa`` (points read, points in the territory, count of each QA flag);
-        ``charging_coordinates_not_degrees`` (the points concerned); and
+        ``charging_coordinates_not_degrees`` (the points concerned);
+        ``charging_coordinates_columns_differ`` (the stations concerned); and
         ``charging_no_point_in_territory`` when points were read but none lies in the
         territory (every commune then counts 0 points).
 
@@ -552,6 +553,19 @@ def point_notices(points: gpd.GeoDataFrame, source: str) -> list[Notice]:
                 "cannot be longitude/latitude degrees (projected metres?): they are located in "
                 "no commune and counted nowhere; write them in WGS84 degrees",
                 points["point_id"].to_numpy()[bad].tolist(),
+            )
+        )
+    if "coordinates_columns_differ" in counts:
+        bad = points["qa_flags"].astype(str).str.contains("coordinates_columns_differ")
+        stations = pd.unique(points.loc[bad, "station_id"].astype(str))
+        notices.append(
+            Notice(
+                "charging_coordinates_columns_differ",
+                f"charging points: {source}: the 'Xlongitude' / 'Ylatitude' columns of "
+                f"{len(stations)} stations disagree with their point geometry (by more than "
+                f"{COLUMNS_GEOMETRY_TOLERANCE_DEG:g}°): the geometry, in the layer's own CRS, is "
+                "used; correct or drop the columns",
+                stations.tolist(),
             )
         )
     if n and inside == 0:

@@ -321,6 +321,13 @@ def test_station_layer_geometry_is_used(sandbox: Sandbox, columns: str) -> None:
         "coordinates_columns_differ;power_unknown" if columns == "lambert93" else "power_unknown"
     )
     assert points["qa_flags"].fillna("").tolist() == [expected] * 6
+    codes = [n["code"] for n in _run_json(sandbox)["notices"]]
+    if columns == "lambert93":
+        notice = _notice(_run_json(sandbox), "charging_coordinates_columns_differ")
+        assert notice["items"] == ["SA", "SB", "SC"]
+        assert "the geometry, in the layer's own CRS, is used" in notice["message"]
+    else:
+        assert "charging_coordinates_columns_differ" not in codes
 
 
 def test_station_point_counts_flagged_end_to_end(sandbox: Sandbox) -> None:
