@@ -151,14 +151,23 @@ def check_degrees(lon: np.ndarray, lat: np.ndarray, source: str, columns: str) -
     raise InputError(msg)
 
 
+_XY_DECIMAL_COMMA = re.compile(r"^\s*\[?\s*(-?\d+,\d+)\s*[,;]\s*(-?\d+,\d+)\s*\]?\s*$")
+
+
 def parse_xy(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Longitudes and latitudes from ``"[lon, lat]"`` strings (NaN when unparseable)."""
+    """Longitudes and latitudes from ``"[lon, lat]"`` strings (NaN when unparseable).
+
+    Decimal commas are accepted when each number has one (``"[1,843358, 44,924358]"``).
+    """
     lon = np.full(len(values), np.nan)
     lat = np.full(len(values), np.nan)
     for i, v in enumerate(values.astype("string").fillna("")):
         nums = _NUMBER.findall(str(v))
+        comma = _XY_DECIMAL_COMMA.match(str(v))
         if len(nums) == 2:
             lon[i], lat[i] = float(nums[0]), float(nums[1])
+        elif comma:
+            lon[i], lat[i] = (float(g.replace(",", ".")) for g in comma.groups())
     return lon, lat
 
 

@@ -22,6 +22,7 @@ from geocarbon.charging.clean import (
     clean_points,
     coordinates_not_degrees,
     parse_decimal,
+    parse_xy,
     point_notices,
     points_from_irve,
     points_from_stations,
@@ -104,6 +105,15 @@ def test_parse_decimal_accepts_a_decimal_comma() -> None:
     np.testing.assert_array_equal(got, [22.0, 22.5, 7.0, nan, nan, nan, nan, -1.5, nan])
     # numbers stay numbers
     np.testing.assert_array_equal(parse_decimal(pd.Series([1.843358, np.nan])), [1.843358, nan])
+
+
+def test_parse_xy_accepts_decimal_commas() -> None:
+    cells = pd.Series(["[1.843358, 44.924358]", "[1,843358, 44,924358]", "[1,8; -44,9]",
+                       "[1,8, 44]", "[1, 2, 3]", ""])  # fmt: skip
+    lon, lat = parse_xy(cells)
+    nan = np.nan
+    np.testing.assert_array_equal(lon, [1.843358, 1.843358, 1.8, nan, nan, nan])
+    np.testing.assert_array_equal(lat, [44.924358, 44.924358, -44.9, nan, nan, nan])
 
 
 def test_coordinates_not_degrees_by_hand() -> None:
