@@ -100,7 +100,8 @@ def existing_kwp_values(values: pd.Series, source: str, field: str) -> tuple[np.
     for i, value in enumerate(values.tolist()):
         number, problem = _parse_kwp(value)
         if problem:
-            shown = show_value(float(value)) if isinstance(value, numbers.Real) else repr(value)
+            numeric = isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+            shown = show_value(float(value)) if numeric else repr(value)
             bad.append(f"feature {i + 1}: {shown} ({problem})")
         elif math.isnan(number):
             empty.append(i + 1)
