@@ -187,8 +187,8 @@ def test_empty_kwp_is_unknown_with_a_notice(sandbox: Sandbox) -> None:
     _existing(sandbox, [100.0, None, 5.0])
     communes, targets, out = _run_ok(sandbox, _pipeline(sandbox, existing=EXISTING))
     assert communes.loc["46001", "pv_existing_kwp"] == pytest.approx(100.0)
-    assert np.isnan(communes.loc["46002", "pv_existing_kwp"])
-    assert np.isnan(targets.loc["pv_mwp", "existing"])
+    assert communes["pv_existing_kwp"].isna().to_dict() == {"46001": False, "46002": True}
+    assert targets["existing"].isna().to_dict() == {"pv_mwp": True}
     notices = {n["code"]: n for n in json.loads((out / "run.json").read_text())["notices"]}
     assert notices["existing_kwp_unknown"]["items"] == ["feature 2"]
     # validate says it too, and accepts the file
