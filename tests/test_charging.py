@@ -228,11 +228,9 @@ def test_network_distance_by_hand() -> None:
     cells = np.array([[1000.0, 1000.0], [1030.0, 300.0], [0.0, 40.0]])
     points = np.array([[0.0, 10.0]])
     got = network_distance_m(road, cells, points)
-    # cells snap to their nearest road vertex: (1000,1000) at 0 m, (1000,0) at hypot(30, 300),
-    # (0,0) at 40 m; then along the road to (0,0) and 10 m to the point
-    np.testing.assert_allclose(
-        got, [0 + 2000 + 10, np.hypot(30, 300) + 1000 + 10, 40 + 10], rtol=1e-9
-    )
+    # the road is cut every 100 m: cells snap to the nearest 100 m mark: (1000,1000) at 0 m,
+    # (1000,300) at 30 m, (0,0) at 40 m; then along the road to (0,0) and 10 m to the point
+    np.testing.assert_allclose(got, [0 + 2000 + 10, 30 + 1300 + 10, 40 + 10], rtol=1e-9)
     # never shorter than the straight line
     assert (got >= np.hypot(*(cells - points[0]).T) - 1e-6).all()
 

@@ -26,7 +26,7 @@ POWER_CLASSES = (
 
 
 def nearest_distance_m(cells_xy: np.ndarray, points_xy: np.ndarray) -> np.ndarray:
-    """Distance [m] from each cell centre to the nearest point (inf when there is none).
+    """Distance [m] from each cell centre to the nearest point (NaN when there is none).
 
     Parameters
     ----------
@@ -34,7 +34,7 @@ def nearest_distance_m(cells_xy: np.ndarray, points_xy: np.ndarray) -> np.ndarra
         Coordinates in a projected CRS [m].
     """
     if len(points_xy) == 0:
-        return np.full(len(cells_xy), np.inf)
+        return np.full(len(cells_xy), np.nan)
     tree = cKDTree(points_xy)
     dist, _ = tree.query(cells_xy, k=1, workers=1)
     return np.asarray(dist, dtype=float)
@@ -67,7 +67,13 @@ def access_by_zone(
     white_zone_m: float,
 ) -> pd.DataFrame:
     """Population shares within distances of a point / fast point, weighted mean distance and
-    white-zone population, per zone label (cells with population only)."""
+    white-zone population, per zone label (cells with population only).
+
+    A cell without a distance (NaN: no point, or no road path to one) counts as within no
+    distance and as white zone; the mean distance [m] is weighted over the cells that have a
+    distance (NaN when none has), and ``ev_population_unreachable`` gives the population of
+    the cells without one [inhabitants].
+    """
     frame = pd.DataFrame({"zone": zone, "pop": population, "d": dist_m, "df": fast_dist_m})
     frame = frame[frame["pop"] > 0]
     grouped = frame.groupby("zone")
@@ -80,7 +86,14 @@ def access_by_zone(
         out[f"ev_pop_share_within_{km}_fast"] = (
             frame[frame["df"] <= d].groupby("zone")["pop"].sum() / out["ev_population_grid"]
         )
-    weighted = frame.assign(w=frame["pop"] * frame["d"]).groupby("zone")["w"].sum()
-    out["ev_mean_distance_m"] = weighted / out["ev_population_grid"]
-    out["ev_white_zone_population"] = frame[frame["d"] > white_zone_m].groupby("zone")["pop"].sum()
-    return out.fillna(0.0)
+    reached = frame[frame["d"].notna()]
+    weighted = reached.assign(w=reached["pop"] * reached["d"]).groupby("zone")["w"].sum()
+    reached_pop = reached.groupby("zone")["pop"].sum()
+    out["ev_mean_distance_m"] = weighted / reached_pop.where(reached_pop > 0)
+    out["ev_white_zone_population"] = (
+        frame[~(frame["d"] <= white_zone_m)].groupby("zone")["pop"].sum()
+    )
+    out["ev_population_unreachable"] = frame[frame["d"].isna()].groupby("zone")["pop"].sum()
+    filled = [c for c in out.columns if c != "ev_mean_distance_m"]
+    out[filled] = out[filled].fillna(0.0)
+    return out

@@ -99,7 +99,10 @@ def validate_charging(
         _, _, _, more = population_cells(cfg, communes)
         notices += more
     if ch.road_network is not None:
-        read_vector(ch.road_network.path, "road network", ch.road_network.layer)
+        from geocarbon.charging.network import road_lines
+
+        roads = read_vector(ch.road_network.path, "road network", ch.road_network.layer)
+        notices += road_lines(roads.geometry, str(ch.road_network.path))[1]
     if ch.ev_fleet is not None:
         notices += read_ev_fleet(ch, communes)[2]
     return notices
@@ -245,13 +248,51 @@ def _population_access(
     pxy = np.column_stack([located.geometry.x, located.geometry.y])
     fast = located["power_kw"].to_numpy(dtype=float) >= ch.fast_kw
     if ch.road_network is not None:
-        from geocarbon.charging.network import network_distance_m
+        from geocarbon.charging.network import (
+            SEGMENT_MAX_M,
+            lines_in_territory,
+            network_distance_m,
+            road_lines,
+        )
 
-        roads = read_vector(ch.road_network.path, "road network", ch.road_network.layer).to_crs(eq)
-        lines = np.asarray(roads.geometry.values)
-        cells["distance_m"] = network_distance_m(lines, cxy, pxy)
-        cells["fast_distance_m"] = network_distance_m(lines, cxy, pxy[fast])
+        source = str(ch.road_network.path)
+        roads = read_vector(ch.road_network.path, "road network", ch.road_network.layer)
+        found, more = road_lines(roads.geometry, source)
+        notices += more
+        cell_side_m = float(
+            np.sqrt(
+                typical_pixel_ha(
+                    PixelAreaModel.for_grid(info.crs, info.transform, info.width, info.height),
+                    info.width,
+                    info.height,
+                )
+                * 1e4
+            )
+        )
+        segment_m = min(SEGMENT_MAX_M, cell_side_m / 2.0)
+        # the territory's extent plus the longest access distance: paths that leave it further
+        # are not followed, and one continent-long line cannot fill the memory
+        margin_m = max([ch.white_zone_m, *ch.distances_m])
+        x0, y0, x1, y1 = (float(v) for v in zones.total_bounds)
+        lines = lines_in_territory(
+            gpd.GeoSeries(found, crs=roads.crs), eq, (x0, y0, x1, y1), margin_m, segment_m
+        )
+        cells["distance_m"] = network_distance_m(lines, cxy, pxy, segment_m)
+        cells["fast_distance_m"] = network_distance_m(lines, cxy, pxy[fast], segment_m)
         cells["distance_kind"] = "network"
+        lost = cells["distance_m"].isna() & (cells["population"] > 0)
+        if len(pxy) and lost.any():
+            notices.append(
+                Notice(
+                    "charging_unreachable_by_road",
+                    f"road network {source}: {int(lost.sum())} populated cells "
+                    f"({cells.loc[lost, 'population'].sum():,.0f} inhabitants) are linked to no "
+                    "charging point by its roads (within the territory's extent plus "
+                    f"{margin_m / 1000:g} km): they have no distance, count as beyond every "
+                    "distance and as white zone, and are left out of the mean distance",
+                    sorted(set(cells.loc[lost, "commune_code"].astype(str))),
+                )
+            )
     else:
         cells["distance_m"] = nearest_distance_m(cxy, pxy)
         cells["fast_distance_m"] = nearest_distance_m(cxy, pxy[fast])
@@ -267,7 +308,8 @@ def _population_access(
     per = per.reindex(communes["commune_code"])
     for col in per.columns:
         communes[col] = per[col].to_numpy()
-    cells["white_zone"] = (cells["population"] > 0) & (cells["distance_m"] > ch.white_zone_m)
+    # a cell without a distance (no point reachable) is a white zone
+    cells["white_zone"] = (cells["population"] > 0) & ~(cells["distance_m"] <= ch.white_zone_m)
     unknown_power = int(points["power_kw"].isna().sum())
     if unknown_power:
         notices.append(
@@ -325,8 +367,11 @@ def read_ev_fleet(
         notices.append(
             Notice(
                 "ev_fleet_unknown",
-                f"EV fleet {source}: communes absent from the table or with an empty count: "
-                "their fleet is unknown (left out of the sums and of kW per EV)",
+                f"EV fleet {source}: {int(unknown.sum())} of {len(unknown)} communes absent from "
+                "the table or with an empty count: their fleet is unknown; they are left out of "
+                "the EV sums and of kW per battery EV (their kW too: EPCI and territory kW per "
+                "BEV use only the communes with a known fleet, see ev_fleet_communes), and a "
+                "kW per BEV target is marked partial",
                 codes[unknown].tolist(),
             )
         )
@@ -381,16 +426,25 @@ def indicator_table(communes: pd.DataFrame, ch: ChargingConfig, territory: str) 
                     .sum()
                 )
                 out[col] = w / out["ev_population_grid"].where(out["ev_population_grid"] > 0)
-            w = (
-                (g["ev_mean_distance_m"].fillna(0.0) * g["ev_population_grid"].fillna(0.0))
-                .groupby(g["group"])
-                .sum()
-            )
-            out["ev_mean_distance_m"] = w / out["ev_population_grid"].where(
-                out["ev_population_grid"] > 0
-            )
+            # mean distance: weighted by the population that has a distance
+            reached = g["ev_population_grid"].fillna(0.0) - g.get(
+                "ev_population_unreachable", pd.Series(0.0, index=g.index)
+            ).fillna(0.0)
+            reached = reached.where(g["ev_mean_distance_m"].notna(), 0.0)
+            w = (g["ev_mean_distance_m"].fillna(0.0) * reached).groupby(g["group"]).sum()
+            reached_sum = reached.groupby(g["group"]).sum()
+            out["ev_mean_distance_m"] = w / reached_sum.where(reached_sum > 0)
         if "ev_bev" in g.columns:
-            out["ev_kw_per_bev"] = out["ev_kw"] / out["ev_bev"].where(out["ev_bev"] > 0)
+            # kW and battery EVs of the same communes: those whose fleet is known
+            known = g["ev_bev"].notna() & g["ev_phev"].notna()
+            kw_known = g["ev_kw"].fillna(0.0).where(known).groupby(g["group"]).sum(min_count=1)
+            bev_known = g["ev_bev"].where(known).groupby(g["group"]).sum(min_count=1)
+            out["ev_kw_per_bev"] = kw_known / bev_known.where(bev_known > 0)
+            out["ev_fleet_communes"] = known.groupby(g["group"]).sum()
+            pop_known = g["population"].where(known).groupby(g["group"]).sum(min_count=1)
+            out["ev_fleet_population_share"] = pop_known.fillna(0.0) / out["population"].where(
+                out["population"] > 0
+            )
         rows.append(out)
     table = pd.concat(rows, ignore_index=True)
     first = ["level", "code", "name", "communes", "communes_with_point"]
@@ -400,8 +454,21 @@ def indicator_table(communes: pd.DataFrame, ch: ChargingConfig, territory: str) 
 def charging_targets(
     ch: ChargingConfig, communes: pd.DataFrame, indicators: pd.DataFrame
 ) -> pd.DataFrame:
-    """Each target with the territory's value and the gap (target − value)."""
+    """Each target with the territory's value and the gap (target − value).
+
+    ``reached`` is left empty, and ``note`` says why, for a kW per BEV target when the EV fleet
+    is not known for every commune (the value then covers only part of the territory).
+    """
     t = indicators[indicators["level"] == "territory"].iloc[0]
+    partial = {}
+    if "ev_fleet_communes" in t and int(t["ev_fleet_communes"]) < int(t["communes"]):
+        share = t.get("ev_fleet_population_share", np.nan)
+        partial["kw_per_bev"] = (
+            f"partial: EV fleet known for {int(t['ev_fleet_communes'])} of {int(t['communes'])} "
+            "communes"
+            + (f" ({float(share):.0%} of the population)" if pd.notna(share) else "")
+            + "; not checked"
+        )
     values = {
         "communes_covered_share": float(t["communes_with_point"]) / float(t["communes"]),
         "points": float(t["ev_points"]),
@@ -423,12 +490,14 @@ def charging_targets(
             "target": g.value,
             "value": values[g.indicator],
             "gap": g.value - values[g.indicator],
-            "reached": bool(values[g.indicator] >= g.value),
+            # not checked (empty) when the value covers only part of the territory
+            "reached": None if g.indicator in partial else bool(values[g.indicator] >= g.value),
+            "note": partial.get(g.indicator, ""),
         }
         for g in ch.targets
     ]
     return pd.DataFrame(
-        rows, columns=["indicator", "label", "year", "target", "value", "gap", "reached"]
+        rows, columns=["indicator", "label", "year", "target", "value", "gap", "reached", "note"]
     )
 
 
