@@ -7,6 +7,7 @@ was set aside (never ``inf`` in an output)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from tests.hostile.conftest import X0, Y0, Sandbox, assert_refused
 TO_LONLAT = Transformer.from_crs("EPSG:3035", "EPSG:4326", always_xy=True)
 
 
-def _lines(*coords: list[tuple[float, float]]) -> np.ndarray:
+def _lines(*coords: Sequence[tuple[float, float]]) -> np.ndarray:
     return np.array([LineString(c) for c in coords], dtype=object)
 
 
@@ -156,7 +157,7 @@ def test_access_counts_cells_without_distance_as_beyond_every_distance() -> None
     none = access_by_zone(
         np.array([5.0]), np.array([np.nan]), np.array([np.nan]), np.array(["b"]), [1000.0], 1e4
     )
-    assert np.isnan(none.loc["b", "ev_mean_distance_m"])  # no data, not 0
+    assert pd.isna(none["ev_mean_distance_m"].iloc[0])  # no data, not 0
     assert none.loc["b", "ev_pop_share_within_1km"] == 0
 
 
@@ -194,6 +195,16 @@ def _charging_inputs(sandbox: Sandbox, roads: gpd.GeoDataFrame | None) -> dict[s
         roads.to_file(folder / "roads.gpkg", layer="roads")
         charging["road_network"] = {"path": "../data_raw/tiny/roads.gpkg"}
     return charging
+
+
+def _rows(path: Path, key: str) -> dict[Any, dict[Any, Any]]:
+    """The rows of a CSV written by a run, by ``key`` (``level/code`` for the indicators)."""
+    frame = pd.read_csv(path, dtype={"code": str})
+    if key == "level/code":
+        frame.index = frame["level"] + "/" + frame["code"]
+    else:
+        frame.index = frame[key]
+    return {k: dict(v) for k, v in frame.to_dict("index").items()}
 
 
 def _outputs(sandbox: Sandbox) -> str:
@@ -240,10 +251,8 @@ def test_cli_cells_no_road_reaches_have_no_distance_and_a_notice(sandbox: Sandbo
     out = sandbox.repo / "outputs" / "tiny"
     text = (out / "charging_indicators.csv").read_text()
     assert "inf" not in text.lower()
-    table = pd.read_csv(out / "charging_indicators.csv", dtype={"code": str}).set_index(
-        ["level", "code"]
-    )
-    west, east = table.loc[("commune", "46001")], table.loc[("commune", "46002")]
+    table = _rows(out / "charging_indicators.csv", "level/code")
+    west, east = table["commune/46001"], table["commune/46002"]
     # 46001: cells at x = X0+50 are 0, 100, 200, 300 m along road 1 from the point; cells at
     # x = X0+150 snap 100 m to it: 100, 200, 300, 400 m. Mean (600 + 1000) / 8 = 200 m
     assert west["ev_mean_distance_m"] == pytest.approx(200.0, rel=1e-3)
@@ -254,7 +263,7 @@ def test_cli_cells_no_road_reaches_have_no_distance_and_a_notice(sandbox: Sandbo
     assert east["ev_pop_share_within_1km"] == 0
     assert east["ev_population_unreachable"] == pytest.approx(80.0)
     assert east["ev_white_zone_population"] == pytest.approx(80.0)
-    territory = table.loc[("territory", "territory")]
+    territory = table["territory/territory"]
     assert territory["ev_pop_share_within_5km"] == pytest.approx(0.5)
     assert territory["ev_mean_distance_m"] == pytest.approx(200.0, rel=1e-3)  # reached only
     run = _run_json(sandbox)
@@ -280,21 +289,19 @@ def test_cli_partial_fleet_kw_per_bev_over_known_communes_and_target_partial(
     result = sandbox.run("run", p)
     assert result.returncode == 0, result.stdout + result.stderr
     out = sandbox.repo / "outputs" / "tiny"
-    table = pd.read_csv(out / "charging_indicators.csv", dtype={"code": str}).set_index(
-        ["level", "code"]
-    )
-    territory = table.loc[("territory", "territory")]
+    table = _rows(out / "charging_indicators.csv", "level/code")
+    territory = table["territory/territory"]
     assert territory["ev_kw"] == pytest.approx(72.0)  # both points
     # kW of 46001 only (22 kW) for its 10 BEV, not 72 kW / 10 BEV
     assert territory["ev_kw_per_bev"] == pytest.approx(2.2)
     assert territory["ev_fleet_communes"] == 1
     assert territory["communes"] == 2
-    assert np.isnan(table.loc[("commune", "46002"), "ev_kw_per_bev"])
-    targets = pd.read_csv(out / "charging_targets.csv").set_index("indicator")
-    assert targets.loc["kw_per_bev", "value"] == pytest.approx(2.2)
-    assert pd.isna(targets.loc["kw_per_bev", "reached"])  # not checked: partial
-    assert "partial" in targets.loc["kw_per_bev", "note"]
-    assert "1 of 2 communes" in targets.loc["kw_per_bev", "note"]
+    assert np.isnan(table["commune/46002"]["ev_kw_per_bev"])
+    targets = _rows(out / "charging_targets.csv", "indicator")
+    assert targets["kw_per_bev"]["value"] == pytest.approx(2.2)
+    assert pd.isna(targets["kw_per_bev"]["reached"])  # not checked: partial
+    assert "partial" in targets["kw_per_bev"]["note"]
+    assert "1 of 2 communes" in targets["kw_per_bev"]["note"]
     run = _run_json(sandbox)
     (notice,) = [n for n in run["notices"] if n["code"] == "ev_fleet_unknown"]
     assert notice["items"] == ["46002"]
