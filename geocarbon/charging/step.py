@@ -437,7 +437,7 @@ def indicator_table(communes: pd.DataFrame, ch: ChargingConfig, territory: str) 
         if "ev_bev" in g.columns:
             # kW and battery EVs of the same communes: those whose fleet is known
             known = g["ev_bev"].notna() & g["ev_phev"].notna()
-            kw_known = g["ev_kw"].fillna(0.0).where(known).groupby(g["group"]).sum(min_count=1)
+            kw_known = g["ev_kw"].where(known).groupby(g["group"]).sum(min_count=1)
             bev_known = g["ev_bev"].where(known).groupby(g["group"]).sum(min_count=1)
             out["ev_kw_per_bev"] = kw_known / bev_known.where(bev_known > 0)
             out["ev_fleet_communes"] = known.groupby(g["group"]).sum()
