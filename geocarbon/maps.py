@@ -73,7 +73,9 @@ window.geocarbonDetails = function (fields, aliases, skipEmpty) {
         div.appendChild(table);
         for (var i = 0; i < fields.length; i++) {
             var value = props[fields[i]];
-            if (value === null || value === undefined) { value = ""; }
+            if (value === null || value === undefined || (typeof value === "number" && !isFinite(value))) {
+                value = "";  // no data is shown empty, never "NaN"
+            }
             if (skipEmpty && value === "") { continue; }
             var tr = document.createElement("tr");
             var th = document.createElement("th");
