@@ -97,11 +97,18 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
             dtype=object,
             sep=ncfg.separator,
         )
-        lookup = (
-            names.assign(_code=normalise_codes(names[ncfg.code_field]))
-            .drop_duplicates("_code")
-            .set_index("_code")[ncfg.name_field]
+        named = names.assign(_code=normalise_codes(names[ncfg.code_field])).drop_duplicates(
+            ["_code", ncfg.name_field]
         )
+        clash = named[named["_code"].duplicated(keep=False)]
+        if len(clash):
+            shown = "; ".join(
+                f"{code}: {', '.join(map(repr, group[ncfg.name_field]))}"
+                for code, group in list(clash.groupby("_code"))[:5]
+            )
+            msg = f"EPCI names: {ncfg.path} gives different names to one EPCI ({shown}); keep one name per code"
+            raise InputError(msg)
+        lookup = named.set_index("_code")[ncfg.name_field]
         communes["epci_name"] = (
             communes["epci_code"].map(lookup).fillna("").astype(object).to_numpy()
         )
@@ -118,6 +125,8 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
 
         files.update(charging_input_files(cfg))
     known_codes |= set(communes["commune_code"])
+    if cfg.output_crs:
+        notices += output_crs_notices(cfg.output_crs, communes)
     return Inputs(
         communes,
         landcover,
@@ -127,6 +136,33 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
         known_commune_codes=known_codes,
         notices=notices,
     )
+
+
+def output_crs_notices(output_crs: str, communes: Any) -> list[Notice]:
+    """A notice when the territory lies outside the area of use of ``output_crs`` (the
+    layers would be drawn distorted; figures are computed in equal-area projections and do
+    not change)."""
+    from pyproj import CRS
+
+    area = CRS.from_user_input(output_crs).area_of_use
+    if area is None or communes.crs is None or not len(communes):
+        return []
+    west, south, east, north = communes.to_crs("EPSG:4326").total_bounds
+    inside = (
+        west >= area.west - 1 and east <= area.east + 1 and south >= area.south - 1
+        and north <= area.north + 1
+    )  # fmt: skip
+    if inside:
+        return []
+    return [
+        Notice(
+            "output_crs_area_of_use",
+            f"output_crs {output_crs} is meant for {area.name} ({area.west:g}, {area.south:g}, "
+            f"{area.east:g}, {area.north:g}), not for this territory ({west:.2f}, {south:.2f}, "
+            f"{east:.2f}, {north:.2f}): its layers will be drawn distorted (figures are not "
+            "affected); choose a CRS of the territory (e.g. EPSG:2154 in metropolitan France)",
+        )
+    ]
 
 
 def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = None) -> Results:

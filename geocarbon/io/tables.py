@@ -172,6 +172,31 @@ def read_yaml(path: Path) -> Any:
     return data
 
 
+def _refuse_repeated_columns(path: Path, what: str, frame: pd.DataFrame, sep: str) -> None:
+    """Refuse a CSV whose header names a column twice (pandas would rename the second
+    ``name.1`` and the first would be used without a word)."""
+    import re
+
+    names = [str(c) for c in frame.columns]
+    suspects = [n for n in names if re.fullmatch(r".+\.\d+", n) and n.rsplit(".", 1)[0] in names]
+    if not suspects:
+        return
+    try:
+        header = pd.read_csv(
+            path, sep=sep, header=None, nrows=1, dtype=str, encoding="utf-8-sig"
+        ).iloc[0]
+    except (OSError, ValueError, pd.errors.ParserError):
+        return
+    raw = [str(v).strip() for v in header]
+    repeated = sorted({n for n in raw if raw.count(n) > 1})
+    if repeated:
+        msg = (
+            f"{what}: {path} names the column(s) {', '.join(repr(r) for r in repeated)} more than "
+            "once; keep one column of each name"
+        )
+        raise InputError(msg)
+
+
 def _starts_with_utf16_bom(path: Path) -> bool:
     try:
         with Path(path).open("rb") as fh:
@@ -227,6 +252,7 @@ def read_csv(
     except (OSError, EOFError, zlib.error) as err:  # unreadable, or a damaged/truncated .gz
         msg = f"{what}: cannot read {path}: {err} (is the file complete? a .gz must be a gzip file)"
         raise InputError(msg) from None
+    _refuse_repeated_columns(path, what, frame, sep)
     frame.columns = [str(c).strip() for c in frame.columns]
     if len(frame.columns) == 1:
         other = next((o for o in (";", "\t", ",", "|") if o != sep and o in frame.columns[0]), None)
