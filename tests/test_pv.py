@@ -468,3 +468,27 @@ def test_pvgis_tmy_json_is_read(tmp_path: Path) -> None:
     assert specific_yield(w, 30.0, 180.0) == pytest.approx(
         specific_yield(Weather(data, 45.0, 1.0, 150.0, "x"), 30.0, 180.0), rel=0.01
     )
+
+
+def _year_at(lat: float, lon: float, tz: str) -> Weather:
+    index = pd.date_range("2019-01-01", periods=8760, freq="h", tz=tz)
+    data = pd.DataFrame(
+        {"ghi": 0.0, "dni": 0.0, "dhi": 0.0, "temp_air": 10.0, "wind_speed": 2.0}, index=index
+    )
+    return Weather(data, lat, lon, 10.0, "w.epw (epw)")
+
+
+def test_weather_recorded_far_away_or_in_a_wrong_time_zone() -> None:
+    """La Rochelle (46.16 N, 1.15 W): a year from Sydney is refused, one from Bordeaux
+    (~180 km) is fine, one from Toulouse (~370 km) gets a notice; a UTC-12 time zone at
+    longitude -1.15 is 11.9 h off solar time and refused."""
+    from geocarbon.solar.yield_model import check_weather_site
+
+    lat, lon = 46.16, -1.15
+    with pytest.raises(InputError, match=r"recorded at \(-33\.95, 151\.18\), 17,3\d\d km"):
+        check_weather_site(_year_at(-33.95, 151.18, "Etc/GMT-10"), lat, lon)
+    assert check_weather_site(_year_at(44.84, -0.58, "Etc/GMT-1"), lat, lon) == []
+    far = check_weather_site(_year_at(43.60, 1.44, "Etc/GMT-1"), lat, lon)
+    assert [n.code for n in far] == ["weather_site_far"] and "35" in far[0].message
+    with pytest.raises(InputError, match=r"UTC-12 h\) is 11\.9 h off"):
+        check_weather_site(_year_at(46.16, -1.15, "Etc/GMT+12"), lat, lon)

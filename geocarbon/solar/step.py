@@ -24,7 +24,12 @@ from geocarbon.maps import ChoroplethLayer, Overlay, choropleth_map, commune_too
 from geocarbon.notices import Notice
 from geocarbon.solar.checks import existing_kwp_values, irradiation_problem
 from geocarbon.solar.roofs import installation_buildings, roof_potential, within
-from geocarbon.solar.yield_model import check_weather, mean_yield, specific_yield
+from geocarbon.solar.yield_model import (
+    check_weather,
+    check_weather_site,
+    mean_yield,
+    specific_yield,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -239,6 +244,8 @@ def compute_pv(
     buildings, more = prepare_buildings(raw, pv, str(pv.buildings.path))
     notices += more
     weather = _reference_weather(pv, communes)
+    if pv.weather is not None:
+        notices += check_weather_site(weather, *_centre_lat_lon(communes))
     yields = roof_yields(weather, pv)
     # true areas and point-in-polygon tests in a local equal-area projection
     eq = local_equal_area_crs(communes)
@@ -352,6 +359,12 @@ def compute_pv(
         kept["kwh_per_yr"].sum() / 1e3,
     )
     return PvResults(buildings_out, yields, summary, targets)
+
+
+def _centre_lat_lon(communes: gpd.GeoDataFrame) -> tuple[float, float]:
+    """Latitude and longitude [degrees] of the centre of the communes' extent."""
+    west, south, east, north = communes.to_crs("EPSG:4326").total_bounds
+    return float((south + north) / 2), float((west + east) / 2)
 
 
 def _reference_weather(pv: PvConfig, communes: gpd.GeoDataFrame) -> Any:
@@ -575,7 +588,9 @@ def validate_pv(cfg: PipelineConfig, inputs: Any) -> list[Notice]:
     raw = read_vector(pv.buildings.path, "buildings", pv.buildings.layer)
     buildings, notices = prepare_buildings(raw, pv, str(pv.buildings.path))
     if pv.weather is not None:
-        check_weather(read_weather(pv.weather.path, pv.weather.format))
+        weather = read_weather(pv.weather.path, pv.weather.format)
+        check_weather(weather)
+        notices += check_weather_site(weather, *_centre_lat_lon(inputs.communes))
     if pv.irradiation_raster is not None:
         # the values at the buildings, as run reads and checks them
         irradiation_at(building_points(buildings, inputs.communes), pv.irradiation_raster)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from geocarbon.errors import InputError
 from geocarbon.io.weather import Weather
+from geocarbon.notices import Notice
 
 REQUIRED = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
 
@@ -81,6 +82,70 @@ def check_weather(weather: Weather) -> None:
                 "another file"
             )
             raise InputError(msg)
+
+
+#: Distance [km] from the territory's centre beyond which a weather file is refused (it is
+#: another climate), and beyond which it is reported with a notice.
+WEATHER_REFUSED_KM = 1_000.0
+WEATHER_NOTICE_KM = 200.0
+#: Largest gap [h] between a weather file's time zone and its longitude's solar time (legal
+#: time zones stay within about 3 h of it): beyond, the file's time zone is wrong.
+WEATHER_TZ_GAP_H = 3.0
+
+
+def check_weather_site(weather: Weather, lat: float, lon: float) -> list[Notice]:
+    """Refuse a weather year recorded far from the territory or with a wrong time zone.
+
+    Parameters
+    ----------
+    weather : Weather
+        The weather year (its site and time-zone-aware index).
+    lat, lon : float
+        Centre of the territory [degrees].
+
+    Returns
+    -------
+    list of Notice
+        ``weather_site_far`` when the site is more than :data:`WEATHER_NOTICE_KM` away.
+
+    Raises
+    ------
+    InputError
+        Site more than :data:`WEATHER_REFUSED_KM` away, or time zone more than
+        :data:`WEATHER_TZ_GAP_H` hours off the site's longitude.
+    """
+    from pyproj import Geod
+
+    _, _, dist_m = Geod(ellps="WGS84").inv(lon, lat, weather.longitude, weather.latitude)
+    km = dist_m / 1000.0
+    site = f"{weather.latitude:.2f}, {weather.longitude:.2f}"
+    if km > WEATHER_REFUSED_KM:
+        msg = (
+            f"weather {weather.source}: recorded at ({site}), {km:,.0f} km from the territory "
+            f"({lat:.2f}, {lon:.2f}); use a weather year of the territory (a PVGIS TMY or a "
+            "nearby station), or check the file's LOCATION line"
+        )
+        raise InputError(msg)
+    first = weather.data.index[0] if len(weather.data) else None
+    offset = first.utcoffset() if isinstance(first, pd.Timestamp) else None
+    if offset is not None:
+        tz_h = offset.total_seconds() / 3600.0
+        if abs(tz_h - weather.longitude / 15.0) > WEATHER_TZ_GAP_H:
+            msg = (
+                f"weather {weather.source}: its time zone (UTC{tz_h:+g} h) is {abs(tz_h - weather.longitude / 15.0):.1f} h "
+                f"off the solar time of its site (longitude {weather.longitude:.2f}); the sun would be "
+                "placed at the wrong hours: fix the time zone in the file's LOCATION line"
+            )
+            raise InputError(msg)
+    if km > WEATHER_NOTICE_KM:
+        return [
+            Notice(
+                "weather_site_far",
+                f"weather {weather.source} was recorded {km:,.0f} km from the territory's "
+                "centre: yields follow that site's climate",
+            )
+        ]
+    return []
 
 
 def hourly_ac_kw_per_kwp(
