@@ -106,8 +106,51 @@ TiltDeg = Annotated[float, _in_range(0.0, 90.0, unit="degrees")]
 AreaM2 = Annotated[float, _in_range(0.0, unit="m²")]
 
 
+def _accepts_bool(annotation: Any) -> bool:
+    """Whether a field's type admits a boolean (``bool`` anywhere in it)."""
+    import typing
+
+    if annotation is bool:
+        return True
+    return any(_accepts_bool(arg) for arg in typing.get_args(annotation))
+
+
+def _has_model(annotation: Any) -> bool:
+    """Whether a field's type holds a configuration model (which checks its own fields)."""
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_has_model(arg) for arg in typing.get_args(annotation))
+
+
+def _holds_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_bool(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_bool(v) for v in value)
+    return False
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_true_false_for_numbers(cls, value: Any, info: Any) -> Any:
+        """YAML's true/false is not a number nor a text (pydantic would read true as 1.0)."""
+        field = cls.model_fields.get(info.field_name)
+        if (
+            field is not None
+            and not _has_model(field.annotation)
+            and not _accepts_bool(field.annotation)
+            and _holds_bool(value)
+        ):
+            msg = "must be a number or a text, not true/false"
+            raise ValueError(msg)
+        return value
 
 
 class CommuneTableConfig(_Strict):

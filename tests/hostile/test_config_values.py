@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import logging
 import math
+import re
 import struct
 from pathlib import Path
 from typing import Any
@@ -632,3 +633,23 @@ def test_csv_with_another_separator_or_utf16_says_so(tmp_path: Path) -> None:
     utf16.write_text("a,b\n1,2\n", encoding="utf-16")
     with pytest.raises(InputError, match=r"it is UTF-16.*iconv -f utf-16 -t utf-8"):
         read_csv(utf16, "charging points")
+
+
+@pytest.mark.parametrize(
+    ("update", "where"),
+    [
+        ({"carbon": {"coefficients": "generic", "overrides": {"cropland": {"soil": True}}}}, "carbon.overrides"),
+        ({"maps": {"simplify_m": True}}, "maps.simplify_m"),
+        ({"landcover": {"path": "lc.tif", "nodata_values": [False]}}, "landcover.nodata_values"),
+    ],
+)  # fmt: skip
+def test_true_false_is_not_a_number(tmp_path: Path, update: dict[str, Any], where: str) -> None:
+    """YAML's true would be read as 1.0 tC/ha (57.4 -> 50.6 MtC on the Lot, silently)."""
+    data = {"name": "t", "communes": {"path": "c.gpkg"}, "landcover": {"path": "lc.tif"}, **update}
+    with pytest.raises(
+        ConfigError, match=rf"{re.escape(where)}: must be a number or a text, not true/false"
+    ):
+        config_from_dict(data, tmp_path)
+    fine = {"name": "t", "communes": {"path": "c.gpkg"}, "landcover": {"path": "lc.tif"},
+            "maps": {"enabled": False}, "flows": None}  # fmt: skip
+    assert config_from_dict(fine, tmp_path).maps.enabled is False
