@@ -139,6 +139,26 @@ def assert_refused(
         assert not diff, f"changed outside the output folder: {sorted(diff)[:20]}"
 
 
+def outputs_rel(sandbox: Sandbox) -> str:
+    """The output folder of the sandbox's pipelines, relative to the sandbox root (for
+    ``assert_refused(..., allowed=[...])``)."""
+    return str((sandbox.repo / "outputs").relative_to(sandbox.root))
+
+
+def run_json(sandbox: Sandbox) -> dict[str, Any]:
+    """``run.json`` of the tiny pipeline's result."""
+    import json
+
+    return json.loads((sandbox.repo / "outputs" / "tiny" / "run.json").read_text())
+
+
+def notice_of(run: dict[str, Any], code: str) -> dict[str, Any]:
+    """The first notice with ``code`` in a ``run.json`` (fails when there is none)."""
+    found = [n for n in run["notices"] if n["code"] == code]
+    assert found, f"no notice {code!r} in {[n['code'] for n in run['notices']]}"
+    return found[0]
+
+
 def make_tiny_inputs(folder: Path) -> tuple[gpd.GeoDataFrame, Affine]:
     """Two communes over a 4 x 4 raster of 1 ha pixels (LAEA Europe), CLC codes, written as
     ``lc.tif`` and ``communes.gpkg`` into ``folder``.

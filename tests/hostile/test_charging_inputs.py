@@ -6,7 +6,6 @@ correct result with the QA flag and notice that say what was set aside."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,9 @@ from geocarbon.charging.clean import (
 )
 from geocarbon.errors import InputError
 from tests.hostile.conftest import X0, Y0, Sandbox, assert_refused
+from tests.hostile.conftest import notice_of as _notice
+from tests.hostile.conftest import outputs_rel as _outputs
+from tests.hostile.conftest import run_json as _run_json
 
 TO_LONLAT = Transformer.from_crs("EPSG:3035", "EPSG:4326", always_xy=True)
 TO_L93 = Transformer.from_crs("EPSG:3035", "EPSG:2154", always_xy=True)
@@ -47,20 +49,6 @@ COMMUNES = gpd.GeoDataFrame(
     geometry=[box(1.40, 44.40, 1.45, 44.50), box(1.45, 44.40, 1.50, 44.50)],
     crs="EPSG:4326",
 )
-
-
-def _outputs(sandbox: Sandbox) -> str:
-    return str((sandbox.repo / "outputs").relative_to(sandbox.root))
-
-
-def _run_json(sandbox: Sandbox) -> dict[str, Any]:
-    return json.loads((sandbox.repo / "outputs" / "tiny" / "run.json").read_text())
-
-
-def _notice(run: dict[str, Any], code: str) -> dict[str, Any]:
-    found = [n for n in run["notices"] if n["code"] == code]
-    assert found, f"no notice {code!r} in {[n['code'] for n in run['notices']]}"
-    return found[0]
 
 
 def _lonlat(xy: tuple[float, float]) -> tuple[float, float]:

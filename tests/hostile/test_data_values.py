@@ -6,7 +6,6 @@ output folder) or a correct result with the notice or QA flag that says what was
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import subprocess
 import sys
@@ -43,23 +42,11 @@ from geocarbon.zonal import (
 )
 from tests.conftest import SHARED, realdata, write_raster
 from tests.hostile.conftest import X0, Y0, Sandbox, assert_refused
+from tests.hostile.conftest import notice_of as _notice
+from tests.hostile.conftest import outputs_rel as _outputs
+from tests.hostile.conftest import run_json as _run_json
 
 TO_LONLAT = Transformer.from_crs("EPSG:3035", "EPSG:4326", always_xy=True)
-
-
-def _outputs(sandbox: Sandbox) -> str:
-    """The output folder of the sandbox's pipelines, relative to the sandbox root."""
-    return str((sandbox.repo / "outputs").relative_to(sandbox.root))
-
-
-def _run_json(sandbox: Sandbox) -> dict[str, Any]:
-    return json.loads((sandbox.repo / "outputs" / "tiny" / "run.json").read_text())
-
-
-def _notice(run: dict[str, Any], code: str) -> dict[str, Any]:
-    found = [n for n in run["notices"] if n["code"] == code]
-    assert found, f"no notice {code!r} in {[n['code'] for n in run['notices']]}"
-    return found[0]
 
 
 def _lonlat(x: float, y: float) -> str:
