@@ -282,44 +282,23 @@ def check_aldo_tables(tables: AldoTables) -> AldoTables:
     )
     labels = _labels(forest, "type_localisation", "code_localisation", "composition")
     blank = "no value at this level (the next level of the cascade is used)"
-    forest = checked_numbers(
-        forest,
-        FOREST_STOCK_COLUMNS,
-        source=src["forest"],
-        labels=labels,
-        blank=blank,
-        **stock_range,  # type: ignore[arg-type]
-    )
-    forest = checked_numbers(
-        forest,
-        [FOREST_BALANCE_COLUMN],
-        source=src["forest"],
-        labels=labels,
-        low=-FOREST_FLOW_MAX_TC_PER_HA_YR,
-        high=FOREST_FLOW_MAX_TC_PER_HA_YR,
-        unit="tC/ha/yr",
-        blank=blank,
-    )
-    forest = checked_numbers(
-        forest,
-        [FOREST_HARVEST_C_COLUMN],
-        source=src["forest"],
-        labels=labels,
-        low=0.0,
-        high=FOREST_FLOW_MAX_TC_PER_HA_YR,
-        unit="tC/ha/yr",
-        blank=blank,
-    )
-    forest = checked_numbers(
-        forest,
-        [FOREST_HARVEST_M3_COLUMN],
-        source=src["forest"],
-        labels=labels,
-        low=0.0,
-        high=FOREST_HARVEST_MAX_M3_PER_HA_YR,
-        unit="m3/ha/yr",
-        blank=blank,
-    )
+    # (columns, lowest, highest, unit) of the forest inventory
+    forest_ranges: list[tuple[list[str], float, float, str]] = [
+        (list(FOREST_STOCK_COLUMNS), 0.0, STOCK_MAX_TC_PER_HA, "tC/ha"),
+        (
+            [FOREST_BALANCE_COLUMN],
+            -FOREST_FLOW_MAX_TC_PER_HA_YR,
+            FOREST_FLOW_MAX_TC_PER_HA_YR,
+            "tC/ha/yr",
+        ),
+        ([FOREST_HARVEST_C_COLUMN], 0.0, FOREST_FLOW_MAX_TC_PER_HA_YR, "tC/ha/yr"),
+        ([FOREST_HARVEST_M3_COLUMN], 0.0, FOREST_HARVEST_MAX_M3_PER_HA_YR, "m3/ha/yr"),
+    ]
+    for columns, low, high, unit in forest_ranges:
+        forest = checked_numbers(
+            forest, columns, source=src["forest"], labels=labels, low=low, high=high, unit=unit,
+            blank=blank,
+        )  # fmt: skip
     forest = drop_identical_duplicates(
         forest, ["type_localisation", "code_localisation", "composition"], source=src["forest"]
     )
