@@ -139,10 +139,13 @@ class _LayerIndex:
         return len(self.codes)
 
 
-def _layer_index(values: np.ndarray, layer: str) -> _LayerIndex:
-    """Map a categorical block to dense indices 0..span-1 (a few passes, no sort)."""
+def _layer_index(values: np.ndarray) -> _LayerIndex:
+    """Map a categorical block to dense indices 0..span-1 (a few passes, no sort).
+
+    Float blocks hold whole codes and NaN only: :func:`zonal_crosstab` checks them with
+    :func:`check_integral` (naming the input file) before indexing.
+    """
     if np.issubdtype(values.dtype, np.floating):
-        check_integral(values, layer)
         nan = np.isnan(values)
         if nan.all():
             return _LayerIndex(np.zeros(values.shape, dtype=np.int64), 0, np.array([0]), 0)
@@ -307,7 +310,7 @@ def _accumulate_block(
         cok = valid_mask(cvals, block.nodata.get(name)).ravel()
         part = np.bincount(flat_local[cok], weights=cvals.ravel()[cok].astype(float), minlength=m)
         np.add.at(sums[name], to_global, part)
-    indices = [_layer_index(block.arrays[name], name) for name in layer_names]
+    indices = [_layer_index(block.arrays[name]) for name in layer_names]
     spans = [ix.span for ix in indices]
     total = m * int(np.prod(spans))
     # key = ((local * span0 + index0) * span1 + index1) ..., computed in place

@@ -603,11 +603,11 @@ def test_undeclared_extreme_nodata_is_indexed_without_a_huge_table() -> None:
     from geocarbon.zonal import _layer_index
 
     values = np.array([[211, -(2**31)], [211, 311]], dtype=np.int32)
-    ix = _layer_index(values, "land cover")
+    ix = _layer_index(values)
     assert ix.codes[ix.idx].tolist() == values.tolist()
     assert len(ix.codes) == 3
     fvalues = np.array([[211.0, np.nan], [-1e9, 311.0]])
-    fx = _layer_index(fvalues, "land cover")
+    fx = _layer_index(fvalues)
     assert fx.nan_slot is not None and fx.idx[0, 1] == fx.nan_slot
     assert fx.codes[fx.idx[1]].tolist() == [-1_000_000_000, 311]
 
