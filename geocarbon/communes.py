@@ -14,6 +14,15 @@ from geocarbon.notices import Notice
 COMMUNE_COLUMNS = ["commune_code", "commune_name", "epci_code"]
 
 
+def has_boundaries(communes: pd.DataFrame) -> bool:
+    """Whether the communes of a run have boundaries (a run from area tables may not)."""
+    return bool(
+        isinstance(communes, gpd.GeoDataFrame)
+        and communes.crs is not None
+        and communes.geometry.notna().any()
+    )
+
+
 def normalise_codes(values: pd.Series) -> pd.Series:
     """INSEE-like codes as strings; integer codes are zero-padded to 5 characters.
 

@@ -160,6 +160,10 @@ class CommuneTableConfig(_Strict):
     code_field: str = "insee"
     epci_field: str | None = "epci"
     population_field: str | None = None
+    name_field: str | None = Field(
+        default=None,
+        description="Commune names (used when the run has no commune boundaries).",
+    )
     separator: str = ","
 
 
@@ -173,9 +177,16 @@ class EpciNamesConfig(_Strict):
 
 
 class CommunesConfig(_Strict):
-    """Commune boundaries: any OGR-readable vector file."""
+    """The communes: boundaries (any OGR-readable vector file) and/or a commune table.
 
-    path: Path
+    Without ``path`` the run has no boundaries: the communes are those of ``table``
+    (a carbon run from area tables, see ``areas``).
+    """
+
+    path: Path | None = Field(
+        default=None,
+        description="Commune boundaries; optional for a run from area tables (then give table).",
+    )
     layer: str | None = None
     code_field: str = "code"
     name_field: str = "nom"
@@ -185,12 +196,107 @@ class CommunesConfig(_Strict):
     table: CommuneTableConfig | None = None
     epci_names: EpciNamesConfig | None = None
 
+    @model_validator(mode="after")
+    def _boundaries_or_table(self) -> CommunesConfig:
+        if self.path is None and self.table is None:
+            msg = (
+                "communes: give the commune boundaries (communes.path) and/or a commune table "
+                "(communes.table: a CSV with the INSEE code and the EPCI of each commune)"
+            )
+            raise ValueError(msg)
+        return self
 
-class LandcoverConfig(_Strict):
-    """Categorical land-cover raster (CLC codes by default)."""
 
-    path: Path
-    year: Year | None = None
+def _code_list(values: list[str | int], what: str, digits: int) -> list[str]:
+    """Codes as text; integers zero-padded to ``digits`` (YAML reads 01 as 1, 046 as 46)."""
+    out = []
+    for value in values:
+        text = f"{value:0{digits}d}" if isinstance(value, int) else str(value).strip()
+        if not text:
+            msg = f"an empty {what} code"
+            raise ValueError(msg)
+        out.append(text)
+    repeated = sorted({c for c in out if out.count(c) > 1})
+    if repeated:
+        msg = f"{', '.join(repeated)} listed more than once; give each {what} code once"
+        raise ValueError(msg)
+    return out
+
+
+class TerritoryConfig(_Strict):
+    """The territory of the run, picked from a larger commune layer or table.
+
+    A commune belongs to the territory when it is listed, or its EPCI is, or its département
+    is (any mix: the union of the three).
+    """
+
+    epci: list[str | int] = Field(
+        default_factory=list,
+        description="EPCI SIREN codes (9 digits, e.g. 200023737); membership comes from "
+        "communes.epci_field or the commune table.",
+    )
+    departements: list[str | int] = Field(
+        default_factory=list,
+        description="Département codes (46, 2A, 971): the first 2 characters of the INSEE code "
+        "(3 for overseas départements, 97x).",
+    )
+    communes: list[str | int] = Field(
+        default_factory=list, description="INSEE commune codes (5 characters, e.g. 46042)."
+    )
+
+    @field_validator("epci")
+    @classmethod
+    def _epci_codes(cls, value: list[str | int]) -> list[str]:
+        codes = _code_list(value, "EPCI", 9)
+        wrong = [c for c in codes if not re.fullmatch(r"\d{9}", c)]
+        if wrong:
+            msg = f"EPCI codes are 9-digit SIREN numbers (e.g. 200023737); got {', '.join(map(repr, wrong[:5]))}"
+            raise ValueError(msg)
+        return codes
+
+    @field_validator("departements")
+    @classmethod
+    def _departement_codes(cls, value: list[str | int]) -> list[str]:
+        codes = _code_list(value, "département", 2)
+        wrong = [c for c in codes if not re.fullmatch(r"\d{2}|2[AB]|97\d", c, re.IGNORECASE)]
+        if wrong:
+            msg = f"département codes are like 46, 2A or 971; got {', '.join(map(repr, wrong[:5]))}"
+            raise ValueError(msg)
+        return [c.upper() for c in codes]
+
+    @field_validator("communes")
+    @classmethod
+    def _commune_codes(cls, value: list[str | int]) -> list[str]:
+        codes = _code_list(value, "commune", 5)
+        wrong = [c for c in codes if not re.fullmatch(r"[0-9][0-9AB]\d{3}", c, re.IGNORECASE)]
+        if wrong:
+            msg = f"commune codes are 5-character INSEE codes (e.g. 46042, 2A004); got {', '.join(map(repr, wrong[:5]))}"
+            raise ValueError(msg)
+        return [c.upper() for c in codes]
+
+    @model_validator(mode="after")
+    def _something_selected(self) -> TerritoryConfig:
+        if not (self.epci or self.departements or self.communes):
+            msg = "territory: list at least one code under epci, departements or communes (or remove the key to take every commune)"
+            raise ValueError(msg)
+        return self
+
+    def describe(self) -> str:
+        """The selection in words, e.g. ``EPCI 200023737 + département 46``."""
+        parts = []
+        for label, codes in (
+            ("EPCI", self.epci),
+            ("département", self.departements),
+            ("commune", self.communes),
+        ):
+            if codes:
+                parts.append(f"{label}{'s' if len(codes) > 1 else ''} {', '.join(map(str, codes))}")
+        return " + ".join(parts)
+
+
+class _NomenclatureConfig(_Strict):
+    """How land-cover codes map to categories (shared by rasters and area tables)."""
+
     nomenclature: Literal["clc", "clc_grid_code", "table"] = Field(
         default="clc",
         description="'clc': three-digit CLC codes; 'clc_grid_code': the 1–44 grid codes of the official "
@@ -211,11 +317,39 @@ class LandcoverConfig(_Strict):
     )
 
     @model_validator(mode="after")
-    def _mapping_needed(self) -> LandcoverConfig:
+    def _mapping_needed(self) -> _NomenclatureConfig:
         if self.nomenclature == "table" and self.mapping is None:
-            msg = "landcover.nomenclature is 'table' but landcover.mapping is not set: give a CSV with columns code,category"
+            msg = "nomenclature is 'table' but mapping is not set: give a CSV with columns code,category"
             raise ValueError(msg)
         return self
+
+
+class LandcoverConfig(_NomenclatureConfig):
+    """Categorical land-cover raster (CLC codes by default)."""
+
+    path: Path
+    year: Year | None = None
+
+
+class AreaTableConfig(_NomenclatureConfig):
+    """Land-cover areas [ha] from a table, per commune or per EPCI (instead of a raster).
+
+    ``wide``: one row per commune/EPCI, one column per land-cover code (ADEME's
+    ``clc18_area_ha_by_epci.csv``); ``long``: one row per commune/EPCI and code.
+    """
+
+    path: Path
+    level: Literal["commune", "epci"] = Field(
+        description="What the table's rows are: communes (INSEE codes) or EPCIs (SIREN codes)."
+    )
+    code_field: str = Field(description="Column of the commune INSEE code or the EPCI SIREN code.")
+    layout: Literal["wide", "long"] = "wide"
+    landuse_field: str = Field(
+        default="code", description="Column of the land-cover code (long layout)."
+    )
+    area_field: str = Field(default="area", description="Column of the area [ha] (long layout).")
+    year: Year | None = None
+    separator: str = ","
 
 
 ForestType = Literal["broadleaf", "conifer", "mixed", "poplar"]
@@ -571,8 +705,16 @@ class PipelineConfig(_Strict):
         "geographic CRSs such as EPSG:4326 too: areas are computed in equal-area projections, "
         "never in the output CRS); default: the land-cover raster's CRS.",
     )
+    territory: TerritoryConfig | None = Field(
+        default=None,
+        description="Pick the communes of the run from a larger layer or table (default: all).",
+    )
     communes: CommunesConfig
     landcover: LandcoverConfig | None = None
+    areas: AreaTableConfig | None = Field(
+        default=None,
+        description="Land-cover areas from a table (per commune or EPCI) instead of a raster.",
+    )
     forest_map: ForestMapConfig | None = None
     carbon: CarbonConfig = Field(default_factory=CarbonConfig)
     flows: FlowsConfig | None = None
@@ -614,13 +756,47 @@ class PipelineConfig(_Strict):
 
     @model_validator(mode="after")
     def _steps_have_inputs(self) -> PipelineConfig:
-        if self.landcover is None and self.pv is None and self.charging is None:
-            msg = "the pipeline declares no step: give landcover (carbon), pv (rooftop photovoltaics) and/or charging"
+        if self.land_source is None and self.pv is None and self.charging is None:
+            msg = (
+                "the pipeline declares no step: give landcover (a land-cover raster) or areas (an "
+                "area table) for carbon, pv (rooftop photovoltaics) and/or charging"
+            )
             raise ValueError(msg)
-        if self.landcover is None and (self.forest_map is not None or self.flows is not None):
-            msg = "forest_map and flows need a landcover raster"
+        if self.landcover is not None and self.areas is not None:
+            msg = "give either landcover (a raster) or areas (an area table), not both"
             raise ValueError(msg)
+        if self.landcover is None and self.forest_map is not None:
+            msg = "forest_map needs a landcover raster"
+            raise ValueError(msg)
+        if self.land_source is None and self.flows is not None:
+            msg = "flows need land-cover areas: give landcover (a raster) or areas (an area table)"
+            raise ValueError(msg)
+        if (
+            self.areas is not None
+            and self.flows is not None
+            and self.flows.landcover_before is not None
+        ):
+            msg = "flows.landcover_before (a raster) needs landcover (a raster); with areas, give flows.change_table"
+            raise ValueError(msg)
+        if self.communes.path is None:
+            needs = [
+                key
+                for key, value in (
+                    ("landcover", self.landcover),
+                    ("pv", self.pv),
+                    ("charging", self.charging),
+                )
+                if value is not None
+            ]
+            if needs:
+                msg = f"{' and '.join(needs)} need{'s' if len(needs) == 1 else ''} commune boundaries: set communes.path"
+                raise ValueError(msg)
         return self
+
+    @property
+    def land_source(self) -> LandcoverConfig | AreaTableConfig | None:
+        """Where land-cover areas come from: the raster, the area table, or nothing."""
+        return self.landcover if self.landcover is not None else self.areas
 
     def resolved_output_dir(self) -> Path:
         """Folder the run writes into (``output_dir`` or ``outputs/<name>`` next to the YAML)."""

@@ -619,6 +619,7 @@ def ensure_demo_inputs(cfg: PipelineConfig, *, regenerate: bool = False) -> None
     wanted = [p for _, p in config_input_paths(cfg)]
     if not regenerate and all(p.exists() for p in wanted):
         return
+    assert cfg.communes.path is not None  # the demo pipeline has boundaries
     folder = cfg.communes.path.parent
     names = set(DEMO_FILES.values())
     foreign = [p for p in wanted if p.parent != folder or p.name not in names]

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geocarbon import __version__
@@ -20,8 +22,10 @@ from geocarbon.carbon.step import (
 )
 from geocarbon.communes import (
     fill_from_neighbours,
+    has_boundaries,
     join_commune_table,
     normalise_codes,
+    population_values,
     prepare_communes,
 )
 from geocarbon.config import PipelineConfig
@@ -41,35 +45,99 @@ from geocarbon.io.writers import write_gpkg_layers, write_json, write_text
 from geocarbon.notices import Notice
 from geocarbon.report import territory_report
 from geocarbon.state import Inputs, Progress, Results, Timer
+from geocarbon.territory import epci_coverage, partial_epci_notice, select_communes
 
 logger = logging.getLogger(__name__)
 
 
 def read_inputs(cfg: PipelineConfig) -> Inputs:
-    """Read and check the communes, the land-cover raster and the forest map."""
-    files: dict[str, Path] = {"communes": cfg.communes.path}
-    source = f"{cfg.communes.path}" + (
-        f" (layer {cfg.communes.layer})" if cfg.communes.layer else ""
-    )
-    raw = read_vector(cfg.communes.path, "communes", cfg.communes.layer)
-    communes, notices = prepare_communes(
-        raw,
-        source=source,
-        code_field=cfg.communes.code_field,
-        name_field=cfg.communes.name_field,
-        epci_field=cfg.communes.epci_field,
-        population_field=cfg.communes.population_field,
-        epci_name_field=cfg.communes.epci_name_field,
-    )
-    if cfg.communes.table is not None:
-        tcfg = cfg.communes.table
+    """Read and check the communes (picking the territory's), the land cover and the other
+    inputs of the configured steps."""
+    files: dict[str, Path] = {}
+    notices: list[Notice] = []
+    ccfg = cfg.communes
+    table = None
+    tcfg = ccfg.table
+    if tcfg is not None:
         table = read_csv(
             tcfg.path, "commune table", required=[tcfg.code_field], dtype=object, sep=tcfg.separator
         )
-        for fld in (tcfg.epci_field, tcfg.population_field):
+        for fld in (tcfg.epci_field, tcfg.population_field, tcfg.name_field):
             if fld and fld not in table.columns:
                 msg = f"commune table: {tcfg.path} has no column {fld!r}; columns: {', '.join(table.columns)}"
                 raise InputError(msg)
+        files["commune_table"] = tcfg.path
+    if ccfg.path is not None:
+        files["communes"] = ccfg.path
+        source = f"{ccfg.path}" + (f" (layer {ccfg.layer})" if ccfg.layer else "")
+        raw = read_vector(ccfg.path, "communes", ccfg.layer)
+        if ccfg.code_field not in raw.columns:
+            fields = [c for c in raw.columns if c != raw.geometry.name]
+            msg = f"communes: {source} has no field {ccfg.code_field!r} (communes.code_field); fields present: {', '.join(fields)}"
+            raise InputError(msg)
+        layer_codes = normalise_codes(raw[ccfg.code_field])
+        known_codes = set(layer_codes.dropna().astype(str))
+    else:
+        assert table is not None and tcfg is not None
+        source = str(tcfg.path)
+        raw = None
+        layer_codes = normalise_codes(table[tcfg.code_field])
+        known_codes = set()
+    members = members_source = None
+    if table is not None and tcfg is not None:
+        known_codes |= set(normalise_codes(table[tcfg.code_field]).dropna())
+        if tcfg.epci_field:
+            members = pd.Series(
+                normalise_codes(table[tcfg.epci_field]).to_numpy(),
+                index=normalise_codes(table[tcfg.code_field]).to_numpy(),
+            )
+            members = members[~members.index.duplicated()]
+            members_source = f"{tcfg.path}, column {tcfg.epci_field!r}"
+    elif raw is not None and ccfg.epci_field and ccfg.epci_field in raw.columns:
+        members = pd.Series(
+            normalise_codes(raw[ccfg.epci_field]).to_numpy(), index=layer_codes.to_numpy()
+        )
+        members_source = f"{source}, field {ccfg.epci_field!r}"
+    if cfg.territory is not None:
+        terr = cfg.territory
+        candidate_epci = pd.Series([None] * len(layer_codes), dtype=object)
+        if members is not None:
+            candidate_epci = pd.Series(
+                members.reindex(layer_codes.to_numpy()).to_numpy(), dtype=object
+            )
+        if raw is not None and ccfg.epci_field and ccfg.epci_field in raw.columns:
+            own = normalise_codes(raw[ccfg.epci_field]).reset_index(drop=True)
+            candidate_epci = candidate_epci.where(candidate_epci.notna(), own)
+        selection = select_communes(
+            layer_codes,
+            candidate_epci,
+            epci_codes=[str(c) for c in terr.epci],
+            departements=[str(c) for c in terr.departements],
+            commune_codes=[str(c) for c in terr.communes],
+            source=source,
+            epci_source=members_source,
+        )
+        notices += selection.notices
+        if raw is not None:
+            raw = raw[selection.mask].reset_index(drop=True)
+        else:
+            assert table is not None
+            table = table[selection.mask].reset_index(drop=True)
+    if raw is not None:
+        communes, more = prepare_communes(
+            raw,
+            source=source,
+            code_field=ccfg.code_field,
+            name_field=ccfg.name_field,
+            epci_field=ccfg.epci_field,
+            population_field=ccfg.population_field,
+            epci_name_field=ccfg.epci_name_field,
+        )
+        notices += more
+    else:
+        assert table is not None and tcfg is not None
+        communes = communes_from_table(table, tcfg, source)
+    if tcfg is not None and table is not None and raw is not None:
         communes, more = join_commune_table(
             communes,
             table,
@@ -84,12 +152,8 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
             filled, more = fill_from_neighbours(communes, epci.dropna(), "EPCI (commune table)")
             communes["epci_code"] = filled.to_numpy()
             notices += more
-        files["commune_table"] = tcfg.path
-        known_codes = set(normalise_codes(table[tcfg.code_field]).dropna())
-    else:
-        known_codes = set()
-    if cfg.communes.epci_names is not None:
-        ncfg = cfg.communes.epci_names
+    if ccfg.epci_names is not None:
+        ncfg = ccfg.epci_names
         names = read_csv(
             ncfg.path,
             "EPCI names",
@@ -113,6 +177,19 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
             communes["epci_code"].map(lookup).fillna("").astype(object).to_numpy()
         )
         files["epci_names"] = ncfg.path
+    epci_sizes = None
+    if communes["epci_code"].notna().any():
+        epci_sizes = epci_coverage(
+            pd.Series(communes["epci_code"].to_numpy(), index=communes["commune_code"].to_numpy()),
+            members,
+            members_source,
+        )
+        names_of = (
+            communes.drop_duplicates("epci_code").set_index("epci_code")["epci_name"]
+            if "epci_name" in communes.columns
+            else None
+        )
+        notices += partial_epci_notice(epci_sizes, names_of)
     landcover = forest = before = None
     if cfg.landcover is not None:
         landcover, forest, before = read_carbon_inputs(cfg, files)
@@ -125,7 +202,7 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
 
         files.update(charging_input_files(cfg))
     known_codes |= set(communes["commune_code"])
-    if cfg.output_crs:
+    if cfg.output_crs and has_boundaries(communes):
         notices += output_crs_notices(cfg.output_crs, communes)
     return Inputs(
         communes,
@@ -135,7 +212,51 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
         landcover_before=before,
         known_commune_codes=known_codes,
         notices=notices,
+        epci_sizes=epci_sizes,
     )
+
+
+def communes_from_table(table: pd.DataFrame, tcfg: Any, source: str) -> gpd.GeoDataFrame:
+    """The communes of a run without boundaries, from its commune table (no geometry).
+
+    Raises
+    ------
+    InputError
+        Communes without code, or listed twice with different values.
+    """
+    codes = normalise_codes(table[tcfg.code_field])
+    if codes.isna().any():
+        lines = ", ".join(str(i + 2) for i in np.flatnonzero(codes.isna().to_numpy())[:10])
+        msg = f"commune table {source}: rows without a commune code in column {tcfg.code_field!r} (lines {lines})"
+        raise InputError(msg)
+    frame = pd.DataFrame(
+        {
+            "commune_code": codes.to_numpy(),
+            "commune_name": (
+                table[tcfg.name_field].astype("string").fillna("").astype(object).to_numpy()
+                if tcfg.name_field
+                else ""
+            ),
+            "epci_code": (
+                normalise_codes(table[tcfg.epci_field]).to_numpy() if tcfg.epci_field else None
+            ),
+        }
+    )
+    if tcfg.population_field:
+        values, _ = population_values(
+            table[tcfg.population_field], codes, f"{source}, column {tcfg.population_field!r}"
+        )
+        frame["population"] = values
+    distinct = frame.drop_duplicates()
+    twice = distinct["commune_code"][distinct["commune_code"].duplicated()]
+    if len(twice):
+        msg = (
+            f"commune table {source}: communes listed twice with different values: "
+            f"{', '.join(sorted(set(twice))[:10])}; keep one row per commune"
+        )
+        raise InputError(msg)
+    frame = distinct.sort_values("commune_code", kind="stable").reset_index(drop=True)
+    return gpd.GeoDataFrame(frame, geometry=[None] * len(frame), crs=None)
 
 
 def output_crs_notices(output_crs: str, communes: Any) -> list[Notice]:
@@ -170,9 +291,9 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
     timer = Timer()
     notices = list(inputs.notices)
     out = inputs.communes.copy()
-    out["area_ha"] = area_ha(out)
+    out["area_ha"] = area_ha(out) if has_boundaries(out) else np.nan
     results = Results(out, notices, timer.timings, dict(inputs.files))
-    if inputs.landcover is not None:
+    if cfg.land_source is not None:
         compute_carbon(cfg, inputs, results, timer, progress)
     if cfg.pv is not None:
         from geocarbon.solar.step import compute_pv
@@ -184,7 +305,7 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
 
         with timer.step("charging"):
             results.charging = compute_charging(
-                cfg, results.communes, inputs.known_commune_codes, notices
+                cfg, results.communes, inputs.known_commune_codes, notices, inputs.epci_sizes
             )
     return results
 

@@ -35,6 +35,9 @@ class Inputs:
     known_commune_codes: set[str] = field(default_factory=set)
     """Commune codes known to exist: the territory's and those of the commune table."""
     notices: list[Notice] = field(default_factory=list)
+    epci_sizes: pd.DataFrame | None = None
+    """Per EPCI of the run: ``communes_in_run``, ``communes_in_epci``, ``epci_complete``
+    (see :func:`geocarbon.territory.epci_coverage`)."""
 
 
 @dataclass
@@ -55,6 +58,10 @@ class Results:
     mapping: dict[int, str] | None = None
     pv: Any = None
     charging: Any = None
+    zones: pd.DataFrame | None = None
+    """Carbon figures per EPCI of a run from an EPCI-level area table."""
+    carbon_level: str = "commune"
+    """What the carbon figures are computed for: ``commune`` or ``epci``."""
 
 
 class Timer:

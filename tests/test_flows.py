@@ -19,7 +19,6 @@ from geocarbon.carbon.flows import (
     landuse_change_flows,
     litter_unit,
     n2o_flows,
-    sequestration_table,
     wood_products_flows,
 )
 
@@ -238,26 +237,3 @@ def test_wood_products_harvest_approach() -> None:
     assert got == pytest.approx(6.4389, rel=1e-4)
 
 
-def test_sequestration_levels_add_up() -> None:
-    flows = pd.DataFrame(
-        {
-            "commune_code": ["a", "a", "b", "c"],
-            "flow_tco2e_per_yr": [10.0, -3.0, 5.0, -1.0],
-            "pcaet_category": ["forest", "other_soils", "agricultural_soils", "wood_products"],
-        }
-    )
-    communes = pd.DataFrame(
-        {
-            "commune_code": ["a", "b", "c", "d"],
-            "commune_name": list("ABCD"),
-            "epci_code": ["e1", "e1", "e2", "e2"],
-        }
-    )
-    table = sequestration_table(flows, communes, "2012-2018", "t").set_index(["level", "code"])
-    assert table.loc[("commune", "a"), "total"] == 7.0
-    assert table.loc[("commune", "d"), "total"] == 0.0  # communes without flows are listed
-    assert table.loc[("epci", "e1"), "total"] == 12.0
-    assert table.loc[("territory", "territory"), "total"] == 11.0
-    cats = ["forest", "agricultural_soils", "other_soils", "wood_products"]
-    np.testing.assert_allclose(table[cats].sum(axis=1), table["total"])
-    assert (table["period"] == "2012-2018").all()

@@ -687,48 +687,6 @@ def flows_by_commune(flows: pd.DataFrame, communes: pd.Series) -> pd.DataFrame:
     return out
 
 
-def sequestration_table(
-    flows: pd.DataFrame, communes: pd.DataFrame, period: str, territory_name: str
-) -> pd.DataFrame:
-    """The emissions-calculator export: one row per commune, per EPCI and for the territory.
-
-    Columns: ``level`` (commune / epci / territory), ``code``, ``name``, ``period`` and
-    ``forest``, ``agricultural_soils``, ``other_soils``, ``wood_products``, ``total``
-    [tCO2e/yr], positive = sequestration. Commune rows add up to the EPCI rows and to the
-    territory row.
-    """
-    per = flows_by_commune(flows, communes["commune_code"])
-    cats = {f"flow_{c}_tco2e_per_yr": c for c in PCAET_CATEGORIES}
-    per = per[list(cats)].rename(columns=cats)
-    per["total"] = per.sum(axis=1)
-    base = communes.set_index("commune_code")
-    rows = per.assign(
-        level="commune", code=per.index, name=base["commune_name"].reindex(per.index).to_numpy()
-    )
-    frames = [rows]
-    if "epci_code" in base.columns and base["epci_code"].notna().any():
-        epci_of = base["epci_code"].reindex(per.index).fillna("(none)").to_numpy()
-        epci = per.groupby(epci_of).sum()
-        names = (
-            base["epci_name"]
-            .reindex(per.index)
-            .groupby(epci_of)
-            .first()
-            .reindex(epci.index)
-            .fillna("")
-            .to_numpy()
-            if "epci_name" in base.columns
-            else ""
-        )
-        frames.append(epci.assign(level="epci", code=epci.index, name=names))
-    total = per.sum().to_frame().T
-    frames.append(total.assign(level="territory", code="territory", name=territory_name))
-    out = pd.concat(frames, ignore_index=True)
-    out["period"] = period
-    columns = ["level", "code", "name", "period", *PCAET_CATEGORIES, "total"]
-    return out[columns]
-
-
 def aldo_label(category: str) -> str:
     """ALDO's French label of a category."""
     return ALDO_NAMES.get(category, category)

@@ -16,6 +16,7 @@ import pandas as pd
 from geocarbon.communes import normalise_codes
 from geocarbon.errors import InputError
 from geocarbon.notices import Notice
+from geocarbon.territory import ARRONDISSEMENTS, departement_of
 
 CHANGE_COLUMNS = ["commune_code", "from_code", "to_code", "area_ha"]
 
@@ -30,6 +31,7 @@ def prepare_change_table(
     area_field: str,
     communes: pd.Series,
     mapping: dict[int, str],
+    known: set[str] | None = None,
 ) -> tuple[pd.DataFrame, list[Notice]]:
     """Check a change table and keep the territory's rows.
 
@@ -46,13 +48,19 @@ def prepare_change_table(
         Commune codes of the territory.
     mapping : dict
         Land-cover code → category.
+    known : set of str, optional
+        Every commune code the run knows exists (the whole commune layer before the
+        territory was picked, and the commune table); default: ``communes``. Rows of known
+        communes outside the territory are left aside; codes of the territory's
+        départements unknown to both are refused (another vintage).
 
     Returns
     -------
     DataFrame
         :data:`CHANGE_COLUMNS`, summed per commune and code pair.
     notices : list of Notice
-        Rows of communes of other départements left aside.
+        Rows of communes outside the territory left aside; arrondissements municipaux
+        (Paris, Marseille, Lyon) counted in their commune.
 
     Raises
     ------
@@ -94,27 +102,49 @@ def prepare_change_table(
             "area_ha": area.to_numpy(dtype=float),
         }
     )
-    known = set(communes)
-    inside = table["commune_code"].isin(known)
-    prefixes = {str(c)[:2] for c in known}
-    same_dep = table["commune_code"].astype(str).str[:2].isin(prefixes)
-    stray = sorted(set(table.loc[same_dep & ~inside, "commune_code"]))
+    territory = set(communes)
+    known_codes = set(known) if known is not None else territory
+    arrondissement = table["commune_code"].map(ARRONDISSEMENTS)
+    merged = (
+        arrondissement.notna()
+        & ~table["commune_code"].isin(known_codes)
+        & arrondissement.isin(known_codes)
+    )
+    if merged.any():
+        notices.append(
+            Notice(
+                "change_arrondissements",
+                f"{int(merged.sum())} rows of {source} give arrondissements municipaux; they are "
+                "counted in their commune (Paris 75056, Marseille 13055, Lyon 69123)",
+                sorted(set(table.loc[merged, "commune_code"])),
+            )
+        )
+        table["commune_code"] = np.where(merged, arrondissement, table["commune_code"]).astype(object)
+    inside = table["commune_code"].isin(territory)
+    deps = set(departement_of(pd.Series(sorted(territory))))
+    same_dep = departement_of(table["commune_code"]).isin(deps)
+    stray = sorted(set(table.loc[same_dep & ~table["commune_code"].isin(known_codes), "commune_code"]))
     if stray:
         msg = (
             f"change table {source}: communes {', '.join(stray[:10])}{' ...' if len(stray) > 10 else ''} "
-            "are not in the commune boundaries although they belong to the territory's départements "
-            "(another commune vintage?). Use boundaries and a change table of the same vintage."
+            "of the territory's départements are neither in the commune boundaries nor in the "
+            "commune table: the change table and the boundaries are of different commune "
+            "vintages (use both of the same year), or the boundaries hold part of the "
+            "département only (then give communes.table, a commune table of the same vintage, "
+            "or pick the territory with territory: from the whole département's layer)"
         )
         raise InputError(msg)
     if not inside.any():
-        msg = f"change table {source}: no row concerns the territory's communes (codes like {min(known)})"
+        msg = f"change table {source}: no row concerns the territory's communes (codes like {min(territory)})"
         raise InputError(msg)
     left_aside = int((~inside).sum())
     if left_aside:
+        outside = table.loc[~inside, "commune_code"]
         notices.append(
             Notice(
                 "change_rows_outside_territory",
-                f"{left_aside} rows of {source} concern communes outside the territory and were left aside",
+                f"{left_aside} rows of {source} ({outside.nunique()} communes) concern communes "
+                "outside the territory and were left aside",
                 [],
             )
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geocarbon.carbon.area_table import area_table_long, zone_mean
 from geocarbon.carbon.categories import (
     ALDO_NAMES,
     CLC_CATEGORIES,
@@ -31,6 +32,8 @@ from geocarbon.carbon.coefficients import (
     unmatched_forest_locations,
 )
 from geocarbon.carbon.flows import (
+    FLOW_COLUMNS,
+    PCAET_CATEGORIES,
     ForestGrowthCoefficients,
     LucCoefficients,
     aldo_luc_coefficients,
@@ -41,7 +44,6 @@ from geocarbon.carbon.flows import (
     generic_luc_coefficients,
     landuse_change_flows,
     n2o_flows,
-    sequestration_table,
     wood_products_flows,
 )
 from geocarbon.carbon.growth import aldo_forest_growth, aldo_wood_shares, generic_forest_growth
@@ -52,7 +54,7 @@ from geocarbon.carbon.landuse_change import (
 )
 from geocarbon.carbon.pixels import density_lookup, hotspot_frame, hotspot_polygons
 from geocarbon.carbon.stocks import compute_stocks, stocks_by_commune, territory_summary
-from geocarbon.communes import fill_from_neighbours
+from geocarbon.communes import fill_from_neighbours, has_boundaries
 from geocarbon.config import PipelineConfig
 from geocarbon.errors import InputError
 from geocarbon.geo import M2_PER_HA, PixelAreaModel, area_ha
@@ -76,6 +78,7 @@ from geocarbon.maps import ChoroplethLayer, choropleth_map, commune_tooltip, hot
 from geocarbon.notices import Notice
 from geocarbon.rasterize import burn_block, edge_table
 from geocarbon.state import Inputs, Progress, Results, Timer
+from geocarbon.territory import COVERAGE_MIN, level_rows
 from geocarbon.zonal import (
     NO_VALUE,
     ZonalResult,
@@ -262,15 +265,33 @@ class CoefficientSet:
     aldo: AldoTables | None = None
     zpc: pd.Series | None = None
     region: pd.Series | None = None
+    codes: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    """Commune codes that have coefficients."""
 
 
 def _per_commune(
     communes: gpd.GeoDataFrame, table: pd.DataFrame, column: str, what: str
 ) -> tuple[pd.Series, list[Notice]]:
     """A value per commune from an ALDO table keyed by ``insee``; communes absent from it
-    take their neighbours' value (listed in the notices)."""
+    take their neighbours' value (listed in the notices). Without boundaries (a run from
+    area tables), they have no value: left out of the result, listed in a notice."""
     keyed = table.assign(insee=table["insee"].str.zfill(5)).drop_duplicates("insee")
-    return fill_from_neighbours(communes, keyed.set_index("insee")[column], what)
+    values = keyed.set_index("insee")[column]
+    if has_boundaries(communes):
+        return fill_from_neighbours(communes, values, what)
+    found = values.reindex(communes["commune_code"])
+    missing = found.index[found.isna().to_numpy()].tolist()
+    notices = []
+    if missing:
+        notices.append(
+            Notice(
+                "reference_missing",
+                f"communes absent from the reference table for the {what} (no boundaries to take "
+                "their neighbours' value): no coefficients, their figures are left empty",
+                missing,
+            )
+        )
+    return found.dropna(), notices
 
 
 def reference_stocks(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> CoefficientSet:
@@ -292,6 +313,9 @@ def reference_stocks(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> Coeffic
             communes, tables.communes, "region", f"region ({folder / ALDO_FILES['communes']})"
         )
         notices += more
+        both = zpc.index.intersection(region.index)
+        zpc, region = zpc.reindex(both), region.reindex(both)
+        codes = both.to_numpy()
         reference = aldo_reference_stocks(tables, zpc, region)
         notices += unmatched_forest_locations(tables, codes)
         origin = f"ALDO tables in {cfg.carbon.aldo_dir}"
@@ -300,14 +324,15 @@ def reference_stocks(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> Coeffic
         reference = generic_reference_stocks(table, codes, origin)
     reference, more = apply_overrides(reference, cfg.carbon.overrides)
     notices += more
-    return CoefficientSet(reference, origin, notices, tables, zpc, region)
+    return CoefficientSet(reference, origin, notices, tables, zpc, region, np.asarray(codes))
 
 
 def read_change_table(
-    cfg: PipelineConfig, communes: gpd.GeoDataFrame, mapping: dict[int, str]
+    cfg: PipelineConfig, inputs: Inputs, mapping: dict[int, str]
 ) -> tuple[pd.DataFrame, list[Notice]]:
     """Read and check the pipeline's land-use change table (the territory's rows)."""
     assert cfg.flows is not None and cfg.flows.change_table is not None
+    communes = inputs.communes
     tcfg = cfg.flows.change_table
     raw = read_csv(tcfg.path, "change table", dtype=object, sep=tcfg.separator)
     changes, notices = prepare_change_table(
@@ -319,12 +344,14 @@ def read_change_table(
         area_field=tcfg.area_field,
         communes=communes["commune_code"],
         mapping=mapping,
+        known=inputs.known_commune_codes,
     )
-    check_changed_area_fits(
-        changes,
-        pd.Series(area_ha(communes), index=communes["commune_code"].to_numpy()),
-        str(tcfg.path),
-    )
+    if has_boundaries(communes):
+        check_changed_area_fits(
+            changes,
+            pd.Series(area_ha(communes), index=communes["commune_code"].to_numpy()),
+            str(tcfg.path),
+        )
     return changes, notices
 
 
@@ -365,7 +392,7 @@ def flow_coefficients(
 def compute_flows(
     cfg: PipelineConfig,
     inputs: Inputs,
-    zonal: ZonalResult,
+    land: LandUse,
     mapping: dict[int, str],
     stocks: pd.DataFrame,
     coefficients: CoefficientSet,
@@ -373,19 +400,24 @@ def compute_flows(
 ) -> tuple[pd.DataFrame, list[Notice]]:
     """Land-use change, N2O, forest growth and wood products flows [tCO2e/yr].
 
+    Land-use change and N2O are computed per commune (ALDO's rule: an EPCI is the sum of
+    its communes), for the communes whose zone has data; forest growth and wood products
+    per zone, on the zone's forest areas. Every row carries ``zone_code``.
     With a harvest scenario (``harvest_factor`` ≠ 1), ``scenario_effect`` receives the
-    change of forest growth + wood products per commune against today's harvest.
+    change of forest growth + wood products per zone against today's harvest.
     """
     assert cfg.flows is not None
     fcfg = cfg.flows
     notices: list[Notice] = []
     codes = inputs.communes["commune_code"]
+    with_data = set(land.zones.index[land.zones["has_data"].to_numpy()])
     if fcfg.change_table is not None:
-        changes, more = read_change_table(cfg, inputs.communes, mapping)
+        changes, more = read_change_table(cfg, inputs, mapping)
         notices += more
     else:
+        assert land.zonal is not None
         changes, missing_ha = changes_from_crosstab(
-            zonal.crosstab, codes.to_numpy(), "before", "landcover", NO_VALUE
+            land.zonal.crosstab, codes.to_numpy(), "before", "landcover", NO_VALUE
         )
         unknown = sorted(set(changes["from_code"]) - set(mapping))
         if unknown:
@@ -401,6 +433,18 @@ def compute_flows(
                     f"{missing_ha:,.1f} ha have land cover at the end date but none at the start date: no change counted there",
                 )
             )
+    zone_of = land.zone_of
+    left = ~changes["commune_code"].map(zone_of).isin(with_data)
+    if left.any():
+        notices.append(
+            Notice(
+                "changes_without_landcover",
+                f"{changes.loc[left, 'area_ha'].sum():,.1f} ha of change in communes whose land "
+                "cover is not known (or not enough): no flow computed there, figures left empty",
+                sorted(set(changes.loc[left, "commune_code"])),
+            )
+        )
+        changes = changes[~left]
     no_stock = changes["from_code"].map(mapping).eq("no_stock") | changes["to_code"].map(
         mapping
     ).eq("no_stock")
@@ -430,11 +474,17 @@ def compute_flows(
     forest_areas = stocks[stocks["category"].isin(FOREST_CATEGORIES)].drop_duplicates(
         ["commune_code", "category"]
     )[["commune_code", "category", "area_ha"]]
-    luc, growth, shares = flow_coefficients(cfg, coefficients, codes.to_numpy())
-    parts = [landuse_change_flows(areas, luc)]
-    parts.append(n2o_flows(parts[0], fcfg.n2o_gwp, aldo_published=fcfg.aldo_published))
+    luc, growth, shares = flow_coefficients(cfg, coefficients, coefficients.codes)
+    if land.level == "epci":
+        growth = ForestGrowthCoefficients(zone_mean(growth.table, zone_of, ["category"]))
+        shares = zone_mean(shares, zone_of, []) if shares is not None else None
+    luc_flows = landuse_change_flows(areas, luc)
+    local = [luc_flows, n2o_flows(luc_flows, fcfg.n2o_gwp, aldo_published=fcfg.aldo_published)]
+    for part in local:
+        part.insert(0, "zone_code", part["commune_code"].map(zone_of).to_numpy())
+    zonal_parts = []
     if fcfg.forest_growth:
-        parts.append(forest_growth_flows(forest_areas, growth, fcfg.harvest_factor))
+        zonal_parts.append(forest_growth_flows(forest_areas, growth, fcfg.harvest_factor))
     if fcfg.wood_products:
         if shares is None:
             notices.append(
@@ -444,7 +494,9 @@ def compute_flows(
                 )
             )
         else:
-            parts.append(wood_products_flows(forest_areas, growth, shares, fcfg.harvest_factor))
+            zonal_parts.append(
+                wood_products_flows(forest_areas, growth, shares, fcfg.harvest_factor)
+            )
     if fcfg.harvest_factor != 1.0 and fcfg.forest_growth:
         # the same forest at today's harvest, to show the scenario's effect
         baseline = [forest_growth_flows(forest_areas, growth, 1.0)]
@@ -464,21 +516,49 @@ def compute_flows(
             )
         )
         scenario_effect.update({str(k): float(v) for k, v in effect.items()})
-    flows = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    for part in zonal_parts:
+        part.insert(0, "zone_code", part["commune_code"].to_numpy())
+        if land.level == "epci":
+            part["commune_code"] = ""
+    flows = pd.concat([p for p in [*local, *zonal_parts] if len(p)], ignore_index=True)
+    if not len(flows):
+        flows = pd.DataFrame(columns=["zone_code", *FLOW_COLUMNS])
     flows = flows.sort_values(
-        ["commune_code", "flow_kind", "from_category", "to_category", "pool"], kind="stable"
+        ["zone_code", "commune_code", "flow_kind", "from_category", "to_category", "pool"],
+        kind="stable",
     ).reset_index(drop=True)
     return flows, notices
 
 
-def compute_carbon(
-    cfg: PipelineConfig, inputs: Inputs, results: Results, timer: Timer, progress: Progress | None
-) -> None:
-    """Land-use areas, stocks and flows per commune, added to ``results``."""
+@dataclass
+class LandUse:
+    """Land-cover areas of the zones of a run (communes, or EPCIs for EPCI-level tables)."""
+
+    landuse: pd.DataFrame
+    """``commune_code`` (the zone's code), ``landuse_code``, ``category``, ``area_ha``
+    (``forest_type`` with a forest map)."""
+    zones: pd.DataFrame
+    """Index: zone code. ``landcover_covered_share`` (0–1; NaN where unknown),
+    ``landcover_area_ha``, ``has_data`` (figures computed: covered at least
+    :data:`COVERAGE_MIN`, with coefficients)."""
+    level: str
+    """``commune`` or ``epci``."""
+    zone_of: pd.Series
+    """Zone code of each commune code of the run."""
+    zonal: ZonalResult | None = None
+
+
+def landuse_from_raster(
+    cfg: PipelineConfig,
+    inputs: Inputs,
+    out: gpd.GeoDataFrame,
+    notices: list[Notice],
+    timer: Timer,
+    progress: Progress | None,
+) -> LandUse:
+    """Land-use areas per commune from the land-cover raster (zonal cross-tabulation)."""
     assert inputs.landcover is not None and cfg.landcover is not None
-    notices = results.notices
     communes = inputs.communes
-    out = results.communes
     pixel_areas = PixelAreaModel.for_grid(
         inputs.landcover.crs,
         inputs.landcover.transform,
@@ -524,90 +604,373 @@ def compute_carbon(
                     no_pixel,
                 )
             )
-    with timer.step("stocks"):
-        coefficients = reference_stocks(cfg, communes)
-        reference, origin = coefficients.reference, coefficients.origin
-        notices += coefficients.notices
-        cat_areas = split_artificial(
-            landuse.dropna(subset=["category"])[["commune_code", "category", "area_ha"]],
-            cfg.carbon.artificial_sealed_share,
+    with np.errstate(invalid="ignore", divide="ignore"):
+        valid_frac = np.where(zonal.zone_area_m2 > 0, zonal.valid_area_m2 / zonal.zone_area_m2, 0.0)
+    share = np.clip(inside_share * valid_frac, 0.0, 1.0)
+    landcover_ha = zonal.valid_area_m2 / M2_PER_HA
+    if not (landcover_ha > 0).any():
+        msg = (
+            f"land cover {inputs.landcover.path}: no valid pixel lies in any commune (every "
+            "pixel over the territory is no data); check the file, its nodata value and "
+            "landcover.nodata_values"
         )
-        stocks = compute_stocks(cat_areas, reference)
-        summary = territory_summary(stocks)
-    with timer.step("communes"):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            valid_frac = np.where(
-                zonal.zone_area_m2 > 0, zonal.valid_area_m2 / zonal.zone_area_m2, 0.0
-            )
-        out["covered_share"] = np.clip(inside_share * valid_frac, 0.0, 1.0)
-        out["landcover_area_ha"] = zonal.valid_area_m2 / M2_PER_HA
-        if not (out["landcover_area_ha"] > 0).any():
+        raise InputError(msg)
+    notices += check_landcover_excess(
+        out["commune_code"].to_numpy(),
+        landcover_ha,
+        out["area_ha"].to_numpy(),
+        pixel_ha,
+        str(inputs.landcover.path),
+    )
+    codes = communes["commune_code"].to_numpy()
+    zone_frame = pd.DataFrame(
+        {"landcover_covered_share": share, "landcover_area_ha": landcover_ha},
+        index=pd.Index(codes, name="zone_code"),
+    )
+    return LandUse(landuse, zone_frame, "commune", pd.Series(codes, index=codes), zonal)
+
+
+def landuse_from_table(cfg: PipelineConfig, inputs: Inputs, notices: list[Notice]) -> LandUse:
+    """Land-use areas per commune or per EPCI from the pipeline's area table."""
+    assert cfg.areas is not None
+    acfg = cfg.areas
+    raw = read_csv(acfg.path, "area table", dtype=object, sep=acfg.separator)
+    table = area_table_long(
+        raw,
+        source=str(acfg.path),
+        code_field=acfg.code_field,
+        layout=acfg.layout,
+        landuse_field=acfg.landuse_field,
+        area_field=acfg.area_field,
+    )
+    mapping = landcover_mapping(cfg)
+    found = table.groupby("landuse_code")["area_ha"].sum()
+    check_mapping_covers(found, mapping, str(acfg.path))
+    communes = inputs.communes
+    codes = communes["commune_code"].astype(str)
+    if acfg.level == "epci":
+        zone_of = pd.Series(communes["epci_code"].to_numpy(), index=codes.to_numpy()).dropna()
+        if not len(zone_of):
             msg = (
-                f"land cover {inputs.landcover.path}: no valid pixel lies in any commune (every "
-                "pixel over the territory is no data); check the file, its nodata value and "
-                "landcover.nodata_values"
+                f"areas: {acfg.path} gives areas per EPCI, but the communes of the run have no "
+                "EPCI: give communes.table with an EPCI column (e.g. ADEME's communes_17122018.csv)"
             )
             raise InputError(msg)
-        notices += check_landcover_excess(
-            out["commune_code"].to_numpy(),
-            out["landcover_area_ha"].to_numpy(),
-            out["area_ha"].to_numpy(),
-            pixel_ha,
-            str(inputs.landcover.path),
+        run_zones = set(zone_of.astype(str))
+        if cfg.territory is None:
+            # every EPCI of the table is reported, also those the commune table does not know
+            run_zones |= set(table["commune_code"])
+        if cfg.territory is not None and (cfg.territory.communes or cfg.territory.departements):
+            sizes = inputs.epci_sizes
+            if sizes is not None and not sizes["epci_complete"].all():
+                notices.append(
+                    Notice(
+                        "epci_areas_whole",
+                        "areas are given per EPCI: the EPCIs the territory cuts are counted whole "
+                        "(their areas cover every commune of the EPCI)",
+                        sorted(sizes.index[~sizes["epci_complete"].to_numpy()]),
+                    )
+                )
+    else:
+        zone_of = pd.Series(codes.to_numpy(), index=codes.to_numpy())
+        run_zones = set(codes)
+    zones_index = pd.Index(sorted(run_zones), name="zone_code")
+    outside = ~table["commune_code"].isin(run_zones)
+    if outside.any():
+        notices.append(
+            Notice(
+                "area_rows_outside_territory",
+                f"{int(outside.sum())} rows of {acfg.path} ({table.loc[outside, 'commune_code'].nunique()} "
+                f"{'EPCIs' if acfg.level == 'epci' else 'communes'}) concern zones outside the territory "
+                "and were left aside",
+            )
         )
-        per = stocks_by_commune(stocks).reindex(out["commune_code"]).fillna(0.0)
-        for col in per.columns:
-            out[col] = per[col].to_numpy()
-        out["stock_tc_per_ha"] = np.divide(
-            out["stock_tc"].to_numpy(),
-            out["landcover_area_ha"].to_numpy(),
-            out=np.full(len(out), np.nan),
-            where=out["landcover_area_ha"].to_numpy() > 0,
+        table = table[~outside]
+    area = table.groupby("commune_code")["area_ha"].sum().reindex(zones_index)
+    absent = zones_index[area.isna().to_numpy()]
+    if len(absent):
+        notices.append(
+            Notice(
+                "zone_without_areas",
+                f"{'EPCIs' if acfg.level == 'epci' else 'communes'} of the run absent from "
+                f"{acfg.path}: no land cover, figures left empty",
+                absent.tolist(),
+            )
         )
-        low = out["covered_share"] < 0.95
+    landuse = table.assign(category=assign_categories(table, mapping))
+    zone_frame = pd.DataFrame(
+        {
+            "landcover_covered_share": np.where(area.notna().to_numpy(), 1.0, 0.0),
+            "landcover_area_ha": area.to_numpy(),
+        },
+        index=zones_index,
+    )
+    return LandUse(
+        landuse[["commune_code", "landuse_code", "category", "area_ha"]].reset_index(drop=True),
+        zone_frame,
+        acfg.level,
+        zone_of.astype(str),
+    )
+
+
+def compute_carbon(
+    cfg: PipelineConfig, inputs: Inputs, results: Results, timer: Timer, progress: Progress | None
+) -> None:
+    """Land-use areas, stocks and flows per zone (commune or EPCI), added to ``results``.
+
+    A zone's figures are computed when its land cover covers at least
+    :data:`COVERAGE_MIN` of it and it has coefficients; otherwise they are left empty
+    (NaN), for stocks and every flow alike, and the zone is listed in a notice.
+    """
+    notices = results.notices
+    out = results.communes
+    if cfg.landcover is not None:
+        land = landuse_from_raster(cfg, inputs, out, notices, timer, progress)
+    else:
+        with timer.step("areas"):
+            land = landuse_from_table(cfg, inputs, notices)
+    mapping = landcover_mapping(cfg)
+    zones = land.zones
+    with timer.step("stocks"):
+        # coefficients of the communes of the run's zones (an EPCI: the mean of its communes)
+        coeff_communes = inputs.communes[
+            inputs.communes["commune_code"].map(land.zone_of).isin(zones.index)
+        ]
+        coefficients = reference_stocks(cfg, coeff_communes)
+        notices += coefficients.notices
+        reference = coefficients.reference
+        if land.level == "epci":
+            reference = zone_mean(reference, land.zone_of, ["category", "pool"])
+            reference["coefficient_source"] = "mean of the EPCI's communes: " + reference[
+                "coefficient_source"
+            ].astype(str)
+        with_coefficients = zones.index.isin(reference["commune_code"].unique())
+        covered = zones["landcover_covered_share"].fillna(0.0).to_numpy() >= COVERAGE_MIN
+        zones["has_data"] = covered & with_coefficients
+        low = ~covered & (zones["landcover_covered_share"].fillna(0.0).to_numpy() > 0)
         if low.any():
             notices.append(
                 Notice(
                     "commune_low_coverage",
-                    "communes less than 95 % covered by valid land-cover pixels: their stocks cover that part only (see covered_share)",
+                    f"{'EPCIs' if land.level == 'epci' else 'communes'} less than "
+                    f"{COVERAGE_MIN:.0%} covered by valid land cover: their stocks and flows are "
+                    "left empty (landcover_covered_share says how much is covered)",
                     [
                         f"{c} ({s:.1%})"
                         for c, s in zip(
-                            out["commune_code"][low], out["covered_share"][low], strict=True
+                            zones.index[low], zones["landcover_covered_share"][low], strict=True
                         )
                     ],
                 )
             )
-    flows = sequestration = None
+        no_coefficients = covered & ~with_coefficients
+        if no_coefficients.any():
+            notices.append(
+                Notice(
+                    "zone_without_coefficients",
+                    "zones without reference stocks (an EPCI no commune of the commune table "
+                    "belongs to, or communes absent from the coefficient tables): figures left empty",
+                    zones.index[no_coefficients].tolist(),
+                )
+            )
+        landuse = land.landuse
+        kept = landuse[landuse["commune_code"].isin(zones.index[zones["has_data"].to_numpy()])]
+        cat_areas = split_artificial(
+            kept.dropna(subset=["category"])[["commune_code", "category", "area_ha"]],
+            cfg.carbon.artificial_sealed_share,
+        )
+        stocks = compute_stocks(cat_areas, reference)
+        summary = territory_summary(stocks)
+    frame = zones[["landcover_covered_share", "landcover_area_ha"]].copy()
+    per = stocks_by_commune(stocks).reindex(frame.index)
+    for col in per.columns:
+        frame[col] = per[col].where(zones["has_data"]).to_numpy()
+    frame["stock_tc_per_ha"] = frame["stock_tc"] / frame["landcover_area_ha"].where(
+        frame["landcover_area_ha"] > 0
+    )
+    flows = None
     if cfg.flows is not None:
         with timer.step("flows"):
             effect: dict[str, float] = {}
-            flows, more = compute_flows(cfg, inputs, zonal, mapping, stocks, coefficients, effect)
+            flows, more = compute_flows(cfg, inputs, land, mapping, stocks, coefficients, effect)
             notices += more
-            per_flow = flows_by_commune(flows, out["commune_code"])
+            per_flow = flows_by_zone(flows, frame.index)
             for col in per_flow.columns:
-                out[col] = per_flow[col].to_numpy()
+                frame[col] = per_flow[col].where(zones["has_data"]).to_numpy()
             if effect:
-                out["flow_harvest_scenario_effect_tco2e_per_yr"] = (
-                    out["commune_code"].map(effect).fillna(0.0).to_numpy()
-                )
-            sequestration = sequestration_table(
-                flows, out, f"{cfg.flows.start_year}-{cfg.flows.end_year}", cfg.name
-            )
+                frame["flow_harvest_scenario_effect_tco2e_per_yr"] = (
+                    pd.Series(frame.index, index=frame.index).map(effect).fillna(0.0)
+                ).where(zones["has_data"])
+    frame["carbon_complete"] = zones["has_data"].to_numpy()
+    if land.level == "commune":
+        for col in frame.columns:
+            out[col] = frame[col].reindex(out["commune_code"]).to_numpy()
+        out["covered_share"] = out["landcover_covered_share"]
+        sequestration = (
+            sequestration_rows(frame, out, inputs.epci_sizes, cfg.name, territory_what(cfg))
+            if cfg.flows is not None
+            else None
+        )
+    else:
+        results.zones = epci_frame(frame, inputs)
+        sequestration = (
+            epci_sequestration_rows(results.zones, cfg.name, territory_what(cfg))
+            if cfg.flows is not None
+            else None
+        )
+    if sequestration is not None:
+        sequestration.insert(
+            3, "period", f"{cfg.flows.start_year}-{cfg.flows.end_year}" if cfg.flows else ""
+        )
     logger.info(
-        "territory: %d communes, %.0f ha of land cover, %.0f tC",
-        len(out),
-        out["landcover_area_ha"].sum(),
-        out["stock_tc"].sum(),
+        "territory: %d zones with data, %.0f ha of land cover, %.0f tC",
+        int(zones["has_data"].sum()),
+        frame["landcover_area_ha"].sum(),
+        frame["stock_tc"].sum(),
     )
-    results.landuse_areas = landuse
+    results.landuse_areas = land.landuse
     results.carbon_stocks = stocks
-    results.summary = summary
-    results.coefficient_set = origin
+    results.summary = summary_with_coverage(summary, zones, land.level)
+    results.coefficient_set = coefficients.origin
     results.flows = flows
     results.sequestration = sequestration
     results.reference = coefficients.reference
     results.mapping = mapping
+    results.carbon_level = land.level
+
+
+def territory_what(cfg: PipelineConfig) -> str:
+    """What the carbon figures rest on, for coverage notes."""
+    return "land cover" if cfg.landcover is not None else "area table"
+
+
+def flows_by_zone(flows: pd.DataFrame, zones: pd.Index) -> pd.DataFrame:
+    """Net flow and one column per PCAET category [tCO2e/yr] per zone (index = zone code)."""
+    return flows_by_commune(flows.assign(commune_code=flows["zone_code"]), pd.Series(zones))
+
+
+SEQUESTRATION_FIGURES = [*PCAET_CATEGORIES, "total"]
+
+
+def _pcaet_values(frame: pd.DataFrame) -> pd.DataFrame:
+    cats = {f"flow_{c}_tco2e_per_yr": c for c in PCAET_CATEGORIES}
+    values = frame[list(cats)].rename(columns=cats)
+    values["total"] = frame["flow_tco2e_per_yr"]
+    return values
+
+
+def sequestration_rows(
+    frame: pd.DataFrame,
+    communes: pd.DataFrame,
+    epci_sizes: pd.DataFrame | None,
+    territory_name: str,
+    what: str,
+) -> pd.DataFrame:
+    """The emissions-calculator export of a commune-level run: one row per commune, per
+    EPCI and for the territory, each saying what it covers (see :func:`level_rows`)."""
+    table = level_rows(
+        _pcaet_values(frame),
+        communes,
+        territory_name=territory_name,
+        has_data=frame["carbon_complete"],
+        epci_sizes=epci_sizes,
+        share=frame["landcover_covered_share"],
+        weights=pd.Series(
+            communes["area_ha"].to_numpy(), index=communes["commune_code"].to_numpy()
+        ),
+        what=what,
+    )
+    first = ["level", "code", "name", *SEQUESTRATION_FIGURES, "landcover_covered_share"]
+    return table[first + [c for c in table.columns if c not in first]]
+
+
+def epci_frame(frame: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+    """Figures per EPCI of an EPCI-level run, with its name and its communes."""
+    communes = inputs.communes
+    out = frame.copy()
+    out.index.name = "epci_code"
+    names = (
+        communes.dropna(subset=["epci_code"])
+        .drop_duplicates("epci_code")
+        .set_index("epci_code")["epci_name"]
+        if "epci_name" in communes.columns
+        else pd.Series(dtype=object)
+    )
+    out.insert(0, "epci_name", names.reindex(out.index).fillna("").to_numpy())
+    sizes = inputs.epci_sizes
+    in_run = communes["epci_code"].value_counts()
+    out.insert(1, "communes_in_run", in_run.reindex(out.index).fillna(0).astype(int).to_numpy())
+    out.insert(
+        2,
+        "communes_in_epci",
+        (
+            sizes["communes_in_epci"].reindex(out.index).to_numpy()
+            if sizes is not None
+            else np.full(len(out), np.nan)
+        ),
+    )
+    return out.reset_index()
+
+
+def epci_sequestration_rows(epci: pd.DataFrame, territory_name: str, what: str) -> pd.DataFrame:
+    """The emissions-calculator export of an EPCI-level run: one row per EPCI and one for
+    the territory, each saying what it covers."""
+    values = _pcaet_values(epci)
+    rows = pd.DataFrame(
+        {
+            "level": "epci",
+            "code": epci["epci_code"].to_numpy(),
+            "name": epci["epci_name"].to_numpy(),
+        }
+    )
+    rows = pd.concat([rows, values.reset_index(drop=True)], axis=1)
+    rows["landcover_covered_share"] = epci["landcover_covered_share"].to_numpy()
+    rows["communes_in_run"] = epci["communes_in_run"].astype(float).to_numpy()
+    rows["communes_in_epci"] = epci["communes_in_epci"].to_numpy()
+    data = epci["carbon_complete"].to_numpy()
+    rows["communes_with_data"] = np.where(data, rows["communes_in_run"], 0.0)
+    rows["complete"] = data
+    notes = []
+    for ok, n_run, share in zip(
+        data, rows["communes_in_run"], rows["landcover_covered_share"], strict=True
+    ):
+        if ok:
+            notes.append("")
+        elif not share > 0:
+            notes.append(f"no {what} for this EPCI")
+        elif n_run == 0:
+            notes.append("EPCI unknown to the commune table: no coefficients")
+        else:
+            notes.append(f"{what} covers {share:.1%} of the EPCI: figures left empty")
+    rows["coverage_note"] = notes
+    has = int(data.sum())
+    territory = values.sum(min_count=1).to_frame().T
+    territory.insert(0, "name", territory_name)
+    territory.insert(0, "code", "territory")
+    territory.insert(0, "level", "territory")
+    territory["landcover_covered_share"] = has / len(rows) if len(rows) else np.nan
+    territory["communes_in_run"] = rows["communes_in_run"].sum()
+    territory["communes_in_epci"] = np.nan
+    territory["communes_with_data"] = rows["communes_with_data"].sum()
+    territory["complete"] = bool(has == len(rows))
+    territory["coverage_note"] = (
+        "" if has == len(rows) else f"partial: {what} for {has} of {len(rows)} EPCIs"
+    )
+    out = pd.concat([rows, territory], ignore_index=True)
+    out["complete"] = out["complete"].astype(bool)
+    return out
+
+
+def summary_with_coverage(summary: pd.DataFrame, zones: pd.DataFrame, level: str) -> pd.DataFrame:
+    """The territory summary by category and pool, saying which zones it sums."""
+    n = len(zones)
+    has = int(zones["has_data"].sum())
+    unit = "communes" if level == "commune" else "EPCIs"
+    out = summary.copy()
+    out["zones_with_data"] = has
+    out["zones_in_run"] = n
+    out["coverage_note"] = "" if has == n else f"partial: sums the {has} of {n} {unit} with data"
+    return out
 
 
 def write_carbon_outputs(

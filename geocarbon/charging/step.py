@@ -156,7 +156,11 @@ def population_cells(
 
 
 def compute_charging(
-    cfg: PipelineConfig, communes: gpd.GeoDataFrame, known_codes: set[str], notices: list[Notice]
+    cfg: PipelineConfig,
+    communes: gpd.GeoDataFrame,
+    known_codes: set[str],
+    notices: list[Notice],
+    epci_sizes: pd.DataFrame | None = None,
 ) -> ChargingResults:
     """Clean points, count them per commune, measure population access; adds ``ev_*`` columns.
 

@@ -1,0 +1,358 @@
+"""The territory of a run: which communes it holds, and what each figure covers.
+
+* :func:`select_communes` picks the communes of the run from a larger layer or table by
+  EPCI, département or commune codes (``territory:`` in the pipeline).
+* :func:`epci_coverage` tells, for each EPCI of the run, how many of its communes are in
+  the run and how many it has (from the commune table), so that a figure summed over part
+  of an EPCI is never published as the EPCI's.
+* :func:`level_rows` builds the commune / EPCI / territory rows of a table of figures,
+  with what each row covers (``communes_in_run``, ``communes_in_epci``,
+  ``communes_with_data``, ``complete`` and a ``coverage_note`` in words). Sums skip the
+  communes without data (empty, never 0); a row none of whose communes has data is empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from geocarbon.errors import InputError
+from geocarbon.notices import Notice
+
+#: Share of a commune that must be covered by data (valid land-cover pixels) for its
+#: figures to be computed: below it, the commune's figures are left empty (see README,
+#: "What each figure covers").
+COVERAGE_MIN = 0.95
+
+#: INSEE codes of the arrondissements municipaux → their commune (Paris, Marseille, Lyon):
+#: ADEME's change tables list the arrondissements, commune layers and tables the commune.
+ARRONDISSEMENTS: dict[str, str] = {
+    **{f"751{i:02d}": "75056" for i in range(1, 21)},
+    **{f"132{i:02d}": "13055" for i in range(1, 17)},
+    **{f"6938{i}": "69123" for i in range(1, 10)},
+}
+
+
+def departement_of(codes: pd.Series) -> pd.Series:
+    """Département of INSEE commune codes: the first 2 characters (3 for 97x overseas).
+
+    Examples
+    --------
+    >>> departement_of(pd.Series(["46042", "2A004", "97105"])).tolist()
+    ['46', '2A', '971']
+    """
+    text = codes.astype(str).str.upper()
+    return text.str[:2].where(~text.str.startswith("97"), text.str[:3])
+
+
+@dataclass
+class Selection:
+    """The communes picked for the run and how they were picked."""
+
+    mask: np.ndarray
+    """Which rows of the candidate communes are in the territory."""
+    notices: list[Notice] = field(default_factory=list)
+
+
+def select_communes(
+    codes: pd.Series,
+    epci: pd.Series,
+    *,
+    epci_codes: Sequence[str],
+    departements: Sequence[str],
+    commune_codes: Sequence[str],
+    source: str,
+    epci_source: str | None,
+) -> Selection:
+    """Pick the communes whose code, EPCI or département is listed (the union).
+
+    Parameters
+    ----------
+    codes : Series
+        INSEE codes of the candidate communes (the whole layer or table).
+    epci : Series
+        EPCI SIREN code of each candidate (None where unknown).
+    epci_codes, departements, commune_codes : sequence of str
+        What the pipeline's ``territory`` lists.
+    source : str
+        Where the candidates come from, for messages.
+    epci_source : str or None
+        Where EPCI membership comes from (None: nowhere, then ``epci_codes`` is refused).
+
+    Returns
+    -------
+    Selection
+
+    Raises
+    ------
+    InputError
+        A listed code that matches no candidate (naming it), EPCI codes without EPCI
+        membership, or an empty selection.
+    """
+    codes = codes.astype(str).reset_index(drop=True)
+    epci = epci.reset_index(drop=True)
+    mask = np.zeros(len(codes), dtype=bool)
+    if epci_codes and epci_source is None:
+        msg = (
+            f"territory.epci: EPCI membership is unknown ({source} has no EPCI): set "
+            "communes.epci_field to the layer's EPCI field, or give communes.table (a commune "
+            "table with an EPCI column, e.g. ADEME's communes_17122018.csv)"
+        )
+        raise InputError(msg)
+    deps = departement_of(codes)
+    checks = (
+        ("epci", epci_codes, epci.astype(object).where(epci.notna(), "").astype(str), epci_source),
+        ("departements", departements, deps, source),
+        ("communes", commune_codes, codes.str.upper(), source),
+    )
+    for key, wanted, values, where in checks:
+        if not wanted:
+            continue
+        hit = values.isin(list(wanted)).to_numpy()
+        found = set(values[hit])
+        absent = [c for c in wanted if c not in found]
+        if absent:
+            msg = (
+                f"territory.{key}: {', '.join(absent[:10])}{' ...' if len(absent) > 10 else ''} "
+                f"match{'es' if len(absent) == 1 else ''} no commune of {where}; check the code"
+                + (" (EPCI SIREN codes have 9 digits)" if key == "epci" else "")
+                + " or give a commune layer or table that holds it"
+            )
+            raise InputError(msg)
+        mask |= hit
+    notices = [
+        Notice(
+            "territory_selection",
+            f"territory: {int(mask.sum())} of the {len(codes)} communes of {source} selected",
+        )
+    ]
+    return Selection(mask, notices)
+
+
+def epci_coverage(
+    run_epci: pd.Series, members: pd.Series | None, members_source: str | None
+) -> pd.DataFrame:
+    """Communes of each EPCI of the run: in the run, and in the EPCI.
+
+    Parameters
+    ----------
+    run_epci : Series
+        EPCI code of each commune of the run, indexed by commune code (None where unknown).
+    members : Series or None
+        EPCI code of every commune known, indexed by commune code (the commune table,
+        before any selection); None when no such table is given (the EPCI's size is then
+        unknown).
+    members_source : str or None
+        Where ``members`` come from, for notes.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by EPCI code: ``communes_in_run``, ``communes_in_epci`` (NaN when unknown),
+        ``communes_missing`` (communes of the EPCI, per ``members``, absent from the run)
+        and ``epci_complete`` (none missing; False when unknown).
+    """
+    run = run_epci.dropna().astype(str)
+    in_run = run.value_counts()
+    out = pd.DataFrame({"communes_in_run": in_run.astype(float)})
+    if members is not None:
+        known = members.dropna().astype(str)
+        known = known[known.isin(out.index)]
+        sizes = known.value_counts()
+        missing = known[~known.index.isin(run.index)].value_counts()
+        out["communes_in_epci"] = sizes.reindex(out.index).astype(float)
+        out["communes_missing"] = missing.reindex(out.index).fillna(0).astype(float)
+        out.loc[out["communes_in_epci"].isna(), "communes_missing"] = np.nan
+    else:
+        out["communes_in_epci"] = np.nan
+        out["communes_missing"] = np.nan
+    out["epci_complete"] = (out["communes_missing"] == 0).to_numpy()
+    out.index.name = "epci_code"
+    return out
+
+
+def partial_epci_notice(coverage: pd.DataFrame, names: pd.Series | None) -> list[Notice]:
+    """A notice listing the EPCIs only partly in the run (their figures are partial)."""
+    partial = coverage[~coverage["epci_complete"]]
+    if not len(partial):
+        return []
+    items = []
+    for code, row in partial.iterrows():
+        name = names.get(code, "") if names is not None else ""
+        size = (
+            f"{int(row['communes_in_epci'])}"
+            if pd.notna(row["communes_in_epci"])
+            else "an unknown number of (no commune table)"
+        )
+        items.append(
+            f"{code}{f' {name}' if name else ''}: {int(row['communes_in_run'])} of {size} communes"
+        )
+    return [
+        Notice(
+            "epci_partial",
+            "EPCIs only partly in the run: their rows sum the communes in the run only and are "
+            "flagged complete = false (not the EPCI's figure)",
+            items,
+        )
+    ]
+
+
+#: Columns :func:`level_rows` adds to say what each row covers.
+COVERAGE_COLUMNS = [
+    "communes_in_run",
+    "communes_in_epci",
+    "communes_with_data",
+    "complete",
+    "coverage_note",
+]
+
+
+def level_rows(
+    values: pd.DataFrame,
+    communes: pd.DataFrame,
+    *,
+    territory_name: str,
+    has_data: pd.Series,
+    epci_sizes: pd.DataFrame | None,
+    share: pd.Series | None = None,
+    weights: pd.Series | None = None,
+    what: str = "data",
+) -> pd.DataFrame:
+    """Commune, EPCI and territory rows of figures, each saying what it covers.
+
+    Parameters
+    ----------
+    values : DataFrame
+        Figures per commune (index = commune code), summed over EPCIs and the territory;
+        NaN where the commune has no data.
+    communes : DataFrame
+        ``commune_code``, ``commune_name``, ``epci_code`` and optionally ``epci_name``
+        of every commune of the run.
+    territory_name : str
+        Name of the territory row.
+    has_data : Series
+        Per commune code: whether the commune's figures are computed.
+    epci_sizes : DataFrame or None
+        :func:`epci_coverage` of the run (None without EPCIs).
+    share : Series, optional
+        Per commune code: share (0–1) of the commune covered by the data
+        (``landcover_covered_share``); the EPCI and territory shares are area-weighted by
+        ``weights``.
+    weights : Series, optional
+        Per commune code: area [ha] used to weight ``share``.
+    what : str
+        What the data are, for the coverage note ("land cover", "building data"...).
+
+    Returns
+    -------
+    DataFrame
+        ``level``, ``code``, ``name``, the figures, ``landcover_covered_share`` (if
+        ``share``) and :data:`COVERAGE_COLUMNS`. EPCI rows are ordered by code; a commune
+        without EPCI is counted in the territory only.
+    """
+    base = communes.set_index("commune_code")
+    codes = base.index
+    vals = values.reindex(codes)
+    data = has_data.reindex(codes).fillna(False).astype(bool)
+    frames = []
+    commune_rows = vals.copy()
+    commune_rows.insert(0, "name", base["commune_name"].to_numpy())
+    commune_rows.insert(0, "code", codes.to_numpy())
+    commune_rows.insert(0, "level", "commune")
+    commune_rows["communes_in_run"] = 1.0
+    commune_rows["communes_in_epci"] = np.nan
+    commune_rows["communes_with_data"] = data.astype(float).to_numpy()
+    commune_rows["complete"] = data.to_numpy()
+    if share is not None:
+        commune_rows["landcover_covered_share"] = share.reindex(codes).to_numpy()
+    commune_rows["coverage_note"] = [
+        "" if ok else f"no {what} for this commune" if share is None or not (s > 0) else
+        f"{what} covers {s:.1%} of the commune: figures left empty (below {COVERAGE_MIN:.0%})"
+        for ok, s in zip(
+            data, (share.reindex(codes) if share is not None else pd.Series(np.nan, index=codes)),
+            strict=True,
+        )
+    ]  # fmt: skip
+    frames.append(commune_rows.reset_index(drop=True))
+
+    def group(keys: pd.Series, level: str) -> pd.DataFrame:
+        sums = vals.groupby(keys.to_numpy()).sum(min_count=1)
+        n_run = keys.groupby(keys.to_numpy()).size().astype(float)
+        n_data = data.groupby(keys.to_numpy()).sum().astype(float)
+        out = sums.copy()
+        out.insert(0, "code", sums.index.astype(str))
+        out.insert(0, "level", level)
+        out["communes_in_run"] = n_run.reindex(sums.index).to_numpy()
+        out["communes_with_data"] = n_data.reindex(sums.index).to_numpy()
+        if share is not None:
+            w = (weights if weights is not None else pd.Series(1.0, index=codes)).reindex(codes)
+            s = share.reindex(codes).fillna(0.0)
+            num = (s * w).groupby(keys.to_numpy()).sum()
+            den = w.groupby(keys.to_numpy()).sum()
+            out["landcover_covered_share"] = (
+                (num / den.where(den > 0)).reindex(sums.index).to_numpy()
+            )
+        return out
+
+    if "epci_code" in base.columns and base["epci_code"].notna().any():
+        keys = base["epci_code"]
+        known = keys.notna()
+        epci = group(keys[known].astype(str), "epci")
+        names = (
+            base.loc[known, "epci_name"].groupby(keys[known].astype(str).to_numpy()).first()
+            if "epci_name" in base.columns
+            else pd.Series("", index=epci.index)
+        )
+        epci.insert(2, "name", names.reindex(epci.index).fillna("").to_numpy())
+        sizes = (
+            epci_sizes.reindex(epci.index)
+            if epci_sizes is not None
+            else pd.DataFrame(
+                {"communes_in_epci": np.nan, "communes_missing": np.nan, "epci_complete": False},
+                index=epci.index,
+            )
+        )
+        epci["communes_in_epci"] = sizes["communes_in_epci"].to_numpy()
+        whole = sizes["epci_complete"].fillna(False).astype(bool).to_numpy()
+        all_data = (epci["communes_with_data"] == epci["communes_in_run"]).to_numpy()
+        epci["complete"] = whole & all_data
+        notes = []
+        n_epci = epci["communes_in_epci"].to_numpy(dtype=float)
+        n_run = epci["communes_in_run"].to_numpy(dtype=float)
+        n_data = epci["communes_with_data"].to_numpy(dtype=float)
+        n_missing = sizes["communes_missing"].to_numpy(dtype=float)
+        for i in range(len(epci)):
+            parts = []
+            if not whole[i]:
+                size = (
+                    f"{int(n_epci[i])}"
+                    if np.isfinite(n_epci[i])
+                    else "? (EPCI size unknown: no commune table)"
+                )
+                gone = n_missing[i]
+                parts.append(
+                    f"{int(n_epci[i] - gone)} of the {size} communes of the EPCI in the run"
+                    if np.isfinite(gone)
+                    else f"{int(n_run[i])} communes in the run, of {size} in the EPCI"
+                )
+            if not all_data[i]:
+                parts.append(f"{what} for {int(n_data[i])} of {int(n_run[i])} communes")
+            notes.append("partial: " + "; ".join(parts) if parts else "")
+        epci["coverage_note"] = notes
+        frames.append(epci.sort_values("code", kind="stable").reset_index(drop=True))
+    terr = group(pd.Series("territory", index=codes), "territory")
+    terr.insert(2, "name", territory_name)
+    terr["communes_in_epci"] = np.nan
+    with_data = int(data.sum())
+    full = with_data == len(codes)
+    terr["complete"] = [full]
+    terr["coverage_note"] = (
+        "" if full else f"partial: {what} for {with_data} of {len(codes)} communes"
+    )
+    frames.append(terr.reset_index(drop=True))
+    out = pd.concat(frames, ignore_index=True)
+    out["complete"] = out["complete"].astype(bool)
+    return out
