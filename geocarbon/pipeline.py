@@ -16,6 +16,7 @@ import pandas as pd
 from geocarbon import __version__
 from geocarbon.carbon.step import (
     compute_carbon,
+    epci_layer,
     read_carbon_inputs,
     validate_carbon,
     write_carbon_outputs,
@@ -191,7 +192,7 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
         )
         notices += partial_epci_notice(epci_sizes, names_of)
     landcover = forest = before = None
-    if cfg.landcover is not None:
+    if cfg.land_source is not None:
         landcover, forest, before = read_carbon_inputs(cfg, files)
     if cfg.pv is not None:
         from geocarbon.solar.step import pv_input_files
@@ -326,16 +327,26 @@ def _output_crs(cfg: PipelineConfig, inputs: Inputs, results: Results) -> Any:
 
 def write_outputs(cfg: PipelineConfig, inputs: Inputs, results: Results, slot: OutputSlot) -> Path:
     """Write every output of a run into its reserved output folder, atomically."""
-    crs = _output_crs(cfg, inputs, results)
-    communes = results.communes.to_crs(crs)
+    boundaries = has_boundaries(results.communes)
+    if boundaries:
+        crs = _output_crs(cfg, inputs, results)
+        communes: pd.DataFrame = results.communes.to_crs(crs)
+    else:
+        communes = pd.DataFrame(results.communes.drop(columns="geometry"))
     with slot.writing() as tmp:
         start = time.perf_counter()
         layers: dict[str, pd.DataFrame] = {"communes": communes}
+        if results.zones is not None:
+            layers["epci"] = epci_layer(results.zones, communes)
         if results.landuse_areas is not None and results.carbon_stocks is not None:
-            layers["landuse_areas"] = results.landuse_areas
-            layers["carbon_stocks"] = results.carbon_stocks
+            layers["landuse_areas"] = zone_columns(results.landuse_areas, results.carbon_level)
+            layers["carbon_stocks"] = zone_columns(results.carbon_stocks, results.carbon_level)
         if results.flows is not None:
-            layers["carbon_flows"] = results.flows
+            layers["carbon_flows"] = (
+                results.flows.rename(columns={"zone_code": "epci_code"})
+                if results.carbon_level == "epci"
+                else results.flows.drop(columns="zone_code")
+            )
         if results.pv is not None:
             layers["pv_buildings"] = results.pv.buildings.to_crs(crs)
         if results.charging is not None:
@@ -362,14 +373,21 @@ def write_outputs(cfg: PipelineConfig, inputs: Inputs, results: Results, slot: O
     return slot.target
 
 
+def zone_columns(frame: pd.DataFrame, level: str) -> pd.DataFrame:
+    """A long carbon table as written: its zone column is ``epci_code`` in an EPCI-level run
+    (``commune_code`` otherwise)."""
+    return frame.rename(columns={"commune_code": "epci_code"}) if level == "epci" else frame
+
+
 def provenance(cfg: PipelineConfig, results: Results) -> dict[str, Any]:
     """Content of ``run.json``: version, resolved config, input fingerprints, timings, notices."""
     inputs = {}
     for key, path in sorted(results.files.items()):
         p = Path(path)
         inputs[key] = {"path": str(p), "sha256": sha256_file(p) if p.is_file() else None}
-    sums = [
-        c
+    totals: dict[str, Any] = {"communes": len(results.communes)}
+    frames = [results.communes] if results.zones is None else [results.communes, results.zones]
+    for frame in frames:
         for c in (
             "area_ha",
             "landcover_area_ha",
@@ -377,12 +395,11 @@ def provenance(cfg: PipelineConfig, results: Results) -> dict[str, Any]:
             "flow_tco2e_per_yr",
             "pv_kwp",
             "pv_mwh_per_yr",
-        )
-        if c in results.communes.columns
-    ]
-    totals = {"communes": len(results.communes)} | {
-        c: round(float(results.communes[c].sum()), 3) for c in sums
-    }
+        ):
+            if c in frame.columns and frame[c].notna().any():
+                totals[c] = round(float(frame[c].sum()), 3)
+    if results.zones is not None:
+        totals["epci"] = len(results.zones)
     return {
         "geocarbon_version": __version__,
         "pipeline": cfg.name,
@@ -434,7 +451,7 @@ def validate(cfg: PipelineConfig, *, overwrite: bool = True) -> tuple[Inputs, li
     )
     inputs = read_inputs(cfg)
     notices: list[Notice] = []
-    if inputs.landcover is not None:
+    if cfg.land_source is not None:
         notices += validate_carbon(cfg, inputs)
     if cfg.pv is not None:
         from geocarbon.solar.step import validate_pv

@@ -39,6 +39,26 @@ def _kpi(label: str, value: str) -> str:
     return f'<div class="kpi"><b>{html.escape(value)}</b><span class="muted">{html.escape(label)}</span></div>'
 
 
+def _figure(value: Any) -> str:
+    """A figure of a KPI box: empty (no data) shown as "no data", never 0."""
+    return "no data" if pd.isna(value) else f"{value:,.0f}"
+
+
+def carbon_coverage(zones: pd.DataFrame, unit: str) -> str:
+    """What the carbon figures cover, in words (communes or EPCIs with data, area share)."""
+    has = zones["carbon_complete"].astype(bool)
+    text = f"Stocks and flows cover {int(has.sum()):,} of the {len(zones):,} {unit} of the run"
+    if "area_ha" in zones.columns and zones["area_ha"].notna().any():
+        share = zones.loc[has, "area_ha"].sum() / zones["area_ha"].sum()
+        text += f" ({share:.1%} of its area)"
+    if has.all():
+        return text + "."
+    return (
+        text + f"; the other {unit} have less than 95 % of their area covered by land cover, or "
+        "no coefficients: their figures are left empty (see landcover_covered_share and the notices)."
+    )
+
+
 def territory_report(cfg: Any, results: Any, maps: list[str]) -> str:
     """HTML page of a run (``cfg``: PipelineConfig, ``results``: Results)."""
     c = results.communes
@@ -48,8 +68,11 @@ def territory_report(cfg: Any, results: Any, maps: list[str]) -> str:
         f"<h1>{html.escape(cfg.name)}</h1><p class='muted'>{html.escape(cfg.description)} — geocarbon {__version__}. "
         "Flows: positive = sequestration, negative = emission.</p>",
         _kpi("communes", f"{len(c):,}"),
-        _kpi("area (ha)", f"{c['area_ha'].sum():,.0f}"),
     ]
+    if c["area_ha"].notna().any():
+        parts.append(_kpi("area (ha)", f"{c['area_ha'].sum():,.0f}"))
+    if getattr(results, "zones", None) is not None:
+        parts.append(_kpi("EPCIs", f"{len(results.zones):,}"))
     if maps:
         links = " · ".join(
             f"<a href='maps/{m}'>{html.escape(m.removesuffix('.html').replace('_', ' '))}</a>"
@@ -58,12 +81,15 @@ def territory_report(cfg: Any, results: Any, maps: list[str]) -> str:
         parts.append(f"<p>Interactive maps: {links}</p>")
     if results.summary is not None:
         total = results.summary[results.summary["category"] == "total"]
+        zones = results.zones if getattr(results, "zones", None) is not None else c
+        with_data = zones[zones["carbon_complete"].astype(bool)]
+        stock = with_data["stock_tc"].sum()
+        area = with_data["landcover_area_ha"].sum()
         parts += [
             "<h2>Carbon stocks</h2>",
-            _kpi("total stock (tC)", f"{c['stock_tc'].sum():,.0f}"),
-            _kpi(
-                "mean density (tC/ha)", f"{c['stock_tc'].sum() / c['landcover_area_ha'].sum():,.1f}"
-            ),
+            _kpi("total stock (tC)", f"{stock:,.0f}" if len(with_data) else "no data"),
+            _kpi("mean density (tC/ha)", f"{stock / area:,.1f}" if area > 0 else "no data"),
+            f"<p>{html.escape(carbon_coverage(zones, 'EPCIs' if zones is not c else 'communes'))}</p>",
             f"<p class='muted'>Coefficients: {html.escape(str(results.coefficient_set))}.</p>",
             _table(total[["pool", "stock_tc", "stock_tc_per_ha"]]),
         ]
@@ -77,11 +103,20 @@ def territory_report(cfg: Any, results: Any, maps: list[str]) -> str:
         terr = seq[seq["level"] == "territory"].iloc[0]
         parts += [
             f"<h2>Carbon flows {html.escape(str(terr['period']))} (tCO2e/yr)</h2>",
-            _kpi("net flow", f"{terr['total']:,.0f}"),
-            _kpi("forest", f"{terr['forest']:,.0f}"),
-            _kpi("agricultural soils", f"{terr['agricultural_soils']:,.0f}"),
-            _kpi("other soils", f"{terr['other_soils']:,.0f}"),
-            _kpi("wood products", f"{terr['wood_products']:,.0f}"),
+            _kpi("net flow", _figure(terr["total"])),
+            _kpi("forest", _figure(terr["forest"])),
+            _kpi("agricultural soils", _figure(terr["agricultural_soils"])),
+            _kpi("other soils", _figure(terr["other_soils"])),
+            _kpi("wood products", _figure(terr["wood_products"])),
+            "<p>"
+            + html.escape(
+                "These figures cover the whole territory."
+                if bool(terr["complete"])
+                else f"These figures are partial: {terr['coverage_note'] or 'see coverage_note'}; "
+                "rows flagged complete = false in sequestration.csv are not the figure of their "
+                "commune or EPCI."
+            )
+            + "</p>",
             "<p class='muted'>Per commune, EPCI and territory in sequestration.csv (the emissions calculator's input).</p>",
             _table(seq[seq["level"] != "commune"].drop(columns=["period"]), 0),
         ]

@@ -220,6 +220,8 @@ def level_rows(
     share: pd.Series | None = None,
     weights: pd.Series | None = None,
     what: str = "data",
+    share_column: str = "landcover_covered_share",
+    complete: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Commune, EPCI and territory rows of figures, each saying what it covers.
 
@@ -245,18 +247,29 @@ def level_rows(
         Per commune code: area [ha] used to weight ``share``.
     what : str
         What the data are, for the coverage note ("land cover", "building data"...).
+    share_column : str
+        Name of the column holding ``share`` (``landcover_covered_share`` by default;
+        e.g. ``pv_covered_share``, ``population_covered_share``).
+    complete : Series, optional
+        Per commune code: whether the commune's figures cover the whole commune (default:
+        ``has_data``). A commune with data that is not complete (figures summed over the
+        part covered) is flagged ``complete`` false with a note, and so are its EPCI and
+        the territory.
 
     Returns
     -------
     DataFrame
-        ``level``, ``code``, ``name``, the figures, ``landcover_covered_share`` (if
-        ``share``) and :data:`COVERAGE_COLUMNS`. EPCI rows are ordered by code; a commune
+        ``level``, ``code``, ``name``, the figures, ``share_column`` (if ``share``) and
+        :data:`COVERAGE_COLUMNS`. EPCI rows are ordered by code; a commune
         without EPCI is counted in the territory only.
     """
     base = communes.set_index("commune_code")
     codes = base.index
     vals = values.reindex(codes)
     data = has_data.reindex(codes).fillna(False).astype(bool)
+    whole_commune = (
+        data if complete is None else complete.reindex(codes).fillna(False).astype(bool) & data
+    )
     frames = []
     commune_rows = vals.copy()
     commune_rows.insert(0, "name", base["commune_name"].to_numpy())
@@ -265,14 +278,17 @@ def level_rows(
     commune_rows["communes_in_run"] = 1.0
     commune_rows["communes_in_epci"] = np.nan
     commune_rows["communes_with_data"] = data.astype(float).to_numpy()
-    commune_rows["complete"] = data.to_numpy()
+    commune_rows["complete"] = whole_commune.to_numpy()
     if share is not None:
-        commune_rows["landcover_covered_share"] = share.reindex(codes).to_numpy()
+        commune_rows[share_column] = share.reindex(codes).to_numpy()
     commune_rows["coverage_note"] = [
-        "" if ok else f"no {what} for this commune" if share is None or not (s > 0) else
+        "" if ok and whole else
+        f"partial: {what} covers {s:.1%} of the commune: figures sum the part covered"
+        if ok else f"no {what} for this commune" if share is None or not (s > 0) else
         f"{what} covers {s:.1%} of the commune: figures left empty (below {COVERAGE_MIN:.0%})"
-        for ok, s in zip(
-            data, (share.reindex(codes) if share is not None else pd.Series(np.nan, index=codes)),
+        for ok, whole, s in zip(
+            data, whole_commune,
+            (share.reindex(codes) if share is not None else pd.Series(np.nan, index=codes)),
             strict=True,
         )
     ]  # fmt: skip
@@ -282,19 +298,19 @@ def level_rows(
         sums = vals.groupby(keys.to_numpy()).sum(min_count=1)
         n_run = keys.groupby(keys.to_numpy()).size().astype(float)
         n_data = data.groupby(keys.to_numpy()).sum().astype(float)
+        n_part = (data & ~whole_commune).groupby(keys.to_numpy()).sum()
         out = sums.copy()
         out.insert(0, "code", sums.index.astype(str))
         out.insert(0, "level", level)
         out["communes_in_run"] = n_run.reindex(sums.index).to_numpy()
         out["communes_with_data"] = n_data.reindex(sums.index).to_numpy()
+        out["_partly"] = n_part.reindex(sums.index).to_numpy()
         if share is not None:
             w = (weights if weights is not None else pd.Series(1.0, index=codes)).reindex(codes)
             s = share.reindex(codes).fillna(0.0)
             num = (s * w).groupby(keys.to_numpy()).sum()
             den = w.groupby(keys.to_numpy()).sum()
-            out["landcover_covered_share"] = (
-                (num / den.where(den > 0)).reindex(sums.index).to_numpy()
-            )
+            out[share_column] = (num / den.where(den > 0)).reindex(sums.index).to_numpy()
         return out
 
     if "epci_code" in base.columns and base["epci_code"].notna().any():
@@ -318,7 +334,8 @@ def level_rows(
         epci["communes_in_epci"] = sizes["communes_in_epci"].to_numpy()
         whole = sizes["epci_complete"].fillna(False).astype(bool).to_numpy()
         all_data = (epci["communes_with_data"] == epci["communes_in_run"]).to_numpy()
-        epci["complete"] = whole & all_data
+        partly = epci["_partly"].to_numpy(dtype=float)
+        epci["complete"] = whole & all_data & (partly == 0)
         notes = []
         n_epci = epci["communes_in_epci"].to_numpy(dtype=float)
         n_run = epci["communes_in_run"].to_numpy(dtype=float)
@@ -340,6 +357,8 @@ def level_rows(
                 )
             if not all_data[i]:
                 parts.append(f"{what} for {int(n_data[i])} of {int(n_run[i])} communes")
+            if partly[i]:
+                parts.append(f"{int(partly[i])} of them only partly covered")
             notes.append("partial: " + "; ".join(parts) if parts else "")
         epci["coverage_note"] = notes
         frames.append(epci.sort_values("code", kind="stable").reset_index(drop=True))
@@ -347,12 +366,16 @@ def level_rows(
     terr.insert(2, "name", territory_name)
     terr["communes_in_epci"] = np.nan
     with_data = int(data.sum())
-    full = with_data == len(codes)
+    n_partly = int((data & ~whole_commune).sum())
+    full = with_data == len(codes) and not n_partly
     terr["complete"] = [full]
     terr["coverage_note"] = (
-        "" if full else f"partial: {what} for {with_data} of {len(codes)} communes"
+        ""
+        if full
+        else f"partial: {what} for {with_data} of {len(codes)} communes"
+        + (f"; {n_partly} of them only partly covered" if n_partly else "")
     )
     frames.append(terr.reset_index(drop=True))
-    out = pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True).drop(columns="_partly")
     out["complete"] = out["complete"].astype(bool)
     return out

@@ -110,15 +110,16 @@ def prepare_change_table(
         & ~table["commune_code"].isin(known_codes)
         & arrondissement.isin(known_codes)
     )
-    if merged.any():
+    if (merged & arrondissement.isin(communes)).any():
         notices.append(
             Notice(
                 "change_arrondissements",
                 f"{int(merged.sum())} rows of {source} give arrondissements municipaux; they are "
                 "counted in their commune (Paris 75056, Marseille 13055, Lyon 69123)",
-                sorted(set(table.loc[merged, "commune_code"])),
+                sorted(set(table.loc[merged & arrondissement.isin(communes), "commune_code"])),
             )
         )
+    if merged.any():
         table["commune_code"] = np.where(merged, arrondissement, table["commune_code"]).astype(object)
     inside = table["commune_code"].isin(territory)
     deps = set(departement_of(pd.Series(sorted(territory))))

@@ -95,9 +95,20 @@ logger = logging.getLogger(__name__)
 
 def read_carbon_inputs(
     cfg: PipelineConfig, files: dict[str, Path]
-) -> tuple[RasterInfo, RasterInfo | None, RasterInfo | None]:
-    """Check the rasters of the carbon steps; record the files they read."""
-    assert cfg.landcover is not None
+) -> tuple[RasterInfo | None, RasterInfo | None, RasterInfo | None]:
+    """Check the rasters of the carbon steps; record the files they read (the area table
+    of a run without rasters)."""
+    source = cfg.land_source
+    assert source is not None
+    _record_coefficient_files(cfg, files)
+    if source.nomenclature == "table" and source.mapping is not None:
+        files["landcover_mapping"] = source.mapping
+    if cfg.flows is not None and cfg.flows.change_table is not None:
+        files["change_table"] = cfg.flows.change_table.path
+    if cfg.landcover is None:
+        assert cfg.areas is not None
+        files["areas"] = cfg.areas.path
+        return None, None, None
     files["landcover"] = cfg.landcover.path
     landcover = raster_info(cfg.landcover.path, "land cover")
     forest = None
@@ -119,8 +130,10 @@ def read_carbon_inputs(
                 f"{landcover.path}; both dates must cover the territory"
             )
             raise InputError(msg)
-    if cfg.flows is not None and cfg.flows.change_table is not None:
-        files["change_table"] = cfg.flows.change_table.path
+    return landcover, forest, before
+
+
+def _record_coefficient_files(cfg: PipelineConfig, files: dict[str, Path]) -> None:
     if cfg.carbon.coefficients == "aldo":
         assert cfg.carbon.aldo_dir is not None
         if cfg.flows is not None:
@@ -132,9 +145,6 @@ def read_carbon_inputs(
             files["forest_locations"] = cfg.carbon.forest_locations
     elif cfg.carbon.generic_table is not None:
         files["generic_table"] = cfg.carbon.generic_table
-    if cfg.landcover.nomenclature == "table" and cfg.landcover.mapping is not None:
-        files["landcover_mapping"] = cfg.landcover.mapping
-    return landcover, forest, before
 
 
 def _boxes_overlap(a: RasterInfo, b: RasterInfo) -> bool:
@@ -193,21 +203,23 @@ def landcover_nodata(cfg: PipelineConfig) -> list[float]:
 
 
 def landcover_mapping(cfg: PipelineConfig) -> dict[int, str]:
-    """Code → category mapping of the land cover (nomenclature, then overrides)."""
-    assert cfg.landcover is not None
-    if cfg.landcover.nomenclature == "table":
-        assert cfg.landcover.mapping is not None
-        table = read_csv(cfg.landcover.mapping, "land-cover mapping", required=["code", "category"])
-        mapping = mapping_from_table(table, str(cfg.landcover.mapping))
-    elif cfg.landcover.nomenclature == "clc_grid_code":
+    """Code → category mapping of the land cover or the area table (nomenclature, then
+    overrides)."""
+    source = cfg.land_source
+    assert source is not None
+    if source.nomenclature == "table":
+        assert source.mapping is not None
+        table = read_csv(source.mapping, "land-cover mapping", required=["code", "category"])
+        mapping = mapping_from_table(table, str(source.mapping))
+    elif source.nomenclature == "clc_grid_code":
         mapping = {grid: CLC_CATEGORIES[code] for grid, code in CLC_GRID_CODES.items()}
     else:
         mapping = dict(CLC_CATEGORIES)
-    if cfg.landcover.category_overrides:
+    if source.category_overrides:
         check = pd.DataFrame(
             {
-                "code": list(cfg.landcover.category_overrides),
-                "category": list(cfg.landcover.category_overrides.values()),
+                "code": list(source.category_overrides),
+                "category": list(source.category_overrides.values()),
             }
         )
         mapping.update(mapping_from_table(check, "landcover.category_overrides"))
@@ -984,23 +996,24 @@ def write_carbon_outputs(
     summary = results.summary.copy()
     summary.insert(1, "category_aldo", summary["category"].map(ALDO_NAMES).fillna(""))
     write_csv(tmp / "carbon_stocks_summary.csv", summary)
-    if cfg.maps.enabled:
+    zones = map_zones(results, communes)
+    if cfg.maps.enabled and zones is not None:
         page = choropleth_map(
-            communes,
+            zones,
             [
                 ChoroplethLayer("stock_tc_per_ha", "Carbon stock density (tC/ha)"),
                 ChoroplethLayer("stock_tc", "Total carbon stock (tC)"),
             ],
             title=f"{cfg.name}: carbon stocks (soil 0–30 cm, litter, biomass, dead wood)",
-            tooltip_fields=commune_tooltip(
-                communes,
+            tooltip_fields=zone_tooltip(
+                zones,
                 [
                     ("stock_tc_per_ha", "Stock (tC/ha)"),
                     ("stock_tc", "Stock (tC)"),
                     ("stock_soil_tc", "Soil (tC)"),
                     ("stock_live_biomass_tc", "Live biomass (tC)"),
                     ("area_ha", "Area (ha)"),
-                    ("covered_share", "Covered share"),
+                    ("landcover_covered_share", "Land-cover covered share"),
                 ],
             ),
             simplify_m=cfg.maps.simplify_m,
@@ -1009,8 +1022,38 @@ def write_carbon_outputs(
     hotspots = None
     if inputs.landcover_before is not None:
         hotspots = write_pixel_maps(cfg, inputs, results, tmp / "rasters")
-    if cfg.maps.enabled and results.flows is not None:
-        write_text(tmp / "maps" / "carbon_flows.html", flows_map(cfg, communes, hotspots))
+    if cfg.maps.enabled and results.flows is not None and zones is not None:
+        write_text(tmp / "maps" / "carbon_flows.html", flows_map(cfg, zones, hotspots))
+
+
+def map_zones(results: Results, communes: pd.DataFrame) -> gpd.GeoDataFrame | None:
+    """What the carbon maps show: the communes, or the EPCIs (their communes dissolved)
+    of an EPCI-level run; None without boundaries (no map)."""
+    if not has_boundaries(communes):
+        return None
+    if results.zones is None:
+        assert isinstance(communes, gpd.GeoDataFrame)
+        return communes
+    return epci_layer(results.zones, communes)
+
+
+def epci_layer(epci: pd.DataFrame, communes: pd.DataFrame) -> gpd.GeoDataFrame | pd.DataFrame:
+    """The figures of an EPCI-level run as a layer: with the EPCIs' boundaries (their
+    communes dissolved) when the run has commune boundaries, else a table."""
+    if not has_boundaries(communes):
+        return epci
+    assert isinstance(communes, gpd.GeoDataFrame)
+    shapes = communes.dropna(subset=["epci_code"]).dissolve(by="epci_code")[["geometry"]]
+    shapes["area_ha"] = area_ha(shapes)
+    frame = epci.merge(shapes, left_on="epci_code", right_index=True, how="left")
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=communes.crs)
+
+
+def zone_tooltip(frame: pd.DataFrame, fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Tooltip fields of a carbon map: the commune's or the EPCI's name and code first."""
+    if "commune_code" in frame.columns:
+        return commune_tooltip(frame, fields)
+    return [("epci_name", "EPCI"), ("epci_code", "SIREN code"), *fields]
 
 
 def write_pixel_maps(
@@ -1110,7 +1153,7 @@ def flows_map(
         communes,
         layers,
         title=f"{cfg.name}: carbon flows {period}, tCO2e/yr (positive = sequestration, negative = emission)",
-        tooltip_fields=commune_tooltip(
+        tooltip_fields=zone_tooltip(
             communes,
             [
                 ("flow_tco2e_per_yr", "Net flow (tCO2e/yr)"),
@@ -1163,24 +1206,31 @@ def sequestration_document(cfg: PipelineConfig, results: Results) -> dict[str, A
 
 
 def validate_carbon(cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
-    assert inputs.landcover is not None and cfg.landcover is not None
-    _, notices = check_overlap(inputs.communes, inputs.landcover)
-    lc = inputs.landcover
-    pixel_ha = typical_pixel_ha(
-        PixelAreaModel.for_grid(lc.crs, lc.transform, lc.width, lc.height), lc.width, lc.height
-    )
-    check_pixel_size(pixel_ha, area_ha(inputs.communes), str(lc.path))
+    """Every check of the carbon steps' inputs, without computing stocks or flows."""
+    notices: list[Notice] = []
     mapping = landcover_mapping(cfg)
-    _check_classes(inputs.landcover, mapping, cfg)
+    communes = inputs.communes
+    if cfg.landcover is not None:
+        assert inputs.landcover is not None
+        _, notices = check_overlap(communes, inputs.landcover)
+        lc = inputs.landcover
+        pixel_ha = typical_pixel_ha(
+            PixelAreaModel.for_grid(lc.crs, lc.transform, lc.width, lc.height), lc.width, lc.height
+        )
+        check_pixel_size(pixel_ha, area_ha(communes), str(lc.path))
+        _check_classes(inputs.landcover, mapping, cfg)
+    else:
+        land = landuse_from_table(cfg, inputs, notices)
+        communes = communes[communes["commune_code"].map(land.zone_of).isin(land.zones.index)]
     check_override_categories(cfg.carbon.overrides)
     # the same coefficient lookups as run (tables, zones, regions, flux cells), for the
     # territory's communes
-    coefficients = reference_stocks(cfg, inputs.communes)
+    coefficients = reference_stocks(cfg, communes)
     notices += coefficients.notices
     if cfg.flows is not None:
-        flow_coefficients(cfg, coefficients, inputs.communes["commune_code"].to_numpy())
+        flow_coefficients(cfg, coefficients, coefficients.codes)
     if cfg.flows is not None and cfg.flows.change_table is not None:
-        _, more = read_change_table(cfg, inputs.communes, mapping)
+        _, more = read_change_table(cfg, inputs, mapping)
         notices += more
     if cfg.flows is not None and inputs.landcover_before is not None:
         _check_classes(inputs.landcover_before, mapping, cfg)
