@@ -178,6 +178,9 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
             communes["epci_code"].map(lookup).fillna("").astype(object).to_numpy()
         )
         files["epci_names"] = ncfg.path
+        epci_names = lookup.astype(str)
+    else:
+        epci_names = None
     epci_sizes = None
     if communes["epci_code"].notna().any():
         epci_sizes = epci_coverage(
@@ -214,6 +217,7 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
         known_commune_codes=known_codes,
         notices=notices,
         epci_sizes=epci_sizes,
+        epci_names=epci_names,
     )
 
 

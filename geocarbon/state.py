@@ -35,6 +35,8 @@ class Inputs:
     known_commune_codes: set[str] = field(default_factory=set)
     """Commune codes known to exist: the territory's and those of the commune table."""
     notices: list[Notice] = field(default_factory=list)
+    epci_names: pd.Series | None = None
+    """EPCI name per SIREN code (``communes.epci_names``), when given."""
     epci_sizes: pd.DataFrame | None = None
     """Per EPCI of the run: ``communes_in_run``, ``communes_in_epci``, ``epci_complete``
     (see :func:`geocarbon.territory.epci_coverage`)."""

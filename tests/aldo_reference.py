@@ -40,7 +40,10 @@ Readings of points the documentation leaves open (each marked "Reading" below):
    dropped; the documentation's wording allows both, the published figures follow the former.
 8. Forest density per commune: region (``rad13``) of the commune, composition of the
    original forest (311 broadleaf, 312 conifer, 313 and 324 mixed), inventory rows with
-   ``surface_ic == "s"`` only; where the region's row is not significant, the ``France`` row.
+   ``surface_ic == "s"`` only; where the region's row is not significant, the ``France`` row;
+   with the substitutions the project documents for ALDO (README, "Reference stocks"): Corsica
+   conifer and mixed forests take the greco J row, Hauts-de-France's the greco B row, Pays de
+   la Loire's mixed forests the greco A row, before the region's.
 9. Arrondissements municipaux (75101–75120, 13201–13216, 69381–69389): their rows are kept
    under their own code for the per-commune figure (their own zpc from ``zpc.csv``), and take
    the region and EPCI of their commune (75056 / 13055 / 69123).
@@ -298,12 +301,27 @@ def _load_tables(d: Path) -> AldoTables:
     rad13 = inv[inv["type_localisation"] == "rad13"].set_index(
         ["code_localisation", "composition"]
     )["tc_per_ha"]
+    greco = inv[inv["type_localisation"] == "greco"].set_index(
+        ["code_localisation", "composition"]
+    )["tc_per_ha"]
+    substitutes = {
+        ("COR", "Conifere"): "J",
+        ("COR", "Mixte"): "J",
+        ("HDF", "Conifere"): "B",
+        ("HDF", "Mixte"): "B",
+        ("PDL", "Mixte"): "A",
+    }
+
+    def density(region: str, comp: str) -> float:  # Reading 8
+        code = REGION_RAD13[region]
+        sub = substitutes.get((code, comp))
+        if sub is not None and (sub, comp) in greco.index:
+            return float(greco[(sub, comp)])
+        return float(rad13.get((code, comp), france[comp]))
+
     forest = pd.DataFrame(
         {
-            cat: [
-                float(rad13.get((REGION_RAD13[r], comp), france[comp]))  # Reading 8
-                for r in regions
-            ]
+            cat: [density(r, comp) for r in regions]
             for cat, comp in FOREST_COMPOSITION.items()
         },
         index=regions,
@@ -382,9 +400,10 @@ def transition_areas(
     aw = pd.concat({"a": a, "w": w}, axis=1).fillna(0.0).reset_index()
     frm = aw["frm"]
     a_v, w_v = aw["a"].to_numpy(), aw["w"].to_numpy()
-    if aldo_published:
-        drop_w = frm.isin(["enh", "arbo", "arbu", "verg", "vign", "zh"]).to_numpy()
-        w_v = np.where(drop_w, 0.0, w_v)  # Reading 7: W = 0 in the whole split
+    # Reading 7: W = 0 in the whole split; an ALDO rule (not one of its slips), so the
+    # corrected method keeps it too
+    drop_w = frm.isin(["enh", "arbo", "arbu", "verg", "vign", "zh"]).to_numpy()
+    w_v = np.where(drop_w, 0.0, w_v)
     t_v = a_v + w_v
     below = w_v < (1.0 - SEALED_SHARE) * t_v
     sealed = np.where(below, SEALED_SHARE * t_v, a_v)

@@ -73,11 +73,13 @@ HAND_CASES = [
     #   sealed -> wooded: cult_art_arb 35 (x1), no litter (from sealed), biomass 44 - 0: 79
     #   grassed -> wooded: prai_for -0.02 (x1), litter +9, biomass 44 - 7 = 37: 45.98
     #   published: sealed -> wooded in full (W dropped for grassed): 79 tC/yr
-    #   corrected: 0.8 * 79 + 0.2 * 45.98 = 63.2 + 9.196 = 72.396 tC/yr
-    pytest.param(121, 141, 79 * K, 72.396 * K, id="artificial->wooded-artificial"),
-    # wetland -> wooded artificial (411 -> 141): published drops W for wetlands: 0;
-    #   corrected: zh_for -42 (x1) + litter 9 + biomass 44 - 0 = 11 tC/yr
-    pytest.param(411, 141, 0.0, 11 * K, id="wetland->wooded-artificial"),
+    #   corrected: 0.8 * 79 = 63.2 tC/yr (the grassed 0.2 drops W too: ALDO's rule, which
+    #   the corrected method keeps; only ALDO's slips are corrected)
+    pytest.param(121, 141, 79 * K, 63.2 * K, id="artificial->wooded-artificial"),
+    # wetland -> wooded artificial (411 -> 141): W is set to 0 for wetlands (ALDO's rule,
+    #   kept by the corrected method): 0 in both modes (without that rule it would be
+    #   zh_for -42 (x1) + litter 9 + biomass 44 - 0 = 11 tC/yr)
+    pytest.param(411, 141, 0.0, 0.0, id="wetland->wooded-artificial"),
     # herbaceous -> wooded grassland (231 -> 323): same soil, no litter, biomass 44 - 0 = 44
     pytest.param(231, 323, 44 * K, 44 * K, id="grassland-types"),
     # no flow: no-stock classes, changes within forest, within cropland, within artificial

@@ -82,11 +82,20 @@ def test_split_of_changes_to_artificial_land() -> None:
     assert pub[("forest_broadleaf", "artificial_grassed")] == pytest.approx(18 / 6)
     fix = _as_dict(categorise_changes(_changes(rows), CLC_CATEGORIES, 6))
     assert fix[("forest_broadleaf", "artificial_grassed")] == pytest.approx(10 / 6)
-    # W is dropped from orchards (ALDO)
+    # W is set to 0 for orchards before the split (ALDO): T = A = 45, sealed 36, grassed 9
     rows = [("1", 222, 112, 45.0), ("1", 222, 141, 5.0)]
     got = _as_dict(categorise_changes(_changes(rows), CLC_CATEGORIES, 5))
     assert ("orchard", "artificial_wooded") not in got
-    assert got[("orchard", "artificial_sealed")] == pytest.approx(40 / 5)
+    assert got[("orchard", "artificial_sealed")] == pytest.approx(36 / 5)
+    assert got[("orchard", "artificial_grassed")] == pytest.approx(9 / 5)
+
+
+def test_changes_between_grassland_types_are_kept() -> None:
+    # 323 (wooded grassland) -> 321 (herbaceous): the biomass differs, ALDO counts it
+    rows = [("1", 323, 321, 12.0), ("1", 311, 313, 5.0), ("1", 211, 242, 3.0)]
+    got = _as_dict(categorise_changes(_changes(rows), CLC_CATEGORIES, 6))
+    # between forest types and within cropland: no flow
+    assert got == pytest.approx({("grassland_wooded", "grassland_herbaceous"): 2.0})
 
 
 def test_changes_from_artificial_land() -> None:

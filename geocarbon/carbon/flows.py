@@ -128,8 +128,10 @@ def categorise_changes(
     Split of a change to artificial land (per commune and origin), with A the area to
     artificial codes but 141 and W the area to 141, T = A + W and s the sealed share:
     sealed = s·T if W < (1 − s)·T else A; grassed = (1 − s)·T − W if W < (1 − s)·T
-    else 0; wooded = W, except that W is dropped when the origin is grassed
-    artificial land, wooded or shrubby grassland, orchards, vineyards or wetlands.
+    else 0; wooded = W, except that W is set to 0 (before the split) when the origin is
+    grassed artificial land, wooded or shrubby grassland, orchards, vineyards or wetlands.
+    Changes between two grassland types are kept (biomass change only); other changes
+    within one soil type (between forest types, within cropland...) carry no flow.
     """
     frame = changes.assign(
         from_category=changes["from_code"].map(mapping),
@@ -170,16 +172,8 @@ def categorise_changes(
     w = art[art["to_category"] == "artificial_wooded"].groupby(keys)["area_ha"].sum()
     both = pd.concat({"a": a, "w": w}, axis=1).fillna(0.0).reset_index()
     s = sealed_share
-    total = both["a"] + both["w"]
-    below = both["w"] < (1.0 - s) * total
     frm = both["from_category"]
-    sealed = np.where(below, s * total, both["a"])
-    grassed = np.where(below, (1.0 - s) * total - both["w"], 0.0)
-    if aldo_published:
-        forest = frm.isin(FOREST_CATEGORIES).to_numpy()
-        grassed = np.where(forest, (1.0 - s) * both["a"], grassed)
-    sealed = np.where(frm == "artificial_grassed", 0.0, sealed)
-    grassed = np.where(frm == "artificial_sealed", 0.0, grassed)
+    # ALDO sets W to 0 for these origins before splitting (its tool's code)
     drop_w = frm.isin(
         [
             "artificial_grassed",
@@ -189,8 +183,18 @@ def categorise_changes(
             "vineyard",
             "wetland",
         ]
-    )
-    wooded = np.where(drop_w, 0.0, both["w"])
+    ).to_numpy()
+    w_kept = np.where(drop_w, 0.0, both["w"])
+    total = both["a"].to_numpy() + w_kept
+    below = w_kept < (1.0 - s) * total
+    sealed = np.where(below, s * total, both["a"])
+    grassed = np.where(below, (1.0 - s) * total - w_kept, 0.0)
+    if aldo_published:
+        forest = frm.isin(FOREST_CATEGORIES).to_numpy()
+        grassed = np.where(forest, (1.0 - s) * both["a"], grassed)
+    sealed = np.where(frm == "artificial_grassed", 0.0, sealed)
+    grassed = np.where(frm == "artificial_sealed", 0.0, grassed)
+    wooded = w_kept
     split = pd.concat(
         [
             both[keys].assign(to_category="artificial_sealed", area_ha=sealed),
@@ -202,7 +206,15 @@ def categorise_changes(
     out = out[
         (out["area_ha"] > 0) & out["from_category"].isin(FLUX_ID) & out["to_category"].isin(FLUX_ID)
     ]
-    out = out[out["from_category"].map(FLUX_ID) != out["to_category"].map(FLUX_ID)]
+    # changes within one soil type carry no flow, except between grassland types (their
+    # biomass differs: ALDO counts it, with no soil nor litter change)
+    grass = out["from_category"].str.startswith("grassland") & out["to_category"].str.startswith(
+        "grassland"
+    )
+    out = out[
+        (out["from_category"].map(FLUX_ID) != out["to_category"].map(FLUX_ID))
+        | (grass & (out["from_category"] != out["to_category"]))
+    ]
     out = out.groupby(
         ["commune_code", "from_category", "to_category"], as_index=False, sort=True
     ).agg(area_ha=("area_ha", "sum"))

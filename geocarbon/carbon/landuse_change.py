@@ -120,11 +120,15 @@ def prepare_change_table(
             )
         )
     if merged.any():
-        table["commune_code"] = np.where(merged, arrondissement, table["commune_code"]).astype(object)
+        table["commune_code"] = np.where(merged, arrondissement, table["commune_code"]).astype(
+            object
+        )
     inside = table["commune_code"].isin(territory)
     deps = set(departement_of(pd.Series(sorted(territory))))
     same_dep = departement_of(table["commune_code"]).isin(deps)
-    stray = sorted(set(table.loc[same_dep & ~table["commune_code"].isin(known_codes), "commune_code"]))
+    stray = sorted(
+        set(table.loc[same_dep & ~table["commune_code"].isin(known_codes), "commune_code"])
+    )
     if stray:
         msg = (
             f"change table {source}: communes {', '.join(stray[:10])}{' ...' if len(stray) > 10 else ''} "

@@ -409,6 +409,7 @@ def compute_flows(
     stocks: pd.DataFrame,
     coefficients: CoefficientSet,
     scenario_effect: dict[str, float],
+    changed_communes: list[str] | None = None,
 ) -> tuple[pd.DataFrame, list[Notice]]:
     """Land-use change, N2O, forest growth and wood products flows [tCO2e/yr].
 
@@ -416,7 +417,8 @@ def compute_flows(
     its communes), for the communes whose zone has data; forest growth and wood products
     per zone, on the zone's forest areas. Every row carries ``zone_code``.
     With a harvest scenario (``harvest_factor`` ≠ 1), ``scenario_effect`` receives the
-    change of forest growth + wood products per zone against today's harvest.
+    change of forest growth + wood products per zone against today's harvest;
+    ``changed_communes`` receives the communes of the run the change data concern.
     """
     assert cfg.flows is not None
     fcfg = cfg.flows
@@ -446,6 +448,8 @@ def compute_flows(
                 )
             )
     zone_of = land.zone_of
+    if changed_communes is not None:
+        changed_communes += sorted(set(changes["commune_code"]))
     left = ~changes["commune_code"].map(zone_of).isin(with_data)
     if left.any():
         notices.append(
@@ -801,10 +805,14 @@ def compute_carbon(
         frame["landcover_area_ha"] > 0
     )
     flows = None
+    changed_communes: list[str] | None = None
     if cfg.flows is not None:
         with timer.step("flows"):
             effect: dict[str, float] = {}
-            flows, more = compute_flows(cfg, inputs, land, mapping, stocks, coefficients, effect)
+            changed_communes = []
+            flows, more = compute_flows(
+                cfg, inputs, land, mapping, stocks, coefficients, effect, changed_communes
+            )
             notices += more
             per_flow = flows_by_zone(flows, frame.index)
             for col in per_flow.columns:
@@ -824,7 +832,15 @@ def compute_carbon(
             else None
         )
     else:
-        results.zones = epci_frame(frame, inputs)
+        zone_codes = pd.Series(coefficients.codes).map(land.zone_of)
+        results.zones = epci_frame(
+            frame,
+            inputs,
+            zone_codes.value_counts(),
+            pd.Series(changed_communes).map(land.zone_of).value_counts()
+            if changed_communes is not None
+            else None,
+        )
         sequestration = (
             epci_sequestration_rows(results.zones, cfg.name, territory_what(cfg))
             if cfg.flows is not None
@@ -896,8 +912,26 @@ def sequestration_rows(
     return table[first + [c for c in table.columns if c not in first]]
 
 
-def epci_frame(frame: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
-    """Figures per EPCI of an EPCI-level run, with its name and its communes."""
+def epci_frame(
+    frame: pd.DataFrame,
+    inputs: Inputs,
+    with_coefficients: pd.Series,
+    changed: pd.Series | None,
+) -> pd.DataFrame:
+    """Figures per EPCI of an EPCI-level run, with its name, its communes and the inputs
+    found for it (``inputs_found``).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Figures per EPCI (index: SIREN code).
+    inputs : Inputs
+        The run's inputs (communes, EPCI names and sizes).
+    with_coefficients : Series
+        Per EPCI: communes with coefficients.
+    changed : Series or None
+        Per EPCI: communes with rows in the change table (None without a change table).
+    """
     communes = inputs.communes
     out = frame.copy()
     out.index.name = "epci_code"
@@ -908,7 +942,10 @@ def epci_frame(frame: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
         if "epci_name" in communes.columns
         else pd.Series(dtype=object)
     )
-    out.insert(0, "epci_name", names.reindex(out.index).fillna("").to_numpy())
+    named = names.reindex(out.index)
+    if inputs.epci_names is not None:
+        named = named.where(named.notna() & (named != ""), inputs.epci_names.reindex(out.index))
+    out.insert(0, "epci_name", named.fillna("").to_numpy())
     sizes = inputs.epci_sizes
     in_run = communes["epci_code"].value_counts()
     out.insert(1, "communes_in_run", in_run.reindex(out.index).fillna(0).astype(int).to_numpy())
@@ -921,6 +958,32 @@ def epci_frame(frame: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
             else np.full(len(out), np.nan)
         ),
     )
+    out["inputs_found"] = [
+        "; ".join(
+            part
+            for part in (
+                "areas" if pd.notna(area) else "no areas (absent from the area table)",
+                (
+                    f"changes for {int(n_changes)} of {int(n_run)} communes"
+                    if np.isfinite(n_changes)
+                    else ""
+                ),
+                f"coefficients for {int(n_coef)} of {int(n_run)} communes"
+                if n_run
+                else "no commune in the commune table (no coefficients)",
+            )
+            if part
+        )
+        for area, n_changes, n_coef, n_run in zip(
+            out["landcover_area_ha"],
+            changed.reindex(out.index).to_numpy(dtype=float)
+            if changed is not None
+            else np.full(len(out), np.nan),
+            with_coefficients.reindex(out.index).fillna(0).to_numpy(),
+            out["communes_in_run"],
+            strict=True,
+        )
+    ]
     return out.reset_index()
 
 
@@ -949,9 +1012,12 @@ def epci_sequestration_rows(epci: pd.DataFrame, territory_name: str, what: str) 
         if ok:
             notes.append("")
         elif not share > 0:
-            notes.append(f"no {what} for this EPCI")
+            notes.append(f"absent from the {what}: no land cover, figures left empty")
         elif n_run == 0:
-            notes.append("EPCI unknown to the commune table: no coefficients")
+            notes.append(
+                "no commune of the commune table belongs to this EPCI (another vintage?): "
+                "no coefficients, figures left empty"
+            )
         else:
             notes.append(f"{what} covers {share:.1%} of the EPCI: figures left empty")
     rows["coverage_note"] = notes
@@ -960,7 +1026,7 @@ def epci_sequestration_rows(epci: pd.DataFrame, territory_name: str, what: str) 
     territory.insert(0, "name", territory_name)
     territory.insert(0, "code", "territory")
     territory.insert(0, "level", "territory")
-    territory["landcover_covered_share"] = has / len(rows) if len(rows) else np.nan
+    territory["landcover_covered_share"] = np.nan  # EPCI areas: no commune areas to weigh
     territory["communes_in_run"] = rows["communes_in_run"].sum()
     territory["communes_in_epci"] = np.nan
     territory["communes_with_data"] = rows["communes_with_data"].sum()

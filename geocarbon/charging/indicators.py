@@ -12,7 +12,9 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from scipy.spatial import cKDTree
+from shapely.geometry.base import BaseGeometry
 
 #: Power classes used in France (QualiCharge) [kW]: (label, low, high).
 POWER_CLASSES = (
@@ -38,6 +40,57 @@ def nearest_distance_m(cells_xy: np.ndarray, points_xy: np.ndarray) -> np.ndarra
     tree = cKDTree(points_xy)
     dist, _ = tree.query(cells_xy, k=1, workers=1)
     return np.asarray(dist, dtype=float)
+
+
+#: Columns of population access (from the population grid), left empty for a commune the
+#: grid does not cover (see :func:`area_share_inside`).
+POPULATION_COLUMNS_PREFIX = (
+    "ev_population_grid",
+    "ev_pop_share",
+    "ev_mean_distance",
+    "ev_white_zone_population",
+    "ev_population_unreachable",
+)
+
+
+def area_share_inside(zones: gpd.GeoSeries, cover: BaseGeometry) -> np.ndarray:
+    """Share (0–1) of each zone's area inside ``cover``.
+
+    Parameters
+    ----------
+    zones : GeoSeries
+        Polygons in an equal-area CRS [m].
+    cover : shapely geometry
+        What the data cover (e.g. a raster's footprint), in the same CRS.
+
+    Returns
+    -------
+    ndarray
+        area(zone ∩ cover) / area(zone) [-]; NaN for a zone without geometry or area.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> area_share_inside(gpd.GeoSeries([box(0, 0, 2, 1), box(5, 5, 6, 6)]), box(1, 0, 9, 9))
+    array([0.5, 1. ])
+    """
+    geoms = np.asarray(zones.values, dtype=object)
+    area_m2 = np.where(shapely.is_missing(geoms), np.nan, shapely.area(geoms))
+    inside_m2 = shapely.area(shapely.intersection(geoms, cover))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(area_m2 > 0, np.asarray(inside_m2, dtype=float) / area_m2, np.nan)
+    return np.clip(share, 0.0, 1.0)
+
+
+def raster_footprint(bounds: tuple[float, float, float, float], crs: object, to_crs: object) -> BaseGeometry:
+    """The rectangle ``bounds`` (left, bottom, right, top) of a raster in its ``crs``, drawn
+    in ``to_crs`` (its sides densified so that they bend as the projection does)."""
+    left, bottom, right, top = bounds
+    step = max(right - left, top - bottom) / 64.0
+    rect = shapely.segmentize(shapely.box(left, bottom, right, top), step) if step > 0 else None
+    if rect is None:
+        return shapely.Polygon()
+    return gpd.GeoSeries([rect], crs=crs).to_crs(to_crs).iloc[0]
 
 
 def counts_by_commune(points: gpd.GeoDataFrame) -> pd.DataFrame:

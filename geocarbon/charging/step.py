@@ -20,7 +20,14 @@ from geocarbon.charging.clean import (
     population_cell_mask,
     station_count_notice,
 )
-from geocarbon.charging.indicators import access_by_zone, counts_by_commune, nearest_distance_m
+from geocarbon.charging.indicators import (
+    POPULATION_COLUMNS_PREFIX,
+    access_by_zone,
+    area_share_inside,
+    counts_by_commune,
+    nearest_distance_m,
+    raster_footprint,
+)
 from geocarbon.config import ChargingConfig, PipelineConfig
 from geocarbon.errors import InputError
 from geocarbon.geo import PixelAreaModel, local_equal_area_crs
@@ -36,6 +43,7 @@ from geocarbon.maps import (
     commune_tooltip,
 )
 from geocarbon.notices import Notice
+from geocarbon.territory import COVERAGE_COLUMNS, COVERAGE_MIN, level_rows
 from geocarbon.zonal import typical_pixel_ha
 
 logger = logging.getLogger(__name__)
@@ -209,7 +217,7 @@ def compute_charging(
         )
     if ch.ev_fleet is not None:
         _ev_fleet(ch, communes, notices)
-    indicators = indicator_table(communes, ch, cfg.name)
+    indicators = indicator_table(communes, ch, cfg.name, epci_sizes)
     targets = charging_targets(ch, communes, indicators)
     logger.info(
         "charging: %d points in the territory, %d communes with a point",
@@ -310,8 +318,32 @@ def _population_access(
         ch.white_zone_m,
     )
     per = per.reindex(communes["commune_code"])
+    # what the grid covers: the share of each commune inside the raster's extent (not its
+    # valid cells: population grids such as INSEE's leave unpopulated cells empty)
+    share = area_share_inside(zones.geometry, raster_footprint(info.bounds, info.crs, eq))
+    communes["population_covered_share"] = share
+    uncovered = ~(share >= COVERAGE_MIN)
+    per.loc[uncovered] = np.nan
     for col in per.columns:
         communes[col] = per[col].to_numpy()
+    if uncovered.any():
+        notices.append(
+            Notice(
+                "charging_population_partial",
+                f"population raster {ch.population_raster} covers less than {COVERAGE_MIN:.0%} "
+                f"of {int(uncovered.sum())} of the {len(communes)} communes: their population "
+                "indicators (ev_population_grid, ev_pop_share_*, ev_mean_distance_m, white "
+                "zones) are left empty, and EPCI and territory shares sum the covered "
+                "communes only (see population_covered_share and coverage_note)",
+                [
+                    f"{c} ({s:.1%} covered)"
+                    for c, s in zip(
+                        communes["commune_code"][uncovered], np.nan_to_num(share[uncovered]),
+                        strict=True,
+                    )
+                ][:50],
+            )
+        )
     # a cell without a distance (no point reachable) is a white zone
     cells["white_zone"] = (cells["population"] > 0) & ~(cells["distance_m"] <= ch.white_zone_m)
     unknown_power = int(points["power_kw"].isna().sum())
@@ -394,8 +426,20 @@ def _ev_fleet(ch: ChargingConfig, communes: gpd.GeoDataFrame, notices: list[Noti
     )
 
 
-def indicator_table(communes: pd.DataFrame, ch: ChargingConfig, territory: str) -> pd.DataFrame:
-    """Indicators per commune, EPCI and territory (sums and recomputed ratios)."""
+def indicator_table(
+    communes: pd.DataFrame,
+    ch: ChargingConfig,
+    territory: str,
+    epci_sizes: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Indicators per commune, EPCI and territory (sums and recomputed ratios), each row
+    saying what it covers (see :func:`coverage_columns`).
+
+    Counts of stations, points and kW assume that the points file covers the whole
+    territory; population indicators cover the communes the population grid covers
+    (``population_covered_share`` ≥ :data:`~geocarbon.territory.COVERAGE_MIN`; the
+    others are empty and left out of the EPCI and territory sums and shares).
+    """
     base_cols = [
         c
         for c in communes.columns
@@ -451,8 +495,77 @@ def indicator_table(communes: pd.DataFrame, ch: ChargingConfig, territory: str) 
             )
         rows.append(out)
     table = pd.concat(rows, ignore_index=True)
+    table = table.drop(columns=[c for c in table.columns if c == "population_covered_share"])
+    coverage = coverage_columns(frame, epci_sizes, territory, ch.population_raster is not None)
+    table = table.merge(coverage, on=["level", "code"], how="left")
+    none = (table["level"] == "epci") & (table["code"] == "(none)")
+    if none.any():
+        # communes without EPCI: counted in the territory, and in this row, which is no EPCI's
+        table.loc[none, "communes_in_run"] = table.loc[none, "communes"].astype(float)
+        grid = "population_covered_share" in frame.columns
+        table.loc[none, "communes_with_data"] = float(
+            (
+                frame["epci_code"].isna()
+                & (frame["population_covered_share"].fillna(0.0) >= COVERAGE_MIN if grid else True)
+            ).sum()
+        )
+        table.loc[none, "complete"] = False
+        table.loc[none, "coverage_note"] = "communes without EPCI: not an EPCI's figure"
+    table["complete"] = table["complete"].astype(bool)
     first = ["level", "code", "name", "communes", "communes_with_point"]
     return table[first + [c for c in table.columns if c not in first]]
+
+
+def coverage_columns(
+    frame: pd.DataFrame, epci_sizes: pd.DataFrame | None, territory: str, grid: bool
+) -> pd.DataFrame:
+    """What each row of the charging indicators covers, by ``level`` and ``code``.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The communes of the run (``commune_code``, ``commune_name``, ``epci_code``,
+        ``area_ha`` and, with a population grid, ``population_covered_share``).
+    epci_sizes : DataFrame or None
+        See :func:`geocarbon.territory.epci_coverage`.
+    territory : str
+        Name of the territory row.
+    grid : bool
+        Whether a population grid was given (without one, every commune has its counts).
+
+    Returns
+    -------
+    DataFrame
+        ``level``, ``code``, ``population_covered_share`` (with a grid: share of the area
+        inside the raster's extent, area-weighted for EPCIs and the territory) and
+        :data:`~geocarbon.territory.COVERAGE_COLUMNS` (``communes_with_data``: communes
+        whose population indicators are computed).
+    """
+    codes = frame["commune_code"].astype(str).to_numpy()
+    names = ["commune_code", "commune_name", "epci_code"] + (
+        ["epci_name"] if "epci_name" in frame.columns else []
+    )
+    share = None
+    has = pd.Series(True, index=codes)
+    if grid and "population_covered_share" in frame.columns:
+        share = pd.Series(frame["population_covered_share"].to_numpy(dtype=float), index=codes)
+        has = share.fillna(0.0) >= COVERAGE_MIN
+    rows = level_rows(
+        pd.DataFrame({"_n": 1.0}, index=codes),
+        pd.DataFrame(frame[names]).assign(commune_code=codes),
+        territory_name=territory,
+        has_data=has,
+        epci_sizes=epci_sizes,
+        share=share,
+        weights=pd.Series(frame["area_ha"].to_numpy(dtype=float), index=codes),
+        what="population grid",
+        share_column="population_covered_share",
+    )
+    rows["coverage_note"] = rows["coverage_note"].str.replace(
+        "figures left empty", "population indicators left empty (counts of points kept)"
+    )
+    keep = ["level", "code", *(["population_covered_share"] if share is not None else [])]
+    return rows[keep + COVERAGE_COLUMNS]
 
 
 def charging_targets(
@@ -461,7 +574,8 @@ def charging_targets(
     """Each target with the territory's value and the gap (target − value).
 
     ``reached`` is left empty, and ``note`` says why, for a kW per BEV target when the EV fleet
-    is not known for every commune (the value then covers only part of the territory).
+    is not known for every commune, and for a population share target when the population
+    grid does not cover every commune (the value then covers only part of the territory).
     """
     t = indicators[indicators["level"] == "territory"].iloc[0]
     partial = {}
@@ -471,6 +585,14 @@ def charging_targets(
             f"partial: EV fleet known for {int(t['ev_fleet_communes'])} of {int(t['communes'])} "
             "communes"
             + (f" ({float(share):.0%} of the population)" if pd.notna(share) else "")
+            + "; not checked"
+        )
+    with_grid = t.get("communes_with_data", np.nan)
+    if "ev_pop_share_within_5km" in t and pd.notna(with_grid) and with_grid < t["communes"]:
+        share = t.get("population_covered_share", np.nan)
+        partial["pop_share_within_5km"] = (
+            f"partial: population grid for {int(with_grid)} of {int(t['communes'])} communes"
+            + (f" ({float(share):.0%} of the area)" if pd.notna(share) else "")
             + "; not checked"
         )
     values = {

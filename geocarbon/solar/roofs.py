@@ -51,6 +51,45 @@ def within(points: gpd.GeoSeries, zones: gpd.GeoDataFrame) -> np.ndarray:
     return out
 
 
+def buildings_cover(footprints: np.ndarray, max_footprint_m2: float) -> shapely.Geometry:
+    """What the building data cover: the convex hull of every building footprint.
+
+    A buildings layer says nothing of where it stops: its convex hull is taken as the area
+    it covers (a commune inside it is assumed to have all its buildings in the data; one
+    outside it has no building data). A layer cut to a district covers the district's hull
+    only; a layer of a whole département covers (nearly) every commune of it. Footprints
+    without geometry or larger than ``max_footprint_m2`` (data errors, see
+    ``excluded_reason``) are left out.
+
+    Parameters
+    ----------
+    footprints : ndarray of shapely geometries
+        Building footprints in an equal-area CRS [m].
+    max_footprint_m2 : float
+        Largest plausible footprint [m²].
+
+    Returns
+    -------
+    shapely geometry
+        The hull (an empty polygon when no footprint is usable).
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> buildings_cover(np.array([box(0, 0, 1, 1), box(9, 0, 10, 1)]), 1e6).area
+    10.0
+    """
+    geoms = np.asarray(footprints, dtype=object)
+    usable = ~shapely.is_missing(geoms)
+    usable[usable] = ~shapely.is_empty(geoms[usable]) & (
+        shapely.area(geoms[usable]) <= max_footprint_m2
+    )
+    coords = shapely.get_coordinates(geoms[usable])
+    if not len(coords):
+        return shapely.Polygon()
+    return shapely.convex_hull(shapely.multipoints(coords))
+
+
 def installation_buildings(buildings: np.ndarray, installations: np.ndarray) -> np.ndarray:
     """The one building each existing installation belongs to, so that its power is
     counted once.

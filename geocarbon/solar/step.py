@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geocarbon.charging.indicators import area_share_inside
 from geocarbon.communes import polygonal_part
 from geocarbon.config import PipelineConfig, PvConfig
 from geocarbon.errors import InputError
@@ -22,8 +23,9 @@ from geocarbon.io.weather import read_weather
 from geocarbon.io.writers import write_csv, write_text
 from geocarbon.maps import ChoroplethLayer, Overlay, choropleth_map, commune_tooltip
 from geocarbon.notices import Notice
+from geocarbon.territory import COVERAGE_COLUMNS, COVERAGE_MIN, level_rows
 from geocarbon.solar.checks import existing_kwp_values, irradiation_problem
-from geocarbon.solar.roofs import installation_buildings, roof_potential, within
+from geocarbon.solar.roofs import buildings_cover, installation_buildings, roof_potential, within
 from geocarbon.solar.yield_model import (
     check_weather,
     check_weather_site,
@@ -66,6 +68,9 @@ class PvResults:
     yields: pd.DataFrame
     summary: pd.DataFrame
     targets: pd.DataFrame
+    levels: pd.DataFrame | None = None
+    """Figures per commune, EPCI and territory, each saying what it covers
+    (``pv_indicators.csv``, see :func:`pv_level_rows`)."""
 
 
 def pv_input_files(cfg: PipelineConfig) -> dict[str, Path]:
@@ -327,8 +332,20 @@ def compute_pv(
         pv_kwp=("kwp", "sum"),
         pv_kwh=("kwh_per_yr", "sum"),
     )
-    per = per.reindex(communes["commune_code"]).fillna(0.0)
-    communes["pv_buildings"] = per["pv_buildings"].astype(int).to_numpy()
+    # what the building data cover (their convex hull); a commune they do not reach has no
+    # figures (empty, not 0); one partly covered keeps the sum over its buildings, flagged
+    share = area_share_inside(
+        zones.geometry, buildings_cover(work.geometry.to_numpy(), MAX_FOOTPRINT_M2)
+    )
+    located = result[result["commune_code"] != ""].groupby("commune_code").size()
+    n_located = located.reindex(communes["commune_code"], fill_value=0).to_numpy()
+    has_data = (n_located > 0) | (share >= COVERAGE_MIN)
+    communes["pv_covered_share"] = share
+    communes["pv_complete"] = share >= COVERAGE_MIN
+    notices += pv_coverage_notices(communes, has_data, str(pv.buildings.path))
+    per = per.reindex(communes["commune_code"]).fillna(0.0).astype(float)
+    per.loc[~has_data] = np.nan
+    communes["pv_buildings"] = per["pv_buildings"].to_numpy()
     communes["pv_usable_m2"] = per["pv_usable_m2"].to_numpy()
     communes["pv_kwp"] = per["pv_kwp"].to_numpy()
     communes["pv_mwp"] = communes["pv_kwp"] / 1e3
@@ -340,12 +357,18 @@ def compute_pv(
         )
     if len(existing_kwp):
         # a commune without installation has none (0); one with an unknown power is unknown
-        communes["pv_existing_kwp"] = existing_kwp.reindex(
-            communes["commune_code"], fill_value=0.0
-        ).to_numpy()
+        communes["pv_existing_kwp"] = np.where(
+            has_data,
+            existing_kwp.reindex(communes["commune_code"], fill_value=0.0).to_numpy(),
+            np.nan,
+        )
     in_territory = result[result["commune_code"] != ""]
-    summary = pv_summary(in_territory)
-    targets = pv_targets(pv, in_territory, communes)
+    levels = pv_level_rows(
+        communes, has_data, inputs.epci_sizes if inputs is not None else None, cfg.name
+    )
+    coverage = levels[levels["level"] == "territory"].iloc[0]
+    summary = pv_summary(in_territory, coverage)
+    targets = pv_targets(pv, in_territory, communes, coverage)
     columns = [
         c
         for c in [*BUILDING_COLUMNS, "existing_installation", "existing_kwp"]
@@ -358,7 +381,121 @@ def compute_pv(
         kept["kwp"].sum() / 1e3,
         kept["kwh_per_yr"].sum() / 1e3,
     )
-    return PvResults(buildings_out, yields, summary, targets)
+    return PvResults(buildings_out, yields, summary, targets, levels)
+
+
+#: Figures of :func:`pv_level_rows`, summed over EPCIs and the territory.
+PV_FIGURES = ["pv_buildings", "pv_usable_m2", "pv_kwp", "pv_mwp", "pv_mwh_per_yr"]
+
+
+def pv_coverage_notices(
+    communes: pd.DataFrame, has_data: np.ndarray, source: str
+) -> list[Notice]:
+    """Notices of the communes the building data do not reach, or reach in part."""
+    share = communes["pv_covered_share"].to_numpy(dtype=float)
+    codes = communes["commune_code"].astype(str).to_numpy()
+    notices = []
+    none = ~has_data
+    if none.any():
+        notices.append(
+            Notice(
+                "pv_no_building_data",
+                f"buildings {source} do not reach {int(none.sum())} of the {len(codes)} "
+                "communes (no building in them, and under "
+                f"{COVERAGE_MIN:.0%} of their area inside the buildings' convex hull): their "
+                "rooftop PV figures are empty (no data, not 0)",
+                codes[none].tolist()[:50],
+            )
+        )
+    part = has_data & ~(share >= COVERAGE_MIN)
+    if part.any():
+        notices.append(
+            Notice(
+                "pv_partial_building_data",
+                f"buildings {source} cover only part of {int(part.sum())} communes: their "
+                "figures sum the buildings in the data and are flagged pv_complete = false "
+                "(pv_covered_share: share of the commune inside the buildings' convex hull)",
+                [f"{c} ({v:.1%} covered)" for c, v in zip(codes[part], share[part], strict=True)][
+                    :50
+                ],
+            )
+        )
+    return notices
+
+
+def pv_level_rows(
+    communes: pd.DataFrame,
+    has_data: np.ndarray,
+    epci_sizes: pd.DataFrame | None,
+    territory_name: str,
+) -> pd.DataFrame:
+    """Rooftop PV per commune, EPCI and territory, each row saying what it covers.
+
+    Parameters
+    ----------
+    communes : DataFrame
+        The communes with their ``pv_*`` figures, ``pv_covered_share``, ``pv_complete``,
+        ``area_ha`` and ``population`` (if known).
+    has_data : ndarray of bool
+        Communes the building data reach (their figures are computed).
+    epci_sizes : DataFrame or None
+        See :func:`geocarbon.territory.epci_coverage`.
+    territory_name : str
+        Name of the territory row.
+
+    Returns
+    -------
+    DataFrame
+        ``level``, ``code``, ``name``, :data:`PV_FIGURES` (sums over the communes with
+        data), ``pv_existing_kwp`` (if known: empty when one commune's is unknown),
+        ``population`` [inhabitants] of the communes with data, ``pv_kwp_per_inhab``
+        [kWp/inhabitant] over them, ``pv_covered_share`` (area-weighted) and
+        :data:`~geocarbon.territory.COVERAGE_COLUMNS`.
+    """
+    codes = communes["commune_code"].astype(str).to_numpy()
+    figures = [*PV_FIGURES, *(["pv_existing_kwp"] if "pv_existing_kwp" in communes else [])]
+    values = pd.DataFrame(
+        {c: communes[c].to_numpy(dtype=float) for c in figures}, index=codes
+    )
+    population = (
+        pd.to_numeric(communes["population"], errors="coerce").to_numpy(dtype=float)
+        if "population" in communes.columns
+        else np.full(len(codes), np.nan)
+    )
+    values["population"] = np.where(has_data, population, np.nan)
+    names = [
+        c
+        for c in ("commune_code", "commune_name", "epci_code", "epci_name")
+        if c in communes.columns
+    ]
+    frame = pd.DataFrame(communes[names]).assign(commune_code=codes)
+    if "epci_code" not in frame.columns:
+        frame["epci_code"] = None
+    rows = level_rows(
+        values,
+        frame,
+        territory_name=territory_name,
+        has_data=pd.Series(has_data, index=codes),
+        epci_sizes=epci_sizes,
+        share=pd.Series(communes["pv_covered_share"].to_numpy(dtype=float), index=codes),
+        weights=pd.Series(communes["area_ha"].to_numpy(dtype=float), index=codes),
+        what="building data",
+        share_column="pv_covered_share",
+        complete=pd.Series(communes["pv_complete"].to_numpy(dtype=bool), index=codes),
+    )
+    if "pv_existing_kwp" in figures:
+        # a commune whose existing power is unknown makes its EPCI's and the territory's unknown
+        unknown = pd.Series(has_data & np.isnan(values["pv_existing_kwp"].to_numpy()), index=codes)
+        epci = frame.set_index("commune_code")["epci_code"].reindex(codes)
+        by_epci = unknown.groupby(epci.to_numpy()).any()
+        blank = ((rows["level"] == "epci") & rows["code"].map(by_epci).fillna(False).astype(bool)) | (
+            (rows["level"] == "territory") & bool(unknown.any())
+        )
+        rows.loc[blank, "pv_existing_kwp"] = np.nan
+    pop = rows["population"]
+    rows["pv_kwp_per_inhab"] = rows["pv_kwp"] / pop.where(pop > 0)
+    first = ["level", "code", "name", *figures, "population", "pv_kwp_per_inhab"]
+    return rows[first + [c for c in rows.columns if c not in first]]
 
 
 def _centre_lat_lon(communes: gpd.GeoDataFrame) -> tuple[float, float]:
@@ -490,8 +627,14 @@ def building_points(buildings: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> 
     return buildings.to_crs(eq).geometry.representative_point()
 
 
-def pv_summary(buildings: pd.DataFrame) -> pd.DataFrame:
-    """Territory totals by roof form, for public buildings and large roofs."""
+def pv_summary(buildings: pd.DataFrame, coverage: pd.Series | None = None) -> pd.DataFrame:
+    """Territory totals by roof form, for public buildings and large roofs.
+
+    ``coverage``: the territory row of :func:`pv_level_rows`; each summary row then says
+    what it covers: ``communes`` (of the run), ``communes_with_data`` (reached by the
+    building data), ``pv_covered_share`` (share of the territory's area inside the
+    buildings' convex hull), ``complete`` and ``coverage_note``.
+    """
     kept = buildings[buildings["excluded_reason"] == ""]
 
     def row(label: str, part: pd.DataFrame, total: pd.DataFrame) -> dict[str, Any]:
@@ -516,20 +659,54 @@ def pv_summary(buildings: pd.DataFrame) -> pd.DataFrame:
     rows.append(
         row("large roofs (> threshold)", kept[kept.large_roof], buildings[buildings.large_roof])
     )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if coverage is not None:
+        out["communes"] = int(coverage["communes_in_run"])
+        out["communes_with_data"] = int(coverage["communes_with_data"])
+        out["pv_covered_share"] = coverage["pv_covered_share"]
+        out["complete"] = bool(coverage["complete"])
+        out["coverage_note"] = coverage["coverage_note"]
+    return out
 
 
-def pv_targets(pv: PvConfig, buildings: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
-    """Each target with the potential, the existing value when known, and the gap."""
+def pv_targets(
+    pv: PvConfig,
+    buildings: pd.DataFrame,
+    communes: pd.DataFrame,
+    coverage: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Each target with the potential, the existing value when known, and the gap.
+
+    Existing power and population are those of the communes with building data (``pv_kwp``
+    not empty). When the building data do not cover the whole territory (``coverage``: the
+    territory row of :func:`pv_level_rows`, not complete), ``note`` says so and a total
+    potential (MWp, MWh/yr) below its target is not checked (``potential_covers_target``
+    empty): the communes not covered may hold the rest.
+    """
     kept = buildings[buildings["excluded_reason"] == ""]
     potential_kwp = float(kept["kwp"].sum())
+    with_data = (
+        communes["pv_kwp"].notna().to_numpy()
+        if "pv_kwp" in communes.columns
+        else np.ones(len(communes), dtype=bool)
+    )
     existing_kwp = (
-        float(communes["pv_existing_kwp"].sum(skipna=False))
+        float(communes.loc[with_data, "pv_existing_kwp"].sum(skipna=False))
         if "pv_existing_kwp" in communes.columns
         else np.nan
     )
     population = float(
-        pd.to_numeric(communes.get("population", pd.Series(dtype=float)), errors="coerce").sum()
+        pd.to_numeric(
+            communes.get("population", pd.Series(np.nan, index=communes.index)), errors="coerce"
+        )[with_data].sum()
+    )
+    partial = coverage is not None and not bool(coverage["complete"])
+    note = (
+        f"{coverage['coverage_note']} ({100 * float(coverage['pv_covered_share']):.2g} % of "
+        "the territory's area inside the buildings' convex hull): potential and existing power "
+        "over the communes with building data only"
+        if coverage is not None and partial
+        else ""
     )
     public = buildings[buildings["public"]]
     equipped = float(
@@ -561,9 +738,16 @@ def pv_targets(pv: PvConfig, buildings: pd.DataFrame, communes: pd.DataFrame) ->
                 "potential": potential,
                 "existing": existing,
                 "gap_to_target": t.value - existing if not np.isnan(existing) else np.nan,
-                "potential_covers_target": bool(potential >= t.value)
-                if not np.isnan(potential)
-                else False,
+                "potential_covers_target": (
+                    None  # a partial total below the target: not checked
+                    if partial
+                    and t.indicator in ("pv_mwp", "pv_mwh_per_yr")
+                    and not potential >= t.value
+                    else bool(potential >= t.value)
+                    if not np.isnan(potential)
+                    else False
+                ),
+                "note": note,
             }
         )
     return pd.DataFrame(
@@ -577,6 +761,7 @@ def pv_targets(pv: PvConfig, buildings: pd.DataFrame, communes: pd.DataFrame) ->
             "existing",
             "gap_to_target",
             "potential_covers_target",
+            "note",
         ],
     )
 
@@ -621,6 +806,8 @@ def write_pv_outputs(
     """Summary and targets CSVs, yield table and the rooftop PV map."""
     write_csv(tmp / "pv_summary.csv", result.summary)
     write_csv(tmp / "pv_yields.csv", result.yields)
+    if result.levels is not None:
+        write_csv(tmp / "pv_indicators.csv", result.levels)
     if len(result.targets):
         write_csv(tmp / "pv_targets.csv", result.targets)
     if not cfg.maps.enabled:
