@@ -320,10 +320,7 @@ def _load_tables(d: Path) -> AldoTables:
         return float(rad13.get((code, comp), france[comp]))
 
     forest = pd.DataFrame(
-        {
-            cat: [density(r, comp) for r in regions]
-            for cat, comp in FOREST_COMPOSITION.items()
-        },
+        {cat: [density(r, comp) for r in regions] for cat, comp in FOREST_COMPOSITION.items()},
         index=regions,
     )
     return AldoTables(zpc, flux, region, epci, biomass_stock, forest)

@@ -244,5 +244,3 @@ def test_wood_products_harvest_approach() -> None:
     expected = wood * 0.4 / 19_253_833.33 * 918_160.6252 + wood * 0.2 / 10_472_666.67 * 441_532.8296
     assert got == pytest.approx(expected)
     assert got == pytest.approx(6.4389, rel=1e-4)
-
-
