@@ -42,17 +42,6 @@ def nearest_distance_m(cells_xy: np.ndarray, points_xy: np.ndarray) -> np.ndarra
     return np.asarray(dist, dtype=float)
 
 
-#: Columns of population access (from the population grid), left empty for a commune the
-#: grid does not cover (see :func:`area_share_inside`).
-POPULATION_COLUMNS_PREFIX = (
-    "ev_population_grid",
-    "ev_pop_share",
-    "ev_mean_distance",
-    "ev_white_zone_population",
-    "ev_population_unreachable",
-)
-
-
 def area_share_inside(zones: gpd.GeoSeries, cover: BaseGeometry) -> np.ndarray:
     """Share (0–1) of each zone's area inside ``cover``.
 
@@ -82,7 +71,9 @@ def area_share_inside(zones: gpd.GeoSeries, cover: BaseGeometry) -> np.ndarray:
     return np.clip(share, 0.0, 1.0)
 
 
-def raster_footprint(bounds: tuple[float, float, float, float], crs: object, to_crs: object) -> BaseGeometry:
+def raster_footprint(
+    bounds: tuple[float, float, float, float], crs: object, to_crs: object
+) -> BaseGeometry:
     """The rectangle ``bounds`` (left, bottom, right, top) of a raster in its ``crs``, drawn
     in ``to_crs`` (its sides densified so that they bend as the projection does)."""
     left, bottom, right, top = bounds

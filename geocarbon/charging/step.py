@@ -21,7 +21,6 @@ from geocarbon.charging.clean import (
     station_count_notice,
 )
 from geocarbon.charging.indicators import (
-    POPULATION_COLUMNS_PREFIX,
     access_by_zone,
     area_share_inside,
     counts_by_commune,
@@ -338,7 +337,8 @@ def _population_access(
                 [
                     f"{c} ({s:.1%} covered)"
                     for c, s in zip(
-                        communes["commune_code"][uncovered], np.nan_to_num(share[uncovered]),
+                        communes["commune_code"][uncovered],
+                        np.nan_to_num(share[uncovered]),
                         strict=True,
                     )
                 ][:50],

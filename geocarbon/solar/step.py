@@ -23,7 +23,6 @@ from geocarbon.io.weather import read_weather
 from geocarbon.io.writers import write_csv, write_text
 from geocarbon.maps import ChoroplethLayer, Overlay, choropleth_map, commune_tooltip
 from geocarbon.notices import Notice
-from geocarbon.territory import COVERAGE_COLUMNS, COVERAGE_MIN, level_rows
 from geocarbon.solar.checks import existing_kwp_values, irradiation_problem
 from geocarbon.solar.roofs import buildings_cover, installation_buildings, roof_potential, within
 from geocarbon.solar.yield_model import (
@@ -32,6 +31,7 @@ from geocarbon.solar.yield_model import (
     mean_yield,
     specific_yield,
 )
+from geocarbon.territory import COVERAGE_MIN, level_rows
 
 logger = logging.getLogger(__name__)
 
@@ -388,9 +388,7 @@ def compute_pv(
 PV_FIGURES = ["pv_buildings", "pv_usable_m2", "pv_kwp", "pv_mwp", "pv_mwh_per_yr"]
 
 
-def pv_coverage_notices(
-    communes: pd.DataFrame, has_data: np.ndarray, source: str
-) -> list[Notice]:
+def pv_coverage_notices(communes: pd.DataFrame, has_data: np.ndarray, source: str) -> list[Notice]:
     """Notices of the communes the building data do not reach, or reach in part."""
     share = communes["pv_covered_share"].to_numpy(dtype=float)
     codes = communes["commune_code"].astype(str).to_numpy()
@@ -454,9 +452,7 @@ def pv_level_rows(
     """
     codes = communes["commune_code"].astype(str).to_numpy()
     figures = [*PV_FIGURES, *(["pv_existing_kwp"] if "pv_existing_kwp" in communes else [])]
-    values = pd.DataFrame(
-        {c: communes[c].to_numpy(dtype=float) for c in figures}, index=codes
-    )
+    values = pd.DataFrame({c: communes[c].to_numpy(dtype=float) for c in figures}, index=codes)
     population = (
         pd.to_numeric(communes["population"], errors="coerce").to_numpy(dtype=float)
         if "population" in communes.columns
@@ -488,9 +484,9 @@ def pv_level_rows(
         unknown = pd.Series(has_data & np.isnan(values["pv_existing_kwp"].to_numpy()), index=codes)
         epci = frame.set_index("commune_code")["epci_code"].reindex(codes)
         by_epci = unknown.groupby(epci.to_numpy()).any()
-        blank = ((rows["level"] == "epci") & rows["code"].map(by_epci).fillna(False).astype(bool)) | (
-            (rows["level"] == "territory") & bool(unknown.any())
-        )
+        blank = (
+            (rows["level"] == "epci") & rows["code"].isin(by_epci.index[by_epci.to_numpy()])
+        ) | ((rows["level"] == "territory") & bool(unknown.any()))
         rows.loc[blank, "pv_existing_kwp"] = np.nan
     pop = rows["population"]
     rows["pv_kwp_per_inhab"] = rows["pv_kwp"] / pop.where(pop > 0)
