@@ -42,6 +42,11 @@ def nearest_distance_m(cells_xy: np.ndarray, points_xy: np.ndarray) -> np.ndarra
     return np.asarray(dist, dtype=float)
 
 
+#: Shares closer than this to 0 or 1 are rounded to it (edges reprojected point by point
+#: differ by far less).
+SHARE_ROUNDING = 1e-6
+
+
 def area_share_inside(zones: gpd.GeoSeries, cover: BaseGeometry) -> np.ndarray:
     """Share (0–1) of each zone's area inside ``cover``.
 
@@ -55,7 +60,8 @@ def area_share_inside(zones: gpd.GeoSeries, cover: BaseGeometry) -> np.ndarray:
     Returns
     -------
     ndarray
-        area(zone ∩ cover) / area(zone) [-]; NaN for a zone without geometry or area.
+        area(zone ∩ cover) / area(zone) [-]; NaN for a zone without geometry or area; a share
+        under :data:`SHARE_ROUNDING` (a millionth: the rounding of reprojected edges) is 0.
 
     Examples
     --------
@@ -68,7 +74,10 @@ def area_share_inside(zones: gpd.GeoSeries, cover: BaseGeometry) -> np.ndarray:
     inside_m2 = shapely.area(shapely.intersection(geoms, cover))
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(area_m2 > 0, np.asarray(inside_m2, dtype=float) / area_m2, np.nan)
-    return np.clip(share, 0.0, 1.0)
+    share = np.clip(share, 0.0, 1.0)
+    share[share < SHARE_ROUNDING] = 0.0
+    share[share > 1.0 - SHARE_ROUNDING] = 1.0
+    return share
 
 
 def raster_footprint(
