@@ -37,9 +37,29 @@ def _communes(folder: Path) -> Path:
     return folder / "c.gpkg"
 
 
-def _csv(path: Path) -> dict[str, dict[str, Any]]:
-    table = pd.read_csv(path, dtype={"code": str})
-    return {f"{r['level']}/{r['code']}": r for r in table.to_dict("records")}
+Row = dict[str, Any]
+
+
+def _records(frame: pd.DataFrame, key: str | list[str]) -> dict[str, Row]:
+    """Rows of a table as plain dicts, by ``key`` (columns joined with "/")."""
+    keys = [key] if isinstance(key, str) else key
+    out: dict[str, Row] = {}
+    for record in frame.reset_index().to_dict("records"):
+        row = {str(k): v for k, v in record.items()}
+        out["/".join(str(row[k]) for k in keys)] = row
+    return out
+
+
+def _csv(path: Path) -> dict[str, Row]:
+    """The rows of a level table (``level/code``) written by a run."""
+    return _records(pd.read_csv(path, dtype={"code": str}), ["level", "code"])
+
+
+def _layer(out: Path) -> dict[str, Row]:
+    """The communes layer of a run, by commune code."""
+    return _records(
+        pd.DataFrame(gpd.read_file(out / "geocarbon.gpkg", layer="communes")), "commune_code"
+    )
 
 
 # ---------------------------------------------------------------- pure functions, by hand
@@ -84,7 +104,7 @@ def test_level_rows_flags_communes_summed_over_part_of_their_area() -> None:
          "epci_complete": [True]},
         index=["E"],
     )  # fmt: skip
-    rows = level_rows(
+    table = level_rows(
         values,
         communes,
         territory_name="t",
@@ -95,24 +115,25 @@ def test_level_rows_flags_communes_summed_over_part_of_their_area() -> None:
         what="building data",
         share_column="pv_covered_share",
         complete=pd.Series([True, False, False], index=["1", "2", "3"]),
-    ).set_index(["level", "code"])
-    assert "landcover_covered_share" not in rows.columns
-    assert rows.loc[("commune", "1"), "complete"] and rows.loc[("commune", "1"), "kwp"] == 10
+    )
+    assert "landcover_covered_share" not in table.columns
+    rows = _records(table, ["level", "code"])
+    assert rows["commune/1"]["complete"] and rows["commune/1"]["kwp"] == 10
     # commune 2 keeps its 5 kWp but is flagged
-    two = rows.loc[("commune", "2")]
+    two = rows["commune/2"]
     assert two["kwp"] == 5 and not two["complete"]
     assert two["coverage_note"] == (
         "partial: building data covers 40.0% of the commune: figures sum the part covered"
     )
-    assert np.isnan(rows.loc[("commune", "3"), "kwp"])
-    epci = rows.loc[("epci", "E")]
+    assert np.isnan(rows["commune/3"]["kwp"])
+    epci = rows["epci/E"]
     assert epci["kwp"] == 15 and not epci["complete"]
     # (1 × 100 + 0.4 × 100 + 0 × 200) / 400 = 0.35
     assert epci["pv_covered_share"] == pytest.approx(0.35)
     assert epci["coverage_note"] == (
         "partial: building data for 2 of 3 communes; 1 of them only partly covered"
     )
-    terr = rows.loc[("territory", "territory")]
+    terr = rows["territory/territory"]
     assert terr["kwp"] == 15 and not terr["complete"]
     assert terr["coverage_note"].endswith("1 of them only partly covered")
     # without ``complete``: a commune with data is complete, as before
@@ -123,8 +144,8 @@ def test_level_rows_flags_communes_summed_over_part_of_their_area() -> None:
         has_data=pd.Series([True, True, False], index=["1", "2", "3"]),
         epci_sizes=sizes,
         share=pd.Series([1.0, 0.4, 0.0], index=["1", "2", "3"]),
-    ).set_index(["level", "code"])
-    assert plain.loc[("commune", "2"), "complete"]
+    )
+    assert _records(plain, ["level", "code"])["commune/2"]["complete"]
     assert "landcover_covered_share" in plain.columns
 
 
@@ -174,8 +195,8 @@ def test_pv_commune_the_buildings_do_not_reach_is_empty(tmp_path: Path) -> None:
     b = gpd.read_file(out / "geocarbon.gpkg", layer="pv_buildings")
     kwp = float(b["kwp"].sum())
     assert kwp > 0
-    communes = gpd.read_file(out / "geocarbon.gpkg", layer="communes").set_index("commune_code")
-    a, east = communes.loc["46901"], communes.loc["46902"]
+    communes = _layer(out)
+    a, east = communes["46901"], communes["46902"]
     # the buildings' hull is A's square exactly: A covered, B not at all
     assert a["pv_covered_share"] == pytest.approx(1.0, abs=1e-6) and a["pv_complete"]
     assert east["pv_covered_share"] == pytest.approx(0.0, abs=1e-6) and not east["pv_complete"]
@@ -195,23 +216,22 @@ def test_pv_commune_the_buildings_do_not_reach_is_empty(tmp_path: Path) -> None:
     assert epci["coverage_note"] == "partial: building data for 1 of 2 communes"
     # kWp per inhabitant over the communes with data: A's 300 inhabitants, not 400
     assert epci["population"] == 300 and epci["pv_kwp_per_inhab"] == pytest.approx(kwp / 300)
-    summary = pd.read_csv(out / "pv_summary.csv").set_index("group").loc["all"]
+    summary = _records(pd.read_csv(out / "pv_summary.csv"), "group")["all"]
     assert summary["mwp"] == pytest.approx(kwp / 1e3)
     assert (summary["communes"], summary["communes_with_data"]) == (2, 1)
     assert summary["pv_covered_share"] == pytest.approx(0.5, abs=1e-6) and not summary["complete"]
-    targets = pd.read_csv(out / "pv_targets.csv").set_index("indicator")
+    targets = _records(pd.read_csv(out / "pv_targets.csv"), "indicator")
     # existing power of the communes with data (B's is unknown, not a reason to lose A's)
-    assert targets.loc["pv_mwp", "existing"] == pytest.approx(0.005)
+    assert targets["pv_mwp"]["existing"] == pytest.approx(0.005)
     # 5 MWp not reached by the part covered: not checked (the rest may hold it)
-    assert pd.isna(targets.loc["pv_mwp", "potential_covers_target"])
-    assert targets.loc["pv_mwp", "note"].startswith("partial: building data for 1 of 2 communes")
-    assert targets.loc["pv_kwp_per_inhab", "potential"] == pytest.approx(kwp / 300)
+    assert pd.isna(targets["pv_mwp"]["potential_covers_target"])
+    assert targets["pv_mwp"]["note"].startswith("partial: building data for 1 of 2 communes")
+    assert targets["pv_kwp_per_inhab"]["potential"] == pytest.approx(kwp / 300)
 
 
 def test_pv_commune_partly_covered_keeps_its_sum_flagged(tmp_path: Path) -> None:
     out = _pv_run(tmp_path, X0 + 480, target_mwp=1e-6)
-    communes = gpd.read_file(out / "geocarbon.gpkg", layer="communes").set_index("commune_code")
-    a = communes.loc["46901"]
+    a = _layer(out)["46901"]
     kwp = float(gpd.read_file(out / "geocarbon.gpkg", layer="pv_buildings")["kwp"].sum())
     # hull: the west half of A (500 m × 1000 m of 1000 m × 1000 m)
     assert a["pv_covered_share"] == pytest.approx(0.5, rel=1e-4) and not a["pv_complete"]
@@ -223,9 +243,9 @@ def test_pv_commune_partly_covered_keeps_its_sum_flagged(tmp_path: Path) -> None
     )
     assert rows["territory/territory"]["pv_kwp"] == pytest.approx(kwp)
     assert rows["territory/territory"]["pv_covered_share"] == pytest.approx(0.25, rel=1e-4)
-    targets = pd.read_csv(out / "pv_targets.csv").set_index("indicator")
+    targets = _records(pd.read_csv(out / "pv_targets.csv"), "indicator")
     # a partial potential above the target does cover it
-    assert targets.loc["pv_mwp", "potential_covers_target"] in (True, "True")
+    assert targets["pv_mwp"]["potential_covers_target"] in (True, "True")
 
 
 # ---------------------------------------------------------------- charging, end to end
@@ -285,8 +305,8 @@ def test_charging_population_indicators_only_where_the_grid_covers(
     tmp_path: Path, cols: int, b_share: float
 ) -> None:
     out = _charging_run(tmp_path, cols)
-    communes = gpd.read_file(out / "geocarbon.gpkg", layer="communes").set_index("commune_code")
-    a, east = communes.loc["46901"], communes.loc["46902"]
+    communes = _layer(out)
+    a, east = communes["46901"], communes["46902"]
     assert a["population_covered_share"] == pytest.approx(1.0, abs=1e-6)
     assert east["population_covered_share"] == pytest.approx(b_share, abs=1e-6)
     # A: 100 cells of 1 inhabitant, all within 1 km (at most 636 m) of its central point
@@ -315,12 +335,12 @@ def test_charging_population_indicators_only_where_the_grid_covers(
     assert not epci["complete"] and epci["coverage_note"] == (
         "partial: population grid for 1 of 2 communes"
     )
-    targets = pd.read_csv(out / "charging_targets.csv").set_index("indicator")
-    assert pd.isna(targets.loc["pop_share_within_5km", "reached"])
-    assert targets.loc["pop_share_within_5km", "note"].startswith(
+    targets = _records(pd.read_csv(out / "charging_targets.csv"), "indicator")
+    assert pd.isna(targets["pop_share_within_5km"]["reached"])
+    assert targets["pop_share_within_5km"]["note"].startswith(
         "partial: population grid for 1 of 2 communes"
     )
-    assert targets.loc["points", "reached"] in (True, "True")  # counts are not partial
+    assert targets["points"]["reached"] in (True, "True")  # counts are not partial
 
 
 def test_charging_epci_partly_in_the_run_is_flagged(tmp_path: Path) -> None:
@@ -375,12 +395,12 @@ def test_la_rochelle_district_covers_part_of_one_commune(larochelle: Path) -> No
     assert round(terr["pv_mwh_per_yr"], 3) == 3_177.501
     assert terr["communes_with_data"] == 1 and terr["communes_in_run"] == 466
     assert not terr["complete"]
-    summary = pd.read_csv(larochelle / "pv_summary.csv").set_index("group").loc["all"]
+    summary = _records(pd.read_csv(larochelle / "pv_summary.csv"), "group")["all"]
     assert round(summary["mwp"] * 1e3, 3) == 2_679.141
     assert summary["communes_with_data"] == 1 and not summary["complete"]
-    targets = pd.read_csv(larochelle / "pv_targets.csv").set_index("indicator")
-    assert targets.loc["pv_mwp", "note"].startswith("partial: building data for 1 of 466")
-    assert pd.isna(targets.loc["pv_mwp", "potential_covers_target"])  # 2.7 of 5 MWp
+    targets = _records(pd.read_csv(larochelle / "pv_targets.csv"), "indicator")
+    assert targets["pv_mwp"]["note"].startswith("partial: building data for 1 of 466")
+    assert pd.isna(targets["pv_mwp"]["potential_covers_target"])  # 2.7 of 5 MWp
 
 
 @pytest.fixture(scope="module")
