@@ -178,7 +178,7 @@ def _fails(d: Path, p: Path, *needles: str) -> None:
         ("commune,code12,code18,area\n46001,211,112,abc\n", ("non-numeric areas", "'abc'")),
         (
             "commune,code12,code18,area\n46999,211,112,1.0\n",
-            ("46999", "not in the commune boundaries"),
+            ("46999", "neither in the commune boundaries nor in the commune table"),
         ),
         ("commune,code12,code18,area\n", ("is empty",)),
         ("commune,old,code18,area\n46001,211,112,1\n", ("no column 'code12'",)),

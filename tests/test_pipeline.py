@@ -376,10 +376,17 @@ def test_clc_grid_codes_nomenclature(tiny) -> None:
     assert code == 0, out
     east = _category_areas(d / "out", "46002")
     # 23 = 311 broadleaf (4 ha), 24 = 312 conifer (2 ha), 18 = 231 pasture (1 ha); 48 = no data
-    assert east == pytest.approx(
-        {"forest_broadleaf": 4.0, "forest_conifer": 2.0, "grassland_herbaceous": 1.0}
-    )
+    # 7 of 8 ha covered: below 95 %, the commune's stocks are left empty (no data)...
+    assert east == {}
     communes = gpd.read_file(d / "out" / "geocarbon.gpkg", layer="communes").set_index(
         "commune_code"
     )
     assert communes.loc["46002", "covered_share"] == pytest.approx(7 / 8)
+    assert communes.loc["46002", "landcover_covered_share"] == pytest.approx(7 / 8)
+    assert np.isnan(communes.loc["46002", "stock_tc"])
+    # ...while the land use found is kept, grid codes read as CLC classes
+    landuse = gpd.read_file(d / "out" / "geocarbon.gpkg", layer="landuse_areas")
+    found = landuse[landuse.commune_code == "46002"].groupby("category")["area_ha"].sum()
+    assert found.to_dict() == pytest.approx(
+        {"forest_broadleaf": 4.0, "forest_conifer": 2.0, "grassland_herbaceous": 1.0}
+    )

@@ -33,7 +33,7 @@ from geocarbon.territory import (
 from tests.conftest import REPO, SHARED, realdata, write_pipeline
 
 sys.path.insert(0, str(Path(__file__).parent))
-import aldo_reference  # noqa: E402
+import aldo_reference
 
 CAHORS, FIGEAC, VILLEFRANCHOIS = "200023737", "200067361", "200069383"
 FIGURES = ["forest", "agricultural_soils", "other_soils", "wood_products", "total"]
