@@ -1258,6 +1258,13 @@ def sequestration_document(cfg: PipelineConfig, results: Results) -> dict[str, A
             "(Sols agricoles: cropland, grassland, orchards, vineyards), other_soils (Autres sols: artificial "
             "land, wetlands), wood_products (Produits bois)",
         },
+        "coverage": (
+            f"a commune's figures are computed when valid land cover covers at least "
+            f"{COVERAGE_MIN:.0%} of it, and left empty (no data) otherwise, for every flow "
+            "alike; EPCI and territory rows sum the communes with data; complete = false marks "
+            "a row that is not the whole commune, EPCI or territory (coverage_note says why)"
+        ),
+        "level_of_areas": results.carbon_level,
         "columns": {
             "level": "commune, epci or territory",
             "code": "INSEE code, EPCI SIREN or 'territory'",
@@ -1266,8 +1273,17 @@ def sequestration_document(cfg: PipelineConfig, results: Results) -> dict[str, A
             "other_soils": "tCO2e/yr",
             "wood_products": "tCO2e/yr",
             "total": "tCO2e/yr",
+            "landcover_covered_share": "0-1, share of the area covered by valid land cover",
+            "communes_in_run": "communes of the row in the run",
+            "communes_in_epci": "communes of the EPCI in the commune table (EPCI rows)",
+            "communes_with_data": "communes of the row whose figures are computed",
+            "complete": "true when the row covers the whole commune, EPCI or territory",
+            "coverage_note": "what the row lacks, in words (empty when complete)",
         },
-        "rows": results.sequestration.to_dict(orient="records"),
+        # empty figures (no data) are JSON null, never NaN
+        "rows": results.sequestration.astype(object)
+        .where(results.sequestration.notna(), None)
+        .to_dict(orient="records"),
     }
 
 

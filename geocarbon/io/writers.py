@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +42,30 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
     frame.to_csv(path, index=False, lineterminator="\n")
 
 
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities (no data) as null: JSON has no NaN."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def write_json(path: Path, data: Any) -> None:
-    """Pretty JSON with sorted keys."""
+    """Pretty JSON with sorted keys; NaN (no data) written as null, so the file is valid JSON."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+        json.dump(
+            _json_safe(data),
+            fh,
+            indent=2,
+            ensure_ascii=False,
+            sort_keys=True,
+            default=str,
+            allow_nan=False,
+        )
         fh.write("\n")
 
 
