@@ -690,7 +690,13 @@ def write_charging_outputs(
         layers,
         title=f"{cfg.name}: public charging points",
         tooltip_fields=commune_tooltip(
-            communes, [("ev_points", "Points"), ("ev_stations", "Stations"), ("ev_kw", "kW")]
+            communes,
+            [("ev_points", "Points"), ("ev_stations", "Stations"), ("ev_kw", "kW")]
+            + (
+                [("population_covered_share", "Share covered by the population grid")]
+                if "population_covered_share" in communes.columns
+                else []
+            ),
         ),
         simplify_m=cfg.maps.simplify_m,
         overlays=overlays,

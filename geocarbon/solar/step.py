@@ -865,6 +865,7 @@ def write_pv_outputs(
                 ("pv_usable_m2", "Usable roof (m²)"),
                 ("pv_mwp", "MWp"),
                 ("pv_mwh_per_yr", "MWh/yr"),
+                ("pv_covered_share", "Share covered by the building data"),
             ],
         ),
         simplify_m=cfg.maps.simplify_m,
