@@ -673,8 +673,9 @@ def landuse_from_table(cfg: PipelineConfig, inputs: Inputs, notices: list[Notice
             )
             raise InputError(msg)
         run_zones = set(zone_of.astype(str))
-        if cfg.territory is None:
-            # every EPCI of the table is reported, also those the commune table does not know
+        if cfg.territory is None and not has_boundaries(communes):
+            # the territory is the whole commune table (e.g. France): every EPCI of the area
+            # table is reported, also those the commune table does not know (empty, said why)
             run_zones |= set(table["commune_code"])
         if cfg.territory is not None and (cfg.territory.communes or cfg.territory.departements):
             sizes = inputs.epci_sizes
