@@ -475,6 +475,12 @@ class BuildingsConfig(_Strict):
         default="altitude_maximale_toit", description="Highest roof altitude [m]."
     )
     usage_field: str | None = "usage_1"
+    coverage: Literal["hull", "territory"] = Field(
+        default="hull",
+        description="What the file covers: 'hull' (the convex hull of its buildings; communes "
+        "outside it have no PV figures, partly inside it are flagged) or 'territory' (every "
+        "building of every commune, e.g. a BD TOPO export of the département).",
+    )
     public_usages: list[str] = Field(
         default_factory=lambda: ["Sportif", "Religieux"],
         description="Usage values flagged as public buildings (BD TOPO has no owner field).",

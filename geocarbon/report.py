@@ -121,8 +121,26 @@ def territory_report(cfg: Any, results: Any, maps: list[str]) -> str:
             _table(seq[seq["level"] != "commune"].drop(columns=["period"]), 0),
         ]
     if results.pv is not None:
+        levels = getattr(results.pv, "levels", None)
+        parts += ["<h2>Rooftop photovoltaics</h2>"]
+        if levels is not None:
+            cols = [
+                c
+                for c in (
+                    "level",
+                    "code",
+                    "name",
+                    "pv_buildings",
+                    "pv_mwp",
+                    "pv_mwh_per_yr",
+                    "pv_covered_share",
+                    "complete",
+                    "coverage_note",
+                )
+                if c in levels.columns
+            ]
+            parts.append(_table(levels[levels["level"] != "commune"][cols], 1))
         parts += [
-            "<h2>Rooftop photovoltaics</h2>",
             _table(results.pv.summary, 1),
             _table(results.pv.yields, 0),
         ]
@@ -144,6 +162,9 @@ def territory_report(cfg: Any, results: Any, maps: list[str]) -> str:
                 "ev_pop_share_within_5km",
                 "ev_pop_share_within_10km",
                 "ev_mean_distance_m",
+                "population_covered_share",
+                "complete",
+                "coverage_note",
             )
             if col in ind.columns
         ]

@@ -334,9 +334,12 @@ def compute_pv(
     )
     # what the building data cover (their convex hull); a commune they do not reach has no
     # figures (empty, not 0); one partly covered keeps the sum over its buildings, flagged
-    share = area_share_inside(
-        zones.geometry, buildings_cover(work.geometry.to_numpy(), MAX_FOOTPRINT_M2)
-    )
+    if pv.buildings.coverage == "territory":  # the user says the file holds every building
+        share = np.ones(len(zones))
+    else:
+        share = area_share_inside(
+            zones.geometry, buildings_cover(work.geometry.to_numpy(), MAX_FOOTPRINT_M2)
+        )
     located = result[result["commune_code"] != ""].groupby("commune_code").size()
     n_located = located.reindex(communes["commune_code"], fill_value=0).to_numpy()
     has_data = (n_located > 0) | (share >= COVERAGE_MIN)
