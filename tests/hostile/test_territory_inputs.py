@@ -75,7 +75,10 @@ def test_territory_picks_one_commune(sandbox: Sandbox) -> None:
             ("give either landcover (a raster) or areas (an area table), not both",),
         ),
         (
-            {"areas": {"path": "a.csv", "level": "region", "code_field": "siren"}, "landcover": None},
+            {
+                "areas": {"path": "a.csv", "level": "region", "code_field": "siren"},
+                "landcover": None,
+            },
             ("areas.level",),
         ),
         (
