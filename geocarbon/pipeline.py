@@ -182,12 +182,27 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
     else:
         epci_names = None
     epci_sizes = None
+    full_codes = set(layer_codes.dropna().astype(str))
+    territory_note = ""
     if communes["epci_code"].notna().any():
         epci_sizes = epci_coverage(
             pd.Series(communes["epci_code"].to_numpy(), index=communes["commune_code"].to_numpy()),
             members,
             members_source,
+            layer_codes=full_codes,
         )
+        if cfg.territory is not None and cfg.territory.epci:
+            picked = epci_sizes.reindex([str(c) for c in cfg.territory.epci])
+            short = picked[~picked["epci_complete"].fillna(False).astype(bool)]
+            territory_note = "; ".join(
+                f"the run holds {int(row.communes_in_run)} communes of EPCI {code}"
+                + (
+                    f", which has {int(row.communes_in_epci)}"
+                    if pd.notna(row.communes_in_epci)
+                    else " (its size is unknown: no commune table)"
+                )
+                for code, row in short.iterrows()
+            )
         names_of = (
             communes.drop_duplicates("epci_code").set_index("epci_code")["epci_name"]
             if "epci_name" in communes.columns
@@ -218,6 +233,9 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
         notices=notices,
         epci_sizes=epci_sizes,
         epci_names=epci_names,
+        epci_members=members if table is not None else None,
+        layer_codes=full_codes,
+        territory_note=territory_note,
     )
 
 

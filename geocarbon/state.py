@@ -35,6 +35,12 @@ class Inputs:
     known_commune_codes: set[str] = field(default_factory=set)
     """Commune codes known to exist: the territory's and those of the commune table."""
     notices: list[Notice] = field(default_factory=list)
+    epci_members: pd.Series | None = None
+    """EPCI of every commune of the commune table (index: commune code), when given."""
+    layer_codes: set[str] = field(default_factory=set)
+    """Codes of the whole commune layer (or table) before the territory was picked."""
+    territory_note: str = ""
+    """Why the territory is not whole (an EPCI it was picked by lacks communes), or ''."""
     epci_names: pd.Series | None = None
     """EPCI name per SIREN code (``communes.epci_names``), when given."""
     epci_sizes: pd.DataFrame | None = None

@@ -133,7 +133,10 @@ def select_communes(
 
 
 def epci_coverage(
-    run_epci: pd.Series, members: pd.Series | None, members_source: str | None
+    run_epci: pd.Series,
+    members: pd.Series | None,
+    members_source: str | None,
+    layer_codes: set[str] | None = None,
 ) -> pd.DataFrame:
     """Communes of each EPCI of the run: in the run, and in the EPCI.
 
@@ -147,13 +150,18 @@ def epci_coverage(
         unknown).
     members_source : str or None
         Where ``members`` come from, for notes.
+    layer_codes : set of str, optional
+        Codes of the whole commune layer before the territory was picked: the missing
+        communes absent from it are counted apart (``communes_missing_from_layer``: outside
+        the layer, or another commune vintage).
 
     Returns
     -------
     DataFrame
         Indexed by EPCI code: ``communes_in_run``, ``communes_in_epci`` (NaN when unknown),
-        ``communes_missing`` (communes of the EPCI, per ``members``, absent from the run)
-        and ``epci_complete`` (none missing; False when unknown).
+        ``communes_missing`` (communes of the EPCI, per ``members``, absent from the run),
+        ``communes_missing_from_layer`` and ``epci_complete`` (none missing; False when
+        unknown).
     """
     run = run_epci.dropna().astype(str)
     in_run = run.value_counts()
@@ -162,13 +170,22 @@ def epci_coverage(
         known = members.dropna().astype(str)
         known = known[known.isin(out.index)]
         sizes = known.value_counts()
-        missing = known[~known.index.isin(run.index)].value_counts()
+        absent = known[~known.index.isin(run.index)]
+        missing = absent.value_counts()
+        off_layer = (
+            absent[~absent.index.isin(list(layer_codes))].value_counts()
+            if layer_codes is not None
+            else pd.Series(dtype=float)
+        )
         out["communes_in_epci"] = sizes.reindex(out.index).astype(float)
         out["communes_missing"] = missing.reindex(out.index).fillna(0).astype(float)
-        out.loc[out["communes_in_epci"].isna(), "communes_missing"] = np.nan
+        out["communes_missing_from_layer"] = off_layer.reindex(out.index).fillna(0).astype(float)
+        unknown = out["communes_in_epci"].isna()
+        out.loc[unknown, ["communes_missing", "communes_missing_from_layer"]] = np.nan
     else:
         out["communes_in_epci"] = np.nan
         out["communes_missing"] = np.nan
+        out["communes_missing_from_layer"] = np.nan
     out["epci_complete"] = (out["communes_missing"] == 0).to_numpy()
     out.index.name = "epci_code"
     return out
@@ -222,6 +239,7 @@ def level_rows(
     what: str = "data",
     share_column: str = "landcover_covered_share",
     complete: pd.Series | None = None,
+    territory_note: str = "",
 ) -> pd.DataFrame:
     """Commune, EPCI and territory rows of figures, each saying what it covers.
 
@@ -255,6 +273,9 @@ def level_rows(
         ``has_data``). A commune with data that is not complete (figures summed over the
         part covered) is flagged ``complete`` false with a note, and so are its EPCI and
         the territory.
+    territory_note : str, optional
+        Why the territory itself is not whole (e.g. it was picked by an EPCI the run holds
+        only part of): the territory row is then flagged, with this note.
 
     Returns
     -------
@@ -327,7 +348,12 @@ def level_rows(
             epci_sizes.reindex(epci.index)
             if epci_sizes is not None
             else pd.DataFrame(
-                {"communes_in_epci": np.nan, "communes_missing": np.nan, "epci_complete": False},
+                {
+                    "communes_in_epci": np.nan,
+                    "communes_missing": np.nan,
+                    "communes_missing_from_layer": np.nan,
+                    "epci_complete": False,
+                },
                 index=epci.index,
             )
         )
@@ -341,6 +367,7 @@ def level_rows(
         n_run = epci["communes_in_run"].to_numpy(dtype=float)
         n_data = epci["communes_with_data"].to_numpy(dtype=float)
         n_missing = sizes["communes_missing"].to_numpy(dtype=float)
+        n_off_layer = sizes["communes_missing_from_layer"].to_numpy(dtype=float)
         for i in range(len(epci)):
             parts = []
             if not whole[i]:
@@ -355,6 +382,11 @@ def level_rows(
                     if np.isfinite(gone)
                     else f"{int(n_run[i])} communes in the run, of {size} in the EPCI"
                 )
+                if np.isfinite(n_off_layer[i]) and n_off_layer[i] > 0:
+                    parts[-1] += (
+                        f" ({int(n_off_layer[i])} absent from the commune layer: outside it, "
+                        "or another commune vintage)"
+                    )
             if not all_data[i]:
                 parts.append(f"{what} for {int(n_data[i])} of {int(n_run[i])} communes")
             if partly[i]:
@@ -368,13 +400,16 @@ def level_rows(
     with_data = int(data.sum())
     n_partly = int((data & ~whole_commune).sum())
     full = with_data == len(codes) and not n_partly
-    terr["complete"] = [full]
-    terr["coverage_note"] = (
-        ""
-        if full
-        else f"partial: {what} for {with_data} of {len(codes)} communes"
-        + (f"; {n_partly} of them only partly covered" if n_partly else "")
-    )
+    parts = []
+    if territory_note:
+        parts.append(territory_note)
+    if not full:
+        parts.append(
+            f"{what} for {with_data} of {len(codes)} communes"
+            + (f"; {n_partly} of them only partly covered" if n_partly else "")
+        )
+    terr["complete"] = [not parts]
+    terr["coverage_note"] = "partial: " + "; ".join(parts) if parts else ""
     frames.append(terr.reset_index(drop=True))
     out = pd.concat(frames, ignore_index=True).drop(columns="_partly")
     out["complete"] = out["complete"].astype(bool)

@@ -92,14 +92,17 @@ def test_selection_is_the_union_and_names_what_matches_nothing() -> None:
 def test_epci_coverage_counts_members_missing_from_the_run() -> None:
     run = pd.Series(["E1", "E1", "E2", "E1"], index=["a", "b", "c", "x"])  # x: not in the table
     members = pd.Series(["E1", "E1", "E2", "E2", "E3"], index=["a", "b", "c", "d", "e"])
-    cov = epci_coverage(run, members, "table")
+    cov = epci_coverage(run, members, "table", layer_codes={"a", "b", "c", "x"})
     assert cov.loc["E1"].to_dict() == {
         "communes_in_run": 3.0,
         "communes_in_epci": 2.0,
         "communes_missing": 0.0,
+        "communes_missing_from_layer": 0.0,
         "epci_complete": True,
     }
     assert cov.loc["E2", "communes_missing"] == 1.0 and not cov.loc["E2", "epci_complete"]
+    # d is not in the layer at all (outside it, or another vintage), not left out by a pick
+    assert cov.loc["E2", "communes_missing_from_layer"] == 1.0
     unknown = epci_coverage(run, None, None)
     assert not unknown["epci_complete"].any() and unknown["communes_in_epci"].isna().all()
 
@@ -280,6 +283,23 @@ def lot_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     boxed = _lot_pipeline()
     boxed["landcover"]["path"] = str(box)
     runs["box"] = _run_pipeline(tmp, "box", boxed)
+    # the start date over the box only (flows from two rasters)
+    before = _lot_pipeline()
+    before["flows"] = {"start_year": 2012, "end_year": 2018, "landcover_before": str(box)}
+    runs["before_box"] = _run_pipeline(tmp, "before_box", before)
+    # the Lot's boundaries with ADEME's areas per EPCI (no raster)
+    tables = _lot_pipeline()
+    del tables["landcover"]
+    tables["areas"] = {
+        "path": str(SHARED / "aldo" / "clc18_area_ha_by_epci.csv"),
+        "level": "epci",
+        "code_field": "siren",
+    }
+    runs["tables"] = _run_pipeline(tmp, "tables", tables)
+    # Cahors alone: no change recorded over 2012-2018
+    runs["cahors_town"] = _run_pipeline(
+        tmp, "cahors_town", _lot_pipeline(territory={"communes": ["46042"]})
+    )
     return runs
 
 
@@ -438,3 +458,67 @@ def test_table_only_landuse_change_equals_an_independent_recomputation(france) -
     assert rel.max() < 1e-3, rel.sort_values().tail()
     # the Grand Cahors from the tables equals its raster run (flows from the same change table)
     assert got[CAHORS] == pytest.approx(-1183.625, abs=0.01)
+
+
+@realdata
+def test_start_date_over_part_of_the_territory(lot_runs) -> None:
+    out = lot_runs["before_box"]
+    communes = gpd.read_file(out / "geocarbon.gpkg", layer="communes").set_index("commune_code")
+    before = communes["landcover_before_covered_share"]
+    assert (before < 0.05).sum() > 50 and (communes["landcover_covered_share"] > 0.95).all()
+    low = before < 0.95
+    flows = [c for c in communes.columns if c.startswith("flow_")]
+    assert communes.loc[low, flows].isna().all().all()  # no change measurable: empty, not 0
+    assert communes.loc[low, "stock_tc"].isna().all()  # one rule for every figure
+    seq = _seq(out).xs("epci")
+    for code, row in seq.iterrows():
+        members = communes[communes["epci_code"] == code]
+        with_data = int((members["landcover_before_covered_share"] >= 0.95).sum())
+        if with_data == 0:
+            assert np.isnan(row["other_soils"]), code  # never 0 for want of a start date
+        if with_data < len(members):
+            assert not bool(row["complete"]), code
+
+
+@realdata
+def test_epci_areas_with_boundaries_never_mix_a_cut_epci(lot_runs) -> None:
+    seq = _seq(lot_runs["tables"])
+    assert not (seq.index.get_level_values("level") == "commune").any()
+    for code in (FIGEAC, VILLEFRANCHOIS):  # 86 of 92, 2 of 29 communes in the Lot
+        row = seq.loc[("epci", code)]
+        assert row[FIGURES].isna().all(), code
+        assert not bool(row["complete"]) and "cover the whole EPCI" in row["coverage_note"]
+    cahors = seq.loc[("epci", CAHORS)]
+    assert bool(cahors["complete"])
+    # the same land-use change as the raster run (the same change table, per commune)
+    lot = gpd.read_file(lot_runs["lot"] / "geocarbon.gpkg", layer="carbon_flows")
+    tables = gpd.read_file(lot_runs["tables"] / "geocarbon.gpkg", layer="carbon_flows")
+    cahors_communes = set(
+        gpd.read_file(lot_runs["cahors"] / "geocarbon.gpkg", layer="communes")["commune_code"]
+    )
+    luc_raster = lot[
+        lot["commune_code"].isin(cahors_communes) & (lot["flow_kind"] == "landuse_change")
+    ]["flow_tco2e_per_yr"].sum()
+    luc_tables = tables[
+        (tables["epci_code"] == CAHORS) & (tables["flow_kind"] == "landuse_change")
+    ]["flow_tco2e_per_yr"].sum()
+    # (the published and corrected rules agree on the Grand Cahors' land-use change alone)
+    assert luc_tables == pytest.approx(luc_raster, rel=1e-9)
+    assert luc_tables == pytest.approx(-1183.625, abs=0.01)
+    assert not bool(seq.loc[("territory", "territory"), "complete"])
+    epci = gpd.read_file(lot_runs["tables"] / "geocarbon.gpkg", layer="epci")
+    assert epci.geometry.notna().all()  # boundaries given: the EPCIs are drawn
+
+
+@realdata
+def test_a_territory_without_change_and_a_territory_row_of_a_cut_epci(lot_runs) -> None:
+    seq = _seq(lot_runs["cahors_town"])
+    row = seq.loc[("commune", "46042")]
+    assert row["other_soils"] == 0.0 and row["agricultural_soils"] == 0.0  # measured zero
+    assert row["forest"] > 0
+    notices = json.loads((lot_runs["cahors_town"] / "run.json").read_text())["notices"]
+    assert any(n["code"] == "no_change_recorded" for n in notices)
+    # picked by an EPCI the run holds only part of: the territory row is not the EPCI's
+    figeac = _seq(lot_runs["figeac"]).loc[("territory", "territory")]
+    assert not bool(figeac["complete"])
+    assert "the run holds 86 communes of EPCI 200067361, which has 92" in figeac["coverage_note"]

@@ -32,6 +32,9 @@ def prepare_change_table(
     communes: pd.Series,
     mapping: dict[int, str],
     known: set[str] | None = None,
+    members: pd.Series | None = None,
+    run_epcis: set[str] | None = None,
+    layer_codes: set[str] | None = None,
 ) -> tuple[pd.DataFrame, list[Notice]]:
     """Check a change table and keep the territory's rows.
 
@@ -53,6 +56,14 @@ def prepare_change_table(
         territory was picked, and the commune table); default: ``communes``. Rows of known
         communes outside the territory are left aside; codes of the territory's
         départements unknown to both are refused (another vintage).
+    members : Series, optional
+        EPCI of every commune of the commune table (index: commune code).
+    run_epcis : set of str, optional
+        EPCIs of the run's communes.
+    layer_codes : set of str, optional
+        Codes of the whole commune layer (before the territory was picked). With
+        ``members`` and ``run_epcis``, rows of communes the table puts in an EPCI of the run
+        but the layer lacks are listed in a notice (another vintage, or a layer cut by hand).
 
     Returns
     -------
@@ -67,9 +78,9 @@ def prepare_change_table(
     InputError
         Missing columns, non-numeric, infinite or negative areas (rows with an empty area
         are left aside with a notice, see :func:`check_change_areas`), non-integer or
-        unknown codes,
-        communes of the territory's départements absent from the boundaries, no row for
-        the territory.
+        unknown codes, communes of the territory's départements unknown to the boundaries
+        and the commune table, no row in the territory's départements (a territory without
+        change recorded gets a notice: its land-use change is 0).
     """
     notices: list[Notice] = []
     missing = [c for c in (from_field, to_field, commune_field, area_field) if c not in raw.columns]
@@ -140,8 +151,41 @@ def prepare_change_table(
         )
         raise InputError(msg)
     if not inside.any():
-        msg = f"change table {source}: no row concerns the territory's communes (codes like {min(territory)})"
-        raise InputError(msg)
+        if not same_dep.any():
+            msg = (
+                f"change table {source}: no row concerns the territory's départements "
+                f"({', '.join(sorted(deps))}; communes like {min(territory)}): is it the table of "
+                "another territory, or is commune_field the wrong column?"
+            )
+            raise InputError(msg)
+        notices.append(
+            Notice(
+                "no_change_recorded",
+                f"{source} records no change for the territory's communes over the period: "
+                "land-use change is 0 (a measured zero, as in ALDO)",
+            )
+        )
+    if members is not None and run_epcis:
+        # communes the commune table puts in an EPCI of the run, absent from the commune layer:
+        # another commune vintage (merged communes) or a layer cut by hand
+        gone = (
+            ~inside
+            & same_dep
+            & ~table["commune_code"].isin(layer_codes if layer_codes is not None else territory)
+            & table["commune_code"].map(members).isin(run_epcis)
+        )
+        if gone.any():
+            notices.append(
+                Notice(
+                    "changes_of_communes_missing_from_layer",
+                    f"{table.loc[gone, 'area_ha'].sum():,.1f} ha of change in communes that the "
+                    "commune table puts in EPCIs of the run are not counted: the commune layer "
+                    "lacks these communes (a layer and a commune table of different vintages, "
+                    "e.g. merged communes, or a layer cut by hand); their EPCIs are flagged "
+                    "partial",
+                    sorted(set(table.loc[gone, "commune_code"])),
+                )
+            )
     left_aside = int((~inside).sum())
     if left_aside:
         outside = table.loc[~inside, "commune_code"]

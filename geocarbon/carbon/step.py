@@ -78,7 +78,7 @@ from geocarbon.maps import ChoroplethLayer, choropleth_map, commune_tooltip, hot
 from geocarbon.notices import Notice
 from geocarbon.rasterize import burn_block, edge_table
 from geocarbon.state import Inputs, Progress, Results, Timer
-from geocarbon.territory import COVERAGE_MIN, level_rows
+from geocarbon.territory import COVERAGE_MIN, departement_of, level_rows
 from geocarbon.zonal import (
     NO_VALUE,
     ZonalResult,
@@ -357,6 +357,9 @@ def read_change_table(
         communes=communes["commune_code"],
         mapping=mapping,
         known=inputs.known_commune_codes,
+        members=inputs.epci_members,
+        run_epcis=set(communes["epci_code"].dropna().astype(str)),
+        layer_codes=inputs.layer_codes,
     )
     if has_boundaries(communes):
         check_changed_area_fits(
@@ -643,32 +646,86 @@ def landuse_from_raster(
         {"landcover_covered_share": share, "landcover_area_ha": landcover_ha},
         index=pd.Index(codes, name="zone_code"),
     )
+    if inputs.landcover_before is not None:
+        # the start date counts only where both dates have land cover
+        table = zonal.crosstab
+        both_m2 = (
+            table[table["before"] != NO_VALUE]
+            .groupby("zone")["area_m2"]
+            .sum()
+            .reindex(np.arange(len(codes)), fill_value=0.0)
+            .to_numpy()
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            before_frac = np.where(zonal.zone_area_m2 > 0, both_m2 / zonal.zone_area_m2, 0.0)
+        zone_frame["landcover_before_covered_share"] = np.clip(inside_share * before_frac, 0.0, 1.0)
     return LandUse(landuse, zone_frame, "commune", pd.Series(codes, index=codes), zonal)
 
 
+#: Largest area [ha] of one zone of an area table: the largest French EPCI (in Guiana) is
+#: under 5 million ha.
+MAX_ZONE_AREA_HA = 10_000_000.0
+
+
 def landuse_from_table(cfg: PipelineConfig, inputs: Inputs, notices: list[Notice]) -> LandUse:
-    """Land-use areas per commune or per EPCI from the pipeline's area table."""
+    """Land-use areas per commune or per EPCI from the pipeline's area table.
+
+    An EPCI the run holds only part of (the territory cuts it, or the commune layer lacks
+    some of its communes) gets no figures: its areas cover the whole EPCI while its other
+    inputs (communes, changes) cover the part in the run, and the two are never added up.
+
+    Raises
+    ------
+    InputError
+        The table's own problems (see :func:`area_table_long`), a zone larger than
+        :data:`MAX_ZONE_AREA_HA` or than its commune, codes of the territory's
+        départements unknown to the boundaries and the commune table, or no row for the
+        territory (a wrong ``areas.level`` or ``areas.code_field``).
+    """
     assert cfg.areas is not None
     acfg = cfg.areas
-    raw = read_csv(acfg.path, "area table", dtype=object, sep=acfg.separator)
+    source = str(acfg.path)
+    raw = read_csv(acfg.path, "area table", dtype=object, sep=acfg.separator, na_values=[""])
     table = area_table_long(
         raw,
-        source=str(acfg.path),
+        source=source,
         code_field=acfg.code_field,
         layout=acfg.layout,
         landuse_field=acfg.landuse_field,
         area_field=acfg.area_field,
     )
+    if acfg.layout == "long":
+        keys = raw[[acfg.code_field, acfg.landuse_field]].astype(str)
+        twice = int(keys.duplicated().sum())
+        if twice:
+            notices.append(
+                Notice(
+                    "area_rows_summed",
+                    f"{twice} rows of {source} repeat a zone and code given above: their areas "
+                    "are added up",
+                )
+            )
     mapping = landcover_mapping(cfg)
     found = table.groupby("landuse_code")["area_ha"].sum()
-    check_mapping_covers(found, mapping, str(acfg.path))
+    check_mapping_covers(found, mapping, source)
+    per_zone = table.groupby("commune_code")["area_ha"].sum()
+    huge = per_zone[per_zone > MAX_ZONE_AREA_HA]
+    if len(huge):
+        shown = ", ".join(f"{c}: {v:,.0f} ha" for c, v in huge.head(5).items())
+        msg = (
+            f"area table {source}: zones larger than {MAX_ZONE_AREA_HA:,.0f} ha ({shown}); "
+            "areas must be hectares (not m²)"
+        )
+        raise InputError(msg)
     communes = inputs.communes
     codes = communes["commune_code"].astype(str)
+    unit = "EPCIs" if acfg.level == "epci" else "communes"
+    whole = pd.Series(dtype=bool)
     if acfg.level == "epci":
         zone_of = pd.Series(communes["epci_code"].to_numpy(), index=codes.to_numpy()).dropna()
         if not len(zone_of):
             msg = (
-                f"areas: {acfg.path} gives areas per EPCI, but the communes of the run have no "
+                f"areas: {source} gives areas per EPCI, but the communes of the run have no "
                 "EPCI: give communes.table with an EPCI column (e.g. ADEME's communes_17122018.csv)"
             )
             raise InputError(msg)
@@ -677,29 +734,64 @@ def landuse_from_table(cfg: PipelineConfig, inputs: Inputs, notices: list[Notice
             # the territory is the whole commune table (e.g. France): every EPCI of the area
             # table is reported, also those the commune table does not know (empty, said why)
             run_zones |= set(table["commune_code"])
-        if cfg.territory is not None and (cfg.territory.communes or cfg.territory.departements):
-            sizes = inputs.epci_sizes
-            if sizes is not None and not sizes["epci_complete"].all():
+        sizes = inputs.epci_sizes
+        if sizes is not None:
+            whole = sizes["epci_complete"].astype(bool)
+            cut = sorted(whole.index[~whole.to_numpy()])
+            if cut:
                 notices.append(
                     Notice(
-                        "epci_areas_whole",
-                        "areas are given per EPCI: the EPCIs the territory cuts are counted whole "
-                        "(their areas cover every commune of the EPCI)",
-                        sorted(sizes.index[~sizes["epci_complete"].to_numpy()]),
+                        "epci_areas_partial",
+                        "areas are given per EPCI, and the run holds only part of these EPCIs "
+                        "(the territory cuts them, or the commune layer lacks some of their "
+                        "communes): their figures are left empty, never mixed with the part "
+                        "in the run",
+                        cut,
                     )
                 )
     else:
         zone_of = pd.Series(codes.to_numpy(), index=codes.to_numpy())
         run_zones = set(codes)
+        unknown = sorted(set(table["commune_code"]) - set(inputs.known_commune_codes))
+        deps = set(departement_of(codes))
+        stray = [c for c in unknown if departement_of(pd.Series([c])).iloc[0] in deps]
+        if stray:
+            msg = (
+                f"area table {source}: communes {', '.join(stray[:10])}"
+                f"{' ...' if len(stray) > 10 else ''} of the territory's départements are "
+                "neither in the commune boundaries nor in the commune table: the area table and "
+                "the communes are of different commune vintages (use both of the same year), "
+                "or the codes are not INSEE commune codes (areas.level, areas.code_field)"
+            )
+            raise InputError(msg)
+        if has_boundaries(communes):
+            true_ha = pd.Series(area_ha(communes), index=codes.to_numpy())
+            over = per_zone.reindex(true_ha.index) > true_ha * 1.05 + 1.0
+            if over.any():
+                shown = ", ".join(
+                    f"{c}: {per_zone[c]:,.1f} ha in the table, {true_ha[c]:,.1f} ha in the boundaries"
+                    for c in over.index[over.to_numpy()][:5]
+                )
+                msg = (
+                    f"area table {source}: communes with more land cover than their area "
+                    f"({shown}); areas must be hectares of the same commune vintage"
+                )
+                raise InputError(msg)
     zones_index = pd.Index(sorted(run_zones), name="zone_code")
     outside = ~table["commune_code"].isin(run_zones)
+    if not (~outside).any():
+        msg = (
+            f"area table {source}: no row concerns the territory's {unit} (codes like "
+            f"{min(run_zones)}; the table holds codes like {table['commune_code'].iloc[0]}): "
+            f"check areas.level ({acfg.level}) and areas.code_field ({acfg.code_field})"
+        )
+        raise InputError(msg)
     if outside.any():
+        n_out = table.loc[outside, "commune_code"].nunique()
         notices.append(
             Notice(
                 "area_rows_outside_territory",
-                f"{int(outside.sum())} rows of {acfg.path} ({table.loc[outside, 'commune_code'].nunique()} "
-                f"{'EPCIs' if acfg.level == 'epci' else 'communes'}) concern zones outside the territory "
-                "and were left aside",
+                f"{n_out} {unit} of {source} are outside the territory and were left aside",
             )
         )
         table = table[~outside]
@@ -709,8 +801,7 @@ def landuse_from_table(cfg: PipelineConfig, inputs: Inputs, notices: list[Notice
         notices.append(
             Notice(
                 "zone_without_areas",
-                f"{'EPCIs' if acfg.level == 'epci' else 'communes'} of the run absent from "
-                f"{acfg.path}: no land cover, figures left empty",
+                f"{unit} of the run absent from {source}: no land cover, figures left empty",
                 absent.tolist(),
             )
         )
@@ -722,6 +813,9 @@ def landuse_from_table(cfg: PipelineConfig, inputs: Inputs, notices: list[Notice
         },
         index=zones_index,
     )
+    if len(whole):
+        # zones absent from the EPCI sizes are EPCIs no commune of the run belongs to
+        zone_frame["whole"] = whole.reindex(zones_index).fillna(True).astype(bool).to_numpy()
     return LandUse(
         landuse[["commune_code", "landuse_code", "category", "area_ha"]].reset_index(drop=True),
         zone_frame,
@@ -763,7 +857,29 @@ def compute_carbon(
             ].astype(str)
         with_coefficients = zones.index.isin(reference["commune_code"].unique())
         covered = zones["landcover_covered_share"].fillna(0.0).to_numpy() >= COVERAGE_MIN
-        zones["has_data"] = covered & with_coefficients
+        if "landcover_before_covered_share" in zones.columns:
+            before = zones["landcover_before_covered_share"].fillna(0.0).to_numpy()
+            short = covered & (before < COVERAGE_MIN)
+            if short.any():
+                notices.append(
+                    Notice(
+                        "start_date_low_coverage",
+                        f"communes less than {COVERAGE_MIN:.0%} covered by the land cover at the "
+                        "start date: no change can be measured there, their stocks and flows are "
+                        "left empty (landcover_before_covered_share)",
+                        [
+                            f"{c} ({v:.1%})"
+                            for c, v in zip(zones.index[short], before[short], strict=True)
+                        ],
+                    )
+                )
+            covered &= before >= COVERAGE_MIN
+        whole = (
+            zones["whole"].to_numpy(dtype=bool)
+            if "whole" in zones.columns
+            else np.ones(len(zones), dtype=bool)
+        )
+        zones["has_data"] = covered & with_coefficients & whole
         low = ~covered & (zones["landcover_covered_share"].fillna(0.0).to_numpy() > 0)
         if low.any():
             notices.append(
@@ -780,7 +896,7 @@ def compute_carbon(
                     ],
                 )
             )
-        no_coefficients = covered & ~with_coefficients
+        no_coefficients = covered & whole & ~with_coefficients
         if no_coefficients.any():
             notices.append(
                 Notice(
@@ -822,13 +938,24 @@ def compute_carbon(
                 frame["flow_harvest_scenario_effect_tco2e_per_yr"] = (
                     pd.Series(frame.index, index=frame.index).map(effect).fillna(0.0)
                 ).where(zones["has_data"])
+    if "landcover_before_covered_share" in zones.columns:
+        frame.insert(1, "landcover_before_covered_share", zones["landcover_before_covered_share"])
+    if "whole" in zones.columns:
+        frame["epci_complete"] = zones["whole"].to_numpy()
     frame["carbon_complete"] = zones["has_data"].to_numpy()
     if land.level == "commune":
         for col in frame.columns:
             out[col] = frame[col].reindex(out["commune_code"]).to_numpy()
         out["covered_share"] = out["landcover_covered_share"]
         sequestration = (
-            sequestration_rows(frame, out, inputs.epci_sizes, cfg.name, territory_what(cfg))
+            sequestration_rows(
+                frame,
+                out,
+                inputs.epci_sizes,
+                cfg.name,
+                territory_what(cfg),
+                inputs.territory_note,
+            )
             if cfg.flows is not None
             else None
         )
@@ -894,6 +1021,7 @@ def sequestration_rows(
     epci_sizes: pd.DataFrame | None,
     territory_name: str,
     what: str,
+    territory_note: str = "",
 ) -> pd.DataFrame:
     """The emissions-calculator export of a commune-level run: one row per commune, per
     EPCI and for the territory, each saying what it covers (see :func:`level_rows`)."""
@@ -908,6 +1036,7 @@ def sequestration_rows(
             communes["area_ha"].to_numpy(), index=communes["commune_code"].to_numpy()
         ),
         what=what,
+        territory_note=territory_note,
     )
     first = ["level", "code", "name", *SEQUESTRATION_FIGURES, "landcover_covered_share"]
     return table[first + [c for c in table.columns if c not in first]]
@@ -1007,8 +1136,18 @@ def epci_sequestration_rows(epci: pd.DataFrame, territory_name: str, what: str) 
     rows["communes_with_data"] = np.where(data, rows["communes_in_run"], 0.0)
     rows["complete"] = data
     notes = []
-    for ok, n_run, share in zip(
-        data, rows["communes_in_run"], rows["landcover_covered_share"], strict=True
+    whole = (
+        epci["epci_complete"].to_numpy(dtype=bool)
+        if "epci_complete" in epci.columns
+        else np.ones(len(epci), dtype=bool)
+    )
+    for ok, n_run, n_epci, share, is_whole in zip(
+        data,
+        rows["communes_in_run"],
+        rows["communes_in_epci"],
+        rows["landcover_covered_share"],
+        whole,
+        strict=True,
     ):
         if ok:
             notes.append("")
@@ -1018,6 +1157,12 @@ def epci_sequestration_rows(epci: pd.DataFrame, territory_name: str, what: str) 
             notes.append(
                 "no commune of the commune table belongs to this EPCI (another vintage?): "
                 "no coefficients, figures left empty"
+            )
+        elif not is_whole:
+            size = f"{int(n_epci)}" if pd.notna(n_epci) else "?"
+            notes.append(
+                f"the run holds {int(n_run)} of the {size} communes of this EPCI: its areas "
+                "(per EPCI) cover the whole EPCI, so its figures are left empty"
             )
         else:
             notes.append(f"{what} covers {share:.1%} of the EPCI: figures left empty")
@@ -1033,7 +1178,7 @@ def epci_sequestration_rows(epci: pd.DataFrame, territory_name: str, what: str) 
     territory["communes_with_data"] = rows["communes_with_data"].sum()
     territory["complete"] = bool(has == len(rows))
     territory["coverage_note"] = (
-        "" if has == len(rows) else f"partial: {what} for {has} of {len(rows)} EPCIs"
+        "" if has == len(rows) else f"partial: figures for {has} of the {len(rows)} EPCIs"
     )
     out = pd.concat([rows, territory], ignore_index=True)
     out["complete"] = out["complete"].astype(bool)

@@ -116,6 +116,9 @@ def _area_table(sandbox: Sandbox, text: str) -> Path:
         ("siren,211\n200000001,4\n200000001,5\n", ("zones listed twice: 200000001",)),
         ("code,211\n200000001,4\n", ("no column 'siren'",)),
         ("siren,211,999\n200000001,4,2\n", ("999",)),
+        ("siren,211\n200000009,4\n", ("no row concerns the territory's EPCIs", "areas.level")),
+        ("siren,211\n200000001,1e15\n", ("larger than 10,000,000 ha",)),
+        ("siren,211\n200000001,nan\n", ("not areas in hectares", "'nan'")),
     ],
 )
 def test_bad_area_tables(sandbox: Sandbox, text: str, needles: tuple[str, ...]) -> None:
@@ -155,3 +158,28 @@ def test_area_table_run_with_boundaries_maps_the_epci(sandbox: Sandbox) -> None:
     assert str(outputs_rel(sandbox))  # the output folder is the only change
     changed = {k for k in sandbox.digest() if k not in before}
     assert all(k.startswith(outputs_rel(sandbox)) for k in changed)
+
+
+@pytest.mark.parametrize(
+    ("text", "needles"),
+    [
+        (
+            "insee,code,area\n46001,211,4\n46009,211,2\n",
+            ("46009", "neither in the commune boundaries"),
+        ),
+        ("insee,code,area\n46001,211,40\n", ("more land cover than their area", "46001")),
+    ],
+)
+def test_bad_commune_area_tables(sandbox: Sandbox, text: str, needles: tuple[str, ...]) -> None:
+    _area_table(sandbox, text)
+    _refused(
+        sandbox,
+        *needles,
+        landcover=None,
+        areas={
+            "path": "../data_raw/tiny/areas.csv",
+            "level": "commune",
+            "code_field": "insee",
+            "layout": "long",
+        },
+    )
