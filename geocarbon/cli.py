@@ -149,13 +149,19 @@ def _run_and_report(
 def _summary(out_dir: Path, results: Any) -> None:
     communes = results.communes
     parts = [f"{len(communes)} communes"]
-    if "stock_tc" in communes.columns:
-        total, area = communes["stock_tc"].sum(), communes["landcover_area_ha"].sum()
+    zones = results.zones if results.zones is not None else communes
+    unit = "EPCIs" if results.zones is not None else "communes"
+    if "stock_tc" in zones.columns:
+        # the figures of the zones with data only, never mixed with the land cover of others
+        has = zones["carbon_complete"].astype(bool)
+        total, area = zones.loc[has, "stock_tc"].sum(), zones.loc[has, "landcover_area_ha"].sum()
+        covers = "" if has.all() else f" over the {int(has.sum())} of {len(zones)} {unit} with data"
         parts.append(
             f"{area:,.0f} ha, {total / 1e6:,.3f} MtC ({total / area if area else 0:,.1f} tC/ha)"
+            + covers
         )
-    if "flow_tco2e_per_yr" in communes.columns:
-        parts.append(f"net flow {communes['flow_tco2e_per_yr'].sum():,.0f} tCO2e/yr")
+    if "flow_tco2e_per_yr" in zones.columns:
+        parts.append(f"net flow {zones['flow_tco2e_per_yr'].sum():,.0f} tCO2e/yr")
     if "pv_kwp" in communes.columns:
         parts.append(
             f"rooftop PV {communes['pv_kwp'].sum() / 1e3:,.2f} MWp, {communes['pv_mwh_per_yr'].sum():,.0f} MWh/yr"

@@ -24,7 +24,10 @@ def _table(frame: pd.DataFrame, digits: int = 1) -> str:
     shown = frame.copy()
     shown.columns.name = None
     for col in shown.columns:
-        if pd.api.types.is_float_dtype(shown[col]):
+        if str(col).endswith("_share") and pd.api.types.is_float_dtype(shown[col]):
+            # shares (0-1) as percentages: 0.66 must not read "1"
+            shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
+        elif pd.api.types.is_float_dtype(shown[col]):
             values = shown[col].dropna()
             d = (
                 0
@@ -112,7 +115,8 @@ def territory_report(cfg: Any, results: Any, maps: list[str]) -> str:
             + html.escape(
                 "These figures cover the whole territory."
                 if bool(terr["complete"])
-                else f"These figures are partial: {terr['coverage_note'] or 'see coverage_note'}; "
+                else "These figures are partial: "
+                f"{str(terr['coverage_note']).removeprefix('partial: ') or 'see coverage_note'}; "
                 "rows flagged complete = false in sequestration.csv are not the figure of their "
                 "commune or EPCI."
             )

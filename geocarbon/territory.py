@@ -412,5 +412,19 @@ def level_rows(
     terr["coverage_note"] = "partial: " + "; ".join(parts) if parts else ""
     frames.append(terr.reset_index(drop=True))
     out = pd.concat(frames, ignore_index=True).drop(columns="_partly")
+    return tidy_coverage(out, share_column)
+
+
+def tidy_coverage(
+    rows: pd.DataFrame, share_column: str = "landcover_covered_share"
+) -> pd.DataFrame:
+    """Coverage columns as people read them: counts as whole numbers (empty when unknown),
+    shares rounded to 6 decimals (0.9999999999999999 is 1), ``complete`` as a boolean."""
+    out = rows.copy()
+    for col in ("communes_in_run", "communes_in_epci", "communes_with_data"):
+        if col in out.columns:
+            out[col] = out[col].round().astype("Int64")
+    if share_column in out.columns:
+        out[share_column] = out[share_column].astype(float).round(6)
     out["complete"] = out["complete"].astype(bool)
     return out

@@ -78,7 +78,7 @@ from geocarbon.maps import ChoroplethLayer, choropleth_map, commune_tooltip, hot
 from geocarbon.notices import Notice
 from geocarbon.rasterize import burn_block, edge_table
 from geocarbon.state import Inputs, Progress, Results, Timer
-from geocarbon.territory import COVERAGE_MIN, departement_of, level_rows
+from geocarbon.territory import COVERAGE_MIN, departement_of, level_rows, tidy_coverage
 from geocarbon.zonal import (
     NO_VALUE,
     ZonalResult,
@@ -1180,9 +1180,7 @@ def epci_sequestration_rows(epci: pd.DataFrame, territory_name: str, what: str) 
     territory["coverage_note"] = (
         "" if has == len(rows) else f"partial: figures for {has} of the {len(rows)} EPCIs"
     )
-    out = pd.concat([rows, territory], ignore_index=True)
-    out["complete"] = out["complete"].astype(bool)
-    return out
+    return tidy_coverage(pd.concat([rows, territory], ignore_index=True))
 
 
 def summary_with_coverage(summary: pd.DataFrame, zones: pd.DataFrame, level: str) -> pd.DataFrame:
