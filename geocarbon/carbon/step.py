@@ -625,7 +625,7 @@ def landuse_from_raster(
             )
     with np.errstate(invalid="ignore", divide="ignore"):
         valid_frac = np.where(zonal.zone_area_m2 > 0, zonal.valid_area_m2 / zonal.zone_area_m2, 0.0)
-    share = np.clip(inside_share * valid_frac, 0.0, 1.0)
+    share = np.round(np.clip(inside_share * valid_frac, 0.0, 1.0), 6)  # 1 - 1e-16 is 1
     landcover_ha = zonal.valid_area_m2 / M2_PER_HA
     if not (landcover_ha > 0).any():
         msg = (
@@ -658,7 +658,9 @@ def landuse_from_raster(
         )
         with np.errstate(invalid="ignore", divide="ignore"):
             before_frac = np.where(zonal.zone_area_m2 > 0, both_m2 / zonal.zone_area_m2, 0.0)
-        zone_frame["landcover_before_covered_share"] = np.clip(inside_share * before_frac, 0.0, 1.0)
+        zone_frame["landcover_before_covered_share"] = np.round(
+            np.clip(inside_share * before_frac, 0.0, 1.0), 6
+        )
     return LandUse(landuse, zone_frame, "commune", pd.Series(codes, index=codes), zonal)
 
 
