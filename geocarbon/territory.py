@@ -391,7 +391,14 @@ def level_rows(
                 parts.append(f"{what} for {int(n_data[i])} of {int(n_run[i])} communes")
             if partly[i]:
                 parts.append(f"{int(partly[i])} of them only partly covered")
-            notes.append("partial: " + "; ".join(parts) if parts else "")
+            note = "partial: " + "; ".join(parts) if parts else ""
+            if np.isfinite(n_epci[i]) and n_run[i] > n_epci[i]:
+                extra = (
+                    f"{int(n_run[i] - n_epci[i])} commune(s) of the run absent from the commune "
+                    "table are counted in it (the EPCI of their neighbours)"
+                )
+                note = f"{note}; {extra}" if note else extra
+            notes.append(note)
         epci["coverage_note"] = notes
         frames.append(epci.sort_values("code", kind="stable").reset_index(drop=True))
     terr = group(pd.Series("territory", index=codes), "territory")
