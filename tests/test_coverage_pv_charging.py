@@ -16,9 +16,15 @@ from click.testing import CliRunner
 from pyproj import Transformer
 from shapely.geometry import box
 
-from geocarbon.charging.indicators import area_share_inside, raster_footprint
+from geocarbon.charging.indicators import (
+    access_by_zone,
+    area_share_inside,
+    nearest_distance_m,
+    raster_footprint,
+)
 from geocarbon.cli import main
 from geocarbon.solar.roofs import buildings_cover
+from geocarbon.solar.step import covers_target
 from geocarbon.territory import level_rows
 from tests.conftest import REPO, SHARED, realdata, run_shared_pipeline, write_pipeline, write_raster
 from tests.test_pv_support import weather_file
@@ -101,7 +107,7 @@ def test_level_rows_flags_communes_summed_over_part_of_their_area() -> None:
     values = pd.DataFrame({"kwp": [10.0, 5.0, np.nan]}, index=["1", "2", "3"])
     sizes = pd.DataFrame(
         {"communes_in_run": [3.0], "communes_in_epci": [3.0], "communes_missing": [0.0],
-         "epci_complete": [True]},
+         "communes_missing_from_layer": [0.0], "epci_complete": [True]},
         index=["E"],
     )  # fmt: skip
     table = level_rows(
@@ -158,10 +164,16 @@ def _square(x: float, y: float) -> Any:
 
 def _pv_run(tmp_path: Path, east_x: float, target_mwp: float) -> Path:
     """Four flat 20 m × 20 m buildings in A, at its west corners and at ``east_x``; one
-    existing 5 kWp installation on the first; nothing in B."""
+    existing 5 kWp installation on the first, the only public building (a gymnasium);
+    nothing in B."""
     _communes(tmp_path)
     gpd.GeoDataFrame(
-        {"id": ["sw", "nw", "se", "ne"], "zmin": [10.0] * 4, "zmax": [10.2] * 4},
+        {
+            "id": ["sw", "nw", "se", "ne"],
+            "zmin": [10.0] * 4,
+            "zmax": [10.2] * 4,
+            "usage": ["Sportif", "", "", ""],
+        },
         geometry=[
             _square(X0, Y0),
             _square(X0, Y0 + 980),
@@ -179,11 +191,12 @@ def _pv_run(tmp_path: Path, east_x: float, target_mwp: float) -> Path:
          "communes": {"path": "c.gpkg", "code_field": "code", "name_field": "nom",
                       "epci_field": "epci", "population_field": "pop"},
          "pv": {"buildings": {"path": "b.gpkg", "id_field": "id", "roof_min_field": "zmin",
-                              "roof_max_field": "zmax"},
+                              "roof_max_field": "zmax", "usage_field": "usage"},
                 "weather": {"path": str(weather_file(tmp_path))},
                 "existing": {"path": "pv.gpkg", "kwp_field": "kwp"},
                 "targets": [{"indicator": "pv_mwp", "value": target_mwp},
-                            {"indicator": "pv_kwp_per_inhab", "value": 1e-6}]}},
+                            {"indicator": "pv_kwp_per_inhab", "value": 1e-6},
+                            {"indicator": "public_roofs_equipped_share", "value": 0.5}]}},
     )  # fmt: skip
     result = CliRunner().invoke(main, ["-q", "run", str(p)])
     assert result.exit_code == 0, result.output
@@ -227,6 +240,13 @@ def test_pv_commune_the_buildings_do_not_reach_is_empty(tmp_path: Path) -> None:
     assert pd.isna(targets["pv_mwp"]["potential_covers_target"])
     assert targets["pv_mwp"]["note"].startswith("partial: building data for 1 of 2 communes")
     assert targets["pv_kwp_per_inhab"]["potential"] == pytest.approx(kwp / 300)
+    # shares and ratios over the part covered are not checked either way: the gymnasium is
+    # the one public roof seen, and it is equipped (1 of 1), but B's are unknown
+    assert pd.isna(targets["pv_kwp_per_inhab"]["potential_covers_target"])
+    public = targets["public_roofs_equipped_share"]
+    assert public["existing"] == 1.0 and public["potential"] == 1.0
+    assert pd.isna(public["potential_covers_target"])
+    assert public["note"].endswith("a share or ratio over the part covered: not checked")
 
 
 def test_pv_commune_partly_covered_keeps_its_sum_flagged(tmp_path: Path) -> None:
@@ -244,17 +264,49 @@ def test_pv_commune_partly_covered_keeps_its_sum_flagged(tmp_path: Path) -> None
     assert rows["territory/territory"]["pv_kwp"] == pytest.approx(kwp)
     assert rows["territory/territory"]["pv_covered_share"] == pytest.approx(0.25, rel=1e-4)
     targets = _records(pd.read_csv(out / "pv_targets.csv"), "indicator")
-    # a partial potential above the target does cover it
+    # a partial potential above the target does cover it (a lower bound)...
     assert targets["pv_mwp"]["potential_covers_target"] in (True, "True")
+    assert targets["pv_mwp"]["note"].endswith("checked only once it reaches the target")
+    # ... a partial share or ratio above its target does not: the rest may lower it
+    assert pd.isna(targets["pv_kwp_per_inhab"]["potential_covers_target"])
+    assert pd.isna(targets["public_roofs_equipped_share"]["potential_covers_target"])
+
+
+@pytest.mark.parametrize(
+    ("value", "target", "partial", "total", "expected"),
+    [
+        (6.0, 5.0, False, True, True),  # complete: checked both ways
+        (4.0, 5.0, False, True, False),
+        (0.4, 0.5, False, False, False),
+        (6.0, 5.0, True, True, True),  # a partial total reaching its target: reached
+        (4.0, 5.0, True, True, None),  # a partial total below: the rest may hold it
+        (0.9, 0.5, True, False, None),  # a partial share: not checked either way
+        (0.1, 0.5, True, False, None),
+        (float("nan"), 0.5, False, False, None),  # no value: not checked, never False
+    ],
+)
+def test_covers_target_rule(
+    value: float, target: float, partial: bool, total: bool, expected: bool | None
+) -> None:
+    assert covers_target(value, target, partial=partial, total=total) is expected
 
 
 # ---------------------------------------------------------------- charging, end to end
 
 
-def _charging_run(tmp_path: Path, raster_cols: int, table: bool = False) -> Path:
+Point = tuple[float, float, str, str]  # x, y (Lambert-93), power [kW] ("": unknown), commune
+
+
+def _charging_run(
+    tmp_path: Path,
+    raster_cols: int,
+    table: bool = False,
+    points: list[Point] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
     """A population grid of 100 m cells, 1 inhabitant each, from A's west edge over
-    ``raster_cols`` columns (10: A only; 15: A and B's west half); one 22 kW point at A's
-    centre."""
+    ``raster_cols`` columns (10: A only; 15: A and B's west half); ``points`` (by default
+    one 22 kW point at A's centre); ``extra`` replaces keys of the charging section."""
     _communes(tmp_path)
     write_raster(
         tmp_path / "pop.tif",
@@ -263,11 +315,15 @@ def _charging_run(tmp_path: Path, raster_cols: int, table: bool = False) -> Path
         crs="EPSG:2154",
         nodata=-1,
     )
-    lon, lat = Transformer.from_crs(2154, 4326, always_xy=True).transform(X0 + 500, Y0 + 500)
-    (tmp_path / "irve.csv").write_text(
+    to_wgs84 = Transformer.from_crs(2154, 4326, always_xy=True)
+    lines = [
         "id_station_itinerance,id_pdc_itinerance,nom_station,coordonneesXY,puissance_nominale,"
-        f'code_insee_commune\nS1,P1,centre,"[{lon:.7f}, {lat:.7f}]",22,46901\n'
-    )
+        "code_insee_commune"
+    ]
+    for i, (x, y, kw, code) in enumerate(points or [(X0 + 500, Y0 + 500, "22", "46901")]):
+        lon, lat = to_wgs84.transform(x, y)
+        lines.append(f'S{i + 1},P{i + 1},station {i + 1},"[{lon:.7f}, {lat:.7f}]",{kw},{code}')
+    (tmp_path / "irve.csv").write_text("\n".join(lines) + "\n")
     communes: dict[str, Any] = {
         "path": "c.gpkg", "code_field": "code", "name_field": "nom", "epci_field": "epci",
         "population_field": "pop",
@@ -276,14 +332,17 @@ def _charging_run(tmp_path: Path, raster_cols: int, table: bool = False) -> Path
         # the EPCI has a third commune, outside the run (another département)
         (tmp_path / "t.csv").write_text(f"insee,epci\n46901,{EPCI}\n46902,{EPCI}\n12901,{EPCI}\n")
         communes["table"] = {"path": "t.csv", "code_field": "insee", "epci_field": "epci"}
+    charging: dict[str, Any] = {
+        "points": {"path": "irve.csv"}, "population_raster": "pop.tif",
+        "distances_m": [1000, 5000], "white_zone_m": 5000,
+        "targets": [{"indicator": "pop_share_within_5km", "value": 0.9},
+                    {"indicator": "points", "value": 1}],
+    }  # fmt: skip
+    charging.update(extra or {})
     p = write_pipeline(
         tmp_path / "p.yaml",
-        {"name": "ch", "output_dir": "out", "communes": communes,
-         "charging": {"points": {"path": "irve.csv"}, "population_raster": "pop.tif",
-                      "distances_m": [1000, 5000], "white_zone_m": 5000,
-                      "targets": [{"indicator": "pop_share_within_5km", "value": 0.9},
-                                  {"indicator": "points", "value": 1}]}},
-    )  # fmt: skip
+        {"name": "ch", "output_dir": "out", "communes": communes, "charging": charging},
+    )
     result = CliRunner().invoke(main, ["-q", "run", str(p)])
     assert result.exit_code == 0, result.output
     return tmp_path / "out"
@@ -349,11 +408,114 @@ def test_charging_epci_partly_in_the_run_is_flagged(tmp_path: Path) -> None:
     epci = rows[f"epci/{EPCI}"]
     assert (epci["communes_in_run"], epci["communes_in_epci"]) == (2, 3)
     assert not epci["complete"]
-    assert epci["coverage_note"] == "partial: 2 of the 3 communes of the EPCI in the run"
+    assert epci["coverage_note"].startswith("partial: 2 of the 3 communes of the EPCI in the run")
     # the grid covers both communes: the territory row is complete
     terr = rows["territory/territory"]
     assert terr["complete"] and terr["communes_with_data"] == 2
     assert terr["ev_population_grid"] == 200
+
+
+def test_fast_share_by_hand_with_points_of_unknown_power() -> None:
+    # cells: (0, 0) 100 inhabitants and (3000, 4000) 50 in zone a; (0, 12000) 50 in zone b;
+    # a fast point at (0, 20000), a point of unknown power at (0, 0)
+    cells = np.array([[0.0, 0.0], [3000.0, 4000.0], [0.0, 12000.0]])
+    pop = np.array([100.0, 50.0, 50.0])
+    fast = nearest_distance_m(cells, np.array([[0.0, 20000.0]]))
+    unknown = nearest_distance_m(cells, np.array([[0.0, 0.0]]))
+    np.testing.assert_allclose(unknown, [0.0, 5000.0, 12000.0])
+    dist = np.minimum(fast, unknown)
+    zone = np.array(["a", "a", "b"])
+    out = access_by_zone(pop, dist, fast, zone, [1000.0, 10000.0], 6000.0, unknown)
+    # a: its first cell has the unknown point within 1 km and 10 km and no fast point
+    # within them (the fast one is 20 km away): undetermined, the share is empty
+    assert (
+        out[["ev_pop_share_within_1km_fast", "ev_pop_share_within_10km_fast"]].loc["a"].isna().all()
+    )
+    # b: no point at all within 1 km (0, certain); the fast point 8 km away: 1.0, whatever
+    # the power of the point 12 km away
+    assert out.loc["b", "ev_pop_share_within_1km_fast"] == 0.0
+    assert out.loc["b", "ev_pop_share_within_10km_fast"] == 1.0
+    # the shares of any point do not depend on powers: a 100 of 150 within 1 km
+    assert out.loc["a", "ev_pop_share_within_1km"] == pytest.approx(100 / 150)
+    # without points of unknown power, the fast shares are exact figures (0 is 0)
+    known = access_by_zone(pop, fast, fast, zone, [1000.0, 10000.0], 6000.0)
+    assert known.loc["a", "ev_pop_share_within_10km_fast"] == 0.0
+    # no point of known power at all: no fast distance anywhere; every cell with a point
+    # within the distance is undetermined
+    no_fast = np.full(3, np.nan)
+    none = access_by_zone(pop, unknown, no_fast, zone, [1000.0, 10000.0], 6e3, unknown)
+    assert none["ev_pop_share_within_1km_fast"].isna().tolist() == [True, False]  # a, b
+    # b's only point is 12 km away: no fast point within 10 km, for certain
+    assert none.loc["b", "ev_pop_share_within_10km_fast"] == 0.0
+
+
+FAST_COLUMNS = ("ev_pop_share_within_1km_fast", "ev_pop_share_within_5km_fast")
+
+
+def test_charging_fast_shares_empty_when_no_power_is_known(tmp_path: Path) -> None:
+    # one point of unknown power at A's centre; the grid covers A and B
+    out = _charging_run(tmp_path, 20, points=[(X0 + 500, Y0 + 500, "", "46901")])
+    access = gpd.read_file(out / "geocarbon.gpkg", layer="charging_access")
+    assert access["fast_distance_m"].isna().all()
+    np.testing.assert_allclose(access["unknown_power_distance_m"], access["distance_m"])
+    communes = _layer(out)
+    rows = _csv(out / "charging_indicators.csv")
+    # every populated cell has the point within 5 km (B's farthest: 1.5 km), and a cell of
+    # each commune within 1 km (B's nearest: 552 m): every fast share is unknown, not 0
+    for key in ("commune/46901", "commune/46902", f"epci/{EPCI}", "territory/territory"):
+        for col in FAST_COLUMNS:
+            assert np.isnan(rows[key][col]), (key, col)
+    for code in ("46901", "46902"):
+        for col in FAST_COLUMNS:
+            assert np.isnan(communes[code][col]), (code, col)
+    # shares within a distance of any point are known: all 200 inhabitants within 5 km
+    assert rows["territory/territory"]["ev_pop_share_within_5km"] == 1.0
+    assert rows["territory/territory"]["ev_points_power_unknown"] == 1
+    assert np.isnan(rows["territory/territory"]["ev_kw"])  # unknown, not 0 kW
+
+
+def test_charging_fast_shares_exact_where_unknown_powers_cannot_change_them(
+    tmp_path: Path,
+) -> None:
+    # a 50 kW (fast) point at A's centre; a point of unknown power at B's east edge; every
+    # commune has 10 battery EVs
+    (tmp_path / "fleet.csv").write_text("code_insee,bev,phev\n46901,10,0\n46902,10,0\n")
+    out = _charging_run(
+        tmp_path,
+        20,
+        points=[(X0 + 500, Y0 + 500, "50", "46901"), (X0 + 1950, Y0 + 500, "", "46902")],
+        extra={
+            "ev_fleet": {"path": "fleet.csv"},
+            "targets": [
+                {"indicator": "kw_per_bev", "value": 2.0},
+                {"indicator": "kw_per_bev", "value": 3.0},
+                {"indicator": "pop_share_within_5km", "value": 0.9},
+                {"indicator": "points", "value": 3},
+            ],
+        },
+    )
+    rows = _csv(out / "charging_indicators.csv")
+    a, b = rows["commune/46901"], rows["commune/46902"]
+    # within 1 km: every cell of A has the fast point (at most 636 m) -> 1.0, exact; B's
+    # cells next to the unknown point have no fast point within 1 km (the nearest is 1.45 km
+    # away): B's share is unknown, and so are the EPCI's and the territory's
+    assert a["ev_pop_share_within_1km_fast"] == 1.0
+    assert np.isnan(b["ev_pop_share_within_1km_fast"])
+    assert np.isnan(rows[f"epci/{EPCI}"]["ev_pop_share_within_1km_fast"])
+    assert np.isnan(rows["territory/territory"]["ev_pop_share_within_1km_fast"])
+    # within 5 km: every cell has the fast point (B's farthest: 1,518 m): 1.0 everywhere
+    for key in ("commune/46901", "commune/46902", f"epci/{EPCI}", "territory/territory"):
+        assert rows[key]["ev_pop_share_within_5km_fast"] == 1.0, key
+    targets = pd.read_csv(out / "charging_targets.csv")
+    kw = _records(targets[targets["indicator"] == "kw_per_bev"], "target")
+    # 50 kW known for 20 BEVs: 2.5 kW per BEV, a lower bound (the second point's kW unknown)
+    assert kw["2.0"]["value"] == kw["3.0"]["value"] == 2.5
+    assert kw["2.0"]["reached"] in (True, "True")  # 2.5 >= 2: reached whatever the rest
+    assert pd.isna(kw["3.0"]["reached"])  # below 3: the unknown kW may reach it
+    assert kw["3.0"]["note"].startswith("lower bound: 1 of 2 points have no power")
+    rest = _records(targets[targets["indicator"] != "kw_per_bev"], "indicator")
+    assert rest["pop_share_within_5km"]["reached"] in (True, "True")
+    assert rest["points"]["reached"] in (False, "False")  # 2 points of 3: a count, checked
 
 
 # ---------------------------------------------------------------- real data
@@ -401,6 +563,10 @@ def test_la_rochelle_district_covers_part_of_one_commune(larochelle: Path) -> No
     targets = _records(pd.read_csv(larochelle / "pv_targets.csv"), "indicator")
     assert targets["pv_mwp"]["note"].startswith("partial: building data for 1 of 466")
     assert pd.isna(targets["pv_mwp"]["potential_covers_target"])  # 2.7 of 5 MWp
+    # the district's public roofs say nothing of the 465 other communes': not checked
+    public = targets["public_roofs_equipped_share"]
+    assert public["note"].startswith("partial: building data for 1 of 466")
+    assert pd.isna(public["potential_covers_target"])
 
 
 @pytest.fixture(scope="module")
@@ -418,7 +584,9 @@ def test_lot_charging_epci_rows_say_what_they_cover(lot_charging: Path) -> None:
     figeac = rows["epci/200067361"]  # CC Grand-Figeac: 6 of its communes are in the Aveyron
     assert (figeac["communes_in_run"], figeac["communes_in_epci"]) == (86, 92)
     assert not figeac["complete"]
-    assert figeac["coverage_note"] == "partial: 86 of the 92 communes of the EPCI in the run"
+    assert figeac["coverage_note"].startswith(
+        "partial: 86 of the 92 communes of the EPCI in the run"
+    )
     cahors = rows["epci/200023737"]
     assert (cahors["communes_in_run"], cahors["communes_in_epci"]) == (36, 36)
     assert cahors["complete"] and pd.isna(cahors["coverage_note"])
@@ -429,3 +597,27 @@ def test_lot_charging_epci_rows_say_what_they_cover(lot_charging: Path) -> None:
     assert communes["ev_pop_share_within_5km"].notna().all()
     terr = rows["territory/territory"]
     assert terr["complete"] and terr["communes_with_data"] == 312
+
+
+@realdata
+def test_lot_charging_fast_shares_empty_without_any_known_power(lot_charging: Path) -> None:
+    table = pd.read_csv(lot_charging / "charging_indicators.csv", dtype={"code": str})
+    # all 139 points of the file have no power: whether a fast point is near is unknown
+    terr = table[table["level"] == "territory"].iloc[0]
+    assert terr["ev_points"] == 139 and terr["ev_points_power_unknown"] == 139
+    access = gpd.read_file(lot_charging / "geocarbon.gpkg", layer="charging_access")
+    assert access["fast_distance_m"].isna().all()
+    fast = [c for c in table.columns if c.startswith("ev_pop_share") and c.endswith("_fast")]
+    assert sorted(fast) == sorted(f"ev_pop_share_within_{d}km_fast" for d in (1, 5, 10))
+    # a row's share is 0 only where no point at all lies within the distance of any of its
+    # populated cells (then no fast point does either); empty wherever a point is near
+    for d in (1, 5, 10):
+        col = f"ev_pop_share_within_{d}km_fast"
+        known = table[col].notna()
+        assert (table.loc[known, col] == 0).all(), col
+        assert (table.loc[known, f"ev_pop_share_within_{d}km"] == 0).all(), col
+        near = table[f"ev_pop_share_within_{d}km"] > 0
+        assert table.loc[near, col].isna().all(), col
+    assert pd.isna(terr["ev_pop_share_within_1km_fast"])
+    communes = table[table["level"] == "commune"]
+    assert communes["ev_pop_share_within_10km_fast"].isna().sum() > 300

@@ -118,6 +118,7 @@ def access_by_zone(
     zone: np.ndarray,
     distances_m: list[float],
     white_zone_m: float,
+    unknown_power_dist_m: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Population shares within distances of a point / fast point, weighted mean distance and
     white-zone population, per zone label (cells with population only).
@@ -126,8 +127,26 @@ def access_by_zone(
     distance and as white zone; the mean distance [m] is weighted over the cells that have a
     distance (NaN when none has), and ``ev_population_unreachable`` gives the population of
     the cells without one [inhabitants].
+
+    Points of unknown power (``unknown_power_dist_m``: distance [m] from each cell to the
+    nearest of them, NaN when there is none) may be fast or not. For a distance d, a cell
+    with such a point within d but no point of known fast power within d is undetermined:
+    whether a fast point is near it is unknown. A zone's share within d of a fast point
+    (``ev_pop_share_within_<d>km_fast``) is empty (NaN) when one of its populated cells is
+    undetermined; otherwise it is exact (the unknown powers cannot change it). When no
+    point has a known power, every cell near a point is undetermined.
     """
-    frame = pd.DataFrame({"zone": zone, "pop": population, "d": dist_m, "df": fast_dist_m})
+    if unknown_power_dist_m is None:
+        unknown_power_dist_m = np.full(len(population), np.nan)
+    frame = pd.DataFrame(
+        {
+            "zone": zone,
+            "pop": population,
+            "d": dist_m,
+            "df": fast_dist_m,
+            "du": unknown_power_dist_m,
+        }
+    )
     frame = frame[frame["pop"] > 0]
     grouped = frame.groupby("zone")
     out = pd.DataFrame({"ev_population_grid": grouped["pop"].sum()})
@@ -136,9 +155,14 @@ def access_by_zone(
         out[f"ev_pop_share_within_{km}"] = (
             frame[frame["d"] <= d].groupby("zone")["pop"].sum() / out["ev_population_grid"]
         )
-        out[f"ev_pop_share_within_{km}_fast"] = (
-            frame[frame["df"] <= d].groupby("zone")["pop"].sum() / out["ev_population_grid"]
+        fast_share = (
+            (frame[frame["df"] <= d].groupby("zone")["pop"].sum() / out["ev_population_grid"])
+            .reindex(out.index)
+            .fillna(0.0)
         )
+        undetermined = (frame["du"] <= d) & ~(frame["df"] <= d)
+        unknown_zones = frame.loc[undetermined, "zone"].unique()
+        out[f"ev_pop_share_within_{km}_fast"] = fast_share.where(~out.index.isin(unknown_zones))
     reached = frame[frame["d"].notna()]
     weighted = reached.assign(w=reached["pop"] * reached["d"]).groupby("zone")["w"].sum()
     reached_pop = reached.groupby("zone")["pop"].sum()
@@ -147,6 +171,6 @@ def access_by_zone(
         frame[~(frame["d"] <= white_zone_m)].groupby("zone")["pop"].sum()
     )
     out["ev_population_unreachable"] = frame[frame["d"].isna()].groupby("zone")["pop"].sum()
-    filled = [c for c in out.columns if c != "ev_mean_distance_m"]
+    filled = [c for c in out.columns if c != "ev_mean_distance_m" and not c.endswith("_fast")]
     out[filled] = out[filled].fillna(0.0)
     return out

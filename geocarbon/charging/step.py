@@ -257,7 +257,10 @@ def _population_access(
     cxy = np.column_stack([cells_xy.x, cells_xy.y])
     located = points[points.geometry.notna()].to_crs(eq)
     pxy = np.column_stack([located.geometry.x, located.geometry.y])
-    fast = located["power_kw"].to_numpy(dtype=float) >= ch.fast_kw
+    located_kw = located["power_kw"].to_numpy(dtype=float)
+    fast = located_kw >= ch.fast_kw
+    # points of unknown power may be fast: their distance tells where fast access is unknown
+    unknown = np.isnan(located_kw)
     if ch.road_network is not None:
         from geocarbon.charging.network import (
             SEGMENT_MAX_M,
@@ -290,6 +293,7 @@ def _population_access(
         )
         cells["distance_m"] = network_distance_m(lines, cxy, pxy, segment_m)
         cells["fast_distance_m"] = network_distance_m(lines, cxy, pxy[fast], segment_m)
+        cells["unknown_power_distance_m"] = network_distance_m(lines, cxy, pxy[unknown], segment_m)
         cells["distance_kind"] = "network"
         lost = cells["distance_m"].isna() & (cells["population"] > 0)
         if len(pxy) and lost.any():
@@ -307,6 +311,7 @@ def _population_access(
     else:
         cells["distance_m"] = nearest_distance_m(cxy, pxy)
         cells["fast_distance_m"] = nearest_distance_m(cxy, pxy[fast])
+        cells["unknown_power_distance_m"] = nearest_distance_m(cxy, pxy[unknown])
         cells["distance_kind"] = "euclidean"
     per = access_by_zone(
         cells["population"].to_numpy(),
@@ -315,6 +320,7 @@ def _population_access(
         cells["commune_code"].to_numpy(),
         ch.distances_m,
         ch.white_zone_m,
+        cells["unknown_power_distance_m"].to_numpy(),
     )
     per = per.reindex(communes["commune_code"])
     # what the grid covers: the share of each commune inside the raster's extent (not its
@@ -348,10 +354,19 @@ def _population_access(
     cells["white_zone"] = (cells["population"] > 0) & ~(cells["distance_m"] <= ch.white_zone_m)
     unknown_power = int(points["power_kw"].isna().sum())
     if unknown_power:
+        fast_cols = [c for c in per.columns if c.endswith("_fast")]
+        grid_pop = per["ev_population_grid"].fillna(0.0) > 0
+        left_empty = {c: int((per[c].isna() & grid_pop).sum()) for c in fast_cols}
         notices.append(
             Notice(
                 "charging_power_unknown",
-                f"{unknown_power} points have no power: fast-point distances count only points of known power ≥ {ch.fast_kw:g} kW",
+                f"{unknown_power} of {len(points)} points have no power: they may be fast or "
+                f"not (fast: ≥ {ch.fast_kw:g} kW). fast_distance_m counts only points of known "
+                "power; a share of the population within a distance of a fast point "
+                "(ev_pop_share_within_<d>km_fast) is left empty for a commune, EPCI or the "
+                "territory where a populated cell has a point of unknown power within that "
+                "distance and no known fast point (see unknown_power_distance_m)",
+                [f"{c}: empty for {n} of {len(per)} communes" for c, n in left_empty.items()],
             )
         )
     return cells
@@ -474,6 +489,14 @@ def indicator_table(
                     .sum()
                 )
                 out[col] = w / out["ev_population_grid"].where(out["ev_population_grid"] > 0)
+                # a commune whose share is unknown (a fast share near points of unknown
+                # power) leaves its group's share unknown, not lowered
+                unknown = (
+                    (g[col].isna() & (g["ev_population_grid"].fillna(0.0) > 0))
+                    .groupby(g["group"])
+                    .any()
+                )
+                out[col] = out[col].where(~unknown.reindex(out.index, fill_value=False))
             # mean distance: weighted by the population that has a distance
             reached = g["ev_population_grid"].fillna(0.0) - g.get(
                 "ev_population_unreachable", pd.Series(0.0, index=g.index)
@@ -573,12 +596,24 @@ def charging_targets(
 ) -> pd.DataFrame:
     """Each target with the territory's value and the gap (target − value).
 
-    ``reached`` is left empty, and ``note`` says why, for a kW per BEV target when the EV fleet
-    is not known for every commune, and for a population share target when the population
-    grid does not cover every commune (the value then covers only part of the territory).
+    One rule for every target: ``reached`` is True or False only when the territory's value
+    decides it, and is left empty otherwise, with ``note`` saying why:
+
+    - a value computed over part of the territory (population shares when the population
+      grid does not cover every commune; kW per BEV when the EV fleet is not known for every
+      commune; points per 100,000 inhabitants when a commune's population is unknown) is not
+      checked: the communes left out may move it either way;
+    - a value that can only grow with what is unknown is a lower bound (kW per BEV when some
+      points have no power: their kW are missing): it is checked as reached when it already
+      reaches the target, and not checked otherwise;
+    - a value that cannot be computed (empty) is not checked.
+
+    Counts of points and the share of communes with a point are complete: the points file
+    is taken to cover the whole territory.
     """
     t = indicators[indicators["level"] == "territory"].iloc[0]
-    partial = {}
+    partial: dict[str, str] = {}
+    lower_bound: dict[str, str] = {}
     if "ev_fleet_communes" in t and int(t["ev_fleet_communes"]) < int(t["communes"]):
         share = t.get("ev_fleet_population_share", np.nan)
         partial["kw_per_bev"] = (
@@ -586,6 +621,12 @@ def charging_targets(
             "communes"
             + (f" ({float(share):.0%} of the population)" if pd.notna(share) else "")
             + "; not checked"
+        )
+    unknown_kw = float(t.get("ev_points_power_unknown", 0.0) or 0.0)
+    if unknown_kw > 0 and "kw_per_bev" not in partial:
+        lower_bound["kw_per_bev"] = (
+            f"lower bound: {int(unknown_kw)} of {int(t['ev_points'])} points have no power "
+            "(their kW are not counted); not checked unless reached"
         )
     with_grid = t.get("communes_with_data", np.nan)
     if "ev_pop_share_within_5km" in t and pd.notna(with_grid) and with_grid < t["communes"]:
@@ -595,6 +636,12 @@ def charging_targets(
             + (f" ({float(share):.0%} of the area)" if pd.notna(share) else "")
             + "; not checked"
         )
+    if "population" in communes.columns:
+        no_pop = int(pd.to_numeric(communes["population"], errors="coerce").isna().sum())
+        if 0 < no_pop < len(communes):
+            partial["points_per_100k_inhab"] = (
+                f"partial: population unknown for {no_pop} of {len(communes)} communes; not checked"
+            )
     values = {
         "communes_covered_share": float(t["communes_with_point"]) / float(t["communes"]),
         "points": float(t["ev_points"]),
@@ -605,23 +652,35 @@ def charging_targets(
         if "ev_kw_per_bev" in t and pd.notna(t["ev_kw_per_bev"])
         else np.nan,
         "pop_share_within_5km": float(t["ev_pop_share_within_5km"])
-        if "ev_pop_share_within_5km" in t
+        if "ev_pop_share_within_5km" in t and pd.notna(t["ev_pop_share_within_5km"])
         else np.nan,
     }
-    rows = [
-        {
-            "indicator": g.indicator,
-            "label": g.label,
-            "year": g.year,
-            "target": g.value,
-            "value": values[g.indicator],
-            "gap": g.value - values[g.indicator],
-            # not checked (empty) when the value covers only part of the territory
-            "reached": None if g.indicator in partial else bool(values[g.indicator] >= g.value),
-            "note": partial.get(g.indicator, ""),
-        }
-        for g in ch.targets
-    ]
+    rows = []
+    for g in ch.targets:
+        value = values[g.indicator]
+        reached: bool | None
+        note = partial.get(g.indicator, lower_bound.get(g.indicator, ""))
+        if np.isnan(value):
+            reached = None
+            note = note or "no value for the territory; not checked"
+        elif g.indicator in partial:
+            reached = None
+        elif g.indicator in lower_bound:
+            reached = True if value >= g.value else None
+        else:
+            reached = bool(value >= g.value)
+        rows.append(
+            {
+                "indicator": g.indicator,
+                "label": g.label,
+                "year": g.year,
+                "target": g.value,
+                "value": value,
+                "gap": g.value - value,
+                "reached": reached,
+                "note": note,
+            }
+        )
     return pd.DataFrame(
         rows, columns=["indicator", "label", "year", "target", "value", "gap", "reached", "note"]
     )
@@ -691,7 +750,12 @@ def write_charging_outputs(
         title=f"{cfg.name}: public charging points",
         tooltip_fields=commune_tooltip(
             communes,
-            [("ev_points", "Points"), ("ev_stations", "Stations"), ("ev_kw", "kW")]
+            [
+                ("ev_points", "Points"),
+                ("ev_stations", "Stations"),
+                ("ev_kw", "kW (points of known power)"),
+                ("ev_points_power_unknown", "Points of unknown power"),
+            ]
             + (
                 [("population_covered_share", "Share covered by the population grid")]
                 if "population_covered_share" in communes.columns

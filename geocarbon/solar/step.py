@@ -668,6 +668,37 @@ def pv_summary(buildings: pd.DataFrame, coverage: pd.Series | None = None) -> pd
     return out
 
 
+#: PV target indicators that are totals over the communes (a partial one is a lower bound).
+PV_TOTALS = ("pv_mwp", "pv_mwh_per_yr")
+
+
+def covers_target(value: float, target: float, *, partial: bool, total: bool) -> bool | None:
+    """Whether ``value`` reaches ``target``, or None when the value does not decide it.
+
+    Parameters
+    ----------
+    value, target : float
+        The territory's value and its target, in the target's unit (NaN: no value).
+    partial : bool
+        The value covers only part of the territory.
+    total : bool
+        The value is a sum over the communes (a lower bound when partial); otherwise a share
+        or a ratio (undecided when partial).
+
+    Examples
+    --------
+    >>> covers_target(6.0, 5.0, partial=True, total=True)
+    True
+    >>> covers_target(0.9, 0.5, partial=True, total=False) is None
+    True
+    """
+    if np.isnan(value):
+        return None
+    if partial:
+        return True if total and value >= target else None
+    return bool(value >= target)
+
+
 def pv_targets(
     pv: PvConfig,
     buildings: pd.DataFrame,
@@ -678,9 +709,19 @@ def pv_targets(
 
     Existing power and population are those of the communes with building data (``pv_kwp``
     not empty). When the building data do not cover the whole territory (``coverage``: the
-    territory row of :func:`pv_level_rows`, not complete), ``note`` says so and a total
-    potential (MWp, MWh/yr) below its target is not checked (``potential_covers_target``
-    empty): the communes not covered may hold the rest.
+    territory row of :func:`pv_level_rows`, not complete), ``note`` says so, and one rule
+    decides whether ``potential_covers_target`` is checked (True/False) or left empty:
+
+    - a total (``pv_mwp``, ``pv_mwh_per_yr``) over the part covered is a lower bound (the
+      communes not covered can only add to it): checked as True when it already reaches
+      the target, left empty otherwise;
+    - a share or a ratio (``public_roofs_equipped_share``, ``pv_kwp_per_inhab``) over the
+      part covered says nothing of the rest (the communes not covered may move it either
+      way): left empty;
+    - a value that cannot be computed (no public building, no population) is left empty,
+      never False.
+
+    The same rule as the charging targets (:func:`geocarbon.charging.step.charging_targets`).
     """
     kept = buildings[buildings["excluded_reason"] == ""]
     potential_kwp = float(kept["kwp"].sum())
@@ -737,16 +778,20 @@ def pv_targets(
                 "potential": potential,
                 "existing": existing,
                 "gap_to_target": t.value - existing if not np.isnan(existing) else np.nan,
-                "potential_covers_target": (
-                    None  # a partial total below the target: not checked
-                    if partial
-                    and t.indicator in ("pv_mwp", "pv_mwh_per_yr")
-                    and not potential >= t.value
-                    else bool(potential >= t.value)
-                    if not np.isnan(potential)
-                    else False
+                "potential_covers_target": covers_target(
+                    potential, t.value, partial=partial, total=t.indicator in PV_TOTALS
                 ),
-                "note": note,
+                "note": (
+                    note
+                    + (
+                        "; a total over the part covered is a lower bound: checked only once it "
+                        "reaches the target"
+                        if t.indicator in PV_TOTALS
+                        else "; a share or ratio over the part covered: not checked"
+                    )
+                    if note
+                    else ""
+                ),
             }
         )
     return pd.DataFrame(
