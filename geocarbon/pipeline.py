@@ -328,7 +328,12 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
 
         with timer.step("charging"):
             results.charging = compute_charging(
-                cfg, results.communes, inputs.known_commune_codes, notices, inputs.epci_sizes
+                cfg,
+                results.communes,
+                inputs.known_commune_codes,
+                notices,
+                inputs.epci_sizes,
+                inputs.territory_note,
             )
     return results
 

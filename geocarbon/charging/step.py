@@ -168,6 +168,7 @@ def compute_charging(
     known_codes: set[str],
     notices: list[Notice],
     epci_sizes: pd.DataFrame | None = None,
+    territory_note: str = "",
 ) -> ChargingResults:
     """Clean points, count them per commune, measure population access; adds ``ev_*`` columns.
 
@@ -216,7 +217,7 @@ def compute_charging(
         )
     if ch.ev_fleet is not None:
         _ev_fleet(ch, communes, notices)
-    indicators = indicator_table(communes, ch, cfg.name, epci_sizes)
+    indicators = indicator_table(communes, ch, cfg.name, epci_sizes, territory_note)
     targets = charging_targets(ch, communes, indicators)
     logger.info(
         "charging: %d points in the territory, %d communes with a point",
@@ -446,6 +447,7 @@ def indicator_table(
     ch: ChargingConfig,
     territory: str,
     epci_sizes: pd.DataFrame | None = None,
+    territory_note: str = "",
 ) -> pd.DataFrame:
     """Indicators per commune, EPCI and territory (sums and recomputed ratios), each row
     saying what it covers (see :func:`coverage_columns`).
@@ -519,7 +521,9 @@ def indicator_table(
         rows.append(out)
     table = pd.concat(rows, ignore_index=True)
     table = table.drop(columns=[c for c in table.columns if c == "population_covered_share"])
-    coverage = coverage_columns(frame, epci_sizes, territory, ch.population_raster is not None)
+    coverage = coverage_columns(
+        frame, epci_sizes, territory, ch.population_raster is not None, territory_note
+    )
     table = table.merge(coverage, on=["level", "code"], how="left")
     none = (table["level"] == "epci") & (table["code"] == "(none)")
     if none.any():
@@ -540,7 +544,11 @@ def indicator_table(
 
 
 def coverage_columns(
-    frame: pd.DataFrame, epci_sizes: pd.DataFrame | None, territory: str, grid: bool
+    frame: pd.DataFrame,
+    epci_sizes: pd.DataFrame | None,
+    territory: str,
+    grid: bool,
+    territory_note: str = "",
 ) -> pd.DataFrame:
     """What each row of the charging indicators covers, by ``level`` and ``code``.
 
@@ -555,6 +563,8 @@ def coverage_columns(
         Name of the territory row.
     grid : bool
         Whether a population grid was given (without one, every commune has its counts).
+    territory_note : str, optional
+        Why the territory itself is not whole (see :func:`geocarbon.territory.level_rows`).
 
     Returns
     -------
@@ -583,6 +593,7 @@ def coverage_columns(
         weights=pd.Series(frame["area_ha"].to_numpy(dtype=float), index=codes),
         what="population grid",
         share_column="population_covered_share",
+        territory_note=territory_note,
     )
     rows["coverage_note"] = rows["coverage_note"].str.replace(
         "figures left empty", "population indicators left empty (counts of points kept)"

@@ -367,7 +367,11 @@ def compute_pv(
         )
     in_territory = result[result["commune_code"] != ""]
     levels = pv_level_rows(
-        communes, has_data, inputs.epci_sizes if inputs is not None else None, cfg.name
+        communes,
+        has_data,
+        inputs.epci_sizes if inputs is not None else None,
+        cfg.name,
+        inputs.territory_note if inputs is not None else "",
     )
     coverage = levels[levels["level"] == "territory"].iloc[0]
     summary = pv_summary(in_territory, coverage)
@@ -429,6 +433,7 @@ def pv_level_rows(
     has_data: np.ndarray,
     epci_sizes: pd.DataFrame | None,
     territory_name: str,
+    territory_note: str = "",
 ) -> pd.DataFrame:
     """Rooftop PV per commune, EPCI and territory, each row saying what it covers.
 
@@ -443,6 +448,8 @@ def pv_level_rows(
         See :func:`geocarbon.territory.epci_coverage`.
     territory_name : str
         Name of the territory row.
+    territory_note : str, optional
+        Why the territory itself is not whole (see :func:`geocarbon.territory.level_rows`).
 
     Returns
     -------
@@ -481,6 +488,7 @@ def pv_level_rows(
         what="building data",
         share_column="pv_covered_share",
         complete=pd.Series(communes["pv_complete"].to_numpy(dtype=bool), index=codes),
+        territory_note=territory_note,
     )
     if "pv_existing_kwp" in figures:
         # a commune whose existing power is unknown makes its EPCI's and the territory's unknown
