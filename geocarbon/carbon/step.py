@@ -48,6 +48,8 @@ from geocarbon.carbon.flows import (
 )
 from geocarbon.carbon.growth import aldo_forest_growth, aldo_wood_shares, generic_forest_growth
 from geocarbon.carbon.landuse_change import (
+    CHANGE_AREA_SLACK_HA,
+    CHANGE_AREA_TOLERANCE,
     changes_from_crosstab,
     check_changed_area_fits,
     prepare_change_table,
@@ -768,7 +770,11 @@ def landuse_from_table(cfg: PipelineConfig, inputs: Inputs, notices: list[Notice
             raise InputError(msg)
         if has_boundaries(communes):
             true_ha = pd.Series(area_ha(communes), index=codes.to_numpy())
-            over = per_zone.reindex(true_ha.index) > true_ha * 1.05 + 1.0
+            # the tolerance of change tables (boundary vintages differ slightly)
+            over = (
+                per_zone.reindex(true_ha.index)
+                > true_ha * (1 + CHANGE_AREA_TOLERANCE) + CHANGE_AREA_SLACK_HA
+            )
             if over.any():
                 shown = ", ".join(
                     f"{c}: {per_zone[c]:,.1f} ha in the table, {true_ha[c]:,.1f} ha in the boundaries"
