@@ -264,7 +264,7 @@ def lot_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     cahors["flows"]["aldo_published"] = True
     runs["cahors"] = _run_pipeline(tmp, "cahors", cahors)
     # communes of two EPCIs: Cahors (Grand Cahors) and Figeac (Grand-Figeac, which spans
-    # the Lot and the Cantal)
+    # the Lot and the Aveyron)
     runs["two"] = _run_pipeline(
         tmp, "two", _lot_pipeline(territory={"communes": ["46042", "46102"]})
     )
@@ -522,3 +522,26 @@ def test_a_territory_without_change_and_a_territory_row_of_a_cut_epci(lot_runs) 
     figeac = _seq(lot_runs["figeac"]).loc[("territory", "territory")]
     assert not bool(figeac["complete"])
     assert "the run holds 86 communes of EPCI 200067361, which has 92" in figeac["coverage_note"]
+
+
+@realdata
+def test_one_epci_across_two_departements_from_the_tables(tmp_path: Path) -> None:
+    import yaml
+
+    text = (REPO / "pipelines" / "france_epci.yaml").read_text()
+    data = yaml.safe_load(text.replace("${GEOCARBON_DATA:-../../shared/data}", str(SHARED)))
+    data.pop("output_dir")
+    data["territory"] = {"epci": [FIGEAC]}  # CC Grand-Figeac: 92 communes of the Lot and the Aveyron
+    out = _run_pipeline(tmp_path, "figeac_tables", data)
+    seq = _seq(out)
+    row = seq.loc[("epci", FIGEAC)]
+    assert bool(row["complete"]) and row["communes_in_run"] == 92 == row["communes_in_epci"]
+    assert row[FIGURES].notna().all() and row["forest"] > 0
+    deps = gpd.read_file(out / "geocarbon.gpkg", layer="communes")["commune_code"].str[:2]
+    assert set(deps) == {"12", "46"}
+    assert bool(seq.loc[("territory", "territory"), "complete"])
+    # its land-use change is the independent recomputation's, Aveyron communes included
+    flows = gpd.read_file(out / "geocarbon.gpkg", layer="carbon_flows")
+    luc = flows.loc[flows["flow_kind"] == "landuse_change", "flow_tco2e_per_yr"].sum()
+    reference = aldo_reference.luc_by_epci(aldo_reference.read_change_table(), aldo_published=False)
+    assert luc == pytest.approx(reference[FIGEAC], rel=1e-6)

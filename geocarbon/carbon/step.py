@@ -992,7 +992,14 @@ def compute_carbon(
         frame["landcover_area_ha"].sum(),
         frame["stock_tc"].sum(),
     )
-    results.landuse_areas = land.landuse
+    # what each row covers: the share of its commune (EPCI) the land cover covers, and
+    # whether the zone's figures are computed
+    results.landuse_areas = land.landuse.assign(
+        landcover_covered_share=land.landuse["commune_code"]
+        .map(zones["landcover_covered_share"])
+        .to_numpy(),
+        carbon_complete=land.landuse["commune_code"].map(zones["has_data"]).to_numpy(dtype=bool),
+    )
     results.carbon_stocks = stocks
     results.summary = summary_with_coverage(summary, zones, land.level)
     results.coefficient_set = coefficients.origin
