@@ -122,7 +122,17 @@ def territory_report(cfg: Any, results: Any, maps: list[str]) -> str:
             )
             + "</p>",
             "<p class='muted'>Per commune, EPCI and territory in sequestration.csv (the emissions calculator's input).</p>",
-            _table(seq[seq["level"] != "commune"].drop(columns=["period"]), 0),
+            _table(
+                seq.loc[
+                    seq["level"] != "commune",
+                    [
+                        c
+                        for c in seq.columns
+                        if c not in ("period", "communes_in_epci", "communes_with_data")
+                    ],
+                ],
+                0,
+            ),
         ]
     if results.pv is not None:
         levels = getattr(results.pv, "levels", None)
