@@ -691,6 +691,26 @@ class MapsConfig(_Strict):
     )
 
 
+class ReportConfig(_Strict):
+    """The territory report and the deliverables handed on."""
+
+    language: Literal["fr", "en"] = Field(
+        default="fr",
+        description="Language of the report and of the spreadsheet headers ('fr': French PCAET "
+        "vocabulary; 'en': English).",
+    )
+    pdf: bool = Field(
+        default=True,
+        description="Also write report.pdf when a PDF engine (headless Chromium) is present.",
+    )
+    spreadsheet: Literal["xlsx", "csv_semicolon", "none"] = Field(
+        default="xlsx",
+        description="The calculator deliverable beside sequestration.csv: 'xlsx' "
+        "(sequestration.xlsx, one sheet per level) or 'csv_semicolon' (sequestration_fr.csv: "
+        "';' separator, decimal comma, UTF-8 with BOM, as French spreadsheets read it).",
+    )
+
+
 class ProcessingConfig(_Strict):
     """Engine settings."""
 
@@ -727,6 +747,7 @@ class PipelineConfig(_Strict):
     pv: PvConfig | None = None
     charging: ChargingConfig | None = None
     maps: MapsConfig = Field(default_factory=MapsConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
     source_file: Path | None = Field(default=None, exclude=True)
 

@@ -1,0 +1,150 @@
+"""Display names: one table of what every id means to a reader, in French and in English.
+
+Reports, spreadsheets, map legends and QGIS styles take their labels from here, never from
+raw ids (``forest_broadleaf``, ``ev_pop_share_within_5km``). French uses the vocabulary of
+climate plans (PCAET) and of ADEME's ALDO tool.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Language = Literal["fr", "en"]
+
+#: id → (French, English). Units go in :data:`UNITS`, not in the names.
+NAMES: dict[str, tuple[str, str]] = {
+    # levels and keys
+    "commune": ("Commune", "Commune"),
+    "epci": ("EPCI", "EPCI"),
+    "territory": ("Territoire", "Territory"),
+    "level": ("Niveau", "Level"),
+    "code": ("Code", "Code"),
+    "name": ("Nom", "Name"),
+    "period": ("Période", "Period"),
+    "commune_code": ("Code INSEE", "INSEE code"),
+    "commune_name": ("Commune", "Commune"),
+    "epci_code": ("SIREN de l'EPCI", "EPCI SIREN code"),
+    "epci_name": ("EPCI", "EPCI"),
+    "area_ha": ("Surface", "Area"),
+    "population": ("Population", "Population"),
+    # PCAET deposit categories (sequestration)
+    "forest": ("Forêt", "Forest"),
+    "agricultural_soils": ("Sols agricoles", "Agricultural soils"),
+    "other_soils": ("Autres sols", "Other soils"),
+    "wood_products": ("Produits bois", "Wood products"),
+    "total": ("Total", "Total"),
+    # coverage
+    "landcover_covered_share": (
+        "Part couverte par l'occupation du sol",
+        "Share covered by land cover",
+    ),
+    "landcover_before_covered_share": (
+        "Part couverte par l'occupation du sol initiale",
+        "Share covered by the start-date land cover",
+    ),
+    "pv_covered_share": ("Part couverte par les bâtiments", "Share covered by building data"),
+    "population_covered_share": (
+        "Part couverte par la grille de population",
+        "Share covered by the population grid",
+    ),
+    "communes_in_run": ("Communes calculées", "Communes in the run"),
+    "communes_in_epci": ("Communes de l'EPCI", "Communes of the EPCI"),
+    "communes_with_data": ("Communes avec données", "Communes with data"),
+    "complete": ("Complet", "Complete"),
+    "coverage_note": ("Couverture", "Coverage"),
+    "carbon_complete": ("Carbone calculé", "Carbon computed"),
+    # land-use categories (ALDO's names in French)
+    "cropland": ("Cultures", "Cropland"),
+    "grassland_herbaceous": ("Prairies zones herbacées", "Grassland, herbaceous"),
+    "grassland_shrubby": ("Prairies zones arbustives", "Grassland, shrubby"),
+    "grassland_wooded": ("Prairies zones arborées", "Grassland, wooded"),
+    "wetland": ("Zones humides", "Wetlands"),
+    "orchard": ("Vergers", "Orchards"),
+    "vineyard": ("Vignes", "Vineyards"),
+    "artificial": ("Sols artificiels", "Artificial land"),
+    "artificial_sealed": ("Sols artificiels imperméabilisés", "Artificial land, sealed"),
+    "artificial_grassed": ("Sols artificiels enherbés et arbustifs", "Artificial land, grassed"),
+    "artificial_wooded": ("Sols artificiels arborés et buissonnants", "Artificial land, wooded"),
+    "forest_broadleaf": ("Forêt de feuillus", "Broadleaf forest"),
+    "forest_conifer": ("Forêt de conifères", "Conifer forest"),
+    "forest_mixed": ("Forêt mixte", "Mixed forest"),
+    "forest_poplar": ("Peupleraies", "Poplar stands"),
+    "no_stock": ("Sans stock (roches, sols nus)", "No stock (rock, bare soil)"),
+    # carbon pools
+    "soil": ("Sol (0–30 cm)", "Soil (0–30 cm)"),
+    "litter": ("Litière", "Litter"),
+    "live_biomass": ("Biomasse vivante", "Live biomass"),
+    "dead_wood": ("Bois mort", "Dead wood"),
+    # stocks and flows
+    "stock_tc": ("Stock de carbone", "Carbon stock"),
+    "stock_tc_per_ha": ("Densité de carbone", "Carbon density"),
+    "flow_tco2e_per_yr": ("Flux net", "Net flow"),
+    "landuse_change": ("Changement d'occupation des sols", "Land-use change"),
+    "forest_growth": ("Croissance forestière", "Forest growth"),
+    "n2o": ("N2O des sols", "Soil N2O"),
+    # rooftop PV
+    "pv_buildings": ("Bâtiments", "Buildings"),
+    "pv_kwp": ("Puissance potentielle", "Potential power"),
+    "pv_mwp": ("Puissance potentielle", "Potential power"),
+    "pv_mwh_per_yr": ("Production potentielle", "Potential production"),
+    "flat": ("Toit plat", "Flat roof"),
+    "pitched": ("Toit en pente", "Pitched roof"),
+    "unknown": ("Forme inconnue", "Unknown form"),
+    # charging
+    "ev_stations": ("Stations de recharge", "Charging stations"),
+    "ev_points": ("Points de recharge", "Charging points"),
+    "ev_kw": ("Puissance installée", "Installed power"),
+    "ev_points_per_100k_inhab": ("Points pour 100 000 habitants", "Points per 100,000 inhabitants"),
+}
+
+#: id → unit, as written after a label ("Flux net (tCO2e/an)").
+UNITS: dict[str, tuple[str, str]] = {
+    "area_ha": ("ha", "ha"),
+    "forest": ("tCO2e/an", "tCO2e/yr"),
+    "agricultural_soils": ("tCO2e/an", "tCO2e/yr"),
+    "other_soils": ("tCO2e/an", "tCO2e/yr"),
+    "wood_products": ("tCO2e/an", "tCO2e/yr"),
+    "total": ("tCO2e/an", "tCO2e/yr"),
+    "stock_tc": ("tC", "tC"),
+    "stock_tc_per_ha": ("tC/ha", "tC/ha"),
+    "flow_tco2e_per_yr": ("tCO2e/an", "tCO2e/yr"),
+    "pv_kwp": ("kWc", "kWp"),
+    "pv_mwp": ("MWc", "MWp"),
+    "pv_mwh_per_yr": ("MWh/an", "MWh/yr"),
+    "ev_kw": ("kW", "kW"),
+}
+
+_SHARE_WITHIN = re.compile(r"ev_pop_share_within_(\d+)km(_fast)?$")
+
+
+def label(key: str, language: Language = "fr", *, unit: bool = False) -> str:
+    """What ``key`` means to a reader, in ``language`` (with its unit when ``unit``).
+
+    Unknown ids are returned readable ("some_id" → "Some id"), never raw.
+
+    Examples
+    --------
+    >>> label("other_soils")
+    'Autres sols'
+    >>> label("total", "en", unit=True)
+    'Total (tCO2e/yr)'
+    >>> label("ev_pop_share_within_5km", "en")
+    'Population within 5 km of a point'
+    """
+    i = 0 if language == "fr" else 1
+    match = _SHARE_WITHIN.match(key)
+    if key in NAMES:
+        text = NAMES[key][i]
+    elif match:
+        km, fast = match.group(1), match.group(2)
+        text = (
+            f"Population à moins de {km} km d'un point" + (" rapide" if fast else "")
+            if language == "fr"
+            else f"Population within {km} km of a" + (" fast" if fast else "") + " point"
+        )
+    else:
+        text = key.replace("_", " ").strip().capitalize()
+    if unit and key in UNITS:
+        text += f" ({UNITS[key][i]})"
+    return text
