@@ -57,17 +57,20 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
     bars = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} blocks"),
+        TextColumn("{task.fields[detail]}"),
         TimeElapsedColumn(),
         console=console,
-        transient=True,
+        transient=False,
     )
     tasks: dict[str, TaskID] = {}
 
     def update(step: str, done: int, total: int) -> None:
+        # one line per step (reading, each computation, each output written); block counts
+        # for the steps that read rasters block by block
+        detail = f"{done}/{total} blocks" if total > 1 else ("done" if done >= total else "")
         if step not in tasks:
-            tasks[step] = bars.add_task(step, total=total)
-        bars.update(tasks[step], completed=done, total=total)
+            tasks[step] = bars.add_task(step, total=total, detail=detail)
+        bars.update(tasks[step], completed=done, total=total, detail=detail)
 
     with bars:
         yield update
@@ -119,17 +122,52 @@ def _terminated(signum: int, frame: Any) -> None:
     sys.exit(128 + signum)
 
 
+_VERBOSE_HELP = "More messages (-v: steps, -vv: debug); before or after the command."
+_QUIET_HELP = "Errors only; no progress display; before or after the command."
+
+
+def _verbosity(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``-v`` / ``-q`` on a sub-command too (``geocarbon run -v p.yaml``), adding to the
+    group's (``geocarbon -v run p.yaml``)."""
+    command = click.option("-q", "--quiet", "quiet_here", is_flag=True, help=_QUIET_HELP)(command)
+    return click.option("-v", "--verbose", "verbose_here", count=True, help=_VERBOSE_HELP)(command)
+
+
+def _apply_verbosity(ctx: click.Context, verbose_here: int, quiet_here: bool) -> None:
+    """Combine the sub-command's -v/-q with the group's, and set logging up again."""
+    verbose = ctx.obj["verbose"] + verbose_here
+    quiet = ctx.obj["quiet"] or quiet_here
+    ctx.obj.update(verbose=verbose, quiet=quiet)
+    _setup_logging(verbose, quiet)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="geocarbon")
-@click.option("-v", "--verbose", count=True, help="More messages (-v: steps, -vv: debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Errors only; no progress bar.")
+@click.option("-v", "--verbose", count=True, help=_VERBOSE_HELP)
+@click.option("-q", "--quiet", is_flag=True, help=_QUIET_HELP)
 @click.pass_context
 def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
-    """geocarbon: carbon stocks per commune from land-cover rasters (ADEME ALDO method)."""
+    """geocarbon: climate-plan figures of a territory, one pipeline file per territory.
+
+    \b
+    From commune boundaries (or commune tables) and the inputs the pipeline declares:
+    - carbon stocks and flows per commune, EPCI and territory (ADEME ALDO method):
+      land cover (raster or ADEME's area tables), land-use change, forest growth, N2O,
+      wood products; the emissions-calculator table (sequestration.csv / .xlsx);
+    - rooftop photovoltaic potential of every building (pvlib);
+    - public charging-point coverage (IRVE cleaning, population access, AFIR targets);
+    and writes a GeoPackage, CSV tables, interactive maps that open offline and a territory
+    report. Every figure says what it covers (coverage columns, notices in run.json).
+
+    \b
+    Start with: geocarbon demo   (a fictional territory, no network needed)
+    Then:       geocarbon validate pipelines/<territory>.yaml
+                geocarbon run pipelines/<territory>.yaml
+    """
     _setup_logging(verbose, quiet)
     # a terminated run cleans up like an interrupted one (temporary folder, lock)
     signal.signal(signal.SIGTERM, _terminated)
-    ctx.obj = {"quiet": quiet}
+    ctx.obj = {"quiet": quiet, "verbose": verbose}
 
 
 def _run_and_report(
@@ -185,11 +223,25 @@ def _summary(out_dir: Path, results: Any) -> None:
     help="Replace a previous geocarbon result in the output folder (never anything else).",
 )
 @click.option("--output-dir", type=str, help="Write here instead of the pipeline's output_dir.")
+@_verbosity
 @click.pass_context
-def run(ctx: click.Context, pipeline: Path, overwrite: bool, output_dir: str | None) -> None:
-    """Run PIPELINE (a pipelines/*.yaml file) and write its outputs."""
+def run(
+    ctx: click.Context,
+    pipeline: Path,
+    overwrite: bool,
+    output_dir: str | None,
+    verbose_here: int,
+    quiet_here: bool,
+) -> None:
+    """Run PIPELINE (a pipelines/*.yaml file) and write its outputs.
+
+    Reads every input, computes the steps the pipeline declares (carbon, rooftop PV,
+    charging), then writes the outputs into a temporary folder moved into place only when
+    everything succeeded. Progress shows each step and each output written.
+    """
     from geocarbon.config import load_config
 
+    _apply_verbosity(ctx, verbose_here, quiet_here)
     with _errors_reported():
         cfg = load_config(pipeline)
         if output_dir is not None:
@@ -202,11 +254,18 @@ def run(ctx: click.Context, pipeline: Path, overwrite: bool, output_dir: str | N
 
 @main.command()
 @click.argument("pipeline", type=click.Path(path_type=Path))
-def validate(pipeline: Path) -> None:
-    """Check PIPELINE's configuration and inputs without computing."""
+@_verbosity
+@click.pass_context
+def validate(ctx: click.Context, pipeline: Path, verbose_here: int, quiet_here: bool) -> None:
+    """Check PIPELINE's configuration and inputs without computing.
+
+    Files, layers, fields, codes, CRS, value ranges, land-cover classes, coefficient tables,
+    the territory picked and the output folder; creates nothing.
+    """
     from geocarbon.config import load_config
     from geocarbon.pipeline import validate as validate_pipeline
 
+    _apply_verbosity(ctx, verbose_here, quiet_here)
     with _errors_reported():
         cfg = load_config(pipeline)
         inputs, notices = validate_pipeline(cfg)
@@ -238,12 +297,26 @@ def validate(pipeline: Path) -> None:
     default=None,
     help="Demo pipeline file (default: pipelines/demo.yaml under the current folder).",
 )
+@_verbosity
 @click.pass_context
-def demo(ctx: click.Context, overwrite: bool, regenerate: bool, pipeline_path: Path | None) -> None:
-    """Generate the embedded demo territory (if missing) and run it."""
+def demo(
+    ctx: click.Context,
+    overwrite: bool,
+    regenerate: bool,
+    pipeline_path: Path | None,
+    verbose_here: int,
+    quiet_here: bool,
+) -> None:
+    """Generate the embedded demo territory (if missing) and run it.
+
+    A fictional territory (communes, land cover at two dates, buildings, weather, charging
+    points, population), generated deterministically without network into data_raw/demo/;
+    every step runs on it.
+    """
     from geocarbon.config import load_config
     from geocarbon.demo import demo_pipeline_path, ensure_demo_inputs
 
+    _apply_verbosity(ctx, verbose_here, quiet_here)
     with _errors_reported():
         cfg = load_config(pipeline_path or demo_pipeline_path())
         ensure_demo_inputs(cfg, regenerate=regenerate)

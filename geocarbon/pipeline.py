@@ -45,7 +45,7 @@ from geocarbon.io.vectors import read_vector
 from geocarbon.io.writers import write_gpkg_layers, write_json, write_text
 from geocarbon.notices import Notice
 from geocarbon.report import territory_report
-from geocarbon.state import Inputs, Progress, Results, Timer
+from geocarbon.state import Inputs, Progress, Results, StepAnnouncer, Timer
 from geocarbon.territory import epci_coverage, partial_epci_notice, select_communes
 
 logger = logging.getLogger(__name__)
@@ -311,7 +311,7 @@ def output_crs_notices(output_crs: str, communes: Any) -> list[Notice]:
 
 def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = None) -> Results:
     """Run the computation steps whose inputs the pipeline declares (no file is written)."""
-    timer = Timer()
+    timer = Timer(progress)
     notices = list(inputs.notices)
     out = inputs.communes.copy()
     out["area_ha"] = area_ha(out) if has_boundaries(out) else np.nan
@@ -352,8 +352,16 @@ def _output_crs(cfg: PipelineConfig, inputs: Inputs, results: Results) -> Any:
     return local_equal_area_crs(inputs.communes)
 
 
-def write_outputs(cfg: PipelineConfig, inputs: Inputs, results: Results, slot: OutputSlot) -> Path:
-    """Write every output of a run into its reserved output folder, atomically."""
+def write_outputs(
+    cfg: PipelineConfig,
+    inputs: Inputs,
+    results: Results,
+    slot: OutputSlot,
+    progress: Progress | None = None,
+) -> Path:
+    """Write every output of a run into its reserved output folder, atomically; each
+    output is announced to ``progress`` (``progress("writing <what>", 0, 1)``, then 1/1)."""
+    announce = StepAnnouncer(progress)
     boundaries = has_boundaries(results.communes)
     if boundaries:
         crs = _output_crs(cfg, inputs, results)
@@ -380,21 +388,26 @@ def write_outputs(cfg: PipelineConfig, inputs: Inputs, results: Results, slot: O
             layers["charging_points"] = results.charging.points.to_crs(crs)
             if results.charging.access is not None:
                 layers["charging_access"] = results.charging.access.to_crs(crs)
-        write_gpkg_layers(tmp / "geocarbon.gpkg", layers)
+        with announce("writing geocarbon.gpkg"):
+            write_gpkg_layers(tmp / "geocarbon.gpkg", layers)
         if results.summary is not None:
-            write_carbon_outputs(cfg, inputs, results, communes, tmp)
+            with announce("writing carbon tables, rasters and maps"):
+                write_carbon_outputs(cfg, inputs, results, communes, tmp)
         if results.pv is not None:
             from geocarbon.solar.step import write_pv_outputs
 
-            write_pv_outputs(cfg, results.pv, communes, tmp)
+            with announce("writing rooftop PV tables and map"):
+                write_pv_outputs(cfg, results.pv, communes, tmp)
         if results.charging is not None:
             from geocarbon.charging.step import write_charging_outputs
 
-            write_charging_outputs(cfg, results.charging, communes, tmp)
+            with announce("writing charging tables and map"):
+                write_charging_outputs(cfg, results.charging, communes, tmp)
         maps = (
             sorted(f.name for f in (tmp / "maps").glob("*.html")) if (tmp / "maps").is_dir() else []
         )
-        write_text(tmp / "report.html", territory_report(cfg, results, maps))
+        with announce("writing report.html"):
+            write_text(tmp / "report.html", territory_report(cfg, results, maps))
         results.timings_s["write"] = round(time.perf_counter() - start, 3)
         write_json(tmp / "run.json", result_marker(slot, tmp, provenance(cfg, results)))
     return slot.target
@@ -529,11 +542,12 @@ def run(
         owner_pipeline=owner_pipeline,
     ) as slot:
         start = time.perf_counter()
-        inputs = read_inputs(cfg)
+        with StepAnnouncer(progress)("reading inputs"):
+            inputs = read_inputs(cfg)
         read_s = time.perf_counter() - start
         results = compute(cfg, inputs, progress)
         results.timings_s = {"read_inputs": round(read_s, 3), **results.timings_s}
         for notice in results.notices:
             logger.warning("%s", notice)
-        target = write_outputs(cfg, inputs, results, slot)
+        target = write_outputs(cfg, inputs, results, slot, progress)
     return target, results

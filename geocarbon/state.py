@@ -72,14 +72,34 @@ class Results:
     """What the carbon figures are computed for: ``commune`` or ``epci``."""
 
 
+class StepAnnouncer:
+    """Announces steps to a progress callback: ``progress(name, 0, 1)`` when a step starts,
+    ``progress(name, 1, 1)`` when it ends (nothing without a callback)."""
+
+    def __init__(self, progress: Progress | None = None) -> None:
+        self.progress = progress
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        if self.progress is not None:
+            self.progress(name, 0, 1)
+        yield
+        if self.progress is not None:
+            self.progress(name, 1, 1)
+
+
 class Timer:
-    def __init__(self) -> None:
+    """Times the steps of a run (``timings`` [s]) and announces them to ``progress``."""
+
+    def __init__(self, progress: Progress | None = None) -> None:
         self.timings: dict[str, float] = {}
+        self.announce = StepAnnouncer(progress)
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
         logger.info("step %s ...", name)
-        yield
+        with self.announce(name.replace("_", " ")):
+            yield
         self.timings[name] = round(time.perf_counter() - start, 3)
         logger.info("step %s done in %.2f s", name, self.timings[name])
