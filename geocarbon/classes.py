@@ -1,0 +1,242 @@
+"""Class breaks and colours of every mapped value: the one place they are chosen.
+
+The interactive maps and the QGIS styles of the GeoPackage (``layer_styles``) take their classes
+from :func:`layer_classes`, so that a layer has the same classes and colours everywhere.
+
+Class membership (:func:`classify`):
+
+* sequential scales: class 0 is ``bins[0] <= v <= bins[1]``, class ``k > 0`` is
+  ``bins[k] < v <= bins[k + 1]``. A first class with equal edges (``[0, 0]``) holds exactly
+  that value (e.g. the communes with no charging point at all);
+* diverging scales (symmetric around zero): negative classes are ``bins[k] <= v < bins[k + 1]``,
+  positive classes ``bins[k] < v <= bins[k + 1]``, and when the values hold exact zeros a neutral
+  class ``[0, 0]`` holds them (zero is neither sequestration nor emission);
+* NaN is "no data": never a class (index ``-1``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Sequential palette (light to dark green), five classes.
+SEQUENTIAL = ("#f7fcf5", "#c7e9c0", "#74c476", "#238b45", "#00441b")
+#: Diverging palette: three reds (emission, negative values; darkest first) then three blues
+#: (sequestration, positive values; lightest first).
+DIVERGING_NEGATIVE = ("#b2182b", "#ef8a62", "#fddbc7")
+DIVERGING_POSITIVE = ("#d1e5f0", "#67a9cf", "#2166ac")
+#: Colour of a class of exact zeros on a diverging scale, and of a layer that does not change.
+NEUTRAL = "#f0f0f0"
+#: Colour of features with no data.
+NO_DATA = "#cccccc"
+#: Land-use-change hot spots (stock losses and gains, tC/ha): oranges for losses, purples for
+#: gains, so that they are not read as the red/blue flow choropleth beneath them. Order of
+#: ``geocarbon.carbon.pixels.HOTSPOT_CLASSES``: loss > 50, loss 10–50, gain 10–50, gain > 50.
+HOTSPOT = ("#b35806", "#f1a340", "#998ec3", "#542788")
+
+
+@dataclass(frozen=True)
+class Classes:
+    """Classes of one mapped value.
+
+    Attributes
+    ----------
+    bins : list of float
+        Class edges, ``len(colors) + 1`` values, non-decreasing (in the values' unit).
+    colors : list of str
+        One ``#rrggbb`` colour per class.
+    labels : list of str
+        One legend label per class (edges rounded to 2 significant digits).
+    note : str
+        ``""``; ``"no data"`` (no finite value: no class); ``"no change"`` (a diverging layer
+        whose values are all zero: one neutral class); ``"single value"`` (all values equal).
+    diverging : bool
+        Scale symmetric around zero (membership rules of the module docstring).
+    """
+
+    bins: list[float]
+    colors: list[str]
+    labels: list[str]
+    note: str = ""
+    diverging: bool = False
+
+
+def round_sig(value: float, digits: int = 2) -> float:
+    """``value`` rounded to ``digits`` significant digits (0 and non-finite values unchanged)."""
+    if value == 0 or not math.isfinite(value):
+        return float(value)
+    return float(round(value, -math.floor(math.log10(abs(value))) + digits - 1))
+
+
+def _round_out(value: float, up: bool, digits: int = 2) -> float:
+    """``value`` rounded to ``digits`` significant digits away from the data (up or down)."""
+    if value == 0 or not math.isfinite(value):
+        return float(value)
+    scale = 10.0 ** (math.floor(math.log10(abs(value))) - digits + 1)
+    step = math.ceil(value / scale) if up else math.floor(value / scale)
+    return float(round(step * scale, 12))
+
+
+def format_value(value: float, lang: str = "en", digits: int = 2) -> str:
+    """A number for reading: ``digits`` significant digits, thousands separators, no false
+    decimals ("5,200", "0.034"; French: "5 200", "0,034"), minus sign "−"."""
+    if not math.isfinite(value):
+        return ""
+    v = round_sig(value, digits)
+    if v == 0:
+        return "0"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(v))))
+    text = f"{abs(v):,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if lang == "fr":
+        text = text.replace(",", "\u202f").replace(".", ",")
+    return ("−" if v < 0 else "") + text
+
+
+def _label(lo: float, hi: float, lang: str) -> str:
+    if lo == hi:
+        return format_value(lo, lang)
+    return f"{format_value(lo, lang)} – {format_value(hi, lang)}"
+
+
+def _distinct_edges(edges: Sequence[float]) -> list[float]:
+    out: list[float] = []
+    for e in edges:
+        if not out or e > out[-1]:
+            out.append(float(e))
+    return out
+
+
+def layer_classes(
+    values: np.ndarray,
+    *,
+    diverging: bool,
+    colors: Sequence[str] | None = None,
+    n: int = 5,
+    lang: str = "en",
+) -> Classes:
+    """Class breaks, colours and legend labels of one mapped value.
+
+    Parameters
+    ----------
+    values : ndarray of float
+        The mapped values (any unit; NaN = no data, never a class).
+    diverging : bool
+        True for signed values (flows, tCO2e/yr: negative = emission in reds, positive =
+        sequestration in blues): classes symmetric around zero. False: sequential classes
+        from quantiles.
+    colors : sequence of str, optional
+        Sequential palette, light to dark (default :data:`SEQUENTIAL`); ignored when
+        ``diverging``. At most ``len(colors)`` classes.
+    n : int
+        Wanted number of sequential classes (fewer when the values have fewer distinct
+        rounded quantiles).
+    lang : {"en", "fr"}
+        Number format of the labels.
+
+    Returns
+    -------
+    Classes
+        Edges rounded to 2 significant digits, increasing and distinct (except a first class
+        of one exact value), covering every finite value. A legend has a single class only
+        when every value is equal (labelled with that value; "no change" for zeros on a
+        diverging scale).
+    """
+    arr = np.asarray(values, dtype=float)
+    finite = arr[np.isfinite(arr)]
+    if len(finite) == 0:
+        return Classes([], [], [], "no data", diverging)
+    lo, hi = float(finite.min()), float(finite.max())
+    if lo == hi:
+        if diverging and lo == 0:
+            return Classes([0.0, 0.0], [NEUTRAL], ["0"], "no change", True)
+        if diverging:
+            color = DIVERGING_NEGATIVE[1] if lo < 0 else DIVERGING_POSITIVE[1]
+        else:
+            palette = list(colors or SEQUENTIAL)
+            color = palette[len(palette) // 2]
+        return Classes([lo, lo], [color], [format_value(lo, lang, 3)], "single value", diverging)
+    if diverging:
+        return _diverging(finite, lang)
+    return _sequential(finite, list(colors or SEQUENTIAL), n, lang)
+
+
+def _sequential(finite: np.ndarray, palette: list[str], n: int, lang: str) -> Classes:
+    n = max(2, min(n, len(palette)))
+    lo, hi = float(finite.min()), float(finite.max())
+    bottom, top = _round_out(lo, up=False), _round_out(hi, up=True)
+    qs = np.quantile(finite, np.linspace(0, 1, n + 1))[1:-1]
+    inner = [round_sig(float(q)) for q in qs]
+    edges = _distinct_edges([bottom, *[e for e in inner if bottom < e < top], top])
+    if len(edges) == 2 and np.count_nonzero(finite == lo) > 0:
+        # heavy ties (most values equal to the minimum): the minimum gets a class of its own
+        edges = [lo, lo, top] if bottom != lo else [bottom, bottom, top]
+    k = len(edges) - 1
+    # spread the palette over the classes (light to dark, both ends kept)
+    picks = np.round(np.linspace(0, len(palette) - 1, k)).astype(int) if k > 1 else [0]
+    cols = [palette[i] for i in picks]
+    labels = [_label(edges[i], edges[i + 1], lang) for i in range(k)]
+    return Classes(edges, cols, labels, "", False)
+
+
+def _diverging(finite: np.ndarray, lang: str) -> Classes:
+    mag = np.abs(finite[finite != 0])
+    top = _round_out(float(mag.max()), up=True)
+    inner = sorted({round_sig(float(np.quantile(mag, q))) for q in (0.5, 0.9)})
+    inner = [v for v in inner if 0 < v < top]
+    side = [*inner, top]
+    n_side = len(side)
+    neg_edges = [-v for v in reversed(side)]  # -top ... -inner[0]
+    has_zero = bool(np.any(finite == 0))
+    edges = [*neg_edges, 0.0]
+    cols = list(DIVERGING_NEGATIVE[3 - n_side :])
+    if has_zero:
+        edges.append(0.0)
+        cols.append(NEUTRAL)
+    edges += side
+    cols += list(DIVERGING_POSITIVE[:n_side])
+    labels = []
+    for i in range(len(cols)):
+        a, b = edges[i], edges[i + 1]
+        labels.append("0" if a == b == 0 else _label(a, b, lang))
+    return Classes(edges, cols, labels, "", True)
+
+
+def classify(values: np.ndarray, classes: Classes) -> np.ndarray:
+    """Class index of each value (``-1`` = no data or outside every class).
+
+    Parameters
+    ----------
+    values : ndarray of float
+        Values in the unit of ``classes``.
+    classes : Classes
+        From :func:`layer_classes`.
+
+    Returns
+    -------
+    ndarray of int
+        Index into ``classes.colors`` / ``classes.labels``.
+    """
+    v = np.asarray(values, dtype=float)
+    out = np.full(v.shape, -1, dtype=int)
+    b = classes.bins
+    finite = np.isfinite(v)
+    for k in range(len(classes.colors)):
+        lo, hi = b[k], b[k + 1]
+        if lo == hi:
+            inside = v == lo
+        elif classes.diverging and hi <= 0:
+            inside = (v >= lo) & (v < hi)
+        elif k == 0 and not classes.diverging:
+            inside = (v >= lo) & (v <= hi)
+        else:
+            inside = (v > lo) & (v <= hi)
+        out[finite & inside & (out < 0)] = k
+    # the diverging extremes are inclusive
+    if classes.diverging and len(b) > 1:
+        out[finite & (v == b[0]) & (out < 0)] = 0
+    return out

@@ -1,0 +1,91 @@
+"""Class breaks and colours (geocarbon.classes): hand-made values, hand-computed classes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from geocarbon.classes import (
+    DIVERGING_NEGATIVE,
+    DIVERGING_POSITIVE,
+    HOTSPOT,
+    NEUTRAL,
+    SEQUENTIAL,
+    classify,
+    format_value,
+    layer_classes,
+)
+
+nan = float("nan")
+
+
+def test_all_zero_diverging_layer_says_no_change() -> None:
+    c = layer_classes(np.array([0.0, 0.0, nan]), diverging=True)
+    assert c.note == "no change"
+    assert c.colors == [NEUTRAL] and c.labels == ["0"]
+    assert list(classify(np.array([0.0, 0.0, nan]), c)) == [0, 0, -1]
+
+
+def test_equal_values_make_one_class_labelled_with_the_value() -> None:
+    c = layer_classes(np.array([7.0, 7.0]), diverging=False)
+    assert (c.labels, c.note, c.bins) == (["7"], "single value", [7.0, 7.0])
+
+
+def test_no_data_is_never_a_class() -> None:
+    c = layer_classes(np.array([nan, nan]), diverging=False)
+    assert (c.bins, c.colors, c.note) == ([], [], "no data")
+    c = layer_classes(np.array([1.0, nan, 3.0]), diverging=False)
+    assert classify(np.array([nan]), c)[0] == -1
+
+
+def test_sequential_edges_are_rounded_increasing_and_cover_the_data() -> None:
+    values = np.array([5165.408, 12.0, 300.0, 0.5, 2956.0, nan])
+    c = layer_classes(values, diverging=False)
+    # sorted 0.5, 12, 300, 2956, 5165.408; linear quantiles at 20/40/60/80 %:
+    # 0.5 + 0.8 * 11.5 = 9.7, 12 + 0.6 * 288 = 184.8, 300 + 0.4 * 2656 = 1362.4,
+    # 2956 + 0.2 * 2209.408 = 3397.9 → 2 significant digits; max rounded up to 5,200
+    assert c.bins == [0.5, 9.7, 180.0, 1400.0, 3400.0, 5200.0]
+    assert c.colors == list(SEQUENTIAL)
+    assert c.labels[0] == "0.5 – 9.7" and c.labels[-1] == "3,400 – 5,200"
+    assert list(classify(values, c)) == [4, 1, 2, 0, 3, -1]
+
+
+def test_ties_at_the_minimum_never_give_a_single_class() -> None:
+    # four communes without a charging point, one with 5: the issue's "0 – 1" single class
+    c = layer_classes(np.array([0.0, 0.0, 0.0, 0.0, 5.0]), diverging=False)
+    assert len(c.colors) >= 2
+    assert c.bins[0] == 0.0 and c.bins[-1] == 5.0
+    assert list(classify(np.array([0.0, 0.0, 0.0, 0.0, 5.0]), c)) == [0, 0, 0, 0, len(c.colors) - 1]
+    c = layer_classes(np.array([0.0] * 9 + [5.0]), diverging=False)
+    assert c.bins == [0.0, 0.0, 5.0] and c.labels == ["0", "0 – 5"]
+    assert list(classify(np.array([0.0, 5.0, 0.5]), c)) == [0, 1, 1]
+
+
+def test_diverging_is_symmetric_red_negative_blue_positive_zero_neutral() -> None:
+    values = np.array([-3.0, -1.0, 0.0, 2.0, 10.0, 400.0])
+    c = layer_classes(values, diverging=True)
+    # |non-zero|: 1, 2, 3, 10, 400 → median 3, 90 % quantile 244 → 240; top 400
+    assert c.bins == [-400.0, -240.0, -3.0, 0.0, 0.0, 3.0, 240.0, 400.0]
+    assert c.colors == [*DIVERGING_NEGATIVE, NEUTRAL, *DIVERGING_POSITIVE]
+    assert c.labels[3] == "0" and c.labels[0] == "−400 – −240"
+    assert list(classify(values, c)) == [2, 2, 3, 4, 5, 6]
+    assert classify(np.array([-400.0]), c)[0] == 0
+
+
+def test_diverging_without_zeros_has_no_neutral_class() -> None:
+    c = layer_classes(np.array([-1.0, 1.0]), diverging=True)
+    assert c.bins == [-1.0, 0.0, 1.0]
+    assert c.colors == [DIVERGING_NEGATIVE[-1], DIVERGING_POSITIVE[0]]
+    assert list(classify(np.array([-1.0, -0.01, 0.01, 1.0]), c)) == [0, 0, 1, 1]
+
+
+def test_labels_are_rounded_for_reading() -> None:
+    assert format_value(5165.408) == "5,200"
+    assert format_value(5165.408, "fr") == "5\u202f200"
+    assert format_value(-0.0345) == "−0.035"
+    assert format_value(0.0345, "fr") == "0,035"
+    assert format_value(nan) == ""
+
+
+def test_hotspot_palette_is_distinct_from_the_choropleths() -> None:
+    assert len(HOTSPOT) == 4
+    assert not set(HOTSPOT) & {*SEQUENTIAL, *DIVERGING_NEGATIVE, *DIVERGING_POSITIVE, NEUTRAL}
