@@ -96,6 +96,28 @@ NAMES: dict[str, tuple[str, str]] = {
     "ev_points": ("Points de recharge", "Charging points"),
     "ev_kw": ("Puissance installée", "Installed power"),
     "ev_points_per_100k_inhab": ("Points pour 100 000 habitants", "Points per 100,000 inhabitants"),
+    # layers of the GeoPackage and rasters (QGIS styles)
+    "kwh_per_yr": ("Production potentielle", "Potential production"),
+    "power_kw": ("Puissance", "Power"),
+    "distance_m": ("Distance au point de recharge", "Distance to a charging point"),
+    "stock_change_tc_per_ha": ("Variation de la densité de carbone", "Change in carbon density"),
+    # the calculator deliverable (sequestration.xlsx, sequestration_fr.csv)
+    "sequestration_title": ("Séquestration nette de carbone", "Net carbon sequestration"),
+    "readme": ("Lisez-moi", "Read me"),
+    "communes": ("Communes", "Communes"),
+    "yes": ("Oui", "Yes"),
+    "no": ("Non", "No"),
+    "sign_convention": ("Convention de signe", "Sign convention"),
+    "sign_short": ("positif = séquestration", "positive = sequestration"),
+    "unit": ("Unité", "Unit"),
+    "coefficient_set": ("Jeu de coefficients", "Coefficient set"),
+    "method": ("Méthode", "Method"),
+    "coverage": ("Couverture des données", "Data coverage"),
+    "rounding": ("Arrondis", "Rounding"),
+    "run_date": ("Date du calcul", "Run date"),
+    "sheets": ("Feuilles", "Sheets"),
+    "machine_file": ("Fichier pour les logiciels", "Machine-readable file"),
+    "produced_by": ("Produit par", "Produced by"),
 }
 
 #: id → unit, as written after a label ("Flux net (tCO2e/an)").
@@ -113,6 +135,10 @@ UNITS: dict[str, tuple[str, str]] = {
     "pv_mwp": ("MWc", "MWp"),
     "pv_mwh_per_yr": ("MWh/an", "MWh/yr"),
     "ev_kw": ("kW", "kW"),
+    "kwh_per_yr": ("kWh/an", "kWh/yr"),
+    "power_kw": ("kW", "kW"),
+    "distance_m": ("m", "m"),
+    "stock_change_tc_per_ha": ("tC/ha", "tC/ha"),
 }
 
 _SHARE_WITHIN = re.compile(r"ev_pop_share_within_(\d+)km(_fast)?$")

@@ -58,6 +58,7 @@ from geocarbon.carbon.pixels import density_lookup, hotspot_frame, hotspot_polyg
 from geocarbon.carbon.stocks import compute_stocks, stocks_by_commune, territory_summary
 from geocarbon.communes import fill_from_neighbours, has_boundaries
 from geocarbon.config import PipelineConfig
+from geocarbon.deliverables import calculator_spreadsheet
 from geocarbon.errors import InputError
 from geocarbon.geo import M2_PER_HA, PixelAreaModel, area_ha
 from geocarbon.io.coefficients import (
@@ -69,9 +70,11 @@ from geocarbon.io.coefficients import (
     read_generic_table,
 )
 from geocarbon.io.raster import RasterInfo, count_blocks, iter_blocks, raster_info
+from geocarbon.io.spreadsheets import write_spreadsheet
 from geocarbon.io.tables import read_csv
 from geocarbon.io.writers import (
     BlockRasterWriter,
+    raster_bands,
     write_csv,
     write_json,
     write_text,
@@ -1218,6 +1221,7 @@ def write_carbon_outputs(
     if results.sequestration is not None:
         write_csv(tmp / "sequestration.csv", results.sequestration)
         write_json(tmp / "sequestration.json", sequestration_document(cfg, results))
+        write_spreadsheet(tmp, calculator_spreadsheet(cfg, results))
     summary = results.summary.copy()
     summary.insert(1, "category_aldo", summary["category"].map(ALDO_NAMES).fillna(""))
     write_csv(tmp / "carbon_stocks_summary.csv", summary)
@@ -1323,6 +1327,7 @@ def write_pixel_maps(
         width=lc.width,
         height=lc.height,
         nodata=float("nan"),
+        bands=raster_bands(cfg.report.language, fcfg.start_year, fcfg.end_year),
     ) as writer:
         for block in iter_blocks(lc, aligned, block_pixels=cfg.processing.block_pixels):
             rows, cols = block.shape
