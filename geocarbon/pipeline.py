@@ -40,11 +40,11 @@ from geocarbon.io.outdir import (
     reserve_output_dir,
     result_marker,
 )
+from geocarbon.io.report_files import write_report
 from geocarbon.io.tables import read_csv, sha256_file
 from geocarbon.io.vectors import read_vector
-from geocarbon.io.writers import write_gpkg_layers, write_json, write_text
+from geocarbon.io.writers import write_gpkg_layers, write_json
 from geocarbon.notices import Notice
-from geocarbon.report import territory_report
 from geocarbon.state import Inputs, Progress, Results, StepAnnouncer, Timer
 from geocarbon.territory import epci_coverage, partial_epci_notice, select_communes
 
@@ -406,8 +406,8 @@ def write_outputs(
         maps = (
             sorted(f.name for f in (tmp / "maps").glob("*.html")) if (tmp / "maps").is_dir() else []
         )
-        with announce("writing report.html"):
-            write_text(tmp / "report.html", territory_report(cfg, results, maps))
+        with announce("writing report.html" + (" and report.pdf" if cfg.report.pdf else "")):
+            write_report(tmp, cfg, results, maps)
         results.timings_s["write"] = round(time.perf_counter() - start, 3)
         write_json(tmp / "run.json", result_marker(slot, tmp, provenance(cfg, results)))
     return slot.target

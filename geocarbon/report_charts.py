@@ -1,0 +1,378 @@
+"""Charts and static map images of the territory report.
+
+Pure functions: they take frames and return an inline image (an ``<svg>`` element or a
+``data:image/png;base64`` URI), drawn with matplotlib's Agg backend, with no file written.
+Images are deterministic: the same frames give the same bytes (no date, fixed ids).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from geocarbon.classes import NO_DATA, Classes, classify, layer_classes
+from geocarbon.labels import Language, label
+
+#: Sequestration (positive) in blue-green, emission (negative) in red, as in the maps.
+SEQUESTRATION_COLOR = "#2166ac"
+EMISSION_COLOR = "#b2182b"
+PCAET_COLORS = {
+    "forest": "#1b7837",
+    "agricultural_soils": "#dfc27d",
+    "other_soils": "#8c510a",
+    "wood_products": "#762a83",
+}
+POOL_COLORS = {
+    "soil": "#8c6d31",
+    "litter": "#e7ba52",
+    "live_biomass": "#31a354",
+    "dead_wood": "#636363",
+}
+ROOF_COLORS = {"flat": "#fdae6b", "pitched": "#e6550d", "unknown": "#bdbdbd"}
+NO_DATA_COLOR = NO_DATA
+
+plt.rcParams.update(
+    {
+        "svg.hashsalt": "geocarbon",
+        "svg.fonttype": "path",
+        "font.family": "DejaVu Sans",
+        "font.size": 9,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+)
+
+
+def _svg(fig: Figure) -> str:
+    """The figure as an inline ``<svg>`` element (no XML prolog, no date, stable ids)."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buf.getvalue()
+    text = text[text.index("<svg") :]
+    # inline in HTML the SVG namespaces are implied; the metadata names matplotlib's site
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.DOTALL)
+    return re.sub(r' xmlns(:\w+)?="[^"]*"', "", text)
+
+
+def _png_uri(fig: Figure, dpi: int = 130) -> str:
+    """The figure as a ``data:image/png;base64`` URI (no software or date metadata)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _fmt(value: float, language: Language = "en") -> str:
+    """A readable number: thousands separated by a narrow space, one decimal from 10 to 100,
+    two significant digits below (French: decimal comma)."""
+    if not np.isfinite(value):
+        return ""
+    mag = abs(value)
+    if mag >= 100 or value == round(value):
+        text = f"{value:,.0f}".replace(",", "\u202f")
+    elif mag >= 10:
+        text = f"{value:.1f}"
+    else:
+        text = f"{value:.2g}"
+    return text.replace(".", ",") if language == "fr" else text
+
+
+# ----------------------------------------------------------------------------------------
+# classes of the static maps
+
+
+def map_classes(
+    values: Any, *, diverging: bool, language: Language = "fr"
+) -> tuple[Classes, np.ndarray]:
+    """Classes of a map layer (those of the interactive maps and the QGIS styles, from
+    :func:`geocarbon.classes.layer_classes`) and the class of each value (-1: no data).
+
+    Parameters
+    ----------
+    values : array-like of float
+        Values of the layer, any unit; NaN is "no data".
+    diverging : bool
+        Classes symmetric around zero (flows: positive = sequestration).
+    """
+    arr = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
+    classes = layer_classes(arr, diverging=diverging, lang=language)
+    return classes, classify(arr, classes)
+
+
+def theme_map(
+    communes: Any,
+    column: str,
+    title: str,
+    *,
+    diverging: bool = False,
+    language: Language = "fr",
+    outline: Any = None,
+) -> str:
+    """A static map of one commune (or EPCI) layer in its classes, as a PNG data URI.
+
+    Parameters
+    ----------
+    communes : GeoDataFrame
+        Polygons in a projected CRS (metres), with ``column``.
+    column : str
+        The value shown (its unit in its name, e.g. ``stock_tc_per_ha``).
+    title : str
+        Legend title, with its unit.
+    outline : GeoDataFrame, optional
+        Boundaries drawn over the classes (EPCIs).
+    """
+    classes, index = map_classes(communes[column], diverging=diverging, language=language)
+    fill = [classes.colors[k] if k >= 0 else NO_DATA_COLOR for k in index]
+    fig, ax = plt.subplots(figsize=(6.3, 5.2))
+    communes.plot(ax=ax, color=fill, edgecolor="#666666", linewidth=0.25)
+    if outline is not None and len(outline):
+        outline.boundary.plot(ax=ax, color="#222222", linewidth=0.8)
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    handles = [
+        Patch(facecolor=c, edgecolor="#666666", label=lab)
+        for c, lab in zip(classes.colors, classes.labels, strict=True)
+    ]
+    if (index < 0).any():
+        handles.append(
+            Patch(
+                facecolor=NO_DATA_COLOR,
+                edgecolor="#666666",
+                label="sans donnée" if language == "fr" else "no data",
+            )
+        )
+    ax.legend(
+        handles=handles,
+        title=title,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        frameon=False,
+        fontsize=8,
+        title_fontsize=8,
+    )
+    _scale_bar(ax)
+    return _png_uri(fig)
+
+
+def _scale_bar(ax: Any) -> None:
+    """A round-length scale bar in the lower left corner (axes in metres)."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    width = x1 - x0
+    length = 10 ** np.floor(np.log10(width / 4))
+    for step in (5, 2):
+        if step * length <= width / 4:
+            length *= step
+            break
+    x, y = x0 + width * 0.04, y0 + (y1 - y0) * 0.04
+    ax.plot([x, x + length], [y, y], color="#222222", linewidth=2)
+    ax.text(x + length / 2, y + (y1 - y0) * 0.015, f"{length / 1000:g} km", ha="center", fontsize=7)
+
+
+# ----------------------------------------------------------------------------------------
+# charts
+
+
+def _finish(fig: Figure, ax: Any, xlabel: str = "", ylabel: str = "") -> str:
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    ax.grid(axis="x" if ax.get_xlabel() else "y", color="#e9ecef", linewidth=0.6)
+    ax.set_axisbelow(True)
+    return _svg(fig)
+
+
+def stocks_by_category(summary: pd.DataFrame, language: Language = "fr") -> str:
+    """Carbon stocks by land-use category and pool, as a stacked horizontal bar (tC).
+
+    Parameters
+    ----------
+    summary : DataFrame
+        ``carbon_stocks_summary`` rows: ``category``, ``pool``, ``stock_tc``.
+    """
+    rows = summary[summary["category"] != "total"]
+    table = rows.pivot_table(index="category", columns="pool", values="stock_tc", aggfunc="sum")
+    table = table.loc[table.sum(axis=1) > 0]
+    table = table.loc[table.sum(axis=1).sort_values().index]
+    pools = [p for p in POOL_COLORS if p in table.columns] + [
+        p for p in table.columns if p not in POOL_COLORS
+    ]
+    fig, ax = plt.subplots(figsize=(7.2, 0.32 * len(table) + 1.2))
+    left = np.zeros(len(table))
+    names = [label(c, language) for c in table.index]
+    for pool in pools:
+        vals = table[pool].fillna(0).to_numpy() / 1000
+        ax.barh(
+            names,
+            vals,
+            left=left,
+            color=POOL_COLORS.get(pool, "#999999"),
+            label=label(pool, language),
+        )
+        left += vals
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    unit = "milliers de tC" if language == "fr" else "thousand tC"
+    return _finish(fig, ax, xlabel=unit)
+
+
+def flows_by_epci(seq: pd.DataFrame, language: Language = "fr") -> str:
+    """Net flows by PCAET category per EPCI (or per commune when the run has one EPCI or
+    none), as a diverging bar: positive = sequestration (tCO2e/yr).
+
+    Parameters
+    ----------
+    seq : DataFrame
+        ``sequestration`` rows: ``level``, ``code``, ``name`` and one column per PCAET
+        category (tCO2e/yr).
+    """
+    level = "epci" if (seq["level"] == "epci").sum() >= 2 else "commune"
+    rows = seq[seq["level"] == level].copy()
+    rows = rows.loc[rows["total"].notna()]
+    if level == "commune" and len(rows) > 25:
+        rows = rows.reindex(rows["total"].abs().sort_values(ascending=False).index[:25])
+    rows = rows.sort_values("total")
+    names = [
+        (str(n) if isinstance(n, str) and n.strip() else str(c))[:38]
+        for n, c in zip(rows["name"], rows["code"], strict=True)
+    ]
+    fig, ax = plt.subplots(figsize=(7.2, 0.3 * len(rows) + 1.4))
+    pos = np.zeros(len(rows))
+    neg = np.zeros(len(rows))
+    for cat, color in PCAET_COLORS.items():
+        if cat not in rows.columns:
+            continue
+        vals = rows[cat].fillna(0).to_numpy(dtype=float)
+        if not np.any(vals):
+            continue
+        base = np.where(vals >= 0, pos, neg)
+        ax.barh(names, vals, left=base, color=color, label=label(cat, language))
+        pos += np.where(vals >= 0, vals, 0)
+        neg += np.where(vals < 0, vals, 0)
+    ax.scatter(
+        rows["total"],
+        names,
+        color="black",
+        marker="|",
+        s=120,
+        zorder=3,
+        label=label("total", language),
+    )
+    ax.axvline(0, color="#222222", linewidth=0.8)
+    ax.legend(frameon=False, fontsize=8, loc="best")
+    unit = (
+        "tCO2e/an (positif = séquestration, négatif = émission)"
+        if language == "fr"
+        else "tCO2e/yr (positive = sequestration, negative = emission)"
+    )
+    return _finish(fig, ax, xlabel=unit)
+
+
+def landuse_change_matrix(flows: pd.DataFrame, language: Language = "fr") -> str:
+    """Land-use change matrix: area changed per year from each category (rows) to each
+    category (columns), ha/yr, from the ``landuse_change`` rows of the flows."""
+    luc = flows[flows["flow_kind"] == "landuse_change"]
+    # one area per zone and category pair (each pair has a row per pool)
+    per_pair = luc.drop_duplicates(["zone_code", "from_category", "to_category"])
+    matrix = per_pair.pivot_table(
+        index="from_category", columns="to_category", values="area_ha_per_yr", aggfunc="sum"
+    )
+    rows, cols = sorted(matrix.index), sorted(matrix.columns)
+    matrix = matrix.reindex(index=rows, columns=cols)
+    fig, ax = plt.subplots(figsize=(min(7.2, 0.7 * len(cols) + 3.2), 0.34 * len(rows) + 2.4))
+    data = matrix.to_numpy(dtype=float)
+    shown = np.ma.masked_invalid(np.where(data > 0, data, np.nan))
+    cmap = matplotlib.colormaps["YlOrBr"].copy()
+    cmap.set_bad("#ffffff")
+    im = ax.imshow(shown, cmap=cmap, aspect="auto")
+    for (i, j), v in np.ndenumerate(data):
+        if np.isfinite(v) and v > 0:
+            ax.text(
+                j,
+                i,
+                _fmt(v, language),
+                ha="center",
+                va="center",
+                fontsize=6.5,
+                color="white" if v > np.nanmax(data) * 0.6 else "black",
+            )
+    ax.set_xticks(
+        range(len(cols)), [label(c, language) for c in cols], rotation=50, ha="right", fontsize=7
+    )
+    ax.set_yticks(range(len(rows)), [label(c, language) for c in rows], fontsize=7)
+    ax.set_xlabel("vers" if language == "fr" else "to")
+    ax.set_ylabel("depuis" if language == "fr" else "from")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(True)
+    fig.colorbar(im, ax=ax, shrink=0.6, label="ha/an" if language == "fr" else "ha/yr")
+    return _svg(fig)
+
+
+def pv_by_roof_form(summary: pd.DataFrame, language: Language = "fr") -> str:
+    """Rooftop PV potential by roof form (MWp), from the PV summary rows ``roof <form>``."""
+    rows = summary[summary["group"].astype(str).str.startswith("roof ")]
+    forms = [str(g).removeprefix("roof ") for g in rows["group"]]
+    fig, ax = plt.subplots(figsize=(5.5, 0.45 * len(rows) + 1.0))
+    names = [label(f, language) for f in forms]
+    vals = rows["mwp"].to_numpy(dtype=float)
+    ax.barh(names, vals, color=[ROOF_COLORS.get(f, "#999999") for f in forms])
+    for y, v in enumerate(vals):
+        ax.text(v, y, " " + _fmt(v), va="center", fontsize=8)
+    return _finish(fig, ax, xlabel=label("pv_mwp", language, unit=True))
+
+
+def pv_by_commune(levels: pd.DataFrame, language: Language = "fr", top_n: int = 15) -> str:
+    """The ``top_n`` communes by rooftop PV potential (MWp)."""
+    rows = levels[(levels["level"] == "commune") & levels["pv_mwp"].notna()]
+    rows = rows.sort_values("pv_mwp", ascending=False).head(top_n).iloc[::-1]
+    names = [
+        (str(n) if isinstance(n, str) and n.strip() else str(c))[:38]
+        for n, c in zip(rows["name"], rows["code"], strict=True)
+    ]
+    fig, ax = plt.subplots(figsize=(6.5, 0.3 * len(rows) + 1.0))
+    ax.barh(names, rows["pv_mwp"], color="#e6550d")
+    return _finish(fig, ax, xlabel=label("pv_mwp", language, unit=True))
+
+
+def population_by_distance(
+    indicators: pd.DataFrame, distances_km: Sequence[float], language: Language = "fr"
+) -> str:
+    """Share of the population within each distance of a public charging point (any power
+    and fast), per EPCI and for the territory (per cent)."""
+    rows = indicators[indicators["level"].isin(["territory", "epci"])]
+    fig, ax = plt.subplots(figsize=(7.2, 3.2))
+    xs = np.arange(len(distances_km))
+    n = max(len(rows), 1)
+    width = 0.8 / n
+    cmap = matplotlib.colormaps["tab10"]
+    for k, (_, row) in enumerate(rows.iterrows()):
+        vals = [float(row.get(f"ev_pop_share_within_{d:g}km", np.nan)) * 100 for d in distances_km]
+        name = (
+            label("territory", language)
+            if row["level"] == "territory"
+            else (str(row.get("name") or "") or str(row["code"]))[:30]
+        )
+        color = "#222222" if row["level"] == "territory" else cmap(k % 10)
+        ax.bar(xs + (k - (n - 1) / 2) * width, vals, width=width, color=color, label=name)
+    ax.set_xticks(xs, [f"≤ {d:g} km" for d in distances_km])
+    ax.set_ylim(0, 100)
+    ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _finish(
+        fig,
+        ax,
+        ylabel=("% de la population" if language == "fr" else "% of the population"),
+    )
