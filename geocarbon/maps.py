@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import branca.colormap as cm
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import Element
+import shapely
+import shapely.geometry
+from branca.element import Element, MacroElement
 from folium.map import Layer
 from folium.template import Template
 
+from geocarbon.classes import (
+    HOTSPOT,
+    NO_DATA,
+    SEQUENTIAL,
+    Classes,
+    classify,
+    layer_classes,
+    round_sig,
+)
 from geocarbon.io.map_assets import read_map_asset
 
 
@@ -26,8 +37,9 @@ class ChoroplethLayer:
 
     column: str
     title: str
-    colors: Sequence[str] = ("#f7fcf5", "#c7e9c0", "#74c476", "#238b45", "#00441b")
+    colors: Sequence[str] = SEQUENTIAL
     fmt: str = "{:,.0f}"
+    """Unused (legend labels come from :func:`geocarbon.classes.layer_classes`); kept for callers."""
     diverging: bool = False
     """Classes symmetric around zero: red for negative values, blue for positive ones."""
 
@@ -65,6 +77,12 @@ def _element_ids(element: Element) -> set[str]:
 #: Global JS function ``geocarbonDetails(fields, aliases, skipEmpty)``: a tooltip or popup
 #: content function (``layer → <div><table>``) that sets every label and value as text.
 _DETAILS_JS = """<script>
+// numbers for reading: 3 significant digits, or no decimals with thousands separators from 1,000
+window.geocarbonNumber = function (value) {
+    var big = Math.abs(value) >= 1000;
+    return value.toLocaleString("en-US", big ? {maximumFractionDigits: 0}
+        : {maximumSignificantDigits: 3});
+};
 window.geocarbonDetails = function (fields, aliases, skipEmpty) {
     return function (layer) {
         var props = (layer.feature && layer.feature.properties) || {};
@@ -81,7 +99,7 @@ window.geocarbonDetails = function (fields, aliases, skipEmpty) {
             var th = document.createElement("th");
             var td = document.createElement("td");
             th.textContent = String(aliases[i]);
-            td.textContent = typeof value === "number" ? value.toLocaleString()
+            td.textContent = typeof value === "number" ? geocarbonNumber(value)
                 : typeof value === "object" ? JSON.stringify(value) : String(value);
             tr.appendChild(th);
             tr.appendChild(td);
@@ -103,21 +121,6 @@ class _Raw(Element):
 
     def render(self, **kwargs: Any) -> str:
         return self._text
-
-
-class _TextTooltip(folium.GeoJsonTooltip):
-    """Folium's GeoJSON tooltip, its content set as text (Folium's own sets ``innerHTML``)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        {{ this._parent.get_name() }}.bindTooltip(
-            geocarbonDetails({{ this.fields|tojson }}, {{ this.aliases|tojson }}, false),
-            {{ this.tooltip_options|tojavascript }}
-        );
-        {% endmacro %}
-        """
-    )
 
 
 class PointsLayer(Layer):
@@ -218,62 +221,6 @@ def _offline_assets(fmap: folium.Map, extra_assets: Sequence[str] = ()) -> None:
     root.header.add_child(_Raw(_DETAILS_JS), name="geocarbon_details", index=len(names))  # type: ignore[attr-defined]
 
 
-def _round_sig(value: float, digits: int = 2) -> float:
-    if value == 0 or not np.isfinite(value):
-        return value
-    return float(round(value, -int(np.floor(np.log10(abs(value)))) + digits - 1))
-
-
-def _legend_html(layer: ChoroplethLayer, bins: Sequence[float], colors: Sequence[str]) -> str:
-    """A legend box: one swatch and value range per class."""
-    rows = []
-    for k, color in enumerate(colors):
-        lo, hi = layer.fmt.format(bins[k]), layer.fmt.format(bins[k + 1])
-        rows.append(
-            f'<div><span style="display:inline-block;width:14px;height:10px;background:{color};'
-            f'border:1px solid #777;margin-right:5px"></span>{html.escape(lo)} – {html.escape(hi)}</div>'
-        )
-    rows.append(
-        '<div><span style="display:inline-block;width:14px;height:10px;background:#cccccc;'
-        'border:1px solid #777;margin-right:5px"></span>no data</div>'
-    )
-    return (
-        '<div style="background:white;padding:6px 8px;border-radius:4px;box-shadow:0 0 4px #888">'
-        f"<b>{html.escape(layer.title)}</b>{''.join(rows)}</div>"
-    )
-
-
-DIVERGING = ("#b2182b", "#ef8a62", "#fddbc7", "#d1e5f0", "#67a9cf", "#2166ac")
-
-
-def _diverging_bins(values: np.ndarray) -> tuple[list[float], list[str]]:
-    """Six classes symmetric around zero from quantiles of |value| (zero is a class edge)."""
-    finite = np.abs(values[np.isfinite(values)])
-    top = float(finite.max()) if len(finite) and finite.max() > 0 else 1.0
-    q50, q90 = (
-        (_round_sig(float(np.quantile(finite, q))) for q in (0.5, 0.9))
-        if len(finite)
-        else (0.0, 0.0)
-    )
-    inner = sorted({v for v in (q50, q90) if 0 < v < top})
-    edges = [-top, *[-v for v in reversed(inner)], 0.0, *inner, top]
-    n_side = len(inner) + 1
-    colors = list(DIVERGING[3 - n_side : 3]) + list(DIVERGING[3 : 3 + n_side])
-    return [float(e) for e in edges], colors
-
-
-def _quantile_bins(values: np.ndarray, n: int) -> list[float]:
-    finite = values[np.isfinite(values)]
-    if len(finite) == 0:
-        return [0.0, 1.0]
-    qs = np.quantile(finite, np.linspace(0, 1, n + 1))
-    inner = [_round_sig(q) for q in qs[1:-1]]
-    edges = np.unique([float(qs[0]), *inner, float(qs[-1])])
-    if len(edges) < 2:
-        edges = np.array([edges[0], edges[0] + 1.0])
-    return [float(e) for e in edges]
-
-
 @dataclass(frozen=True)
 class Overlay:
     """Extra polygons shown above the choropleths, coloured by a class column."""
@@ -283,6 +230,9 @@ class Overlay:
     class_column: str
     colors: dict[str, str]
     tooltip_fields: Sequence[tuple[str, str]] = ()
+    focus: bool = False
+    """Open the map on this overlay's extent (e.g. the buildings of a PV map) rather than on
+    the communes'."""
 
 
 def commune_tooltip(
@@ -296,10 +246,11 @@ def commune_tooltip(
 
 
 def hotspot_overlay(hotspots: gpd.GeoDataFrame) -> Overlay:
-    """Land-use-change hot spots: losses in red, gains in blue."""
+    """Land-use-change hot spots: losses in oranges, gains in purples (their own palette, not the
+    red/blue of the flow choropleth beneath them)."""
     from geocarbon.carbon.pixels import HOTSPOT_CLASSES
 
-    palette = ["#67001f", "#d6604d", "#4393c3", "#053061"]
+    palette = HOTSPOT
     return Overlay(
         "Land-use change hot spots (stock change, tC/ha)",
         hotspots,
@@ -307,6 +258,187 @@ def hotspot_overlay(hotspots: gpd.GeoDataFrame) -> Overlay:
         {label: palette[i] for i, (_, _, label) in enumerate(HOTSPOT_CLASSES)},
         (("change_class", "Change"), ("area_ha", "Area (ha)")),
     )
+
+
+#: Decimal places of the coordinates written in the maps [degrees]: 1e-5° ≈ 1 m, well below
+#: the simplification tolerance.
+COORD_DECIMALS = 5
+
+#: Basemap tiles (the only thing a map fetches; optional: without network the map shows its
+#: layers on a plain background and says why the background is missing).
+TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+TILES_ATTRIBUTION = (
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
+TILES_NAME = "Background map (OpenStreetMap, needs network)"
+OFFLINE_NOTE = "Background map not loaded (no network): layers are shown on a plain background."
+
+
+def _js(value: Any) -> str:
+    """``value`` as JSON that cannot end a ``<script>`` (``<``, ``>``, ``&``, ``'`` escaped,
+    as Jinja's ``tojson`` does)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+        text = text.replace(char, code)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _reading_value(value: Any) -> Any:
+    """A property value as shown: floats rounded for reading (4 significant digits, no
+    decimals from 1,000; the tooltip shows 3), NaN → None (shown empty), numpy → Python."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if not np.isfinite(v):
+            return None
+        if abs(v) >= 1000:
+            return round(v)
+        return round_sig(v, 4)
+    if pd.isna(value):
+        return None
+    return str(value)
+
+
+def _collection(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection (WGS 84) of ``frame`` with ``columns`` as properties,
+    coordinates rounded to :data:`COORD_DECIMALS`, values rounded for reading."""
+    geoms = shapely.transform(frame.geometry.to_numpy(), lambda xy: np.round(xy, COORD_DECIMALS))
+    records = frame[list(columns)].to_dict("records") if columns else [{}] * len(frame)
+    features = [
+        {
+            "type": "Feature",
+            "properties": {k: _reading_value(v) for k, v in rec.items()},
+            "geometry": shapely.geometry.mapping(g),
+        }
+        for rec, g in zip(records, geoms, strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _swatch(color: str) -> str:
+    return (
+        f'<span style="display:inline-block;width:14px;height:10px;background:{color};'
+        'border:1px solid #777;margin-right:5px;vertical-align:middle"></span>'
+    )
+
+
+def _legend_box(key: str, title: str, rows: Sequence[tuple[str, str]], note: str = "") -> str:
+    """A legend (hidden until its layer is shown): title, one swatch and label per class."""
+    body = "".join(f"<div>{_swatch(c)}{html.escape(label)}</div>" for c, label in rows)
+    if note:
+        body += f'<div style="font-style:italic">{html.escape(note)}</div>'
+    return (
+        f'<div class="geocarbon-legend" data-layer="{key}" style="display:none;background:white;'
+        "padding:6px 8px;border-radius:4px;box-shadow:0 0 4px #888;font:12px sans-serif;"
+        f'max-width:260px"><b>{html.escape(title)}</b>{body}</div>'
+    )
+
+
+def _choropleth_legend(key: str, layer: ChoroplethLayer, classes: Classes, has_nan: bool) -> str:
+    rows = list(zip(classes.colors, classes.labels, strict=True))
+    note = {
+        "no change": "no change (every value is 0)",
+        "single value": "every value is equal",
+        "no data": "no data",
+    }.get(classes.note, "")
+    if has_nan:
+        rows.append((NO_DATA, "no data"))
+    return _legend_box(key, layer.title, rows, note)
+
+
+_LAYERS_JS = """
+(function () {
+    var map = %(map)s;
+    var legendControl = L.control({position: "bottomleft"});
+    legendControl.onAdd = function () {
+        var box = L.DomUtil.create("div", "geocarbon-legends");
+        document.querySelectorAll(".geocarbon-legend").forEach(function (el) { box.appendChild(el); });
+        L.DomEvent.disableClickPropagation(box);
+        return box;
+    };
+    legendControl.addTo(map);
+    function showLegend(layer, shown) {
+        var key = layer && layer.geocarbonKey;
+        if (!key) { return; }
+        document.querySelectorAll(".geocarbon-legend").forEach(function (el) {
+            if (el.getAttribute("data-layer") === key) { el.style.display = shown ? "block" : "none"; }
+        });
+    }
+    // the legend follows the layers shown (a radio choice swaps the choropleth's legend)
+    map.on("layeradd", function (e) { showLegend(e.layer, true); });
+    map.on("layerremove", function (e) { showLegend(e.layer, false); });
+    var tiles = L.tileLayer(%(tiles_url)s, {maxZoom: 19, attribution: %(tiles_attribution)s});
+    var warned = false;
+    tiles.on("tileerror", function () {
+        if (warned) { return; }
+        warned = true;
+        var note = document.getElementById("geocarbon-offline-note");
+        if (note) { note.style.display = "block"; }
+    });
+    var bases = {}, overlays = {};
+    %(layers)s
+    overlays[%(tiles_name)s] = tiles;
+    tiles.addTo(map);
+    L.control.layers(bases, overlays, {collapsed: false, position: "topright"}).addTo(map);
+})();
+"""
+
+
+def _choropleth_js(name: str, data: str, key: str, colors: list[str], tips: str) -> str:
+    return f"var {name} = window.{name} = geocarbonChoropleth({data}, {_js(key)}, {_js(colors)}, {_js(NO_DATA)}, {tips});\n"
+
+
+_HELPERS_JS = """<script>
+// a choropleth: the shared features restyled by one class column (class index per feature)
+window.geocarbonChoropleth = function (data, key, colors, noData, tips) {
+    var layer = L.geoJSON(data, {
+        style: function (feature) {
+            var k = feature.properties[key];
+            var fill = (k === null || k === undefined || k < 0) ? noData : colors[k];
+            return {fillColor: fill, color: "#555555", weight: 0.6, fillOpacity: 0.75};
+        },
+        onEachFeature: function (feature, item) {
+            item.on("mouseover", function () { item.setStyle({weight: 2.5, color: "#000000"}); });
+            item.on("mouseout", function () { layer.resetStyle(item); });
+        }
+    });
+    if (tips) { layer.bindTooltip(geocarbonDetails(tips[0], tips[1], false), {sticky: true}); }
+    return layer;
+};
+// polygons coloured by a class name (hot spots, buildings, population cells)
+window.geocarbonClassed = function (data, column, colors, tips) {
+    var layer = L.geoJSON(data, {
+        style: function (feature) {
+            var c = colors[feature.properties[column]] || "#000000";
+            return {fillColor: c, color: c, weight: 0.5, fillOpacity: 0.8};
+        }
+    });
+    if (tips) { layer.bindTooltip(geocarbonDetails(tips[0], tips[1], false), {sticky: true}); }
+    return layer;
+};
+</script>
+"""
+
+
+class _Script(MacroElement):
+    """Literal JavaScript run after the map is created (built in Python, data as escaped JSON)."""
+
+    _template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self._name = "GeocarbonLayers"
+        self.code = code
+
+
+def _bounds(frame: gpd.GeoDataFrame) -> list[list[float]]:
+    minx, miny, maxx, maxy = frame.total_bounds
+    return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
 
 
 def choropleth_map(
@@ -319,118 +451,113 @@ def choropleth_map(
     overlays: Sequence[Overlay] = (),
     extra: Any = None,
 ) -> str:
-    """A Folium map with one switchable choropleth per layer, legends and tooltips.
+    """A map with exclusive choropleths (one shown at a time), their legends and tooltips.
 
     Parameters
     ----------
     frame : GeoDataFrame
-        Polygons in a projected CRS with the mapped columns.
+        Polygons (communes or EPCIs; any CRS, shown in WGS 84) with the mapped columns.
     layers : sequence of ChoroplethLayer
-        Quantile classes; the first layer is shown at opening, the others can be switched
-        on in the layer control.
+        Choropleths, chosen with radio buttons (the first is shown at opening); their classes
+        come from :func:`geocarbon.classes.layer_classes`. The polygons are written once in
+        the page and shared by every choropleth (each holds only its class index).
     title : str
         Shown in the page's title block (plain text: it is escaped here).
     tooltip_fields : sequence of (column, label)
-        Fields shown when hovering a polygon. Values are set as text, never as HTML: input
-        text (commune names...) cannot inject markup or script.
+        Fields shown when hovering a polygon, numbers rounded for reading. Values are set as
+        text, never as HTML: input text (commune names...) cannot inject markup or script.
     simplify_m : float
         Tolerance [m] of the geometry simplification (keeps files small).
     overlays : sequence of Overlay
-        Polygons shown above the choropleths (their tooltips are set as text too).
+        Polygons shown above the choropleths, each switchable with its own legend (their
+        tooltips are set as text too). An overlay with ``focus`` sets the opening extent.
     extra : folium element, optional
-        Added to the map before the layer control, e.g. a :class:`PointsLayer`; the shipped
-        libraries named in its ``assets`` attribute are inlined in the page.
+        A layer such as :class:`PointsLayer` (shown, switchable); the shipped libraries named
+        in its ``assets`` attribute are inlined in the page.
 
     Returns
     -------
     str
         A standalone HTML page that works offline: Leaflet and the other libraries are
-        inlined from ``geocarbon/maps_lib`` (only the basemap tiles need network).
+        inlined from ``geocarbon/maps_lib``; only the optional background tiles need network
+        (without it, a note says so and the layers show on a plain background).
     """
     shown = frame.copy()
     if simplify_m > 0 and shown.crs is not None and shown.crs.is_projected:
         shown["geometry"] = shown.geometry.simplify(simplify_m, preserve_topology=True)
-    shown = shown.to_crs("EPSG:4326")
-    for col, _ in tooltip_fields:
-        if col in shown.columns and pd.api.types.is_float_dtype(shown[col]):
-            shown[col] = shown[col].round(3)
-    minx, miny, maxx, maxy = shown.total_bounds
-    fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
-    keep = [c for c, _ in tooltip_fields] + [layer.column for layer in layers]
-    data = shown[[*dict.fromkeys(keep), "geometry"]]
+    if shown.crs is not None:
+        shown = shown.to_crs("EPSG:4326")
+    fmap = folium.Map(tiles=None, control_scale=True, maxZoom=19)
+    focus = next((o for o in overlays if o.focus and len(o.frame)), None)
+    fmap.fit_bounds(_bounds(focus.frame.to_crs("EPSG:4326") if focus else shown))
+
+    fields = [c for c, _ in tooltip_fields]
+    tips = _js([fields, [lbl for _, lbl in tooltip_fields]])
+    props = shown[[*dict.fromkeys(fields)]].copy()
     legends = []
+    scripts = []
     for i, layer in enumerate(layers):
-        values = data[layer.column].to_numpy(dtype=float)
-        if layer.diverging:
-            bins, colors = _diverging_bins(values)
-        else:
-            bins = _quantile_bins(values, len(layer.colors))
-            colors = list(layer.colors)[: len(bins) - 1]
-        cmap = cm.StepColormap(colors, index=bins, vmin=bins[0], vmax=bins[-1])
-        group = folium.FeatureGroup(name=layer.title, overlay=True, show=(i == 0))
-
-        def style(feature: dict, col: str = layer.column, cmap: cm.StepColormap = cmap) -> dict:
-            value = feature["properties"].get(col)
-            fill = "#cccccc" if value is None or not np.isfinite(value) else cmap(value)
-            return {"fillColor": fill, "color": "#555555", "weight": 0.6, "fillOpacity": 0.75}
-
-        folium.GeoJson(
-            data.__geo_interface__,
-            style_function=style,
-            highlight_function=lambda _f: {"weight": 2.5, "color": "#000000"},
-            tooltip=_TextTooltip(
-                fields=[c for c, _ in tooltip_fields],
-                aliases=[lbl for _, lbl in tooltip_fields],
-            ),
-            name=layer.title,
-        ).add_to(group)
-        group.add_to(fmap)
-        legends.append(_legend_html(layer, bins, colors))
-    for overlay in overlays:
-        shown_overlay = overlay.frame.to_crs("EPSG:4326")
-        if "area_ha" in shown_overlay.columns:
-            shown_overlay["area_ha"] = shown_overlay["area_ha"].round(2)
-        group = folium.FeatureGroup(name=overlay.name, overlay=True, show=True)
-
-        def overlay_style(feature: dict, ov: Overlay = overlay) -> dict:
-            color = ov.colors.get(feature["properties"].get(ov.class_column), "#000000")
-            return {"fillColor": color, "color": color, "weight": 0.5, "fillOpacity": 0.8}
-
-        folium.GeoJson(
-            shown_overlay.__geo_interface__,
-            style_function=overlay_style,
-            tooltip=_TextTooltip(
-                fields=[c for c, _ in overlay.tooltip_fields],
-                aliases=[lbl for _, lbl in overlay.tooltip_fields],
+        values = shown[layer.column].to_numpy(dtype=float)
+        classes = layer_classes(values, diverging=layer.diverging, colors=layer.colors)
+        k = classify(values, classes)
+        props[f"_k{i}"] = pd.array(np.where(k >= 0, k, -1), dtype="int64")
+        key = f"choropleth_{i}"
+        legends.append(_choropleth_legend(key, layer, classes, bool(np.isnan(values).any())))
+        scripts.append((key, layer.title, classes.colors))
+    data = _collection(gpd.GeoDataFrame(props, geometry=shown.geometry), list(props.columns))
+    parts = [f"var geocarbon_zones = window.geocarbon_zones = {_js(data)};"]
+    for i, (key, name, colors) in enumerate(scripts):
+        var = f"geocarbon_{key}"
+        parts.append(_choropleth_js(var, "geocarbon_zones", f"_k{i}", colors, tips))
+        parts.append(f"{var}.geocarbonKey = {_js(key)}; bases[{_js(name)}] = {var};")
+        if i == 0:
+            parts.append(f"{var}.addTo(map);")
+    for j, overlay in enumerate(overlays):
+        ov = overlay.frame.to_crs("EPSG:4326") if overlay.frame.crs is not None else overlay.frame
+        cols = [*dict.fromkeys([overlay.class_column, *[c for c, _ in overlay.tooltip_fields]])]
+        var, key = f"geocarbon_overlay_{j}", f"overlay_{j}"
+        ov_tips = (
+            _js(
+                [[c for c, _ in overlay.tooltip_fields], [lbl for _, lbl in overlay.tooltip_fields]]
             )
             if overlay.tooltip_fields
-            else None,
-            name=overlay.name,
-        ).add_to(group)
-        group.add_to(fmap)
-        rows = "".join(
-            f'<div><span style="display:inline-block;width:14px;height:10px;background:{c};'
-            f'border:1px solid #777;margin-right:5px"></span>{html.escape(label)}</div>'
-            for label, c in overlay.colors.items()
+            else "null"
+        )
+        parts.append(
+            f"var {var} = window.{var} = geocarbonClassed({_js(_collection(ov, cols))}, "
+            f"{_js(overlay.class_column)}, {_js(overlay.colors)}, {ov_tips});"
+        )
+        parts.append(
+            f"{var}.geocarbonKey = {_js(key)}; overlays[{_js(overlay.name)}] = {var}; "
+            f"{var}.addTo(map);"
         )
         legends.append(
-            '<div style="background:white;padding:6px 8px;border-radius:4px;box-shadow:0 0 4px #888">'
-            f"<b>{html.escape(overlay.name)}</b>{rows}</div>"
+            _legend_box(key, overlay.name, [(c, lbl) for lbl, c in overlay.colors.items()])
         )
     if extra is not None:
         extra.add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
+        name = getattr(extra, "layer_name", None) or "Points"
+        # Folium adds the layer to the map; shown in the control here
+        parts.append(f"overlays[{_js(name)}] = {extra.get_name()};")
+    code = _LAYERS_JS % {
+        "map": fmap.get_name(),
+        "tiles_url": _js(TILES_URL),
+        "tiles_attribution": _js(TILES_ATTRIBUTION),
+        "tiles_name": _js(TILES_NAME),
+        "layers": "\n    ".join(parts),
+    }
+    _Script(code).add_to(fmap)
     heading = (
         '<div style="position:fixed;top:10px;left:60px;z-index:9999;background:white;'
-        'padding:6px 10px;border-radius:4px;box-shadow:0 0 4px #888;font:14px sans-serif">'
-        f"<b>{html.escape(title)}</b></div>"
+        "padding:6px 10px;border-radius:4px;box-shadow:0 0 4px #888;font:14px sans-serif;"
+        'max-width:60%">'
+        f"<b>{html.escape(title)}</b>"
+        '<div id="geocarbon-offline-note" style="display:none;font-size:12px;color:#555">'
+        f"{html.escape(OFFLINE_NOTE)}</div></div>"
     )
-    panel = (
-        '<div style="position:fixed;bottom:48px;left:10px;z-index:9999;display:flex;gap:8px;'
-        'font:12px sans-serif">' + "".join(legends) + "</div>"
-    )
+    style = "<style>.leaflet-container{background:#eef0ea}</style>"
     root = fmap.get_root()
-    root.html.add_child(_Raw(heading + panel))  # type: ignore[attr-defined]
+    root.html.add_child(_Raw(style + heading + "".join(legends)))  # type: ignore[attr-defined]
     _offline_assets(fmap, getattr(extra, "assets", ()))
+    root.header.add_child(_Raw(_HELPERS_JS), name="geocarbon_helpers")  # type: ignore[attr-defined]
     return _render_page(fmap)

@@ -903,6 +903,7 @@ def write_pv_outputs(
             ("mwh_per_yr", "MWh/yr"),
             ("excluded_reason", "Excluded"),
         ),
+        focus=True,
     )
     page = choropleth_map(
         communes,

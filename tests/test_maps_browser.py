@@ -1,0 +1,305 @@
+"""Acceptance: the demo's maps and report open in headless Chromium with no network.
+
+The demo runs once (module fixture). Each map is opened (``--dump-dom``, networking disabled:
+every host name fails to resolve, every proxied request goes nowhere) with a harness script
+added first in its head. The harness records console errors, uncaught errors and failed loads,
+then acts as a reader: it chooses each choropleth with its radio button in the layer control
+and checks that only that choropleth is on the map, that it draws every feature of the shared
+commune data, and that the legend shown is that layer's; it checks each overlay (drawn
+features, legend) and the charging points. Expected counts come from the run's own outputs
+(GeoPackage layers), not from the page. A map fails on any console error, on fewer drawn
+features than the layer has, on a missing legend or a legend of one class.
+
+Hovering every feature for script run from data is the injection harness's job
+(``tests/hostile/test_injection.py``); it is reused here on the demo's maps. Screenshots of
+every page (offline) are saved under the test's temporary folder (``screenshots/``).
+
+Skipped only when Chromium is missing and the ``CI`` environment variable is unset: ``.ci/run``
+installs Chromium, and in CI a missing browser fails the tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pytest
+from click.testing import CliRunner
+
+from geocarbon.cli import main
+from geocarbon.maps import OFFLINE_NOTE
+from geocarbon.solar.step import MAP_MAX_BUILDINGS
+from tests.conftest import REPO
+from tests.hostile.test_injection import (
+    CHROMIUM,
+    assert_safe,
+    embedded_features,
+    open_in_chromium,
+)
+
+if CHROMIUM is None and os.environ.get("CI"):
+    msg = "headless Chromium is required in CI (.ci/run installs it: apt chromium)"
+    raise RuntimeError(msg)
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="headless Chromium not installed (.ci/run installs it)"
+)
+
+#: Background tiles are optional: their failed loads (no network) are expected, nothing else.
+TILE_HOST = "tile.openstreetmap.org"
+
+CHECKS = r"""<script>
+(function () {
+    "use strict";
+    var problems = [];
+    var console_errors = [];
+    var failed_loads = [];
+    var origError = console.error;
+    console.error = function () {
+        console_errors.push(Array.prototype.map.call(arguments, String).join(" "));
+        return origError.apply(console, arguments);
+    };
+    window.addEventListener("error", function (e) {
+        var t = e.target;
+        if (t && t !== window && (t.src || t.href)) { failed_loads.push(String(t.src || t.href)); }
+        else { console_errors.push("uncaught: " + String(e.message)); }
+    }, true);
+    window.addEventListener("unhandledrejection", function (e) {
+        console_errors.push("unhandled rejection: " + String(e.reason));
+    });
+    function visibleLegends() {
+        return Array.prototype.filter.call(
+            document.querySelectorAll(".geocarbon-legend"),
+            function (el) { return el.offsetParent !== null; }
+        ).map(function (el) {
+            return {title: el.querySelector("b").textContent,
+                    classes: el.querySelectorAll("span").length,
+                    text: el.textContent};
+        });
+    }
+    function drawn(layer) {
+        var n = 0;
+        layer.eachLayer(function (item) {
+            var el = item.getElement && item.getElement();
+            if (el && el.isConnected && el.getAttribute("d") && el.getAttribute("d") !== "M0 0") { n += 1; }
+        });
+        return n;
+    }
+    function run() {
+        var out = {leaflet: window.L ? L.version : null, choropleths: [], overlays: [],
+                   points: null, offline_note: null};
+        var maps = [];
+        Object.keys(window).forEach(function (k) {
+            var v;
+            try { v = window[k]; } catch (e) { return; }
+            if (window.L && v instanceof L.Map) { maps.push(v); }
+        });
+        out.maps = maps.length;
+        if (maps.length !== 1) { finish(out); return; }
+        var map = maps[0];
+        out.zones = window.geocarbon_zones ? window.geocarbon_zones.features.length : null;
+        // the choropleths, chosen as a reader does: a radio button of the layer control
+        var radios = document.querySelectorAll(".leaflet-control-layers-base input[type=radio]");
+        out.radios = radios.length;
+        var bases = [];
+        for (var i = 0; window["geocarbon_choropleth_" + i]; i++) { bases.push(window["geocarbon_choropleth_" + i]); }
+        out.initial_on_map = bases.map(function (b) { return map.hasLayer(b); });
+        out.initial_legends = visibleLegends();
+        Array.prototype.forEach.call(radios, function (radio, r) {
+            radio.click();
+            var label = radio.parentNode.textContent.trim();
+            out.choropleths.push({
+                label: label,
+                on_map: bases.map(function (b) { return map.hasLayer(b); }),
+                features: bases[r] ? bases[r].getLayers().length : -1,
+                drawn: bases[r] ? drawn(bases[r]) : -1,
+                legends: visibleLegends()
+            });
+        });
+        if (radios.length) { radios[0].click(); }
+        for (var j = 0; window["geocarbon_overlay_" + j]; j++) {
+            var ov = window["geocarbon_overlay_" + j];
+            out.overlays.push({on_map: map.hasLayer(ov), features: ov.getLayers().length,
+                               drawn: drawn(ov), legends: visibleLegends()});
+        }
+        Object.keys(window).forEach(function (k) {
+            var v = window[k];
+            if (L.MarkerClusterGroup && v instanceof L.MarkerClusterGroup) {
+                out.points = {on_map: map.hasLayer(v), markers: v.getLayers().length};
+            }
+        });
+        var note = document.getElementById("geocarbon-offline-note");
+        out.offline_note = note && note.offsetParent !== null ? note.textContent : null;
+        out.control_text = document.querySelector(".leaflet-control-layers")
+            ? document.querySelector(".leaflet-control-layers").textContent : null;
+        finish(out);
+    }
+    function finish(out) {
+        setTimeout(function () {
+            out.console_errors = console_errors;
+            out.failed_loads = failed_loads;
+            var div = document.createElement("div");
+            div.id = "geocarbon-harness";
+            div.setAttribute("data-result", btoa(unescape(encodeURIComponent(JSON.stringify(out)))));
+            document.body.appendChild(div);
+        }, 1000);
+    }
+    window.addEventListener("load", function () { setTimeout(run, 1500); });
+})();
+</script>
+"""
+
+MAP_NAMES = ("carbon_stocks.html", "carbon_flows.html", "rooftop_pv.html", "charging.html")
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("maps_browser")
+    (root / "pipelines").mkdir()
+    shutil.copy(REPO / "pipelines" / "demo.yaml", root / "pipelines" / "demo.yaml")
+    result = CliRunner().invoke(
+        main, ["-q", "demo", "--pipeline", str(root / "pipelines" / "demo.yaml")]
+    )
+    assert result.exit_code == 0, result.output
+    return root / "outputs" / "demo"
+
+
+def screenshot(page: Path, folder: Path) -> Path:
+    """A PNG of ``page`` as opened offline (no harness)."""
+    folder.mkdir(exist_ok=True)
+    png = folder / f"{page.stem}.png"
+    assert CHROMIUM is not None
+    subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-extensions",
+            "--disable-background-networking",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--proxy-server=http://127.0.0.1:9",
+            f"--user-data-dir={folder / ('profile_' + page.stem)}",
+            "--window-size=1200,900",
+            "--virtual-time-budget=20000",
+            f"--screenshot={png}",
+            page.resolve().as_uri(),
+        ],
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    return png
+
+
+def assert_no_errors(result: dict[str, Any], name: str) -> None:
+    assert result["console_errors"] == [], f"{name}: console errors {result['console_errors']}"
+    other = [u for u in result["failed_loads"] if TILE_HOST not in u]
+    assert other == [], f"{name}: failed loads other than background tiles: {other}"
+
+
+def expected_counts(out: Path) -> dict[str, int]:
+    gpkg = out / "geocarbon.gpkg"
+    communes = gpd.read_file(gpkg, layer="communes")
+    buildings = gpd.read_file(gpkg, layer="pv_buildings")
+    points = gpd.read_file(gpkg, layer="charging_points")
+    return {
+        "communes": len(communes),
+        "buildings": min(len(buildings), MAP_MAX_BUILDINGS),
+        "points": int((points.geometry.notna() & ~points.geometry.is_empty).sum()),
+    }
+
+
+#: Choropleth titles per map (radio buttons, in order) and how many overlays it has.
+EXPECTED = {
+    "carbon_stocks.html": (["Carbon stock density (tC/ha)", "Total carbon stock (tC)"], 0),
+    "carbon_flows.html": (
+        [
+            "Net flow (tCO2e/yr)",
+            "Forest (tCO2e/yr)",
+            "Agricultural soils (tCO2e/yr)",
+            "Other soils (tCO2e/yr)",
+            "Wood products (tCO2e/yr)",
+        ],
+        1,
+    ),
+    "rooftop_pv.html": (["Rooftop PV potential (MWh/yr)"], 1),
+    "charging.html": (["Points per 100,000 inhabitants", "Points per commune"], 1),
+}
+
+
+@pytest.mark.parametrize("name", MAP_NAMES)
+def test_map_works_offline_with_exclusive_layers_and_legends(
+    demo_out: Path, tmp_path: Path, name: str
+) -> None:
+    page = demo_out / "maps" / name
+    counts = expected_counts(demo_out)
+    result = open_in_chromium(page, tmp_path, harness=CHECKS)
+    assert result["leaflet"] == "1.9.4" and result["maps"] == 1
+    assert_no_errors(result, name)
+    titles, n_overlays = EXPECTED[name]
+    # the communes are written once and shared by every choropleth
+    assert result["zones"] == counts["communes"]
+    assert result["radios"] == len(titles)
+    # at opening: the first choropleth only, and its legend
+    assert result["initial_on_map"] == [k == 0 for k in range(len(titles))]
+    assert titles[0] in [leg["title"] for leg in result["initial_legends"]]
+    for k, shown in enumerate(result["choropleths"]):
+        assert shown["label"] == titles[k]
+        assert shown["on_map"] == [i == k for i in range(len(titles))], "choropleths not exclusive"
+        assert shown["features"] == shown["drawn"] == counts["communes"], shown["label"]
+        legends = {leg["title"]: leg for leg in shown["legends"]}
+        assert titles[k] in legends, f"{name}: no legend for {titles[k]}"
+        assert not set(titles) - {titles[k]} & set(legends), "legend of a hidden choropleth"
+        legend = legends[titles[k]]
+        assert legend["classes"] >= 2 or "no change" in legend["text"], legend
+    assert len(result["overlays"]) == n_overlays
+    for overlay in result["overlays"]:
+        assert overlay["on_map"] and overlay["features"] == overlay["drawn"] > 0
+        assert len(overlay["legends"]) == 2  # the choropleth's and the overlay's
+    if name == "rooftop_pv.html":
+        assert result["overlays"][0]["features"] == counts["buildings"]
+    if name == "charging.html":
+        assert result["points"] == {"on_map": True, "markers": counts["points"]}
+    # no network: the background is missing and the map says why
+    assert result["offline_note"] == OFFLINE_NOTE
+    png = screenshot(page, tmp_path / "screenshots")
+    assert png.is_file() and png.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("name", MAP_NAMES)
+def test_hovering_every_feature_runs_no_script(demo_out: Path, tmp_path: Path, name: str) -> None:
+    """The injection harness on the demo's maps: one tooltip or popup per drawn feature, no
+    payload flag, no error."""
+    page = demo_out / "maps" / name
+    result = open_in_chromium(page, tmp_path)
+    assert result["errors"] == [] and result["missing"] == []
+    assert_safe(result, name)
+    details = result["tooltips"] + result["popups"]
+    assert result["features"] == len(details) >= embedded_features(page) > 0
+    assert all(d["elements"] == 0 for d in details)
+
+
+def test_report_opens_offline_without_errors(demo_out: Path, tmp_path: Path) -> None:
+    page = demo_out / "report.html"
+    result = open_in_chromium(page, tmp_path, harness=CHECKS)
+    assert_no_errors(result, "report.html")
+    assert result["failed_loads"] == []  # the report needs nothing from the network
+    png = screenshot(page, tmp_path / "screenshots")
+    assert png.is_file() and png.stat().st_size > 10_000
+
+
+def test_maps_are_small_and_round_values(demo_out: Path) -> None:
+    """Geometry written once: the flows map (five choropleths) is not five times the stocks
+    map (two); tooltip values are rounded for reading (no 17-digit floats in the data)."""
+    flows = (demo_out / "maps" / "carbon_flows.html").read_text(encoding="utf-8")
+    stocks = (demo_out / "maps" / "carbon_stocks.html").read_text(encoding="utf-8")
+    assert len(flows) < 2 * len(stocks)
+    import re
+
+    data = flows[flows.index("var geocarbon_zones") :]
+    assert not re.search(r"\d\.\d{6,}", data[:200_000]), "unrounded values or coordinates"
