@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -214,6 +215,25 @@ class InputFact:
     name: str
     modified: str
     sha256: str
+
+
+_LOCAL_PATH = re.compile(
+    r"(?<![\w.])(?:/|[A-Za-z]:\\)(?:[^\s/\\:;,'\"()<>]+[/\\])+([^\s/\\:;,'\"()<>]*)"
+)
+
+
+def without_paths(text: str) -> str:
+    """``text`` with every absolute local path shortened to its last name
+    ("/home/me/data/aldo" → "aldo", "C:\\data\\irve.csv" → "irve.csv"): the report is
+    handed on, the folders of the machine that ran it mean nothing there."""
+
+    def short(match: re.Match[str]) -> str:
+        if match.group(1):
+            return match.group(1)
+        parts = [p for p in re.split(r"[/\\]", match.group(0)) if p]
+        return parts[-1] if parts else match.group(0)
+
+    return _LOCAL_PATH.sub(short, text)
 
 
 def _t(key: str, lang: Language, **fmt: Any) -> str:
@@ -464,9 +484,9 @@ class _Report:
             _kpi(label("landcover_area_ha", lang, unit=True), number(area, lang)),
             "</div>",
             f"<p>{_esc(coverage)}</p>",
-            f"<p class='muted'>{_esc(_t('coefficients', lang))} : {_esc(r.coefficient_set)}</p>"
+            f"<p class='muted'>{_esc(_t('coefficients', lang))} : {_esc(without_paths(str(r.coefficient_set)))}</p>"
             if lang == "fr"
-            else f"<p class='muted'>{_esc(_t('coefficients', lang))}: {_esc(r.coefficient_set)}</p>",
+            else f"<p class='muted'>{_esc(_t('coefficients', lang))}: {_esc(without_paths(str(r.coefficient_set)))}</p>",
         ]
         summary = r.summary
         self.parts.append(
@@ -888,7 +908,7 @@ class _Report:
         if not self.r.notices:
             self.parts.append(f"<p>{_esc(_t('no_notice', lang))}</p>")
             return
-        items = "".join(f"<li>{_esc(n)}</li>" for n in self.r.notices)
+        items = "".join(f"<li>{_esc(without_paths(str(n)))}</li>" for n in self.r.notices)
         self.parts += [
             f"<p class='muted'>{_esc(_t('notices_intro', lang))}</p>",
             f"<ul class='notices'>{items}</ul>",
@@ -993,7 +1013,7 @@ def source_lines(cfg: Any, results: Any, keys: set[str], lang: Language) -> list
             else "Population and EPCI membership: INSEE / ALDO's commune table (Etalab Open "
             "Licence 2.0)."
         )
-    coeffs = str(results.coefficient_set or "")
+    coeffs = without_paths(str(results.coefficient_set or ""))
     if results.summary is not None:
         if (
             "aldo" in coeffs.lower()

@@ -47,7 +47,7 @@ NO_DATA_COLOR = NO_DATA
 plt.rcParams.update(
     {
         "svg.hashsalt": "geocarbon",
-        "svg.fonttype": "path",
+        "svg.fonttype": "none",  # text stays text: searchable, selectable in the PDF
         "font.family": "DejaVu Sans",
         "font.size": 9,
         "axes.spines.top": False,
@@ -296,8 +296,7 @@ def landuse_change_matrix(flows: pd.DataFrame, language: Language = "fr") -> str
     fig, ax = plt.subplots(figsize=(min(7.2, 0.7 * len(cols) + 3.2), 0.34 * len(rows) + 2.4))
     data = matrix.to_numpy(dtype=float)
     shown = np.ma.masked_invalid(np.where(data > 0, data, np.nan))
-    cmap = matplotlib.colormaps["YlOrBr"].copy()
-    cmap.set_bad("#ffffff")
+    cmap = matplotlib.colormaps["YlOrBr"].with_extremes(bad="#ffffff")
     im = ax.imshow(shown, cmap=cmap, aspect="auto")
     for (i, j), v in np.ndenumerate(data):
         if np.isfinite(v) and v > 0:

@@ -102,13 +102,13 @@ def test_demo_command_end_to_end(tmp_path: Path) -> None:
     assert 0 < territory["ev_pop_share_within_5km"] <= 1 and territory["ev_kw_per_bev"] > 0
     assert (out / "maps" / "charging.html").is_file()
     # the territory report gathers every step
-    page = (out / "report.html").read_text()
-    for heading in (
-        "Carbon stocks",
-        "Carbon flows 2012-2018",
-        "Rooftop photovoltaics",
-        "Public charging",
-        "Notices",
+    page = (out / "report.html").read_text(encoding="utf-8")
+    for heading in (  # in French, the report's default language
+        "Stocks de carbone",
+        "Flux de carbone 2012-2018",
+        "Photovoltaïque en toiture",
+        "Recharge publique",
+        "Avertissements",
     ):
         assert heading in page
     for name in ("carbon_stocks.html", "carbon_flows.html", "rooftop_pv.html", "charging.html"):

@@ -383,7 +383,7 @@ def test_land_cover_over_part_of_the_territory(lot_runs) -> None:
     assert not flows["commune_code"].isin(low[low].index).any()
     # the report's headline says the figures are partial
     report = (out / "report.html").read_text()
-    assert "These figures are partial" in report and "Stocks and flows cover" in report
+    assert "Ces chiffres sont partiels" in report and "Les stocks et flux couvrent" in report
 
 
 # ----------------------------------------------------------------------------------------
