@@ -168,13 +168,20 @@ def layer_classes(
 def _sequential(finite: np.ndarray, palette: list[str], n: int, lang: str) -> Classes:
     n = max(2, min(n, len(palette)))
     lo, hi = float(finite.min()), float(finite.max())
-    bottom, top = _round_out(lo, up=False), _round_out(hi, up=True)
-    qs = np.quantile(finite, np.linspace(0, 1, n + 1))[1:-1]
-    inner = [round_sig(float(q)) for q in qs]
-    edges = _distinct_edges([bottom, *[e for e in inner if bottom < e < top], top])
-    if len(edges) == 2 and np.count_nonzero(finite == lo) > 0:
-        # heavy ties (most values equal to the minimum): the minimum gets a class of its own
-        edges = [lo, lo, top] if bottom != lo else [bottom, bottom, top]
+    top = _round_out(hi, up=True)
+    ties = np.count_nonzero(finite == lo)
+    if ties > 1 and ties * n >= len(finite):
+        # many values equal to the minimum (e.g. communes without any charging point): the
+        # minimum gets a class of its own, the other values quantile classes above it
+        rest = finite[finite > lo]
+        qs = np.quantile(rest, np.linspace(0, 1, n))[1:-1]
+        inner = [round_sig(float(q)) for q in qs]
+        edges = [lo, *_distinct_edges([lo, *[e for e in inner if lo < e < top], top])]
+    else:
+        bottom = _round_out(lo, up=False)
+        qs = np.quantile(finite, np.linspace(0, 1, n + 1))[1:-1]
+        inner = [round_sig(float(q)) for q in qs]
+        edges = _distinct_edges([bottom, *[e for e in inner if bottom < e < top], top])
     k = len(edges) - 1
     # spread the palette over the classes (light to dark, both ends kept)
     picks = np.round(np.linspace(0, len(palette) - 1, k)).astype(int) if k > 1 else [0]

@@ -58,6 +58,13 @@ def test_ties_at_the_minimum_never_give_a_single_class() -> None:
     c = layer_classes(np.array([0.0] * 9 + [5.0]), diverging=False)
     assert c.bins == [0.0, 0.0, 5.0] and c.labels == ["0", "0 – 5"]
     assert list(classify(np.array([0.0, 5.0, 0.5]), c)) == [0, 1, 1]
+    # three zeros of 13 values (≥ 1 in 5): zero alone, then quantile classes of 1…10 at
+    # 25/50/75 %: 3.25, 5.5, 7.75 → 3.2, 5.5, 7.8 (2 significant digits)
+    values = np.array([0.0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    c = layer_classes(values, diverging=False)
+    assert c.bins == [0.0, 0.0, 3.2, 5.5, 7.8, 10.0]
+    assert c.labels[:2] == ["0", "0 – 3.2"]
+    assert list(classify(values, c)) == [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 4, 4, 4]
 
 
 def test_diverging_is_symmetric_red_negative_blue_positive_zero_neutral() -> None:

@@ -169,7 +169,7 @@ def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def screenshot(page: Path, folder: Path) -> Path:
     """A PNG of ``page`` as opened offline (no harness)."""
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     png = folder / f"{page.stem}.png"
     assert CHROMIUM is not None
     subprocess.run(
