@@ -53,6 +53,7 @@ details summary{cursor:pointer;font-weight:600;margin:8px 0}
  table{font-size:8pt;page-break-inside:auto}tr{break-inside:avoid;page-break-inside:avoid}
  thead{display:table-header-group}
  th,td{padding:2px 4px;word-break:break-word}
+ .wide{overflow:visible}
  details{display:block}details>summary{display:none}details>*{display:block}
  a{color:inherit;text-decoration:none}
 }
@@ -185,7 +186,23 @@ TEXT: dict[str, tuple[str, str]] = {
     "period": ("Période", "Period"),
     "flows_title": ("Flux de carbone {period}", "Carbon flows {period}"),
     "top_communes": ("les {n} premières", "the top {n}"),
+    "largest_flows": (
+        "les {n} plus grands flux nets, en valeur absolue",
+        "the {n} largest net flows, in absolute value",
+    ),
+    "too_many_communes": (
+        "Les {n} communes ne sont pas listées ici (trop nombreuses pour un rapport imprimé) : "
+        "leurs chiffres sont dans geocarbon.gpkg et les fichiers CSV livrés avec ce rapport.",
+        "The {n} communes are not listed here (too many for a printed report): their figures "
+        "are in geocarbon.gpkg and the CSV files delivered with this report.",
+    ),
 }
+
+#: Above this many communes the report does not list them one by one (the GeoPackage and
+#: the CSV files do).
+MAX_APPENDIX_COMMUNES = 2000
+#: Bars of the flows chart: the EPCIs (or communes) of largest net flow.
+FLOW_CHART_BARS = 30
 
 #: What each input is, for the inputs table: key of ``Results.files`` → (French, English).
 INPUT_ROLES: dict[str, tuple[str, str]] = {
@@ -544,7 +561,12 @@ class _Report:
         if not bool(terr["complete"]):
             text += "; " + _t("partial_rows", lang)
         self.parts.append(f"<p>{_esc(text)}</p>")
-        self.parts.append(_figure(charts.flows_by_epci(seq, lang), _t("flows_chart", lang)))
+        caption = _t("flows_chart", lang)
+        level = "epci" if (seq["level"] == "epci").sum() >= 2 else "commune"
+        n_zones = int(((seq["level"] == level) & seq["total"].notna()).sum())
+        if n_zones > FLOW_CHART_BARS:
+            caption += f" ({_t('largest_flows', lang, n=FLOW_CHART_BARS)})"
+        self.parts.append(_figure(charts.flows_by_epci(seq, lang, top_n=FLOW_CHART_BARS), caption))
         if r.flows is not None and (r.flows["flow_kind"] == "landuse_change").any():
             self.parts.append(
                 _figure(charts.landuse_change_matrix(r.flows, lang), _t("luc_chart", lang))
@@ -861,6 +883,11 @@ class _Report:
             return
         rows = c[cols].sort_values("commune_code")
         self.section("communes", _t("tables", lang))
+        if len(rows) > MAX_APPENDIX_COMMUNES:
+            self.parts.append(
+                f"<p>{_esc(_t('too_many_communes', lang, n=number(len(rows), lang)))}</p>"
+            )
+            return
         self.parts += [
             "<details>",
             f"<summary>{_esc(_t('communes_details', lang))} — {number(len(rows), lang)} {_t('communes_word', lang)}</summary>",

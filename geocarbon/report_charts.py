@@ -215,8 +215,10 @@ def stocks_by_category(summary: pd.DataFrame, language: Language = "fr") -> str:
     fig, ax = plt.subplots(figsize=(7.2, 0.32 * len(table) + 1.2))
     left = np.zeros(len(table))
     names = [label(c, language) for c in table.index]
+    millions = float(table.sum(axis=1).max()) >= 1e7
+    scale = 1e6 if millions else 1e3
     for pool in pools:
-        vals = table[pool].fillna(0).to_numpy() / 1000
+        vals = table[pool].fillna(0).to_numpy() / scale
         ax.barh(
             names,
             vals,
@@ -226,11 +228,15 @@ def stocks_by_category(summary: pd.DataFrame, language: Language = "fr") -> str:
         )
         left += vals
     ax.legend(frameon=False, fontsize=8, loc="lower right")
-    unit = "milliers de tC" if language == "fr" else "thousand tC"
+    if millions:
+        unit = "millions de tC" if language == "fr" else "million tC"
+    else:
+        unit = "milliers de tC" if language == "fr" else "thousand tC"
+    ax.ticklabel_format(axis="x", style="plain", useOffset=False)
     return _finish(fig, ax, xlabel=unit)
 
 
-def flows_by_epci(seq: pd.DataFrame, language: Language = "fr") -> str:
+def flows_by_epci(seq: pd.DataFrame, language: Language = "fr", top_n: int = 30) -> str:
     """Net flows by PCAET category per EPCI (or per commune when the run has one EPCI or
     none), as a diverging bar: positive = sequestration (tCO2e/yr).
 
@@ -239,12 +245,14 @@ def flows_by_epci(seq: pd.DataFrame, language: Language = "fr") -> str:
     seq : DataFrame
         ``sequestration`` rows: ``level``, ``code``, ``name`` and one column per PCAET
         category (tCO2e/yr).
+    top_n : int
+        At most this many bars: the zones of largest net flow (in absolute value).
     """
     level = "epci" if (seq["level"] == "epci").sum() >= 2 else "commune"
     rows = seq[seq["level"] == level].copy()
     rows = rows.loc[rows["total"].notna()]
-    if level == "commune" and len(rows) > 25:
-        rows = rows.reindex(rows["total"].abs().sort_values(ascending=False).index[:25])
+    if len(rows) > top_n:
+        rows = rows.reindex(rows["total"].abs().sort_values(ascending=False).index[:top_n])
     rows = rows.sort_values("total")
     names = [
         (str(n) if isinstance(n, str) and n.strip() else str(c))[:38]
