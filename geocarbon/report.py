@@ -26,7 +26,7 @@ _STYLE = """
 body{font:14px/1.5 "DejaVu Sans",system-ui,sans-serif;max-width:1040px;margin:24px auto;padding:0 18px;color:#1f2933}
 h1{font-size:26px;margin:0 0 4px}h2{margin-top:36px;border-bottom:2px solid #2b8a3e;padding-bottom:4px;font-size:20px}
 h3{font-size:16px;margin:22px 0 6px}
-.sub{color:#52606d;margin:0 0 12px}.muted{color:#616e7c;font-size:12.5px}
+.sub{color:#52606d;margin:0 0 12px}.muted{color:#616e7c;font-size:12.5px}td .muted{font-size:0.92em}
 nav ol{columns:2;font-size:13px;margin:8px 0 0}
 table{border-collapse:collapse;margin:6px 0 14px;font-size:12px;width:100%}
 .wide{overflow-x:auto}
@@ -52,7 +52,8 @@ details summary{cursor:pointer;font-weight:600;margin:8px 0}
  h2,h3{break-after:avoid;page-break-after:avoid}
  table{font-size:8pt;page-break-inside:auto}tr{break-inside:avoid;page-break-inside:avoid}
  thead{display:table-header-group}
- th,td{padding:2px 4px;word-break:break-word}
+ th,td{padding:2px 3px;word-break:normal;overflow-wrap:normal;hyphens:auto}
+ td{white-space:nowrap}td.t{white-space:normal}
  .wide{overflow:visible}
  details{display:block}details>summary{display:none}details>*{display:block}
  a{color:inherit;text-decoration:none}
@@ -313,6 +314,11 @@ def table(
 ) -> str:
     """An HTML table: headers from :func:`geocarbon.labels.label` (with units), shares as
     percentages, numbers rounded for reading, text escaped, booleans as yes/no."""
+    if "complete" in frame.columns and "coverage_note" in frame.columns:
+        notes = frame["coverage_note"].fillna("").astype(str).str.strip()
+        if frame["complete"].fillna(False).astype(bool).all() and (notes == "").all():
+            # every row whole: the two columns would say nothing (the text says it)
+            frame = frame.drop(columns=["complete", "coverage_note"])
     cols = list(frame.columns)
     head = "".join(
         f"<th class='t'>{_esc(label(c, lang, unit=True))}</th>"
