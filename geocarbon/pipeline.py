@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from geocarbon.communes import (
 )
 from geocarbon.config import PipelineConfig
 from geocarbon.errors import InputError
-from geocarbon.geo import area_ha, local_equal_area_crs
+from geocarbon.geo import area_ha
 from geocarbon.io.outdir import (
     OutputSlot,
     Protected,
@@ -46,6 +47,7 @@ from geocarbon.io.vectors import read_vector
 from geocarbon.io.writers import write_gpkg_layers, write_json
 from geocarbon.notices import Notice
 from geocarbon.state import Inputs, Progress, Results, StepAnnouncer, Timer
+from geocarbon.styles import layer_styles
 from geocarbon.territory import epci_coverage, partial_epci_notice, select_communes
 
 logger = logging.getLogger(__name__)
@@ -338,18 +340,67 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
     return results
 
 
+#: Official projections of French territories, tried in order when every commune code is
+#: an INSEE code: Lambert-93 (metropolitan France), then the UTM projections of Guadeloupe
+#: and Martinique, Guyane, La Réunion and Mayotte.
+FRENCH_OUTPUT_CRS = ("EPSG:2154", "EPSG:5490", "EPSG:2972", "EPSG:2975", "EPSG:4471")
+#: Named equal-area CRSs used when nothing else applies: Europe, then the whole world.
+EQUAL_AREA_OUTPUT_CRS = ("EPSG:3035", "EPSG:6933")
+_INSEE_CODE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+
+
 def _output_crs(cfg: PipelineConfig, inputs: Inputs, results: Results) -> Any:
-    """The CRS of output layers: the configured one, else the land cover's, else the
-    buildings', else the communes' (when projected), else a local equal-area one."""
+    """The CRS of output layers: ``output_crs`` when configured, else
+    :func:`default_output_crs` of the territory and of the inputs (land cover, buildings,
+    charging points, communes)."""
     if cfg.output_crs:
         return cfg.output_crs
-    if inputs.landcover is not None:
-        return inputs.landcover.crs
-    if results.pv is not None and results.pv.buildings.crs is not None:
-        return results.pv.buildings.crs
-    if inputs.communes.crs is not None and inputs.communes.crs.is_projected:
-        return inputs.communes.crs
-    return local_equal_area_crs(inputs.communes)
+    candidates = [inputs.landcover.crs if inputs.landcover is not None else None]
+    if results.pv is not None:
+        candidates.append(results.pv.buildings.crs)
+    if results.charging is not None:
+        candidates.append(results.charging.points.crs)
+    candidates.append(inputs.communes.crs)
+    return default_output_crs(inputs.communes, candidates)
+
+
+def default_output_crs(communes: gpd.GeoDataFrame, input_crs: list[Any]) -> Any:
+    """The output CRS rule: one named CRS with an EPSG code, never an unnamed one.
+
+    1. French territories (every commune code an INSEE code, the territory inside the CRS's
+       area of use): Lambert-93 (EPSG:2154) in metropolitan France, the official UTM
+       projection overseas (:data:`FRENCH_OUTPUT_CRS`);
+    2. otherwise the first projected input CRS that has an EPSG code;
+    3. otherwise ETRS89-LAEA Europe (EPSG:3035) inside its area, else the global equal-area
+       EPSG:6933.
+
+    Figures do not depend on it: areas are computed in equal-area projections.
+    """
+    from pyproj import CRS
+
+    shown = communes[~(communes.geometry.isna() | communes.geometry.is_empty)]
+    west, south, east, north = shown.to_crs("EPSG:4326").total_bounds
+
+    def holds(code: str) -> bool:
+        area = CRS.from_user_input(code).area_of_use
+        return area is not None and (
+            west >= area.west - 0.01 and east <= area.east + 0.01
+            and south >= area.south - 0.01 and north <= area.north + 0.01
+        )  # fmt: skip
+
+    codes = communes["commune_code"].astype(str) if "commune_code" in communes.columns else None
+    if codes is not None and len(codes) and codes.str.match(_INSEE_CODE).all():
+        for code in FRENCH_OUTPUT_CRS:
+            if holds(code):
+                return CRS.from_user_input(code)
+    for crs in input_crs:
+        if crs is None:
+            continue
+        crs = CRS.from_user_input(crs)
+        epsg = crs.to_epsg() if crs.is_projected else None
+        if epsg is not None:
+            return CRS.from_epsg(epsg)
+    return CRS.from_user_input(next((c for c in EQUAL_AREA_OUTPUT_CRS if holds(c)), "EPSG:6933"))
 
 
 def write_outputs(
@@ -389,7 +440,11 @@ def write_outputs(
             if results.charging.access is not None:
                 layers["charging_access"] = results.charging.access.to_crs(crs)
         with announce("writing geocarbon.gpkg"):
-            write_gpkg_layers(tmp / "geocarbon.gpkg", layers)
+            write_gpkg_layers(
+                tmp / "geocarbon.gpkg",
+                layers,
+                layer_styles(layers, language=cfg.report.language) if boundaries else None,
+            )
         if results.summary is not None:
             with announce("writing carbon tables, rasters and maps"):
                 write_carbon_outputs(cfg, inputs, results, communes, tmp)

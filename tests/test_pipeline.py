@@ -114,7 +114,7 @@ def test_output_contract_columns(tiny) -> None:
     assert _run("-q", "run", str(pipeline()))[0] == 0
     gpkg = d / "out" / "geocarbon.gpkg"
     layers = dict(pyogrio.list_layers(gpkg))
-    assert set(layers) == {"communes", "landuse_areas", "carbon_stocks"}
+    assert set(layers) == {"communes", "landuse_areas", "carbon_stocks", "layer_styles"}
     cols = {name: set(pyogrio.read_info(gpkg, layer=name)["fields"]) for name in layers}
     assert cols["communes"] >= {
         "commune_code", "commune_name", "epci_code", "area_ha", "covered_share", "stock_tc", "stock_tc_per_ha",

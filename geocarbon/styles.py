@@ -1,0 +1,426 @@
+"""QGIS styles of the outputs: the same classes and colours as the maps, as QGIS QML.
+
+Pure functions: they build the text of QML documents and the rows of the GeoPackage's
+``layer_styles`` table (the table QGIS itself reads and writes: one row per style of a
+layer, the default one flagged ``useAsDefault``); :mod:`geocarbon.io.writers` writes them.
+
+Classes come from :func:`geocarbon.classes.layer_classes`, as on the maps, so a layer
+opened in QGIS shows the classes and colours of the map of the same figure.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from geocarbon.labels import Language, label
+
+#: QGIS version the QML documents declare (any QGIS 3 reads them).
+QGIS_VERSION = "3.28.0-Firenze"
+
+#: Colour of features without a value (as on the maps).
+NO_DATA_COLOR = "#cccccc"
+
+#: Value standing for "no data" in the class expression of a layer whose main column
+#: has empty values (a graduated renderer draws only features inside one of its ranges).
+NO_DATA_VALUE = -1e300
+
+Geometry = Literal["polygon", "point", "line"]
+
+
+@dataclass(frozen=True)
+class StyleSpec:
+    """A figure a layer can be drawn by: its column and whether its scale is centred on 0."""
+
+    column: str
+    diverging: bool = False
+    colors: tuple[str, ...] | None = None
+    """Sequential palette, light to dark (that of the map of the figure); default greens."""
+
+
+#: Palettes of the maps (see the map of each theme).
+PV_COLORS = ("#fff7bc", "#fee391", "#fec44f", "#fe9929", "#cc4c02")
+CHARGING_COLORS = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
+
+
+#: Figures each spatial layer is styled by, in order: the first one present with values is
+#: the layer's default style; every one present gets a style QGIS lists for the layer.
+LAYER_FIGURES: dict[str, tuple[StyleSpec, ...]] = {
+    "communes": (
+        StyleSpec("stock_tc_per_ha"),
+        StyleSpec("flow_tco2e_per_yr", diverging=True),
+        StyleSpec("pv_mwh_per_yr", colors=PV_COLORS),
+        StyleSpec("ev_points_per_100k_inhab", colors=CHARGING_COLORS),
+        StyleSpec("ev_points"),
+    ),
+    "epci": (
+        StyleSpec("stock_tc_per_ha"),
+        StyleSpec("flow_tco2e_per_yr", diverging=True),
+        StyleSpec("pv_mwh_per_yr", colors=PV_COLORS),
+        StyleSpec("ev_points_per_100k_inhab", colors=CHARGING_COLORS),
+    ),
+    "pv_buildings": (StyleSpec("kwh_per_yr", colors=PV_COLORS),),
+    "charging_points": (StyleSpec("power_kw", colors=CHARGING_COLORS),),
+    "charging_access": (StyleSpec("distance_m", colors=tuple(reversed(CHARGING_COLORS))),),
+}
+
+
+@dataclass(frozen=True)
+class LayerStyle:
+    """One row of ``layer_styles``: a named QML style of one layer."""
+
+    table: str
+    geometry_column: str
+    name: str
+    qml: str
+    default: bool
+    description: str
+
+
+def hex_to_qgis(color: str, alpha: int = 255) -> str:
+    """``#rrggbb`` (or ``#rgb``) as QGIS writes colours: ``r,g,b,a``."""
+    text = color.strip().lstrip("#")
+    if len(text) == 3:
+        text = "".join(c * 2 for c in text)
+    if not re.fullmatch(r"[0-9a-fA-F]{6}", text):
+        msg = f"not a #rrggbb colour: {color!r}"
+        raise ValueError(msg)
+    r, g, b = (int(text[i : i + 2], 16) for i in (0, 2, 4))
+    return f"{r},{g},{b},{alpha}"
+
+
+def _number(value: float) -> str:
+    """A class bound as QML stores it (``inf`` for an open bound)."""
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return repr(float(value))
+
+
+def _root() -> ET.Element:
+    return ET.Element("qgis", {"version": QGIS_VERSION, "styleCategories": "Symbology"})
+
+
+def _document(root: ET.Element) -> str:
+    ET.indent(root, space="  ")
+    body = ET.tostring(root, encoding="unicode")
+    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + body + "\n"
+
+
+def _symbol(parent: ET.Element, name: str, color: str, geometry: Geometry) -> None:
+    """A one-layer symbol: filled polygon with a thin grey outline, or a round marker."""
+    kind = {"polygon": "fill", "point": "marker", "line": "line"}[geometry]
+    symbol = ET.SubElement(
+        parent,
+        "symbol",
+        {
+            "type": kind,
+            "name": name,
+            "alpha": "1",
+            "clip_to_extent": "1",
+            "force_rhr": "0",
+        },
+    )
+    if geometry == "polygon":
+        props = {
+            "color": hex_to_qgis(color),
+            "style": "solid",
+            "outline_color": "119,119,119,255",
+            "outline_style": "solid",
+            "outline_width": "0.2",
+            "outline_width_unit": "MM",
+            "joinstyle": "bevel",
+        }
+        cls = "SimpleFill"
+    elif geometry == "point":
+        props = {
+            "color": hex_to_qgis(color),
+            "name": "circle",
+            "size": "2.4",
+            "size_unit": "MM",
+            "outline_color": "68,68,68,255",
+            "outline_style": "solid",
+            "outline_width": "0.2",
+            "outline_width_unit": "MM",
+        }
+        cls = "SimpleMarker"
+    else:
+        props = {"line_color": hex_to_qgis(color), "line_width": "0.6", "line_width_unit": "MM"}
+        cls = "SimpleLine"
+    layer = ET.SubElement(
+        symbol, "layer", {"class": cls, "enabled": "1", "locked": "0", "pass": "0"}
+    )
+    # QGIS >= 3.26 reads the Option map; earlier versions read the prop elements.
+    options = ET.SubElement(layer, "Option", {"type": "Map"})
+    for key, value in props.items():
+        ET.SubElement(options, "Option", {"name": key, "type": "QString", "value": value})
+    for key, value in props.items():
+        ET.SubElement(layer, "prop", {"k": key, "v": value})
+
+
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def graduated_qml(
+    column: str,
+    bins: Sequence[float],
+    colors: Sequence[str],
+    labels: Sequence[str],
+    *,
+    geometry: Geometry,
+    no_data_label: str | None = None,
+    diverging: bool = False,
+) -> str:
+    """A QML style drawing a layer in classes of ``column`` (QGIS graduated renderer).
+
+    Parameters
+    ----------
+    column : str
+        The attribute classified (in the unit of its name).
+    bins : sequence of float
+        Class bounds, ``len(colors) + 1`` increasing values (same unit as ``column``).
+    colors : sequence of str
+        ``#rrggbb`` colour of each class.
+    labels : sequence of str
+        Legend text of each class.
+    geometry : {"polygon", "point", "line"}
+        Geometry of the layer.
+    no_data_label : str, optional
+        When given, features without a value are drawn grey under this legend entry (the
+        renderer then classifies ``coalesce(column, NO_DATA_VALUE)``).
+    diverging : bool
+        Classes of a scale centred on zero (negative classes exclude their upper edge, as
+        :func:`geocarbon.classes.classify` does).
+
+    Returns
+    -------
+    str
+        The QML document.
+    """
+    if len(bins) != len(colors) + 1 or len(labels) != len(colors):
+        msg = f"{len(bins)} bounds, {len(colors)} colours and {len(labels)} labels do not make classes"
+        raise ValueError(msg)
+    root = _root()
+    attr = _quoted(column)
+    if no_data_label is not None:
+        attr = f"coalesce({attr}, {_number(NO_DATA_VALUE)})"
+    renderer = ET.SubElement(
+        root,
+        "renderer-v2",
+        {
+            "type": "graduatedSymbol",
+            "attr": attr,
+            "graduatedMethod": "GraduatedColor",
+            "forceraster": "0",
+            "symbollevels": "0",
+            "enableorderby": "0",
+        },
+    )
+    ranges = ET.SubElement(renderer, "ranges")
+    symbols = ET.SubElement(renderer, "symbols")
+    entries = [(bins[k], bins[k + 1], colors[k], labels[k]) for k in range(len(colors))]
+    if no_data_label is not None:
+        entries.append((NO_DATA_VALUE, NO_DATA_VALUE, NO_DATA_COLOR, no_data_label))
+    for k, (lower, upper, color, text) in enumerate(entries):
+        if diverging and lower < upper <= 0:
+            # a negative class excludes its upper edge (that value is in the next class);
+            # QGIS puts a value in the first range holding it, edges included
+            upper = math.nextafter(upper, -math.inf)
+        ET.SubElement(
+            ranges,
+            "range",
+            {
+                "lower": _number(lower),
+                "upper": _number(upper),
+                "symbol": str(k),
+                "label": text,
+                "render": "true",
+            },
+        )
+        _symbol(symbols, str(k), color, geometry)
+    mode = ET.SubElement(renderer, "classificationMethod", {"id": "Manual"})
+    ET.SubElement(mode, "symmetricMode", {"enabled": "0", "symmetrypoint": "0", "astride": "0"})
+    ET.SubElement(
+        mode, "labelFormat", {"format": "%1 - %2", "labelprecision": "4", "trimtrailingzeroes": "1"}
+    )
+    return _document(root)
+
+
+def raster_qml(
+    bins: Sequence[float],
+    colors: Sequence[str],
+    labels: Sequence[str],
+    *,
+    band: int = 1,
+    diverging: bool = False,
+) -> str:
+    """A QML style for a single-band GeoTIFF: discrete colour classes (QGIS pseudocolour).
+
+    Parameters
+    ----------
+    bins : sequence of float
+        Class bounds (unit of the band), ``len(colors) + 1`` increasing values; the first
+        and last classes are open so every pixel outside the bounds is still coloured.
+    colors, labels : sequence of str
+        ``#rrggbb`` colour and legend text of each class.
+    band : int
+        Band drawn.
+    diverging : bool
+        Classes of a scale centred on zero (negative classes exclude their upper edge).
+
+    Returns
+    -------
+    str
+        The QML document.
+    """
+    if len(bins) != len(colors) + 1 or len(labels) != len(colors):
+        msg = f"{len(bins)} bounds, {len(colors)} colours and {len(labels)} labels do not make classes"
+        raise ValueError(msg)
+    root = _root()
+    pipe = ET.SubElement(root, "pipe")
+    renderer = ET.SubElement(
+        pipe,
+        "rasterrenderer",
+        {
+            "type": "singlebandpseudocolor",
+            "band": str(band),
+            "opacity": "1",
+            "alphaBand": "-1",
+            "classificationMin": _number(bins[0]),
+            "classificationMax": _number(bins[-1]),
+            "nodataColor": "",
+        },
+    )
+    shader = ET.SubElement(ET.SubElement(renderer, "rastershader"), "colorrampshader")
+    shader.attrib.update(
+        {
+            "colorRampType": "DISCRETE",
+            "classificationMode": "1",
+            "clip": "0",
+            "minimumValue": _number(bins[0]),
+            "maximumValue": _number(bins[-1]),
+        }
+    )
+    uppers = [*bins[1:-1], math.inf]
+    if diverging:
+        # a negative class excludes its upper edge (QGIS gives a pixel the first class whose
+        # upper value is at least the pixel's)
+        uppers = [
+            math.nextafter(u, -math.inf) if lo < u <= 0 else u
+            for lo, u in zip(bins[:-1], uppers, strict=True)
+        ]
+    for upper, color, text in zip(uppers, colors, labels, strict=True):
+        ET.SubElement(
+            shader,
+            "item",
+            {"value": _number(upper), "color": color.lower(), "alpha": "255", "label": text},
+        )
+    return _document(root)
+
+
+def _classes(
+    values: Any, diverging: bool, colors: Sequence[str] | None = None, language: Language = "fr"
+) -> Any:
+    from geocarbon.classes import layer_classes
+
+    return layer_classes(
+        np.asarray(values, dtype=float), diverging=diverging, colors=colors, lang=language
+    )
+
+
+def _no_data_label(language: Language) -> str:
+    return "pas de donnée" if language == "fr" else "no data"
+
+
+def layer_styles(
+    layers: dict[str, pd.DataFrame],
+    *,
+    language: Language = "fr",
+    geometry_columns: dict[str, str] | None = None,
+) -> list[LayerStyle]:
+    """The QGIS styles of the spatial layers of a GeoPackage, classed as on the maps.
+
+    Every figure of :data:`LAYER_FIGURES` a layer holds with at least one value gets a style
+    named after it; the first is the layer's default.
+
+    Parameters
+    ----------
+    layers : dict of str to DataFrame
+        The layers as written (attribute-only tables are skipped).
+    language : {"fr", "en"}
+        Language of style names and legends.
+    geometry_columns : dict of str to str, optional
+        Geometry column of each layer in the file (``geom`` when not given).
+
+    Returns
+    -------
+    list of LayerStyle
+    """
+    import geopandas as gpd
+
+    styles: list[LayerStyle] = []
+    for table, frame in layers.items():
+        if not isinstance(frame, gpd.GeoDataFrame) or table not in LAYER_FIGURES:
+            continue
+        geometry = _geometry_kind(frame)
+        if geometry is None:
+            continue
+        first = True
+        for spec in LAYER_FIGURES[table]:
+            if spec.column not in frame.columns:
+                continue
+            values = pd.to_numeric(frame[spec.column], errors="coerce").astype(float)
+            if not np.isfinite(values.to_numpy()).any():
+                continue
+            classes = _classes(values.to_numpy(), spec.diverging, spec.colors, language)
+            missing = bool(values.isna().any())
+            qml = graduated_qml(
+                spec.column,
+                list(classes.bins),
+                list(classes.colors),
+                list(classes.labels),
+                geometry=geometry,
+                no_data_label=_no_data_label(language) if missing else None,
+                diverging=bool(classes.diverging),
+            )
+            name = label(spec.column, language, unit=True)
+            description = name + (f" — {classes.note}" if getattr(classes, "note", "") else "")
+            styles.append(
+                LayerStyle(
+                    table=table,
+                    geometry_column=(geometry_columns or {}).get(table, "geom"),
+                    name=name,
+                    qml=qml,
+                    default=first,
+                    description=description,
+                )
+            )
+            first = False
+    return styles
+
+
+def _geometry_kind(frame: Any) -> Geometry | None:
+    kinds = set(frame.geometry.dropna().geom_type)
+    if not kinds:
+        return None
+    if kinds <= {"Polygon", "MultiPolygon"}:
+        return "polygon"
+    if kinds <= {"Point", "MultiPoint"}:
+        return "point"
+    if kinds <= {"LineString", "MultiLineString"}:
+        return "line"
+    return None
+
+
+def band_classes(values: Any, *, diverging: bool, language: Language = "fr") -> Any:
+    """Classes of a raster band's values (a sample of them: an overview), as on the maps."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    return _classes(finite, diverging, None, language)
