@@ -158,7 +158,7 @@ def layer_classes(
             color = DIVERGING_NEGATIVE[1] if lo < 0 else DIVERGING_POSITIVE[1]
         else:
             palette = list(colors or SEQUENTIAL)
-            color = palette[len(palette) // 2]
+            color = palette[min(1, len(palette) - 1)]  # light: overlays stay readable
         return Classes([lo, lo], [color], [format_value(lo, lang, 3)], "single value", diverging)
     if diverging:
         return _diverging(finite, lang)

@@ -487,7 +487,7 @@ def choropleth_map(
         shown["geometry"] = shown.geometry.simplify(simplify_m, preserve_topology=True)
     if shown.crs is not None:
         shown = shown.to_crs("EPSG:4326")
-    fmap = folium.Map(tiles=None, control_scale=True, maxZoom=19)
+    fmap = folium.Map(tiles=None, control_scale=True, maxZoom=19, zoomSnap=0.25)
     focus = next((o for o in overlays if o.focus and len(o.frame)), None)
     fmap.fit_bounds(_bounds(focus.frame.to_crs("EPSG:4326") if focus else shown))
 
