@@ -700,8 +700,9 @@ class ReportConfig(_Strict):
         "vocabulary; 'en': English).",
     )
     pdf: bool = Field(
-        default=True,
-        description="Also write report.pdf when a PDF engine (headless Chromium) is present.",
+        default=False,
+        description="Also print report.pdf (A4) with headless Chromium when it is installed "
+        "(a notice says so when it is not); report.html prints to A4 from any browser.",
     )
     spreadsheet: Literal["xlsx", "csv_semicolon", "none"] = Field(
         default="xlsx",

@@ -70,6 +70,7 @@ from geocarbon.io.coefficients import (
     read_generic_table,
 )
 from geocarbon.io.raster import RasterInfo, count_blocks, iter_blocks, raster_info
+from geocarbon.io.report_files import latest_input_day
 from geocarbon.io.spreadsheets import write_spreadsheet
 from geocarbon.io.tables import read_csv
 from geocarbon.io.writers import (
@@ -1221,7 +1222,9 @@ def write_carbon_outputs(
     if results.sequestration is not None:
         write_csv(tmp / "sequestration.csv", results.sequestration)
         write_json(tmp / "sequestration.json", sequestration_document(cfg, results))
-        write_spreadsheet(tmp, calculator_spreadsheet(cfg, results))
+        write_spreadsheet(
+            tmp, calculator_spreadsheet(cfg, results, latest_input_day(results.files))
+        )
     summary = results.summary.copy()
     summary.insert(1, "category_aldo", summary["category"].map(ALDO_NAMES).fillna(""))
     write_csv(tmp / "carbon_stocks_summary.csv", summary)

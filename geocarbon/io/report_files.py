@@ -28,6 +28,14 @@ def input_facts(files: dict[str, Path]) -> list[InputFact]:
     return out
 
 
+def latest_input_day(files: dict[str, Path]) -> dt.date | None:
+    """The latest modification day (UTC) of the input files: the date the report and the
+    spreadsheet give their figures (the same files give the same outputs; run.json holds
+    the time of the run)."""
+    days = [dt.date.fromisoformat(f.date) for f in input_facts(files) if f.date]
+    return max(days) if days else None
+
+
 def write_report(folder: Path, cfg: Any, results: Any, maps: list[str]) -> None:
     """Write ``report.html`` into ``folder`` and, when ``cfg.report.pdf``, ``report.pdf``.
 
