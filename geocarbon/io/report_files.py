@@ -32,7 +32,7 @@ def latest_input_day(files: dict[str, Path]) -> dt.date | None:
     """The latest modification day (UTC) of the input files: the date the report and the
     spreadsheet give their figures (the same files give the same outputs; run.json holds
     the time of the run)."""
-    days = [dt.date.fromisoformat(f.date) for f in input_facts(files) if f.date]
+    days = [dt.date.fromisoformat(f.modified) for f in input_facts(files) if f.modified]
     return max(days) if days else None
 
 
