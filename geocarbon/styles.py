@@ -253,6 +253,19 @@ def graduated_qml(
     return _document(root)
 
 
+def single_symbol_qml(color: str, *, geometry: Geometry) -> str:
+    """A QML style drawing every feature of a layer with one symbol (a layer none of whose
+    figures has a value, e.g. charging points of unknown power)."""
+    root = _root()
+    renderer = ET.SubElement(
+        root,
+        "renderer-v2",
+        {"type": "singleSymbol", "forceraster": "0", "symbollevels": "0", "enableorderby": "0"},
+    )
+    _symbol(ET.SubElement(renderer, "symbols"), "0", color, geometry)
+    return _document(root)
+
+
 def raster_qml(
     bins: Sequence[float],
     colors: Sequence[str],
@@ -403,6 +416,20 @@ def layer_styles(
                 )
             )
             first = False
+        if first:
+            # no figure with a value: one symbol, named after the layer's first figure
+            spec = LAYER_FIGURES[table][0]
+            name = f"{label(spec.column, language, unit=True)} — {_no_data_label(language)}"
+            styles.append(
+                LayerStyle(
+                    table=table,
+                    geometry_column=(geometry_columns or {}).get(table, "geom"),
+                    name=name,
+                    qml=single_symbol_qml(NO_DATA_COLOR, geometry=geometry),
+                    default=True,
+                    description=name,
+                )
+            )
     return styles
 
 

@@ -270,3 +270,18 @@ def test_pipeline_writes_styles_in_lambert93(tiny) -> None:  # noqa: F811
     classes = layer_classes(communes["stock_tc_per_ha"].to_numpy(), diverging=False, lang="fr")
     labels = [r.get("label") for r in root.findall("renderer-v2/ranges/range")]
     assert labels == classes.labels
+
+
+def test_layer_without_values_opens_with_one_grey_symbol() -> None:
+    points = gpd.GeoDataFrame(
+        {"point_id": ["a", "b"], "power_kw": [np.nan, np.nan]},  # powers unknown
+        geometry=[Point(570_500, 6_370_500), Point(571_500, 6_370_500)],
+        crs="EPSG:2154",
+    )
+    (style,) = layer_styles({"charging_points": points}, language="en")
+    assert style.default and style.name == "Power (kW) — no data"
+    root = ET.fromstring(style.qml.split("\n", 1)[1])
+    renderer = root.find("renderer-v2")
+    assert renderer is not None and renderer.get("type") == "singleSymbol"
+    colour = renderer.find("symbols/symbol/layer/prop[@k='color']")
+    assert colour is not None and colour.get("v") == hex_to_qgis(NO_DATA_COLOR)
