@@ -515,7 +515,9 @@ def compute_flows(
             notices.append(
                 Notice(
                     "wood_products_not_computed",
-                    "wood products need the regional lumber/industry shares of the ALDO tables; not computed with the generic coefficient set",
+                    "wood products need the regional lumber/industry shares of the ALDO tables; "
+                    "not computed with the generic coefficient set: the wood-products figures "
+                    "are empty and the net flow sums the other categories",
                 )
             )
         else:
@@ -946,6 +948,10 @@ def compute_carbon(
             per_flow = flows_by_zone(flows, frame.index)
             for col in per_flow.columns:
                 frame[col] = per_flow[col].where(zones["has_data"]).to_numpy()
+            if not (cfg.flows.wood_products and coefficients.aldo is not None):
+                # not computed (switched off, or no regional harvest shares): empty, not 0;
+                # the net flow is the sum of the categories computed (see the notice)
+                frame["flow_wood_products_tco2e_per_yr"] = np.nan
             if effect:
                 frame["flow_harvest_scenario_effect_tco2e_per_yr"] = (
                     pd.Series(frame.index, index=frame.index).map(effect).fillna(0.0)
