@@ -327,13 +327,16 @@ def _swatch(color: str) -> str:
     )
 
 
-def _legend_box(key: str, title: str, rows: Sequence[tuple[str, str]], note: str = "") -> str:
+def _legend_box(
+    key: str, title: str, rows: Sequence[tuple[str, str]], note: str = "", note_key: str = ""
+) -> str:
     """A legend (hidden until its layer is shown): title, one swatch and label per class."""
     body = "".join(f"<div>{_swatch(c)}{html.escape(label)}</div>" for c, label in rows)
     if note:
         body += f'<div style="font-style:italic">{html.escape(note)}</div>'
     return (
-        f'<div class="geocarbon-legend" data-layer="{key}" style="display:none;background:white;'
+        f'<div class="geocarbon-legend" data-layer="{key}" data-note="{html.escape(note_key)}" '
+        'style="display:none;background:white;'
         "padding:6px 8px;border-radius:4px;box-shadow:0 0 4px #888;font:12px sans-serif;"
         f'max-width:260px"><b>{html.escape(title)}</b>{body}</div>'
     )
@@ -348,7 +351,7 @@ def _choropleth_legend(key: str, layer: ChoroplethLayer, classes: Classes, has_n
     }.get(classes.note, "")
     if has_nan:
         rows.append((NO_DATA, "no data"))
-    return _legend_box(key, layer.title, rows, note)
+    return _legend_box(key, layer.title, rows, note, classes.note)
 
 
 _LAYERS_JS = """
