@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import re
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+# matplotlib keeps a font cache in the user's home folder; geocarbon writes nothing outside
+# its output folder but the system's temporary folder
+os.environ.setdefault(
+    "MPLCONFIGDIR", str(Path(tempfile.gettempdir()) / f"geocarbon-matplotlib-{os.getuid()}")
+)
 
 import matplotlib
 

@@ -389,11 +389,11 @@ def test_read_only_target_keeps_the_previous_result(sandbox: Sandbox) -> None:
 
 
 def _run_in_process(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, write_text: Any) -> Any:
-    """``run --overwrite`` in this process with the pipeline's ``write_text`` replaced (a fault
-    injected while writing); exit 2 expected."""
-    import geocarbon.pipeline as pl
+    """``run --overwrite`` in this process with the report writer's ``write_text`` replaced (a
+    fault injected while writing report.html); exit 2 expected."""
+    import geocarbon.io.report_files as report_files
 
-    monkeypatch.setattr(pl, "write_text", write_text)
+    monkeypatch.setattr(report_files, "write_text", write_text)
     monkeypatch.setenv("HOME", str(sandbox.home))
     monkeypatch.chdir(sandbox.repo)
     r = CliRunner().invoke(main, ["run", str(sandbox.pipeline), "--overwrite"])
@@ -459,10 +459,10 @@ def test_file_added_to_the_result_while_writing_is_kept(
 ) -> None:
     """A user drops a file into the previous result while a --overwrite run writes: the
     previous result, with the file, is kept, and the run says why."""
-    import geocarbon.pipeline as pl
+    import geocarbon.io.report_files as report_files
 
     digest = _first_run(sandbox)
-    real_write_text = pl.write_text
+    real_write_text = report_files.write_text
 
     def and_a_user_file(path: Path, text: str) -> None:
         real_write_text(path, text)
