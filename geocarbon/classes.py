@@ -36,6 +36,44 @@ NO_DATA = "#cccccc"
 #: gains, so that they are not read as the red/blue flow choropleth beneath them. Order of
 #: ``geocarbon.carbon.pixels.HOTSPOT_CLASSES``: loss > 50, loss 10–50, gain 10–50, gain > 50.
 HOTSPOT = ("#b35806", "#f1a340", "#998ec3", "#542788")
+#: Rooftop photovoltaics: light yellow to brown, five classes.
+PV = ("#fff7bc", "#fee391", "#fec44f", "#fe9929", "#cc4c02")
+#: Charging points: light to dark blue, five classes.
+CHARGING = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
+#: Buildings of the PV map by annual energy: under 5, 5–20, 20–100, over 100 MWh/yr.
+PV_ENERGY = ("#fee391", "#fec44f", "#ec7014", "#8c2d04")
+#: Buildings of the PV map without potential (excluded or too small).
+NO_POTENTIAL = "#9e9e9e"
+#: Population cells of the charging map by distance to the nearest point: within 1 km,
+#: 1–5 km, 5 km and more, white zone (green near, red far).
+ACCESS = ("#1a9850", "#a6d96a", "#fdae61", "#d73027")
+
+#: The palette of each mapped figure (column id → sequential palette, light to dark): the
+#: interactive maps, the QGIS styles (``geocarbon.styles``) and the report's static maps
+#: (``geocarbon.report_charts``) all take it from here, so a figure has the same colours in
+#: each. Diverging figures (flows, tCO2e/yr) always use :data:`DIVERGING_NEGATIVE` and
+#: :data:`DIVERGING_POSITIVE`; a figure not listed uses :data:`SEQUENTIAL`.
+PALETTES: dict[str, tuple[str, ...]] = {
+    "stock_tc_per_ha": SEQUENTIAL,
+    "stock_tc": SEQUENTIAL,
+    "pv_mwh_per_yr": PV,
+    "pv_mwp": PV,
+    "pv_kwp": PV,
+    "pv_kwp_per_inhab": PV,
+    "kwh_per_yr": PV,
+    "ev_points_per_100k_inhab": CHARGING,
+    "ev_points": CHARGING,
+    "power_kw": CHARGING,
+    # distance to the nearest charging point: near in green, far in red (as the access
+    # classes of the charging map)
+    "distance_m": ACCESS,
+}
+
+
+def palette(figure: str) -> tuple[str, ...]:
+    """The sequential palette (light to dark) of the mapped figure ``figure`` (a column id),
+    from :data:`PALETTES`; :data:`SEQUENTIAL` for a figure not listed."""
+    return PALETTES.get(figure, SEQUENTIAL)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from geocarbon.classes import NO_DATA, Classes, classify, layer_classes
+from geocarbon.classes import NO_DATA, Classes, classify, layer_classes, palette
 from geocarbon.labels import Language, label
 
 #: Sequestration (positive) in blue-green, emission (negative) in red, as in the maps.
@@ -105,7 +105,7 @@ def _fmt(value: float, language: Language = "en") -> str:
 
 
 def map_classes(
-    values: Any, *, diverging: bool, language: Language = "fr"
+    values: Any, *, diverging: bool, language: Language = "fr", figure: str = ""
 ) -> tuple[Classes, np.ndarray]:
     """Classes of a map layer (those of the interactive maps and the QGIS styles, from
     :func:`geocarbon.classes.layer_classes`) and the class of each value (-1: no data).
@@ -116,9 +116,12 @@ def map_classes(
         Values of the layer, any unit; NaN is "no data".
     diverging : bool
         Classes symmetric around zero (flows: positive = sequestration).
+    figure : str
+        The figure's column id: its palette is that of the interactive map
+        (:func:`geocarbon.classes.palette`).
     """
     arr = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
-    classes = layer_classes(arr, diverging=diverging, lang=language)
+    classes = layer_classes(arr, diverging=diverging, colors=palette(figure), lang=language)
     return classes, classify(arr, classes)
 
 
@@ -144,7 +147,9 @@ def theme_map(
     outline : GeoDataFrame, optional
         Boundaries drawn over the classes (EPCIs).
     """
-    classes, index = map_classes(communes[column], diverging=diverging, language=language)
+    classes, index = map_classes(
+        communes[column], diverging=diverging, language=language, figure=column
+    )
     fill = [classes.colors[k] if k >= 0 else NO_DATA_COLOR for k in index]
     fig, ax = plt.subplots(figsize=(6.3, 5.2))
     communes.plot(ax=ax, color=fill, edgecolor="#666666", linewidth=0.25)

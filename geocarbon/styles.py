@@ -20,13 +20,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from geocarbon.classes import NO_DATA, palette
 from geocarbon.labels import Language, label
 
 #: QGIS version the QML documents declare (any QGIS 3 reads them).
 QGIS_VERSION = "3.28.0-Firenze"
 
 #: Colour of features without a value (as on the maps).
-NO_DATA_COLOR = "#cccccc"
+NO_DATA_COLOR = NO_DATA
 
 #: Value standing for "no data" in the class expression of a layer whose main column
 #: has empty values (a graduated renderer draws only features inside one of its ranges).
@@ -42,12 +43,8 @@ class StyleSpec:
     column: str
     diverging: bool = False
     colors: tuple[str, ...] | None = None
-    """Sequential palette, light to dark (that of the map of the figure); default greens."""
-
-
-#: Palettes of the maps (see the map of each theme).
-PV_COLORS = ("#fff7bc", "#fee391", "#fec44f", "#fe9929", "#cc4c02")
-CHARGING_COLORS = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
+    """Sequential palette, light to dark; default: the figure's palette on the maps
+    (:func:`geocarbon.classes.palette`)."""
 
 
 #: Figures each spatial layer is styled by, in order: the first one present with values is
@@ -56,19 +53,19 @@ LAYER_FIGURES: dict[str, tuple[StyleSpec, ...]] = {
     "communes": (
         StyleSpec("stock_tc_per_ha"),
         StyleSpec("flow_tco2e_per_yr", diverging=True),
-        StyleSpec("pv_mwh_per_yr", colors=PV_COLORS),
-        StyleSpec("ev_points_per_100k_inhab", colors=CHARGING_COLORS),
+        StyleSpec("pv_mwh_per_yr"),
+        StyleSpec("ev_points_per_100k_inhab"),
         StyleSpec("ev_points"),
     ),
     "epci": (
         StyleSpec("stock_tc_per_ha"),
         StyleSpec("flow_tco2e_per_yr", diverging=True),
-        StyleSpec("pv_mwh_per_yr", colors=PV_COLORS),
-        StyleSpec("ev_points_per_100k_inhab", colors=CHARGING_COLORS),
+        StyleSpec("pv_mwh_per_yr"),
+        StyleSpec("ev_points_per_100k_inhab"),
     ),
-    "pv_buildings": (StyleSpec("kwh_per_yr", colors=PV_COLORS),),
-    "charging_points": (StyleSpec("power_kw", colors=CHARGING_COLORS),),
-    "charging_access": (StyleSpec("distance_m", colors=tuple(reversed(CHARGING_COLORS))),),
+    "pv_buildings": (StyleSpec("kwh_per_yr"),),
+    "charging_points": (StyleSpec("power_kw"),),
+    "charging_access": (StyleSpec("distance_m"),),
 }
 
 
@@ -349,7 +346,7 @@ def _classes(
 
 
 def _no_data_label(language: Language) -> str:
-    return "pas de donnée" if language == "fr" else "no data"
+    return label("no_data", language)
 
 
 def layer_styles(
@@ -392,7 +389,8 @@ def layer_styles(
             values = pd.to_numeric(frame[spec.column], errors="coerce").astype(float)
             if not np.isfinite(values.to_numpy()).any():
                 continue
-            classes = _classes(values.to_numpy(), spec.diverging, spec.colors, language)
+            colors = spec.colors or palette(spec.column)
+            classes = _classes(values.to_numpy(), spec.diverging, colors, language)
             missing = bool(values.isna().any())
             qml = graduated_qml(
                 spec.column,
