@@ -212,6 +212,7 @@ NAMES: dict[str, tuple[str, str]] = {
     "qa_flags": ("Contrôles qualité", "QA flags"),
     "power_unknown": ("puissance inconnue", "power unknown"),
     "epci_siren": ("Code SIREN", "SIREN code"),
+    "ev_points_per_commune": ("Points de recharge par commune", "Charging points per commune"),
 }
 
 #: id → unit, as written after a label ("Flux net (tCO2e/an)").

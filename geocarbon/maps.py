@@ -22,13 +22,14 @@ from folium.template import Template
 from geocarbon.classes import (
     HOTSPOT,
     NO_DATA,
-    SEQUENTIAL,
     Classes,
     classify,
     layer_classes,
+    palette,
     round_sig,
 )
 from geocarbon.io.map_assets import read_map_asset
+from geocarbon.labels import Language, label
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ class ChoroplethLayer:
 
     column: str
     title: str
-    colors: Sequence[str] = SEQUENTIAL
+    colors: Sequence[str] | None = None
+    """Sequential palette, light to dark; default: the figure's (:func:`geocarbon.classes.palette`)."""
     fmt: str = "{:,.0f}"
     """Unused (legend labels come from :func:`geocarbon.classes.layer_classes`); kept for callers."""
     diverging: bool = False
@@ -77,10 +79,11 @@ def _element_ids(element: Element) -> set[str]:
 #: Global JS function ``geocarbonDetails(fields, aliases, skipEmpty)``: a tooltip or popup
 #: content function (``layer → <div><table>``) that sets every label and value as text.
 _DETAILS_JS = """<script>
-// numbers for reading: 3 significant digits, or no decimals with thousands separators from 1,000
+// numbers for reading, in the map's language (window.geocarbonLocale): 3 significant digits,
+// or no decimals with thousands separators from 1,000
 window.geocarbonNumber = function (value) {
     var big = Math.abs(value) >= 1000;
-    return value.toLocaleString("en-US", big ? {maximumFractionDigits: 0}
+    return value.toLocaleString(window.geocarbonLocale || "fr-FR", big ? {maximumFractionDigits: 0}
         : {maximumSignificantDigits: 3});
 };
 window.geocarbonDetails = function (fields, aliases, skipEmpty) {
@@ -204,9 +207,16 @@ def _render_page(fmap: folium.Map) -> str:
     return _deterministic_ids(page, _element_ids(root))
 
 
-def _offline_assets(fmap: folium.Map, extra_assets: Sequence[str] = ()) -> None:
+#: Locale of the numbers shown in the tooltips and popups, per map language.
+LOCALES = {"fr": "fr-FR", "en": "en-GB"}
+
+
+def _offline_assets(
+    fmap: folium.Map, extra_assets: Sequence[str] = (), lang: Language = "fr"
+) -> None:
     """Inline the shipped Leaflet (and ``extra_assets``) in the page instead of Folium's CDN
-    links (jQuery, Bootstrap, Font Awesome... are not used and left out)."""
+    links (jQuery, Bootstrap, Font Awesome... are not used and left out); numbers in the
+    tooltips follow ``lang``."""
     fmap.default_js = []
     fmap.default_css = []
     root = fmap.get_root()
@@ -218,7 +228,8 @@ def _offline_assets(fmap: folium.Map, extra_assets: Sequence[str] = ()) -> None:
             name=f"geocarbon_{name}",
             index=index,
         )
-    root.header.add_child(_Raw(_DETAILS_JS), name="geocarbon_details", index=len(names))  # type: ignore[attr-defined]
+    locale = f"<script>window.geocarbonLocale = {_js(LOCALES[lang])};</script>\n"
+    root.header.add_child(_Raw(locale + _DETAILS_JS), name="geocarbon_details", index=len(names))  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -235,28 +246,50 @@ class Overlay:
     the communes'."""
 
 
+def labelled(columns: Sequence[str], lang: Language = "fr") -> list[tuple[str, str]]:
+    """Tooltip fields ``(column, display name with unit)`` of ``columns``, names from
+    :func:`geocarbon.labels.label` in ``lang``."""
+    return [(c, label(c, lang, unit=True)) for c in columns]
+
+
 def commune_tooltip(
-    frame: pd.DataFrame, fields: Sequence[tuple[str, str]]
+    frame: pd.DataFrame, fields: Sequence[tuple[str, str]], lang: Language = "fr"
 ) -> list[tuple[str, str]]:
-    """Tooltip fields of a commune map: name, INSEE code, EPCI name (when known), then ``fields``."""
-    head = [("commune_name", "Commune"), ("commune_code", "INSEE code")]
+    """Tooltip fields of a commune map: name, INSEE code, EPCI name (when known), then
+    ``fields``; names in ``lang``."""
+    head = [("commune_name", label("commune_name", lang)), ("commune_code", label("commune_code", lang))]
     if "epci_name" in frame.columns:
-        head.append(("epci_name", "EPCI"))
+        head.append(("epci_name", label("epci_name", lang)))
     return [*head, *fields]
 
 
-def hotspot_overlay(hotspots: gpd.GeoDataFrame) -> Overlay:
+def map_title(territory: str, text: str, lang: Language = "fr") -> str:
+    """A map's title: the territory's name, then what the map shows (``text``, in ``lang``;
+    French puts a space before the colon)."""
+    return f"{territory}{' :' if lang == 'fr' else ':'} {text}"
+
+
+#: Display-name ids of the hot-spot classes, in the order of
+#: ``geocarbon.carbon.pixels.HOTSPOT_CLASSES``.
+HOTSPOT_NAMES = ("hotspot_loss_high", "hotspot_loss", "hotspot_gain", "hotspot_gain_high")
+
+
+def hotspot_overlay(hotspots: gpd.GeoDataFrame, lang: Language = "fr") -> Overlay:
     """Land-use-change hot spots: losses in oranges, gains in purples (their own palette, not the
-    red/blue of the flow choropleth beneath them)."""
+    red/blue of the flow choropleth beneath them); class names in ``lang``."""
     from geocarbon.carbon.pixels import HOTSPOT_CLASSES
 
-    palette = HOTSPOT
+    names = {
+        cls[2]: label(key, lang) for cls, key in zip(HOTSPOT_CLASSES, HOTSPOT_NAMES, strict=True)
+    }
+    shown = hotspots.copy()
+    shown["change_class"] = shown["change_class"].map(names).fillna(shown["change_class"])
     return Overlay(
-        "Land-use change hot spots (stock change, tC/ha)",
-        hotspots,
+        label("hotspots", lang),
+        shown,
         "change_class",
-        {label: palette[i] for i, (_, _, label) in enumerate(HOTSPOT_CLASSES)},
-        (("change_class", "Change"), ("area_ha", "Area (ha)")),
+        {names[cls[2]]: HOTSPOT[i] for i, cls in enumerate(HOTSPOT_CLASSES)},
+        tuple(labelled(("change_class", "area_ha"), lang)),
     )
 
 
@@ -270,8 +303,10 @@ TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 TILES_ATTRIBUTION = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 )
-TILES_NAME = "Background map (OpenStreetMap, needs network)"
-OFFLINE_NOTE = "Background map not loaded (no network): layers are shown on a plain background."
+TILES_NAME = label("map_background", "en")
+OFFLINE_NOTE = label("map_offline_note", "en")
+"""The note shown when the background tiles fail to load (English; each map shows it in its
+language: ``label("map_offline_note", lang)``)."""
 
 
 def _js(value: Any) -> str:
@@ -342,15 +377,14 @@ def _legend_box(
     )
 
 
-def _choropleth_legend(key: str, layer: ChoroplethLayer, classes: Classes, has_nan: bool) -> str:
+def _choropleth_legend(
+    key: str, layer: ChoroplethLayer, classes: Classes, has_nan: bool, lang: Language = "fr"
+) -> str:
     rows = list(zip(classes.colors, classes.labels, strict=True))
-    note = {
-        "no change": "no change (every value is 0)",
-        "single value": "every value is equal",
-        "no data": "no data",
-    }.get(classes.note, "")
+    note_ids = {"no change": "no_change_note", "single value": "single_value_note"}
+    note = label(note_ids.get(classes.note, "no_data"), lang) if classes.note else ""
     if has_nan:
-        rows.append((NO_DATA, "no data"))
+        rows.append((NO_DATA, label("no_data", lang)))
     return _legend_box(key, layer.title, rows, note, classes.note)
 
 
@@ -453,6 +487,7 @@ def choropleth_map(
     simplify_m: float = 20.0,
     overlays: Sequence[Overlay] = (),
     extra: Any = None,
+    lang: Language = "fr",
 ) -> str:
     """A map with exclusive choropleths (one shown at a time), their legends and tooltips.
 
@@ -477,6 +512,10 @@ def choropleth_map(
     extra : folium element, optional
         A layer such as :class:`PointsLayer` (shown, switchable); the shipped libraries named
         in its ``assets`` attribute are inlined in the page.
+    lang : {"fr", "en"}
+        Language of the page's own texts (background layer, offline note, "no data" and other
+        legend notes) and number format of the legends and tooltips; titles, layer names and
+        field names are given by the caller in that language (from :mod:`geocarbon.labels`).
 
     Returns
     -------
@@ -501,11 +540,18 @@ def choropleth_map(
     scripts = []
     for i, layer in enumerate(layers):
         values = shown[layer.column].to_numpy(dtype=float)
-        classes = layer_classes(values, diverging=layer.diverging, colors=layer.colors)
+        classes = layer_classes(
+            values,
+            diverging=layer.diverging,
+            colors=layer.colors or palette(layer.column),
+            lang=lang,
+        )
         k = classify(values, classes)
         props[f"_k{i}"] = pd.array(np.where(k >= 0, k, -1), dtype="int64")
         key = f"choropleth_{i}"
-        legends.append(_choropleth_legend(key, layer, classes, bool(np.isnan(values).any())))
+        legends.append(
+            _choropleth_legend(key, layer, classes, bool(np.isnan(values).any()), lang)
+        )
         scripts.append((key, layer.title, classes.colors))
     data = _collection(gpd.GeoDataFrame(props, geometry=shown.geometry), list(props.columns))
     parts = [f"var geocarbon_zones = window.geocarbon_zones = {_js(data)};"]
@@ -546,7 +592,7 @@ def choropleth_map(
         "map": fmap.get_name(),
         "tiles_url": _js(TILES_URL),
         "tiles_attribution": _js(TILES_ATTRIBUTION),
-        "tiles_name": _js(TILES_NAME),
+        "tiles_name": _js(label("map_background", lang)),
         "layers": "\n    ".join(parts),
     }
     _Script(code).add_to(fmap)
@@ -556,11 +602,14 @@ def choropleth_map(
         'max-width:60%">'
         f"<b>{html.escape(title)}</b>"
         '<div id="geocarbon-offline-note" style="display:none;font-size:12px;color:#555">'
-        f"{html.escape(OFFLINE_NOTE)}</div></div>"
+        f"{html.escape(label('map_offline_note', lang))}</div></div>"
     )
     style = "<style>.leaflet-container{background:#eef0ea}</style>"
     root = fmap.get_root()
     root.html.add_child(_Raw(style + heading + "".join(legends)))  # type: ignore[attr-defined]
-    _offline_assets(fmap, getattr(extra, "assets", ()))
+    _offline_assets(fmap, getattr(extra, "assets", ()), lang)
     root.header.add_child(_Raw(_HELPERS_JS), name="geocarbon_helpers")  # type: ignore[attr-defined]
-    return _render_page(fmap)
+    root.header.add_child(_Raw(f"<title>{html.escape(title)}</title>\n"), name="geocarbon_title")  # type: ignore[attr-defined]
+    page = _render_page(fmap)
+    # the page's language (screen readers, hyphenation, the browser's translation offer)
+    return page.replace("<html>", f'<html lang="{lang}">', 1)

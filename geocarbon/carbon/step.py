@@ -56,6 +56,7 @@ from geocarbon.carbon.landuse_change import (
 )
 from geocarbon.carbon.pixels import density_lookup, hotspot_frame, hotspot_polygons
 from geocarbon.carbon.stocks import compute_stocks, stocks_by_commune, territory_summary
+from geocarbon.classes import format_value
 from geocarbon.communes import fill_from_neighbours, has_boundaries
 from geocarbon.config import PipelineConfig
 from geocarbon.deliverables import calculator_spreadsheet
@@ -80,7 +81,15 @@ from geocarbon.io.writers import (
     write_json,
     write_text,
 )
-from geocarbon.maps import ChoroplethLayer, choropleth_map, commune_tooltip, hotspot_overlay
+from geocarbon.labels import UNITS, Language, label
+from geocarbon.maps import (
+    ChoroplethLayer,
+    choropleth_map,
+    commune_tooltip,
+    hotspot_overlay,
+    labelled,
+    map_title,
+)
 from geocarbon.notices import Notice
 from geocarbon.rasterize import burn_block, edge_table
 from geocarbon.state import Inputs, Progress, Results, Timer
@@ -1236,25 +1245,31 @@ def write_carbon_outputs(
     write_csv(tmp / "carbon_stocks_summary.csv", summary)
     zones = map_zones(results, communes)
     if cfg.maps.enabled and zones is not None:
+        lang = cfg.report.language
         page = choropleth_map(
             zones,
             [
-                ChoroplethLayer("stock_tc_per_ha", "Carbon stock density (tC/ha)"),
-                ChoroplethLayer("stock_tc", "Total carbon stock (tC)"),
+                ChoroplethLayer(c, label(c, lang, unit=True))
+                for c in ("stock_tc_per_ha", "stock_tc")
             ],
-            title=f"{cfg.name}: carbon stocks (soil 0–30 cm, litter, biomass, dead wood)",
+            title=map_title(cfg.name, label("map_stocks_title", lang), lang),
             tooltip_fields=zone_tooltip(
                 zones,
-                [
-                    ("stock_tc_per_ha", "Stock (tC/ha)"),
-                    ("stock_tc", "Stock (tC)"),
-                    ("stock_soil_tc", "Soil (tC)"),
-                    ("stock_live_biomass_tc", "Live biomass (tC)"),
-                    ("area_ha", "Area (ha)"),
-                    ("landcover_covered_share", "Land-cover covered share"),
-                ],
+                labelled(
+                    (
+                        "stock_tc_per_ha",
+                        "stock_tc",
+                        "stock_soil_tc",
+                        "stock_live_biomass_tc",
+                        "area_ha",
+                        "landcover_covered_share",
+                    ),
+                    lang,
+                ),
+                lang,
             ),
             simplify_m=cfg.maps.simplify_m,
+            lang=lang,
         )
         write_text(tmp / "maps" / "carbon_stocks.html", page)
     hotspots = None
@@ -1287,11 +1302,14 @@ def epci_layer(epci: pd.DataFrame, communes: pd.DataFrame) -> gpd.GeoDataFrame |
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=communes.crs)
 
 
-def zone_tooltip(frame: pd.DataFrame, fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def zone_tooltip(
+    frame: pd.DataFrame, fields: list[tuple[str, str]], lang: Language = "fr"
+) -> list[tuple[str, str]]:
     """Tooltip fields of a carbon map: the commune's or the EPCI's name and code first."""
     if "commune_code" in frame.columns:
-        return commune_tooltip(frame, fields)
-    return [("epci_name", "EPCI"), ("epci_code", "SIREN code"), *fields]
+        return commune_tooltip(frame, fields, lang)
+    head = [("epci_name", label("epci_name", lang)), ("epci_code", label("epci_siren", lang))]
+    return [*head, *fields]
 
 
 def write_pixel_maps(
@@ -1370,38 +1388,30 @@ def flows_map(
 ) -> str:
     """Map of net flows and of each PCAET category, on a scale centred on zero."""
     assert cfg.flows is not None
+    lang = cfg.report.language
     period = f"{cfg.flows.start_year}–{cfg.flows.end_year}"
-    layers = [ChoroplethLayer("flow_tco2e_per_yr", "Net flow (tCO2e/yr)", diverging=True)]
-    labels = {
-        "forest": "Forest",
-        "agricultural_soils": "Agricultural soils",
-        "other_soils": "Other soils",
-        "wood_products": "Wood products",
-    }
-    for key, label in labels.items():
-        layers.append(
-            ChoroplethLayer(f"flow_{key}_tco2e_per_yr", f"{label} (tCO2e/yr)", diverging=True)
-        )
+    # layer names: the PCAET categories (forest, agricultural soils...) with their unit
+    names = {"flow_tco2e_per_yr": label("flow_tco2e_per_yr", lang, unit=True)}
+    for key in ("forest", "agricultural_soils", "other_soils", "wood_products"):
+        names[f"flow_{key}_tco2e_per_yr"] = label(key, lang, unit=True)
     scenario = "flow_harvest_scenario_effect_tco2e_per_yr"
-    extra_tooltip = []
     if scenario in communes.columns:
-        title = f"Effect of harvest x {cfg.flows.harvest_factor} (tCO2e/yr)"
-        layers.append(ChoroplethLayer(scenario, title, diverging=True))
-        extra_tooltip.append((scenario, title))
+        factor = format_value(cfg.flows.harvest_factor, lang, 3)
+        unit = UNITS[scenario][0 if lang == "fr" else 1]
+        names[scenario] = f"{label(scenario, lang)} × {factor} ({unit})"
+    layers = [ChoroplethLayer(c, name, diverging=True) for c, name in names.items()]
+    unit = UNITS["flow_tco2e_per_yr"][0 if lang == "fr" else 1]
+    heading = f"{label('map_flows_title', lang)} {period}, {unit} ({label('sign_long', lang)})"
     return choropleth_map(
         communes,
         layers,
-        title=f"{cfg.name}: carbon flows {period}, tCO2e/yr (positive = sequestration, negative = emission)",
-        tooltip_fields=zone_tooltip(
-            communes,
-            [
-                ("flow_tco2e_per_yr", "Net flow (tCO2e/yr)"),
-                *[(f"flow_{k}_tco2e_per_yr", f"{v} (tCO2e/yr)") for k, v in labels.items()],
-                *extra_tooltip,
-            ],
-        ),
+        title=map_title(cfg.name, heading, lang),
+        tooltip_fields=zone_tooltip(communes, list(names.items()), lang),
         simplify_m=cfg.maps.simplify_m,
-        overlays=[hotspot_overlay(hotspots)] if hotspots is not None and len(hotspots) else [],
+        overlays=[hotspot_overlay(hotspots, lang)]
+        if hotspots is not None and len(hotspots)
+        else [],
+        lang=lang,
     )
 
 

@@ -27,6 +27,7 @@ from geocarbon.charging.indicators import (
     nearest_distance_m,
     raster_footprint,
 )
+from geocarbon.classes import ACCESS, format_value
 from geocarbon.config import ChargingConfig, PipelineConfig
 from geocarbon.errors import InputError
 from geocarbon.geo import PixelAreaModel, local_equal_area_crs
@@ -34,12 +35,15 @@ from geocarbon.io.raster import RasterInfo, raster_info, read_cells
 from geocarbon.io.tables import read_csv
 from geocarbon.io.vectors import read_vector
 from geocarbon.io.writers import write_csv, write_text
+from geocarbon.labels import Language, label
 from geocarbon.maps import (
     ChoroplethLayer,
     Overlay,
     PointsLayer,
     choropleth_map,
     commune_tooltip,
+    labelled,
+    map_title,
 )
 from geocarbon.notices import Notice
 from geocarbon.territory import COVERAGE_COLUMNS, COVERAGE_MIN, level_rows
@@ -706,6 +710,7 @@ def write_charging_outputs(
         write_csv(tmp / "charging_targets.csv", result.targets)
     if not cfg.maps.enabled:
         return
+    lang = cfg.report.language
     overlays = []
     if result.access is not None:
         cells = result.access.copy()
@@ -716,71 +721,57 @@ def write_charging_outputs(
             cells.drop(columns="geometry"),
             geometry=gpd.GeoSeries(squares, crs=eq.crs).to_crs(cells.crs),
         )
-        labels = np.select(
-            [cells["white_zone"], cells["distance_m"] > 5000, cells["distance_m"] > 1000],
-            [
-                f"white zone (> {cfg.charging.white_zone_m / 1000:g} km)"
-                if cfg.charging
-                else "white zone",
-                "5 km and more",
-                "1–5 km",
-            ],
-            default="within 1 km",
+        white = label("white_zone", lang)
+        if cfg.charging:
+            white += f" (> {format_value(cfg.charging.white_zone_m / 1000, lang, 3)} km)"
+        near, mid, far = (
+            label(k, lang) for k in ("access_within_1km", "access_1_5km", "access_5km_more")
         )
-        cells["access"] = labels
+        cells["access"] = np.select(
+            [cells["white_zone"], cells["distance_m"] > 5000, cells["distance_m"] > 1000],
+            [white, far, mid],
+            default=near,
+        )
         cells["distance_km"] = (cells["distance_m"] / 1000).round(1)
         cells["population"] = cells["population"].round(0)
-        colors = {"within 1 km": "#1a9850", "1–5 km": "#a6d96a", "5 km and more": "#fdae61"}
-        colors[
-            str(labels[cells["white_zone"].to_numpy()][0])
-            if cells["white_zone"].any()
-            else "white zone"
-        ] = "#d73027"
         overlays.append(
             Overlay(
-                "Population by distance to a charging point",
+                label("population_by_distance", lang),
                 cells[["population", "distance_km", "access", "geometry"]],
                 "access",
-                colors,
-                (("population", "Population"), ("distance_km", "Distance (km)")),
+                dict(zip((near, mid, far, white), ACCESS, strict=True)),
+                tuple(labelled(("population", "distance_km"), lang)),
             )
         )
-    layers = [ChoroplethLayer("ev_points", "Points per commune")]
+    layers = [ChoroplethLayer("ev_points", label("ev_points_per_commune", lang))]
     if "ev_points_per_100k_inhab" in communes.columns:
         layers.insert(
-            0,
-            ChoroplethLayer(
-                "ev_points_per_100k_inhab",
-                "Points per 100,000 inhabitants",
-                colors=("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"),
-            ),
+            0, ChoroplethLayer("ev_points_per_100k_inhab", label("ev_points_per_100k_inhab", lang))
         )
+    tips = ["ev_points", "ev_stations", "ev_kw", "ev_points_power_unknown"]
+    if "population_covered_share" in communes.columns:
+        tips.append("population_covered_share")
     page = choropleth_map(
         communes,
         layers,
-        title=f"{cfg.name}: public charging points",
+        title=map_title(cfg.name, label("map_charging_title", lang), lang),
         tooltip_fields=commune_tooltip(
             communes,
             [
-                ("ev_points", "Points"),
-                ("ev_stations", "Stations"),
-                ("ev_kw", "kW (points of known power)"),
-                ("ev_points_power_unknown", "Points of unknown power"),
-            ]
-            + (
-                [("population_covered_share", "Share covered by the population grid")]
-                if "population_covered_share" in communes.columns
-                else []
-            ),
+                (c, label("ev_kw_known_power" if c == "ev_kw" else c, lang, unit=True))
+                for c in tips
+            ],
+            lang,
         ),
         simplify_m=cfg.maps.simplify_m,
         overlays=overlays,
-        extra=_points_layer(result.points),
+        extra=_points_layer(result.points, lang),
+        lang=lang,
     )
     write_text(tmp / "maps" / "charging.html", page)
 
 
-def _points_layer(points: gpd.GeoDataFrame) -> PointsLayer:
+def _points_layer(points: gpd.GeoDataFrame, lang: Language = "fr") -> PointsLayer:
     """Clustered point markers sized by power; popups show the point's and station's ids, its
     power and QA flags (as text: ids come from the input file)."""
     shown = points[points.geometry.notna()]
@@ -789,7 +780,10 @@ def _points_layer(points: gpd.GeoDataFrame) -> PointsLayer:
         {
             "point_id": shown["point_id"].astype(str),
             "station_id": shown["station_id"].astype(str),
-            "power": [f"{v:g} kW" if v == v and v else "power unknown" for v in kw],
+            "power": [
+                f"{format_value(v, lang, 4)} kW" if v == v and v else label("power_unknown", lang)
+                for v in kw
+            ],
             "qa_flags": shown["qa_flags"].fillna("").astype(str),
             # radius [px] grows with power, capped at 1,000 kW so that an implausible value
             # cannot cover the map
@@ -800,7 +794,7 @@ def _points_layer(points: gpd.GeoDataFrame) -> PointsLayer:
     )
     return PointsLayer(
         frame,
-        [("point_id", "Point"), ("station_id", "Station"), ("power", "Power"), ("qa_flags", "QA")],
-        name="Charging points",
+        labelled(("point_id", "station_id", "power", "qa_flags"), lang),
+        name=label("ev_points", lang),
         radius_column="radius_px",
     )

@@ -14,6 +14,7 @@ import pandas as pd
 import shapely
 
 from geocarbon.charging.indicators import area_share_inside
+from geocarbon.classes import NO_POTENTIAL, PV_ENERGY, format_value
 from geocarbon.communes import polygonal_part
 from geocarbon.config import PipelineConfig, PvConfig
 from geocarbon.errors import InputError
@@ -21,7 +22,15 @@ from geocarbon.geo import local_equal_area_crs
 from geocarbon.io.vectors import read_vector
 from geocarbon.io.weather import read_weather
 from geocarbon.io.writers import write_csv, write_text
-from geocarbon.maps import ChoroplethLayer, Overlay, choropleth_map, commune_tooltip
+from geocarbon.labels import label
+from geocarbon.maps import (
+    ChoroplethLayer,
+    Overlay,
+    choropleth_map,
+    commune_tooltip,
+    labelled,
+    map_title,
+)
 from geocarbon.notices import Notice
 from geocarbon.solar.checks import existing_kwp_values, irradiation_problem
 from geocarbon.solar.roofs import buildings_cover, installation_buildings, roof_potential, within
@@ -844,11 +853,13 @@ def validate_pv(cfg: PipelineConfig, inputs: Any) -> list[Notice]:
 #: Buildings drawn on the map at most (the GeoPackage layer holds them all).
 MAP_MAX_BUILDINGS = 5_000
 
+#: Classes of the buildings on the map: (lower, upper) kWh/yr, display-name id
+#: (:mod:`geocarbon.labels`), colour (:data:`geocarbon.classes.PV_ENERGY`).
 _KWH_CLASSES = (
-    (0.0, 5_000.0, "under 5 MWh/yr", "#fee391"),
-    (5_000.0, 20_000.0, "5–20 MWh/yr", "#fec44f"),
-    (20_000.0, 100_000.0, "20–100 MWh/yr", "#ec7014"),
-    (100_000.0, np.inf, "over 100 MWh/yr", "#8c2d04"),
+    (0.0, 5_000.0, "pv_class_under_5", PV_ENERGY[0]),
+    (5_000.0, 20_000.0, "pv_class_5_20", PV_ENERGY[1]),
+    (20_000.0, 100_000.0, "pv_class_20_100", PV_ENERGY[2]),
+    (100_000.0, np.inf, "pv_class_over_100", PV_ENERGY[3]),
 )
 
 
@@ -864,19 +875,22 @@ def write_pv_outputs(
         write_csv(tmp / "pv_targets.csv", result.targets)
     if not cfg.maps.enabled:
         return
+    lang = cfg.report.language
     b = result.buildings.copy()
-    shown_label = "Buildings by rooftop PV energy"
+    shown_label = label("pv_buildings_map", lang)
     if len(b) > MAP_MAX_BUILDINGS:
         b = b.sort_values("kwh_per_yr", ascending=False, kind="stable").head(MAP_MAX_BUILDINGS)
-        shown_label += f" ({MAP_MAX_BUILDINGS:,} largest producers)"
-    labels = np.full(len(b), "no potential", dtype=object)
-    for lo, hi, label, _ in _KWH_CLASSES:
-        labels[(b["kwh_per_yr"] > lo) & (b["kwh_per_yr"] <= hi) & (b["excluded_reason"] == "")] = (
-            label
-        )
-    b["energy_class"] = labels
+        count = format_value(MAP_MAX_BUILDINGS, lang, len(str(MAP_MAX_BUILDINGS)))
+        shown_label += f" ({count} {label('largest_producers', lang)})"
+    no_potential = label("no_potential", lang)
+    classes = np.full(len(b), no_potential, dtype=object)
+    for lo, hi, name, _ in _KWH_CLASSES:
+        inside = (b["kwh_per_yr"] > lo) & (b["kwh_per_yr"] <= hi) & (b["excluded_reason"] == "")
+        classes[inside] = label(name, lang)
+    b["energy_class"] = classes
     b["mwh_per_yr"] = (b["kwh_per_yr"] / 1e3).round(2)
-    colors = {label: color for _, _, label, color in _KWH_CLASSES} | {"no potential": "#9e9e9e"}
+    colors = {label(name, lang): color for _, _, name, color in _KWH_CLASSES}
+    colors[no_potential] = NO_POTENTIAL
     overlay = Overlay(
         shown_label,
         b[
@@ -894,38 +908,36 @@ def write_pv_outputs(
         ].round(2),
         "energy_class",
         colors,
-        (
-            ("building_id", "Building"),
-            ("usage", "Usage"),
-            ("roof_type", "Roof"),
-            ("usable_m2", "Usable (m²)"),
-            ("kwp", "kWp"),
-            ("mwh_per_yr", "MWh/yr"),
-            ("excluded_reason", "Excluded"),
+        tuple(
+            labelled(
+                (
+                    "building_id",
+                    "usage",
+                    "roof_type",
+                    "usable_m2",
+                    "kwp",
+                    "mwh_per_yr",
+                    "excluded_reason",
+                ),
+                lang,
+            )
         ),
         focus=True,
     )
     page = choropleth_map(
         communes,
-        [
-            ChoroplethLayer(
-                "pv_mwh_per_yr",
-                "Rooftop PV potential (MWh/yr)",
-                colors=("#fff7bc", "#fee391", "#fec44f", "#fe9929", "#cc4c02"),
-            )
-        ],
-        title=f"{cfg.name}: rooftop photovoltaic potential",
+        [ChoroplethLayer("pv_mwh_per_yr", label("pv_mwh_per_yr", lang, unit=True))],
+        title=map_title(cfg.name, label("map_pv_title", lang), lang),
         tooltip_fields=commune_tooltip(
             communes,
             [
-                ("pv_buildings", "Buildings with potential"),
-                ("pv_usable_m2", "Usable roof (m²)"),
-                ("pv_mwp", "MWp"),
-                ("pv_mwh_per_yr", "MWh/yr"),
-                ("pv_covered_share", "Share covered by the building data"),
+                ("pv_buildings", label("pv_buildings_with_potential", lang)),
+                *labelled(("pv_usable_m2", "pv_mwp", "pv_mwh_per_yr", "pv_covered_share"), lang),
             ],
+            lang,
         ),
         simplify_m=cfg.maps.simplify_m,
         overlays=[overlay],
+        lang=lang,
     )
     write_text(tmp / "maps" / "rooftop_pv.html", page)
