@@ -96,3 +96,56 @@ def test_labels_are_rounded_for_reading() -> None:
 def test_hotspot_palette_is_distinct_from_the_choropleths() -> None:
     assert len(HOTSPOT) == 4
     assert not set(HOTSPOT) & {*SEQUENTIAL, *DIVERGING_NEGATIVE, *DIVERGING_POSITIVE, NEUTRAL}
+
+
+def test_one_palette_per_figure_for_maps_qgis_styles_and_report() -> None:
+    """The PV and charging figures have their own palettes, taken from one table by the
+    interactive maps, the QGIS styles and the report's static maps (they cannot drift)."""
+    import json
+    import re
+
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from geocarbon.classes import CHARGING, PALETTES, PV, palette
+    from geocarbon.labels import label
+    from geocarbon.maps import ChoroplethLayer, choropleth_map
+    from geocarbon.report_charts import map_classes
+    from geocarbon.styles import LAYER_FIGURES, layer_styles
+
+    assert palette("pv_mwh_per_yr") == PV and palette("ev_points_per_100k_inhab") == CHARGING
+    assert palette("stock_tc_per_ha") == SEQUENTIAL == palette("not_a_figure")
+    assert not set(PV) & set(CHARGING) and not set(PV) & set(SEQUENTIAL)
+    # every figure styled in QGIS has a palette of at least two colours
+    for specs in LAYER_FIGURES.values():
+        for spec in specs:
+            assert spec.diverging or len(palette(spec.column)) >= 2
+    values = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0])
+    frame = gpd.GeoDataFrame(
+        {
+            "commune_name": [f"c{i}" for i in range(10)],
+            "commune_code": [f"460{i:02d}" for i in range(10)],
+            **{figure: values for figure in PALETTES if figure != "distance_m"},
+        },
+        geometry=[Point(i * 0.01, 44.0).buffer(0.004) for i in range(10)],
+        crs="EPSG:4326",
+    )
+    styles = {s.name: s.qml for s in layer_styles({"communes": frame}, language="en")}
+    for figure in ("pv_mwh_per_yr", "ev_points_per_100k_inhab", "stock_tc_per_ha"):
+        expected = list(layer_classes(values, diverging=False, colors=palette(figure)).colors)
+        # the report's static map
+        classes, _ = map_classes(values, diverging=False, figure=figure)
+        assert classes.colors == expected, figure
+        # the interactive map (class colours of the choropleth, as JSON in the page)
+        page = choropleth_map(
+            frame, [ChoroplethLayer(figure, figure)], title="t", tooltip_fields=[], simplify_m=0
+        )
+        colours = re.search(r'geocarbonChoropleth\(geocarbon_zones, "_k0", (\[[^\]]*\])', page)
+        assert colours is not None and json.loads(colours.group(1)) == expected, figure
+        # the QGIS style of the figure
+        qml = styles[label(figure, "en", unit=True)]
+        qgis = [
+            "#{:02x}{:02x}{:02x}".format(*map(int, c.split(",")[:3]))
+            for c in re.findall(r'<prop k="color" v="([^"]+)"', qml)
+        ]
+        assert qgis == expected, figure

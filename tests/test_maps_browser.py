@@ -31,7 +31,7 @@ import pytest
 from click.testing import CliRunner
 
 from geocarbon.cli import main
-from geocarbon.maps import OFFLINE_NOTE
+from geocarbon.labels import label
 from geocarbon.solar.step import MAP_MAX_BUILDINGS
 from tests.conftest import REPO
 from tests.hostile.test_injection import (
@@ -215,21 +215,22 @@ def expected_counts(out: Path) -> dict[str, int]:
     }
 
 
-#: Choropleth titles per map (radio buttons, in order) and how many overlays it has.
+#: Choropleth titles per map (radio buttons, in order) and how many overlays it has: the
+#: demo's maps are in French (``report.language: fr``), with the PCAET vocabulary.
 EXPECTED = {
-    "carbon_stocks.html": (["Carbon stock density (tC/ha)", "Total carbon stock (tC)"], 0),
+    "carbon_stocks.html": (["Densité de carbone (tC/ha)", "Stock de carbone (tC)"], 0),
     "carbon_flows.html": (
         [
-            "Net flow (tCO2e/yr)",
-            "Forest (tCO2e/yr)",
-            "Agricultural soils (tCO2e/yr)",
-            "Other soils (tCO2e/yr)",
-            "Wood products (tCO2e/yr)",
+            "Flux net (tCO2e/an)",
+            "Forêt (tCO2e/an)",
+            "Sols agricoles (tCO2e/an)",
+            "Autres sols (tCO2e/an)",
+            "Produits bois (tCO2e/an)",
         ],
         1,
     ),
-    "rooftop_pv.html": (["Rooftop PV potential (MWh/yr)"], 1),
-    "charging.html": (["Points per 100,000 inhabitants", "Points per commune"], 1),
+    "rooftop_pv.html": (["Production potentielle (MWh/an)"], 1),
+    "charging.html": (["Points pour 100 000 habitants", "Points de recharge par commune"], 1),
 }
 
 
@@ -272,7 +273,7 @@ def test_map_works_offline_with_exclusive_layers_and_legends(
     if name == "charging.html":
         assert result["points"] == {"on_map": True, "markers": counts["points"]}
     # no network: the background is missing and the map says why
-    assert result["offline_note"] == OFFLINE_NOTE
+    assert result["offline_note"] == label("map_offline_note", "fr")
     png = screenshot(page, tmp_path / "screenshots")
     assert png.is_file() and png.stat().st_size > 10_000
 
@@ -309,3 +310,139 @@ def test_maps_are_small_and_round_values(demo_out: Path) -> None:
 
     data = flows[flows.index("var geocarbon_zones") :]
     assert not re.search(r"\d\.\d{6,}", data[:200_000]), "unrounded values or coordinates"
+
+
+# --------------------------------------------------------------------------------------------
+# the maps speak the report's language (report.language): French for the demo, English on demand
+
+#: What each map of the demo shows in English: choropleth names, in order, then overlay names.
+EXPECTED_EN = {
+    "carbon_stocks.html": ["Carbon density (tC/ha)", "Carbon stock (tC)"],
+    "carbon_flows.html": [
+        "Net flow (tCO2e/yr)",
+        "Forest (tCO2e/yr)",
+        "Agricultural soils (tCO2e/yr)",
+        "Other soils (tCO2e/yr)",
+        "Wood products (tCO2e/yr)",
+        "Land-use change hot spots (stock change, tC/ha)",
+    ],
+    "rooftop_pv.html": [
+        "Potential production (MWh/yr)",
+        f"Buildings by rooftop PV energy ({MAP_MAX_BUILDINGS:,} largest producers)",
+    ],
+    "charging.html": [
+        "Points per 100,000 inhabitants",
+        "Charging points per commune",
+        "Population by distance to a charging point",
+    ],
+}
+#: The same in French (PCAET vocabulary).
+EXPECTED_FR = {
+    "carbon_stocks.html": EXPECTED["carbon_stocks.html"][0],
+    "carbon_flows.html": [
+        *EXPECTED["carbon_flows.html"][0],
+        "Points chauds de changement d'occupation des sols (variation du stock, tC/ha)",
+    ],
+    "rooftop_pv.html": [
+        *EXPECTED["rooftop_pv.html"][0],
+        "Bâtiments selon la production photovoltaïque en toiture"
+        f" ({MAP_MAX_BUILDINGS:,} plus gros producteurs)".replace(",", "\u202f"),
+    ],
+    "charging.html": [
+        *EXPECTED["charging.html"][0],
+        "Population selon la distance au point de recharge",
+    ],
+}
+#: Texts of one language that must not appear in a map of the other (page's own texts,
+#: tooltip field names, overlay classes).
+ONLY_EN = (
+    "Background map",
+    "no data</div>",
+    "Net flow",
+    "INSEE code",
+    "Share covered",
+    "within 1 km",
+    "white zone",
+    "loss over 50",
+    "no potential",
+    "Usable area",
+)
+ONLY_FR = (
+    "Fond de carte",
+    "pas de donnée",
+    "Flux net",
+    "Code INSEE",
+    "Part couverte",
+    "à moins de 1 km",
+    "zone blanche",
+    "perte de plus de 50",
+    "sans potentiel",
+    "Surface utilisable",
+)
+
+
+@pytest.fixture(scope="module")
+def demo_out_en(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo with ``report.language: en`` (no PDF: only the maps are checked here)."""
+    import yaml
+
+    root = tmp_path_factory.mktemp("maps_browser_en")
+    (root / "pipelines").mkdir()
+    spec = yaml.safe_load((REPO / "pipelines" / "demo.yaml").read_text(encoding="utf-8"))
+    spec["report"] = {**spec.get("report", {}), "language": "en", "pdf": False}
+    (root / "pipelines" / "demo.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["-q", "demo", "--pipeline", str(root / "pipelines" / "demo.yaml")]
+    )
+    assert result.exit_code == 0, result.output
+    return root / "outputs" / "demo"
+
+
+def _shown_names(page: str) -> list[str]:
+    """Legend titles of a page (choropleths then overlays), as a reader sees them."""
+    import html
+    import re
+
+    return [html.unescape(t) for t in re.findall(r'class="geocarbon-legend"[^>]*><b>(.*?)</b>', page)]
+
+
+@pytest.mark.parametrize("name", MAP_NAMES)
+def test_maps_speak_the_report_language(demo_out: Path, demo_out_en: Path, name: str) -> None:
+    """Page source: legend titles, layer names, tooltip field names, overlay classes and the
+    page's own notes are French in the French demo and English in the English one."""
+    fr = (demo_out / "maps" / name).read_text(encoding="utf-8")
+    en = (demo_out_en / "maps" / name).read_text(encoding="utf-8")
+    assert '<html lang="fr">' in fr and '<html lang="en">' in en
+    assert _shown_names(fr) == EXPECTED_FR[name]
+    assert _shown_names(en) == EXPECTED_EN[name]
+    assert 'geocarbonLocale = "fr-FR"' in fr and 'geocarbonLocale = "en-GB"' in en
+    assert label("map_offline_note", "fr") in fr.replace("&#x27;", "'")
+    assert label("map_offline_note", "en") in en
+    # tooltip field names and notes: none of the other language (each map holds some of them)
+    assert any(text in fr for text in ONLY_FR) and any(text in en for text in ONLY_EN)
+    for text in ONLY_EN:
+        assert text not in fr, f"{name} (fr): {text!r}"
+    for text in ONLY_FR:
+        assert text not in en, f"{name} (en): {text!r}"
+
+
+def test_tooltip_numbers_follow_the_language(
+    demo_out: Path, demo_out_en: Path, tmp_path: Path
+) -> None:
+    """Hovering the stocks map's communes: French tooltips group thousands with a (narrow)
+    space and use a decimal comma; English ones a comma and a decimal point."""
+    import re
+
+    texts = {}
+    for lang, out in (("fr", demo_out), ("en", demo_out_en)):
+        (tmp_path / lang).mkdir()
+        result = open_in_chromium(out / "maps" / "carbon_stocks.html", tmp_path / lang)
+        assert result["errors"] == [] and result["tooltips"], lang
+        texts[lang] = "\n".join(d["text"] for d in result["tooltips"])
+    assert "Densité de carbone (tC/ha)" in texts["fr"]
+    assert "Carbon density (tC/ha)" in texts["en"]
+    assert re.search(r"\d[\u202f\u00a0]\d{3}", texts["fr"]), "no French thousands separator"
+    assert re.search(r"\)\d+,\d", texts["fr"]), "no French decimal comma"
+    assert not re.search(r"\d\.\d", texts["fr"])
+    assert re.search(r"\)\d{1,3},\d{3}", texts["en"]) and re.search(r"\d\.\d", texts["en"])
+    assert not re.search(r"\d[\u202f\u00a0]\d", texts["en"])

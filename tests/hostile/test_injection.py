@@ -369,7 +369,8 @@ def test_map_shows_hostile_text_as_text(
             assert text in shown, f"{name}: {text!r} ({field}) not shown as text"
     if name == "charging.html":
         assert len(result["popups"]) == len(texts["points"])
-        assert "Charging points" in result["body_text"]  # the layer control names the layer
+        # the layer control names the layer (in the report's language, French by default)
+        assert "Points de recharge" in result["body_text"]
 
 
 @needs_chromium
