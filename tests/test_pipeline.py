@@ -106,7 +106,8 @@ def test_tiny_territory_hand_computed(tiny) -> None:
     assert set(run["timings_s"]) >= {"read_inputs", "zonal", "stocks", "write"}
     assert run["totals"]["stock_tc"] == pytest.approx(expected_w + expected_e, rel=1e-6)
     html = (d / "out" / "maps" / "carbon_stocks.html").read_text()
-    assert "Carbon stock density (tC/ha)" in html and "Ouest" in html and "46002" in html
+    # the map speaks the report's language (French by default)
+    assert "Densité de carbone (tC/ha)" in html and "Ouest" in html and "46002" in html
 
 
 def test_output_contract_columns(tiny) -> None:
