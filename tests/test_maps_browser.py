@@ -410,6 +410,8 @@ def _shown_names(page: str) -> list[str]:
 def test_maps_speak_the_report_language(demo_out: Path, demo_out_en: Path, name: str) -> None:
     """Page source: legend titles, layer names, tooltip field names, overlay classes and the
     page's own notes are French in the French demo and English in the English one."""
+    import re
+
     fr = (demo_out / "maps" / name).read_text(encoding="utf-8")
     en = (demo_out_en / "maps" / name).read_text(encoding="utf-8")
     assert '<html lang="fr">' in fr and '<html lang="en">' in en
@@ -424,6 +426,11 @@ def test_maps_speak_the_report_language(demo_out: Path, demo_out_en: Path, name:
         assert text not in fr, f"{name} (fr): {text!r}"
     for text in ONLY_FR:
         assert text not in en, f"{name} (en): {text!r}"
+    if name == "rooftop_pv.html":
+        # roof forms are shown by their names, never their ids
+        assert re.search(r'"roof_type":"Toit (plat|en pente)"', fr)
+        assert re.search(r'"roof_type":"(Flat|Pitched) roof"', en)
+        assert not re.search(r'"roof_type":"(flat|pitched|unknown)"', fr + en)
 
 
 def test_tooltip_numbers_follow_the_language(

@@ -889,6 +889,8 @@ def write_pv_outputs(
         classes[inside] = label(name, lang)
     b["energy_class"] = classes
     b["mwh_per_yr"] = (b["kwh_per_yr"] / 1e3).round(2)
+    # roof forms are ids (flat, pitched, unknown): shown by their display names
+    b["roof_type"] = [label(v, lang) if isinstance(v, str) and v else v for v in b["roof_type"]]
     colors = {label(name, lang): color for _, _, name, color in _KWH_CLASSES}
     colors[no_potential] = NO_POTENTIAL
     overlay = Overlay(
