@@ -147,7 +147,7 @@ def headers(language: Language, level: str) -> dict[str, Column]:
 
 
 #: Columns of each level's sheet (those absent from the table, or empty throughout, are
-#: left out).
+#: left out, but the PCAET figures, always kept).
 SHEET_COLUMNS = {
     "commune": ["code", "name", "epci_code", "epci_name", "period", *FIGURES,
                 "landcover_covered_share", "complete", "coverage_note"],
@@ -205,12 +205,15 @@ def _sheet(
     columns: dict[str, Column],
     language: Language,
 ) -> Sheet:
+    # the PCAET figures are always there (an empty one, e.g. wood products not computed,
+    # stays an empty column: dropping it would hide that the total leaves it out)
+    kept = {"coverage_note", "complete", *FIGURES}
     present = [
         k
         for k in keys
         if k in table.columns
-        and (k in ("coverage_note", "complete") or table[k].notna().any())
-        and not (table[k].astype(str).eq("").all() and k not in ("coverage_note",))
+        and (k in kept or table[k].notna().any())
+        and not (table[k].astype(str).eq("").all() and k not in kept)
     ]
     cols = [columns[k] for k in present]
     rows = [

@@ -19,6 +19,7 @@ import pandas as pd
 
 from geocarbon import __version__
 from geocarbon import report_charts as charts
+from geocarbon.deliverables import translate_note
 from geocarbon.labels import Language, label
 
 _STYLE = """
@@ -176,6 +177,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "potential": ("Potentiel", "Potential"),
     "potential_covers": ("le potentiel couvre l'objectif", "the potential covers the target"),
     "potential_short": ("le potentiel ne couvre pas l'objectif", "the potential falls short"),
+    "not_checked": (
+        "non vérifié : les données ne couvrent qu'une partie du territoire (voir pv_targets.csv)",
+        "not checked: the data cover part of the territory only (see pv_targets.csv)",
+    ),
     "no_existing": (
         "installations existantes non fournies",
         "existing installations not given",
@@ -319,6 +324,8 @@ def table(
         if frame["complete"].fillna(False).astype(bool).all() and (notes == "").all():
             # every row whole: the two columns would say nothing (the text says it)
             frame = frame.drop(columns=["complete", "coverage_note"])
+        elif lang == "fr":
+            frame = frame.assign(coverage_note=notes.map(translate_note))
     cols = list(frame.columns)
     head = "".join(
         f"<th class='t'>{_esc(label(c, lang, unit=True))}</th>"
@@ -388,7 +395,9 @@ def _coverage_sentence(row: pd.Series, lang: Language) -> str:
     if bool(row.get("complete", True)):
         return _t("whole", lang)
     note = str(row.get("coverage_note") or "").removeprefix("partial: ")
-    return f"{_t('partial', lang)} : {note}" if lang == "fr" else f"{_t('partial', lang)}: {note}"
+    if lang == "fr":
+        return f"{_t('partial', lang)} : {translate_note(note)}"
+    return f"{_t('partial', lang)}: {note}"
 
 
 def _name_of(row: pd.Series, lang: Language) -> str:
@@ -785,9 +794,12 @@ class _Report:
         if r.pv is not None and len(r.pv.targets):
             for _, t in r.pv.targets.iterrows():
                 ind = str(t["indicator"])
-                status = _t(
-                    "potential_covers" if bool(t["potential_covers_target"]) else "potential_short",
-                    lang,
+                covers = t["potential_covers_target"]
+                # empty: the data do not decide it (partial coverage): say so, never "short"
+                status = (
+                    _t("not_checked", lang)
+                    if covers is None or pd.isna(covers)
+                    else _t("potential_covers" if bool(covers) else "potential_short", lang)
                 )
                 if pd.isna(t.get("existing")):
                     status = (
@@ -895,7 +907,8 @@ class _Report:
             )
             return
         self.parts += [
-            "<details>",
+            # open: a closed <details> prints empty in Chromium (print CSS cannot open it)
+            "<details open>",
             f"<summary>{_esc(_t('communes_details', lang))} — {number(len(rows), lang)} {_t('communes_word', lang)}</summary>",
             table(rows, lang, text_columns=("commune_code", "commune_name", "epci_code")),
             "</details>",

@@ -111,7 +111,7 @@ def test_french_workbook_of_a_hand_made_table(tmp_path: Path) -> None:
     readme = {r[0]: r[1] for r in _rows(wb["Lisez-moi"]) if r[0]}
     assert readme["Convention de signe"].startswith("positif = séquestration")
     assert readme["Période"].startswith("2012-2018 (6 ans")
-    assert readme["Date du calcul"] == "2024-05-17"
+    assert readme["Données d'entrée datées du"] == "2024-05-17"
     assert "generic_ipcc.csv" in readme["Jeu de coefficients"]
     assert "/" not in readme["Jeu de coefficients"]  # no local path
     assert "ALDO" in readme["Méthode"]
@@ -272,22 +272,30 @@ def test_demo_workbook_matches_sequestration_csv(demo_out: Path) -> None:
     wb = openpyxl.load_workbook(demo_out / "sequestration.xlsx")
     readme = {r[0]: r[1] for r in _rows(wb["Lisez-moi"]) if r[0]}
     assert readme["Séquestration nette de carbone"] == "demo"
-    assert dt.date.fromisoformat(readme["Date du calcul"])
+    assert dt.date.fromisoformat(readme["Données d'entrée datées du"])
 
 
 def test_demo_twice_gives_the_same_workbook(demo_out: Path, tmp_path: Path) -> None:
     pipeline = demo_out.parent.parent / "pipelines" / "demo.yaml"
-    env = {"SOURCE_DATE_EPOCH": str(int(dt.datetime(2024, 5, 17, tzinfo=dt.UTC).timestamp()))}
     digests = []
     for name in ("a", "b"):
-        result = CliRunner(env=env).invoke(
+        result = CliRunner().invoke(
             main, ["-q", "run", str(pipeline), "--output-dir", str(tmp_path / name)]
         )
         assert result.exit_code == 0, result.output
         digests.append(hashlib.sha256((tmp_path / name / "sequestration.xlsx").read_bytes()))
     assert digests[0].hexdigest() == digests[1].hexdigest()
     wb = openpyxl.load_workbook(tmp_path / "a" / "sequestration.xlsx")
-    assert ("Date du calcul", "2024-05-17") in _rows(wb["Lisez-moi"])
+    # the date is the latest modification day of the inputs (same files, same workbook)
+    import json
+
+    inputs = json.loads((tmp_path / "a" / "run.json").read_text())["inputs"]
+    days = [
+        dt.datetime.fromtimestamp(Path(v["path"]).stat().st_mtime, tz=dt.UTC).date()
+        for v in inputs.values()
+        if Path(v["path"]).is_file()
+    ]
+    assert ("Données d'entrée datées du", max(days).isoformat()) in _rows(wb["Lisez-moi"])
 
 
 def test_lot_workbook_matches_sequestration_csv(tmp_path: Path) -> None:
