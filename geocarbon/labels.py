@@ -170,7 +170,7 @@ NAMES: dict[str, tuple[str, str]] = {
     "single_value_note": ("toutes les valeurs sont égales", "every value is equal"),
     "flow_harvest_scenario_effect_tco2e_per_yr": ("Effet de la récolte", "Effect of harvest"),
     "hotspots": (
-        "Points chauds de changement d'occupation des sols (variation du stock, tC/ha)",
+        "Points chauds de changement d'usage des sols (tC/ha)",
         "Land-use change hot spots (stock change, tC/ha)",
     ),
     "change_class": ("Variation", "Change"),

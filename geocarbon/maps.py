@@ -399,6 +399,7 @@ _LAYERS_JS = """
         return box;
     };
     legendControl.addTo(map);
+    L.control.scale({imperial: false}).addTo(map);  // metric only (km, m)
     function showLegend(layer, shown) {
         var key = layer && layer.geocarbonKey;
         if (!key) { return; }
@@ -529,7 +530,7 @@ def choropleth_map(
         shown["geometry"] = shown.geometry.simplify(simplify_m, preserve_topology=True)
     if shown.crs is not None:
         shown = shown.to_crs("EPSG:4326")
-    fmap = folium.Map(tiles=None, control_scale=True, maxZoom=19, zoomSnap=0.25)
+    fmap = folium.Map(tiles=None, control_scale=False, maxZoom=19, zoomSnap=0.25)
     focus = next((o for o in overlays if o.focus and len(o.frame)), None)
     fmap.fit_bounds(_bounds(focus.frame.to_crs("EPSG:4326") if focus else shown))
 

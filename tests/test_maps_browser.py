@@ -341,7 +341,7 @@ EXPECTED_FR = {
     "carbon_stocks.html": EXPECTED["carbon_stocks.html"][0],
     "carbon_flows.html": [
         *EXPECTED["carbon_flows.html"][0],
-        "Points chauds de changement d'occupation des sols (variation du stock, tC/ha)",
+        "Points chauds de changement d'usage des sols (tC/ha)",
     ],
     "rooftop_pv.html": [
         *EXPECTED["rooftop_pv.html"][0],
