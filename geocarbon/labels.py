@@ -179,7 +179,7 @@ NAMES: dict[str, tuple[str, str]] = {
     "hotspot_gain": ("gain de 10 à 50 tC/ha", "gain 10–50 tC/ha"),
     "hotspot_gain_high": ("gain de plus de 50 tC/ha", "gain over 50 tC/ha"),
     "pv_buildings_map": (
-        "Bâtiments selon la production photovoltaïque en toiture",
+        "Bâtiments par production photovoltaïque",
         "Buildings by rooftop PV energy",
     ),
     "largest_producers": ("plus gros producteurs", "largest producers"),

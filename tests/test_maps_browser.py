@@ -345,7 +345,7 @@ EXPECTED_FR = {
     ],
     "rooftop_pv.html": [
         *EXPECTED["rooftop_pv.html"][0],
-        "Bâtiments selon la production photovoltaïque en toiture"
+        "Bâtiments par production photovoltaïque"
         f" ({MAP_MAX_BUILDINGS:,} plus gros producteurs)".replace(",", "\u202f"),
     ],
     "charging.html": [
