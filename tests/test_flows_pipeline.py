@@ -392,7 +392,8 @@ def test_pixel_maps_and_hotspots(two_dates) -> None:
     assert change[1, 2] == 0.0  # forest stayed forest
     # the deforested pixel is a hot spot of loss on the flows map
     html = (d / "out" / "maps" / "carbon_flows.html").read_text()
-    assert "Land-use change hot spots" in html and "loss over 50 tC/ha" in html
+    # the demo-like test pipeline speaks French by default (report.language)
+    assert "Points chauds de changement d" in html and "perte de plus de 50 tC/ha" in html
 
 
 def test_harvest_scenario_effect_is_mapped(two_dates) -> None:
@@ -406,4 +407,4 @@ def test_harvest_scenario_effect_is_mapped(two_dates) -> None:
     # 3 ha of broadleaf forest in 2018: +20 % harvest takes 0.2 x 1.08 tC/ha/yr more
     expected = -3 * 0.2 * growth.loc["forest_broadleaf", "harvest_tc_per_ha_yr"] * K
     assert communes["flow_harvest_scenario_effect_tco2e_per_yr"].iloc[0] == pytest.approx(expected)
-    assert "Effect of harvest x 1.2" in (d / "out" / "maps" / "carbon_flows.html").read_text()
+    assert "Effet de la récolte × 1,2" in (d / "out" / "maps" / "carbon_flows.html").read_text()
