@@ -322,6 +322,8 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Results, Pa
     (tmp / "pipelines").mkdir()
     shutil.copy(REPO / "pipelines" / "demo.yaml", tmp / "pipelines" / "demo.yaml")
     cfg = load_config(tmp / "pipelines" / "demo.yaml")
+    # the PDF too (off in the shipped demo: printing costs seconds per run)
+    cfg = cfg.model_copy(update={"report": cfg.report.model_copy(update={"pdf": True})})
     out, results = pipeline.run(cfg)
     return cfg, results, out
 
