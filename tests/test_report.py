@@ -353,7 +353,7 @@ def test_demo_report(demo_run: tuple[Any, Results, Path]) -> None:
     # targets in the PCAET form
     for header in ("Valeur", "Objectif", "Année", "Écart"):
         assert f">{header}</th>" in page
-    assert "AFIR: 1.3 kW per battery EV" in page
+    assert "AFIR : 1,3 kW par véhicule électrique à batterie" in page
     # every commune in the appendix
     assert page.count("<td class='t'>990") >= 36
     # inputs by name, with checksums, never by local path
