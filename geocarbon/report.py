@@ -605,13 +605,20 @@ class _Report:
             )
             if c in rows.columns
         ]
-        rows = rows[cols].copy()
+        self.epci_table(rows[cols])
+
+    def epci_table(self, rows: pd.DataFrame) -> None:
+        """The EPCI and territory rows of a theme (its last row: the territory, in bold)."""
+        rows = rows.copy()
         if "code" in rows.columns:
             rows.loc[rows["code"] == "territory", "code"] = ""
         self.parts += [
-            f"<h3>{_esc(_t('per_epci', lang))}</h3>",
+            f"<h3>{_esc(_t('per_epci', self.lang))}</h3>",
             table(
-                rows, lang, text_columns=("name", "code", "coverage_note"), total_row=len(rows) - 1
+                rows,
+                self.lang,
+                text_columns=("name", "code", "coverage_note"),
+                total_row=len(rows) - 1,
             ),
         ]
 
@@ -666,18 +673,7 @@ class _Report:
                 )
                 if c in rows.columns
             ]
-            rows = rows[cols].copy()
-            if "code" in rows.columns:
-                rows.loc[rows["code"] == "territory", "code"] = ""
-            self.parts += [
-                f"<h3>{_esc(_t('per_epci', lang))}</h3>",
-                table(
-                    rows,
-                    lang,
-                    text_columns=("name", "code", "coverage_note"),
-                    total_row=len(rows) - 1,
-                ),
-            ]
+            self.epci_table(rows[cols])
         summary = pv.summary.copy()
         summary["group"] = [label(PV_GROUPS.get(str(g), str(g)), lang) for g in summary["group"]]
         cols = [
@@ -767,15 +763,7 @@ class _Report:
             )
             if c in rows.columns
         ]
-        rows = rows[cols].copy()
-        if "code" in rows.columns:
-            rows.loc[rows["code"] == "territory", "code"] = ""
-        self.parts += [
-            f"<h3>{_esc(_t('per_epci', lang))}</h3>",
-            table(
-                rows, lang, text_columns=("name", "code", "coverage_note"), total_row=len(rows) - 1
-            ),
-        ]
+        self.epci_table(rows[cols])
 
     # -- targets ----------------------------------------------------------------------------
     def targets(self) -> None:
