@@ -773,6 +773,8 @@ class _Report:
         def fmt(indicator: str, v: Any) -> str:
             if "share" in indicator:
                 return percent(v, lang)
+            if indicator == "points":  # a count: no decimals
+                return number(v, lang, 0)
             d = 2 if indicator in ("kw_per_bev", "pv_kwp_per_inhab") else 1
             return number(v, lang, d)
 

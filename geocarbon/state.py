@@ -81,9 +81,13 @@ class StepAnnouncer:
 
     @contextmanager
     def __call__(self, name: str) -> Iterator[None]:
+        logger.debug("%s ...", name)
         if self.progress is not None:
             self.progress(name, 0, 1)
+        start = time.perf_counter()
         yield
+        if name.startswith(("writing", "reading")):  # computing steps log their own timing
+            logger.info("%s done in %.2f s", name, time.perf_counter() - start)
         if self.progress is not None:
             self.progress(name, 1, 1)
 
