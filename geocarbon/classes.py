@@ -248,7 +248,17 @@ def _diverging(finite: np.ndarray, lang: str) -> Classes:
     for i in range(len(cols)):
         a, b = edges[i], edges[i + 1]
         labels.append("0" if a == b == 0 else _label(a, b, lang))
-    return Classes(edges, cols, labels, "", True)
+    full = Classes(edges, cols, labels, "", True)
+    # the scale is symmetric, but the legend shows no outer class that no value falls in
+    # (a legend starting at -29,000 where the lowest value is -615 tells of emitters that
+    # do not exist); kept classes keep their colour, so a shade means the same on both sides
+    counts = np.bincount(classify(finite, full), minlength=len(cols))
+    lo, hi = 0, len(cols)
+    while lo < hi - 1 and counts[lo] == 0 and edges[lo + 1] <= 0:
+        lo += 1
+    while hi > lo + 1 and counts[hi - 1] == 0 and edges[hi - 1] >= 0:
+        hi -= 1
+    return Classes(edges[lo : hi + 1], cols[lo:hi], labels[lo:hi], "", True)
 
 
 def classify(values: np.ndarray, classes: Classes) -> np.ndarray:

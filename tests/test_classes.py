@@ -70,12 +70,14 @@ def test_ties_at_the_minimum_never_give_a_single_class() -> None:
 def test_diverging_is_symmetric_red_negative_blue_positive_zero_neutral() -> None:
     values = np.array([-3.0, -1.0, 0.0, 2.0, 10.0, 400.0])
     c = layer_classes(values, diverging=True)
-    # |non-zero|: 1, 2, 3, 10, 400 → median 3, 90 % quantile 244 → 240; top 400
-    assert c.bins == [-400.0, -240.0, -3.0, 0.0, 0.0, 3.0, 240.0, 400.0]
-    assert c.colors == [*DIVERGING_NEGATIVE, NEUTRAL, *DIVERGING_POSITIVE]
-    assert c.labels[3] == "0" and c.labels[0] == "−400 – −240"
-    assert list(classify(values, c)) == [2, 2, 3, 4, 5, 6]
-    assert classify(np.array([-400.0]), c)[0] == 0
+    # |non-zero|: 1, 2, 3, 10, 400 → median 3, 90 % quantile 244 → 240; top 400; symmetric
+    # edges -400, -240, -3, 0, 0, 3, 240, 400, but the two outer red classes hold no value
+    # (the lowest is -3): they are left out of the legend, the kept classes keep their colour
+    assert c.bins == [-3.0, 0.0, 0.0, 3.0, 240.0, 400.0]
+    assert c.colors == [DIVERGING_NEGATIVE[-1], NEUTRAL, *DIVERGING_POSITIVE]
+    assert c.labels[1] == "0" and c.labels[0] == "−3 – 0"
+    assert list(classify(values, c)) == [0, 0, 1, 2, 3, 4]
+    assert classify(np.array([-400.0]), c)[0] == -1  # beyond the data: no class
 
 
 def test_diverging_without_zeros_has_no_neutral_class() -> None:
