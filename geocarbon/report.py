@@ -247,7 +247,7 @@ _LOCAL_PATH = re.compile(
 
 def without_paths(text: str) -> str:
     """``text`` with every absolute local path shortened to its last name
-    ("/home/me/data/aldo" → "aldo", "C:\\data\\irve.csv" → "irve.csv"): the report is
+    (``<folder>/aldo`` → ``aldo``, ``<drive>:\\<folder>\\irve.csv`` → ``irve.csv``): the report is
     handed on, the folders of the machine that ran it mean nothing there."""
 
     def short(match: re.Match[str]) -> str:

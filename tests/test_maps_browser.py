@@ -31,6 +31,7 @@ import pytest
 from click.testing import CliRunner
 
 from geocarbon.cli import main
+from geocarbon.io.pdf import OFFLINE_FLAGS
 from geocarbon.labels import label
 from geocarbon.solar.step import MAP_MAX_BUILDINGS
 from tests.conftest import REPO
@@ -176,14 +177,7 @@ def screenshot(page: Path, folder: Path) -> Path:
     subprocess.run(
         [
             CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-extensions",
-            "--disable-background-networking",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--proxy-server=http://127.0.0.1:9",
+            *OFFLINE_FLAGS,
             f"--user-data-dir={folder / ('profile_' + page.stem)}",
             "--window-size=1200,900",
             "--virtual-time-budget=20000",
@@ -403,7 +397,9 @@ def _shown_names(page: str) -> list[str]:
     import html
     import re
 
-    return [html.unescape(t) for t in re.findall(r'class="geocarbon-legend"[^>]*><b>(.*?)</b>', page)]
+    return [
+        html.unescape(t) for t in re.findall(r'class="geocarbon-legend"[^>]*><b>(.*?)</b>', page)
+    ]
 
 
 @pytest.mark.parametrize("name", MAP_NAMES)

@@ -17,6 +17,21 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrom
 PDF_TIMEOUT_S = 180
 
 
+#: Headless Chromium with no network: every host name fails to resolve and every proxied
+#: request goes nowhere (the browser tests open the maps and the report with the same flags).
+OFFLINE_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-extensions",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--proxy-server=http://127.0.0.1:9",
+)
+
+
 def pdf_engine() -> str | None:
     """Path of the headless Chromium used to print PDFs, or None when none is installed."""
     for name in CHROMIUM_NAMES:
@@ -38,15 +53,7 @@ def print_pdf(engine: str, page: Path, pdf: Path) -> str:
     with tempfile.TemporaryDirectory(prefix="geocarbon-pdf-") as profile:
         cmd = [
             engine,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-extensions",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--proxy-server=http://127.0.0.1:9",
+            *OFFLINE_FLAGS,
             f"--user-data-dir={profile}",
             "--no-pdf-header-footer",
             f"--print-to-pdf={pdf}",

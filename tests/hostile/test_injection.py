@@ -35,6 +35,7 @@ import yaml
 from shapely.geometry import Point
 
 from geocarbon.demo import DEMO_CRS, make_demo_territory, make_demo_weather
+from geocarbon.io.pdf import OFFLINE_FLAGS
 from geocarbon.io.weather import write_epw
 from geocarbon.io.writers import write_csv, write_geotiff, write_vector
 
@@ -163,16 +164,7 @@ def open_in_chromium(page: Path, work: Path, harness: str = HARNESS) -> dict[str
     assert CHROMIUM is not None
     cmd = [
         CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-extensions",
-        "--disable-background-networking",
-        "--disable-component-update",
-        # no network: every host name fails to resolve and every proxied request goes nowhere
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--proxy-server=http://127.0.0.1:9",
+        *OFFLINE_FLAGS,  # no network
         f"--user-data-dir={profile}",
         "--window-size=1200,800",
         "--virtual-time-budget=60000",
