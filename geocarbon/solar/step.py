@@ -893,34 +893,23 @@ def write_pv_outputs(
     b["roof_type"] = [label(v, lang) if isinstance(v, str) and v else v for v in b["roof_type"]]
     colors = {label(name, lang): color for _, _, name, color in _KWH_CLASSES}
     colors[no_potential] = NO_POTENTIAL
+    shown = (
+        "building_id",
+        "usage",
+        "roof_type",
+        "usable_m2",
+        "kwp",
+        "mwh_per_yr",
+        "excluded_reason",
+    )
     overlay = Overlay(
         shown_label,
-        b[
-            [
-                "building_id",
-                "usage",
-                "roof_type",
-                "usable_m2",
-                "kwp",
-                "mwh_per_yr",
-                "excluded_reason",
-                "energy_class",
-                "geometry",
-            ]
-        ].round(2),
+        b[[*shown, "energy_class", "geometry"]].round(2),
         "energy_class",
         colors,
         tuple(
             labelled(
-                (
-                    "building_id",
-                    "usage",
-                    "roof_type",
-                    "usable_m2",
-                    "kwp",
-                    "mwh_per_yr",
-                    "excluded_reason",
-                ),
+                shown,
                 lang,
             )
         ),
