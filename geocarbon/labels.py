@@ -72,7 +72,7 @@ NAMES: dict[str, tuple[str, str]] = {
     "forest_poplar": ("Peupleraies", "Poplar stands"),
     "no_stock": ("Sans stock (roches, sols nus)", "No stock (rock, bare soil)"),
     # carbon pools
-    "soil": ("Sol (0–30 cm)", "Soil (0–30 cm)"),
+    "soil": ("Sol 0–30 cm", "Soil 0–30 cm"),
     "litter": ("Litière", "Litter"),
     "live_biomass": ("Biomasse vivante", "Live biomass"),
     "dead_wood": ("Bois mort", "Dead wood"),
@@ -99,7 +99,7 @@ NAMES: dict[str, tuple[str, str]] = {
     # the territory report
     "category": ("Occupation du sol", "Land use"),
     "landcover_area_ha": ("Surface couverte par l'occupation du sol", "Area with land cover"),
-    "stock_soil_tc": ("Sol (0–30 cm)", "Soil (0–30 cm)"),
+    "stock_soil_tc": ("Sol 0–30 cm", "Soil 0–30 cm"),
     "stock_litter_tc": ("Litière", "Litter"),
     "stock_live_biomass_tc": ("Biomasse vivante", "Live biomass"),
     "stock_dead_wood_tc": ("Bois mort", "Dead wood"),
