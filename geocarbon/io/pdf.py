@@ -2,10 +2,19 @@
 
 No PDF engine is not an error: the run writes report.html and says (a notice) that no PDF was
 made and how to get one. Chromium runs with networking disabled (the report needs none).
+
+The same report gives the same PDF bytes: Chromium writes the time of printing into the
+document information (``/CreationDate``, ``/ModDate``, and an ``/ID`` in some versions);
+:func:`normalise_pdf` replaces them by the report's own date (that of its latest input) and
+an id derived from the content, each with its byte length kept so the cross-reference offsets
+stay valid.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import re
 import shutil
 import subprocess
 import tempfile
@@ -41,9 +50,16 @@ def pdf_engine() -> str | None:
     return None
 
 
-def print_pdf(engine: str, page: Path, pdf: Path) -> str:
+def print_pdf(engine: str, page: Path, pdf: Path, date: dt.date | None = None) -> str:
     """Print ``page`` (an HTML file) to ``pdf`` with headless Chromium, A4 as the page's print
     CSS says, without header or footer and with no network.
+
+    Parameters
+    ----------
+    date : datetime.date, optional
+        The report's date (that of its latest input): the PDF's creation and modification
+        dates, so that the same report gives the same bytes. None: 1 January 1970 (still the
+        same bytes each run).
 
     Returns
     -------
@@ -71,4 +87,58 @@ def print_pdf(engine: str, page: Path, pdf: Path) -> str:
         last = (done.stderr or "").strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
         pdf.unlink(missing_ok=True)
         return f"{engine} wrote no PDF ({last[0][:200]})"
+    pdf.write_bytes(normalise_pdf(pdf.read_bytes(), date))
     return ""
+
+
+#: A date in the document information: ``/CreationDate (D:20240131120000+00'00')``.
+_INFO_DATE = re.compile(rb"/(CreationDate|ModDate)\s*\((D:[^()\\]*)\)")
+#: The file identifier in the trailer: ``/ID [<hex> <hex>]``.
+_FILE_ID = re.compile(rb"/ID\s*\[\s*<([0-9A-Fa-f]*)>\s*<([0-9A-Fa-f]*)>\s*\]")
+
+
+def _pdf_date(day: dt.date | None, width: int) -> bytes:
+    """``D:`` date of ``day`` at midnight UTC in the longest PDF date form at most ``width``
+    bytes long, padded with spaces (white space between PDF tokens) to exactly ``width``."""
+    stamp = (day or dt.date(1970, 1, 1)).strftime("%Y%m%d")
+    forms = (f"D:{stamp}000000+00'00'", f"D:{stamp}000000Z", f"D:{stamp}000000", f"D:{stamp}")
+    for text in forms:
+        if len(text) + 2 <= width:
+            return ("(" + text + ")").encode("ascii").ljust(width)
+    return b"()".ljust(width)
+
+
+def normalise_pdf(data: bytes, day: dt.date | None = None) -> bytes:
+    """The PDF ``data`` with its print time replaced, byte length unchanged.
+
+    ``/CreationDate`` and ``/ModDate`` become ``day`` at 00:00 UTC; the two halves of a
+    trailer ``/ID`` become a SHA-256 of the document with those fields blanked (the same
+    content gives the same id). Every replacement keeps the length of what it replaces, so
+    the cross-reference table's byte offsets stay valid.
+
+    Parameters
+    ----------
+    data : bytes
+        A PDF as printed by Chromium.
+    day : datetime.date, optional
+        The report's date; None: 1 January 1970.
+    """
+
+    def date(match: re.Match[bytes]) -> bytes:
+        head = match.group(0)[: match.start(2) - match.start(0) - 1]
+        return head + _pdf_date(day, match.end(0) - match.start(2) + 1)
+
+    out = _INFO_DATE.sub(date, data)
+    blank = _FILE_ID.sub(lambda m: b"/ID" + b" " * (len(m.group(0)) - 3), out)
+    digest = hashlib.sha256(blank).hexdigest().upper().encode("ascii")
+
+    def file_id(match: re.Match[bytes]) -> bytes:
+        text = match.group(0)
+        for k in (1, 2):
+            width = match.end(k) - match.start(k)
+            start = match.start(k) - match.start(0)
+            fill = (digest * (width // len(digest) + 1))[:width]
+            text = text[:start] + fill + text[start + width :]
+        return text
+
+    return _FILE_ID.sub(file_id, out)

@@ -54,9 +54,12 @@ def write_report(folder: Path, cfg: Any, results: Any, maps: list[str]) -> None:
             )
         )
     page = folder / "report.html"
-    write_text(page, territory_report(cfg, results, maps, input_facts(results.files)))
+    facts = input_facts(results.files)
+    write_text(page, territory_report(cfg, results, maps, facts))
     if engine is not None:
-        why = print_pdf(engine, page, folder / "report.pdf")
+        # the PDF's dates are the report's ("data as of" its latest input): same bytes each run
+        day = max((dt.date.fromisoformat(f.modified) for f in facts if f.modified), default=None)
+        why = print_pdf(engine, page, folder / "report.pdf", date=day)
         if why:
             results.notices.append(
                 Notice(
