@@ -97,6 +97,29 @@ def run_date() -> dt.date:
     return dt.datetime.now(tz=dt.UTC).date()
 
 
+def data_vintages(cfg: Any, language: Language) -> str:
+    """The years the figures describe, as the pipeline declares them (``landcover.year``,
+    ``areas.year``, ``flows.start_year``–``end_year``): e.g. "occupation du sol 2018 ;
+    changements 2012–2018". Empty when the pipeline declares none (a PV- or charging-only run).
+
+    These are the data's own years, not the files' modification dates (a copied file has the
+    day of its copy)."""
+    fr = language == "fr"
+    parts: list[str] = []
+    year = None
+    if getattr(cfg, "landcover", None) is not None:
+        year = cfg.landcover.year
+    elif getattr(cfg, "areas", None) is not None:
+        year = cfg.areas.year
+    if year is not None:
+        parts.append(f"occupation du sol {year}" if fr else f"land cover {year}")
+    flows = getattr(cfg, "flows", None)
+    if flows is not None:
+        period = f"{flows.start_year}–{flows.end_year}"
+        parts.append(f"changements {period}" if fr else f"changes {period}")
+    return (" ; " if fr else "; ").join(parts)
+
+
 def round_half_away(value: Any, digits: int = 0) -> float | int | None:
     """``value`` rounded half away from zero (2.5 → 3, -2.5 → -3), as accountants round;
     None for no data (NaN, None); never "-0".
@@ -324,6 +347,11 @@ def readme_sheet(
             else "sequestration.csv (the same values, unrounded; comma separator, decimal point)",
         ),
         (label("sheets", language), ", ".join(s.title for s in sheets)),
+        *(
+            [(label("data_vintage", language), vintages)]
+            if (vintages := data_vintages(cfg, language))
+            else []
+        ),
         (label("run_date", language), date.isoformat()),
         (label("produced_by", language), f"geocarbon {__version__}"),
     ]
@@ -448,6 +476,10 @@ _NOTE_PHRASES: list[tuple[str, str]] = [
      r"leurs voisines"),
     (rf"absent from the {_WHAT}: no land cover, figures left empty",
      r"absent de \1 : pas d'occupation du sol, valeurs laissées vides"),
+    (r"not an EPCI SIREN code, and no commune of the commune table belongs to it: "
+     r"no coefficients, figures left empty",
+     "pas un code SIREN d'EPCI, et aucune commune de la table des communes n'y appartient : "
+     "pas de coefficients, valeurs laissées vides"),
     (r"no commune of the commune table belongs to this EPCI \(another vintage\?\): "
      r"no coefficients, figures left empty",
      "aucune commune de la table des communes n'appartient à cet EPCI (autre millésime ?) : "

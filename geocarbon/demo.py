@@ -50,6 +50,15 @@ DEMO_FILES = {
 #: File the demo generator writes in its folder: what it wrote (it replaces nothing else).
 DEMO_MARKER = ".geocarbon-demo"
 DEMO_SIGNATURE = "geocarbon-demo-inputs/1"
+#: Version of the generated files: a demo folder written by an older generator (another
+#: version in its marker) is generated again by ``geocarbon demo``.
+DEMO_VERSION = 2
+#: The demo's three fictional EPCI (SIREN → name).
+DEMO_EPCI_NAMES = {
+    "299000001": "Communauté de communes du Causse et de la Vallée",
+    "299000002": "Communauté de communes du Pays du Sud",
+    "299000003": "Communauté d'agglomération du Haut-Pays",
+}
 #: Lower-left corner of the territory in Lambert-93 [m] (a Quercy-like latitude).
 ORIGIN_X, ORIGIN_Y = 560_000.0, 6_380_000.0
 WIDTH_M, HEIGHT_M = 30_000.0, 24_000.0
@@ -164,6 +173,7 @@ def make_communes(rng: np.random.Generator, n: int = 36) -> gpd.GeoDataFrame:
             "insee": [f"99{i + 1:03d}" for i in range(n)],
             "nom": names,
             "epci": epci[:n],
+            "epci_nom": [DEMO_EPCI_NAMES[str(code)] for code in epci[:n]],
             "population": rng.integers(80, 4000, n),
         },
         geometry=geoms,
@@ -617,7 +627,7 @@ def ensure_demo_inputs(cfg: PipelineConfig, *, regenerate: bool = False) -> None
     from geocarbon.pipeline import config_input_paths
 
     wanted = [p for _, p in config_input_paths(cfg)]
-    if not regenerate and all(p.exists() for p in wanted):
+    if not regenerate and all(p.exists() for p in wanted) and _demo_version(wanted) != "older":
         return
     assert cfg.communes.path is not None  # the demo pipeline has boundaries
     folder = cfg.communes.path.parent
@@ -632,6 +642,21 @@ def ensure_demo_inputs(cfg: PipelineConfig, *, regenerate: bool = False) -> None
         raise ConfigError(msg)
     _check_demo_folder(folder)
     write_demo_folder(folder)
+
+
+def _demo_version(paths: list[Path]) -> str:
+    """``"older"`` when the marker of the demo folder holding ``paths`` says an older generator
+    wrote it (so it is generated again), ``"current"`` when this one did, ``"unknown"`` without
+    a readable marker (files left as they are)."""
+    if not paths:
+        return "current"
+    try:
+        data = json.loads((paths[0].parent / DEMO_MARKER).read_text(encoding="utf-8"))
+        if data.get("signature") != DEMO_SIGNATURE:
+            return "unknown"
+        return "current" if int(data.get("version", 1)) == DEMO_VERSION else "older"
+    except (OSError, ValueError, AttributeError, TypeError):
+        return "unknown"
 
 
 def _check_demo_folder(folder: Path) -> None:
@@ -694,7 +719,12 @@ def write_demo_folder(folder: Path, seed: int = DEMO_SEED) -> dict[str, Path]:
             path.replace(folder / path.name)
         write_json(
             folder / DEMO_MARKER,
-            {"signature": DEMO_SIGNATURE, "seed": seed, "files": sorted(DEMO_FILES.values())},
+            {
+                "signature": DEMO_SIGNATURE,
+                "version": DEMO_VERSION,
+                "seed": seed,
+                "files": sorted(DEMO_FILES.values()),
+            },
         )
     except BaseException as err:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -424,6 +424,10 @@ def test_table_only_run_has_one_row_per_epci(france) -> None:
     empty = epci[epci["total"].isna()]
     assert len(empty) < 20 and (empty["coverage_note"].str.len() > 10).all()
     assert not empty["complete"].any()
+    # ALDO's rows coded 1-4 are no EPCI: said so, not blamed on a vintage
+    pseudo = epci.set_index("code").loc[["1", "2", "3", "4"], "coverage_note"]
+    assert pseudo.str.startswith("not an EPCI SIREN code").all(), pseudo
+    assert "another vintage" in epci.set_index("code").loc["200072122", "coverage_note"]
     layer = gpd.read_file(france / "geocarbon.gpkg", layer="epci")
     assert not isinstance(layer, gpd.GeoDataFrame)  # no boundaries given: a table
     found = layer.set_index("epci_code")["inputs_found"]
