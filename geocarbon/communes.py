@@ -151,6 +151,7 @@ def prepare_communes(
                 "commune_geometry_repaired",
                 f"{int(invalid.sum())} invalid commune geometries were repaired (shapely make_valid)",
                 [f"{c}: {r}" for c, r in zip(codes[invalid.to_numpy()], reasons, strict=True)],
+                facts={"n_communes": int(invalid.sum())},
             )
         )
     names = raw[name_field].astype("string").fillna("").astype(object)
@@ -258,6 +259,7 @@ def check_overlaps(communes: gpd.GeoDataFrame, source: str) -> list[Notice]:
                 f"{codes[i]}/{codes[j]}: {ha:,.1f} ha"
                 for i, j, ha in zip(a[listed], b[listed], overlap_ha[listed], strict=True)
             ],
+            facts={"source": str(source)},
         )
     ]
 
@@ -322,6 +324,7 @@ def population_values(
                 "population_missing",
                 f"communes without population in {source} (per-inhabitant figures left empty)",
                 np.asarray(codes)[empty].tolist(),
+                facts={"source": str(source)},
             )
         )
     return numbers, notices
@@ -378,6 +381,7 @@ def join_commune_table(
                 "commune_missing_from_table",
                 f"communes absent from {source} (no EPCI/population from it; codes of another vintage?)",
                 absent,
+                facts={"source": str(source)},
             )
         )
     return out, notices
@@ -439,5 +443,6 @@ def fill_from_neighbours(
         "reference_fallback",
         f"communes absent from the reference table for the {what}; the value of their neighbours is used",
         filled,
+        facts={"what": what},
     )
     return out, [notice]

@@ -141,8 +141,7 @@ NAMES: dict[str, tuple[str, str]] = {
     "method": ("Méthode", "Method"),
     "coverage": ("Couverture des données", "Data coverage"),
     "rounding": ("Arrondis", "Rounding"),
-    "run_date": ("Fichiers d'entrée modifiés au plus tard le", "Input files last modified on"),
-    "data_vintage": ("Millésime des données", "Data vintage"),
+    "run_date": ("Données d'entrée datées du", "Inputs dated"),
     "sheets": ("Feuilles", "Sheets"),
     "machine_file": ("Fichier pour les logiciels", "Machine-readable file"),
     "produced_by": ("Produit par", "Produced by"),
@@ -288,3 +287,118 @@ def label(key: str, language: Language = "fr", *, unit: bool = False) -> str:
     if unit and key in UNITS:
         text += f" ({UNITS[key][i]})"
     return text
+
+#: Fixed reasons why a building carries no panels (``excluded_reason`` of the PV buildings;
+#: the GeoPackage keeps these English values) → (French, English) display names.
+EXCLUSION_REASONS: dict[str, tuple[str, str]] = {
+    "duplicate building id (corrupt record?)": (
+        "identifiant de bâtiment en double (enregistrement corrompu ?)",
+        "duplicate building id (corrupt record?)",
+    ),
+    "no geometry": ("pas de géométrie", "no geometry"),
+    "not a polygon": ("pas un polygone", "not a polygon"),
+    "invalid geometry that cannot be repaired": (
+        "géométrie invalide impossible à réparer",
+        "invalid geometry that cannot be repaired",
+    ),
+    "negative height": ("hauteur négative", "negative height"),
+    "outside the communes": ("hors des communes", "outside the communes"),
+    "existing installation": ("installation existante", "existing installation"),
+    "outside the irradiation raster": (
+        "hors du raster d'irradiation",
+        "outside the irradiation raster",
+    ),
+}
+
+#: Reasons with a number (``"usable roof area below 10 m²"``) → (French, English) template.
+_EXCLUSION_PATTERNS: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (
+        re.compile(r"^usable roof area below (\S+) m²$"),
+        "surface de toit utilisable inférieure à {} m²",
+        "usable roof area below {} m²",
+    ),
+    (
+        re.compile(r"^implausible height \(over (\S+) m\)$"),
+        "hauteur invraisemblable (plus de {} m)",
+        "implausible height (over {} m)",
+    ),
+    (
+        re.compile(r"^implausible footprint \(over (\S+) ha\)$"),
+        "emprise invraisemblable (plus de {} ha)",
+        "implausible footprint (over {} ha)",
+    ),
+)
+
+#: QA flags of the charging points (``qa_flags``, semicolon-separated ids) → (French, English).
+QA_FLAGS: dict[str, tuple[str, str]] = {
+    "coordinates_unparseable": ("coordonnées illisibles", "coordinates unreadable"),
+    "coordinates_not_degrees": (
+        "coordonnées qui ne sont pas des degrés",
+        "coordinates not in degrees",
+    ),
+    "coordinates_columns_differ": (
+        "colonnes de coordonnées différentes de la géométrie",
+        "coordinate columns differ from the geometry",
+    ),
+    "lat_lon_swapped": ("latitude et longitude inversées (corrigées)", "latitude and longitude swapped (corrected)"),
+    "connector_rows_merged": (
+        "lignes de connecteurs fusionnées en un point",
+        "connector rows merged into one point",
+    ),
+    "duplicate_point_id": ("identifiant de point en double", "duplicate point id"),
+    "power_in_watts": ("puissance donnée en watts (convertie en kW)", "power given in watts (converted to kW)"),
+    "power_unknown": ("puissance inconnue", "power unknown"),
+    "power_implausible": ("puissance invraisemblable (ignorée)", "implausible power (ignored)"),
+    "station_points_invalid": (
+        "nombre de points de la station invalide (compté 1)",
+        "invalid number of points of the station (counted as 1)",
+    ),
+    "station_points_implausible": (
+        "nombre de points de la station invraisemblable (compté 1)",
+        "implausible number of points of the station (counted as 1)",
+    ),
+    "outside_territory": ("hors du territoire", "outside the territory"),
+    "declared_code_differs": (
+        "code INSEE déclaré différent de la commune du point",
+        "declared INSEE code differs from the point's commune",
+    ),
+    "declared_code_unknown": ("code INSEE déclaré inconnu", "declared INSEE code unknown"),
+}
+
+
+def reason_label(value: str, language: Language = "fr") -> str:
+    """What an ``excluded_reason`` value or a QA flag id says to a reader, in ``language``.
+
+    Fixed reasons and flags are translated; any other value (a reason the user wrote in
+    the pipeline for an exclusion zone) is returned as written.
+
+    Examples
+    --------
+    >>> reason_label("usable roof area below 10 m²")
+    'surface de toit utilisable inférieure à 10 m²'
+    >>> reason_label("lat_lon_swapped", "en")
+    'latitude and longitude swapped (corrected)'
+    >>> reason_label("Site classé")
+    'Site classé'
+    """
+    i = 0 if language == "fr" else 1
+    if value in EXCLUSION_REASONS:
+        return EXCLUSION_REASONS[value][i]
+    if value in QA_FLAGS:
+        return QA_FLAGS[value][i]
+    for pattern, french, english in _EXCLUSION_PATTERNS:
+        match = pattern.match(value)
+        if match:
+            return (french if i == 0 else english).format(match.group(1))
+    return value
+
+
+def flags_label(flags: str, language: Language = "fr") -> str:
+    """A ``qa_flags`` value (ids separated by ``;``) as display names separated by ``; ``.
+
+    Examples
+    --------
+    >>> flags_label("power_in_watts;lat_lon_swapped", "en")
+    'power given in watts (converted to kW); latitude and longitude swapped (corrected)'
+    """
+    return "; ".join(reason_label(f, language) for f in str(flags).split(";") if f)

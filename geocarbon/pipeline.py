@@ -307,6 +307,18 @@ def output_crs_notices(output_crs: str, communes: Any) -> list[Notice]:
             f"{area.east:g}, {area.north:g}), not for this territory ({west:.2f}, {south:.2f}, "
             f"{east:.2f}, {north:.2f}): its layers will be drawn distorted (figures are not "
             "affected); choose a CRS of the territory (e.g. EPSG:2154 in metropolitan France)",
+            facts={
+                "output_crs": str(output_crs),
+                "area_name": area.name,
+                "area_west": area.west,
+                "area_south": area.south,
+                "area_east": area.east,
+                "area_north": area.north,
+                "west": west,
+                "south": south,
+                "east": east,
+                "north": north,
+            },
         )
     ]
 

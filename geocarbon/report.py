@@ -21,6 +21,7 @@ from geocarbon import __version__
 from geocarbon import report_charts as charts
 from geocarbon.deliverables import translate_note
 from geocarbon.labels import Language, label
+from geocarbon.notice_texts import notice_text
 
 _STYLE = """
 *{box-sizing:border-box}
@@ -944,7 +945,9 @@ class _Report:
         if not self.r.notices:
             self.parts.append(f"<p>{_esc(_t('no_notice', lang))}</p>")
             return
-        items = "".join(f"<li>{_esc(without_paths(str(n)))}</li>" for n in self.r.notices)
+        items = "".join(
+            f"<li>{_esc(without_paths(notice_text(n, lang)))}</li>" for n in self.r.notices
+        )
         self.parts += [
             f"<p class='muted'>{_esc(_t('notices_intro', lang))}</p>",
             f"<ul class='notices'>{items}</ul>",

@@ -127,6 +127,7 @@ def select_communes(
         Notice(
             "territory_selection",
             f"territory: {int(mask.sum())} of the {len(codes)} communes of {source} selected",
+            facts={"n_selected": int(mask.sum()), "n_communes": len(codes), "source": str(source)},
         )
     ]
     return Selection(mask, notices)

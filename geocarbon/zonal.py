@@ -480,5 +480,10 @@ def check_landcover_excess(
             f"{LANDCOVER_EXCESS_SHARE:.0%} + {LANDCOVER_EXCESS_PIXELS:g} pixel "
             f"({pixel_ha:,.2f} ha per pixel; pixel-centre counting): their stocks are overestimated",
             figures(mild),
+            facts={
+                "excess_share": LANDCOVER_EXCESS_SHARE,
+                "excess_pixels": LANDCOVER_EXCESS_PIXELS,
+                "pixel_ha": pixel_ha,
+            },
         )
     ]

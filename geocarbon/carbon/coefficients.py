@@ -300,6 +300,7 @@ def unmatched_forest_locations(tables: AldoTables, communes: np.ndarray) -> list
                 f"forest locations {where}: codes that match no row of the forest inventory "
                 f"({ALDO_FILES['forest']}); check the codes (e.g. groupeser 'A1', greco 'A')",
                 items,
+                facts={"where": str(where), "forest_table": ALDO_FILES["forest"]},
             )
         )
     if absent.any():
@@ -309,6 +310,7 @@ def unmatched_forest_locations(tables: AldoTables, communes: np.ndarray) -> list
                 f"forest locations {where}: {int(absent.sum())} communes of the territory are not "
                 "listed (they use the regional level, rad13)",
                 sorted(codes[absent])[:50],
+                facts={"where": str(where), "n_communes": int(absent.sum())},
             )
         )
     return notices

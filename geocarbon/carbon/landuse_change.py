@@ -128,6 +128,7 @@ def prepare_change_table(
                 f"{int(merged.sum())} rows of {source} give arrondissements municipaux; they are "
                 "counted in their commune (Paris 75056, Marseille 13055, Lyon 69123)",
                 sorted(set(table.loc[merged & arrondissement.isin(communes), "commune_code"])),
+                facts={"n_rows": int(merged.sum()), "source": str(source)},
             )
         )
     if merged.any():
@@ -163,6 +164,7 @@ def prepare_change_table(
                 "no_change_recorded",
                 f"{source} records no change for the territory's communes over the period: "
                 "land-use change is 0 (a measured zero, as in ALDO)",
+                facts={"source": str(source)},
             )
         )
     if members is not None and run_epcis:
@@ -184,6 +186,7 @@ def prepare_change_table(
                     "e.g. merged communes, or a layer cut by hand); their EPCIs are flagged "
                     "partial",
                     sorted(set(table.loc[gone, "commune_code"])),
+                    facts={"area_ha": float(table.loc[gone, "area_ha"].sum())},
                 )
             )
     left_aside = int((~inside).sum())
@@ -195,6 +198,11 @@ def prepare_change_table(
                 f"{left_aside} rows of {source} ({outside.nunique()} communes) concern communes "
                 "outside the territory and were left aside",
                 [],
+                facts={
+                    "n_rows": left_aside,
+                    "n_communes": int(outside.nunique()),
+                    "source": str(source),
+                },
             )
         )
     table = table[inside]
@@ -314,6 +322,7 @@ def check_change_areas(
                 f"{len(rows)} rows of {source} have no area in column {area_field!r} (no change "
                 "recorded): left aside",
                 [f"line {int(str(i)) + 2} (commune {raw.at[i, commune_field]!s})" for i in rows],
+                facts={"n_rows": len(rows), "source": str(source), "area_field": str(area_field)},
             )
         )
     return area, notices

@@ -316,6 +316,7 @@ def _per_commune(
                 f"communes absent from the reference table for the {what} (no boundaries to take "
                 "their neighbours' value): no coefficients, their figures are left empty",
                 missing,
+                facts={"what": what},
             )
         )
     return found.dropna(), notices
@@ -463,6 +464,7 @@ def compute_flows(
                 Notice(
                     "start_date_nodata",
                     f"{missing_ha:,.1f} ha have land cover at the end date but none at the start date: no change counted there",
+                    facts={"area_ha": missing_ha},
                 )
             )
     zone_of = land.zone_of
@@ -476,6 +478,7 @@ def compute_flows(
                 f"{changes.loc[left, 'area_ha'].sum():,.1f} ha of change in communes whose land "
                 "cover is not known (or not enough): no flow computed there, figures left empty",
                 sorted(set(changes.loc[left, "commune_code"])),
+                facts={"area_ha": float(changes.loc[left, "area_ha"].sum())},
             )
         )
         changes = changes[~left]
@@ -496,6 +499,7 @@ def compute_flows(
                         )
                     }
                 ),
+                facts={"area_ha": float(changes.loc[no_stock, "area_ha"].sum())},
             )
         )
     areas = categorise_changes(
@@ -549,6 +553,10 @@ def compute_flows(
                 "harvest_scenario",
                 f"harvest x {fcfg.harvest_factor}: forest growth and wood products change by "
                 f"{effect.sum():,.0f} tCO2e/yr over the territory (column flow_harvest_scenario_effect_tco2e_per_yr)",
+                facts={
+                    "harvest_factor": fcfg.harvest_factor,
+                    "effect_tco2e_per_yr": float(effect.sum()),
+                },
             )
         )
         scenario_effect.update({str(k): float(v) for k, v in effect.items()})
@@ -722,6 +730,7 @@ def landuse_from_table(cfg: PipelineConfig, inputs: Inputs, notices: list[Notice
                     "area_rows_summed",
                     f"{twice} rows of {source} repeat a zone and code given above: their areas "
                     "are added up",
+                    facts={"n_rows": twice, "source": str(source)},
                 )
             )
     mapping = landcover_mapping(cfg)
@@ -815,6 +824,7 @@ def landuse_from_table(cfg: PipelineConfig, inputs: Inputs, notices: list[Notice
             Notice(
                 "area_rows_outside_territory",
                 f"{n_out} {unit} of {source} are outside the territory and were left aside",
+                facts={"n_zones": n_out, "zones": unit, "source": str(source)},
             )
         )
         table = table[~outside]
@@ -826,6 +836,7 @@ def landuse_from_table(cfg: PipelineConfig, inputs: Inputs, notices: list[Notice
                 "zone_without_areas",
                 f"{unit} of the run absent from {source}: no land cover, figures left empty",
                 absent.tolist(),
+                facts={"zones": unit, "source": str(source)},
             )
         )
     landuse = table.assign(category=assign_categories(table, mapping))
@@ -894,6 +905,7 @@ def compute_carbon(
                             f"{c} ({v:.1%})"
                             for c, v in zip(zones.index[short], before[short], strict=True)
                         ],
+                        facts={"coverage_min": COVERAGE_MIN},
                     )
                 )
             covered &= before >= COVERAGE_MIN
@@ -917,6 +929,10 @@ def compute_carbon(
                             zones.index[low], zones["landcover_covered_share"][low], strict=True
                         )
                     ],
+                    facts={
+                        "zones": "EPCIs" if land.level == "epci" else "communes",
+                        "coverage_min": COVERAGE_MIN,
+                    },
                 )
             )
         no_coefficients = covered & whole & ~with_coefficients

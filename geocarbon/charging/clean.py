@@ -264,6 +264,11 @@ def station_count_notice(frame: pd.DataFrame, source: str) -> list[Notice]:
             "station_points_invalid (or station_points_implausible above the ceiling); "
             "write the station's number of charging points in 'nbre_pdc'",
             [f"{ids[i]}: {cells[i]!r}" for i in np.flatnonzero(bad)],
+            facts={
+                "source": str(source),
+                "n_stations": int(bad.sum()),
+                "max_points": MAX_POINTS_PER_STATION,
+            },
         )
     ]
 
@@ -551,6 +556,7 @@ def point_notices(points: gpd.GeoDataFrame, source: str) -> list[Notice]:
                 f"charging points: {source}: {n} points read, {inside} in the territory; QA "
                 "flags (see qa_flags of the charging points)",
                 reasons,
+                facts={"source": str(source), "n_points": n, "n_inside": inside},
             )
         )
     if "coordinates_not_degrees" in counts:
@@ -562,6 +568,7 @@ def point_notices(points: gpd.GeoDataFrame, source: str) -> list[Notice]:
                 "cannot be longitude/latitude degrees (projected metres?): they are located in "
                 "no commune and counted nowhere; write them in WGS84 degrees",
                 points["point_id"].to_numpy()[bad].tolist(),
+                facts={"source": str(source), "n_points": int(bad.sum())},
             )
         )
     if "coordinates_columns_differ" in counts:
@@ -575,6 +582,11 @@ def point_notices(points: gpd.GeoDataFrame, source: str) -> list[Notice]:
                 f"{COLUMNS_GEOMETRY_TOLERANCE_DEG:g}°): the geometry, in the layer's own CRS, is "
                 "used; correct or drop the columns",
                 stations.tolist(),
+                facts={
+                    "source": str(source),
+                    "n_stations": len(stations),
+                    "tolerance_deg": COLUMNS_GEOMETRY_TOLERANCE_DEG,
+                },
             )
         )
     if n and inside == 0:
@@ -588,6 +600,15 @@ def point_notices(points: gpd.GeoDataFrame, source: str) -> list[Notice]:
                 f"latitudes {miny:g} to {maxy:g}): every commune counts 0 points and every "
                 "populated cell is a white zone. Check that the file covers the territory",
                 reasons,
+                facts={
+                    "source": str(source),
+                    "n_points": n,
+                    "n_located": located,
+                    "min_lon": minx,
+                    "max_lon": maxx,
+                    "min_lat": miny,
+                    "max_lat": maxy,
+                },
             )
         )
     return notices
@@ -682,5 +703,11 @@ def population_cell_mask(
             "values (not a population; an undeclared nodata code?): treated as no data. Declare "
             "the raster's nodata value (gdal_edit.py -a_nodata) to silence this",
             [f"{v:g}" for v in found[:10]],
+            facts={
+                "source": str(source),
+                "n_cells": int(bad.sum()),
+                "ceiling_per_cell": float(ceiling) if cell_km2 else None,
+                "max_density_per_km2": MAX_DENSITY_PER_KM2,
+            },
         )
     ]

@@ -87,6 +87,7 @@ def road_lines(roads: gpd.GeoSeries, source: str) -> tuple[np.ndarray, list[Noti
                 "road_network_not_lines",
                 f"road network {source}: {int(other.sum())} features that are not lines are ignored",
                 [f"{n} {k}" for k, n in sorted(found.items())],
+                facts={"source": str(source), "n_features": int(other.sum())},
             )
         )
     parts = shapely.get_parts(geoms[is_line])
@@ -99,6 +100,7 @@ def road_lines(roads: gpd.GeoSeries, source: str) -> tuple[np.ndarray, list[Noti
             Notice(
                 "road_network_zero_length",
                 f"road network {source}: {int(zero.sum())} lines of zero length are ignored",
+                facts={"source": str(source), "n_lines": int(zero.sum())},
             )
         )
     parts = parts[~zero]

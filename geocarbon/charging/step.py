@@ -311,6 +311,12 @@ def _population_access(
                     f"{margin_m / 1000:g} km): they have no distance, count as beyond every "
                     "distance and as white zone, and are left out of the mean distance",
                     sorted(set(cells.loc[lost, "commune_code"].astype(str))),
+                    facts={
+                        "source": str(source),
+                        "n_cells": int(lost.sum()),
+                        "population": float(cells.loc[lost, "population"].sum()),
+                        "margin_km": margin_m / 1000,
+                    },
                 )
             )
     else:
@@ -353,6 +359,12 @@ def _population_access(
                         strict=True,
                     )
                 ][:50],
+                facts={
+                    "source": str(ch.population_raster),
+                    "coverage_min": COVERAGE_MIN,
+                    "n_communes": int(uncovered.sum()),
+                    "n_total": len(communes),
+                },
             )
         )
     # a cell without a distance (no point reachable) is a white zone
@@ -372,6 +384,7 @@ def _population_access(
                 "territory where a populated cell has a point of unknown power within that "
                 "distance and no known fast point (see unknown_power_distance_m)",
                 [f"{c}: empty for {n} of {len(per)} communes" for c, n in left_empty.items()],
+                facts={"n_unknown": unknown_power, "n_points": len(points), "fast_kw": ch.fast_kw},
             )
         )
     return cells
@@ -408,6 +421,7 @@ def read_ev_fleet(
                 "ev_fleet_duplicate",
                 f"EV fleet {source}: communes listed more than once; their first row is used",
                 sorted({str(c) for c in table.index[repeated]}),
+                facts={"source": str(source)},
             )
         )
         table = table[~repeated]
@@ -429,6 +443,11 @@ def read_ev_fleet(
                 "BEV use only the communes with a known fleet, see ev_fleet_communes), and a "
                 "kW per BEV target is marked partial",
                 codes[unknown].tolist(),
+                facts={
+                    "source": str(source),
+                    "n_unknown": int(unknown.sum()),
+                    "n_communes": len(unknown),
+                },
             )
         )
     return bev, phev, notices

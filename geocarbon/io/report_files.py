@@ -51,6 +51,7 @@ def write_report(folder: Path, cfg: Any, results: Any, maps: list[str]) -> None:
                 "report.pdf was not written: no PDF engine (headless Chromium) is installed; "
                 "install the 'chromium' package, or print report.html from a browser (A4), or "
                 "set report.pdf: false in the pipeline to stop this notice",
+                facts={"why": "no PDF engine"},
             )
         )
     page = folder / "report.html"
@@ -66,5 +67,6 @@ def write_report(folder: Path, cfg: Any, results: Any, maps: list[str]) -> None:
                     "report_pdf_not_made",
                     f"report.pdf was not written: {why}; print report.html from a browser (A4) "
                     "instead",
+                    facts={"why": why},
                 )
             )

@@ -138,6 +138,7 @@ def prepare_buildings(
                 "building_duplicate_ids",
                 f"{int(dup.sum())} buildings share an id in {cfg.id_field!r}; numbered #1, #2... and given no panels",
                 listed,
+                facts={"n_buildings": int(dup.sum()), "id_field": str(cfg.id_field)},
             )
         )
     geoms = shapely.force_2d(np.asarray(raw.geometry.values, dtype=object))
@@ -156,6 +157,7 @@ def prepare_buildings(
                 "building_geometry_repaired",
                 f"{int(invalid.sum())} invalid building geometries were repaired",
                 ids[invalid].tolist(),
+                facts={"n_buildings": int(invalid.sum())},
             )
         )
     height = _number(raw, cfg.height_field)
@@ -179,6 +181,10 @@ def prepare_buildings(
             Notice(
                 "roof_form_unknown",
                 f"{int(unknown.sum())} buildings without roof altitudes: roof form 'unknown' (usable share {pv.parameters.usable_share['unknown']:.0%}, yield of pitched roofs of unknown orientation)",
+                facts={
+                    "n_buildings": int(unknown.sum()),
+                    "usable_share": pv.parameters.usable_share["unknown"],
+                },
             )
         )
     usage = (
@@ -308,6 +314,10 @@ def compute_pv(
                     "existing_installations_off_buildings",
                     f"{len(orphans)} existing installations touch no building{power}",
                     [f"feature {i + 1}" for i in orphans[:50]],
+                    facts={
+                        "n_installations": len(orphans),
+                        "lost_kwp": lost if power_kwp is not None else None,
+                    },
                 )
             )
         if power_kwp is not None:
@@ -332,6 +342,7 @@ def compute_pv(
                 "buildings_excluded",
                 f"{len(excluded)} buildings carry no panels (see excluded_reason)",
                 [f"{r}: {n}" for r, n in counts.items()],
+                facts={"n_buildings": len(excluded)},
             )
         )
     kept = result[result["excluded_reason"] == ""]
@@ -419,6 +430,12 @@ def pv_coverage_notices(communes: pd.DataFrame, has_data: np.ndarray, source: st
                 f"{COVERAGE_MIN:.0%} of their area inside the buildings' convex hull): their "
                 "rooftop PV figures are empty (no data, not 0)",
                 codes[none].tolist()[:50],
+                facts={
+                    "source": str(source),
+                    "n_communes": int(none.sum()),
+                    "n_total": len(codes),
+                    "coverage_min": COVERAGE_MIN,
+                },
             )
         )
     part = has_data & ~(share >= COVERAGE_MIN)
@@ -432,6 +449,7 @@ def pv_coverage_notices(communes: pd.DataFrame, has_data: np.ndarray, source: st
                 [f"{c} ({v:.1%} covered)" for c, v in zip(codes[part], share[part], strict=True)][
                     :50
                 ],
+                facts={"source": str(source), "n_communes": int(part.sum())},
             )
         )
     return notices
@@ -564,6 +582,7 @@ def _scale_by_raster(
             Notice(
                 "buildings_off_irradiation_raster",
                 f"{int(off.sum())} buildings lie off the irradiation raster (or on nodata): no panels",
+                facts={"n_buildings": int(off.sum())},
             )
         )
     return out
@@ -632,6 +651,7 @@ def existing_power(ex: gpd.GeoDataFrame, pv: PvConfig) -> tuple[np.ndarray | Non
                 f"{len(empty)} existing installations have no value in {field!r}: their power is "
                 "unknown, and so is the existing power of their communes (left empty)",
                 [f"feature {i}" for i in empty[:50]],
+                facts={"n_installations": len(empty), "field": str(field)},
             )
         )
     return power_kwp, notices

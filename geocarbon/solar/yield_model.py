@@ -143,6 +143,7 @@ def check_weather_site(weather: Weather, lat: float, lon: float) -> list[Notice]
                 "weather_site_far",
                 f"weather {weather.source} was recorded {km:,.0f} km from the territory's "
                 "centre: yields follow that site's climate",
+                facts={"source": str(weather.source), "distance_km": km},
             )
         ]
     return []
