@@ -35,7 +35,7 @@ from geocarbon.io.raster import RasterInfo, raster_info, read_cells
 from geocarbon.io.tables import read_csv
 from geocarbon.io.vectors import read_vector
 from geocarbon.io.writers import write_csv, write_text
-from geocarbon.labels import Language, label
+from geocarbon.labels import Language, flags_label, label
 from geocarbon.maps import (
     ChoroplethLayer,
     Overlay,
@@ -803,7 +803,9 @@ def _points_layer(points: gpd.GeoDataFrame, lang: Language = "fr") -> PointsLaye
                 f"{format_value(v, lang, 4)} kW" if v == v and v else label("power_unknown", lang)
                 for v in kw
             ],
-            "qa_flags": shown["qa_flags"].fillna("").astype(str),
+            "qa_flags": [
+                flags_label(f, lang) for f in shown["qa_flags"].fillna("").astype(str)
+            ],
             # radius [px] grows with power, capped at 1,000 kW so that an implausible value
             # cannot cover the map
             "radius_px": (4 + np.where(kw > 0, np.sqrt(kw.clip(0, 1000)), 2)).round(2),

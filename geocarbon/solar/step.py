@@ -22,7 +22,7 @@ from geocarbon.geo import local_equal_area_crs
 from geocarbon.io.vectors import read_vector
 from geocarbon.io.weather import read_weather
 from geocarbon.io.writers import write_csv, write_text
-from geocarbon.labels import label
+from geocarbon.labels import label, reason_label
 from geocarbon.maps import (
     ChoroplethLayer,
     Overlay,
@@ -909,6 +909,10 @@ def write_pv_outputs(
         classes[inside] = label(name, lang)
     b["energy_class"] = classes
     b["mwh_per_yr"] = (b["kwh_per_yr"] / 1e3).round(2)
+    # exclusion reasons are shown in the map's language (a zone's reason as the user wrote it)
+    b["excluded_reason"] = [
+        reason_label(v, lang) if isinstance(v, str) else v for v in b["excluded_reason"]
+    ]
     # roof forms are ids (flat, pitched, unknown): shown by their display names
     b["roof_type"] = [label(v, lang) if isinstance(v, str) and v else v for v in b["roof_type"]]
     colors = {label(name, lang): color for _, _, name, color in _KWH_CLASSES}
