@@ -1,7 +1,10 @@
 """Class breaks and colours of every mapped value: the one place they are chosen.
 
 The interactive maps and the QGIS styles of the GeoPackage (``layer_styles``) take their classes
-from :func:`layer_classes`, so that a layer has the same classes and colours everywhere.
+from :func:`layer_classes`, so that a layer has the same classes and colours everywhere. Values
+read against fixed thresholds (buildings by annual energy, population cells by distance to a
+charging point) use the same :class:`FixedClasses` on the maps and in QGIS
+(:data:`PV_BUILDING_CLASSES`, :data:`ACCESS_CLASSES`).
 
 Class membership (:func:`classify`):
 
@@ -19,8 +22,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from geocarbon.labels import Language, label
 
 #: Sequential palette (light to dark green), five classes.
 SEQUENTIAL = ("#f7fcf5", "#c7e9c0", "#74c476", "#238b45", "#00441b")
@@ -295,3 +301,151 @@ def classify(values: np.ndarray, classes: Classes) -> np.ndarray:
     if classes.diverging and len(b) > 1:
         out[finite & (v == b[0]) & (out < 0)] = 0
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# fixed classes: the same bounds on every territory (not chosen from the values)
+
+
+@dataclass(frozen=True)
+class FixedClasses:
+    """Classes of one value with fixed bounds, drawn the same on the maps and in QGIS.
+
+    A feature is in class ``k`` when its value ``v`` (column :attr:`column`, in the unit of
+    its name) holds ``bins[k] < v <= bins[k + 1]`` (``bins[0] <= v`` for the first class when
+    :attr:`lowest_inclusive`) and it is not flagged by :attr:`flag_column`. Every other
+    feature is in the *other* class (:attr:`other_label_id`, :attr:`other_color`), shown last
+    in the legends. The map builders classify with :meth:`classify`;
+    :mod:`geocarbon.styles` writes the same rule as a QGIS expression and graduated ranges.
+
+    Attributes
+    ----------
+    title_id : str
+        Display-name id (:mod:`geocarbon.labels`) of the legend's title.
+    column : str
+        The classified column.
+    bins : tuple of float
+        Class bounds in the column's unit, ``len(colors) + 1`` increasing values (the last
+        may be ``inf``: an open class).
+    colors : tuple of str
+        ``#rrggbb`` colour of each class.
+    label_ids : tuple of str
+        Display-name id of each class (its bounds may be in a reading unit: MWh, km).
+    other_label_id, other_color : str
+        Display-name id and colour of the other class.
+    flag_column : str
+        Column putting a feature in the other class whatever its value.
+    flag : {"text", "true"}
+        ``"text"``: flagged unless the column holds an empty text (an exclusion reason);
+        ``"true"``: flagged when the column is true.
+    lowest_inclusive : bool
+        Whether the first class holds its lower bound.
+    missing_last : bool
+        A missing value (NaN) is in the last class (e.g. no point reachable: far) rather
+        than in the other class.
+    """
+
+    title_id: str
+    column: str
+    bins: tuple[float, ...]
+    colors: tuple[str, ...]
+    label_ids: tuple[str, ...]
+    other_label_id: str
+    other_color: str
+    flag_column: str
+    flag: str
+    lowest_inclusive: bool = True
+    missing_last: bool = False
+
+    def labels(self, lang: Language = "fr") -> list[str]:
+        """Legend label of each class (without the other class), in ``lang``."""
+        return [label(i, lang) for i in self.label_ids]
+
+    def other_label(self, lang: Language = "fr", suffix: str = "") -> str:
+        """Legend label of the other class in ``lang``, followed by ``suffix``."""
+        return label(self.other_label_id, lang) + suffix
+
+    def legend(self, lang: Language = "fr", other_suffix: str = "") -> dict[str, str]:
+        """Legend label → colour of every class, the other class last."""
+        legend = dict(zip(self.labels(lang), self.colors, strict=True))
+        legend[self.other_label(lang, other_suffix)] = self.other_color
+        return legend
+
+    def flagged(self, frame: Any) -> np.ndarray:
+        """Which rows of ``frame`` :attr:`flag_column` puts in the other class."""
+        col = frame[self.flag_column]
+        if self.flag == "text":
+            return ~np.asarray(col.astype(object) == "", dtype=bool)
+        return np.asarray(col.astype(object).fillna(False).astype(bool), dtype=bool)
+
+    def classify(self, frame: Any) -> np.ndarray:
+        """Class index of each row of ``frame``: ``0 .. len(colors) - 1``, or
+        ``len(colors)`` for the other class.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            Holds :attr:`column` (in its unit) and :attr:`flag_column`.
+
+        Returns
+        -------
+        ndarray of int
+        """
+        v = np.asarray(frame[self.column], dtype=float)
+        n = len(self.colors)
+        if self.missing_last:
+            v = np.where(np.isnan(v), np.inf, v)
+        out = np.full(v.shape, n, dtype=int)
+        b = self.bins
+        for k in range(n):
+            above = (v >= b[k]) if (k == 0 and self.lowest_inclusive) else (v > b[k])
+            out[above & (v <= b[k + 1]) & (out == n)] = k
+        out[self.flagged(frame)] = n
+        return out
+
+    def names(self, frame: Any, lang: Language = "fr", other_suffix: str = "") -> np.ndarray:
+        """Legend label of each row of ``frame`` (see :meth:`classify`)."""
+        names = np.array([*self.labels(lang), self.other_label(lang, other_suffix)], dtype=object)
+        return names[self.classify(frame)]
+
+
+#: Buildings of the rooftop PV map and of the GeoPackage's ``pv_buildings`` layer, by
+#: annual energy ``kwh_per_yr`` [kWh/yr]: under 5, 5–20, 20–100, over 100 MWh/yr; an
+#: excluded building (``excluded_reason`` set) or one producing nothing has no potential.
+PV_BUILDING_CLASSES = FixedClasses(
+    title_id="pv_buildings_map",
+    column="kwh_per_yr",
+    bins=(0.0, 5_000.0, 20_000.0, 100_000.0, math.inf),
+    colors=PV_ENERGY,
+    label_ids=("pv_class_under_5", "pv_class_5_20", "pv_class_20_100", "pv_class_over_100"),
+    other_label_id="no_potential",
+    other_color=NO_POTENTIAL,
+    flag_column="excluded_reason",
+    flag="text",
+    lowest_inclusive=False,
+)
+
+#: Population cells of the charging map and of the GeoPackage's ``charging_access`` layer,
+#: by distance to the nearest point ``distance_m`` [m]: within 1 km, 1–5 km, 5 km and more
+#: (no point reachable included); a populated cell beyond the white-zone distance
+#: (``white_zone`` true) is a white zone.
+ACCESS_CLASSES = FixedClasses(
+    title_id="population_by_distance",
+    column="distance_m",
+    bins=(0.0, 1_000.0, 5_000.0, math.inf),
+    colors=ACCESS[:3],
+    label_ids=("access_within_1km", "access_1_5km", "access_5km_more"),
+    other_label_id="white_zone",
+    other_color=ACCESS[3],
+    flag_column="white_zone",
+    flag="true",
+    lowest_inclusive=True,
+    missing_last=True,
+)
+
+
+def white_zone_suffix(white_zone_m: float | None, lang: Language = "fr") -> str:
+    """The white zone's distance after its legend label (" (> 10 km)"), "" when unknown."""
+    if white_zone_m is None:
+        return ""
+    return f" (> {format_value(white_zone_m / 1000, lang, 3)} km)"

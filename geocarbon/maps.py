@@ -244,6 +244,9 @@ class Overlay:
     focus: bool = False
     """Open the map on this overlay's extent (e.g. the buildings of a PV map) rather than on
     the communes'."""
+    show: bool = True
+    """Shown at opening; when False the overlay is only listed in the layer control (ticked
+    by the reader), its legend hidden until then."""
 
 
 def labelled(columns: Sequence[str], lang: Language = "fr") -> list[tuple[str, str]]:
@@ -578,8 +581,8 @@ def choropleth_map(
             f"{_js(overlay.class_column)}, {_js(overlay.colors)}, {ov_tips});"
         )
         parts.append(
-            f"{var}.geocarbonKey = {_js(key)}; overlays[{_js(overlay.name)}] = {var}; "
-            f"{var}.addTo(map);"
+            f"{var}.geocarbonKey = {_js(key)}; overlays[{_js(overlay.name)}] = {var};"
+            + (f" {var}.addTo(map);" if overlay.show else "")
         )
         legends.append(
             _legend_box(key, overlay.name, [(c, lbl) for lbl, c in overlay.colors.items()])

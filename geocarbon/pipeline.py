@@ -455,7 +455,13 @@ def write_outputs(
             write_gpkg_layers(
                 tmp / "geocarbon.gpkg",
                 layers,
-                layer_styles(layers, language=cfg.report.language) if boundaries else None,
+                layer_styles(
+                    layers,
+                    language=cfg.report.language,
+                    white_zone_m=cfg.charging.white_zone_m if cfg.charging else None,
+                )
+                if boundaries
+                else None,
             )
         if results.summary is not None:
             with announce("writing carbon tables, rasters and maps"):

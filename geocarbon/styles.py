@@ -5,13 +5,17 @@ Pure functions: they build the text of QML documents and the rows of the GeoPack
 layer, the default one flagged ``useAsDefault``); :mod:`geocarbon.io.writers` writes them.
 
 Classes come from :func:`geocarbon.classes.layer_classes`, as on the maps, so a layer
-opened in QGIS shows the classes and colours of the map of the same figure.
+opened in QGIS shows the classes and colours of the map of the same figure. Layers the maps
+draw in fixed classes (buildings by annual energy, population cells by distance to a charging
+point) get those very classes (:class:`geocarbon.classes.FixedClasses`): same bounds, colours
+and labels, and the same rule for the features in none of them (no potential, white zone).
 """
 
 from __future__ import annotations
 
 import math
 import re
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +24,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from geocarbon.classes import NO_DATA, palette
+from geocarbon.classes import (
+    ACCESS_CLASSES,
+    NO_DATA,
+    PV_BUILDING_CLASSES,
+    FixedClasses,
+    palette,
+    white_zone_suffix,
+)
 from geocarbon.labels import Language, label
 
 #: QGIS version the QML documents declare (any QGIS 3 reads them).
@@ -32,6 +43,14 @@ NO_DATA_COLOR = NO_DATA
 #: Value standing for "no data" in the class expression of a layer whose main column
 #: has empty values (a graduated renderer draws only features inside one of its ranges).
 NO_DATA_VALUE = -1e300
+
+#: Value standing for the *other* class of fixed classes (no potential, white zone) in the
+#: class expression of their style (see :func:`fixed_classes_expression`).
+OTHER_CLASS_VALUE = -1e300
+
+#: Upper bound written for an open class (QML ranges hold finite bounds; every finite value
+#: is at most this).
+OPEN_UPPER = sys.float_info.max
 
 Geometry = Literal["polygon", "point", "line"]
 
@@ -45,6 +64,9 @@ class StyleSpec:
     colors: tuple[str, ...] | None = None
     """Sequential palette, light to dark; default: the figure's palette on the maps
     (:func:`geocarbon.classes.palette`)."""
+    fixed: FixedClasses | None = None
+    """Fixed classes of the figure on the maps; the style then has exactly those classes
+    (not classes chosen from the layer's values)."""
 
 
 #: Figures each spatial layer is styled by, in order: the first one present with values is
@@ -63,9 +85,9 @@ LAYER_FIGURES: dict[str, tuple[StyleSpec, ...]] = {
         StyleSpec("pv_mwh_per_yr"),
         StyleSpec("ev_points_per_100k_inhab"),
     ),
-    "pv_buildings": (StyleSpec("kwh_per_yr"),),
+    "pv_buildings": (StyleSpec(PV_BUILDING_CLASSES.column, fixed=PV_BUILDING_CLASSES),),
     "charging_points": (StyleSpec("power_kw"),),
-    "charging_access": (StyleSpec("distance_m"),),
+    "charging_access": (StyleSpec(ACCESS_CLASSES.column, fixed=ACCESS_CLASSES),),
 }
 
 
@@ -174,6 +196,8 @@ def graduated_qml(
     geometry: Geometry,
     no_data_label: str | None = None,
     diverging: bool = False,
+    attr: str | None = None,
+    no_data_color: str = NO_DATA_COLOR,
 ) -> str:
     """A QML style drawing a layer in classes of ``column`` (QGIS graduated renderer).
 
@@ -195,6 +219,11 @@ def graduated_qml(
     diverging : bool
         Classes of a scale centred on zero (negative classes exclude their upper edge, as
         :func:`geocarbon.classes.classify` does).
+    attr : str, optional
+        QGIS expression classified instead of ``column`` (it gives :data:`NO_DATA_VALUE`
+        to the features of the ``no_data_label`` entry).
+    no_data_color : str
+        Colour of the ``no_data_label`` entry.
 
     Returns
     -------
@@ -205,9 +234,10 @@ def graduated_qml(
         msg = f"{len(bins)} bounds, {len(colors)} colours and {len(labels)} labels do not make classes"
         raise ValueError(msg)
     root = _root()
-    attr = _quoted(column)
-    if no_data_label is not None:
-        attr = f"coalesce({attr}, {_number(NO_DATA_VALUE)})"
+    if attr is None:
+        attr = _quoted(column)
+        if no_data_label is not None:
+            attr = f"coalesce({attr}, {_number(NO_DATA_VALUE)})"
     renderer = ET.SubElement(
         root,
         "renderer-v2",
@@ -224,7 +254,7 @@ def graduated_qml(
     symbols = ET.SubElement(renderer, "symbols")
     entries = [(bins[k], bins[k + 1], colors[k], labels[k]) for k in range(len(colors))]
     if no_data_label is not None:
-        entries.append((NO_DATA_VALUE, NO_DATA_VALUE, NO_DATA_COLOR, no_data_label))
+        entries.append((NO_DATA_VALUE, NO_DATA_VALUE, no_data_color, no_data_label))
     for k, (lower, upper, color, text) in enumerate(entries):
         if diverging and lower < upper <= 0:
             # a negative class excludes its upper edge (that value is in the next class);
@@ -248,6 +278,72 @@ def graduated_qml(
         mode, "labelFormat", {"format": "%1 - %2", "labelprecision": "4", "trimtrailingzeroes": "1"}
     )
     return _document(root)
+
+
+def fixed_classes_expression(fixed: FixedClasses) -> str:
+    """The QGIS expression classifying a feature as :meth:`FixedClasses.classify` does.
+
+    It gives the value of ``fixed.column`` when the feature is in one of the classes, and
+    :data:`OTHER_CLASS_VALUE` when it is in the other class (flagged, missing value unless
+    ``missing_last``, value outside the bounds); a missing value counted in the last class
+    gets :data:`OPEN_UPPER`.
+    """
+    col, flag = _quoted(fixed.column), _quoted(fixed.flag_column)
+    other = _number(OTHER_CLASS_VALUE)
+    flagged = (
+        f"NOT coalesce({flag} = '', false)" if fixed.flag == "text" else f"coalesce({flag}, false)"
+    )
+    missing = _number(OPEN_UPPER) if fixed.missing_last else other
+    inside = f"{col} {'>=' if fixed.lowest_inclusive else '>'} {_number(fixed.bins[0])}"
+    if math.isfinite(fixed.bins[-1]):
+        inside += f" AND {col} <= {_number(fixed.bins[-1])}"
+    return (
+        f"CASE WHEN {flagged} THEN {other} WHEN {col} IS NULL THEN {missing} "
+        f"WHEN {inside} THEN {col} ELSE {other} END"
+    )
+
+
+def fixed_classes_qml(
+    fixed: FixedClasses,
+    *,
+    geometry: Geometry,
+    language: Language = "fr",
+    other_suffix: str = "",
+) -> str:
+    """A QML style drawing a layer in the fixed classes the maps use (QGIS graduated renderer).
+
+    Parameters
+    ----------
+    fixed : FixedClasses
+        The classes (bounds in the unit of ``fixed.column``), e.g.
+        :data:`geocarbon.classes.PV_BUILDING_CLASSES`.
+    geometry : {"polygon", "point", "line"}
+        Geometry of the layer.
+    language : {"fr", "en"}
+        Language of the legend labels.
+    other_suffix : str
+        Text after the other class's label (the white zone's distance), as on the map.
+
+    Returns
+    -------
+    str
+        The QML document: one range per class, bounds ``bins[k]`` to ``bins[k + 1]`` (an open
+        upper bound written as :data:`OPEN_UPPER`), then the other class. QGIS draws a value
+        with the first range holding it (bounds included); the expression
+        (:func:`fixed_classes_expression`) leaves out the values the first class does not
+        hold, so each feature gets the class and colour it has on the map.
+    """
+    bins = [b if math.isfinite(b) else OPEN_UPPER for b in fixed.bins]
+    return graduated_qml(
+        fixed.column,
+        bins,
+        list(fixed.colors),
+        fixed.labels(language),
+        geometry=geometry,
+        no_data_label=fixed.other_label(language, other_suffix),
+        attr=fixed_classes_expression(fixed),
+        no_data_color=fixed.other_color,
+    )
 
 
 def single_symbol_qml(color: str, *, geometry: Geometry) -> str:
@@ -354,6 +450,7 @@ def layer_styles(
     *,
     language: Language = "fr",
     geometry_columns: dict[str, str] | None = None,
+    white_zone_m: float | None = None,
 ) -> list[LayerStyle]:
     """The QGIS styles of the spatial layers of a GeoPackage, classed as on the maps.
 
@@ -368,6 +465,9 @@ def layer_styles(
         Language of style names and legends.
     geometry_columns : dict of str to str, optional
         Geometry column of each layer in the file (``geom`` when not given).
+    white_zone_m : float, optional
+        White-zone distance [m] of the charging run, shown after the white zone's label as
+        on the charging map.
 
     Returns
     -------
@@ -385,6 +485,27 @@ def layer_styles(
         first = True
         for spec in LAYER_FIGURES[table]:
             if spec.column not in frame.columns:
+                continue
+            if spec.fixed is not None:
+                # the map's fixed classes, whatever the values
+                name = label(spec.fixed.title_id, language)
+                suffix = white_zone_suffix(white_zone_m, language)
+                styles.append(
+                    LayerStyle(
+                        table=table,
+                        geometry_column=(geometry_columns or {}).get(table, "geom"),
+                        name=name,
+                        qml=fixed_classes_qml(
+                            spec.fixed,
+                            geometry=geometry,
+                            language=language,
+                            other_suffix=suffix if spec.fixed is ACCESS_CLASSES else "",
+                        ),
+                        default=first,
+                        description=name,
+                    )
+                )
+                first = False
                 continue
             values = pd.to_numeric(frame[spec.column], errors="coerce").astype(float)
             if not np.isfinite(values.to_numpy()).any():

@@ -4,6 +4,7 @@ description, unit and QML style."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -18,7 +19,13 @@ from affine import Affine
 from click.testing import CliRunner
 from shapely.geometry import Point, box
 
-from geocarbon.classes import classify, layer_classes
+from geocarbon.classes import (
+    ACCESS_CLASSES,
+    PV_BUILDING_CLASSES,
+    classify,
+    layer_classes,
+    white_zone_suffix,
+)
 from geocarbon.cli import main
 from geocarbon.io.writers import (
     LAYER_STYLES_COLUMNS,
@@ -28,6 +35,7 @@ from geocarbon.io.writers import (
     write_csv,
     write_gpkg_layers,
 )
+from geocarbon.labels import label
 from geocarbon.pipeline import default_output_crs
 from geocarbon.styles import NO_DATA_COLOR, hex_to_qgis, layer_styles
 from tests.test_pipeline import tiny  # noqa: F401  (fixture)
@@ -285,3 +293,185 @@ def test_layer_without_values_opens_with_one_grey_symbol() -> None:
     assert renderer is not None and renderer.get("type") == "singleSymbol"
     colour = renderer.find("symbols/symbol/layer/prop[@k='color']")
     assert colour is not None and colour.get("v") == hex_to_qgis(NO_DATA_COLOR)
+
+
+# --------------------------------------------------------------------------------------------
+# layers the maps draw in fixed classes: the QGIS style has exactly those classes
+
+#: Largest finite double: the upper bound QML holds for an open class.
+DBL_MAX = 1.7976931348623157e308
+
+
+def _qgis_value(expression: str, row: pd.Series) -> float:
+    """What QGIS computes for ``row`` with one of the two class expressions below (written
+    out by hand: NULL comparisons are NULL, ``coalesce`` takes the first non-NULL)."""
+    if expression == PV_EXPRESSION:
+        reason, kwh = row["excluded_reason"], row["kwh_per_yr"]
+        if not (isinstance(reason, str) and reason == ""):  # NOT coalesce(reason = '', false)
+            return -1e300
+        if pd.isna(kwh):
+            return -1e300
+        return float(kwh) if kwh > 0.0 else -1e300
+    if expression == ACCESS_EXPRESSION:
+        if bool(row["white_zone"]) if pd.notna(row["white_zone"]) else False:
+            return -1e300
+        d = row["distance_m"]
+        if pd.isna(d):
+            return DBL_MAX
+        return float(d) if d >= 0.0 else -1e300
+    raise AssertionError(f"unexpected expression {expression}")
+
+
+PV_EXPRESSION = (
+    "CASE WHEN NOT coalesce(\"excluded_reason\" = '', false) THEN -1e+300 "
+    'WHEN "kwh_per_yr" IS NULL THEN -1e+300 '
+    'WHEN "kwh_per_yr" > 0.0 THEN "kwh_per_yr" ELSE -1e+300 END'
+)
+ACCESS_EXPRESSION = (
+    'CASE WHEN coalesce("white_zone", false) THEN -1e+300 '
+    'WHEN "distance_m" IS NULL THEN 1.7976931348623157e+308 '
+    'WHEN "distance_m" >= 0.0 THEN "distance_m" ELSE -1e+300 END'
+)
+
+#: Buildings: annual energy [kWh/yr], exclusion reason, and the class the PV map gives them
+#: (under 5, 5–20, 20–100, over 100 MWh/yr; no potential when excluded or producing nothing).
+BUILDINGS = [
+    (0.0, "", "sans potentiel"),
+    (4_000.0, "", "moins de 5 MWh/an"),
+    (5_000.0, "", "moins de 5 MWh/an"),
+    (5_001.0, "", "5 à 20 MWh/an"),
+    (20_000.0, "", "5 à 20 MWh/an"),
+    (60_000.0, "", "20 à 100 MWh/an"),
+    (150_000.0, "", "plus de 100 MWh/an"),
+    (8_000.0, "existing installation", "sans potentiel"),
+    (np.nan, "", "sans potentiel"),
+]
+#: Population cells: distance to the nearest point [m], white zone, and their class on the
+#: charging map (a missing distance is no point reachable: far; white zone beyond 10 km).
+CELLS = [
+    (0.0, False, "à moins de 1 km"),
+    (1_000.0, False, "à moins de 1 km"),
+    (1_000.5, False, "de 1 à 5 km"),
+    (5_000.0, False, "de 1 à 5 km"),
+    (7_000.0, False, "5 km et plus"),
+    (np.nan, False, "5 km et plus"),  # no point reachable, nobody lives there
+    (np.nan, True, "zone blanche (> 10 km)"),
+    (20_000.0, True, "zone blanche (> 10 km)"),
+]
+
+
+def _fixed_layers() -> dict[str, gpd.GeoDataFrame]:
+    def at(i: int) -> Point:
+        return Point(570_000 + 100 * i, 6_370_000)
+
+    buildings = gpd.GeoDataFrame(
+        {
+            "building_id": [f"b{i}" for i in range(len(BUILDINGS))],
+            "kwh_per_yr": [b[0] for b in BUILDINGS],
+            "excluded_reason": [b[1] for b in BUILDINGS],
+        },
+        geometry=[at(i).buffer(10, cap_style="square") for i in range(len(BUILDINGS))],
+        crs="EPSG:2154",
+    )
+    cells = gpd.GeoDataFrame(
+        {
+            "population": [5.0] * len(CELLS),
+            "distance_m": [c[0] for c in CELLS],
+            "white_zone": [c[1] for c in CELLS],
+        },
+        geometry=[at(i) for i in range(len(CELLS))],
+        crs="EPSG:2154",
+    )
+    return {"pv_buildings": buildings, "charging_access": cells}
+
+
+@pytest.mark.parametrize(
+    ("table", "fixed", "cases", "expression", "ranges", "symbol"),
+    [
+        (
+            "pv_buildings",
+            PV_BUILDING_CLASSES,
+            BUILDINGS,
+            PV_EXPRESSION,
+            [
+                (0.0, 5_000.0, "#fee391", "moins de 5 MWh/an"),
+                (5_000.0, 20_000.0, "#fec44f", "5 à 20 MWh/an"),
+                (20_000.0, 100_000.0, "#ec7014", "20 à 100 MWh/an"),
+                (100_000.0, DBL_MAX, "#8c2d04", "plus de 100 MWh/an"),
+                (-1e300, -1e300, "#9e9e9e", "sans potentiel"),
+            ],
+            "fill",
+        ),
+        (
+            "charging_access",
+            ACCESS_CLASSES,
+            CELLS,
+            ACCESS_EXPRESSION,
+            [
+                (0.0, 1_000.0, "#1a9850", "à moins de 1 km"),
+                (1_000.0, 5_000.0, "#a6d96a", "de 1 à 5 km"),
+                (5_000.0, DBL_MAX, "#fdae61", "5 km et plus"),
+                (-1e300, -1e300, "#d73027", "zone blanche (> 10 km)"),
+            ],
+            "marker",
+        ),
+    ],
+)
+def test_fixed_class_layers_have_the_maps_classes_in_qgis(
+    tmp_path: Path, table, fixed, cases, expression, ranges, symbol
+) -> None:
+    """Buildings (PV map) and population cells (charging map) are drawn in fixed classes;
+    their QGIS style holds exactly those classes (bounds in the layer's unit: kWh/yr, m;
+    labels in the style's language), and every feature gets in QGIS the map's class."""
+    layers = _fixed_layers()
+    path = tmp_path / "out.gpkg"
+    write_gpkg_layers(path, layers, layer_styles(layers, language="fr", white_zone_m=10_000.0))
+    back = gpd.read_file(path, layer=table)
+    rows = _styles_table(path)
+    style = rows[rows.f_table_name == table]
+    assert len(style) == 1 and style["useAsDefault"].iloc[0] == 1
+    assert style["styleName"].iloc[0] == label(fixed.title_id, "fr")
+    root = ET.fromstring(style["styleQML"].iloc[0].split("\n", 1)[1])
+    renderer = root.find("renderer-v2")
+    assert renderer is not None and renderer.get("type") == "graduatedSymbol"
+    assert renderer.get("attr") == expression
+    qml_ranges = renderer.findall("ranges/range")
+    symbols = {s.get("name"): s for s in renderer.findall("symbols/symbol")}
+    assert {s.get("type") for s in symbols.values()} == {symbol}
+    colour = {
+        r.get("label"): symbols[r.get("symbol")].find("layer/prop[@k='color']").get("v")  # type: ignore[union-attr]
+        for r in qml_ranges
+    }
+    got = [
+        (
+            float(r.get("lower", "nan")),
+            float(r.get("upper", "nan")),
+            colour[r.get("label")],
+            r.get("label"),
+        )
+        for r in qml_ranges
+    ]
+    assert got == [(lo, hi, hex_to_qgis(c), text) for lo, hi, c, text in ranges]
+    # the map's classes (the rule and legend the map builders use) are those very classes
+    suffix = white_zone_suffix(10_000.0, "fr") if fixed is ACCESS_CLASSES else ""
+    legend = fixed.legend("fr", suffix)
+    assert list(legend.items()) == [(text, c) for _, _, c, text in ranges]
+    assert list(fixed.names(layers[table], "fr", suffix)) == [c[2] for c in cases]
+    # each feature, read back from the file, gets in QGIS the colour it has on the map
+    for (_, row), case in zip(back.iterrows(), cases, strict=True):
+        k = _qgis_range(_qgis_value(expression, row), qml_ranges)
+        assert k >= 0 and qml_ranges[k].get("label") == case[2], (row.to_dict(), case)
+        assert colour[qml_ranges[k].get("label")] == hex_to_qgis(legend[case[2]])
+
+
+def test_fixed_class_style_follows_the_language() -> None:
+    layers = _fixed_layers()
+    styles = {s.table: s for s in layer_styles(layers, language="en")}
+    assert styles["pv_buildings"].name == "Buildings by rooftop PV energy"
+    assert styles["charging_access"].name == "Population by distance to a charging point"
+    labels = re.findall(r'label="([^"]*)"', styles["pv_buildings"].qml)
+    assert labels == [
+        "under 5 MWh/yr", "5–20 MWh/yr", "20–100 MWh/yr", "over 100 MWh/yr", "no potential",
+    ]  # fmt: skip
+    # no white-zone distance given: the label alone
+    assert re.findall(r'label="([^"]*)"', styles["charging_access"].qml)[-1] == "white zone"

@@ -27,7 +27,7 @@ from geocarbon.charging.indicators import (
     nearest_distance_m,
     raster_footprint,
 )
-from geocarbon.classes import ACCESS, format_value
+from geocarbon.classes import ACCESS_CLASSES, format_value, white_zone_suffix
 from geocarbon.config import ChargingConfig, PipelineConfig
 from geocarbon.errors import InputError
 from geocarbon.geo import PixelAreaModel, local_equal_area_crs
@@ -740,26 +740,20 @@ def write_charging_outputs(
             cells.drop(columns="geometry"),
             geometry=gpd.GeoSeries(squares, crs=eq.crs).to_crs(cells.crs),
         )
-        white = label("white_zone", lang)
-        if cfg.charging:
-            white += f" (> {format_value(cfg.charging.white_zone_m / 1000, lang, 3)} km)"
-        near, mid, far = (
-            label(k, lang) for k in ("access_within_1km", "access_1_5km", "access_5km_more")
-        )
-        cells["access"] = np.select(
-            [cells["white_zone"], cells["distance_m"] > 5000, cells["distance_m"] > 1000],
-            [white, far, mid],
-            default=near,
-        )
+        # fixed classes, the same as the QGIS style of the GeoPackage's charging_access layer
+        white = white_zone_suffix(cfg.charging.white_zone_m if cfg.charging else None, lang)
+        cells["access"] = ACCESS_CLASSES.names(cells, lang, white)
         cells["distance_km"] = (cells["distance_m"] / 1000).round(1)
         cells["population"] = cells["population"].round(0)
         overlays.append(
             Overlay(
-                label("population_by_distance", lang),
+                label(ACCESS_CLASSES.title_id, lang),
                 cells[["population", "distance_km", "access", "geometry"]],
                 "access",
-                dict(zip((near, mid, far, white), ACCESS, strict=True)),
+                ACCESS_CLASSES.legend(lang, white),
                 tuple(labelled(("population", "distance_km"), lang)),
+                # off at opening: the cells would hide the commune choropleth (tick to show)
+                show=False,
             )
         )
     layers = [ChoroplethLayer("ev_points", label("ev_points_per_commune", lang))]

@@ -14,7 +14,7 @@ import pandas as pd
 import shapely
 
 from geocarbon.charging.indicators import area_share_inside
-from geocarbon.classes import NO_POTENTIAL, PV_ENERGY, format_value
+from geocarbon.classes import PV_BUILDING_CLASSES, format_value
 from geocarbon.communes import polygonal_part
 from geocarbon.config import PipelineConfig, PvConfig
 from geocarbon.errors import InputError
@@ -873,16 +873,6 @@ def validate_pv(cfg: PipelineConfig, inputs: Any) -> list[Notice]:
 #: Buildings drawn on the map at most (the GeoPackage layer holds them all).
 MAP_MAX_BUILDINGS = 5_000
 
-#: Classes of the buildings on the map: (lower, upper) kWh/yr, display-name id
-#: (:mod:`geocarbon.labels`), colour (:data:`geocarbon.classes.PV_ENERGY`).
-_KWH_CLASSES = (
-    (0.0, 5_000.0, "pv_class_under_5", PV_ENERGY[0]),
-    (5_000.0, 20_000.0, "pv_class_5_20", PV_ENERGY[1]),
-    (20_000.0, 100_000.0, "pv_class_20_100", PV_ENERGY[2]),
-    (100_000.0, np.inf, "pv_class_over_100", PV_ENERGY[3]),
-)
-
-
 def write_pv_outputs(
     cfg: PipelineConfig, result: PvResults, communes: gpd.GeoDataFrame, tmp: Path
 ) -> None:
@@ -897,17 +887,13 @@ def write_pv_outputs(
         return
     lang = cfg.report.language
     b = result.buildings.copy()
-    shown_label = label("pv_buildings_map", lang)
+    shown_label = label(PV_BUILDING_CLASSES.title_id, lang)
     if len(b) > MAP_MAX_BUILDINGS:
         b = b.sort_values("kwh_per_yr", ascending=False, kind="stable").head(MAP_MAX_BUILDINGS)
         count = format_value(MAP_MAX_BUILDINGS, lang, len(str(MAP_MAX_BUILDINGS)))
         shown_label += f" ({count} {label('largest_producers', lang)})"
-    no_potential = label("no_potential", lang)
-    classes = np.full(len(b), no_potential, dtype=object)
-    for lo, hi, name, _ in _KWH_CLASSES:
-        inside = (b["kwh_per_yr"] > lo) & (b["kwh_per_yr"] <= hi) & (b["excluded_reason"] == "")
-        classes[inside] = label(name, lang)
-    b["energy_class"] = classes
+    # fixed classes, the same as the QGIS style of the GeoPackage's pv_buildings layer
+    b["energy_class"] = PV_BUILDING_CLASSES.names(b, lang)
     b["mwh_per_yr"] = (b["kwh_per_yr"] / 1e3).round(2)
     # exclusion reasons are shown in the map's language (a zone's reason as the user wrote it)
     b["excluded_reason"] = [
@@ -915,8 +901,6 @@ def write_pv_outputs(
     ]
     # roof forms are ids (flat, pitched, unknown): shown by their display names
     b["roof_type"] = [label(v, lang) if isinstance(v, str) and v else v for v in b["roof_type"]]
-    colors = {label(name, lang): color for _, _, name, color in _KWH_CLASSES}
-    colors[no_potential] = NO_POTENTIAL
     shown = (
         "building_id",
         "usage",
@@ -930,7 +914,7 @@ def write_pv_outputs(
         shown_label,
         b[[*shown, "energy_class", "geometry"]].round(2),
         "energy_class",
-        colors,
+        PV_BUILDING_CLASSES.legend(lang),
         tuple(
             labelled(
                 shown,
