@@ -3,6 +3,13 @@
 Pure functions: they take frames and return an inline image (an ``<svg>`` element or a
 ``data:image/png;base64`` URI), drawn with matplotlib's Agg backend, with no file written.
 Images are deterministic: the same frames give the same bytes (no date, fixed ids).
+
+Every number drawn is in the report's language: axis and colour-bar ticks as the report's
+tables write them (:func:`geocarbon.report.number`), values and legend classes as the maps
+do (:func:`geocarbon.classes.format_value`): French "1 200" and "0,5" (narrow no-break
+space, decimal comma), English "1,200" and "0.5". Names
+(EPCIs, communes, categories) are wrapped, never cut, and each chart is laid out within
+:data:`MAX_WIDTH_IN`, the width of the report's A4 column.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import io
 import os
 import re
 import tempfile
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,10 +37,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 
-from geocarbon.classes import NO_DATA, Classes, classify, layer_classes, palette
+from geocarbon.classes import NO_DATA, Classes, classify, format_value, layer_classes, palette
 from geocarbon.labels import Language, label
 
 #: Sequestration (positive) in blue-green, emission (negative) in red, as in the maps.
@@ -52,6 +62,13 @@ POOL_COLORS = {
 }
 ROOF_COLORS = {"flat": "#fdae6b", "pitched": "#e6550d", "unknown": "#bdbdbd"}
 NO_DATA_COLOR = NO_DATA
+#: Widest chart, inches: within the A4 page less the report's print margins (210 − 2 × 12 mm), so
+#: a printed chart is shown at its own size, its text at its own size.
+MAX_WIDTH_IN = 7.0
+#: Names longer than this many characters are wrapped over several lines (never cut).
+WRAP_CHARS = 28
+#: Height of one line of a bar's name, inches (9 pt text and its leading).
+LINE_IN = 0.16
 
 plt.rcParams.update(
     {
@@ -85,19 +102,70 @@ def _png_uri(fig: Figure, dpi: int = 130) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _fmt(value: float, language: Language = "en") -> str:
-    """A readable number: thousands separated by a narrow space, one decimal from 10 to 100,
-    two significant digits below (French: decimal comma)."""
+def _number(value: float, language: Language) -> str:
+    """A value drawn on a chart (bar label, matrix cell): every digit of its integer part
+    and at least three significant digits, in the report's number format."""
     if not np.isfinite(value):
         return ""
-    mag = abs(value)
-    if mag >= 100 or value == round(value):
-        text = f"{value:,.0f}".replace(",", "\u202f")
-    elif mag >= 10:
-        text = f"{value:.1f}"
-    else:
-        text = f"{value:.2g}"
-    return text.replace(".", ",") if language == "fr" else text
+    whole = int(np.floor(np.log10(abs(value)))) + 1 if value else 1
+    return format_value(value, language, digits=max(3, whole))
+
+
+def _number_axis(axis: Axis, language: Language) -> None:
+    """Tick labels of a numeric axis written as the report's tables write numbers
+    (:func:`geocarbon.report.number`: French "1 200" and "0,5"), every tick with the same
+    decimals (as few as the round tick values need: "0,5 1,0 1,5"); a tick within a
+    billionth of the axis span from zero is zero (no "−0")."""
+
+    def tick(value: float, _pos: int | None = None) -> str:
+        from geocarbon.report import number  # the report imports this module
+
+        lo, hi = axis.get_view_interval()
+        span = abs(hi - lo) or 1.0
+        if abs(value) <= span * 1e-9:
+            value = 0.0
+        ticks = [t for t in axis.get_majorticklocs() if np.isfinite(t)]
+        decimals = next(
+            (d for d in range(7) if all(abs(round(t, d) - t) <= span * 1e-9 for t in ticks)), 6
+        )
+        return number(value, language, decimals)
+
+    axis.set_major_formatter(FuncFormatter(tick))
+
+
+def _wrap(name: str, width: int = WRAP_CHARS) -> str:
+    """``name`` over lines of at most ``width`` characters (a longer word stays whole)."""
+    lines = textwrap.wrap(str(name), width, break_long_words=False, break_on_hyphens=False)
+    return "\n".join(lines) or str(name)
+
+
+def _zone_names(rows: pd.DataFrame) -> list[str]:
+    """Wrapped names of zones (their code when the name is empty)."""
+    return [
+        _wrap(n if isinstance(n, str) and n.strip() else str(c))
+        for n, c in zip(rows["name"], rows["code"], strict=True)
+    ]
+
+
+def _bars_height_in(names: Sequence[str]) -> float:
+    """Height of the bars of a horizontal bar chart, inches: each bar the height of its
+    name's lines."""
+    return float(sum(max(0.3, LINE_IN * (n.count("\n") + 1) + 0.1) for n in names))
+
+
+def _legend_below(fig: Figure, ax: Any, ncol: int = 4, fontsize: float = 8) -> None:
+    """The axes' legend under the chart, within the figure's width (constrained layout)."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return
+    fig.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncol=max(1, min(ncol, len(handles))),
+        frameon=False,
+        fontsize=fontsize,
+    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -151,7 +219,7 @@ def theme_map(
         communes[column], diverging=diverging, language=language, figure=column
     )
     fill = [classes.colors[k] if k >= 0 else NO_DATA_COLOR for k in index]
-    fig, ax = plt.subplots(figsize=(6.3, 5.2))
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 5.2), layout="constrained")
     communes.plot(ax=ax, color=fill, edgecolor="#666666", linewidth=0.25)
     if outline is not None and len(outline):
         outline.boundary.plot(ax=ax, color="#222222", linewidth=0.8)
@@ -169,20 +237,19 @@ def theme_map(
                 label="sans donnée" if language == "fr" else "no data",
             )
         )
-    ax.legend(
+    fig.legend(
         handles=handles,
-        title=title,
-        loc="upper left",
-        bbox_to_anchor=(1.0, 1.0),
+        title=_wrap(title),
+        loc="outside right upper",
         frameon=False,
         fontsize=8,
         title_fontsize=8,
     )
-    _scale_bar(ax)
+    _scale_bar(ax, language)
     return _png_uri(fig)
 
 
-def _scale_bar(ax: Any) -> None:
+def _scale_bar(ax: Any, language: Language = "fr") -> None:
     """A round-length scale bar in the lower left corner (axes in metres)."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
@@ -194,7 +261,13 @@ def _scale_bar(ax: Any) -> None:
             break
     x, y = x0 + width * 0.04, y0 + (y1 - y0) * 0.04
     ax.plot([x, x + length], [y, y], color="#222222", linewidth=2)
-    ax.text(x + length / 2, y + (y1 - y0) * 0.015, f"{length / 1000:g} km", ha="center", fontsize=7)
+    ax.text(
+        x + length / 2,
+        y + (y1 - y0) * 0.015,
+        f"{format_value(length / 1000, language)} km",
+        ha="center",
+        fontsize=7,
+    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -226,27 +299,30 @@ def stocks_by_category(summary: pd.DataFrame, language: Language = "fr") -> str:
     pools = [p for p in POOL_COLORS if p in table.columns] + [
         p for p in table.columns if p not in POOL_COLORS
     ]
-    fig, ax = plt.subplots(figsize=(7.2, 0.32 * len(table) + 1.2))
+    names = [_wrap(label(c, language)) for c in table.index]
+    fig, ax = plt.subplots(
+        figsize=(MAX_WIDTH_IN, _bars_height_in(names) + 1.4), layout="constrained"
+    )
     left = np.zeros(len(table))
-    names = [label(c, language) for c in table.index]
     millions = float(table.sum(axis=1).max()) >= 1e7
     scale = 1e6 if millions else 1e3
     for pool in pools:
         vals = table[pool].fillna(0).to_numpy() / scale
         ax.barh(
-            names,
+            np.arange(len(names)),
             vals,
             left=left,
             color=POOL_COLORS.get(pool, "#999999"),
             label=label(pool, language),
         )
         left += vals
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.set_yticks(np.arange(len(names)), names)
+    _legend_below(fig, ax)
     if millions:
         unit = "millions de tC" if language == "fr" else "million tC"
     else:
         unit = "milliers de tC" if language == "fr" else "thousand tC"
-    ax.ticklabel_format(axis="x", style="plain", useOffset=False)
+    _number_axis(ax.xaxis, language)
     return _finish(fig, ax, xlabel=unit)
 
 
@@ -268,11 +344,11 @@ def flows_by_epci(seq: pd.DataFrame, language: Language = "fr", top_n: int = 30)
     if len(rows) > top_n:
         rows = rows.reindex(rows["total"].abs().sort_values(ascending=False).index[:top_n])
     rows = rows.sort_values("total")
-    names = [
-        (str(n) if isinstance(n, str) and n.strip() else str(c))[:38]
-        for n, c in zip(rows["name"], rows["code"], strict=True)
-    ]
-    fig, ax = plt.subplots(figsize=(7.2, 0.3 * len(rows) + 1.4))
+    names = _zone_names(rows)
+    ys = np.arange(len(rows))
+    fig, ax = plt.subplots(
+        figsize=(MAX_WIDTH_IN, _bars_height_in(names) + 1.6), layout="constrained"
+    )
     pos = np.zeros(len(rows))
     neg = np.zeros(len(rows))
     for cat, color in PCAET_COLORS.items():
@@ -282,12 +358,12 @@ def flows_by_epci(seq: pd.DataFrame, language: Language = "fr", top_n: int = 30)
         if not np.any(vals):
             continue
         base = np.where(vals >= 0, pos, neg)
-        ax.barh(names, vals, left=base, color=color, label=label(cat, language))
+        ax.barh(ys, vals, left=base, color=color, label=label(cat, language))
         pos += np.where(vals >= 0, vals, 0)
         neg += np.where(vals < 0, vals, 0)
     ax.scatter(
         rows["total"],
-        names,
+        ys,
         color="black",
         marker="|",
         s=120,
@@ -295,7 +371,9 @@ def flows_by_epci(seq: pd.DataFrame, language: Language = "fr", top_n: int = 30)
         label=label("total", language),
     )
     ax.axvline(0, color="#222222", linewidth=0.8)
-    ax.legend(frameon=False, fontsize=8, loc="best")
+    ax.set_yticks(ys, names)
+    _number_axis(ax.xaxis, language)
+    _legend_below(fig, ax, ncol=5)
     unit = (
         "tCO2e/an (positif = séquestration, négatif = émission)"
         if language == "fr"
@@ -315,7 +393,16 @@ def landuse_change_matrix(flows: pd.DataFrame, language: Language = "fr") -> str
     )
     rows, cols = sorted(matrix.index), sorted(matrix.columns)
     matrix = matrix.reindex(index=rows, columns=cols)
-    fig, ax = plt.subplots(figsize=(min(7.2, 0.7 * len(cols) + 3.2), 0.34 * len(rows) + 2.4))
+    row_names = [_wrap(label(c, language)) for c in rows]
+    col_names = [_wrap(label(c, language)) for c in cols]
+    col_lines = max((n.count("\n") + 1 for n in col_names), default=1)
+    fig, ax = plt.subplots(
+        figsize=(
+            min(MAX_WIDTH_IN, 0.7 * len(cols) + 3.6),
+            _bars_height_in(row_names) + 1.8 + 0.12 * col_lines,
+        ),
+        layout="constrained",
+    )
     data = matrix.to_numpy(dtype=float)
     shown = np.ma.masked_invalid(np.where(data > 0, data, np.nan))
     cmap = matplotlib.colormaps["YlOrBr"].with_extremes(bad="#ffffff")
@@ -325,21 +412,20 @@ def landuse_change_matrix(flows: pd.DataFrame, language: Language = "fr") -> str
             ax.text(
                 j,
                 i,
-                _fmt(v, language),
+                _number(v, language),
                 ha="center",
                 va="center",
                 fontsize=6.5,
                 color="white" if v > np.nanmax(data) * 0.6 else "black",
             )
-    ax.set_xticks(
-        range(len(cols)), [label(c, language) for c in cols], rotation=50, ha="right", fontsize=7
-    )
-    ax.set_yticks(range(len(rows)), [label(c, language) for c in rows], fontsize=7)
+    ax.set_xticks(range(len(cols)), col_names, rotation=50, ha="right", fontsize=7)
+    ax.set_yticks(range(len(rows)), row_names, fontsize=7)
     ax.set_xlabel("vers" if language == "fr" else "to")
     ax.set_ylabel("depuis" if language == "fr" else "from")
     for side in ("top", "right"):
         ax.spines[side].set_visible(True)
-    fig.colorbar(im, ax=ax, shrink=0.6, label="ha/an" if language == "fr" else "ha/yr")
+    bar = fig.colorbar(im, ax=ax, shrink=0.6, label="ha/an" if language == "fr" else "ha/yr")
+    _number_axis(bar.ax.yaxis, language)
     return _svg(fig)
 
 
@@ -347,12 +433,16 @@ def pv_by_roof_form(summary: pd.DataFrame, language: Language = "fr") -> str:
     """Rooftop PV potential by roof form (MWp), from the PV summary rows ``roof <form>``."""
     rows = summary[summary["group"].astype(str).str.startswith("roof ")]
     forms = [str(g).removeprefix("roof ") for g in rows["group"]]
-    fig, ax = plt.subplots(figsize=(5.5, 0.45 * len(rows) + 1.0))
-    names = [label(f, language) for f in forms]
+    names = [_wrap(label(f, language)) for f in forms]
+    fig, ax = plt.subplots(figsize=(5.5, _bars_height_in(names) + 1.0), layout="constrained")
     vals = rows["mwp"].to_numpy(dtype=float)
-    ax.barh(names, vals, color=[ROOF_COLORS.get(f, "#999999") for f in forms])
+    ys = np.arange(len(names))
+    ax.barh(ys, vals, color=[ROOF_COLORS.get(f, "#999999") for f in forms])
+    ax.set_yticks(ys, names)
     for y, v in enumerate(vals):
-        ax.text(v, y, " " + _fmt(v), va="center", fontsize=8)
+        ax.text(v, y, " " + _number(v, language), va="center", fontsize=8)
+    ax.margins(x=0.15)  # room for the labels of the longest bar
+    _number_axis(ax.xaxis, language)
     return _finish(fig, ax, xlabel=label("pv_mwp", language, unit=True))
 
 
@@ -360,12 +450,12 @@ def pv_by_commune(levels: pd.DataFrame, language: Language = "fr", top_n: int = 
     """The ``top_n`` communes by rooftop PV potential (MWp)."""
     rows = levels[(levels["level"] == "commune") & levels["pv_mwp"].notna()]
     rows = rows.sort_values("pv_mwp", ascending=False).head(top_n).iloc[::-1]
-    names = [
-        (str(n) if isinstance(n, str) and n.strip() else str(c))[:38]
-        for n, c in zip(rows["name"], rows["code"], strict=True)
-    ]
-    fig, ax = plt.subplots(figsize=(6.5, 0.3 * len(rows) + 1.0))
-    ax.barh(names, rows["pv_mwp"], color="#e6550d")
+    names = _zone_names(rows)
+    fig, ax = plt.subplots(figsize=(6.5, _bars_height_in(names) + 1.0), layout="constrained")
+    ys = np.arange(len(names))
+    ax.barh(ys, rows["pv_mwp"].to_numpy(dtype=float), color="#e6550d")
+    ax.set_yticks(ys, names)
+    _number_axis(ax.xaxis, language)
     return _finish(fig, ax, xlabel=label("pv_mwp", language, unit=True))
 
 
@@ -375,7 +465,7 @@ def population_by_distance(
     """Share of the population within each distance of a public charging point (any power
     and fast), per EPCI and for the territory (per cent)."""
     rows = indicators[indicators["level"].isin(["territory", "epci"])]
-    fig, ax = plt.subplots(figsize=(7.2, 3.2))
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 3.2), layout="constrained")
     xs = np.arange(len(distances_km))
     n = max(len(rows), 1)
     width = 0.8 / n
@@ -385,13 +475,14 @@ def population_by_distance(
         name = (
             label("territory", language)
             if row["level"] == "territory"
-            else (str(row.get("name") or "") or str(row["code"]))[:30]
+            else _wrap(str(row.get("name") or "") or str(row["code"]))
         )
         color = "#222222" if row["level"] == "territory" else cmap(k % 10)
         ax.bar(xs + (k - (n - 1) / 2) * width, vals, width=width, color=color, label=name)
-    ax.set_xticks(xs, [f"≤ {d:g} km" for d in distances_km])
+    ax.set_xticks(xs, [f"≤ {format_value(d, language)} km" for d in distances_km])
     ax.set_ylim(0, 100)
-    ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _number_axis(ax.yaxis, language)
+    _legend_below(fig, ax, ncol=3, fontsize=7)
     return _finish(
         fig,
         ax,

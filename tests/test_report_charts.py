@@ -1,0 +1,268 @@
+"""The report's charts read in the report's language, show long names whole within the A4
+column, and report.pdf is the same bytes each time the same report is printed.
+
+Hand-made frames; the expected texts are written out by hand. The PDF printed by headless
+Chromium is skipped only when Chromium is missing and the ``CI`` environment variable is
+unset (``.ci/run`` installs Chromium; in CI a missing browser fails these tests).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from geocarbon import report_charts as rc
+from geocarbon.io.pdf import normalise_pdf, pdf_engine, print_pdf
+
+#: 60 characters: longer than any wrapped line, as long as real EPCI names get.
+LONG_NAME = "Communauté d'agglomération du Grand Cahors et Causses du Lot"
+assert len(LONG_NAME) == 60
+
+#: The A4 column of the printed report: 210 mm less 2 × 12 mm of margins, in points.
+A4_COLUMN_PT = (210 - 2 * 12) / 25.4 * 72
+
+
+def _texts(svg: str) -> list[str]:
+    """The text elements of an inline SVG (matplotlib writes one per line of text)."""
+    return [t.strip() for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+
+
+def _width_pt(svg: str) -> float:
+    match = re.match(r'<svg width="([0-9.]+)pt"', svg)
+    assert match, svg[:80]
+    return float(match.group(1))
+
+
+def _roofs() -> pd.DataFrame:
+    return pd.DataFrame({"group": ["roof flat", "roof pitched"], "mwp": [1200.0, 0.5]})
+
+
+def _two_epcis(name: str = LONG_NAME) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "level": ["epci", "epci"],
+            "code": ["200000001", "200000002"],
+            "name": [name, "CC Deux"],
+            "forest": [1200.0, -300.0],
+            "agricultural_soils": [0.5, -0.5],
+            "other_soils": [0.0, 0.0],
+            "wood_products": [0.0, 0.0],
+            "total": [1200.5, -300.5],
+        }
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# numbers in the report's language
+
+
+def test_french_bar_labels_and_ticks() -> None:
+    """1,200 MWp and 0.5 MWp: "1 200" and "0,5" in French (narrow no-break space, decimal
+    comma), never "1200" nor "0.5"; x ticks every 200 up to 1 200."""
+    texts = _texts(rc.pv_by_roof_form(_roofs(), "fr"))
+    assert "1\u202f200" in texts and "0,5" in texts
+    assert {"0", "200", "1\u202f000"} <= set(texts)
+    numbers = [t for t in texts if re.fullmatch(r"[−\d\s\u202f.,]+", t)]
+    assert numbers
+    for t in numbers:
+        assert not re.search(r"\d{4}", t), t  # no thousands without their separator
+        assert "." not in t, t
+
+
+def test_english_bar_labels_and_ticks() -> None:
+    texts = _texts(rc.pv_by_roof_form(_roofs(), "en"))
+    assert "1,200" in texts and "0.5" in texts and "1,000" in texts
+    assert "0,5" not in texts and "1\u202f200" not in texts
+
+
+def test_french_diverging_axis_minus_and_thousands() -> None:
+    """Flows from −300.5 to 1,200.5 tCO2e/yr: ticks −200 … 1 200 in French."""
+    texts = _texts(rc.flows_by_epci(_two_epcis(), "fr"))
+    assert {"−200", "0", "1\u202f000", "1\u202f200"} <= set(texts)
+    assert "1200" not in texts and "1000" not in texts and "-200" not in texts
+
+
+def test_french_matrix_cells_and_colour_bar() -> None:
+    """Cells 1,200 and 0.5 ha/yr; the colour bar's ticks in French too."""
+    flows = pd.DataFrame(
+        {
+            "flow_kind": "landuse_change",
+            "zone_code": ["1", "1"],
+            "from_category": ["cropland", "grassland_herbaceous"],
+            "to_category": ["artificial_sealed", "cropland"],
+            "area_ha_per_yr": [1200.0, 0.5],
+        }
+    )
+    texts = _texts(rc.landuse_change_matrix(flows, "fr"))
+    assert "1\u202f200" in texts and "0,5" in texts
+    assert "1\u202f000" in texts  # a colour bar tick (0 to 1 200 ha/yr, every 200)
+    assert not [t for t in texts if re.fullmatch(r"\d{4,}", t)]
+
+
+def test_french_population_axis_and_distances() -> None:
+    ind = pd.DataFrame(
+        {
+            "level": ["territory"],
+            "code": ["territory"],
+            "name": ["t"],
+            "ev_pop_share_within_0.5km": [0.25],
+            "ev_pop_share_within_2km": [0.5],
+        }
+    )
+    texts = _texts(rc.population_by_distance(ind, [0.5, 2.0], "fr"))
+    assert "≤ 0,5 km" in texts and "≤ 2 km" in texts
+    assert {"0", "20", "100"} <= set(texts)
+
+
+# ----------------------------------------------------------------------------------------
+# long names whole, within the A4 column
+
+
+def _whole(name: str, texts: list[str]) -> bool:
+    """``name`` written over consecutive text lines (wrapped, not cut)."""
+    for i in range(len(texts)):
+        for j in range(i + 1, len(texts) + 1):
+            if " ".join(texts[i:j]) == name:
+                return j - i > 1 and all(len(t) <= rc.WRAP_CHARS for t in texts[i:j])
+    return False
+
+
+def test_long_epci_name_wrapped_whole_in_flows_chart() -> None:
+    svg = rc.flows_by_epci(_two_epcis(), "fr")
+    assert _whole(LONG_NAME, _texts(svg))
+    assert _width_pt(svg) <= A4_COLUMN_PT
+
+
+def test_long_commune_name_wrapped_whole_in_pv_chart() -> None:
+    levels = pd.DataFrame(
+        {
+            "level": ["commune", "commune"],
+            "code": ["46042", "46102"],
+            "name": [LONG_NAME, "Cahors"],
+            "pv_mwp": [3.5, 12.0],
+        }
+    )
+    svg = rc.pv_by_commune(levels, "fr")
+    texts = _texts(svg)
+    assert _whole(LONG_NAME, texts) and "Cahors" in texts
+    assert _width_pt(svg) <= A4_COLUMN_PT
+
+
+def test_same_names_are_two_bars() -> None:
+    """Two communes of the same name are two bars, not one (names are labels, not keys)."""
+    levels = pd.DataFrame(
+        {
+            "level": ["commune", "commune"],
+            "code": ["17001", "46001"],
+            "name": ["Saint-Martin", "Saint-Martin"],
+            "pv_mwp": [1.0, 2.0],
+        }
+    )
+    assert _texts(rc.pv_by_commune(levels, "fr")).count("Saint-Martin") == 2
+
+
+def test_long_epci_name_whole_in_population_legend() -> None:
+    ind = pd.DataFrame(
+        {
+            "level": ["territory", "epci", "epci"],
+            "code": ["territory", "200000001", "200000002"],
+            "name": ["t", LONG_NAME, "CC Deux"],
+            "ev_pop_share_within_5km": [0.9, 0.8, 1.0],
+        }
+    )
+    svg = rc.population_by_distance(ind, [5.0], "fr")
+    texts = _texts(svg)
+    assert _whole(LONG_NAME, texts) and "CC Deux" in texts and "Territoire" in texts
+    assert _width_pt(svg) <= A4_COLUMN_PT
+
+
+# ----------------------------------------------------------------------------------------
+# report.pdf: the same bytes each print
+
+
+def _tiny_pdf(date: bytes, file_id: bytes = b"") -> bytes:
+    """A one-page PDF with an information dictionary and a valid cross-reference table."""
+    objs = [
+        b"<</Type /Catalog /Pages 2 0 R>>",
+        b"<</Type /Pages /Kids [3 0 R] /Count 1>>",
+        b"<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]>>",
+        b"<</Producer (hand) /CreationDate (" + date + b") /ModDate (" + date + b")>>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for k, body in enumerate(objs, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % k + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 5\n0000000000 65535 f \n"
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<</Size 5 /Root 1 0 R /Info 4 0 R" + file_id + b">>\n"
+    return out + b"startxref\n%d\n%%%%EOF\n" % xref
+
+
+def assert_pdf_structure(data: bytes) -> None:
+    """``%PDF-`` header, ``%%EOF``, startxref at the table, each entry at its object."""
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    start = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
+    assert data[start : start + 4] == b"xref", data[start : start + 20]
+    table = re.match(rb"xref\s+(\d+) (\d+)\s+", data[start:])
+    assert table
+    first, count = int(table.group(1)), int(table.group(2))
+    entries = re.findall(rb"(\d{10}) (\d{5}) ([nf])", data[start + table.end() :])[:count]
+    assert len(entries) == count
+    for k, (offset, _gen, kind) in enumerate(entries, start=first):
+        if kind == b"n":
+            at = data[int(offset) :]
+            assert at.startswith(b"%d 0 obj" % k), (k, at[:20])
+
+
+def test_normalise_pdf_dates_and_id_keep_offsets() -> None:
+    day = dt.date(2024, 3, 5)
+    one = _tiny_pdf(b"D:20261202055950+00'00'", b" /ID [<0A1B2C><0A1B2C>]")
+    two = _tiny_pdf(b"D:20270101101010+00'00'", b" /ID [<FFFFFF><EEEEEE>]")
+    assert_pdf_structure(one)
+    a, b = normalise_pdf(one, day), normalise_pdf(two, day)
+    assert a == b and len(a) == len(one)
+    assert a.count(b"(D:20240305000000+00'00')") == 2
+    assert b"0A1B2C" not in a and b"FFFFFF" not in a
+    assert re.search(rb"/ID \[<([0-9A-F]{6})><\1>\]", a)
+    assert_pdf_structure(a)
+    # a shorter date form: the longest form that fits, padded with white space
+    short = normalise_pdf(_tiny_pdf(b"D:20261202"), day)
+    assert b"/CreationDate (D:20240305) /ModDate" in short
+    assert_pdf_structure(short)
+    # no date given: 1 January 1970, still the same bytes each time
+    assert b"(D:19700101000000+00'00')" in normalise_pdf(one)
+
+
+CHROMIUM = pdf_engine()
+if CHROMIUM is None and os.environ.get("CI"):
+    msg = "headless Chromium is required in CI (.ci/run installs it: apt chromium)"
+    raise RuntimeError(msg)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed")
+def test_two_prints_are_the_same_bytes(tmp_path: Path) -> None:
+    assert CHROMIUM is not None
+    page = tmp_path / "report.html"
+    svg = rc.pv_by_roof_form(_roofs(), "fr")
+    page.write_text(
+        "<!doctype html><html lang='fr'><head><meta charset='utf-8'><title>Rapport</title>"
+        "<style>@page{size:A4;margin:15mm 12mm}</style></head>"
+        f"<body><h1>Rapport</h1><p>1\u202f200 MWc</p><figure>{svg}</figure></body></html>",
+        encoding="utf-8",
+    )
+    day = dt.date(2024, 3, 5)
+    assert print_pdf(CHROMIUM, page, tmp_path / "a.pdf", date=day) == ""
+    assert print_pdf(CHROMIUM, page, tmp_path / "b.pdf", date=day) == ""
+    a, b = (tmp_path / "a.pdf").read_bytes(), (tmp_path / "b.pdf").read_bytes()
+    assert a == b
+    assert_pdf_structure(a)
+    for key in (b"/CreationDate", b"/ModDate"):
+        dates = re.findall(re.escape(key) + rb"\s*\(([^)]*)\)", a)
+        assert dates == [b"D:20240305000000+00'00'"], dates
