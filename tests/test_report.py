@@ -295,7 +295,8 @@ def test_no_pdf_engine_is_a_notice_not_a_failure(
     assert (tmp_path / "report.html").is_file() and not (tmp_path / "report.pdf").exists()
     assert [n.code for n in results.notices] == ["report_pdf_not_made"]
     assert "report_pdf_not_made" not in (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "no PDF engine" in (tmp_path / "report.html").read_text(encoding="utf-8")
+    # in the report's language (French here), with what to do
+    assert "aucun moteur PDF" in (tmp_path / "report.html").read_text(encoding="utf-8")
     # not asked: no notice, no PDF
     results = _tiny_results()
     report_files.write_report(tmp_path / "b", _cfg("fr", pdf=False), results, [])
