@@ -124,8 +124,18 @@ CHECKS = r"""<script>
         if (radios.length) { radios[0].click(); }
         for (var j = 0; window["geocarbon_overlay_" + j]; j++) {
             var ov = window["geocarbon_overlay_" + j];
-            out.overlays.push({on_map: map.hasLayer(ov), features: ov.getLayers().length,
-                               drawn: drawn(ov), legends: visibleLegends()});
+            var initially = map.hasLayer(ov);
+            if (!initially) {
+                // an overlay off at opening is ticked as a reader does: its layer-control box
+                var id = L.Util.stamp(ov);
+                Array.prototype.forEach.call(
+                    document.querySelectorAll(".leaflet-control-layers-overlays input"),
+                    function (box) { if (box.layerId === id && !box.checked) { box.click(); } }
+                );
+            }
+            out.overlays.push({initially_on_map: initially, on_map: map.hasLayer(ov),
+                               features: ov.getLayers().length, drawn: drawn(ov),
+                               legends: visibleLegends()});
         }
         Object.keys(window).forEach(function (k) {
             var v = window[k];
@@ -226,6 +236,14 @@ EXPECTED = {
     "rooftop_pv.html": (["Production potentielle (MWh/an)"], 1),
     "charging.html": (["Points pour 100 000 habitants", "Points de recharge par commune"], 1),
 }
+#: Overlays shown at opening, per map (the others are listed in the layer control, off): the
+#: charging map's population cells would hide its commune choropleth, so they start off.
+SHOWN_AT_OPENING = {
+    "carbon_stocks.html": [],
+    "carbon_flows.html": [True],
+    "rooftop_pv.html": [True],
+    "charging.html": [False],
+}
 
 
 @pytest.mark.parametrize("name", MAP_NAMES)
@@ -241,9 +259,12 @@ def test_map_works_offline_with_exclusive_layers_and_legends(
     # the communes are written once and shared by every choropleth
     assert result["zones"] == counts["communes"]
     assert result["radios"] == len(titles)
-    # at opening: the first choropleth only, and its legend
+    # at opening: the first choropleth only, and its legend (with those of the overlays shown)
     assert result["initial_on_map"] == [k == 0 for k in range(len(titles))]
     assert titles[0] in [leg["title"] for leg in result["initial_legends"]]
+    shown_at_opening = SHOWN_AT_OPENING[name]
+    assert [o["initially_on_map"] for o in result["overlays"]] == shown_at_opening
+    assert len(result["initial_legends"]) == 1 + sum(shown_at_opening)
     for k, shown in enumerate(result["choropleths"]):
         assert shown["label"] == titles[k]
         assert shown["on_map"] == [i == k for i in range(len(titles))], "choropleths not exclusive"
@@ -260,6 +281,7 @@ def test_map_works_offline_with_exclusive_layers_and_legends(
         ), legend
     assert len(result["overlays"]) == n_overlays
     for overlay in result["overlays"]:
+        # shown at opening or ticked in the layer control: every feature drawn, its legend
         assert overlay["on_map"] and overlay["features"] == overlay["drawn"] > 0
         assert len(overlay["legends"]) == 2  # the choropleth's and the overlay's
     if name == "rooftop_pv.html":
@@ -449,3 +471,86 @@ def test_tooltip_numbers_follow_the_language(
     assert not re.search(r"\d\.\d", texts["fr"])
     assert re.search(r"\)\d{1,3},\d{3}", texts["en"]) and re.search(r"\d\.\d", texts["en"])
     assert not re.search(r"\d[\u202f\u00a0]\d", texts["en"])
+
+
+# --------------------------------------------------------------------------------------------
+# fixed classes: the buildings and population cells of the maps are drawn in QGIS alike
+
+
+def _classed_overlay(page: str, column: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Features (properties) and class colours of the map's overlay classed by ``column``."""
+    import json
+    import re
+
+    found = re.search(
+        r'geocarbonClassed\((\{"type":"FeatureCollection".*?\}), '
+        + re.escape(json.dumps(column))
+        + r", (\{[^{}]*\}), ",
+        page,
+        re.DOTALL,
+    )
+    assert found is not None, f"no overlay classed by {column}"
+    data = json.loads(found.group(1))
+    return [f["properties"] for f in data["features"]], json.loads(found.group(2))
+
+
+@pytest.mark.parametrize(
+    ("map_name", "table", "column"),
+    [
+        ("rooftop_pv.html", "pv_buildings", "energy_class"),
+        ("charging.html", "charging_access", "access"),
+    ],
+)
+def test_fixed_classes_of_the_maps_are_the_geopackage_styles(
+    demo_out: Path, map_name: str, table: str, column: str
+) -> None:
+    """The demo's GeoPackage style of the buildings (population cells) lists the classes and
+    colours of the PV (charging) map's legend, in order, and gives each feature of the map
+    the class the map draws it in."""
+    import sqlite3
+    import xml.etree.ElementTree as ET
+
+    import pandas as pd
+
+    from tests.test_qgis_outputs import _qgis_range, _qgis_value
+
+    features, colours = _classed_overlay(
+        (demo_out / "maps" / map_name).read_text(encoding="utf-8"), column
+    )
+    gpkg = demo_out / "geocarbon.gpkg"
+    with sqlite3.connect(gpkg) as con:
+        qml, name = con.execute(
+            "SELECT styleQML, styleName FROM layer_styles WHERE f_table_name = ? AND useAsDefault",
+            (table,),
+        ).fetchone()
+    renderer = ET.fromstring(qml.split("\n", 1)[1]).find("renderer-v2")
+    assert renderer is not None and renderer.get("type") == "graduatedSymbol"
+    ranges = renderer.findall("ranges/range")
+    symbols = {s.get("name"): s for s in renderer.findall("symbols/symbol")}
+    qgis = [
+        (
+            r.get("label"),
+            "#{:02x}{:02x}{:02x}".format(
+                *map(
+                    int,
+                    symbols[r.get("symbol")].find("layer/prop[@k='color']").get("v").split(",")[:3],
+                )  # type: ignore[union-attr]
+            ),
+        )
+        for r in ranges
+    ]
+    assert qgis == list(colours.items())
+    assert name in (demo_out / "maps" / map_name).read_text(encoding="utf-8")
+    layer = gpd.read_file(gpkg, layer=table)
+    if table == "pv_buildings":
+        # the map shows the largest producers: matched to the layer by building id
+        rows = layer.set_index("building_id").loc[[f["building_id"] for f in features]]
+    else:
+        assert len(features) == len(layer)  # every cell, in the layer's order
+        rows = layer
+    got = [
+        ranges[_qgis_range(_qgis_value(renderer.get("attr", ""), row), ranges)].get("label")
+        for _, row in pd.DataFrame(rows).iterrows()
+    ]
+    assert got == [f[column] for f in features]
+    assert len(set(got)) >= 2  # the demo exercises more than one class
