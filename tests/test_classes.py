@@ -151,3 +151,48 @@ def test_one_palette_per_figure_for_maps_qgis_styles_and_report() -> None:
             for c in re.findall(r'<prop k="color" v="([^"]+)"', qml)
         ]
         assert qgis == expected, figure
+
+
+def test_fixed_classes_of_buildings_and_cells() -> None:
+    """Fixed classes (hand-computed): buildings by kWh/yr with labels in MWh/yr, cells by
+    metres with labels in km; bounds belong to the lower class; the other class last."""
+    import pandas as pd
+
+    from geocarbon.classes import (
+        ACCESS,
+        ACCESS_CLASSES,
+        NO_POTENTIAL,
+        PV_BUILDING_CLASSES,
+        PV_ENERGY,
+        white_zone_suffix,
+    )
+
+    buildings = pd.DataFrame(
+        {
+            "kwh_per_yr": [0.0, 1.0, 5_000.0, 5_000.5, 100_000.0, 100_001.0, 9_000.0, nan],
+            "excluded_reason": ["", "", "", "", "", "", "roof too small", ""],
+        }
+    )
+    assert PV_BUILDING_CLASSES.classify(buildings).tolist() == [4, 0, 0, 1, 2, 3, 4, 4]
+    assert PV_BUILDING_CLASSES.legend("en") == {
+        "under 5 MWh/yr": PV_ENERGY[0],
+        "5–20 MWh/yr": PV_ENERGY[1],
+        "20–100 MWh/yr": PV_ENERGY[2],
+        "over 100 MWh/yr": PV_ENERGY[3],
+        "no potential": NO_POTENTIAL,
+    }
+    cells = pd.DataFrame(
+        {
+            "distance_m": [0.0, 999.0, 1_000.0, 4_999.0, 5_000.0, 5_000.1, nan, 12_000.0],
+            "white_zone": [False, False, False, False, False, False, False, True],
+        }
+    )
+    assert ACCESS_CLASSES.classify(cells).tolist() == [0, 0, 0, 1, 1, 2, 2, 3]
+    legend = ACCESS_CLASSES.legend("fr", white_zone_suffix(12_500.0, "fr"))
+    assert list(legend) == [
+        "à moins de 1 km",
+        "de 1 à 5 km",
+        "5 km et plus",
+        "zone blanche (> 12,5 km)",
+    ]
+    assert list(legend.values()) == list(ACCESS)
