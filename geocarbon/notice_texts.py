@@ -36,7 +36,7 @@ FRENCH: dict[str, str] = {
         "communes en partie ou entièrement hors du raster d'occupation du sol"
     ),
     "reference_missing": (
-        "communes absentes de la table de référence pour la {what} (pas de limites "
+        "communes absentes de la table de référence pour {what} (pas de limites "
         "communales pour prendre la valeur des voisines) : sans coefficients, leurs "
         "résultats sont laissés vides"
     ),
@@ -153,7 +153,7 @@ FRENCH: dict[str, str] = {
         "d'un autre millésime ?)"
     ),
     "reference_fallback": (
-        "communes absentes de la table de référence pour la {what} : la valeur de leurs "
+        "communes absentes de la table de référence pour {what} : la valeur de leurs "
         "voisines est utilisée"
     ),
     "output_crs_area_of_use": (
@@ -299,10 +299,10 @@ FRENCH: dict[str, str] = {
 _WORDS_FR: dict[str, str] = {
     "communes": "communes",
     "EPCIs": "EPCI",
-    "pedoclimatic zone": "zone pédoclimatique",
-    "region": "région",
-    "EPCI": "EPCI",
-    "commune table": "table des communes",
+    "pedoclimatic zone": "la zone pédoclimatique",
+    "region": "la région",
+    "EPCI (commune table)": "l'EPCI (table des communes)",
+    "EPCI": "l'EPCI",
 }
 
 #: Reasons a PDF is not written, in French (the report_pdf_not_made notice).
@@ -457,6 +457,7 @@ FRENCH_ITEMS: dict[str, Callable[[str], str]] = {
     "change_area_missing": _line,
     "epci_partial": _epci_share,
     "forest_location_unmatched": _fallback_regional,
+    "reference_fallback": lambda item: item.replace(" (neighbours)", " (voisines)"),
 }
 
 #: code → English form of one item, where items hold ids a reader should not see.
