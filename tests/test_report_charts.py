@@ -185,13 +185,15 @@ def test_long_epci_name_whole_in_population_legend() -> None:
 # report.pdf: the same bytes each print
 
 
-def _tiny_pdf(date: bytes, file_id: bytes = b"") -> bytes:
-    """A one-page PDF with an information dictionary and a valid cross-reference table."""
+def _tiny_pdf(date: bytes, file_id: bytes = b"", uri: bytes = b"maps/a.html") -> bytes:
+    """A one-page PDF with a link, an information dictionary and a valid cross-reference
+    table."""
     objs = [
         b"<</Type /Catalog /Pages 2 0 R>>",
         b"<</Type /Pages /Kids [3 0 R] /Count 1>>",
-        b"<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]>>",
+        b"<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots [5 0 R]>>",
         b"<</Producer (hand) /CreationDate (" + date + b") /ModDate (" + date + b")>>",
+        b"<</Type /Annot /Subtype /Link /A <</S /URI /URI (" + uri + b")>>>>",
     ]
     out = b"%PDF-1.4\n"
     offsets = []
@@ -199,9 +201,9 @@ def _tiny_pdf(date: bytes, file_id: bytes = b"") -> bytes:
         offsets.append(len(out))
         out += b"%d 0 obj\n" % k + body + b"\nendobj\n"
     xref = len(out)
-    out += b"xref\n0 5\n0000000000 65535 f \n"
+    out += b"xref\n0 6\n0000000000 65535 f \n"
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<</Size 5 /Root 1 0 R /Info 4 0 R" + file_id + b">>\n"
+    out += b"trailer\n<</Size 6 /Root 1 0 R /Info 4 0 R" + file_id + b">>\n"
     return out + b"startxref\n%d\n%%%%EOF\n" % xref
 
 
@@ -221,7 +223,7 @@ def assert_pdf_structure(data: bytes) -> None:
             assert at.startswith(b"%d 0 obj" % k), (k, at[:20])
 
 
-def test_normalise_pdf_dates_and_id_keep_offsets() -> None:
+def test_normalise_pdf_dates_and_id() -> None:
     day = dt.date(2024, 3, 5)
     one = _tiny_pdf(b"D:20261202055950+00'00'", b" /ID [<0A1B2C><0A1B2C>]")
     two = _tiny_pdf(b"D:20270101101010+00'00'", b" /ID [<FFFFFF><EEEEEE>]")
@@ -232,12 +234,40 @@ def test_normalise_pdf_dates_and_id_keep_offsets() -> None:
     assert b"0A1B2C" not in a and b"FFFFFF" not in a
     assert re.search(rb"/ID \[<([0-9A-F]{6})><\1>\]", a)
     assert_pdf_structure(a)
-    # a shorter date form: the longest form that fits, padded with white space
+    # a shorter date: the full form, the objects after it moved and the table rewritten
     short = normalise_pdf(_tiny_pdf(b"D:20261202"), day)
-    assert b"/CreationDate (D:20240305) /ModDate" in short
+    assert short.count(b"(D:20240305000000+00'00')") == 2
+    assert len(short) == len(_tiny_pdf(b"D:20261202")) + 2 * 13
     assert_pdf_structure(short)
     # no date given: 1 January 1970, still the same bytes each time
     assert b"(D:19700101000000+00'00')" in normalise_pdf(one)
+
+
+def test_normalise_pdf_links_relative_whatever_the_folder() -> None:
+    """Links to the maps printed from two folders of different lengths: the same bytes,
+    relative links, no local path."""
+    near = _tiny_pdf(b"D:20261202055950Z", uri=b"file:///tmp/o/.demo.tmp-ab12/maps/a.html")
+    far = _tiny_pdf(b"D:20261202055951Z", uri=b"file:///srv/x/out/y/.t-1/maps/a.html")
+    a = normalise_pdf(near, dt.date(2024, 3, 5), base="file:///tmp/o/.demo.tmp-ab12/")
+    b = normalise_pdf(far, dt.date(2024, 3, 5), base="file:///srv/x/out/y/.t-1/")
+    assert a == b
+    assert b"/URI (maps/a.html)>>" in a and b"file:" not in a
+    assert_pdf_structure(a)
+    # a link outside the printed folder is left as it is
+    other = normalise_pdf(far, None, base="file:///tmp/o/")
+    assert b"/URI (file:///srv/x/out/y/.t-1/maps/a.html)" in other
+    assert_pdf_structure(other)
+
+
+def test_normalise_pdf_without_table_keeps_length() -> None:
+    """No classic cross-reference table where startxref points (an xref stream): every
+    replacement fills the place of what it replaces."""
+    pdf = _tiny_pdf(b"D:20261202", uri=b"file:///tmp/o/maps/a.html")
+    pdf = re.sub(rb"startxref\n\d+", b"startxref\n9", pdf)
+    out = normalise_pdf(pdf, dt.date(2024, 3, 5), base="file:///tmp/o/")
+    assert len(out) == len(pdf)
+    assert b"/CreationDate (D:20240305) /ModDate" in out
+    assert b"/URI (maps/a.html)" + b" " * len(b"file:///tmp/o/") + b">>" in out
 
 
 CHROMIUM = pdf_engine()
@@ -248,21 +278,29 @@ if CHROMIUM is None and os.environ.get("CI"):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed")
 def test_two_prints_are_the_same_bytes(tmp_path: Path) -> None:
+    """The same page printed twice, from two folders (as two runs do: each prints in its
+    own temporary folder): the same bytes, links to the maps relative."""
     assert CHROMIUM is not None
-    page = tmp_path / "report.html"
     svg = rc.pv_by_roof_form(_roofs(), "fr")
-    page.write_text(
+    html = (
         "<!doctype html><html lang='fr'><head><meta charset='utf-8'><title>Rapport</title>"
         "<style>@page{size:A4;margin:15mm 12mm}</style></head>"
-        f"<body><h1>Rapport</h1><p>1\u202f200 MWc</p><figure>{svg}</figure></body></html>",
-        encoding="utf-8",
+        "<body><h1>Rapport</h1><p>1\u202f200 MWc, <a href='maps/carbon_stocks.html'>carte</a>"
+        f"</p><figure>{svg}</figure></body></html>"
     )
     day = dt.date(2024, 3, 5)
-    assert print_pdf(CHROMIUM, page, tmp_path / "a.pdf", date=day) == ""
-    assert print_pdf(CHROMIUM, page, tmp_path / "b.pdf", date=day) == ""
-    a, b = (tmp_path / "a.pdf").read_bytes(), (tmp_path / "b.pdf").read_bytes()
+    pdfs = []
+    for folder in ("a", "a-longer-folder-name"):
+        (tmp_path / folder).mkdir()
+        page = tmp_path / folder / "report.html"
+        page.write_text(html, encoding="utf-8")
+        assert print_pdf(CHROMIUM, page, tmp_path / folder / "report.pdf", date=day) == ""
+        pdfs.append((tmp_path / folder / "report.pdf").read_bytes())
+    a, b = pdfs
     assert a == b
     assert_pdf_structure(a)
+    assert b"/URI (maps/carbon_stocks.html)" in a
+    assert b"file:" not in a and str(tmp_path).encode() not in a
     for key in (b"/CreationDate", b"/ModDate"):
         dates = re.findall(re.escape(key) + rb"\s*\(([^)]*)\)", a)
         assert dates == [b"D:20240305000000+00'00'"], dates

@@ -6,8 +6,11 @@ made and how to get one. Chromium runs with networking disabled (the report need
 The same report gives the same PDF bytes: Chromium writes the time of printing into the
 document information (``/CreationDate``, ``/ModDate``, and an ``/ID`` in some versions);
 :func:`normalise_pdf` replaces them by the report's own date (that of its latest input) and
-an id derived from the content, each with its byte length kept so the cross-reference offsets
-stay valid.
+an id derived from the content. Chromium also turns the report's relative links
+(``maps/…html``) into absolute ``file://`` addresses of the folder it printed in (a temporary
+folder, gone once the run's outputs are in place): they become relative again, so the PDF's
+links work beside the maps, name no local path and do not depend on the output folder. The
+cross-reference table is rewritten for the new byte offsets.
 """
 
 from __future__ import annotations
@@ -87,7 +90,8 @@ def print_pdf(engine: str, page: Path, pdf: Path, date: dt.date | None = None) -
         last = (done.stderr or "").strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
         pdf.unlink(missing_ok=True)
         return f"{engine} wrote no PDF ({last[0][:200]})"
-    pdf.write_bytes(normalise_pdf(pdf.read_bytes(), date))
+    base = page.resolve().parent.as_uri() + "/"
+    pdf.write_bytes(normalise_pdf(pdf.read_bytes(), date, base=base))
     return ""
 
 
@@ -95,26 +99,60 @@ def print_pdf(engine: str, page: Path, pdf: Path, date: dt.date | None = None) -
 _INFO_DATE = re.compile(rb"/(CreationDate|ModDate)\s*\((D:[^()\\]*)\)")
 #: The file identifier in the trailer: ``/ID [<hex> <hex>]``.
 _FILE_ID = re.compile(rb"/ID\s*\[\s*<([0-9A-Fa-f]*)>\s*<([0-9A-Fa-f]*)>\s*\]")
+#: The address of a link: ``/URI (file:///…/maps/carbon_stocks.html)``.
+_LINK_URI = re.compile(rb"/URI\s*(\(([^()\\]*)\))")
 
 
-def _pdf_date(day: dt.date | None, width: int) -> bytes:
-    """``D:`` date of ``day`` at midnight UTC in the longest PDF date form at most ``width``
-    bytes long, padded with spaces (white space between PDF tokens) to exactly ``width``."""
+def _pdf_date(day: dt.date | None, width: int | None = None) -> bytes:
+    """``(D:…)`` date of ``day`` at midnight UTC. With ``width``: the longest PDF date form
+    at most ``width`` bytes long, padded with spaces (white space between PDF tokens) to
+    exactly ``width``."""
     stamp = (day or dt.date(1970, 1, 1)).strftime("%Y%m%d")
     forms = (f"D:{stamp}000000+00'00'", f"D:{stamp}000000Z", f"D:{stamp}000000", f"D:{stamp}")
     for text in forms:
-        if len(text) + 2 <= width:
-            return ("(" + text + ")").encode("ascii").ljust(width)
-    return b"()".ljust(width)
+        if width is None or len(text) + 2 <= width:
+            return ("(" + text + ")").encode("ascii").ljust(width or 0)
+    return b"()".ljust(width or 0)
 
 
-def normalise_pdf(data: bytes, day: dt.date | None = None) -> bytes:
-    """The PDF ``data`` with its print time replaced, byte length unchanged.
+def _xref_entries(data: bytes) -> list[tuple[int, int]] | None:
+    """Where the last cross-reference table's in-use entries are and the offsets they hold,
+    ``(position of the entry, offset)``, and last the position of the ``startxref`` value
+    and that value; None when the file has no classic table there (an xref stream)."""
+    found = list(re.finditer(rb"startxref\s+(\d+)", data))
+    if not found:
+        return None
+    start = int(found[-1].group(1))
+    if data[start : start + 4] != b"xref":
+        return None
+    entries = []
+    pos = start + 4
+    section = re.compile(rb"\s*(\d+) (\d+)[ \t]*\r?\n")
+    entry = re.compile(rb"(\d{10}) \d{5} ([nf])[ \r\n]{2}")
+    while (head := section.match(data, pos)) is not None:
+        pos = head.end()
+        for _ in range(int(head.group(2))):
+            row = entry.match(data, pos)
+            if row is None:
+                return None
+            if row.group(2) == b"n":
+                entries.append((pos, int(row.group(1))))
+            pos = row.end()
+    if not re.match(rb"\s*trailer", data[pos:]):
+        return None
+    entries.append((found[-1].start(1), start))
+    return entries
 
-    ``/CreationDate`` and ``/ModDate`` become ``day`` at 00:00 UTC; the two halves of a
-    trailer ``/ID`` become a SHA-256 of the document with those fields blanked (the same
-    content gives the same id). Every replacement keeps the length of what it replaces, so
-    the cross-reference table's byte offsets stay valid.
+
+def normalise_pdf(data: bytes, day: dt.date | None = None, base: str = "") -> bytes:
+    """The PDF ``data`` with its print time and folder replaced.
+
+    ``/CreationDate`` and ``/ModDate`` become ``day`` at 00:00 UTC; link addresses under
+    ``base`` become relative to it; the two halves of a trailer ``/ID`` become a SHA-256 of
+    the document with the id blanked (the same content gives the same id). The
+    cross-reference table is rewritten for the new byte offsets; a file without a classic
+    table keeps its length instead (each replacement padded with white space), so the
+    offsets stay valid either way.
 
     Parameters
     ----------
@@ -122,13 +160,38 @@ def normalise_pdf(data: bytes, day: dt.date | None = None) -> bytes:
         A PDF as printed by Chromium.
     day : datetime.date, optional
         The report's date; None: 1 January 1970.
+    base : str, optional
+        ``file://`` address of the printed page's folder, ending with ``/``.
     """
+    prefix = base.encode("ascii", "replace")
+    table = _xref_entries(data)
+    # (start, end, replacement) in data; without a table, each replacement fills its place
+    edits: list[tuple[int, int, bytes]] = []
+    for m in _INFO_DATE.finditer(data):
+        width = m.end(0) - m.start(2) + 1
+        edits.append((m.start(2) - 1, m.end(0), _pdf_date(day, None if table else width)))
+    for m in _LINK_URI.finditer(data):
+        uri = m.group(2)
+        if prefix and uri.startswith(prefix) and uri != prefix:
+            relative = b"(" + uri[len(prefix) :] + b")"
+            width = m.end(1) - m.start(1)
+            edits.append((m.start(1), m.end(1), relative if table else relative.ljust(width)))
+    edits.sort()
 
-    def date(match: re.Match[bytes]) -> bytes:
-        head = match.group(0)[: match.start(2) - match.start(0) - 1]
-        return head + _pdf_date(day, match.end(0) - match.start(2) + 1)
+    def shift(pos: int) -> int:
+        return sum(len(new) - (end - start) for start, end, new in edits if end <= pos)
 
-    out = _INFO_DATE.sub(date, data)
+    if table:
+        *rows, (xref_at, xref) = table
+        moved = [(at, at + 10, b"%010d" % (offset + shift(offset))) for at, offset in rows]
+        number = str(xref + shift(xref)).encode("ascii")
+        edits = sorted([*edits, *moved, (xref_at, xref_at + len(str(xref)), number)])
+    pieces, pos = [], 0
+    for start, end, new in edits:
+        pieces += [data[pos:start], new]
+        pos = end
+    out = b"".join([*pieces, data[pos:]])
+
     blank = _FILE_ID.sub(lambda m: b"/ID" + b" " * (len(m.group(0)) - 3), out)
     digest = hashlib.sha256(blank).hexdigest().upper().encode("ascii")
 
