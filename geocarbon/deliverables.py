@@ -363,7 +363,9 @@ def readme_sheet(
 def coefficient_set(cfg: PipelineConfig, results: Results, language: Language) -> str:
     """The coefficient set in words, naming files, never absolute local paths."""
     fr = language == "fr"
-    c = cfg.carbon
+    c = getattr(cfg, "carbon", None)
+    if c is None:  # a configuration without a carbon section: the set as the run named it
+        return str(getattr(results, "coefficient_set", "") or "")
     if c.coefficients == "aldo":
         folder = Path(c.aldo_dir).name if c.aldo_dir is not None else ""
         text = (

@@ -19,7 +19,7 @@ import pandas as pd
 
 from geocarbon import __version__
 from geocarbon import report_charts as charts
-from geocarbon.deliverables import translate_note
+from geocarbon.deliverables import coefficient_set, data_vintages, translate_note
 from geocarbon.labels import Language, label
 from geocarbon.notice_texts import notice_text
 
@@ -78,7 +78,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "inputs": ("Données d'entrée", "Inputs"),
     "notices": ("Avertissements", "Notices"),
     "maps": ("Cartes interactives", "Interactive maps"),
-    "data_as_of": ("Données au", "Data as of"),
+    "data_vintage": ("Millésime des données", "Data vintage"),
     "no_data": ("sans donnée", "no data"),
     "whole": (
         "Ces chiffres couvrent tout le territoire.",
@@ -164,7 +164,7 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "file": ("Fichier", "File"),
     "role": ("Rôle", "Role"),
-    "modified": ("Modifié le", "Modified"),
+    "modified": ("Fichier modifié le", "File modified"),
     "sha256": ("SHA-256", "SHA-256"),
     "theme": ("Thème", "Theme"),
     "indicator": ("Indicateur", "Indicator"),
@@ -517,9 +517,8 @@ class _Report:
             _kpi(label("landcover_area_ha", lang, unit=True), number(area, lang)),
             "</div>",
             f"<p>{_esc(coverage)}</p>",
-            f"<p class='muted'>{_esc(_t('coefficients', lang))} : {_esc(without_paths(str(r.coefficient_set)))}</p>"
-            if lang == "fr"
-            else f"<p class='muted'>{_esc(_t('coefficients', lang))}: {_esc(without_paths(str(r.coefficient_set)))}</p>",
+            f"<p class='muted'>{_esc(_t('coefficients', lang))}{' :' if lang == 'fr' else ':'} "
+            f"{_esc(without_paths(coefficient_set(self.cfg, r, lang)))}</p>",
         ]
         summary = r.summary
         self.parts.append(
@@ -1053,6 +1052,7 @@ def source_lines(cfg: Any, results: Any, keys: set[str], lang: Language) -> list
             "Licence 2.0)."
         )
     coeffs = without_paths(str(results.coefficient_set or ""))
+    described = without_paths(coefficient_set(cfg, results, lang)) if cfg is not None else coeffs
     if results.summary is not None:
         if (
             "aldo" in coeffs.lower()
@@ -1065,10 +1065,10 @@ def source_lines(cfg: Any, results: Any, keys: set[str], lang: Language) -> list
             )
         else:
             out.append(
-                f"Coefficients : {coeffs} (valeurs par défaut du GIEC, lignes directrices 2006 et "
-                "raffinement 2019)."
+                f"Coefficients : {described} (valeurs par défaut du GIEC, lignes directrices 2006 "
+                "et raffinement 2019)."
                 if fr
-                else f"Coefficients: {coeffs} (IPCC default values, 2006 guidelines and 2019 "
+                else f"Coefficients: {described} (IPCC default values, 2006 guidelines and 2019 "
                 "refinement)."
             )
     if "buildings" in keys:
@@ -1166,10 +1166,10 @@ def territory_report(
     if "population" in c.columns and c["population"].notna().any():
         head_kpis.append(_kpi(label("population", lang), number(c["population"].sum(), lang)))
 
-    dates = sorted(f.modified for f in files if f.modified)
     subtitle = [_t("title", lang)]
-    if dates:
-        subtitle.append(f"{_t('data_as_of', lang)} {dates[-1]}")
+    vintages = data_vintages(cfg, lang)
+    if vintages:
+        subtitle.append(f"{_t('data_vintage', lang)}{' : ' if lang == 'fr' else ': '}{vintages}")
     subtitle.append(f"geocarbon {__version__}")
     toc = "".join(f"<li><a href='#{a}'>{_esc(t)}</a></li>" for a, t in rep.toc)
     links = ""

@@ -111,7 +111,7 @@ def test_french_workbook_of_a_hand_made_table(tmp_path: Path) -> None:
     readme = {r[0]: r[1] for r in _rows(wb["Lisez-moi"]) if r[0]}
     assert readme["Convention de signe"].startswith("positif = séquestration")
     assert readme["Période"].startswith("2012-2018 (6 ans")
-    assert readme["Données d'entrée datées du"] == "2024-05-17"
+    assert readme["Fichiers d'entrée modifiés au plus tard le"] == "2024-05-17"
     assert "generic_ipcc.csv" in readme["Jeu de coefficients"]
     assert "/" not in readme["Jeu de coefficients"]  # no local path
     assert "ALDO" in readme["Méthode"]
@@ -272,7 +272,12 @@ def test_demo_workbook_matches_sequestration_csv(demo_out: Path) -> None:
     wb = openpyxl.load_workbook(demo_out / "sequestration.xlsx")
     readme = {r[0]: r[1] for r in _rows(wb["Lisez-moi"]) if r[0]}
     assert readme["Séquestration nette de carbone"] == "demo"
-    assert dt.date.fromisoformat(readme["Données d'entrée datées du"])
+    assert dt.date.fromisoformat(readme["Fichiers d'entrée modifiés au plus tard le"])
+    # the data's own years, as the pipeline declares them
+    assert readme["Millésime des données"] == "occupation du sol 2018 ; changements 2012–2018"
+    # the EPCI sheet names each EPCI
+    epci = _rows(wb["EPCI"])
+    assert any("Communauté d'agglomération du Haut-Pays" in map(str, r) for r in epci)
 
 
 def test_demo_twice_gives_the_same_workbook(demo_out: Path, tmp_path: Path) -> None:
@@ -295,7 +300,9 @@ def test_demo_twice_gives_the_same_workbook(demo_out: Path, tmp_path: Path) -> N
         for v in inputs.values()
         if Path(v["path"]).is_file()
     ]
-    assert ("Données d'entrée datées du", max(days).isoformat()) in _rows(wb["Lisez-moi"])
+    assert ("Fichiers d'entrée modifiés au plus tard le", max(days).isoformat()) in _rows(
+        wb["Lisez-moi"]
+    )
 
 
 def test_lot_workbook_matches_sequestration_csv(tmp_path: Path) -> None:
@@ -352,14 +359,14 @@ def test_libreoffice_opens_the_demo_workbook(demo_out: Path, tmp_path: Path) -> 
     table = pd.read_csv(demo_out / "sequestration.csv", dtype={"code": str})
     communes = pd.read_csv(sheets["Communes"], dtype={"Code INSEE": str})
     assert list(communes.columns) == [
-        "Code INSEE", "Nom", "SIREN de l'EPCI", "Période", *FR_FIGURES, FR_SHARE, "Complet",
-        "Couverture",
+        "Code INSEE", "Nom", "SIREN de l'EPCI", "EPCI", "Période", *FR_FIGURES, FR_SHARE,
+        "Complet", "Couverture",
     ]  # fmt: skip
     expected = table[table["level"] == "commune"].reset_index(drop=True)
     assert communes["Code INSEE"].tolist() == expected["code"].tolist()
     assert communes[FR_FIGURES[-1]].tolist() == [round_half_away(v) for v in expected["total"]]
     epci = pd.read_csv(sheets["EPCI"])
-    assert list(epci.columns[:7]) == ["SIREN de l'EPCI", "Période", *FR_FIGURES]
+    assert list(epci.columns[:8]) == ["SIREN de l'EPCI", "Nom", "Période", *FR_FIGURES]
     territory = pd.read_csv(sheets["Territoire"])
     assert territory.loc[0, FR_FIGURES[-1]] == round_half_away(table["total"].iloc[-1])
 

@@ -262,7 +262,9 @@ def test_landuse_change_matrix_counts_each_pair_once() -> None:
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
     assert "0,5" in texts and "1,5" in texts
     assert "1" not in texts and "3" not in texts  # 0.5 and 1.5 counted twice
-    assert "Sols artificiels imperméabilisés" in texts and "Prairies zones herbacées" in texts
+    # names longer than 28 characters are wrapped over two lines (report_charts.WRAP_CHARS)
+    assert "Sols artificiels" in texts and "imperméabilisés" in texts
+    assert "Prairies zones herbacées" in texts
 
 
 def test_inputs_listed_by_name_date_and_checksum(tmp_path: Path) -> None:
@@ -279,7 +281,8 @@ def test_inputs_listed_by_name_date_and_checksum(tmp_path: Path) -> None:
     page = territory_report(_cfg("fr"), results, [], facts)
     assert "communes.gpkg" in page and sha in page
     assert str(data) not in page and str(tmp_path) not in page  # no local path
-    assert f"Données au {facts[0].modified}" in page
+    # the file's modification day in the inputs table, labelled as such (not a data date)
+    assert f"<td class='t'>{facts[0].modified}</td>" in page and "Fichier modifié le" in page
     assert "Communes (contours)" in page
     # sources only of the inputs the run used: no charging points nor buildings here
     assert "IGN Admin Express" in page
@@ -350,6 +353,13 @@ def test_demo_report(demo_run: tuple[Any, Results, Path]) -> None:
         "Avertissements",
     ):
         assert f">{html.escape(heading)}</h2>" in page, heading
+    # the header gives the data's own years, not a file's copy date
+    assert "Millésime des données : occupation du sol 2018 ; changements 2012–2018" in page
+    assert "Données au" not in page
+    # EPCIs by name; coefficients described in French
+    assert "Communauté d&#x27;agglomération du Haut-Pays" in page
+    assert "Coefficients génériques GIEC intégrés à geocarbon (generic_ipcc.csv)" in page
+    assert "built-in" not in page
     # charts: stocks, flows, land-use change, PV by roof form and commune, charging
     assert page.count("<svg") >= 6
     # static maps: stocks, flows, PV, charging

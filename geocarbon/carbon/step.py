@@ -1191,7 +1191,8 @@ def epci_sequestration_rows(epci: pd.DataFrame, territory_name: str, what: str) 
         if "epci_complete" in epci.columns
         else np.ones(len(epci), dtype=bool)
     )
-    for ok, n_run, n_epci, share, is_whole in zip(
+    for code, ok, n_run, n_epci, share, is_whole in zip(
+        rows["code"].astype(str),
         data,
         rows["communes_in_run"],
         rows["communes_in_epci"],
@@ -1203,6 +1204,13 @@ def epci_sequestration_rows(epci: pd.DataFrame, territory_name: str, what: str) 
             notes.append("")
         elif not share > 0:
             notes.append(f"absent from the {what}: no land cover, figures left empty")
+        elif n_run == 0 and not (len(code) == 9 and code.isdigit()):
+            # ALDO's EPCI area tables hold a few rows coded 1, 2, 3, 4 that no commune or
+            # EPCI of its commune table matches: their areas belong to no EPCI we can name
+            notes.append(
+                "not an EPCI SIREN code, and no commune of the commune table belongs to it: "
+                "no coefficients, figures left empty"
+            )
         elif n_run == 0:
             notes.append(
                 "no commune of the commune table belongs to this EPCI (another vintage?): "
