@@ -52,9 +52,11 @@ details summary{cursor:pointer;font-weight:600;margin:8px 0}
  nav{display:none}
  h2{break-before:page;page-break-before:always}h2.first{break-before:auto;page-break-before:auto}
  h2,h3{break-after:avoid;page-break-after:avoid}
- table{font-size:8pt;page-break-inside:auto}tr{break-inside:avoid;page-break-inside:avoid}
+ table{font-size:7.5pt;page-break-inside:auto}tr{break-inside:avoid;page-break-inside:avoid}
  thead{display:table-header-group}
  th,td{padding:2px 3px;word-break:normal;overflow-wrap:normal;hyphens:auto}
+ th{font-size:7pt;font-weight:600}
+ table.many{font-size:6.8pt}table.many th{font-size:6.3pt}
  td{white-space:nowrap}td.t{white-space:normal}
  .wide{overflow:visible}
  details{display:block}details>summary{display:none}details>*{display:block}
@@ -69,6 +71,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "contents": ("Sommaire", "Contents"),
     "key_figures": ("Chiffres clés", "Key figures"),
     "stocks": ("Stocks de carbone", "Carbon stocks"),
+    "carbon": ("Carbone : stocks et flux", "Carbon: stocks and flows"),
     "flows": ("Flux de carbone", "Carbon flows"),
     "pv": ("Photovoltaïque en toiture", "Rooftop photovoltaics"),
     "charging": ("Recharge publique", "Public charging"),
@@ -361,7 +364,7 @@ def table(
         cls = " class='total'" if total_row is not None and i == total_row else ""
         rows.append(f"<tr{cls}>{cells}</tr>")
     return (
-        f"<div class='wide'><table><thead><tr>{head}</tr></thead>"
+        f"<div class='wide'><table{' class=many' if len(cols) > 9 else ''}><thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
@@ -612,6 +615,11 @@ class _Report:
         rows = rows.copy()
         if "code" in rows.columns:
             rows.loc[rows["code"] == "territory", "code"] = ""
+            names = rows["name"].astype("string").fillna("").str.strip() if "name" in rows else None
+            if names is not None and (names != "").all() and (names != rows["code"]).all():
+                # every EPCI named: its SIREN is in the commune tables and the spreadsheet;
+                # without it the table fits the printed page
+                rows = rows.drop(columns="code")
         self.parts += [
             f"<h3>{_esc(_t('per_epci', self.lang))}</h3>",
             table(
@@ -865,31 +873,54 @@ class _Report:
 
     # -- per commune ------------------------------------------------------------------------
     def communes_table(self) -> None:
+        """Every commune, one table per theme (identity columns repeated), so that each
+        table fits the A4 column when printed."""
         r, lang = self.r, self.lang
         c = pd.DataFrame(r.communes.drop(columns="geometry", errors="ignore"))
-        wanted = [
-            "commune_code",
-            "commune_name",
-            "epci_code",
-            "population",
-            "area_ha",
-            "stock_tc",
-            "stock_tc_per_ha",
-            "flow_tco2e_per_yr",
-            "landcover_covered_share",
-            "pv_mwp",
-            "pv_mwh_per_yr",
-            "ev_points",
-            "ev_points_per_100k_inhab",
-            "ev_pop_share_within_5km",
-            "ev_mean_distance_m",
+        themes: list[tuple[str, list[str]]] = [
+            (
+                "carbon",
+                [
+                    "epci_code",
+                    "population",
+                    "area_ha",
+                    "stock_tc",
+                    "stock_tc_per_ha",
+                    "flow_tco2e_per_yr",
+                    "landcover_covered_share",
+                ],
+            ),
+            ("pv", ["pv_mwp", "pv_mwh_per_yr", "pv_kwp_per_inhab"]),
+            (
+                "charging",
+                [
+                    "ev_points",
+                    "ev_points_per_100k_inhab",
+                    "ev_pop_share_within_5km",
+                    "ev_mean_distance_m",
+                ],
+            ),
         ]
         if r.carbon_level != "commune":
-            wanted = [w for w in wanted if not w.startswith(("stock_", "flow_"))]
-        cols = [w for w in wanted if w in c.columns and (c[w].notna().any() or w.endswith("_code"))]
-        if len(c) == 0 or len(cols) < 3:
+            themes[0] = (
+                "communes_word",
+                [w for w in themes[0][1] if not w.startswith(("stock_", "flow_", "landcover_"))],
+            )
+        ident = [w for w in ("commune_code", "commune_name") if w in c.columns]
+        tables: list[tuple[str, list[str]]] = []
+        for theme, wanted in themes:
+            cols = [
+                w
+                for w in wanted
+                if w in c.columns and (c[w].notna().any() or w.endswith("_code"))
+            ]
+            if any(not w.endswith("_code") and w != "population" for w in cols) or (
+                theme == "communes_word" and cols
+            ):
+                tables.append((theme, cols))
+        if len(c) == 0 or "commune_code" not in ident or not tables:
             return
-        rows = c[cols].sort_values("commune_code")
+        rows = c.sort_values("commune_code")
         self.section("communes", _t("tables", lang))
         if len(rows) > MAX_APPENDIX_COMMUNES:
             self.parts.append(
@@ -900,9 +931,18 @@ class _Report:
             # open: a closed <details> prints empty in Chromium (print CSS cannot open it)
             "<details open>",
             f"<summary>{_esc(_t('communes_details', lang))} — {number(len(rows), lang)} {_t('communes_word', lang)}</summary>",
-            table(rows, lang, text_columns=("commune_code", "commune_name", "epci_code")),
-            "</details>",
         ]
+        for theme, cols in tables:
+            title = _t(theme, lang) if theme != "communes_word" else label("population", lang)
+            self.parts += [
+                f"<h3>{_esc(title)}</h3>",
+                table(
+                    rows[ident + cols],
+                    lang,
+                    text_columns=("commune_code", "commune_name", "epci_code"),
+                ),
+            ]
+        self.parts.append("</details>")
 
     # -- method, sources, inputs, notices ---------------------------------------------------
     def method(self, files: Sequence[InputFact]) -> None:

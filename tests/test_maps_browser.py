@@ -316,6 +316,53 @@ def test_report_opens_offline_without_errors(demo_out: Path, tmp_path: Path) -> 
     assert png.is_file() and png.stat().st_size > 10_000
 
 
+#: The report as printed on A4: the print rules of its style applied on screen, in a window
+#: as wide as the page's printable width (210 mm − 2 × 12 mm margins = 186 mm ≈ 703 CSS px),
+#: every commune table open. Records the elements reaching past the page's right edge.
+PRINT_WIDTH = r"""<script>
+window.addEventListener("load", function () {
+    for (const sheet of document.styleSheets) {
+        Array.from(sheet.cssRules).forEach(function (rule) {
+            if (rule.media && rule.media.mediaText === "print") {
+                Array.from(rule.cssRules).forEach(function (inner) {
+                    sheet.insertRule(inner.cssText, sheet.cssRules.length);
+                });
+            }
+        });
+    }
+    document.querySelectorAll("details").forEach(function (d) { d.open = true; });
+    var width = document.documentElement.clientWidth;
+    var wide = [];
+    document.querySelectorAll("table, figure, svg, img, p, ul, h1, h2, h3, div").forEach(
+        function (e) {
+            var box = e.getBoundingClientRect();
+            if (box.right > width + 1) {
+                wide.push(e.tagName + " " + Math.round(box.right) + " " +
+                          (e.textContent || "").slice(0, 60));
+            }
+        });
+    var out = document.createElement("div");
+    out.id = "geocarbon-harness";
+    out.setAttribute("data-result", btoa(unescape(encodeURIComponent(JSON.stringify(
+        {width: width, scroll: document.documentElement.scrollWidth, wide: wide,
+         tables: document.querySelectorAll("table").length})))));
+    document.body.appendChild(out);
+});
+</script>"""
+
+
+def test_report_fits_the_a4_page_when_printed(demo_out: Path, tmp_path: Path) -> None:
+    """Printed, nothing is wider than the page (a wider table makes Chromium shrink every
+    page of the PDF, charts and text included)."""
+    result = open_in_chromium(
+        demo_out / "report.html", tmp_path, harness=PRINT_WIDTH, window="703,1000"
+    )
+    assert result["tables"] >= 8
+    assert 650 < result["width"] <= 703
+    assert result["wide"] == [], result["wide"]
+    assert result["scroll"] <= result["width"]
+
+
 def test_maps_are_small_and_round_values(demo_out: Path) -> None:
     """Geometry written once: the flows map (five choropleths) is not five times the stocks
     map (two); tooltip values are rounded for reading (no 17-digit floats in the data)."""

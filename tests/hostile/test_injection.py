@@ -152,9 +152,12 @@ HARNESS = r"""<script>
 """
 
 
-def open_in_chromium(page: Path, work: Path, harness: str = HARNESS) -> dict[str, Any]:
+def open_in_chromium(
+    page: Path, work: Path, harness: str = HARNESS, window: str = "1200,800"
+) -> dict[str, Any]:
     """Open a copy of ``page`` (``harness`` added first in its head) in headless Chromium with
-    no network; return what the harness recorded (a ``geocarbon-harness`` element)."""
+    no network, in a window of ``window`` CSS pixels ("width,height"); return what the harness
+    recorded (a ``geocarbon-harness`` element)."""
     text = page.read_text(encoding="utf-8")
     head = re.search(r"<head[^>]*>", text, re.IGNORECASE)
     assert head is not None, f"{page.name}: no <head>"
@@ -166,7 +169,7 @@ def open_in_chromium(page: Path, work: Path, harness: str = HARNESS) -> dict[str
         CHROMIUM,
         *OFFLINE_FLAGS,  # no network
         f"--user-data-dir={profile}",
-        "--window-size=1200,800",
+        f"--window-size={window}",
         "--virtual-time-budget=60000",
         "--dump-dom",
         copy.resolve().as_uri(),
