@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import shapely
 from affine import Affine
+from pyproj import Transformer
 from shapely.geometry import box
 
 from geocarbon.errors import InputError
@@ -145,17 +146,35 @@ def test_secondary_layer_aligned_with_nearest(raster_factory) -> None:
 
 
 def test_categorical_alignment_never_interpolates(raster_factory) -> None:
+    # main grid: 10 x 10 pixels of 30 m in LAEA Europe, just south-east of the projection's
+    # centre (x 4,321,000 m, y 3,210,000 m = 10° E, 52° N)
+    x0, y0 = 4_321_030.0, 3_209_970.0
     main = np.full((10, 10), 1, dtype=np.uint8)
-    lc = raster_factory("lc.tif", main, transform=Affine(30, 0, 0, 0, -30, 300), crs="EPSG:3035")
-    checker = np.where((np.add.outer(np.arange(32), np.arange(32)) % 2) == 0, 1, 4).astype(np.uint8)
-    # finer grid in another CRS: values must stay in {1, 4}
+    lc = raster_factory("lc.tif", main, transform=Affine(30, 0, x0, 0, -30, y0), crs="EPSG:3035")
+    # forest map in degrees over the same ground: a 16 x 16 checker of 0.001° cells from
+    # (10° E, 52° N), i.e. about 69 m x 111 m, larger than the main pixels
+    step = 0.001
+    checker = np.where((np.add.outer(np.arange(16), np.arange(16)) % 2) == 0, 1, 4).astype(np.uint8)
     fm = raster_factory(
-        "f.tif", checker, transform=Affine(0.0001, 0, 10.0, 0, -0.0001, 52.0), crs="EPSG:4326"
+        "f.tif", checker, transform=Affine(step, 0, 10.0, 0, -step, 52.0), crs="EPSG:4326"
     )
     info = raster_info(lc, "lc")
     blocks = list(iter_blocks(info, [("forest", raster_info(fm, "f"))]))
-    values = set(np.unique(blocks[0].arrays["forest"]).tolist())
-    assert values <= {1, 4, 255}
+    got = blocks[0].arrays["forest"]
+    # expected: the checker cell holding each main pixel's centre, projected independently
+    to_degrees = Transformer.from_crs("EPSG:3035", "EPSG:4326", always_xy=True)
+    cols, rows = np.meshgrid(np.arange(10) + 0.5, np.arange(10) + 0.5)
+    lon, lat = to_degrees.transform(x0 + 30 * cols, y0 - 30 * rows)
+    lon_i = np.floor((lon - 10.0) / step).astype(int)
+    lat_i = np.floor((52.0 - lat) / step).astype(int)
+    assert lon_i.min() >= 0 and lat_i.min() >= 0 and max(lon_i.max(), lat_i.max()) < 16
+    np.testing.assert_array_equal(got, checker[lat_i, lon_i])
+    # never a value between 1 and 4, never off the map: 50 pixels of each, 45,000 m² each
+    assert dict(zip(*np.unique(got, return_counts=True), strict=True)) == {1: 50, 4: 50}
+    pam = PixelAreaModel.for_grid(info.crs, info.transform, 10, 10)
+    res = zonal_crosstab(_zones(box(x0, y0 - 300, x0 + 300, y0)), blocks, pam, secondary=["forest"])
+    areas = {int(r.forest): r.area_m2 for r in res.crosstab.itertuples()}
+    assert areas == {1: 45_000.0, 4: 45_000.0}
 
 
 def _true_area_m2(poly: shapely.Polygon, crs: str) -> float:
