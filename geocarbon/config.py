@@ -97,6 +97,17 @@ POWER_MAX_KW = 1_000.0
 #: below about 1,500 tC/ha; ALDO's tables peak at 135 tC/ha.
 STOCK_MAX_TC_PER_HA = 2_000.0
 
+#: Descriptions shared by several keys of a pipeline file.
+_SEPARATOR = "Column separator of the CSV (';' for tables saved by French spreadsheets)."
+_LAYER = "Layer to read when the file has several layers (null: the only layer)."
+_LAND_YEAR = (
+    "Year the land cover describes (e.g. 2018), stated in the report and the spreadsheet "
+    "(null: not stated)."
+)
+_TARGET_VALUE = "Value to reach, in the indicator's unit (shares as fractions: 0.5 = 50 %)."
+_TARGET_YEAR = "Year the target is due (e.g. 2030); null: no year."
+_TARGET_LABEL = "Text shown with the target in the indicator table (e.g. the plan's wording)."
+
 Share = Annotated[float, _in_range(0.0, 1.0)]
 NonNegative = Annotated[float, _in_range(0.0)]
 Year = Annotated[int, _in_range(YEAR_MIN, YEAR_MAX)]
@@ -156,24 +167,32 @@ class _Strict(BaseModel):
 class CommuneTableConfig(_Strict):
     """A table joined to the communes by INSEE code (e.g. EPCI membership)."""
 
-    path: Path
-    code_field: str = "insee"
-    epci_field: str | None = "epci"
-    population_field: str | None = None
+    path: Path = Field(
+        description="CSV of communes, one row per INSEE code (e.g. ADEME's commune table); "
+        "gives EPCI membership, population and names."
+    )
+    code_field: str = Field(default="insee", description="Column of the INSEE commune code.")
+    epci_field: str | None = Field(
+        default="epci",
+        description="Column of the SIREN code of the commune's EPCI (null: no EPCI from the table).",
+    )
+    population_field: str | None = Field(
+        default=None, description="Column of the commune population [inhabitants] (null: none)."
+    )
     name_field: str | None = Field(
         default=None,
         description="Commune names (used when the run has no commune boundaries).",
     )
-    separator: str = ","
+    separator: str = Field(default=",", description=_SEPARATOR)
 
 
 class EpciNamesConfig(_Strict):
     """A table of EPCI names (code → name)."""
 
-    path: Path
-    code_field: str = "code"
-    name_field: str = "nom"
-    separator: str = ","
+    path: Path = Field(description="CSV of EPCI names, one row per EPCI.")
+    code_field: str = Field(default="code", description="Column of the EPCI SIREN code.")
+    name_field: str = Field(default="nom", description="Column of the EPCI name.")
+    separator: str = Field(default=",", description=_SEPARATOR)
 
 
 class CommunesConfig(_Strict):
@@ -187,14 +206,32 @@ class CommunesConfig(_Strict):
         default=None,
         description="Commune boundaries; optional for a run from area tables (then give table).",
     )
-    layer: str | None = None
-    code_field: str = "code"
-    name_field: str = "nom"
-    epci_field: str | None = None
-    epci_name_field: str | None = None
-    population_field: str | None = None
-    table: CommuneTableConfig | None = None
-    epci_names: EpciNamesConfig | None = None
+    layer: str | None = Field(default=None, description=_LAYER)
+    code_field: str = Field(
+        default="code",
+        description="Field of the INSEE commune code (integers are zero-padded to 5 characters).",
+    )
+    name_field: str = Field(default="nom", description="Field of the commune name.")
+    epci_field: str | None = Field(
+        default=None,
+        description="Field of the SIREN code of the commune's EPCI (null: EPCI membership from table, "
+        "or none).",
+    )
+    epci_name_field: str | None = Field(
+        default=None, description="Field of the EPCI name (null: names from epci_names, or none)."
+    )
+    population_field: str | None = Field(
+        default=None,
+        description="Field of the commune population [inhabitants] (null: from table, or none).",
+    )
+    table: CommuneTableConfig | None = Field(
+        default=None,
+        description="A commune table joined by INSEE code (EPCI membership, population, names); "
+        "the communes of a run without boundaries.",
+    )
+    epci_names: EpciNamesConfig | None = Field(
+        default=None, description="A table of EPCI names (SIREN code -> name)."
+    )
 
     @model_validator(mode="after")
     def _boundaries_or_table(self) -> CommunesConfig:
@@ -327,8 +364,10 @@ class _NomenclatureConfig(_Strict):
 class LandcoverConfig(_NomenclatureConfig):
     """Categorical land-cover raster (CLC codes by default)."""
 
-    path: Path
-    year: Year | None = None
+    path: Path = Field(
+        description="Categorical land-cover raster (any GDAL raster, any CRS, any nodata, NaN too)."
+    )
+    year: Year | None = Field(default=None, description=_LAND_YEAR)
 
 
 class AreaTableConfig(_NomenclatureConfig):
@@ -338,18 +377,22 @@ class AreaTableConfig(_NomenclatureConfig):
     ``clc18_area_ha_by_epci.csv``); ``long``: one row per commune/EPCI and code.
     """
 
-    path: Path
+    path: Path = Field(description="CSV of land-cover areas [ha] per commune or per EPCI.")
     level: Literal["commune", "epci"] = Field(
         description="What the table's rows are: communes (INSEE codes) or EPCIs (SIREN codes)."
     )
     code_field: str = Field(description="Column of the commune INSEE code or the EPCI SIREN code.")
-    layout: Literal["wide", "long"] = "wide"
+    layout: Literal["wide", "long"] = Field(
+        default="wide",
+        description="'wide': one row per commune/EPCI, one column per land-cover code; 'long': one "
+        "row per commune/EPCI and code (columns landuse_field and area_field).",
+    )
     landuse_field: str = Field(
         default="code", description="Column of the land-cover code (long layout)."
     )
     area_field: str = Field(default="area", description="Column of the area [ha] (long layout).")
-    year: Year | None = None
-    separator: str = ","
+    year: Year | None = Field(default=None, description=_LAND_YEAR)
+    separator: str = Field(default=",", description=_SEPARATOR)
 
 
 ForestType = Literal["broadleaf", "conifer", "mixed", "poplar"]
@@ -362,8 +405,14 @@ def _default_forest_codes() -> dict[int, ForestType]:
 class ForestMapConfig(_Strict):
     """Optional forest-type raster (IGN BD Forêt-like composition codes)."""
 
-    path: Path
-    codes: dict[int, ForestType] = Field(default_factory=_default_forest_codes)
+    path: Path = Field(
+        description="Forest-type raster (any grid and CRS; e.g. rasterised IGN BD Forêt)."
+    )
+    codes: dict[int, ForestType] = Field(
+        default_factory=_default_forest_codes,
+        description="Raster value -> forest type (broadleaf, conifer, mixed or poplar); other values "
+        "are not forest.",
+    )
     mode: Literal["composition", "override"] = Field(
         default="composition",
         description="'composition': the map gives the forest type of land-cover forest pixels; "
@@ -374,8 +423,15 @@ class ForestMapConfig(_Strict):
 class CarbonConfig(_Strict):
     """Carbon-stock coefficients: a set read from data, plus overrides."""
 
-    coefficients: Literal["aldo", "generic"] = "generic"
-    aldo_dir: Path | None = None
+    coefficients: Literal["aldo", "generic"] = Field(
+        default="generic",
+        description="'generic': the built-in IPCC-based table (or generic_table); 'aldo': ADEME's "
+        "ALDO reference stocks per commune, read from aldo_dir.",
+    )
+    aldo_dir: Path | None = Field(
+        default=None,
+        description="Folder of the ALDO tables (required when coefficients is 'aldo').",
+    )
     generic_table: Path | None = Field(
         default=None,
         description="CSV category,pool,stock_tc_per_ha,source; the built-in table if unset.",
@@ -384,7 +440,11 @@ class CarbonConfig(_Strict):
         default=None,
         description="Optional CSV insee,groupeser,greco[,bassin_populicole] for the ALDO forest cascade.",
     )
-    artificial_sealed_share: Share = 0.8
+    artificial_sealed_share: Share = Field(
+        default=0.8,
+        description="Share of artificial land that is sealed (0–1, ALDO: 0.8); the green rest is "
+        "wooded (CLC 141) first, grassed for the remainder.",
+    )
     overrides: dict[
         str, dict[str, Annotated[float, _in_range(0.0, STOCK_MAX_TC_PER_HA, unit="tC/ha")]]
     ] = Field(
@@ -407,29 +467,51 @@ class CarbonConfig(_Strict):
 class ChangeTableConfig(_Strict):
     """Land-use change table per commune (ADEME's CLC change layout by default)."""
 
-    path: Path
-    from_field: str = "code12"
-    to_field: str = "code18"
-    commune_field: str = "commune"
+    path: Path = Field(
+        description="CSV of land-use changes per commune (ADEME's CLC 2012 -> 2018 change table by "
+        "default; .csv.gz accepted)."
+    )
+    from_field: str = Field(
+        default="code12", description="Column of the land-cover code at start_year."
+    )
+    to_field: str = Field(
+        default="code18", description="Column of the land-cover code at end_year."
+    )
+    commune_field: str = Field(default="commune", description="Column of the INSEE commune code.")
     area_field: str = Field(default="area", description="Changed area over the period [ha].")
-    separator: str = ","
+    separator: str = Field(default=",", description=_SEPARATOR)
 
 
 class FlowsConfig(_Strict):
     """Carbon flows: land-use change between two dates, forest growth, N2O, wood products."""
 
-    start_year: Year
-    end_year: Year
-    change_table: ChangeTableConfig | None = None
+    start_year: Year = Field(description="First year of the change period (e.g. 2012).")
+    end_year: Year = Field(
+        description="Last year of the change period, after start_year: the year of the land cover "
+        "(e.g. 2018)."
+    )
+    change_table: ChangeTableConfig | None = Field(
+        default=None,
+        description="Land-use changes per commune from a table; give either change_table or "
+        "landcover_before.",
+    )
     landcover_before: Path | None = Field(
         default=None,
         description="Land-cover raster at start_year (same nomenclature); the land cover is at end_year.",
     )
-    forest_growth: bool = True
+    forest_growth: bool = Field(
+        default=True,
+        description="Count the net growth of standing forests (growth minus harvest and mortality) "
+        "[tCO2e/yr].",
+    )
     harvest_factor: Annotated[float, _in_range(0.0, 10.0)] = Field(
         default=1.0, description="Scales harvest in forest growth (1.2 = +20 % harvest)."
     )
-    wood_products: bool = True
+    wood_products: bool = Field(
+        default=True,
+        description="Count the harvested wood-products sink [tCO2e/yr] (ALDO coefficients only: it "
+        "needs the regional shares of the ALDO tables).",
+    )
     n2o_gwp: Annotated[float, _in_range(100.0, 400.0)] = Field(
         default=273.0,
         description="GWP of N2O (GWP100: AR6 273, AR5 265, AR4 298; GWP500 about 130).",
@@ -462,19 +544,28 @@ class FlowsConfig(_Strict):
 class BuildingsConfig(_Strict):
     """Building footprints (IGN BD TOPO BATIMENT, OpenStreetMap...; any OGR format)."""
 
-    path: Path
-    layer: str | None = None
+    path: Path = Field(
+        description="Building footprints (IGN BD TOPO BATIMENT, OpenStreetMap...; any OGR format)."
+    )
+    layer: str | None = Field(default=None, description=_LAYER)
     id_field: str | None = Field(
         default=None, description="Building id; default: the feature number."
     )
-    height_field: str | None = "hauteur"
+    height_field: str | None = Field(
+        default="hauteur",
+        description="Field of the building height [m]; a negative height excludes the building; "
+        "null or an absent field: no height.",
+    )
     roof_min_field: str | None = Field(
         default="altitude_minimale_toit", description="Lowest roof altitude [m]."
     )
     roof_max_field: str | None = Field(
         default="altitude_maximale_toit", description="Highest roof altitude [m]."
     )
-    usage_field: str | None = "usage_1"
+    usage_field: str | None = Field(
+        default="usage_1",
+        description="Field of the building usage, compared with public_usages (null: no usage).",
+    )
     coverage: Literal["hull", "territory"] = Field(
         default="hull",
         description="What the file covers: 'hull' (the convex hull of its buildings; communes "
@@ -490,17 +581,35 @@ class BuildingsConfig(_Strict):
 class WeatherConfig(_Strict):
     """Hourly weather with irradiance, read with pvlib's readers (EPW, TMY3, PVGIS)."""
 
-    path: Path
-    format: Literal["auto", "epw", "tmy3", "pvgis"] = "auto"
+    path: Path = Field(
+        description="Hourly weather file with irradiance (EPW, TMY3 CSV or PVGIS TMY JSON; .gz "
+        "accepted)."
+    )
+    format: Literal["auto", "epw", "tmy3", "pvgis"] = Field(
+        default="auto",
+        description="'epw', 'tmy3', 'pvgis', or 'auto': from the file name (.epw, .csv, .json, "
+        "optionally .gz).",
+    )
 
 
 class ZonesConfig(_Strict):
     """Polygons (exclusion zones, existing installations)."""
 
-    path: Path
-    layer: str | None = None
-    reason: str = "excluded zone"
-    kwp_field: str | None = None
+    path: Path = Field(
+        description="Vector file (any OGR format): polygons (pv.exclusions, pv.existing) or lines "
+        "(charging.road_network)."
+    )
+    layer: str | None = Field(default=None, description=_LAYER)
+    reason: str = Field(
+        default="excluded zone",
+        description="Why buildings inside these polygons are excluded, written on each of them "
+        "(pv.exclusions).",
+    )
+    kwp_field: str | None = Field(
+        default=None,
+        description="Field of each installation's power [kWp] (pv.existing; 0–100,000, empty = "
+        "unknown); null: powers unknown.",
+    )
 
 
 RoofForm = Literal["flat", "pitched", "unknown"]
@@ -524,21 +633,35 @@ class PvParameters(_Strict):
     small_roof_m2: AreaM2 = Field(
         default=50.0, description="Footprints below this get small_roof_factor."
     )
-    small_roof_factor: Share = 0.75
-    min_usable_m2: AreaM2 = 10.0
+    small_roof_factor: Share = Field(
+        default=0.75,
+        description="Factor on the usable share of footprints below small_roof_m2 (0–1).",
+    )
+    min_usable_m2: AreaM2 = Field(
+        default=10.0, description="Usable roof area below which a building gets no PV [m²]."
+    )
     kwp_per_m2: Annotated[float, _in_range(0.0, 0.5, lo_open=True, unit="kWp/m²")] = Field(
         default=0.20,
         description="Module power per m² of module [kWp/m²] (0.5 would be a 50 % efficient module).",
     )
-    flat_tilt_deg: TiltDeg = 15.0
-    flat_azimuth_deg: AzimuthDeg = 180.0
-    pitched_tilt_deg: TiltDeg = 30.0
+    flat_tilt_deg: TiltDeg = Field(
+        default=15.0, description="Module tilt on flat roofs, rows on racks [degrees, 0–90]."
+    )
+    flat_azimuth_deg: AzimuthDeg = Field(
+        default=180.0,
+        description="Module azimuth on flat roofs [degrees clockwise from north, 180 = south].",
+    )
+    pitched_tilt_deg: TiltDeg = Field(
+        default=30.0, description="Tilt of pitched roofs [degrees, 0–90]."
+    )
     pitched_azimuths_deg: list[AzimuthDeg] = Field(
         default_factory=lambda: [90.0, 112.5, 135.0, 157.5, 180.0, 202.5, 225.0, 247.5, 270.0],
         min_length=1,
         description="Orientations averaged for pitched roofs of unknown orientation (east to west).",
     )
-    losses_percent: Annotated[float, _in_range(0.0, 100.0, hi_open=True, unit="%")] = 14.0
+    losses_percent: Annotated[float, _in_range(0.0, 100.0, hi_open=True, unit="%")] = Field(
+        default=14.0, description="System losses (wiring, inverter, soiling...) [%], as in PVWatts."
+    )
     gamma_pdc_per_c: Annotated[float, _in_range(-0.01, 0.0, unit="per °C")] = Field(
         default=-0.004,
         description="Power temperature coefficient [1/°C], a fraction: -0.004 is -0.4 %/°C.",
@@ -549,7 +672,9 @@ class PvParameters(_Strict):
         "open_rack_glass_polymer",
         "insulated_back_glass_polymer",
     ] = Field(default="close_mount_glass_glass", description="pvlib SAPM parameter set.")
-    large_roof_m2: AreaM2 = 1000.0
+    large_roof_m2: AreaM2 = Field(
+        default=1000.0, description="Footprints above this are flagged large roofs [m²]."
+    )
 
     @field_validator("usable_share")
     @classmethod
@@ -571,10 +696,15 @@ def _check_target(indicator: str, value: float) -> None:
 class PvTarget(_Strict):
     """A plan target: value to reach by a year."""
 
-    indicator: Literal["pv_mwp", "pv_mwh_per_yr", "public_roofs_equipped_share", "pv_kwp_per_inhab"]
-    value: float
-    year: Year | None = None
-    label: str = ""
+    indicator: Literal[
+        "pv_mwp", "pv_mwh_per_yr", "public_roofs_equipped_share", "pv_kwp_per_inhab"
+    ] = Field(
+        description="What the target is on: pv_mwp [MWp], pv_mwh_per_yr [MWh/yr], "
+        "public_roofs_equipped_share [0–1], pv_kwp_per_inhab [kWp per inhabitant]."
+    )
+    value: float = Field(description=_TARGET_VALUE)
+    year: Year | None = Field(default=None, description=_TARGET_YEAR)
+    label: str = Field(default="", description=_TARGET_LABEL)
 
     @model_validator(mode="after")
     def _plausible_value(self) -> PvTarget:
@@ -585,16 +715,31 @@ class PvTarget(_Strict):
 class PvConfig(_Strict):
     """Rooftop photovoltaic potential."""
 
-    buildings: BuildingsConfig
-    weather: WeatherConfig | None = None
+    buildings: BuildingsConfig = Field(description="Building footprints: the roofs assessed.")
+    weather: WeatherConfig | None = Field(
+        default=None,
+        description="Hourly weather for the specific yield [kWh/kWp/yr]; give weather and/or "
+        "irradiation_raster.",
+    )
     irradiation_raster: Path | None = Field(
         default=None,
         description="Annual global horizontal irradiation [kWh/m²/yr]; scales each building's yield.",
     )
-    exclusions: list[ZonesConfig] = Field(default_factory=list)
-    existing: ZonesConfig | None = None
-    parameters: PvParameters = Field(default_factory=PvParameters)
-    targets: list[PvTarget] = Field(default_factory=list)
+    exclusions: list[ZonesConfig] = Field(
+        default_factory=list,
+        description="Polygons whose buildings get no PV (heritage sites...), each with its reason.",
+    )
+    existing: ZonesConfig | None = Field(
+        default=None,
+        description="Existing PV installations (polygons), each counted once, on the building "
+        "holding most of it.",
+    )
+    parameters: PvParameters = Field(
+        default_factory=PvParameters, description="Every assumption of the rooftop PV model."
+    )
+    targets: list[PvTarget] = Field(
+        default_factory=list, description="Plan targets compared with the PV potential."
+    )
 
     @model_validator(mode="after")
     def _irradiance_source(self) -> PvConfig:
@@ -607,20 +752,31 @@ class PvConfig(_Strict):
 class ChargingPointsConfig(_Strict):
     """Charging points: IRVE statique v2 CSV (one row per point) or a station layout."""
 
-    path: Path
-    layer: str | None = None
-    layout: Literal["auto", "irve_v2", "stations"] = "auto"
-    separator: str = ","
+    path: Path = Field(
+        description="Public charging points: a CSV (IRVE statique v2 or a station table) or any OGR "
+        "vector file."
+    )
+    layer: str | None = Field(default=None, description=_LAYER)
+    layout: Literal["auto", "irve_v2", "stations"] = Field(
+        default="auto",
+        description="'irve_v2': one row per point (coordonneesXY); 'stations': one row per station "
+        "(nbre_pdc points); 'auto': irve_v2 when the column coordonneesXY exists, else stations.",
+    )
+    separator: str = Field(default=",", description=_SEPARATOR)
 
 
 class EvFleetConfig(_Strict):
     """Registered electric vehicles per commune (for the AFIR kW-per-vehicle indicator)."""
 
-    path: Path
-    code_field: str = "code_insee"
-    bev_field: str = "bev"
-    phev_field: str | None = "phev"
-    separator: str = ","
+    path: Path = Field(description="CSV of registered electric vehicles, one row per commune.")
+    code_field: str = Field(default="code_insee", description="Column of the INSEE commune code.")
+    bev_field: str = Field(
+        default="bev", description="Column of battery-electric vehicles [vehicles]."
+    )
+    phev_field: str | None = Field(
+        default="phev", description="Column of plug-in hybrid vehicles [vehicles] (null: none)."
+    )
+    separator: str = Field(default=",", description=_SEPARATOR)
 
 
 class ChargingTarget(_Strict):
@@ -632,10 +788,14 @@ class ChargingTarget(_Strict):
         "points_per_100k_inhab",
         "kw_per_bev",
         "pop_share_within_5km",
-    ]
-    value: float
-    year: Year | None = None
-    label: str = ""
+    ] = Field(
+        description="What the target is on: communes_covered_share [0–1], points [points], "
+        "points_per_100k_inhab [points per 100,000 inhabitants], kw_per_bev [kW per "
+        "battery-electric vehicle], pop_share_within_5km [0–1]."
+    )
+    value: float = Field(description=_TARGET_VALUE)
+    year: Year | None = Field(default=None, description=_TARGET_YEAR)
+    label: str = Field(default="", description=_TARGET_LABEL)
 
     @model_validator(mode="after")
     def _plausible_value(self) -> ChargingTarget:
@@ -646,12 +806,15 @@ class ChargingTarget(_Strict):
 class ChargingConfig(_Strict):
     """Public charging-point coverage."""
 
-    points: ChargingPointsConfig
+    points: ChargingPointsConfig = Field(description="Public charging points.")
     population_raster: Path | None = Field(
         default=None, description="Population per cell (e.g. INSEE Filosofi grid)."
     )
     distances_m: list[DistanceM] = Field(
-        default_factory=lambda: [1000.0, 5000.0, 10000.0], min_length=1
+        default_factory=lambda: [1000.0, 5000.0, 10000.0],
+        min_length=1,
+        description="Distances [m] at which access is measured (population and communes within); "
+        "each listed once.",
     )
     fast_kw: Annotated[float, _in_range(0.0, POWER_MAX_KW, lo_open=True, unit="kW")] = Field(
         default=50.0, description="A fast point has at least this power [kW]."
@@ -659,14 +822,26 @@ class ChargingConfig(_Strict):
     white_zone_m: DistanceM = Field(
         default=10000.0, description="Populated cells farther than this from any point."
     )
-    ev_fleet: EvFleetConfig | None = None
+    ev_fleet: EvFleetConfig | None = Field(
+        default=None,
+        description="Registered electric vehicles per commune, for the AFIR kW-per-vehicle indicator.",
+    )
     road_network: ZonesConfig | None = Field(
         default=None,
         description="Local road lines: distances along roads instead of straight lines.",
     )
-    afir_kw_per_bev: Annotated[float, _in_range(0.0, 10.0, unit="kW")] = 1.3
-    afir_kw_per_phev: Annotated[float, _in_range(0.0, 10.0, unit="kW")] = 0.8
-    targets: list[ChargingTarget] = Field(default_factory=list)
+    afir_kw_per_bev: Annotated[float, _in_range(0.0, 10.0, unit="kW")] = Field(
+        default=1.3,
+        description="Public charging power required per battery-electric vehicle [kW] (EU AFIR, "
+        "Regulation 2023/1804: 1.3).",
+    )
+    afir_kw_per_phev: Annotated[float, _in_range(0.0, 10.0, unit="kW")] = Field(
+        default=0.8,
+        description="Public charging power required per plug-in hybrid [kW] (AFIR: 0.8).",
+    )
+    targets: list[ChargingTarget] = Field(
+        default_factory=list, description="Plan targets compared with the charging indicators."
+    )
 
     @model_validator(mode="after")
     def _distances(self) -> ChargingConfig:
@@ -685,7 +860,9 @@ class ChargingConfig(_Strict):
 class MapsConfig(_Strict):
     """Interactive maps."""
 
-    enabled: bool = True
+    enabled: bool = Field(
+        default=True, description="Write the interactive maps (maps/*.html, Folium)."
+    )
     simplify_m: Annotated[float, _in_range(0.0, SIMPLIFY_MAX_M, unit="m")] = Field(
         default=20.0, description="Geometry simplification for maps, metres (0: none)."
     )
@@ -723,33 +900,67 @@ class ProcessingConfig(_Strict):
 class PipelineConfig(_Strict):
     """A territory pipeline, as read from ``pipelines/<name>.yaml``."""
 
-    name: str
-    description: str = ""
-    output_dir: Path | None = None
+    name: str = Field(
+        description="Name of the run, usable as a folder name (letters, digits, '_', '-', '.'); "
+        "default: the pipeline file's name without .yaml."
+    )
+    description: str = Field(
+        default="", description="One line shown under the title of the report."
+    )
+    output_dir: Path | None = Field(
+        default=None,
+        description="Folder the run writes into (relative to the pipeline file); default: "
+        "outputs/<name> next to the pipeline file.",
+    )
     output_crs: str | None = Field(
         default=None,
         description="CRS of output layers (any pyproj input: 'EPSG:2154', a WKT or PROJ string; "
         "geographic CRSs such as EPSG:4326 too: areas are computed in equal-area projections, "
-        "never in the output CRS); default: the land-cover raster's CRS.",
+        "never in the output CRS); default: Lambert-93 (EPSG:2154) in metropolitan France, the "
+        "official UTM projection overseas, else the first projected input CRS with an EPSG "
+        "code, else EPSG:3035 (Europe) or EPSG:6933.",
     )
     territory: TerritoryConfig | None = Field(
         default=None,
         description="Pick the communes of the run from a larger layer or table (default: all).",
     )
-    communes: CommunesConfig
-    landcover: LandcoverConfig | None = None
+    communes: CommunesConfig = Field(
+        description="The communes: boundaries and/or a commune table (INSEE code, EPCI, population)."
+    )
+    landcover: LandcoverConfig | None = Field(
+        default=None,
+        description="Land-cover raster for carbon stocks; give either landcover or areas.",
+    )
     areas: AreaTableConfig | None = Field(
         default=None,
         description="Land-cover areas from a table (per commune or EPCI) instead of a raster.",
     )
-    forest_map: ForestMapConfig | None = None
-    carbon: CarbonConfig = Field(default_factory=CarbonConfig)
-    flows: FlowsConfig | None = None
-    pv: PvConfig | None = None
-    charging: ChargingConfig | None = None
-    maps: MapsConfig = Field(default_factory=MapsConfig)
-    report: ReportConfig = Field(default_factory=ReportConfig)
-    processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
+    forest_map: ForestMapConfig | None = Field(
+        default=None,
+        description="Forest-type raster refining the forest of the land cover; needs landcover.",
+    )
+    carbon: CarbonConfig = Field(
+        default_factory=CarbonConfig,
+        description="Carbon-stock coefficients per land-cover category and pool [tC/ha].",
+    )
+    flows: FlowsConfig | None = Field(
+        default=None,
+        description="Carbon flows between two dates [tCO2e/yr]; needs landcover or areas.",
+    )
+    pv: PvConfig | None = Field(
+        default=None, description="Rooftop photovoltaic potential per building and commune."
+    )
+    charging: ChargingConfig | None = Field(
+        default=None, description="Public charging-point coverage per commune."
+    )
+    maps: MapsConfig = Field(default_factory=MapsConfig, description="Interactive maps.")
+    report: ReportConfig = Field(
+        default_factory=ReportConfig,
+        description="The territory report and the spreadsheet deliverable.",
+    )
+    processing: ProcessingConfig = Field(
+        default_factory=ProcessingConfig, description="Engine settings."
+    )
     source_file: Path | None = Field(default=None, exclude=True)
 
     @field_validator("output_dir", mode="before")
