@@ -324,24 +324,119 @@ def test_lot_landuse_change_by_hand(lot_flows, epci: str) -> None:
     assert got < 0  # artificialisation emits
 
 
-@realdata
-def test_lot_matches_aldo_reference_for_grand_cahors(lot_flows) -> None:
-    seq = pd.read_csv(lot_flows["published"] / "sequestration.csv", dtype={"code": str}).set_index(
-        "code"
-    )
-    # ALDO rules, CLC 2012-2018, regional forest densities: about -1,240 tCO2e/yr, all in "other soils"
-    assert seq.loc[CAHORS, "other_soils"] == pytest.approx(-1240, rel=0.01)
-    assert seq.loc[CAHORS, "agricultural_soils"] == 0.0
-    assert seq.loc[CAHORS, "name"] == "CA du Grand Cahors"  # from the EPCI table
-    flows = _flows(lot_flows["published"])
-    communes = gpd.read_file(lot_flows["published"] / "geocarbon.gpkg", layer="communes")[
+def _cahors_flows(out: Path) -> pd.DataFrame:
+    communes = gpd.read_file(out / "geocarbon.gpkg", layer="communes")[
         ["commune_code", "epci_code"]
     ]
-    cahors = flows.merge(communes, on="commune_code").query("epci_code == @CAHORS")
+    return _flows(out).merge(communes, on="commune_code").query("epci_code == @CAHORS")
+
+
+@realdata
+@pytest.mark.parametrize("mode", ["published", "corrected"])
+def test_lot_matches_aldo_reference_for_grand_cahors(lot_flows, mode: str) -> None:
+    from tests.test_aldo_reference import grand_cahors_figures
+
+    # the independent recomputation from ALDO's tables (tests/aldo_reference.py): published
+    # -1,242.09 (N2O with 44/25), corrected -1,236.88 (44/28); the two differ by 5.2, so
+    # the tolerance (the figure's last digit) tells them apart
+    expected = grand_cahors_figures(aldo_published=mode == "published")
+    seq = pd.read_csv(lot_flows[mode] / "sequestration.csv", dtype={"code": str}).set_index("code")
+    # every land-use change of the Grand Cahors goes to artificial land: all in "other soils"
+    assert seq.loc[CAHORS, "other_soils"] == pytest.approx(expected["total"], abs=0.005)
+    assert seq.loc[CAHORS, "other_soils"] == pytest.approx(
+        {"published": -1242.09, "corrected": -1236.88}[mode], abs=0.005
+    )
+    assert seq.loc[CAHORS, "agricultural_soils"] == 0.0
+    assert seq.loc[CAHORS, "name"] == "CA du Grand Cahors"  # from the EPCI table
+    cahors = _cahors_flows(lot_flows[mode])
     no_deforestation = cahors[
         (cahors.flow_kind.isin(["landuse_change", "n2o"])) & (cahors.pool != "forest_biomass")
     ]
-    assert no_deforestation["flow_tco2e_per_yr"].sum() == pytest.approx(-574, rel=0.02)
+    # the documented "≈ −574 without deforestation" (../shared/docs/carbon-method.md) is the
+    # published figure: -515.59 (soil, litter, non-forest biomass) - 58.47 (N2O) = -574.05
+    got = no_deforestation["flow_tco2e_per_yr"].sum()
+    assert got == pytest.approx(expected["no_deforestation"], abs=0.005)
+    if mode == "published":
+        assert got == pytest.approx(-574.05, abs=0.005)
+
+
+# IGN inventory rows of Occitanie (rad13 OCC, statistically significant), which the Lot's
+# communes (region 76) take: composition -> (net balance [tC/ha/yr], harvest [m3/ha/yr]);
+# bilan-carbone-foret-par-localisation.csv: Feuillu 1.12 / 0.81, Conifere 1.03 / 3.9,
+# Mixte 1.39 / 1.72. proportion-usage-bois-par-region.csv, OCC: lumber (BO) 36.73 %,
+# industry wood (BI) 24.43 % of the harvest.
+COMPOSITION = {"forest_broadleaf": "Feuillu", "forest_conifer": "Conifere", "forest_mixed": "Mixte"}
+# total / trunk volume per forest type (ALDO) and the national figures of
+# ../shared/docs/carbon-method.md (harvest 19.25 / 10.47 Mm3, sink 918,161 / 441,533 tCO2/yr)
+TOTAL_PER_TRUNK = {"forest_broadleaf": 1.44, "forest_conifer": 1.3, "forest_mixed": 1.37}
+NATIONAL_TCO2_PER_M3 = {"bo": 918_161 / 19.25e6, "bi": 441_533 / 10.47e6}
+
+
+def _occitanie() -> tuple[dict[str, tuple[float, float]], dict[str, float]]:
+    aldo = SHARED / "aldo"
+    forest = pd.read_csv(aldo / "bilan-carbone-foret-par-localisation.csv", dtype=str)
+    occ = forest[
+        (forest.type_localisation == "rad13")
+        & (forest.code_localisation == "OCC")
+        & (forest.surface_ic == "s")
+    ].set_index("composition")
+    coeffs = {
+        cat: (
+            float(occ.loc[comp, "bilan_carbone_(tC∙ha-1∙an-1)"]),
+            float(occ.loc[comp, "prelevement_volume_(m3∙ha-1∙an-1)"]),
+        )
+        for cat, comp in COMPOSITION.items()
+    }
+    use = pd.read_csv(aldo / "proportion-usage-bois-par-region.csv").set_index("code_localisation")
+    shares = {"bo": use.loc["OCC", "% BO"] / 100, "bi": use.loc["OCC", "% BI"] / 100}
+    return coeffs, shares
+
+
+@realdata
+def test_lot_forest_growth_and_wood_products_by_hand(lot_flows) -> None:
+    coeffs, shares = _occitanie()
+    assert coeffs == {
+        "forest_broadleaf": (1.12, 0.81),
+        "forest_conifer": (1.03, 3.9),
+        "forest_mixed": (1.39, 1.72),
+    }
+    assert shares["bo"] == pytest.approx(0.3673, abs=5e-5)
+    assert shares["bi"] == pytest.approx(0.2443, abs=5e-5)
+    flows = _cahors_flows(lot_flows["corrected"])
+    growth = flows[flows.flow_kind == "forest_growth"]
+    wood = flows[flows.flow_kind == "wood_products"]
+    assert set(growth.to_category) <= set(COMPOSITION) | {"forest_poplar"}
+    # no poplar in Corine Land Cover
+    assert growth.loc[growth.to_category == "forest_poplar", "area_ha_per_yr"].sum() == 0
+    growth = growth[growth.to_category != "forest_poplar"]
+    area = growth.set_index(["commune_code", "to_category"])["area_ha_per_yr"]
+    assert area.sum() > 1000  # the Grand Cahors holds some 10,000 ha of forest
+    # growth: area x net balance x 44/12 (harvest factor 1)
+    net = area.index.get_level_values("to_category").map(lambda c: coeffs[c][0])
+    expected_growth = area * net.to_numpy() * K
+    got = growth.set_index(["commune_code", "to_category"])["flow_tco2e_per_yr"]
+    pd.testing.assert_series_equal(
+        got.sort_index(), expected_growth.sort_index(), check_names=False, rtol=1e-9
+    )
+    # wood products: trunk V = harvest x area; harvested wood = 0.9 V + 0.5 (total - V);
+    # lumber and industry shares x the national sink per m3 harvested
+    cats = area.index.get_level_values("to_category")
+    trunk = area * cats.map(lambda c: coeffs[c][1]).to_numpy()
+    total = trunk * cats.map(TOTAL_PER_TRUNK).to_numpy()
+    harvested = 0.9 * trunk + 0.5 * (total - trunk)
+    per_m3 = sum(shares[k] * NATIONAL_TCO2_PER_M3[k] for k in ("bo", "bi"))
+    expected_wood = harvested * per_m3
+    got_wood = wood[wood.to_category != "forest_poplar"].set_index(["commune_code", "to_category"])[
+        "flow_tco2e_per_yr"
+    ]
+    # the national figures are rounded in the method note (19.25 Mm3 for 19,253,833 m3)
+    pd.testing.assert_series_equal(
+        got_wood.sort_index(), expected_wood.sort_index(), check_names=False, rtol=5e-4
+    )
+    seq = pd.read_csv(lot_flows["corrected"] / "sequestration.csv", dtype={"code": str})
+    row = seq[seq.level == "epci"].set_index("code").loc[CAHORS]
+    assert row["forest"] == pytest.approx(expected_growth.sum(), rel=1e-9)
+    assert row["wood_products"] == pytest.approx(expected_wood.sum(), rel=5e-4)
 
 
 @realdata
