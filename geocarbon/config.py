@@ -8,9 +8,13 @@ unknown keys are rejected by name.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import os
 import re
+import types
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,7 +27,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, NoDefault
+from pydantic_core import PydanticCustomError, core_schema, to_jsonable_python
 
 from geocarbon.errors import ConfigError
 
@@ -51,6 +56,28 @@ def _describe_range(
     return text + (f" {unit}" if unit else "")
 
 
+@dataclasses.dataclass(frozen=True)
+class _RangeCheck(AfterValidator):
+    """The range check of :func:`_in_range`, with its bounds shown in the JSON Schema
+    (``minimum``/``maximum``, exclusive when open) so that editors check them too."""
+
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    allowed: str = ""
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: Any
+    ) -> JsonSchemaValue:
+        out: JsonSchemaValue = handler(schema)
+        if self.lo is not None:
+            out["exclusiveMinimum" if self.lo_open else "minimum"] = self.lo
+        if self.hi is not None:
+            out["exclusiveMaximum" if self.hi_open else "maximum"] = self.hi
+        return out
+
+
 def _in_range(
     lo: float | None = None,
     hi: float | None = None,
@@ -74,7 +101,7 @@ def _in_range(
             raise PydanticCustomError(kind, template, {"allowed": allowed})
         return value
 
-    return AfterValidator(check)
+    return _RangeCheck(check, lo, hi, lo_open, hi_open, allowed)
 
 
 #: Limits of every number of a pipeline file. Values outside are refused when the file is
@@ -1204,3 +1231,161 @@ def load_config(path: Path) -> PipelineConfig:
     data.setdefault("name", path.stem)
     cfg = config_from_dict(data, path.parent, source=str(path))
     return cfg.model_copy(update={"source_file": path.resolve()})
+
+
+# --- The pipeline file described: JSON Schema (``geocarbon schema``) and README key table ---
+
+#: Dialect and identifier of the JSON Schema of a pipeline file.
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SCHEMA_ID = "urn:geocarbon:pipeline-file"
+#: The schema shipped beside the pipelines, named by their ``yaml-language-server`` header.
+SCHEMA_FILE_NAME = "geocarbon.schema.json"
+SCHEMA_HEADER = f"# yaml-language-server: $schema=./{SCHEMA_FILE_NAME}"
+#: Marker comments around the generated key table in README.md.
+KEYS_START, KEYS_END = "<!-- keys:start -->", "<!-- keys:end -->"
+#: Keys the loader fills when a file leaves them out (required by the model, not in a file).
+_LOADER_DEFAULTS = {"name": "the file's name"}
+#: Fields of the model that a pipeline file does not give.
+_INTERNAL_FIELDS = ("source_file",)
+
+
+class _PipelineSchemaGenerator(GenerateJsonSchema):
+    """Pydantic's JSON Schema, with the defaults of ``default_factory`` values shown
+    (lists and mappings; sections keep theirs in their own definitions)."""
+
+    def get_default_value(self, schema: core_schema.WithDefaultSchema) -> Any:
+        factory = schema.get("default_factory")
+        if factory is None or schema.get("default_factory_takes_data"):
+            return super().get_default_value(schema)
+        value = factory()  # type: ignore[call-arg]
+        return NoDefault if isinstance(value, BaseModel) else value
+
+
+def pipeline_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a pipeline file, derived from :class:`PipelineConfig`.
+
+    Every section rejects unknown keys (``additionalProperties: false``, as the models'
+    ``extra="forbid"``); number ranges are those checked when a file is read. ``name`` is
+    optional (the loader takes the file's name). Checks across keys (``aldo_dir`` with
+    ``coefficients: aldo``...) are left to ``geocarbon validate``.
+    """
+    schema = PipelineConfig.model_json_schema(
+        mode="validation", schema_generator=_PipelineSchemaGenerator
+    )
+    for name in _INTERNAL_FIELDS:
+        schema["properties"].pop(name, None)
+    schema["required"] = [k for k in schema["required"] if k not in _LOADER_DEFAULTS]
+    schema["$schema"] = SCHEMA_DIALECT
+    schema["$id"] = SCHEMA_ID
+    schema["title"] = "geocarbon pipeline file"
+    return schema
+
+
+def schema_text() -> str:
+    """:func:`pipeline_json_schema` as the text of ``pipelines/geocarbon.schema.json``:
+    UTF-8 JSON, keys sorted, 2-space indent, one final newline (the same bytes every time)."""
+    return json.dumps(pipeline_json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The configuration models inside a field's type (``X | None``, ``list[X]``...)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+
+
+def _type_words(annotation: Any) -> str:
+    """A field's type in words: ``text``, ``path or null``, ``list of number``..."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Annotated:
+        words = _type_words(args[0])
+        ranges = [m.allowed for m in args[1:] if isinstance(m, _RangeCheck)]
+        return f"{words} ({ranges[0]})" if ranges else words
+    if origin is Literal:
+        return " | ".join(f"`{a}`" for a in args)
+    if origin in (typing.Union, types.UnionType):
+        shown = [_type_words(a) for a in args if a is not type(None)]
+        return " or ".join(shown) + (" or null" if type(None) in args else "")
+    if origin is list:
+        return f"list of {_type_words(args[0])}"
+    if origin is dict:
+        return f"mapping {_type_words(args[0])} → {_type_words(args[1])}"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "section"
+    names = {str: "text", Path: "path", bool: "true/false", int: "integer", float: "number"}
+    return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _default_words(key: str, field: Any) -> str:
+    if key in _LOADER_DEFAULTS:
+        return _LOADER_DEFAULTS[key]
+    if field.is_required():
+        return "required"
+    value = field.get_default(call_default_factory=True)
+    if isinstance(value, BaseModel):
+        return ""
+    return f"`{json.dumps(to_jsonable_python(value), ensure_ascii=False)}`"
+
+
+def config_keys(model: type[BaseModel] = PipelineConfig, prefix: str = "") -> list[tuple[str, Any]]:
+    """Every key of a pipeline file, depth first, as ``(dotted key, pydantic field)``.
+
+    A list of sections is written ``key[]`` (``pv.exclusions[].path``); a section that can be
+    one of several models lists the keys of each.
+    """
+    out: list[tuple[str, Any]] = []
+    for name, field in model.model_fields.items():
+        if name in _INTERNAL_FIELDS:
+            continue
+        key = f"{prefix}{name}"
+        out.append((key, field))
+        is_list = typing.get_origin(field.annotation) is list or any(
+            typing.get_origin(a) is list for a in typing.get_args(field.annotation)
+        )
+        for sub in _models_in(field.annotation):
+            out += config_keys(sub, f"{key}[]." if is_list else f"{key}.")
+    return out
+
+
+def _cell(text: str) -> str:
+    """Text as one Markdown table cell (one line, ``|`` escaped)."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def key_table() -> str:
+    """The Markdown table of every key of a pipeline file (key, type, default, description),
+    derived from :class:`PipelineConfig`: README.md shows it between :data:`KEYS_START` and
+    :data:`KEYS_END` (``geocarbon schema --readme README.md`` rewrites it)."""
+    rows = ["| key | type | default | description |", "|---|---|---|---|"]
+    for key, field in config_keys():
+        # a range on the field itself is in its metadata, not in its annotation
+        meta = field.metadata
+        kind = _type_words(Annotated[(field.annotation, *meta)] if meta else field.annotation)
+        cells = (
+            f"`{key}`",
+            kind,
+            _default_words(key, field),
+            field.description or "",
+        )
+        rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def with_key_table(text: str, source: str = "README.md") -> str:
+    """``text`` (a README) with the part between the key-table markers replaced by
+    :func:`key_table`.
+
+    Raises
+    ------
+    ConfigError
+        When the markers are missing, repeated or out of order.
+    """
+    start, end = text.find(KEYS_START), text.find(KEYS_END)
+    if text.count(KEYS_START) != 1 or text.count(KEYS_END) != 1 or end < start:
+        msg = (
+            f"{source}: expected one {KEYS_START} line followed by one {KEYS_END} line around "
+            "the table of configuration keys; add them where the table goes"
+        )
+        raise ConfigError(msg)
+    head = text[: start + len(KEYS_START)]
+    return f"{head}\n{key_table()}{text[end:]}"
