@@ -15,6 +15,7 @@ from shapely.geometry import Polygon, box
 
 from geocarbon.cli import main
 from geocarbon.config import PvParameters
+from geocarbon.demo import make_demo_weather
 from geocarbon.errors import InputError
 from geocarbon.io.weather import Weather, read_weather
 from geocarbon.solar.roofs import roof_form, usable_area_m2, within
@@ -371,6 +372,49 @@ def test_irradiation_raster_scales_yields(tmp_path: Path) -> None:
     # raster alone: a synthetic year at the territory gives the shape, the raster the level
     code, out = run({"irradiation_raster": "ghi.tif"})
     assert code == 0, out
+    alone = gpd.read_file(tmp_path / "out" / "geocarbon.gpkg", layer="pv_buildings").set_index(
+        "building_id"
+    )
+    # the 30 m x 30 m flat roof: 40 % usable x 0.2 kWp/m² of its true footprint (~900 m²)
+    footprint = alone.loc["in", "footprint_m2"]
+    assert footprint == pytest.approx(900, rel=0.005)
+    assert alone.loc["in", "kwp"] == pytest.approx(0.4 * 0.2 * footprint, rel=1e-9)
+    # the shape: the demo's synthetic year at the commune's centre, flat roofs south 15°
+    # on open racks; its yield per kWh/m² of horizontal irradiation x 1,500
+    centre = gpd.read_file(tmp_path / "c.gpkg").to_crs("EPSG:4326").union_all().centroid
+    year = Weather(make_demo_weather(centre.y, centre.x), centre.y, centre.x, 0.0, "test")
+    flat = specific_yield(
+        year,
+        15.0,
+        180.0,
+        temperature_model="open_rack_glass_glass",
+        losses_percent=14.0,
+        gamma_pdc_per_c=-0.004,
+    )
+    per_ghi = flat / (year.data["ghi"].sum() / 1e3)
+    assert 0.75 < per_ghi < 1.1  # a plausible ratio of yield to horizontal irradiation
+    assert alone.loc["in", "kwh_per_kwp"] == pytest.approx(1500 * per_ghi, rel=1e-6)
+    assert alone.loc["in", "kwh_per_yr"] == pytest.approx(
+        0.4 * 0.2 * footprint * 1500 * per_ghi, rel=1e-6
+    )
+    assert alone.loc["off", "excluded_reason"] == "outside the irradiation raster"
+    assert alone.loc["off", "kwp"] == 0 and alone.loc["off", "kwh_per_yr"] == 0
+    # the level is the raster's: 1,200 instead of 1,500 kWh/m²/yr gives 0.8 x the energy
+    write_raster(
+        tmp_path / "ghi.tif",
+        np.full((5, 5), 1200.0, dtype="float32"),
+        transform=Affine(100, 0, x0, 0, -100, y0 + 500),
+        crs="EPSG:2154",
+        nodata=-1,
+    )
+    code, out = run({"irradiation_raster": "ghi.tif"})
+    assert code == 0, out
+    lower = gpd.read_file(tmp_path / "out" / "geocarbon.gpkg", layer="pv_buildings").set_index(
+        "building_id"
+    )
+    assert lower.loc["in", "kwh_per_yr"] == pytest.approx(
+        0.8 * alone.loc["in", "kwh_per_yr"], rel=1e-9
+    )
 
 
 def test_exclusion_zones_existing_installations_and_empty_geometry(tmp_path: Path) -> None:
