@@ -185,29 +185,12 @@ def _run_and_report(
 
 
 def _summary(out_dir: Path, results: Any) -> None:
-    communes = results.communes
-    parts = [f"{len(communes)} communes"]
-    zones = results.zones if results.zones is not None else communes
-    unit = "EPCIs" if results.zones is not None else "communes"
-    if "stock_tc" in zones.columns:
-        # the figures of the zones with data only, never mixed with the land cover of others
-        has = zones["carbon_complete"].astype(bool)
-        total, area = zones.loc[has, "stock_tc"].sum(), zones.loc[has, "landcover_area_ha"].sum()
-        covers = "" if has.all() else f" over the {int(has.sum())} of {len(zones)} {unit} with data"
-        parts.append(
-            f"{area:,.0f} ha, {total / 1e6:,.3f} MtC ({total / area if area else 0:,.1f} tC/ha)"
-            + covers
-        )
-    if "flow_tco2e_per_yr" in zones.columns:
-        parts.append(f"net flow {zones['flow_tco2e_per_yr'].sum():,.0f} tCO2e/yr")
-    if "pv_kwp" in communes.columns:
-        parts.append(
-            f"rooftop PV {communes['pv_kwp'].sum() / 1e3:,.2f} MWp, {communes['pv_mwh_per_yr'].sum():,.0f} MWh/yr"
-        )
-    if "ev_points" in communes.columns:
-        parts.append(
-            f"charging {int(communes['ev_points'].sum())} points in {int((communes['ev_points'] > 0).sum())} communes"
-        )
+    from geocarbon import capabilities
+
+    parts = [f"{len(results.communes)} communes"]
+    parts += [
+        line for c in capabilities.computed(results) if (line := c.summary_line(results))
+    ]
     console.print(f"[green]done[/]: {', '.join(parts)} -> {out_dir}", highlight=False)
     if results.notices:
         console.print(
@@ -262,6 +245,7 @@ def validate(ctx: click.Context, pipeline: Path, verbose_here: int, quiet_here: 
     Files, layers, fields, codes, CRS, value ranges, land-cover classes, coefficient tables,
     the territory picked and the output folder; creates nothing.
     """
+    from geocarbon import capabilities
     from geocarbon.config import load_config
     from geocarbon.pipeline import validate as validate_pipeline
 
@@ -272,13 +256,7 @@ def validate(ctx: click.Context, pipeline: Path, verbose_here: int, quiet_here: 
     for notice in notices:
         console.print(f"[yellow]note[/]: {notice}", highlight=False)
     what = [f"{len(inputs.communes)} communes"]
-    if inputs.landcover is not None:
-        lc = inputs.landcover
-        what.append(f"land cover {lc.width}x{lc.height} px in {lc.crs.to_string()}")
-    if cfg.pv is not None:
-        what.append("rooftop PV inputs")
-    if cfg.charging is not None:
-        what.append("charging inputs")
+    what += [line for c in capabilities.enabled(cfg) if (line := c.validated(inputs))]
     console.print(f"[green]valid[/]: {', '.join(what)}", highlight=False)
 
 
@@ -321,6 +299,44 @@ def demo(
         cfg = load_config(pipeline_path or demo_pipeline_path())
         ensure_demo_inputs(cfg, regenerate=regenerate)
         _run_and_report(ctx, cfg, overwrite=overwrite, owner_pipeline=cfg.source_file)
+
+
+@main.command()
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write into this file (atomically) instead of printing.",
+)
+@click.option(
+    "--markdown", is_flag=True, help="The table of every key (Markdown) instead of the JSON Schema."
+)
+@click.option(
+    "--readme",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Rewrite the key table of this README, between <!-- keys:start --> and <!-- keys:end -->.",
+)
+def schema(output: Path | None, markdown: bool, readme: Path | None) -> None:
+    """Print the JSON Schema of a pipeline file (or the table of its keys).
+
+    Derived from the configuration model, so it lists exactly the keys `run` and `validate`
+    accept. pipelines/geocarbon.schema.json is its output; the pipelines name it in their
+    first line (yaml-language-server) so that editors complete and check keys.
+    """
+    from geocarbon.config import key_table, schema_text, with_key_table
+    from geocarbon.io.text_files import rewrite_text, write_text_atomic
+
+    with _errors_reported():
+        if readme is not None:
+            rewrite_text(readme, lambda text: with_key_table(text, str(readme)))
+            return
+        text = key_table() if markdown else schema_text()
+        if output is None:
+            click.echo(text.encode("utf-8"), nl=False)
+        else:
+            write_text_atomic(output, text)
 
 
 if __name__ == "__main__":  # pragma: no cover

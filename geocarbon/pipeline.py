@@ -14,14 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geocarbon import __version__
-from geocarbon.carbon.step import (
-    compute_carbon,
-    epci_layer,
-    read_carbon_inputs,
-    validate_carbon,
-    write_carbon_outputs,
-)
+from geocarbon import __version__, capabilities
 from geocarbon.communes import (
     fill_from_neighbours,
     has_boundaries,
@@ -211,26 +204,14 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
             else None
         )
         notices += partial_epci_notice(epci_sizes, names_of)
-    landcover = forest = before = None
-    if cfg.land_source is not None:
-        landcover, forest, before = read_carbon_inputs(cfg, files)
-    if cfg.pv is not None:
-        from geocarbon.solar.step import pv_input_files
-
-        files.update(pv_input_files(cfg))
-    if cfg.charging is not None:
-        from geocarbon.charging.step import charging_input_files
-
-        files.update(charging_input_files(cfg))
     known_codes |= set(communes["commune_code"])
     if cfg.output_crs and has_boundaries(communes):
         notices += output_crs_notices(cfg.output_crs, communes)
-    return Inputs(
+    inputs = Inputs(
         communes,
-        landcover,
-        forest,
+        None,
+        None,
         files,
-        landcover_before=before,
         known_commune_codes=known_codes,
         notices=notices,
         epci_sizes=epci_sizes,
@@ -239,6 +220,9 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
         layer_codes=full_codes,
         territory_note=territory_note,
     )
+    for capability in capabilities.enabled(cfg):
+        capability.read(cfg, inputs)
+    return inputs
 
 
 def communes_from_table(table: pd.DataFrame, tcfg: Any, source: str) -> gpd.GeoDataFrame:
@@ -330,25 +314,8 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
     out = inputs.communes.copy()
     out["area_ha"] = area_ha(out) if has_boundaries(out) else np.nan
     results = Results(out, notices, timer.timings, dict(inputs.files))
-    if cfg.land_source is not None:
-        compute_carbon(cfg, inputs, results, timer, progress)
-    if cfg.pv is not None:
-        from geocarbon.solar.step import compute_pv
-
-        with timer.step("rooftop_pv"):
-            results.pv = compute_pv(cfg, inputs, results.communes, notices)
-    if cfg.charging is not None:
-        from geocarbon.charging.step import compute_charging
-
-        with timer.step("charging"):
-            results.charging = compute_charging(
-                cfg,
-                results.communes,
-                inputs.known_commune_codes,
-                notices,
-                inputs.epci_sizes,
-                inputs.territory_note,
-            )
+    for capability in capabilities.enabled(cfg):
+        capability.compute(cfg, inputs, results, timer, progress)
     return results
 
 
@@ -367,11 +334,11 @@ def _output_crs(cfg: PipelineConfig, inputs: Inputs, results: Results) -> Any:
     charging points, communes)."""
     if cfg.output_crs:
         return cfg.output_crs
-    candidates = [inputs.landcover.crs if inputs.landcover is not None else None]
-    if results.pv is not None:
-        candidates.append(results.pv.buildings.crs)
-    if results.charging is not None:
-        candidates.append(results.charging.points.crs)
+    candidates = [
+        crs
+        for capability in capabilities.computed(results)
+        for crs in capability.output_crs_candidates(inputs, results)
+    ]
     candidates.append(inputs.communes.crs)
     return default_output_crs(inputs.communes, candidates)
 
@@ -430,52 +397,27 @@ def write_outputs(
         crs = _output_crs(cfg, inputs, results)
         communes: pd.DataFrame = results.communes.to_crs(crs)
     else:
+        crs = None
         communes = pd.DataFrame(results.communes.drop(columns="geometry"))
     with slot.writing() as tmp:
         start = time.perf_counter()
         layers: dict[str, pd.DataFrame] = {"communes": communes}
-        if results.zones is not None:
-            layers["epci"] = epci_layer(results.zones, communes)
-        if results.landuse_areas is not None and results.carbon_stocks is not None:
-            layers["landuse_areas"] = zone_columns(results.landuse_areas, results.carbon_level)
-            layers["carbon_stocks"] = zone_columns(results.carbon_stocks, results.carbon_level)
-        if results.flows is not None:
-            layers["carbon_flows"] = (
-                results.flows.rename(columns={"zone_code": "epci_code"})
-                if results.carbon_level == "epci"
-                else results.flows.drop(columns="zone_code")
-            )
-        if results.pv is not None:
-            layers["pv_buildings"] = results.pv.buildings.to_crs(crs)
-        if results.charging is not None:
-            layers["charging_points"] = results.charging.points.to_crs(crs)
-            if results.charging.access is not None:
-                layers["charging_access"] = results.charging.access.to_crs(crs)
+        done = list(capabilities.computed(results))
+        for capability in done:
+            layers.update(capability.layers(results, communes, crs))
         with announce("writing geocarbon.gpkg"):
+            options: dict[str, Any] = {}
+            for capability in done:
+                options.update(capability.style_options(cfg))
             write_gpkg_layers(
                 tmp / "geocarbon.gpkg",
                 layers,
-                layer_styles(
-                    layers,
-                    language=cfg.report.language,
-                    white_zone_m=cfg.charging.white_zone_m if cfg.charging else None,
-                )
+                layer_styles(layers, language=cfg.report.language, **options)
                 if boundaries
                 else None,
             )
-        if results.summary is not None:
-            with announce("writing carbon tables, rasters and maps"):
-                write_carbon_outputs(cfg, inputs, results, communes, tmp)
-        if results.pv is not None:
-            from geocarbon.solar.step import write_pv_outputs
-
-            with announce("writing rooftop PV tables and map"):
-                write_pv_outputs(cfg, results.pv, communes, tmp)
-        if results.charging is not None:
-            from geocarbon.charging.step import write_charging_outputs
-
-            with announce("writing charging tables and map"):
-                write_charging_outputs(cfg, results.charging, communes, tmp)
+        for capability in done:
+            capability.write(cfg, inputs, results, communes, tmp, announce)
         maps = (
             sorted(f.name for f in (tmp / "maps").glob("*.html")) if (tmp / "maps").is_dir() else []
         )
@@ -484,12 +426,6 @@ def write_outputs(
         results.timings_s["write"] = round(time.perf_counter() - start, 3)
         write_json(tmp / "run.json", result_marker(slot, tmp, provenance(cfg, results)))
     return slot.target
-
-
-def zone_columns(frame: pd.DataFrame, level: str) -> pd.DataFrame:
-    """A long carbon table as written: its zone column is ``epci_code`` in an EPCI-level run
-    (``commune_code`` otherwise)."""
-    return frame.rename(columns={"commune_code": "epci_code"}) if level == "epci" else frame
 
 
 def provenance(cfg: PipelineConfig, results: Results) -> dict[str, Any]:
@@ -564,16 +500,8 @@ def validate(cfg: PipelineConfig, *, overwrite: bool = True) -> tuple[Inputs, li
     )
     inputs = read_inputs(cfg)
     notices: list[Notice] = []
-    if cfg.land_source is not None:
-        notices += validate_carbon(cfg, inputs)
-    if cfg.pv is not None:
-        from geocarbon.solar.step import validate_pv
-
-        notices += validate_pv(cfg, inputs)
-    if cfg.charging is not None:
-        from geocarbon.charging.step import validate_charging
-
-        notices += validate_charging(cfg, inputs.communes, inputs.known_commune_codes)
+    for capability in capabilities.enabled(cfg):
+        notices += capability.validate(cfg, inputs)
     return inputs, inputs.notices + notices
 
 

@@ -1,0 +1,145 @@
+"""What a run can compute, one capability each, behind one small interface.
+
+A capability (carbon stocks and flows, rooftop PV, public charging) says whether a pipeline
+asks for it, reads and checks its inputs, computes, and gives its layers, files, report
+sections and summary line. The pipeline, the CLI and the report loop over
+:data:`CAPABILITIES` and name none of them; adding one is a new module implementing
+:class:`Capability` and one line in :func:`registered` (see CONTRIBUTING.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from geocarbon.config import PipelineConfig
+    from geocarbon.notices import Notice
+    from geocarbon.state import Inputs, Progress, Results, StepAnnouncer, Timer
+
+
+class Capability:
+    """One thing a run can compute. Subclasses override what they need; every method has a
+    do-nothing default so that a capability implements only its own parts.
+
+    Methods are called in this order: :meth:`enabled`; :meth:`read` (every enabled
+    capability, before any computing); :meth:`validate` (``geocarbon validate``) or
+    :meth:`compute`; :meth:`layers`, :meth:`write`; the report (:meth:`report_sections`,
+    :meth:`targets`, :meth:`method_lines`, :meth:`source_lines`); :meth:`summary_line`.
+    """
+
+    #: Stable identifier (``carbon``, ``pv``, ``charging``): the key of its results.
+    name: ClassVar[str] = ""
+    #: What the CLI's ``validate`` says was checked (English).
+    checked: ClassVar[str] = ""
+
+    def enabled(self, cfg: PipelineConfig) -> bool:
+        """Whether the pipeline asks for this capability."""
+        return False
+
+    def read(self, cfg: PipelineConfig, inputs: Inputs) -> None:
+        """Open and check this capability's inputs (headers, CRS, extents), recording each
+        file in ``inputs.files``; add what was read to ``inputs``."""
+
+    def validate(self, cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
+        """Every check of this capability's inputs, without computing; the notices found."""
+        return []
+
+    def validated(self, inputs: Inputs) -> str:
+        """What ``geocarbon validate`` says it checked (default: :attr:`checked`)."""
+        return self.checked
+
+    def compute(
+        self, cfg: PipelineConfig, inputs: Inputs, results: Results, timer: Timer,
+        progress: Progress | None,
+    ) -> None:  # fmt: skip
+        """Compute this capability's figures into ``results``."""
+
+    def computed(self, results: Results) -> bool:
+        """Whether ``results`` holds this capability's figures."""
+        return False
+
+    def output_crs_candidates(self, inputs: Inputs, results: Results) -> list[Any]:
+        """CRSs of this capability's inputs, in order, for the output CRS rule."""
+        return []
+
+    def layers(self, results: Results, communes: pd.DataFrame, crs: Any) -> dict[str, pd.DataFrame]:
+        """GeoPackage layers of this capability (in the output CRS ``crs``)."""
+        return {}
+
+    def style_options(self, cfg: PipelineConfig) -> dict[str, Any]:
+        """Keyword arguments this capability's layers need from
+        :func:`geocarbon.styles.layer_styles`."""
+        return {}
+
+    def write(
+        self, cfg: PipelineConfig, inputs: Inputs, results: Results, communes: pd.DataFrame,
+        folder: Path, announce: StepAnnouncer,
+    ) -> None:  # fmt: skip
+        """Write this capability's tables, maps and rasters into ``folder`` (a temporary
+        folder moved into place when the whole run succeeded), each announced."""
+
+    def report_sections(self, report: Any) -> None:
+        """Append this capability's sections to the territory report
+        (:class:`geocarbon.report.ReportBuilder`)."""
+
+    def targets(self, report: Any) -> list[str]:
+        """Rows of the report's targets table (HTML ``<tr>``)."""
+        return []
+
+    def method_lines(self, cfg: Any, results: Any, lang: str) -> list[str]:
+        """Method paragraphs of the report for this capability."""
+        return []
+
+    def source_lines(self, cfg: Any, results: Any, keys: set[str], lang: str) -> list[str]:
+        """Sources and attributions of the report for this capability's inputs ``keys``."""
+        return []
+
+    def summary_line(self, results: Results) -> str:
+        """Part of the CLI's closing line (empty: nothing to say)."""
+        return ""
+
+
+def registered() -> list[Capability]:
+    """The capabilities a run may compute, in the order they run, write and report."""
+    from geocarbon.capabilities.carbon import CarbonCapability
+    from geocarbon.capabilities.charging import ChargingCapability
+    from geocarbon.capabilities.pv import PvCapability
+
+    return [CarbonCapability(), PvCapability(), ChargingCapability()]
+
+
+#: Capabilities added at run time (tests, extensions): see :func:`register`.
+_EXTRA: list[Capability] = []
+
+
+def register(capability: Capability) -> None:
+    """Add a capability after the built-in ones (its ``name`` must be new)."""
+    names = {c.name for c in all_capabilities()}
+    if not capability.name or capability.name in names:
+        msg = f"capability name {capability.name!r} is empty or already registered"
+        raise ValueError(msg)
+    _EXTRA.append(capability)
+
+
+def unregister(name: str) -> None:
+    """Remove a capability added with :func:`register`."""
+    _EXTRA[:] = [c for c in _EXTRA if c.name != name]
+
+
+def all_capabilities() -> list[Capability]:
+    """The built-in capabilities, then those added with :func:`register`."""
+    return registered() + list(_EXTRA)
+
+
+def enabled(cfg: PipelineConfig) -> Iterator[Capability]:
+    """The capabilities ``cfg`` asks for, in order."""
+    return (c for c in all_capabilities() if c.enabled(cfg))
+
+
+def computed(results: Results) -> Iterator[Capability]:
+    """The capabilities whose figures ``results`` holds, in order."""
+    return (c for c in all_capabilities() if c.computed(results))

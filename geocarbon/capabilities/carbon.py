@@ -1,0 +1,111 @@
+"""Carbon stocks and flows (ADEME ALDO method) as a capability of a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from geocarbon.capabilities import Capability
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from geocarbon.config import PipelineConfig
+    from geocarbon.notices import Notice
+    from geocarbon.state import Inputs, Progress, Results, StepAnnouncer, Timer
+
+
+class CarbonCapability(Capability):
+    """Land use, carbon stocks per pool and flows per PCAET category, per commune or EPCI,
+    from a land-cover raster or ADEME's area tables."""
+
+    name: ClassVar[str] = "carbon"
+
+    def enabled(self, cfg: PipelineConfig) -> bool:
+        return cfg.land_source is not None
+
+    def read(self, cfg: PipelineConfig, inputs: Inputs) -> None:
+        from geocarbon.carbon.step import read_carbon_inputs
+
+        inputs.landcover, inputs.forest_map, inputs.landcover_before = read_carbon_inputs(
+            cfg, inputs.files
+        )
+
+    def validate(self, cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
+        from geocarbon.carbon.step import validate_carbon
+
+        return validate_carbon(cfg, inputs)
+
+    def validated(self, inputs: Inputs) -> str:
+        """What ``geocarbon validate`` says it checked."""
+        lc = inputs.landcover
+        if lc is None:
+            return ""
+        return f"land cover {lc.width}x{lc.height} px in {lc.crs.to_string()}"
+
+    def compute(
+        self, cfg: PipelineConfig, inputs: Inputs, results: Results, timer: Timer,
+        progress: Progress | None,
+    ) -> None:  # fmt: skip
+        from geocarbon.carbon.step import compute_carbon
+
+        compute_carbon(cfg, inputs, results, timer, progress)
+
+    def computed(self, results: Results) -> bool:
+        return results.summary is not None
+
+    def output_crs_candidates(self, inputs: Inputs, results: Results) -> list[Any]:
+        return [inputs.landcover.crs if inputs.landcover is not None else None]
+
+    def layers(self, results: Results, communes: pd.DataFrame, crs: Any) -> dict[str, pd.DataFrame]:
+        from geocarbon.carbon.step import epci_layer
+
+        layers: dict[str, pd.DataFrame] = {}
+        if results.zones is not None:
+            layers["epci"] = epci_layer(results.zones, communes)
+        if results.landuse_areas is not None and results.carbon_stocks is not None:
+            layers["landuse_areas"] = zone_columns(results.landuse_areas, results.carbon_level)
+            layers["carbon_stocks"] = zone_columns(results.carbon_stocks, results.carbon_level)
+        if results.flows is not None:
+            layers["carbon_flows"] = (
+                results.flows.rename(columns={"zone_code": "epci_code"})
+                if results.carbon_level == "epci"
+                else results.flows.drop(columns="zone_code")
+            )
+        return layers
+
+    def write(
+        self, cfg: PipelineConfig, inputs: Inputs, results: Results, communes: pd.DataFrame,
+        folder: Path, announce: StepAnnouncer,
+    ) -> None:  # fmt: skip
+        from geocarbon.carbon.step import write_carbon_outputs
+
+        with announce("writing carbon tables, rasters and maps"):
+            write_carbon_outputs(cfg, inputs, results, communes, folder)
+
+    def summary_line(self, results: Results) -> str:
+        communes = results.communes
+        zones = results.zones if results.zones is not None else communes
+        unit = "EPCIs" if results.zones is not None else "communes"
+        parts = []
+        if "stock_tc" in zones.columns:
+            # the figures of the zones with data only, never mixed with the land cover of others
+            has = zones["carbon_complete"].astype(bool)
+            total = zones.loc[has, "stock_tc"].sum()
+            area = zones.loc[has, "landcover_area_ha"].sum()
+            covers = (
+                "" if has.all() else f" over the {int(has.sum())} of {len(zones)} {unit} with data"
+            )
+            parts.append(
+                f"{area:,.0f} ha, {total / 1e6:,.3f} MtC ({total / area if area else 0:,.1f} tC/ha)"
+                + covers
+            )
+        if "flow_tco2e_per_yr" in zones.columns:
+            parts.append(f"net flow {zones['flow_tco2e_per_yr'].sum():,.0f} tCO2e/yr")
+        return ", ".join(parts)
+
+
+def zone_columns(frame: pd.DataFrame, level: str) -> pd.DataFrame:
+    """A long carbon table as written: its zone column is ``epci_code`` in an EPCI-level run
+    (``commune_code`` otherwise)."""
+    return frame.rename(columns={"commune_code": "epci_code"}) if level == "epci" else frame

@@ -1,0 +1,86 @@
+"""Public charging-point coverage as a capability of a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from geocarbon.capabilities import Capability
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from geocarbon.config import PipelineConfig
+    from geocarbon.notices import Notice
+    from geocarbon.state import Inputs, Progress, Results, StepAnnouncer, Timer
+
+
+class ChargingCapability(Capability):
+    """Charging points cleaned and counted per commune, population access by distance,
+    power per electric vehicle (AFIR)."""
+
+    name: ClassVar[str] = "charging"
+    checked: ClassVar[str] = "charging inputs"
+
+    def enabled(self, cfg: PipelineConfig) -> bool:
+        return cfg.charging is not None
+
+    def read(self, cfg: PipelineConfig, inputs: Inputs) -> None:
+        from geocarbon.charging.step import charging_input_files
+
+        inputs.files.update(charging_input_files(cfg))
+
+    def validate(self, cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
+        from geocarbon.charging.step import validate_charging
+
+        return validate_charging(cfg, inputs.communes, inputs.known_commune_codes)
+
+    def compute(
+        self, cfg: PipelineConfig, inputs: Inputs, results: Results, timer: Timer,
+        progress: Progress | None,
+    ) -> None:  # fmt: skip
+        from geocarbon.charging.step import compute_charging
+
+        with timer.step("charging"):
+            results.charging = compute_charging(
+                cfg,
+                results.communes,
+                inputs.known_commune_codes,
+                results.notices,
+                inputs.epci_sizes,
+                inputs.territory_note,
+            )
+
+    def computed(self, results: Results) -> bool:
+        return results.charging is not None
+
+    def output_crs_candidates(self, inputs: Inputs, results: Results) -> list[Any]:
+        return [results.charging.points.crs]
+
+    def layers(self, results: Results, communes: pd.DataFrame, crs: Any) -> dict[str, pd.DataFrame]:
+        layers = {"charging_points": results.charging.points.to_crs(crs)}
+        if results.charging.access is not None:
+            layers["charging_access"] = results.charging.access.to_crs(crs)
+        return layers
+
+    def style_options(self, cfg: PipelineConfig) -> dict[str, Any]:
+        assert cfg.charging is not None
+        return {"white_zone_m": cfg.charging.white_zone_m}
+
+    def write(
+        self, cfg: PipelineConfig, inputs: Inputs, results: Results, communes: pd.DataFrame,
+        folder: Path, announce: StepAnnouncer,
+    ) -> None:  # fmt: skip
+        from geocarbon.charging.step import write_charging_outputs
+
+        with announce("writing charging tables and map"):
+            write_charging_outputs(cfg, results.charging, communes, folder)
+
+    def summary_line(self, results: Results) -> str:
+        communes = results.communes
+        if "ev_points" not in communes.columns:
+            return ""
+        return (
+            f"charging {int(communes['ev_points'].sum())} points in "
+            f"{int((communes['ev_points'] > 0).sum())} communes"
+        )

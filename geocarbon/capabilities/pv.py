@@ -1,0 +1,71 @@
+"""Rooftop photovoltaic potential as a capability of a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from geocarbon.capabilities import Capability
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from geocarbon.config import PipelineConfig
+    from geocarbon.notices import Notice
+    from geocarbon.state import Inputs, Progress, Results, StepAnnouncer, Timer
+
+
+class PvCapability(Capability):
+    """Usable roof area, power and annual energy of every building (pvlib yields)."""
+
+    name: ClassVar[str] = "pv"
+    checked: ClassVar[str] = "rooftop PV inputs"
+
+    def enabled(self, cfg: PipelineConfig) -> bool:
+        return cfg.pv is not None
+
+    def read(self, cfg: PipelineConfig, inputs: Inputs) -> None:
+        from geocarbon.solar.step import pv_input_files
+
+        inputs.files.update(pv_input_files(cfg))
+
+    def validate(self, cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
+        from geocarbon.solar.step import validate_pv
+
+        return validate_pv(cfg, inputs)
+
+    def compute(
+        self, cfg: PipelineConfig, inputs: Inputs, results: Results, timer: Timer,
+        progress: Progress | None,
+    ) -> None:  # fmt: skip
+        from geocarbon.solar.step import compute_pv
+
+        with timer.step("rooftop_pv"):
+            results.pv = compute_pv(cfg, inputs, results.communes, results.notices)
+
+    def computed(self, results: Results) -> bool:
+        return results.pv is not None
+
+    def output_crs_candidates(self, inputs: Inputs, results: Results) -> list[Any]:
+        return [results.pv.buildings.crs]
+
+    def layers(self, results: Results, communes: pd.DataFrame, crs: Any) -> dict[str, pd.DataFrame]:
+        return {"pv_buildings": results.pv.buildings.to_crs(crs)}
+
+    def write(
+        self, cfg: PipelineConfig, inputs: Inputs, results: Results, communes: pd.DataFrame,
+        folder: Path, announce: StepAnnouncer,
+    ) -> None:  # fmt: skip
+        from geocarbon.solar.step import write_pv_outputs
+
+        with announce("writing rooftop PV tables and map"):
+            write_pv_outputs(cfg, results.pv, communes, folder)
+
+    def summary_line(self, results: Results) -> str:
+        communes = results.communes
+        if "pv_kwp" not in communes.columns:
+            return ""
+        return (
+            f"rooftop PV {communes['pv_kwp'].sum() / 1e3:,.2f} MWp, "
+            f"{communes['pv_mwh_per_yr'].sum():,.0f} MWh/yr"
+        )
