@@ -26,10 +26,51 @@ SHARED = shared_data_dir()
 HAVE_SHARED = (SHARED / "lot" / "clc2018_100m.tif").is_file() and (
     SHARED / "aldo" / "zpc.csv"
 ).is_file()
-realdata = pytest.mark.skipif(
-    not HAVE_SHARED,
-    reason=f"real public data not found at {SHARED} (set GEOCARBON_DATA to the shared data folder)",
-)
+NO_SHARED = f"real public data not found at {SHARED} (set GEOCARBON_DATA to the shared data folder)"
+#: Tests on the shared public data: ``pytest -m realdata`` runs them, ``-m "not realdata"`` the
+#: rest; skipped when the data is absent. Tests whose code, fixtures or the module functions
+#: they call name the shared data (below) get the mark without the decorator.
+realdata = pytest.mark.realdata
+SHARED_NAMES = frozenset({"SHARED", "shared_data_dir", "run_shared_pipeline"})
+
+
+def _names_shared_data(func: Any, seen: set[int]) -> bool:
+    """Whether ``func`` (or a function of its module that it names, recursively) names the
+    shared data folder."""
+    code = getattr(func, "__code__", None)
+    if code is None or id(code) in seen:
+        return False
+    seen.add(id(code))
+    stack, names = [code], set()
+    while stack:
+        c = stack.pop()
+        names.update(c.co_names)
+        stack.extend(k for k in c.co_consts if hasattr(k, "co_names"))
+    if names & SHARED_NAMES:
+        return True
+    module = getattr(func, "__globals__", {})
+    return any(_names_shared_data(module[n], seen) for n in names if callable(module.get(n)))
+
+
+def _reads_shared_data(item: pytest.Item) -> bool:
+    if item.get_closest_marker("realdata") is not None:
+        return True
+    seen: set[int] = set()
+    funcs = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in info.name2fixturedefs.values() if info else []:
+        funcs.extend(d.func for d in defs)
+    return any(_names_shared_data(f, seen) for f in funcs if f is not None)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip = pytest.mark.skip(reason=NO_SHARED)
+    for item in items:
+        if _reads_shared_data(item):
+            if item.get_closest_marker("realdata") is None:
+                item.add_marker(realdata)
+            if not HAVE_SHARED:
+                item.add_marker(skip)
 
 
 @pytest.fixture

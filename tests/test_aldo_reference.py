@@ -13,10 +13,13 @@ ALDO = ref.shared_data_dir() / "aldo"
 HAVE_ALDO = (ALDO / "clc12_to_clc18_change_ha_by_commune.csv.gz").is_file() and (
     ALDO / "flux-zpc.csv"
 ).is_file()
-pytestmark = pytest.mark.skipif(
-    not HAVE_ALDO,
-    reason=f"ADEME's ALDO tables not found in {ALDO} (set GEOCARBON_DATA to the shared data folder)",
-)
+pytestmark = [
+    pytest.mark.realdata,
+    pytest.mark.skipif(
+        not HAVE_ALDO,
+        reason=f"ADEME's ALDO tables not found in {ALDO} (set GEOCARBON_DATA to the shared data folder)",
+    ),
+]
 
 K = 44 / 12
 CAHORS_COMMUNE = "46042"
