@@ -19,7 +19,7 @@ import pandas as pd
 
 from geocarbon import __version__
 from geocarbon import report_charts as charts
-from geocarbon.deliverables import coefficient_set, data_vintages, translate_note
+from geocarbon.deliverables import data_vintages, translate_note
 from geocarbon.labels import Language, label
 from geocarbon.notice_texts import notice_text
 
@@ -263,12 +263,12 @@ def without_paths(text: str) -> str:
     return _LOCAL_PATH.sub(short, text)
 
 
-def _t(key: str, lang: Language, **fmt: Any) -> str:
+def phrase(key: str, lang: Language, **fmt: Any) -> str:
     text = TEXT[key][0 if lang == "fr" else 1]
     return text.format(**fmt) if fmt else text
 
 
-def _esc(value: Any) -> str:
+def esc(value: Any) -> str:
     return html.escape(str(value))
 
 
@@ -278,9 +278,9 @@ def number(value: Any, lang: Language, digits: int = 0) -> str:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        return _esc(value)
+        return esc(value)
     if not math.isfinite(v):
-        return _t("no_data", lang)
+        return phrase("no_data", lang)
     if v == 0:
         v = 0.0  # no "-0"
     text = f"{v:,.{digits}f}"
@@ -294,9 +294,9 @@ def percent(value: Any, lang: Language) -> str:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        return _esc(value)
+        return esc(value)
     if not math.isfinite(v):
-        return _t("no_data", lang)
+        return phrase("no_data", lang)
     return number(v * 100, lang, 1) + ("\u202f%" if lang == "fr" else " %")
 
 
@@ -332,9 +332,9 @@ def table(
             frame = frame.assign(coverage_note=notes.map(translate_note))
     cols = list(frame.columns)
     head = "".join(
-        f"<th class='t'>{_esc(label(c, lang, unit=True))}</th>"
+        f"<th class='t'>{esc(label(c, lang, unit=True))}</th>"
         if c in text_columns
-        else f"<th>{_esc(label(c, lang, unit=True))}</th>"
+        else f"<th>{esc(label(c, lang, unit=True))}</th>"
         for c in cols
     )
     formatters: dict[str, Any] = {}
@@ -342,17 +342,17 @@ def table(
         col = frame[c]
         if c in text_columns:
             formatters[c] = lambda v: (
-                "" if v is None or (isinstance(v, float) and math.isnan(v)) else _esc(v)
+                "" if v is None or (isinstance(v, float) and math.isnan(v)) else esc(v)
             )
         elif pd.api.types.is_bool_dtype(col) or c == "complete":
-            formatters[c] = lambda v: "" if pd.isna(v) else _t("yes" if bool(v) else "no", lang)
+            formatters[c] = lambda v: "" if pd.isna(v) else phrase("yes" if bool(v) else "no", lang)
         elif c.endswith("_share") or "_share_" in c:
             formatters[c] = lambda v: percent(v, lang)
         elif pd.api.types.is_numeric_dtype(col):
             d = _digits(col)
             formatters[c] = lambda v, d=d: number(v, lang, d)
         else:
-            formatters[c] = lambda v: "" if pd.isna(v) else _esc(v)
+            formatters[c] = lambda v: "" if pd.isna(v) else esc(v)
     rows = []
     for i, (_, row) in enumerate(frame.iterrows()):
         cells = "".join(
@@ -369,39 +369,24 @@ def table(
     )
 
 
-def _kpi(title: str, value: str, note: str = "") -> str:
-    small = f"<small>{_esc(note)}</small>" if note else ""
-    return f"<div class='kpi'><b>{_esc(value)}</b><span>{_esc(title)}</span>{small}</div>"
+def kpi(title: str, value: str, note: str = "") -> str:
+    small = f"<small>{esc(note)}</small>" if note else ""
+    return f"<div class='kpi'><b>{esc(value)}</b><span>{esc(title)}</span>{small}</div>"
 
 
-def _figure(image: str, caption: str) -> str:
-    body = image if image.startswith("<svg") else f"<img alt='{_esc(caption)}' src='{image}'>"
-    return f"<figure>{body}<figcaption>{_esc(caption)}</figcaption></figure>"
+def figure(image: str, caption: str) -> str:
+    body = image if image.startswith("<svg") else f"<img alt='{esc(caption)}' src='{image}'>"
+    return f"<figure>{body}<figcaption>{esc(caption)}</figcaption></figure>"
 
 
-def carbon_coverage(zones: pd.DataFrame, unit: str, lang: Language = "en") -> str:
-    """What the carbon figures cover, in words (communes or EPCIs with data, area share)."""
-    has = zones["carbon_complete"].astype(bool)
-    text = (
-        f"{_t('cover', lang)} {number(int(has.sum()), lang)} {_t('of_the', lang)} "
-        f"{number(len(zones), lang)} {unit} {_t('of_run', lang)}"
-    )
-    if "area_ha" in zones.columns and zones["area_ha"].notna().any():
-        share = zones.loc[has, "area_ha"].sum() / zones["area_ha"].sum()
-        text += f" ({percent(share, lang)} {_t('of_area', lang)})"
-    if has.all():
-        return text + "."
-    return text + "; " + _t("cover_rest", lang)
-
-
-def _coverage_sentence(row: pd.Series, lang: Language) -> str:
+def coverage_sentence(row: pd.Series, lang: Language) -> str:
     """Whole or partial, with the row's coverage note."""
     if bool(row.get("complete", True)):
-        return _t("whole", lang)
+        return phrase("whole", lang)
     note = str(row.get("coverage_note") or "").removeprefix("partial: ")
     if lang == "fr":
-        return f"{_t('partial', lang)} : {translate_note(note)}"
-    return f"{_t('partial', lang)}: {note}"
+        return f"{phrase('partial', lang)} : {translate_note(note)}"
+    return f"{phrase('partial', lang)}: {note}"
 
 
 def _name_of(row: pd.Series, lang: Language) -> str:
@@ -411,7 +396,7 @@ def _name_of(row: pd.Series, lang: Language) -> str:
     return str(name) if isinstance(name, str) and name.strip() else str(row.get("code", ""))
 
 
-def _with_names(frame: pd.DataFrame, lang: Language) -> pd.DataFrame:
+def with_names(frame: pd.DataFrame, lang: Language) -> pd.DataFrame:
     """Rows with a readable name (the territory's, else the code when a zone has none); the
     code column is dropped when every name is the code (EPCIs without names)."""
     out = frame.copy()
@@ -422,25 +407,38 @@ def _with_names(frame: pd.DataFrame, lang: Language) -> pd.DataFrame:
     return out
 
 
-def _azimuth_text(value: Any, lang: Language) -> str:
-    """Azimuths of the yields table: "180", "mean 90/…/270", "as pitched" (in French too)."""
-    if isinstance(value, (int, float)) and math.isfinite(value):
-        return number(value, lang, 0 if float(value).is_integer() else 1)
-    text = str(value)
-    if lang == "fr":
-        text = text.replace("mean ", "moyenne ").replace("as pitched", "comme les toits en pente")
-    return text
+def target_value(indicator: str, lang: Language, v: Any) -> str:
+    """A value of the targets table as read: shares in %, counts without decimals."""
+    if "share" in indicator:
+        return percent(v, lang)
+    if indicator == "points":  # a count: no decimals
+        return number(v, lang, 0)
+    d = 2 if indicator in ("kw_per_bev", "pv_kwp_per_inhab") else 1
+    return number(v, lang, d)
 
 
-#: Groups of the PV summary → display-name ids.
-PV_GROUPS = {
-    "all": "all",
-    "roof flat": "flat",
-    "roof pitched": "pitched",
-    "roof unknown": "unknown",
-    "public buildings": "public_buildings",
-    "large roofs (> threshold)": "large_roofs",
-}
+def target_year(v: Any) -> str:
+    """The year of a target, or nothing."""
+    return "" if v is None or pd.isna(v) else str(int(v))
+
+
+def target_row(theme: str, indicator: str, own_label: str, *cells: str) -> str:
+    """One ``<tr>`` of the targets table: theme, indicator (with the pipeline's own label),
+    value, target, year, gap, potential, status."""
+    name = esc(indicator) + (
+        f"<br><span class='muted'>{esc(own_label)}</span>" if own_label else ""
+    )
+    value, target, year, gap, potential, status = cells
+    cls = (
+        "reached"
+        if status.startswith(("atteint", "reached", "le potentiel couvre", "the potential covers"))
+        else "missed"
+    )
+    return (
+        f"<tr><td class='t'>{esc(theme)}</td><td class='t'>{name}</td><td>{esc(value)}</td>"
+        f"<td>{esc(target)}</td><td>{esc(year)}</td><td>{esc(gap)}</td><td>{esc(potential)}</td>"
+        f"<td class='t {cls}'>{esc(status)}</td></tr>"
+    )
 
 
 def _plot_frame(communes: Any) -> Any:
@@ -467,7 +465,10 @@ def _has_boundaries(communes: Any) -> bool:
 # sections
 
 
-class _Report:
+class ReportBuilder:
+    """The territory report being built: its sections (``parts``), table of contents and
+    key figures; capabilities append their sections with its helpers."""
+
     def __init__(self, cfg: Any, results: Any, lang: Language) -> None:
         self.cfg = cfg
         self.r = results
@@ -484,7 +485,7 @@ class _Report:
 
     def section(self, anchor: str, title: str) -> None:
         self.toc.append((anchor, title))
-        self.parts.append(f"<h2 id='{anchor}'>{_esc(title)}</h2>")
+        self.parts.append(f"<h2 id='{anchor}'>{esc(title)}</h2>")
 
     def static_map(
         self, column: str, caption: str, *, diverging: bool = False, unit: str = ""
@@ -496,119 +497,7 @@ class _Report:
         image = charts.theme_map(
             geo, column, legend, diverging=diverging, language=self.lang, outline=self.epci_outline
         )
-        self.parts.append(_figure(image, caption))
-
-    # -- carbon stocks --------------------------------------------------------------------
-    def stocks(self) -> None:
-        r, lang = self.r, self.lang
-        c = r.communes
-        zones = r.zones if r.zones is not None else c
-        unit = _t("epcis", lang) if r.zones is not None else _t("communes_word", lang)
-        with_data = zones[zones["carbon_complete"].astype(bool)]
-        stock = float(with_data["stock_tc"].sum()) if len(with_data) else float("nan")
-        area = float(with_data["landcover_area_ha"].sum()) if len(with_data) else float("nan")
-        coverage = carbon_coverage(zones, unit, lang)
-        self.kpis.append(_kpi(label("stock_tc", lang, unit=True), number(stock, lang), coverage))
-        self.section("stocks", _t("stocks", lang))
-        self.parts += [
-            "<div class='kpis'>",
-            _kpi(label("stock_tc", lang, unit=True), number(stock, lang)),
-            _kpi(
-                label("stock_tc_per_ha", lang, unit=True),
-                number(stock / area, lang, 1) if area and area > 0 else _t("no_data", lang),
-            ),
-            _kpi(label("landcover_area_ha", lang, unit=True), number(area, lang)),
-            "</div>",
-            f"<p>{_esc(coverage)}</p>",
-            f"<p class='muted'>{_esc(_t('coefficients', lang))}{' :' if lang == 'fr' else ':'} "
-            f"{_esc(without_paths(coefficient_set(self.cfg, r, lang)))}</p>",
-        ]
-        summary = r.summary
-        self.parts.append(
-            _figure(charts.stocks_by_category(summary, lang), _t("stocks_chart", lang))
-        )
-        if r.carbon_level == "commune":
-            self.static_map("stock_tc_per_ha", _t("stocks_map", lang))
-        rows = summary[summary["category"] != "total"]
-        by_cat = rows.pivot_table(
-            index="category", columns="pool", values="stock_tc", aggfunc="sum"
-        )
-        pools = [p for p in ("soil", "litter", "live_biomass", "dead_wood") if p in by_cat.columns]
-        by_cat = by_cat[pools]
-        area_by = rows.groupby("category")["area_ha"].first()
-        out = pd.DataFrame({"category": [label(k, lang) for k in by_cat.index]})
-        out["area_ha"] = area_by.reindex(by_cat.index).to_numpy()
-        for p in pools:
-            out[p] = by_cat[p].to_numpy()
-        out["stock_tc"] = by_cat.sum(axis=1).to_numpy()
-        out["stock_tc_per_ha"] = out["stock_tc"] / out["area_ha"].where(out["area_ha"] > 0)
-        out = out.sort_values("stock_tc", ascending=False)
-        area_total = float(out["area_ha"].sum())
-        total: dict[str, Any] = {"category": label("total", lang), "area_ha": area_total}
-        for p in [*pools, "stock_tc"]:
-            total[p] = float(out[p].sum())
-        total["stock_tc_per_ha"] = total["stock_tc"] / area_total if area_total > 0 else np.nan
-        out = pd.concat([out, pd.DataFrame([total])], ignore_index=True)
-        out = out.rename(columns={p: f"stock_{p}_tc" for p in pools})
-        self.parts += [
-            f"<h3>{_esc(_t('by_category', lang))}</h3>",
-            table(out, lang, text_columns=("category",), total_row=len(out) - 1),
-        ]
-
-    # -- carbon flows ---------------------------------------------------------------------
-    def flows(self) -> None:
-        r, lang = self.r, self.lang
-        seq = r.sequestration
-        terr = seq[seq["level"] == "territory"].iloc[0]
-        period = str(terr["period"])
-        coverage = _coverage_sentence(terr, lang)
-        self.kpis.append(
-            _kpi(
-                f"{label('flow_tco2e_per_yr', lang, unit=True)} {period}",
-                number(terr["total"], lang),
-                coverage,
-            )
-        )
-        self.section("flows", _t("flows_title", lang, period=period))
-        self.parts.append(f"<p class='sign'>{_esc(_t('sign', lang))}</p>")
-        self.parts.append("<div class='kpis'>")
-        for cat in ("total", "forest", "agricultural_soils", "other_soils", "wood_products"):
-            self.parts.append(_kpi(label(cat, lang, unit=True), number(terr[cat], lang)))
-        self.parts.append("</div>")
-        text = coverage
-        if not bool(terr["complete"]):
-            text += "; " + _t("partial_rows", lang)
-        self.parts.append(f"<p>{_esc(text)}</p>")
-        caption = _t("flows_chart", lang)
-        level = "epci" if (seq["level"] == "epci").sum() >= 2 else "commune"
-        n_zones = int(((seq["level"] == level) & seq["total"].notna()).sum())
-        if n_zones > FLOW_CHART_BARS:
-            caption += f" ({_t('largest_flows', lang, n=FLOW_CHART_BARS)})"
-        self.parts.append(_figure(charts.flows_by_epci(seq, lang, top_n=FLOW_CHART_BARS), caption))
-        if r.flows is not None and (r.flows["flow_kind"] == "landuse_change").any():
-            self.parts.append(
-                _figure(charts.landuse_change_matrix(r.flows, lang), _t("luc_chart", lang))
-            )
-        if r.carbon_level == "commune":
-            self.static_map("flow_tco2e_per_yr", _t("flows_map", lang), diverging=True)
-        rows = _with_names(seq[seq["level"] != "commune"], lang)
-        cols = [
-            c
-            for c in (
-                "name",
-                "code",
-                "forest",
-                "agricultural_soils",
-                "other_soils",
-                "wood_products",
-                "total",
-                "landcover_covered_share",
-                "complete",
-                "coverage_note",
-            )
-            if c in rows.columns
-        ]
-        self.epci_table(rows[cols])
+        self.parts.append(figure(image, caption))
 
     def epci_table(self, rows: pd.DataFrame) -> None:
         """The EPCI and territory rows of a theme (its last row: the territory, in bold)."""
@@ -621,7 +510,7 @@ class _Report:
                 # without it the table fits the printed page
                 rows = rows.drop(columns="code")
         self.parts += [
-            f"<h3>{_esc(_t('per_epci', self.lang))}</h3>",
+            f"<h3>{esc(phrase('per_epci', self.lang))}</h3>",
             table(
                 rows,
                 self.lang,
@@ -630,312 +519,70 @@ class _Report:
             ),
         ]
 
-    # -- rooftop PV -------------------------------------------------------------------------
-    def pv(self) -> None:
-        r, lang = self.r, self.lang
-        pv = r.pv
-        levels = getattr(pv, "levels", None)
-        self.section("pv", _t("pv", lang))
-        terr = None
-        if levels is not None and (levels["level"] == "territory").any():
-            terr = levels[levels["level"] == "territory"].iloc[0]
-        if terr is not None:
-            coverage = _coverage_sentence(terr, lang)
-            self.kpis.append(
-                _kpi(label("pv_mwp", lang, unit=True), number(terr["pv_mwp"], lang, 1), coverage)
-            )
-            self.parts += [
-                "<div class='kpis'>",
-                _kpi(label("pv_mwp", lang, unit=True), number(terr["pv_mwp"], lang, 1)),
-                _kpi(label("pv_mwh_per_yr", lang, unit=True), number(terr["pv_mwh_per_yr"], lang)),
-                _kpi(label("pv_buildings", lang), number(terr["pv_buildings"], lang)),
-                "</div>",
-                f"<p>{_esc(coverage)}</p>",
-            ]
-        self.parts.append(
-            _figure(charts.pv_by_roof_form(pv.summary, lang), _t("pv_roof_chart", lang))
-        )
-        if levels is not None and (levels["level"] == "commune").sum() > 1:
-            n = min(15, int((levels["level"] == "commune").sum()))
-            self.parts.append(
-                _figure(
-                    charts.pv_by_commune(levels, lang, top_n=n),
-                    f"{_t('pv_commune_chart', lang)} ({_t('top_communes', lang, n=n)})",
-                )
-            )
-        self.static_map("pv_mwp", _t("pv_map", lang))
-        if levels is not None:
-            rows = _with_names(levels[levels["level"] != "commune"], lang)
-            cols = [
-                c
-                for c in (
-                    "name",
-                    "code",
-                    "pv_buildings",
-                    "pv_mwp",
-                    "pv_mwh_per_yr",
-                    "pv_kwp_per_inhab",
-                    "pv_covered_share",
-                    "complete",
-                    "coverage_note",
-                )
-                if c in rows.columns
-            ]
-            self.epci_table(rows[cols])
-        summary = pv.summary.copy()
-        summary["group"] = [label(PV_GROUPS.get(str(g), str(g)), lang) for g in summary["group"]]
-        cols = [
-            c
-            for c in (
-                "group",
-                "buildings",
-                "buildings_with_potential",
-                "usable_m2",
-                "mwp",
-                "mwh_per_yr",
-            )
-            if c in summary.columns
-        ]
-        summary = summary[cols].rename(
-            columns={
-                "group": "pv_group",
-                "buildings": "pv_buildings",
-                "buildings_with_potential": "pv_buildings_with_potential",
-                "usable_m2": "pv_usable_m2",
-                "mwp": "pv_mwp",
-                "mwh_per_yr": "pv_mwh_per_yr",
-            }
-        )
-        self.parts += [
-            f"<h3>{_esc(_t('roof_forms', lang))}</h3>",
-            table(summary, lang, text_columns=("pv_group",)),
-        ]
-        yields = pv.yields.copy()
-        if len(yields):
-            yields["case"] = [label(str(c), lang) for c in yields["case"]]
-            if "azimuth_deg" in yields.columns:
-                yields["azimuth_deg"] = [_azimuth_text(v, lang) for v in yields["azimuth_deg"]]
-            yields = yields.rename(columns={"case": "pv_case", "azimuth_deg": "azimuth_deg_text"})
-            self.parts += [
-                f"<h3>{_esc(_t('yields', lang))}</h3>",
-                table(yields, lang, text_columns=("pv_case", "azimuth_deg_text")),
-            ]
-
-    # -- charging ---------------------------------------------------------------------------
-    def charging(self) -> None:
-        r, lang = self.r, self.lang
-        ind = r.charging.indicators
-        self.section("charging", _t("charging", lang))
-        distances_km = [d / 1000 for d in self.cfg.charging.distances_m]
-        terr = ind[ind["level"] == "territory"]
-        if len(terr):
-            row = terr.iloc[0]
-            coverage = _coverage_sentence(row, lang)
-            share_col = next(
-                (f"ev_pop_share_within_{d:g}km" for d in distances_km if d >= 5),
-                f"ev_pop_share_within_{distances_km[-1]:g}km",
-            )
-            if share_col in row.index:
-                self.kpis.append(
-                    _kpi(label(share_col, lang), percent(row[share_col], lang), coverage)
-                )
-            self.parts.append("<div class='kpis'>")
-            for col in ("ev_points", "ev_points_per_100k_inhab", share_col):
-                if col in row.index:
-                    value = percent(row[col], lang) if "share" in col else number(row[col], lang)
-                    self.parts.append(_kpi(label(col, lang, unit=True), value))
-            self.parts += ["</div>", f"<p>{_esc(coverage)}</p>"]
-        if any(f"ev_pop_share_within_{d:g}km" in ind.columns for d in distances_km):
-            self.parts.append(
-                _figure(
-                    charts.population_by_distance(ind, distances_km, lang),
-                    _t("charging_chart", lang),
-                )
-            )
-        self.static_map("ev_points_per_100k_inhab", _t("charging_map", lang))
-        rows = _with_names(ind[ind["level"] != "commune"], lang)
-        cols = [
-            c
-            for c in (
-                "name",
-                "code",
-                "ev_points",
-                "ev_kw",
-                "ev_points_per_100k_inhab",
-                *[f"ev_pop_share_within_{d:g}km" for d in distances_km],
-                "ev_mean_distance_m",
-                "ev_kw_per_bev",
-                "population_covered_share",
-                "complete",
-                "coverage_note",
-            )
-            if c in rows.columns
-        ]
-        self.epci_table(rows[cols])
-
     # -- targets ----------------------------------------------------------------------------
     def targets(self) -> None:
-        r, lang = self.r, self.lang
-        rows: list[str] = []
+        """The targets of every capability, in the PCAET indicator form."""
+        from geocarbon import capabilities
 
-        def fmt(indicator: str, v: Any) -> str:
-            if "share" in indicator:
-                return percent(v, lang)
-            if indicator == "points":  # a count: no decimals
-                return number(v, lang, 0)
-            d = 2 if indicator in ("kw_per_bev", "pv_kwp_per_inhab") else 1
-            return number(v, lang, d)
-
-        def year(v: Any) -> str:
-            return "" if v is None or pd.isna(v) else str(int(v))
-
-        if r.pv is not None and len(r.pv.targets):
-            for _, t in r.pv.targets.iterrows():
-                ind = str(t["indicator"])
-                covers = t["potential_covers_target"]
-                # empty: the data do not decide it (partial coverage): say so, never "short"
-                status = (
-                    _t("not_checked", lang)
-                    if covers is None or pd.isna(covers)
-                    else _t("potential_covers" if bool(covers) else "potential_short", lang)
-                )
-                if pd.isna(t.get("existing")):
-                    status = (
-                        f"{status} ; {_t('no_existing', lang)}"
-                        if lang == "fr"
-                        else f"{status}; {_t('no_existing', lang)}"
-                    )
-                rows.append(
-                    self._target_row(
-                        _t("pv", lang),
-                        label(ind, lang, unit=True),
-                        str(t.get("label") or ""),
-                        fmt(ind, t.get("existing")),
-                        fmt(ind, t["target"]),
-                        year(t["year"]),
-                        fmt(ind, t.get("gap_to_target")),
-                        fmt(ind, t["potential"]),
-                        status,
-                    )
-                )
-        if r.charging is not None and len(r.charging.targets):
-            for _, t in r.charging.targets.iterrows():
-                ind = str(t["indicator"])
-                reached = t.get("reached")
-                status = (
-                    ""
-                    if pd.isna(reached)
-                    else _t("reached" if bool(reached) else "not_reached", lang)
-                )
-                rows.append(
-                    self._target_row(
-                        _t("charging", lang),
-                        label(ind, lang, unit=True),
-                        str(t.get("label") or ""),
-                        fmt(ind, t["value"]),
-                        fmt(ind, t["target"]),
-                        year(t["year"]),
-                        fmt(ind, t["gap"]),
-                        "",
-                        status,
-                    )
-                )
+        lang = self.lang
+        rows = [row for c in capabilities.computed(self.r) for row in c.targets(self)]
         if not rows:
             return
-        self.section("targets", _t("targets", lang))
+        self.section("targets", phrase("targets", lang))
         head = "".join(
-            f"<th{' class=t' if k in ('theme', 'indicator', 'status') else ''}>{_esc(_t(k, lang))}</th>"
+            f"<th{' class=t' if k in ('theme', 'indicator', 'status') else ''}>{esc(phrase(k, lang))}</th>"
             for k in ("theme", "indicator", "value", "target", "year", "gap", "potential", "status")
         )
         self.parts += [
-            f"<p class='muted'>{_esc(_t('targets_intro', lang))}</p>",
+            f"<p class='muted'>{esc(phrase('targets_intro', lang))}</p>",
             f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>",
         ]
 
-    @staticmethod
-    def _target_row(theme: str, indicator: str, own_label: str, *cells: str) -> str:
-        name = _esc(indicator) + (
-            f"<br><span class='muted'>{_esc(own_label)}</span>" if own_label else ""
-        )
-        value, target, year, gap, potential, status = cells
-        cls = (
-            "reached"
-            if status.startswith(
-                ("atteint", "reached", "le potentiel couvre", "the potential covers")
-            )
-            else "missed"
-        )
-        return (
-            f"<tr><td class='t'>{_esc(theme)}</td><td class='t'>{name}</td><td>{_esc(value)}</td>"
-            f"<td>{_esc(target)}</td><td>{_esc(year)}</td><td>{_esc(gap)}</td><td>{_esc(potential)}</td>"
-            f"<td class='t {cls}'>{_esc(status)}</td></tr>"
-        )
-
     # -- per commune ------------------------------------------------------------------------
     def communes_table(self) -> None:
-        """Every commune, one table per theme (identity columns repeated), so that each
-        table fits the A4 column when printed."""
+        """Every commune, one table per capability (identity columns repeated, the commune's
+        EPCI, population and area in the first), so that each table fits the A4 column when
+        printed."""
+        from geocarbon import capabilities
+
         r, lang = self.r, self.lang
         c = pd.DataFrame(r.communes.drop(columns="geometry", errors="ignore"))
-        themes: list[tuple[str, list[str]]] = [
-            (
-                "carbon",
-                [
-                    "epci_code",
-                    "population",
-                    "area_ha",
-                    "stock_tc",
-                    "stock_tc_per_ha",
-                    "flow_tco2e_per_yr",
-                    "landcover_covered_share",
-                ],
-            ),
-            ("pv", ["pv_mwp", "pv_mwh_per_yr", "pv_kwp_per_inhab"]),
-            (
-                "charging",
-                [
-                    "ev_points",
-                    "ev_points_per_100k_inhab",
-                    "ev_pop_share_within_5km",
-                    "ev_mean_distance_m",
-                ],
-            ),
-        ]
-        if r.carbon_level != "commune":
-            themes[0] = (
-                "communes_word",
-                [w for w in themes[0][1] if not w.startswith(("stock_", "flow_", "landcover_"))],
-            )
-        ident = [w for w in ("commune_code", "commune_name") if w in c.columns]
-        tables: list[tuple[str, list[str]]] = []
-        for theme, wanted in themes:
-            cols = [
-                w
-                for w in wanted
-                if w in c.columns and (c[w].notna().any() or w.endswith("_code"))
+
+        def present(wanted: Sequence[str]) -> list[str]:
+            return [
+                w for w in wanted if w in c.columns and (c[w].notna().any() or w.endswith("_code"))
             ]
-            if any(not w.endswith("_code") and w != "population" for w in cols) or (
-                theme == "communes_word" and cols
-            ):
-                tables.append((theme, cols))
+
+        general = present(("epci_code", "population", "area_ha"))
+        tables = [
+            (theme, cols)
+            for cap in capabilities.computed(r)
+            for theme, wanted in cap.commune_columns(r)
+            if (cols := present(wanted))
+        ]
+        if tables:
+            tables[0] = (tables[0][0], general + tables[0][1])
+        elif general:
+            tables = [("population", general)]
+        ident = [w for w in ("commune_code", "commune_name") if w in c.columns]
         if len(c) == 0 or "commune_code" not in ident or not tables:
             return
         rows = c.sort_values("commune_code")
-        self.section("communes", _t("tables", lang))
+        self.section("communes", phrase("tables", lang))
         if len(rows) > MAX_APPENDIX_COMMUNES:
             self.parts.append(
-                f"<p>{_esc(_t('too_many_communes', lang, n=number(len(rows), lang)))}</p>"
+                f"<p>{esc(phrase('too_many_communes', lang, n=number(len(rows), lang)))}</p>"
             )
             return
         self.parts += [
             # open: a closed <details> prints empty in Chromium (print CSS cannot open it)
             "<details open>",
-            f"<summary>{_esc(_t('communes_details', lang))} — {number(len(rows), lang)} {_t('communes_word', lang)}</summary>",
+            f"<summary>{esc(phrase('communes_details', lang))} — {number(len(rows), lang)} {phrase('communes_word', lang)}</summary>",
         ]
         for theme, cols in tables:
-            title = _t(theme, lang) if theme != "communes_word" else label("population", lang)
+            title = label("population", lang) if theme == "population" else phrase(theme, lang)
             self.parts += [
-                f"<h3>{_esc(title)}</h3>",
+                f"<h3>{esc(title)}</h3>",
                 table(
                     rows[ident + cols],
                     lang,
@@ -947,48 +594,48 @@ class _Report:
     # -- method, sources, inputs, notices ---------------------------------------------------
     def method(self, files: Sequence[InputFact]) -> None:
         lang = self.lang
-        self.section("method", _t("method", lang))
+        self.section("method", phrase("method", lang))
         self.parts.append("<ul>")
         for text in method_lines(self.cfg, self.r, lang):
-            self.parts.append(f"<li>{_esc(text)}</li>")
+            self.parts.append(f"<li>{esc(text)}</li>")
         self.parts.append("</ul>")
         sources = source_lines(self.cfg, self.r, {f.key for f in files} or set(self.r.files), lang)
         if sources:
             title = "Sources et attributions" if lang == "fr" else "Sources and attribution"
-            self.parts.append(f"<h3>{_esc(title)}</h3><ul>")
-            self.parts += [f"<li>{_esc(s)}</li>" for s in sources]
+            self.parts.append(f"<h3>{esc(title)}</h3><ul>")
+            self.parts += [f"<li>{esc(s)}</li>" for s in sources]
             self.parts.append("</ul>")
 
     def inputs(self, files: Sequence[InputFact]) -> None:
         lang = self.lang
         if not files:
             return
-        self.section("inputs", _t("inputs", lang))
+        self.section("inputs", phrase("inputs", lang))
         head = "".join(
-            f"<th class='t'>{_esc(_t(k, lang))}</th>"
+            f"<th class='t'>{esc(phrase(k, lang))}</th>"
             for k in ("role", "file", "modified", "sha256")
         )
         body = "".join(
-            f"<tr><td class='t'>{_esc(_input_role(f.key, lang))}</td><td class='t'>{_esc(f.name)}</td>"
-            f"<td class='t'>{_esc(f.modified)}</td><td class='t'><code>{_esc(f.sha256)}</code></td></tr>"
+            f"<tr><td class='t'>{esc(_input_role(f.key, lang))}</td><td class='t'>{esc(f.name)}</td>"
+            f"<td class='t'>{esc(f.modified)}</td><td class='t'><code>{esc(f.sha256)}</code></td></tr>"
             for f in files
         )
         self.parts += [
-            f"<p class='muted'>{_esc(_t('inputs_intro', lang))}</p>",
+            f"<p class='muted'>{esc(phrase('inputs_intro', lang))}</p>",
             f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>",
         ]
 
     def notices(self) -> None:
         lang = self.lang
-        self.section("notices", _t("notices", lang))
+        self.section("notices", phrase("notices", lang))
         if not self.r.notices:
-            self.parts.append(f"<p>{_esc(_t('no_notice', lang))}</p>")
+            self.parts.append(f"<p>{esc(phrase('no_notice', lang))}</p>")
             return
         items = "".join(
-            f"<li>{_esc(without_paths(notice_text(n, lang)))}</li>" for n in self.r.notices
+            f"<li>{esc(without_paths(notice_text(n, lang)))}</li>" for n in self.r.notices
         )
         self.parts += [
-            f"<p class='muted'>{_esc(_t('notices_intro', lang))}</p>",
+            f"<p class='muted'>{esc(phrase('notices_intro', lang))}</p>",
             f"<ul class='notices'>{items}</ul>",
         ]
 
@@ -1000,156 +647,68 @@ def _input_role(key: str, lang: Language) -> str:
 
 
 def method_lines(cfg: Any, results: Any, lang: Language) -> list[str]:
-    """How each figure of the run was computed, in a sentence per step."""
-    fr = lang == "fr"
-    out: list[str] = []
-    if results.summary is not None:
-        out.append(
-            "Stocks : surface de chaque occupation du sol par commune (pixels de la carte "
-            "d'occupation du sol, ou table de surfaces) multipliée par les stocks de référence "
-            "par hectare de chaque réservoir (sol 0–30 cm, litière, biomasse vivante, bois mort)."
-            if fr
-            else "Stocks: area of each land use per commune (land-cover pixels, or an area table) "
-            "times the reference stock per hectare of each pool (soil 0–30 cm, litter, live "
-            "biomass, dead wood)."
-        )
-    if results.sequestration is not None:
-        out.append(
-            "Flux : changements d'occupation des sols entre les deux dates (différence de stocks "
-            "répartie sur la période), croissance forestière nette des prélèvements, N2O des sols "
-            "déstockés ; regroupés selon les catégories du PCAET (Forêt, Sols agricoles, Autres "
-            "sols, Produits bois), en tCO2e par an, comme l'outil ALDO de l'ADEME."
-            if fr
-            else "Flows: land-use changes between the two dates (stock difference spread over the "
-            "period), forest growth net of harvest, N2O of soils losing carbon; grouped in the "
-            "PCAET categories (forest, agricultural soils, other soils, wood products), in tCO2e "
-            "per year, as ADEME's ALDO tool does."
-        )
-    if results.pv is not None:
-        out.append(
-            "Photovoltaïque : surface de toit utilisable de chaque bâtiment (selon la forme du "
-            "toit et les exclusions) × puissance surfacique, × productible annuel calculé à partir "
-            "du fichier météo pour l'inclinaison et l'orientation retenues."
-            if fr
-            else "Photovoltaics: usable roof area of each building (by roof form and exclusions) × "
-            "power per m², × annual yield computed from the weather file for the tilt and "
-            "orientation used."
-        )
-    if results.charging is not None:
-        out.append(
-            "Recharge : points de recharge publics géolocalisés et contrôlés (puissances, "
-            "coordonnées), rattachés à leur commune ; part de la population (grille) à moins de "
-            "chaque distance du point le plus proche ; puissance par véhicule électrique (AFIR)."
-            if fr
-            else "Charging: public charging points located and checked (power, coordinates), "
-            "joined to their commune; share of the (gridded) population within each distance of "
-            "the nearest point; power per battery electric vehicle (AFIR)."
-        )
+    """How each figure of the run was computed, in a sentence per step (each capability's),
+    then what empty values mean."""
+    from geocarbon import capabilities
+
+    out = [line for c in capabilities.computed(results) for line in c.method_lines(cfg, results, lang)]
     out.append(
         "Les valeurs absentes (données manquantes ou couverture insuffisante) sont laissées "
         "vides, jamais mises à zéro ; chaque ligne dit ce qu'elle couvre."
-        if fr
+        if lang == "fr"
         else "Missing values (no data, or coverage too low) are left empty, never set to zero; "
         "each row says what it covers."
     )
     return out
 
 
+#: Order of the sources list: each line's rank (land cover, boundaries, population,
+#: coefficients, buildings, weather, charging points, population grid, vehicle fleet).
+SOURCE_RANKS = {
+    "landcover": 10,
+    "communes": 20,
+    "population": 30,
+    "coefficients": 40,
+    "buildings": 50,
+    "weather": 60,
+    "charging_points": 70,
+    "population_raster": 80,
+    "ev_fleet": 90,
+}
+
+
 def source_lines(cfg: Any, results: Any, keys: set[str], lang: Language) -> list[str]:
-    """Sources, licences and attribution of the inputs the run used."""
+    """Sources, licences and attribution of the inputs the run used: the communes' and each
+    capability's (:data:`SOURCE_RANKS` orders them), then who produced the report."""
+    from geocarbon import capabilities
+
     fr = lang == "fr"
-    out: list[str] = []
-    nomenclature = getattr(getattr(cfg, "landcover", None), "nomenclature", None)
-    if "landcover" in keys and nomenclature == "clc":
-        out.append(
-            "Occupation du sol : Corine Land Cover, © Union européenne, programme Copernicus "
-            "Land Monitoring Service, Agence européenne pour l'environnement (données libres, "
-            "citation de la source requise)."
-            if fr
-            else "Land cover: Corine Land Cover, © European Union, Copernicus Land Monitoring "
-            "Service, European Environment Agency (free data, source attribution required)."
-        )
-    elif "landcover" in keys:
-        out.append(
-            "Occupation du sol : carte fournie au calcul (voir Données d'entrée)."
-            if fr
-            else "Land cover: the map given to the run (see Inputs)."
-        )
+    ranked: list[tuple[int, str]] = []
     if "communes" in keys:
-        out.append(
+        ranked.append((
+            SOURCE_RANKS["communes"],
             "Limites communales : IGN Admin Express (Licence Ouverte Etalab 2.0) ou fichier "
             "équivalent fourni au calcul."
             if fr
             else "Commune boundaries: IGN Admin Express (Etalab Open Licence 2.0) or the "
-            "equivalent file given to the run."
-        )
+            "equivalent file given to the run.",
+        ))  # fmt: skip
     if "commune_table" in keys or "population" in results.communes.columns:
-        out.append(
+        ranked.append((
+            SOURCE_RANKS["population"],
             "Population et appartenance aux EPCI : INSEE / table des communes d'ALDO (Licence "
             "Ouverte Etalab 2.0)."
             if fr
             else "Population and EPCI membership: INSEE / ALDO's commune table (Etalab Open "
-            "Licence 2.0)."
-        )
-    coeffs = without_paths(str(results.coefficient_set or ""))
-    described = without_paths(coefficient_set(cfg, results, lang)) if cfg is not None else coeffs
-    if results.summary is not None:
-        if (
-            "aldo" in coeffs.lower()
-            or getattr(getattr(cfg, "carbon", None), "coefficients", "") == "aldo"
-        ):
-            out.append(
-                "Stocks et flux de référence : outil ALDO, ADEME (Licence Ouverte Etalab 2.0)."
-                if fr
-                else "Reference stocks and flows: ALDO tool, ADEME (Etalab Open Licence 2.0)."
-            )
-        else:
-            out.append(
-                f"Coefficients : {described} (valeurs par défaut du GIEC, lignes directrices 2006 "
-                "et raffinement 2019)."
-                if fr
-                else f"Coefficients: {described} (IPCC default values, 2006 guidelines and 2019 "
-                "refinement)."
-            )
-    if "buildings" in keys:
-        out.append(
-            "Bâtiments : IGN BD TOPO® (Licence Ouverte Etalab 2.0) ou fichier équivalent fourni "
-            "au calcul."
-            if fr
-            else "Buildings: IGN BD TOPO® (Etalab Open Licence 2.0) or the equivalent file given "
-            "to the run."
-        )
-    if "weather" in keys:
-        out.append(
-            "Météo : fichier d'année type (EPW) fourni au calcul ; citer son producteur "
-            "(par exemple PVGIS, Commission européenne)."
-            if fr
-            else "Weather: typical-year file (EPW) given to the run; credit its producer (e.g. "
-            "PVGIS, European Commission)."
-        )
-    if "charging_points" in keys:
-        out.append(
-            "Points de recharge : fichier consolidé des IRVE, data.gouv.fr (Licence Ouverte "
-            "Etalab 2.0)."
-            if fr
-            else "Charging points: consolidated IRVE file, data.gouv.fr (Etalab Open Licence 2.0)."
-        )
-    if "population_raster" in keys:
-        out.append(
-            "Population carroyée : grille fournie au calcul (par exemple INSEE Filosofi, "
-            "carreaux de 200 m)."
-            if fr
-            else "Gridded population: the grid given to the run (e.g. INSEE Filosofi, 200 m cells)."
-        )
-    if "ev_fleet" in keys:
-        out.append(
-            "Parc de véhicules électriques : données fournies au calcul (par exemple SDES, "
-            "parc au 1er janvier)."
-            if fr
-            else "Electric-vehicle fleet: the data given to the run (e.g. SDES, fleet on 1 "
-            "January)."
-        )
-    out.append(_t("produced", lang, version=__version__))
+            "Licence 2.0).",
+        ))  # fmt: skip
+    for capability in capabilities.computed(results):
+        ranked += [
+            (SOURCE_RANKS.get(key, 100), text)
+            for key, text in capability.source_lines(cfg, results, keys, lang)
+        ]
+    out = [text for _, text in sorted(ranked, key=lambda pair: pair[0])]
+    out.append(phrase("produced", lang, version=__version__))
     return out
 
 
@@ -1178,17 +737,13 @@ def territory_report(
     str
         The page; the same arguments give the same text.
     """
+    from geocarbon import capabilities
+
     report_cfg = getattr(cfg, "report", None)
     lang: Language = getattr(report_cfg, "language", "fr") or "fr"
-    rep = _Report(cfg, results, lang)
-    if results.summary is not None:
-        rep.stocks()
-    if results.sequestration is not None:
-        rep.flows()
-    if results.pv is not None:
-        rep.pv()
-    if results.charging is not None:
-        rep.charging()
+    rep = ReportBuilder(cfg, results, lang)
+    for capability in capabilities.computed(results):
+        capability.report_sections(rep)
     rep.targets()
     rep.communes_table()
     rep.method(files)
@@ -1196,37 +751,37 @@ def territory_report(
     rep.notices()
 
     c = results.communes
-    head_kpis = [_kpi(label("communes", lang), number(len(c), lang))]
+    head_kpis = [kpi(label("communes", lang), number(len(c), lang))]
     if getattr(results, "zones", None) is not None:
-        head_kpis.append(_kpi(_t("epcis", lang), number(len(results.zones), lang)))
+        head_kpis.append(kpi(phrase("epcis", lang), number(len(results.zones), lang)))
     elif "epci_code" in c.columns and c["epci_code"].notna().any():
-        head_kpis.append(_kpi(_t("epcis", lang), number(c["epci_code"].nunique(), lang)))
+        head_kpis.append(kpi(phrase("epcis", lang), number(c["epci_code"].nunique(), lang)))
     if "area_ha" in c.columns and c["area_ha"].notna().any():
-        head_kpis.append(_kpi(label("area_ha", lang, unit=True), number(c["area_ha"].sum(), lang)))
+        head_kpis.append(kpi(label("area_ha", lang, unit=True), number(c["area_ha"].sum(), lang)))
     if "population" in c.columns and c["population"].notna().any():
-        head_kpis.append(_kpi(label("population", lang), number(c["population"].sum(), lang)))
+        head_kpis.append(kpi(label("population", lang), number(c["population"].sum(), lang)))
 
-    subtitle = [_t("title", lang)]
+    subtitle = [phrase("title", lang)]
     vintages = data_vintages(cfg, lang)
     if vintages:
-        subtitle.append(f"{_t('data_vintage', lang)}{' : ' if lang == 'fr' else ': '}{vintages}")
+        subtitle.append(f"{phrase('data_vintage', lang)}{' : ' if lang == 'fr' else ': '}{vintages}")
     subtitle.append(f"geocarbon {__version__}")
-    toc = "".join(f"<li><a href='#{a}'>{_esc(t)}</a></li>" for a, t in rep.toc)
+    toc = "".join(f"<li><a href='#{a}'>{esc(t)}</a></li>" for a, t in rep.toc)
     links = ""
     if maps:
         colon = " : " if lang == "fr" else ": "
         anchors = " · ".join(
-            f"<a href='maps/{_esc(m)}'>{_esc(_map_title(m, lang))}</a>" for m in maps
+            f"<a href='maps/{esc(m)}'>{esc(_map_title(m, lang))}</a>" for m in maps
         )
-        links = f"<p>{_esc(_t('maps', lang))}{colon}{anchors}</p>"
+        links = f"<p>{esc(phrase('maps', lang))}{colon}{anchors}</p>"
     page = [
         f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>{_esc(cfg.name)} — {_esc(_t('title', lang))}</title><style>{_STYLE}</style></head><body>",
-        f"<header><h1>{_esc(cfg.name)}</h1><p class='sub'>{_esc(cfg.description)}</p>"
-        f"<p class='muted'>{_esc(' — '.join(subtitle))}</p></header>",
-        f"<nav><b>{_esc(_t('contents', lang))}</b><ol>{toc}</ol></nav>",
-        f"<h2 id='key' class='first'>{_esc(_t('key_figures', lang))}</h2>",
+        f"<title>{esc(cfg.name)} — {esc(phrase('title', lang))}</title><style>{_STYLE}</style></head><body>",
+        f"<header><h1>{esc(cfg.name)}</h1><p class='sub'>{esc(cfg.description)}</p>"
+        f"<p class='muted'>{esc(' — '.join(subtitle))}</p></header>",
+        f"<nav><b>{esc(phrase('contents', lang))}</b><ol>{toc}</ol></nav>",
+        f"<h2 id='key' class='first'>{esc(phrase('key_figures', lang))}</h2>",
         "<div class='kpis'>" + "".join(head_kpis) + "</div>",
         "<div class='kpis'>" + "".join(rep.kpis) + "</div>",
         links,
@@ -1237,11 +792,12 @@ def territory_report(
 
 
 def _map_title(file_name: str, lang: Language) -> str:
+    """The title of an interactive map, from the capability that writes it."""
+    from geocarbon import capabilities
+
     stem = file_name.removesuffix(".html")
-    key = {
-        "carbon_stocks": "stocks",
-        "carbon_flows": "flows",
-        "rooftop_pv": "pv",
-        "charging": "charging",
-    }.get(stem)
-    return _t(key, lang) if key else stem.replace("_", " ")
+    for capability in capabilities.all_capabilities():
+        key = capability.map_titles().get(stem)
+        if key:
+            return phrase(key, lang)
+    return stem.replace("_", " ")

@@ -90,13 +90,25 @@ class Capability:
         """Rows of the report's targets table (HTML ``<tr>``)."""
         return []
 
-    def method_lines(self, cfg: Any, results: Any, lang: str) -> list[str]:
+    def method_lines(self, cfg: Any, results: Any, lang: Any) -> list[str]:
         """Method paragraphs of the report for this capability."""
         return []
 
-    def source_lines(self, cfg: Any, results: Any, keys: set[str], lang: str) -> list[str]:
-        """Sources and attributions of the report for this capability's inputs ``keys``."""
+    def source_lines(
+        self, cfg: Any, results: Any, keys: set[str], lang: Any
+    ) -> list[tuple[str, str]]:
+        """Sources and attributions of this capability's inputs among ``keys`` (input
+        key, sentence); :data:`geocarbon.report.SOURCE_RANKS` orders them."""
         return []
+
+    def commune_columns(self, results: Results) -> list[tuple[str, list[str]]]:
+        """The report's per-commune tables of this capability: (title id, columns)."""
+        return []
+
+    def map_titles(self) -> dict[str, str]:
+        """Display-name ids of the interactive maps this capability writes (file stem →
+        id)."""
+        return {}
 
     def summary_line(self, results: Results) -> str:
         """Part of the CLI's closing line (empty: nothing to say)."""

@@ -83,6 +83,43 @@ class CarbonCapability(Capability):
         with announce("writing carbon tables, rasters and maps"):
             write_carbon_outputs(cfg, inputs, results, communes, folder)
 
+    def report_sections(self, report: Any) -> None:
+        from geocarbon.capabilities.carbon_report import flows_section, stocks_section
+
+        stocks_section(report)
+        if report.r.sequestration is not None:
+            flows_section(report)
+
+    def method_lines(self, cfg: Any, results: Any, lang: Any) -> list[str]:
+        from geocarbon.capabilities.carbon_report import carbon_method_lines
+
+        return carbon_method_lines(cfg, results, lang)
+
+    def source_lines(
+        self, cfg: Any, results: Any, keys: set[str], lang: Any
+    ) -> list[tuple[str, str]]:
+        from geocarbon.capabilities.carbon_report import carbon_source_lines
+
+        return carbon_source_lines(cfg, results, keys, lang)
+
+    def commune_columns(self, results: Results) -> list[tuple[str, list[str]]]:
+        if results.carbon_level != "commune":
+            return []
+        return [
+            (
+                "carbon",
+                [
+                    "stock_tc",
+                    "stock_tc_per_ha",
+                    "flow_tco2e_per_yr",
+                    "landcover_covered_share",
+                ],
+            )
+        ]
+
+    def map_titles(self) -> dict[str, str]:
+        return {"carbon_stocks": "stocks", "carbon_flows": "flows"}
+
     def summary_line(self, results: Results) -> str:
         communes = results.communes
         zones = results.zones if results.zones is not None else communes

@@ -76,6 +76,44 @@ class ChargingCapability(Capability):
         with announce("writing charging tables and map"):
             write_charging_outputs(cfg, results.charging, communes, folder)
 
+    def report_sections(self, report: Any) -> None:
+        from geocarbon.capabilities.charging_report import charging_section
+
+        charging_section(report)
+
+    def targets(self, report: Any) -> list[str]:
+        from geocarbon.capabilities.charging_report import charging_target_rows
+
+        return charging_target_rows(report)
+
+    def method_lines(self, cfg: Any, results: Any, lang: Any) -> list[str]:
+        from geocarbon.capabilities.charging_report import charging_method_lines
+
+        return charging_method_lines(cfg, results, lang)
+
+    def source_lines(
+        self, cfg: Any, results: Any, keys: set[str], lang: Any
+    ) -> list[tuple[str, str]]:
+        from geocarbon.capabilities.charging_report import charging_source_lines
+
+        return charging_source_lines(cfg, results, keys, lang)
+
+    def commune_columns(self, results: Results) -> list[tuple[str, list[str]]]:
+        return [
+            (
+                "charging",
+                [
+                    "ev_points",
+                    "ev_points_per_100k_inhab",
+                    "ev_pop_share_within_5km",
+                    "ev_mean_distance_m",
+                ],
+            )
+        ]
+
+    def map_titles(self) -> dict[str, str]:
+        return {"charging": "charging"}
+
     def summary_line(self, results: Results) -> str:
         communes = results.communes
         if "ev_points" not in communes.columns:

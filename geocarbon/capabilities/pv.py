@@ -61,6 +61,34 @@ class PvCapability(Capability):
         with announce("writing rooftop PV tables and map"):
             write_pv_outputs(cfg, results.pv, communes, folder)
 
+    def report_sections(self, report: Any) -> None:
+        from geocarbon.capabilities.pv_report import pv_section
+
+        pv_section(report)
+
+    def targets(self, report: Any) -> list[str]:
+        from geocarbon.capabilities.pv_report import pv_target_rows
+
+        return pv_target_rows(report)
+
+    def method_lines(self, cfg: Any, results: Any, lang: Any) -> list[str]:
+        from geocarbon.capabilities.pv_report import pv_method_lines
+
+        return pv_method_lines(cfg, results, lang)
+
+    def source_lines(
+        self, cfg: Any, results: Any, keys: set[str], lang: Any
+    ) -> list[tuple[str, str]]:
+        from geocarbon.capabilities.pv_report import pv_source_lines
+
+        return pv_source_lines(cfg, results, keys, lang)
+
+    def commune_columns(self, results: Results) -> list[tuple[str, list[str]]]:
+        return [("pv", ["pv_mwp", "pv_mwh_per_yr", "pv_kwp_per_inhab"])]
+
+    def map_titles(self) -> dict[str, str]:
+        return {"rooftop_pv": "pv"}
+
     def summary_line(self, results: Results) -> str:
         communes = results.communes
         if "pv_kwp" not in communes.columns:

@@ -1,0 +1,225 @@
+"""The carbon sections of the territory report (built by :class:`geocarbon.report.ReportBuilder`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geocarbon import report_charts as charts
+from geocarbon.deliverables import coefficient_set
+from geocarbon.labels import Language, label
+from geocarbon.report import (
+    FLOW_CHART_BARS,
+    ReportBuilder,
+    coverage_sentence,
+    esc,
+    figure,
+    kpi,
+    number,
+    percent,
+    phrase,
+    table,
+    with_names,
+    without_paths,
+)
+
+
+def carbon_coverage(zones: pd.DataFrame, unit: str, lang: Language = "en") -> str:
+    """What the carbon figures cover, in words (communes or EPCIs with data, area share)."""
+    has = zones["carbon_complete"].astype(bool)
+    text = (
+        f"{phrase('cover', lang)} {number(int(has.sum()), lang)} {phrase('of_the', lang)} "
+        f"{number(len(zones), lang)} {unit} {phrase('of_run', lang)}"
+    )
+    if "area_ha" in zones.columns and zones["area_ha"].notna().any():
+        share = zones.loc[has, "area_ha"].sum() / zones["area_ha"].sum()
+        text += f" ({percent(share, lang)} {phrase('of_area', lang)})"
+    if has.all():
+        return text + "."
+    return text + "; " + phrase("cover_rest", lang)
+
+
+def stocks_section(rep: ReportBuilder) -> None:
+    r, lang = rep.r, rep.lang
+    c = r.communes
+    zones = r.zones if r.zones is not None else c
+    unit = phrase("epcis", lang) if r.zones is not None else phrase("communes_word", lang)
+    with_data = zones[zones["carbon_complete"].astype(bool)]
+    stock = float(with_data["stock_tc"].sum()) if len(with_data) else float("nan")
+    area = float(with_data["landcover_area_ha"].sum()) if len(with_data) else float("nan")
+    coverage = carbon_coverage(zones, unit, lang)
+    rep.kpis.append(kpi(label("stock_tc", lang, unit=True), number(stock, lang), coverage))
+    rep.section("stocks", phrase("stocks", lang))
+    rep.parts += [
+        "<div class='kpis'>",
+        kpi(label("stock_tc", lang, unit=True), number(stock, lang)),
+        kpi(
+            label("stock_tc_per_ha", lang, unit=True),
+            number(stock / area, lang, 1) if area and area > 0 else phrase("no_data", lang),
+        ),
+        kpi(label("landcover_area_ha", lang, unit=True), number(area, lang)),
+        "</div>",
+        f"<p>{esc(coverage)}</p>",
+        f"<p class='muted'>{esc(phrase('coefficients', lang))}{' :' if lang == 'fr' else ':'} "
+        f"{esc(without_paths(coefficient_set(rep.cfg, r, lang)))}</p>",
+    ]
+    summary = r.summary
+    rep.parts.append(
+        figure(charts.stocks_by_category(summary, lang), phrase("stocks_chart", lang))
+    )
+    if r.carbon_level == "commune":
+        rep.static_map("stock_tc_per_ha", phrase("stocks_map", lang))
+    rows = summary[summary["category"] != "total"]
+    by_cat = rows.pivot_table(
+        index="category", columns="pool", values="stock_tc", aggfunc="sum"
+    )
+    pools = [p for p in ("soil", "litter", "live_biomass", "dead_wood") if p in by_cat.columns]
+    by_cat = by_cat[pools]
+    area_by = rows.groupby("category")["area_ha"].first()
+    out = pd.DataFrame({"category": [label(k, lang) for k in by_cat.index]})
+    out["area_ha"] = area_by.reindex(by_cat.index).to_numpy()
+    for p in pools:
+        out[p] = by_cat[p].to_numpy()
+    out["stock_tc"] = by_cat.sum(axis=1).to_numpy()
+    out["stock_tc_per_ha"] = out["stock_tc"] / out["area_ha"].where(out["area_ha"] > 0)
+    out = out.sort_values("stock_tc", ascending=False)
+    area_total = float(out["area_ha"].sum())
+    total: dict[str, Any] = {"category": label("total", lang), "area_ha": area_total}
+    for p in [*pools, "stock_tc"]:
+        total[p] = float(out[p].sum())
+    total["stock_tc_per_ha"] = total["stock_tc"] / area_total if area_total > 0 else np.nan
+    out = pd.concat([out, pd.DataFrame([total])], ignore_index=True)
+    out = out.rename(columns={p: f"stock_{p}_tc" for p in pools})
+    rep.parts += [
+        f"<h3>{esc(phrase('by_category', lang))}</h3>",
+        table(out, lang, text_columns=("category",), total_row=len(out) - 1),
+    ]
+
+
+def flows_section(rep: ReportBuilder) -> None:
+    r, lang = rep.r, rep.lang
+    seq = r.sequestration
+    terr = seq[seq["level"] == "territory"].iloc[0]
+    period = str(terr["period"])
+    coverage = coverage_sentence(terr, lang)
+    rep.kpis.append(
+        kpi(
+            f"{label('flow_tco2e_per_yr', lang, unit=True)} {period}",
+            number(terr["total"], lang),
+            coverage,
+        )
+    )
+    rep.section("flows", phrase("flows_title", lang, period=period))
+    rep.parts.append(f"<p class='sign'>{esc(phrase('sign', lang))}</p>")
+    rep.parts.append("<div class='kpis'>")
+    for cat in ("total", "forest", "agricultural_soils", "other_soils", "wood_products"):
+        rep.parts.append(kpi(label(cat, lang, unit=True), number(terr[cat], lang)))
+    rep.parts.append("</div>")
+    text = coverage
+    if not bool(terr["complete"]):
+        text += "; " + phrase("partial_rows", lang)
+    rep.parts.append(f"<p>{esc(text)}</p>")
+    caption = phrase("flows_chart", lang)
+    level = "epci" if (seq["level"] == "epci").sum() >= 2 else "commune"
+    n_zones = int(((seq["level"] == level) & seq["total"].notna()).sum())
+    if n_zones > FLOW_CHART_BARS:
+        caption += f" ({phrase('largest_flows', lang, n=FLOW_CHART_BARS)})"
+    rep.parts.append(figure(charts.flows_by_epci(seq, lang, top_n=FLOW_CHART_BARS), caption))
+    if r.flows is not None and (r.flows["flow_kind"] == "landuse_change").any():
+        rep.parts.append(
+            figure(charts.landuse_change_matrix(r.flows, lang), phrase("luc_chart", lang))
+        )
+    if r.carbon_level == "commune":
+        rep.static_map("flow_tco2e_per_yr", phrase("flows_map", lang), diverging=True)
+    rows = with_names(seq[seq["level"] != "commune"], lang)
+    cols = [
+        c
+        for c in (
+            "name",
+            "code",
+            "forest",
+            "agricultural_soils",
+            "other_soils",
+            "wood_products",
+            "total",
+            "landcover_covered_share",
+            "complete",
+            "coverage_note",
+        )
+        if c in rows.columns
+    ]
+    rep.epci_table(rows[cols])
+
+
+def carbon_method_lines(cfg: Any, results: Any, lang: Language) -> list[str]:
+    """How the figures were computed, a sentence each (report's method section)."""
+    fr = lang == "fr"
+    out: list[str] = []
+    if results.summary is not None:
+        out.append(
+            "Stocks : surface de chaque occupation du sol par commune (pixels de la carte "
+            "d'occupation du sol, ou table de surfaces) multipliée par les stocks de référence "
+            "par hectare de chaque réservoir (sol 0–30 cm, litière, biomasse vivante, bois mort)."
+            if fr
+            else "Stocks: area of each land use per commune (land-cover pixels, or an area table) "
+            "times the reference stock per hectare of each pool (soil 0–30 cm, litter, live "
+            "biomass, dead wood)."
+        )
+    if results.sequestration is not None:
+        out.append(
+            "Flux : changements d'occupation des sols entre les deux dates (différence de stocks "
+            "répartie sur la période), croissance forestière nette des prélèvements, N2O des sols "
+            "déstockés ; regroupés selon les catégories du PCAET (Forêt, Sols agricoles, Autres "
+            "sols, Produits bois), en tCO2e par an, comme l'outil ALDO de l'ADEME."
+            if fr
+            else "Flows: land-use changes between the two dates (stock difference spread over the "
+            "period), forest growth net of harvest, N2O of soils losing carbon; grouped in the "
+            "PCAET categories (forest, agricultural soils, other soils, wood products), in tCO2e "
+            "per year, as ADEME's ALDO tool does."
+        )
+    return out
+
+
+def carbon_source_lines(cfg: Any, results: Any, keys: set[str], lang: Language) -> list[tuple[str, str]]:
+    """Sources and attribution of the inputs ``keys``: (input key, sentence) pairs."""
+    fr = lang == "fr"
+    out: list[tuple[str, str]] = []
+    nomenclature = getattr(getattr(cfg, "landcover", None), "nomenclature", None)
+    if "landcover" in keys and nomenclature == "clc":
+        out.append(("landcover",
+            "Occupation du sol : Corine Land Cover, © Union européenne, programme Copernicus "
+            "Land Monitoring Service, Agence européenne pour l'environnement (données libres, "
+            "citation de la source requise)."
+            if fr
+            else "Land cover: Corine Land Cover, © European Union, Copernicus Land Monitoring "
+            "Service, European Environment Agency (free data, source attribution required)."
+        ))
+    elif "landcover" in keys:
+        out.append(("landcover",
+            "Occupation du sol : carte fournie au calcul (voir Données d'entrée)."
+            if fr
+            else "Land cover: the map given to the run (see Inputs)."
+        ))
+    coeffs = without_paths(str(results.coefficient_set or ""))
+    described = without_paths(coefficient_set(cfg, results, lang)) if cfg is not None else coeffs
+    if results.summary is not None:
+        if (
+            "aldo" in coeffs.lower()
+            or getattr(getattr(cfg, "carbon", None), "coefficients", "") == "aldo"
+        ):
+            out.append(("coefficients",
+                "Stocks et flux de référence : outil ALDO, ADEME (Licence Ouverte Etalab 2.0)."
+                if fr
+                else "Reference stocks and flows: ALDO tool, ADEME (Etalab Open Licence 2.0)."
+            ))
+        else:
+            out.append(("coefficients",
+                f"Coefficients : {described} (valeurs par défaut du GIEC, lignes directrices 2006 "
+                "et raffinement 2019)."
+                if fr
+                else f"Coefficients: {described} (IPCC default values, 2006 guidelines and 2019 "
+                "refinement)."
+            ))
+    return out

@@ -1,0 +1,214 @@
+"""The rooftop PV sections of the territory report (built by :class:`geocarbon.report.ReportBuilder`)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from geocarbon import report_charts as charts
+from geocarbon.labels import Language, label
+from geocarbon.report import (
+    ReportBuilder,
+    coverage_sentence,
+    esc,
+    figure,
+    kpi,
+    number,
+    phrase,
+    table,
+    target_row,
+    target_value,
+    target_year,
+    with_names,
+)
+
+
+def _azimuth_text(value: Any, lang: Language) -> str:
+    """Azimuths of the yields table: "180", "mean 90/…/270", "as pitched" (in French too)."""
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return number(value, lang, 0 if float(value).is_integer() else 1)
+    text = str(value)
+    if lang == "fr":
+        text = text.replace("mean ", "moyenne ").replace("as pitched", "comme les toits en pente")
+    return text
+
+
+#: Groups of the PV summary → display-name ids.
+PV_GROUPS = {
+    "all": "all",
+    "roof flat": "flat",
+    "roof pitched": "pitched",
+    "roof unknown": "unknown",
+    "public buildings": "public_buildings",
+    "large roofs (> threshold)": "large_roofs",
+}
+
+
+def pv_section(rep: ReportBuilder) -> None:
+    r, lang = rep.r, rep.lang
+    pv = r.pv
+    levels = getattr(pv, "levels", None)
+    rep.section("pv", phrase("pv", lang))
+    terr = None
+    if levels is not None and (levels["level"] == "territory").any():
+        terr = levels[levels["level"] == "territory"].iloc[0]
+    if terr is not None:
+        coverage = coverage_sentence(terr, lang)
+        rep.kpis.append(
+            kpi(label("pv_mwp", lang, unit=True), number(terr["pv_mwp"], lang, 1), coverage)
+        )
+        rep.parts += [
+            "<div class='kpis'>",
+            kpi(label("pv_mwp", lang, unit=True), number(terr["pv_mwp"], lang, 1)),
+            kpi(label("pv_mwh_per_yr", lang, unit=True), number(terr["pv_mwh_per_yr"], lang)),
+            kpi(label("pv_buildings", lang), number(terr["pv_buildings"], lang)),
+            "</div>",
+            f"<p>{esc(coverage)}</p>",
+        ]
+    rep.parts.append(
+        figure(charts.pv_by_roof_form(pv.summary, lang), phrase("pv_roof_chart", lang))
+    )
+    if levels is not None and (levels["level"] == "commune").sum() > 1:
+        n = min(15, int((levels["level"] == "commune").sum()))
+        rep.parts.append(
+            figure(
+                charts.pv_by_commune(levels, lang, top_n=n),
+                f"{phrase('pv_commune_chart', lang)} ({phrase('top_communes', lang, n=n)})",
+            )
+        )
+    rep.static_map("pv_mwp", phrase("pv_map", lang))
+    if levels is not None:
+        rows = with_names(levels[levels["level"] != "commune"], lang)
+        cols = [
+            c
+            for c in (
+                "name",
+                "code",
+                "pv_buildings",
+                "pv_mwp",
+                "pv_mwh_per_yr",
+                "pv_kwp_per_inhab",
+                "pv_covered_share",
+                "complete",
+                "coverage_note",
+            )
+            if c in rows.columns
+        ]
+        rep.epci_table(rows[cols])
+    summary = pv.summary.copy()
+    summary["group"] = [label(PV_GROUPS.get(str(g), str(g)), lang) for g in summary["group"]]
+    cols = [
+        c
+        for c in (
+            "group",
+            "buildings",
+            "buildings_with_potential",
+            "usable_m2",
+            "mwp",
+            "mwh_per_yr",
+        )
+        if c in summary.columns
+    ]
+    summary = summary[cols].rename(
+        columns={
+            "group": "pv_group",
+            "buildings": "pv_buildings",
+            "buildings_with_potential": "pv_buildings_with_potential",
+            "usable_m2": "pv_usable_m2",
+            "mwp": "pv_mwp",
+            "mwh_per_yr": "pv_mwh_per_yr",
+        }
+    )
+    rep.parts += [
+        f"<h3>{esc(phrase('roof_forms', lang))}</h3>",
+        table(summary, lang, text_columns=("pv_group",)),
+    ]
+    yields = pv.yields.copy()
+    if len(yields):
+        yields["case"] = [label(str(c), lang) for c in yields["case"]]
+        if "azimuth_deg" in yields.columns:
+            yields["azimuth_deg"] = [_azimuth_text(v, lang) for v in yields["azimuth_deg"]]
+        yields = yields.rename(columns={"case": "pv_case", "azimuth_deg": "azimuth_deg_text"})
+        rep.parts += [
+            f"<h3>{esc(phrase('yields', lang))}</h3>",
+            table(yields, lang, text_columns=("pv_case", "azimuth_deg_text")),
+        ]
+
+
+def pv_target_rows(rep: ReportBuilder) -> list[str]:
+    """Rows of the report's targets table (PCAET indicator form)."""
+    r, lang = rep.r, rep.lang
+    rows: list[str] = []
+    if not len(r.pv.targets):
+        return rows
+    for _, t in r.pv.targets.iterrows():
+        ind = str(t["indicator"])
+        covers = t["potential_covers_target"]
+        # empty: the data do not decide it (partial coverage): say so, never "short"
+        status = (
+            phrase("not_checked", lang)
+            if covers is None or pd.isna(covers)
+            else phrase("potential_covers" if bool(covers) else "potential_short", lang)
+        )
+        if pd.isna(t.get("existing")):
+            status = (
+                f"{status} ; {phrase('no_existing', lang)}"
+                if lang == "fr"
+                else f"{status}; {phrase('no_existing', lang)}"
+            )
+        rows.append(
+            target_row(
+                phrase("pv", lang),
+                label(ind, lang, unit=True),
+                str(t.get("label") or ""),
+                target_value(ind, lang, t.get("existing")),
+                target_value(ind, lang, t["target"]),
+                target_year(t["year"]),
+                target_value(ind, lang, t.get("gap_to_target")),
+                target_value(ind, lang, t["potential"]),
+                status,
+            )
+        )
+    return rows
+
+
+def pv_method_lines(cfg: Any, results: Any, lang: Language) -> list[str]:
+    """How the figures were computed, a sentence each (report's method section)."""
+    fr = lang == "fr"
+    out: list[str] = []
+    if results.pv is not None:
+        out.append(
+            "Photovoltaïque : surface de toit utilisable de chaque bâtiment (selon la forme du "
+            "toit et les exclusions) × puissance surfacique, × productible annuel calculé à partir "
+            "du fichier météo pour l'inclinaison et l'orientation retenues."
+            if fr
+            else "Photovoltaics: usable roof area of each building (by roof form and exclusions) × "
+            "power per m², × annual yield computed from the weather file for the tilt and "
+            "orientation used."
+        )
+    return out
+
+
+def pv_source_lines(cfg: Any, results: Any, keys: set[str], lang: Language) -> list[tuple[str, str]]:
+    """Sources and attribution of the inputs ``keys``: (input key, sentence) pairs."""
+    fr = lang == "fr"
+    out: list[tuple[str, str]] = []
+    if "buildings" in keys:
+        out.append(("buildings",
+            "Bâtiments : IGN BD TOPO® (Licence Ouverte Etalab 2.0) ou fichier équivalent fourni "
+            "au calcul."
+            if fr
+            else "Buildings: IGN BD TOPO® (Etalab Open Licence 2.0) or the equivalent file given "
+            "to the run."
+        ))
+    if "weather" in keys:
+        out.append(("weather",
+            "Météo : fichier d'année type (EPW) fourni au calcul ; citer son producteur "
+            "(par exemple PVGIS, Commission européenne)."
+            if fr
+            else "Weather: typical-year file (EPW) given to the run; credit its producer (e.g. "
+            "PVGIS, European Commission)."
+        ))
+    return out
