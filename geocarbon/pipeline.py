@@ -435,20 +435,9 @@ def provenance(cfg: PipelineConfig, results: Results) -> dict[str, Any]:
         p = Path(path)
         inputs[key] = {"path": str(p), "sha256": sha256_file(p) if p.is_file() else None}
     totals: dict[str, Any] = {"communes": len(results.communes)}
-    frames = [results.communes] if results.zones is None else [results.communes, results.zones]
-    for frame in frames:
-        for c in (
-            "area_ha",
-            "landcover_area_ha",
-            "stock_tc",
-            "flow_tco2e_per_yr",
-            "pv_kwp",
-            "pv_mwh_per_yr",
-        ):
-            if c in frame.columns and frame[c].notna().any():
-                totals[c] = round(float(frame[c].sum()), 3)
-    if results.zones is not None:
-        totals["epci"] = len(results.zones)
+    totals.update(capabilities.column_totals(results.communes, ("area_ha",)))
+    for capability in capabilities.computed(results):
+        totals.update(capability.run_totals(results))
     return {
         "geocarbon_version": __version__,
         "pipeline": cfg.name,

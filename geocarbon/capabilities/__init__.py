@@ -110,9 +110,22 @@ class Capability:
         id)."""
         return {}
 
+    def run_totals(self, results: Results) -> dict[str, Any]:
+        """This capability's totals in ``run.json`` (figure → value)."""
+        return {}
+
     def summary_line(self, results: Results) -> str:
         """Part of the CLI's closing line (empty: nothing to say)."""
         return ""
+
+
+def column_totals(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, float]:
+    """Sum of each of ``columns`` that ``frame`` holds with a value (rounded to 3 decimals)."""
+    return {
+        c: round(float(frame[c].sum()), 3)
+        for c in columns
+        if c in frame.columns and frame[c].notna().any()
+    }
 
 
 def registered() -> list[Capability]:

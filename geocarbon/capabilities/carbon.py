@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from geocarbon.capabilities import Capability
+from geocarbon.capabilities import Capability, column_totals
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -119,6 +119,14 @@ class CarbonCapability(Capability):
 
     def map_titles(self) -> dict[str, str]:
         return {"carbon_stocks": "stocks", "carbon_flows": "flows"}
+
+    def run_totals(self, results: Results) -> dict[str, Any]:
+        figures = ("area_ha", "landcover_area_ha", "stock_tc", "flow_tco2e_per_yr")
+        totals = column_totals(results.communes, figures[1:])
+        if results.zones is not None:
+            totals.update(column_totals(results.zones, figures))
+            totals["epci"] = len(results.zones)
+        return totals
 
     def summary_line(self, results: Results) -> str:
         communes = results.communes

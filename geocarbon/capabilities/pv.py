@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from geocarbon.capabilities import Capability
+from geocarbon.capabilities import Capability, column_totals
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,6 +88,9 @@ class PvCapability(Capability):
 
     def map_titles(self) -> dict[str, str]:
         return {"rooftop_pv": "pv"}
+
+    def run_totals(self, results: Results) -> dict[str, Any]:
+        return column_totals(results.communes, ("pv_kwp", "pv_mwh_per_yr"))
 
     def summary_line(self, results: Results) -> str:
         communes = results.communes
