@@ -1022,10 +1022,16 @@ class PipelineConfig(_Strict):
 
     @model_validator(mode="after")
     def _steps_have_inputs(self) -> PipelineConfig:
-        if self.land_source is None and self.pv is None and self.charging is None:
+        from geocarbon import capabilities
+
+        if not any(c.enabled(self) for c in capabilities.all_capabilities()):
+            extra = [
+                f"{c.config_key} ({c.name})" for c in capabilities.all_capabilities() if c.config_key
+            ]
             msg = (
                 "the pipeline declares no step: give landcover (a land-cover raster) or areas (an "
                 "area table) for carbon, pv (rooftop photovoltaics) and/or charging"
+                + (f", or {', '.join(extra)}" if extra else "")
             )
             raise ValueError(msg)
         if self.landcover is not None and self.areas is not None:
@@ -1200,12 +1206,36 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
+def pipeline_model() -> type[PipelineConfig]:
+    """The model of a pipeline file: :class:`PipelineConfig`, plus one optional section per
+    capability registered with a configuration of its own (``config_key``/``config_model``,
+    see :mod:`geocarbon.capabilities`)."""
+    from pydantic import create_model
+
+    from geocarbon import capabilities
+
+    extra = {
+        c.config_key: (
+            c.config_model | None,
+            Field(default=None, description=c.config_description or f"Settings of {c.name}."),
+        )
+        for c in capabilities.all_capabilities()
+        if c.config_key and c.config_model is not None
+    }
+    if not extra:
+        return PipelineConfig
+    model: type[PipelineConfig] = create_model(  # type: ignore[call-overload]
+        "PipelineConfig", __base__=PipelineConfig, **extra
+    )
+    return model
+
+
 def config_from_dict(
     data: dict[str, Any], base_dir: Path, source: str = "<config>"
 ) -> PipelineConfig:
     """Validate a configuration mapping and resolve its paths against ``base_dir``."""
     try:
-        cfg = PipelineConfig.model_validate(_expand_tree(data))
+        cfg = pipeline_model().model_validate(_expand_tree(data))
     except ValidationError as err:
         raise ConfigError(_format_validation_error(err, source)) from None
     resolved = _resolve_paths(cfg, base_dir.resolve())

@@ -70,6 +70,9 @@ class Results:
     """Carbon figures per EPCI of a run from an EPCI-level area table."""
     carbon_level: str = "commune"
     """What the carbon figures are computed for: ``commune`` or ``epci``."""
+    parts: dict[str, Any] = field(default_factory=dict)
+    """Results of capabilities added with :func:`geocarbon.capabilities.register`, by
+    capability name."""
 
 
 class StepAnnouncer:

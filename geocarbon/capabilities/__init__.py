@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     import pandas as pd
+    from pydantic import BaseModel
 
     from geocarbon.config import PipelineConfig
     from geocarbon.notices import Notice
@@ -35,6 +36,12 @@ class Capability:
     name: ClassVar[str] = ""
     #: What the CLI's ``validate`` says was checked (English).
     checked: ClassVar[str] = ""
+    #: The pipeline file's section of a capability added with :func:`register` (the built-in
+    #: ones have theirs in :class:`geocarbon.config.PipelineConfig`), its model (a pydantic
+    #: model forbidding unknown keys) and its description (JSON Schema, README).
+    config_key: ClassVar[str | None] = None
+    config_model: ClassVar[type[BaseModel] | None] = None
+    config_description: ClassVar[str] = ""
 
     def enabled(self, cfg: PipelineConfig) -> bool:
         """Whether the pipeline asks for this capability."""
