@@ -31,11 +31,12 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, NoDefault
 from pydantic_core import PydanticCustomError, core_schema, to_jsonable_python
 
 from geocarbon.errors import ConfigError
+from geocarbon.values import CARBON_POOLS as CARBON_POOLS
+from geocarbon.values import STOCK_MAX_TC_PER_HA as STOCK_MAX_TC_PER_HA
 
 #: Environment variable naming the folder of shared public data (see README).
 DATA_ENV_VAR = "GEOCARBON_DATA"
 
-CARBON_POOLS = ("soil", "litter", "live_biomass", "dead_wood")
 FOREST_TYPES = ("broadleaf", "conifer", "mixed", "poplar")
 
 
@@ -119,10 +120,6 @@ BLOCK_PIXELS_MIN, BLOCK_PIXELS_MAX = 10_000, 25_000_000
 #: A charging point of more than this power [kW] is implausible (the same ceiling as the
 #: data checks of charging points).
 POWER_MAX_KW = 1_000.0
-#: Largest carbon stock of one pool [tC/ha] accepted from a coefficient table or an override:
-#: the densest stocks known (peatland soils, old-growth temperate rainforest biomass) stay
-#: below about 1,500 tC/ha; ALDO's tables peak at 135 tC/ha.
-STOCK_MAX_TC_PER_HA = 2_000.0
 
 #: Descriptions shared by several keys of a pipeline file.
 _SEPARATOR = "Column separator of the CSV (';' for tables saved by French spreadsheets)."

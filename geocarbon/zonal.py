@@ -20,9 +20,9 @@ import pandas as pd
 
 from geocarbon.errors import InputError
 from geocarbon.geo import PixelAreaModel
-from geocarbon.io.raster import RasterBlock
 from geocarbon.notices import Notice
 from geocarbon.rasterize import EdgeTable, burn_block, edge_table
+from geocarbon.values import RasterBlock
 
 logger = logging.getLogger(__name__)
 

@@ -21,15 +21,10 @@ import numpy as np
 import pandas as pd
 
 from geocarbon.carbon.categories import FOREST_CATEGORIES, STOCK_CATEGORIES
-from geocarbon.config import CARBON_POOLS, STOCK_MAX_TC_PER_HA
 from geocarbon.errors import CoefficientError
-from geocarbon.io.coefficients import (
-    ALDO_FILES,
-    AldoTables,
-    checked_numbers,
-    drop_identical_duplicates,
-)
 from geocarbon.notices import Notice
+from geocarbon.table_checks import checked_numbers, drop_identical_duplicates
+from geocarbon.values import ALDO_FILES, CARBON_POOLS, STOCK_MAX_TC_PER_HA, AldoTables
 
 #: ALDO litter stock in forests [tC/ha] (ALDO applies it to the four forest types only).
 ALDO_FOREST_LITTER_TC_PER_HA = 9.0

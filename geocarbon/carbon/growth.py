@@ -15,12 +15,11 @@ from geocarbon.carbon.coefficients import (
 )
 from geocarbon.carbon.flows import ForestGrowthCoefficients
 from geocarbon.errors import CoefficientError
-from geocarbon.io.coefficients import (
+from geocarbon.table_checks import checked_numbers, drop_identical_duplicates
+from geocarbon.values import (
     FOREST_FLOW_MAX_TC_PER_HA_YR,
     FOREST_HARVEST_MAX_M3_PER_HA_YR,
     AldoTables,
-    checked_numbers,
-    drop_identical_duplicates,
 )
 
 BALANCE = "bilan_carbone_(tC∙ha-1∙an-1)"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from geocarbon.config import CARBON_POOLS
 from geocarbon.errors import CoefficientError
+from geocarbon.values import CARBON_POOLS
 
 STOCK_COLUMNS = ["commune_code", "category", "pool", "area_ha", "ref_stock_tc_per_ha", "stock_tc"]
 

@@ -2,45 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from geocarbon.config import STOCK_MAX_TC_PER_HA
 from geocarbon.errors import CoefficientError, InputError
 from geocarbon.io.tables import read_csv, read_json
-
-#: Files of an ALDO table folder, as published in ADEME's ALDO repository.
-ALDO_FILES = {
-    "stocks": "stocks-zpc.csv",
-    "zpc": "zpc.csv",
-    "communes": "communes_17122018.csv",
-    "inter_regions": "region-to-inter-region.json",
-    "biomass": "biomass-hors-forets.csv",
-    "forest": "bilan-carbone-foret-par-localisation.csv",
-}
-#: Files needed for flows only.
-ALDO_FLOW_FILES = {
-    "flux": "flux-zpc.csv",
-    "wood_use": "proportion-usage-bois-par-region.csv",
-}
-
-
-#: Bounds of the other numbers of the coefficient tables. Each is about ten times the largest
-#: magnitude of the published tables, so that no real table approaches it while a slip
-#: (a sign, a unit, a fill value such as 1e30) is refused.
-#: Soil change of a transition in ``flux-zpc.csv`` [tC/ha, or tC/ha/yr over 20 years]:
-#: largest published magnitude 89 (wetland -> cropland, zone 1_2).
-SOIL_FLUX_MAX_TC_PER_HA = 900.0
-#: Net balance and harvest of the forest inventory [tC/ha/yr]: largest published magnitude
-#: 5.87 (harvest); the growth table of the generic set holds 4.22 at most.
-FOREST_FLOW_MAX_TC_PER_HA_YR = 60.0
-#: Harvest volume of the forest inventory [m3/ha/yr]: largest published value 21.89.
-FOREST_HARVEST_MAX_M3_PER_HA_YR = 220.0
+from geocarbon.table_checks import checked_numbers as checked_numbers
+from geocarbon.table_checks import drop_identical_duplicates as drop_identical_duplicates
+from geocarbon.values import ALDO_FILES as ALDO_FILES
+from geocarbon.values import ALDO_FLOW_FILES as ALDO_FLOW_FILES
+from geocarbon.values import FOREST_FLOW_MAX_TC_PER_HA_YR as FOREST_FLOW_MAX_TC_PER_HA_YR
+from geocarbon.values import FOREST_HARVEST_MAX_M3_PER_HA_YR as FOREST_HARVEST_MAX_M3_PER_HA_YR
+from geocarbon.values import SOIL_FLUX_MAX_TC_PER_HA as SOIL_FLUX_MAX_TC_PER_HA
+from geocarbon.values import STOCK_MAX_TC_PER_HA
+from geocarbon.values import AldoTables as AldoTables
 
 #: Columns of the IGN forest inventory table read as numbers, with their bounds and unit.
 FOREST_STOCK_COLUMNS = ("carbone_(tC∙ha-1)", "bois_mort_carbone_(tC∙ha-1)")
@@ -48,152 +26,12 @@ FOREST_BALANCE_COLUMN = "bilan_carbone_(tC∙ha-1∙an-1)"
 FOREST_HARVEST_C_COLUMN = "prelevement_carbone_(tC∙ha-1∙an-1)"
 FOREST_HARVEST_M3_COLUMN = "prelevement_volume_(m3∙ha-1∙an-1)"
 
-_TEXT_FIX = (
-    "correct the cell (a number with a dot as decimal mark; an empty cell where the "
-    "published table has none) or restore the published file"
-)
 
 
-def _shown(value: object) -> str:
-    if isinstance(value, float | np.floating):
-        return f"{float(value):g}"
-    return repr(value)
 
 
-def checked_numbers(
-    frame: pd.DataFrame,
-    columns: Iterable[str],
-    *,
-    source: str,
-    labels: pd.Series,
-    low: float,
-    high: float,
-    unit: str,
-    blank: str = "",
-) -> pd.DataFrame:
-    """A copy of ``frame`` whose ``columns`` are floats, every value checked.
-
-    Empty cells become NaN (what they mean is the caller's business); a cell holding text
-    that is not a number, an infinite value or a value outside ``[low, high]`` is refused.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        The table as read (cells may be text).
-    columns : iterable of str
-        Columns to convert; those absent from ``frame`` are skipped.
-    source : str
-        What and which file, for messages (e.g. ``"ALDO tables: /x/stocks-zpc.csv"``).
-    labels : Series
-        A label per row naming it (e.g. ``"zpc 4_1"``), aligned on ``frame``'s index.
-    low, high : float
-        Allowed range, in ``unit``.
-    unit : str
-        Unit of the values (e.g. ``"tC/ha"``).
-    blank : str
-        What an empty cell means, for the message of a refused cell.
-
-    Raises
-    ------
-    CoefficientError
-        Naming the file, the row, the column and the value, the allowed range and the fix.
-    """
-    out = frame.copy()
-    for column in columns:
-        if column not in frame.columns:
-            continue
-        raw = frame[column]
-        if pd.api.types.is_bool_dtype(raw):
-            text = raw.astype(object).astype(str)
-            numbers = pd.Series(np.nan, index=raw.index)
-            empty = pd.Series(False, index=raw.index)
-        elif pd.api.types.is_numeric_dtype(raw):
-            numbers = raw.astype(float)
-            text = raw
-            empty = numbers.isna()
-        else:
-            text = raw.astype(object).where(raw.notna(), None)
-            stripped = text.map(lambda v: v.strip() if isinstance(v, str) else v)
-            empty = stripped.isna() | stripped.eq("")
-            numbers = pd.to_numeric(stripped.where(~empty), errors="coerce").astype(float)
-        where = f"{source}: {{label}}, column {column!r}"
-        not_number = numbers.isna() & ~empty
-        if not_number.any():
-            first = not_number.to_numpy().nonzero()[0][0]
-            more = int(not_number.sum()) - 1
-            msg = (
-                f"{where.format(label=labels.iloc[first])}: {_shown(text.iloc[first])} is not a "
-                f"number{f' (and {more} other cells of this column)' if more else ''}; "
-                f"{_TEXT_FIX}{f'; an empty cell means {blank}' if blank else ''}"
-            )
-            raise CoefficientError(msg)
-        values = numbers.to_numpy()
-        with np.errstate(invalid="ignore"):
-            bad = ~np.isnan(values) & ~(np.isfinite(values) & (values >= low) & (values <= high))
-        if bad.any():
-            first = bad.nonzero()[0][0]
-            more = int(bad.sum()) - 1
-            msg = (
-                f"{where.format(label=labels.iloc[first])}: {_shown(values[first])} is outside "
-                f"the plausible range {_shown(low)} to {_shown(high)} {unit}"
-                f"{f' (and {more} other cells of this column)' if more else ''}; correct the "
-                "value or restore the published file"
-            )
-            raise CoefficientError(msg)
-        out[column] = numbers
-    return out
 
 
-def drop_identical_duplicates(
-    frame: pd.DataFrame,
-    key: list[str],
-    *,
-    source: str,
-    compare: list[str] | None = None,
-) -> pd.DataFrame:
-    """``frame`` with one row per ``key``: identical duplicates are dropped, rows that share
-    a key but disagree are refused.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        The table (values already converted, so that ``47`` and ``47.0`` agree).
-    key : list of str
-        Columns identifying a row.
-    source : str
-        What and which file, for messages.
-    compare : list of str, optional
-        Columns that must agree between duplicates (default: every column).
-
-    Raises
-    ------
-    CoefficientError
-        Naming the key, the column and both values.
-    """
-    columns = list(dict.fromkeys([*key, *(compare if compare is not None else frame.columns)]))
-    distinct = frame[columns].drop_duplicates()
-    clash = distinct[distinct.duplicated(key, keep=False)]
-    if len(clash):
-        first = clash.iloc[0]
-        same = (clash[key] == first[key]).all(axis=1)
-        rows = clash[same]
-        differ = next(
-            c
-            for c in columns
-            if c not in key
-            and rows[c].astype(object).where(rows[c].notna(), None).nunique(dropna=False) > 1
-        )
-        values = " and ".join(_shown(v) for v in rows[differ].head(2))
-        name = ", ".join(f"{k} {first[k]!s}" for k in key)
-        n_keys = len(clash.drop_duplicates(key))
-        msg = (
-            f"{source}: {name} is listed twice with different values of {differ!r}: {values}"
-            f"{f' ({n_keys - 1} other keys too)' if n_keys > 1 else ''}; keep one row per "
-            f"{', '.join(key)} (identical duplicates are allowed)"
-        )
-        raise CoefficientError(msg)
-    keep = ~frame.duplicated(key)
-    return frame[keep].reset_index(drop=True)
 
 
 def _labels(frame: pd.DataFrame, *columns: str) -> pd.Series:
@@ -383,21 +221,6 @@ def check_aldo_tables(tables: AldoTables) -> AldoTables:
     )
 
 
-@dataclass(frozen=True)
-class AldoTables:
-    """ALDO's reference tables, as read (units: tC/ha)."""
-
-    folder: Path
-    stocks: pd.DataFrame
-    zpc: pd.DataFrame
-    communes: pd.DataFrame
-    inter_regions: dict[str, str]
-    biomass: pd.DataFrame
-    forest: pd.DataFrame
-    forest_locations: pd.DataFrame | None = None
-    flux: pd.DataFrame | None = None
-    wood_use: pd.DataFrame | None = None
-    forest_locations_path: Path | None = None
 
 
 def read_aldo_tables(

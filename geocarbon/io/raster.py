@@ -11,14 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rasterio
-from affine import Affine
-from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
 from rasterio.vrt import WarpedVRT
@@ -26,38 +23,12 @@ from rasterio.windows import Window
 
 from geocarbon.errors import InputError
 from geocarbon.io.tables import require_file
+from geocarbon.values import RasterBlock as RasterBlock
+from geocarbon.values import RasterInfo as RasterInfo
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class RasterInfo:
-    """What geocarbon needs to know of a single-band raster.
-
-    ``what`` names the input kind ("land cover", "population raster"...) in messages.
-    """
-
-    path: Path
-    crs: CRS
-    transform: Affine
-    width: int
-    height: int
-    dtype: str
-    nodata: float | None
-    what: str = "raster"
-
-    @property
-    def bounds(self) -> tuple[float, float, float, float]:
-        """(left, bottom, right, top) in the raster's CRS."""
-        left, top = self.transform.c, self.transform.f
-        right = left + self.transform.a * self.width
-        bottom = top + self.transform.e * self.height
-        return (min(left, right), min(top, bottom), max(left, right), max(top, bottom))
-
-    @property
-    def is_float(self) -> bool:
-        """True for floating-point rasters (where NaN may mark nodata)."""
-        return np.issubdtype(np.dtype(self.dtype), np.floating)
 
 
 def read_error(what: str, path: Path | str, err: Exception) -> InputError:
@@ -147,33 +118,6 @@ def raster_info(path: Path, what: str) -> RasterInfo:
     return info
 
 
-@dataclass
-class RasterBlock:
-    """One block of the reference grid with the values of every layer read for it.
-
-    Attributes
-    ----------
-    row_off, col_off : int
-        Offset of the block in the reference grid (pixels).
-    transform : Affine
-        Transform of the block (its own origin).
-    arrays : dict of str to ndarray
-        Values of each layer on the block, shape (rows, cols).
-    nodata : dict of str to float or None
-        Nodata value of each layer (after alignment).
-    """
-
-    row_off: int
-    col_off: int
-    transform: Affine
-    arrays: dict[str, np.ndarray] = field(default_factory=dict)
-    nodata: dict[str, float | None] = field(default_factory=dict)
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """(rows, cols) of the block."""
-        first = next(iter(self.arrays.values()))
-        return (int(first.shape[0]), int(first.shape[1]))
 
 
 def block_windows(width: int, height: int, block_pixels: int) -> list[Window]:

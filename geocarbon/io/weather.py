@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,33 +10,12 @@ import pandas as pd
 
 from geocarbon.errors import InputError
 from geocarbon.io.tables import require_file
+from geocarbon.values import Weather as Weather
 
 #: Year given to typical-year files (months of different years; a non-leap year).
 TYPICAL_YEAR = 2019
 
 
-@dataclass(frozen=True)
-class Weather:
-    """Hourly weather of a site.
-
-    Attributes
-    ----------
-    data : DataFrame
-        Hour-beginning, time-zone-aware index; columns ``ghi``, ``dni``, ``dhi`` [W/m²],
-        ``temp_air`` [°C], ``wind_speed`` [m/s].
-    latitude, longitude : float
-        Site [degrees].
-    altitude : float
-        Site altitude [m].
-    source : str
-        File and format.
-    """
-
-    data: pd.DataFrame
-    latitude: float
-    longitude: float
-    altitude: float
-    source: str
 
 
 def _open_text(path: Path) -> Any:

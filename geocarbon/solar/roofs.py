@@ -9,14 +9,48 @@ yield of its roof form. Buildings not kept carry an ``excluded_reason``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, Protocol
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from geocarbon.config import PvParameters
-
 ROOF_FORMS = ("flat", "pitched", "unknown")
+
+
+class RoofParameters(Protocol):
+    """What the roof model needs of the PV parameters (``pv.parameters`` of a pipeline, or
+    any object with these attributes, read only)."""
+
+    @property
+    def flat_roof_max_range_m(self) -> float:
+        """Largest roof height range [m] of a flat roof."""
+
+    @property
+    def usable_share(self) -> Mapping[Any, float]:
+        """Usable share of the footprint by roof form (``flat``, ``pitched``, ``unknown``)."""
+
+    @property
+    def small_roof_m2(self) -> float:
+        """Footprints below this [m²] keep only ``small_roof_factor`` of their usable area."""
+
+    @property
+    def small_roof_factor(self) -> float:
+        """Share kept on small roofs."""
+
+    @property
+    def min_usable_m2(self) -> float:
+        """Roofs with less usable area [m²] carry no panels."""
+
+    @property
+    def kwp_per_m2(self) -> float:
+        """Installed power per usable area [kWp/m²]."""
+
+    @property
+    def large_roof_m2(self) -> float:
+        """Usable areas from this [m²] count as large roofs."""
 
 
 def roof_form(roof_range_m: np.ndarray, flat_max_range_m: float) -> np.ndarray:
@@ -27,7 +61,7 @@ def roof_form(roof_range_m: np.ndarray, flat_max_range_m: float) -> np.ndarray:
     return out
 
 
-def usable_area_m2(footprint_m2: np.ndarray, roof: np.ndarray, params: PvParameters) -> np.ndarray:
+def usable_area_m2(footprint_m2: np.ndarray, roof: np.ndarray, params: RoofParameters) -> np.ndarray:
     """Usable roof area [m²]: footprint × share of the roof form (× the small-roof factor
     below ``small_roof_m2``); 0 when below ``min_usable_m2``."""
     footprint = np.asarray(footprint_m2, dtype=float)
@@ -133,7 +167,7 @@ def installation_buildings(buildings: np.ndarray, installations: np.ndarray) -> 
 
 
 def roof_potential(
-    buildings: gpd.GeoDataFrame, yields_kwh_per_kwp: dict[str, float], params: PvParameters
+    buildings: gpd.GeoDataFrame, yields_kwh_per_kwp: dict[str, float], params: RoofParameters
 ) -> gpd.GeoDataFrame:
     """Usable area, peak power and energy of each building.
 

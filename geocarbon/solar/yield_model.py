@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from geocarbon.errors import InputError
-from geocarbon.io.weather import Weather
 from geocarbon.notices import Notice
+from geocarbon.values import Weather
 
 REQUIRED = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
 
