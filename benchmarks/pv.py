@@ -25,12 +25,12 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from geocarbon.capabilities.pv_step import prepare_buildings, roof_yields
 from geocarbon.config import PvConfig
 from geocarbon.demo import make_demo_weather
 from geocarbon.geo import local_equal_area_crs
 from geocarbon.io.weather import Weather
 from geocarbon.solar.roofs import roof_potential, within
-from geocarbon.solar.step import prepare_buildings, roof_yields
 
 
 def _rss_mb() -> float:

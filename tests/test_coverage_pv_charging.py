@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from pyproj import Transformer
 from shapely.geometry import box
 
+from geocarbon.capabilities.pv_step import covers_target
 from geocarbon.charging.indicators import (
     access_by_zone,
     area_share_inside,
@@ -24,7 +25,6 @@ from geocarbon.charging.indicators import (
 )
 from geocarbon.cli import main
 from geocarbon.solar.roofs import buildings_cover
-from geocarbon.solar.step import covers_target
 from geocarbon.territory import level_rows
 from tests.conftest import REPO, SHARED, realdata, run_shared_pipeline, write_pipeline, write_raster
 from tests.test_pv_support import weather_file
@@ -577,12 +577,8 @@ def test_la_rochelle_district_covers_part_of_one_commune(larochelle: Path) -> No
 
 
 @pytest.fixture(scope="module")
-def lot_charging(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return run_shared_pipeline(
-        REPO / "pipelines" / "lot_charging.yaml",
-        tmp_path_factory.mktemp("lccov") / "out",
-        SHARED / "lot" / "irve_stations_2022-12-05.gpkg",
-    )
+def lot_charging(lot_charging_out: Path) -> Path:
+    return lot_charging_out  # pipelines/lot_charging.yaml, run once per test process
 
 
 @realdata

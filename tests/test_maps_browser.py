@@ -21,7 +21,6 @@ installs Chromium, and in CI a missing browser fails the tests.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -30,10 +29,10 @@ import geopandas as gpd
 import pytest
 from click.testing import CliRunner
 
+from geocarbon.capabilities.pv_step import MAP_MAX_BUILDINGS
 from geocarbon.cli import main
 from geocarbon.io.pdf import OFFLINE_FLAGS
 from geocarbon.labels import label
-from geocarbon.solar.step import MAP_MAX_BUILDINGS
 from tests.conftest import REPO
 from tests.hostile.test_injection import (
     CHROMIUM,
@@ -165,18 +164,6 @@ CHECKS = r"""<script>
 """
 
 MAP_NAMES = ("carbon_stocks.html", "carbon_flows.html", "rooftop_pv.html", "charging.html")
-
-
-@pytest.fixture(scope="module")
-def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("maps_browser")
-    (root / "pipelines").mkdir()
-    shutil.copy(REPO / "pipelines" / "demo.yaml", root / "pipelines" / "demo.yaml")
-    result = CliRunner().invoke(
-        main, ["-q", "demo", "--pipeline", str(root / "pipelines" / "demo.yaml")]
-    )
-    assert result.exit_code == 0, result.output
-    return root / "outputs" / "demo"
 
 
 def screenshot(page: Path, folder: Path) -> Path:

@@ -154,7 +154,7 @@ def test_existing_output_needs_overwrite(tiny) -> None:
 
 def test_failure_while_writing_leaves_no_partial_output(tiny, monkeypatch) -> None:
     d, pipeline, _, _ = tiny
-    import geocarbon.carbon.step as pl
+    import geocarbon.capabilities.carbon_step as pl
     from geocarbon.errors import OutputError
 
     def boom(*_a, **_k):

@@ -25,14 +25,14 @@ class CarbonCapability(Capability):
         return cfg.land_source is not None
 
     def read(self, cfg: PipelineConfig, inputs: Inputs) -> None:
-        from geocarbon.carbon.step import read_carbon_inputs
+        from geocarbon.capabilities.carbon_step import read_carbon_inputs
 
         inputs.landcover, inputs.forest_map, inputs.landcover_before = read_carbon_inputs(
             cfg, inputs.files
         )
 
     def validate(self, cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
-        from geocarbon.carbon.step import validate_carbon
+        from geocarbon.capabilities.carbon_step import validate_carbon
 
         return validate_carbon(cfg, inputs)
 
@@ -47,7 +47,7 @@ class CarbonCapability(Capability):
         self, cfg: PipelineConfig, inputs: Inputs, results: Results, timer: Timer,
         progress: Progress | None,
     ) -> None:  # fmt: skip
-        from geocarbon.carbon.step import compute_carbon
+        from geocarbon.capabilities.carbon_step import compute_carbon
 
         compute_carbon(cfg, inputs, results, timer, progress)
 
@@ -58,7 +58,7 @@ class CarbonCapability(Capability):
         return [inputs.landcover.crs if inputs.landcover is not None else None]
 
     def layers(self, results: Results, communes: pd.DataFrame, crs: Any) -> dict[str, pd.DataFrame]:
-        from geocarbon.carbon.step import epci_layer
+        from geocarbon.capabilities.carbon_step import epci_layer
 
         layers: dict[str, pd.DataFrame] = {}
         if results.zones is not None:
@@ -78,7 +78,7 @@ class CarbonCapability(Capability):
         self, cfg: PipelineConfig, inputs: Inputs, results: Results, communes: pd.DataFrame,
         folder: Path, announce: StepAnnouncer,
     ) -> None:  # fmt: skip
-        from geocarbon.carbon.step import write_carbon_outputs
+        from geocarbon.capabilities.carbon_step import write_carbon_outputs
 
         with announce("writing carbon tables, rasters and maps"):
             write_carbon_outputs(cfg, inputs, results, communes, folder)

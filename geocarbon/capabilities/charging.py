@@ -26,12 +26,12 @@ class ChargingCapability(Capability):
         return cfg.charging is not None
 
     def read(self, cfg: PipelineConfig, inputs: Inputs) -> None:
-        from geocarbon.charging.step import charging_input_files
+        from geocarbon.capabilities.charging_step import charging_input_files
 
         inputs.files.update(charging_input_files(cfg))
 
     def validate(self, cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
-        from geocarbon.charging.step import validate_charging
+        from geocarbon.capabilities.charging_step import validate_charging
 
         return validate_charging(cfg, inputs.communes, inputs.known_commune_codes)
 
@@ -39,7 +39,7 @@ class ChargingCapability(Capability):
         self, cfg: PipelineConfig, inputs: Inputs, results: Results, timer: Timer,
         progress: Progress | None,
     ) -> None:  # fmt: skip
-        from geocarbon.charging.step import compute_charging
+        from geocarbon.capabilities.charging_step import compute_charging
 
         with timer.step("charging"):
             results.charging = compute_charging(
@@ -71,7 +71,7 @@ class ChargingCapability(Capability):
         self, cfg: PipelineConfig, inputs: Inputs, results: Results, communes: pd.DataFrame,
         folder: Path, announce: StepAnnouncer,
     ) -> None:  # fmt: skip
-        from geocarbon.charging.step import write_charging_outputs
+        from geocarbon.capabilities.charging_step import write_charging_outputs
 
         with announce("writing charging tables and map"):
             write_charging_outputs(cfg, results.charging, communes, folder)

@@ -25,12 +25,12 @@ class PvCapability(Capability):
         return cfg.pv is not None
 
     def read(self, cfg: PipelineConfig, inputs: Inputs) -> None:
-        from geocarbon.solar.step import pv_input_files
+        from geocarbon.capabilities.pv_step import pv_input_files
 
         inputs.files.update(pv_input_files(cfg))
 
     def validate(self, cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
-        from geocarbon.solar.step import validate_pv
+        from geocarbon.capabilities.pv_step import validate_pv
 
         return validate_pv(cfg, inputs)
 
@@ -38,7 +38,7 @@ class PvCapability(Capability):
         self, cfg: PipelineConfig, inputs: Inputs, results: Results, timer: Timer,
         progress: Progress | None,
     ) -> None:  # fmt: skip
-        from geocarbon.solar.step import compute_pv
+        from geocarbon.capabilities.pv_step import compute_pv
 
         with timer.step("rooftop_pv"):
             results.pv = compute_pv(cfg, inputs, results.communes, results.notices)
@@ -56,7 +56,7 @@ class PvCapability(Capability):
         self, cfg: PipelineConfig, inputs: Inputs, results: Results, communes: pd.DataFrame,
         folder: Path, announce: StepAnnouncer,
     ) -> None:  # fmt: skip
-        from geocarbon.solar.step import write_pv_outputs
+        from geocarbon.capabilities.pv_step import write_pv_outputs
 
         with announce("writing rooftop PV tables and map"):
             write_pv_outputs(cfg, results.pv, communes, folder)

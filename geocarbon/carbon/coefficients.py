@@ -408,7 +408,7 @@ def complete_reference(table: pd.DataFrame, communes: np.ndarray, zero_source: s
 
 def check_generic_table(table: pd.DataFrame, origin: str) -> pd.DataFrame:
     """The generic table checked: known categories and pools, every stock a number between 0
-    and :data:`~geocarbon.config.STOCK_MAX_TC_PER_HA` tC/ha, one row per (category, pool)
+    and :data:`~geocarbon.values.STOCK_MAX_TC_PER_HA` tC/ha, one row per (category, pool)
     (identical duplicates dropped).
 
     Raises

@@ -54,9 +54,9 @@ def aldo_forest_growth(tables: AldoTables, region: pd.Series) -> ForestGrowthCoe
 
 def check_growth_table(table: pd.DataFrame, source: str = "forest growth table") -> pd.DataFrame:
     """A forest growth table checked: a row for every forest type, the net balance within
-    ± :data:`~geocarbon.io.coefficients.FOREST_FLOW_MAX_TC_PER_HA_YR` tC/ha/yr, the harvest
+    ± :data:`~geocarbon.values.FOREST_FLOW_MAX_TC_PER_HA_YR` tC/ha/yr, the harvest
     between 0 and that bound (and 0 to
-    :data:`~geocarbon.io.coefficients.FOREST_HARVEST_MAX_M3_PER_HA_YR` m3/ha/yr), one row per
+    :data:`~geocarbon.values.FOREST_HARVEST_MAX_M3_PER_HA_YR` m3/ha/yr), one row per
     forest type (identical duplicates dropped).
 
     Raises

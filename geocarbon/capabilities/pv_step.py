@@ -758,7 +758,7 @@ def pv_targets(
     - a value that cannot be computed (no public building, no population) is left empty,
       never False.
 
-    The same rule as the charging targets (:func:`geocarbon.charging.step.charging_targets`).
+    The same rule as the charging targets (:func:`geocarbon.capabilities.charging_step.charging_targets`).
     """
     kept = buildings[buildings["excluded_reason"] == ""]
     potential_kwp = float(kept["kwp"].sum())
