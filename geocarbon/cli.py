@@ -327,10 +327,13 @@ def schema(output: Path | None, markdown: bool, readme: Path | None) -> None:
     """
     from geocarbon.config import key_table, schema_text, with_key_table
     from geocarbon.io.text_files import rewrite_text, write_text_atomic
+    from geocarbon.spec import with_inputs_table
 
     with _errors_reported():
         if readme is not None:
-            rewrite_text(readme, lambda text: with_key_table(text, str(readme)))
+            rewrite_text(
+                readme, lambda text: with_inputs_table(with_key_table(text, str(readme)), str(readme))
+            )
             return
         text = key_table() if markdown else schema_text()
         if output is None:

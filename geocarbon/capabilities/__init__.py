@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from geocarbon.spec import InputSpec
+
 if TYPE_CHECKING:
     import pandas as pd
     from pydantic import BaseModel
@@ -42,6 +44,8 @@ class Capability:
     config_key: ClassVar[str | None] = None
     config_model: ClassVar[type[BaseModel] | None] = None
     config_description: ClassVar[str] = ""
+    #: The input files the pipeline may name for this capability (:mod:`geocarbon.spec`).
+    inputs: ClassVar[tuple[InputSpec, ...]] = ()
 
     def enabled(self, cfg: PipelineConfig) -> bool:
         """Whether the pipeline asks for this capability."""

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from geocarbon.capabilities import Capability, column_totals
+from geocarbon.spec import InputSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -20,6 +21,96 @@ class CarbonCapability(Capability):
     from a land-cover raster or ADEME's area tables."""
 
     name: ClassVar[str] = "carbon"
+    inputs: ClassVar[tuple[InputSpec, ...]] = (
+        InputSpec(
+            "landcover.path",
+            "landcover",
+            "raster",
+            "Land-cover raster (Corine Land Cover codes, or a nomenclature mapped to ALDO's "
+            "categories); categorical: aligned with nearest-neighbour only.",
+            fields=("landcover.nomenclature",),
+            units="class codes",
+            crs="projected or geographic, declared in the file; pixel areas computed exactly",
+        ),
+        InputSpec(
+            "landcover.mapping",
+            "landcover_mapping",
+            "mapping",
+            "CSV code,category mapping a land-cover nomenclature to ALDO's categories.",
+            fields=("code", "category"),
+        ),
+        InputSpec(
+            "areas.path",
+            "areas",
+            "table",
+            "Land-cover areas per commune or EPCI (e.g. ADEME's clc18_area_ha_by_epci.csv), "
+            "wide (one column per code) or long.",
+            fields=("areas.code_field", "areas.landuse_field", "areas.area_field"),
+            units="ha",
+        ),
+        InputSpec(
+            "areas.mapping",
+            "areas_mapping",
+            "mapping",
+            "CSV code,category mapping the area table's nomenclature to ALDO's categories.",
+            fields=("code", "category"),
+        ),
+        InputSpec(
+            "forest_map.path",
+            "forest_map",
+            "raster",
+            "Forest-type map (broadleaf, conifer, mixed, poplar codes) splitting forest areas.",
+            fields=("forest_map.codes",),
+            units="class codes",
+            crs="aligned to the land cover with nearest-neighbour",
+        ),
+        InputSpec(
+            "carbon.aldo_dir",
+            "aldo",
+            "folder",
+            "Folder of ADEME's ALDO reference tables (stocks-zpc.csv, zpc.csv, "
+            "communes_17122018.csv, biomass-hors-forets.csv, "
+            "bilan-carbone-foret-par-localisation.csv, region-to-inter-region.json; "
+            "flux-zpc.csv and proportion-usage-bois-par-region.csv for flows).",
+            units="tC/ha, tC/ha/yr",
+        ),
+        InputSpec(
+            "carbon.generic_table",
+            "generic_table",
+            "table",
+            "Generic coefficient table (one stock per category and pool).",
+            fields=("category", "pool", "stock_tc_per_ha", "source"),
+            units="tC/ha",
+        ),
+        InputSpec(
+            "carbon.forest_locations",
+            "forest_locations",
+            "table",
+            "Each commune's sylvo-ecological region (IGN), for the finest forest stocks.",
+            fields=("insee", "groupeser", "greco", "bassin_populicole"),
+        ),
+        InputSpec(
+            "flows.landcover_before",
+            "landcover_before",
+            "raster",
+            "Land cover at flows.start_year, same nomenclature as the land cover.",
+            units="class codes",
+            crs="aligned to the land cover with nearest-neighbour",
+        ),
+        InputSpec(
+            "flows.change_table.path",
+            "change_table",
+            "table",
+            "Land-use changes per commune (e.g. ADEME's clc12_to_clc18_change_ha_by_commune.csv).",
+            fields=(
+                "flows.change_table.from_field",
+                "flows.change_table.to_field",
+                "flows.change_table.commune_field",
+                "flows.change_table.area_field",
+            ),
+            units="ha over the period",
+        ),
+    )
 
     def enabled(self, cfg: PipelineConfig) -> bool:
         return cfg.land_source is not None

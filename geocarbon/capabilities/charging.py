@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from geocarbon.capabilities import Capability
+from geocarbon.spec import InputSpec, declared_files
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,14 +22,50 @@ class ChargingCapability(Capability):
 
     name: ClassVar[str] = "charging"
     checked: ClassVar[str] = "charging inputs"
+    inputs: ClassVar[tuple[InputSpec, ...]] = (
+        InputSpec(
+            "charging.points.path",
+            "charging_points",
+            "table",
+            "Public charging points in the national IRVE schema (CSV, GeoJSON or GeoPackage).",
+            fields=("id_pdc_itinerance", "puissance_nominale", "coordonneesXY"),
+            units="kW (power)",
+            crs="WGS84 coordinates (IRVE)",
+        ),
+        InputSpec(
+            "charging.population_raster",
+            "population_raster",
+            "raster",
+            "Gridded population (e.g. INSEE Filosofi 200 m cells).",
+            units="inhabitants per cell",
+            crs="any, declared in the file",
+        ),
+        InputSpec(
+            "charging.ev_fleet.path",
+            "ev_fleet",
+            "table",
+            "Electric vehicles per commune (e.g. SDES fleet).",
+            fields=(
+                "charging.ev_fleet.code_field",
+                "charging.ev_fleet.bev_field",
+                "charging.ev_fleet.phev_field",
+            ),
+            units="vehicles",
+        ),
+        InputSpec(
+            "charging.road_network.path",
+            "road_network",
+            "vector",
+            "Road lines for distances along the network instead of straight lines.",
+            crs="projected, declared in the file",
+        ),
+    )
 
     def enabled(self, cfg: PipelineConfig) -> bool:
         return cfg.charging is not None
 
     def read(self, cfg: PipelineConfig, inputs: Inputs) -> None:
-        from geocarbon.capabilities.charging_step import charging_input_files
-
-        inputs.files.update(charging_input_files(cfg))
+        inputs.files.update(declared_files(self.inputs, cfg))
 
     def validate(self, cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
         from geocarbon.capabilities.charging_step import validate_charging

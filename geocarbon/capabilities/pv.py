@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from geocarbon.capabilities import Capability, column_totals
+from geocarbon.spec import InputSpec, declared_files
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -20,14 +21,61 @@ class PvCapability(Capability):
 
     name: ClassVar[str] = "pv"
     checked: ClassVar[str] = "rooftop PV inputs"
+    inputs: ClassVar[tuple[InputSpec, ...]] = (
+        InputSpec(
+            "pv.buildings.path",
+            "buildings",
+            "vector",
+            "Building footprints (e.g. IGN BD TOPO BATIMENT) with heights and roof altitudes.",
+            fields=(
+                "pv.buildings.id_field",
+                "pv.buildings.height_field",
+                "pv.buildings.roof_min_field",
+                "pv.buildings.roof_max_field",
+                "pv.buildings.usage_field",
+            ),
+            units="m (heights, roof altitudes)",
+            crs="projected, declared in the file",
+        ),
+        InputSpec(
+            "pv.weather.path",
+            "weather",
+            "weather",
+            "Hourly weather of a typical year (EPW, TMY3 or PVGIS TMY) for the yields.",
+            fields=("pv.weather.format",),
+            units="W/m² (GHI, DNI, DHI), °C, m/s",
+        ),
+        InputSpec(
+            "pv.irradiation_raster",
+            "irradiation_raster",
+            "raster",
+            "Annual global horizontal irradiation map scaling the yields per building.",
+            units="kWh/m²/yr",
+            crs="any, declared in the file",
+        ),
+        InputSpec(
+            "pv.exclusions[].path",
+            "pv_exclusion",
+            "vector",
+            "Zones where no panel goes (heritage protection...), each with its reason.",
+            crs="any, declared in the file",
+        ),
+        InputSpec(
+            "pv.existing.path",
+            "pv_existing",
+            "vector",
+            "Existing installations (points or polygons) with their power.",
+            fields=("pv.existing.kwp_field",),
+            units="kWp",
+            crs="any, declared in the file",
+        ),
+    )
 
     def enabled(self, cfg: PipelineConfig) -> bool:
         return cfg.pv is not None
 
     def read(self, cfg: PipelineConfig, inputs: Inputs) -> None:
-        from geocarbon.capabilities.pv_step import pv_input_files
-
-        inputs.files.update(pv_input_files(cfg))
+        inputs.files.update(declared_files(self.inputs, cfg))
 
     def validate(self, cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
         from geocarbon.capabilities.pv_step import validate_pv

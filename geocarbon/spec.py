@@ -1,0 +1,185 @@
+"""The declared inputs of a run: every file a pipeline may name, with its kind, the fields it
+must hold, its units and CRS rule.
+
+Each capability declares its inputs (``Capability.inputs``); the commune inputs are
+:data:`TERRITORY_INPUTS`. From these declarations come the files a run records
+(:func:`declared_files`: ``run.json``, the report's inputs table) and the README's table of
+inputs (:func:`inputs_table`); ``tests/test_spec.py`` checks that every path key of the
+configuration is declared exactly once, so that the declarations cannot drift from the
+configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+InputKind = Literal["raster", "vector", "table", "weather", "folder", "mapping"]
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input file a pipeline may name.
+
+    Attributes
+    ----------
+    key : str
+        Its path key in the pipeline file (``pv.buildings.path``; ``[]`` marks a list:
+        ``pv.exclusions[].path``).
+    role : str
+        Its identifier in ``run.json`` and the report (``buildings``); a list's items get
+        ``<role>_<n>`` (from 1).
+    kind : {"raster", "vector", "table", "weather", "folder", "mapping"}
+        What it is read as.
+    fields : tuple of str
+        Keys of the pipeline file naming its required fields or columns (``pv.buildings.id_field``),
+        or fixed column names.
+    units : str
+        Units of its values.
+    crs : str
+        Its CRS rule.
+    description : str
+        What it is, in a sentence.
+    """
+
+    key: str
+    role: str
+    kind: InputKind
+    description: str
+    fields: tuple[str, ...] = ()
+    units: str = ""
+    crs: str = ""
+
+
+#: The communes: boundaries, commune table, EPCI names.
+TERRITORY_INPUTS: tuple[InputSpec, ...] = (
+    InputSpec(
+        "communes.path",
+        "communes",
+        "vector",
+        "Commune boundaries (e.g. IGN Admin Express), one polygon per commune.",
+        fields=(
+            "communes.code_field",
+            "communes.name_field",
+            "communes.epci_field",
+            "communes.population_field",
+        ),
+        crs="any CRS declared in the file; areas are computed in an equal-area projection",
+    ),
+    InputSpec(
+        "communes.table.path",
+        "commune_table",
+        "table",
+        "Commune table (e.g. ADEME's communes_17122018.csv): INSEE code, EPCI, population.",
+        fields=(
+            "communes.table.code_field",
+            "communes.table.epci_field",
+            "communes.table.population_field",
+            "communes.table.name_field",
+        ),
+        units="inhabitants",
+    ),
+    InputSpec(
+        "communes.epci_names.path",
+        "epci_names",
+        "table",
+        "EPCI names by SIREN code (e.g. ADEME's epci.csv).",
+        fields=("communes.epci_names.code_field", "communes.epci_names.name_field"),
+    ),
+)
+
+
+def _values(cfg: Any, key: str) -> list[Path]:
+    """The paths ``key`` names in ``cfg`` (none when a section is absent; one per list item)."""
+    found: list[Any] = [cfg]
+    for part in key.split("."):
+        name, many = part.removesuffix("[]"), part.endswith("[]")
+        nxt: list[Any] = []
+        for obj in found:
+            value = getattr(obj, name, None)
+            if value is None:
+                continue
+            nxt.extend(value if many else [value])
+        found = nxt
+    return [Path(v) for v in found if v is not None]
+
+
+def declared_files(specs: Iterable[InputSpec], cfg: Any) -> dict[str, Path]:
+    """The files of ``specs`` that ``cfg`` names, by role (``<role>_<n>`` for list items).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> cfg = NS(pv=NS(buildings=NS(path="b.gpkg"), exclusions=[NS(path="z.gpkg")]))
+    >>> specs = [InputSpec("pv.buildings.path", "buildings", "vector", ""),
+    ...          InputSpec("pv.exclusions[].path", "pv_exclusion", "vector", "")]
+    >>> declared_files(specs, cfg)
+    {'buildings': PosixPath('b.gpkg'), 'pv_exclusion_1': PosixPath('z.gpkg')}
+    """
+    files: dict[str, Path] = {}
+    for spec in specs:
+        paths = _values(cfg, spec.key)
+        if "[]" in spec.key:
+            files.update({f"{spec.role}_{i + 1}": p for i, p in enumerate(paths)})
+        elif paths:
+            files[spec.role] = paths[0]
+    return files
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def inputs_table(groups: Sequence[tuple[str, Sequence[InputSpec]]]) -> str:
+    """The Markdown table of the declared inputs (README, "Inputs"): one row per input, by
+    capability."""
+    rows = [
+        "| capability | key | kind | what | fields (keys naming them) | units | CRS |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, specs in groups:
+        for s in specs:
+            fields = ", ".join(f"`{f}`" for f in s.fields)
+            rows.append(
+                f"| {name} | `{s.key}` | {s.kind} | {_cell(s.description)} | {fields} | "
+                f"{_cell(s.units)} | {_cell(s.crs)} |"
+            )
+    return "\n".join(rows)
+
+
+def all_input_groups() -> list[tuple[str, Sequence[InputSpec]]]:
+    """(capability, its inputs) for the territory and every registered capability."""
+    from geocarbon import capabilities
+
+    groups: list[tuple[str, Sequence[InputSpec]]] = [("territory", TERRITORY_INPUTS)]
+    groups += [(c.name, c.inputs) for c in capabilities.all_capabilities()]
+    return groups
+
+
+#: Markers around the generated table of inputs in the README.
+INPUTS_START = "<!-- inputs:start -->"
+INPUTS_END = "<!-- inputs:end -->"
+
+
+def with_inputs_table(text: str, source: str = "README.md") -> str:
+    """``text`` (a README) with the part between the inputs-table markers replaced by
+    :func:`inputs_table` of every declared input.
+
+    Raises
+    ------
+    ConfigError
+        When the markers are missing, repeated or out of order.
+    """
+    from geocarbon.errors import ConfigError
+
+    start, end = text.find(INPUTS_START), text.find(INPUTS_END)
+    if text.count(INPUTS_START) != 1 or text.count(INPUTS_END) != 1 or end < start:
+        msg = (
+            f"{source}: expected one {INPUTS_START} line followed by one {INPUTS_END} line "
+            "around the table of input files; add them where the table goes"
+        )
+        raise ConfigError(msg)
+    head = text[: start + len(INPUTS_START)]
+    return f"{head}\n{inputs_table(all_input_groups())}\n{text[end:]}"

@@ -1,0 +1,119 @@
+"""The declared inputs (geocarbon/spec.py) cover the configuration exactly and give the README's
+table of inputs and the files a run records."""
+
+from __future__ import annotations
+
+import types
+import typing
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from geocarbon.config import PipelineConfig, load_config
+from geocarbon.spec import (
+    InputSpec,
+    all_input_groups,
+    declared_files,
+    inputs_table,
+    with_inputs_table,
+)
+from tests.conftest import REPO
+
+#: Path keys of the configuration that are not inputs.
+NOT_INPUTS = {"output_dir", "source_file"}
+
+
+def _models(annotation: object) -> list[tuple[bool, object]]:
+    """(inside a list, type) of every type an annotation allows."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return [m for a in typing.get_args(annotation) for m in _models(a)]
+    if origin is typing.Annotated:
+        return _models(typing.get_args(annotation)[0])
+    if origin in (list, tuple):
+        return [(True, t) for a in typing.get_args(annotation) for _, t in _models(a)]
+    return [(False, annotation)]
+
+
+def config_keys(model: type[BaseModel], prefix: str = "") -> tuple[set[str], set[str]]:
+    """(path keys, all keys) of a configuration model, lists marked ``[]``."""
+    paths: set[str] = set()
+    keys: set[str] = set()
+    for name, field in model.model_fields.items():
+        for many, kind in _models(field.annotation):
+            key = f"{prefix}{name}{'[]' if many else ''}"
+            keys.add(key)
+            if kind is Path:
+                paths.add(key)
+            elif isinstance(kind, type) and issubclass(kind, BaseModel):
+                more_paths, more_keys = config_keys(kind, key + ".")
+                paths |= more_paths
+                keys |= more_keys
+    return paths, keys
+
+
+def _specs() -> list[InputSpec]:
+    return [s for _, specs in all_input_groups() for s in specs]
+
+
+def test_every_path_key_of_the_configuration_is_declared_once() -> None:
+    paths, _ = config_keys(PipelineConfig)
+    declared = [s.key for s in _specs()]
+    assert len(declared) == len(set(declared)), "a path key declared twice"
+    assert set(declared) == paths - NOT_INPUTS
+    assert len(declared) >= 21
+
+
+def test_declared_fields_are_keys_of_the_configuration() -> None:
+    _, keys = config_keys(PipelineConfig)
+    for spec in _specs():
+        for name in spec.fields:
+            if "." in name:  # a key naming the field (a bare name is a fixed column)
+                assert name in keys, f"{spec.key}: {name} is no configuration key"
+        assert spec.description.endswith(".") and spec.role
+
+
+def test_roles_are_unique() -> None:
+    roles = [s.role for s in _specs()]
+    assert len(roles) == len(set(roles))
+
+
+def test_a_list_gives_one_file_per_item() -> None:
+    cfg = types.SimpleNamespace(
+        pv=types.SimpleNamespace(
+            buildings=types.SimpleNamespace(path="b.gpkg"),
+            exclusions=[types.SimpleNamespace(path="a.gpkg"), types.SimpleNamespace(path="c.gpkg")],
+            existing=None,
+        )
+    )
+    specs = [
+        InputSpec("pv.buildings.path", "buildings", "vector", "."),
+        InputSpec("pv.exclusions[].path", "pv_exclusion", "vector", "."),
+        InputSpec("pv.existing.path", "pv_existing", "vector", "."),
+    ]
+    assert declared_files(specs, cfg) == {
+        "buildings": Path("b.gpkg"),
+        "pv_exclusion_1": Path("a.gpkg"),
+        "pv_exclusion_2": Path("c.gpkg"),
+    }
+
+
+def test_the_demo_records_every_declared_file_it_names(tmp_path: Path) -> None:
+    cfg = load_config(REPO / "pipelines" / "demo.yaml")
+    files = declared_files(_specs(), cfg)
+    assert set(files) == {
+        "communes", "landcover", "forest_map", "landcover_before", "buildings", "weather",
+        "charging_points", "population_raster", "ev_fleet",
+    }  # fmt: skip
+    assert files["buildings"] == cfg.pv.buildings.path  # type: ignore[union-attr]
+
+
+def test_readme_table_of_inputs_is_generated() -> None:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert with_inputs_table(text) == text, (
+        "README.md's table of inputs is not the declared one: run "
+        "'geocarbon schema --readme README.md' and commit README.md"
+    )
+    table = inputs_table(all_input_groups())
+    assert "| pv | `pv.buildings.path` | vector |" in table
+    assert table.count("\n") + 1 == 2 + len(_specs())
