@@ -175,23 +175,17 @@ class CarbonCapability(Capability):
             write_carbon_outputs(cfg, inputs, results, communes, folder)
 
     def report_sections(self, report: Any) -> None:
-        from geocarbon.capabilities.carbon_report import flows_section, stocks_section
-
-        stocks_section(report)
+        _report().stocks_section(report)
         if report.r.sequestration is not None:
-            flows_section(report)
+            _report().flows_section(report)
 
     def method_lines(self, cfg: Any, results: Any, lang: Any) -> list[str]:
-        from geocarbon.capabilities.carbon_report import carbon_method_lines
-
-        return carbon_method_lines(cfg, results, lang)
+        return _report().carbon_method_lines(cfg, results, lang)
 
     def source_lines(
         self, cfg: Any, results: Any, keys: set[str], lang: Any
     ) -> list[tuple[str, str]]:
-        from geocarbon.capabilities.carbon_report import carbon_source_lines
-
-        return carbon_source_lines(cfg, results, keys, lang)
+        return _report().carbon_source_lines(cfg, results, keys, lang)
 
     def commune_columns(self, results: Results) -> list[tuple[str, list[str]]]:
         if results.carbon_level != "commune":
@@ -245,3 +239,11 @@ def zone_columns(frame: pd.DataFrame, level: str) -> pd.DataFrame:
     """A long carbon table as written: its zone column is ``epci_code`` in an EPCI-level run
     (``commune_code`` otherwise)."""
     return frame.rename(columns={"commune_code": "epci_code"}) if level == "epci" else frame
+
+
+def _report() -> Any:
+    """The report sections of this capability (imported when a report is written: the
+    charts' libraries load only then)."""
+    from geocarbon.capabilities import carbon_report
+
+    return carbon_report

@@ -114,26 +114,18 @@ class ChargingCapability(Capability):
             write_charging_outputs(cfg, results.charging, communes, folder)
 
     def report_sections(self, report: Any) -> None:
-        from geocarbon.capabilities.charging_report import charging_section
-
-        charging_section(report)
+        _report().charging_section(report)
 
     def targets(self, report: Any) -> list[str]:
-        from geocarbon.capabilities.charging_report import charging_target_rows
-
-        return charging_target_rows(report)
+        return _report().charging_target_rows(report)
 
     def method_lines(self, cfg: Any, results: Any, lang: Any) -> list[str]:
-        from geocarbon.capabilities.charging_report import charging_method_lines
-
-        return charging_method_lines(cfg, results, lang)
+        return _report().charging_method_lines(cfg, results, lang)
 
     def source_lines(
         self, cfg: Any, results: Any, keys: set[str], lang: Any
     ) -> list[tuple[str, str]]:
-        from geocarbon.capabilities.charging_report import charging_source_lines
-
-        return charging_source_lines(cfg, results, keys, lang)
+        return _report().charging_source_lines(cfg, results, keys, lang)
 
     def commune_columns(self, results: Results) -> list[tuple[str, list[str]]]:
         return [
@@ -159,3 +151,11 @@ class ChargingCapability(Capability):
             f"charging {int(communes['ev_points'].sum())} points in "
             f"{int((communes['ev_points'] > 0).sum())} communes"
         )
+
+
+def _report() -> Any:
+    """The report sections of this capability (imported when a report is written: the
+    charts' libraries load only then)."""
+    from geocarbon.capabilities import charging_report
+
+    return charging_report

@@ -110,26 +110,18 @@ class PvCapability(Capability):
             write_pv_outputs(cfg, results.pv, communes, folder)
 
     def report_sections(self, report: Any) -> None:
-        from geocarbon.capabilities.pv_report import pv_section
-
-        pv_section(report)
+        _report().pv_section(report)
 
     def targets(self, report: Any) -> list[str]:
-        from geocarbon.capabilities.pv_report import pv_target_rows
-
-        return pv_target_rows(report)
+        return _report().pv_target_rows(report)
 
     def method_lines(self, cfg: Any, results: Any, lang: Any) -> list[str]:
-        from geocarbon.capabilities.pv_report import pv_method_lines
-
-        return pv_method_lines(cfg, results, lang)
+        return _report().pv_method_lines(cfg, results, lang)
 
     def source_lines(
         self, cfg: Any, results: Any, keys: set[str], lang: Any
     ) -> list[tuple[str, str]]:
-        from geocarbon.capabilities.pv_report import pv_source_lines
-
-        return pv_source_lines(cfg, results, keys, lang)
+        return _report().pv_source_lines(cfg, results, keys, lang)
 
     def commune_columns(self, results: Results) -> list[tuple[str, list[str]]]:
         return [("pv", ["pv_mwp", "pv_mwh_per_yr", "pv_kwp_per_inhab"])]
@@ -148,3 +140,11 @@ class PvCapability(Capability):
             f"rooftop PV {communes['pv_kwp'].sum() / 1e3:,.2f} MWp, "
             f"{communes['pv_mwh_per_yr'].sum():,.0f} MWh/yr"
         )
+
+
+def _report() -> Any:
+    """The report sections of this capability (imported when a report is written: the
+    charts' libraries load only then)."""
+    from geocarbon.capabilities import pv_report
+
+    return pv_report
