@@ -140,41 +140,88 @@ def categorise_changes(
     frame = frame.groupby(["commune_code", "from_category", "to_category"], as_index=False).agg(
         area_ha=("area_ha", "sum")
     )
-    # origin side: artificial land (but 141) is sealed and grassed land
+    origin = split_artificial_origin(frame, sealed_share, aldo_published=aldo_published)
+    to_art = origin["to_category"].isin([ARTIFICIAL, "artificial_wooded"])
+    split = split_to_artificial(origin[to_art], sealed_share, aldo_published=aldo_published)
+    out = keep_changes_with_flow(pd.concat([origin[~to_art], split], ignore_index=True))
+    out["area_ha_per_yr"] = out["area_ha"] / years
+    return out[["commune_code", "from_category", "to_category", "area_ha_per_yr"]]
+
+
+def split_artificial_origin(
+    frame: pd.DataFrame, sealed_share: float, *, aldo_published: bool
+) -> pd.DataFrame:
+    """Changes from artificial land (but CLC 141) counted from its sealed and grassed parts.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``commune_code``, ``from_category``, ``to_category``, ``area_ha`` [ha].
+    sealed_share : float
+        Sealed share of artificial land.
+    aldo_published : bool
+        Count the area in full from both parts (ALDO's published areas) instead of
+        splitting it ``sealed_share`` / (1 − ``sealed_share``).
+
+    Returns
+    -------
+    DataFrame
+        ``frame`` with each row from ``artificial`` replaced by one from
+        ``artificial_sealed`` and one from ``artificial_grassed``.
+    """
     from_art = frame["from_category"] == ARTIFICIAL
     if aldo_published:
-        origin = pd.concat(
+        return pd.concat(
             [
                 frame[~from_art],
                 frame[from_art].assign(from_category="artificial_sealed"),
                 frame[from_art].assign(from_category="artificial_grassed"),
             ]
         )
-    else:
-        origin = pd.concat(
-            [
-                frame[~from_art],
-                frame[from_art].assign(
-                    from_category="artificial_sealed",
-                    area_ha=frame.loc[from_art, "area_ha"] * sealed_share,
-                ),
-                frame[from_art].assign(
-                    from_category="artificial_grassed",
-                    area_ha=frame.loc[from_art, "area_ha"] * (1.0 - sealed_share),
-                ),
-            ]
-        )
-    to_art = origin["to_category"].isin([ARTIFICIAL, "artificial_wooded"])
-    plain = origin[~to_art]
-    art = origin[to_art]
+    return pd.concat(
+        [
+            frame[~from_art],
+            frame[from_art].assign(
+                from_category="artificial_sealed",
+                area_ha=frame.loc[from_art, "area_ha"] * sealed_share,
+            ),
+            frame[from_art].assign(
+                from_category="artificial_grassed",
+                area_ha=frame.loc[from_art, "area_ha"] * (1.0 - sealed_share),
+            ),
+        ]
+    )
+
+
+def split_to_artificial(
+    art: pd.DataFrame, sealed_share: float, *, aldo_published: bool
+) -> pd.DataFrame:
+    """Split changes to artificial land into sealed, grassed and wooded artificial land.
+
+    Parameters
+    ----------
+    art : DataFrame
+        ``commune_code``, ``from_category``, ``to_category`` (``artificial`` or
+        ``artificial_wooded``), ``area_ha`` [ha].
+    sealed_share : float
+        Sealed share of artificial land.
+    aldo_published : bool
+        Forest → grassed artificial land = (1 − s)·A whatever W (ALDO's published areas).
+
+    Returns
+    -------
+    DataFrame
+        ``commune_code``, ``from_category``, ``to_category``, ``area_ha`` [ha]; the rule
+        is in the notes of :func:`categorise_changes`.
+    """
     keys = ["commune_code", "from_category"]
     a = art[art["to_category"] == ARTIFICIAL].groupby(keys)["area_ha"].sum()
     w = art[art["to_category"] == "artificial_wooded"].groupby(keys)["area_ha"].sum()
     both = pd.concat({"a": a, "w": w}, axis=1).fillna(0.0).reset_index()
     s = sealed_share
-    frm = both["from_category"]
+    origin_category = both["from_category"]
     # ALDO sets W to 0 for these origins before splitting (its tool's code)
-    drop_w = frm.isin(
+    drop_w = origin_category.isin(
         [
             "artificial_grassed",
             "grassland_wooded",
@@ -190,24 +237,40 @@ def categorise_changes(
     sealed = np.where(below, s * total, both["a"])
     grassed = np.where(below, (1.0 - s) * total - w_kept, 0.0)
     if aldo_published:
-        forest = frm.isin(FOREST_CATEGORIES).to_numpy()
+        forest = origin_category.isin(FOREST_CATEGORIES).to_numpy()
         grassed = np.where(forest, (1.0 - s) * both["a"], grassed)
-    sealed = np.where(frm == "artificial_grassed", 0.0, sealed)
-    grassed = np.where(frm == "artificial_sealed", 0.0, grassed)
+    sealed = np.where(origin_category == "artificial_grassed", 0.0, sealed)
+    grassed = np.where(origin_category == "artificial_sealed", 0.0, grassed)
     wooded = w_kept
-    split = pd.concat(
+    return pd.concat(
         [
             both[keys].assign(to_category="artificial_sealed", area_ha=sealed),
             both[keys].assign(to_category="artificial_grassed", area_ha=grassed),
             both[keys].assign(to_category="artificial_wooded", area_ha=wooded),
         ]
     )
-    out = pd.concat([plain, split], ignore_index=True)
+
+
+def keep_changes_with_flow(out: pd.DataFrame) -> pd.DataFrame:
+    """Changes that carry a flow, summed per commune and category pair.
+
+    Drops rows without area or without a category (no-stock classes) on either side, and
+    changes within one soil type except between two grassland types (their biomass
+    differs: ALDO counts it, with no soil nor litter change).
+
+    Parameters
+    ----------
+    out : DataFrame
+        ``commune_code``, ``from_category``, ``to_category``, ``area_ha`` [ha].
+
+    Returns
+    -------
+    DataFrame
+        The same columns, one row per commune and category pair, sorted.
+    """
     out = out[
         (out["area_ha"] > 0) & out["from_category"].isin(FLUX_ID) & out["to_category"].isin(FLUX_ID)
     ]
-    # changes within one soil type carry no flow, except between grassland types (their
-    # biomass differs: ALDO counts it, with no soil nor litter change)
     grass = out["from_category"].str.startswith("grassland") & out["to_category"].str.startswith(
         "grassland"
     )
@@ -215,11 +278,9 @@ def categorise_changes(
         (out["from_category"].map(FLUX_ID) != out["to_category"].map(FLUX_ID))
         | (grass & (out["from_category"] != out["to_category"]))
     ]
-    out = out.groupby(
+    return out.groupby(
         ["commune_code", "from_category", "to_category"], as_index=False, sort=True
     ).agg(area_ha=("area_ha", "sum"))
-    out["area_ha_per_yr"] = out["area_ha"] / years
-    return out[["commune_code", "from_category", "to_category", "area_ha_per_yr"]]
 
 
 # --------------------------------------------------------------------------------------
@@ -511,28 +572,24 @@ def landuse_change_flows(areas: pd.DataFrame, coeffs: LucCoefficients) -> pd.Dat
         biomass, lost at once; afforestation is counted in forest growth).
     """
     parts = []
-    fb = coeffs.forest_biomass.set_index(["commune_code", "category"])["live_dead_tc_per_ha"]
-    nb = coeffs.nonforest_biomass.set_index(["commune_code", "category"])["stock_tc_per_ha"]
-    for (frm_key, to_key), group in areas.groupby(["from_category", "to_category"], sort=True):
-        frm, to = str(frm_key), str(to_key)
+    forest_biomass = coeffs.forest_biomass.set_index(["commune_code", "category"])
+    nonforest_biomass = coeffs.nonforest_biomass.set_index(["commune_code", "category"])
+    for (from_key, to_key), group in areas.groupby(["from_category", "to_category"], sort=True):
+        from_category, to_category = str(from_key), str(to_key)
         codes = group["commune_code"].to_numpy()
         area = group["area_ha_per_yr"].to_numpy()
-        units = {"soil": coeffs.soil_unit(codes, frm, to)}
-        if coeffs.litter:
-            units["litter"] = np.full(len(codes), litter_unit(frm, to))
-        from_forest, to_forest = frm in FOREST_CATEGORIES, to in FOREST_CATEGORIES
-        if from_forest and not to_forest:
-            idx_f = pd.MultiIndex.from_arrays([codes, np.full(len(codes), frm)])
-            idx_t = pd.MultiIndex.from_arrays([codes, np.full(len(codes), to)])
-            units["forest_biomass"] = (
-                nb.reindex(idx_t).fillna(0.0).to_numpy() - fb.reindex(idx_f).to_numpy()
-            )
-        elif not from_forest and not to_forest:
-            units["biomass"] = coeffs.biomass_unit(codes, frm, to)
+        units = transition_units(
+            coeffs,
+            codes,
+            from_category,
+            to_category,
+            forest_biomass["live_dead_tc_per_ha"],
+            nonforest_biomass["stock_tc_per_ha"],
+        )
         for pool, unit in units.items():
             if np.isnan(unit).any():
                 missing = sorted(set(codes[np.isnan(unit)]))[:5]
-                msg = f"no {pool} coefficient for {frm} -> {to} in communes {missing}"
+                msg = f"no {pool} coefficient for {from_category} -> {to_category} in communes {missing}"
                 raise CoefficientError(msg)
             parts.append(
                 pd.DataFrame(
@@ -540,12 +597,12 @@ def landuse_change_flows(areas: pd.DataFrame, coeffs: LucCoefficients) -> pd.Dat
                         "commune_code": codes,
                         "flow_kind": "landuse_change",
                         "pool": pool,
-                        "from_category": frm,
-                        "to_category": to,
+                        "from_category": from_category,
+                        "to_category": to_category,
                         "area_ha_per_yr": area,
                         "unit_tc_per_ha": unit,
                         "flow_tco2e_per_yr": area * unit * C_TO_CO2,
-                        "pcaet_category": pcaet_category(str(to)),
+                        "pcaet_category": pcaet_category(to_category),
                     }
                 )
             )
@@ -553,6 +610,52 @@ def landuse_change_flows(areas: pd.DataFrame, coeffs: LucCoefficients) -> pd.Dat
         return pd.DataFrame(columns=FLOW_COLUMNS)
     out = pd.concat(parts, ignore_index=True)
     return out[out["unit_tc_per_ha"] != 0][FLOW_COLUMNS].reset_index(drop=True)
+
+
+def transition_units(
+    coeffs: LucCoefficients,
+    codes: np.ndarray,
+    from_category: str,
+    to_category: str,
+    forest_biomass_tc_per_ha: pd.Series,
+    nonforest_biomass_tc_per_ha: pd.Series,
+) -> dict[str, np.ndarray]:
+    """Unit changes [tC/ha] of one transition in each commune, per pool.
+
+    Parameters
+    ----------
+    coeffs : LucCoefficients
+        Unit changes.
+    codes : ndarray
+        Commune codes.
+    from_category, to_category : str
+        Categories before and after the change.
+    forest_biomass_tc_per_ha, nonforest_biomass_tc_per_ha : Series
+        Live and dead biomass of forests, and biomass stock of other land [tC/ha], indexed
+        by commune code and category.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``soil``, ``litter`` (when the coefficients have one), and ``forest_biomass``
+        (deforestation) or ``biomass`` (between non-forest categories); NaN where a
+        coefficient is missing.
+    """
+    units = {"soil": coeffs.soil_unit(codes, from_category, to_category)}
+    if coeffs.litter:
+        units["litter"] = np.full(len(codes), litter_unit(from_category, to_category))
+    from_forest = from_category in FOREST_CATEGORIES
+    to_forest = to_category in FOREST_CATEGORIES
+    if from_forest and not to_forest:
+        index_from = pd.MultiIndex.from_arrays([codes, np.full(len(codes), from_category)])
+        index_to = pd.MultiIndex.from_arrays([codes, np.full(len(codes), to_category)])
+        units["forest_biomass"] = (
+            nonforest_biomass_tc_per_ha.reindex(index_to).fillna(0.0).to_numpy()
+            - forest_biomass_tc_per_ha.reindex(index_from).to_numpy()
+        )
+    elif not from_forest and not to_forest:
+        units["biomass"] = coeffs.biomass_unit(codes, from_category, to_category)
+    return units
 
 
 def n2o_flows(luc: pd.DataFrame, gwp: float, *, aldo_published: bool = False) -> pd.DataFrame:

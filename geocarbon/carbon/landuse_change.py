@@ -41,93 +41,150 @@ def prepare_change_table(
     Parameters
     ----------
     raw : DataFrame
-        The table as read.
-    source : str
-        File name, for messages.
+        The table as read; ``source``: its file name, for messages.
     from_field, to_field, commune_field, area_field : str
-        Column names (codes at the start and end dates, commune code, changed area [ha]
-        over the period).
+        Columns: codes at the start and end dates, commune code, changed area [ha].
     communes : Series
-        Commune codes of the territory.
-    mapping : dict
-        Land-cover code → category.
-    known : set of str, optional
-        Every commune code the run knows exists (the whole commune layer before the
-        territory was picked, and the commune table); default: ``communes``. Rows of known
-        communes outside the territory are left aside; codes of the territory's
-        départements unknown to both are refused (another vintage).
-    members : Series, optional
-        EPCI of every commune of the commune table (index: commune code).
-    run_epcis : set of str, optional
-        EPCIs of the run's communes.
-    layer_codes : set of str, optional
-        Codes of the whole commune layer (before the territory was picked). With
-        ``members`` and ``run_epcis``, rows of communes the table puts in an EPCI of the run
-        but the layer lacks are listed in a notice (another vintage, or a layer cut by hand).
+        Commune codes of the territory; ``mapping``: land-cover code → category.
+    known, members, run_epcis, layer_codes : optional
+        Every commune code the run knows exists (default: ``communes``, see
+        :func:`check_territory_rows`); EPCIs of the commune table's communes and of the
+        run, codes of the whole commune layer (see :func:`layer_gap_notice`).
 
     Returns
     -------
     DataFrame
         :data:`CHANGE_COLUMNS`, summed per commune and code pair.
     notices : list of Notice
-        Rows of communes outside the territory left aside; arrondissements municipaux
-        (Paris, Marseille, Lyon) counted in their commune.
+        Rows left aside (empty areas, outside the territory), arrondissements merged.
 
     Raises
     ------
     InputError
-        Missing columns, non-numeric, infinite or negative areas (rows with an empty area
-        are left aside with a notice, see :func:`check_change_areas`), non-integer or
-        unknown codes, communes of the territory's départements unknown to the boundaries
-        and the commune table, no row in the territory's départements (a territory without
-        change recorded gets a notice: its land-use change is 0).
+        Bad columns, areas or codes; communes or rows refused by :func:`check_territory_rows`.
     """
-    notices: list[Notice] = []
-    missing = [c for c in (from_field, to_field, commune_field, area_field) if c not in raw.columns]
+    fields = (from_field, to_field, commune_field, area_field)
+    table, notices = read_change_rows(raw, fields, source)
+    territory = set(communes)
+    known_codes = set(known) if known is not None else territory
+    table, more = merge_arrondissements(table, territory, known_codes, source)
+    notices += more
+    inside, same_dep, more = check_territory_rows(table, territory, known_codes, source)
+    notices += more
+    if members is not None and run_epcis:
+        layer = layer_codes if layer_codes is not None else territory
+        notices += layer_gap_notice(table[~inside & same_dep], layer, members, run_epcis)
+    notices += outside_rows_notice(table[~inside], source)
+    table = table[inside]
+    check_codes_mapped(table, mapping, source)
+    out = table.groupby(["commune_code", "from_code", "to_code"], as_index=False, sort=True).agg(
+        area_ha=("area_ha", "sum")
+    )
+    return out[CHANGE_COLUMNS], notices
+
+
+def read_change_rows(
+    raw: pd.DataFrame, fields: tuple[str, str, str, str], source: str
+) -> tuple[pd.DataFrame, list[Notice]]:
+    """Rows of a change table with an area, as :data:`CHANGE_COLUMNS`.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        The table as read.
+    fields : tuple of str
+        Columns of the start code, end code, commune code and changed area [ha].
+    source : str
+        File name, for messages.
+
+    Returns
+    -------
+    DataFrame
+        :data:`CHANGE_COLUMNS` (``area_ha`` [ha]), one row per row of ``raw`` with an area.
+    list of Notice
+        The rows left aside for an empty area.
+
+    Raises
+    ------
+    InputError
+        Missing columns, an empty table, no row with an area, bad areas or non-integer codes.
+    """
+    from_field, to_field, commune_field, area_field = fields
+    missing = [c for c in fields if c not in raw.columns]
     if missing:
         msg = f"change table {source}: no column {', '.join(map(repr, missing))}; columns: {', '.join(raw.columns)}"
         raise InputError(msg)
     if len(raw) == 0:
         msg = f"change table {source} is empty"
         raise InputError(msg)
-    area, more = check_change_areas(raw, area_field, commune_field, source)
-    notices += more
+    area, notices = check_change_areas(raw, area_field, commune_field, source)
     raw = raw[area.notna()]
     area = area[area.notna()]
     if len(raw) == 0:
         msg = f"change table {source}: no row has an area in column {area_field!r}"
         raise InputError(msg)
-    codes = {}
-    for field in (from_field, to_field):
-        values = pd.to_numeric(raw[field], errors="coerce")
-        wrong = raw.loc[values.isna() | (values != np.floor(values)), field]
-        if len(wrong):
-            msg = f"change table {source}: land-cover codes must be integers; column {field!r} holds {wrong.unique()[:5].tolist()}"
-            raise InputError(msg)
-        codes[field] = values.astype(np.int64)
     table = pd.DataFrame(
         {
             "commune_code": normalise_codes(raw[commune_field]).to_numpy(),
-            "from_code": codes[from_field].to_numpy(),
-            "to_code": codes[to_field].to_numpy(),
+            "from_code": integer_codes(raw, from_field, source).to_numpy(),
+            "to_code": integer_codes(raw, to_field, source).to_numpy(),
             "area_ha": area.to_numpy(dtype=float),
         }
     )
-    territory = set(communes)
-    known_codes = set(known) if known is not None else territory
+    return table, notices
+
+
+def integer_codes(raw: pd.DataFrame, field: str, source: str) -> pd.Series:
+    """Land-cover codes of one column of a change table, as integers.
+
+    Raises
+    ------
+    InputError
+        Codes that are not integers (file, column, first values).
+    """
+    values = pd.to_numeric(raw[field], errors="coerce")
+    wrong = raw.loc[values.isna() | (values != np.floor(values)), field]
+    if len(wrong):
+        msg = f"change table {source}: land-cover codes must be integers; column {field!r} holds {wrong.unique()[:5].tolist()}"
+        raise InputError(msg)
+    return values.astype(np.int64)
+
+
+def merge_arrondissements(
+    table: pd.DataFrame, territory: set[str], known_codes: set[str], source: str
+) -> tuple[pd.DataFrame, list[Notice]]:
+    """Count rows of arrondissements municipaux (Paris, Marseille, Lyon) in their commune.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :data:`CHANGE_COLUMNS`.
+    territory, known_codes : set of str
+        Commune codes of the territory, and every commune code the run knows exists.
+    source : str
+        File name, for messages.
+
+    Returns
+    -------
+    DataFrame
+        ``table`` with arrondissement codes unknown to the run replaced by their commune's.
+    list of Notice
+        The merge, when it concerns a commune of the territory.
+    """
+    notices = []
     arrondissement = table["commune_code"].map(ARRONDISSEMENTS)
     merged = (
         arrondissement.notna()
         & ~table["commune_code"].isin(known_codes)
         & arrondissement.isin(known_codes)
     )
-    if (merged & arrondissement.isin(communes)).any():
+    if (merged & arrondissement.isin(territory)).any():
         notices.append(
             Notice(
                 "change_arrondissements",
                 f"{int(merged.sum())} rows of {source} give arrondissements municipaux; they are "
                 "counted in their commune (Paris 75056, Marseille 13055, Lyon 69123)",
-                sorted(set(table.loc[merged & arrondissement.isin(communes), "commune_code"])),
+                sorted(set(table.loc[merged & arrondissement.isin(territory), "commune_code"])),
                 facts={"n_rows": int(merged.sum()), "source": str(source)},
             )
         )
@@ -135,6 +192,37 @@ def prepare_change_table(
         table["commune_code"] = np.where(merged, arrondissement, table["commune_code"]).astype(
             object
         )
+    return table, notices
+
+
+def check_territory_rows(
+    table: pd.DataFrame, territory: set[str], known_codes: set[str], source: str
+) -> tuple[pd.Series, pd.Series, list[Notice]]:
+    """Rows of the territory and of its départements; refuse communes unknown to the run.
+
+    Codes of the territory's départements unknown to the run mean another vintage.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :data:`CHANGE_COLUMNS`.
+    territory, known_codes : set of str
+        Commune codes of the territory, and every commune code the run knows exists.
+    source : str
+        File name, for messages.
+
+    Returns
+    -------
+    inside, same_dep : Series of bool
+        Rows of the territory's communes, and rows of its départements.
+    list of Notice
+        No change recorded for the territory (its land-use change is 0).
+
+    Raises
+    ------
+    InputError
+        Unknown communes in the territory's départements, or no row in them.
+    """
     inside = table["commune_code"].isin(territory)
     deps = set(departement_of(pd.Series(sorted(territory))))
     same_dep = departement_of(table["commune_code"]).isin(deps)
@@ -151,61 +239,89 @@ def prepare_change_table(
             "or pick the territory with territory: from the whole département's layer)"
         )
         raise InputError(msg)
-    if not inside.any():
-        if not same_dep.any():
-            msg = (
-                f"change table {source}: no row concerns the territory's départements "
-                f"({', '.join(sorted(deps))}; communes like {min(territory)}): is it the table of "
-                "another territory, or is commune_field the wrong column?"
-            )
-            raise InputError(msg)
-        notices.append(
-            Notice(
-                "no_change_recorded",
-                f"{source} records no change for the territory's communes over the period: "
-                "land-use change is 0 (a measured zero, as in ALDO)",
-                facts={"source": str(source)},
-            )
+    if inside.any():
+        return inside, same_dep, []
+    if not same_dep.any():
+        msg = (
+            f"change table {source}: no row concerns the territory's départements "
+            f"({', '.join(sorted(deps))}; communes like {min(territory)}): is it the table of "
+            "another territory, or is commune_field the wrong column?"
         )
-    if members is not None and run_epcis:
-        # communes the commune table puts in an EPCI of the run, absent from the commune layer:
-        # another commune vintage (merged communes) or a layer cut by hand
-        gone = (
-            ~inside
-            & same_dep
-            & ~table["commune_code"].isin(layer_codes if layer_codes is not None else territory)
-            & table["commune_code"].map(members).isin(run_epcis)
+        raise InputError(msg)
+    notice = Notice(
+        "no_change_recorded",
+        f"{source} records no change for the territory's communes over the period: "
+        "land-use change is 0 (a measured zero, as in ALDO)",
+        facts={"source": str(source)},
+    )
+    return inside, same_dep, [notice]
+
+
+def layer_gap_notice(
+    rows: pd.DataFrame, layer_codes: set[str], members: pd.Series, run_epcis: set[str]
+) -> list[Notice]:
+    """Notice of changes in communes of the run's EPCIs that the commune layer lacks.
+
+    Another commune vintage (merged communes) or a layer cut by hand: these changes are not
+    counted and their EPCIs are flagged partial.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        :data:`CHANGE_COLUMNS` (``area_ha`` [ha]) of communes of the territory's
+        départements outside the territory.
+    layer_codes : set of str
+        Codes of the whole commune layer (before the territory was picked).
+    members : Series
+        EPCI of every commune of the commune table (index: commune code).
+    run_epcis : set of str
+        EPCIs of the run's communes.
+
+    Returns
+    -------
+    list of Notice
+        One notice, or none when no such row is in an EPCI of the run.
+    """
+    codes = rows["commune_code"]
+    gone = rows[~codes.isin(layer_codes) & codes.map(members).isin(run_epcis)]
+    if gone.empty:
+        return []
+    return [
+        Notice(
+            "changes_of_communes_missing_from_layer",
+            f"{gone['area_ha'].sum():,.1f} ha of change in communes that the "
+            "commune table puts in EPCIs of the run are not counted: the commune layer "
+            "lacks these communes (a layer and a commune table of different vintages, "
+            "e.g. merged communes, or a layer cut by hand); their EPCIs are flagged "
+            "partial",
+            sorted(set(gone["commune_code"])),
+            facts={"area_ha": float(gone["area_ha"].sum())},
         )
-        if gone.any():
-            notices.append(
-                Notice(
-                    "changes_of_communes_missing_from_layer",
-                    f"{table.loc[gone, 'area_ha'].sum():,.1f} ha of change in communes that the "
-                    "commune table puts in EPCIs of the run are not counted: the commune layer "
-                    "lacks these communes (a layer and a commune table of different vintages, "
-                    "e.g. merged communes, or a layer cut by hand); their EPCIs are flagged "
-                    "partial",
-                    sorted(set(table.loc[gone, "commune_code"])),
-                    facts={"area_ha": float(table.loc[gone, "area_ha"].sum())},
-                )
-            )
-    left_aside = int((~inside).sum())
-    if left_aside:
-        outside = table.loc[~inside, "commune_code"]
-        notices.append(
-            Notice(
-                "change_rows_outside_territory",
-                f"{left_aside} rows of {source} ({outside.nunique()} communes) concern communes "
-                "outside the territory and were left aside",
-                [],
-                facts={
-                    "n_rows": left_aside,
-                    "n_communes": int(outside.nunique()),
-                    "source": str(source),
-                },
-            )
+    ]
+
+
+def outside_rows_notice(outside: pd.DataFrame, source: str) -> list[Notice]:
+    """Notice of the rows of communes outside the territory, left aside (none if none)."""
+    if outside.empty:
+        return []
+    codes = outside["commune_code"]
+    return [
+        Notice(
+            "change_rows_outside_territory",
+            f"{len(outside)} rows of {source} ({codes.nunique()} communes) concern communes "
+            "outside the territory and were left aside",
+            [],
+            facts={
+                "n_rows": len(outside),
+                "n_communes": int(codes.nunique()),
+                "source": str(source),
+            },
         )
-    table = table[inside]
+    ]
+
+
+def check_codes_mapped(table: pd.DataFrame, mapping: dict[int, str], source: str) -> None:
+    """Refuse land-cover codes of a change table absent from the nomenclature ``mapping``."""
     unknown = sorted((set(table["from_code"]) | set(table["to_code"])) - set(mapping))
     if unknown:
         msg = (
@@ -213,10 +329,6 @@ def prepare_change_table(
             "map them (landcover.category_overrides) or fix the table"
         )
         raise InputError(msg)
-    out = table.groupby(["commune_code", "from_code", "to_code"], as_index=False, sort=True).agg(
-        area_ha=("area_ha", "sum")
-    )
-    return out[CHANGE_COLUMNS], notices
 
 
 #: Tolerance of :func:`check_changed_area_fits`: a commune may have changed over at most its
@@ -294,6 +406,45 @@ def check_change_areas(
     text = raw[area_field]
     area = pd.to_numeric(text, errors="coerce").astype(float)
     empty = text.isna()
+    refuse_bad_areas(raw, area, area_field, commune_field, source)
+    notices = []
+    if empty.any():
+        rows = raw.index[empty.to_numpy()]
+        notices.append(
+            Notice(
+                "change_area_missing",
+                f"{len(rows)} rows of {source} have no area in column {area_field!r} (no change "
+                "recorded): left aside",
+                [f"line {int(str(i)) + 2} (commune {raw.at[i, commune_field]!s})" for i in rows],
+                facts={"n_rows": len(rows), "source": str(source), "area_field": str(area_field)},
+            )
+        )
+    return area, notices
+
+
+def refuse_bad_areas(
+    raw: pd.DataFrame, area: pd.Series, area_field: str, commune_field: str, source: str
+) -> None:
+    """Refuse non-numeric, infinite or negative changed areas.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        The table as read (strings).
+    area : Series
+        Area [ha] of each row, NaN where the text is not a number.
+    area_field, commune_field : str
+        Columns of the changed area [ha] and of the commune code.
+    source : str
+        File name, for messages.
+
+    Raises
+    ------
+    InputError
+        Naming the file, column, lines, communes and values.
+    """
+    text = raw[area_field]
+    empty = text.isna()
     checks = (
         (
             area.isna() & ~empty,
@@ -313,19 +464,6 @@ def check_change_areas(
             more = f" and {len(rows) - 5} more rows" if len(rows) > 5 else ""
             msg = f"change table {source}: {what} in column {area_field!r} ({values}{more}); {fix}"
             raise InputError(msg)
-    notices = []
-    if empty.any():
-        rows = raw.index[empty.to_numpy()]
-        notices.append(
-            Notice(
-                "change_area_missing",
-                f"{len(rows)} rows of {source} have no area in column {area_field!r} (no change "
-                "recorded): left aside",
-                [f"line {int(str(i)) + 2} (commune {raw.at[i, commune_field]!s})" for i in rows],
-                facts={"n_rows": len(rows), "source": str(source), "area_field": str(area_field)},
-            )
-        )
-    return area, notices
 
 
 def changes_from_crosstab(
