@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,160 +52,16 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
     inputs of the configured steps."""
     files: dict[str, Path] = {}
     notices: list[Notice] = []
-    ccfg = cfg.communes
-    table = None
-    tcfg = ccfg.table
-    if tcfg is not None:
-        table = read_csv(
-            tcfg.path, "commune table", required=[tcfg.code_field], dtype=object, sep=tcfg.separator
-        )
-        for fld in (tcfg.epci_field, tcfg.population_field, tcfg.name_field):
-            if fld and fld not in table.columns:
-                msg = f"commune table: {tcfg.path} has no column {fld!r}; columns: {', '.join(table.columns)}"
-                raise InputError(msg)
-        files["commune_table"] = tcfg.path
-    if ccfg.path is not None:
-        files["communes"] = ccfg.path
-        source = f"{ccfg.path}" + (f" (layer {ccfg.layer})" if ccfg.layer else "")
-        raw = read_vector(ccfg.path, "communes", ccfg.layer)
-        if ccfg.code_field not in raw.columns:
-            fields = [c for c in raw.columns if c != raw.geometry.name]
-            msg = f"communes: {source} has no field {ccfg.code_field!r} (communes.code_field); fields present: {', '.join(fields)}"
-            raise InputError(msg)
-        layer_codes = normalise_codes(raw[ccfg.code_field])
-        known_codes = set(layer_codes.dropna().astype(str))
-    else:
-        assert table is not None and tcfg is not None
-        source = str(tcfg.path)
-        raw = None
-        layer_codes = normalise_codes(table[tcfg.code_field])
-        known_codes = set()
-    members = members_source = None
-    if table is not None and tcfg is not None:
-        known_codes |= set(normalise_codes(table[tcfg.code_field]).dropna())
-        if tcfg.epci_field:
-            members = pd.Series(
-                normalise_codes(table[tcfg.epci_field]).to_numpy(),
-                index=normalise_codes(table[tcfg.code_field]).to_numpy(),
-            )
-            members = members[~members.index.duplicated()]
-            members_source = f"{tcfg.path}, column {tcfg.epci_field!r}"
-    elif raw is not None and ccfg.epci_field and ccfg.epci_field in raw.columns:
-        members = pd.Series(
-            normalise_codes(raw[ccfg.epci_field]).to_numpy(), index=layer_codes.to_numpy()
-        )
-        members_source = f"{source}, field {ccfg.epci_field!r}"
+    sources = _read_commune_sources(cfg.communes, files)
     if cfg.territory is not None:
-        terr = cfg.territory
-        candidate_epci = pd.Series([None] * len(layer_codes), dtype=object)
-        if members is not None:
-            candidate_epci = pd.Series(
-                members.reindex(layer_codes.to_numpy()).to_numpy(), dtype=object
-            )
-        if raw is not None and ccfg.epci_field and ccfg.epci_field in raw.columns:
-            own = normalise_codes(raw[ccfg.epci_field]).reset_index(drop=True)
-            candidate_epci = candidate_epci.where(candidate_epci.notna(), own)
-        selection = select_communes(
-            layer_codes,
-            candidate_epci,
-            epci_codes=[str(c) for c in terr.epci],
-            departements=[str(c) for c in terr.departements],
-            commune_codes=[str(c) for c in terr.communes],
-            source=source,
-            epci_source=members_source,
-        )
-        notices += selection.notices
-        if raw is not None:
-            raw = raw[selection.mask].reset_index(drop=True)
-        else:
-            assert table is not None
-            table = table[selection.mask].reset_index(drop=True)
-    if raw is not None:
-        communes, more = prepare_communes(
-            raw,
-            source=source,
-            code_field=ccfg.code_field,
-            name_field=ccfg.name_field,
-            epci_field=ccfg.epci_field,
-            population_field=ccfg.population_field,
-            epci_name_field=ccfg.epci_name_field,
-        )
-        notices += more
-    else:
-        assert table is not None and tcfg is not None
-        communes = communes_from_table(table, tcfg, source)
-    if tcfg is not None and table is not None and raw is not None:
-        communes, more = join_commune_table(
-            communes,
-            table,
-            source=str(tcfg.path),
-            code_field=tcfg.code_field,
-            epci_field=tcfg.epci_field,
-            population_field=tcfg.population_field,
-        )
-        notices += more
-        if tcfg.epci_field and communes["epci_code"].isna().any():
-            epci = communes.set_index("commune_code")["epci_code"]
-            filled, more = fill_from_neighbours(communes, epci.dropna(), "EPCI (commune table)")
-            communes["epci_code"] = filled.to_numpy()
-            notices += more
-    if ccfg.epci_names is not None:
-        ncfg = ccfg.epci_names
-        names = read_csv(
-            ncfg.path,
-            "EPCI names",
-            required=[ncfg.code_field, ncfg.name_field],
-            dtype=object,
-            sep=ncfg.separator,
-        )
-        named = names.assign(_code=normalise_codes(names[ncfg.code_field])).drop_duplicates(
-            ["_code", ncfg.name_field]
-        )
-        clash = named[named["_code"].duplicated(keep=False)]
-        if len(clash):
-            shown = "; ".join(
-                f"{code}: {', '.join(map(repr, group[ncfg.name_field]))}"
-                for code, group in list(clash.groupby("_code"))[:5]
-            )
-            msg = f"EPCI names: {ncfg.path} gives different names to one EPCI ({shown}); keep one name per code"
-            raise InputError(msg)
-        lookup = named.set_index("_code")[ncfg.name_field]
-        communes["epci_name"] = (
-            communes["epci_code"].map(lookup).fillna("").astype(object).to_numpy()
-        )
-        files["epci_names"] = ncfg.path
-        epci_names = lookup.astype(str)
-    else:
-        epci_names = None
-    epci_sizes = None
-    full_codes = set(layer_codes.dropna().astype(str))
-    territory_note = ""
-    if communes["epci_code"].notna().any():
-        epci_sizes = epci_coverage(
-            pd.Series(communes["epci_code"].to_numpy(), index=communes["commune_code"].to_numpy()),
-            members,
-            members_source,
-            layer_codes=full_codes,
-        )
-        if cfg.territory is not None and cfg.territory.epci:
-            picked = epci_sizes.reindex([str(c) for c in cfg.territory.epci])
-            short = picked[~picked["epci_complete"].fillna(False).astype(bool)]
-            territory_note = "; ".join(
-                f"the run holds {int(row.communes_in_run)} communes of EPCI {code}"
-                + (
-                    f", which has {int(row.communes_in_epci)}"
-                    if pd.notna(row.communes_in_epci)
-                    else " (its size is unknown: no commune table)"
-                )
-                for code, row in short.iterrows()
-            )
-        names_of = (
-            communes.drop_duplicates("epci_code").set_index("epci_code")["epci_name"]
-            if "epci_name" in communes.columns
-            else None
-        )
-        notices += partial_epci_notice(epci_sizes, names_of)
-    known_codes |= set(communes["commune_code"])
+        notices += _select_territory(cfg.territory, cfg.communes, sources)
+    communes, more = _assemble_communes(cfg.communes, sources)
+    notices += more
+    epci_names = _attach_epci_names(cfg.communes, communes, files)
+    full_codes = set(sources.layer_codes.dropna().astype(str))
+    epci_sizes, territory_note, more = _epci_coverage(cfg, communes, sources, full_codes)
+    notices += more
+    known_codes = sources.known_codes | set(communes["commune_code"])
     if cfg.output_crs and has_boundaries(communes):
         notices += output_crs_notices(cfg.output_crs, communes)
     inputs = Inputs(
@@ -216,13 +73,274 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
         notices=notices,
         epci_sizes=epci_sizes,
         epci_names=epci_names,
-        epci_members=members if table is not None else None,
+        epci_members=sources.members if sources.table is not None else None,
         layer_codes=full_codes,
         territory_note=territory_note,
     )
     for capability in capabilities.enabled(cfg):
         capability.read(cfg, inputs)
     return inputs
+
+
+@dataclass
+class _CommuneSources:
+    """The communes as read, before they are checked and joined.
+
+    Attributes
+    ----------
+    raw
+        The commune layer (boundaries), or None for a run from the commune table only.
+    table
+        The commune table, or None when the pipeline declares none.
+    source
+        The file (and layer) the communes come from, for messages.
+    layer_codes
+        The normalised commune code of every row of ``raw`` (of ``table`` without a layer).
+    known_codes
+        Every commune code the inputs name (layer and table).
+    members
+        The EPCI of each commune code (index), from the table or the layer, or None.
+    members_source
+        Where ``members`` comes from, for messages.
+    """
+
+    raw: gpd.GeoDataFrame | None
+    table: pd.DataFrame | None
+    source: str
+    layer_codes: pd.Series
+    known_codes: set[str]
+    members: pd.Series | None = None
+    members_source: str | None = None
+
+
+def _read_commune_table(communes_cfg: Any, files: dict[str, Path]) -> pd.DataFrame | None:
+    """Read the commune table (``communes.table``) and check its declared columns.
+
+    Raises
+    ------
+    InputError
+        A declared column (EPCI, population, name) is missing.
+    """
+    table_cfg = communes_cfg.table
+    if table_cfg is None:
+        return None
+    table = read_csv(
+        table_cfg.path,
+        "commune table",
+        required=[table_cfg.code_field],
+        dtype=object,
+        sep=table_cfg.separator,
+    )
+    for fld in (table_cfg.epci_field, table_cfg.population_field, table_cfg.name_field):
+        if fld and fld not in table.columns:
+            msg = f"commune table: {table_cfg.path} has no column {fld!r}; columns: {', '.join(table.columns)}"
+            raise InputError(msg)
+    files["commune_table"] = table_cfg.path
+    return table
+
+
+def _read_commune_sources(communes_cfg: Any, files: dict[str, Path]) -> _CommuneSources:
+    """Read the commune layer and table, their codes and the EPCI each commune belongs to.
+
+    Raises
+    ------
+    InputError
+        The layer has no code field, or the table lacks a declared column.
+    """
+    table = _read_commune_table(communes_cfg, files)
+    table_cfg = communes_cfg.table
+    if communes_cfg.path is not None:
+        files["communes"] = communes_cfg.path
+        layer = f" (layer {communes_cfg.layer})" if communes_cfg.layer else ""
+        source = f"{communes_cfg.path}" + layer
+        raw = read_vector(communes_cfg.path, "communes", communes_cfg.layer)
+        if communes_cfg.code_field not in raw.columns:
+            fields = [c for c in raw.columns if c != raw.geometry.name]
+            msg = f"communes: {source} has no field {communes_cfg.code_field!r} (communes.code_field); fields present: {', '.join(fields)}"
+            raise InputError(msg)
+        layer_codes = normalise_codes(raw[communes_cfg.code_field])
+        known_codes = set(layer_codes.dropna().astype(str))
+    else:
+        assert table is not None and table_cfg is not None
+        source = str(table_cfg.path)
+        raw = None
+        layer_codes = normalise_codes(table[table_cfg.code_field])
+        known_codes = set()
+    sources = _CommuneSources(raw, table, source, layer_codes, known_codes)
+    _find_epci_members(communes_cfg, sources)
+    return sources
+
+
+def _find_epci_members(communes_cfg: Any, sources: _CommuneSources) -> None:
+    """Set the EPCI of each commune code from the commune table (or else the layer's EPCI
+    field), and add the table's codes to the known codes."""
+    table, raw, table_cfg = sources.table, sources.raw, communes_cfg.table
+    if table is not None and table_cfg is not None:
+        sources.known_codes |= set(normalise_codes(table[table_cfg.code_field]).dropna())
+        if table_cfg.epci_field:
+            members = pd.Series(
+                normalise_codes(table[table_cfg.epci_field]).to_numpy(),
+                index=normalise_codes(table[table_cfg.code_field]).to_numpy(),
+            )
+            sources.members = members[~members.index.duplicated()]
+            sources.members_source = f"{table_cfg.path}, column {table_cfg.epci_field!r}"
+    elif raw is not None and communes_cfg.epci_field and communes_cfg.epci_field in raw.columns:
+        sources.members = pd.Series(
+            normalise_codes(raw[communes_cfg.epci_field]).to_numpy(),
+            index=sources.layer_codes.to_numpy(),
+        )
+        sources.members_source = f"{sources.source}, field {communes_cfg.epci_field!r}"
+
+
+def _select_territory(territory: Any, communes_cfg: Any, sources: _CommuneSources) -> list[Notice]:
+    """Keep the rows of the layer (or table) that the ``territory`` section picks.
+
+    Returns the notices of the selection; ``sources.raw`` (or ``sources.table``) is cut down.
+    """
+    raw = sources.raw
+    candidate_epci = pd.Series([None] * len(sources.layer_codes), dtype=object)
+    if sources.members is not None:
+        candidate_epci = pd.Series(
+            sources.members.reindex(sources.layer_codes.to_numpy()).to_numpy(), dtype=object
+        )
+    if raw is not None and communes_cfg.epci_field and communes_cfg.epci_field in raw.columns:
+        own = normalise_codes(raw[communes_cfg.epci_field]).reset_index(drop=True)
+        candidate_epci = candidate_epci.where(candidate_epci.notna(), own)
+    selection = select_communes(
+        sources.layer_codes,
+        candidate_epci,
+        epci_codes=[str(c) for c in territory.epci],
+        departements=[str(c) for c in territory.departements],
+        commune_codes=[str(c) for c in territory.communes],
+        source=sources.source,
+        epci_source=sources.members_source,
+    )
+    if raw is not None:
+        sources.raw = raw[selection.mask].reset_index(drop=True)
+    else:
+        assert sources.table is not None
+        sources.table = sources.table[selection.mask].reset_index(drop=True)
+    return list(selection.notices)
+
+
+def _assemble_communes(
+    communes_cfg: Any, sources: _CommuneSources
+) -> tuple[gpd.GeoDataFrame, list[Notice]]:
+    """The communes frame: the layer checked (or the table alone), joined to the commune
+    table, EPCI gaps filled from neighbours; with the notices of each stage."""
+    notices: list[Notice] = []
+    raw, table, table_cfg = sources.raw, sources.table, communes_cfg.table
+    if raw is not None:
+        communes, more = prepare_communes(
+            raw,
+            source=sources.source,
+            code_field=communes_cfg.code_field,
+            name_field=communes_cfg.name_field,
+            epci_field=communes_cfg.epci_field,
+            population_field=communes_cfg.population_field,
+            epci_name_field=communes_cfg.epci_name_field,
+        )
+        notices += more
+    else:
+        assert table is not None and table_cfg is not None
+        communes = communes_from_table(table, table_cfg, sources.source)
+    if table_cfg is not None and table is not None and raw is not None:
+        communes, more = join_commune_table(
+            communes,
+            table,
+            source=str(table_cfg.path),
+            code_field=table_cfg.code_field,
+            epci_field=table_cfg.epci_field,
+            population_field=table_cfg.population_field,
+        )
+        notices += more
+        if table_cfg.epci_field and communes["epci_code"].isna().any():
+            epci = communes.set_index("commune_code")["epci_code"]
+            filled, more = fill_from_neighbours(communes, epci.dropna(), "EPCI (commune table)")
+            communes["epci_code"] = filled.to_numpy()
+            notices += more
+    return communes, notices
+
+
+def _attach_epci_names(
+    communes_cfg: Any, communes: gpd.GeoDataFrame, files: dict[str, Path]
+) -> pd.Series | None:
+    """Read the EPCI names table (``communes.epci_names``), set ``epci_name`` on the communes
+    and return the name of each EPCI code, or None when the pipeline declares no such table.
+
+    Raises
+    ------
+    InputError
+        The table gives different names to one EPCI code.
+    """
+    names_cfg = communes_cfg.epci_names
+    if names_cfg is None:
+        return None
+    names = read_csv(
+        names_cfg.path,
+        "EPCI names",
+        required=[names_cfg.code_field, names_cfg.name_field],
+        dtype=object,
+        sep=names_cfg.separator,
+    )
+    named = names.assign(_code=normalise_codes(names[names_cfg.code_field])).drop_duplicates(
+        ["_code", names_cfg.name_field]
+    )
+    clash = named[named["_code"].duplicated(keep=False)]
+    if len(clash):
+        shown = "; ".join(
+            f"{code}: {', '.join(map(repr, group[names_cfg.name_field]))}"
+            for code, group in list(clash.groupby("_code"))[:5]
+        )
+        msg = f"EPCI names: {names_cfg.path} gives different names to one EPCI ({shown}); keep one name per code"
+        raise InputError(msg)
+    lookup = named.set_index("_code")[names_cfg.name_field]
+    communes["epci_name"] = communes["epci_code"].map(lookup).fillna("").astype(object).to_numpy()
+    files["epci_names"] = names_cfg.path
+    return lookup.astype(str)
+
+
+def _epci_coverage(
+    cfg: PipelineConfig,
+    communes: gpd.GeoDataFrame,
+    sources: _CommuneSources,
+    full_codes: set[str],
+) -> tuple[pd.DataFrame | None, str, list[Notice]]:
+    """How many communes of each EPCI the run holds: the EPCI sizes table (None when no
+    commune has an EPCI), the note on requested EPCIs the run holds only in part, and the
+    notice on partial EPCIs."""
+    if not communes["epci_code"].notna().any():
+        return None, "", []
+    epci_sizes = epci_coverage(
+        pd.Series(communes["epci_code"].to_numpy(), index=communes["commune_code"].to_numpy()),
+        sources.members,
+        sources.members_source,
+        layer_codes=full_codes,
+    )
+    territory_note = ""
+    if cfg.territory is not None and cfg.territory.epci:
+        territory_note = _partial_territory_note(epci_sizes, [str(c) for c in cfg.territory.epci])
+    names_of = (
+        communes.drop_duplicates("epci_code").set_index("epci_code")["epci_name"]
+        if "epci_name" in communes.columns
+        else None
+    )
+    return epci_sizes, territory_note, partial_epci_notice(epci_sizes, names_of)
+
+
+def _partial_territory_note(epci_sizes: pd.DataFrame, epci_codes: list[str]) -> str:
+    """The requested EPCIs the run holds only in part, one clause each ('' when none)."""
+    picked = epci_sizes.reindex(epci_codes)
+    short = picked[~picked["epci_complete"].fillna(False).astype(bool)]
+    return "; ".join(
+        f"the run holds {int(row.communes_in_run)} communes of EPCI {code}"
+        + (
+            f", which has {int(row.communes_in_epci)}"
+            if pd.notna(row.communes_in_epci)
+            else " (its size is unknown: no commune table)"
+        )
+        for code, row in short.iterrows()
+    )
 
 
 def communes_from_table(table: pd.DataFrame, tcfg: Any, source: str) -> gpd.GeoDataFrame:
