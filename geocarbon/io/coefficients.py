@@ -27,13 +27,6 @@ FOREST_HARVEST_C_COLUMN = "prelevement_carbone_(tC∙ha-1∙an-1)"
 FOREST_HARVEST_M3_COLUMN = "prelevement_volume_(m3∙ha-1∙an-1)"
 
 
-
-
-
-
-
-
-
 def _labels(frame: pd.DataFrame, *columns: str) -> pd.Series:
     """A label per row from key columns, e.g. ``"zpc 4_1"``."""
     parts = [column + " " + frame[column].astype(str) for column in columns]
@@ -74,49 +67,99 @@ def check_aldo_tables(tables: AldoTables) -> AldoTables:
     CoefficientError
         Naming the file, the row, the column and the value.
     """
-    folder = tables.folder
-    src = {key: f"ALDO tables: {folder / name}" for key, name in ALDO_FILES.items()}
-    src.update({key: f"ALDO tables: {folder / name}" for key, name in ALDO_FLOW_FILES.items()})
-    stock_range = {"low": 0.0, "high": STOCK_MAX_TC_PER_HA, "unit": "tC/ha"}
+    sources = _aldo_sources(tables.folder)
+    stocks = _checked_stocks(tables.stocks, sources["stocks"])
+    biomass = _checked_biomass(tables.biomass, sources["biomass"])
+    forest = _checked_forest(tables.forest, sources["forest"])
+    zpc, communes, locations = _checked_commune_keys(tables, sources)
+    flux = None if tables.flux is None else _checked_flux(tables.flux, sources["flux"])
+    wood_use = tables.wood_use
+    if wood_use is not None:
+        wood_use = _checked_wood_use(wood_use, sources["wood_use"])
+    return replace(
+        tables,
+        stocks=stocks,
+        zpc=zpc,
+        communes=communes,
+        biomass=biomass,
+        forest=forest,
+        forest_locations=locations,
+        flux=flux,
+        wood_use=wood_use,
+    )
 
-    stocks = tables.stocks.assign(zpc=_strip_key(tables.stocks["zpc"]))
+
+def _aldo_sources(folder: Path) -> dict[str, str]:
+    """The name of each ALDO table in messages, e.g. ``"ALDO tables: <folder>/stocks-zpc.csv"``."""
+    sources = {key: f"ALDO tables: {folder / name}" for key, name in ALDO_FILES.items()}
+    sources.update({key: f"ALDO tables: {folder / name}" for key, name in ALDO_FLOW_FILES.items()})
+    return sources
+
+
+#: Bounds of a carbon stock (tC/ha), as keyword arguments of :func:`checked_numbers`.
+_STOCK_RANGE = {"low": 0.0, "high": STOCK_MAX_TC_PER_HA, "unit": "tC/ha"}
+
+
+def _checked_stocks(stocks: pd.DataFrame, source: str) -> pd.DataFrame:
+    """``stocks-zpc.csv`` with every stock (tC/ha) a number in [0, :data:`STOCK_MAX_TC_PER_HA`].
+
+    An empty cell stays empty (ALDO has no stock in that pool); identical duplicated zones
+    are dropped, disagreeing ones refused.
+    """
+    stocks = stocks.assign(zpc=_strip_key(stocks["zpc"]))
     stocks = checked_numbers(
         stocks,
         [c for c in stocks.columns if c != "zpc"],
-        source=src["stocks"],
+        source=source,
         labels=_labels(stocks, "zpc"),
         blank="no stock in that pool",
-        **stock_range,  # type: ignore[arg-type]
+        **_STOCK_RANGE,  # type: ignore[arg-type]
     )
-    stocks = drop_identical_duplicates(stocks, ["zpc"], source=src["stocks"])
+    return drop_identical_duplicates(stocks, ["zpc"], source=source)
 
-    biomass = tables.biomass.assign(INTER_REG=_strip_key(tables.biomass["INTER_REG"]))
+
+def _checked_biomass(biomass: pd.DataFrame, source: str) -> pd.DataFrame:
+    """``biomass-hors-forets.csv`` with its stocks and transitions checked (tC/ha).
+
+    Stocks lie in [0, :data:`STOCK_MAX_TC_PER_HA`], transition columns (``... vers ...``)
+    within ± :data:`STOCK_MAX_TC_PER_HA`; an empty cell means 0 tC/ha, as in ALDO.
+    """
+    biomass = biomass.assign(INTER_REG=_strip_key(biomass["INTER_REG"]))
     value_columns = [c for c in biomass.columns if c != "INTER_REG"]
     transitions = [c for c in value_columns if " vers " in c]
     labels = _labels(biomass, "INTER_REG")
     biomass = checked_numbers(
         biomass,
         [c for c in value_columns if c not in transitions],
-        source=src["biomass"],
+        source=source,
         labels=labels,
         blank="0 tC/ha",
-        **stock_range,  # type: ignore[arg-type]
+        **_STOCK_RANGE,  # type: ignore[arg-type]
     )
     biomass = checked_numbers(
         biomass,
         transitions,
-        source=src["biomass"],
+        source=source,
         labels=labels,
         low=-STOCK_MAX_TC_PER_HA,
         high=STOCK_MAX_TC_PER_HA,
         unit="tC/ha",
         blank="0 tC/ha",
     )
-    biomass = drop_identical_duplicates(biomass, ["INTER_REG"], source=src["biomass"])
+    return drop_identical_duplicates(biomass, ["INTER_REG"], source=source)
 
-    forest = tables.forest.assign(
-        type_localisation=_strip_key(tables.forest["type_localisation"]),
-        code_localisation=_strip_key(tables.forest["code_localisation"]),
+
+def _checked_forest(forest: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The IGN forest inventory with its stocks (tC/ha) and flows (tC/ha/yr, m3/ha/yr) checked.
+
+    Live and dead wood stocks lie in [0, :data:`STOCK_MAX_TC_PER_HA`], the balance within
+    ± :data:`FOREST_FLOW_MAX_TC_PER_HA_YR`, the harvest in [0,
+    :data:`FOREST_FLOW_MAX_TC_PER_HA_YR`] tC/ha/yr and [0,
+    :data:`FOREST_HARVEST_MAX_M3_PER_HA_YR`] m3/ha/yr; empty in rows that are not significant.
+    """
+    forest = forest.assign(
+        type_localisation=_strip_key(forest["type_localisation"]),
+        code_localisation=_strip_key(forest["code_localisation"]),
     )
     labels = _labels(forest, "type_localisation", "code_localisation", "composition")
     blank = "no value at this level (the next level of the cascade is used)"
@@ -134,24 +177,38 @@ def check_aldo_tables(tables: AldoTables) -> AldoTables:
     ]
     for columns, low, high, unit in forest_ranges:
         forest = checked_numbers(
-            forest, columns, source=src["forest"], labels=labels, low=low, high=high, unit=unit,
+            forest, columns, source=source, labels=labels, low=low, high=high, unit=unit,
             blank=blank,
         )  # fmt: skip
-    forest = drop_identical_duplicates(
-        forest, ["type_localisation", "code_localisation", "composition"], source=src["forest"]
+    return drop_identical_duplicates(
+        forest, ["type_localisation", "code_localisation", "composition"], source=source
     )
 
+
+def _checked_commune_keys(
+    tables: AldoTables, sources: dict[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """The commune tables (zone, region, forest location) with one row per INSEE code.
+
+    Codes are stripped and zero-padded to 5 characters; rows without a code are left out,
+    identical duplicates dropped and disagreeing ones refused.
+
+    Returns
+    -------
+    zpc, communes, locations : DataFrame
+        ``locations`` is None when the tables have no forest locations.
+    """
     zpc = tables.zpc.assign(
         insee=_strip_key(tables.zpc["insee"], 5), zpc=_strip_key(tables.zpc["zpc"])
     )
     zpc = drop_identical_duplicates(
-        zpc.dropna(subset=["insee"]), ["insee"], source=src["zpc"], compare=["zpc"]
+        zpc.dropna(subset=["insee"]), ["insee"], source=sources["zpc"], compare=["zpc"]
     )
     communes = tables.communes.assign(
         insee=_strip_key(tables.communes["insee"], 5), region=_strip_key(tables.communes["region"])
     )
     communes = drop_identical_duplicates(
-        communes.dropna(subset=["insee"]), ["insee"], source=src["communes"], compare=["region"]
+        communes.dropna(subset=["insee"]), ["insee"], source=sources["communes"], compare=["region"]
     )
     locations = tables.forest_locations
     if locations is not None:
@@ -166,61 +223,58 @@ def check_aldo_tables(tables: AldoTables) -> AldoTables:
             source=f"forest locations: {tables.forest_locations_path}",
             compare=codes,
         )
+    return zpc, communes, locations
 
-    flux = tables.flux
-    if flux is not None:
-        flux = flux.assign(zpc=_strip_key(flux["zpc"]))
-        flux = checked_numbers(
-            flux,
-            [c for c in flux.columns if c != "zpc"],
-            source=src["flux"],
-            labels=_labels(flux, "zpc"),
-            low=-SOIL_FLUX_MAX_TC_PER_HA,
-            high=SOIL_FLUX_MAX_TC_PER_HA,
-            unit="tC/ha",
-            blank="no value (refused for the zones of the territory)",
-        )
-        flux = drop_identical_duplicates(flux, ["zpc"], source=src["flux"])
-    wood_use = tables.wood_use
-    if wood_use is not None:
-        wood_use = wood_use.assign(code_localisation=_strip_key(wood_use["code_localisation"]))
-        labels = _labels(wood_use, "code_localisation")
-        wood_use = checked_numbers(
-            wood_use,
-            ["% BO", "% BI"],
-            source=src["wood_use"],
-            labels=labels,
-            low=0.0,
-            high=100.0,
-            unit="%",
-            blank="no share (refused for the regions of the territory)",
-        )
-        total = wood_use["% BO"] + wood_use["% BI"]
-        over = (total > 100.0).to_numpy()
-        if over.any():
-            first = over.nonzero()[0][0]
-            msg = (
-                f"{src['wood_use']}: {labels.iloc[first]}: '% BO' + '% BI' = "
-                f"{total.iloc[first]:g} %, more than 100 % of the harvest; correct the shares "
-                "or restore the published file"
-            )
-            raise CoefficientError(msg)
-        wood_use = drop_identical_duplicates(
-            wood_use, ["code_localisation"], source=src["wood_use"]
-        )
-    return replace(
-        tables,
-        stocks=stocks,
-        zpc=zpc,
-        communes=communes,
-        biomass=biomass,
-        forest=forest,
-        forest_locations=locations,
-        flux=flux,
-        wood_use=wood_use,
+
+def _checked_flux(flux: pd.DataFrame, source: str) -> pd.DataFrame:
+    """``flux-zpc.csv`` with every soil flux (tC/ha) within ± :data:`SOIL_FLUX_MAX_TC_PER_HA`."""
+    flux = flux.assign(zpc=_strip_key(flux["zpc"]))
+    flux = checked_numbers(
+        flux,
+        [c for c in flux.columns if c != "zpc"],
+        source=source,
+        labels=_labels(flux, "zpc"),
+        low=-SOIL_FLUX_MAX_TC_PER_HA,
+        high=SOIL_FLUX_MAX_TC_PER_HA,
+        unit="tC/ha",
+        blank="no value (refused for the zones of the territory)",
     )
+    return drop_identical_duplicates(flux, ["zpc"], source=source)
 
 
+def _checked_wood_use(wood_use: pd.DataFrame, source: str) -> pd.DataFrame:
+    """``proportion-usage-bois-par-region.csv`` with ``% BO`` and ``% BI`` checked (%).
+
+    Each share lies in [0, 100] and their sum is at most 100.
+
+    Raises
+    ------
+    CoefficientError
+        When the two shares of a region add up to more than 100 %.
+    """
+    wood_use = wood_use.assign(code_localisation=_strip_key(wood_use["code_localisation"]))
+    labels = _labels(wood_use, "code_localisation")
+    wood_use = checked_numbers(
+        wood_use,
+        ["% BO", "% BI"],
+        source=source,
+        labels=labels,
+        low=0.0,
+        high=100.0,
+        unit="%",
+        blank="no share (refused for the regions of the territory)",
+    )
+    total = wood_use["% BO"] + wood_use["% BI"]
+    over = (total > 100.0).to_numpy()
+    if over.any():
+        first = over.nonzero()[0][0]
+        msg = (
+            f"{source}: {labels.iloc[first]}: '% BO' + '% BI' = "
+            f"{total.iloc[first]:g} %, more than 100 % of the harvest; correct the shares "
+            "or restore the published file"
+        )
+        raise CoefficientError(msg)
+    return drop_identical_duplicates(wood_use, ["code_localisation"], source=source)
 
 
 def read_aldo_tables(
@@ -250,45 +304,13 @@ def read_aldo_tables(
     communes = read_csv(
         folder / ALDO_FILES["communes"], what, required=["insee", "region"], dtype=str
     )
-    raw_regions = read_json(folder / ALDO_FILES["inter_regions"], what)
-    try:
-        inter_regions = {str(k): str(v["interRegion"]) for k, v in raw_regions.items()}
-    except (AttributeError, KeyError, TypeError):
-        msg = f"{what}: {folder / ALDO_FILES['inter_regions']} must map region codes to {{'interRegion': ...}}"
-        raise InputError(msg) from None
+    inter_regions = _read_inter_regions(folder, what)
     biomass = read_csv(folder / ALDO_FILES["biomass"], what, required=["INTER_REG"], na_values=[""])
-    forest = read_csv(
-        folder / ALDO_FILES["forest"],
-        what,
-        required=[
-            "type_localisation",
-            "code_localisation",
-            "composition",
-            "surface_ic",
-            "carbone_(tC∙ha-1)",
-            "bois_mort_carbone_(tC∙ha-1)",
-        ],
-        dtype={"code_localisation": str},
-        na_values=["", "NA"],  # the published table writes NA in rows that are not significant
-    )
+    forest = _read_forest_inventory(folder, what)
     locations = None
     if forest_locations is not None:
         locations = read_csv(forest_locations, "forest locations", required=["insee"], dtype=object)
-    flux = wood_use = None
-    if flows:
-        flux = read_csv(
-            folder / ALDO_FLOW_FILES["flux"],
-            what,
-            required=["zpc"],
-            dtype={"zpc": str},
-            na_values=[""],
-        )
-        wood_use = read_csv(
-            folder / ALDO_FLOW_FILES["wood_use"],
-            what,
-            required=["code_localisation", "% BO", "% BI"],
-            na_values=[""],
-        )
+    flux, wood_use = _read_flow_tables(folder, what) if flows else (None, None)
     tables = AldoTables(
         folder,
         stocks,
@@ -303,6 +325,58 @@ def read_aldo_tables(
         Path(forest_locations) if forest_locations is not None else None,
     )
     return check_aldo_tables(tables)
+
+
+def _read_inter_regions(folder: Path, what: str) -> dict[str, str]:
+    """Each region code's inter-region, from ALDO's ``inter_regions`` JSON file.
+
+    Raises
+    ------
+    InputError
+        When the file does not map region codes to ``{"interRegion": ...}``.
+    """
+    raw_regions = read_json(folder / ALDO_FILES["inter_regions"], what)
+    try:
+        return {str(k): str(v["interRegion"]) for k, v in raw_regions.items()}
+    except (AttributeError, KeyError, TypeError):
+        msg = f"{what}: {folder / ALDO_FILES['inter_regions']} must map region codes to {{'interRegion': ...}}"
+        raise InputError(msg) from None
+
+
+def _read_forest_inventory(folder: Path, what: str) -> pd.DataFrame:
+    """The IGN forest inventory table of the ALDO folder (stocks in tC/ha), NA read as empty."""
+    return read_csv(
+        folder / ALDO_FILES["forest"],
+        what,
+        required=[
+            "type_localisation",
+            "code_localisation",
+            "composition",
+            "surface_ic",
+            "carbone_(tC∙ha-1)",
+            "bois_mort_carbone_(tC∙ha-1)",
+        ],
+        dtype={"code_localisation": str},
+        na_values=["", "NA"],  # the published table writes NA in rows that are not significant
+    )
+
+
+def _read_flow_tables(folder: Path, what: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tables of flows: soil fluxes (tC/ha) and wood-use shares (%) of :data:`ALDO_FLOW_FILES`."""
+    flux = read_csv(
+        folder / ALDO_FLOW_FILES["flux"],
+        what,
+        required=["zpc"],
+        dtype={"zpc": str},
+        na_values=[""],
+    )
+    wood_use = read_csv(
+        folder / ALDO_FLOW_FILES["wood_use"],
+        what,
+        required=["code_localisation", "% BO", "% BI"],
+        na_values=[""],
+    )
+    return flux, wood_use
 
 
 def read_generic_table(path: Path | None = None) -> tuple[pd.DataFrame, str]:

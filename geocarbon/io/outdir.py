@@ -143,6 +143,16 @@ def check_output_dir(
         raise OutputError(msg)
     target = _real(out_dir)
     shown = str(out_dir) if _real(out_dir) == Path(out_dir) else f"{out_dir} (= {target})"
+    _check_not_protected(target, shown, protected)
+    _check_is_folder(target, shown)
+    if target.is_dir():
+        _check_replaceable(target, shown, overwrite=overwrite, owner_pipeline=owner_pipeline)
+    _check_writable(target, shown)
+    return target
+
+
+def _check_not_protected(target: Path, shown: str, protected: Iterable[Protected]) -> None:
+    """Refuse an output folder that is the filesystem root, or is or holds a protected path."""
     if target.parent == target:
         msg = f"output folder {shown} is the root of the filesystem; geocarbon never writes there: choose a folder of its own, e.g. outputs/<territory>"
         raise OutputError(msg)
@@ -154,6 +164,10 @@ def check_output_dir(
         if target in p.parents:
             msg = f"output folder {shown} holds {item.what} ({p}); geocarbon never replaces it: choose a folder of its own, e.g. outputs/<territory>"
             raise OutputError(msg)
+
+
+def _check_is_folder(target: Path, shown: str) -> None:
+    """Refuse an output folder that is a loop of symbolic links or an existing non-folder."""
     try:
         target.stat()
     except OSError as err:
@@ -163,41 +177,54 @@ def check_output_dir(
     if target.exists() and not target.is_dir():
         msg = f"output folder {shown} exists and is not a folder; choose another output folder"
         raise OutputError(msg)
-    if target.is_dir():
-        present = result_files(target)
-        if present - OS_LITTER:
-            manifest = read_result_manifest(target)
-            if manifest is None:
-                msg = (
-                    f"output folder {shown} is not empty and is not a geocarbon result (no {RESULT_FILE} "
-                    f"written by geocarbon); it holds {_shown({f.split('/')[0] for f in present})}. "
-                    "geocarbon replaces only its own "
-                    "results, even with --overwrite: choose an empty or new folder"
-                )
-                raise OutputError(msg)
-            foreign = present - set(manifest["result_files"]) - OS_LITTER
-            if foreign:
-                msg = (
-                    f"output folder {shown} holds a geocarbon result and files geocarbon did not write: "
-                    f"{_shown(foreign)}; move them elsewhere (or choose another output folder), then run again"
-                )
-                raise OutputError(msg)
-            if not overwrite:
-                msg = f"output folder {shown} already holds results; run again with --overwrite to replace them"
-                raise OutputError(msg)
-            if owner_pipeline is not None:
-                wrote = manifest.get("pipeline_file")
-                by_demo = manifest.get("result_command") == "demo"
-                if not by_demo or not wrote or _real(Path(wrote)) != _real(owner_pipeline):
-                    msg = (
-                        f"output folder {shown} holds a result that 'geocarbon demo' did not write from "
-                        f"{owner_pipeline} (written by 'geocarbon {manifest.get('result_command', 'run')}' "
-                        f"from {wrote}); the demo replaces only its own results: replace it with "
-                        "'geocarbon run --overwrite', or give the demo another output folder"
-                    )
-                    raise OutputError(msg)
-    _check_writable(target, shown)
-    return target
+
+
+def _check_replaceable(
+    target: Path, shown: str, *, overwrite: bool, owner_pipeline: Path | None
+) -> None:
+    """Refuse an existing, non-empty folder unless it is a geocarbon result that may be replaced.
+
+    It must be a geocarbon result holding only files geocarbon wrote, ``overwrite`` must be
+    given and, for the demo (``owner_pipeline``), the demo must have written it from that file.
+    """
+    present = result_files(target)
+    if not present - OS_LITTER:
+        return
+    manifest = read_result_manifest(target)
+    if manifest is None:
+        msg = (
+            f"output folder {shown} is not empty and is not a geocarbon result (no {RESULT_FILE} "
+            f"written by geocarbon); it holds {_shown({f.split('/')[0] for f in present})}. "
+            "geocarbon replaces only its own "
+            "results, even with --overwrite: choose an empty or new folder"
+        )
+        raise OutputError(msg)
+    foreign = present - set(manifest["result_files"]) - OS_LITTER
+    if foreign:
+        msg = (
+            f"output folder {shown} holds a geocarbon result and files geocarbon did not write: "
+            f"{_shown(foreign)}; move them elsewhere (or choose another output folder), then run again"
+        )
+        raise OutputError(msg)
+    if not overwrite:
+        msg = f"output folder {shown} already holds results; run again with --overwrite to replace them"
+        raise OutputError(msg)
+    if owner_pipeline is not None:
+        _check_demo_owner(manifest, shown, owner_pipeline)
+
+
+def _check_demo_owner(manifest: dict[str, Any], shown: str, owner_pipeline: Path) -> None:
+    """Refuse a result that ``geocarbon demo`` did not write from ``owner_pipeline``."""
+    wrote = manifest.get("pipeline_file")
+    by_demo = manifest.get("result_command") == "demo"
+    if not by_demo or not wrote or _real(Path(wrote)) != _real(owner_pipeline):
+        msg = (
+            f"output folder {shown} holds a result that 'geocarbon demo' did not write from "
+            f"{owner_pipeline} (written by 'geocarbon {manifest.get('result_command', 'run')}' "
+            f"from {wrote}); the demo replaces only its own results: replace it with "
+            "'geocarbon run --overwrite', or give the demo another output folder"
+        )
+        raise OutputError(msg)
 
 
 def _check_writable(target: Path, shown: str) -> None:
@@ -402,14 +429,7 @@ class OutputSlot:
             protected=self.protected,
             owner_pipeline=self.owner_pipeline,
         )
-        try:
-            tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{_stem(target)}.tmp-"))
-            (tmp / PARTIAL_MARKER).write_text("geocarbon run in progress\n", encoding="utf-8")
-        except OSError as err:
-            raise OutputError(os_error_message(err, target)) from None
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)
+        tmp = _temporary_folder(target)
         try:
             yield tmp
             (tmp / PARTIAL_MARKER).unlink()
@@ -430,31 +450,53 @@ class OutputSlot:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        old = None
-        try:
-            if target.exists():
-                old = target.parent / f".{_stem(target)}.old-{os.getpid()}"
-                target.rename(old)
-                # files may have been added while the run wrote: set aside, then checked again,
-                # the previous result is put back if anything in it is not geocarbon's
-                foreign = _foreign_files(old)
-                if foreign:
-                    old.rename(target)
-                    old = None
-                    shutil.rmtree(tmp, ignore_errors=True)
-                    msg = (
-                        f"files were added to the output folder {target} while the run was writing "
-                        f"({_shown(foreign)}); nothing was replaced: move them elsewhere and run again"
-                    )
-                    raise OutputError(msg)
-            tmp.rename(target)
-        except OSError as err:
-            if old is not None and old.exists() and not target.exists():
+        _move_into_place(tmp, target)
+
+
+def _temporary_folder(target: Path) -> Path:
+    """Create the temporary folder beside ``target``, marked partial, with the umask's mode."""
+    try:
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{_stem(target)}.tmp-"))
+        (tmp / PARTIAL_MARKER).write_text("geocarbon run in progress\n", encoding="utf-8")
+    except OSError as err:
+        raise OutputError(os_error_message(err, target)) from None
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)
+    return tmp
+
+
+def _move_into_place(tmp: Path, target: Path) -> None:
+    """Replace ``target`` with the finished ``tmp`` folder, the previous result set aside first.
+
+    The previous result is put back when files were added to it during the run, or when a
+    rename fails; it is removed once the new result is in place.
+    """
+    old = None
+    try:
+        if target.exists():
+            old = target.parent / f".{_stem(target)}.old-{os.getpid()}"
+            target.rename(old)
+            # files may have been added while the run wrote: set aside, then checked again,
+            # the previous result is put back if anything in it is not geocarbon's
+            foreign = _foreign_files(old)
+            if foreign:
                 old.rename(target)
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise OutputError(os_error_message(err, target)) from None
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+                old = None
+                shutil.rmtree(tmp, ignore_errors=True)
+                msg = (
+                    f"files were added to the output folder {target} while the run was writing "
+                    f"({_shown(foreign)}); nothing was replaced: move them elsewhere and run again"
+                )
+                raise OutputError(msg)
+        tmp.rename(target)
+    except OSError as err:
+        if old is not None and old.exists() and not target.exists():
+            old.rename(target)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OutputError(os_error_message(err, target)) from None
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def result_marker(slot: OutputSlot, tmp: Path, provenance: dict[str, Any]) -> dict[str, Any]:
