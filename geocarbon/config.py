@@ -1407,12 +1407,8 @@ def with_key_table(text: str, source: str = "README.md") -> str:
     ConfigError
         When the markers are missing, repeated or out of order.
     """
-    start, end = text.find(KEYS_START), text.find(KEYS_END)
-    if text.count(KEYS_START) != 1 or text.count(KEYS_END) != 1 or end < start:
-        msg = (
-            f"{source}: expected one {KEYS_START} line followed by one {KEYS_END} line around "
-            "the table of configuration keys; add them where the table goes"
-        )
-        raise ConfigError(msg)
-    head = text[: start + len(KEYS_START)]
-    return f"{head}\n{key_table()}{text[end:]}"
+    from geocarbon.spec import between_markers
+
+    return between_markers(
+        text, KEYS_START, KEYS_END, key_table().rstrip("\n"), "configuration keys", source
+    )

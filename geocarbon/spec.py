@@ -163,9 +163,9 @@ INPUTS_START = "<!-- inputs:start -->"
 INPUTS_END = "<!-- inputs:end -->"
 
 
-def with_inputs_table(text: str, source: str = "README.md") -> str:
-    """``text`` (a README) with the part between the inputs-table markers replaced by
-    :func:`inputs_table` of every declared input.
+def between_markers(text: str, start: str, end: str, body: str, what: str, source: str) -> str:
+    """``text`` with the part between the lines ``start`` and ``end`` replaced by ``body``
+    (the generated tables of the README).
 
     Raises
     ------
@@ -174,12 +174,18 @@ def with_inputs_table(text: str, source: str = "README.md") -> str:
     """
     from geocarbon.errors import ConfigError
 
-    start, end = text.find(INPUTS_START), text.find(INPUTS_END)
-    if text.count(INPUTS_START) != 1 or text.count(INPUTS_END) != 1 or end < start:
+    first, last = text.find(start), text.find(end)
+    if text.count(start) != 1 or text.count(end) != 1 or last < first:
         msg = (
-            f"{source}: expected one {INPUTS_START} line followed by one {INPUTS_END} line "
-            "around the table of input files; add them where the table goes"
+            f"{source}: expected one {start} line followed by one {end} line around the table "
+            f"of {what}; add them where the table goes"
         )
         raise ConfigError(msg)
-    head = text[: start + len(INPUTS_START)]
-    return f"{head}\n{inputs_table(all_input_groups())}\n{text[end:]}"
+    return f"{text[: first + len(start)]}\n{body}\n{text[last:]}"
+
+
+def with_inputs_table(text: str, source: str = "README.md") -> str:
+    """``text`` (a README) with the table of every declared input between its markers."""
+    return between_markers(
+        text, INPUTS_START, INPUTS_END, inputs_table(all_input_groups()), "input files", source
+    )
