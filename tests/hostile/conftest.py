@@ -5,10 +5,14 @@ tree so that every test can assert that nothing outside the output folder change
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import select
+import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +24,7 @@ import yaml
 from affine import Affine
 from shapely.geometry import box
 
-from tests.conftest import write_raster
+from tests.conftest import REPO, write_raster
 
 X0, Y0 = 3_600_000.0, 2_400_400.0  # EPSG:3035: 100 m pixels are exactly 1 ha
 
@@ -49,6 +53,77 @@ def changed(before: dict[str, str], after: dict[str, str]) -> set[str]:
     return {k for k in keys if before.get(k) != after.get(k)}
 
 
+class CliServer:
+    """Client of :mod:`tests.hostile.cli_server`: ``python -m geocarbon.cli ARGS`` in a new
+    (forked) process with the libraries already imported. ``GEOCARBON_TEST_FRESH_PROCESS=1``
+    starts a fresh interpreter for every command instead (slower, same results)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+        env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.hostile.cli_server"],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,
+        )
+        self._pending = b""
+        assert self._message(120.0) == {"ready": True}
+
+    def _message(self, timeout: float | None) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self._pending:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise RuntimeError(f"the CLI server stopped (exit {self.proc.wait()})")
+            self._pending += chunk
+        line, self._pending = self._pending.split(b"\n", 1)
+        message: dict[str, Any] = json.loads(line)
+        return message
+
+    def run(
+        self, args: list[str], cwd: Path, env: dict[str, str], timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        self.count += 1
+        out, err = (self.folder / f"{self.count}.{k}" for k in ("out", "err"))
+        request = {
+            "args": args,
+            "cwd": str(cwd),
+            "env": env,
+            "stdout": str(out),
+            "stderr": str(err),
+        }
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps(request) + "\n").encode())
+        pid = self._message(30.0)["pid"]
+        try:
+            code = self._message(timeout)["returncode"]
+        except TimeoutError:
+            os.kill(pid, signal.SIGKILL)
+            self._message(30.0)
+            raise subprocess.TimeoutExpired(
+                args, timeout, out.read_text(errors="replace"), err.read_text(errors="replace")
+            ) from None
+        cmd = [sys.executable, "-m", "geocarbon.cli", *args]
+        return subprocess.CompletedProcess(
+            cmd, code, out.read_text(encoding="utf-8"), err.read_text(encoding="utf-8")
+        )
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
 @dataclass
 class Sandbox:
     """A temporary world: ``home`` (a fake home folder with the user's files), ``repo`` (a fake
@@ -61,6 +136,7 @@ class Sandbox:
     inputs: Path
     pipeline: Path
     env: dict[str, str] = field(default_factory=dict)
+    server: CliServer | None = None
 
     @property
     def cwd(self) -> Path:
@@ -105,6 +181,8 @@ class Sandbox:
         """``geocarbon ARGS`` as a user runs it: a new process, no terminal, the fake HOME."""
         full_env = {**os.environ, **self.env, **(env or {})}
         full_env.pop("COLUMNS", None)
+        if self.server is not None:
+            return self.server.run(list(map(str, args)), cwd or self.cwd, full_env, timeout)
         return subprocess.run(
             [sys.executable, "-m", "geocarbon.cli", *map(str, args)],
             cwd=cwd or self.cwd,
@@ -188,8 +266,19 @@ def make_tiny_inputs(folder: Path) -> tuple[gpd.GeoDataFrame, Affine]:
     return communes, t
 
 
+@pytest.fixture(scope="session")
+def cli_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliServer | None]:
+    """One fork server per test process (None with ``GEOCARBON_TEST_FRESH_PROCESS=1``)."""
+    if os.environ.get("GEOCARBON_TEST_FRESH_PROCESS") == "1":
+        yield None
+        return
+    server = CliServer(tmp_path_factory.mktemp("cli_server"))
+    yield server
+    server.close()
+
+
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Sandbox:
+def sandbox(tmp_path: Path, cli_server: CliServer | None) -> Sandbox:
     root = tmp_path / "world"
     home = root / "home" / "user"
     (home / "Documents").mkdir(parents=True)
@@ -203,7 +292,7 @@ def sandbox(tmp_path: Path) -> Sandbox:
     inputs = repo / "data_raw" / "tiny"
     make_tiny_inputs(inputs)
     (inputs / "notes.txt").write_text("field notes\n")
-    box_ = Sandbox(root, home, repo, inputs, repo / "pipelines" / "tiny.yaml")
+    box_ = Sandbox(root, home, repo, inputs, repo / "pipelines" / "tiny.yaml", server=cli_server)
     box_.env = {"HOME": str(home), "GEOCARBON_DATA": os.environ.get("GEOCARBON_DATA", "")}
     if not box_.env["GEOCARBON_DATA"]:
         box_.env.pop("GEOCARBON_DATA")
