@@ -31,6 +31,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, NoDefault
 from pydantic_core import PydanticCustomError, core_schema, to_jsonable_python
 
 from geocarbon.errors import ConfigError
+from geocarbon.values import ALDO_SEALED_SHARE
 from geocarbon.values import CARBON_POOLS as CARBON_POOLS
 from geocarbon.values import STOCK_MAX_TC_PER_HA as STOCK_MAX_TC_PER_HA
 
@@ -465,7 +466,7 @@ class CarbonConfig(_Strict):
         description="Optional CSV insee,groupeser,greco[,bassin_populicole] for the ALDO forest cascade.",
     )
     artificial_sealed_share: Share = Field(
-        default=0.8,
+        default=ALDO_SEALED_SHARE,
         description="Share of artificial land that is sealed (0–1, ALDO: 0.8); the green rest is "
         "wooded (CLC 141) first, grassed for the remainder.",
     )

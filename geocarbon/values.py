@@ -13,6 +13,12 @@ import pandas as pd
 from affine import Affine
 from pyproj import CRS
 
+#: ALDO litter stock of forests [tC/ha]: the litter pool of the four forest types, gained or
+#: lost at once when forest appears or goes.
+ALDO_FOREST_LITTER_TC_PER_HA = 9.0
+#: ALDO's sealed share of artificial land (0–1): the rest is grassed or wooded.
+ALDO_SEALED_SHARE = 0.8
+
 #: Carbon pools of the stock tables (ALDO's), in the order of the outputs.
 CARBON_POOLS = ("soil", "litter", "live_biomass", "dead_wood")
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from geocarbon.errors import InputError
+from geocarbon.values import ALDO_SEALED_SHARE
 
 #: Categories a stock is computed for, with ALDO's French label.
 ALDO_NAMES: dict[str, str] = {
@@ -154,7 +155,9 @@ def assign_categories(
     return cats.astype(object)
 
 
-def split_artificial(category_areas: pd.DataFrame, sealed_share: float = 0.8) -> pd.DataFrame:
+def split_artificial(
+    category_areas: pd.DataFrame, sealed_share: float = ALDO_SEALED_SHARE
+) -> pd.DataFrame:
     """ALDO's split of artificial land into sealed, grassed and wooded parts, per commune.
 
     ALDO assumes artificial land is ``sealed_share`` (80 %) sealed; the green rest is

@@ -24,10 +24,13 @@ from geocarbon.carbon.categories import FOREST_CATEGORIES, STOCK_CATEGORIES
 from geocarbon.errors import CoefficientError
 from geocarbon.notices import Notice
 from geocarbon.table_checks import checked_numbers, drop_identical_duplicates
-from geocarbon.values import ALDO_FILES, CARBON_POOLS, STOCK_MAX_TC_PER_HA, AldoTables
-
-#: ALDO litter stock in forests [tC/ha] (ALDO applies it to the four forest types only).
-ALDO_FOREST_LITTER_TC_PER_HA = 9.0
+from geocarbon.values import (
+    ALDO_FILES,
+    ALDO_FOREST_LITTER_TC_PER_HA,
+    CARBON_POOLS,
+    STOCK_MAX_TC_PER_HA,
+    AldoTables,
+)
 
 #: INSEE region code → IGN inventory region code (``rad13``).
 REGION_TO_RAD13 = {

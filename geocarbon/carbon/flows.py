@@ -25,10 +25,9 @@ import pandas as pd
 from geocarbon.carbon.categories import ALDO_NAMES, ARTIFICIAL, FOREST_CATEGORIES
 from geocarbon.carbon.coefficients import ALDO_BIOMASS_COLUMN
 from geocarbon.errors import CoefficientError
+from geocarbon.values import ALDO_FOREST_LITTER_TC_PER_HA, ALDO_SEALED_SHARE
 
 C_TO_CO2 = 44.0 / 12.0
-#: ALDO litter stock of forests [tC/ha] (gained or lost at once).
-LITTER_TC_PER_HA = 9.0
 
 #: Category → ALDO's flux identifier (column stems of ``flux-zpc.csv``).
 FLUX_ID = {
@@ -95,7 +94,7 @@ def categorise_changes(
     mapping: dict[int, str],
     years: int,
     *,
-    sealed_share: float = 0.8,
+    sealed_share: float = ALDO_SEALED_SHARE,
     aldo_published: bool = False,
 ) -> pd.DataFrame:
     """Annual converted areas per commune and category pair.
@@ -342,9 +341,9 @@ def litter_unit(from_category: str, to_category: str) -> float:
     artificial or sealed land)."""
     woody = (*FOREST_CATEGORIES, "artificial_wooded")
     if from_category in FOREST_CATEGORIES and to_category not in woody:
-        return -LITTER_TC_PER_HA
+        return -ALDO_FOREST_LITTER_TC_PER_HA
     if from_category not in (*woody, "artificial_sealed") and to_category in woody:
-        return LITTER_TC_PER_HA
+        return ALDO_FOREST_LITTER_TC_PER_HA
     return 0.0
 
 
