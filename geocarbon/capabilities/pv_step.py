@@ -22,7 +22,7 @@ from geocarbon.geo import local_equal_area_crs
 from geocarbon.io.vectors import read_vector
 from geocarbon.io.weather import read_weather
 from geocarbon.io.writers import write_csv, write_text
-from geocarbon.labels import label, reason_label
+from geocarbon.labels import Language, label, reason_label
 from geocarbon.maps import (
     ChoroplethLayer,
     Overlay,
@@ -110,86 +110,19 @@ def prepare_buildings(
 
     Buildings are never dropped: those that cannot carry panels keep a reason.
     """
-    cfg = pv.buildings
-    notices: list[Notice] = []
-    for key in ("id_field", "usage_field"):
-        name = getattr(cfg, key)
-        if name is not None and name not in raw.columns and key == "id_field":
-            msg = f"buildings: {source} has no field {name!r} (pv.buildings.{key}); fields: {', '.join(map(str, raw.columns))}"
-            raise InputError(msg)
-    if len(raw) == 0:
-        msg = f"buildings: {source} holds no feature"
-        raise InputError(msg)
-    ids = (
-        raw[cfg.id_field].astype(str).to_numpy()
-        if cfg.id_field
-        else np.array([f"B{i + 1}" for i in range(len(raw))])
-    )
-    dup = pd.Series(ids).duplicated(keep=False).to_numpy()
+    building_cfg = pv.buildings
+    _check_buildings_file(raw, building_cfg.id_field, source)
     reason = np.full(len(raw), "", dtype=object)
-    if dup.any():
-        # keep every record, with a unique id, and say why it carries no panels
-        rank = pd.Series(ids).groupby(ids).cumcount().to_numpy() + 1
-        listed = sorted(set(ids[dup]))
-        ids = np.where(dup, [f"{i}#{r}" for i, r in zip(ids, rank, strict=True)], ids)
-        reason[dup] = "duplicate building id (corrupt record?)"
-        notices.append(
-            Notice(
-                "building_duplicate_ids",
-                f"{int(dup.sum())} buildings share an id in {cfg.id_field!r}; numbered #1, #2... and given no panels",
-                listed,
-                facts={"n_buildings": int(dup.sum()), "id_field": str(cfg.id_field)},
-            )
-        )
-    geoms = shapely.force_2d(np.asarray(raw.geometry.values, dtype=object))
-    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    reason[empty] = "no geometry"
-    kinds = shapely.get_type_id(geoms)
-    polygonal = np.isin(kinds, [3, 6])  # Polygon, MultiPolygon
-    reason[~empty & ~polygonal] = "not a polygon"
-    invalid = ~empty & polygonal & ~shapely.is_valid(geoms)
-    if invalid.any():
-        geoms[invalid] = [polygonal_part(g) for g in shapely.make_valid(geoms[invalid])]
-        broken = invalid & (shapely.is_missing(geoms) | shapely.is_empty(geoms))
-        reason[broken] = "invalid geometry that cannot be repaired"
-        notices.append(
-            Notice(
-                "building_geometry_repaired",
-                f"{int(invalid.sum())} invalid building geometries were repaired",
-                ids[invalid].tolist(),
-                facts={"n_buildings": int(invalid.sum())},
-            )
-        )
-    height = _number(raw, cfg.height_field)
-    negative = ~np.isnan(height) & (height < 0)
-    reason[(reason == "") & negative] = "negative height"
-    reason[(reason == "") & (height > MAX_HEIGHT_M)] = (
-        f"implausible height (over {MAX_HEIGHT_M:,.0f} m)"
-    )
-    if cfg.height_field is None or cfg.height_field not in raw.columns:
-        notices.append(
-            Notice(
-                "buildings_without_height",
-                "buildings have no height field: roof forms from roof altitudes only",
-            )
-        )
-    roof_range = _number(raw, cfg.roof_max_field) - _number(raw, cfg.roof_min_field)
-    roof_range[(roof_range < 0) | (roof_range > MAX_HEIGHT_M)] = np.nan
-    unknown = np.isnan(roof_range)
-    if unknown.any():
-        notices.append(
-            Notice(
-                "roof_form_unknown",
-                f"{int(unknown.sum())} buildings without roof altitudes: roof form 'unknown' (usable share {pv.parameters.usable_share['unknown']:.0%}, yield of pitched roofs of unknown orientation)",
-                facts={
-                    "n_buildings": int(unknown.sum()),
-                    "usable_share": pv.parameters.usable_share["unknown"],
-                },
-            )
-        )
+    ids, notices = _building_ids(raw, building_cfg.id_field, reason)
+    geoms, more = _building_geometries(raw, ids, reason)
+    notices += more
+    height, more = _building_heights(raw, building_cfg.height_field, reason)
+    notices += more
+    roof_range, more = _roof_ranges(raw, pv)
+    notices += more
     usage = (
-        raw[cfg.usage_field].astype("string").fillna("").astype(object).to_numpy()
-        if cfg.usage_field and cfg.usage_field in raw.columns
+        raw[building_cfg.usage_field].astype("string").fillna("").astype(object).to_numpy()
+        if building_cfg.usage_field and building_cfg.usage_field in raw.columns
         else np.full(len(raw), "", dtype=object)
     )
     out = gpd.GeoDataFrame(
@@ -198,13 +131,126 @@ def prepare_buildings(
             "height_m": height,
             "roof_range_m": roof_range,
             "usage": usage,
-            "public": np.isin(usage, cfg.public_usages),
+            "public": np.isin(usage, building_cfg.public_usages),
             "excluded_reason": reason,
         },
         geometry=np.where(shapely.is_missing(geoms), shapely.Polygon(), geoms),
         crs=raw.crs,
     )
     return out, notices
+
+
+def _check_buildings_file(raw: gpd.GeoDataFrame, id_field: str | None, source: str) -> None:
+    """Refuse a buildings file without its id field or without any feature.
+
+    Raises
+    ------
+    InputError
+        ``id_field`` is not a field of the file (the fields present are listed), or the file
+        holds no feature.
+    """
+    if id_field is not None and id_field not in raw.columns:
+        msg = f"buildings: {source} has no field {id_field!r} (pv.buildings.id_field); fields: {', '.join(map(str, raw.columns))}"
+        raise InputError(msg)
+    if len(raw) == 0:
+        msg = f"buildings: {source} holds no feature"
+        raise InputError(msg)
+
+
+def _building_ids(
+    raw: gpd.GeoDataFrame, id_field: str | None, reason: np.ndarray
+) -> tuple[np.ndarray, list[Notice]]:
+    """Id of each building (``B1``, ``B2``... without ``id_field``), unique.
+
+    Records sharing an id are all kept, numbered ``#1``, ``#2``..., and get a reason (set in
+    ``reason``, one string per building) and a notice.
+    """
+    ids = (
+        raw[id_field].astype(str).to_numpy()
+        if id_field
+        else np.array([f"B{i + 1}" for i in range(len(raw))])
+    )
+    dup = pd.Series(ids).duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return ids, []
+    # keep every record, with a unique id, and say why it carries no panels
+    rank = pd.Series(ids).groupby(ids).cumcount().to_numpy() + 1
+    listed = sorted(set(ids[dup]))
+    ids = np.where(dup, [f"{i}#{r}" for i, r in zip(ids, rank, strict=True)], ids)
+    reason[dup] = "duplicate building id (corrupt record?)"
+    notice = Notice(
+        "building_duplicate_ids",
+        f"{int(dup.sum())} buildings share an id in {id_field!r}; numbered #1, #2... and given no panels",
+        listed,
+        facts={"n_buildings": int(dup.sum()), "id_field": str(id_field)},
+    )
+    return ids, [notice]
+
+
+def _building_geometries(
+    raw: gpd.GeoDataFrame, ids: np.ndarray, reason: np.ndarray
+) -> tuple[np.ndarray, list[Notice]]:
+    """2D footprints, invalid ones repaired (with a notice); a building without a polygon,
+    or whose polygon cannot be repaired, gets a reason (set in ``reason``)."""
+    geoms = shapely.force_2d(np.asarray(raw.geometry.values, dtype=object))
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    reason[empty] = "no geometry"
+    kinds = shapely.get_type_id(geoms)
+    polygonal = np.isin(kinds, [3, 6])  # Polygon, MultiPolygon
+    reason[~empty & ~polygonal] = "not a polygon"
+    invalid = ~empty & polygonal & ~shapely.is_valid(geoms)
+    if not invalid.any():
+        return geoms, []
+    geoms[invalid] = [polygonal_part(g) for g in shapely.make_valid(geoms[invalid])]
+    broken = invalid & (shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    reason[broken] = "invalid geometry that cannot be repaired"
+    notice = Notice(
+        "building_geometry_repaired",
+        f"{int(invalid.sum())} invalid building geometries were repaired",
+        ids[invalid].tolist(),
+        facts={"n_buildings": int(invalid.sum())},
+    )
+    return geoms, [notice]
+
+
+def _building_heights(
+    raw: gpd.GeoDataFrame, height_field: str | None, reason: np.ndarray
+) -> tuple[np.ndarray, list[Notice]]:
+    """Height of each building [m] (NaN when unknown); a negative or implausible height
+    (over :data:`MAX_HEIGHT_M`) is a reason (set in ``reason`` where none is yet)."""
+    height = _number(raw, height_field)
+    negative = ~np.isnan(height) & (height < 0)
+    reason[(reason == "") & negative] = "negative height"
+    reason[(reason == "") & (height > MAX_HEIGHT_M)] = (
+        f"implausible height (over {MAX_HEIGHT_M:,.0f} m)"
+    )
+    if height_field is not None and height_field in raw.columns:
+        return height, []
+    notice = Notice(
+        "buildings_without_height",
+        "buildings have no height field: roof forms from roof altitudes only",
+    )
+    return height, [notice]
+
+
+def _roof_ranges(raw: gpd.GeoDataFrame, pv: PvConfig) -> tuple[np.ndarray, list[Notice]]:
+    """Range of roof altitudes of each building [m] (NaN when unknown, negative or
+    implausible), with a notice for the buildings whose roof form is then unknown."""
+    building_cfg = pv.buildings
+    roof_range = _number(raw, building_cfg.roof_max_field) - _number(
+        raw, building_cfg.roof_min_field
+    )
+    roof_range[(roof_range < 0) | (roof_range > MAX_HEIGHT_M)] = np.nan
+    unknown = np.isnan(roof_range)
+    if not unknown.any():
+        return roof_range, []
+    usable_share = pv.parameters.usable_share["unknown"]
+    notice = Notice(
+        "roof_form_unknown",
+        f"{int(unknown.sum())} buildings without roof altitudes: roof form 'unknown' (usable share {usable_share:.0%}, yield of pitched roofs of unknown orientation)",
+        facts={"n_buildings": int(unknown.sum()), "usable_share": usable_share},
+    )
+    return roof_range, [notice]
 
 
 def roof_yields(weather: Any, pv: PvConfig) -> pd.DataFrame:
@@ -272,6 +318,51 @@ def compute_pv(
     work = buildings.to_crs(eq)
     points = work.geometry.representative_point()
     zones = communes.to_crs(eq)
+    _locate_buildings(work, points, zones, pv)
+    existing_kwp = pd.Series(dtype=float)
+    if pv.existing is not None:
+        existing_kwp = _mark_existing(work, points, pv, notices)
+    table = {str(k): float(v) for k, v in yields.set_index("case")["kwh_per_kwp"].items()}
+    result = roof_potential(work, table, pv.parameters)
+    if pv.irradiation_raster is not None:
+        reference_ghi = float(weather.data["ghi"].sum()) / 1e3
+        result = _scale_by_raster(result, points, pv.irradiation_raster, reference_ghi, notices)
+    result = result.to_crs(buildings.crs)
+    notices += _excluded_notices(result)
+    share = _building_data_share(zones, work, pv)
+    has_data = _pv_commune_figures(communes, result, share, existing_kwp)
+    notices += pv_coverage_notices(communes, has_data, str(pv.buildings.path))
+    in_territory = result[result["commune_code"] != ""]
+    levels = pv_level_rows(
+        communes,
+        has_data,
+        inputs.epci_sizes if inputs is not None else None,
+        cfg.name,
+        inputs.territory_note if inputs is not None else "",
+    )
+    coverage = levels[levels["level"] == "territory"].iloc[0]
+    summary = pv_summary(in_territory, coverage)
+    targets = pv_targets(pv, in_territory, communes, coverage)
+    kept = result[result["excluded_reason"] == ""]
+    logger.info(
+        "rooftop PV: %d buildings, %.2f MWp, %.0f MWh/yr",
+        len(kept),
+        kept["kwp"].sum() / 1e3,
+        kept["kwh_per_yr"].sum() / 1e3,
+    )
+    return PvResults(_buildings_layer(result), yields, summary, targets, levels)
+
+
+def _locate_buildings(
+    work: gpd.GeoDataFrame, points: gpd.GeoSeries, zones: gpd.GeoDataFrame, pv: PvConfig
+) -> None:
+    """Set each building's ``commune_code`` (empty outside the communes) and the reasons
+    that keep it from panels: outside the communes, an implausible footprint (over
+    :data:`MAX_FOOTPRINT_M2`), inside an exclusion zone (the zone's reason).
+
+    ``work``, ``points`` and ``zones`` (the communes) are in the same equal-area CRS;
+    ``work`` is changed in place.
+    """
     where = within(points, zones)
     no_commune = (where < 0) & (work["excluded_reason"] == "")
     work.loc[no_commune, "excluded_reason"] = "outside the communes"
@@ -280,71 +371,120 @@ def compute_pv(
         f"implausible footprint (over {MAX_FOOTPRINT_M2 / 1e4:,.0f} ha)"
     )
     work["commune_code"] = np.where(
-        where >= 0, communes["commune_code"].to_numpy()[np.clip(where, 0, None)], ""
+        where >= 0, zones["commune_code"].to_numpy()[np.clip(where, 0, None)], ""
     )
     for zone_cfg in pv.exclusions:
         zone = read_vector(
             zone_cfg.path, "exclusion zones", zone_cfg.layer, allow_empty=True
-        ).to_crs(eq)
+        ).to_crs(work.crs)
         hit = (within(points, zone) >= 0) & (work["excluded_reason"] == "")
         work.loc[hit, "excluded_reason"] = zone_cfg.reason
-    existing_kwp = pd.Series(dtype=float)
-    if pv.existing is not None:
-        ex = read_vector(
-            pv.existing.path, "existing installations", pv.existing.layer, allow_empty=True
-        )
-        power_kwp, more = existing_power(ex, pv)
-        notices += more
-        ex = ex.to_crs(eq)
-        # each installation belongs to one building (its power is counted once); buildings
-        # whose representative point lies in an installation are equipped too
-        owner = installation_buildings(work.geometry.to_numpy(), ex.geometry.to_numpy())
-        equipped = within(points, ex) >= 0
-        equipped[owner[owner >= 0]] = True
-        work["existing_installation"] = equipped
-        work.loc[equipped & (work["excluded_reason"] == ""), "excluded_reason"] = (
-            "existing installation"
-        )
-        orphans = np.flatnonzero(owner < 0)
-        if len(orphans):
-            lost = float(np.nansum(power_kwp[orphans])) if power_kwp is not None else 0.0
-            power = f" (their {lost:,.1f} kWp are not counted)" if power_kwp is not None else ""
-            notices.append(
-                Notice(
-                    "existing_installations_off_buildings",
-                    f"{len(orphans)} existing installations touch no building{power}",
-                    [f"feature {i + 1}" for i in orphans[:50]],
-                    facts={
-                        "n_installations": len(orphans),
-                        "lost_kwp": lost if power_kwp is not None else None,
-                    },
-                )
-            )
-        if power_kwp is not None:
-            per_building = np.zeros(len(work))
-            held = owner >= 0
-            np.add.at(per_building, owner[held], power_kwp[held])  # NaN (unknown) propagates
-            work["existing_kwp"] = per_building
-            by_commune = work.groupby("commune_code")["existing_kwp"]
-            existing_kwp = by_commune.sum()
-            existing_kwp[by_commune.apply(lambda s: bool(s.isna().any()))] = np.nan
-    table = {str(k): float(v) for k, v in yields.set_index("case")["kwh_per_kwp"].items()}
-    result = roof_potential(work, table, pv.parameters)
-    if pv.irradiation_raster is not None:
-        reference_ghi = float(weather.data["ghi"].sum()) / 1e3
-        result = _scale_by_raster(result, points, pv.irradiation_raster, reference_ghi, notices)
-    result = result.to_crs(buildings.crs)
+
+
+def _mark_existing(
+    work: gpd.GeoDataFrame, points: gpd.GeoSeries, pv: PvConfig, notices: list[Notice]
+) -> pd.Series:
+    """Read the existing installations and mark the buildings they equip.
+
+    Each installation belongs to one building (its power is counted once); buildings whose
+    representative point lies in an installation are equipped too. Sets
+    ``existing_installation`` (and ``existing_kwp`` [kWp] with ``kwp_field``) on ``work``
+    (changed in place, in the equal-area CRS of ``points``) and the reason of the equipped
+    buildings.
+
+    Returns
+    -------
+    Series
+        Existing power per commune code [kWp] (NaN where one installation's power is
+        unknown); empty without ``kwp_field``.
+    """
+    assert pv.existing is not None
+    installations = read_vector(
+        pv.existing.path, "existing installations", pv.existing.layer, allow_empty=True
+    )
+    power_kwp, more = existing_power(installations, pv)
+    notices += more
+    installations = installations.to_crs(work.crs)
+    owner = installation_buildings(work.geometry.to_numpy(), installations.geometry.to_numpy())
+    equipped = within(points, installations) >= 0
+    equipped[owner[owner >= 0]] = True
+    work["existing_installation"] = equipped
+    work.loc[equipped & (work["excluded_reason"] == ""), "excluded_reason"] = (
+        "existing installation"
+    )
+    orphans = np.flatnonzero(owner < 0)
+    if len(orphans):
+        notices.append(_orphan_installations_notice(orphans, power_kwp))
+    if power_kwp is None:
+        return pd.Series(dtype=float)
+    per_building = np.zeros(len(work))
+    held = owner >= 0
+    np.add.at(per_building, owner[held], power_kwp[held])  # NaN (unknown) propagates
+    work["existing_kwp"] = per_building
+    by_commune = work.groupby("commune_code")["existing_kwp"]
+    existing_kwp = by_commune.sum()
+    existing_kwp[by_commune.apply(lambda s: bool(s.isna().any()))] = np.nan
+    return existing_kwp
+
+
+def _orphan_installations_notice(orphans: np.ndarray, power_kwp: np.ndarray | None) -> Notice:
+    """Notice of the existing installations (positions ``orphans``) that touch no building,
+    with the power they hold [kWp] when known."""
+    lost = float(np.nansum(power_kwp[orphans])) if power_kwp is not None else 0.0
+    power = f" (their {lost:,.1f} kWp are not counted)" if power_kwp is not None else ""
+    return Notice(
+        "existing_installations_off_buildings",
+        f"{len(orphans)} existing installations touch no building{power}",
+        [f"feature {i + 1}" for i in orphans[:50]],
+        facts={
+            "n_installations": len(orphans),
+            "lost_kwp": lost if power_kwp is not None else None,
+        },
+    )
+
+
+def _excluded_notices(result: pd.DataFrame) -> list[Notice]:
+    """Notice of the buildings that carry no panels, counted by reason."""
     excluded = result[result["excluded_reason"] != ""]
-    if len(excluded):
-        counts = excluded["excluded_reason"].value_counts()
-        notices.append(
-            Notice(
-                "buildings_excluded",
-                f"{len(excluded)} buildings carry no panels (see excluded_reason)",
-                [f"{r}: {n}" for r, n in counts.items()],
-                facts={"n_buildings": len(excluded)},
-            )
-        )
+    if not len(excluded):
+        return []
+    counts = excluded["excluded_reason"].value_counts()
+    notice = Notice(
+        "buildings_excluded",
+        f"{len(excluded)} buildings carry no panels (see excluded_reason)",
+        [f"{r}: {n}" for r, n in counts.items()],
+        facts={"n_buildings": len(excluded)},
+    )
+    return [notice]
+
+
+def _building_data_share(
+    zones: gpd.GeoDataFrame, work: gpd.GeoDataFrame, pv: PvConfig
+) -> np.ndarray:
+    """Share of each commune's area [0–1] inside what the building data cover (their convex
+    hull), or 1 everywhere when the user says the file holds every building
+    (``coverage: territory``). ``zones`` and ``work`` are in the same equal-area CRS."""
+    if pv.buildings.coverage == "territory":
+        return np.ones(len(zones))
+    return area_share_inside(
+        zones.geometry, buildings_cover(work.geometry.to_numpy(), MAX_FOOTPRINT_M2)
+    )
+
+
+def _pv_commune_figures(
+    communes: gpd.GeoDataFrame, result: pd.DataFrame, share: np.ndarray, existing_kwp: pd.Series
+) -> np.ndarray:
+    """Add the ``pv_*`` columns to ``communes`` (changed in place) and return which communes
+    have data.
+
+    A commune the building data do not reach (no building located in it and under
+    :data:`~geocarbon.territory.COVERAGE_MIN` of its area covered, ``share``) has no figures
+    (empty, not 0); one partly covered keeps the sum over its buildings, flagged
+    ``pv_complete = false``. Columns: ``pv_covered_share``, ``pv_complete``,
+    ``pv_buildings``, ``pv_usable_m2`` [m²], ``pv_kwp`` [kWp], ``pv_mwp`` [MWp],
+    ``pv_mwh_per_yr`` [MWh/yr], ``pv_kwp_per_inhab`` [kWp/inhabitant] (with a population)
+    and ``pv_existing_kwp`` [kWp] (with ``existing_kwp``).
+    """
     kept = result[result["excluded_reason"] == ""]
     per = kept.groupby("commune_code").agg(
         pv_buildings=("building_id", "size"),
@@ -352,20 +492,11 @@ def compute_pv(
         pv_kwp=("kwp", "sum"),
         pv_kwh=("kwh_per_yr", "sum"),
     )
-    # what the building data cover (their convex hull); a commune they do not reach has no
-    # figures (empty, not 0); one partly covered keeps the sum over its buildings, flagged
-    if pv.buildings.coverage == "territory":  # the user says the file holds every building
-        share = np.ones(len(zones))
-    else:
-        share = area_share_inside(
-            zones.geometry, buildings_cover(work.geometry.to_numpy(), MAX_FOOTPRINT_M2)
-        )
     located = result[result["commune_code"] != ""].groupby("commune_code").size()
     n_located = located.reindex(communes["commune_code"], fill_value=0).to_numpy()
     has_data = (n_located > 0) | (share >= COVERAGE_MIN)
     communes["pv_covered_share"] = share
     communes["pv_complete"] = share >= COVERAGE_MIN
-    notices += pv_coverage_notices(communes, has_data, str(pv.buildings.path))
     per = per.reindex(communes["commune_code"]).fillna(0.0).astype(float)
     per.loc[~has_data] = np.nan
     communes["pv_buildings"] = per["pv_buildings"].to_numpy()
@@ -385,30 +516,18 @@ def compute_pv(
             existing_kwp.reindex(communes["commune_code"], fill_value=0.0).to_numpy(),
             np.nan,
         )
-    in_territory = result[result["commune_code"] != ""]
-    levels = pv_level_rows(
-        communes,
-        has_data,
-        inputs.epci_sizes if inputs is not None else None,
-        cfg.name,
-        inputs.territory_note if inputs is not None else "",
-    )
-    coverage = levels[levels["level"] == "territory"].iloc[0]
-    summary = pv_summary(in_territory, coverage)
-    targets = pv_targets(pv, in_territory, communes, coverage)
+    return has_data
+
+
+def _buildings_layer(result: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The ``pv_buildings`` layer: :data:`BUILDING_COLUMNS` and, with existing
+    installations, ``existing_installation`` and ``existing_kwp`` [kWp]."""
     columns = [
         c
         for c in [*BUILDING_COLUMNS, "existing_installation", "existing_kwp"]
         if c in result.columns
     ]
-    buildings_out = gpd.GeoDataFrame(result[columns], geometry=result.geometry, crs=result.crs)
-    logger.info(
-        "rooftop PV: %d buildings, %.2f MWp, %.0f MWh/yr",
-        len(kept),
-        kept["kwp"].sum() / 1e3,
-        kept["kwh_per_yr"].sum() / 1e3,
-    )
-    return PvResults(buildings_out, yields, summary, targets, levels)
+    return gpd.GeoDataFrame(result[columns], geometry=result.geometry, crs=result.crs)
 
 
 #: Figures of :func:`pv_level_rows`, summed over EPCIs and the territory.
@@ -490,20 +609,8 @@ def pv_level_rows(
     codes = communes["commune_code"].astype(str).to_numpy()
     figures = [*PV_FIGURES, *(["pv_existing_kwp"] if "pv_existing_kwp" in communes else [])]
     values = pd.DataFrame({c: communes[c].to_numpy(dtype=float) for c in figures}, index=codes)
-    population = (
-        pd.to_numeric(communes["population"], errors="coerce").to_numpy(dtype=float)
-        if "population" in communes.columns
-        else np.full(len(codes), np.nan)
-    )
-    values["population"] = np.where(has_data, population, np.nan)
-    names = [
-        c
-        for c in ("commune_code", "commune_name", "epci_code", "epci_name")
-        if c in communes.columns
-    ]
-    frame = pd.DataFrame(communes[names]).assign(commune_code=codes)
-    if "epci_code" not in frame.columns:
-        frame["epci_code"] = None
+    values["population"] = np.where(has_data, _population(communes), np.nan)
+    frame = _commune_names(communes, codes)
     rows = level_rows(
         values,
         frame,
@@ -518,18 +625,47 @@ def pv_level_rows(
         territory_note=territory_note,
     )
     if "pv_existing_kwp" in figures:
-        # a commune whose existing power is unknown makes its EPCI's and the territory's unknown
-        unknown = pd.Series(has_data & np.isnan(values["pv_existing_kwp"].to_numpy()), index=codes)
-        epci = frame.set_index("commune_code")["epci_code"].reindex(codes)
-        by_epci = unknown.groupby(epci.to_numpy()).any()
-        blank = (
-            (rows["level"] == "epci") & rows["code"].isin(by_epci.index[by_epci.to_numpy()])
-        ) | ((rows["level"] == "territory") & bool(unknown.any()))
-        rows.loc[blank, "pv_existing_kwp"] = np.nan
+        _blank_unknown_existing(rows, values["pv_existing_kwp"], has_data, frame)
     pop = rows["population"]
     rows["pv_kwp_per_inhab"] = rows["pv_kwp"] / pop.where(pop > 0)
     first = ["level", "code", "name", *figures, "population", "pv_kwp_per_inhab"]
     return rows[first + [c for c in rows.columns if c not in first]]
+
+
+def _population(communes: pd.DataFrame) -> np.ndarray:
+    """Population of each commune [inhabitants] (NaN when unknown or without the column)."""
+    if "population" not in communes.columns:
+        return np.full(len(communes), np.nan)
+    return pd.to_numeric(communes["population"], errors="coerce").to_numpy(dtype=float)
+
+
+def _commune_names(communes: pd.DataFrame, codes: np.ndarray) -> pd.DataFrame:
+    """Code, name, EPCI code (None when unknown) and EPCI name of each commune, for
+    :func:`geocarbon.territory.level_rows`."""
+    names = [
+        c
+        for c in ("commune_code", "commune_name", "epci_code", "epci_name")
+        if c in communes.columns
+    ]
+    frame = pd.DataFrame(communes[names]).assign(commune_code=codes)
+    if "epci_code" not in frame.columns:
+        frame["epci_code"] = None
+    return frame
+
+
+def _blank_unknown_existing(
+    rows: pd.DataFrame, existing_kwp: pd.Series, has_data: np.ndarray, frame: pd.DataFrame
+) -> None:
+    """Empty the existing power [kWp] of the EPCI and territory ``rows`` (changed in place)
+    holding a commune with data whose existing power is unknown (NaN in ``existing_kwp``,
+    indexed by commune code); ``frame``: the communes' ``commune_code`` and ``epci_code``."""
+    codes = existing_kwp.index
+    unknown = pd.Series(has_data & np.isnan(existing_kwp.to_numpy()), index=codes)
+    epci = frame.set_index("commune_code")["epci_code"].reindex(codes)
+    by_epci = unknown.groupby(epci.to_numpy()).any()
+    epci_blank = (rows["level"] == "epci") & rows["code"].isin(by_epci.index[by_epci.to_numpy()])
+    territory_blank = (rows["level"] == "territory") & bool(unknown.any())
+    rows.loc[epci_blank | territory_blank, "pv_existing_kwp"] = np.nan
 
 
 def _centre_lat_lon(communes: gpd.GeoDataFrame) -> tuple[float, float]:
@@ -736,6 +872,20 @@ def covers_target(value: float, target: float, *, partial: bool, total: bool) ->
     return bool(value >= target)
 
 
+#: Columns of :func:`pv_targets` (``pv_targets.csv``).
+PV_TARGET_COLUMNS = [
+    "indicator",
+    "label",
+    "year",
+    "target",
+    "potential",
+    "existing",
+    "gap_to_target",
+    "potential_covers_target",
+    "note",
+]
+
+
 def pv_targets(
     pv: PvConfig,
     buildings: pd.DataFrame,
@@ -760,8 +910,36 @@ def pv_targets(
 
     The same rule as the charging targets (:func:`geocarbon.capabilities.charging_step.charging_targets`).
     """
-    kept = buildings[buildings["excluded_reason"] == ""]
-    potential_kwp = float(kept["kwp"].sum())
+    existing_kwp, population = _existing_and_population(communes)
+    partial = coverage is not None and not bool(coverage["complete"])
+    rows = []
+    for t in pv.targets:
+        potential, existing = _pv_target_values(
+            t.indicator, buildings, existing_kwp, population, has_existing=pv.existing is not None
+        )
+        rows.append(
+            {
+                "indicator": t.indicator,
+                "label": t.label,
+                "year": t.year,
+                "target": t.value,
+                "potential": potential,
+                "existing": existing,
+                "gap_to_target": t.value - existing if not np.isnan(existing) else np.nan,
+                "potential_covers_target": covers_target(
+                    potential, t.value, partial=partial, total=t.indicator in PV_TOTALS
+                ),
+                "note": _pv_target_note(coverage, t.indicator)
+                if partial and coverage is not None
+                else "",
+            }
+        )
+    return pd.DataFrame(rows, columns=PV_TARGET_COLUMNS)
+
+
+def _existing_and_population(communes: pd.DataFrame) -> tuple[float, float]:
+    """Existing power [kWp] (NaN when unknown or not given) and population [inhabitants] of
+    the communes with building data (``pv_kwp`` not empty; all without the column)."""
     with_data = (
         communes["pv_kwp"].notna().to_numpy()
         if "pv_kwp" in communes.columns
@@ -777,74 +955,69 @@ def pv_targets(
             communes.get("population", pd.Series(np.nan, index=communes.index)), errors="coerce"
         )[with_data].sum()
     )
-    partial = coverage is not None and not bool(coverage["complete"])
+    return existing_kwp, population
+
+
+def _pv_target_values(
+    indicator: str,
+    buildings: pd.DataFrame,
+    existing_kwp: float,
+    population: float,
+    *,
+    has_existing: bool,
+) -> tuple[float, float]:
+    """Potential and existing value of a PV target's indicator, in its unit (NaN: no value).
+
+    Parameters
+    ----------
+    indicator : str
+        ``pv_mwp`` [MWp], ``pv_mwh_per_yr`` [MWh/yr] (no existing value),
+        ``pv_kwp_per_inhab`` [kWp/inhabitant] or ``public_roofs_equipped_share`` [0–1].
+    buildings : DataFrame
+        The buildings in the territory (``excluded_reason``, ``kwp``, ``kwh_per_yr``,
+        ``public``, ``existing_installation`` when known).
+    existing_kwp, population : float
+        Existing power [kWp] and population [inhabitants] of the communes with data.
+    has_existing : bool
+        The pipeline gives the existing installations.
+    """
+    kept = buildings[buildings["excluded_reason"] == ""]
+    potential_kwp = float(kept["kwp"].sum())
+    if indicator == "pv_mwp":
+        return potential_kwp / 1e3, existing_kwp / 1e3
+    if indicator == "pv_mwh_per_yr":
+        return float(kept["kwh_per_yr"].sum()) / 1e3, np.nan
+    if indicator == "pv_kwp_per_inhab":
+        potential = potential_kwp / population if population > 0 else np.nan
+        return potential, existing_kwp / population if population > 0 else np.nan
+    # share of public roofs equipped
+    public = buildings[buildings["public"]]
+    n_public = len(public)
+    equipped = float(
+        public.get("existing_installation", pd.Series(False, index=public.index)).sum()
+    )
+    potential = (
+        float((public["excluded_reason"].isin(["", "existing installation"])).mean())
+        if n_public
+        else np.nan
+    )
+    return potential, equipped / n_public if n_public and has_existing else np.nan
+
+
+def _pv_target_note(coverage: pd.Series, indicator: str) -> str:
+    """Why a target over partial building data is checked only in part (``coverage``: the
+    territory row of :func:`pv_level_rows`)."""
     note = (
         f"{coverage['coverage_note']} ({100 * float(coverage['pv_covered_share']):.2g} % of "
         "the territory's area inside the buildings' convex hull): potential and existing power "
         "over the communes with building data only"
-        if coverage is not None and partial
-        else ""
     )
-    public = buildings[buildings["public"]]
-    equipped = float(
-        public.get("existing_installation", pd.Series(False, index=public.index)).sum()
-    )
-    rows = []
-    for t in pv.targets:
-        if t.indicator == "pv_mwp":
-            potential, existing = potential_kwp / 1e3, existing_kwp / 1e3
-        elif t.indicator == "pv_mwh_per_yr":
-            potential, existing = float(kept["kwh_per_yr"].sum()) / 1e3, np.nan
-        elif t.indicator == "pv_kwp_per_inhab":
-            potential = potential_kwp / population if population > 0 else np.nan
-            existing = existing_kwp / population if population > 0 else np.nan
-        else:  # share of public roofs equipped
-            n_public = len(public)
-            potential = (
-                float((public["excluded_reason"].isin(["", "existing installation"])).mean())
-                if n_public
-                else np.nan
-            )
-            existing = equipped / n_public if n_public and pv.existing is not None else np.nan
-        rows.append(
-            {
-                "indicator": t.indicator,
-                "label": t.label,
-                "year": t.year,
-                "target": t.value,
-                "potential": potential,
-                "existing": existing,
-                "gap_to_target": t.value - existing if not np.isnan(existing) else np.nan,
-                "potential_covers_target": covers_target(
-                    potential, t.value, partial=partial, total=t.indicator in PV_TOTALS
-                ),
-                "note": (
-                    note
-                    + (
-                        "; a total over the part covered is a lower bound: checked only once it "
-                        "reaches the target"
-                        if t.indicator in PV_TOTALS
-                        else "; a share or ratio over the part covered: not checked"
-                    )
-                    if note
-                    else ""
-                ),
-            }
+    if indicator in PV_TOTALS:
+        return (
+            note + "; a total over the part covered is a lower bound: checked only once it "
+            "reaches the target"
         )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "indicator",
-            "label",
-            "year",
-            "target",
-            "potential",
-            "existing",
-            "gap_to_target",
-            "potential_covers_target",
-            "note",
-        ],
-    )
+    return note + "; a share or ratio over the part covered: not checked"
 
 
 def validate_pv(cfg: PipelineConfig, inputs: Any) -> list[Notice]:
@@ -873,6 +1046,7 @@ def validate_pv(cfg: PipelineConfig, inputs: Any) -> list[Notice]:
 #: Buildings drawn on the map at most (the GeoPackage layer holds them all).
 MAP_MAX_BUILDINGS = 5_000
 
+
 def write_pv_outputs(
     cfg: PipelineConfig, result: PvResults, communes: gpd.GeoDataFrame, tmp: Path
 ) -> None:
@@ -886,7 +1060,29 @@ def write_pv_outputs(
     if not cfg.maps.enabled:
         return
     lang = cfg.report.language
-    b = result.buildings.copy()
+    page = choropleth_map(
+        communes,
+        [ChoroplethLayer("pv_mwh_per_yr", label("pv_mwh_per_yr", lang, unit=True))],
+        title=map_title(cfg.name, label("map_pv_title", lang), lang),
+        tooltip_fields=commune_tooltip(
+            communes,
+            [
+                ("pv_buildings", label("pv_buildings_with_potential", lang)),
+                *labelled(("pv_usable_m2", "pv_mwp", "pv_mwh_per_yr", "pv_covered_share"), lang),
+            ],
+            lang,
+        ),
+        simplify_m=cfg.maps.simplify_m,
+        overlays=[_buildings_overlay(result.buildings, lang)],
+        lang=lang,
+    )
+    write_text(tmp / "maps" / "rooftop_pv.html", page)
+
+
+def _buildings_overlay(buildings: gpd.GeoDataFrame, lang: Language) -> Overlay:
+    """The buildings drawn over the PV map, by annual energy class (the
+    :data:`MAP_MAX_BUILDINGS` largest producers at most), values in the map's language."""
+    b = buildings.copy()
     shown_label = label(PV_BUILDING_CLASSES.title_id, lang)
     if len(b) > MAP_MAX_BUILDINGS:
         b = b.sort_values("kwh_per_yr", ascending=False, kind="stable").head(MAP_MAX_BUILDINGS)
@@ -910,33 +1106,11 @@ def write_pv_outputs(
         "mwh_per_yr",
         "excluded_reason",
     )
-    overlay = Overlay(
+    return Overlay(
         shown_label,
         b[[*shown, "energy_class", "geometry"]].round(2),
         "energy_class",
         PV_BUILDING_CLASSES.legend(lang),
-        tuple(
-            labelled(
-                shown,
-                lang,
-            )
-        ),
+        tuple(labelled(shown, lang)),
         focus=True,
     )
-    page = choropleth_map(
-        communes,
-        [ChoroplethLayer("pv_mwh_per_yr", label("pv_mwh_per_yr", lang, unit=True))],
-        title=map_title(cfg.name, label("map_pv_title", lang), lang),
-        tooltip_fields=commune_tooltip(
-            communes,
-            [
-                ("pv_buildings", label("pv_buildings_with_potential", lang)),
-                *labelled(("pv_usable_m2", "pv_mwp", "pv_mwh_per_yr", "pv_covered_share"), lang),
-            ],
-            lang,
-        ),
-        simplify_m=cfg.maps.simplify_m,
-        overlays=[overlay],
-        lang=lang,
-    )
-    write_text(tmp / "maps" / "rooftop_pv.html", page)
