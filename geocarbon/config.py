@@ -35,11 +35,6 @@ from geocarbon.values import ALDO_SEALED_SHARE
 from geocarbon.values import CARBON_POOLS as CARBON_POOLS
 from geocarbon.values import STOCK_MAX_TC_PER_HA as STOCK_MAX_TC_PER_HA
 
-#: Environment variable naming the folder of shared public data (see README).
-DATA_ENV_VAR = "GEOCARBON_DATA"
-
-FOREST_TYPES = ("broadleaf", "conifer", "mixed", "poplar")
-
 
 def _number(value: float) -> str:
     """A bound or a value as a user writes it (``1``, ``0.5``, ``25000000``)."""
@@ -134,7 +129,6 @@ _TARGET_YEAR = "Year the target is due (e.g. 2030); null: no year."
 _TARGET_LABEL = "Text shown with the target in the indicator table (e.g. the plan's wording)."
 
 Share = Annotated[float, _in_range(0.0, 1.0)]
-NonNegative = Annotated[float, _in_range(0.0)]
 Year = Annotated[int, _in_range(YEAR_MIN, YEAR_MAX)]
 DistanceM = Annotated[float, _in_range(0.0, DISTANCE_MAX_M, lo_open=True, unit="m")]
 AzimuthDeg = Annotated[float, _in_range(0.0, 360.0, hi_open=True, unit="degrees")]

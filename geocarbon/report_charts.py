@@ -45,9 +45,6 @@ from matplotlib.ticker import FuncFormatter
 from geocarbon.classes import NO_DATA, Classes, classify, format_value, layer_classes, palette
 from geocarbon.labels import Language, label
 
-#: Sequestration (positive) in blue-green, emission (negative) in red, as in the maps.
-SEQUESTRATION_COLOR = "#2166ac"
-EMISSION_COLOR = "#b2182b"
 PCAET_COLORS = {
     "forest": "#1b7837",
     "agricultural_soils": "#dfc27d",

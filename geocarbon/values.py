@@ -53,11 +53,6 @@ class RasterInfo:
         bottom = top + self.transform.e * self.height
         return (min(left, right), min(top, bottom), max(left, right), max(top, bottom))
 
-    @property
-    def is_float(self) -> bool:
-        """True for floating-point rasters (where NaN may mark nodata)."""
-        return np.issubdtype(np.dtype(self.dtype), np.floating)
-
 
 @dataclass
 class RasterBlock:

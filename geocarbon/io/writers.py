@@ -360,7 +360,7 @@ class BlockRasterWriter:
             array.astype("float32"), 1, window=Window(col_off, row_off, cols, rows)
         )
 
-    def __exit__(self, exc_type: object, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *_exc: object) -> None:
         for dst in self._open.values():
             dst.close()
         for key, path in self.paths.items():

@@ -17,8 +17,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-ROOF_FORMS = ("flat", "pitched", "unknown")
-
 
 class RoofParameters(Protocol):
     """What the roof model needs of the PV parameters (``pv.parameters`` of a pipeline, or
