@@ -109,20 +109,8 @@ def select_communes(
         ("communes", commune_codes, codes.str.upper(), source),
     )
     for key, wanted, values, where in checks:
-        if not wanted:
-            continue
-        hit = values.isin(list(wanted)).to_numpy()
-        found = set(values[hit])
-        absent = [c for c in wanted if c not in found]
-        if absent:
-            msg = (
-                f"territory.{key}: {', '.join(absent[:10])}{' ...' if len(absent) > 10 else ''} "
-                f"match{'es' if len(absent) == 1 else ''} no commune of {where}; check the code"
-                + (" (EPCI SIREN codes have 9 digits)" if key == "epci" else "")
-                + " or give a commune layer or table that holds it"
-            )
-            raise InputError(msg)
-        mask |= hit
+        if wanted:
+            mask |= _listed_matches(key, wanted, values, where)
     notices = [
         Notice(
             "territory_selection",
@@ -131,6 +119,46 @@ def select_communes(
         )
     ]
     return Selection(mask, notices)
+
+
+def _listed_matches(
+    key: str, wanted: Sequence[str], values: pd.Series, where: str | None
+) -> np.ndarray:
+    """Which candidates carry one of the codes listed under ``territory.<key>``.
+
+    Parameters
+    ----------
+    key : str
+        The ``territory`` key (``epci``, ``departements`` or ``communes``), for messages.
+    wanted : sequence of str
+        The codes listed under that key.
+    values : Series
+        The candidates' code of that kind (EPCI, département or commune).
+    where : str or None
+        Where those codes come from, for messages.
+
+    Returns
+    -------
+    ndarray of bool
+        True for the candidates whose code is listed.
+
+    Raises
+    ------
+    InputError
+        A listed code matches no candidate.
+    """
+    hit = values.isin(list(wanted)).to_numpy()
+    found = set(values[hit])
+    absent = [c for c in wanted if c not in found]
+    if absent:
+        msg = (
+            f"territory.{key}: {', '.join(absent[:10])}{' ...' if len(absent) > 10 else ''} "
+            f"match{'es' if len(absent) == 1 else ''} no commune of {where}; check the code"
+            + (" (EPCI SIREN codes have 9 digits)" if key == "epci" else "")
+            + " or give a commune layer or table that holds it"
+        )
+        raise InputError(msg)
+    return hit
 
 
 def epci_coverage(
@@ -287,13 +315,54 @@ def level_rows(
     """
     base = communes.set_index("commune_code")
     codes = base.index
-    vals = values.reindex(codes)
     data = has_data.reindex(codes).fillna(False).astype(bool)
-    whole_commune = (
-        data if complete is None else complete.reindex(codes).fillna(False).astype(bool) & data
+    per_commune = _PerCommune(
+        codes=codes,
+        values=values.reindex(codes),
+        has_data=data,
+        whole=(
+            data if complete is None else complete.reindex(codes).fillna(False).astype(bool) & data
+        ),
+        share=share,
+        weights=weights,
+        share_column=share_column,
+        what=what,
     )
-    frames = []
-    commune_rows = vals.copy()
+    frames = [_commune_level(base, per_commune)]
+    if "epci_code" in base.columns and base["epci_code"].notna().any():
+        frames.append(_epci_level(base, per_commune, epci_sizes))
+    frames.append(_territory_level(per_commune, territory_name, territory_note))
+    out = pd.concat(frames, ignore_index=True).drop(columns="_partly")
+    return tidy_coverage(out, share_column)
+
+
+@dataclass
+class _PerCommune:
+    """What :func:`level_rows` sums and counts, aligned on the run's commune codes."""
+
+    codes: pd.Index
+    """Commune codes of the run, in the communes' order."""
+    values: pd.DataFrame
+    """Figures per commune (NaN where no data)."""
+    has_data: pd.Series
+    """Whether the commune's figures are computed."""
+    whole: pd.Series
+    """Whether the commune's figures cover the whole commune (and are computed)."""
+    share: pd.Series | None
+    """Share (0–1) of each commune covered by the data, or None."""
+    weights: pd.Series | None
+    """Area [ha] of each commune used to weight ``share`` (None: equal weights)."""
+    share_column: str
+    """Name of the column holding ``share``."""
+    what: str
+    """What the data are, for the coverage notes."""
+
+
+def _commune_level(base: pd.DataFrame, per_commune: _PerCommune) -> pd.DataFrame:
+    """The commune rows of :func:`level_rows`: figures, coverage counts and note."""
+    codes, data, whole_commune = per_commune.codes, per_commune.has_data, per_commune.whole
+    share, what = per_commune.share, per_commune.what
+    commune_rows = per_commune.values.copy()
     commune_rows.insert(0, "name", base["commune_name"].to_numpy())
     commune_rows.insert(0, "code", codes.to_numpy())
     commune_rows.insert(0, "level", "commune")
@@ -302,7 +371,7 @@ def level_rows(
     commune_rows["communes_with_data"] = data.astype(float).to_numpy()
     commune_rows["complete"] = whole_commune.to_numpy()
     if share is not None:
-        commune_rows[share_column] = share.reindex(codes).to_numpy()
+        commune_rows[per_commune.share_column] = share.reindex(codes).to_numpy()
     commune_rows["coverage_note"] = [
         "" if ok and whole else
         f"partial: {what} covers {s:.1%} of the commune: figures sum the part covered"
@@ -314,113 +383,158 @@ def level_rows(
             strict=True,
         )
     ]  # fmt: skip
-    frames.append(commune_rows.reset_index(drop=True))
+    return commune_rows.reset_index(drop=True)
 
-    def group(keys: pd.Series, level: str) -> pd.DataFrame:
-        sums = vals.groupby(keys.to_numpy()).sum(min_count=1)
-        n_run = keys.groupby(keys.to_numpy()).size().astype(float)
-        n_data = data.groupby(keys.to_numpy()).sum().astype(float)
-        n_part = (data & ~whole_commune).groupby(keys.to_numpy()).sum()
-        out = sums.copy()
-        out.insert(0, "code", sums.index.astype(str))
-        out.insert(0, "level", level)
-        out["communes_in_run"] = n_run.reindex(sums.index).to_numpy()
-        out["communes_with_data"] = n_data.reindex(sums.index).to_numpy()
-        out["_partly"] = n_part.reindex(sums.index).to_numpy()
-        if share is not None:
-            w = (weights if weights is not None else pd.Series(1.0, index=codes)).reindex(codes)
-            s = share.reindex(codes).fillna(0.0)
-            num = (s * w).groupby(keys.to_numpy()).sum()
-            den = w.groupby(keys.to_numpy()).sum()
-            out[share_column] = (num / den.where(den > 0)).reindex(sums.index).to_numpy()
-        return out
 
-    if "epci_code" in base.columns and base["epci_code"].notna().any():
-        keys = base["epci_code"]
-        known = keys.notna()
-        epci = group(keys[known].astype(str), "epci")
-        names = (
-            base.loc[known, "epci_name"].groupby(keys[known].astype(str).to_numpy()).first()
-            if "epci_name" in base.columns
-            else pd.Series("", index=epci.index)
+def _group_level(per_commune: _PerCommune, keys: pd.Series, level: str) -> pd.DataFrame:
+    """Figures summed over the communes sharing a key (an EPCI, the territory), with the
+    number of communes in the run, with data and only partly covered (``_partly``), and
+    the area-weighted covered share."""
+    data, codes, share = per_commune.has_data, per_commune.codes, per_commune.share
+    sums = per_commune.values.groupby(keys.to_numpy()).sum(min_count=1)
+    n_run = keys.groupby(keys.to_numpy()).size().astype(float)
+    n_data = data.groupby(keys.to_numpy()).sum().astype(float)
+    n_part = (data & ~per_commune.whole).groupby(keys.to_numpy()).sum()
+    out = sums.copy()
+    out.insert(0, "code", sums.index.astype(str))
+    out.insert(0, "level", level)
+    out["communes_in_run"] = n_run.reindex(sums.index).to_numpy()
+    out["communes_with_data"] = n_data.reindex(sums.index).to_numpy()
+    out["_partly"] = n_part.reindex(sums.index).to_numpy()
+    if share is not None:
+        weights = per_commune.weights
+        w = (weights if weights is not None else pd.Series(1.0, index=codes)).reindex(codes)
+        s = share.reindex(codes).fillna(0.0)
+        num = (s * w).groupby(keys.to_numpy()).sum()
+        den = w.groupby(keys.to_numpy()).sum()
+        out[per_commune.share_column] = (num / den.where(den > 0)).reindex(sums.index).to_numpy()
+    return out
+
+
+def _epci_level(
+    base: pd.DataFrame, per_commune: _PerCommune, epci_sizes: pd.DataFrame | None
+) -> pd.DataFrame:
+    """The EPCI rows of :func:`level_rows` (ordered by code): figures, coverage counts,
+    ``complete`` (the whole EPCI in the run, every commune with whole data) and note."""
+    keys = base["epci_code"]
+    known = keys.notna()
+    epci = _group_level(per_commune, keys[known].astype(str), "epci")
+    names = (
+        base.loc[known, "epci_name"].groupby(keys[known].astype(str).to_numpy()).first()
+        if "epci_name" in base.columns
+        else pd.Series("", index=epci.index)
+    )
+    epci.insert(2, "name", names.reindex(epci.index).fillna("").to_numpy())
+    sizes = (
+        epci_sizes.reindex(epci.index)
+        if epci_sizes is not None
+        else pd.DataFrame(
+            {
+                "communes_in_epci": np.nan,
+                "communes_missing": np.nan,
+                "communes_missing_from_layer": np.nan,
+                "epci_complete": False,
+            },
+            index=epci.index,
         )
-        epci.insert(2, "name", names.reindex(epci.index).fillna("").to_numpy())
-        sizes = (
-            epci_sizes.reindex(epci.index)
-            if epci_sizes is not None
-            else pd.DataFrame(
-                {
-                    "communes_in_epci": np.nan,
-                    "communes_missing": np.nan,
-                    "communes_missing_from_layer": np.nan,
-                    "epci_complete": False,
-                },
-                index=epci.index,
+    )
+    epci["communes_in_epci"] = sizes["communes_in_epci"].to_numpy()
+    whole = sizes["epci_complete"].fillna(False).astype(bool).to_numpy()
+    all_data = (epci["communes_with_data"] == epci["communes_in_run"]).to_numpy()
+    partly = epci["_partly"].to_numpy(dtype=float)
+    epci["complete"] = whole & all_data & (partly == 0)
+    epci["coverage_note"] = [
+        _epci_note(counts, whole=whole[i], all_data=all_data[i], what=per_commune.what)
+        for i, counts in enumerate(
+            zip(
+                epci["communes_in_epci"].to_numpy(dtype=float),
+                epci["communes_in_run"].to_numpy(dtype=float),
+                epci["communes_with_data"].to_numpy(dtype=float),
+                partly,
+                sizes["communes_missing"].to_numpy(dtype=float),
+                sizes["communes_missing_from_layer"].to_numpy(dtype=float),
+                strict=True,
             )
         )
-        epci["communes_in_epci"] = sizes["communes_in_epci"].to_numpy()
-        whole = sizes["epci_complete"].fillna(False).astype(bool).to_numpy()
-        all_data = (epci["communes_with_data"] == epci["communes_in_run"]).to_numpy()
-        partly = epci["_partly"].to_numpy(dtype=float)
-        epci["complete"] = whole & all_data & (partly == 0)
-        notes = []
-        n_epci = epci["communes_in_epci"].to_numpy(dtype=float)
-        n_run = epci["communes_in_run"].to_numpy(dtype=float)
-        n_data = epci["communes_with_data"].to_numpy(dtype=float)
-        n_missing = sizes["communes_missing"].to_numpy(dtype=float)
-        n_off_layer = sizes["communes_missing_from_layer"].to_numpy(dtype=float)
-        for i in range(len(epci)):
-            parts = []
-            if not whole[i]:
-                size = (
-                    f"{int(n_epci[i])}"
-                    if np.isfinite(n_epci[i])
-                    else "? (EPCI size unknown: no commune table)"
-                )
-                gone = n_missing[i]
-                parts.append(
-                    f"{int(n_epci[i] - gone)} of the {size} communes of the EPCI in the run"
-                    if np.isfinite(gone)
-                    else f"{int(n_run[i])} communes in the run, of {size} in the EPCI"
-                )
-                if np.isfinite(n_off_layer[i]) and n_off_layer[i] > 0:
-                    parts[-1] += (
-                        f" ({int(n_off_layer[i])} absent from the commune layer: outside it, "
-                        "or another commune vintage)"
-                    )
-            if not all_data[i]:
-                parts.append(f"{what} for {int(n_data[i])} of {int(n_run[i])} communes")
-            if partly[i]:
-                parts.append(f"{int(partly[i])} of them only partly covered")
-            note = "partial: " + "; ".join(parts) if parts else ""
-            if np.isfinite(n_epci[i]) and n_run[i] > n_epci[i]:
-                extra = (
-                    f"{int(n_run[i] - n_epci[i])} commune(s) of the run absent from the commune "
-                    "table are counted in it (the EPCI of their neighbours)"
-                )
-                note = f"{note}; {extra}" if note else extra
-            notes.append(note)
-        epci["coverage_note"] = notes
-        frames.append(epci.sort_values("code", kind="stable").reset_index(drop=True))
-    terr = group(pd.Series("territory", index=codes), "territory")
+    ]
+    return epci.sort_values("code", kind="stable").reset_index(drop=True)
+
+
+def _epci_note(
+    counts: tuple[float, float, float, float, float, float],
+    *,
+    whole: bool,
+    all_data: bool,
+    what: str,
+) -> str:
+    """The coverage note of one EPCI row ('' when the row is the whole EPCI's figure).
+
+    Parameters
+    ----------
+    counts : tuple of float
+        Numbers of communes: in the EPCI (NaN when unknown), in the run, with data, only
+        partly covered, of the EPCI missing from the run, and of those absent from the
+        commune layer (NaN when unknown).
+    whole : bool
+        Whether every commune of the EPCI is in the run.
+    all_data : bool
+        Whether every commune of the EPCI in the run has data.
+    what : str
+        What the data are.
+    """
+    n_epci, n_run, n_data, partly, gone, off_layer = counts
+    parts = []
+    if not whole:
+        size = (
+            f"{int(n_epci)}" if np.isfinite(n_epci) else "? (EPCI size unknown: no commune table)"
+        )
+        parts.append(
+            f"{int(n_epci - gone)} of the {size} communes of the EPCI in the run"
+            if np.isfinite(gone)
+            else f"{int(n_run)} communes in the run, of {size} in the EPCI"
+        )
+        if np.isfinite(off_layer) and off_layer > 0:
+            parts[-1] += (
+                f" ({int(off_layer)} absent from the commune layer: outside it, "
+                "or another commune vintage)"
+            )
+    if not all_data:
+        parts.append(f"{what} for {int(n_data)} of {int(n_run)} communes")
+    if partly:
+        parts.append(f"{int(partly)} of them only partly covered")
+    note = "partial: " + "; ".join(parts) if parts else ""
+    if np.isfinite(n_epci) and n_run > n_epci:
+        extra = (
+            f"{int(n_run - n_epci)} commune(s) of the run absent from the commune "
+            "table are counted in it (the EPCI of their neighbours)"
+        )
+        note = f"{note}; {extra}" if note else extra
+    return note
+
+
+def _territory_level(
+    per_commune: _PerCommune, territory_name: str, territory_note: str
+) -> pd.DataFrame:
+    """The territory row of :func:`level_rows`, complete only when every commune has whole
+    data and the territory itself is whole (no ``territory_note``)."""
+    codes, data = per_commune.codes, per_commune.has_data
+    terr = _group_level(per_commune, pd.Series("territory", index=codes), "territory")
     terr.insert(2, "name", territory_name)
     terr["communes_in_epci"] = np.nan
     with_data = int(data.sum())
-    n_partly = int((data & ~whole_commune).sum())
+    n_partly = int((data & ~per_commune.whole).sum())
     full = with_data == len(codes) and not n_partly
     parts = []
     if territory_note:
         parts.append(territory_note)
     if not full:
         parts.append(
-            f"{what} for {with_data} of {len(codes)} communes"
+            f"{per_commune.what} for {with_data} of {len(codes)} communes"
             + (f"; {n_partly} of them only partly covered" if n_partly else "")
         )
     terr["complete"] = [not parts]
     terr["coverage_note"] = "partial: " + "; ".join(parts) if parts else ""
-    frames.append(terr.reset_index(drop=True))
-    out = pd.concat(frames, ignore_index=True).drop(columns="_partly")
-    return tidy_coverage(out, share_column)
+    return terr.reset_index(drop=True)
 
 
 def tidy_coverage(
