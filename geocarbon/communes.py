@@ -89,71 +89,21 @@ def prepare_communes(
     if len(raw) == 0:
         msg = f"communes: {source} holds no feature"
         raise InputError(msg)
-    fields = [c for c in raw.columns if c != raw.geometry.name]
-    for key, name in (
-        ("code_field", code_field),
-        ("name_field", name_field),
-        ("epci_field", epci_field),
-        ("population_field", population_field),
-        ("epci_name_field", epci_name_field),
-    ):
-        if name is not None and name not in raw.columns:
-            msg = (
-                f"communes: {source} has no field {name!r} (communes.{key}); "
-                f"fields present: {', '.join(fields)}"
-            )
-            raise InputError(msg)
-    codes = normalise_codes(raw[code_field])
-    missing = np.flatnonzero(
-        codes.isna().to_numpy() | (codes.astype(str).str.len() == 0).to_numpy()
+    _check_fields(
+        raw,
+        source,
+        {
+            "code_field": code_field,
+            "name_field": name_field,
+            "epci_field": epci_field,
+            "population_field": population_field,
+            "epci_name_field": epci_name_field,
+        },
     )
-    if len(missing):
-        msg = f"communes: {source}: {len(missing)} feature(s) have no code in field {code_field!r} (feature numbers {', '.join(map(str, missing[:10]))})"
-        raise InputError(msg)
-    dup = codes[codes.duplicated(keep=False)]
-    if len(dup):
-        listed = ", ".join(sorted(set(dup.astype(str)))[:10])
-        msg = (
-            f"communes: {source}: duplicate commune codes in field {code_field!r}: {listed}. "
-            "Each commune must appear once: dissolve multi-part communes (e.g. ogr2ogr -dialect sqlite "
-            "-sql 'SELECT code, ST_Union(geometry) ... GROUP BY code') or fix the codes."
-        )
-        raise InputError(msg)
-    geoms = raw.geometry
-    empty = geoms.isna() | geoms.is_empty
-    if empty.any():
-        listed = ", ".join(codes[empty.to_numpy()].astype(str).tolist()[:10])
-        msg = f"communes: {source}: {int(empty.sum())} commune(s) have an empty geometry: {listed}; fix or remove them in the source"
-        raise InputError(msg)
-    kinds = set(geoms.geom_type)
-    bad_kinds = kinds - {"Polygon", "MultiPolygon"}
-    if bad_kinds:
-        wrong = ~geoms.geom_type.isin(["Polygon", "MultiPolygon"])
-        listed = ", ".join(codes[wrong.to_numpy()].astype(str).tolist()[:10])
-        msg = f"communes: {source}: geometries must be polygons; found {', '.join(sorted(bad_kinds))} for {listed}"
-        raise InputError(msg)
-    invalid = ~geoms.is_valid
-    out_geoms = geoms.copy()
-    if invalid.any():
-        reasons = shapely.is_valid_reason(geoms[invalid].to_numpy())
-        repaired = [polygonal_part(g) for g in shapely.make_valid(geoms[invalid].to_numpy())]
-        out_geoms[invalid] = repaired
-        broken = [
-            c
-            for c, g in zip(codes[invalid.to_numpy()], repaired, strict=True)
-            if g is None or g.is_empty
-        ]
-        if broken:
-            msg = f"communes: {source}: invalid geometries that cannot be repaired: {', '.join(broken)}"
-            raise InputError(msg)
-        notices.append(
-            Notice(
-                "commune_geometry_repaired",
-                f"{int(invalid.sum())} invalid commune geometries were repaired (shapely make_valid)",
-                [f"{c}: {r}" for c, r in zip(codes[invalid.to_numpy()], reasons, strict=True)],
-                facts={"n_communes": int(invalid.sum())},
-            )
-        )
+    codes = _checked_codes(raw[code_field], source, code_field)
+    _check_polygons(raw.geometry, codes, source)
+    out_geoms, more = _repaired_geometries(raw.geometry, codes, source)
+    notices += more
     names = raw[name_field].astype("string").fillna("").astype(object)
     epci = (
         normalise_codes(raw[epci_field])
@@ -182,6 +132,109 @@ def prepare_communes(
     out = out.sort_values("commune_code", kind="stable").reset_index(drop=True)
     notices += check_overlaps(out, source)
     return out, notices
+
+
+def _check_fields(raw: gpd.GeoDataFrame, source: str, fields: dict[str, str | None]) -> None:
+    """Check that the layer has every declared field (``communes.<key>`` → field name; None:
+    not declared).
+
+    Raises
+    ------
+    InputError
+        A declared field is missing (naming the fields present).
+    """
+    present = [c for c in raw.columns if c != raw.geometry.name]
+    for key, name in fields.items():
+        if name is not None and name not in raw.columns:
+            msg = (
+                f"communes: {source} has no field {name!r} (communes.{key}); "
+                f"fields present: {', '.join(present)}"
+            )
+            raise InputError(msg)
+
+
+def _checked_codes(values: pd.Series, source: str, code_field: str) -> pd.Series:
+    """The normalised commune codes of the layer, each present and unique.
+
+    Raises
+    ------
+    InputError
+        Features without code, or codes listed twice.
+    """
+    codes = normalise_codes(values)
+    missing = np.flatnonzero(
+        codes.isna().to_numpy() | (codes.astype(str).str.len() == 0).to_numpy()
+    )
+    if len(missing):
+        msg = f"communes: {source}: {len(missing)} feature(s) have no code in field {code_field!r} (feature numbers {', '.join(map(str, missing[:10]))})"
+        raise InputError(msg)
+    dup = codes[codes.duplicated(keep=False)]
+    if len(dup):
+        listed = ", ".join(sorted(set(dup.astype(str)))[:10])
+        msg = (
+            f"communes: {source}: duplicate commune codes in field {code_field!r}: {listed}. "
+            "Each commune must appear once: dissolve multi-part communes (e.g. ogr2ogr -dialect sqlite "
+            "-sql 'SELECT code, ST_Union(geometry) ... GROUP BY code') or fix the codes."
+        )
+        raise InputError(msg)
+    return codes
+
+
+def _check_polygons(geoms: gpd.GeoSeries, codes: pd.Series, source: str) -> None:
+    """Check that every commune has a non-empty polygon geometry.
+
+    Raises
+    ------
+    InputError
+        Empty geometries, or geometries other than (multi)polygons (naming the communes).
+    """
+    empty = geoms.isna() | geoms.is_empty
+    if empty.any():
+        listed = ", ".join(codes[empty.to_numpy()].astype(str).tolist()[:10])
+        msg = f"communes: {source}: {int(empty.sum())} commune(s) have an empty geometry: {listed}; fix or remove them in the source"
+        raise InputError(msg)
+    kinds = set(geoms.geom_type)
+    bad_kinds = kinds - {"Polygon", "MultiPolygon"}
+    if bad_kinds:
+        wrong = ~geoms.geom_type.isin(["Polygon", "MultiPolygon"])
+        listed = ", ".join(codes[wrong.to_numpy()].astype(str).tolist()[:10])
+        msg = f"communes: {source}: geometries must be polygons; found {', '.join(sorted(bad_kinds))} for {listed}"
+        raise InputError(msg)
+
+
+def _repaired_geometries(
+    geoms: gpd.GeoSeries, codes: pd.Series, source: str
+) -> tuple[gpd.GeoSeries, list[Notice]]:
+    """The commune geometries with the invalid ones made valid (their polygonal part), and
+    a notice listing each repair with shapely's reason.
+
+    Raises
+    ------
+    InputError
+        An invalid geometry whose repair leaves nothing polygonal.
+    """
+    invalid = ~geoms.is_valid
+    out_geoms = geoms.copy()
+    if not invalid.any():
+        return out_geoms, []
+    reasons = shapely.is_valid_reason(geoms[invalid].to_numpy())
+    repaired = [polygonal_part(g) for g in shapely.make_valid(geoms[invalid].to_numpy())]
+    out_geoms[invalid] = repaired
+    broken = [
+        c
+        for c, g in zip(codes[invalid.to_numpy()], repaired, strict=True)
+        if g is None or g.is_empty
+    ]
+    if broken:
+        msg = f"communes: {source}: invalid geometries that cannot be repaired: {', '.join(broken)}"
+        raise InputError(msg)
+    notice = Notice(
+        "commune_geometry_repaired",
+        f"{int(invalid.sum())} invalid commune geometries were repaired (shapely make_valid)",
+        [f"{c}: {r}" for c, r in zip(codes[invalid.to_numpy()], reasons, strict=True)],
+        facts={"n_communes": int(invalid.sum())},
+    )
+    return out_geoms, [notice]
 
 
 #: Overlap between two communes [ha] above which it is reported: the pixels in it are
@@ -217,14 +270,9 @@ def check_overlaps(communes: gpd.GeoDataFrame, source: str) -> list[Notice]:
     geoms = np.asarray(communes.geometry.values)
     if len(geoms) < 2:
         return []
-    tree = shapely.STRtree(geoms)
-    found = [np.stack(tree.query(geoms, predicate=p)) for p in ("overlaps", "contains")]
-    pairs = np.concatenate(found, axis=1)
-    pairs = np.unique(np.sort(pairs, axis=0), axis=1)
-    pairs = pairs[:, pairs[0] != pairs[1]]
-    if pairs.shape[1] == 0:
+    a, b = _overlapping_pairs(geoms)
+    if len(a) == 0:
         return []
-    a, b = pairs
     overlap_ha = area_ha(
         gpd.GeoDataFrame(geometry=shapely.intersection(geoms[a], geoms[b]), crs=communes.crs)
     )
@@ -262,6 +310,15 @@ def check_overlaps(communes: gpd.GeoDataFrame, source: str) -> list[Notice]:
             facts={"source": str(source)},
         )
     ]
+
+
+def _overlapping_pairs(geoms: np.ndarray) -> np.ndarray:
+    """Index pairs (2 × n, first < second) of geometries that overlap or contain one another."""
+    tree = shapely.STRtree(geoms)
+    found = [np.stack(tree.query(geoms, predicate=p)) for p in ("overlaps", "contains")]
+    pairs = np.concatenate(found, axis=1)
+    pairs = np.unique(np.sort(pairs, axis=0), axis=1)
+    return pairs[:, pairs[0] != pairs[1]]
 
 
 #: Most inhabitants of one commune (Paris, the largest French commune: 2.1 million).
