@@ -29,8 +29,6 @@ from geocarbon.values import RasterInfo as RasterInfo
 logger = logging.getLogger(__name__)
 
 
-
-
 def read_error(what: str, path: Path | str, err: Exception) -> InputError:
     """The error to raise when GDAL fails while reading a raster's pixels.
 
@@ -116,8 +114,6 @@ def raster_info(path: Path, what: str) -> RasterInfo:
     if count > 1:
         logger.warning("%s: %s has %d bands; band 1 is used", what, path, count)
     return info
-
-
 
 
 def block_windows(width: int, height: int, block_pixels: int) -> list[Window]:
@@ -294,28 +290,16 @@ def read_cells(
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     try:
         with rasterio.open(info.path) as src:
-            window = rasterio.windows.from_bounds(*bounds, transform=src.transform)
-            try:
-                window = (
-                    window.round_offsets()
-                    .round_lengths()
-                    .intersection(Window(0, 0, src.width, src.height))
-                )
-            except rasterio.errors.WindowError:  # the bounds miss the raster
+            window = _window_over(src, bounds)
+            if window is None:
                 return empty
             col0, row0 = int(window.col_off), int(window.row_off)
             for sub in block_windows(int(window.width), int(window.height), block_pixels):
                 sub = Window(sub.col_off + col0, sub.row_off + row0, sub.width, sub.height)
-                values = _read_window(src, sub, info).astype(float)
-                if info.nodata is not None and not np.isnan(info.nodata):
-                    values[values == info.nodata] = np.nan
-                rows, cols = np.nonzero(~np.isnan(values))
-                if len(rows) == 0:
+                cells = _valid_cells(src, sub, info)
+                if cells is None:
                     continue
-                transform = src.window_transform(sub)
-                xs = transform.c + (cols + 0.5) * transform.a
-                ys = transform.f + (rows + 0.5) * transform.e
-                parts.append((xs, ys, values[rows, cols]))
+                parts.append(cells)
                 if stop_at_first:
                     break
     except RasterioError as err:
@@ -327,3 +311,38 @@ def read_cells(
         np.concatenate([p[1] for p in parts]),
         np.concatenate([p[2] for p in parts]),
     )
+
+
+def _window_over(
+    src: rasterio.io.DatasetReader, bounds: tuple[float, float, float, float]
+) -> Window | None:
+    """The whole-pixel window of ``src`` over ``bounds`` (raster CRS), or None when they miss it."""
+    window = rasterio.windows.from_bounds(*bounds, transform=src.transform)
+    try:
+        return (
+            window.round_offsets().round_lengths().intersection(Window(0, 0, src.width, src.height))
+        )
+    except rasterio.errors.WindowError:  # the bounds miss the raster
+        return None
+
+
+def _valid_cells(
+    src: rasterio.io.DatasetReader, window: Window, info: RasterInfo
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Centres (raster CRS units) and values of the window's cells holding a value.
+
+    Returns
+    -------
+    xs, ys, values : ndarray, or None
+        None when no cell of the window holds a value (all nodata or NaN).
+    """
+    values = _read_window(src, window, info).astype(float)
+    if info.nodata is not None and not np.isnan(info.nodata):
+        values[values == info.nodata] = np.nan
+    rows, cols = np.nonzero(~np.isnan(values))
+    if len(rows) == 0:
+        return None
+    transform = src.window_transform(window)
+    xs = transform.c + (cols + 0.5) * transform.a
+    ys = transform.f + (rows + 0.5) * transform.e
+    return xs, ys, values[rows, cols]

@@ -95,6 +95,26 @@ def read_vector(
         Missing, unreadable, damaged or truncated file; missing layer; no CRS; empty layer
         (unless ``allow_empty``).
     """
+    _check_dataset(path, what, layer)
+    frame = _read_frame(path, what, layer)
+    shown = f"{path}" + (f" (layer {layer})" if layer else "")
+    _check_georeferenced(frame, path, what, shown)
+    missing = frame.geometry.isna() | frame.geometry.is_empty
+    if len(frame) == 0 or bool(missing.all()):
+        if len(frame) == 0:
+            problem = "is empty: it has no features"
+        else:
+            problem = f"has {len(frame)} feature(s) but none has a geometry (all null or empty)"
+        if not allow_empty:
+            msg = f"{what}: {shown} {problem}; check the file and the layer"
+            raise InputError(msg)
+        logger.warning("%s: %s %s; it is ignored", what, shown, problem)
+        return frame.iloc[:0]
+    return frame
+
+
+def _check_dataset(path: Path, what: str, layer: str | None) -> None:
+    """Refuse a missing, incomplete or empty dataset, or a missing or ambiguous layer."""
     require_file(path, what)
     if Path(path).suffix.lower() == ".shp":
         check_shapefile_complete(Path(path), what)
@@ -111,8 +131,12 @@ def read_vector(
     if layer is not None and layer not in layers:
         msg = f"{what}: {path} has no layer {layer!r}; layers: {', '.join(layers)}"
         raise InputError(msg)
+
+
+def _read_frame(path: Path, what: str, layer: str | None) -> gpd.GeoDataFrame:
+    """The layer's features, a damaged or truncated file refused in one message."""
     try:
-        frame = gpd.read_file(path, layer=layer, engine="pyogrio")
+        return gpd.read_file(path, layer=layer, engine="pyogrio")
     except (
         pyogrio.errors.DataSourceError,
         pyogrio.errors.DataLayerError,
@@ -122,7 +146,14 @@ def read_vector(
     ) as err:
         msg = f"{what}: cannot read {path} (damaged or truncated file?): {err}"
         raise InputError(msg) from None
-    shown = f"{path}" + (f" (layer {layer})" if layer else "")
+
+
+def _check_georeferenced(frame: gpd.GeoDataFrame, path: Path, what: str, shown: str) -> None:
+    """Refuse a layer without a geometry column or a CRS, or whose geographic CRS is wrong.
+
+    A geographic CRS is wrong when the coordinates exceed longitudes/latitudes
+    (below -180.5 or above 360.5 / 90.5 degrees).
+    """
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
         msg = f"{what}: {shown} has no geometry column: it is a table, not a vector layer"
         raise InputError(msg)
@@ -141,15 +172,3 @@ def read_vector(
                 "or wrong (GeoJSON without a 'crs' member is read as WGS 84). Declare the right CRS in the file."
             )
             raise InputError(msg)
-    missing = frame.geometry.isna() | frame.geometry.is_empty
-    if len(frame) == 0 or bool(missing.all()):
-        if len(frame) == 0:
-            problem = "is empty: it has no features"
-        else:
-            problem = f"has {len(frame)} feature(s) but none has a geometry (all null or empty)"
-        if not allow_empty:
-            msg = f"{what}: {shown} {problem}; check the file and the layer"
-            raise InputError(msg)
-        logger.warning("%s: %s %s; it is ignored", what, shown, problem)
-        return frame.iloc[:0]
-    return frame
