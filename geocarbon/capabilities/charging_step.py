@@ -28,7 +28,7 @@ from geocarbon.charging.indicators import (
     raster_footprint,
 )
 from geocarbon.classes import ACCESS_CLASSES, format_value, white_zone_suffix
-from geocarbon.config import ChargingConfig, PipelineConfig
+from geocarbon.config import ChargingConfig, EvFleetConfig, PipelineConfig
 from geocarbon.errors import InputError
 from geocarbon.geo import PixelAreaModel, local_equal_area_crs
 from geocarbon.io.raster import RasterInfo, raster_info, read_cells
@@ -75,16 +75,16 @@ def charging_input_files(cfg: PipelineConfig) -> dict[str, Path]:
     return files
 
 
-def read_points(ch: ChargingConfig) -> tuple[pd.DataFrame, list[Notice]]:
+def read_points(charging: ChargingConfig) -> tuple[pd.DataFrame, list[Notice]]:
     """Charging points as a flat table, whatever the layout, with the notice of stations
     whose number of points was not usable (station layout)."""
-    path = ch.points.path
+    path = charging.points.path
     is_table = path.name.lower().endswith((".csv", ".csv.gz"))
     if is_table:
-        table = read_csv(path, "charging points", dtype=object, sep=ch.points.separator)
+        table = read_csv(path, "charging points", dtype=object, sep=charging.points.separator)
     else:
-        table = read_vector(path, "charging points", ch.points.layer)
-    layout = ch.points.layout
+        table = read_vector(path, "charging points", charging.points.layer)
+    layout = charging.points.layout
     if layout == "auto":
         layout = "irve_v2" if "coordonneesXY" in table.columns else "stations"
     if layout == "irve_v2":
@@ -100,22 +100,22 @@ def validate_charging(
     ``known_codes``: commune codes known to exist (the territory's and the commune table's,
     which lists every French commune), to tell postal codes from INSEE codes.
     """
-    ch = cfg.charging
-    assert ch is not None
-    raw, notices = read_points(ch)
+    charging = cfg.charging
+    assert charging is not None
+    raw, notices = read_points(charging)
     points = clean_points(raw, communes, known_codes)
-    notices += point_notices(points, str(ch.points.path))
-    if ch.population_raster is not None:
+    notices += point_notices(points, str(charging.points.path))
+    if charging.population_raster is not None:
         # the same cells as a run reads (block by block): a truncated file is caught here
         _, _, _, more = population_cells(cfg, communes)
         notices += more
-    if ch.road_network is not None:
+    if charging.road_network is not None:
         from geocarbon.charging.network import road_lines
 
-        roads = read_vector(ch.road_network.path, "road network", ch.road_network.layer)
-        notices += road_lines(roads.geometry, str(ch.road_network.path))[1]
-    if ch.ev_fleet is not None:
-        notices += read_ev_fleet(ch, communes)[2]
+        roads = read_vector(charging.road_network.path, "road network", charging.road_network.layer)
+        notices += road_lines(roads.geometry, str(charging.road_network.path))[1]
+    if charging.ev_fleet is not None:
+        notices += read_ev_fleet(charging, communes)[2]
     return notices
 
 
@@ -144,9 +144,9 @@ def population_cells(
     InputError
         Truncated raster, or no populated cell within the communes' extent.
     """
-    ch = cfg.charging
-    assert ch is not None and ch.population_raster is not None
-    info = raster_info(ch.population_raster, "population raster")
+    charging = cfg.charging
+    assert charging is not None and charging.population_raster is not None
+    info = raster_info(charging.population_raster, "population raster")
     minx, miny, maxx, maxy = (float(v) for v in communes.to_crs(info.crs).total_bounds)
     xs, ys, pop = read_cells(
         info, (minx, miny, maxx, maxy), block_pixels=cfg.processing.block_pixels
@@ -156,12 +156,12 @@ def population_cells(
         info.width,
         info.height,
     )
-    keep, notices = population_cell_mask(pop, str(ch.population_raster), cell_ha / 100.0)
+    keep, notices = population_cell_mask(pop, str(charging.population_raster), cell_ha / 100.0)
     if not keep.any():
         if notices:
-            msg = f"population raster {ch.population_raster}: no usable cell over the communes ({notices[0].message}: {', '.join(notices[0].items)})"
+            msg = f"population raster {charging.population_raster}: no usable cell over the communes ({notices[0].message}: {', '.join(notices[0].items)})"
         else:
-            msg = f"population raster {ch.population_raster} does not overlap the communes (no populated cell within their extent); check its extent and CRS"
+            msg = f"population raster {charging.population_raster} does not overlap the communes (no populated cell within their extent); check its extent and CRS"
         raise InputError(msg)
     return info, np.column_stack([xs[keep], ys[keep]]), pop[keep], notices
 
@@ -178,38 +178,16 @@ def compute_charging(
 
     ``known_codes``: commune codes known to exist (see :func:`validate_charging`).
     """
-    ch = cfg.charging
-    assert ch is not None
-    raw, more = read_points(ch)
+    charging = cfg.charging
+    assert charging is not None
+    raw, more = read_points(charging)
     points = clean_points(raw, communes, known_codes)
     notices += more
-    notices += point_notices(points, str(ch.points.path))
+    notices += point_notices(points, str(charging.points.path))
     in_territory = points[points["commune_code"] != ""]
-    counts = counts_by_commune(points)
-    counts = counts.reindex(communes["commune_code"]).fillna(
-        {c: 0 for c in counts.columns if c != "ev_kw"}
-    )
-    for col in counts.columns:
-        communes[col] = counts[col].to_numpy()
-    area = communes["area_ha"].to_numpy(dtype=float)  # true areas, computed with the communes
-    pop = (
-        pd.to_numeric(communes["population"], errors="coerce").to_numpy(dtype=float)
-        if "population" in communes.columns
-        else None
-    )
-    if pop is not None:
-        communes["ev_points_per_100k_inhab"] = np.divide(
-            communes["ev_points"].to_numpy(dtype=float) * 1e5,
-            pop,
-            out=np.full(len(pop), np.nan),
-            where=pop > 0,
-        )
-    communes["ev_points_per_100km2"] = (
-        communes["ev_points"].to_numpy(dtype=float) / (area / 100.0) * 100.0 / 100.0
-    )
-    communes["ev_points_per_100km2"] = communes["ev_points"].to_numpy(dtype=float) / (area / 1e4)
+    _point_counts(communes, points)
     access = None
-    if ch.population_raster is not None:
+    if charging.population_raster is not None:
         access = _population_access(cfg, communes, in_territory, notices)
     else:
         notices.append(
@@ -219,10 +197,10 @@ def compute_charging(
                 "per-inhabitant indicators use the communes' population",
             )
         )
-    if ch.ev_fleet is not None:
-        _ev_fleet(ch, communes, notices)
-    indicators = indicator_table(communes, ch, cfg.name, epci_sizes, territory_note)
-    targets = charging_targets(ch, communes, indicators)
+    if charging.ev_fleet is not None:
+        _ev_fleet(charging, communes, notices)
+    indicators = indicator_table(communes, charging, cfg.name, epci_sizes, territory_note)
+    targets = charging_targets(charging, communes, indicators)
     logger.info(
         "charging: %d points in the territory, %d communes with a point",
         len(in_territory),
@@ -231,14 +209,92 @@ def compute_charging(
     return ChargingResults(points, access, indicators, targets)
 
 
+def _point_counts(communes: gpd.GeoDataFrame, points: gpd.GeoDataFrame) -> None:
+    """Add the counts of points, stations and kW of each commune to ``communes`` (changed in
+    place; 0 where none, kW empty where unknown), with ``ev_points_per_100k_inhab`` (with a
+    population) and ``ev_points_per_100km2`` [points per 100 km²] (over ``area_ha``, the
+    communes' true areas [ha])."""
+    counts = counts_by_commune(points)
+    counts = counts.reindex(communes["commune_code"]).fillna(
+        {c: 0 for c in counts.columns if c != "ev_kw"}
+    )
+    for col in counts.columns:
+        communes[col] = counts[col].to_numpy()
+    n_points = communes["ev_points"].to_numpy(dtype=float)
+    if "population" in communes.columns:
+        pop = pd.to_numeric(communes["population"], errors="coerce").to_numpy(dtype=float)
+        communes["ev_points_per_100k_inhab"] = np.divide(
+            n_points * 1e5, pop, out=np.full(len(pop), np.nan), where=pop > 0
+        )
+    area_ha = communes["area_ha"].to_numpy(dtype=float)
+    communes["ev_points_per_100km2"] = n_points / (area_ha / 1e4)
+
+
 def _population_access(
     cfg: PipelineConfig,
     communes: gpd.GeoDataFrame,
     points: gpd.GeoDataFrame,
     notices: list[Notice],
 ) -> gpd.GeoDataFrame:
-    ch = cfg.charging
-    assert ch is not None and ch.population_raster is not None
+    """Distance from each populated cell to the nearest charging point, and the population
+    access indicators of each commune (added to ``communes``, changed in place).
+
+    Returns
+    -------
+    GeoDataFrame
+        The cells in the communes (``population`` [inhabitants], ``cell_size_m``,
+        ``commune_code``, ``distance_m``, ``fast_distance_m``, ``unknown_power_distance_m``
+        [m], ``distance_kind``, ``white_zone``), in the raster's CRS.
+    """
+    charging = cfg.charging
+    assert charging is not None and charging.population_raster is not None
+    eq = local_equal_area_crs(communes)
+    zones = communes.to_crs(eq)
+    info, cells = _commune_cells(cfg, communes, zones, notices)
+    cells_xy = cells.to_crs(eq).geometry
+    cxy = np.column_stack([cells_xy.x, cells_xy.y])
+    located = points[points.geometry.notna()].to_crs(eq)
+    pxy = np.column_stack([located.geometry.x, located.geometry.y])
+    located_kw = located["power_kw"].to_numpy(dtype=float)
+    targets = {
+        "distance_m": pxy,
+        "fast_distance_m": pxy[located_kw >= charging.fast_kw],
+        # points of unknown power may be fast: their distance tells where fast access is unknown
+        "unknown_power_distance_m": pxy[np.isnan(located_kw)],
+    }
+    if charging.road_network is not None:
+        notices += _network_distances(charging, info, cells, cxy, targets, zones)
+    else:
+        for column, target_xy in targets.items():
+            cells[column] = nearest_distance_m(cxy, target_xy)
+        cells["distance_kind"] = "euclidean"
+    per = _access_per_commune(charging, communes, cells, info, zones, notices)
+    # a cell without a distance (no point reachable) is a white zone
+    cells["white_zone"] = (cells["population"] > 0) & ~(
+        cells["distance_m"] <= charging.white_zone_m
+    )
+    unknown_power = int(points["power_kw"].isna().sum())
+    if unknown_power:
+        notices.append(_power_unknown_notice(per, unknown_power, len(points), charging.fast_kw))
+    return cells
+
+
+def _commune_cells(
+    cfg: PipelineConfig,
+    communes: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    notices: list[Notice],
+) -> tuple[RasterInfo, gpd.GeoDataFrame]:
+    """The populated cells of the population raster whose centre lies in a commune
+    (``zones``: the ``communes`` in an equal-area CRS), with their ``commune_code``.
+
+    Raises
+    ------
+    InputError
+        No populated cell centre lies in the communes.
+    """
+    charging = cfg.charging
+    assert charging is not None
     info, xy, pop, more = population_cells(cfg, communes)
     notices += more
     cells = gpd.GeoDataFrame(
@@ -246,152 +302,183 @@ def _population_access(
         geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
         crs=info.crs,
     )
-    eq = local_equal_area_crs(communes)
-    cells_eq = cells.to_crs(eq)
-    zones = communes.to_crs(eq)
     joined = gpd.sjoin(
-        cells_eq, zones[["commune_code", "geometry"]], how="left", predicate="within"
+        cells.to_crs(zones.crs), zones[["commune_code", "geometry"]], how="left", predicate="within"
     )
     joined = joined[~joined.index.duplicated(keep="first")]
     cells["commune_code"] = joined["commune_code"].fillna("").to_numpy()
     cells = cells[cells["commune_code"] != ""].reset_index(drop=True)
     if len(cells) == 0:
-        msg = f"population raster {ch.population_raster}: no populated cell centre lies in the communes"
+        msg = f"population raster {charging.population_raster}: no populated cell centre lies in the communes"
         raise InputError(msg)
-    cells_xy = cells.to_crs(eq).geometry
-    cxy = np.column_stack([cells_xy.x, cells_xy.y])
-    located = points[points.geometry.notna()].to_crs(eq)
-    pxy = np.column_stack([located.geometry.x, located.geometry.y])
-    located_kw = located["power_kw"].to_numpy(dtype=float)
-    fast = located_kw >= ch.fast_kw
-    # points of unknown power may be fast: their distance tells where fast access is unknown
-    unknown = np.isnan(located_kw)
-    if ch.road_network is not None:
-        from geocarbon.charging.network import (
-            SEGMENT_MAX_M,
-            lines_in_territory,
-            network_distance_m,
-            road_lines,
-        )
+    return info, cells
 
-        source = str(ch.road_network.path)
-        roads = read_vector(ch.road_network.path, "road network", ch.road_network.layer)
-        found, more = road_lines(roads.geometry, source)
-        notices += more
-        cell_side_m = float(
-            np.sqrt(
-                typical_pixel_ha(
-                    PixelAreaModel.for_grid(info.crs, info.transform, info.width, info.height),
-                    info.width,
-                    info.height,
-                )
-                * 1e4
-            )
-        )
-        segment_m = min(SEGMENT_MAX_M, cell_side_m / 2.0)
-        # the territory's extent plus the longest access distance: paths that leave it further
-        # are not followed, and one continent-long line cannot fill the memory
-        margin_m = max([ch.white_zone_m, *ch.distances_m])
-        x0, y0, x1, y1 = (float(v) for v in zones.total_bounds)
-        lines = lines_in_territory(
-            gpd.GeoSeries(found, crs=roads.crs), eq, (x0, y0, x1, y1), margin_m, segment_m
-        )
-        cells["distance_m"] = network_distance_m(lines, cxy, pxy, segment_m)
-        cells["fast_distance_m"] = network_distance_m(lines, cxy, pxy[fast], segment_m)
-        cells["unknown_power_distance_m"] = network_distance_m(lines, cxy, pxy[unknown], segment_m)
-        cells["distance_kind"] = "network"
-        lost = cells["distance_m"].isna() & (cells["population"] > 0)
-        if len(pxy) and lost.any():
-            notices.append(
-                Notice(
-                    "charging_unreachable_by_road",
-                    f"road network {source}: {int(lost.sum())} populated cells "
-                    f"({cells.loc[lost, 'population'].sum():,.0f} inhabitants) are linked to no "
-                    "charging point by its roads (within the territory's extent plus "
-                    f"{margin_m / 1000:g} km): they have no distance, count as beyond every "
-                    "distance and as white zone, and are left out of the mean distance",
-                    sorted(set(cells.loc[lost, "commune_code"].astype(str))),
-                    facts={
-                        "source": str(source),
-                        "n_cells": int(lost.sum()),
-                        "population": float(cells.loc[lost, "population"].sum()),
-                        "margin_km": margin_m / 1000,
-                    },
-                )
-            )
-    else:
-        cells["distance_m"] = nearest_distance_m(cxy, pxy)
-        cells["fast_distance_m"] = nearest_distance_m(cxy, pxy[fast])
-        cells["unknown_power_distance_m"] = nearest_distance_m(cxy, pxy[unknown])
-        cells["distance_kind"] = "euclidean"
+
+def _network_distances(
+    charging: ChargingConfig,
+    info: RasterInfo,
+    cells: gpd.GeoDataFrame,
+    cxy: np.ndarray,
+    targets: dict[str, np.ndarray],
+    zones: gpd.GeoDataFrame,
+) -> list[Notice]:
+    """Set the distances along the road network [m] from each cell (centres ``cxy``) to the
+    nearest of each set of points (``targets``: column → point coordinates [m]), on
+    ``cells`` (changed in place). ``cxy``, ``targets`` and ``zones`` (the communes) are in
+    the same equal-area CRS.
+
+    Returns the notices of the road network and of the populated cells no road links to a
+    point.
+    """
+    from geocarbon.charging.network import (
+        SEGMENT_MAX_M,
+        lines_in_territory,
+        network_distance_m,
+        road_lines,
+    )
+
+    assert charging.road_network is not None
+    source = str(charging.road_network.path)
+    roads = read_vector(charging.road_network.path, "road network", charging.road_network.layer)
+    found, road_notices = road_lines(roads.geometry, source)
+    notices = [*road_notices]
+    segment_m = min(SEGMENT_MAX_M, _cell_side_m(info) / 2.0)
+    # the territory's extent plus the longest access distance: paths that leave it further
+    # are not followed, and one continent-long line cannot fill the memory
+    margin_m = max([charging.white_zone_m, *charging.distances_m])
+    x0, y0, x1, y1 = (float(v) for v in zones.total_bounds)
+    lines = lines_in_territory(
+        gpd.GeoSeries(found, crs=roads.crs), zones.crs, (x0, y0, x1, y1), margin_m, segment_m
+    )
+    for column, target_xy in targets.items():
+        cells[column] = network_distance_m(lines, cxy, target_xy, segment_m)
+    cells["distance_kind"] = "network"
+    lost = cells["distance_m"].isna() & (cells["population"] > 0)
+    if len(targets["distance_m"]) and lost.any():
+        notices.append(_unreachable_notice(cells, lost, source, margin_m))
+    return notices
+
+
+def _cell_side_m(info: RasterInfo) -> float:
+    """Side of a typical cell of the raster [m] (the square root of its area)."""
+    cell_ha = typical_pixel_ha(
+        PixelAreaModel.for_grid(info.crs, info.transform, info.width, info.height),
+        info.width,
+        info.height,
+    )
+    return float(np.sqrt(cell_ha * 1e4))
+
+
+def _unreachable_notice(
+    cells: pd.DataFrame, lost: pd.Series, source: str, margin_m: float
+) -> Notice:
+    """Notice of the populated cells (``lost``) no road of ``source`` links to a point
+    within the territory's extent plus ``margin_m`` [m]."""
+    return Notice(
+        "charging_unreachable_by_road",
+        f"road network {source}: {int(lost.sum())} populated cells "
+        f"({cells.loc[lost, 'population'].sum():,.0f} inhabitants) are linked to no "
+        "charging point by its roads (within the territory's extent plus "
+        f"{margin_m / 1000:g} km): they have no distance, count as beyond every "
+        "distance and as white zone, and are left out of the mean distance",
+        sorted(set(cells.loc[lost, "commune_code"].astype(str))),
+        facts={
+            "source": str(source),
+            "n_cells": int(lost.sum()),
+            "population": float(cells.loc[lost, "population"].sum()),
+            "margin_km": margin_m / 1000,
+        },
+    )
+
+
+def _access_per_commune(
+    charging: ChargingConfig,
+    communes: gpd.GeoDataFrame,
+    cells: pd.DataFrame,
+    info: RasterInfo,
+    zones: gpd.GeoDataFrame,
+    notices: list[Notice],
+) -> pd.DataFrame:
+    """Population access indicators of each commune from its cells' distances, added to
+    ``communes`` (changed in place) with ``population_covered_share``; left empty for the
+    communes the raster covers under :data:`~geocarbon.territory.COVERAGE_MIN` (with a
+    notice). Returns them, one row per commune."""
     per = access_by_zone(
         cells["population"].to_numpy(),
         cells["distance_m"].to_numpy(),
         cells["fast_distance_m"].to_numpy(),
         cells["commune_code"].to_numpy(),
-        ch.distances_m,
-        ch.white_zone_m,
+        charging.distances_m,
+        charging.white_zone_m,
         cells["unknown_power_distance_m"].to_numpy(),
     )
     per = per.reindex(communes["commune_code"])
     # what the grid covers: the share of each commune inside the raster's extent (not its
     # valid cells: population grids such as INSEE's leave unpopulated cells empty)
-    share = area_share_inside(zones.geometry, raster_footprint(info.bounds, info.crs, eq))
+    share = area_share_inside(zones.geometry, raster_footprint(info.bounds, info.crs, zones.crs))
     communes["population_covered_share"] = share
     uncovered = ~(share >= COVERAGE_MIN)
     per.loc[uncovered] = np.nan
     for col in per.columns:
         communes[col] = per[col].to_numpy()
     if uncovered.any():
-        notices.append(
-            Notice(
-                "charging_population_partial",
-                f"population raster {ch.population_raster} covers less than {COVERAGE_MIN:.0%} "
-                f"of {int(uncovered.sum())} of the {len(communes)} communes: their population "
-                "indicators (ev_population_grid, ev_pop_share_*, ev_mean_distance_m, white "
-                "zones) are left empty, and EPCI and territory shares sum the covered "
-                "communes only (see population_covered_share and coverage_note)",
-                [
-                    f"{c} ({s:.1%} covered)"
-                    for c, s in zip(
-                        communes["commune_code"][uncovered],
-                        np.nan_to_num(share[uncovered]),
-                        strict=True,
-                    )
-                ][:50],
-                facts={
-                    "source": str(ch.population_raster),
-                    "coverage_min": COVERAGE_MIN,
-                    "n_communes": int(uncovered.sum()),
-                    "n_total": len(communes),
-                },
+        notices.append(_population_partial_notice(charging, communes, share, uncovered))
+    return per
+
+
+def _population_partial_notice(
+    charging: ChargingConfig, communes: pd.DataFrame, share: np.ndarray, uncovered: np.ndarray
+) -> Notice:
+    """Notice of the communes the population raster covers under
+    :data:`~geocarbon.territory.COVERAGE_MIN` of (``share``: covered share of each commune)."""
+    return Notice(
+        "charging_population_partial",
+        f"population raster {charging.population_raster} covers less than {COVERAGE_MIN:.0%} "
+        f"of {int(uncovered.sum())} of the {len(communes)} communes: their population "
+        "indicators (ev_population_grid, ev_pop_share_*, ev_mean_distance_m, white "
+        "zones) are left empty, and EPCI and territory shares sum the covered "
+        "communes only (see population_covered_share and coverage_note)",
+        [
+            f"{c} ({s:.1%} covered)"
+            for c, s in zip(
+                communes["commune_code"][uncovered],
+                np.nan_to_num(share[uncovered]),
+                strict=True,
             )
-        )
-    # a cell without a distance (no point reachable) is a white zone
-    cells["white_zone"] = (cells["population"] > 0) & ~(cells["distance_m"] <= ch.white_zone_m)
-    unknown_power = int(points["power_kw"].isna().sum())
-    if unknown_power:
-        fast_cols = [c for c in per.columns if c.endswith("_fast")]
-        grid_pop = per["ev_population_grid"].fillna(0.0) > 0
-        left_empty = {c: int((per[c].isna() & grid_pop).sum()) for c in fast_cols}
-        notices.append(
-            Notice(
-                "charging_power_unknown",
-                f"{unknown_power} of {len(points)} points have no power: they may be fast or "
-                f"not (fast: ≥ {ch.fast_kw:g} kW). fast_distance_m counts only points of known "
-                "power; a share of the population within a distance of a fast point "
-                "(ev_pop_share_within_<d>km_fast) is left empty for a commune, EPCI or the "
-                "territory where a populated cell has a point of unknown power within that "
-                "distance and no known fast point (see unknown_power_distance_m)",
-                [f"{c}: empty for {n} of {len(per)} communes" for c, n in left_empty.items()],
-                facts={"n_unknown": unknown_power, "n_points": len(points), "fast_kw": ch.fast_kw},
-            )
-        )
-    return cells
+        ][:50],
+        facts={
+            "source": str(charging.population_raster),
+            "coverage_min": COVERAGE_MIN,
+            "n_communes": int(uncovered.sum()),
+            "n_total": len(communes),
+        },
+    )
+
+
+def _power_unknown_notice(
+    per: pd.DataFrame, unknown_power: int, n_points: int, fast_kw: float
+) -> Notice:
+    """Notice of the ``unknown_power`` points (of ``n_points``) without power, with the
+    communes whose fast shares (``per``: access indicators per commune) are left empty;
+    ``fast_kw`` [kW]: the power from which a point is fast."""
+    fast_cols = [c for c in per.columns if c.endswith("_fast")]
+    grid_pop = per["ev_population_grid"].fillna(0.0) > 0
+    left_empty = {c: int((per[c].isna() & grid_pop).sum()) for c in fast_cols}
+    return Notice(
+        "charging_power_unknown",
+        f"{unknown_power} of {n_points} points have no power: they may be fast or "
+        f"not (fast: ≥ {fast_kw:g} kW). fast_distance_m counts only points of known "
+        "power; a share of the population within a distance of a fast point "
+        "(ev_pop_share_within_<d>km_fast) is left empty for a commune, EPCI or the "
+        "territory where a populated cell has a point of unknown power within that "
+        "distance and no known fast point (see unknown_power_distance_m)",
+        [f"{c}: empty for {n} of {len(per)} communes" for c, n in left_empty.items()],
+        facts={"n_unknown": unknown_power, "n_points": n_points, "fast_kw": fast_kw},
+    )
 
 
 def read_ev_fleet(
-    ch: ChargingConfig, communes: gpd.GeoDataFrame
+    charging: ChargingConfig, communes: gpd.GeoDataFrame
 ) -> tuple[np.ndarray, np.ndarray, list[Notice]]:
     """Battery and plug-in hybrid EVs of each commune, checked (see
     :func:`geocarbon.charging.clean.fleet_counts`).
@@ -399,32 +486,10 @@ def read_ev_fleet(
     Communes absent from the table or with an empty cell have an unknown fleet (NaN, left
     out of sums), listed in a notice.
     """
-    fleet_cfg = ch.ev_fleet
+    fleet_cfg = charging.ev_fleet
     assert fleet_cfg is not None
-    fields = [
-        fleet_cfg.code_field,
-        fleet_cfg.bev_field,
-        *([fleet_cfg.phev_field] if fleet_cfg.phev_field else []),
-    ]
-    table = read_csv(
-        fleet_cfg.path, "EV fleet", required=fields, dtype=object, sep=fleet_cfg.separator
-    )
-    from geocarbon.communes import normalise_codes
-
-    table.index = normalise_codes(table[fleet_cfg.code_field]).to_numpy()
+    table, notices = _fleet_table(fleet_cfg)
     source = str(fleet_cfg.path)
-    notices = []
-    repeated = table.index.duplicated(keep="first")
-    if repeated.any():
-        notices.append(
-            Notice(
-                "ev_fleet_duplicate",
-                f"EV fleet {source}: communes listed more than once; their first row is used",
-                sorted({str(c) for c in table.index[repeated]}),
-                facts={"source": str(source)},
-            )
-        )
-        table = table[~repeated]
     codes = communes["commune_code"]
     bev = fleet_counts(table, fleet_cfg.bev_field, source).reindex(codes).to_numpy()
     phev = (
@@ -453,12 +518,48 @@ def read_ev_fleet(
     return bev, phev, notices
 
 
-def _ev_fleet(ch: ChargingConfig, communes: gpd.GeoDataFrame, notices: list[Notice]) -> None:
-    bev, phev, more = read_ev_fleet(ch, communes)
+def _fleet_table(fleet_cfg: EvFleetConfig) -> tuple[pd.DataFrame, list[Notice]]:
+    """The EV fleet table indexed by normalised commune code, the first row of a commune
+    listed more than once (with a notice).
+
+    Raises
+    ------
+    InputError
+        The file cannot be read or lacks one of its configured columns.
+    """
+    from geocarbon.communes import normalise_codes
+
+    fields = [
+        fleet_cfg.code_field,
+        fleet_cfg.bev_field,
+        *([fleet_cfg.phev_field] if fleet_cfg.phev_field else []),
+    ]
+    table = read_csv(
+        fleet_cfg.path, "EV fleet", required=fields, dtype=object, sep=fleet_cfg.separator
+    )
+    table.index = normalise_codes(table[fleet_cfg.code_field]).to_numpy()
+    repeated = table.index.duplicated(keep="first")
+    if not repeated.any():
+        return table, []
+    source = str(fleet_cfg.path)
+    notice = Notice(
+        "ev_fleet_duplicate",
+        f"EV fleet {source}: communes listed more than once; their first row is used",
+        sorted({str(c) for c in table.index[repeated]}),
+        facts={"source": str(source)},
+    )
+    return table[~repeated], [notice]
+
+
+def _ev_fleet(charging: ChargingConfig, communes: gpd.GeoDataFrame, notices: list[Notice]) -> None:
+    """Add the EV fleet of each commune to ``communes`` (changed in place): ``ev_bev``,
+    ``ev_phev`` [vehicles], ``ev_afir_required_kw`` (the AFIR power the fleet needs [kW]) and
+    ``ev_kw_per_bev`` [kW per battery EV; empty without one]."""
+    bev, phev, more = read_ev_fleet(charging, communes)
     notices += more
     communes["ev_bev"] = bev
     communes["ev_phev"] = phev
-    need = ch.afir_kw_per_bev * bev + ch.afir_kw_per_phev * phev
+    need = charging.afir_kw_per_bev * bev + charging.afir_kw_per_phev * phev
     communes["ev_afir_required_kw"] = need
     communes["ev_kw_per_bev"] = np.divide(
         communes["ev_kw"].fillna(0.0).to_numpy(), bev, out=np.full(len(bev), np.nan), where=bev > 0
@@ -467,7 +568,7 @@ def _ev_fleet(ch: ChargingConfig, communes: gpd.GeoDataFrame, notices: list[Noti
 
 def indicator_table(
     communes: pd.DataFrame,
-    ch: ChargingConfig,
+    charging: ChargingConfig,
     territory: str,
     epci_sizes: pd.DataFrame | None = None,
     territory_note: str = "",
@@ -495,75 +596,86 @@ def indicator_table(
         epci_name = frame["epci_name"] if "epci_name" in frame.columns else ""
         groups["epci"] = frame.assign(group=frame["epci_code"].fillna("(none)"), name=epci_name)
     groups["territory"] = frame.assign(group="territory", name=territory)
-    rows = []
-    for level, g in groups.items():
-        sums = g.groupby("group")[[*base_cols, "population", "area_ha"]].sum(min_count=1)
-        names = g.groupby("group")["name"].first()
-        out = sums.assign(level=level, code=sums.index, name=names.reindex(sums.index).to_numpy())
-        out["communes_with_point"] = g.assign(w=g["ev_points"] > 0).groupby("group")["w"].sum()
-        out["communes"] = g.groupby("group").size()
-        out["ev_points_per_100k_inhab"] = (
-            out["ev_points"] * 1e5 / out["population"].where(out["population"] > 0)
-        )
-        out["ev_points_per_100km2"] = out["ev_points"] / (out["area_ha"] / 1e4)
-        if "ev_population_grid" in g.columns:
-            for col in [c for c in g.columns if c.startswith("ev_pop_share")]:
-                w = (
-                    (g[col].fillna(0.0) * g["ev_population_grid"].fillna(0.0))
-                    .groupby(g["group"])
-                    .sum()
-                )
-                out[col] = w / out["ev_population_grid"].where(out["ev_population_grid"] > 0)
-                # a commune whose share is unknown (a fast share near points of unknown
-                # power) leaves its group's share unknown, not lowered
-                unknown = (
-                    (g[col].isna() & (g["ev_population_grid"].fillna(0.0) > 0))
-                    .groupby(g["group"])
-                    .any()
-                )
-                out[col] = out[col].where(~unknown.reindex(out.index, fill_value=False))
-            # mean distance: weighted by the population that has a distance
-            reached = g["ev_population_grid"].fillna(0.0) - g.get(
-                "ev_population_unreachable", pd.Series(0.0, index=g.index)
-            ).fillna(0.0)
-            reached = reached.where(g["ev_mean_distance_m"].notna(), 0.0)
-            w = (g["ev_mean_distance_m"].fillna(0.0) * reached).groupby(g["group"]).sum()
-            reached_sum = reached.groupby(g["group"]).sum()
-            out["ev_mean_distance_m"] = w / reached_sum.where(reached_sum > 0)
-        if "ev_bev" in g.columns:
-            # kW and battery EVs of the same communes: those whose fleet is known
-            known = g["ev_bev"].notna() & g["ev_phev"].notna()
-            kw_known = g["ev_kw"].where(known).groupby(g["group"]).sum(min_count=1)
-            bev_known = g["ev_bev"].where(known).groupby(g["group"]).sum(min_count=1)
-            out["ev_kw_per_bev"] = kw_known / bev_known.where(bev_known > 0)
-            out["ev_fleet_communes"] = known.groupby(g["group"]).sum()
-            pop_known = g["population"].where(known).groupby(g["group"]).sum(min_count=1)
-            out["ev_fleet_population_share"] = pop_known.fillna(0.0) / out["population"].where(
-                out["population"] > 0
-            )
-        rows.append(out)
+    rows = [_level_indicators(level, g, base_cols) for level, g in groups.items()]
     table = pd.concat(rows, ignore_index=True)
     table = table.drop(columns=[c for c in table.columns if c == "population_covered_share"])
     coverage = coverage_columns(
-        frame, epci_sizes, territory, ch.population_raster is not None, territory_note
+        frame, epci_sizes, territory, charging.population_raster is not None, territory_note
     )
     table = table.merge(coverage, on=["level", "code"], how="left")
     none = (table["level"] == "epci") & (table["code"] == "(none)")
     if none.any():
-        # communes without EPCI: counted in the territory, and in this row, which is no EPCI's
-        table.loc[none, "communes_in_run"] = table.loc[none, "communes"].astype(float)
-        grid = "population_covered_share" in frame.columns
-        table.loc[none, "communes_with_data"] = float(
-            (
-                frame["epci_code"].isna()
-                & (frame["population_covered_share"].fillna(0.0) >= COVERAGE_MIN if grid else True)
-            ).sum()
-        )
-        table.loc[none, "complete"] = False
-        table.loc[none, "coverage_note"] = "communes without EPCI: not an EPCI's figure"
+        _no_epci_coverage(table, none, frame)
     table["complete"] = table["complete"].astype(bool)
     first = ["level", "code", "name", "communes", "communes_with_point"]
     return table[first + [c for c in table.columns if c not in first]]
+
+
+def _level_indicators(level: str, g: pd.DataFrame, base_cols: list[str]) -> pd.DataFrame:
+    """Indicators of each group of communes of one level (``g``: the communes with their
+    ``group`` code and ``name``): sums of ``base_cols``, population [inhabitants] and area
+    [ha], points per 100,000 inhabitants and per 100 km², population shares and mean
+    distance [m] (with a grid), kW per battery EV (with a fleet)."""
+    sums = g.groupby("group")[[*base_cols, "population", "area_ha"]].sum(min_count=1)
+    names = g.groupby("group")["name"].first()
+    out = sums.assign(level=level, code=sums.index, name=names.reindex(sums.index).to_numpy())
+    out["communes_with_point"] = g.assign(w=g["ev_points"] > 0).groupby("group")["w"].sum()
+    out["communes"] = g.groupby("group").size()
+    out["ev_points_per_100k_inhab"] = (
+        out["ev_points"] * 1e5 / out["population"].where(out["population"] > 0)
+    )
+    out["ev_points_per_100km2"] = out["ev_points"] / (out["area_ha"] / 1e4)
+    if "ev_population_grid" in g.columns:
+        _grid_indicators(g, out)
+    if "ev_bev" in g.columns:
+        # kW and battery EVs of the same communes: those whose fleet is known
+        known = g["ev_bev"].notna() & g["ev_phev"].notna()
+        kw_known = g["ev_kw"].where(known).groupby(g["group"]).sum(min_count=1)
+        bev_known = g["ev_bev"].where(known).groupby(g["group"]).sum(min_count=1)
+        out["ev_kw_per_bev"] = kw_known / bev_known.where(bev_known > 0)
+        out["ev_fleet_communes"] = known.groupby(g["group"]).sum()
+        pop_known = g["population"].where(known).groupby(g["group"]).sum(min_count=1)
+        out["ev_fleet_population_share"] = pop_known.fillna(0.0) / out["population"].where(
+            out["population"] > 0
+        )
+    return out
+
+
+def _grid_indicators(g: pd.DataFrame, out: pd.DataFrame) -> None:
+    """Set the population shares within each distance (weighted by the population on the
+    grid) and the mean distance [m] (weighted by the population that has one) of each group
+    on ``out`` (changed in place), from its communes ``g``."""
+    grid_pop = g["ev_population_grid"].fillna(0.0)
+    for col in [c for c in g.columns if c.startswith("ev_pop_share")]:
+        w = (g[col].fillna(0.0) * grid_pop).groupby(g["group"]).sum()
+        out[col] = w / out["ev_population_grid"].where(out["ev_population_grid"] > 0)
+        # a commune whose share is unknown (a fast share near points of unknown
+        # power) leaves its group's share unknown, not lowered
+        unknown = (g[col].isna() & (grid_pop > 0)).groupby(g["group"]).any()
+        out[col] = out[col].where(~unknown.reindex(out.index, fill_value=False))
+    # mean distance: weighted by the population that has a distance
+    reached = grid_pop - g.get("ev_population_unreachable", pd.Series(0.0, index=g.index)).fillna(
+        0.0
+    )
+    reached = reached.where(g["ev_mean_distance_m"].notna(), 0.0)
+    w = (g["ev_mean_distance_m"].fillna(0.0) * reached).groupby(g["group"]).sum()
+    reached_sum = reached.groupby(g["group"]).sum()
+    out["ev_mean_distance_m"] = w / reached_sum.where(reached_sum > 0)
+
+
+def _no_epci_coverage(table: pd.DataFrame, none: pd.Series, frame: pd.DataFrame) -> None:
+    """Coverage of the row of the communes without EPCI (``none``), changed in place in
+    ``table``: counted in the territory, and in this row, which is no EPCI's."""
+    table.loc[none, "communes_in_run"] = table.loc[none, "communes"].astype(float)
+    grid = "population_covered_share" in frame.columns
+    table.loc[none, "communes_with_data"] = float(
+        (
+            frame["epci_code"].isna()
+            & (frame["population_covered_share"].fillna(0.0) >= COVERAGE_MIN if grid else True)
+        ).sum()
+    )
+    table.loc[none, "complete"] = False
+    table.loc[none, "coverage_note"] = "communes without EPCI: not an EPCI's figure"
 
 
 def coverage_columns(
@@ -625,8 +737,21 @@ def coverage_columns(
     return rows[keep + COVERAGE_COLUMNS]
 
 
+#: Columns of :func:`charging_targets` (``charging_targets.csv``).
+CHARGING_TARGET_COLUMNS = [
+    "indicator",
+    "label",
+    "year",
+    "target",
+    "value",
+    "gap",
+    "reached",
+    "note",
+]
+
+
 def charging_targets(
-    ch: ChargingConfig, communes: pd.DataFrame, indicators: pd.DataFrame
+    charging: ChargingConfig, communes: pd.DataFrame, indicators: pd.DataFrame
 ) -> pd.DataFrame:
     """Each target with the territory's value and the gap (target − value).
 
@@ -645,7 +770,44 @@ def charging_targets(
     Counts of points and the share of communes with a point are complete: the points file
     is taken to cover the whole territory.
     """
-    t = indicators[indicators["level"] == "territory"].iloc[0]
+    territory_row = indicators[indicators["level"] == "territory"].iloc[0]
+    partial, lower_bound = _target_caveats(territory_row, communes)
+    values = _territory_values(territory_row)
+    rows = []
+    for target in charging.targets:
+        value = values[target.indicator]
+        reached: bool | None
+        note = partial.get(target.indicator, lower_bound.get(target.indicator, ""))
+        if np.isnan(value):
+            reached = None
+            note = note or "no value for the territory; not checked"
+        elif target.indicator in partial:
+            reached = None
+        elif target.indicator in lower_bound:
+            reached = True if value >= target.value else None
+        else:
+            reached = bool(value >= target.value)
+        rows.append(
+            {
+                "indicator": target.indicator,
+                "label": target.label,
+                "year": target.year,
+                "target": target.value,
+                "value": value,
+                "gap": target.value - value,
+                "reached": reached,
+                "note": note,
+            }
+        )
+    return pd.DataFrame(rows, columns=CHARGING_TARGET_COLUMNS)
+
+
+def _target_caveats(
+    territory_row: pd.Series, communes: pd.DataFrame
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Why a target indicator's territory value is partial (not checked) or a lower bound
+    (checked only once reached), by indicator (see :func:`charging_targets`)."""
+    t = territory_row
     partial: dict[str, str] = {}
     lower_bound: dict[str, str] = {}
     if "ev_fleet_communes" in t and int(t["ev_fleet_communes"]) < int(t["communes"]):
@@ -676,48 +838,24 @@ def charging_targets(
             partial["points_per_100k_inhab"] = (
                 f"partial: population unknown for {no_pop} of {len(communes)} communes; not checked"
             )
-    values = {
+    return partial, lower_bound
+
+
+def _territory_values(t: pd.Series) -> dict[str, float]:
+    """The territory's value of each charging target indicator (NaN: no value): share of
+    communes with a point [0–1], points, points per 100,000 inhabitants, kW per battery EV,
+    share of the population within 5 km of a point [0–1]."""
+
+    def optional(column: str) -> float:
+        return float(t[column]) if column in t and pd.notna(t[column]) else np.nan
+
+    return {
         "communes_covered_share": float(t["communes_with_point"]) / float(t["communes"]),
         "points": float(t["ev_points"]),
-        "points_per_100k_inhab": float(t["ev_points_per_100k_inhab"])
-        if pd.notna(t["ev_points_per_100k_inhab"])
-        else np.nan,
-        "kw_per_bev": float(t["ev_kw_per_bev"])
-        if "ev_kw_per_bev" in t and pd.notna(t["ev_kw_per_bev"])
-        else np.nan,
-        "pop_share_within_5km": float(t["ev_pop_share_within_5km"])
-        if "ev_pop_share_within_5km" in t and pd.notna(t["ev_pop_share_within_5km"])
-        else np.nan,
+        "points_per_100k_inhab": optional("ev_points_per_100k_inhab"),
+        "kw_per_bev": optional("ev_kw_per_bev"),
+        "pop_share_within_5km": optional("ev_pop_share_within_5km"),
     }
-    rows = []
-    for g in ch.targets:
-        value = values[g.indicator]
-        reached: bool | None
-        note = partial.get(g.indicator, lower_bound.get(g.indicator, ""))
-        if np.isnan(value):
-            reached = None
-            note = note or "no value for the territory; not checked"
-        elif g.indicator in partial:
-            reached = None
-        elif g.indicator in lower_bound:
-            reached = True if value >= g.value else None
-        else:
-            reached = bool(value >= g.value)
-        rows.append(
-            {
-                "indicator": g.indicator,
-                "label": g.label,
-                "year": g.year,
-                "target": g.value,
-                "value": value,
-                "gap": g.value - value,
-                "reached": reached,
-                "note": note,
-            }
-        )
-    return pd.DataFrame(
-        rows, columns=["indicator", "label", "year", "target", "value", "gap", "reached", "note"]
-    )
 
 
 def write_charging_outputs(
@@ -732,30 +870,8 @@ def write_charging_outputs(
     lang = cfg.report.language
     overlays = []
     if result.access is not None:
-        cells = result.access.copy()
-        half = float(cells["cell_size_m"].iloc[0]) / 2.0 if len(cells) else 100.0
-        eq = cells.to_crs(cells.crs)
-        squares = eq.geometry.buffer(half, cap_style="square")
-        cells = gpd.GeoDataFrame(
-            cells.drop(columns="geometry"),
-            geometry=gpd.GeoSeries(squares, crs=eq.crs).to_crs(cells.crs),
-        )
-        # fixed classes, the same as the QGIS style of the GeoPackage's charging_access layer
-        white = white_zone_suffix(cfg.charging.white_zone_m if cfg.charging else None, lang)
-        cells["access"] = ACCESS_CLASSES.names(cells, lang, white)
-        cells["distance_km"] = (cells["distance_m"] / 1000).round(1)
-        cells["population"] = cells["population"].round(0)
-        overlays.append(
-            Overlay(
-                label(ACCESS_CLASSES.title_id, lang),
-                cells[["population", "distance_km", "access", "geometry"]],
-                "access",
-                ACCESS_CLASSES.legend(lang, white),
-                tuple(labelled(("population", "distance_km"), lang)),
-                # off at opening: the cells would hide the commune choropleth (tick to show)
-                show=False,
-            )
-        )
+        white_zone_m = cfg.charging.white_zone_m if cfg.charging else None
+        overlays.append(_access_overlay(result.access, white_zone_m, lang))
     layers = [ChoroplethLayer("ev_points", label("ev_points_per_commune", lang))]
     if "ev_points_per_100k_inhab" in communes.columns:
         layers.insert(
@@ -770,10 +886,7 @@ def write_charging_outputs(
         title=map_title(cfg.name, label("map_charging_title", lang), lang),
         tooltip_fields=commune_tooltip(
             communes,
-            [
-                (c, label("ev_kw_known_power" if c == "ev_kw" else c, lang, unit=True))
-                for c in tips
-            ],
+            [(c, label("ev_kw_known_power" if c == "ev_kw" else c, lang, unit=True)) for c in tips],
             lang,
         ),
         simplify_m=cfg.maps.simplify_m,
@@ -782,6 +895,35 @@ def write_charging_outputs(
         lang=lang,
     )
     write_text(tmp / "maps" / "charging.html", page)
+
+
+def _access_overlay(
+    access: gpd.GeoDataFrame, white_zone_m: float | None, lang: Language
+) -> Overlay:
+    """The population cells drawn as squares over the charging map, by access class
+    (``white_zone_m`` [m]: the white-zone distance), off at opening."""
+    cells = access.copy()
+    half = float(cells["cell_size_m"].iloc[0]) / 2.0 if len(cells) else 100.0
+    eq = cells.to_crs(cells.crs)
+    squares = eq.geometry.buffer(half, cap_style="square")
+    cells = gpd.GeoDataFrame(
+        cells.drop(columns="geometry"),
+        geometry=gpd.GeoSeries(squares, crs=eq.crs).to_crs(cells.crs),
+    )
+    # fixed classes, the same as the QGIS style of the GeoPackage's charging_access layer
+    white = white_zone_suffix(white_zone_m, lang)
+    cells["access"] = ACCESS_CLASSES.names(cells, lang, white)
+    cells["distance_km"] = (cells["distance_m"] / 1000).round(1)
+    cells["population"] = cells["population"].round(0)
+    return Overlay(
+        label(ACCESS_CLASSES.title_id, lang),
+        cells[["population", "distance_km", "access", "geometry"]],
+        "access",
+        ACCESS_CLASSES.legend(lang, white),
+        tuple(labelled(("population", "distance_km"), lang)),
+        # off at opening: the cells would hide the commune choropleth (tick to show)
+        show=False,
+    )
 
 
 def _points_layer(points: gpd.GeoDataFrame, lang: Language = "fr") -> PointsLayer:
@@ -797,9 +939,7 @@ def _points_layer(points: gpd.GeoDataFrame, lang: Language = "fr") -> PointsLaye
                 f"{format_value(v, lang, 4)} kW" if v == v and v else label("power_unknown", lang)
                 for v in kw
             ],
-            "qa_flags": [
-                flags_label(f, lang) for f in shown["qa_flags"].fillna("").astype(str)
-            ],
+            "qa_flags": [flags_label(f, lang) for f in shown["qa_flags"].fillna("").astype(str)],
             # radius [px] grows with power, capped at 1,000 kW so that an implausible value
             # cannot cover the map
             "radius_px": (4 + np.where(kw > 0, np.sqrt(kw.clip(0, 1000)), 2)).round(2),
