@@ -166,32 +166,60 @@ def normalise_pdf(data: bytes, day: dt.date | None = None, base: str = "") -> by
     prefix = base.encode("ascii", "replace")
     table = _xref_entries(data)
     # (start, end, replacement) in data; without a table, each replacement fills its place
+    edits = _date_and_link_edits(data, day, prefix, keep_length=not table)
+    if table:
+        edits = _with_xref_edits(edits, table)
+    pieces, pos = [], 0
+    for start, end, new in edits:
+        pieces += [data[pos:start], new]
+        pos = end
+    return _with_content_id(b"".join([*pieces, data[pos:]]))
+
+
+def _date_and_link_edits(
+    data: bytes, day: dt.date | None, prefix: bytes, *, keep_length: bool
+) -> list[tuple[int, int, bytes]]:
+    """The replacements ``(start, end, new bytes)`` of the info dates and the links under ``prefix``.
+
+    Dates become ``day`` at 00:00 UTC, links relative to ``prefix``; with ``keep_length``
+    each replacement is padded with white space to the length of what it replaces. Sorted
+    by position.
+    """
     edits: list[tuple[int, int, bytes]] = []
     for m in _INFO_DATE.finditer(data):
         width = m.end(0) - m.start(2) + 1
-        edits.append((m.start(2) - 1, m.end(0), _pdf_date(day, None if table else width)))
+        edits.append((m.start(2) - 1, m.end(0), _pdf_date(day, width if keep_length else None)))
     for m in _LINK_URI.finditer(data):
         uri = m.group(2)
         if prefix and uri.startswith(prefix) and uri != prefix:
             relative = b"(" + uri[len(prefix) :] + b")"
             width = m.end(1) - m.start(1)
-            edits.append((m.start(1), m.end(1), relative if table else relative.ljust(width)))
+            edits.append((m.start(1), m.end(1), relative.ljust(width) if keep_length else relative))
     edits.sort()
+    return edits
+
+
+def _with_xref_edits(
+    edits: list[tuple[int, int, bytes]], table: list[tuple[int, int]]
+) -> list[tuple[int, int, bytes]]:
+    """``edits`` plus the rewritten cross-reference offsets and ``startxref`` value they imply.
+
+    ``table`` is :func:`_xref_entries`'s answer: each entry's position and byte offset, and
+    last the position and value of ``startxref``.
+    """
 
     def shift(pos: int) -> int:
         return sum(len(new) - (end - start) for start, end, new in edits if end <= pos)
 
-    if table:
-        *rows, (xref_at, xref) = table
-        moved = [(at, at + 10, b"%010d" % (offset + shift(offset))) for at, offset in rows]
-        number = str(xref + shift(xref)).encode("ascii")
-        edits = sorted([*edits, *moved, (xref_at, xref_at + len(str(xref)), number)])
-    pieces, pos = [], 0
-    for start, end, new in edits:
-        pieces += [data[pos:start], new]
-        pos = end
-    out = b"".join([*pieces, data[pos:]])
+    *rows, (xref_at, xref) = table
+    moved = [(at, at + 10, b"%010d" % (offset + shift(offset))) for at, offset in rows]
+    number = str(xref + shift(xref)).encode("ascii")
+    return sorted([*edits, *moved, (xref_at, xref_at + len(str(xref)), number)])
 
+
+def _with_content_id(out: bytes) -> bytes:
+    """``out`` with both halves of the trailer ``/ID`` replaced by a SHA-256 of the document
+    with the id blanked (same length as before)."""
     blank = _FILE_ID.sub(lambda m: b"/ID" + b" " * (len(m.group(0)) - 3), out)
     digest = hashlib.sha256(blank).hexdigest().upper().encode("ascii")
 

@@ -225,8 +225,26 @@ def read_csv(
         Missing file, unreadable file or missing columns (the message lists what exists).
     """
     require_file(path, what)
+    frame = _parsed_csv(path, what, dtype=dtype, sep=sep, na_values=na_values)
+    _refuse_repeated_columns(path, what, frame, sep)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    _refuse_other_separator(path, what, frame, sep)
+    missing = [c for c in (required or []) if c not in frame.columns]
+    if missing:
+        msg = (
+            f"{what}: {path} has no column {', '.join(repr(m) for m in missing)}; "
+            f"columns present: {', '.join(frame.columns[:30])}"
+        )
+        raise InputError(msg)
+    return frame
+
+
+def _parsed_csv(
+    path: Path, what: str, *, dtype: Any, sep: str, na_values: list[str] | None
+) -> pd.DataFrame:
+    """The CSV parsed by pandas, each way it can fail (empty, not UTF-8, damaged) in one message."""
     try:
-        frame = pd.read_csv(
+        return pd.read_csv(
             path,
             dtype=dtype,
             sep=sep,
@@ -252,26 +270,21 @@ def read_csv(
     except (OSError, EOFError, zlib.error) as err:  # unreadable, or a damaged/truncated .gz
         msg = f"{what}: cannot read {path}: {err} (is the file complete? a .gz must be a gzip file)"
         raise InputError(msg) from None
-    _refuse_repeated_columns(path, what, frame, sep)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if len(frame.columns) == 1:
-        other = next((o for o in (";", "\t", ",", "|") if o != sep and o in frame.columns[0]), None)
-        if other is not None:
-            shown = {"\t": "a tab"}.get(other, repr(other))
-            msg = (
-                f"{what}: {path} has one column only, whose name holds {shown}: its columns are "
-                f"separated by {shown}, not {sep!r}; set the separator of this input in the "
-                f"pipeline file (separator: {other!r})"
-            )
-            raise InputError(msg)
-    missing = [c for c in (required or []) if c not in frame.columns]
-    if missing:
+
+
+def _refuse_other_separator(path: Path, what: str, frame: pd.DataFrame, sep: str) -> None:
+    """Refuse a one-column table whose header holds another separator (``;``, tab, ``,``, ``|``)."""
+    if len(frame.columns) != 1:
+        return
+    other = next((o for o in (";", "\t", ",", "|") if o != sep and o in frame.columns[0]), None)
+    if other is not None:
+        shown = {"\t": "a tab"}.get(other, repr(other))
         msg = (
-            f"{what}: {path} has no column {', '.join(repr(m) for m in missing)}; "
-            f"columns present: {', '.join(frame.columns[:30])}"
+            f"{what}: {path} has one column only, whose name holds {shown}: its columns are "
+            f"separated by {shown}, not {sep!r}; set the separator of this input in the "
+            f"pipeline file (separator: {other!r})"
         )
         raise InputError(msg)
-    return frame
 
 
 def read_json(path: Path, what: str) -> Any:
