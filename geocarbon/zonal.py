@@ -237,46 +237,79 @@ def zonal_crosstab(
     InputError
         When a float categorical layer holds non-integer, infinite or out-of-range values.
     """
-    n = len(zones)
-    edges = edge_table(np.asarray(zones.geometry.values), pixel_areas.transform)
-    zone_area = np.zeros(n + 1)
-    valid_area = np.zeros(n + 1)
-    pixel_count = np.zeros(n + 1, dtype=np.int64)
-    sums = {name: np.zeros(n + 1) for name in continuous}
-    parts: list[pd.DataFrame] = []
     layer_names = [main, *secondary]
+    edges = edge_table(np.asarray(zones.geometry.values), pixel_areas.transform)
+    totals = _ZoneTotals.zeros(len(zones), continuous)
     for done, block in enumerate(blocks, start=1):
-        for name in layer_names:
-            if np.issubdtype(block.arrays[name].dtype, np.floating):
-                check_integral(block.arrays[name], (labels or {}).get(name, name))
-        _accumulate_block(
-            block, edges, pixel_areas, layer_names, continuous, extra_nodata,
-            zone_area, valid_area, pixel_count, sums, parts,
-        )  # fmt: skip
+        _check_categorical(block, layer_names, labels or {})
+        _accumulate_block(block, edges, pixel_areas, layer_names, continuous, extra_nodata, totals)
         if progress:
             progress(done, n_blocks or done)
-    table: pd.DataFrame
-    if parts:
-        table = pd.concat(parts, ignore_index=True)
-        table = table.groupby(["zone", *layer_names], as_index=False, sort=True).agg(
-            area_m2=("area_m2", "sum")
+    return totals.result(layer_names)
+
+
+@dataclass
+class _ZoneTotals:
+    """What :func:`zonal_crosstab` accumulates over the blocks, per zone indexed by zone + 1
+    (slot 0: pixels outside every zone)."""
+
+    zone_area_m2: np.ndarray
+    """Area [m²] of every pixel whose centre lies in the zone."""
+    valid_area_m2: np.ndarray
+    """Area [m²] of those pixels holding a valid value of the main layer."""
+    pixel_count: np.ndarray
+    """Number of pixel centres in each zone."""
+    sums: dict[str, np.ndarray]
+    """Per continuous layer: the sum of its valid values in each zone."""
+    parts: list[pd.DataFrame] = field(default_factory=list)
+    """One long table (``zone``, the layers' codes, ``area_m2``) per block."""
+
+    @classmethod
+    def zeros(cls, n_zones: int, continuous: Sequence[str]) -> _ZoneTotals:
+        """Empty accumulators for ``n_zones`` zones and the given continuous layers."""
+        return cls(
+            zone_area_m2=np.zeros(n_zones + 1),
+            valid_area_m2=np.zeros(n_zones + 1),
+            pixel_count=np.zeros(n_zones + 1, dtype=np.int64),
+            sums={name: np.zeros(n_zones + 1) for name in continuous},
         )
-    else:
-        table = pd.DataFrame({"zone": [], **{k: [] for k in layer_names}, "area_m2": []})
-    outside = table[table["zone"] < 0]
-    table = table[table["zone"] >= 0].reset_index(drop=True)
-    sums_frame = pd.DataFrame(
-        {name: s[1:] for name, s in sums.items()}, index=pd.RangeIndex(n, name="zone")
-    )
-    return ZonalResult(
-        zone_area_m2=zone_area[1:],
-        valid_area_m2=valid_area[1:],
-        pixel_count=pixel_count[1:],
-        crosstab=table,
-        sums=sums_frame,
-        outside_valid_area_m2=float(outside["area_m2"].sum()),
-        layers=layer_names,
-    )
+
+    def result(self, layer_names: list[str]) -> ZonalResult:
+        """The accumulated areas as a :class:`ZonalResult` (the blocks' tables merged, the
+        pixels outside every zone set apart)."""
+        table: pd.DataFrame
+        if self.parts:
+            table = pd.concat(self.parts, ignore_index=True)
+            table = table.groupby(["zone", *layer_names], as_index=False, sort=True).agg(
+                area_m2=("area_m2", "sum")
+            )
+        else:
+            table = pd.DataFrame({"zone": [], **{k: [] for k in layer_names}, "area_m2": []})
+        outside = table[table["zone"] < 0]
+        table = table[table["zone"] >= 0].reset_index(drop=True)
+        n = len(self.zone_area_m2) - 1
+        sums_frame = pd.DataFrame(
+            {name: s[1:] for name, s in self.sums.items()}, index=pd.RangeIndex(n, name="zone")
+        )
+        return ZonalResult(
+            zone_area_m2=self.zone_area_m2[1:],
+            valid_area_m2=self.valid_area_m2[1:],
+            pixel_count=self.pixel_count[1:],
+            crosstab=table,
+            sums=sums_frame,
+            outside_valid_area_m2=float(outside["area_m2"].sum()),
+            layers=layer_names,
+        )
+
+
+def _check_categorical(
+    block: RasterBlock, layer_names: list[str], labels: Mapping[str, str]
+) -> None:
+    """Refuse non-integral values in the block's float categorical layers (see
+    :func:`check_integral`); ``labels`` names the layers for messages."""
+    for name in layer_names:
+        if np.issubdtype(block.arrays[name].dtype, np.floating):
+            check_integral(block.arrays[name], labels.get(name, name))
 
 
 def _accumulate_block(
@@ -286,31 +319,87 @@ def _accumulate_block(
     layer_names: list[str],
     continuous: Sequence[str],
     extra_nodata: Sequence[float],
-    zone_area: np.ndarray,
-    valid_area: np.ndarray,
-    pixel_count: np.ndarray,
-    sums: dict[str, np.ndarray],
-    parts: list[pd.DataFrame],
+    totals: _ZoneTotals,
 ) -> None:
-    """Add one block's areas to the accumulators (zone arrays indexed by zone + 1)."""
+    """Add one block's areas [m²] to the accumulators."""
     rows, cols = block.shape
     local, zone_of_local = burn_block(edges, block.row_off, block.col_off, rows, cols)
     # global zone index + 1 of each local id (local 0 = outside every zone -> 0)
     to_global = np.concatenate([[0], zone_of_local + 1]).astype(np.int64)
     m = len(zone_of_local) + 1
-    area = pixel_areas.block_m2(block.row_off, block.col_off, rows, cols)
-    if isinstance(area, np.ndarray):
-        weights: np.ndarray | None = np.broadcast_to(area, (rows, cols)).ravel()
-        unit_m2 = 1.0
-    else:
-        weights, unit_m2 = None, float(area)
+    weights, unit_m2 = _pixel_weights(pixel_areas, block)
     flat_local = local.ravel()
     for name in continuous:
         cvals = block.arrays[name]
         cok = valid_mask(cvals, block.nodata.get(name)).ravel()
         part = np.bincount(flat_local[cok], weights=cvals.ravel()[cok].astype(float), minlength=m)
-        np.add.at(sums[name], to_global, part)
+        np.add.at(totals.sums[name], to_global, part)
     indices = [_layer_index(block.arrays[name]) for name in layer_names]
+    nz, values, counts_nz = _combination_areas(flat_local, m, indices, weights)
+    values *= unit_m2
+    decoded = []
+    rem = nz
+    for ix in reversed(indices):
+        decoded.append(rem % ix.span)
+        rem = rem // ix.span
+    decoded.reverse()
+    gzone = to_global[rem]
+    np.add.at(totals.zone_area_m2, gzone, values)
+    np.add.at(totals.pixel_count, gzone, counts_nz)
+    main_ix = indices[0]
+    main_codes = main_ix.codes[decoded[0]]
+    ok = np.ones(len(nz), dtype=bool)
+    if main_ix.nan_slot is not None:
+        ok &= decoded[0] != main_ix.nan_slot
+    nodata = block.nodata.get(layer_names[0])
+    for code in [*([] if nodata is None or np.isnan(nodata) else [nodata]), *extra_nodata]:
+        ok &= main_codes != code
+    np.add.at(totals.valid_area_m2, gzone[ok], values[ok])
+    columns: dict[str, np.ndarray] = {"zone": gzone[ok] - 1, layer_names[0]: main_codes[ok]}
+    for name, ix, dec in zip(layer_names[1:], indices[1:], decoded[1:], strict=True):
+        columns[name] = _secondary_codes(ix, dec, block.nodata.get(name))[ok]
+    columns["area_m2"] = values[ok]
+    totals.parts.append(pd.DataFrame(columns))
+
+
+def _pixel_weights(
+    pixel_areas: PixelAreaModel, block: RasterBlock
+) -> tuple[np.ndarray | None, float]:
+    """The block's pixel areas as bincount weights: per-pixel areas [m²] (flattened) and a
+    unit of 1, or no weights and the one pixel area [m²] of a grid of equal pixels."""
+    rows, cols = block.shape
+    area = pixel_areas.block_m2(block.row_off, block.col_off, rows, cols)
+    if isinstance(area, np.ndarray):
+        return np.broadcast_to(area, (rows, cols)).ravel(), 1.0
+    return None, float(area)
+
+
+def _combination_areas(
+    flat_local: np.ndarray, m: int, indices: list[_LayerIndex], weights: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pixels of each (local zone, class combination) present in the block.
+
+    Parameters
+    ----------
+    flat_local : ndarray of int
+        Local zone id of each pixel (0: outside every zone), flattened.
+    m : int
+        Number of local zone ids.
+    indices : list of _LayerIndex
+        The categorical layers' dense indices, main layer first.
+    weights : ndarray or None
+        Area [m²] of each pixel, flattened (None: count pixels).
+
+    Returns
+    -------
+    keys : ndarray of int
+        The combined key ``((local * span0 + index0) * span1 + index1) ...`` of each
+        combination present.
+    values : ndarray of float
+        Its summed weights (pixel count when ``weights`` is None).
+    counts : ndarray of int
+        Its number of pixels.
+    """
     spans = [ix.span for ix in indices]
     total = m * int(np.prod(spans))
     # key = ((local * span0 + index0) * span1 + index1) ..., computed in place
@@ -321,50 +410,29 @@ def _accumulate_block(
         key += ix.idx.ravel()
         if ix.offset:
             key -= ix.offset
-    values: np.ndarray
     if total <= _DENSE_LIMIT:
         agg = np.bincount(key, weights=weights, minlength=total)
         nz = np.flatnonzero(agg)
         values = agg[nz].astype(float)
         if weights is not None:
-            counts_nz = np.bincount(key, minlength=total)[nz]
-        else:
-            counts_nz = values.astype(np.int64)
-    else:  # very many classes: sort-based grouping
-        nz, inverse = np.unique(key, return_inverse=True)
-        values = np.bincount(inverse.ravel(), weights=weights).astype(float)
-        counts_nz = np.bincount(inverse.ravel())
-    values *= unit_m2
-    decoded = []
-    rem = nz
-    for ix in reversed(indices):
-        decoded.append(rem % ix.span)
-        rem = rem // ix.span
-    decoded.reverse()
-    gzone = to_global[rem]
-    np.add.at(zone_area, gzone, values)
-    np.add.at(pixel_count, gzone, counts_nz)
-    main_ix = indices[0]
-    main_codes = main_ix.codes[decoded[0]]
-    ok = np.ones(len(nz), dtype=bool)
-    if main_ix.nan_slot is not None:
-        ok &= decoded[0] != main_ix.nan_slot
-    nodata = block.nodata.get(layer_names[0])
-    for code in [*([] if nodata is None or np.isnan(nodata) else [nodata]), *extra_nodata]:
-        ok &= main_codes != code
-    np.add.at(valid_area, gzone[ok], values[ok])
-    columns: dict[str, np.ndarray] = {"zone": gzone[ok] - 1, layer_names[0]: main_codes[ok]}
-    for name, ix, dec in zip(layer_names[1:], indices[1:], decoded[1:], strict=True):
-        codes = ix.codes[dec]
-        empty = np.zeros(len(codes), dtype=bool)
-        if ix.nan_slot is not None:
-            empty |= dec == ix.nan_slot
-        snd = block.nodata.get(name)
-        if snd is not None and not np.isnan(snd):
-            empty |= codes == snd
-        columns[name] = np.where(empty, NO_VALUE, codes)[ok]
-    columns["area_m2"] = values[ok]
-    parts.append(pd.DataFrame(columns))
+            return nz, values, np.bincount(key, minlength=total)[nz]
+        return nz, values, values.astype(np.int64)
+    # very many classes: sort-based grouping
+    nz, inverse = np.unique(key, return_inverse=True)
+    values = np.bincount(inverse.ravel(), weights=weights).astype(float)
+    return nz, values, np.bincount(inverse.ravel())
+
+
+def _secondary_codes(ix: _LayerIndex, dec: np.ndarray, nodata: float | None) -> np.ndarray:
+    """Codes of a secondary layer from its dense indices, :data:`NO_VALUE` where it has no
+    value (NaN or its nodata)."""
+    codes = ix.codes[dec]
+    empty = np.zeros(len(codes), dtype=bool)
+    if ix.nan_slot is not None:
+        empty |= dec == ix.nan_slot
+    if nodata is not None and not np.isnan(nodata):
+        empty |= codes == nodata
+    return np.where(empty, NO_VALUE, codes)
 
 
 def typical_pixel_ha(pixel_areas: PixelAreaModel, width: int, height: int) -> float:
@@ -455,15 +523,8 @@ def check_landcover_excess(
     with np.errstate(invalid="ignore"):
         refused = excess > bound
         mild = (excess > tolerance) & ~refused
-
-    def figures(sel: np.ndarray) -> list[str]:
-        order = np.flatnonzero(sel)[np.argsort(-excess[sel], kind="stable")]
-        return [
-            f"{codes[i]} ({counted[i]:,.1f} ha of land cover for {true[i]:,.1f} ha)" for i in order
-        ]
-
     if refused.any():
-        items = figures(refused)
+        items = _excess_figures(refused, codes, counted, true)
         shown = "; ".join(items[:10]) + (f"; and {len(items) - 10} more" if len(items) > 10 else "")
         msg = (
             f"land cover {source}: its pixels ({pixel_ha:,.1f} ha each) are coarser than the "
@@ -479,11 +540,24 @@ def check_landcover_excess(
             f"communes whose counted land cover exceeds their area by more than "
             f"{LANDCOVER_EXCESS_SHARE:.0%} + {LANDCOVER_EXCESS_PIXELS:g} pixel "
             f"({pixel_ha:,.2f} ha per pixel; pixel-centre counting): their stocks are overestimated",
-            figures(mild),
+            _excess_figures(mild, codes, counted, true),
             facts={
                 "excess_share": LANDCOVER_EXCESS_SHARE,
                 "excess_pixels": LANDCOVER_EXCESS_PIXELS,
                 "pixel_ha": pixel_ha,
             },
         )
+    ]
+
+
+def _excess_figures(
+    selected: np.ndarray, codes: np.ndarray, counted_ha: np.ndarray, true_ha: np.ndarray
+) -> list[str]:
+    """The selected communes, largest excess first, each with its counted land cover and
+    its true area [ha]."""
+    excess_ha = counted_ha - true_ha
+    order = np.flatnonzero(selected)[np.argsort(-excess_ha[selected], kind="stable")]
+    return [
+        f"{codes[i]} ({counted_ha[i]:,.1f} ha of land cover for {true_ha[i]:,.1f} ha)"
+        for i in order
     ]
