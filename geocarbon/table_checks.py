@@ -65,46 +65,92 @@ def checked_numbers(
     for column in columns:
         if column not in frame.columns:
             continue
-        raw = frame[column]
-        if pd.api.types.is_bool_dtype(raw):
-            text = raw.astype(object).astype(str)
-            numbers = pd.Series(np.nan, index=raw.index)
-            empty = pd.Series(False, index=raw.index)
-        elif pd.api.types.is_numeric_dtype(raw):
-            numbers = raw.astype(float)
-            text = raw
-            empty = numbers.isna()
-        else:
-            text = raw.astype(object).where(raw.notna(), None)
-            stripped = text.map(lambda v: v.strip() if isinstance(v, str) else v)
-            empty = stripped.isna() | stripped.eq("")
-            numbers = pd.to_numeric(stripped.where(~empty), errors="coerce").astype(float)
+        numbers, text, empty = _parsed_cells(frame[column])
         where = f"{source}: {{label}}, column {column!r}"
-        not_number = numbers.isna() & ~empty
-        if not_number.any():
-            first = not_number.to_numpy().nonzero()[0][0]
-            more = int(not_number.sum()) - 1
-            msg = (
-                f"{where.format(label=labels.iloc[first])}: {_shown(text.iloc[first])} is not a "
-                f"number{f' (and {more} other cells of this column)' if more else ''}; "
-                f"{_TEXT_FIX}{f'; an empty cell means {blank}' if blank else ''}"
-            )
-            raise CoefficientError(msg)
-        values = numbers.to_numpy()
-        with np.errstate(invalid="ignore"):
-            bad = ~np.isnan(values) & ~(np.isfinite(values) & (values >= low) & (values <= high))
-        if bad.any():
-            first = bad.nonzero()[0][0]
-            more = int(bad.sum()) - 1
-            msg = (
-                f"{where.format(label=labels.iloc[first])}: {_shown(values[first])} is outside "
-                f"the plausible range {_shown(low)} to {_shown(high)} {unit}"
-                f"{f' (and {more} other cells of this column)' if more else ''}; correct the "
-                "value or restore the published file"
-            )
-            raise CoefficientError(msg)
+        _check_parsed(numbers, text, empty, where=where, labels=labels, blank=blank)
+        _check_range(numbers, where=where, labels=labels, low=low, high=high, unit=unit)
         out[column] = numbers
     return out
+
+
+def _parsed_cells(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """The cells of a column as floats (NaN where empty or not a number), as shown in
+    messages, and whether each is empty (a boolean column is all text, nothing empty)."""
+    if pd.api.types.is_bool_dtype(raw):
+        text = raw.astype(object).astype(str)
+        numbers = pd.Series(np.nan, index=raw.index)
+        empty = pd.Series(False, index=raw.index)
+    elif pd.api.types.is_numeric_dtype(raw):
+        numbers = raw.astype(float)
+        text = raw
+        empty = numbers.isna()
+    else:
+        text = raw.astype(object).where(raw.notna(), None)
+        stripped = text.map(lambda v: v.strip() if isinstance(v, str) else v)
+        empty = stripped.isna() | stripped.eq("")
+        numbers = pd.to_numeric(stripped.where(~empty), errors="coerce").astype(float)
+    return numbers, text, empty
+
+
+def _check_parsed(
+    numbers: pd.Series,
+    text: pd.Series,
+    empty: pd.Series,
+    *,
+    where: str,
+    labels: pd.Series,
+    blank: str,
+) -> None:
+    """Refuse a column holding a cell that is neither empty nor a number; ``where`` names
+    the file and column, with ``{label}`` for the row.
+
+    Raises
+    ------
+    CoefficientError
+        Naming the first such cell and how many others there are.
+    """
+    not_number = numbers.isna() & ~empty
+    if not_number.any():
+        first = not_number.to_numpy().nonzero()[0][0]
+        more = int(not_number.sum()) - 1
+        msg = (
+            f"{where.format(label=labels.iloc[first])}: {_shown(text.iloc[first])} is not a "
+            f"number{f' (and {more} other cells of this column)' if more else ''}; "
+            f"{_TEXT_FIX}{f'; an empty cell means {blank}' if blank else ''}"
+        )
+        raise CoefficientError(msg)
+
+
+def _check_range(
+    numbers: pd.Series,
+    *,
+    where: str,
+    labels: pd.Series,
+    low: float,
+    high: float,
+    unit: str,
+) -> None:
+    """Refuse a column holding an infinite value or a value outside ``[low, high]`` (in
+    ``unit``); NaN (empty) is allowed.
+
+    Raises
+    ------
+    CoefficientError
+        Naming the first such cell, the range and how many other cells are outside it.
+    """
+    values = numbers.to_numpy()
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isnan(values) & ~(np.isfinite(values) & (values >= low) & (values <= high))
+    if bad.any():
+        first = bad.nonzero()[0][0]
+        more = int(bad.sum()) - 1
+        msg = (
+            f"{where.format(label=labels.iloc[first])}: {_shown(values[first])} is outside "
+            f"the plausible range {_shown(low)} to {_shown(high)} {unit}"
+            f"{f' (and {more} other cells of this column)' if more else ''}; correct the "
+            "value or restore the published file"
+        )
+        raise CoefficientError(msg)
 
 
 def drop_identical_duplicates(
