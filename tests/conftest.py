@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +65,29 @@ def _reads_shared_data(item: pytest.Item) -> bool:
     return any(_names_shared_data(f, seen) for f in funcs if f is not None)
 
 
+#: Fixtures that run a whole pipeline on the demo or the real data (10 s to a minute on the
+#: 2-core test machine): the tests that use one are marked ``slow``.
+SLOW_FIXTURES = frozenset(
+    {
+        "demo_out",
+        "demo_out_en",
+        "demo_run",
+        "lot_out",
+        "lot_charging_out",
+        "lot_flows",
+        "lot_runs",
+        "france",
+        "larochelle",
+        "hostile_run",
+    }
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip = pytest.mark.skip(reason=NO_SHARED)
     for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
         if _reads_shared_data(item):
             if item.get_closest_marker("realdata") is None:
                 item.add_marker(realdata)
@@ -133,3 +155,65 @@ def run_shared_pipeline(pipeline: Path, out: Path, needed: Path) -> Path:
     result = CliRunner(env=env).invoke(main, ["-q", "run", str(pipeline), "--output-dir", str(out)])
     assert result.exit_code == 0, result.output
     return out
+
+
+# ----------------------------------------------------------------------------------------
+# Outputs shared by the test modules: each run once per test process (xdist worker), read
+# only. A test that needs to write copies the files or runs into its own tmp_path; the
+# teardown fails if a test changed a shared output.
+
+
+def _tree_sha256(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _read_only(out: Path) -> Iterator[Path]:
+    before = _tree_sha256(out)
+    yield out
+    after = _tree_sha256(out)
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    assert not changed, f"a test wrote into the shared output {out}: {changed[:10]}"
+
+
+@pytest.fixture(scope="session")
+def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """``geocarbon demo`` with the shipped ``pipelines/demo.yaml`` (in a temporary copy of
+    the repository layout): the output folder."""
+    from click.testing import CliRunner
+
+    from geocarbon.cli import main
+
+    root = tmp_path_factory.mktemp("demo")
+    (root / "pipelines").mkdir()
+    shutil.copy(REPO / "pipelines" / "demo.yaml", root / "pipelines" / "demo.yaml")
+    result = CliRunner().invoke(
+        main, ["-q", "demo", "--pipeline", str(root / "pipelines" / "demo.yaml")]
+    )
+    assert result.exit_code == 0, result.output
+    yield from _read_only(root / "outputs" / "demo")
+
+
+@pytest.fixture(scope="session")
+def lot_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The shipped ``pipelines/lot.yaml`` on the shared data: the output folder."""
+    out = run_shared_pipeline(
+        REPO / "pipelines" / "lot.yaml",
+        tmp_path_factory.mktemp("lot") / "out",
+        SHARED / "lot" / "clc2018_100m.tif",
+    )
+    yield from _read_only(out)
+
+
+@pytest.fixture(scope="session")
+def lot_charging_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The shipped ``pipelines/lot_charging.yaml`` on the shared data: the output folder."""
+    out = run_shared_pipeline(
+        REPO / "pipelines" / "lot_charging.yaml",
+        tmp_path_factory.mktemp("lot_charging") / "out",
+        SHARED / "lot" / "irve_stations_2022-12-05.gpkg",
+    )
+    yield from _read_only(out)

@@ -16,7 +16,7 @@ from geocarbon.charging.clean import clean_points, points_from_irve
 from geocarbon.charging.indicators import access_by_zone, nearest_distance_m
 from geocarbon.cli import main
 from geocarbon.errors import InputError
-from tests.conftest import REPO, SHARED, realdata, run_shared_pipeline, write_pipeline, write_raster
+from tests.conftest import realdata, write_pipeline, write_raster
 
 # two communes side by side around Cahors (EPSG:4326)
 COMMUNES = gpd.GeoDataFrame(
@@ -162,12 +162,8 @@ def test_population_raster_not_overlapping(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def lot(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return run_shared_pipeline(
-        REPO / "pipelines" / "lot_charging.yaml",
-        tmp_path_factory.mktemp("ch") / "out",
-        SHARED / "lot" / "irve_stations_2022-12-05.gpkg",
-    )
+def lot(lot_charging_out: Path) -> Path:
+    return lot_charging_out  # pipelines/lot_charging.yaml, run once per test process
 
 
 @realdata

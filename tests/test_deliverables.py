@@ -24,7 +24,7 @@ from geocarbon.config import config_from_dict
 from geocarbon.deliverables import calculator_spreadsheet, round_half_away, translate_note
 from geocarbon.io.spreadsheets import write_spreadsheet, xlsx_bytes
 from geocarbon.state import Results
-from tests.conftest import REPO, SHARED, run_shared_pipeline
+from tests.conftest import SHARED
 
 NAN = float("nan")
 COLUMNS = [
@@ -255,18 +255,6 @@ def _check_against_csv(out: Path, level_sheets: dict[str, str]) -> None:
             )
 
 
-@pytest.fixture(scope="module")
-def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("demo")
-    (root / "pipelines").mkdir()
-    shutil.copy(REPO / "pipelines" / "demo.yaml", root / "pipelines" / "demo.yaml")
-    result = CliRunner().invoke(
-        main, ["-q", "demo", "--pipeline", str(root / "pipelines" / "demo.yaml")]
-    )
-    assert result.exit_code == 0, result.output
-    return root / "outputs" / "demo"
-
-
 def test_demo_workbook_matches_sequestration_csv(demo_out: Path) -> None:
     _check_against_csv(demo_out, {"commune": "Communes", "epci": "EPCI", "territory": "Territoire"})
     wb = openpyxl.load_workbook(demo_out / "sequestration.xlsx")
@@ -305,10 +293,8 @@ def test_demo_twice_gives_the_same_workbook(demo_out: Path, tmp_path: Path) -> N
     )
 
 
-def test_lot_workbook_matches_sequestration_csv(tmp_path: Path) -> None:
-    out = run_shared_pipeline(
-        REPO / "pipelines" / "lot.yaml", tmp_path / "lot", SHARED / "lot" / "clc2018_100m.tif"
-    )
+def test_lot_workbook_matches_sequestration_csv(lot_out: Path) -> None:
+    out = lot_out
     _check_against_csv(out, {"commune": "Communes", "epci": "EPCI", "territory": "Territoire"})
     wb = openpyxl.load_workbook(out / "sequestration.xlsx")
     readme = {r[0]: r[1] for r in _rows(wb["Lisez-moi"]) if r[0]}

@@ -64,6 +64,7 @@ def test_territory_is_realistic() -> None:
     assert {(211, 112), (231, 211), (311, 324), (231, 311), (311, 231), (411, 211)} <= pairs
 
 
+@pytest.mark.slow
 def test_demo_command_end_to_end(tmp_path: Path) -> None:
     (tmp_path / "pipelines").mkdir()
     shutil.copy(REPO / "pipelines" / "demo.yaml", tmp_path / "pipelines" / "demo.yaml")

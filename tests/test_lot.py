@@ -11,18 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, SHARED, realdata, run_shared_pipeline
+from tests.conftest import SHARED, realdata
 
 pytestmark = realdata
 
 
 @pytest.fixture(scope="module")
-def lot_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return run_shared_pipeline(
-        REPO / "pipelines" / "lot.yaml",
-        tmp_path_factory.mktemp("lot") / "out",
-        SHARED / "lot" / "clc2018_100m.tif",
-    )
+def lot_run(lot_out: Path) -> Path:
+    return lot_out  # pipelines/lot.yaml, run once per test process (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

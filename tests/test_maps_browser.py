@@ -281,6 +281,7 @@ def test_map_works_offline_with_exclusive_layers_and_legends(
     assert png.is_file() and png.stat().st_size > 10_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", MAP_NAMES)
 def test_hovering_every_feature_runs_no_script(demo_out: Path, tmp_path: Path, name: str) -> None:
     """The injection harness on the demo's maps: one tooltip or popup per drawn feature, no

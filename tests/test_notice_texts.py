@@ -6,14 +6,11 @@ import ast
 import html
 import json
 import re
-import shutil
 import string
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from geocarbon.cli import main
 from geocarbon.labels import EXCLUSION_REASONS, QA_FLAGS, flags_label, reason_label
 from geocarbon.notice_texts import FRENCH, french_message, french_number, notice_text
 from geocarbon.notices import Notice
@@ -130,7 +127,9 @@ def test_facts_are_json_friendly_in_run_json_form() -> None:
 def test_reason_and_flag_labels() -> None:
     assert reason_label("outside the communes") == "hors des communes"
     assert reason_label("outside the communes", "en") == "outside the communes"
-    assert reason_label("implausible height (over 300 m)") == "hauteur invraisemblable (plus de 300 m)"
+    assert (
+        reason_label("implausible height (over 300 m)") == "hauteur invraisemblable (plus de 300 m)"
+    )
     assert reason_label("implausible footprint (over 5 ha)", "en") == (
         "implausible footprint (over 5 ha)"
     )
@@ -153,13 +152,8 @@ def test_every_qa_flag_of_the_cleaning_has_a_display_name() -> None:
     assert flags <= set(QA_FLAGS), sorted(flags - set(QA_FLAGS))
 
 
-def test_demo_report_has_no_english_notice(tmp_path: Path) -> None:
-    (tmp_path / "pipelines").mkdir()
-    shutil.copy(REPO / "pipelines" / "demo.yaml", tmp_path / "pipelines" / "demo.yaml")
-    pipeline = tmp_path / "pipelines" / "demo.yaml"
-    result = CliRunner().invoke(main, ["-q", "demo", "--pipeline", str(pipeline)])
-    assert result.exit_code == 0, result.output
-    out = tmp_path / "outputs" / "demo"
+def test_demo_report_has_no_english_notice(demo_out: Path) -> None:
+    out = demo_out
     notices = json.loads((out / "run.json").read_text(encoding="utf-8"))["notices"]
     codes = {n["code"] for n in notices}
     assert {"buildings_excluded", "charging_qa"} <= codes

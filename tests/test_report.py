@@ -24,7 +24,7 @@ from geocarbon.io.pdf import pdf_engine
 from geocarbon.report import number, percent, territory_report, without_paths
 from geocarbon.report_charts import landuse_change_matrix
 from geocarbon.state import Results
-from tests.conftest import REPO, SHARED, run_shared_pipeline
+from tests.conftest import REPO, SHARED
 
 #: Ids that must never be shown as headers (they have display names).
 RAW_IDS = (
@@ -392,10 +392,8 @@ def test_demo_report(demo_run: tuple[Any, Results, Path]) -> None:
         assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
 
 
-def test_lot_report(tmp_path: Path) -> None:
-    out = run_shared_pipeline(
-        REPO / "pipelines" / "lot.yaml", tmp_path / "lot", SHARED / "lot" / "clc2018_100m.tif"
-    )
+def test_lot_report(lot_out: Path) -> None:
+    out = lot_out
     page = (out / "report.html").read_text(encoding="utf-8")
     assert_self_contained(page)
     assert_display_names(page)
