@@ -47,26 +47,13 @@ PV_GROUPS = {
 
 
 def pv_section(rep: ReportBuilder) -> None:
-    r, lang = rep.r, rep.lang
-    pv = r.pv
+    """The rooftop PV section: key figures, charts, map, EPCI table, roof forms, yields."""
+    lang = rep.lang
+    pv = rep.r.pv
     levels = getattr(pv, "levels", None)
     rep.section("pv", phrase("pv", lang))
-    terr = None
     if levels is not None and (levels["level"] == "territory").any():
-        terr = levels[levels["level"] == "territory"].iloc[0]
-    if terr is not None:
-        coverage = coverage_sentence(terr, lang)
-        rep.kpis.append(
-            kpi(label("pv_mwp", lang, unit=True), number(terr["pv_mwp"], lang, 1), coverage)
-        )
-        rep.parts += [
-            "<div class='kpis'>",
-            kpi(label("pv_mwp", lang, unit=True), number(terr["pv_mwp"], lang, 1)),
-            kpi(label("pv_mwh_per_yr", lang, unit=True), number(terr["pv_mwh_per_yr"], lang)),
-            kpi(label("pv_buildings", lang), number(terr["pv_buildings"], lang)),
-            "</div>",
-            f"<p>{esc(coverage)}</p>",
-        ]
+        _pv_key_figures(rep, levels[levels["level"] == "territory"].iloc[0])
     rep.parts.append(
         figure(charts.pv_by_roof_form(pv.summary, lang), phrase("pv_roof_chart", lang))
     )
@@ -97,7 +84,40 @@ def pv_section(rep: ReportBuilder) -> None:
             if c in rows.columns
         ]
         rep.epci_table(rows[cols])
-    summary = pv.summary.copy()
+    rep.parts += [
+        f"<h3>{esc(phrase('roof_forms', lang))}</h3>",
+        table(_roof_form_table(pv.summary, lang), lang, text_columns=("pv_group",)),
+    ]
+    if len(pv.yields):
+        rep.parts += [
+            f"<h3>{esc(phrase('yields', lang))}</h3>",
+            table(
+                _yields_table(pv.yields, lang), lang, text_columns=("pv_case", "azimuth_deg_text")
+            ),
+        ]
+
+
+def _pv_key_figures(rep: ReportBuilder, territory_row: pd.Series) -> None:
+    """The territory's installable power [MWp] (also among the report's key figures),
+    annual energy [MWh/yr] and buildings, with what the building data cover."""
+    lang = rep.lang
+    coverage = coverage_sentence(territory_row, lang)
+    mwp = number(territory_row["pv_mwp"], lang, 1)
+    rep.kpis.append(kpi(label("pv_mwp", lang, unit=True), mwp, coverage))
+    rep.parts += [
+        "<div class='kpis'>",
+        kpi(label("pv_mwp", lang, unit=True), mwp),
+        kpi(label("pv_mwh_per_yr", lang, unit=True), number(territory_row["pv_mwh_per_yr"], lang)),
+        kpi(label("pv_buildings", lang), number(territory_row["pv_buildings"], lang)),
+        "</div>",
+        f"<p>{esc(coverage)}</p>",
+    ]
+
+
+def _roof_form_table(pv_summary: pd.DataFrame, lang: Language) -> pd.DataFrame:
+    """The PV summary by roof form for the report: groups by their display names, columns
+    named as the report's labels (areas [m²], power [MWp], energy [MWh/yr])."""
+    summary = pv_summary.copy()
     summary["group"] = [label(PV_GROUPS.get(str(g), str(g)), lang) for g in summary["group"]]
     cols = [
         c
@@ -111,7 +131,7 @@ def pv_section(rep: ReportBuilder) -> None:
         )
         if c in summary.columns
     ]
-    summary = summary[cols].rename(
+    return summary[cols].rename(
         columns={
             "group": "pv_group",
             "buildings": "pv_buildings",
@@ -121,20 +141,16 @@ def pv_section(rep: ReportBuilder) -> None:
             "mwh_per_yr": "pv_mwh_per_yr",
         }
     )
-    rep.parts += [
-        f"<h3>{esc(phrase('roof_forms', lang))}</h3>",
-        table(summary, lang, text_columns=("pv_group",)),
-    ]
-    yields = pv.yields.copy()
-    if len(yields):
-        yields["case"] = [label(str(c), lang) for c in yields["case"]]
-        if "azimuth_deg" in yields.columns:
-            yields["azimuth_deg"] = [_azimuth_text(v, lang) for v in yields["azimuth_deg"]]
-        yields = yields.rename(columns={"case": "pv_case", "azimuth_deg": "azimuth_deg_text"})
-        rep.parts += [
-            f"<h3>{esc(phrase('yields', lang))}</h3>",
-            table(yields, lang, text_columns=("pv_case", "azimuth_deg_text")),
-        ]
+
+
+def _yields_table(pv_yields: pd.DataFrame, lang: Language) -> pd.DataFrame:
+    """The yield per roof form [kWh/kWp] for the report: cases by their display names,
+    azimuths [degrees] as text."""
+    yields = pv_yields.copy()
+    yields["case"] = [label(str(c), lang) for c in yields["case"]]
+    if "azimuth_deg" in yields.columns:
+        yields["azimuth_deg"] = [_azimuth_text(v, lang) for v in yields["azimuth_deg"]]
+    return yields.rename(columns={"case": "pv_case", "azimuth_deg": "azimuth_deg_text"})
 
 
 def pv_target_rows(rep: ReportBuilder) -> list[str]:
@@ -191,24 +207,32 @@ def pv_method_lines(cfg: Any, results: Any, lang: Language) -> list[str]:
     return out
 
 
-def pv_source_lines(cfg: Any, results: Any, keys: set[str], lang: Language) -> list[tuple[str, str]]:
+def pv_source_lines(
+    cfg: Any, results: Any, keys: set[str], lang: Language
+) -> list[tuple[str, str]]:
     """Sources and attribution of the inputs ``keys``: (input key, sentence) pairs."""
     fr = lang == "fr"
     out: list[tuple[str, str]] = []
     if "buildings" in keys:
-        out.append(("buildings",
-            "Bâtiments : IGN BD TOPO® (Licence Ouverte Etalab 2.0) ou fichier équivalent fourni "
-            "au calcul."
-            if fr
-            else "Buildings: IGN BD TOPO® (Etalab Open Licence 2.0) or the equivalent file given "
-            "to the run."
-        ))
+        out.append(
+            (
+                "buildings",
+                "Bâtiments : IGN BD TOPO® (Licence Ouverte Etalab 2.0) ou fichier équivalent fourni "
+                "au calcul."
+                if fr
+                else "Buildings: IGN BD TOPO® (Etalab Open Licence 2.0) or the equivalent file given "
+                "to the run.",
+            )
+        )
     if "weather" in keys:
-        out.append(("weather",
-            "Météo : fichier d'année type (EPW) fourni au calcul ; citer son producteur "
-            "(par exemple PVGIS, Commission européenne)."
-            if fr
-            else "Weather: typical-year file (EPW) given to the run; credit its producer (e.g. "
-            "PVGIS, European Commission)."
-        ))
+        out.append(
+            (
+                "weather",
+                "Météo : fichier d'année type (EPW) fourni au calcul ; citer son producteur "
+                "(par exemple PVGIS, Commission européenne)."
+                if fr
+                else "Weather: typical-year file (EPW) given to the run; credit its producer (e.g. "
+                "PVGIS, European Commission).",
+            )
+        )
     return out

@@ -303,27 +303,15 @@ def station_coordinates(
         Neither a geometry nor both columns; or coordinates read from the columns mostly
         not degrees (see :func:`check_degrees`).
     """
-    n = len(frame)
     has_columns = "Xlongitude" in frame.columns and "Ylatitude" in frame.columns
-    lon, lat = np.full(n, np.nan), np.full(n, np.nan)
-    from_geometry = np.zeros(n, dtype=bool)
-    if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None:
-        geom = np.asarray(frame.geometry.values, dtype=object)
-        is_point = np.array(
-            [g is not None and not g.is_empty and g.geom_type == "Point" for g in geom], dtype=bool
-        )
-        if is_point.any():
-            wgs = gpd.GeoSeries(geom[is_point], crs=frame.crs).to_crs("EPSG:4326")
-            lon[is_point], lat[is_point] = wgs.x.to_numpy(), wgs.y.to_numpy()
-            from_geometry = is_point & np.isfinite(lon) & np.isfinite(lat)
-            lon[~from_geometry], lat[~from_geometry] = np.nan, np.nan
+    lon, lat, from_geometry = _geometry_lon_lat(frame)
     if not has_columns and not from_geometry.any():
         msg = (
             f"charging points: {source} has no coordinates: give 'Xlongitude' and 'Ylatitude' "
             "columns (WGS84 degrees) or a layer with a point geometry"
         )
         raise InputError(msg)
-    differ = np.zeros(n, dtype=bool)
+    differ = np.zeros(len(frame), dtype=bool)
     if has_columns:
         col_lon = parse_decimal(frame["Xlongitude"])
         col_lat = parse_decimal(frame["Ylatitude"])
@@ -337,6 +325,26 @@ def station_coordinates(
         written = ~np.isnan(col_lon) | ~np.isnan(col_lat)
         differ = from_geometry & written & (far | np.isnan(col_lon) | np.isnan(col_lat))
     return lon, lat, differ
+
+
+def _geometry_lon_lat(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Longitude and latitude [degrees, EPSG:4326] of the stations with a point geometry
+    (in a layer with a CRS; NaN for the others), and which stations have one."""
+    n = len(frame)
+    lon, lat = np.full(n, np.nan), np.full(n, np.nan)
+    from_geometry = np.zeros(n, dtype=bool)
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.crs is None:
+        return lon, lat, from_geometry
+    geom = np.asarray(frame.geometry.values, dtype=object)
+    is_point = np.array(
+        [g is not None and not g.is_empty and g.geom_type == "Point" for g in geom], dtype=bool
+    )
+    if is_point.any():
+        wgs = gpd.GeoSeries(geom[is_point], crs=frame.crs).to_crs("EPSG:4326")
+        lon[is_point], lat[is_point] = wgs.x.to_numpy(), wgs.y.to_numpy()
+        from_geometry = is_point & np.isfinite(lon) & np.isfinite(lat)
+        lon[~from_geometry], lat[~from_geometry] = np.nan, np.nan
+    return lon, lat, from_geometry
 
 
 def points_from_stations(frame: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -448,53 +456,23 @@ def clean_points(
     flags = pts["qa_flags"].to_numpy(dtype=object).copy()
     lon, lat = pts["lon"].to_numpy(dtype=float).copy(), pts["lat"].to_numpy(dtype=float).copy()
     _flag(flags, np.isnan(lon) | np.isnan(lat), "coordinates_unparseable")
-    # one row per connector type of the same point: merge rows with the same id and place
-    key = pd.DataFrame({"id": pts["point_id"], "lon": np.round(lon, 6), "lat": np.round(lat, 6)})
-    dup_rows = key.duplicated(keep="first").to_numpy() & (pts["point_id"] != "").to_numpy()
-    merged_into = (
-        key.duplicated(keep=False).to_numpy() & ~dup_rows & (pts["point_id"] != "").to_numpy()
-    )
-    _flag(flags, merged_into, "connector_rows_merged")
-    # the same id at different places
-    same_id = (
-        pts["point_id"].duplicated(keep=False).to_numpy()
-        & (pts["point_id"] != "").to_numpy()
-        & ~dup_rows
-        & ~merged_into
-    )
-    _flag(flags, same_id, "duplicate_point_id")
-    power = pts["power_kw"].to_numpy(dtype=float).copy()
-    power, flagged = clean_power_kw(power)
+    dup_rows = _flag_repeated_rows(pts["point_id"], lon, lat, flags)
+    power, flagged = clean_power_kw(pts["power_kw"].to_numpy(dtype=float))
     for name, where in flagged.items():
         _flag(flags, where, name)
     # projected metres (or other values that cannot be degrees) are not located anywhere
     not_degrees = coordinates_not_degrees(lon, lat)
     _flag(flags, not_degrees, "coordinates_not_degrees")
     lon[not_degrees], lat[not_degrees] = np.nan, np.nan
-    # latitude and longitude swapped: put them back when the swapped point is in the territory
-    territory = shapely.union_all(np.asarray(communes.to_crs("EPSG:4326").geometry.values))
+    wgs_communes = communes.to_crs("EPSG:4326")
     ok = ~np.isnan(lon) & ~np.isnan(lat)
-    inside = np.zeros(len(pts), dtype=bool)
-    inside[ok] = shapely.contains_xy(territory, lon[ok], lat[ok])
-    swapped = np.zeros(len(pts), dtype=bool)
-    swapped[ok & ~inside] = shapely.contains_xy(territory, lat[ok & ~inside], lon[ok & ~inside])
-    lon[swapped], lat[swapped] = lat[swapped].copy(), lon[swapped].copy()
-    _flag(flags, swapped, "lat_lon_swapped")
+    _unswap_lat_lon(lon, lat, ok, wgs_communes, flags)
     geom = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs="EPSG:4326")
     geom[~ok] = None
-    located = np.full(len(pts), "", dtype=object)
-    where = communes.to_crs("EPSG:4326")
-    tree = shapely.STRtree(np.asarray(where.geometry.values))
-    idx_p, idx_c = tree.query(np.asarray(geom.values), predicate="within")
-    located[idx_p] = where["commune_code"].to_numpy()[idx_c]
+    located = _commune_of_points(geom, wgs_communes)
     _flag(flags, ok & (located == ""), "outside_territory")
     declared = pts["declared_commune_code"].to_numpy(dtype=object)
-    has_declared = np.array([d is not None and d == d and str(d) != "" for d in declared])
-    differs = has_declared & (located != "") & (declared != located)
-    _flag(flags, differs, "declared_code_differs")
-    if known_codes is not None:
-        unknown = has_declared & ~np.isin(declared.astype(str), list(known_codes))
-        _flag(flags, unknown, "declared_code_unknown")
+    has_declared = _flag_declared_codes(declared, located, known_codes, flags)
     out = gpd.GeoDataFrame(
         {
             "point_id": pts["point_id"].to_numpy(),
@@ -508,6 +486,69 @@ def clean_points(
         crs="EPSG:4326",
     )
     return out[~dup_rows].reset_index(drop=True)
+
+
+def _commune_of_points(geom: gpd.GeoSeries, wgs_communes: gpd.GeoDataFrame) -> np.ndarray:
+    """Code of the commune each point lies in (both in EPSG:4326); empty outside every
+    commune or without a point."""
+    located = np.full(len(geom), "", dtype=object)
+    tree = shapely.STRtree(np.asarray(wgs_communes.geometry.values))
+    idx_p, idx_c = tree.query(np.asarray(geom.values), predicate="within")
+    located[idx_p] = wgs_communes["commune_code"].to_numpy()[idx_c]
+    return located
+
+
+def _flag_declared_codes(
+    declared: np.ndarray, located: np.ndarray, known_codes: set[str] | None, flags: np.ndarray
+) -> np.ndarray:
+    """Flag the points whose declared commune code differs from the commune they lie in
+    (``located``, empty outside the territory: ``declared_code_differs``) or is not a known
+    code (``declared_code_unknown``). Sets ``flags`` in place; returns which points declare
+    a code."""
+    has_declared = np.array([d is not None and d == d and str(d) != "" for d in declared])
+    differs = has_declared & (located != "") & (declared != located)
+    _flag(flags, differs, "declared_code_differs")
+    if known_codes is not None:
+        unknown = has_declared & ~np.isin(declared.astype(str), list(known_codes))
+        _flag(flags, unknown, "declared_code_unknown")
+    return has_declared
+
+
+def _flag_repeated_rows(
+    point_id: pd.Series, lon: np.ndarray, lat: np.ndarray, flags: np.ndarray
+) -> np.ndarray:
+    """Rows repeating a point: one row per connector type of the same point (same id and
+    place, to 6 decimals of a degree), merged into the first (flagged
+    ``connector_rows_merged``); the same id at different places is flagged
+    ``duplicate_point_id``. Sets ``flags`` in place; returns the rows to drop."""
+    named = (point_id != "").to_numpy()
+    key = pd.DataFrame({"id": point_id, "lon": np.round(lon, 6), "lat": np.round(lat, 6)})
+    dup_rows = key.duplicated(keep="first").to_numpy() & named
+    merged_into = key.duplicated(keep=False).to_numpy() & ~dup_rows & named
+    _flag(flags, merged_into, "connector_rows_merged")
+    same_id = point_id.duplicated(keep=False).to_numpy() & named & ~dup_rows & ~merged_into
+    _flag(flags, same_id, "duplicate_point_id")
+    return dup_rows
+
+
+def _unswap_lat_lon(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    ok: np.ndarray,
+    wgs_communes: gpd.GeoDataFrame,
+    flags: np.ndarray,
+) -> None:
+    """Put back latitude and longitude [degrees] written swapped, when the swapped point
+    lies in the territory (``wgs_communes``, EPSG:4326) and the point as written does not
+    (flag ``lat_lon_swapped``). ``ok``: points with both coordinates. Changes ``lon``,
+    ``lat`` and ``flags`` in place."""
+    territory = shapely.union_all(np.asarray(wgs_communes.geometry.values))
+    inside = np.zeros(len(lon), dtype=bool)
+    inside[ok] = shapely.contains_xy(territory, lon[ok], lat[ok])
+    swapped = np.zeros(len(lon), dtype=bool)
+    swapped[ok & ~inside] = shapely.contains_xy(territory, lat[ok & ~inside], lon[ok & ~inside])
+    lon[swapped], lat[swapped] = lat[swapped].copy(), lon[swapped].copy()
+    _flag(flags, swapped, "lat_lon_swapped")
 
 
 def point_notices(points: gpd.GeoDataFrame, source: str) -> list[Notice]:
@@ -560,58 +601,70 @@ def point_notices(points: gpd.GeoDataFrame, source: str) -> list[Notice]:
             )
         )
     if "coordinates_not_degrees" in counts:
-        bad = points["qa_flags"].astype(str).str.contains("coordinates_not_degrees").to_numpy()
-        notices.append(
-            Notice(
-                "charging_coordinates_not_degrees",
-                f"charging points: {source}: {int(bad.sum())} points have coordinates that "
-                "cannot be longitude/latitude degrees (projected metres?): they are located in "
-                "no commune and counted nowhere; write them in WGS84 degrees",
-                points["point_id"].to_numpy()[bad].tolist(),
-                facts={"source": str(source), "n_points": int(bad.sum())},
-            )
-        )
+        notices.append(_not_degrees_notice(points, source))
     if "coordinates_columns_differ" in counts:
-        bad = points["qa_flags"].astype(str).str.contains("coordinates_columns_differ")
-        stations = pd.unique(points.loc[bad, "station_id"].astype(str))
-        notices.append(
-            Notice(
-                "charging_coordinates_columns_differ",
-                f"charging points: {source}: the 'Xlongitude' / 'Ylatitude' columns of "
-                f"{len(stations)} stations disagree with their point geometry (by more than "
-                f"{COLUMNS_GEOMETRY_TOLERANCE_DEG:g}°): the geometry, in the layer's own CRS, is "
-                "used; correct or drop the columns",
-                stations.tolist(),
-                facts={
-                    "source": str(source),
-                    "n_stations": len(stations),
-                    "tolerance_deg": COLUMNS_GEOMETRY_TOLERANCE_DEG,
-                },
-            )
-        )
+        notices.append(_columns_differ_notice(points, source))
     if n and inside == 0:
-        geom = points.geometry[points.geometry.notna()]
-        minx, miny, maxx, maxy = (float(v) for v in geom.total_bounds)
-        notices.append(
-            Notice(
-                "charging_no_point_in_territory",
-                f"charging points: {source}: none of the {n} points read lies in the "
-                f"territory (the {located} located points span longitudes {minx:g} to {maxx:g}, "
-                f"latitudes {miny:g} to {maxy:g}): every commune counts 0 points and every "
-                "populated cell is a white zone. Check that the file covers the territory",
-                reasons,
-                facts={
-                    "source": str(source),
-                    "n_points": n,
-                    "n_located": located,
-                    "min_lon": minx,
-                    "max_lon": maxx,
-                    "min_lat": miny,
-                    "max_lat": maxy,
-                },
-            )
-        )
+        notices.append(_no_point_inside_notice(points, source, reasons))
     return notices
+
+
+def _not_degrees_notice(points: gpd.GeoDataFrame, source: str) -> Notice:
+    """Notice of the points flagged ``coordinates_not_degrees``."""
+    bad = points["qa_flags"].astype(str).str.contains("coordinates_not_degrees").to_numpy()
+    return Notice(
+        "charging_coordinates_not_degrees",
+        f"charging points: {source}: {int(bad.sum())} points have coordinates that "
+        "cannot be longitude/latitude degrees (projected metres?): they are located in "
+        "no commune and counted nowhere; write them in WGS84 degrees",
+        points["point_id"].to_numpy()[bad].tolist(),
+        facts={"source": str(source), "n_points": int(bad.sum())},
+    )
+
+
+def _columns_differ_notice(points: gpd.GeoDataFrame, source: str) -> Notice:
+    """Notice of the stations flagged ``coordinates_columns_differ``."""
+    bad = points["qa_flags"].astype(str).str.contains("coordinates_columns_differ")
+    stations = pd.unique(points.loc[bad, "station_id"].astype(str))
+    return Notice(
+        "charging_coordinates_columns_differ",
+        f"charging points: {source}: the 'Xlongitude' / 'Ylatitude' columns of "
+        f"{len(stations)} stations disagree with their point geometry (by more than "
+        f"{COLUMNS_GEOMETRY_TOLERANCE_DEG:g}°): the geometry, in the layer's own CRS, is "
+        "used; correct or drop the columns",
+        stations.tolist(),
+        facts={
+            "source": str(source),
+            "n_stations": len(stations),
+            "tolerance_deg": COLUMNS_GEOMETRY_TOLERANCE_DEG,
+        },
+    )
+
+
+def _no_point_inside_notice(points: gpd.GeoDataFrame, source: str, reasons: list[str]) -> Notice:
+    """Notice that none of the points read lies in the territory, with the extent of those
+    located [degrees] and the QA flag counts (``reasons``)."""
+    n = len(points)
+    geom = points.geometry[points.geometry.notna()]
+    located = len(geom)
+    minx, miny, maxx, maxy = (float(v) for v in geom.total_bounds)
+    return Notice(
+        "charging_no_point_in_territory",
+        f"charging points: {source}: none of the {n} points read lies in the "
+        f"territory (the {located} located points span longitudes {minx:g} to {maxx:g}, "
+        f"latitudes {miny:g} to {maxy:g}): every commune counts 0 points and every "
+        "populated cell is a white zone. Check that the file covers the territory",
+        reasons,
+        facts={
+            "source": str(source),
+            "n_points": n,
+            "n_located": located,
+            "min_lon": minx,
+            "max_lon": maxx,
+            "min_lat": miny,
+            "max_lat": maxy,
+        },
+    )
 
 
 #: Most vehicles of one kind registered in one commune (Paris registers about 550,000 cars

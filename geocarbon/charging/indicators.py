@@ -151,18 +151,7 @@ def access_by_zone(
     grouped = frame.groupby("zone")
     out = pd.DataFrame({"ev_population_grid": grouped["pop"].sum()})
     for d in distances_m:
-        km = f"{d / 1000:g}km"
-        out[f"ev_pop_share_within_{km}"] = (
-            frame[frame["d"] <= d].groupby("zone")["pop"].sum() / out["ev_population_grid"]
-        )
-        fast_share = (
-            (frame[frame["df"] <= d].groupby("zone")["pop"].sum() / out["ev_population_grid"])
-            .reindex(out.index)
-            .fillna(0.0)
-        )
-        undetermined = (frame["du"] <= d) & ~(frame["df"] <= d)
-        unknown_zones = frame.loc[undetermined, "zone"].unique()
-        out[f"ev_pop_share_within_{km}_fast"] = fast_share.where(~out.index.isin(unknown_zones))
+        _shares_within(frame, out, d)
     reached = frame[frame["d"].notna()]
     weighted = reached.assign(w=reached["pop"] * reached["d"]).groupby("zone")["w"].sum()
     reached_pop = reached.groupby("zone")["pop"].sum()
@@ -174,3 +163,22 @@ def access_by_zone(
     filled = [c for c in out.columns if c != "ev_mean_distance_m" and not c.endswith("_fast")]
     out[filled] = out[filled].fillna(0.0)
     return out
+
+
+def _shares_within(frame: pd.DataFrame, out: pd.DataFrame, distance_m: float) -> None:
+    """Set each zone's share of the population [0–1] within ``distance_m`` [m] of a point
+    and of a fast point (empty where undetermined, see :func:`access_by_zone`) on ``out``
+    (changed in place); ``frame``: the populated cells (``zone``, ``pop``, distances ``d``,
+    ``df``, ``du`` [m])."""
+    km = f"{distance_m / 1000:g}km"
+    out[f"ev_pop_share_within_{km}"] = (
+        frame[frame["d"] <= distance_m].groupby("zone")["pop"].sum() / out["ev_population_grid"]
+    )
+    fast_share = (
+        (frame[frame["df"] <= distance_m].groupby("zone")["pop"].sum() / out["ev_population_grid"])
+        .reindex(out.index)
+        .fillna(0.0)
+    )
+    undetermined = (frame["du"] <= distance_m) & ~(frame["df"] <= distance_m)
+    unknown_zones = frame.loc[undetermined, "zone"].unique()
+    out[f"ev_pop_share_within_{km}_fast"] = fast_share.where(~out.index.isin(unknown_zones))

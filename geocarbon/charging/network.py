@@ -65,31 +65,7 @@ def road_lines(roads: gpd.GeoSeries, source: str) -> tuple[np.ndarray, list[Noti
         The file holds no line of non-zero length.
     """
     geoms = np.asarray(roads.values, dtype=object)
-    present = np.array([g is not None and not shapely.is_empty(g) for g in geoms], dtype=bool)
-    kinds = np.array([g.geom_type if g is not None else "None" for g in geoms], dtype=object)
-    is_line = present & np.isin(kinds, _LINE_TYPES)
-    notices: list[Notice] = []
-    if not is_line.any():
-        found = Counter(str(k) if p else "empty" for k, p in zip(kinds, present, strict=True))
-        listed = ", ".join(f"{n} {k}" for k, n in sorted(found.items())) or "no feature"
-        msg = (
-            f"road network {source} holds no line geometry (found: {listed}); "
-            "give a file of road lines (LineString or MultiLineString)"
-        )
-        raise InputError(msg)
-    other = ~is_line
-    if other.any():
-        found = Counter(
-            str(k) if p else "empty" for k, p in zip(kinds[other], present[other], strict=True)
-        )
-        notices.append(
-            Notice(
-                "road_network_not_lines",
-                f"road network {source}: {int(other.sum())} features that are not lines are ignored",
-                [f"{n} {k}" for k, n in sorted(found.items())],
-                facts={"source": str(source), "n_features": int(other.sum())},
-            )
-        )
+    is_line, notices = _line_features(geoms, source)
     parts = shapely.get_parts(geoms[is_line])
     if len(parts):
         parts = shapely.force_2d(parts)
@@ -111,6 +87,40 @@ def road_lines(roads: gpd.GeoSeries, source: str) -> tuple[np.ndarray, list[Noti
         )
         raise InputError(msg)
     return np.asarray(parts, dtype=object), notices
+
+
+def _line_features(geoms: np.ndarray, source: str) -> tuple[np.ndarray, list[Notice]]:
+    """Which features are non-empty lines, with a notice for the others.
+
+    Raises
+    ------
+    InputError
+        No feature is a line (the kinds found are listed).
+    """
+    present = np.array([g is not None and not shapely.is_empty(g) for g in geoms], dtype=bool)
+    kinds = np.array([g.geom_type if g is not None else "None" for g in geoms], dtype=object)
+    is_line = present & np.isin(kinds, _LINE_TYPES)
+    if not is_line.any():
+        found = Counter(str(k) if p else "empty" for k, p in zip(kinds, present, strict=True))
+        listed = ", ".join(f"{n} {k}" for k, n in sorted(found.items())) or "no feature"
+        msg = (
+            f"road network {source} holds no line geometry (found: {listed}); "
+            "give a file of road lines (LineString or MultiLineString)"
+        )
+        raise InputError(msg)
+    other = ~is_line
+    if not other.any():
+        return is_line, []
+    found = Counter(
+        str(k) if p else "empty" for k, p in zip(kinds[other], present[other], strict=True)
+    )
+    notice = Notice(
+        "road_network_not_lines",
+        f"road network {source}: {int(other.sum())} features that are not lines are ignored",
+        [f"{n} {k}" for k, n in sorted(found.items())],
+        facts={"source": str(source), "n_features": int(other.sum())},
+    )
+    return is_line, [notice]
 
 
 def clip_lines(
