@@ -54,11 +54,16 @@ from geocarbon.carbon.landuse_change import (
     check_changed_area_fits,
     prepare_change_table,
 )
-from geocarbon.carbon.pixels import density_lookup, hotspot_frame, hotspot_polygons
+from geocarbon.carbon.pixels import (
+    DensityLookup,
+    density_lookup,
+    hotspot_frame,
+    hotspot_polygons,
+)
 from geocarbon.carbon.stocks import compute_stocks, stocks_by_commune, territory_summary
 from geocarbon.classes import format_value
 from geocarbon.communes import fill_from_neighbours, has_boundaries
-from geocarbon.config import PipelineConfig
+from geocarbon.config import AreaTableConfig, FlowsConfig, PipelineConfig
 from geocarbon.deliverables import calculator_spreadsheet
 from geocarbon.errors import InputError
 from geocarbon.geo import M2_PER_HA, PixelAreaModel, area_ha
@@ -91,9 +96,10 @@ from geocarbon.maps import (
     map_title,
 )
 from geocarbon.notices import Notice
-from geocarbon.rasterize import burn_block, edge_table
+from geocarbon.rasterize import EdgeTable, burn_block, edge_table
 from geocarbon.state import Inputs, Progress, Results, Timer
 from geocarbon.territory import COVERAGE_MIN, departement_of, level_rows, tidy_coverage
+from geocarbon.values import RasterBlock
 from geocarbon.zonal import (
     NO_VALUE,
     ZonalResult,
@@ -440,74 +446,23 @@ def compute_flows(
     ``changed_communes`` receives the communes of the run the change data concern.
     """
     assert cfg.flows is not None
-    fcfg = cfg.flows
-    notices: list[Notice] = []
-    codes = inputs.communes["commune_code"]
-    with_data = set(land.zones.index[land.zones["has_data"].to_numpy()])
-    if fcfg.change_table is not None:
-        changes, more = read_change_table(cfg, inputs, mapping)
-        notices += more
-    else:
-        assert land.zonal is not None
-        changes, missing_ha = changes_from_crosstab(
-            land.zonal.crosstab, codes.to_numpy(), "before", "landcover", NO_VALUE
-        )
-        unknown = sorted(set(changes["from_code"]) - set(mapping))
-        if unknown:
-            msg = (
-                f"land cover at the start date {fcfg.landcover_before}: class codes {unknown} are "
-                "absent from the nomenclature; map them (landcover.category_overrides)"
-            )
-            raise InputError(msg)
-        if missing_ha > 0:
-            notices.append(
-                Notice(
-                    "start_date_nodata",
-                    f"{missing_ha:,.1f} ha have land cover at the end date but none at the start date: no change counted there",
-                    facts={"area_ha": missing_ha},
-                )
-            )
+    flows_cfg = cfg.flows
+    changes, notices = change_rows(cfg, inputs, land, mapping)
     zone_of = land.zone_of
     if changed_communes is not None:
         changed_communes += sorted(set(changes["commune_code"]))
+    with_data = set(land.zones.index[land.zones["has_data"].to_numpy()])
     left = ~changes["commune_code"].map(zone_of).isin(with_data)
     if left.any():
-        notices.append(
-            Notice(
-                "changes_without_landcover",
-                f"{changes.loc[left, 'area_ha'].sum():,.1f} ha of change in communes whose land "
-                "cover is not known (or not enough): no flow computed there, figures left empty",
-                sorted(set(changes.loc[left, "commune_code"])),
-                facts={"area_ha": float(changes.loc[left, "area_ha"].sum())},
-            )
-        )
+        notices.append(changes_without_landcover_notice(changes[left]))
         changes = changes[~left]
-    no_stock = changes["from_code"].map(mapping).eq("no_stock") | changes["to_code"].map(
-        mapping
-    ).eq("no_stock")
-    if no_stock.any():
-        notices.append(
-            Notice(
-                "change_without_category",
-                f"{changes.loc[no_stock, 'area_ha'].sum():,.1f} ha of change from or to classes without "
-                "stock (rock, sand, burnt areas, glaciers) carry no flow, as in ALDO",
-                sorted(
-                    {
-                        f"{a}->{b}"
-                        for a, b in changes.loc[no_stock, ["from_code", "to_code"]].itertuples(
-                            index=False
-                        )
-                    }
-                ),
-                facts={"area_ha": float(changes.loc[no_stock, "area_ha"].sum())},
-            )
-        )
+    notices += no_stock_change_notices(changes, mapping)
     areas = categorise_changes(
         changes,
         mapping,
-        fcfg.years,
+        flows_cfg.years,
         sealed_share=cfg.carbon.artificial_sealed_share,
-        aldo_published=fcfg.aldo_published,
+        aldo_published=flows_cfg.aldo_published,
     )
     forest_areas = stocks[stocks["category"].isin(FOREST_CATEGORIES)].drop_duplicates(
         ["commune_code", "category"]
@@ -517,13 +472,125 @@ def compute_flows(
         growth = ForestGrowthCoefficients(zone_mean(growth.table, zone_of, ["category"]))
         shares = zone_mean(shares, zone_of, []) if shares is not None else None
     luc_flows = landuse_change_flows(areas, luc)
-    local = [luc_flows, n2o_flows(luc_flows, fcfg.n2o_gwp, aldo_published=fcfg.aldo_published)]
+    n2o = n2o_flows(luc_flows, flows_cfg.n2o_gwp, aldo_published=flows_cfg.aldo_published)
+    local = [luc_flows, n2o]
     for part in local:
         part.insert(0, "zone_code", part["commune_code"].map(zone_of).to_numpy())
-    zonal_parts = []
-    if fcfg.forest_growth:
-        zonal_parts.append(forest_growth_flows(forest_areas, growth, fcfg.harvest_factor))
-    if fcfg.wood_products:
+    zonal_parts, more = forest_flows(flows_cfg, forest_areas, growth, shares)
+    notices += more
+    if flows_cfg.harvest_factor != 1.0 and flows_cfg.forest_growth:
+        effect = harvest_effect(flows_cfg, forest_areas, growth, shares)
+        notices.append(harvest_scenario_notice(flows_cfg.harvest_factor, effect))
+        scenario_effect.update({str(k): float(v) for k, v in effect.items()})
+    return assemble_flows(local, zonal_parts, land.level), notices
+
+
+def change_rows(
+    cfg: PipelineConfig, inputs: Inputs, land: LandUse, mapping: dict[int, str]
+) -> tuple[pd.DataFrame, list[Notice]]:
+    """Changed areas per commune and code pair: the change table, or the cross-tab of the
+    land cover at both dates.
+
+    Returns
+    -------
+    DataFrame
+        ``commune_code``, ``from_code``, ``to_code``, ``area_ha`` [ha] over the period.
+    list of Notice
+        The change table's, or the area without land cover at the start date.
+
+    Raises
+    ------
+    InputError
+        Codes of the start-date land cover absent from the nomenclature.
+    """
+    assert cfg.flows is not None
+    if cfg.flows.change_table is not None:
+        return read_change_table(cfg, inputs, mapping)
+    assert land.zonal is not None
+    codes = inputs.communes["commune_code"]
+    changes, missing_ha = changes_from_crosstab(
+        land.zonal.crosstab, codes.to_numpy(), "before", "landcover", NO_VALUE
+    )
+    unknown = sorted(set(changes["from_code"]) - set(mapping))
+    if unknown:
+        msg = (
+            f"land cover at the start date {cfg.flows.landcover_before}: class codes {unknown} are "
+            "absent from the nomenclature; map them (landcover.category_overrides)"
+        )
+        raise InputError(msg)
+    notices = []
+    if missing_ha > 0:
+        notices.append(
+            Notice(
+                "start_date_nodata",
+                f"{missing_ha:,.1f} ha have land cover at the end date but none at the start date: no change counted there",
+                facts={"area_ha": missing_ha},
+            )
+        )
+    return changes, notices
+
+
+def changes_without_landcover_notice(left: pd.DataFrame) -> Notice:
+    """Notice of changes (``area_ha`` [ha]) in communes whose land cover is not known."""
+    return Notice(
+        "changes_without_landcover",
+        f"{left['area_ha'].sum():,.1f} ha of change in communes whose land "
+        "cover is not known (or not enough): no flow computed there, figures left empty",
+        sorted(set(left["commune_code"])),
+        facts={"area_ha": float(left["area_ha"].sum())},
+    )
+
+
+def no_stock_change_notices(changes: pd.DataFrame, mapping: dict[int, str]) -> list[Notice]:
+    """Notice of changes (``area_ha`` [ha]) from or to classes without stock (none if none)."""
+    no_stock = changes["from_code"].map(mapping).eq("no_stock") | changes["to_code"].map(
+        mapping
+    ).eq("no_stock")
+    if not no_stock.any():
+        return []
+    pairs = changes.loc[no_stock, ["from_code", "to_code"]].itertuples(index=False)
+    return [
+        Notice(
+            "change_without_category",
+            f"{changes.loc[no_stock, 'area_ha'].sum():,.1f} ha of change from or to classes without "
+            "stock (rock, sand, burnt areas, glaciers) carry no flow, as in ALDO",
+            sorted({f"{a}->{b}" for a, b in pairs}),
+            facts={"area_ha": float(changes.loc[no_stock, "area_ha"].sum())},
+        )
+    ]
+
+
+def forest_flows(
+    flows_cfg: FlowsConfig,
+    forest_areas: pd.DataFrame,
+    growth: ForestGrowthCoefficients,
+    shares: pd.DataFrame | None,
+) -> tuple[list[pd.DataFrame], list[Notice]]:
+    """Forest growth and wood products flows [tCO2e/yr] per zone, as configured.
+
+    Parameters
+    ----------
+    flows_cfg : FlowsConfig
+        The flows section (which flows, harvest factor).
+    forest_areas : DataFrame
+        ``commune_code`` (the zone's code), ``category``, ``area_ha`` [ha] of forests.
+    growth : ForestGrowthCoefficients
+        Net forest balance per zone.
+    shares : DataFrame or None
+        Lumber/industry shares of the harvest (None with the generic coefficient set).
+
+    Returns
+    -------
+    list of DataFrame
+        :data:`FLOW_COLUMNS` frames.
+    list of Notice
+        Wood products not computed without shares.
+    """
+    parts = []
+    notices = []
+    if flows_cfg.forest_growth:
+        parts.append(forest_growth_flows(forest_areas, growth, flows_cfg.harvest_factor))
+    if flows_cfg.wood_products:
         if shares is None:
             notices.append(
                 Notice(
@@ -534,44 +601,71 @@ def compute_flows(
                 )
             )
         else:
-            zonal_parts.append(
-                wood_products_flows(forest_areas, growth, shares, fcfg.harvest_factor)
+            parts.append(
+                wood_products_flows(forest_areas, growth, shares, flows_cfg.harvest_factor)
             )
-    if fcfg.harvest_factor != 1.0 and fcfg.forest_growth:
-        # the same forest at today's harvest, to show the scenario's effect
-        baseline = [forest_growth_flows(forest_areas, growth, 1.0)]
-        scenario = [forest_growth_flows(forest_areas, growth, fcfg.harvest_factor)]
-        if fcfg.wood_products and shares is not None:
-            baseline.append(wood_products_flows(forest_areas, growth, shares, 1.0))
-            scenario.append(wood_products_flows(forest_areas, growth, shares, fcfg.harvest_factor))
-        effect = (
-            pd.concat(scenario).groupby("commune_code")["flow_tco2e_per_yr"].sum()
-            - pd.concat(baseline).groupby("commune_code")["flow_tco2e_per_yr"].sum()
-        )
-        notices.append(
-            Notice(
-                "harvest_scenario",
-                f"harvest x {fcfg.harvest_factor}: forest growth and wood products change by "
-                f"{effect.sum():,.0f} tCO2e/yr over the territory (column flow_harvest_scenario_effect_tco2e_per_yr)",
-                facts={
-                    "harvest_factor": fcfg.harvest_factor,
-                    "effect_tco2e_per_yr": float(effect.sum()),
-                },
-            )
-        )
-        scenario_effect.update({str(k): float(v) for k, v in effect.items()})
+    return parts, notices
+
+
+def harvest_effect(
+    flows_cfg: FlowsConfig,
+    forest_areas: pd.DataFrame,
+    growth: ForestGrowthCoefficients,
+    shares: pd.DataFrame | None,
+) -> pd.Series:
+    """Change of forest growth + wood products [tCO2e/yr] per zone between the harvest
+    scenario and the same forest at today's harvest (arguments as :func:`forest_flows`)."""
+    factor = flows_cfg.harvest_factor
+    baseline = [forest_growth_flows(forest_areas, growth, 1.0)]
+    scenario = [forest_growth_flows(forest_areas, growth, factor)]
+    if flows_cfg.wood_products and shares is not None:
+        baseline.append(wood_products_flows(forest_areas, growth, shares, 1.0))
+        scenario.append(wood_products_flows(forest_areas, growth, shares, factor))
+    return (
+        pd.concat(scenario).groupby("commune_code")["flow_tco2e_per_yr"].sum()
+        - pd.concat(baseline).groupby("commune_code")["flow_tco2e_per_yr"].sum()
+    )
+
+
+def harvest_scenario_notice(harvest_factor: float, effect: pd.Series) -> Notice:
+    """Notice of the harvest scenario's effect [tCO2e/yr] over the territory."""
+    return Notice(
+        "harvest_scenario",
+        f"harvest x {harvest_factor}: forest growth and wood products change by "
+        f"{effect.sum():,.0f} tCO2e/yr over the territory (column flow_harvest_scenario_effect_tco2e_per_yr)",
+        facts={
+            "harvest_factor": harvest_factor,
+            "effect_tco2e_per_yr": float(effect.sum()),
+        },
+    )
+
+
+def assemble_flows(
+    local: list[pd.DataFrame], zonal_parts: list[pd.DataFrame], level: str
+) -> pd.DataFrame:
+    """All flows in one frame with ``zone_code``, sorted.
+
+    Parameters
+    ----------
+    local : list of DataFrame
+        Flows per commune (land-use change, N2O), with ``zone_code``.
+    zonal_parts : list of DataFrame
+        Flows per zone (forest growth, wood products); ``commune_code`` is the zone's code,
+        emptied at the EPCI level.
+    level : str
+        ``commune`` or ``epci``.
+    """
     for part in zonal_parts:
         part.insert(0, "zone_code", part["commune_code"].to_numpy())
-        if land.level == "epci":
+        if level == "epci":
             part["commune_code"] = ""
     flows = pd.concat([p for p in [*local, *zonal_parts] if len(p)], ignore_index=True)
     if not len(flows):
         flows = pd.DataFrame(columns=["zone_code", *FLOW_COLUMNS])
-    flows = flows.sort_values(
+    return flows.sort_values(
         ["zone_code", "commune_code", "flow_kind", "from_category", "to_category", "pool"],
         kind="stable",
     ).reset_index(drop=True)
-    return flows, notices
 
 
 @dataclass
@@ -615,27 +709,7 @@ def landuse_from_raster(
         notices += more
         check_pixel_size(pixel_ha, out["area_ha"].to_numpy(), str(inputs.landcover.path))
     with timer.step("zonal"):
-        zones = communes.to_crs(inputs.landcover.crs)
-        block_pixels = cfg.processing.block_pixels
-        aligned = [("forest", inputs.forest_map)] if inputs.forest_map is not None else []
-        if inputs.landcover_before is not None:
-            aligned.append(("before", inputs.landcover_before))
-        total = count_blocks(inputs.landcover, block_pixels)
-        cb = (lambda d, t: progress("zonal", d, t)) if progress else None
-        nodata = landcover_nodata(cfg)
-        zonal = zonal_crosstab(
-            zones,
-            iter_blocks(inputs.landcover, aligned, block_pixels=block_pixels),
-            pixel_areas,
-            secondary=[name for name, _ in aligned],
-            extra_nodata=nodata,
-            n_blocks=total,
-            progress=cb,
-            labels={
-                "landcover": f"land cover {inputs.landcover.path}",
-                **{name: f"{raster.what} {raster.path}" for name, raster in aligned},
-            },
-        )
+        zonal = landcover_crosstab(cfg, inputs, pixel_areas, progress)
     with timer.step("landuse"):
         mapping = landcover_mapping(cfg)
         landuse = landuse_areas_from_zonal(zonal, communes, mapping, cfg)
@@ -648,9 +722,6 @@ def landuse_from_raster(
                     no_pixel,
                 )
             )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        valid_frac = np.where(zonal.zone_area_m2 > 0, zonal.valid_area_m2 / zonal.zone_area_m2, 0.0)
-    share = np.round(np.clip(inside_share * valid_frac, 0.0, 1.0), 6)  # 1 - 1e-16 is 1
     landcover_ha = zonal.valid_area_m2 / M2_PER_HA
     if not (landcover_ha > 0).any():
         msg = (
@@ -667,11 +738,72 @@ def landuse_from_raster(
         str(inputs.landcover.path),
     )
     codes = communes["commune_code"].to_numpy()
+    zone_frame = raster_coverage(
+        zonal, inside_share, codes, with_before=inputs.landcover_before is not None
+    )
+    return LandUse(landuse, zone_frame, "commune", pd.Series(codes, index=codes), zonal)
+
+
+def landcover_crosstab(
+    cfg: PipelineConfig,
+    inputs: Inputs,
+    pixel_areas: PixelAreaModel,
+    progress: Progress | None,
+) -> ZonalResult:
+    """Zonal cross-tab of the land cover per commune, with the forest map and the land cover
+    at the start date (aligned on the land-cover grid) when the run has them."""
+    assert inputs.landcover is not None
+    zones = inputs.communes.to_crs(inputs.landcover.crs)
+    block_pixels = cfg.processing.block_pixels
+    aligned = [("forest", inputs.forest_map)] if inputs.forest_map is not None else []
+    if inputs.landcover_before is not None:
+        aligned.append(("before", inputs.landcover_before))
+    total = count_blocks(inputs.landcover, block_pixels)
+    report = (lambda done, n: progress("zonal", done, n)) if progress else None
+    return zonal_crosstab(
+        zones,
+        iter_blocks(inputs.landcover, aligned, block_pixels=block_pixels),
+        pixel_areas,
+        secondary=[name for name, _ in aligned],
+        extra_nodata=landcover_nodata(cfg),
+        n_blocks=total,
+        progress=report,
+        labels={
+            "landcover": f"land cover {inputs.landcover.path}",
+            **{name: f"{raster.what} {raster.path}" for name, raster in aligned},
+        },
+    )
+
+
+def raster_coverage(
+    zonal: ZonalResult, inside_share: np.ndarray, codes: np.ndarray, *, with_before: bool
+) -> pd.DataFrame:
+    """Share of each commune its land cover covers, and its land-cover area.
+
+    Parameters
+    ----------
+    zonal : ZonalResult
+        The zonal cross-tab (``before``: land cover at the start date).
+    inside_share : ndarray
+        Share (0–1) of each commune inside the raster's extent.
+    codes : ndarray
+        Commune code of each zone index.
+    with_before : bool
+        Add ``landcover_before_covered_share``, where both dates have land cover.
+
+    Returns
+    -------
+    DataFrame
+        Index ``zone_code``; ``landcover_covered_share`` (0–1), ``landcover_area_ha`` [ha].
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        valid_frac = np.where(zonal.zone_area_m2 > 0, zonal.valid_area_m2 / zonal.zone_area_m2, 0.0)
+    share = np.round(np.clip(inside_share * valid_frac, 0.0, 1.0), 6)  # 1 - 1e-16 is 1
     zone_frame = pd.DataFrame(
-        {"landcover_covered_share": share, "landcover_area_ha": landcover_ha},
+        {"landcover_covered_share": share, "landcover_area_ha": zonal.valid_area_m2 / M2_PER_HA},
         index=pd.Index(codes, name="zone_code"),
     )
-    if inputs.landcover_before is not None:
+    if with_before:
         # the start date counts only where both dates have land cover
         table = zonal.crosstab
         both_m2 = (
@@ -686,7 +818,7 @@ def landuse_from_raster(
         zone_frame["landcover_before_covered_share"] = np.round(
             np.clip(inside_share * before_frac, 0.0, 1.0), 6
         )
-    return LandUse(landuse, zone_frame, "commune", pd.Series(codes, index=codes), zonal)
+    return zone_frame
 
 
 #: Largest area [ha] of one zone of an area table: the largest French EPCI (in Guiana) is
@@ -710,34 +842,71 @@ def landuse_from_table(cfg: PipelineConfig, inputs: Inputs, notices: list[Notice
         territory (a wrong ``areas.level`` or ``areas.code_field``).
     """
     assert cfg.areas is not None
-    acfg = cfg.areas
-    source = str(acfg.path)
-    raw = read_csv(acfg.path, "area table", dtype=object, sep=acfg.separator, na_values=[""])
+    areas_cfg = cfg.areas
+    source = str(areas_cfg.path)
+    raw = read_csv(
+        areas_cfg.path, "area table", dtype=object, sep=areas_cfg.separator, na_values=[""]
+    )
     table = area_table_long(
         raw,
         source=source,
-        code_field=acfg.code_field,
-        layout=acfg.layout,
-        landuse_field=acfg.landuse_field,
-        area_field=acfg.area_field,
+        code_field=areas_cfg.code_field,
+        layout=areas_cfg.layout,
+        landuse_field=areas_cfg.landuse_field,
+        area_field=areas_cfg.area_field,
     )
-    if acfg.layout == "long":
-        keys = raw[[acfg.code_field, acfg.landuse_field]].astype(str)
-        twice = int(keys.duplicated().sum())
-        if twice:
-            notices.append(
-                Notice(
-                    "area_rows_summed",
-                    f"{twice} rows of {source} repeat a zone and code given above: their areas "
-                    "are added up",
-                    facts={"n_rows": twice, "source": str(source)},
-                )
-            )
+    if areas_cfg.layout == "long":
+        notices += repeated_area_rows_notices(raw, areas_cfg, source)
     mapping = landcover_mapping(cfg)
     found = table.groupby("landuse_code")["area_ha"].sum()
     check_mapping_covers(found, mapping, source)
     per_zone = table.groupby("commune_code")["area_ha"].sum()
-    huge = per_zone[per_zone > MAX_ZONE_AREA_HA]
+    check_zone_sizes(per_zone, source)
+    whole = pd.Series(dtype=bool)
+    if areas_cfg.level == "epci":
+        zone_of, run_zones, whole, more = epci_zones(cfg, inputs, table, source)
+        notices += more
+    else:
+        zone_of, run_zones = commune_zones(inputs, per_zone, source)
+    unit = "EPCIs" if areas_cfg.level == "epci" else "communes"
+    table, more = keep_run_zones(table, run_zones, areas_cfg, unit)
+    notices += more
+    zone_frame, more = area_table_coverage(table, sorted(run_zones), unit, source)
+    notices += more
+    if len(whole):
+        # zones absent from the EPCI sizes are EPCIs no commune of the run belongs to
+        zone_frame["whole"] = whole.reindex(zone_frame.index).fillna(True).astype(bool).to_numpy()
+    landuse = table.assign(category=assign_categories(table, mapping))
+    return LandUse(
+        landuse[["commune_code", "landuse_code", "category", "area_ha"]].reset_index(drop=True),
+        zone_frame,
+        areas_cfg.level,
+        zone_of.astype(str),
+    )
+
+
+def repeated_area_rows_notices(
+    raw: pd.DataFrame, areas_cfg: AreaTableConfig, source: str
+) -> list[Notice]:
+    """Notice of rows of a long area table repeating a zone and code (their areas are
+    added up), none if none."""
+    keys = raw[[areas_cfg.code_field, areas_cfg.landuse_field]].astype(str)
+    twice = int(keys.duplicated().sum())
+    if not twice:
+        return []
+    return [
+        Notice(
+            "area_rows_summed",
+            f"{twice} rows of {source} repeat a zone and code given above: their areas "
+            "are added up",
+            facts={"n_rows": twice, "source": str(source)},
+        )
+    ]
+
+
+def check_zone_sizes(per_zone_ha: pd.Series, source: str) -> None:
+    """Refuse zones of an area table larger than :data:`MAX_ZONE_AREA_HA` [ha] (m², not ha)."""
+    huge = per_zone_ha[per_zone_ha > MAX_ZONE_AREA_HA]
     if len(huge):
         shown = ", ".join(f"{c}: {v:,.0f} ha" for c, v in huge.head(5).items())
         msg = (
@@ -745,91 +914,157 @@ def landuse_from_table(cfg: PipelineConfig, inputs: Inputs, notices: list[Notice
             "areas must be hectares (not m²)"
         )
         raise InputError(msg)
+
+
+def epci_zones(
+    cfg: PipelineConfig, inputs: Inputs, table: pd.DataFrame, source: str
+) -> tuple[pd.Series, set[str], pd.Series, list[Notice]]:
+    """The zones of an EPCI-level area table.
+
+    Returns
+    -------
+    zone_of : Series
+        EPCI code of each commune code of the run (communes without EPCI dropped).
+    run_zones : set of str
+        EPCIs of the run (with a territory-less run over the whole commune table, every
+        EPCI of the area table).
+    whole : Series of bool
+        Per EPCI: whether the run holds all its communes (empty without EPCI sizes).
+    list of Notice
+        EPCIs the run holds only part of: their figures are left empty.
+
+    Raises
+    ------
+    InputError
+        The communes of the run have no EPCI.
+    """
     communes = inputs.communes
     codes = communes["commune_code"].astype(str)
-    unit = "EPCIs" if acfg.level == "epci" else "communes"
-    whole = pd.Series(dtype=bool)
-    if acfg.level == "epci":
-        zone_of = pd.Series(communes["epci_code"].to_numpy(), index=codes.to_numpy()).dropna()
-        if not len(zone_of):
+    zone_of = pd.Series(communes["epci_code"].to_numpy(), index=codes.to_numpy()).dropna()
+    if not len(zone_of):
+        msg = (
+            f"areas: {source} gives areas per EPCI, but the communes of the run have no "
+            "EPCI: give communes.table with an EPCI column (e.g. ADEME's communes_17122018.csv)"
+        )
+        raise InputError(msg)
+    run_zones = set(zone_of.astype(str))
+    if cfg.territory is None and not has_boundaries(communes):
+        # the territory is the whole commune table (e.g. France): every EPCI of the area
+        # table is reported, also those the commune table does not know (empty, said why)
+        run_zones |= set(table["commune_code"])
+    sizes = inputs.epci_sizes
+    if sizes is None:
+        return zone_of, run_zones, pd.Series(dtype=bool), []
+    whole = sizes["epci_complete"].astype(bool)
+    cut = sorted(whole.index[~whole.to_numpy()])
+    notices = []
+    if cut:
+        notices.append(
+            Notice(
+                "epci_areas_partial",
+                "areas are given per EPCI, and the run holds only part of these EPCIs "
+                "(the territory cuts them, or the commune layer lacks some of their "
+                "communes): their figures are left empty, never mixed with the part "
+                "in the run",
+                cut,
+            )
+        )
+    return zone_of, run_zones, whole, notices
+
+
+def commune_zones(
+    inputs: Inputs, per_zone_ha: pd.Series, source: str
+) -> tuple[pd.Series, set[str]]:
+    """The zones of a commune-level area table: each commune of the run is its own zone.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        The run's communes and every commune code it knows.
+    per_zone_ha : Series
+        Land-cover area [ha] of each commune of the table.
+    source : str
+        The table's file, for messages.
+
+    Raises
+    ------
+    InputError
+        Codes of the territory's départements unknown to the boundaries and the commune
+        table, or communes with more land cover than their area.
+    """
+    communes = inputs.communes
+    codes = communes["commune_code"].astype(str)
+    unknown = sorted(set(per_zone_ha.index) - set(inputs.known_commune_codes))
+    deps = set(departement_of(codes))
+    stray = [c for c in unknown if departement_of(pd.Series([c])).iloc[0] in deps]
+    if stray:
+        msg = (
+            f"area table {source}: communes {', '.join(stray[:10])}"
+            f"{' ...' if len(stray) > 10 else ''} of the territory's départements are "
+            "neither in the commune boundaries nor in the commune table: the area table and "
+            "the communes are of different commune vintages (use both of the same year), "
+            "or the codes are not INSEE commune codes (areas.level, areas.code_field)"
+        )
+        raise InputError(msg)
+    if has_boundaries(communes):
+        true_ha = pd.Series(area_ha(communes), index=codes.to_numpy())
+        # the tolerance of change tables (boundary vintages differ slightly)
+        over = (
+            per_zone_ha.reindex(true_ha.index)
+            > true_ha * (1 + CHANGE_AREA_TOLERANCE) + CHANGE_AREA_SLACK_HA
+        )
+        if over.any():
+            shown = ", ".join(
+                f"{c}: {per_zone_ha[c]:,.1f} ha in the table, {true_ha[c]:,.1f} ha in the boundaries"
+                for c in over.index[over.to_numpy()][:5]
+            )
             msg = (
-                f"areas: {source} gives areas per EPCI, but the communes of the run have no "
-                "EPCI: give communes.table with an EPCI column (e.g. ADEME's communes_17122018.csv)"
+                f"area table {source}: communes with more land cover than their area "
+                f"({shown}); areas must be hectares of the same commune vintage"
             )
             raise InputError(msg)
-        run_zones = set(zone_of.astype(str))
-        if cfg.territory is None and not has_boundaries(communes):
-            # the territory is the whole commune table (e.g. France): every EPCI of the area
-            # table is reported, also those the commune table does not know (empty, said why)
-            run_zones |= set(table["commune_code"])
-        sizes = inputs.epci_sizes
-        if sizes is not None:
-            whole = sizes["epci_complete"].astype(bool)
-            cut = sorted(whole.index[~whole.to_numpy()])
-            if cut:
-                notices.append(
-                    Notice(
-                        "epci_areas_partial",
-                        "areas are given per EPCI, and the run holds only part of these EPCIs "
-                        "(the territory cuts them, or the commune layer lacks some of their "
-                        "communes): their figures are left empty, never mixed with the part "
-                        "in the run",
-                        cut,
-                    )
-                )
-    else:
-        zone_of = pd.Series(codes.to_numpy(), index=codes.to_numpy())
-        run_zones = set(codes)
-        unknown = sorted(set(table["commune_code"]) - set(inputs.known_commune_codes))
-        deps = set(departement_of(codes))
-        stray = [c for c in unknown if departement_of(pd.Series([c])).iloc[0] in deps]
-        if stray:
-            msg = (
-                f"area table {source}: communes {', '.join(stray[:10])}"
-                f"{' ...' if len(stray) > 10 else ''} of the territory's départements are "
-                "neither in the commune boundaries nor in the commune table: the area table and "
-                "the communes are of different commune vintages (use both of the same year), "
-                "or the codes are not INSEE commune codes (areas.level, areas.code_field)"
-            )
-            raise InputError(msg)
-        if has_boundaries(communes):
-            true_ha = pd.Series(area_ha(communes), index=codes.to_numpy())
-            # the tolerance of change tables (boundary vintages differ slightly)
-            over = (
-                per_zone.reindex(true_ha.index)
-                > true_ha * (1 + CHANGE_AREA_TOLERANCE) + CHANGE_AREA_SLACK_HA
-            )
-            if over.any():
-                shown = ", ".join(
-                    f"{c}: {per_zone[c]:,.1f} ha in the table, {true_ha[c]:,.1f} ha in the boundaries"
-                    for c in over.index[over.to_numpy()][:5]
-                )
-                msg = (
-                    f"area table {source}: communes with more land cover than their area "
-                    f"({shown}); areas must be hectares of the same commune vintage"
-                )
-                raise InputError(msg)
-    zones_index = pd.Index(sorted(run_zones), name="zone_code")
+    return pd.Series(codes.to_numpy(), index=codes.to_numpy()), set(codes)
+
+
+def keep_run_zones(
+    table: pd.DataFrame, run_zones: set[str], areas_cfg: AreaTableConfig, unit: str
+) -> tuple[pd.DataFrame, list[Notice]]:
+    """Rows of an area table in the run's zones; the others left aside with a notice.
+
+    Raises
+    ------
+    InputError
+        No row concerns the run's zones (a wrong ``areas.level`` or ``areas.code_field``).
+    """
+    source = str(areas_cfg.path)
     outside = ~table["commune_code"].isin(run_zones)
     if not (~outside).any():
         msg = (
             f"area table {source}: no row concerns the territory's {unit} (codes like "
             f"{min(run_zones)}; the table holds codes like {table['commune_code'].iloc[0]}): "
-            f"check areas.level ({acfg.level}) and areas.code_field ({acfg.code_field})"
+            f"check areas.level ({areas_cfg.level}) and areas.code_field ({areas_cfg.code_field})"
         )
         raise InputError(msg)
-    if outside.any():
-        n_out = table.loc[outside, "commune_code"].nunique()
-        notices.append(
-            Notice(
-                "area_rows_outside_territory",
-                f"{n_out} {unit} of {source} are outside the territory and were left aside",
-                facts={"n_zones": n_out, "zones": unit, "source": str(source)},
-            )
-        )
-        table = table[~outside]
+    if not outside.any():
+        return table, []
+    n_out = table.loc[outside, "commune_code"].nunique()
+    notice = Notice(
+        "area_rows_outside_territory",
+        f"{n_out} {unit} of {source} are outside the territory and were left aside",
+        facts={"n_zones": n_out, "zones": unit, "source": str(source)},
+    )
+    return table[~outside], [notice]
+
+
+def area_table_coverage(
+    table: pd.DataFrame, run_zones: list[str], unit: str, source: str
+) -> tuple[pd.DataFrame, list[Notice]]:
+    """Land-cover area [ha] of each zone of the run from its area table (covered share 1,
+    or 0 where the table has no row), and the notice of the zones it lacks."""
+    zones_index = pd.Index(run_zones, name="zone_code")
     area = table.groupby("commune_code")["area_ha"].sum().reindex(zones_index)
     absent = zones_index[area.isna().to_numpy()]
+    notices = []
     if len(absent):
         notices.append(
             Notice(
@@ -839,7 +1074,6 @@ def landuse_from_table(cfg: PipelineConfig, inputs: Inputs, notices: list[Notice
                 facts={"zones": unit, "source": str(source)},
             )
         )
-    landuse = table.assign(category=assign_categories(table, mapping))
     zone_frame = pd.DataFrame(
         {
             "landcover_covered_share": np.where(area.notna().to_numpy(), 1.0, 0.0),
@@ -847,15 +1081,7 @@ def landuse_from_table(cfg: PipelineConfig, inputs: Inputs, notices: list[Notice
         },
         index=zones_index,
     )
-    if len(whole):
-        # zones absent from the EPCI sizes are EPCIs no commune of the run belongs to
-        zone_frame["whole"] = whole.reindex(zones_index).fillna(True).astype(bool).to_numpy()
-    return LandUse(
-        landuse[["commune_code", "landuse_code", "category", "area_ha"]].reset_index(drop=True),
-        zone_frame,
-        acfg.level,
-        zone_of.astype(str),
-    )
+    return zone_frame, notices
 
 
 def compute_carbon(
@@ -868,91 +1094,177 @@ def compute_carbon(
     (NaN), for stocks and every flow alike, and the zone is listed in a notice.
     """
     notices = results.notices
-    out = results.communes
     if cfg.landcover is not None:
-        land = landuse_from_raster(cfg, inputs, out, notices, timer, progress)
+        land = landuse_from_raster(cfg, inputs, results.communes, notices, timer, progress)
     else:
         with timer.step("areas"):
             land = landuse_from_table(cfg, inputs, notices)
     mapping = landcover_mapping(cfg)
     zones = land.zones
     with timer.step("stocks"):
-        # coefficients of the communes of the run's zones (an EPCI: the mean of its communes)
-        coeff_communes = inputs.communes[
-            inputs.communes["commune_code"].map(land.zone_of).isin(zones.index)
-        ]
-        coefficients = reference_stocks(cfg, coeff_communes)
+        coefficients, reference = zone_coefficients(cfg, inputs, land)
         notices += coefficients.notices
-        reference = coefficients.reference
-        if land.level == "epci":
-            reference = zone_mean(reference, land.zone_of, ["category", "pool"])
-            reference["coefficient_source"] = "mean of the EPCI's communes: " + reference[
-                "coefficient_source"
-            ].astype(str)
-        with_coefficients = zones.index.isin(reference["commune_code"].unique())
-        covered = zones["landcover_covered_share"].fillna(0.0).to_numpy() >= COVERAGE_MIN
-        if "landcover_before_covered_share" in zones.columns:
-            before = zones["landcover_before_covered_share"].fillna(0.0).to_numpy()
-            short = covered & (before < COVERAGE_MIN)
-            if short.any():
-                notices.append(
-                    Notice(
-                        "start_date_low_coverage",
-                        f"communes less than {COVERAGE_MIN:.0%} covered by the land cover at the "
-                        "start date: no change can be measured there, their stocks and flows are "
-                        "left empty (landcover_before_covered_share)",
-                        [
-                            f"{c} ({v:.1%})"
-                            for c, v in zip(zones.index[short], before[short], strict=True)
-                        ],
-                        facts={"coverage_min": COVERAGE_MIN},
-                    )
-                )
-            covered &= before >= COVERAGE_MIN
-        whole = (
-            zones["whole"].to_numpy(dtype=bool)
-            if "whole" in zones.columns
-            else np.ones(len(zones), dtype=bool)
-        )
-        zones["has_data"] = covered & with_coefficients & whole
-        low = ~covered & (zones["landcover_covered_share"].fillna(0.0).to_numpy() > 0)
-        if low.any():
-            notices.append(
-                Notice(
-                    "commune_low_coverage",
-                    f"{'EPCIs' if land.level == 'epci' else 'communes'} less than "
-                    f"{COVERAGE_MIN:.0%} covered by valid land cover: their stocks and flows are "
-                    "left empty (landcover_covered_share says how much is covered)",
-                    [
-                        f"{c} ({s:.1%})"
-                        for c, s in zip(
-                            zones.index[low], zones["landcover_covered_share"][low], strict=True
-                        )
-                    ],
-                    facts={
-                        "zones": "EPCIs" if land.level == "epci" else "communes",
-                        "coverage_min": COVERAGE_MIN,
-                    },
-                )
-            )
-        no_coefficients = covered & whole & ~with_coefficients
-        if no_coefficients.any():
-            notices.append(
-                Notice(
-                    "zone_without_coefficients",
-                    "zones without reference stocks (an EPCI no commune of the commune table "
-                    "belongs to, or communes absent from the coefficient tables): figures left empty",
-                    zones.index[no_coefficients].tolist(),
-                )
-            )
-        landuse = land.landuse
-        kept = landuse[landuse["commune_code"].isin(zones.index[zones["has_data"].to_numpy()])]
-        cat_areas = split_artificial(
-            kept.dropna(subset=["category"])[["commune_code", "category", "area_ha"]],
-            cfg.carbon.artificial_sealed_share,
-        )
-        stocks = compute_stocks(cat_areas, reference)
+        notices += mark_zones_with_data(zones, reference, land.level)
+        stocks = zone_stocks(land, reference, cfg.carbon.artificial_sealed_share)
         summary = territory_summary(stocks)
+    frame = stock_figures(zones, stocks)
+    flows = None
+    changed_communes: list[str] | None = None
+    if cfg.flows is not None:
+        with timer.step("flows"):
+            changed_communes = []
+            flows, more = add_flow_figures(
+                cfg, inputs, land, mapping, stocks, coefficients, frame, changed_communes
+            )
+            notices += more
+    add_coverage_figures(frame, zones)
+    sequestration = zone_outputs(cfg, inputs, results, frame, land, coefficients, changed_communes)
+    logger.info(
+        "territory: %d zones with data, %.0f ha of land cover, %.0f tC",
+        int(zones["has_data"].sum()),
+        frame["landcover_area_ha"].sum(),
+        frame["stock_tc"].sum(),
+    )
+    # what each row covers: the share of its commune (EPCI) the land cover covers, and
+    # whether the zone's figures are computed
+    results.landuse_areas = land.landuse.assign(
+        landcover_covered_share=land.landuse["commune_code"]
+        .map(zones["landcover_covered_share"])
+        .to_numpy(),
+        carbon_complete=land.landuse["commune_code"].map(zones["has_data"]).to_numpy(dtype=bool),
+    )
+    results.carbon_stocks = stocks
+    results.summary = summary_with_coverage(summary, zones, land.level)
+    results.coefficient_set = coefficients.origin
+    results.flows = flows
+    results.sequestration = sequestration
+    results.reference = coefficients.reference
+    results.mapping = mapping
+    results.carbon_level = land.level
+
+
+def zone_coefficients(
+    cfg: PipelineConfig, inputs: Inputs, land: LandUse
+) -> tuple[CoefficientSet, pd.DataFrame]:
+    """Reference stocks of the run's zones: of the communes of the run's zones, and for an
+    EPCI the mean of its communes.
+
+    Returns
+    -------
+    CoefficientSet
+        The coefficients of these communes (with their notices).
+    DataFrame
+        Reference stocks [tC/ha] per zone, category and pool.
+    """
+    communes = inputs.communes
+    coeff_communes = communes[communes["commune_code"].map(land.zone_of).isin(land.zones.index)]
+    coefficients = reference_stocks(cfg, coeff_communes)
+    reference = coefficients.reference
+    if land.level == "epci":
+        reference = zone_mean(reference, land.zone_of, ["category", "pool"])
+        reference["coefficient_source"] = "mean of the EPCI's communes: " + reference[
+            "coefficient_source"
+        ].astype(str)
+    return coefficients, reference
+
+
+def zone_stocks(land: LandUse, reference: pd.DataFrame, sealed_share: float) -> pd.DataFrame:
+    """Carbon stocks [tC] of the zones with data, per category and pool.
+
+    Parameters
+    ----------
+    land : LandUse
+        Land-use areas [ha] of the zones (``zones["has_data"]`` set).
+    reference : DataFrame
+        Reference stocks [tC/ha] per zone, category and pool.
+    sealed_share : float
+        Sealed share (0–1) of artificial land.
+    """
+    landuse = land.landuse
+    with_data = land.zones.index[land.zones["has_data"].to_numpy()]
+    kept = landuse[landuse["commune_code"].isin(with_data)]
+    cat_areas = split_artificial(
+        kept.dropna(subset=["category"])[["commune_code", "category", "area_ha"]], sealed_share
+    )
+    return compute_stocks(cat_areas, reference)
+
+
+def mark_zones_with_data(zones: pd.DataFrame, reference: pd.DataFrame, level: str) -> list[Notice]:
+    """Set ``zones["has_data"]``: covered at least :data:`COVERAGE_MIN` (at both dates when
+    the run has a start date), with coefficients, and held whole by the run.
+
+    Parameters
+    ----------
+    zones : DataFrame
+        :attr:`LandUse.zones`, modified in place.
+    reference : DataFrame
+        Reference stocks per zone (``commune_code``: the zone's code).
+    level : str
+        ``commune`` or ``epci``.
+
+    Returns
+    -------
+    list of Notice
+        Zones left empty for low coverage or for want of coefficients.
+    """
+    notices = []
+    with_coefficients = zones.index.isin(reference["commune_code"].unique())
+    covered = zones["landcover_covered_share"].fillna(0.0).to_numpy() >= COVERAGE_MIN
+    if "landcover_before_covered_share" in zones.columns:
+        before = zones["landcover_before_covered_share"].fillna(0.0).to_numpy()
+        short = covered & (before < COVERAGE_MIN)
+        if short.any():
+            notices.append(start_date_low_coverage_notice(zones.index[short], before[short]))
+        covered &= before >= COVERAGE_MIN
+    whole = (
+        zones["whole"].to_numpy(dtype=bool)
+        if "whole" in zones.columns
+        else np.ones(len(zones), dtype=bool)
+    )
+    zones["has_data"] = covered & with_coefficients & whole
+    low = ~covered & (zones["landcover_covered_share"].fillna(0.0).to_numpy() > 0)
+    if low.any():
+        notices.append(low_coverage_notice(zones[low], level))
+    no_coefficients = covered & whole & ~with_coefficients
+    if no_coefficients.any():
+        notices.append(
+            Notice(
+                "zone_without_coefficients",
+                "zones without reference stocks (an EPCI no commune of the commune table "
+                "belongs to, or communes absent from the coefficient tables): figures left empty",
+                zones.index[no_coefficients].tolist(),
+            )
+        )
+    return notices
+
+
+def start_date_low_coverage_notice(codes: pd.Index, before_share: np.ndarray) -> Notice:
+    """Notice of communes too little covered (share 0–1) by the land cover at the start date."""
+    return Notice(
+        "start_date_low_coverage",
+        f"communes less than {COVERAGE_MIN:.0%} covered by the land cover at the "
+        "start date: no change can be measured there, their stocks and flows are "
+        "left empty (landcover_before_covered_share)",
+        [f"{c} ({v:.1%})" for c, v in zip(codes, before_share, strict=True)],
+        facts={"coverage_min": COVERAGE_MIN},
+    )
+
+
+def low_coverage_notice(low: pd.DataFrame, level: str) -> Notice:
+    """Notice of zones too little covered by valid land cover (``landcover_covered_share``)."""
+    unit = "EPCIs" if level == "epci" else "communes"
+    return Notice(
+        "commune_low_coverage",
+        f"{unit} less than "
+        f"{COVERAGE_MIN:.0%} covered by valid land cover: their stocks and flows are "
+        "left empty (landcover_covered_share says how much is covered)",
+        [f"{c} ({s:.1%})" for c, s in zip(low.index, low["landcover_covered_share"], strict=True)],
+        facts={"zones": unit, "coverage_min": COVERAGE_MIN},
+    )
+
+
+def stock_figures(zones: pd.DataFrame, stocks: pd.DataFrame) -> pd.DataFrame:
+    """Coverage, land-cover area [ha] and stocks [tC, tC/ha] per zone (empty without data)."""
     frame = zones[["landcover_covered_share", "landcover_area_ha"]].copy()
     per = stocks_by_commune(stocks).reindex(frame.index)
     for col in per.columns:
@@ -960,32 +1272,71 @@ def compute_carbon(
     frame["stock_tc_per_ha"] = frame["stock_tc"] / frame["landcover_area_ha"].where(
         frame["landcover_area_ha"] > 0
     )
-    flows = None
-    changed_communes: list[str] | None = None
-    if cfg.flows is not None:
-        with timer.step("flows"):
-            effect: dict[str, float] = {}
-            changed_communes = []
-            flows, more = compute_flows(
-                cfg, inputs, land, mapping, stocks, coefficients, effect, changed_communes
-            )
-            notices += more
-            per_flow = flows_by_zone(flows, frame.index)
-            for col in per_flow.columns:
-                frame[col] = per_flow[col].where(zones["has_data"]).to_numpy()
-            if not (cfg.flows.wood_products and coefficients.aldo is not None):
-                # not computed (switched off, or no regional harvest shares): empty, not 0;
-                # the net flow is the sum of the categories computed (see the notice)
-                frame["flow_wood_products_tco2e_per_yr"] = np.nan
-            if effect:
-                frame["flow_harvest_scenario_effect_tco2e_per_yr"] = (
-                    pd.Series(frame.index, index=frame.index).map(effect).fillna(0.0)
-                ).where(zones["has_data"])
+    return frame
+
+
+def add_flow_figures(
+    cfg: PipelineConfig,
+    inputs: Inputs,
+    land: LandUse,
+    mapping: dict[int, str],
+    stocks: pd.DataFrame,
+    coefficients: CoefficientSet,
+    frame: pd.DataFrame,
+    changed_communes: list[str],
+) -> tuple[pd.DataFrame, list[Notice]]:
+    """Compute the flows (:func:`compute_flows`) and add their figures per zone
+    [tCO2e/yr] to ``frame`` (empty where the zone has no data, or a flow is not computed).
+
+    Returns
+    -------
+    DataFrame
+        The flows, one row per zone (commune), flow and pool.
+    list of Notice
+        The flows' notices.
+    """
+    assert cfg.flows is not None
+    has_data = land.zones["has_data"]
+    effect: dict[str, float] = {}
+    flows, notices = compute_flows(
+        cfg, inputs, land, mapping, stocks, coefficients, effect, changed_communes
+    )
+    per_flow = flows_by_zone(flows, frame.index)
+    for col in per_flow.columns:
+        frame[col] = per_flow[col].where(has_data).to_numpy()
+    if not (cfg.flows.wood_products and coefficients.aldo is not None):
+        # not computed (switched off, or no regional harvest shares): empty, not 0;
+        # the net flow is the sum of the categories computed (see the notice)
+        frame["flow_wood_products_tco2e_per_yr"] = np.nan
+    if effect:
+        frame["flow_harvest_scenario_effect_tco2e_per_yr"] = (
+            pd.Series(frame.index, index=frame.index).map(effect).fillna(0.0)
+        ).where(has_data)
+    return flows, notices
+
+
+def add_coverage_figures(frame: pd.DataFrame, zones: pd.DataFrame) -> None:
+    """Add to ``frame`` what each zone's figures cover: coverage at the start date, whole
+    EPCI, figures computed (``carbon_complete``)."""
     if "landcover_before_covered_share" in zones.columns:
         frame.insert(1, "landcover_before_covered_share", zones["landcover_before_covered_share"])
     if "whole" in zones.columns:
         frame["epci_complete"] = zones["whole"].to_numpy()
     frame["carbon_complete"] = zones["has_data"].to_numpy()
+
+
+def zone_outputs(
+    cfg: PipelineConfig,
+    inputs: Inputs,
+    results: Results,
+    frame: pd.DataFrame,
+    land: LandUse,
+    coefficients: CoefficientSet,
+    changed_communes: list[str] | None,
+) -> pd.DataFrame | None:
+    """Put the zones' figures in ``results`` (the communes' columns, or the EPCI table) and
+    give the sequestration table (None without flows)."""
+    out = results.communes
     if land.level == "commune":
         for col in frame.columns:
             out[col] = frame[col].reindex(out["commune_code"]).to_numpy()
@@ -1021,28 +1372,7 @@ def compute_carbon(
         sequestration.insert(
             3, "period", f"{cfg.flows.start_year}-{cfg.flows.end_year}" if cfg.flows else ""
         )
-    logger.info(
-        "territory: %d zones with data, %.0f ha of land cover, %.0f tC",
-        int(zones["has_data"].sum()),
-        frame["landcover_area_ha"].sum(),
-        frame["stock_tc"].sum(),
-    )
-    # what each row covers: the share of its commune (EPCI) the land cover covers, and
-    # whether the zone's figures are computed
-    results.landuse_areas = land.landuse.assign(
-        landcover_covered_share=land.landuse["commune_code"]
-        .map(zones["landcover_covered_share"])
-        .to_numpy(),
-        carbon_complete=land.landuse["commune_code"].map(zones["has_data"]).to_numpy(dtype=bool),
-    )
-    results.carbon_stocks = stocks
-    results.summary = summary_with_coverage(summary, zones, land.level)
-    results.coefficient_set = coefficients.origin
-    results.flows = flows
-    results.sequestration = sequestration
-    results.reference = coefficients.reference
-    results.mapping = mapping
-    results.carbon_level = land.level
+    return sequestration
 
 
 def territory_what(cfg: PipelineConfig) -> str:
@@ -1115,17 +1445,7 @@ def epci_frame(
     communes = inputs.communes
     out = frame.copy()
     out.index.name = "epci_code"
-    names = (
-        communes.dropna(subset=["epci_code"])
-        .drop_duplicates("epci_code")
-        .set_index("epci_code")["epci_name"]
-        if "epci_name" in communes.columns
-        else pd.Series(dtype=object)
-    )
-    named = names.reindex(out.index)
-    if inputs.epci_names is not None:
-        named = named.where(named.notna() & (named != ""), inputs.epci_names.reindex(out.index))
-    out.insert(0, "epci_name", named.fillna("").to_numpy())
+    out.insert(0, "epci_name", epci_names(inputs, out.index).to_numpy())
     sizes = inputs.epci_sizes
     in_run = communes["epci_code"].value_counts()
     out.insert(1, "communes_in_run", in_run.reindex(out.index).fillna(0).astype(int).to_numpy())
@@ -1139,22 +1459,8 @@ def epci_frame(
         ),
     )
     out["inputs_found"] = [
-        "; ".join(
-            part
-            for part in (
-                "areas" if pd.notna(area) else "no areas (absent from the area table)",
-                (
-                    f"changes for {int(n_changes)} of {int(n_run)} communes"
-                    if np.isfinite(n_changes)
-                    else ""
-                ),
-                f"coefficients for {int(n_coef)} of {int(n_run)} communes"
-                if n_run
-                else "no commune in the commune table (no coefficients)",
-            )
-            if part
-        )
-        for area, n_changes, n_coef, n_run in zip(
+        inputs_found(area, n_changes, n_coefficients, n_run)
+        for area, n_changes, n_coefficients, n_run in zip(
             out["landcover_area_ha"],
             changed.reindex(out.index).to_numpy(dtype=float)
             if changed is not None
@@ -1165,6 +1471,46 @@ def epci_frame(
         )
     ]
     return out.reset_index()
+
+
+def epci_names(inputs: Inputs, epci_codes: pd.Index) -> pd.Series:
+    """Name of each EPCI: from the commune table, else from the EPCI names ("" if none)."""
+    communes = inputs.communes
+    names = (
+        communes.dropna(subset=["epci_code"])
+        .drop_duplicates("epci_code")
+        .set_index("epci_code")["epci_name"]
+        if "epci_name" in communes.columns
+        else pd.Series(dtype=object)
+    )
+    named = names.reindex(epci_codes)
+    if inputs.epci_names is not None:
+        named = named.where(named.notna() & (named != ""), inputs.epci_names.reindex(epci_codes))
+    return named.fillna("")
+
+
+def inputs_found(
+    landcover_area_ha: float, n_changes: float, n_coefficients: float, n_run: int
+) -> str:
+    """What an EPCI's figures rest on, in words.
+
+    Parameters
+    ----------
+    landcover_area_ha : float
+        Its land-cover area [ha] (NaN: absent from the area table).
+    n_changes : float
+        Its communes with rows in the change table (NaN without a change table).
+    n_coefficients, n_run : int
+        Its communes with coefficients, and in the run.
+    """
+    parts = (
+        "areas" if pd.notna(landcover_area_ha) else "no areas (absent from the area table)",
+        f"changes for {int(n_changes)} of {int(n_run)} communes" if np.isfinite(n_changes) else "",
+        f"coefficients for {int(n_coefficients)} of {int(n_run)} communes"
+        if n_run
+        else "no commune in the commune table (no coefficients)",
+    )
+    return "; ".join(part for part in parts if part)
 
 
 def epci_sequestration_rows(epci: pd.DataFrame, territory_name: str, what: str) -> pd.DataFrame:
@@ -1185,47 +1531,83 @@ def epci_sequestration_rows(epci: pd.DataFrame, territory_name: str, what: str) 
     data = epci["carbon_complete"].to_numpy()
     rows["communes_with_data"] = np.where(data, rows["communes_in_run"], 0.0)
     rows["complete"] = data
-    notes = []
     whole = (
         epci["epci_complete"].to_numpy(dtype=bool)
         if "epci_complete" in epci.columns
         else np.ones(len(epci), dtype=bool)
     )
-    for code, ok, n_run, n_epci, share, is_whole in zip(
-        rows["code"].astype(str),
-        data,
-        rows["communes_in_run"],
-        rows["communes_in_epci"],
-        rows["landcover_covered_share"],
-        whole,
-        strict=True,
-    ):
-        if ok:
-            notes.append("")
-        elif not share > 0:
-            notes.append(f"absent from the {what}: no land cover, figures left empty")
-        elif n_run == 0 and not (len(code) == 9 and code.isdigit()):
-            # ALDO's EPCI area tables hold a few rows coded 1, 2, 3, 4 that no commune or
-            # EPCI of its commune table matches: their areas belong to no EPCI we can name
-            notes.append(
-                "not an EPCI SIREN code, and no commune of the commune table belongs to it: "
-                "no coefficients, figures left empty"
-            )
-        elif n_run == 0:
-            notes.append(
-                "no commune of the commune table belongs to this EPCI (another vintage?): "
-                "no coefficients, figures left empty"
-            )
-        elif not is_whole:
-            size = f"{int(n_epci)}" if pd.notna(n_epci) else "?"
-            notes.append(
-                f"the run holds {int(n_run)} of the {size} communes of this EPCI: its areas "
-                "(per EPCI) cover the whole EPCI, so its figures are left empty"
-            )
-        else:
-            notes.append(f"{what} covers {share:.1%} of the EPCI: figures left empty")
-    rows["coverage_note"] = notes
-    has = int(data.sum())
+    rows["coverage_note"] = [
+        "" if ok else epci_gap_note(code, n_run, n_epci, share, is_whole, what)
+        for code, ok, n_run, n_epci, share, is_whole in zip(
+            rows["code"].astype(str),
+            data,
+            rows["communes_in_run"],
+            rows["communes_in_epci"],
+            rows["landcover_covered_share"],
+            whole,
+            strict=True,
+        )
+    ]
+    territory = epci_territory_row(values, rows, territory_name)
+    return tidy_coverage(pd.concat([rows, territory], ignore_index=True))
+
+
+def epci_gap_note(
+    code: str, n_run: float, n_epci: float, share: float, is_whole: bool, what: str
+) -> str:
+    """Why an EPCI of an EPCI-level run has no figures.
+
+    Parameters
+    ----------
+    code : str
+        Its code.
+    n_run, n_epci : float
+        Its communes in the run, and in the EPCI (NaN: unknown).
+    share : float
+        Share (0–1) of the EPCI its land cover covers.
+    is_whole : bool
+        Whether the run holds all its communes.
+    what : str
+        What the figures rest on (see :func:`territory_what`).
+    """
+    if not share > 0:
+        return f"absent from the {what}: no land cover, figures left empty"
+    if n_run == 0 and not (len(code) == 9 and code.isdigit()):
+        # ALDO's EPCI area tables hold a few rows coded 1, 2, 3, 4 that no commune or
+        # EPCI of its commune table matches: their areas belong to no EPCI we can name
+        return (
+            "not an EPCI SIREN code, and no commune of the commune table belongs to it: "
+            "no coefficients, figures left empty"
+        )
+    if n_run == 0:
+        return (
+            "no commune of the commune table belongs to this EPCI (another vintage?): "
+            "no coefficients, figures left empty"
+        )
+    if not is_whole:
+        size = f"{int(n_epci)}" if pd.notna(n_epci) else "?"
+        return (
+            f"the run holds {int(n_run)} of the {size} communes of this EPCI: its areas "
+            "(per EPCI) cover the whole EPCI, so its figures are left empty"
+        )
+    return f"{what} covers {share:.1%} of the EPCI: figures left empty"
+
+
+def epci_territory_row(
+    values: pd.DataFrame, rows: pd.DataFrame, territory_name: str
+) -> pd.DataFrame:
+    """The territory's row of an EPCI-level sequestration table (flows [tCO2e/yr] summed).
+
+    Parameters
+    ----------
+    values : DataFrame
+        Flows per PCAET category and in total [tCO2e/yr] of each EPCI.
+    rows : DataFrame
+        The EPCIs' rows (``communes_in_run``, ``communes_with_data``, ``complete``).
+    territory_name : str
+        Name of the territory.
+    """
+    has = int(rows["complete"].sum())
     territory = values.sum(min_count=1).to_frame().T
     territory.insert(0, "name", territory_name)
     territory.insert(0, "code", "territory")
@@ -1238,7 +1620,7 @@ def epci_sequestration_rows(epci: pd.DataFrame, territory_name: str, what: str) 
     territory["coverage_note"] = (
         "" if has == len(rows) else f"partial: figures for {has} of the {len(rows)} EPCIs"
     )
-    return tidy_coverage(pd.concat([rows, territory], ignore_index=True))
+    return territory
 
 
 def summary_with_coverage(summary: pd.DataFrame, zones: pd.DataFrame, level: str) -> pd.DataFrame:
@@ -1345,8 +1727,8 @@ def write_pixel_maps(
     assert cfg.flows is not None and inputs.landcover_before is not None
     assert results.reference is not None and results.mapping is not None
     assert inputs.landcover is not None and cfg.landcover is not None
-    lc = inputs.landcover
-    fcfg = cfg.flows
+    landcover = inputs.landcover
+    flows_cfg = cfg.flows
     forest_codes = (
         {int(k): str(v) for k, v in cfg.forest_map.codes.items()} if cfg.forest_map else None
     )
@@ -1358,48 +1740,75 @@ def write_pixel_maps(
         forest_codes=forest_codes,
         forest_mode=cfg.forest_map.mode if cfg.forest_map else "composition",
     )
-    zones = inputs.communes.to_crs(lc.crs)
-    edges = edge_table(np.asarray(zones.geometry.values), lc.transform)
+    zones = inputs.communes.to_crs(landcover.crs)
+    edges = edge_table(np.asarray(zones.geometry.values), landcover.transform)
     aligned = [("before", inputs.landcover_before)]
     if inputs.forest_map is not None:
         aligned.append(("forest", inputs.forest_map))
+    start, end = flows_cfg.start_year, flows_cfg.end_year
     paths = {
-        "start": folder / f"stock_density_tc_per_ha_{fcfg.start_year}.tif",
-        "end": folder / f"stock_density_tc_per_ha_{fcfg.end_year}.tif",
-        "change": folder / f"stock_change_tc_per_ha_{fcfg.start_year}_{fcfg.end_year}.tif",
+        "start": folder / f"stock_density_tc_per_ha_{start}.tif",
+        "end": folder / f"stock_density_tc_per_ha_{end}.tif",
+        "change": folder / f"stock_change_tc_per_ha_{start}_{end}.tif",
     }
     polygons: list[tuple[Any, int]] = []
     too_many = False
     nodata = landcover_nodata(cfg)
     with BlockRasterWriter(
         paths,
-        crs=lc.crs,
-        transform=lc.transform,
-        width=lc.width,
-        height=lc.height,
+        crs=landcover.crs,
+        transform=landcover.transform,
+        width=landcover.width,
+        height=landcover.height,
         nodata=float("nan"),
-        bands=raster_bands(cfg.report.language, fcfg.start_year, fcfg.end_year),
+        bands=raster_bands(cfg.report.language, start, end),
     ) as writer:
-        for block in iter_blocks(lc, aligned, block_pixels=cfg.processing.block_pixels):
-            rows, cols = block.shape
-            local, zone_of_local = burn_block(edges, block.row_off, block.col_off, rows, cols)
-            zone = np.concatenate([[-1], zone_of_local])[local]
-            forest = block.arrays.get("forest")
-            dens = {}
-            for key, layer in (("end", "landcover"), ("start", "before")):
-                values = block.arrays[layer]
-                valid = valid_mask(values, block.nodata[layer], nodata)
-                codes = np.where(valid, values, 0)
-                dens[key] = lookup.density(zone, codes, valid, forest)
-            change = dens["end"] - dens["start"]
-            for key, arr in (*dens.items(), ("change", change)):
-                writer.write(key, arr, block.row_off, block.col_off)
+        for block in iter_blocks(landcover, aligned, block_pixels=cfg.processing.block_pixels):
+            density = block_densities(block, edges, lookup, nodata)
+            for key, array in density.items():
+                writer.write(key, array, block.row_off, block.col_off)
             if not too_many:
-                polygons += hotspot_polygons(np.nan_to_num(change), block.transform)
+                polygons += hotspot_polygons(np.nan_to_num(density["change"]), block.transform)
                 too_many = len(polygons) > MAX_HOTSPOTS
     if too_many or not polygons:
         return None
-    return hotspot_frame(polygons, lc.crs)
+    return hotspot_frame(polygons, landcover.crs)
+
+
+def block_densities(
+    block: RasterBlock, edges: EdgeTable, lookup: DensityLookup, nodata: list[float]
+) -> dict[str, np.ndarray]:
+    """Stock density [tC/ha] of one block of the land-cover grid at both dates, and its change.
+
+    Parameters
+    ----------
+    block : RasterBlock
+        Land cover at the end (``landcover``) and start (``before``) dates, and the forest
+        map (``forest``) if any.
+    edges : EdgeTable
+        Commune edges on the land-cover grid (:func:`edge_table`).
+    lookup : DensityLookup
+        Density of each commune and class (:func:`density_lookup`).
+    nodata : list of float
+        Land-cover codes read as no data.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``end``, ``start`` and ``change`` (end − start) [tC/ha], NaN outside the data.
+    """
+    rows, cols = block.shape
+    local, zone_of_local = burn_block(edges, block.row_off, block.col_off, rows, cols)
+    zone = np.concatenate([[-1], zone_of_local])[local]
+    forest = block.arrays.get("forest")
+    density = {}
+    for key, layer in (("end", "landcover"), ("start", "before")):
+        values = block.arrays[layer]
+        valid = valid_mask(values, block.nodata[layer], nodata)
+        codes = np.where(valid, values, 0)
+        density[key] = lookup.density(zone, codes, valid, forest)
+    density["change"] = density["end"] - density["start"]
+    return density
 
 
 #: Above this many polygons, hot spots are left out of the flows map (the change GeoTIFF

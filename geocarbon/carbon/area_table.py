@@ -77,6 +77,28 @@ def area_table_long(
         a zone listed twice (wide), non-integer codes, areas that are not non-negative
         numbers.
     """
+    frame = rows_with_code(raw, source, code_field)
+    codes = normalise_codes(frame[code_field])
+    if layout == "wide":
+        long = wide_areas(frame, source, code_field, codes)
+    else:
+        long = long_areas(frame, source, codes, landuse_field, area_field)
+    long = long[long["area_ha"].fillna(0.0) > 0]
+    out = long.groupby(["commune_code", "landuse_code"], as_index=False, sort=True).agg(
+        area_ha=("area_ha", "sum")
+    )
+    out["landuse_code"] = out["landuse_code"].astype(np.int64)
+    return out[AREA_COLUMNS]
+
+
+def rows_with_code(raw: pd.DataFrame, source: str, code_field: str) -> pd.DataFrame:
+    """Rows of an area table, without the trailing blank lines of spreadsheets.
+
+    Raises
+    ------
+    InputError
+        No column ``code_field``, rows with areas but no code, no row at all.
+    """
     if code_field not in raw.columns:
         msg = f"area table {source}: no column {code_field!r} (areas.code_field); columns: {', '.join(map(str, raw.columns[:20]))}"
         raise InputError(msg)
@@ -93,63 +115,107 @@ def area_table_long(
     if len(frame) == 0:
         msg = f"area table {source} holds no row"
         raise InputError(msg)
-    codes = normalise_codes(frame[code_field])
-    if layout == "wide":
-        columns = [c for c in frame.columns if c != code_field]
-        # unnamed columns of trailing separators, empty throughout, are not data
-        columns = [
-            c for c in columns if not (str(c).startswith("Unnamed:") and frame[c].isna().all())
-        ]
-        wrong = [c for c in columns if not re.fullmatch(r"\s*\d+\s*", str(c))]
-        if wrong:
-            msg = (
-                f"area table {source} (wide layout): columns {', '.join(map(repr, wrong[:8]))} are "
-                f"not land-cover codes; a wide area table has the column {code_field!r} and one "
-                "column per land-cover code (e.g. 112, 211, 311); use layout: long for one row per "
-                "code"
-            )
-            raise InputError(msg)
-        twice = sorted(set(codes[codes.duplicated()]))
-        if twice:
-            msg = f"area table {source}: zones listed twice: {', '.join(twice[:10])}; give one row per zone"
-            raise InputError(msg)
-        parts = []
-        for column in columns:
-            area = _numbers(frame[column], f"column {column!r}", source, codes)
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "commune_code": codes.to_numpy(),
-                        "landuse_code": int(str(column)),
-                        "area_ha": area,
-                    }
-                )
-            )
-        long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=AREA_COLUMNS)
-    else:
-        missing = [c for c in (landuse_field, area_field) if c not in frame.columns]
-        if missing:
-            msg = f"area table {source}: no column {', '.join(map(repr, missing))} (long layout); columns: {', '.join(map(str, frame.columns))}"
-            raise InputError(msg)
-        landuse = pd.to_numeric(frame[landuse_field], errors="coerce")
-        wrong = frame.loc[landuse.isna() | (landuse != np.floor(landuse)), landuse_field]
-        if len(wrong):
-            msg = f"area table {source}: land-cover codes must be integers; column {landuse_field!r} holds {wrong.unique()[:5].tolist()}"
-            raise InputError(msg)
-        area = _numbers(frame[area_field], f"column {area_field!r}", source, codes)
-        long = pd.DataFrame(
-            {
-                "commune_code": codes.to_numpy(),
-                "landuse_code": landuse.astype(np.int64).to_numpy(),
-                "area_ha": area,
-            }
+    return frame
+
+
+def wide_areas(frame: pd.DataFrame, source: str, code_field: str, codes: pd.Series) -> pd.DataFrame:
+    """Areas of a wide area table (one column per land-cover code) in long form.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table's rows (text); empty cell = no area of that class.
+    source : str
+        File name, for messages.
+    code_field : str
+        Column of the zone code.
+    codes : Series
+        Normalised zone code of each row.
+
+    Returns
+    -------
+    DataFrame
+        :data:`AREA_COLUMNS` (``area_ha`` [ha], NaN where empty), one row per cell.
+
+    Raises
+    ------
+    InputError
+        Columns that are not land-cover codes, a zone listed twice, bad areas.
+    """
+    columns = [c for c in frame.columns if c != code_field]
+    # unnamed columns of trailing separators, empty throughout, are not data
+    columns = [c for c in columns if not (str(c).startswith("Unnamed:") and frame[c].isna().all())]
+    wrong = [c for c in columns if not re.fullmatch(r"\s*\d+\s*", str(c))]
+    if wrong:
+        msg = (
+            f"area table {source} (wide layout): columns {', '.join(map(repr, wrong[:8]))} are "
+            f"not land-cover codes; a wide area table has the column {code_field!r} and one "
+            "column per land-cover code (e.g. 112, 211, 311); use layout: long for one row per "
+            "code"
         )
-    long = long[long["area_ha"].fillna(0.0) > 0]
-    out = long.groupby(["commune_code", "landuse_code"], as_index=False, sort=True).agg(
-        area_ha=("area_ha", "sum")
+        raise InputError(msg)
+    twice = sorted(set(codes[codes.duplicated()]))
+    if twice:
+        msg = f"area table {source}: zones listed twice: {', '.join(twice[:10])}; give one row per zone"
+        raise InputError(msg)
+    parts = []
+    for column in columns:
+        area = _numbers(frame[column], f"column {column!r}", source, codes)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "commune_code": codes.to_numpy(),
+                    "landuse_code": int(str(column)),
+                    "area_ha": area,
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=AREA_COLUMNS)
+
+
+def long_areas(
+    frame: pd.DataFrame, source: str, codes: pd.Series, landuse_field: str, area_field: str
+) -> pd.DataFrame:
+    """Areas of a long area table (one row per zone and land-cover code).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table's rows (text).
+    source : str
+        File name, for messages.
+    codes : Series
+        Normalised zone code of each row.
+    landuse_field, area_field : str
+        Columns of the land-cover code and of the area [ha].
+
+    Returns
+    -------
+    DataFrame
+        :data:`AREA_COLUMNS` (``area_ha`` [ha], NaN where empty).
+
+    Raises
+    ------
+    InputError
+        Missing columns, non-integer codes, bad areas.
+    """
+    missing = [c for c in (landuse_field, area_field) if c not in frame.columns]
+    if missing:
+        msg = f"area table {source}: no column {', '.join(map(repr, missing))} (long layout); columns: {', '.join(map(str, frame.columns))}"
+        raise InputError(msg)
+    landuse = pd.to_numeric(frame[landuse_field], errors="coerce")
+    wrong = frame.loc[landuse.isna() | (landuse != np.floor(landuse)), landuse_field]
+    if len(wrong):
+        msg = f"area table {source}: land-cover codes must be integers; column {landuse_field!r} holds {wrong.unique()[:5].tolist()}"
+        raise InputError(msg)
+    area = _numbers(frame[area_field], f"column {area_field!r}", source, codes)
+    return pd.DataFrame(
+        {
+            "commune_code": codes.to_numpy(),
+            "landuse_code": landuse.astype(np.int64).to_numpy(),
+            "area_ha": area,
+        }
     )
-    out["landuse_code"] = out["landuse_code"].astype(np.int64)
-    return out[AREA_COLUMNS]
 
 
 def zone_mean(frame: pd.DataFrame, zone_of: pd.Series, keys: list[str]) -> pd.DataFrame:
