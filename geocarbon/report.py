@@ -750,30 +750,10 @@ def territory_report(
     rep.inputs(files)
     rep.notices()
 
-    c = results.communes
-    head_kpis = [kpi(label("communes", lang), number(len(c), lang))]
-    if getattr(results, "zones", None) is not None:
-        head_kpis.append(kpi(phrase("epcis", lang), number(len(results.zones), lang)))
-    elif "epci_code" in c.columns and c["epci_code"].notna().any():
-        head_kpis.append(kpi(phrase("epcis", lang), number(c["epci_code"].nunique(), lang)))
-    if "area_ha" in c.columns and c["area_ha"].notna().any():
-        head_kpis.append(kpi(label("area_ha", lang, unit=True), number(c["area_ha"].sum(), lang)))
-    if "population" in c.columns and c["population"].notna().any():
-        head_kpis.append(kpi(label("population", lang), number(c["population"].sum(), lang)))
-
-    subtitle = [phrase("title", lang)]
-    vintages = data_vintages(cfg, lang)
-    if vintages:
-        subtitle.append(f"{phrase('data_vintage', lang)}{' : ' if lang == 'fr' else ': '}{vintages}")
-    subtitle.append(f"geocarbon {__version__}")
+    head_kpis = _head_kpis(results, lang)
+    subtitle = _subtitle(cfg, lang)
     toc = "".join(f"<li><a href='#{a}'>{esc(t)}</a></li>" for a, t in rep.toc)
-    links = ""
-    if maps:
-        colon = " : " if lang == "fr" else ": "
-        anchors = " · ".join(
-            f"<a href='maps/{esc(m)}'>{esc(_map_title(m, lang))}</a>" for m in maps
-        )
-        links = f"<p>{esc(phrase('maps', lang))}{colon}{anchors}</p>"
+    links = _map_links(maps, lang)
     page = [
         f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
@@ -789,6 +769,45 @@ def territory_report(
         "</body></html>",
     ]
     return "\n".join(p for p in page if p)
+
+
+def _head_kpis(results: Any, lang: Language) -> list[str]:
+    """The territory's key figures heading the report: communes, EPCIs, area [ha] and
+    population (each only when known), as KPI boxes."""
+    communes = results.communes
+    head_kpis = [kpi(label("communes", lang), number(len(communes), lang))]
+    if getattr(results, "zones", None) is not None:
+        head_kpis.append(kpi(phrase("epcis", lang), number(len(results.zones), lang)))
+    elif "epci_code" in communes.columns and communes["epci_code"].notna().any():
+        n_epci = communes["epci_code"].nunique()
+        head_kpis.append(kpi(phrase("epcis", lang), number(n_epci, lang)))
+    if "area_ha" in communes.columns and communes["area_ha"].notna().any():
+        area_ha = communes["area_ha"].sum()
+        head_kpis.append(kpi(label("area_ha", lang, unit=True), number(area_ha, lang)))
+    if "population" in communes.columns and communes["population"].notna().any():
+        population = communes["population"].sum()
+        head_kpis.append(kpi(label("population", lang), number(population, lang)))
+    return head_kpis
+
+
+def _subtitle(cfg: Any, lang: Language) -> list[str]:
+    """The parts of the report's subtitle: its title, the data vintages (when known) and
+    the geocarbon version."""
+    subtitle = [phrase("title", lang)]
+    vintages = data_vintages(cfg, lang)
+    if vintages:
+        subtitle.append(f"{phrase('data_vintage', lang)}{' : ' if lang == 'fr' else ': '}{vintages}")
+    subtitle.append(f"geocarbon {__version__}")
+    return subtitle
+
+
+def _map_links(maps: list[str], lang: Language) -> str:
+    """A paragraph linking the interactive maps written in ``maps/`` ('' without maps)."""
+    if not maps:
+        return ""
+    colon = " : " if lang == "fr" else ": "
+    anchors = " · ".join(f"<a href='maps/{esc(m)}'>{esc(_map_title(m, lang))}</a>" for m in maps)
+    return f"<p>{esc(phrase('maps', lang))}{colon}{anchors}</p>"
 
 
 def _map_title(file_name: str, lang: Language) -> str:
