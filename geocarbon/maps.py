@@ -260,7 +260,10 @@ def commune_tooltip(
 ) -> list[tuple[str, str]]:
     """Tooltip fields of a commune map: name, INSEE code, EPCI name (when known), then
     ``fields``; names in ``lang``."""
-    head = [("commune_name", label("commune_name", lang)), ("commune_code", label("commune_code", lang))]
+    head = [
+        ("commune_name", label("commune_name", lang)),
+        ("commune_code", label("commune_code", lang)),
+    ]
     if "epci_name" in frame.columns:
         head.append(("epci_name", label("epci_name", lang)))
     return [*head, *fields]
@@ -528,15 +531,49 @@ def choropleth_map(
         inlined from ``geocarbon/maps_lib``; only the optional background tiles need network
         (without it, a note says so and the layers show on a plain background).
     """
+    shown = _frame_for_map(frame, simplify_m)
+    fmap = folium.Map(tiles=None, control_scale=False, maxZoom=19, zoomSnap=0.25)
+    focus = next((o for o in overlays if o.focus and len(o.frame)), None)
+    fmap.fit_bounds(_bounds(focus.frame.to_crs("EPSG:4326") if focus else shown))
+    parts, legends = _choropleth_scripts(shown, layers, tooltip_fields, lang)
+    overlay_parts, overlay_legends = _overlay_scripts(overlays)
+    parts += overlay_parts
+    if extra is not None:
+        parts.append(_add_extra(fmap, extra))
+    _Script(_layers_code(fmap, parts, lang)).add_to(fmap)
+    legends += overlay_legends
+    return _finished_page(fmap, title, legends, getattr(extra, "assets", ()), lang)
+
+
+def _frame_for_map(frame: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
+    """A copy of ``frame`` simplified with tolerance ``simplify_m`` [m] (when projected), in WGS 84."""
     shown = frame.copy()
     if simplify_m > 0 and shown.crs is not None and shown.crs.is_projected:
         shown["geometry"] = shown.geometry.simplify(simplify_m, preserve_topology=True)
     if shown.crs is not None:
         shown = shown.to_crs("EPSG:4326")
-    fmap = folium.Map(tiles=None, control_scale=False, maxZoom=19, zoomSnap=0.25)
-    focus = next((o for o in overlays if o.focus and len(o.frame)), None)
-    fmap.fit_bounds(_bounds(focus.frame.to_crs("EPSG:4326") if focus else shown))
+    return shown
 
+
+def _choropleth_scripts(
+    shown: gpd.GeoDataFrame,
+    layers: Sequence[ChoroplethLayer],
+    tooltip_fields: Sequence[tuple[str, str]],
+    lang: Language,
+) -> tuple[list[str], list[str]]:
+    """The JavaScript of the choropleths and their legends (HTML).
+
+    The polygons and tooltip fields are written once (``geocarbon_zones``) with one class
+    index column per choropleth (``_k0``, ``_k1``...; -1 for no data); the first choropleth
+    is shown at opening.
+
+    Returns
+    -------
+    parts : list of str
+        JavaScript statements, in the order they run.
+    legends : list of str
+        One legend box per choropleth.
+    """
     fields = [c for c, _ in tooltip_fields]
     tips = _js([fields, [lbl for _, lbl in tooltip_fields]])
     props = shown[[*dict.fromkeys(fields)]].copy()
@@ -553,9 +590,7 @@ def choropleth_map(
         k = classify(values, classes)
         props[f"_k{i}"] = pd.array(np.where(k >= 0, k, -1), dtype="int64")
         key = f"choropleth_{i}"
-        legends.append(
-            _choropleth_legend(key, layer, classes, bool(np.isnan(values).any()), lang)
-        )
+        legends.append(_choropleth_legend(key, layer, classes, bool(np.isnan(values).any()), lang))
         scripts.append((key, layer.title, classes.colors))
     data = _collection(gpd.GeoDataFrame(props, geometry=shown.geometry), list(props.columns))
     parts = [f"var geocarbon_zones = window.geocarbon_zones = {_js(data)};"]
@@ -565,6 +600,21 @@ def choropleth_map(
         parts.append(f"{var}.geocarbonKey = {_js(key)}; bases[{_js(name)}] = {var};")
         if i == 0:
             parts.append(f"{var}.addTo(map);")
+    return parts, legends
+
+
+def _overlay_scripts(overlays: Sequence[Overlay]) -> tuple[list[str], list[str]]:
+    """The JavaScript of the overlays (polygons coloured by class, in WGS 84) and their legends.
+
+    Returns
+    -------
+    parts : list of str
+        JavaScript statements, in the order they run.
+    legends : list of str
+        One legend box per overlay.
+    """
+    parts = []
+    legends = []
     for j, overlay in enumerate(overlays):
         ov = overlay.frame.to_crs("EPSG:4326") if overlay.frame.crs is not None else overlay.frame
         cols = [*dict.fromkeys([overlay.class_column, *[c for c, _ in overlay.tooltip_fields]])]
@@ -587,19 +637,35 @@ def choropleth_map(
         legends.append(
             _legend_box(key, overlay.name, [(c, lbl) for lbl, c in overlay.colors.items()])
         )
-    if extra is not None:
-        extra.add_to(fmap)
-        name = getattr(extra, "layer_name", None) or "Points"
-        # Folium adds the layer to the map; shown in the control here
-        parts.append(f"overlays[{_js(name)}] = {extra.get_name()};")
-    code = _LAYERS_JS % {
+    return parts, legends
+
+
+def _add_extra(fmap: folium.Map, extra: Any) -> str:
+    """Add the ``extra`` layer to the map; return the statement showing it in the layer control."""
+    extra.add_to(fmap)
+    name = getattr(extra, "layer_name", None) or "Points"
+    # Folium adds the layer to the map; shown in the control here
+    return f"overlays[{_js(name)}] = {extra.get_name()};"
+
+
+def _layers_code(fmap: folium.Map, parts: list[str], lang: Language) -> str:
+    """The script run once the map exists: legends, scale, background tiles, layers and control."""
+    return _LAYERS_JS % {
         "map": fmap.get_name(),
         "tiles_url": _js(TILES_URL),
         "tiles_attribution": _js(TILES_ATTRIBUTION),
         "tiles_name": _js(label("map_background", lang)),
         "layers": "\n    ".join(parts),
     }
-    _Script(code).add_to(fmap)
+
+
+def _finished_page(
+    fmap: folium.Map, title: str, legends: list[str], assets: Sequence[str], lang: Language
+) -> str:
+    """The standalone page: title block, legends, inlined libraries (``assets`` too), page title.
+
+    ``title`` is plain text (escaped here); ``lang`` is set on the ``<html>`` element.
+    """
     heading = (
         '<div style="position:fixed;top:10px;left:60px;z-index:9999;background:white;'
         "padding:6px 10px;border-radius:4px;box-shadow:0 0 4px #888;font:14px sans-serif;"
@@ -611,7 +677,7 @@ def choropleth_map(
     style = "<style>.leaflet-container{background:#eef0ea}</style>"
     root = fmap.get_root()
     root.html.add_child(_Raw(style + heading + "".join(legends)))  # type: ignore[attr-defined]
-    _offline_assets(fmap, getattr(extra, "assets", ()), lang)
+    _offline_assets(fmap, assets, lang)
     root.header.add_child(_Raw(_HELPERS_JS), name="geocarbon_helpers")  # type: ignore[attr-defined]
     root.header.add_child(_Raw(f"<title>{html.escape(title)}</title>\n"), name="geocarbon_title")  # type: ignore[attr-defined]
     page = _render_page(fmap)
