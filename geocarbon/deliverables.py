@@ -24,7 +24,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from geocarbon import __version__
-from geocarbon.config import PipelineConfig
+from geocarbon.config import FlowsConfig, PipelineConfig
 from geocarbon.labels import Language, label
 from geocarbon.state import Results
 from geocarbon.territory import COVERAGE_MIN
@@ -255,12 +255,34 @@ def readme_sheet(
 ) -> Sheet:
     """The first sheet: what the figures are, their sign, period, coefficients and method."""
     assert cfg.flows is not None
-    fr = language == "fr"
-    f = cfg.flows
-    period = f"{f.start_year}-{f.end_year}"
-    years = f"{f.years:g}"
-    published = f.aldo_published
     rows: list[tuple[str, str]] = [
+        *_readme_figure_rows(cfg, results, language),
+        (label("method", language), _method_text(cfg.flows, language)),
+        *_readme_reading_rows(language),
+        (label("sheets", language), ", ".join(s.title for s in sheets)),
+        *(
+            [(label("data_vintage", language), vintages)]
+            if (vintages := data_vintages(cfg, language))
+            else []
+        ),
+        (label("run_date", language), date.isoformat()),
+        (label("produced_by", language), f"geocarbon {__version__}"),
+    ]
+    what = Column("what", label("readme", language), "text")
+    value = Column("value", "", "text")
+    return Sheet(label("readme", language), [what, value], [list(r) for r in rows])
+
+
+def _readme_figure_rows(
+    cfg: PipelineConfig, results: Results, language: Language
+) -> list[tuple[str, str]]:
+    """The read-me rows saying what the figures are: title, sign convention, unit, period
+    and coefficient set."""
+    assert cfg.flows is not None
+    fr = language == "fr"
+    period = f"{cfg.flows.start_year}-{cfg.flows.end_year}"
+    years = f"{cfg.flows.years:g}"
+    return [
         (label("sequestration_title", language), cfg.name),
         (
             label("sign_convention", language),
@@ -281,29 +303,40 @@ def readme_sheet(
             else f"{period} ({years} years, between the two land-cover dates)",
         ),
         (label("coefficient_set", language), coefficient_set(cfg, results, language)),
-        (
-            label("method", language),
-            (
-                "Changements d'occupation des sols selon les règles de l'outil ALDO de l'ADEME "
-                "(surface changée par an × variation de stock × 44/12, N2O des sols), croissance "
-                "forestière nette des prélèvements"
-                + (
-                    f" (scénario : prélèvements × {f.harvest_factor:g})".replace(".", ",")
-                    if f.harvest_factor != 1
-                    else ""
-                )
-                + ", produits bois (approche récolte)"
-                + (" ; avec les écarts des chiffres publiés par ALDO." if published else ".")
+    ]
+
+
+def _method_text(flows: FlowsConfig, language: Language) -> str:
+    """The method in one paragraph: ALDO's land-use change rules, forest growth net of
+    harvest (with the harvest scenario), wood products, and ALDO's slips when reproduced."""
+    published = flows.aldo_published
+    if language == "fr":
+        return (
+            "Changements d'occupation des sols selon les règles de l'outil ALDO de l'ADEME "
+            "(surface changée par an × variation de stock × 44/12, N2O des sols), croissance "
+            "forestière nette des prélèvements"
+            + (
+                f" (scénario : prélèvements × {flows.harvest_factor:g})".replace(".", ",")
+                if flows.harvest_factor != 1
+                else ""
             )
-            if fr
-            else (
-                "Land-use changes by the rules of ADEME's ALDO tool (changed area per year × "
-                "stock change × 44/12, soil N2O), forest growth net of harvest"
-                + (f" (scenario: harvest × {f.harvest_factor:g})" if f.harvest_factor != 1 else "")
-                + ", wood products (harvest approach)"
-                + ("; with the slips of ALDO's published figures." if published else ".")
-            ),
-        ),
+            + ", produits bois (approche récolte)"
+            + (" ; avec les écarts des chiffres publiés par ALDO." if published else ".")
+        )
+    return (
+        "Land-use changes by the rules of ADEME's ALDO tool (changed area per year × "
+        "stock change × 44/12, soil N2O), forest growth net of harvest"
+        + (f" (scenario: harvest × {flows.harvest_factor:g})" if flows.harvest_factor != 1 else "")
+        + ", wood products (harvest approach)"
+        + ("; with the slips of ALDO's published figures." if published else ".")
+    )
+
+
+def _readme_reading_rows(language: Language) -> list[tuple[str, str]]:
+    """The read-me rows on how to read the figures: PCAET categories, coverage, rounding
+    and the machine-readable file."""
+    fr = language == "fr"
+    return [
         (
             "",
             "Flux rattachés à l'occupation finale du sol, regroupés selon les catégories du "
@@ -346,18 +379,7 @@ def readme_sheet(
             if fr
             else "sequestration.csv (the same values, unrounded; comma separator, decimal point)",
         ),
-        (label("sheets", language), ", ".join(s.title for s in sheets)),
-        *(
-            [(label("data_vintage", language), vintages)]
-            if (vintages := data_vintages(cfg, language))
-            else []
-        ),
-        (label("run_date", language), date.isoformat()),
-        (label("produced_by", language), f"geocarbon {__version__}"),
     ]
-    what = Column("what", label("readme", language), "text")
-    value = Column("value", "", "text")
-    return Sheet(label("readme", language), [what, value], [list(r) for r in rows])
 
 
 def coefficient_set(cfg: PipelineConfig, results: Results, language: Language) -> str:
