@@ -230,15 +230,42 @@ def graduated_qml(
     str
         The QML document.
     """
+    _check_classes(bins, colors, labels)
+    root = _root()
+    renderer = _graduated_renderer(root, _classified_attribute(column, attr, no_data_label))
+    entries = [(bins[k], bins[k + 1], colors[k], labels[k]) for k in range(len(colors))]
+    if no_data_label is not None:
+        entries.append((NO_DATA_VALUE, NO_DATA_VALUE, no_data_color, no_data_label))
+    _add_ranges(renderer, entries, geometry, diverging=diverging)
+    mode = ET.SubElement(renderer, "classificationMethod", {"id": "Manual"})
+    ET.SubElement(mode, "symmetricMode", {"enabled": "0", "symmetrypoint": "0", "astride": "0"})
+    ET.SubElement(
+        mode, "labelFormat", {"format": "%1 - %2", "labelprecision": "4", "trimtrailingzeroes": "1"}
+    )
+    return _document(root)
+
+
+def _check_classes(bins: Sequence[float], colors: Sequence[str], labels: Sequence[str]) -> None:
+    """Refuse classes whose bounds, colours and labels do not match (``len(colors) + 1`` bounds)."""
     if len(bins) != len(colors) + 1 or len(labels) != len(colors):
         msg = f"{len(bins)} bounds, {len(colors)} colours and {len(labels)} labels do not make classes"
         raise ValueError(msg)
-    root = _root()
-    if attr is None:
-        attr = _quoted(column)
-        if no_data_label is not None:
-            attr = f"coalesce({attr}, {_number(NO_DATA_VALUE)})"
-    renderer = ET.SubElement(
+
+
+def _classified_attribute(column: str, attr: str | None, no_data_label: str | None) -> str:
+    """The expression a graduated renderer classifies: ``attr``, else the quoted ``column``
+    (with :data:`NO_DATA_VALUE` for a missing value when there is a no-data entry)."""
+    if attr is not None:
+        return attr
+    attr = _quoted(column)
+    if no_data_label is not None:
+        attr = f"coalesce({attr}, {_number(NO_DATA_VALUE)})"
+    return attr
+
+
+def _graduated_renderer(root: ET.Element, attr: str) -> ET.Element:
+    """Add a QGIS graduated-colour renderer classifying the expression ``attr`` to ``root``."""
+    return ET.SubElement(
         root,
         "renderer-v2",
         {
@@ -250,11 +277,22 @@ def graduated_qml(
             "enableorderby": "0",
         },
     )
+
+
+def _add_ranges(
+    renderer: ET.Element,
+    entries: Sequence[tuple[float, float, str, str]],
+    geometry: Geometry,
+    *,
+    diverging: bool,
+) -> None:
+    """Add a range and its symbol to ``renderer`` for each ``(lower, upper, colour, label)``.
+
+    Bounds are in the unit of the classified column; with ``diverging``, a negative class
+    excludes its upper edge.
+    """
     ranges = ET.SubElement(renderer, "ranges")
     symbols = ET.SubElement(renderer, "symbols")
-    entries = [(bins[k], bins[k + 1], colors[k], labels[k]) for k in range(len(colors))]
-    if no_data_label is not None:
-        entries.append((NO_DATA_VALUE, NO_DATA_VALUE, no_data_color, no_data_label))
     for k, (lower, upper, color, text) in enumerate(entries):
         if diverging and lower < upper <= 0:
             # a negative class excludes its upper edge (that value is in the next class);
@@ -272,12 +310,6 @@ def graduated_qml(
             },
         )
         _symbol(symbols, str(k), color, geometry)
-    mode = ET.SubElement(renderer, "classificationMethod", {"id": "Manual"})
-    ET.SubElement(mode, "symmetricMode", {"enabled": "0", "symmetrypoint": "0", "astride": "0"})
-    ET.SubElement(
-        mode, "labelFormat", {"format": "%1 - %2", "labelprecision": "4", "trimtrailingzeroes": "1"}
-    )
-    return _document(root)
 
 
 def fixed_classes_expression(fixed: FixedClasses) -> str:
@@ -386,10 +418,22 @@ def raster_qml(
     str
         The QML document.
     """
-    if len(bins) != len(colors) + 1 or len(labels) != len(colors):
-        msg = f"{len(bins)} bounds, {len(colors)} colours and {len(labels)} labels do not make classes"
-        raise ValueError(msg)
+    _check_classes(bins, colors, labels)
     root = _root()
+    shader = _pseudocolor_shader(root, bins, band)
+    uppers = _raster_class_uppers(bins, diverging)
+    for upper, color, text in zip(uppers, colors, labels, strict=True):
+        ET.SubElement(
+            shader,
+            "item",
+            {"value": _number(upper), "color": color.lower(), "alpha": "255", "label": text},
+        )
+    return _document(root)
+
+
+def _pseudocolor_shader(root: ET.Element, bins: Sequence[float], band: int) -> ET.Element:
+    """Add a discrete single-band pseudocolour renderer of ``band`` to ``root``; return its
+    colour-ramp shader (classification from ``bins[0]`` to ``bins[-1]``, unit of the band)."""
     pipe = ET.SubElement(root, "pipe")
     renderer = ET.SubElement(
         pipe,
@@ -414,21 +458,22 @@ def raster_qml(
             "maximumValue": _number(bins[-1]),
         }
     )
+    return shader
+
+
+def _raster_class_uppers(bins: Sequence[float], diverging: bool) -> list[float]:
+    """The upper value of each raster class (unit of the band); the last class is open.
+
+    With ``diverging``, a negative class excludes its upper edge (QGIS gives a pixel the
+    first class whose upper value is at least the pixel's).
+    """
     uppers = [*bins[1:-1], math.inf]
     if diverging:
-        # a negative class excludes its upper edge (QGIS gives a pixel the first class whose
-        # upper value is at least the pixel's)
         uppers = [
             math.nextafter(u, -math.inf) if lo < u <= 0 else u
             for lo, u in zip(bins[:-1], uppers, strict=True)
         ]
-    for upper, color, text in zip(uppers, colors, labels, strict=True):
-        ET.SubElement(
-            shader,
-            "item",
-            {"value": _number(upper), "color": color.lower(), "alpha": "255", "label": text},
-        )
-    return _document(root)
+    return uppers
 
 
 def _classes(
@@ -482,74 +527,108 @@ def layer_styles(
         geometry = _geometry_kind(frame)
         if geometry is None:
             continue
-        first = True
-        for spec in LAYER_FIGURES[table]:
-            if spec.column not in frame.columns:
-                continue
-            if spec.fixed is not None:
-                # the map's fixed classes, whatever the values
-                name = label(spec.fixed.title_id, language)
-                suffix = white_zone_suffix(white_zone_m, language)
-                styles.append(
-                    LayerStyle(
-                        table=table,
-                        geometry_column=(geometry_columns or {}).get(table, "geom"),
-                        name=name,
-                        qml=fixed_classes_qml(
-                            spec.fixed,
-                            geometry=geometry,
-                            language=language,
-                            other_suffix=suffix if spec.fixed is ACCESS_CLASSES else "",
-                        ),
-                        default=first,
-                        description=name,
-                    )
-                )
-                first = False
-                continue
-            values = pd.to_numeric(frame[spec.column], errors="coerce").astype(float)
-            if not np.isfinite(values.to_numpy()).any():
-                continue
-            colors = spec.colors or palette(spec.column)
-            classes = _classes(values.to_numpy(), spec.diverging, colors, language)
-            missing = bool(values.isna().any())
-            qml = graduated_qml(
-                spec.column,
-                list(classes.bins),
-                list(classes.colors),
-                list(classes.labels),
-                geometry=geometry,
-                no_data_label=_no_data_label(language) if missing else None,
-                diverging=bool(classes.diverging),
-            )
-            name = label(spec.column, language, unit=True)
-            description = name + (f" — {classes.note}" if getattr(classes, "note", "") else "")
-            styles.append(
-                LayerStyle(
-                    table=table,
-                    geometry_column=(geometry_columns or {}).get(table, "geom"),
-                    name=name,
-                    qml=qml,
-                    default=first,
-                    description=description,
-                )
-            )
-            first = False
-        if first:
-            # no figure with a value: one symbol, named after the layer's first figure
-            spec = LAYER_FIGURES[table][0]
-            name = f"{label(spec.column, language, unit=True)} — {_no_data_label(language)}"
-            styles.append(
-                LayerStyle(
-                    table=table,
-                    geometry_column=(geometry_columns or {}).get(table, "geom"),
-                    name=name,
-                    qml=single_symbol_qml(NO_DATA_COLOR, geometry=geometry),
-                    default=True,
-                    description=name,
-                )
-            )
+        geometry_column = (geometry_columns or {}).get(table, "geom")
+        styles += _table_styles(
+            table, frame, geometry, geometry_column, language=language, white_zone_m=white_zone_m
+        )
     return styles
+
+
+def _table_styles(
+    table: str,
+    frame: pd.DataFrame,
+    geometry: Geometry,
+    geometry_column: str,
+    *,
+    language: Language,
+    white_zone_m: float | None,
+) -> list[LayerStyle]:
+    """The styles of one layer: one per figure of :data:`LAYER_FIGURES` it holds with a value
+    (the first is the default), or one symbol when it holds none.
+
+    ``white_zone_m`` [m] is the charging run's white-zone distance (shown after the white
+    zone's label).
+    """
+    styles: list[LayerStyle] = []
+    for spec in LAYER_FIGURES[table]:
+        if spec.column not in frame.columns:
+            continue
+        if spec.fixed is not None:
+            # the map's fixed classes, whatever the values
+            suffix = white_zone_suffix(white_zone_m, language)
+            name = label(spec.fixed.title_id, language)
+            qml = fixed_classes_qml(
+                spec.fixed,
+                geometry=geometry,
+                language=language,
+                other_suffix=suffix if spec.fixed is ACCESS_CLASSES else "",
+            )
+            description = name
+        else:
+            graduated = _graduated_style(spec, frame[spec.column], geometry, language)
+            if graduated is None:
+                continue
+            name, qml, description = graduated
+        styles.append(
+            LayerStyle(
+                table=table,
+                geometry_column=geometry_column,
+                name=name,
+                qml=qml,
+                default=not styles,
+                description=description,
+            )
+        )
+    if not styles:
+        styles.append(_no_value_style(table, geometry, geometry_column, language))
+    return styles
+
+
+def _no_value_style(
+    table: str, geometry: Geometry, geometry_column: str, language: Language
+) -> LayerStyle:
+    """The style of a layer none of whose figures has a value: one symbol, in the no-data
+    colour, named after the layer's first figure."""
+    spec = LAYER_FIGURES[table][0]
+    name = f"{label(spec.column, language, unit=True)} — {_no_data_label(language)}"
+    return LayerStyle(
+        table=table,
+        geometry_column=geometry_column,
+        name=name,
+        qml=single_symbol_qml(NO_DATA_COLOR, geometry=geometry),
+        default=True,
+        description=name,
+    )
+
+
+def _graduated_style(
+    spec: StyleSpec, column: pd.Series, geometry: Geometry, language: Language
+) -> tuple[str, str, str] | None:
+    """A figure's style in classes of its values, as on the maps (unit of ``spec.column``).
+
+    Returns
+    -------
+    (name, qml, description) or None
+        None when no value of the column is a finite number.
+    """
+    values = pd.to_numeric(column, errors="coerce").astype(float)
+    if not np.isfinite(values.to_numpy()).any():
+        return None
+    colors = spec.colors or palette(spec.column)
+    classes = _classes(values.to_numpy(), spec.diverging, colors, language)
+    missing = bool(values.isna().any())
+    qml = graduated_qml(
+        spec.column,
+        list(classes.bins),
+        list(classes.colors),
+        list(classes.labels),
+        geometry=geometry,
+        no_data_label=_no_data_label(language) if missing else None,
+        diverging=bool(classes.diverging),
+    )
+    name = label(spec.column, language, unit=True)
+    description = name + (f" — {classes.note}" if getattr(classes, "note", "") else "")
+    return name, qml, description
 
 
 def _geometry_kind(frame: Any) -> Geometry | None:
