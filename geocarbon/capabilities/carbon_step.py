@@ -367,15 +367,15 @@ def read_change_table(
     """Read and check the pipeline's land-use change table (the territory's rows)."""
     assert cfg.flows is not None and cfg.flows.change_table is not None
     communes = inputs.communes
-    tcfg = cfg.flows.change_table
-    raw = read_csv(tcfg.path, "change table", dtype=object, sep=tcfg.separator)
+    table_cfg = cfg.flows.change_table
+    raw = read_csv(table_cfg.path, "change table", dtype=object, sep=table_cfg.separator)
     changes, notices = prepare_change_table(
         raw,
-        source=str(tcfg.path),
-        from_field=tcfg.from_field,
-        to_field=tcfg.to_field,
-        commune_field=tcfg.commune_field,
-        area_field=tcfg.area_field,
+        source=str(table_cfg.path),
+        from_field=table_cfg.from_field,
+        to_field=table_cfg.to_field,
+        commune_field=table_cfg.commune_field,
+        area_field=table_cfg.area_field,
         communes=communes["commune_code"],
         mapping=mapping,
         known=inputs.known_commune_codes,
@@ -387,7 +387,7 @@ def read_change_table(
         check_changed_area_fits(
             changes,
             pd.Series(area_ha(communes), index=communes["commune_code"].to_numpy()),
-            str(tcfg.path),
+            str(table_cfg.path),
         )
     return changes, notices
 
@@ -1851,22 +1851,24 @@ def flows_map(
 def sequestration_document(cfg: PipelineConfig, results: Results) -> dict[str, Any]:
     """JSON twin of ``sequestration.csv``: units, sign convention, method, coefficient set."""
     assert cfg.flows is not None and results.sequestration is not None
-    fcfg = cfg.flows
+    flows_cfg = cfg.flows
     return {
         "units": "tCO2e/yr (annual average over the period)",
         "sign_convention": "positive = sequestration (carbon removed from the atmosphere); negative = emission",
-        "period": f"{fcfg.start_year}-{fcfg.end_year}",
-        "years": fcfg.years,
+        "period": f"{flows_cfg.start_year}-{flows_cfg.end_year}",
+        "years": flows_cfg.years,
         "coefficient_set": results.coefficient_set,
         "method": {
             "landuse_change": "ADEME ALDO rules: annual changed area (area / years) x unit change (soil, litter, "
             "non-forest biomass, forest biomass lost by deforestation) x 44/12"
-            + (" with ALDO's published slips" if fcfg.aldo_published else ", corrected method"),
-            "forest_growth": f"forest area x (production - mortality - harvest x {fcfg.harvest_factor}) x 44/12",
-            "n2o": f"soil and litter carbon losses / 15 x (1 % + 0.3 x 0.75 %) x 44/28 x GWP {fcfg.n2o_gwp}"
+            + (
+                " with ALDO's published slips" if flows_cfg.aldo_published else ", corrected method"
+            ),
+            "forest_growth": f"forest area x (production - mortality - harvest x {flows_cfg.harvest_factor}) x 44/12",
+            "n2o": f"soil and litter carbon losses / 15 x (1 % + 0.3 x 0.75 %) x 44/28 x GWP {flows_cfg.n2o_gwp}"
             + (
                 " (direct term with 44/25 as in ALDO's published figures)"
-                if fcfg.aldo_published
+                if flows_cfg.aldo_published
                 else ""
             ),
             "wood_products": "harvest approach: local share of the national lumber and industry-wood harvest x national wood-products sink",
@@ -1911,11 +1913,15 @@ def validate_carbon(cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
     if cfg.landcover is not None:
         assert inputs.landcover is not None
         _, notices = check_overlap(communes, inputs.landcover)
-        lc = inputs.landcover
+        landcover = inputs.landcover
         pixel_ha = typical_pixel_ha(
-            PixelAreaModel.for_grid(lc.crs, lc.transform, lc.width, lc.height), lc.width, lc.height
+            PixelAreaModel.for_grid(
+                landcover.crs, landcover.transform, landcover.width, landcover.height
+            ),
+            landcover.width,
+            landcover.height,
         )
-        check_pixel_size(pixel_ha, area_ha(communes), str(lc.path))
+        check_pixel_size(pixel_ha, area_ha(communes), str(landcover.path))
         _check_classes(inputs.landcover, mapping, cfg)
     else:
         land = landuse_from_table(cfg, inputs, notices)

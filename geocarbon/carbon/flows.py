@@ -352,10 +352,10 @@ def aldo_flux_columns() -> list[str]:
     return sorted(
         {
             term
-            for frm in FLUX_ID
-            for to in FLUX_ID
-            if FLUX_ID[frm] != FLUX_ID[to]
-            for term in aldo_soil_terms(frm, to)
+            for from_category in FLUX_ID
+            for to_category in FLUX_ID
+            if FLUX_ID[from_category] != FLUX_ID[to_category]
+            for term in aldo_soil_terms(from_category, to_category)
         }
     )
 
@@ -467,16 +467,16 @@ def aldo_luc_coefficients(
     """
     flux = flux_zpc.apply(pd.to_numeric, errors="coerce")
 
-    def soil_unit(codes: np.ndarray, frm: str, to: str) -> np.ndarray:
-        terms = aldo_soil_terms(frm, to)
+    def soil_unit(codes: np.ndarray, from_category: str, to_category: str) -> np.ndarray:
+        terms = aldo_soil_terms(from_category, to_category)
         out = np.zeros(len(codes))
         zones = zpc.reindex(codes).to_numpy()
         for term in terms:
             if term not in flux.columns:
-                msg = f"ALDO tables: flux-zpc.csv has no column {term!r} (transition {frm} -> {to})"
+                msg = f"ALDO tables: flux-zpc.csv has no column {term!r} (transition {from_category} -> {to_category})"
                 raise CoefficientError(msg)
             out += flux[term].reindex(zones).to_numpy(dtype=float)
-        return out * aldo_soil_years(frm, to)
+        return out * aldo_soil_years(from_category, to_category)
 
     bio = biomass.apply(pd.to_numeric, errors="coerce").fillna(0.0)
 
@@ -486,13 +486,14 @@ def aldo_luc_coefficients(
             return np.zeros(len(regions))
         return bio[col].reindex(regions).to_numpy(dtype=float)
 
-    def biomass_unit(codes: np.ndarray, frm: str, to: str) -> np.ndarray:
+    def biomass_unit(codes: np.ndarray, from_category: str, to_category: str) -> np.ndarray:
         regions = inter_region.reindex(codes).to_numpy()
-        column = f"{ALDO_BIOMASS_COLUMN.get(frm)} vers {ALDO_BIOMASS_COLUMN.get(to)}"
+        before, after = ALDO_BIOMASS_COLUMN.get(from_category), ALDO_BIOMASS_COLUMN.get(to_category)
+        column = f"{before} vers {after}"
         if aldo_published and column in bio.columns:
             value = bio[column].reindex(regions).to_numpy(dtype=float)
             return np.where(value > 0, value * 20.0, value)
-        return stock(to, regions) - stock(frm, regions)
+        return stock(to_category, regions) - stock(from_category, regions)
 
     forest_biomass, nonforest_biomass = _biomass_frames(reference, ["live_biomass"])
     return LucCoefficients(soil_unit, biomass_unit, forest_biomass, nonforest_biomass)
@@ -540,12 +541,12 @@ def generic_luc_coefficients(reference: pd.DataFrame) -> LucCoefficients:
         idx = pd.MultiIndex.from_arrays([codes, np.full(len(codes), category)])
         return wide.reindex(idx)[pools].sum(axis=1).to_numpy(dtype=float)
 
-    def soil_unit(codes: np.ndarray, frm: str, to: str) -> np.ndarray:
-        return lookup(codes, to, ["soil"]) - lookup(codes, frm, ["soil"])
+    def soil_unit(codes: np.ndarray, from_category: str, to_category: str) -> np.ndarray:
+        return lookup(codes, to_category, ["soil"]) - lookup(codes, from_category, ["soil"])
 
-    def biomass_unit(codes: np.ndarray, frm: str, to: str) -> np.ndarray:
-        return lookup(codes, to, ["live_biomass", "dead_wood"]) - lookup(
-            codes, frm, ["live_biomass", "dead_wood"]
+    def biomass_unit(codes: np.ndarray, from_category: str, to_category: str) -> np.ndarray:
+        return lookup(codes, to_category, ["live_biomass", "dead_wood"]) - lookup(
+            codes, from_category, ["live_biomass", "dead_wood"]
         )
 
     forest_biomass, nonforest_biomass = _biomass_frames(reference, ["live_biomass", "dead_wood"])
