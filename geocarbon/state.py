@@ -41,6 +41,8 @@ class Inputs:
     """Codes of the whole commune layer (or table) before the territory was picked."""
     territory_note: str = ""
     """Why the territory is not whole (an EPCI it was picked by lacks communes), or ''."""
+    parts: dict[str, Any] = field(default_factory=dict)
+    """What each capability's ``read`` read, by capability name."""
     epci_names: pd.Series | None = None
     """EPCI name per SIREN code (``communes.epci_names``), when given."""
     epci_sizes: pd.DataFrame | None = None

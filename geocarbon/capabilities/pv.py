@@ -75,12 +75,13 @@ class PvCapability(Capability):
         return cfg.pv is not None
 
     def read(self, cfg: PipelineConfig, inputs: Inputs) -> None:
+        from geocarbon.capabilities.pv_step import read_pv_inputs
+
         inputs.files.update(declared_files(self.inputs, cfg))
+        inputs.parts[self.name] = read_pv_inputs(cfg, inputs.communes)
 
     def validate(self, cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
-        from geocarbon.capabilities.pv_step import validate_pv
-
-        return validate_pv(cfg, inputs)
+        return list(inputs.parts[self.name].notices)
 
     def compute(
         self, cfg: PipelineConfig, inputs: Inputs, results: Results, timer: Timer,
@@ -89,7 +90,9 @@ class PvCapability(Capability):
         from geocarbon.capabilities.pv_step import compute_pv
 
         with timer.step("rooftop_pv"):
-            results.pv = compute_pv(cfg, inputs, results.communes, results.notices)
+            results.pv = compute_pv(
+                cfg, inputs, results.communes, results.notices, inputs.parts[self.name]
+            )
 
     def computed(self, results: Results) -> bool:
         return results.pv is not None

@@ -41,6 +41,7 @@ from geocarbon.solar.yield_model import (
     specific_yield,
 )
 from geocarbon.territory import COVERAGE_MIN, level_rows
+from geocarbon.values import Weather
 
 logger = logging.getLogger(__name__)
 
@@ -82,19 +83,54 @@ class PvResults:
     (``pv_indicators.csv``, see :func:`pv_level_rows`)."""
 
 
-def pv_input_files(cfg: PipelineConfig) -> dict[str, Path]:
-    """Files the PV step reads (for provenance)."""
-    assert cfg.pv is not None
-    files = {"buildings": cfg.pv.buildings.path}
-    if cfg.pv.weather is not None:
-        files["weather"] = cfg.pv.weather.path
-    if cfg.pv.irradiation_raster is not None:
-        files["irradiation_raster"] = cfg.pv.irradiation_raster
-    for i, zone in enumerate(cfg.pv.exclusions):
-        files[f"pv_exclusion_{i + 1}"] = zone.path
-    if cfg.pv.existing is not None:
-        files["pv_existing"] = cfg.pv.existing.path
-    return files
+@dataclass
+class PvInputs:
+    """The rooftop PV inputs, read and checked: ``run`` and ``validate`` read them here, and
+    the computation reads nothing more (:func:`compute_pv`)."""
+
+    buildings: gpd.GeoDataFrame
+    """Buildings as checked by :func:`prepare_buildings` (in the file's CRS)."""
+    weather: Weather | None
+    """The weather file's year, checked; None without ``pv.weather``."""
+    ghi_kwh_per_m2_yr: np.ndarray | None
+    """Annual irradiation at each building [kWh/m²/yr] from ``pv.irradiation_raster``."""
+    exclusions: list[tuple[str, gpd.GeoDataFrame]]
+    """(reason, zones) of each ``pv.exclusions`` entry."""
+    existing: gpd.GeoDataFrame | None
+    """Existing installations (``pv.existing``)."""
+    existing_power_kwp: np.ndarray | None
+    """Power of each existing installation [kWp] (None without ``pv.existing.kwp_field``)."""
+    notices: list[Notice]
+    """What reading and checking found (added to the run's notices when it computes)."""
+
+
+def read_pv_inputs(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> PvInputs:
+    """Read and check every rooftop PV input the pipeline names (buildings, weather,
+    irradiation at the buildings, exclusion zones, existing installations)."""
+    pv = cfg.pv
+    assert pv is not None
+    raw = read_vector(pv.buildings.path, "buildings", pv.buildings.layer)
+    buildings, notices = prepare_buildings(raw, pv, str(pv.buildings.path))
+    weather = None
+    if pv.weather is not None:
+        weather = read_weather(pv.weather.path, pv.weather.format)
+        check_weather(weather)
+        notices += check_weather_site(weather, *_centre_lat_lon(communes))
+    ghi = None
+    if pv.irradiation_raster is not None:
+        ghi = irradiation_at(building_points(buildings, communes), pv.irradiation_raster)
+    exclusions = [
+        (zone.reason, read_vector(zone.path, "exclusion zones", zone.layer, allow_empty=True))
+        for zone in pv.exclusions
+    ]
+    existing = power = None
+    if pv.existing is not None:
+        existing = read_vector(
+            pv.existing.path, "existing installations", pv.existing.layer, allow_empty=True
+        )
+        power, more = existing_power(existing, pv)
+        notices += more
+    return PvInputs(buildings, weather, ghi, exclusions, existing, power, notices)
 
 
 def _number(frame: pd.DataFrame, field: str | None) -> np.ndarray:
@@ -301,32 +337,36 @@ def roof_yields(weather: Any, pv: PvConfig) -> pd.DataFrame:
 
 
 def compute_pv(
-    cfg: PipelineConfig, inputs: Any, communes: gpd.GeoDataFrame, notices: list[Notice]
+    cfg: PipelineConfig,
+    inputs: Any,
+    communes: gpd.GeoDataFrame,
+    notices: list[Notice],
+    read: PvInputs,
 ) -> PvResults:
-    """Rooftop PV potential per building and per commune (adds ``pv_*`` columns to ``communes``)."""
+    """Rooftop PV potential per building and per commune (adds ``pv_*`` columns to
+    ``communes``), from the inputs :func:`read_pv_inputs` read."""
     pv = cfg.pv
     assert pv is not None
-    raw = read_vector(pv.buildings.path, "buildings", pv.buildings.layer)
-    buildings, more = prepare_buildings(raw, pv, str(pv.buildings.path))
-    notices += more
-    weather = _reference_weather(pv, communes)
-    if pv.weather is not None:
-        notices += check_weather_site(weather, *_centre_lat_lon(communes))
+    buildings = read.buildings
+    notices += read.notices
+    weather = read.weather if read.weather is not None else _synthetic_weather(communes)
     yields = roof_yields(weather, pv)
     # true areas and point-in-polygon tests in a local equal-area projection
     eq = local_equal_area_crs(communes)
     work = buildings.to_crs(eq)
     points = work.geometry.representative_point()
     zones = communes.to_crs(eq)
-    _locate_buildings(work, points, zones, pv)
+    _locate_buildings(work, points, zones, read.exclusions)
     existing_kwp = pd.Series(dtype=float)
-    if pv.existing is not None:
-        existing_kwp = _mark_existing(work, points, pv, notices)
+    if read.existing is not None:
+        existing_kwp = _mark_existing(
+            work, points, read.existing, read.existing_power_kwp, notices
+        )
     table = {str(k): float(v) for k, v in yields.set_index("case")["kwh_per_kwp"].items()}
     result = roof_potential(work, table, pv.parameters)
-    if pv.irradiation_raster is not None:
+    if read.ghi_kwh_per_m2_yr is not None:
         reference_ghi = float(weather.data["ghi"].sum()) / 1e3
-        result = _scale_by_raster(result, points, pv.irradiation_raster, reference_ghi, notices)
+        result = _scale_by_raster(result, read.ghi_kwh_per_m2_yr, reference_ghi, notices)
     result = result.to_crs(buildings.crs)
     notices += _excluded_notices(result)
     share = _building_data_share(zones, work, pv)
@@ -354,7 +394,10 @@ def compute_pv(
 
 
 def _locate_buildings(
-    work: gpd.GeoDataFrame, points: gpd.GeoSeries, zones: gpd.GeoDataFrame, pv: PvConfig
+    work: gpd.GeoDataFrame,
+    points: gpd.GeoSeries,
+    zones: gpd.GeoDataFrame,
+    exclusions: list[tuple[str, gpd.GeoDataFrame]],
 ) -> None:
     """Set each building's ``commune_code`` (empty outside the communes) and the reasons
     that keep it from panels: outside the communes, an implausible footprint (over
@@ -373,18 +416,20 @@ def _locate_buildings(
     work["commune_code"] = np.where(
         where >= 0, zones["commune_code"].to_numpy()[np.clip(where, 0, None)], ""
     )
-    for zone_cfg in pv.exclusions:
-        zone = read_vector(
-            zone_cfg.path, "exclusion zones", zone_cfg.layer, allow_empty=True
-        ).to_crs(work.crs)
-        hit = (within(points, zone) >= 0) & (work["excluded_reason"] == "")
-        work.loc[hit, "excluded_reason"] = zone_cfg.reason
+    for reason, zone in exclusions:
+        hit = (within(points, zone.to_crs(work.crs)) >= 0) & (work["excluded_reason"] == "")
+        work.loc[hit, "excluded_reason"] = reason
 
 
 def _mark_existing(
-    work: gpd.GeoDataFrame, points: gpd.GeoSeries, pv: PvConfig, notices: list[Notice]
+    work: gpd.GeoDataFrame,
+    points: gpd.GeoSeries,
+    installations: gpd.GeoDataFrame,
+    power_kwp: np.ndarray | None,
+    notices: list[Notice],
 ) -> pd.Series:
-    """Read the existing installations and mark the buildings they equip.
+    """Mark the buildings the existing installations (of power ``power_kwp`` [kWp], None
+    when unknown) equip.
 
     Each installation belongs to one building (its power is counted once); buildings whose
     representative point lies in an installation are equipped too. Sets
@@ -398,12 +443,6 @@ def _mark_existing(
         Existing power per commune code [kWp] (NaN where one installation's power is
         unknown); empty without ``kwp_field``.
     """
-    assert pv.existing is not None
-    installations = read_vector(
-        pv.existing.path, "existing installations", pv.existing.layer, allow_empty=True
-    )
-    power_kwp, more = existing_power(installations, pv)
-    notices += more
     installations = installations.to_crs(work.crs)
     owner = installation_buildings(work.geometry.to_numpy(), installations.geometry.to_numpy())
     equipped = within(points, installations) >= 0
@@ -674,16 +713,11 @@ def _centre_lat_lon(communes: gpd.GeoDataFrame) -> tuple[float, float]:
     return float((south + north) / 2), float((west + east) / 2)
 
 
-def _reference_weather(pv: PvConfig, communes: gpd.GeoDataFrame) -> Any:
-    """The weather year of the yield model: the pipeline's file, or (with an irradiation
-    raster only) a synthetic year at the territory's centre that gives the shape of the
-    year; the raster then sets each building's level."""
-    if pv.weather is not None:
-        weather = read_weather(pv.weather.path, pv.weather.format)
-        check_weather(weather)
-        return weather
+def _synthetic_weather(communes: gpd.GeoDataFrame) -> Weather:
+    """Without a weather file (an irradiation raster only): a synthetic year at the
+    territory's centre that gives the shape of the year; the raster then sets each
+    building's level."""
     from geocarbon.demo import make_demo_weather
-    from geocarbon.io.weather import Weather
 
     centre = communes.to_crs("EPSG:4326").union_all().centroid
     return Weather(
@@ -697,14 +731,12 @@ def _reference_weather(pv: PvConfig, communes: gpd.GeoDataFrame) -> Any:
 
 def _scale_by_raster(
     result: gpd.GeoDataFrame,
-    points: gpd.GeoSeries,
-    path: Path,
+    ghi: np.ndarray,
     reference_ghi: float,
     notices: list[Notice],
 ) -> gpd.GeoDataFrame:
-    """Yield of each building × the raster's annual irradiation at the building / the
-    reference year's [kWh/m²/yr]; buildings off the raster or on nodata get a reason."""
-    ghi = irradiation_at(points, path)
+    """Yield of each building × the raster's annual irradiation at the building ``ghi`` /
+    the reference year's [kWh/m²/yr]; buildings off the raster or on nodata get a reason."""
     out = result.copy()
     off = np.isnan(ghi) & (out["excluded_reason"] == "").to_numpy()
     out.loc[off, "excluded_reason"] = "outside the irradiation raster"
@@ -1020,27 +1052,6 @@ def _pv_target_note(coverage: pd.Series, indicator: str) -> str:
     return note + "; a share or ratio over the part covered: not checked"
 
 
-def validate_pv(cfg: PipelineConfig, inputs: Any) -> list[Notice]:
-    """Check the PV inputs without computing the potential."""
-    pv = cfg.pv
-    assert pv is not None
-    raw = read_vector(pv.buildings.path, "buildings", pv.buildings.layer)
-    buildings, notices = prepare_buildings(raw, pv, str(pv.buildings.path))
-    if pv.weather is not None:
-        weather = read_weather(pv.weather.path, pv.weather.format)
-        check_weather(weather)
-        notices += check_weather_site(weather, *_centre_lat_lon(inputs.communes))
-    if pv.irradiation_raster is not None:
-        # the values at the buildings, as run reads and checks them
-        irradiation_at(building_points(buildings, inputs.communes), pv.irradiation_raster)
-    for zone_cfg in pv.exclusions:
-        read_vector(zone_cfg.path, "exclusion zones", zone_cfg.layer, allow_empty=True)
-    if pv.existing is not None:
-        ex = read_vector(
-            pv.existing.path, "existing installations", pv.existing.layer, allow_empty=True
-        )
-        notices += existing_power(ex, pv)[1]
-    return notices
 
 
 #: Buildings drawn on the map at most (the GeoPackage layer holds them all).
