@@ -200,16 +200,8 @@ def check_territory_rows(
 ) -> tuple[pd.Series, pd.Series, list[Notice]]:
     """Rows of the territory and of its départements; refuse communes unknown to the run.
 
-    Codes of the territory's départements unknown to the run mean another vintage.
-
-    Parameters
-    ----------
-    table : DataFrame
-        :data:`CHANGE_COLUMNS`.
-    territory, known_codes : set of str
-        Commune codes of the territory, and every commune code the run knows exists.
-    source : str
-        File name, for messages.
+    Codes of the territory's départements unknown to the run mean another vintage. The
+    parameters are those of :func:`merge_arrondissements`.
 
     Returns
     -------
