@@ -85,25 +85,35 @@ def prepare_communes(
         Missing fields, empty layer, missing or duplicate codes, empty or non-polygon
         geometries, geometries that cannot be repaired.
     """
-    notices: list[Notice] = []
-    if len(raw) == 0:
-        msg = f"communes: {source} holds no feature"
-        raise InputError(msg)
     _check_fields(
-        raw,
-        source,
-        {
-            "code_field": code_field,
-            "name_field": name_field,
-            "epci_field": epci_field,
-            "population_field": population_field,
-            "epci_name_field": epci_name_field,
-        },
+        raw, source, code_field, name_field, epci_field, population_field, epci_name_field
     )
     codes = _checked_codes(raw[code_field], source, code_field)
     _check_polygons(raw.geometry, codes, source)
-    out_geoms, more = _repaired_geometries(raw.geometry, codes, source)
+    geoms, notices = _repaired_geometries(raw.geometry, codes, source)
+    out, more = _commune_frame(
+        raw, codes, geoms, source, name_field, epci_field, population_field, epci_name_field
+    )
     notices += more
+    out = out.sort_values("commune_code", kind="stable").reset_index(drop=True)
+    notices += check_overlaps(out, source)
+    return out, notices
+
+
+def _commune_frame(
+    raw: gpd.GeoDataFrame,
+    codes: pd.Series,
+    geoms: gpd.GeoSeries,
+    source: str,
+    name_field: str,
+    epci_field: str | None,
+    population_field: str | None,
+    epci_name_field: str | None,
+) -> tuple[gpd.GeoDataFrame, list[Notice]]:
+    """The communes with their normalised columns (code, name, EPCI, population and EPCI
+    name when declared) and checked geometries, in the layer's order and CRS; with the
+    notices on the population values."""
+    notices: list[Notice] = []
     names = raw[name_field].astype("string").fillna("").astype(object)
     epci = (
         normalise_codes(raw[epci_field])
@@ -116,7 +126,7 @@ def prepare_communes(
             "commune_name": names.to_numpy(),
             "epci_code": epci.to_numpy(),
         },
-        geometry=out_geoms.to_numpy(),
+        geometry=geoms.to_numpy(),
         crs=raw.crs,
     )
     if population_field:
@@ -129,21 +139,36 @@ def prepare_communes(
         out["epci_name"] = (
             raw[epci_name_field].astype("string").fillna("").astype(object).to_numpy()
         )
-    out = out.sort_values("commune_code", kind="stable").reset_index(drop=True)
-    notices += check_overlaps(out, source)
     return out, notices
 
 
-def _check_fields(raw: gpd.GeoDataFrame, source: str, fields: dict[str, str | None]) -> None:
-    """Check that the layer has every declared field (``communes.<key>`` → field name; None:
-    not declared).
+def _check_fields(
+    raw: gpd.GeoDataFrame,
+    source: str,
+    code_field: str,
+    name_field: str,
+    epci_field: str | None,
+    population_field: str | None,
+    epci_name_field: str | None,
+) -> None:
+    """Check that the layer holds features and every declared field (None: not declared).
 
     Raises
     ------
     InputError
-        A declared field is missing (naming the fields present).
+        An empty layer, or a declared field missing (naming the fields present).
     """
+    if len(raw) == 0:
+        msg = f"communes: {source} holds no feature"
+        raise InputError(msg)
     present = [c for c in raw.columns if c != raw.geometry.name]
+    fields = {
+        "code_field": code_field,
+        "name_field": name_field,
+        "epci_field": epci_field,
+        "population_field": population_field,
+        "epci_name_field": epci_name_field,
+    }
     for key, name in fields.items():
         if name is not None and name not in raw.columns:
             msg = (
@@ -245,6 +270,15 @@ OVERLAP_NOTICE_HA = 1.0
 OVERLAP_REFUSE_SHARE = 0.5
 
 
+#: Why a commune layer whose communes cover one another is refused.
+_COVERING_COMMUNES = (
+    "communes: {source} holds communes that cover one another ({shown}); a commune "
+    "layer must not hold the same commune twice, nor communes déléguées beside their "
+    "commune nouvelle: keep one level (e.g. Admin Express COMMUNE, not "
+    "COMMUNE_ASSOCIEE_OU_DELEGUEE)"
+)
+
+
 def check_overlaps(communes: gpd.GeoDataFrame, source: str) -> list[Notice]:
     """Find communes whose surfaces overlap (a commune layer is a partition).
 
@@ -288,13 +322,7 @@ def check_overlaps(communes: gpd.GeoDataFrame, source: str) -> list[Notice]:
                 strict=True,
             )
         )  # fmt: skip
-        msg = (
-            f"communes: {source} holds communes that cover one another ({shown}); a commune "
-            "layer must not hold the same commune twice, nor communes déléguées beside their "
-            "commune nouvelle: keep one level (e.g. Admin Express COMMUNE, not "
-            "COMMUNE_ASSOCIEE_OU_DELEGUEE)"
-        )
-        raise InputError(msg)
+        raise InputError(_COVERING_COMMUNES.format(source=source, shown=shown))
     listed = overlap_ha > OVERLAP_NOTICE_HA
     if not listed.any():
         return []

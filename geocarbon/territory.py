@@ -57,6 +57,14 @@ class Selection:
     notices: list[Notice] = field(default_factory=list)
 
 
+#: Why ``territory.epci`` cannot be used when no input gives the EPCI of the communes.
+_UNKNOWN_MEMBERSHIP = (
+    "territory.epci: EPCI membership is unknown ({source} has no EPCI): set "
+    "communes.epci_field to the layer's EPCI field, or give communes.table (a commune "
+    "table with an EPCI column, e.g. ADEME's communes_17122018.csv)"
+)
+
+
 def select_communes(
     codes: pd.Series,
     epci: pd.Series,
@@ -96,12 +104,7 @@ def select_communes(
     epci = epci.reset_index(drop=True)
     mask = np.zeros(len(codes), dtype=bool)
     if epci_codes and epci_source is None:
-        msg = (
-            f"territory.epci: EPCI membership is unknown ({source} has no EPCI): set "
-            "communes.epci_field to the layer's EPCI field, or give communes.table (a commune "
-            "table with an EPCI column, e.g. ADEME's communes_17122018.csv)"
-        )
-        raise InputError(msg)
+        raise InputError(_UNKNOWN_MEMBERSHIP.format(source=source))
     deps = departement_of(codes)
     checks = (
         ("epci", epci_codes, epci.astype(object).where(epci.notna(), "").astype(str), epci_source),
@@ -275,11 +278,10 @@ def level_rows(
     Parameters
     ----------
     values : DataFrame
-        Figures per commune (index = commune code), summed over EPCIs and the territory;
-        NaN where the commune has no data.
+        Figures per commune (index = commune code; NaN: no data), summed per EPCI and territory.
     communes : DataFrame
         ``commune_code``, ``commune_name``, ``epci_code`` and optionally ``epci_name``
-        of every commune of the run.
+        of every commune of the run (one without EPCI counts in the territory row only).
     territory_name : str
         Name of the territory row.
     has_data : Series
@@ -287,46 +289,29 @@ def level_rows(
     epci_sizes : DataFrame or None
         :func:`epci_coverage` of the run (None without EPCIs).
     share : Series, optional
-        Per commune code: share (0–1) of the commune covered by the data
-        (``landcover_covered_share``); the EPCI and territory shares are area-weighted by
-        ``weights``.
+        Per commune code: covered share (0–1); EPCI and territory shares weighted by ``weights``.
     weights : Series, optional
         Per commune code: area [ha] used to weight ``share``.
     what : str
         What the data are, for the coverage note ("land cover", "building data"...).
     share_column : str
-        Name of the column holding ``share`` (``landcover_covered_share`` by default;
-        e.g. ``pv_covered_share``, ``population_covered_share``).
+        Column holding ``share`` (e.g. ``pv_covered_share``, ``population_covered_share``).
     complete : Series, optional
-        Per commune code: whether the commune's figures cover the whole commune (default:
-        ``has_data``). A commune with data that is not complete (figures summed over the
-        part covered) is flagged ``complete`` false with a note, and so are its EPCI and
-        the territory.
+        Per commune code: whether its figures cover the whole commune (default ``has_data``).
+        A commune with data but not complete (figures summed over the part covered) is
+        flagged ``complete`` false with a note, and so are its EPCI and the territory.
     territory_note : str, optional
-        Why the territory itself is not whole (e.g. it was picked by an EPCI the run holds
-        only part of): the territory row is then flagged, with this note.
+        Why the territory is not whole (e.g. picked by an EPCI held in part): notes its row.
 
     Returns
     -------
     DataFrame
         ``level``, ``code``, ``name``, the figures, ``share_column`` (if ``share``) and
-        :data:`COVERAGE_COLUMNS`. EPCI rows are ordered by code; a commune
-        without EPCI is counted in the territory only.
+        :data:`COVERAGE_COLUMNS`; EPCI rows are ordered by code.
     """
     base = communes.set_index("commune_code")
-    codes = base.index
-    data = has_data.reindex(codes).fillna(False).astype(bool)
-    per_commune = _PerCommune(
-        codes=codes,
-        values=values.reindex(codes),
-        has_data=data,
-        whole=(
-            data if complete is None else complete.reindex(codes).fillna(False).astype(bool) & data
-        ),
-        share=share,
-        weights=weights,
-        share_column=share_column,
-        what=what,
+    per_commune = _PerCommune.aligned(
+        base.index, values, has_data, complete, share, weights, share_column, what
     )
     frames = [_commune_level(base, per_commune)]
     if "epci_code" in base.columns and base["epci_code"].notna().any():
@@ -356,6 +341,26 @@ class _PerCommune:
     """Name of the column holding ``share``."""
     what: str
     """What the data are, for the coverage notes."""
+
+    @classmethod
+    def aligned(
+        cls,
+        codes: pd.Index,
+        values: pd.DataFrame,
+        has_data: pd.Series,
+        complete: pd.Series | None,
+        share: pd.Series | None,
+        weights: pd.Series | None,
+        share_column: str,
+        what: str,
+    ) -> _PerCommune:
+        """The arguments of :func:`level_rows` aligned on ``codes`` (a commune is whole when
+        it has data and, if ``complete`` is given, is complete)."""
+        data = has_data.reindex(codes).fillna(False).astype(bool)
+        whole = (
+            data if complete is None else complete.reindex(codes).fillna(False).astype(bool) & data
+        )
+        return cls(codes, values.reindex(codes), data, whole, share, weights, share_column, what)
 
 
 def _commune_level(base: pd.DataFrame, per_commune: _PerCommune) -> pd.DataFrame:

@@ -534,20 +534,24 @@ def check_landcover_excess(
         raise InputError(msg)
     if not mild.any():
         return []
-    return [
-        Notice(
-            "landcover_exceeds_area",
-            f"communes whose counted land cover exceeds their area by more than "
-            f"{LANDCOVER_EXCESS_SHARE:.0%} + {LANDCOVER_EXCESS_PIXELS:g} pixel "
-            f"({pixel_ha:,.2f} ha per pixel; pixel-centre counting): their stocks are overestimated",
-            _excess_figures(mild, codes, counted, true),
-            facts={
-                "excess_share": LANDCOVER_EXCESS_SHARE,
-                "excess_pixels": LANDCOVER_EXCESS_PIXELS,
-                "pixel_ha": pixel_ha,
-            },
-        )
-    ]
+    return [_excess_notice(_excess_figures(mild, codes, counted, true), pixel_ha)]
+
+
+def _excess_notice(items: list[str], pixel_ha: float) -> Notice:
+    """The notice listing the communes whose counted land cover exceeds their area beyond
+    the tolerance (``pixel_ha``: area of one pixel [ha])."""
+    return Notice(
+        "landcover_exceeds_area",
+        f"communes whose counted land cover exceeds their area by more than "
+        f"{LANDCOVER_EXCESS_SHARE:.0%} + {LANDCOVER_EXCESS_PIXELS:g} pixel "
+        f"({pixel_ha:,.2f} ha per pixel; pixel-centre counting): their stocks are overestimated",
+        items,
+        facts={
+            "excess_share": LANDCOVER_EXCESS_SHARE,
+            "excess_pixels": LANDCOVER_EXCESS_PIXELS,
+            "pixel_ha": pixel_ha,
+        },
+    )
 
 
 def _excess_figures(
