@@ -65,12 +65,17 @@ class ChargingCapability(Capability):
         return cfg.charging is not None
 
     def read(self, cfg: PipelineConfig, inputs: Inputs) -> None:
+        from geocarbon.capabilities.charging_step import read_charging_inputs
+
         inputs.files.update(declared_files(self.inputs, cfg))
+        inputs.parts[self.name] = read_charging_inputs(cfg, inputs.communes)
 
     def validate(self, cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
         from geocarbon.capabilities.charging_step import validate_charging
 
-        return validate_charging(cfg, inputs.communes, inputs.known_commune_codes)
+        return validate_charging(
+            cfg, inputs.communes, inputs.known_commune_codes, inputs.parts[self.name]
+        )
 
     def compute(
         self, cfg: PipelineConfig, inputs: Inputs, results: Results, timer: Timer,
@@ -84,6 +89,7 @@ class ChargingCapability(Capability):
                 results.communes,
                 inputs.known_commune_codes,
                 results.notices,
+                inputs.parts[self.name],
                 inputs.epci_sizes,
                 inputs.territory_note,
             )

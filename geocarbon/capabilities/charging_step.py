@@ -4,7 +4,7 @@ territory, population access, targets, outputs and map."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -62,17 +62,47 @@ class ChargingResults:
     targets: pd.DataFrame
 
 
-def charging_input_files(cfg: PipelineConfig) -> dict[str, Path]:
-    """Files the charging step reads (for provenance)."""
-    assert cfg.charging is not None
-    files = {"charging_points": cfg.charging.points.path}
-    if cfg.charging.population_raster is not None:
-        files["population_raster"] = cfg.charging.population_raster
-    if cfg.charging.ev_fleet is not None:
-        files["ev_fleet"] = cfg.charging.ev_fleet.path
-    if cfg.charging.road_network is not None:
-        files["road_network"] = cfg.charging.road_network.path
-    return files
+@dataclass
+class ChargingInputs:
+    """The charging inputs, read and checked: ``run`` and ``validate`` read them here, and
+    the computation reads nothing more (:func:`compute_charging`). Each input keeps its own
+    notices, added to the run's where the computation uses it."""
+
+    points: pd.DataFrame
+    """Charging points as a flat table (before cleaning)."""
+    points_notices: list[Notice]
+    cells: tuple[RasterInfo, np.ndarray, np.ndarray] | None = None
+    """Population raster, cell centres (n, 2) in its CRS, population [inhabitants]."""
+    cells_notices: list[Notice] = field(default_factory=list)
+    roads: gpd.GeoSeries | None = None
+    """Road lines of ``charging.road_network``."""
+    roads_notices: list[Notice] = field(default_factory=list)
+    fleet: tuple[np.ndarray, np.ndarray] | None = None
+    """Battery and plug-in hybrid EVs of each commune [vehicles]."""
+    fleet_notices: list[Notice] = field(default_factory=list)
+
+
+def read_charging_inputs(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> ChargingInputs:
+    """Read and check every charging input the pipeline names (points, population cells
+    over the communes, road network, EV fleet)."""
+    charging = cfg.charging
+    assert charging is not None
+    raw, notices = read_points(charging)
+    read = ChargingInputs(raw, notices)
+    if charging.population_raster is not None:
+        # block by block, over the communes only: a truncated file is caught here
+        info, xy, pop, read.cells_notices = population_cells(cfg, communes)
+        read.cells = (info, xy, pop)
+    if charging.road_network is not None:
+        from geocarbon.charging.network import road_lines
+
+        roads = read_vector(charging.road_network.path, "road network", charging.road_network.layer)
+        found, read.roads_notices = road_lines(roads.geometry, str(charging.road_network.path))
+        read.roads = gpd.GeoSeries(found, crs=roads.crs)
+    if charging.ev_fleet is not None:
+        bev, phev, read.fleet_notices = read_ev_fleet(charging, communes)
+        read.fleet = (bev, phev)
+    return read
 
 
 def read_points(charging: ChargingConfig) -> tuple[pd.DataFrame, list[Notice]]:
@@ -93,30 +123,22 @@ def read_points(charging: ChargingConfig) -> tuple[pd.DataFrame, list[Notice]]:
 
 
 def validate_charging(
-    cfg: PipelineConfig, communes: gpd.GeoDataFrame, known_codes: set[str]
+    cfg: PipelineConfig,
+    communes: gpd.GeoDataFrame,
+    known_codes: set[str],
+    read: ChargingInputs,
 ) -> list[Notice]:
-    """Check the charging inputs without computing the indicators.
+    """Check the charging inputs (as :func:`read_charging_inputs` read them) without
+    computing the indicators: the points are cleaned as a run cleans them.
 
     ``known_codes``: commune codes known to exist (the territory's and the commune table's,
     which lists every French commune), to tell postal codes from INSEE codes.
     """
     charging = cfg.charging
     assert charging is not None
-    raw, notices = read_points(charging)
-    points = clean_points(raw, communes, known_codes)
-    notices += point_notices(points, str(charging.points.path))
-    if charging.population_raster is not None:
-        # the same cells as a run reads (block by block): a truncated file is caught here
-        _, _, _, more = population_cells(cfg, communes)
-        notices += more
-    if charging.road_network is not None:
-        from geocarbon.charging.network import road_lines
-
-        roads = read_vector(charging.road_network.path, "road network", charging.road_network.layer)
-        notices += road_lines(roads.geometry, str(charging.road_network.path))[1]
-    if charging.ev_fleet is not None:
-        notices += read_ev_fleet(charging, communes)[2]
-    return notices
+    points = clean_points(read.points, communes, known_codes)
+    notices = [*read.points_notices, *point_notices(points, str(charging.points.path))]
+    return notices + read.cells_notices + read.roads_notices + read.fleet_notices
 
 
 def population_cells(
@@ -171,6 +193,7 @@ def compute_charging(
     communes: gpd.GeoDataFrame,
     known_codes: set[str],
     notices: list[Notice],
+    read: ChargingInputs,
     epci_sizes: pd.DataFrame | None = None,
     territory_note: str = "",
 ) -> ChargingResults:
@@ -180,15 +203,14 @@ def compute_charging(
     """
     charging = cfg.charging
     assert charging is not None
-    raw, more = read_points(charging)
-    points = clean_points(raw, communes, known_codes)
-    notices += more
+    points = clean_points(read.points, communes, known_codes)
+    notices += read.points_notices
     notices += point_notices(points, str(charging.points.path))
     in_territory = points[points["commune_code"] != ""]
     _point_counts(communes, points)
     access = None
     if charging.population_raster is not None:
-        access = _population_access(cfg, communes, in_territory, notices)
+        access = _population_access(cfg, communes, in_territory, notices, read)
     else:
         notices.append(
             Notice(
@@ -198,7 +220,9 @@ def compute_charging(
             )
         )
     if charging.ev_fleet is not None:
-        _ev_fleet(charging, communes, notices)
+        assert read.fleet is not None
+        notices += read.fleet_notices
+        _ev_fleet(charging, communes, *read.fleet)
     indicators = indicator_table(communes, charging, cfg.name, epci_sizes, territory_note)
     targets = charging_targets(charging, communes, indicators)
     logger.info(
@@ -235,6 +259,7 @@ def _population_access(
     communes: gpd.GeoDataFrame,
     points: gpd.GeoDataFrame,
     notices: list[Notice],
+    read: ChargingInputs,
 ) -> gpd.GeoDataFrame:
     """Distance from each populated cell to the nearest charging point, and the population
     access indicators of each commune (added to ``communes``, changed in place).
@@ -250,7 +275,7 @@ def _population_access(
     assert charging is not None and charging.population_raster is not None
     eq = local_equal_area_crs(communes)
     zones = communes.to_crs(eq)
-    info, cells = _commune_cells(cfg, communes, zones, notices)
+    info, cells = _commune_cells(charging, read, zones, notices)
     cells_xy = cells.to_crs(eq).geometry
     cxy = np.column_stack([cells_xy.x, cells_xy.y])
     located = points[points.geometry.notna()].to_crs(eq)
@@ -263,7 +288,7 @@ def _population_access(
         "unknown_power_distance_m": pxy[np.isnan(located_kw)],
     }
     if charging.road_network is not None:
-        notices += _network_distances(charging, info, cells, cxy, targets, zones)
+        notices += _network_distances(charging, read, info, cells, cxy, targets, zones)
     else:
         for column, target_xy in targets.items():
             cells[column] = nearest_distance_m(cxy, target_xy)
@@ -280,8 +305,8 @@ def _population_access(
 
 
 def _commune_cells(
-    cfg: PipelineConfig,
-    communes: gpd.GeoDataFrame,
+    charging: ChargingConfig,
+    read: ChargingInputs,
     zones: gpd.GeoDataFrame,
     notices: list[Notice],
 ) -> tuple[RasterInfo, gpd.GeoDataFrame]:
@@ -293,10 +318,9 @@ def _commune_cells(
     InputError
         No populated cell centre lies in the communes.
     """
-    charging = cfg.charging
-    assert charging is not None
-    info, xy, pop, more = population_cells(cfg, communes)
-    notices += more
+    assert read.cells is not None
+    info, xy, pop = read.cells
+    notices += read.cells_notices
     cells = gpd.GeoDataFrame(
         {"population": pop, "cell_size_m": abs(info.transform.a)},
         geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
@@ -316,6 +340,7 @@ def _commune_cells(
 
 def _network_distances(
     charging: ChargingConfig,
+    read: ChargingInputs,
     info: RasterInfo,
     cells: gpd.GeoDataFrame,
     cxy: np.ndarray,
@@ -330,26 +355,17 @@ def _network_distances(
     Returns the notices of the road network and of the populated cells no road links to a
     point.
     """
-    from geocarbon.charging.network import (
-        SEGMENT_MAX_M,
-        lines_in_territory,
-        network_distance_m,
-        road_lines,
-    )
+    from geocarbon.charging.network import SEGMENT_MAX_M, lines_in_territory, network_distance_m
 
-    assert charging.road_network is not None
+    assert charging.road_network is not None and read.roads is not None
     source = str(charging.road_network.path)
-    roads = read_vector(charging.road_network.path, "road network", charging.road_network.layer)
-    found, road_notices = road_lines(roads.geometry, source)
-    notices = [*road_notices]
+    notices = [*read.roads_notices]
     segment_m = min(SEGMENT_MAX_M, _cell_side_m(info) / 2.0)
     # the territory's extent plus the longest access distance: paths that leave it further
     # are not followed, and one continent-long line cannot fill the memory
     margin_m = max([charging.white_zone_m, *charging.distances_m])
     x0, y0, x1, y1 = (float(v) for v in zones.total_bounds)
-    lines = lines_in_territory(
-        gpd.GeoSeries(found, crs=roads.crs), zones.crs, (x0, y0, x1, y1), margin_m, segment_m
-    )
+    lines = lines_in_territory(read.roads, zones.crs, (x0, y0, x1, y1), margin_m, segment_m)
     for column, target_xy in targets.items():
         cells[column] = network_distance_m(lines, cxy, target_xy, segment_m)
     cells["distance_kind"] = "network"
@@ -551,12 +567,12 @@ def _fleet_table(fleet_cfg: EvFleetConfig) -> tuple[pd.DataFrame, list[Notice]]:
     return table[~repeated], [notice]
 
 
-def _ev_fleet(charging: ChargingConfig, communes: gpd.GeoDataFrame, notices: list[Notice]) -> None:
-    """Add the EV fleet of each commune to ``communes`` (changed in place): ``ev_bev``,
-    ``ev_phev`` [vehicles], ``ev_afir_required_kw`` (the AFIR power the fleet needs [kW]) and
-    ``ev_kw_per_bev`` [kW per battery EV; empty without one]."""
-    bev, phev, more = read_ev_fleet(charging, communes)
-    notices += more
+def _ev_fleet(
+    charging: ChargingConfig, communes: gpd.GeoDataFrame, bev: np.ndarray, phev: np.ndarray
+) -> None:
+    """Add the EV fleet of each commune (``bev``, ``phev`` [vehicles]) to ``communes``
+    (changed in place): ``ev_bev``, ``ev_phev``, ``ev_afir_required_kw`` (the AFIR power the
+    fleet needs [kW]) and ``ev_kw_per_bev`` [kW per battery EV; empty without one]."""
     communes["ev_bev"] = bev
     communes["ev_phev"] = phev
     need = charging.afir_kw_per_bev * bev + charging.afir_kw_per_phev * phev
