@@ -343,7 +343,7 @@ def _partial_territory_note(epci_sizes: pd.DataFrame, epci_codes: list[str]) -> 
     )
 
 
-def communes_from_table(table: pd.DataFrame, tcfg: Any, source: str) -> gpd.GeoDataFrame:
+def communes_from_table(table: pd.DataFrame, table_cfg: Any, source: str) -> gpd.GeoDataFrame:
     """The communes of a run without boundaries, from its commune table (no geometry).
 
     Raises
@@ -351,27 +351,31 @@ def communes_from_table(table: pd.DataFrame, tcfg: Any, source: str) -> gpd.GeoD
     InputError
         Communes without code, or listed twice with different values.
     """
-    codes = normalise_codes(table[tcfg.code_field])
+    codes = normalise_codes(table[table_cfg.code_field])
     if codes.isna().any():
         lines = ", ".join(str(i + 2) for i in np.flatnonzero(codes.isna().to_numpy())[:10])
-        msg = f"commune table {source}: rows without a commune code in column {tcfg.code_field!r} (lines {lines})"
+        msg = f"commune table {source}: rows without a commune code in column {table_cfg.code_field!r} (lines {lines})"
         raise InputError(msg)
     frame = pd.DataFrame(
         {
             "commune_code": codes.to_numpy(),
             "commune_name": (
-                table[tcfg.name_field].astype("string").fillna("").astype(object).to_numpy()
-                if tcfg.name_field
+                table[table_cfg.name_field].astype("string").fillna("").astype(object).to_numpy()
+                if table_cfg.name_field
                 else ""
             ),
             "epci_code": (
-                normalise_codes(table[tcfg.epci_field]).to_numpy() if tcfg.epci_field else None
+                normalise_codes(table[table_cfg.epci_field]).to_numpy()
+                if table_cfg.epci_field
+                else None
             ),
         }
     )
-    if tcfg.population_field:
+    if table_cfg.population_field:
         values, _ = population_values(
-            table[tcfg.population_field], codes, f"{source}, column {tcfg.population_field!r}"
+            table[table_cfg.population_field],
+            codes,
+            f"{source}, column {table_cfg.population_field!r}",
         )
         frame["population"] = values
     distinct = frame.drop_duplicates()
