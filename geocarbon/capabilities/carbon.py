@@ -116,11 +116,12 @@ class CarbonCapability(Capability):
         return cfg.land_source is not None
 
     def read(self, cfg: PipelineConfig, inputs: Inputs) -> None:
-        from geocarbon.capabilities.carbon_step import read_carbon_inputs
+        from geocarbon.capabilities.carbon_step import read_carbon_inputs, read_carbon_tables
 
         inputs.landcover, inputs.forest_map, inputs.landcover_before = read_carbon_inputs(
             cfg, inputs.files
         )
+        inputs.parts[self.name] = read_carbon_tables(cfg)
 
     def validate(self, cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
         from geocarbon.capabilities.carbon_step import validate_carbon

@@ -114,6 +114,56 @@ from geocarbon.zonal import (
 logger = logging.getLogger(__name__)
 
 
+@dataclass
+class CarbonTables:
+    """The carbon steps' tables, read in the read phase (``run`` and ``validate``); the
+    computation reads no table itself (the rasters are streamed block by block)."""
+
+    mapping: pd.DataFrame | None = None
+    """``code,category`` table of a ``table`` nomenclature."""
+    aldo: AldoTables | None = None
+    """ALDO's reference tables (``carbon.coefficients: aldo``)."""
+    generic: tuple[pd.DataFrame, str] | None = None
+    """Generic coefficient table and where it was read from."""
+    growth: pd.DataFrame | None = None
+    """Generic forest growth table (flows with the generic set)."""
+    changes: pd.DataFrame | None = None
+    """The land-use change table as read (``flows.change_table``)."""
+    areas: pd.DataFrame | None = None
+    """The area table as read (``areas``)."""
+
+
+def read_carbon_tables(cfg: PipelineConfig) -> CarbonTables:
+    """Read every table the carbon steps use (each read and checked once)."""
+    source = cfg.land_source
+    assert source is not None
+    tables = CarbonTables()
+    if source.nomenclature == "table":
+        assert source.mapping is not None
+        tables.mapping = read_csv(
+            source.mapping, "land-cover mapping", required=["code", "category"]
+        )
+    if cfg.carbon.coefficients == "aldo":
+        assert cfg.carbon.aldo_dir is not None
+        tables.aldo = read_aldo_tables(
+            cfg.carbon.aldo_dir, cfg.carbon.forest_locations, flows=cfg.flows is not None
+        )
+    else:
+        tables.generic = read_generic_table(cfg.carbon.generic_table)
+        if cfg.flows is not None:
+            tables.growth = read_generic_growth_table()
+    if cfg.flows is not None and cfg.flows.change_table is not None:
+        table_cfg = cfg.flows.change_table
+        tables.changes = read_csv(
+            table_cfg.path, "change table", dtype=object, sep=table_cfg.separator
+        )
+    if cfg.areas is not None:
+        tables.areas = read_csv(
+            cfg.areas.path, "area table", dtype=object, sep=cfg.areas.separator, na_values=[""]
+        )
+    return tables
+
+
 def read_carbon_inputs(
     cfg: PipelineConfig, files: dict[str, Path]
 ) -> tuple[RasterInfo | None, RasterInfo | None, RasterInfo | None]:
@@ -223,15 +273,14 @@ def landcover_nodata(cfg: PipelineConfig) -> list[float]:
     return [*cfg.landcover.nodata_values, *extra]
 
 
-def landcover_mapping(cfg: PipelineConfig) -> dict[int, str]:
+def landcover_mapping(cfg: PipelineConfig, tables: CarbonTables) -> dict[int, str]:
     """Code → category mapping of the land cover or the area table (nomenclature, then
     overrides)."""
     source = cfg.land_source
     assert source is not None
     if source.nomenclature == "table":
-        assert source.mapping is not None
-        table = read_csv(source.mapping, "land-cover mapping", required=["code", "category"])
-        mapping = mapping_from_table(table, str(source.mapping))
+        assert source.mapping is not None and tables.mapping is not None
+        mapping = mapping_from_table(tables.mapping, str(source.mapping))
     elif source.nomenclature == "clc_grid_code":
         mapping = {grid: CLC_CATEGORIES[code] for grid, code in CLC_GRID_CODES.items()}
     else:
@@ -328,16 +377,17 @@ def _per_commune(
     return found.dropna(), notices
 
 
-def reference_stocks(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> CoefficientSet:
-    """Reference stocks per commune from the configured coefficient set, with overrides."""
+def reference_stocks(
+    cfg: PipelineConfig, communes: gpd.GeoDataFrame, read: CarbonTables
+) -> CoefficientSet:
+    """Reference stocks per commune from the configured coefficient set (as ``read``), with
+    overrides."""
     notices: list[Notice] = []
     codes = communes["commune_code"].to_numpy()
     tables = zpc = region = None
     if cfg.carbon.coefficients == "aldo":
-        assert cfg.carbon.aldo_dir is not None
-        tables = read_aldo_tables(
-            cfg.carbon.aldo_dir, cfg.carbon.forest_locations, flows=cfg.flows is not None
-        )
+        assert cfg.carbon.aldo_dir is not None and read.aldo is not None
+        tables = read.aldo
         folder = cfg.carbon.aldo_dir
         zpc, more = _per_commune(
             communes, tables.zpc, "zpc", f"pedoclimatic zone ({folder / ALDO_FILES['zpc']})"
@@ -354,7 +404,8 @@ def reference_stocks(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> Coeffic
         notices += unmatched_forest_locations(tables, codes)
         origin = f"ALDO tables in {cfg.carbon.aldo_dir}"
     else:
-        table, origin = read_generic_table(cfg.carbon.generic_table)
+        assert read.generic is not None
+        table, origin = read.generic
         reference = generic_reference_stocks(table, codes, origin)
     reference, more = apply_overrides(reference, cfg.carbon.overrides)
     notices += more
@@ -364,11 +415,12 @@ def reference_stocks(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> Coeffic
 def read_change_table(
     cfg: PipelineConfig, inputs: Inputs, mapping: dict[int, str]
 ) -> tuple[pd.DataFrame, list[Notice]]:
-    """Read and check the pipeline's land-use change table (the territory's rows)."""
+    """Check the pipeline's land-use change table, as read (the territory's rows)."""
     assert cfg.flows is not None and cfg.flows.change_table is not None
     communes = inputs.communes
     table_cfg = cfg.flows.change_table
-    raw = read_csv(table_cfg.path, "change table", dtype=object, sep=table_cfg.separator)
+    raw = inputs.parts["carbon"].changes
+    assert raw is not None
     changes, notices = prepare_change_table(
         raw,
         source=str(table_cfg.path),
@@ -393,7 +445,7 @@ def read_change_table(
 
 
 def flow_coefficients(
-    cfg: PipelineConfig, coefficients: CoefficientSet, codes: np.ndarray
+    cfg: PipelineConfig, coefficients: CoefficientSet, codes: np.ndarray, read: CarbonTables
 ) -> tuple[LucCoefficients, ForestGrowthCoefficients, pd.DataFrame | None]:
     """Land-use-change units, forest growth and (ALDO only) wood-use shares for the
     communes ``codes`` (used by ``run`` and by ``validate``, so that both refuse the same
@@ -422,7 +474,8 @@ def flow_coefficients(
         shares = aldo_wood_shares(tables, coefficients.region)
         return luc, growth, shares
     luc = generic_luc_coefficients(reference)
-    growth = generic_forest_growth(read_generic_growth_table(), codes)
+    assert read.growth is not None
+    growth = generic_forest_growth(read.growth, codes)
     return luc, growth, None
 
 
@@ -467,7 +520,7 @@ def compute_flows(
     forest_areas = stocks[stocks["category"].isin(FOREST_CATEGORIES)].drop_duplicates(
         ["commune_code", "category"]
     )[["commune_code", "category", "area_ha"]]
-    luc, growth, shares = flow_coefficients(cfg, coefficients, coefficients.codes)
+    luc, growth, shares = flow_coefficients(cfg, coefficients, coefficients.codes, inputs.parts["carbon"])
     if land.level == "epci":
         growth = ForestGrowthCoefficients(zone_mean(growth.table, zone_of, ["category"]))
         shares = zone_mean(shares, zone_of, []) if shares is not None else None
@@ -711,7 +764,7 @@ def landuse_from_raster(
     with timer.step("zonal"):
         zonal = landcover_crosstab(cfg, inputs, pixel_areas, progress)
     with timer.step("landuse"):
-        mapping = landcover_mapping(cfg)
+        mapping = landcover_mapping(cfg, inputs.parts["carbon"])
         landuse = landuse_areas_from_zonal(zonal, communes, mapping, cfg)
         no_pixel = communes["commune_code"][zonal.pixel_count == 0].tolist()
         if no_pixel:
@@ -844,9 +897,8 @@ def landuse_from_table(cfg: PipelineConfig, inputs: Inputs, notices: list[Notice
     assert cfg.areas is not None
     areas_cfg = cfg.areas
     source = str(areas_cfg.path)
-    raw = read_csv(
-        areas_cfg.path, "area table", dtype=object, sep=areas_cfg.separator, na_values=[""]
-    )
+    raw = inputs.parts["carbon"].areas
+    assert raw is not None
     table = area_table_long(
         raw,
         source=source,
@@ -857,7 +909,7 @@ def landuse_from_table(cfg: PipelineConfig, inputs: Inputs, notices: list[Notice
     )
     if areas_cfg.layout == "long":
         notices += repeated_area_rows_notices(raw, areas_cfg, source)
-    mapping = landcover_mapping(cfg)
+    mapping = landcover_mapping(cfg, inputs.parts["carbon"])
     found = table.groupby("landuse_code")["area_ha"].sum()
     check_mapping_covers(found, mapping, source)
     per_zone = table.groupby("commune_code")["area_ha"].sum()
@@ -1099,7 +1151,7 @@ def compute_carbon(
     else:
         with timer.step("areas"):
             land = landuse_from_table(cfg, inputs, notices)
-    mapping = landcover_mapping(cfg)
+    mapping = landcover_mapping(cfg, inputs.parts["carbon"])
     zones = land.zones
     with timer.step("stocks"):
         coefficients, reference = zone_coefficients(cfg, inputs, land)
@@ -1158,7 +1210,7 @@ def zone_coefficients(
     """
     communes = inputs.communes
     coeff_communes = communes[communes["commune_code"].map(land.zone_of).isin(land.zones.index)]
-    coefficients = reference_stocks(cfg, coeff_communes)
+    coefficients = reference_stocks(cfg, coeff_communes, inputs.parts["carbon"])
     reference = coefficients.reference
     if land.level == "epci":
         reference = zone_mean(reference, land.zone_of, ["category", "pool"])
@@ -1908,7 +1960,7 @@ def sequestration_document(cfg: PipelineConfig, results: Results) -> dict[str, A
 def validate_carbon(cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
     """Every check of the carbon steps' inputs, without computing stocks or flows."""
     notices: list[Notice] = []
-    mapping = landcover_mapping(cfg)
+    mapping = landcover_mapping(cfg, inputs.parts["carbon"])
     communes = inputs.communes
     if cfg.landcover is not None:
         assert inputs.landcover is not None
@@ -1929,10 +1981,10 @@ def validate_carbon(cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
     check_override_categories(cfg.carbon.overrides)
     # the same coefficient lookups as run (tables, zones, regions, flux cells), for the
     # territory's communes
-    coefficients = reference_stocks(cfg, communes)
+    coefficients = reference_stocks(cfg, communes, inputs.parts["carbon"])
     notices += coefficients.notices
     if cfg.flows is not None:
-        flow_coefficients(cfg, coefficients, coefficients.codes)
+        flow_coefficients(cfg, coefficients, coefficients.codes, inputs.parts["carbon"])
     if cfg.flows is not None and cfg.flows.change_table is not None:
         _, more = read_change_table(cfg, inputs, mapping)
         notices += more
