@@ -16,6 +16,7 @@ from geocarbon.report import (
     coverage_sentence,
     esc,
     figure,
+    in_language,
     kpi,
     number,
     percent,
@@ -66,15 +67,11 @@ def stocks_section(rep: ReportBuilder) -> None:
         f"{esc(without_paths(coefficient_set(rep.cfg, r, lang)))}</p>",
     ]
     summary = r.summary
-    rep.parts.append(
-        figure(charts.stocks_by_category(summary, lang), phrase("stocks_chart", lang))
-    )
+    rep.parts.append(figure(charts.stocks_by_category(summary, lang), phrase("stocks_chart", lang)))
     if r.carbon_level == "commune":
         rep.static_map("stock_tc_per_ha", phrase("stocks_map", lang))
     rows = summary[summary["category"] != "total"]
-    by_cat = rows.pivot_table(
-        index="category", columns="pool", values="stock_tc", aggfunc="sum"
-    )
+    by_cat = rows.pivot_table(index="category", columns="pool", values="stock_tc", aggfunc="sum")
     pools = [p for p in ("soil", "litter", "live_biomass", "dead_wood") if p in by_cat.columns]
     by_cat = by_cat[pools]
     area_by = rows.groupby("category")["area_ha"].first()
@@ -153,73 +150,74 @@ def flows_section(rep: ReportBuilder) -> None:
     rep.epci_table(rows[cols])
 
 
+#: How the stocks and the flows are computed (French, English).
+STOCKS_METHOD = (
+    "Stocks : surface de chaque occupation du sol par commune (pixels de la carte d'occupation "
+    "du sol, ou table de surfaces) multipliée par les stocks de référence par hectare de chaque "
+    "réservoir (sol 0–30 cm, litière, biomasse vivante, bois mort).",
+    "Stocks: area of each land use per commune (land-cover pixels, or an area table) times the "
+    "reference stock per hectare of each pool (soil 0–30 cm, litter, live biomass, dead wood).",
+)
+FLOWS_METHOD = (
+    "Flux : changements d'occupation des sols entre les deux dates (différence de stocks "
+    "répartie sur la période), croissance forestière nette des prélèvements, N2O des sols "
+    "déstockés ; regroupés selon les catégories du PCAET (Forêt, Sols agricoles, Autres sols, "
+    "Produits bois), en tCO2e par an, comme l'outil ALDO de l'ADEME.",
+    "Flows: land-use changes between the two dates (stock difference spread over the period), "
+    "forest growth net of harvest, N2O of soils losing carbon; grouped in the PCAET categories "
+    "(forest, agricultural soils, other soils, wood products), in tCO2e per year, as ADEME's "
+    "ALDO tool does.",
+)
+#: Sources of the land cover and the coefficients (French, English).
+CLC_SOURCE = (
+    "Occupation du sol : Corine Land Cover, © Union européenne, programme Copernicus Land "
+    "Monitoring Service, Agence européenne pour l'environnement (données libres, citation de la "
+    "source requise).",
+    "Land cover: Corine Land Cover, © European Union, Copernicus Land Monitoring Service, "
+    "European Environment Agency (free data, source attribution required).",
+)
+OTHER_LANDCOVER_SOURCE = (
+    "Occupation du sol : carte fournie au calcul (voir Données d'entrée).",
+    "Land cover: the map given to the run (see Inputs).",
+)
+ALDO_SOURCE = (
+    "Stocks et flux de référence : outil ALDO, ADEME (Licence Ouverte Etalab 2.0).",
+    "Reference stocks and flows: ALDO tool, ADEME (Etalab Open Licence 2.0).",
+)
+GENERIC_SOURCE = (
+    "Coefficients : {described} (valeurs par défaut du GIEC, lignes directrices 2006 et "
+    "raffinement 2019).",
+    "Coefficients: {described} (IPCC default values, 2006 guidelines and 2019 refinement).",
+)
+
+
 def carbon_method_lines(cfg: Any, results: Any, lang: Language) -> list[str]:
-    """How the figures were computed, a sentence each (report's method section)."""
-    fr = lang == "fr"
-    out: list[str] = []
-    if results.summary is not None:
-        out.append(
-            "Stocks : surface de chaque occupation du sol par commune (pixels de la carte "
-            "d'occupation du sol, ou table de surfaces) multipliée par les stocks de référence "
-            "par hectare de chaque réservoir (sol 0–30 cm, litière, biomasse vivante, bois mort)."
-            if fr
-            else "Stocks: area of each land use per commune (land-cover pixels, or an area table) "
-            "times the reference stock per hectare of each pool (soil 0–30 cm, litter, live "
-            "biomass, dead wood)."
-        )
+    """How the figures were computed (report's method section)."""
+    out = [in_language(STOCKS_METHOD, lang)] if results.summary is not None else []
     if results.sequestration is not None:
-        out.append(
-            "Flux : changements d'occupation des sols entre les deux dates (différence de stocks "
-            "répartie sur la période), croissance forestière nette des prélèvements, N2O des sols "
-            "déstockés ; regroupés selon les catégories du PCAET (Forêt, Sols agricoles, Autres "
-            "sols, Produits bois), en tCO2e par an, comme l'outil ALDO de l'ADEME."
-            if fr
-            else "Flows: land-use changes between the two dates (stock difference spread over the "
-            "period), forest growth net of harvest, N2O of soils losing carbon; grouped in the "
-            "PCAET categories (forest, agricultural soils, other soils, wood products), in tCO2e "
-            "per year, as ADEME's ALDO tool does."
-        )
+        out.append(in_language(FLOWS_METHOD, lang))
     return out
 
 
-def carbon_source_lines(cfg: Any, results: Any, keys: set[str], lang: Language) -> list[tuple[str, str]]:
-    """Sources and attribution of the inputs ``keys``: (input key, sentence) pairs."""
-    fr = lang == "fr"
+def carbon_source_lines(
+    cfg: Any, results: Any, keys: set[str], lang: Language
+) -> list[tuple[str, str]]:
+    """Sources and attribution of the inputs ``keys``: (input role, sentence) pairs."""
     out: list[tuple[str, str]] = []
-    nomenclature = getattr(getattr(cfg, "landcover", None), "nomenclature", None)
-    if "landcover" in keys and nomenclature == "clc":
-        out.append(("landcover",
-            "Occupation du sol : Corine Land Cover, © Union européenne, programme Copernicus "
-            "Land Monitoring Service, Agence européenne pour l'environnement (données libres, "
-            "citation de la source requise)."
-            if fr
-            else "Land cover: Corine Land Cover, © European Union, Copernicus Land Monitoring "
-            "Service, European Environment Agency (free data, source attribution required)."
-        ))
-    elif "landcover" in keys:
-        out.append(("landcover",
-            "Occupation du sol : carte fournie au calcul (voir Données d'entrée)."
-            if fr
-            else "Land cover: the map given to the run (see Inputs)."
-        ))
+    if "landcover" in keys:
+        clc = getattr(getattr(cfg, "landcover", None), "nomenclature", None) == "clc"
+        out.append(("landcover", in_language(CLC_SOURCE if clc else OTHER_LANDCOVER_SOURCE, lang)))
+    if results.summary is None:
+        return out
     coeffs = without_paths(str(results.coefficient_set or ""))
-    described = without_paths(coefficient_set(cfg, results, lang)) if cfg is not None else coeffs
-    if results.summary is not None:
-        if (
-            "aldo" in coeffs.lower()
-            or getattr(getattr(cfg, "carbon", None), "coefficients", "") == "aldo"
-        ):
-            out.append(("coefficients",
-                "Stocks et flux de référence : outil ALDO, ADEME (Licence Ouverte Etalab 2.0)."
-                if fr
-                else "Reference stocks and flows: ALDO tool, ADEME (Etalab Open Licence 2.0)."
-            ))
-        else:
-            out.append(("coefficients",
-                f"Coefficients : {described} (valeurs par défaut du GIEC, lignes directrices 2006 "
-                "et raffinement 2019)."
-                if fr
-                else f"Coefficients: {described} (IPCC default values, 2006 guidelines and 2019 "
-                "refinement)."
-            ))
+    if (
+        "aldo" in coeffs.lower()
+        or getattr(getattr(cfg, "carbon", None), "coefficients", "") == "aldo"
+    ):
+        out.append(("coefficients", in_language(ALDO_SOURCE, lang)))
+    else:
+        described = (
+            without_paths(coefficient_set(cfg, results, lang)) if cfg is not None else coeffs
+        )
+        out.append(("coefficients", in_language(GENERIC_SOURCE, lang).format(described=described)))
     return out

@@ -13,10 +13,12 @@ from geocarbon.report import (
     coverage_sentence,
     esc,
     figure,
+    in_language,
     kpi,
     number,
     percent,
     phrase,
+    sources_of,
     target_row,
     target_value,
     target_year,
@@ -38,9 +40,7 @@ def charging_section(rep: ReportBuilder) -> None:
             f"ev_pop_share_within_{distances_km[-1]:g}km",
         )
         if share_col in row.index:
-            rep.kpis.append(
-                kpi(label(share_col, lang), percent(row[share_col], lang), coverage)
-            )
+            rep.kpis.append(kpi(label(share_col, lang), percent(row[share_col], lang), coverage))
         rep.parts.append("<div class='kpis'>")
         for col in ("ev_points", "ev_points_per_100k_inhab", share_col):
             if col in row.index:
@@ -86,9 +86,7 @@ def charging_target_rows(rep: ReportBuilder) -> list[str]:
         ind = str(t["indicator"])
         reached = t.get("reached")
         status = (
-            ""
-            if pd.isna(reached)
-            else phrase("reached" if bool(reached) else "not_reached", lang)
+            "" if pd.isna(reached) else phrase("reached" if bool(reached) else "not_reached", lang)
         )
         rows.append(
             target_row(
@@ -106,47 +104,42 @@ def charging_target_rows(rep: ReportBuilder) -> list[str]:
     return rows
 
 
+#: How the charging figures are computed (French, English).
+CHARGING_METHOD = (
+    "Recharge : points de recharge publics géolocalisés et contrôlés (puissances, coordonnées), "
+    "rattachés à leur commune ; part de la population (grille) à moins de chaque distance du "
+    "point le plus proche ; puissance par véhicule électrique (AFIR).",
+    "Charging: public charging points located and checked (power, coordinates), joined to "
+    "their commune; share of the (gridded) population within each distance of the nearest "
+    "point; power per battery electric vehicle (AFIR).",
+)
+#: Sources of the charging inputs: input role → (French, English).
+CHARGING_SOURCES = {
+    "charging_points": (
+        "Points de recharge : fichier consolidé des IRVE, data.gouv.fr (Licence Ouverte Etalab "
+        "2.0).",
+        "Charging points: consolidated IRVE file, data.gouv.fr (Etalab Open Licence 2.0).",
+    ),
+    "population_raster": (
+        "Population carroyée : grille fournie au calcul (par exemple INSEE Filosofi, carreaux "
+        "de 200 m).",
+        "Gridded population: the grid given to the run (e.g. INSEE Filosofi, 200 m cells).",
+    ),
+    "ev_fleet": (
+        "Parc de véhicules électriques : données fournies au calcul (par exemple SDES, parc au "
+        "1er janvier).",
+        "Electric-vehicle fleet: the data given to the run (e.g. SDES, fleet on 1 January).",
+    ),
+}
+
+
 def charging_method_lines(cfg: Any, results: Any, lang: Language) -> list[str]:
-    """How the figures were computed, a sentence each (report's method section)."""
-    fr = lang == "fr"
-    out: list[str] = []
-    if results.charging is not None:
-        out.append(
-            "Recharge : points de recharge publics géolocalisés et contrôlés (puissances, "
-            "coordonnées), rattachés à leur commune ; part de la population (grille) à moins de "
-            "chaque distance du point le plus proche ; puissance par véhicule électrique (AFIR)."
-            if fr
-            else "Charging: public charging points located and checked (power, coordinates), "
-            "joined to their commune; share of the (gridded) population within each distance of "
-            "the nearest point; power per battery electric vehicle (AFIR)."
-        )
-    return out
+    """How the figures were computed (report's method section)."""
+    return [in_language(CHARGING_METHOD, lang)]
 
 
-def charging_source_lines(cfg: Any, results: Any, keys: set[str], lang: Language) -> list[tuple[str, str]]:
-    """Sources and attribution of the inputs ``keys``: (input key, sentence) pairs."""
-    fr = lang == "fr"
-    out: list[tuple[str, str]] = []
-    if "charging_points" in keys:
-        out.append(("charging_points",
-            "Points de recharge : fichier consolidé des IRVE, data.gouv.fr (Licence Ouverte "
-            "Etalab 2.0)."
-            if fr
-            else "Charging points: consolidated IRVE file, data.gouv.fr (Etalab Open Licence 2.0)."
-        ))
-    if "population_raster" in keys:
-        out.append(("population_raster",
-            "Population carroyée : grille fournie au calcul (par exemple INSEE Filosofi, "
-            "carreaux de 200 m)."
-            if fr
-            else "Gridded population: the grid given to the run (e.g. INSEE Filosofi, 200 m cells)."
-        ))
-    if "ev_fleet" in keys:
-        out.append(("ev_fleet",
-            "Parc de véhicules électriques : données fournies au calcul (par exemple SDES, "
-            "parc au 1er janvier)."
-            if fr
-            else "Electric-vehicle fleet: the data given to the run (e.g. SDES, fleet on 1 "
-            "January)."
-        ))
-    return out
+def charging_source_lines(
+    cfg: Any, results: Any, keys: set[str], lang: Language
+) -> list[tuple[str, str]]:
+    """Sources and attribution of the inputs ``keys``: (input role, sentence) pairs."""
+    return sources_of(CHARGING_SOURCES, keys, lang)
