@@ -717,11 +717,11 @@ def _synthetic_weather(communes: gpd.GeoDataFrame) -> Weather:
     """Without a weather file (an irradiation raster only): a synthetic year at the
     territory's centre that gives the shape of the year; the raster then sets each
     building's level."""
-    from geocarbon.demo import make_demo_weather
+    from geocarbon.solar.synthetic import synthetic_weather_year
 
     centre = communes.to_crs("EPSG:4326").union_all().centroid
     return Weather(
-        make_demo_weather(centre.y, centre.x),
+        synthetic_weather_year(centre.y, centre.x),
         centre.y,
         centre.x,
         0.0,
