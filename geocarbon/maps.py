@@ -20,7 +20,6 @@ from folium.map import Layer
 from folium.template import Template
 
 from geocarbon.classes import (
-    HOTSPOT,
     NO_DATA,
     Classes,
     classify,
@@ -275,28 +274,8 @@ def map_title(territory: str, text: str, lang: Language = "fr") -> str:
     return f"{territory}{' :' if lang == 'fr' else ':'} {text}"
 
 
-#: Display-name ids of the hot-spot classes, in the order of
-#: ``geocarbon.carbon.pixels.HOTSPOT_CLASSES``.
-HOTSPOT_NAMES = ("hotspot_loss_high", "hotspot_loss", "hotspot_gain", "hotspot_gain_high")
 
 
-def hotspot_overlay(hotspots: gpd.GeoDataFrame, lang: Language = "fr") -> Overlay:
-    """Land-use-change hot spots: losses in oranges, gains in purples (their own palette, not the
-    red/blue of the flow choropleth beneath them); class names in ``lang``."""
-    from geocarbon.carbon.pixels import HOTSPOT_CLASSES
-
-    names = {
-        cls[2]: label(key, lang) for cls, key in zip(HOTSPOT_CLASSES, HOTSPOT_NAMES, strict=True)
-    }
-    shown = hotspots.copy()
-    shown["change_class"] = shown["change_class"].map(names).fillna(shown["change_class"])
-    return Overlay(
-        label("hotspots", lang),
-        shown,
-        "change_class",
-        {names[cls[2]]: HOTSPOT[i] for i, cls in enumerate(HOTSPOT_CLASSES)},
-        tuple(labelled(("change_class", "area_ha"), lang)),
-    )
 
 
 #: Decimal places of the coordinates written in the maps [degrees]: 1e-5° ≈ 1 m, well below

@@ -116,3 +116,19 @@ def test_orchestration_names_no_capability(name: str) -> None:
         or module.startswith("geocarbon.charging")
     ]
     assert found == []
+
+
+@pytest.mark.parametrize(
+    "name", ["maps.py", "classes.py", "styles.py", "report.py", "report_charts.py", "labels.py"]
+)
+def test_shared_presentation_imports_no_capability(name: str) -> None:
+    """Maps, classes, styles and the report builder serve every capability and know none:
+    what is a capability's own (its hot-spot classes, its sections) lives in its adapter."""
+    found = [
+        f"{name}:{line} imports {module}"
+        for line, module in imported_modules(PACKAGE / name)
+        if module.startswith(
+            ("geocarbon.carbon", "geocarbon.solar", "geocarbon.charging", "geocarbon.capabilities.")
+        )
+    ]
+    assert found == []

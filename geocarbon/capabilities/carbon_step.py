@@ -55,13 +55,14 @@ from geocarbon.carbon.landuse_change import (
     prepare_change_table,
 )
 from geocarbon.carbon.pixels import (
+    HOTSPOT_CLASSES,
     DensityLookup,
     density_lookup,
     hotspot_frame,
     hotspot_polygons,
 )
 from geocarbon.carbon.stocks import compute_stocks, stocks_by_commune, territory_summary
-from geocarbon.classes import format_value
+from geocarbon.classes import HOTSPOT, format_value
 from geocarbon.communes import fill_from_neighbours, has_boundaries
 from geocarbon.config import AreaTableConfig, FlowsConfig, PipelineConfig
 from geocarbon.deliverables import calculator_spreadsheet
@@ -89,9 +90,9 @@ from geocarbon.io.writers import (
 from geocarbon.labels import UNITS, Language, label
 from geocarbon.maps import (
     ChoroplethLayer,
+    Overlay,
     choropleth_map,
     commune_tooltip,
-    hotspot_overlay,
     labelled,
     map_title,
 )
@@ -1768,6 +1769,28 @@ def zone_tooltip(
         return commune_tooltip(frame, fields, lang)
     head = [("epci_name", label("epci_name", lang)), ("epci_code", label("epci_siren", lang))]
     return [*head, *fields]
+
+
+#: Display-name ids of the hot-spot classes, in the order of
+#: :data:`geocarbon.carbon.pixels.HOTSPOT_CLASSES`.
+HOTSPOT_NAMES = ("hotspot_loss_high", "hotspot_loss", "hotspot_gain", "hotspot_gain_high")
+
+
+def hotspot_overlay(hotspots: gpd.GeoDataFrame, lang: Language = "fr") -> Overlay:
+    """Land-use-change hot spots: losses in oranges, gains in purples (their own palette, not the
+    red/blue of the flow choropleth beneath them); class names in ``lang``."""
+    names = {
+        cls[2]: label(key, lang) for cls, key in zip(HOTSPOT_CLASSES, HOTSPOT_NAMES, strict=True)
+    }
+    shown = hotspots.copy()
+    shown["change_class"] = shown["change_class"].map(names).fillna(shown["change_class"])
+    return Overlay(
+        label("hotspots", lang),
+        shown,
+        "change_class",
+        {names[cls[2]]: HOTSPOT[i] for i, cls in enumerate(HOTSPOT_CLASSES)},
+        tuple(labelled(("change_class", "area_ha"), lang)),
+    )
 
 
 def write_pixel_maps(
