@@ -437,7 +437,12 @@ def compute(cfg: PipelineConfig, inputs: Inputs, progress: Progress | None = Non
     out["area_ha"] = area_ha(out) if has_boundaries(out) else np.nan
     results = Results(out, notices, timer.timings, dict(inputs.files))
     for capability in capabilities.enabled(cfg):
+        shared = results.communes
+        results.communes = shared.copy()  # the capability works on its own copy
         capability.compute(cfg, inputs, results, timer, progress)
+        results.communes = capabilities.with_added_columns(
+            shared, results.communes, capability.name
+        )
     return results
 
 

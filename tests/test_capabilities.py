@@ -170,3 +170,33 @@ def test_registry_order_and_names() -> None:
     assert names == ["carbon", "pv", "charging"]
     with pytest.raises(ValueError, match="already registered"):
         capabilities.register(capabilities.registered()[0])
+
+
+class MeddlingCapability(DensityCapability):
+    """Changes a column it does not own (the communes' population)."""
+
+    name: ClassVar[str] = "meddler"
+    config_key: ClassVar[str | None] = "meddler"
+
+    def enabled(self, cfg: Any) -> bool:
+        return getattr(cfg, "meddler", None) is not None
+
+    def compute(self, cfg: Any, inputs: Any, results: Any, timer: Any, progress: Any) -> None:
+        results.communes["population"] = 0
+        results.communes["meddler_flag"] = True
+
+
+def test_a_capability_only_adds_its_own_columns(tmp_path: Path) -> None:
+    from geocarbon import pipeline
+    from geocarbon.config import load_config
+
+    capabilities.register(MeddlingCapability())
+    try:
+        cfg = load_config(_territory(tmp_path, meddler={}))
+        inputs = pipeline.read_inputs(cfg)
+        with pytest.raises(RuntimeError, match="'meddler' changed the columns population"):
+            pipeline.compute(cfg, inputs)
+    finally:
+        capabilities.unregister("meddler")
+    # the copy it worked on is its own: the run's communes are as read
+    assert inputs.communes["population"].tolist() == [100, 350]

@@ -139,6 +139,35 @@ def column_totals(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, fl
     }
 
 
+def with_added_columns(shared: pd.DataFrame, own: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``shared`` (the run's communes) with the columns capability ``name`` added to its own
+    copy ``own``, in the order it added them. A capability adds its columns and changes
+    nothing it did not add: a changed row or column of ``shared`` is a programming error.
+
+    Raises
+    ------
+    RuntimeError
+        When ``own`` lost or reordered rows, or changed a column of ``shared``.
+    """
+    if not own.index.equals(shared.index):
+        msg = f"capability {name!r} changed the rows of the communes; it may only add columns"
+        raise RuntimeError(msg)
+    changed = [
+        c for c in shared.columns if c not in own.columns or not own[c].equals(shared[c])
+    ]
+    if changed:
+        msg = (
+            f"capability {name!r} changed the columns {', '.join(map(str, changed))} of the "
+            "communes; it may only add columns of its own"
+        )
+        raise RuntimeError(msg)
+    added = [c for c in own.columns if c not in shared.columns]
+    out = shared.copy()
+    for column in added:
+        out[column] = own[column]
+    return out
+
+
 def registered() -> list[Capability]:
     """The capabilities a run may compute, in the order they run, write and report."""
     from geocarbon.capabilities.carbon import CarbonCapability
