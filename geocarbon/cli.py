@@ -1,4 +1,4 @@
-"""Command-line interface: ``geocarbon run | validate | demo``.
+"""Command-line interface: ``geocarbon run | validate | demo | schema``.
 
 Thin layer over :mod:`geocarbon.pipeline`: parses options, shows progress, prints
 one clear message on error and exits non-zero.
