@@ -11,8 +11,6 @@ from geocarbon.errors import InputError
 from geocarbon.geo import area_ha
 from geocarbon.notices import Notice
 
-COMMUNE_COLUMNS = ["commune_code", "commune_name", "epci_code"]
-
 
 def has_boundaries(communes: pd.DataFrame) -> bool:
     """Whether the communes of a run have boundaries (a run from area tables may not)."""

@@ -365,8 +365,9 @@ class _NomenclatureConfig(_Strict):
     nodata_values: list[float] = Field(
         default_factory=list,
         description="Class codes to treat as nodata in addition to the raster's own nodata "
-        "(e.g. CLC 999 'NODATA', 990/995 'unclassified'). Finite codes only: NaN pixels are "
-        "always no data, so NaN need not (and cannot) be listed.",
+        "and to the nomenclature's (CLC: 999 'NODATA', 990/995 'unclassified'; CLC grid codes: "
+        "48, 49, 50, always no data). Finite codes only: NaN pixels are always no data, so NaN "
+        "need not (and cannot) be listed.",
     )
     category_overrides: dict[int, str] = Field(
         default_factory=dict, description="code -> category, applied over the nomenclature."

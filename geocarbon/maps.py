@@ -288,8 +288,6 @@ TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 TILES_ATTRIBUTION = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 )
-TILES_NAME = label("map_background", "en")
-OFFLINE_NOTE = label("map_offline_note", "en")
 """The note shown when the background tiles fail to load (English; each map shows it in its
 language: ``label("map_offline_note", lang)``)."""
 

@@ -95,3 +95,21 @@ def test_classes_absent_from_mapping_are_named_with_their_area() -> None:
     found = pd.Series({211: 10.0, 700: 2.5})
     with pytest.raises(InputError, match=r"700 \(2.5 ha\)"):
         check_mapping_covers(found, CLC_CATEGORIES, "lc.tif")
+
+
+def test_clc_nodata_codes_are_no_data_without_configuring_them() -> None:
+    from types import SimpleNamespace
+
+    from geocarbon.capabilities.carbon_step import landcover_nodata
+
+    def nodata(nomenclature: str, configured: list[float]) -> list[float]:
+        cfg = SimpleNamespace(
+            landcover=SimpleNamespace(nomenclature=nomenclature, nodata_values=configured)
+        )
+        return landcover_nodata(cfg)  # type: ignore[arg-type]
+
+    assert nodata("clc", []) == [990.0, 995.0, 999.0]
+    # listed in the pipeline too (the shipped pipelines do): each once
+    assert nodata("clc", [990.0, 995.0, 999.0]) == [990.0, 995.0, 999.0]
+    assert nodata("clc_grid_code", [0.0]) == [0.0, 48.0, 49.0, 50.0]
+    assert nodata("table", [7.0]) == [7.0]

@@ -18,6 +18,7 @@ from geocarbon.carbon.categories import (
     CLC_CATEGORIES,
     CLC_GRID_CODES,
     CLC_GRID_NODATA,
+    CLC_NODATA_CODES,
     FOREST_CATEGORIES,
     assign_categories,
     check_mapping_covers,
@@ -270,8 +271,12 @@ def check_overlap(
 def landcover_nodata(cfg: PipelineConfig) -> list[float]:
     """Codes of the land cover that mean "no data" (configured, and those of the nomenclature)."""
     assert cfg.landcover is not None
-    extra = list(CLC_GRID_NODATA) if cfg.landcover.nomenclature == "clc_grid_code" else []
-    return [*cfg.landcover.nodata_values, *extra]
+    own = {
+        "clc_grid_code": CLC_GRID_NODATA,  # 48 no data, 49 and 50 unclassified
+        "clc": CLC_NODATA_CODES,  # 999 no data, 990 and 995 unclassified
+    }.get(cfg.landcover.nomenclature, ())
+    configured = list(cfg.landcover.nodata_values)
+    return [*configured, *(float(c) for c in own if c not in configured)]
 
 
 def landcover_mapping(cfg: PipelineConfig, tables: CarbonTables) -> dict[int, str]:

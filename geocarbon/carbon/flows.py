@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from geocarbon.carbon.categories import ALDO_NAMES, ARTIFICIAL, FOREST_CATEGORIES
+from geocarbon.carbon.categories import ARTIFICIAL, FOREST_CATEGORIES
 from geocarbon.carbon.coefficients import ALDO_BIOMASS_COLUMN
 from geocarbon.errors import CoefficientError
 from geocarbon.values import ALDO_FOREST_LITTER_TC_PER_HA, ALDO_SEALED_SHARE
@@ -802,6 +802,3 @@ def flows_by_commune(flows: pd.DataFrame, communes: pd.Series) -> pd.DataFrame:
     return out
 
 
-def aldo_label(category: str) -> str:
-    """ALDO's French label of a category."""
-    return ALDO_NAMES.get(category, category)
