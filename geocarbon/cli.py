@@ -327,7 +327,12 @@ def schema(output: Path | None, markdown: bool, readme: Path | None) -> None:
     """
     from geocarbon.config import key_table, schema_text, with_key_table
     from geocarbon.io.text_files import rewrite_text, write_text_atomic
-    from geocarbon.spec import INPUTS_START, with_inputs_table
+    from geocarbon.spec import (
+        INPUTS_START,
+        OUTPUTS_START,
+        with_inputs_table,
+        with_outputs_table,
+    )
 
     with _errors_reported():
         if readme is not None:
@@ -335,7 +340,9 @@ def schema(output: Path | None, markdown: bool, readme: Path | None) -> None:
                 text = with_key_table(text, str(readme))
                 # the table of inputs where the README has its markers (the project's does:
                 # tests/test_spec.py)
-                return with_inputs_table(text, str(readme)) if INPUTS_START in text else text
+                if INPUTS_START in text:
+                    text = with_inputs_table(text, str(readme))
+                return with_outputs_table(text, str(readme)) if OUTPUTS_START in text else text
 
             rewrite_text(readme, regenerated)
             return

@@ -189,3 +189,106 @@ def with_inputs_table(text: str, source: str = "README.md") -> str:
     return between_markers(
         text, INPUTS_START, INPUTS_END, inputs_table(all_input_groups()), "input files", source
     )
+
+
+# --- Outputs -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutputColumn:
+    """A column of an output layer.
+
+    Attributes
+    ----------
+    name : str
+        Its name, or a regular expression for a family of columns (``ev_pop_share_within_<d>km``).
+    unit : str
+        Its unit (``tC``, ``kWp``, ``0–1``, ``count``, ``text``...).
+    description : str
+        What it is.
+    """
+
+    name: str
+    unit: str
+    description: str
+
+    def matches(self, column: str) -> bool:
+        """Whether ``column`` is this column (or one of its family)."""
+        import re
+
+        return re.fullmatch(self.name, column) is not None
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """Columns one capability gives a GeoPackage layer (a layer may get columns from several:
+    the ``communes`` layer)."""
+
+    layer: str
+    geometry: str
+    columns: tuple[OutputColumn, ...]
+
+
+_CODE = "text"
+#: The communes layer's own columns.
+TERRITORY_OUTPUTS: tuple[LayerSpec, ...] = (
+    LayerSpec(
+        "communes",
+        "polygon",
+        (
+            OutputColumn("commune_code", _CODE, "INSEE code of the commune."),
+            OutputColumn("commune_name", _CODE, "Name of the commune."),
+            OutputColumn("epci_code", _CODE, "SIREN code of its EPCI (empty if unknown)."),
+            OutputColumn("epci_name", _CODE, "Name of its EPCI."),
+            OutputColumn("population", "inhabitants", "Population of the commune."),
+            OutputColumn("area_ha", "ha", "True area of the commune (equal-area projection)."),
+        ),
+    ),
+)
+
+
+def output_layers() -> dict[str, tuple[str, list[tuple[str, OutputColumn]]]]:
+    """Every declared output layer: name → (geometry, [(capability, column)...])."""
+    from geocarbon import capabilities
+
+    groups: list[tuple[str, Sequence[LayerSpec]]] = [("territory", TERRITORY_OUTPUTS)]
+    groups += [(c.name, c.outputs) for c in capabilities.all_capabilities()]
+    layers: dict[str, tuple[str, list[tuple[str, OutputColumn]]]] = {}
+    for name, specs in groups:
+        for spec in specs:
+            _, columns = layers.setdefault(spec.layer, (spec.geometry, []))
+            columns.extend((name, column) for column in spec.columns)
+    return layers
+
+
+def undeclared_columns(layer: str, columns: Iterable[str]) -> list[str]:
+    """The ``columns`` of ``layer`` that no declaration matches (the layer itself unknown:
+    all of them)."""
+    declared = [c for _, c in output_layers().get(layer, ("", []))[1]]
+    return [name for name in columns if not any(c.matches(name) for c in declared)]
+
+
+def outputs_table() -> str:
+    """The Markdown table of the declared output columns (README, "Every output column")."""
+    rows = ["| layer | column | unit | from | what |", "|---|---|---|---|---|"]
+    for layer, (geometry, columns) in output_layers().items():
+        for owner, c in columns:
+            name = c.name.replace("\\d+", "<n>").replace("(?:_fast)?", "[_fast]")
+            rows.append(
+                f"| `{layer}` ({geometry}) | `{_cell(name)}` | {_cell(c.unit)} | {owner} | "
+                f"{_cell(c.description)} |"
+            )
+    return "\n".join(rows)
+
+
+#: Markers around the generated table of output columns in the README.
+OUTPUTS_START = "<!-- outputs:start -->"
+OUTPUTS_END = "<!-- outputs:end -->"
+
+
+def with_outputs_table(text: str, source: str = "README.md") -> str:
+    """``text`` (a README) with the table of every declared output column between its
+    markers."""
+    return between_markers(
+        text, OUTPUTS_START, OUTPUTS_END, outputs_table(), "output columns", source
+    )

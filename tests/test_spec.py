@@ -117,3 +117,64 @@ def test_readme_table_of_inputs_is_generated() -> None:
     table = inputs_table(all_input_groups())
     assert "| pv | `pv.buildings.path` | vector |" in table
     assert table.count("\n") + 1 == 2 + len(_specs())
+
+
+# --- outputs --------------------------------------------------------------------------------
+
+
+def _written_columns(out: Path) -> dict[str, list[str]]:
+    import pyogrio
+
+    gpkg = out / "geocarbon.gpkg"
+    return {
+        layer: list(pyogrio.read_info(gpkg, layer=layer)["fields"])
+        for layer, _ in pyogrio.list_layers(gpkg)
+        if layer != "layer_styles"
+    }
+
+
+def _check_declared(out: Path) -> None:
+    from geocarbon.spec import output_layers, undeclared_columns
+
+    written = _written_columns(out)
+    assert set(written) <= set(output_layers()), "a layer no capability declares"
+    for layer, columns in written.items():
+        assert undeclared_columns(layer, columns) == [], layer
+
+
+def test_the_demo_writes_only_declared_columns(demo_out: Path) -> None:
+    _check_declared(demo_out)
+
+
+def test_the_lot_runs_write_only_declared_columns(lot_out: Path, lot_charging_out: Path) -> None:
+    _check_declared(lot_out)
+    _check_declared(lot_charging_out)
+
+
+def test_an_undeclared_column_is_found() -> None:
+    from geocarbon.spec import undeclared_columns
+
+    assert undeclared_columns("communes", ["commune_code", "ev_pop_share_within_2.5km_fast"]) == []
+    assert undeclared_columns("communes", ["stock_tc", "stock_roots_tc", "pv_kwh"]) == [
+        "stock_roots_tc",
+        "pv_kwh",
+    ]
+    assert undeclared_columns("no_such_layer", ["a"]) == ["a"]
+
+
+def test_every_declared_column_has_a_unit_and_a_description() -> None:
+    from geocarbon.spec import output_layers
+
+    for layer, (_, columns) in output_layers().items():
+        for owner, column in columns:
+            assert column.unit and column.description.endswith("."), (layer, owner, column)
+
+
+def test_readme_table_of_outputs_is_generated() -> None:
+    from geocarbon.spec import with_outputs_table
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert with_outputs_table(text) == text, (
+        "README.md's table of output columns is not the declared one: run "
+        "'geocarbon schema --readme README.md' and commit README.md"
+    )

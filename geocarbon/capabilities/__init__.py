@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from geocarbon.spec import InputSpec
+from geocarbon.spec import InputSpec, LayerSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,6 +46,8 @@ class Capability:
     config_description: ClassVar[str] = ""
     #: The input files the pipeline may name for this capability (:mod:`geocarbon.spec`).
     inputs: ClassVar[tuple[InputSpec, ...]] = ()
+    #: The GeoPackage columns this capability writes, with their units (:mod:`geocarbon.spec`).
+    outputs: ClassVar[tuple[LayerSpec, ...]] = ()
 
     def enabled(self, cfg: PipelineConfig) -> bool:
         """Whether the pipeline asks for this capability."""
