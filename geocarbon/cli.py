@@ -184,10 +184,14 @@ def _run_and_report(
         _summary(out_dir, results)
 
 
+def _communes(n: int) -> str:
+    return f"{n:,} commune{'' if n == 1 else 's'}"
+
+
 def _summary(out_dir: Path, results: Any) -> None:
     from geocarbon import capabilities
 
-    parts = [f"{len(results.communes)} communes"]
+    parts = [_communes(len(results.communes))]
     parts += [
         line for c in capabilities.computed(results) if (line := c.summary_line(results))
     ]
@@ -255,7 +259,7 @@ def validate(ctx: click.Context, pipeline: Path, verbose_here: int, quiet_here: 
         inputs, notices = validate_pipeline(cfg)
     for notice in notices:
         console.print(f"[yellow]note[/]: {notice}", highlight=False)
-    what = [f"{len(inputs.communes)} communes"]
+    what = [_communes(len(inputs.communes))]
     what += [line for c in capabilities.enabled(cfg) if (line := c.validated(inputs))]
     console.print(f"[green]valid[/]: {', '.join(what)}", highlight=False)
 

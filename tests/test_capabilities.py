@@ -128,7 +128,7 @@ def test_a_registered_capability_runs_end_to_end(density: None, tmp_path: Path) 
     pipeline = _territory(tmp_path, density={"dense_from_inhab_per_km2": 150})
     checked = CliRunner().invoke(main, ["validate", str(pipeline)])
     assert checked.exit_code == 0, checked.output
-    assert "density settings" in checked.output
+    assert "valid: 2 communes, density settings" in checked.output
     done = CliRunner().invoke(main, ["run", str(pipeline)])
     assert done.exit_code == 0, done.output
     assert "1 dense communes" in done.output  # its summary line
