@@ -562,7 +562,10 @@ class FlowsConfig(_Strict):
 
 
 class BuildingsConfig(_Strict):
-    """Building footprints (IGN BD TOPO BATIMENT, OpenStreetMap...; any OGR format)."""
+    """Building footprints (IGN BD TOPO BATIMENT, OpenStreetMap...; any OGR format).
+
+    A field named in the pipeline file must exist in the file (case-sensitive); a default
+    field name (BD TOPO 3.0's) may be absent: its values are then unknown."""
 
     path: Path = Field(
         description="Building footprints (IGN BD TOPO BATIMENT, OpenStreetMap...; any OGR format)."
@@ -574,17 +577,23 @@ class BuildingsConfig(_Strict):
     height_field: str | None = Field(
         default="hauteur",
         description="Field of the building height [m]; a negative height excludes the building; "
-        "null or an absent field: no height.",
+        "null: no height. Named in the pipeline, it must exist in the file (the default may be "
+        "absent).",
     )
     roof_min_field: str | None = Field(
-        default="altitude_minimale_toit", description="Lowest roof altitude [m]."
+        default="altitude_minimale_toit",
+        description="Field of the lowest roof altitude [m] (text accepted); named in the "
+        "pipeline, it must exist in the file.",
     )
     roof_max_field: str | None = Field(
-        default="altitude_maximale_toit", description="Highest roof altitude [m]."
+        default="altitude_maximale_toit",
+        description="Field of the highest roof altitude [m] (text accepted); named in the "
+        "pipeline, it must exist in the file.",
     )
     usage_field: str | None = Field(
         default="usage_1",
-        description="Field of the building usage, compared with public_usages (null: no usage).",
+        description="Field of the building usage, compared with public_usages (null: no usage); "
+        "named in the pipeline, it must exist in the file.",
     )
     coverage: Literal["hull", "territory"] = Field(
         default="hull",

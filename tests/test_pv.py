@@ -536,3 +536,36 @@ def test_weather_recorded_far_away_or_in_a_wrong_time_zone() -> None:
     assert [n.code for n in far] == ["weather_site_far"] and "35" in far[0].message
     with pytest.raises(InputError, match=r"UTC-12 h\) is 11\.9 h off"):
         check_weather_site(_year_at(46.16, -1.15, "Etc/GMT+12"), lat, lon)
+
+
+def test_every_field_the_pipeline_names_must_exist() -> None:
+    """A misspelled (or wrongly cased: BD TOPO 3.5 writes USAGE1) field is refused with the
+    file's fields; a default name absent from the file is not (another layout)."""
+    from geocarbon.capabilities.pv_step import prepare_buildings
+    from geocarbon.config import PvConfig
+    from geocarbon.errors import InputError
+
+    raw = gpd.GeoDataFrame(
+        {"ID": ["a"], "HAUTEUR": [6.0], "USAGE1": ["Sportif"]},
+        geometry=[box(0, 0, 10, 10)],
+        crs="EPSG:2154",
+    )
+
+    def pv(**buildings: object) -> PvConfig:
+        return PvConfig.model_validate(
+            {"buildings": {"path": "b.gpkg", **buildings}, "weather": {"path": "w.epw"}}
+        )
+
+    with pytest.raises(InputError) as err:
+        prepare_buildings(raw, pv(id_field="ID", usage_field="usage1"), "b.gpkg")
+    text = str(err.value)
+    assert "no field 'usage1' (pv.buildings.usage_field)" in text
+    assert "did you mean 'USAGE1'?" in text and "fields: ID, HAUTEUR, USAGE1" in text
+    with pytest.raises(InputError, match=r"no field 'altitude_2' \(pv.buildings.roof_max_field\)"):
+        prepare_buildings(raw, pv(roof_max_field="altitude_2"), "b.gpkg")
+    # the defaults (hauteur, altitude_*_toit, usage_1) are absent: accepted, values unknown
+    out, _ = prepare_buildings(raw, pv(id_field="ID"), "b.gpkg")
+    assert out["building_id"].tolist() == ["a"] and np.isnan(out["height_m"]).all()
+    # named and present: used
+    out, _ = prepare_buildings(raw, pv(height_field="HAUTEUR", usage_field="USAGE1"), "b.gpkg")
+    assert out["height_m"].tolist() == [6.0] and out["public"].tolist() == [True]

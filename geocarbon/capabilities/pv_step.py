@@ -147,7 +147,7 @@ def prepare_buildings(
     Buildings are never dropped: those that cannot carry panels keep a reason.
     """
     building_cfg = pv.buildings
-    _check_buildings_file(raw, building_cfg.id_field, source)
+    _check_buildings_file(raw, building_cfg, source)
     reason = np.full(len(raw), "", dtype=object)
     ids, notices = _building_ids(raw, building_cfg.id_field, reason)
     geoms, more = _building_geometries(raw, ids, reason)
@@ -176,17 +176,37 @@ def prepare_buildings(
     return out, notices
 
 
-def _check_buildings_file(raw: gpd.GeoDataFrame, id_field: str | None, source: str) -> None:
-    """Refuse a buildings file without its id field or without any feature.
+#: Keys of ``pv.buildings`` naming a field of the buildings file.
+BUILDING_FIELD_KEYS = ("id_field", "height_field", "roof_min_field", "roof_max_field", "usage_field")
+
+
+def _check_buildings_file(raw: gpd.GeoDataFrame, building_cfg: Any, source: str) -> None:
+    """Refuse a buildings file without a field the pipeline names, or without any feature.
+
+    A field the pipeline names (``pv.buildings.id_field``, ``height_field``,
+    ``roof_min_field``, ``roof_max_field``, ``usage_field`` written in the pipeline file) must
+    exist: a misspelled roof-altitude field would silently make every roof 'unknown' (a third
+    less power), a misspelled usage field no building public. The defaults (BD TOPO 3.0
+    names) may be absent (another layout: those values are then unknown, as reported).
 
     Raises
     ------
     InputError
-        ``id_field`` is not a field of the file (the fields present are listed), or the file
-        holds no feature.
+        A named field is not in the file (the fields present are listed, and a field of the
+        same name in another case is suggested), or the file holds no feature.
     """
-    if id_field is not None and id_field not in raw.columns:
-        msg = f"buildings: {source} has no field {id_field!r} (pv.buildings.id_field); fields: {', '.join(map(str, raw.columns))}"
+    fields = [str(c) for c in raw.columns if c != raw.geometry.name]
+    for key in BUILDING_FIELD_KEYS:
+        name = getattr(building_cfg, key)
+        named = key in building_cfg.model_fields_set or key == "id_field"
+        if name is None or not named or name in raw.columns:
+            continue
+        alike = [f for f in fields if f.lower() == str(name).lower()]
+        hint = f" (did you mean {alike[0]!r}? field names are case-sensitive)" if alike else ""
+        msg = (
+            f"buildings: {source} has no field {name!r} (pv.buildings.{key}){hint}; fields: "
+            f"{', '.join(fields)}; give the file's field name, or null for none"
+        )
         raise InputError(msg)
     if len(raw) == 0:
         msg = f"buildings: {source} holds no feature"
