@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -232,3 +234,24 @@ def test_sparse_wide_code_range_and_secondary_nodata() -> None:
     got = {(int(r.landcover), int(r.forest)): r.area_m2 for r in res.crosstab.itertuples()}
     assert got == {(1, 5): 400.0, (1, NO_VALUE): 400.0, (60000, 5): 400.0}
     assert res.valid_area_m2.tolist() == [1200.0] and res.zone_area_m2.tolist() == [1600.0]
+
+
+def test_cells_whose_centre_is_inside_the_bounds_are_all_read(tmp_path: Path) -> None:
+    """Bounds ending inside a cell: the window is widened to whole cells (rounding the offset
+    and the length separately lost the last row and column, whose centres are inside)."""
+    from geocarbon.io.raster import raster_info, read_cells
+    from tests.conftest import write_raster
+
+    values = np.arange(1, 26, dtype="float32").reshape(5, 5)  # 200 m cells from (0, 1000)
+    path = write_raster(
+        tmp_path / "pop.tif", values, transform=Affine(200, 0, 0, 0, -200, 1000)
+    )
+    # x and y from 280 to 920 (window offset 1.4, length 3.2 cells): centres 300 (column 1)
+    # to 900 (column 4) are inside; rounding offset and length apart read columns 1-3 only
+    xs, ys, pop = read_cells(raster_info(path, "population raster"), (280, 280, 920, 920))
+    inside = (xs > 280) & (xs < 920) & (ys > 280) & (ys < 920)
+    got = sorted(zip(xs[inside].tolist(), ys[inside].tolist(), strict=True))
+    centres = (300.0, 500.0, 700.0, 900.0)
+    assert got == [(x, y) for x in centres for y in centres]
+    # rows 0-3 (y 900 to 300), columns 1-4 of the array
+    assert float(pop[inside].sum()) == float(values[0:4, 1:5].sum())

@@ -316,12 +316,21 @@ def read_cells(
 def _window_over(
     src: rasterio.io.DatasetReader, bounds: tuple[float, float, float, float]
 ) -> Window | None:
-    """The whole-pixel window of ``src`` over ``bounds`` (raster CRS), or None when they miss it."""
+    """The whole-pixel window of ``src`` covering ``bounds`` (raster CRS): every pixel the
+    bounds touch (so every pixel whose centre is inside them), or None when they miss it.
+
+    The window's first pixel is the floor of its offset and its last the ceiling of its far
+    edge: rounding the offset and the length separately would lose the last row or column of
+    pixels whose centre is inside the bounds."""
+    import math
+
     window = rasterio.windows.from_bounds(*bounds, transform=src.transform)
+    col0, row0 = math.floor(window.col_off), math.floor(window.row_off)
+    col1 = math.ceil(window.col_off + window.width)
+    row1 = math.ceil(window.row_off + window.height)
+    outer = Window(col0, row0, col1 - col0, row1 - row0)
     try:
-        return (
-            window.round_offsets().round_lengths().intersection(Window(0, 0, src.width, src.height))
-        )
+        return outer.intersection(Window(0, 0, src.width, src.height))
     except rasterio.errors.WindowError:  # the bounds miss the raster
         return None
 
