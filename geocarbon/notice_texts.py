@@ -207,6 +207,12 @@ FRENCH: dict[str, str] = {
         "'{field}' : leur puissance est inconnue, comme la puissance existante de leurs "
         "communes (laissée vide)"
     ),
+    "weather_irradiance_closure": (
+        "météo {source} : DNI·cos(zénith) + DHI s'écarte de {closure_pct:+.1f} % du GHI sur les "
+        "heures de jour ({hours_off:,} heures à plus de {hour_pct:.0f} %) : les productibles "
+        "suivent le DNI et le DHI du fichier et peuvent s'écarter d'autant ; vérifier le fichier "
+        "ou en prendre un autre (par exemple un TMY de PVGIS)"
+    ),
     "weather_site_far": (
         "la météo {source} a été relevée à {distance_km:,.0f} km du centre du territoire : "
         "les productibles suivent le climat de ce site"

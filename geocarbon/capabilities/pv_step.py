@@ -37,6 +37,8 @@ from geocarbon.solar.roofs import buildings_cover, installation_buildings, roof_
 from geocarbon.solar.yield_model import (
     check_weather,
     check_weather_site,
+    closure_notices,
+    irradiance_closure,
     mean_yield,
     specific_yield,
 )
@@ -116,6 +118,7 @@ def read_pv_inputs(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> PvInputs:
         weather = read_weather(pv.weather.path, pv.weather.format)
         check_weather(weather)
         notices += check_weather_site(weather, *_centre_lat_lon(communes))
+        notices += closure_notices(weather, *irradiance_closure(weather))
     ghi = None
     if pv.irradiation_raster is not None:
         ghi = irradiation_at(building_points(buildings, communes), pv.irradiation_raster)

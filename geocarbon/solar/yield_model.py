@@ -93,6 +93,72 @@ WEATHER_NOTICE_KM = 200.0
 WEATHER_TZ_GAP_H = 3.0
 
 
+#: Closure of a weather file's irradiance above which a notice is given: (Σ DNI·cos z + DHI)
+#: / Σ GHI − 1 over the daytime hours, as a share (a consistent file is within about 1 %).
+CLOSURE_NOTICE_SHARE = 0.03
+#: An hour is "off" when its DNI·cos z + DHI differs from its GHI by more than this share.
+CLOSURE_HOUR_SHARE = 0.20
+
+
+def irradiance_closure(weather: Weather) -> tuple[float, int]:
+    """How far the weather year's beam and diffuse irradiance add up to its global
+    irradiance (GHI ≈ DNI·cos(zenith) + DHI, sun above 5°).
+
+    Parameters
+    ----------
+    weather : Weather
+        Hour-beginning, time-zone-aware hourly year (``ghi``, ``dni``, ``dhi`` [W/m²]).
+
+    Returns
+    -------
+    closure_share : float
+        (Σ DNI·cos z + DHI) / Σ GHI − 1 over the daytime hours (0 for a consistent file;
+        positive: the components exceed the global irradiance, which inflates yields).
+    hours_off : int
+        Daytime hours (GHI above 50 W/m²) whose sum differs from GHI by more than
+        :data:`CLOSURE_HOUR_SHARE`.
+    """
+    import pvlib
+
+    data = weather.data
+    mid = pd.DatetimeIndex(data.index).shift(30, freq="min")
+    zenith = pvlib.solarposition.get_solarposition(
+        mid, weather.latitude, weather.longitude, altitude=weather.altitude
+    )["zenith"].to_numpy()
+    ghi = data["ghi"].to_numpy(dtype=float)
+    parts = data["dni"].to_numpy(dtype=float) * np.cos(np.radians(zenith)) + data[
+        "dhi"
+    ].to_numpy(dtype=float)
+    day = zenith < 85.0
+    total = float(ghi[day].sum())
+    closure = float(parts[day].sum()) / total - 1.0 if total > 0 else float("nan")
+    lit = day & (ghi > 50.0)
+    hours_off = int((np.abs(parts[lit] / ghi[lit] - 1.0) > CLOSURE_HOUR_SHARE).sum())
+    return closure, hours_off
+
+
+def closure_notices(weather: Weather, closure_share: float, hours_off: int) -> list[Notice]:
+    """A notice when the weather file's irradiance does not add up (see
+    :func:`irradiance_closure`) by more than :data:`CLOSURE_NOTICE_SHARE`."""
+    if not abs(closure_share) > CLOSURE_NOTICE_SHARE:
+        return []
+    return [
+        Notice(
+            "weather_irradiance_closure",
+            f"weather {weather.source}: DNI·cos(zenith) + DHI is {closure_share:+.1%} off GHI over "
+            f"the daytime hours ({hours_off} hours off by more than "
+            f"{CLOSURE_HOUR_SHARE:.0%}): the yields follow the file's DNI and DHI and may be "
+            "off by as much; check the file or use another (e.g. a PVGIS TMY)",
+            facts={
+                "source": str(weather.source),
+                "closure_pct": closure_share * 100.0,
+                "hours_off": hours_off,
+                "hour_pct": CLOSURE_HOUR_SHARE * 100.0,
+            },
+        )
+    ]
+
+
 def check_weather_site(weather: Weather, lat: float, lon: float) -> list[Notice]:
     """Refuse a weather year recorded far from the territory or with a wrong time zone.
 
