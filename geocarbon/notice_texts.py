@@ -172,8 +172,9 @@ FRENCH: dict[str, str] = {
         "{n_buildings:,} géométries de bâtiments invalides ont été réparées"
     ),
     "buildings_without_height": (
-        "les bâtiments n'ont pas de champ de hauteur : formes de toit tirées des seules "
-        "altitudes de toit"
+        "les bâtiments n'ont pas de champ de hauteur : hauteurs inconnues (elles ne servent "
+        "qu'à écarter les bâtiments invraisemblables ; la forme des toits vient des altitudes "
+        "de toit, pas des hauteurs)"
     ),
     "roof_form_unknown": (
         "{n_buildings:,} bâtiments sans altitudes de toit : forme de toit « inconnue » "

@@ -564,8 +564,12 @@ def test_every_field_the_pipeline_names_must_exist() -> None:
     with pytest.raises(InputError, match=r"no field 'altitude_2' \(pv.buildings.roof_max_field\)"):
         prepare_buildings(raw, pv(roof_max_field="altitude_2"), "b.gpkg")
     # the defaults (hauteur, altitude_*_toit, usage_1) are absent: accepted, values unknown
-    out, _ = prepare_buildings(raw, pv(id_field="ID"), "b.gpkg")
+    out, notices = prepare_buildings(raw, pv(id_field="ID"), "b.gpkg")
     assert out["building_id"].tolist() == ["a"] and np.isnan(out["height_m"]).all()
+    # heights do not set roof forms: the notice must not suggest they do
+    (height,) = [n for n in notices if n.code == "buildings_without_height"]
+    assert "heights are unknown" in height.message
+    assert "roof forms come from the roof altitudes, not from heights" in height.message
     # named and present: used
     out, _ = prepare_buildings(raw, pv(height_field="HAUTEUR", usage_field="USAGE1"), "b.gpkg")
     assert out["height_m"].tolist() == [6.0] and out["public"].tolist() == [True]

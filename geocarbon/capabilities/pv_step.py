@@ -287,7 +287,8 @@ def _building_heights(
         return height, []
     notice = Notice(
         "buildings_without_height",
-        "buildings have no height field: roof forms from roof altitudes only",
+        "buildings have no height field: heights are unknown (they only flag implausible "
+        "buildings; roof forms come from the roof altitudes, not from heights)",
     )
     return height, [notice]
 
