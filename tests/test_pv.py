@@ -573,3 +573,26 @@ def test_every_field_the_pipeline_names_must_exist() -> None:
     # named and present: used
     out, _ = prepare_buildings(raw, pv(height_field="HAUTEUR", usage_field="USAGE1"), "b.gpkg")
     assert out["height_m"].tolist() == [6.0] and out["public"].tolist() == [True]
+
+
+def test_roof_altitudes_stored_as_text_are_read() -> None:
+    """Some exports store roof altitudes as text ('152.3'): read as numbers; a cell that is
+    no number leaves that roof's form unknown (with the notice), never a crash."""
+    from geocarbon.capabilities.pv_step import prepare_buildings
+    from geocarbon.config import PvConfig
+
+    raw = gpd.GeoDataFrame(
+        {"zmin": ["150.0", "150.0", "n/a"], "zmax": ["150.2", "154.5", "151"]},
+        geometry=[box(0, 0, 10, 10), box(20, 0, 30, 10), box(40, 0, 50, 10)],
+        crs="EPSG:2154",
+    )
+    pv = PvConfig.model_validate(
+        {
+            "buildings": {"path": "b.gpkg", "roof_min_field": "zmin", "roof_max_field": "zmax"},
+            "weather": {"path": "w.epw"},
+        }
+    )
+    out, notices = prepare_buildings(raw, pv, "b.gpkg")
+    assert out["roof_range_m"].iloc[:2].tolist() == pytest.approx([0.2, 4.5])
+    assert np.isnan(out["roof_range_m"].iloc[2])
+    assert [n.facts["n_buildings"] for n in notices if n.code == "roof_form_unknown"] == [1]
