@@ -35,9 +35,10 @@ def test_usable_area_and_kwp() -> None:
     footprint = np.array([100.0, 40.0, 20.0, 100.0, 1500.0])
     roof = np.array(["flat", "pitched", "pitched", "unknown", "flat"])
     usable = usable_area_m2(footprint, roof, p)
-    # 100 x 0.4 = 40; 40 x 0.4 x 0.75 = 12; 20 x 0.4 x 0.75 = 6 < 10 -> 0; 100 x 0.25 = 25; 600
-    np.testing.assert_allclose(usable, [40.0, 12.0, 0.0, 25.0, 600.0])
-    np.testing.assert_allclose(usable * p.kwp_per_m2, [8.0, 2.4, 0.0, 5.0, 120.0])  # 0.2 kWp/m²
+    # 100 x 0.4 = 40; 40 x 0.4 x 0.75 = 12; 20 x 0.4 x 0.75 = 6 (below 10: kept as computed,
+    # the building is excluded by roof_potential); 100 x 0.25 = 25; 600
+    np.testing.assert_allclose(usable, [40.0, 12.0, 6.0, 25.0, 600.0])
+    np.testing.assert_allclose(usable * p.kwp_per_m2, [8.0, 2.4, 1.2, 5.0, 120.0])  # 0.2 kWp/m²
 
 
 def test_exclusion_zones_by_representative_point() -> None:
@@ -221,6 +222,10 @@ def test_la_rochelle_district(larochelle: Path) -> None:
     kept = b[b.excluded_reason == ""]
     assert (kept.usable_m2 >= 10).all()
     np.testing.assert_allclose(kept.kwp, kept.usable_m2 * 0.2)
+    # too small: the computed usable area is kept (not zeroed), no panels, the reason says why
+    small = b[b.excluded_reason == "usable roof area below 10 m²"]
+    assert len(small) > 0 and (small.usable_m2 > 0).all() and (small.usable_m2 < 10).all()
+    assert (small.kwp == 0).all() and (small.kwh_per_yr == 0).all()
     np.testing.assert_allclose(kept.kwh_per_yr, kept.kwp * kept.kwh_per_kwp)
     assert set(kept.roof_type) == {"flat", "pitched", "unknown"}
     # the 18 corrupt records of this export (every field "3" or "6") keep a reason

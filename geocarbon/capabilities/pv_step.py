@@ -767,7 +767,7 @@ def _scale_by_raster(
     out["ghi_kwh_per_m2_yr"] = ghi
     factor = np.where(np.isnan(ghi), 0.0, ghi / reference_ghi)
     out["kwh_per_kwp"] = out["kwh_per_kwp"] * factor
-    out.loc[off, ["usable_m2", "kwp"]] = 0.0
+    out.loc[off, "kwp"] = 0.0
     out["kwh_per_yr"] = out["kwp"] * out["kwh_per_kwp"]
     if off.any():
         notices.append(

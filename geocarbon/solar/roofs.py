@@ -61,12 +61,12 @@ def roof_form(roof_range_m: np.ndarray, flat_max_range_m: float) -> np.ndarray:
 
 def usable_area_m2(footprint_m2: np.ndarray, roof: np.ndarray, params: RoofParameters) -> np.ndarray:
     """Usable roof area [m²]: footprint × share of the roof form (× the small-roof factor
-    below ``small_roof_m2``); 0 when below ``min_usable_m2``."""
+    below ``small_roof_m2``). Below ``min_usable_m2`` the area is kept as computed; the
+    building then carries no panels (:func:`roof_potential` gives the reason)."""
     footprint = np.asarray(footprint_m2, dtype=float)
     share = pd.Series(roof).map(params.usable_share).to_numpy(dtype=float)
     usable = footprint * share
-    usable = np.where(footprint < params.small_roof_m2, usable * params.small_roof_factor, usable)
-    return np.where(usable < params.min_usable_m2, 0.0, usable)
+    return np.where(footprint < params.small_roof_m2, usable * params.small_roof_factor, usable)
 
 
 def within(points: gpd.GeoSeries, zones: gpd.GeoDataFrame) -> np.ndarray:
@@ -181,7 +181,8 @@ def roof_potential(
     -------
     GeoDataFrame
         Adds ``footprint_m2``, ``roof_type``, ``usable_m2``, ``kwp``, ``kwh_per_kwp``,
-        ``kwh_per_yr``, ``large_roof``; buildings excluded get 0 kWp.
+        ``kwh_per_yr``, ``large_roof``; buildings excluded keep their computed usable area
+        [m²] and get 0 kWp.
     """
     out = buildings.copy()
     out["footprint_m2"] = out.geometry.area.to_numpy()
@@ -190,11 +191,12 @@ def roof_potential(
     )
     usable = usable_area_m2(out["footprint_m2"].to_numpy(), out["roof_type"].to_numpy(), params)
     kept = out["excluded_reason"] == ""
-    too_small = kept & (usable <= 0)
+    too_small = kept & ((usable < params.min_usable_m2) | (usable <= 0))
     out.loc[too_small, "excluded_reason"] = f"usable roof area below {params.min_usable_m2:g} m²"
     kept = out["excluded_reason"] == ""
-    out["usable_m2"] = np.where(kept, usable, 0.0)
-    out["kwp"] = out["usable_m2"] * params.kwp_per_m2
+    # every building keeps its computed usable area; only those kept carry panels
+    out["usable_m2"] = usable
+    out["kwp"] = np.where(kept, usable * params.kwp_per_m2, 0.0)
     out["kwh_per_kwp"] = out["roof_type"].map(yields_kwh_per_kwp).astype(float)
     out["kwh_per_yr"] = out["kwp"] * out["kwh_per_kwp"]
     out["large_roof"] = out["footprint_m2"] > params.large_roof_m2
