@@ -243,31 +243,34 @@ def test_normalise_pdf_dates_and_id() -> None:
     assert b"(D:19700101000000+00'00')" in normalise_pdf(one)
 
 
-def test_normalise_pdf_links_relative_whatever_the_folder() -> None:
+def test_normalise_pdf_links_relative_whatever_the_folder(tmp_path: Path) -> None:
     """Links to the maps printed from two folders of different lengths: the same bytes,
     relative links, no local path."""
-    near = _tiny_pdf(b"D:20261202055950Z", uri=b"file:///tmp/o/.demo.tmp-ab12/maps/a.html")
-    far = _tiny_pdf(b"D:20261202055951Z", uri=b"file:///srv/x/out/y/.t-1/maps/a.html")
-    a = normalise_pdf(near, dt.date(2024, 3, 5), base="file:///tmp/o/.demo.tmp-ab12/")
-    b = normalise_pdf(far, dt.date(2024, 3, 5), base="file:///srv/x/out/y/.t-1/")
+    near_base = (tmp_path / "o" / ".demo.tmp-ab12").as_uri().encode() + b"/"
+    far_base = (tmp_path / "srv" / "x" / "out" / "y" / ".t-1").as_uri().encode() + b"/"
+    near = _tiny_pdf(b"D:20261202055950Z", uri=near_base + b"maps/a.html")
+    far = _tiny_pdf(b"D:20261202055951Z", uri=far_base + b"maps/a.html")
+    a = normalise_pdf(near, dt.date(2024, 3, 5), base=near_base.decode())
+    b = normalise_pdf(far, dt.date(2024, 3, 5), base=far_base.decode())
     assert a == b
     assert b"/URI (maps/a.html)>>" in a and b"file:" not in a
     assert_pdf_structure(a)
     # a link outside the printed folder is left as it is
-    other = normalise_pdf(far, None, base="file:///tmp/o/")
-    assert b"/URI (file:///srv/x/out/y/.t-1/maps/a.html)" in other
+    other = normalise_pdf(far, None, base=(tmp_path / "o").as_uri() + "/")
+    assert b"/URI (" + far_base + b"maps/a.html)" in other
     assert_pdf_structure(other)
 
 
-def test_normalise_pdf_without_table_keeps_length() -> None:
+def test_normalise_pdf_without_table_keeps_length(tmp_path: Path) -> None:
     """No classic cross-reference table where startxref points (an xref stream): every
     replacement fills the place of what it replaces."""
-    pdf = _tiny_pdf(b"D:20261202", uri=b"file:///tmp/o/maps/a.html")
+    base = (tmp_path / "o").as_uri().encode() + b"/"
+    pdf = _tiny_pdf(b"D:20261202", uri=base + b"maps/a.html")
     pdf = re.sub(rb"startxref\n\d+", b"startxref\n9", pdf)
-    out = normalise_pdf(pdf, dt.date(2024, 3, 5), base="file:///tmp/o/")
+    out = normalise_pdf(pdf, dt.date(2024, 3, 5), base=base.decode())
     assert len(out) == len(pdf)
     assert b"/CreationDate (D:20240305) /ModDate" in out
-    assert b"/URI (maps/a.html)" + b" " * len(b"file:///tmp/o/") + b">>" in out
+    assert b"/URI (maps/a.html)" + b" " * len(base) + b">>" in out
 
 
 CHROMIUM = pdf_engine()
