@@ -412,14 +412,6 @@ def in_language(pair: tuple[str, str], lang: Language) -> str:
     return pair[0] if lang == "fr" else pair[1]
 
 
-def sources_of(
-    table: dict[str, tuple[str, str]], keys: set[str], lang: Language
-) -> list[tuple[str, str]]:
-    """(input role, sentence) of each input of ``table`` (role → (French, English)) that the
-    run read (``keys``), in the table's order."""
-    return [(role, in_language(text, lang)) for role, text in table.items() if role in keys]
-
-
 def target_value(indicator: str, lang: Language, v: Any) -> str:
     """A value of the targets table as read: shares in %, counts without decimals."""
     if "share" in indicator:

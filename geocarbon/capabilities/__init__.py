@@ -48,6 +48,10 @@ class Capability:
     inputs: ClassVar[tuple[InputSpec, ...]] = ()
     #: The GeoPackage columns this capability writes, with their units (:mod:`geocarbon.spec`).
     outputs: ClassVar[tuple[LayerSpec, ...]] = ()
+    #: How its figures are computed, (French, English) sentences of the report's method.
+    method_texts: ClassVar[tuple[tuple[str, str], ...]] = ()
+    #: Sources and licences of its inputs: input role → (French, English) sentence.
+    source_texts: ClassVar[dict[str, tuple[str, str]]] = {}
 
     def enabled(self, cfg: PipelineConfig) -> bool:
         """Whether the pipeline asks for this capability."""
@@ -104,15 +108,21 @@ class Capability:
         return []
 
     def method_lines(self, cfg: Any, results: Any, lang: Any) -> list[str]:
-        """Method paragraphs of the report for this capability."""
-        return []
+        """Method paragraphs of the report for this capability (default: its
+        :attr:`method_texts` in ``lang``)."""
+        return [text[0] if lang == "fr" else text[1] for text in self.method_texts]
 
     def source_lines(
         self, cfg: Any, results: Any, keys: set[str], lang: Any
     ) -> list[tuple[str, str]]:
         """Sources and attributions of this capability's inputs among ``keys`` (input
-        key, sentence); :data:`geocarbon.report.SOURCE_RANKS` orders them."""
-        return []
+        role, sentence; default: its :attr:`source_texts`);
+        :data:`geocarbon.report.SOURCE_RANKS` orders them."""
+        return [
+            (role, text[0] if lang == "fr" else text[1])
+            for role, text in self.source_texts.items()
+            if role in keys
+        ]
 
     def commune_columns(self, results: Results) -> list[tuple[str, list[str]]]:
         """The report's per-commune tables of this capability: (title id, columns)."""

@@ -22,6 +22,35 @@ class ChargingCapability(Capability):
 
     name: ClassVar[str] = "charging"
     checked: ClassVar[str] = "charging inputs"
+    #: How the charging figures are computed (French, English).
+    method_texts: ClassVar[tuple[tuple[str, str], ...]] = (
+        (
+            "Recharge : points de recharge publics géolocalisés et contrôlés (puissances, coordonnées), "
+            "rattachés à leur commune ; part de la population (grille) à moins de chaque distance du "
+            "point le plus proche ; puissance par véhicule électrique (AFIR).",
+            "Charging: public charging points located and checked (power, coordinates), joined to "
+            "their commune; share of the (gridded) population within each distance of the nearest "
+            "point; power per battery electric vehicle (AFIR).",
+        ),
+    )
+    #: Sources of the charging inputs: input role → (French, English).
+    source_texts: ClassVar[dict[str, tuple[str, str]]] = {
+        "charging_points": (
+            "Points de recharge : fichier consolidé des IRVE, data.gouv.fr (Licence Ouverte Etalab "
+            "2.0).",
+            "Charging points: consolidated IRVE file, data.gouv.fr (Etalab Open Licence 2.0).",
+        ),
+        "population_raster": (
+            "Population carroyée : grille fournie au calcul (par exemple INSEE Filosofi, carreaux "
+            "de 200 m).",
+            "Gridded population: the grid given to the run (e.g. INSEE Filosofi, 200 m cells).",
+        ),
+        "ev_fleet": (
+            "Parc de véhicules électriques : données fournies au calcul (par exemple SDES, parc au "
+            "1er janvier).",
+            "Electric-vehicle fleet: the data given to the run (e.g. SDES, fleet on 1 January).",
+        ),
+    }
     outputs: ClassVar[tuple[LayerSpec, ...]] = (
         LayerSpec(
             "communes",
@@ -197,14 +226,6 @@ class ChargingCapability(Capability):
 
     def targets(self, report: Any) -> list[str]:
         return _report().charging_target_rows(report)
-
-    def method_lines(self, cfg: Any, results: Any, lang: Any) -> list[str]:
-        return _report().charging_method_lines(cfg, results, lang)
-
-    def source_lines(
-        self, cfg: Any, results: Any, keys: set[str], lang: Any
-    ) -> list[tuple[str, str]]:
-        return _report().charging_source_lines(cfg, results, keys, lang)
 
     def commune_columns(self, results: Results) -> list[tuple[str, list[str]]]:
         return [

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 from geocarbon import report_charts as charts
-from geocarbon.labels import Language, label
+from geocarbon.labels import label
 from geocarbon.report import (
     ReportBuilder,
     coverage_sentence,
     esc,
     figure,
-    in_language,
     kpi,
     number,
     percent,
     phrase,
-    sources_of,
     target_row,
     target_value,
     target_year,
@@ -102,44 +98,3 @@ def charging_target_rows(rep: ReportBuilder) -> list[str]:
             )
         )
     return rows
-
-
-#: How the charging figures are computed (French, English).
-CHARGING_METHOD = (
-    "Recharge : points de recharge publics géolocalisés et contrôlés (puissances, coordonnées), "
-    "rattachés à leur commune ; part de la population (grille) à moins de chaque distance du "
-    "point le plus proche ; puissance par véhicule électrique (AFIR).",
-    "Charging: public charging points located and checked (power, coordinates), joined to "
-    "their commune; share of the (gridded) population within each distance of the nearest "
-    "point; power per battery electric vehicle (AFIR).",
-)
-#: Sources of the charging inputs: input role → (French, English).
-CHARGING_SOURCES = {
-    "charging_points": (
-        "Points de recharge : fichier consolidé des IRVE, data.gouv.fr (Licence Ouverte Etalab "
-        "2.0).",
-        "Charging points: consolidated IRVE file, data.gouv.fr (Etalab Open Licence 2.0).",
-    ),
-    "population_raster": (
-        "Population carroyée : grille fournie au calcul (par exemple INSEE Filosofi, carreaux "
-        "de 200 m).",
-        "Gridded population: the grid given to the run (e.g. INSEE Filosofi, 200 m cells).",
-    ),
-    "ev_fleet": (
-        "Parc de véhicules électriques : données fournies au calcul (par exemple SDES, parc au "
-        "1er janvier).",
-        "Electric-vehicle fleet: the data given to the run (e.g. SDES, fleet on 1 January).",
-    ),
-}
-
-
-def charging_method_lines(cfg: Any, results: Any, lang: Language) -> list[str]:
-    """How the figures were computed (report's method section)."""
-    return [in_language(CHARGING_METHOD, lang)]
-
-
-def charging_source_lines(
-    cfg: Any, results: Any, keys: set[str], lang: Language
-) -> list[tuple[str, str]]:
-    """Sources and attribution of the inputs ``keys``: (input role, sentence) pairs."""
-    return sources_of(CHARGING_SOURCES, keys, lang)

@@ -21,6 +21,31 @@ class PvCapability(Capability):
 
     name: ClassVar[str] = "pv"
     checked: ClassVar[str] = "rooftop PV inputs"
+    #: How rooftop PV figures are computed (French, English).
+    method_texts: ClassVar[tuple[tuple[str, str], ...]] = (
+        (
+            "Photovoltaïque : surface de toit utilisable de chaque bâtiment (selon la forme du toit et "
+            "les exclusions) × puissance surfacique, × productible annuel calculé à partir du fichier "
+            "météo pour l'inclinaison et l'orientation retenues.",
+            "Photovoltaics: usable roof area of each building (by roof form and exclusions) × power per "
+            "m², × annual yield computed from the weather file for the tilt and orientation used.",
+        ),
+    )
+    #: Sources of the rooftop PV inputs: input role → (French, English).
+    source_texts: ClassVar[dict[str, tuple[str, str]]] = {
+        "buildings": (
+            "Bâtiments : IGN BD TOPO® (Licence Ouverte Etalab 2.0) ou fichier équivalent fourni au "
+            "calcul.",
+            "Buildings: IGN BD TOPO® (Etalab Open Licence 2.0) or the equivalent file given to the "
+            "run.",
+        ),
+        "weather": (
+            "Météo : fichier d'année type (EPW) fourni au calcul ; citer son producteur (par exemple "
+            "PVGIS, Commission européenne).",
+            "Weather: typical-year file (EPW) given to the run; credit its producer (e.g. PVGIS, "
+            "European Commission).",
+        ),
+    }
     outputs: ClassVar[tuple[LayerSpec, ...]] = (
         LayerSpec(
             "communes",
@@ -163,14 +188,6 @@ class PvCapability(Capability):
 
     def targets(self, report: Any) -> list[str]:
         return _report().pv_target_rows(report)
-
-    def method_lines(self, cfg: Any, results: Any, lang: Any) -> list[str]:
-        return _report().pv_method_lines(cfg, results, lang)
-
-    def source_lines(
-        self, cfg: Any, results: Any, keys: set[str], lang: Any
-    ) -> list[tuple[str, str]]:
-        return _report().pv_source_lines(cfg, results, keys, lang)
 
     def commune_columns(self, results: Results) -> list[tuple[str, list[str]]]:
         return [("pv", ["pv_mwp", "pv_mwh_per_yr", "pv_kwp_per_inhab"])]

@@ -14,11 +14,9 @@ from geocarbon.report import (
     coverage_sentence,
     esc,
     figure,
-    in_language,
     kpi,
     number,
     phrase,
-    sources_of,
     table,
     target_row,
     target_value,
@@ -190,40 +188,3 @@ def pv_target_rows(rep: ReportBuilder) -> list[str]:
             )
         )
     return rows
-
-
-#: How rooftop PV figures are computed (French, English).
-PV_METHOD = (
-    "Photovoltaïque : surface de toit utilisable de chaque bâtiment (selon la forme du toit et "
-    "les exclusions) × puissance surfacique, × productible annuel calculé à partir du fichier "
-    "météo pour l'inclinaison et l'orientation retenues.",
-    "Photovoltaics: usable roof area of each building (by roof form and exclusions) × power per "
-    "m², × annual yield computed from the weather file for the tilt and orientation used.",
-)
-#: Sources of the rooftop PV inputs: input role → (French, English).
-PV_SOURCES = {
-    "buildings": (
-        "Bâtiments : IGN BD TOPO® (Licence Ouverte Etalab 2.0) ou fichier équivalent fourni au "
-        "calcul.",
-        "Buildings: IGN BD TOPO® (Etalab Open Licence 2.0) or the equivalent file given to the "
-        "run.",
-    ),
-    "weather": (
-        "Météo : fichier d'année type (EPW) fourni au calcul ; citer son producteur (par exemple "
-        "PVGIS, Commission européenne).",
-        "Weather: typical-year file (EPW) given to the run; credit its producer (e.g. PVGIS, "
-        "European Commission).",
-    ),
-}
-
-
-def pv_method_lines(cfg: Any, results: Any, lang: Language) -> list[str]:
-    """How the figures were computed (report's method section)."""
-    return [in_language(PV_METHOD, lang)]
-
-
-def pv_source_lines(
-    cfg: Any, results: Any, keys: set[str], lang: Language
-) -> list[tuple[str, str]]:
-    """Sources and attribution of the inputs ``keys``: (input role, sentence) pairs."""
-    return sources_of(PV_SOURCES, keys, lang)
