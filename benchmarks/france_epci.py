@@ -58,8 +58,9 @@ def main() -> None:
         start = time.perf_counter()
         results = compute(cfg, inputs)
         comp.append(time.perf_counter() - start)
-    assert results.zones is not None
-    print(f"EPCIs: {len(results.zones)}, with data: {int(results.zones['carbon_complete'].sum())}")
+    epci = results.parts["carbon"].zones
+    assert epci is not None
+    print(f"EPCIs: {len(epci)}, with data: {int(epci['carbon_complete'].sum())}")
     best = min(floor)
     for label, times in (("read the tables once (pandas)", floor), ("read_inputs", read),
                          ("compute (stocks + flows)", comp)):  # fmt: skip

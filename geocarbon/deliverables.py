@@ -26,7 +26,6 @@ import pandas as pd
 from geocarbon import __version__
 from geocarbon.config import FlowsConfig, PipelineConfig
 from geocarbon.labels import Language, label
-from geocarbon.state import Results
 from geocarbon.territory import COVERAGE_MIN
 
 Kind = Literal["text", "tco2e_per_yr", "percent", "count"]
@@ -40,6 +39,19 @@ LEVELS = {"commune": "communes", "epci": "epci", "territory": "territory"}
 #: Creation and modification date written in the workbook's properties, so that the same
 #: inputs give the same bytes (the run date is in the "Lisez-moi" sheet).
 WORKBOOK_TIMESTAMP = dt.datetime(2000, 1, 1)
+
+
+@dataclass(frozen=True)
+class SequestrationFigures:
+    """What the calculator spreadsheet shows."""
+
+    sequestration: pd.DataFrame | None
+    """The sequestration table per commune, EPCI and territory [tCO2e/yr] (None: a run
+    without flows)."""
+    communes: pd.DataFrame
+    """The run's communes (``commune_code``, ``epci_code``, ``epci_name`` when known)."""
+    coefficient_set: str = ""
+    """Where the reference stocks come from, as the run named it."""
 
 
 @dataclass(frozen=True)
@@ -248,7 +260,7 @@ def _sheet(
 
 def readme_sheet(
     cfg: PipelineConfig,
-    results: Results,
+    figures: SequestrationFigures,
     sheets: list[Sheet],
     date: dt.date,
     language: Language,
@@ -256,7 +268,7 @@ def readme_sheet(
     """The first sheet: what the figures are, their sign, period, coefficients and method."""
     assert cfg.flows is not None
     rows: list[tuple[str, str]] = [
-        *_readme_figure_rows(cfg, results, language),
+        *_readme_figure_rows(cfg, figures, language),
         (label("method", language), _method_text(cfg.flows, language)),
         *_readme_reading_rows(language),
         (label("sheets", language), ", ".join(s.title for s in sheets)),
@@ -274,7 +286,7 @@ def readme_sheet(
 
 
 def _readme_figure_rows(
-    cfg: PipelineConfig, results: Results, language: Language
+    cfg: PipelineConfig, figures: SequestrationFigures, language: Language
 ) -> list[tuple[str, str]]:
     """The read-me rows saying what the figures are: title, sign convention, unit, period
     and coefficient set."""
@@ -302,7 +314,7 @@ def _readme_figure_rows(
             if fr
             else f"{period} ({years} years, between the two land-cover dates)",
         ),
-        (label("coefficient_set", language), coefficient_set(cfg, results, language)),
+        (label("coefficient_set", language), coefficient_set(cfg, figures.coefficient_set, language)),
     ]
 
 
@@ -382,12 +394,13 @@ def _readme_reading_rows(language: Language) -> list[tuple[str, str]]:
     ]
 
 
-def coefficient_set(cfg: PipelineConfig, results: Results, language: Language) -> str:
-    """The coefficient set in words, naming files, never absolute local paths."""
+def coefficient_set(cfg: PipelineConfig, origin: str, language: Language) -> str:
+    """The coefficient set in words, naming files, never absolute local paths (``origin``:
+    the set as the run named it)."""
     fr = language == "fr"
     c = getattr(cfg, "carbon", None)
     if c is None:  # a configuration without a carbon section: the set as the run named it
-        return str(getattr(results, "coefficient_set", "") or "")
+        return origin
     if c.coefficients == "aldo":
         folder = Path(c.aldo_dir).name if c.aldo_dir is not None else ""
         text = (
@@ -402,7 +415,6 @@ def coefficient_set(cfg: PipelineConfig, results: Results, language: Language) -
             else f"Generic coefficients from {c.generic_table.name}"
         )
     else:
-        origin = results.coefficient_set or ""
         name = Path(origin.split()[-1]).name if origin else "generic_ipcc.csv"
         text = (
             f"Coefficients génériques GIEC intégrés à geocarbon ({name})"
@@ -420,7 +432,7 @@ def coefficient_set(cfg: PipelineConfig, results: Results, language: Language) -
 
 
 def calculator_spreadsheet(
-    cfg: PipelineConfig, results: Results, date: dt.date | None = None
+    cfg: PipelineConfig, figures: SequestrationFigures, date: dt.date | None = None
 ) -> Spreadsheet | None:
     """The deliverable chosen by ``report.spreadsheet`` (None: 'none', or a run without flows).
 
@@ -428,13 +440,13 @@ def calculator_spreadsheet(
     ----------
     cfg : PipelineConfig
         The run's configuration (``report.language``, ``report.spreadsheet``, ``flows``).
-    results : Results
-        The run's results; ``results.sequestration`` holds flows in tCO2e/yr.
+    figures : SequestrationFigures
+        The run's sequestration table [tCO2e/yr], communes and coefficient set.
     date : date, optional
         The run date written in the first sheet (default: :func:`run_date`).
     """
     fmt = cfg.report.spreadsheet
-    table = results.sequestration
+    table = figures.sequestration
     if fmt == "none" or table is None or cfg.flows is None:
         return None
     language: Language = cfg.report.language
@@ -444,7 +456,7 @@ def calculator_spreadsheet(
         if rows.empty:
             continue
         if level == "commune":
-            rows = _with_epci(rows, results.communes)
+            rows = _with_epci(rows, figures.communes)
         sheets.append(
             _sheet(
                 label(title_key, language),
@@ -465,7 +477,7 @@ def calculator_spreadsheet(
          for c in flat.columns],
         flat.rows,
     )  # fmt: skip
-    readme = readme_sheet(cfg, results, sheets, date or run_date(), language)
+    readme = readme_sheet(cfg, figures, sheets, date or run_date(), language)
     return Spreadsheet(fmt, readme, sheets, flat)
 
 

@@ -66,8 +66,6 @@ def read_inputs(cfg: PipelineConfig) -> Inputs:
         notices += output_crs_notices(cfg.output_crs, communes)
     inputs = Inputs(
         communes,
-        None,
-        None,
         files,
         known_commune_codes=known_codes,
         notices=notices,
@@ -563,15 +561,17 @@ def provenance(cfg: PipelineConfig, results: Results) -> dict[str, Any]:
         inputs[key] = {"path": str(p), "sha256": sha256_file(p) if p.is_file() else None}
     totals: dict[str, Any] = {"communes": len(results.communes)}
     totals.update(capabilities.column_totals(results.communes, ("area_ha",)))
+    facts: dict[str, Any] = {}
     for capability in capabilities.computed(results):
         totals.update(capability.run_totals(results))
+        facts.update(capability.run_facts(results))
     return {
         "geocarbon_version": __version__,
         "pipeline": cfg.name,
         "pipeline_file": str(cfg.source_file) if cfg.source_file else None,
         "config": cfg.model_dump(mode="json"),
         "inputs": inputs,
-        "coefficient_set": results.coefficient_set,
+        **facts,
         "timings_s": results.timings_s,
         "notices": [n.as_dict() for n in results.notices],
         "totals": totals,

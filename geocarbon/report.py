@@ -781,8 +781,14 @@ def _head_kpis(results: Any, lang: Language) -> list[str]:
     population (each only when known), as KPI boxes."""
     communes = results.communes
     head_kpis = [kpi(label("communes", lang), number(len(communes), lang))]
-    if getattr(results, "zones", None) is not None:
-        head_kpis.append(kpi(phrase("epcis", lang), number(len(results.zones), lang)))
+    from geocarbon import capabilities
+
+    n_epci_zones = next(
+        (n for c in capabilities.computed(results) if (n := c.epci_count(results)) is not None),
+        None,
+    )
+    if n_epci_zones is not None:
+        head_kpis.append(kpi(phrase("epcis", lang), number(n_epci_zones, lang)))
     elif "epci_code" in communes.columns and communes["epci_code"].notna().any():
         n_epci = communes["epci_code"].nunique()
         head_kpis.append(kpi(phrase("epcis", lang), number(n_epci, lang)))

@@ -13,7 +13,6 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geocarbon.io.raster import RasterInfo
 from geocarbon.notices import Notice
 
 logger = logging.getLogger(__name__)
@@ -28,10 +27,7 @@ class Inputs:
     """Inputs of a run, read and checked."""
 
     communes: gpd.GeoDataFrame
-    landcover: RasterInfo | None
-    forest_map: RasterInfo | None
     files: dict[str, Path]
-    landcover_before: RasterInfo | None = None
     known_commune_codes: set[str] = field(default_factory=set)
     """Commune codes known to exist: the territory's and those of the commune table."""
     notices: list[Notice] = field(default_factory=list)
@@ -58,23 +54,8 @@ class Results:
     notices: list[Notice]
     timings_s: dict[str, float]
     files: dict[str, Path]
-    landuse_areas: pd.DataFrame | None = None
-    carbon_stocks: pd.DataFrame | None = None
-    summary: pd.DataFrame | None = None
-    coefficient_set: str | None = None
-    flows: pd.DataFrame | None = None
-    sequestration: pd.DataFrame | None = None
-    reference: pd.DataFrame | None = None
-    mapping: dict[int, str] | None = None
-    pv: Any = None
-    charging: Any = None
-    zones: pd.DataFrame | None = None
-    """Carbon figures per EPCI of a run from an EPCI-level area table."""
-    carbon_level: str = "commune"
-    """What the carbon figures are computed for: ``commune`` or ``epci``."""
     parts: dict[str, Any] = field(default_factory=dict)
-    """Results of capabilities added with :func:`geocarbon.capabilities.register`, by
-    capability name."""
+    """What each capability computed (its own typed result), by capability name."""
 
 
 class StepAnnouncer:

@@ -21,9 +21,13 @@ from click.testing import CliRunner
 
 from geocarbon.cli import main
 from geocarbon.config import config_from_dict
-from geocarbon.deliverables import calculator_spreadsheet, round_half_away, translate_note
+from geocarbon.deliverables import (
+    SequestrationFigures,
+    calculator_spreadsheet,
+    round_half_away,
+    translate_note,
+)
 from geocarbon.io.spreadsheets import write_spreadsheet, xlsx_bytes
-from geocarbon.state import Results
 from tests.conftest import SHARED
 
 NAN = float("nan")
@@ -60,7 +64,7 @@ FR_SHARE = "Part couverte par l'occupation du sol (%)"
 RUN_DATE = dt.date(2024, 5, 17)
 
 
-def _small(tmp_path: Path, **report: str) -> tuple[object, Results]:
+def _small(tmp_path: Path, **report: str) -> tuple[object, SequestrationFigures]:
     cfg = config_from_dict(
         {
             "name": "petit",
@@ -78,15 +82,10 @@ def _small(tmp_path: Path, **report: str) -> tuple[object, Results]:
             "epci_name": ["CC du Test", "CC du Test"],
         }
     )
-    results = Results(
-        communes=communes,  # type: ignore[arg-type]
-        notices=[],
-        timings_s={},
-        files={},
-        coefficient_set="geocarbon built-in generic_ipcc.csv",
-        sequestration=pd.DataFrame(ROWS, columns=COLUMNS),
+    figures = SequestrationFigures(
+        pd.DataFrame(ROWS, columns=COLUMNS), communes, "geocarbon built-in generic_ipcc.csv"
     )
-    return cfg, results
+    return cfg, figures
 
 
 def _rows(ws: openpyxl.worksheet.worksheet.Worksheet) -> list[tuple[object, ...]]:

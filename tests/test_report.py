@@ -17,6 +17,7 @@ import pytest
 from shapely.geometry import box
 
 from geocarbon import pipeline
+from geocarbon.capabilities.carbon_step import CarbonResults
 from geocarbon.config import load_config
 from geocarbon.demo import write_demo_territory
 from geocarbon.io import report_files
@@ -123,16 +124,17 @@ def _tiny_results() -> Results:
     flows["commune_code"] = flows["zone_code"]
     flows["flow_tco2e_per_yr"] = -1.0
     flows["pcaet_category"] = "other_soils"
-    return Results(
-        communes=communes,
-        notices=[],
-        timings_s={},
-        files={},
+    carbon = CarbonResults(
+        landuse_areas=pd.DataFrame(),
+        carbon_stocks=pd.DataFrame(),
         summary=summary,
         coefficient_set="hand-made",
+        reference=pd.DataFrame(),
+        mapping={},
         flows=flows,
         sequestration=sequestration,
     )
+    return Results(communes=communes, notices=[], timings_s={}, files={}, parts={"carbon": carbon})
 
 
 def _headers(page: str) -> list[str]:
@@ -235,7 +237,10 @@ def test_tiny_report_in_english() -> None:
 
 
 def test_sign_convention_only_with_flows() -> None:
-    results = dataclasses.replace(_tiny_results(), sequestration=None, flows=None)
+    results = _tiny_results()
+    results.parts["carbon"] = dataclasses.replace(
+        results.parts["carbon"], sequestration=None, flows=None
+    )
     page = territory_report(_cfg("fr"), results, [])
     assert "Convention de signe" not in page and "Flux de carbone" not in page
     assert ">Stocks de carbone</h2>" in page
@@ -243,7 +248,7 @@ def test_sign_convention_only_with_flows() -> None:
 
 def test_partial_flows_say_so() -> None:
     results = _tiny_results()
-    seq = results.sequestration
+    seq = results.parts["carbon"].sequestration
     assert seq is not None
     seq.loc[seq["level"] == "territory", ["complete", "coverage_note"]] = [
         False,
@@ -258,7 +263,7 @@ def test_partial_flows_say_so() -> None:
 
 def test_landuse_change_matrix_counts_each_pair_once() -> None:
     """Each category pair has a row per pool: its area (ha/yr) is counted once."""
-    svg = landuse_change_matrix(_tiny_results().flows, "fr")  # type: ignore[arg-type]
+    svg = landuse_change_matrix(_tiny_results().parts["carbon"].flows, "fr")
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
     assert "0,5" in texts and "1,5" in texts
     assert "1" not in texts and "3" not in texts  # 0.5 and 1.5 counted twice

@@ -137,6 +137,15 @@ class Capability:
         """This capability's totals in ``run.json`` (figure → value)."""
         return {}
 
+    def run_facts(self, results: Results) -> dict[str, Any]:
+        """Entries this capability adds to the top level of ``run.json`` (key → value)."""
+        return {}
+
+    def epci_count(self, results: Results) -> int | None:
+        """How many EPCIs this capability's figures are computed for, in a run whose figures
+        are per EPCI rather than per commune (None otherwise)."""
+        return None
+
     def summary_line(self, results: Results) -> str:
         """Part of the CLI's closing line (empty: nothing to say)."""
         return ""

@@ -211,12 +211,9 @@ class CarbonCapability(Capability):
         return cfg.land_source is not None
 
     def read(self, cfg: PipelineConfig, inputs: Inputs) -> None:
-        from geocarbon.capabilities.carbon_step import read_carbon_inputs, read_carbon_tables
+        from geocarbon.capabilities.carbon_step import read_carbon_inputs
 
-        inputs.landcover, inputs.forest_map, inputs.landcover_before = read_carbon_inputs(
-            cfg, inputs.files
-        )
-        inputs.parts[self.name] = read_carbon_tables(cfg)
+        inputs.parts[self.name] = read_carbon_inputs(cfg, inputs.files)
 
     def validate(self, cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
         from geocarbon.capabilities.carbon_step import validate_carbon
@@ -225,7 +222,7 @@ class CarbonCapability(Capability):
 
     def validated(self, inputs: Inputs) -> str:
         """What ``geocarbon validate`` says it checked."""
-        lc = inputs.landcover
+        lc = inputs.parts[self.name].landcover
         if lc is None:
             return ""
         return f"land cover {lc.width}x{lc.height} px in {lc.crs.to_string()}"
@@ -236,28 +233,29 @@ class CarbonCapability(Capability):
     ) -> None:  # fmt: skip
         from geocarbon.capabilities.carbon_step import compute_carbon
 
-        compute_carbon(cfg, inputs, results, timer, progress)
+        results.parts[self.name] = compute_carbon(cfg, inputs, results, timer, progress)
 
     def computed(self, results: Results) -> bool:
-        return results.summary is not None
+        return self.name in results.parts
 
     def output_crs_candidates(self, inputs: Inputs, results: Results) -> list[Any]:
-        return [inputs.landcover.crs if inputs.landcover is not None else None]
+        landcover = inputs.parts[self.name].landcover
+        return [landcover.crs if landcover is not None else None]
 
     def layers(self, results: Results, communes: pd.DataFrame, crs: Any) -> dict[str, pd.DataFrame]:
-        from geocarbon.capabilities.carbon_step import epci_layer
+        from geocarbon.capabilities.carbon_step import carbon_results, epci_layer
 
+        carbon = carbon_results(results)
         layers: dict[str, pd.DataFrame] = {}
-        if results.zones is not None:
-            layers["epci"] = epci_layer(results.zones, communes)
-        if results.landuse_areas is not None and results.carbon_stocks is not None:
-            layers["landuse_areas"] = zone_columns(results.landuse_areas, results.carbon_level)
-            layers["carbon_stocks"] = zone_columns(results.carbon_stocks, results.carbon_level)
-        if results.flows is not None:
+        if carbon.zones is not None:
+            layers["epci"] = epci_layer(carbon.zones, communes)
+        layers["landuse_areas"] = zone_columns(carbon.landuse_areas, carbon.level)
+        layers["carbon_stocks"] = zone_columns(carbon.carbon_stocks, carbon.level)
+        if carbon.flows is not None:
             layers["carbon_flows"] = (
-                results.flows.rename(columns={"zone_code": "epci_code"})
-                if results.carbon_level == "epci"
-                else results.flows.drop(columns="zone_code")
+                carbon.flows.rename(columns={"zone_code": "epci_code"})
+                if carbon.level == "epci"
+                else carbon.flows.drop(columns="zone_code")
             )
         return layers
 
@@ -272,7 +270,7 @@ class CarbonCapability(Capability):
 
     def report_sections(self, report: Any) -> None:
         _report().stocks_section(report)
-        if report.r.sequestration is not None:
+        if report.r.parts[self.name].sequestration is not None:
             _report().flows_section(report)
 
     def method_lines(self, cfg: Any, results: Any, lang: Any) -> list[str]:
@@ -284,7 +282,7 @@ class CarbonCapability(Capability):
         return _report().carbon_source_lines(cfg, results, keys, lang)
 
     def commune_columns(self, results: Results) -> list[tuple[str, list[str]]]:
-        if results.carbon_level != "commune":
+        if results.parts[self.name].level != "commune":
             return []
         return [
             (
@@ -304,15 +302,23 @@ class CarbonCapability(Capability):
     def run_totals(self, results: Results) -> dict[str, Any]:
         figures = ("area_ha", "landcover_area_ha", "stock_tc", "flow_tco2e_per_yr")
         totals = column_totals(results.communes, figures[1:])
-        if results.zones is not None:
-            totals.update(column_totals(results.zones, figures))
-            totals["epci"] = len(results.zones)
+        epci = results.parts[self.name].zones
+        if epci is not None:
+            totals.update(column_totals(epci, figures))
+            totals["epci"] = len(epci)
         return totals
 
+    def run_facts(self, results: Results) -> dict[str, Any]:
+        return {"coefficient_set": results.parts[self.name].coefficient_set}
+
+    def epci_count(self, results: Results) -> int | None:
+        epci = results.parts[self.name].zones
+        return None if epci is None else len(epci)
+
     def summary_line(self, results: Results) -> str:
-        communes = results.communes
-        zones = results.zones if results.zones is not None else communes
-        unit = "EPCIs" if results.zones is not None else "communes"
+        epci = results.parts[self.name].zones
+        zones = epci if epci is not None else results.communes
+        unit = "EPCIs" if epci is not None else "communes"
         parts = []
         if "stock_tc" in zones.columns:
             # the figures of the zones with data only, never mixed with the land cover of others

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from geocarbon import report_charts as charts
+from geocarbon.capabilities.carbon_step import carbon_results
 from geocarbon.deliverables import coefficient_set
 from geocarbon.labels import Language, label
 from geocarbon.report import (
@@ -43,9 +44,8 @@ def carbon_coverage(zones: pd.DataFrame, unit: str, lang: Language = "en") -> st
 
 
 def stocks_section(rep: ReportBuilder) -> None:
-    r, lang = rep.r, rep.lang
-    c = r.communes
-    zones = r.zones if r.zones is not None else c
+    r, lang = carbon_results(rep.r), rep.lang
+    zones = r.zones if r.zones is not None else rep.r.communes
     unit = phrase("epcis", lang) if r.zones is not None else phrase("communes_word", lang)
     with_data = zones[zones["carbon_complete"].astype(bool)]
     stock = float(with_data["stock_tc"].sum()) if len(with_data) else float("nan")
@@ -64,11 +64,11 @@ def stocks_section(rep: ReportBuilder) -> None:
         "</div>",
         f"<p>{esc(coverage)}</p>",
         f"<p class='muted'>{esc(phrase('coefficients', lang))}{' :' if lang == 'fr' else ':'} "
-        f"{esc(without_paths(coefficient_set(rep.cfg, r, lang)))}</p>",
+        f"{esc(without_paths(coefficient_set(rep.cfg, r.coefficient_set, lang)))}</p>",
     ]
     summary = r.summary
     rep.parts.append(figure(charts.stocks_by_category(summary, lang), phrase("stocks_chart", lang)))
-    if r.carbon_level == "commune":
+    if r.level == "commune":
         rep.static_map("stock_tc_per_ha", phrase("stocks_map", lang))
     rows = summary[summary["category"] != "total"]
     by_cat = rows.pivot_table(index="category", columns="pool", values="stock_tc", aggfunc="sum")
@@ -96,8 +96,9 @@ def stocks_section(rep: ReportBuilder) -> None:
 
 
 def flows_section(rep: ReportBuilder) -> None:
-    r, lang = rep.r, rep.lang
+    r, lang = carbon_results(rep.r), rep.lang
     seq = r.sequestration
+    assert seq is not None
     terr = seq[seq["level"] == "territory"].iloc[0]
     period = str(terr["period"])
     coverage = coverage_sentence(terr, lang)
@@ -128,7 +129,7 @@ def flows_section(rep: ReportBuilder) -> None:
         rep.parts.append(
             figure(charts.landuse_change_matrix(r.flows, lang), phrase("luc_chart", lang))
         )
-    if r.carbon_level == "commune":
+    if r.level == "commune":
         rep.static_map("flow_tco2e_per_yr", phrase("flows_map", lang), diverging=True)
     rows = with_names(seq[seq["level"] != "commune"], lang)
     cols = [
@@ -193,8 +194,8 @@ GENERIC_SOURCE = (
 
 def carbon_method_lines(cfg: Any, results: Any, lang: Language) -> list[str]:
     """How the figures were computed (report's method section)."""
-    out = [in_language(STOCKS_METHOD, lang)] if results.summary is not None else []
-    if results.sequestration is not None:
+    out = [in_language(STOCKS_METHOD, lang)]
+    if carbon_results(results).sequestration is not None:
         out.append(in_language(FLOWS_METHOD, lang))
     return out
 
@@ -207,9 +208,10 @@ def carbon_source_lines(
     if "landcover" in keys:
         clc = getattr(getattr(cfg, "landcover", None), "nomenclature", None) == "clc"
         out.append(("landcover", in_language(CLC_SOURCE if clc else OTHER_LANDCOVER_SOURCE, lang)))
-    if results.summary is None:
+    if "carbon" not in results.parts:
         return out
-    coeffs = without_paths(str(results.coefficient_set or ""))
+    origin = carbon_results(results).coefficient_set
+    coeffs = without_paths(origin)
     if (
         "aldo" in coeffs.lower()
         or getattr(getattr(cfg, "carbon", None), "coefficients", "") == "aldo"
@@ -217,7 +219,7 @@ def carbon_source_lines(
         out.append(("coefficients", in_language(ALDO_SOURCE, lang)))
     else:
         described = (
-            without_paths(coefficient_set(cfg, results, lang)) if cfg is not None else coeffs
+            without_paths(coefficient_set(cfg, origin, lang)) if cfg is not None else coeffs
         )
         out.append(("coefficients", in_language(GENERIC_SOURCE, lang).format(described=described)))
     return out

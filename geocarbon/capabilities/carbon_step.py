@@ -66,7 +66,7 @@ from geocarbon.carbon.stocks import compute_stocks, stocks_by_commune, territory
 from geocarbon.classes import HOTSPOT, format_value
 from geocarbon.communes import fill_from_neighbours, has_boundaries
 from geocarbon.config import AreaTableConfig, FlowsConfig, PipelineConfig
-from geocarbon.deliverables import calculator_spreadsheet
+from geocarbon.deliverables import SequestrationFigures, calculator_spreadsheet
 from geocarbon.errors import InputError
 from geocarbon.geo import M2_PER_HA, PixelAreaModel, area_ha
 from geocarbon.io.coefficients import (
@@ -117,10 +117,17 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class CarbonTables:
-    """The carbon steps' tables, read in the read phase (``run`` and ``validate``); the
-    computation reads no table itself (the rasters are streamed block by block)."""
+class CarbonInputs:
+    """The carbon steps' inputs, read in the read phase (``run`` and ``validate``): the
+    rasters' headers (their blocks are streamed when computing) and every table; the
+    computation reads no table itself."""
 
+    landcover: RasterInfo | None = None
+    """The land-cover raster (None in a run from an area table)."""
+    forest_map: RasterInfo | None = None
+    """The forest-type map, aligned to the land cover."""
+    landcover_before: RasterInfo | None = None
+    """The land cover at the start date of the flows."""
     mapping: pd.DataFrame | None = None
     """``code,category`` table of a ``table`` nomenclature."""
     aldo: AldoTables | None = None
@@ -135,11 +142,51 @@ class CarbonTables:
     """The area table as read (``areas``)."""
 
 
-def read_carbon_tables(cfg: PipelineConfig) -> CarbonTables:
-    """Read every table the carbon steps use (each read and checked once)."""
+def carbon_inputs(inputs: Inputs) -> CarbonInputs:
+    """What the carbon capability read (:func:`read_carbon_inputs`)."""
+    read = inputs.parts["carbon"]
+    assert isinstance(read, CarbonInputs)
+    return read
+
+
+@dataclass
+class CarbonResults:
+    """What the carbon capability computed for a run."""
+
+    landuse_areas: pd.DataFrame
+    """Land-use area per zone and land-cover code [ha], with the zone's coverage."""
+    carbon_stocks: pd.DataFrame
+    """Stock per zone, category and pool [tC], with the reference stock [tC/ha]."""
+    summary: pd.DataFrame
+    """Territory stocks per category and pool [tC], with what they cover."""
+    coefficient_set: str
+    """Where the reference stocks come from (ALDO's tables, a generic table...)."""
+    reference: pd.DataFrame
+    """Reference stocks per commune, category and pool [tC/ha]."""
+    mapping: dict[int, str]
+    """Land-cover code → ALDO category."""
+    level: str = "commune"
+    """What the figures are computed for: ``commune`` or ``epci`` (an EPCI-level area
+    table)."""
+    flows: pd.DataFrame | None = None
+    """Flows per zone and kind [tCO2e/yr] (None without ``flows``)."""
+    sequestration: pd.DataFrame | None = None
+    """The sequestration table per commune, EPCI and territory [tCO2e/yr]."""
+    zones: pd.DataFrame | None = None
+    """The figures per EPCI of an EPCI-level run (None in a commune-level run)."""
+
+
+def carbon_results(results: Results) -> CarbonResults:
+    """What the carbon capability computed (:func:`compute_carbon`)."""
+    computed = results.parts["carbon"]
+    assert isinstance(computed, CarbonResults)
+    return computed
+
+
+def read_carbon_tables(cfg: PipelineConfig, tables: CarbonInputs) -> CarbonInputs:
+    """Read every table the carbon steps use into ``tables`` (each read and checked once)."""
     source = cfg.land_source
     assert source is not None
-    tables = CarbonTables()
     if source.nomenclature == "table":
         assert source.mapping is not None
         tables.mapping = read_csv(
@@ -166,11 +213,17 @@ def read_carbon_tables(cfg: PipelineConfig) -> CarbonTables:
     return tables
 
 
-def read_carbon_inputs(
+def read_carbon_inputs(cfg: PipelineConfig, files: dict[str, Path]) -> CarbonInputs:
+    """Check the rasters of the carbon steps and read their tables; record the files they
+    read (the area table of a run without rasters)."""
+    return read_carbon_tables(cfg, CarbonInputs(*_carbon_rasters(cfg, files)))
+
+
+def _carbon_rasters(
     cfg: PipelineConfig, files: dict[str, Path]
 ) -> tuple[RasterInfo | None, RasterInfo | None, RasterInfo | None]:
-    """Check the rasters of the carbon steps; record the files they read (the area table
-    of a run without rasters)."""
+    """The land cover, the forest map and the start-date land cover (each checked, or
+    None); the files recorded."""
     source = cfg.land_source
     assert source is not None
     _record_coefficient_files(cfg, files)
@@ -279,7 +332,7 @@ def landcover_nodata(cfg: PipelineConfig) -> list[float]:
     return [*configured, *(float(c) for c in own if c not in configured)]
 
 
-def landcover_mapping(cfg: PipelineConfig, tables: CarbonTables) -> dict[int, str]:
+def landcover_mapping(cfg: PipelineConfig, tables: CarbonInputs) -> dict[int, str]:
     """Code → category mapping of the land cover or the area table (nomenclature, then
     overrides)."""
     source = cfg.land_source
@@ -384,7 +437,7 @@ def _per_commune(
 
 
 def reference_stocks(
-    cfg: PipelineConfig, communes: gpd.GeoDataFrame, read: CarbonTables
+    cfg: PipelineConfig, communes: gpd.GeoDataFrame, read: CarbonInputs
 ) -> CoefficientSet:
     """Reference stocks per commune from the configured coefficient set (as ``read``), with
     overrides."""
@@ -425,7 +478,7 @@ def read_change_table(
     assert cfg.flows is not None and cfg.flows.change_table is not None
     communes = inputs.communes
     table_cfg = cfg.flows.change_table
-    raw = inputs.parts["carbon"].changes
+    raw = carbon_inputs(inputs).changes
     assert raw is not None
     changes, notices = prepare_change_table(
         raw,
@@ -451,7 +504,7 @@ def read_change_table(
 
 
 def flow_coefficients(
-    cfg: PipelineConfig, coefficients: CoefficientSet, codes: np.ndarray, read: CarbonTables
+    cfg: PipelineConfig, coefficients: CoefficientSet, codes: np.ndarray, read: CarbonInputs
 ) -> tuple[LucCoefficients, ForestGrowthCoefficients, pd.DataFrame | None]:
     """Land-use-change units, forest growth and (ALDO only) wood-use shares for the
     communes ``codes`` (used by ``run`` and by ``validate``, so that both refuse the same
@@ -526,7 +579,7 @@ def compute_flows(
     forest_areas = stocks[stocks["category"].isin(FOREST_CATEGORIES)].drop_duplicates(
         ["commune_code", "category"]
     )[["commune_code", "category", "area_ha"]]
-    luc, growth, shares = flow_coefficients(cfg, coefficients, coefficients.codes, inputs.parts["carbon"])
+    luc, growth, shares = flow_coefficients(cfg, coefficients, coefficients.codes, carbon_inputs(inputs))
     if land.level == "epci":
         growth = ForestGrowthCoefficients(zone_mean(growth.table, zone_of, ["category"]))
         shares = zone_mean(shares, zone_of, []) if shares is not None else None
@@ -754,23 +807,22 @@ def landuse_from_raster(
     progress: Progress | None,
 ) -> LandUse:
     """Land-use areas per commune from the land-cover raster (zonal cross-tabulation)."""
-    assert inputs.landcover is not None and cfg.landcover is not None
+    read = carbon_inputs(inputs)
+    landcover = read.landcover
+    assert landcover is not None and cfg.landcover is not None
     communes = inputs.communes
     pixel_areas = PixelAreaModel.for_grid(
-        inputs.landcover.crs,
-        inputs.landcover.transform,
-        inputs.landcover.width,
-        inputs.landcover.height,
+        landcover.crs, landcover.transform, landcover.width, landcover.height
     )
-    pixel_ha = typical_pixel_ha(pixel_areas, inputs.landcover.width, inputs.landcover.height)
+    pixel_ha = typical_pixel_ha(pixel_areas, landcover.width, landcover.height)
     with timer.step("overlap"):
-        inside_share, more = check_overlap(communes, inputs.landcover)
+        inside_share, more = check_overlap(communes, landcover)
         notices += more
-        check_pixel_size(pixel_ha, out["area_ha"].to_numpy(), str(inputs.landcover.path))
+        check_pixel_size(pixel_ha, out["area_ha"].to_numpy(), str(landcover.path))
     with timer.step("zonal"):
         zonal = landcover_crosstab(cfg, inputs, pixel_areas, progress)
     with timer.step("landuse"):
-        mapping = landcover_mapping(cfg, inputs.parts["carbon"])
+        mapping = landcover_mapping(cfg, read)
         landuse = landuse_areas_from_zonal(zonal, communes, mapping, cfg)
         no_pixel = communes["commune_code"][zonal.pixel_count == 0].tolist()
         if no_pixel:
@@ -784,7 +836,7 @@ def landuse_from_raster(
     landcover_ha = zonal.valid_area_m2 / M2_PER_HA
     if not (landcover_ha > 0).any():
         msg = (
-            f"land cover {inputs.landcover.path}: no valid pixel lies in any commune (every "
+            f"land cover {landcover.path}: no valid pixel lies in any commune (every "
             "pixel over the territory is no data); check the file, its nodata value and "
             "landcover.nodata_values"
         )
@@ -794,11 +846,11 @@ def landuse_from_raster(
         landcover_ha,
         out["area_ha"].to_numpy(),
         pixel_ha,
-        str(inputs.landcover.path),
+        str(landcover.path),
     )
     codes = communes["commune_code"].to_numpy()
     zone_frame = raster_coverage(
-        zonal, inside_share, codes, with_before=inputs.landcover_before is not None
+        zonal, inside_share, codes, with_before=read.landcover_before is not None
     )
     return LandUse(landuse, zone_frame, "commune", pd.Series(codes, index=codes), zonal)
 
@@ -811,24 +863,26 @@ def landcover_crosstab(
 ) -> ZonalResult:
     """Zonal cross-tab of the land cover per commune, with the forest map and the land cover
     at the start date (aligned on the land-cover grid) when the run has them."""
-    assert inputs.landcover is not None
-    zones = inputs.communes.to_crs(inputs.landcover.crs)
+    read = carbon_inputs(inputs)
+    landcover = read.landcover
+    assert landcover is not None
+    zones = inputs.communes.to_crs(landcover.crs)
     block_pixels = cfg.processing.block_pixels
-    aligned = [("forest", inputs.forest_map)] if inputs.forest_map is not None else []
-    if inputs.landcover_before is not None:
-        aligned.append(("before", inputs.landcover_before))
-    total = count_blocks(inputs.landcover, block_pixels)
+    aligned = [("forest", read.forest_map)] if read.forest_map is not None else []
+    if read.landcover_before is not None:
+        aligned.append(("before", read.landcover_before))
+    total = count_blocks(landcover, block_pixels)
     report = (lambda done, n: progress("zonal", done, n)) if progress else None
     return zonal_crosstab(
         zones,
-        iter_blocks(inputs.landcover, aligned, block_pixels=block_pixels),
+        iter_blocks(landcover, aligned, block_pixels=block_pixels),
         pixel_areas,
         secondary=[name for name, _ in aligned],
         extra_nodata=landcover_nodata(cfg),
         n_blocks=total,
         progress=report,
         labels={
-            "landcover": f"land cover {inputs.landcover.path}",
+            "landcover": f"land cover {landcover.path}",
             **{name: f"{raster.what} {raster.path}" for name, raster in aligned},
         },
     )
@@ -903,7 +957,7 @@ def landuse_from_table(cfg: PipelineConfig, inputs: Inputs, notices: list[Notice
     assert cfg.areas is not None
     areas_cfg = cfg.areas
     source = str(areas_cfg.path)
-    raw = inputs.parts["carbon"].areas
+    raw = carbon_inputs(inputs).areas
     assert raw is not None
     table = area_table_long(
         raw,
@@ -915,7 +969,7 @@ def landuse_from_table(cfg: PipelineConfig, inputs: Inputs, notices: list[Notice
     )
     if areas_cfg.layout == "long":
         notices += repeated_area_rows_notices(raw, areas_cfg, source)
-    mapping = landcover_mapping(cfg, inputs.parts["carbon"])
+    mapping = landcover_mapping(cfg, carbon_inputs(inputs))
     found = table.groupby("landuse_code")["area_ha"].sum()
     check_mapping_covers(found, mapping, source)
     per_zone = table.groupby("commune_code")["area_ha"].sum()
@@ -1144,8 +1198,10 @@ def area_table_coverage(
 
 def compute_carbon(
     cfg: PipelineConfig, inputs: Inputs, results: Results, timer: Timer, progress: Progress | None
-) -> None:
-    """Land-use areas, stocks and flows per zone (commune or EPCI), added to ``results``.
+) -> CarbonResults:
+    """Land-use areas, stocks and flows per zone (commune or EPCI): the communes' columns
+    added to ``results.communes`` (this capability's copy), notices to ``results.notices``,
+    the tables returned.
 
     A zone's figures are computed when its land cover covers at least
     :data:`COVERAGE_MIN` of it and it has coefficients; otherwise they are left empty
@@ -1157,7 +1213,7 @@ def compute_carbon(
     else:
         with timer.step("areas"):
             land = landuse_from_table(cfg, inputs, notices)
-    mapping = landcover_mapping(cfg, inputs.parts["carbon"])
+    mapping = landcover_mapping(cfg, carbon_inputs(inputs))
     zones = land.zones
     with timer.step("stocks"):
         coefficients, reference = zone_coefficients(cfg, inputs, land)
@@ -1176,7 +1232,9 @@ def compute_carbon(
             )
             notices += more
     add_coverage_figures(frame, zones)
-    sequestration = zone_outputs(cfg, inputs, results, frame, land, coefficients, changed_communes)
+    epci, sequestration = zone_outputs(
+        cfg, inputs, results.communes, frame, land, coefficients, changed_communes
+    )
     logger.info(
         "territory: %d zones with data, %.0f ha of land cover, %.0f tC",
         int(zones["has_data"].sum()),
@@ -1185,20 +1243,24 @@ def compute_carbon(
     )
     # what each row covers: the share of its commune (EPCI) the land cover covers, and
     # whether the zone's figures are computed
-    results.landuse_areas = land.landuse.assign(
+    landuse_areas = land.landuse.assign(
         landcover_covered_share=land.landuse["commune_code"]
         .map(zones["landcover_covered_share"])
         .to_numpy(),
         carbon_complete=land.landuse["commune_code"].map(zones["has_data"]).to_numpy(dtype=bool),
     )
-    results.carbon_stocks = stocks
-    results.summary = summary_with_coverage(summary, zones, land.level)
-    results.coefficient_set = coefficients.origin
-    results.flows = flows
-    results.sequestration = sequestration
-    results.reference = coefficients.reference
-    results.mapping = mapping
-    results.carbon_level = land.level
+    return CarbonResults(
+        landuse_areas=landuse_areas,
+        carbon_stocks=stocks,
+        summary=summary_with_coverage(summary, zones, land.level),
+        coefficient_set=coefficients.origin,
+        reference=coefficients.reference,
+        mapping=mapping,
+        level=land.level,
+        flows=flows,
+        sequestration=sequestration,
+        zones=epci,
+    )
 
 
 def zone_coefficients(
@@ -1216,7 +1278,7 @@ def zone_coefficients(
     """
     communes = inputs.communes
     coeff_communes = communes[communes["commune_code"].map(land.zone_of).isin(land.zones.index)]
-    coefficients = reference_stocks(cfg, coeff_communes, inputs.parts["carbon"])
+    coefficients = reference_stocks(cfg, coeff_communes, carbon_inputs(inputs))
     reference = coefficients.reference
     if land.level == "epci":
         reference = zone_mean(reference, land.zone_of, ["category", "pool"])
@@ -1386,15 +1448,16 @@ def add_coverage_figures(frame: pd.DataFrame, zones: pd.DataFrame) -> None:
 def zone_outputs(
     cfg: PipelineConfig,
     inputs: Inputs,
-    results: Results,
+    out: gpd.GeoDataFrame,
     frame: pd.DataFrame,
     land: LandUse,
     coefficients: CoefficientSet,
     changed_communes: list[str] | None,
-) -> pd.DataFrame | None:
-    """Put the zones' figures in ``results`` (the communes' columns, or the EPCI table) and
-    give the sequestration table (None without flows)."""
-    out = results.communes
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Put the zones' figures in the communes ``out`` (a commune-level run) or give them
+    as the EPCI table (an EPCI-level run); with the sequestration table (None without
+    flows)."""
+    epci = None
     if land.level == "commune":
         for col in frame.columns:
             out[col] = frame[col].reindex(out["commune_code"]).to_numpy()
@@ -1413,7 +1476,7 @@ def zone_outputs(
         )
     else:
         zone_codes = pd.Series(coefficients.codes).map(land.zone_of)
-        results.zones = epci_frame(
+        epci = epci_frame(
             frame,
             inputs,
             zone_codes.value_counts(),
@@ -1422,7 +1485,7 @@ def zone_outputs(
             else None,
         )
         sequestration = (
-            epci_sequestration_rows(results.zones, cfg.name, territory_what(cfg))
+            epci_sequestration_rows(epci, cfg.name, territory_what(cfg))
             if cfg.flows is not None
             else None
         )
@@ -1430,7 +1493,7 @@ def zone_outputs(
         sequestration.insert(
             3, "period", f"{cfg.flows.start_year}-{cfg.flows.end_year}" if cfg.flows else ""
         )
-    return sequestration
+    return epci, sequestration
 
 
 def territory_what(cfg: PipelineConfig) -> str:
@@ -1697,17 +1760,20 @@ def write_carbon_outputs(
     cfg: PipelineConfig, inputs: Inputs, results: Results, communes: gpd.GeoDataFrame, tmp: Path
 ) -> None:
     """Summary CSV, sequestration table, pixel maps and maps of the carbon steps."""
-    assert results.summary is not None
-    if results.sequestration is not None:
-        write_csv(tmp / "sequestration.csv", results.sequestration)
-        write_json(tmp / "sequestration.json", sequestration_document(cfg, results))
-        write_spreadsheet(
-            tmp, calculator_spreadsheet(cfg, results, latest_input_day(results.files))
+    carbon = carbon_results(results)
+    if carbon.sequestration is not None:
+        write_csv(tmp / "sequestration.csv", carbon.sequestration)
+        write_json(tmp / "sequestration.json", sequestration_document(cfg, carbon))
+        figures = SequestrationFigures(
+            carbon.sequestration, results.communes, carbon.coefficient_set
         )
-    summary = results.summary.copy()
+        write_spreadsheet(
+            tmp, calculator_spreadsheet(cfg, figures, latest_input_day(results.files))
+        )
+    summary = carbon.summary.copy()
     summary.insert(1, "category_aldo", summary["category"].map(ALDO_NAMES).fillna(""))
     write_csv(tmp / "carbon_stocks_summary.csv", summary)
-    zones = map_zones(results, communes)
+    zones = map_zones(carbon.zones, communes)
     if cfg.maps.enabled and zones is not None:
         lang = cfg.report.language
         page = choropleth_map(
@@ -1737,21 +1803,21 @@ def write_carbon_outputs(
         )
         write_text(tmp / "maps" / "carbon_stocks.html", page)
     hotspots = None
-    if inputs.landcover_before is not None:
-        hotspots = write_pixel_maps(cfg, inputs, results, tmp / "rasters")
-    if cfg.maps.enabled and results.flows is not None and zones is not None:
+    if carbon_inputs(inputs).landcover_before is not None:
+        hotspots = write_pixel_maps(cfg, inputs, carbon, tmp / "rasters")
+    if cfg.maps.enabled and carbon.flows is not None and zones is not None:
         write_text(tmp / "maps" / "carbon_flows.html", flows_map(cfg, zones, hotspots))
 
 
-def map_zones(results: Results, communes: pd.DataFrame) -> gpd.GeoDataFrame | None:
-    """What the carbon maps show: the communes, or the EPCIs (their communes dissolved)
-    of an EPCI-level run; None without boundaries (no map)."""
+def map_zones(epci: pd.DataFrame | None, communes: pd.DataFrame) -> gpd.GeoDataFrame | None:
+    """What the carbon maps show: the communes, or the EPCIs ``epci`` (their communes
+    dissolved) of an EPCI-level run; None without boundaries (no map)."""
     if not has_boundaries(communes):
         return None
-    if results.zones is None:
+    if epci is None:
         assert isinstance(communes, gpd.GeoDataFrame)
         return communes
-    return epci_layer(results.zones, communes)
+    return epci_layer(epci, communes)
 
 
 def epci_layer(epci: pd.DataFrame, communes: pd.DataFrame) -> gpd.GeoDataFrame | pd.DataFrame:
@@ -1799,32 +1865,32 @@ def hotspot_overlay(hotspots: gpd.GeoDataFrame, lang: Language = "fr") -> Overla
 
 
 def write_pixel_maps(
-    cfg: PipelineConfig, inputs: Inputs, results: Results, folder: Path
+    cfg: PipelineConfig, inputs: Inputs, carbon: CarbonResults, folder: Path
 ) -> gpd.GeoDataFrame | None:
     """GeoTIFFs of stock density [tC/ha] at both dates and of its change, on the land-cover
     grid (written block by block), and the hot spots of change (polygons, or None when
     there are more than :data:`MAX_HOTSPOTS`)."""
-    assert cfg.flows is not None and inputs.landcover_before is not None
-    assert results.reference is not None and results.mapping is not None
-    assert inputs.landcover is not None and cfg.landcover is not None
-    landcover = inputs.landcover
+    read = carbon_inputs(inputs)
+    landcover = read.landcover
+    assert cfg.flows is not None and read.landcover_before is not None
+    assert landcover is not None and cfg.landcover is not None
     flows_cfg = cfg.flows
     forest_codes = (
         {int(k): str(v) for k, v in cfg.forest_map.codes.items()} if cfg.forest_map else None
     )
     lookup = density_lookup(
-        results.reference,
+        carbon.reference,
         inputs.communes["commune_code"].to_numpy(),
-        results.mapping,
+        carbon.mapping,
         sealed_share=cfg.carbon.artificial_sealed_share,
         forest_codes=forest_codes,
         forest_mode=cfg.forest_map.mode if cfg.forest_map else "composition",
     )
     zones = inputs.communes.to_crs(landcover.crs)
     edges = edge_table(np.asarray(zones.geometry.values), landcover.transform)
-    aligned = [("before", inputs.landcover_before)]
-    if inputs.forest_map is not None:
-        aligned.append(("forest", inputs.forest_map))
+    aligned = [("before", read.landcover_before)]
+    if read.forest_map is not None:
+        aligned.append(("forest", read.forest_map))
     start, end = flows_cfg.start_year, flows_cfg.end_year
     paths = {
         "start": folder / f"stock_density_tc_per_ha_{start}.tif",
@@ -1928,16 +1994,16 @@ def flows_map(
     )
 
 
-def sequestration_document(cfg: PipelineConfig, results: Results) -> dict[str, Any]:
+def sequestration_document(cfg: PipelineConfig, carbon: CarbonResults) -> dict[str, Any]:
     """JSON twin of ``sequestration.csv``: units, sign convention, method, coefficient set."""
-    assert cfg.flows is not None and results.sequestration is not None
+    assert cfg.flows is not None and carbon.sequestration is not None
     flows_cfg = cfg.flows
     return {
         "units": "tCO2e/yr (annual average over the period)",
         "sign_convention": "positive = sequestration (carbon removed from the atmosphere); negative = emission",
         "period": f"{flows_cfg.start_year}-{flows_cfg.end_year}",
         "years": flows_cfg.years,
-        "coefficient_set": results.coefficient_set,
+        "coefficient_set": carbon.coefficient_set,
         "method": {
             "landuse_change": "ADEME ALDO rules: annual changed area (area / years) x unit change (soil, litter, "
             "non-forest biomass, forest biomass lost by deforestation) x 44/12"
@@ -1962,7 +2028,7 @@ def sequestration_document(cfg: PipelineConfig, results: Results) -> dict[str, A
             "alike; EPCI and territory rows sum the communes with data; complete = false marks "
             "a row that is not the whole commune, EPCI or territory (coverage_note says why)"
         ),
-        "level_of_areas": results.carbon_level,
+        "level_of_areas": carbon.level,
         "columns": {
             "level": "commune, epci or territory",
             "code": "INSEE code, EPCI SIREN or 'territory'",
@@ -1979,8 +2045,8 @@ def sequestration_document(cfg: PipelineConfig, results: Results) -> dict[str, A
             "coverage_note": "what the row lacks, in words (empty when complete)",
         },
         # empty figures (no data) are JSON null, never NaN
-        "rows": results.sequestration.astype(object)
-        .where(results.sequestration.notna(), None)
+        "rows": carbon.sequestration.astype(object)
+        .where(carbon.sequestration.notna(), None)
         .to_dict(orient="records"),
     }
 
@@ -1988,12 +2054,13 @@ def sequestration_document(cfg: PipelineConfig, results: Results) -> dict[str, A
 def validate_carbon(cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
     """Every check of the carbon steps' inputs, without computing stocks or flows."""
     notices: list[Notice] = []
-    mapping = landcover_mapping(cfg, inputs.parts["carbon"])
+    read = carbon_inputs(inputs)
+    mapping = landcover_mapping(cfg, read)
     communes = inputs.communes
     if cfg.landcover is not None:
-        assert inputs.landcover is not None
-        _, notices = check_overlap(communes, inputs.landcover)
-        landcover = inputs.landcover
+        landcover = read.landcover
+        assert landcover is not None
+        _, notices = check_overlap(communes, landcover)
         pixel_ha = typical_pixel_ha(
             PixelAreaModel.for_grid(
                 landcover.crs, landcover.transform, landcover.width, landcover.height
@@ -2002,22 +2069,22 @@ def validate_carbon(cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
             landcover.height,
         )
         check_pixel_size(pixel_ha, area_ha(communes), str(landcover.path))
-        _check_classes(inputs.landcover, mapping, cfg)
+        _check_classes(landcover, mapping, cfg)
     else:
         land = landuse_from_table(cfg, inputs, notices)
         communes = communes[communes["commune_code"].map(land.zone_of).isin(land.zones.index)]
     check_override_categories(cfg.carbon.overrides)
     # the same coefficient lookups as run (tables, zones, regions, flux cells), for the
     # territory's communes
-    coefficients = reference_stocks(cfg, communes, inputs.parts["carbon"])
+    coefficients = reference_stocks(cfg, communes, read)
     notices += coefficients.notices
     if cfg.flows is not None:
-        flow_coefficients(cfg, coefficients, coefficients.codes, inputs.parts["carbon"])
+        flow_coefficients(cfg, coefficients, coefficients.codes, read)
     if cfg.flows is not None and cfg.flows.change_table is not None:
         _, more = read_change_table(cfg, inputs, mapping)
         notices += more
-    if cfg.flows is not None and inputs.landcover_before is not None:
-        _check_classes(inputs.landcover_before, mapping, cfg)
+    if cfg.flows is not None and read.landcover_before is not None:
+        _check_classes(read.landcover_before, mapping, cfg)
     return notices
 
 

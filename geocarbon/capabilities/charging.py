@@ -186,7 +186,7 @@ class ChargingCapability(Capability):
         from geocarbon.capabilities.charging_step import compute_charging
 
         with timer.step("charging"):
-            results.charging = compute_charging(
+            results.parts[self.name] = compute_charging(
                 cfg,
                 results.communes,
                 inputs.known_commune_codes,
@@ -197,15 +197,15 @@ class ChargingCapability(Capability):
             )
 
     def computed(self, results: Results) -> bool:
-        return results.charging is not None
+        return self.name in results.parts
 
     def output_crs_candidates(self, inputs: Inputs, results: Results) -> list[Any]:
-        return [results.charging.points.crs]
+        return [results.parts[self.name].points.crs]
 
     def layers(self, results: Results, communes: pd.DataFrame, crs: Any) -> dict[str, pd.DataFrame]:
-        layers = {"charging_points": results.charging.points.to_crs(crs)}
-        if results.charging.access is not None:
-            layers["charging_access"] = results.charging.access.to_crs(crs)
+        layers = {"charging_points": results.parts[self.name].points.to_crs(crs)}
+        if results.parts[self.name].access is not None:
+            layers["charging_access"] = results.parts[self.name].access.to_crs(crs)
         return layers
 
     def style_options(self, cfg: PipelineConfig) -> dict[str, Any]:
@@ -219,7 +219,7 @@ class ChargingCapability(Capability):
         from geocarbon.capabilities.charging_step import write_charging_outputs
 
         with announce("writing charging tables and map"):
-            write_charging_outputs(cfg, results.charging, communes, folder)
+            write_charging_outputs(cfg, results.parts[self.name], communes, folder)
 
     def report_sections(self, report: Any) -> None:
         _report().charging_section(report)

@@ -24,7 +24,7 @@ from geocarbon.report import (
 
 def charging_section(rep: ReportBuilder) -> None:
     r, lang = rep.r, rep.lang
-    ind = r.charging.indicators
+    ind = r.parts["charging"].indicators
     rep.section("charging", phrase("charging", lang))
     distances_km = [d / 1000 for d in rep.cfg.charging.distances_m]
     terr = ind[ind["level"] == "territory"]
@@ -76,9 +76,9 @@ def charging_target_rows(rep: ReportBuilder) -> list[str]:
     """Rows of the report's targets table (PCAET indicator form)."""
     r, lang = rep.r, rep.lang
     rows: list[str] = []
-    if not len(r.charging.targets):
+    if not len(r.parts["charging"].targets):
         return rows
-    for _, t in r.charging.targets.iterrows():
+    for _, t in r.parts["charging"].targets.iterrows():
         ind = str(t["indicator"])
         reached = t.get("reached")
         status = (

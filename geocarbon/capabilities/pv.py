@@ -161,18 +161,18 @@ class PvCapability(Capability):
         from geocarbon.capabilities.pv_step import compute_pv
 
         with timer.step("rooftop_pv"):
-            results.pv = compute_pv(
+            results.parts[self.name] = compute_pv(
                 cfg, inputs, results.communes, results.notices, inputs.parts[self.name]
             )
 
     def computed(self, results: Results) -> bool:
-        return results.pv is not None
+        return self.name in results.parts
 
     def output_crs_candidates(self, inputs: Inputs, results: Results) -> list[Any]:
-        return [results.pv.buildings.crs]
+        return [results.parts[self.name].buildings.crs]
 
     def layers(self, results: Results, communes: pd.DataFrame, crs: Any) -> dict[str, pd.DataFrame]:
-        return {"pv_buildings": results.pv.buildings.to_crs(crs)}
+        return {"pv_buildings": results.parts[self.name].buildings.to_crs(crs)}
 
     def write(
         self, cfg: PipelineConfig, inputs: Inputs, results: Results, communes: pd.DataFrame,
@@ -181,7 +181,7 @@ class PvCapability(Capability):
         from geocarbon.capabilities.pv_step import write_pv_outputs
 
         with announce("writing rooftop PV tables and map"):
-            write_pv_outputs(cfg, results.pv, communes, folder)
+            write_pv_outputs(cfg, results.parts[self.name], communes, folder)
 
     def report_sections(self, report: Any) -> None:
         _report().pv_section(report)

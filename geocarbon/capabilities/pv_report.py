@@ -49,7 +49,7 @@ PV_GROUPS = {
 def pv_section(rep: ReportBuilder) -> None:
     """The rooftop PV section: key figures, charts, map, EPCI table, roof forms, yields."""
     lang = rep.lang
-    pv = rep.r.pv
+    pv = rep.r.parts["pv"]
     levels = getattr(pv, "levels", None)
     rep.section("pv", phrase("pv", lang))
     if levels is not None and (levels["level"] == "territory").any():
@@ -157,9 +157,9 @@ def pv_target_rows(rep: ReportBuilder) -> list[str]:
     """Rows of the report's targets table (PCAET indicator form)."""
     r, lang = rep.r, rep.lang
     rows: list[str] = []
-    if not len(r.pv.targets):
+    if not len(r.parts["pv"].targets):
         return rows
-    for _, t in r.pv.targets.iterrows():
+    for _, t in r.parts["pv"].targets.iterrows():
         ind = str(t["indicator"])
         covers = t["potential_covers_target"]
         # empty: the data do not decide it (partial coverage): say so, never "short"
