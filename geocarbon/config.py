@@ -722,8 +722,22 @@ def _check_target(indicator: str, value: float) -> None:
         raise ValueError(msg)
 
 
-class PvTarget(_Strict):
-    """A plan target: value to reach by a year."""
+class _Target(_Strict):
+    """A plan target: value to reach by a year (subclasses name the indicators)."""
+
+    indicator: str
+    value: float = Field(description=_TARGET_VALUE)
+    year: Year | None = Field(default=None, description=_TARGET_YEAR)
+    label: str = Field(default="", description=_TARGET_LABEL)
+
+    @model_validator(mode="after")
+    def _plausible_value(self) -> _Target:
+        _check_target(self.indicator, self.value)
+        return self
+
+
+class PvTarget(_Target):
+    """A plan target for rooftop PV: value to reach by a year."""
 
     indicator: Literal[
         "pv_mwp", "pv_mwh_per_yr", "public_roofs_equipped_share", "pv_kwp_per_inhab"
@@ -731,14 +745,6 @@ class PvTarget(_Strict):
         description="What the target is on: pv_mwp [MWp], pv_mwh_per_yr [MWh/yr], "
         "public_roofs_equipped_share [0–1], pv_kwp_per_inhab [kWp per inhabitant]."
     )
-    value: float = Field(description=_TARGET_VALUE)
-    year: Year | None = Field(default=None, description=_TARGET_YEAR)
-    label: str = Field(default="", description=_TARGET_LABEL)
-
-    @model_validator(mode="after")
-    def _plausible_value(self) -> PvTarget:
-        _check_target(self.indicator, self.value)
-        return self
 
 
 class PvConfig(_Strict):
@@ -808,7 +814,7 @@ class EvFleetConfig(_Strict):
     separator: str = Field(default=",", description=_SEPARATOR)
 
 
-class ChargingTarget(_Strict):
+class ChargingTarget(_Target):
     """A plan target for charging."""
 
     indicator: Literal[
@@ -822,14 +828,6 @@ class ChargingTarget(_Strict):
         "points_per_100k_inhab [points per 100,000 inhabitants], kw_per_bev [kW per "
         "battery-electric vehicle], pop_share_within_5km [0–1]."
     )
-    value: float = Field(description=_TARGET_VALUE)
-    year: Year | None = Field(default=None, description=_TARGET_YEAR)
-    label: str = Field(default="", description=_TARGET_LABEL)
-
-    @model_validator(mode="after")
-    def _plausible_value(self) -> ChargingTarget:
-        _check_target(self.indicator, self.value)
-        return self
 
 
 class ChargingConfig(_Strict):
