@@ -17,13 +17,12 @@ Prints wall times and peak resident memory (sampled). Single-threaded. Usage::
 from __future__ import annotations
 
 import argparse
-import threading
 import time
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import shapely
+from memory import PeakMemory
 
 from geocarbon.capabilities.pv_step import prepare_buildings, roof_yields
 from geocarbon.config import PvConfig
@@ -31,31 +30,6 @@ from geocarbon.demo import make_demo_weather
 from geocarbon.geo import local_equal_area_crs
 from geocarbon.io.weather import Weather
 from geocarbon.solar.roofs import roof_potential, within
-
-
-def _rss_mb() -> float:
-    with Path("/proc/self/statm").open() as fh:
-        return int(fh.read().split()[1]) * 4096 / 1e6
-
-
-class Peak:
-    """Peak resident memory while the block runs (sampled every 5 ms)."""
-
-    def __enter__(self) -> Peak:
-        self.peak = _rss_mb()
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, _rss_mb())
-            time.sleep(0.005)
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._t.join()
 
 
 def make_buildings(n: int, seed: int = 7) -> gpd.GeoDataFrame:
@@ -119,9 +93,8 @@ def main() -> None:
     print(
         f"case: {len(raw):,} footprints, {len(communes)} communes (built in {time.perf_counter() - t:.1f} s)"
     )
-    base = _rss_mb()
     timings = {}
-    with Peak() as mem:
+    with PeakMemory() as mem:
         t0 = time.perf_counter()
         buildings, _ = prepare_buildings(raw, cfg, "synthetic")
         timings["prepare buildings"] = time.perf_counter() - t0
@@ -147,7 +120,7 @@ def main() -> None:
     for label, seconds in timings.items():
         print(f"  {label:<40} {seconds:7.2f} s")
     print(f"  {'total':<40} {total:7.2f} s")
-    print(f"peak memory: {mem.peak:,.0f} MB (+{mem.peak - base:,.0f} MB above the inputs)")
+    print(f"peak memory: {mem.peak_mb:,.0f} MB (+{mem.above_mb:,.0f} MB above the inputs)")
     print(
         f"result: {len(kept):,} buildings with potential, {totals['kwp'].sum() / 1e3:,.0f} MWp, {totals['kwh'].sum() / 1e6:,.0f} GWh/yr in {len(totals)} communes"
     )

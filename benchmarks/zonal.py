@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +31,7 @@ import numpy as np
 import rasterio
 import shapely
 from affine import Affine
+from memory import PeakMemory
 
 from geocarbon.geo import PixelAreaModel
 from geocarbon.io.raster import iter_blocks, raster_info
@@ -41,37 +41,6 @@ WORK = Path(__file__).resolve().parent / "_work"
 CLASSES = np.array(
     [112, 211, 231, 242, 243, 311, 312, 313, 324, 512, 221, 141, 121], dtype=np.uint16
 )
-
-
-def _rss_bytes() -> int:
-    with Path("/proc/self/statm").open() as fh:
-        return int(fh.read().split()[1]) * 4096
-
-
-class PeakMemory:
-    """Peak resident memory above the level at entry, sampled every 5 ms."""
-
-    def __enter__(self) -> PeakMemory:
-        self.base = _rss_bytes()
-        self.peak = self.base
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, _rss_bytes())
-            time.sleep(0.005)
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, _rss_bytes())
-
-    @property
-    def above_mb(self) -> float:
-        return (self.peak - self.base) / 1e6
 
 
 def make_case(size: int, n_communes: int, seed: int = 1) -> tuple[Path, Path]:
