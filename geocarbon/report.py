@@ -20,6 +20,7 @@ import pandas as pd
 from geocarbon import __version__
 from geocarbon import report_charts as charts
 from geocarbon.deliverables import data_vintages, translate_note
+from geocarbon.io.text_tables import text_table
 from geocarbon.labels import Language, label
 from geocarbon.notice_texts import notice_text
 
@@ -66,147 +67,8 @@ details summary{cursor:pointer;font-weight:600;margin:8px 0}
 
 #: Sentences of the report: key → (French, English). Labels of ids come from
 #: :mod:`geocarbon.labels`.
-TEXT: dict[str, tuple[str, str]] = {
-    "title": ("Rapport territorial", "Territory report"),
-    "contents": ("Sommaire", "Contents"),
-    "key_figures": ("Chiffres clés", "Key figures"),
-    "stocks": ("Stocks de carbone", "Carbon stocks"),
-    "carbon": ("Carbone : stocks et flux", "Carbon: stocks and flows"),
-    "flows": ("Flux de carbone", "Carbon flows"),
-    "pv": ("Photovoltaïque en toiture", "Rooftop photovoltaics"),
-    "charging": ("Recharge publique", "Public charging"),
-    "targets": ("Objectifs", "Targets"),
-    "tables": ("Tableaux par commune", "Tables per commune"),
-    "method": ("Méthode, sources et licences", "Method, sources and licences"),
-    "inputs": ("Données d'entrée", "Inputs"),
-    "notices": ("Avertissements", "Notices"),
-    "maps": ("Cartes interactives", "Interactive maps"),
-    "data_vintage": ("Millésime des données", "Data vintage"),
-    "no_data": ("sans donnée", "no data"),
-    "whole": (
-        "Ces chiffres couvrent tout le territoire.",
-        "These figures cover the whole territory.",
-    ),
-    "partial": ("Ces chiffres sont partiels", "These figures are partial"),
-    "partial_rows": (
-        "les lignes marquées « Complet = Non » ne sont pas le chiffre de leur commune ou EPCI.",
-        "rows marked Complete = No are not the figure of their commune or EPCI.",
-    ),
-    "cover": ("Les stocks et flux couvrent", "Stocks and flows cover"),
-    "of_the": ("sur les", "of the"),
-    "of_run": ("du calcul", "of the run"),
-    "of_area": ("de sa surface", "of its area"),
-    "cover_rest": (
-        "les autres ont moins de 95 % de leur surface couverte par l'occupation du sol, ou pas de "
-        "coefficients : leurs chiffres sont laissés vides (voir les avertissements).",
-        "the other ones have less than 95 % of their area covered by land cover, or no "
-        "coefficients: their figures are left empty (see the notices).",
-    ),
-    "sign": (
-        "Convention de signe : un flux positif est une séquestration (absorption de CO2 par le "
-        "territoire), un flux négatif une émission.",
-        "Sign convention: a positive flow is sequestration (CO2 taken up by the territory), a "
-        "negative flow an emission.",
-    ),
-    "stocks_chart": (
-        "Stocks de carbone par occupation du sol et réservoir",
-        "Carbon stocks by land use and pool",
-    ),
-    "stocks_map": ("Densité de carbone par commune", "Carbon density per commune"),
-    "flows_chart": (
-        "Flux nets par catégorie PCAET",
-        "Net flows by PCAET category",
-    ),
-    "luc_chart": (
-        "Matrice des changements d'occupation des sols (surface changée par an)",
-        "Land-use change matrix (area changed per year)",
-    ),
-    "flows_map": ("Flux net par commune", "Net flow per commune"),
-    "pv_roof_chart": ("Potentiel par forme de toit", "Potential by roof form"),
-    "pv_commune_chart": ("Communes au plus fort potentiel", "Communes with the largest potential"),
-    "pv_map": ("Potentiel photovoltaïque par commune", "Photovoltaic potential per commune"),
-    "charging_chart": (
-        "Part de la population selon la distance au point de recharge le plus proche",
-        "Share of the population by distance to the nearest charging point",
-    ),
-    "charging_map": (
-        "Points de recharge pour 100 000 habitants par commune",
-        "Charging points per 100,000 inhabitants per commune",
-    ),
-    "per_epci": ("Par EPCI et pour le territoire", "Per EPCI and for the territory"),
-    "by_category": ("Par occupation du sol", "By land use"),
-    "roof_forms": ("Par forme de toit", "By roof form"),
-    "yields": ("Productibles retenus", "Yields used"),
-    "communes_details": (
-        "Toutes les communes (cliquer pour déplier ; imprimé en annexe)",
-        "Every commune (click to expand; printed as an appendix)",
-    ),
-    "coefficients": ("Coefficients", "Coefficients"),
-    "inputs_intro": (
-        "Fichiers lus par le calcul, avec leur date de modification et leur empreinte SHA-256 "
-        "(run.json en donne le chemin complet).",
-        "Files the run read, with their modification date and SHA-256 fingerprint (run.json "
-        "gives their full path).",
-    ),
-    "notices_intro": (
-        "Ce que le calcul a dû réparer, remplacer ou laisser de côté (détails dans run.json).",
-        "What the run had to repair, substitute or leave out (details in run.json).",
-    ),
-    "no_notice": ("Aucun avertissement.", "No notice."),
-    "produced": (
-        "Produit par geocarbon {version}. Les chiffres sont ceux des fichiers livrés à côté de ce "
-        "rapport (sequestration.csv, geocarbon.gpkg…).",
-        "Produced by geocarbon {version}. The figures are those of the files delivered beside this "
-        "report (sequestration.csv, geocarbon.gpkg…).",
-    ),
-    "targets_intro": (
-        "Au format des indicateurs du PCAET : valeur actuelle, objectif, année et écart "
-        "(objectif − valeur ; négatif ou nul : atteint).",
-        "In the PCAET indicator form: current value, target, year and gap (target − value; zero "
-        "or negative: reached).",
-    ),
-    "file": ("Fichier", "File"),
-    "role": ("Rôle", "Role"),
-    "modified": ("Fichier modifié le", "File modified"),
-    "sha256": ("SHA-256", "SHA-256"),
-    "theme": ("Thème", "Theme"),
-    "indicator": ("Indicateur", "Indicator"),
-    "value": ("Valeur", "Value"),
-    "target": ("Objectif", "Target"),
-    "year": ("Année", "Year"),
-    "gap": ("Écart", "Gap"),
-    "status": ("Statut", "Status"),
-    "reached": ("atteint", "reached"),
-    "not_reached": ("non atteint", "not reached"),
-    "potential": ("Potentiel", "Potential"),
-    "potential_covers": ("le potentiel couvre l'objectif", "the potential covers the target"),
-    "potential_short": ("le potentiel ne couvre pas l'objectif", "the potential falls short"),
-    "not_checked": (
-        "non vérifié : les données ne couvrent qu'une partie du territoire (voir pv_targets.csv)",
-        "not checked: the data cover part of the territory only (see pv_targets.csv)",
-    ),
-    "no_existing": (
-        "installations existantes non fournies",
-        "existing installations not given",
-    ),
-    "yes": ("Oui", "Yes"),
-    "no": ("Non", "No"),
-    "epcis": ("EPCI", "EPCIs"),
-    "communes_word": ("communes", "communes"),
-    "period": ("Période", "Period"),
-    "flows_title": ("Flux de carbone {period}", "Carbon flows {period}"),
-    "top_communes": ("les {n} premières", "the top {n}"),
-    "largest_flows": (
-        "les {n} plus grands flux nets, en valeur absolue",
-        "the {n} largest net flows, in absolute value",
-    ),
-    "too_many_communes": (
-        "Les {n} communes ne sont pas listées ici (trop nombreuses pour un rapport imprimé) : "
-        "leurs chiffres sont dans geocarbon.gpkg et les fichiers CSV livrés avec ce rapport.",
-        "The {n} communes are not listed here (too many for a printed report): their figures "
-        "are in geocarbon.gpkg and the CSV files delivered with this report.",
-    ),
-}
+#: (``geocarbon/texts/report.csv``, which translators edit)
+TEXT: dict[str, tuple[str, str]] = text_table("report")
 
 #: Above this many communes the report does not list them one by one (the GeoPackage and
 #: the CSV files do).
@@ -215,22 +77,8 @@ MAX_APPENDIX_COMMUNES = 2000
 FLOW_CHART_BARS = 30
 
 #: What each input is, for the inputs table: key of ``Results.files`` → (French, English).
-INPUT_ROLES: dict[str, tuple[str, str]] = {
-    "communes": ("Communes (contours)", "Communes (boundaries)"),
-    "commune_table": ("Table des communes", "Commune table"),
-    "epci_names": ("Noms des EPCI", "EPCI names"),
-    "landcover": ("Occupation du sol", "Land cover"),
-    "landcover_before": ("Occupation du sol initiale", "Start-date land cover"),
-    "forest_map": ("Carte des essences forestières", "Forest-type map"),
-    "areas": ("Table des surfaces", "Area table"),
-    "change_table": ("Table des changements d'occupation", "Land-use change table"),
-    "buildings": ("Bâtiments", "Buildings"),
-    "weather": ("Fichier météo", "Weather file"),
-    "irradiation_raster": ("Irradiation", "Irradiation"),
-    "charging_points": ("Points de recharge (IRVE)", "Charging points (IRVE)"),
-    "population_raster": ("Grille de population", "Population grid"),
-    "ev_fleet": ("Parc de véhicules électriques", "Electric-vehicle fleet"),
-}
+#: (``geocarbon/texts/input_roles.csv``, which translators edit)
+INPUT_ROLES: dict[str, tuple[str, str]] = text_table("input_roles")
 
 
 @dataclass(frozen=True)
