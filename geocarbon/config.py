@@ -621,24 +621,38 @@ class WeatherConfig(_Strict):
     )
 
 
-class ZonesConfig(_Strict):
-    """Polygons (exclusion zones, existing installations)."""
+class VectorConfig(_Strict):
+    """A vector file (any OGR format) and its layer."""
 
-    path: Path = Field(
-        description="Vector file (any OGR format): polygons (pv.exclusions, pv.existing) or lines "
-        "(charging.road_network)."
-    )
+    path: Path = Field(description="Vector file (any OGR format).")
     layer: str | None = Field(default=None, description=_LAYER)
+
+
+class ExclusionZonesConfig(VectorConfig):
+    """Polygons whose buildings get no PV (``pv.exclusions``)."""
+
+    path: Path = Field(description="Polygons (any OGR format) whose buildings get no PV.")
     reason: str = Field(
         default="excluded zone",
-        description="Why buildings inside these polygons are excluded, written on each of them "
-        "(pv.exclusions).",
+        description="Why buildings inside these polygons are excluded, written on each of them.",
     )
+
+
+class ExistingPvConfig(VectorConfig):
+    """Existing PV installations (``pv.existing``)."""
+
+    path: Path = Field(description="Polygons (any OGR format) of existing PV installations.")
     kwp_field: str | None = Field(
         default=None,
-        description="Field of each installation's power [kWp] (pv.existing; 0–100,000, empty = "
-        "unknown); null: powers unknown.",
+        description="Field of each installation's power [kWp] (0–100,000, empty = unknown); "
+        "null: powers unknown.",
     )
+
+
+class RoadNetworkConfig(VectorConfig):
+    """Local road lines (``charging.road_network``)."""
+
+    path: Path = Field(description="Road lines (any OGR format), e.g. IGN BD TOPO TRONCON_DE_ROUTE.")
 
 
 RoofForm = Literal["flat", "pitched", "unknown"]
@@ -760,11 +774,11 @@ class PvConfig(_Strict):
         default=None,
         description="Annual global horizontal irradiation [kWh/m²/yr]; scales each building's yield.",
     )
-    exclusions: list[ZonesConfig] = Field(
+    exclusions: list[ExclusionZonesConfig] = Field(
         default_factory=list,
         description="Polygons whose buildings get no PV (heritage sites...), each with its reason.",
     )
-    existing: ZonesConfig | None = Field(
+    existing: ExistingPvConfig | None = Field(
         default=None,
         description="Existing PV installations (polygons), each counted once, on the building "
         "holding most of it.",
@@ -853,7 +867,7 @@ class ChargingConfig(_Strict):
         default=None,
         description="Registered electric vehicles per commune, for the AFIR kW-per-vehicle indicator.",
     )
-    road_network: ZonesConfig | None = Field(
+    road_network: RoadNetworkConfig | None = Field(
         default=None,
         description="Local road lines: distances along roads instead of straight lines.",
     )

@@ -40,6 +40,7 @@ from geocarbon.io.tables import read_csv, sha256_file
 from geocarbon.io.vectors import read_vector
 from geocarbon.io.writers import write_gpkg_layers, write_json
 from geocarbon.notices import Notice
+from geocarbon.spec import TERRITORY_INPUTS, check_columns, find_input
 from geocarbon.state import Inputs, Progress, Results, StepAnnouncer, Timer
 from geocarbon.styles import layer_styles
 from geocarbon.territory import epci_coverage, partial_epci_notice, select_communes
@@ -122,17 +123,9 @@ def _read_commune_table(communes_cfg: Any, files: dict[str, Path]) -> pd.DataFra
     table_cfg = communes_cfg.table
     if table_cfg is None:
         return None
-    table = read_csv(
-        table_cfg.path,
-        "commune table",
-        required=[table_cfg.code_field],
-        dtype=object,
-        sep=table_cfg.separator,
-    )
-    for fld in (table_cfg.epci_field, table_cfg.population_field, table_cfg.name_field):
-        if fld and fld not in table.columns:
-            msg = f"commune table: {table_cfg.path} has no column {fld!r}; columns: {', '.join(table.columns)}"
-            raise InputError(msg)
+    table = read_csv(table_cfg.path, "commune table", dtype=object, sep=table_cfg.separator)
+    spec = find_input(TERRITORY_INPUTS, "communes.table.path")
+    check_columns(spec, table_cfg, table.columns, "commune table", str(table_cfg.path))
     files["commune_table"] = table_cfg.path
     return table
 
@@ -152,10 +145,9 @@ def _read_commune_sources(communes_cfg: Any, files: dict[str, Path]) -> _Commune
         layer = f" (layer {communes_cfg.layer})" if communes_cfg.layer else ""
         source = f"{communes_cfg.path}" + layer
         raw = read_vector(communes_cfg.path, "communes", communes_cfg.layer)
-        if communes_cfg.code_field not in raw.columns:
-            fields = [c for c in raw.columns if c != raw.geometry.name]
-            msg = f"communes: {source} has no field {communes_cfg.code_field!r} (communes.code_field); fields present: {', '.join(fields)}"
-            raise InputError(msg)
+        fields = [c for c in raw.columns if c != raw.geometry.name]
+        spec = find_input(TERRITORY_INPUTS, "communes.path")
+        check_columns(spec, communes_cfg, fields, "communes", source, word="field")
         layer_codes = normalise_codes(raw[communes_cfg.code_field])
         known_codes = set(layer_codes.dropna().astype(str))
     else:
@@ -274,13 +266,9 @@ def _attach_epci_names(
     names_cfg = communes_cfg.epci_names
     if names_cfg is None:
         return None
-    names = read_csv(
-        names_cfg.path,
-        "EPCI names",
-        required=[names_cfg.code_field, names_cfg.name_field],
-        dtype=object,
-        sep=names_cfg.separator,
-    )
+    names = read_csv(names_cfg.path, "EPCI names", dtype=object, sep=names_cfg.separator)
+    spec = find_input(TERRITORY_INPUTS, "communes.epci_names.path")
+    check_columns(spec, names_cfg, names.columns, "EPCI names", str(names_cfg.path))
     named = names.assign(_code=normalise_codes(names[names_cfg.code_field])).drop_duplicates(
         ["_code", names_cfg.name_field]
     )

@@ -34,8 +34,14 @@ class InputSpec:
     kind : {"raster", "vector", "table", "weather", "folder", "mapping"}
         What it is read as.
     fields : tuple of str
-        Keys of the pipeline file naming its required fields or columns (``pv.buildings.id_field``),
-        or fixed column names.
+        The fields or columns it must hold: keys of the pipeline file naming one
+        (``communes.code_field``; a key set to null asks for none), or fixed column names.
+        Readers check them with :func:`check_columns`, so this list is the check.
+    optional_fields : tuple of str
+        Fields read when the file has them (same notation).
+    layout_fields : tuple of (str, tuple of str)
+        Fields required only when the input's ``layout`` key has the given value
+        (``("long", ("areas.landuse_field", "areas.area_field"))``).
     units : str
         Units of its values.
     crs : str
@@ -51,6 +57,74 @@ class InputSpec:
     fields: tuple[str, ...] = ()
     units: str = ""
     crs: str = ""
+    optional_fields: tuple[str, ...] = ()
+    layout_fields: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def section(self) -> str:
+        """The pipeline section holding this input's keys (``areas`` for ``areas.path``)."""
+        return self.key.rsplit(".", 1)[0] if self.key.endswith(".path") else self.key
+
+
+def required_columns(spec: InputSpec, section: Any) -> list[tuple[str, str]]:
+    """The columns a file of ``spec`` must hold: (column, where it is asked for) pairs, the
+    key of the pipeline file (or ``"fixed"``). ``section`` is the input's configuration
+    section (:attr:`InputSpec.section`, e.g. the ``areas`` model), whose keys name the
+    columns; a key set to null asks for none.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> spec = InputSpec("areas.path", "areas", "table", "", fields=("areas.code_field",),
+    ...                  layout_fields=(("long", ("areas.area_field",)),))
+    >>> required_columns(spec, NS(code_field="insee", layout="wide", area_field="ha"))
+    [('insee', 'areas.code_field')]
+    >>> required_columns(spec, NS(code_field="insee", layout="long", area_field="ha"))
+    [('insee', 'areas.code_field'), ('ha', 'areas.area_field')]
+    """
+    prefix = spec.section + "."
+    layout = getattr(section, "layout", None)
+    wanted = list(spec.fields)
+    for value, fields in spec.layout_fields:
+        if layout == value:
+            wanted += fields
+    out: list[tuple[str, str]] = []
+    for field in wanted:
+        if not field.startswith(prefix):
+            out.append((field, "fixed"))
+        elif (name := getattr(section, field.removeprefix(prefix))) is not None:
+            out.append((str(name), field))
+    return out
+
+
+def find_input(specs: Iterable[InputSpec], key: str) -> InputSpec:
+    """The input of ``specs`` whose path key is ``key``."""
+    return next(s for s in specs if s.key == key)
+
+
+def check_columns(
+    spec: InputSpec,
+    section: Any,
+    columns: Iterable[str],
+    what: str,
+    source: str,
+    word: str = "column",
+) -> None:
+    """Refuse a file of ``spec`` lacking one of its :func:`required_columns`.
+
+    Raises
+    ------
+    InputError
+        Naming the first missing column, the key that asks for it and the columns present.
+    """
+    from geocarbon.errors import InputError
+
+    present = [str(c) for c in columns]
+    for name, key in required_columns(spec, section):
+        if name not in present:
+            asked = "" if key == "fixed" else f" ({key})"
+            msg = f"{what}: {source} has no {word} {name!r}{asked}; {word}s present: {', '.join(present)}"
+            raise InputError(msg)
 
 
 #: The communes: boundaries, commune table, EPCI names.
@@ -65,6 +139,7 @@ TERRITORY_INPUTS: tuple[InputSpec, ...] = (
             "communes.name_field",
             "communes.epci_field",
             "communes.population_field",
+            "communes.epci_name_field",
         ),
         crs="any CRS declared in the file; areas are computed in an equal-area projection",
     ),
@@ -142,6 +217,10 @@ def inputs_table(groups: Sequence[tuple[str, Sequence[InputSpec]]]) -> str:
     for name, specs in groups:
         for s in specs:
             fields = ", ".join(f"`{f}`" for f in s.fields)
+            for layout, more in s.layout_fields:
+                fields += f"; layout {layout}: " + ", ".join(f"`{f}`" for f in more)
+            if s.optional_fields:
+                fields += "; when present: " + ", ".join(f"`{f}`" for f in s.optional_fields)
             rows.append(
                 f"| {name} | `{s.key}` | {s.kind} | {_cell(s.description)} | {fields} | "
                 f"{_cell(s.units)} | {_cell(s.crs)} |"

@@ -64,13 +64,37 @@ def test_every_path_key_of_the_configuration_is_declared_once() -> None:
     assert len(declared) >= 21
 
 
+def _all_fields(spec: InputSpec) -> list[str]:
+    return [
+        *spec.fields,
+        *spec.optional_fields,
+        *(f for _, fields in spec.layout_fields for f in fields),
+    ]
+
+
 def test_declared_fields_are_keys_of_the_configuration() -> None:
     _, keys = config_keys(PipelineConfig)
     for spec in _specs():
-        for name in spec.fields:
+        for name in _all_fields(spec):
             if "." in name:  # a key naming the field (a bare name is a fixed column)
                 assert name in keys, f"{spec.key}: {name} is no configuration key"
         assert spec.description.endswith(".") and spec.role
+
+
+def test_every_key_naming_a_field_is_declared() -> None:
+    """Each ``*_field`` key of an input's section is in its declaration: the declaration
+    is what the readers check (geocarbon.spec.check_columns), so a key left out would be a
+    column nobody checks."""
+    _, keys = config_keys(PipelineConfig)
+    for spec in _specs():
+        if spec.kind not in ("table", "vector") or not spec.key.endswith(".path") or "[]" in spec.key:
+            continue
+        section = spec.section + "."
+        named = {
+            k for k in keys if k.startswith(section) and k.endswith("_field") and
+            "." not in k.removeprefix(section)
+        }  # fmt: skip
+        assert named <= set(_all_fields(spec)), f"{spec.key}: {named - set(_all_fields(spec))}"
 
 
 def test_roles_are_unique() -> None:

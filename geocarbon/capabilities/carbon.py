@@ -140,7 +140,8 @@ class CarbonCapability(Capability):
             "table",
             "Land-cover areas per commune or EPCI (e.g. ADEME's clc18_area_ha_by_epci.csv), "
             "wide (one column per code) or long.",
-            fields=("areas.code_field", "areas.landuse_field", "areas.area_field"),
+            fields=("areas.code_field",),
+            layout_fields=(("long", ("areas.landuse_field", "areas.area_field")),),
             units="ha",
         ),
         InputSpec(
@@ -174,7 +175,8 @@ class CarbonCapability(Capability):
             "generic_table",
             "table",
             "Generic coefficient table (one stock per category and pool).",
-            fields=("category", "pool", "stock_tc_per_ha", "source"),
+            fields=("category", "pool", "stock_tc_per_ha"),
+            optional_fields=("source",),
             units="tC/ha",
         ),
         InputSpec(
@@ -182,7 +184,8 @@ class CarbonCapability(Capability):
             "forest_locations",
             "table",
             "Each commune's sylvo-ecological region (IGN), for the finest forest stocks.",
-            fields=("insee", "groupeser", "greco", "bassin_populicole"),
+            fields=("insee",),
+            optional_fields=("groupeser", "greco", "bassin_populicole"),
         ),
         InputSpec(
             "flows.landcover_before",

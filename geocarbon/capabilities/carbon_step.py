@@ -99,6 +99,7 @@ from geocarbon.maps import (
 )
 from geocarbon.notices import Notice
 from geocarbon.rasterize import EdgeTable, burn_block, edge_table
+from geocarbon.spec import check_columns, find_input
 from geocarbon.state import Inputs, Progress, Results, Timer
 from geocarbon.territory import COVERAGE_MIN, departement_of, level_rows, tidy_coverage
 from geocarbon.values import RasterBlock
@@ -184,21 +185,39 @@ def carbon_results(results: Results) -> CarbonResults:
 
 
 def read_carbon_tables(cfg: PipelineConfig, tables: CarbonInputs) -> CarbonInputs:
-    """Read every table the carbon steps use into ``tables`` (each read and checked once)."""
+    """Read every table the carbon steps use into ``tables`` (each read once, and checked for
+    the columns its :class:`~geocarbon.spec.InputSpec` declares)."""
     source = cfg.land_source
     assert source is not None
     if source.nomenclature == "table":
         assert source.mapping is not None
-        tables.mapping = read_csv(
-            source.mapping, "land-cover mapping", required=["code", "category"]
-        )
+        key = "landcover.mapping" if cfg.landcover is not None else "areas.mapping"
+        tables.mapping = read_csv(source.mapping, "land-cover mapping")
+        _check_declared(key, source, tables.mapping, "land-cover mapping", source.mapping)
     if cfg.carbon.coefficients == "aldo":
         assert cfg.carbon.aldo_dir is not None
         tables.aldo = read_aldo_tables(
             cfg.carbon.aldo_dir, cfg.carbon.forest_locations, flows=cfg.flows is not None
         )
+        if tables.aldo.forest_locations is not None:
+            assert cfg.carbon.forest_locations is not None
+            _check_declared(
+                "carbon.forest_locations",
+                cfg.carbon,
+                tables.aldo.forest_locations,
+                "forest locations",
+                cfg.carbon.forest_locations,
+            )
     else:
         tables.generic = read_generic_table(cfg.carbon.generic_table)
+        if cfg.carbon.generic_table is not None:
+            _check_declared(
+                "carbon.generic_table",
+                cfg.carbon,
+                tables.generic[0],
+                "generic coefficients",
+                cfg.carbon.generic_table,
+            )
         if cfg.flows is not None:
             tables.growth = read_generic_growth_table()
     if cfg.flows is not None and cfg.flows.change_table is not None:
@@ -206,11 +225,23 @@ def read_carbon_tables(cfg: PipelineConfig, tables: CarbonInputs) -> CarbonInput
         tables.changes = read_csv(
             table_cfg.path, "change table", dtype=object, sep=table_cfg.separator
         )
+        _check_declared(
+            "flows.change_table.path", table_cfg, tables.changes, "change table", table_cfg.path
+        )
     if cfg.areas is not None:
         tables.areas = read_csv(
             cfg.areas.path, "area table", dtype=object, sep=cfg.areas.separator, na_values=[""]
         )
+        _check_declared("areas.path", cfg.areas, tables.areas, "area table", cfg.areas.path)
     return tables
+
+
+def _check_declared(key: str, section: Any, table: pd.DataFrame, what: str, path: Path) -> None:
+    """Refuse ``table`` (the carbon input ``key``, read from ``path``) lacking a column its
+    declaration asks for (:func:`geocarbon.spec.check_columns`)."""
+    from geocarbon.capabilities.carbon import CarbonCapability
+
+    check_columns(find_input(CarbonCapability.inputs, key), section, table.columns, what, str(path))
 
 
 def read_carbon_inputs(cfg: PipelineConfig, files: dict[str, Path]) -> CarbonInputs:
