@@ -309,6 +309,11 @@ EXCLUSION_REASONS: dict[str, tuple[str, str]] = {
         "hors du raster d'irradiation",
         "outside the irradiation raster",
     ),
+    "light structure": ("construction légère", "light structure"),
+    "not in service": (
+        "hors service (en projet, en construction ou en ruine)",
+        "not in service (planned, under construction or ruined)",
+    ),
 }
 
 #: Reasons with a number (``"usable roof area below 10 m²"``) → (French, English) template.
