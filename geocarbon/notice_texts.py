@@ -422,6 +422,8 @@ _BUILDING_ROLES_FR = {
     "light": "construction légère",
     "state": "état",
     "levels": "nombre d'étages",
+    "roof_height": "hauteur du toit",
+    "roof_shape": "forme du toit",
 }
 
 

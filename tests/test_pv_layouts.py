@@ -167,13 +167,15 @@ def test_bdtopo_30_shapefile_cut_names(tmp_path: Path) -> None:
 
 def _osm(folder: Path) -> Path:
     """An OpenStreetMap export (QuickOSM-like GeoPackage: osm_id, building, height,
-    building:levels)."""
+    building:levels, roof:shape, roof:height)."""
     frame = gpd.GeoDataFrame(
         {
             "osm_id": ["101", "102", "103", "104", "105", "106"],
             "building": ["house", "church", "greenhouse", "construction", "roof", "yes"],
             "height": ["7", None, None, None, None, "12,5 m"],
             "building:levels": [None, "2", None, "3", None, None],
+            "roof:shape": [None, "gabled", None, None, "flat", "gabled"],
+            "roof:height": [None, "4", None, None, None, None],
         },
         geometry=_boxes([(20, 10), (40, 20), (30, 10), (20, 20), (10, 6), (20, 20)]),
         crs="EPSG:2154",
@@ -186,7 +188,8 @@ def _osm(folder: Path) -> Path:
 def test_openstreetmap_export(tmp_path: Path) -> None:
     """OpenStreetMap: heights in metres as written (or storeys × 3 m), greenhouses are light
     structures, buildings under construction are not in service, a roof without walls
-    (building=roof) is kept; roof forms are unknown (no roof altitudes)."""
+    (building=roof) is kept; the roof range is roof:height (0 for roof:shape=flat), unknown
+    otherwise (a gabled roof without its height included)."""
     out, notices = _potential(_osm(tmp_path), _pv())
     (layout,) = [n for n in notices if n.code == "buildings_layout"]
     assert layout.facts["layout"] == "osm"
@@ -197,11 +200,15 @@ def test_openstreetmap_export(tmp_path: Path) -> None:
     assert out["excluded_reason"].tolist() == [
         "", "", "light structure", "not in service", "", "",
     ]  # fmt: skip
-    assert set(out["roof_type"]) == {"unknown"}
-    # unknown roofs × 0.25: 200 → 50 m² → 10 kWp; 800 → 200 m² → 40 kWp;
-    # 60 → 15 m² → 3 kWp (a carport); 400 → 100 m² → 20 kWp
-    assert out["kwp"].tolist() == pytest.approx([10.0, 40.0, 0.0, 0.0, 3.0, 20.0])
-    assert out["kwp"].sum() == pytest.approx(73.0)
+    np.testing.assert_array_equal(out["roof_range_m"], [np.nan, 4.0, np.nan, np.nan, 0.0, np.nan])
+    assert out["roof_type"].tolist() == [
+        "unknown", "pitched", "unknown", "unknown", "flat", "unknown",
+    ]  # fmt: skip
+    # 101: unknown × 0.25: 200 → 50 m² → 10 kWp; 102: pitched (4 m) × 0.4: 800 → 320 m²
+    # → 64 kWp; 105 (a flat carport): 60 m² × 0.4 = 24 m² → 4.8 kWp; 106: unknown 400 →
+    # 100 m² → 20 kWp
+    assert out["kwp"].tolist() == pytest.approx([10.0, 64.0, 0.0, 0.0, 4.8, 20.0])
+    assert out["kwp"].sum() == pytest.approx(98.8)
 
 
 def test_a_named_layout_must_match_the_file(tmp_path: Path) -> None:
@@ -213,7 +220,7 @@ def test_a_named_layout_must_match_the_file(tmp_path: Path) -> None:
     text = str(err.value)
     assert "not in the BD TOPO 3.0 layout" in text
     assert "no field hauteur, altitude_minimale_toit, altitude_maximale_toit, usage_1" in text
-    assert "fields: osm_id, building, height, building:levels" in text
+    assert "fields: osm_id, building, height, building:levels, roof:shape, roof:height" in text
     raw = read_vector(_bdtopo_35(tmp_path), "buildings")
     with pytest.raises(InputError, match=r"OpenStreetMap layout .* no field building; fields: ID"):
         prepare_buildings(raw, _pv(layout="osm"), "b.shp")

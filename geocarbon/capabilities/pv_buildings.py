@@ -166,6 +166,10 @@ LABELS_FR = {
 
 #: Field of the number of storeys of OpenStreetMap exports (heights when ``height`` is empty).
 OSM_LEVELS = ("building:levels", "building_levels")
+#: Fields of the roof of OpenStreetMap exports: its height [m] (the roof altitude range) and
+#: its shape (``flat``: a range of 0 when the height is not given).
+OSM_ROOF_HEIGHT = ("roof:height", "roof_height")
+OSM_ROOF_SHAPE = ("roof:shape", "roof_shape")
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,10 @@ class BuildingFields:
     """Field of each role (None: the file has none)."""
     levels: str | None = None
     """Field of the number of storeys (OpenStreetMap layout)."""
+    roof_height: str | None = None
+    """Field of the height of the roof [m] (OpenStreetMap layout)."""
+    roof_shape: str | None = None
+    """Field of the shape of the roof (OpenStreetMap layout)."""
 
 
 def _present(layout: Layout, columns: set[str]) -> dict[str, str]:
@@ -262,16 +270,22 @@ def resolve_fields(raw: pd.DataFrame, building_cfg: Any, source: str) -> Buildin
     for role in ROLES:
         if f"{role}_field" in named:
             fields[role] = getattr(building_cfg, f"{role}_field")
-    levels = next((f for f in OSM_LEVELS if f in columns), None) if result_name == "osm" else None
-    return BuildingFields(result_name, label, fields, levels)
+    if result_name != "osm":
+        return BuildingFields(result_name, label, fields)
+    levels, roof_height, roof_shape = (
+        next((f for f in names if f in columns), None)
+        for names in (OSM_LEVELS, OSM_ROOF_HEIGHT, OSM_ROOF_SHAPE)
+    )
+    return BuildingFields(result_name, label, fields, levels, roof_height, roof_shape)
 
 
 def layout_notice(resolved: BuildingFields, source: str) -> Notice:
     """Which layout the buildings file was read with, and the field of each attribute."""
     used = {role: name for role, name in resolved.fields.items() if name}
     listed = [f"{role}: {name}" for role, name in used.items()]
-    if resolved.levels:
-        listed.append(f"levels: {resolved.levels}")
+    for role in ("levels", "roof_height", "roof_shape"):
+        if getattr(resolved, role):
+            listed.append(f"{role}: {getattr(resolved, role)}")
     return Notice(
         "buildings_layout",
         f"buildings {source}: layout {resolved.label}",
@@ -359,3 +373,17 @@ def osm_heights(raw: pd.DataFrame, resolved: BuildingFields) -> np.ndarray:
         levels = osm_metres(raw[resolved.levels])
         height = np.where(np.isnan(height), levels * OSM_STOREY_HEIGHT_M, height)
     return height
+
+
+def osm_roof_ranges(raw: pd.DataFrame, resolved: BuildingFields) -> np.ndarray:
+    """Roof altitude range of each OpenStreetMap building [m]: ``roof:height``, else 0 for
+    ``roof:shape=flat``; NaN (roof form unknown) otherwise, pitched shapes included (their
+    range, hence whether they are flat by the model's threshold, is not known)."""
+    out = np.full(len(raw), np.nan)
+    if resolved.roof_shape is not None:
+        shape = raw[resolved.roof_shape].astype("string").str.strip().str.lower()
+        out[(shape == "flat").fillna(False).to_numpy(dtype=bool)] = 0.0
+    if resolved.roof_height is not None:
+        height = osm_metres(raw[resolved.roof_height])
+        out = np.where(np.isnan(height), out, height)
+    return out

@@ -21,6 +21,7 @@ from geocarbon.capabilities.pv_buildings import (
     light_structures,
     not_in_service,
     osm_heights,
+    osm_roof_ranges,
     public_usages,
     resolve_fields,
 )
@@ -153,9 +154,7 @@ def read_pv_inputs(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> PvInputs:
     return PvInputs(buildings, weather, ghi, exclusions, existing, power, notices, closure)
 
 
-def weather_closure(
-    weather: Weather, repair: str
-) -> tuple[Weather, dict[str, Any], list[Notice]]:
+def weather_closure(weather: Weather, repair: str) -> tuple[Weather, dict[str, Any], list[Notice]]:
     """The weather year the yields use (its DNI rebuilt from GHI and DHI with ``repair``
     ``dni_from_ghi``), the closure of its irradiance and the notices saying it.
 
@@ -219,7 +218,7 @@ def prepare_buildings(
     height, more = _building_heights(raw, resolved, reason)
     notices += more
     _non_roofs(raw, resolved, building_cfg.exclude, reason)
-    roof_range, more = _roof_ranges(raw, fields["roof_min"], fields["roof_max"], pv)
+    roof_range, more = _roof_ranges(raw, resolved, pv)
     notices += more
     usage_field = fields["usage"]
     usage = (
@@ -379,11 +378,15 @@ def _building_heights(
 
 
 def _roof_ranges(
-    raw: gpd.GeoDataFrame, roof_min_field: str | None, roof_max_field: str | None, pv: PvConfig
+    raw: gpd.GeoDataFrame, resolved: BuildingFields, pv: PvConfig
 ) -> tuple[np.ndarray, list[Notice]]:
     """Range of roof altitudes of each building [m] (NaN when unknown, negative or
-    implausible), with a notice for the buildings whose roof form is then unknown."""
-    roof_range = _number(raw, roof_max_field) - _number(raw, roof_min_field)
+    implausible; OpenStreetMap: ``roof:height``, or 0 for ``roof:shape=flat``), with a notice
+    for the buildings whose roof form is then unknown."""
+    fields = resolved.fields
+    roof_range = _number(raw, fields["roof_max"]) - _number(raw, fields["roof_min"])
+    if resolved.layout == "osm":
+        roof_range = np.where(np.isnan(roof_range), osm_roof_ranges(raw, resolved), roof_range)
     roof_range[(roof_range < 0) | (roof_range > MAX_HEIGHT_M)] = np.nan
     unknown = np.isnan(roof_range)
     if not unknown.any():
