@@ -3,6 +3,7 @@ Rochelle district end to end, and bad inputs."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -242,6 +243,9 @@ def test_la_rochelle_district(larochelle: Path) -> None:
         "not in service",
     }
     assert kept.kwp.sum() == pytest.approx(2_664.669, abs=5e-4)
+    run = json.loads((larochelle / "run.json").read_text(encoding="utf-8"))
+    (excluded,) = [n for n in run["notices"] if n["code"] == "buildings_excluded"]
+    assert {"light structure: 95", "not in service: 1"} <= set(excluded["items"])
     communes = gpd.read_file(larochelle / "geocarbon.gpkg", layer="communes").set_index(
         "commune_code"
     )
