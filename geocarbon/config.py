@@ -561,39 +561,83 @@ class FlowsConfig(_Strict):
         return self.end_year - self.start_year
 
 
+BuildingLayout = Literal["auto", "bdtopo", "osm"]
+#: What a building's attributes may say is no roof for panels (``pv.buildings.exclude``).
+NonRoof = Literal["light_structure", "not_in_service"]
+
+
+def _default_exclude() -> list[NonRoof]:
+    return ["light_structure", "not_in_service"]
+
+
 class BuildingsConfig(_Strict):
     """Building footprints (IGN BD TOPO BATIMENT, OpenStreetMap...; any OGR format).
 
-    A field named in the pipeline file must exist in the file (case-sensitive); a default
-    field name (BD TOPO 3.0's) may be absent: its values are then unknown."""
+    The fields are those of the file's layout (``layout``; BD TOPO 3.0, BD TOPO 3.5 or
+    OpenStreetMap, recognised from the field names with ``auto``); a field named in the
+    pipeline file overrides the layout and must exist in the file (case-sensitive)."""
 
     path: Path = Field(
         description="Building footprints (IGN BD TOPO BATIMENT, OpenStreetMap...; any OGR format)."
     )
     layer: str | None = Field(default=None, description=_LAYER)
+    layout: BuildingLayout = Field(
+        default="auto",
+        description="Field layout of the file: 'bdtopo' (IGN BD TOPO 3.0 names such as hauteur, "
+        "altitude_minimale_toit, usage_1, or BD TOPO 3.5 upper-case names HAUTEUR, Z_MIN_TOIT, "
+        "USAGE1, LEGER, ETAT), 'osm' (OpenStreetMap export: building, height, building:levels), "
+        "or 'auto': recognised from the field names (none recognised: BD TOPO 3.0 names where "
+        "present). A named layout whose fields are missing is refused.",
+    )
     id_field: str | None = Field(
-        default=None, description="Building id; default: the feature number."
+        default=None,
+        description="Building id; default: the layout's (cleabs, ID, osm_id...), else the feature "
+        "number.",
     )
     height_field: str | None = Field(
-        default="hauteur",
+        default=None,
         description="Field of the building height [m]; a negative height excludes the building; "
-        "null: no height. Named in the pipeline, it must exist in the file (the default may be "
-        "absent).",
+        "default: the layout's (hauteur, HAUTEUR, height); null: no height. Named in the "
+        "pipeline, it must exist in the file.",
     )
     roof_min_field: str | None = Field(
-        default="altitude_minimale_toit",
-        description="Field of the lowest roof altitude [m] (text accepted); named in the "
-        "pipeline, it must exist in the file.",
+        default=None,
+        description="Field of the lowest roof altitude [m] (text accepted); default: the "
+        "layout's (altitude_minimale_toit, Z_MIN_TOIT); named in the pipeline, it must exist in "
+        "the file.",
     )
     roof_max_field: str | None = Field(
-        default="altitude_maximale_toit",
-        description="Field of the highest roof altitude [m] (text accepted); named in the "
-        "pipeline, it must exist in the file.",
+        default=None,
+        description="Field of the highest roof altitude [m] (text accepted); default: the "
+        "layout's (altitude_maximale_toit, Z_MAX_TOIT); named in the pipeline, it must exist in "
+        "the file.",
     )
     usage_field: str | None = Field(
-        default="usage_1",
-        description="Field of the building usage, compared with public_usages (null: no usage); "
-        "named in the pipeline, it must exist in the file.",
+        default=None,
+        description="Field of the building usage, compared with public_usages; default: the "
+        "layout's (usage_1, USAGE1, building); null: no usage. Named in the pipeline, it must "
+        "exist in the file.",
+    )
+    light_field: str | None = Field(
+        default=None,
+        description="Field saying a building is a light structure (Oui/Non, true/false or 1/0); "
+        "default: the layout's (BD TOPO construction_legere, leger, LEGER); null: none. Named "
+        "in the pipeline, it must exist in the file.",
+    )
+    state_field: str | None = Field(
+        default=None,
+        description="Field of the building's state (BD TOPO: 'En service', 'En projet', 'En "
+        "construction', 'En ruine'; any value but 'En service' is not in service, an empty one "
+        "is kept); default: the layout's (etat_de_l_objet, etat, ETAT); null: none. Named in "
+        "the pipeline, it must exist in the file.",
+    )
+    exclude: list[NonRoof] = Field(
+        default_factory=_default_exclude,
+        description="Buildings that carry no panels by their attributes, each with its "
+        "excluded_reason: 'light_structure' (BD TOPO LEGER = Oui; OSM building=greenhouse, "
+        "tent, static_caravan), 'not_in_service' (BD TOPO ETAT other than 'En service'; OSM "
+        "building=construction, proposed, ruins, collapsed, destroyed, demolished); [] keeps "
+        "them all.",
     )
     coverage: Literal["hull", "territory"] = Field(
         default="hull",
@@ -603,7 +647,9 @@ class BuildingsConfig(_Strict):
     )
     public_usages: list[str] = Field(
         default_factory=lambda: ["Sportif", "Religieux"],
-        description="Usage values flagged as public buildings (BD TOPO has no owner field).",
+        description="Usage values flagged as public buildings (BD TOPO has no owner field); with "
+        "the OpenStreetMap layout and no value given, the sports and religious building tags "
+        "and public, civic, government, townhall.",
     )
 
 
@@ -618,6 +664,12 @@ class WeatherConfig(_Strict):
         default="auto",
         description="'epw', 'tmy3', 'pvgis', or 'auto': from the file name (.epw, .csv, .json, "
         "optionally .gz).",
+    )
+    repair: Literal["none", "dni_from_ghi"] = Field(
+        default="none",
+        description="'dni_from_ghi': rebuild the hourly DNI from the file's GHI and DHI, (GHI − "
+        "DHI) / cos(zenith), for a file whose DNI·cos(zenith) + DHI does not add up to GHI (see "
+        "the notice weather_irradiance_closure); 'none': use the file's DNI.",
     )
 
 

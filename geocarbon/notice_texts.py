@@ -184,6 +184,7 @@ FRENCH: dict[str, str] = {
     "existing_installations_off_buildings": (
         "{n_installations:,} installations existantes ne touchent aucun bâtiment{lost}"
     ),
+    "buildings_layout": "bâtiments {source} : structure des champs {layout_label_fr}",
     "buildings_excluded": (
         "{n_buildings:,} bâtiments ne reçoivent pas de panneaux (voir le motif d'exclusion, "
         "excluded_reason)"
@@ -211,8 +212,15 @@ FRENCH: dict[str, str] = {
     "weather_irradiance_closure": (
         "météo {source} : DNI·cos(zénith) + DHI s'écarte de {closure_pct:+.1f} % du GHI sur les "
         "heures de jour ({hours_off:,} heures à plus de {hour_pct:.0f} %) : les productibles "
-        "suivent le DNI et le DHI du fichier et peuvent s'écarter d'autant ; vérifier le fichier "
-        "ou en prendre un autre (par exemple un TMY de PVGIS)"
+        "suivent le DNI et le DHI du fichier et peuvent s'écarter d'autant ; vérifier le fichier, "
+        "en prendre un autre (par exemple un TMY de PVGIS) ou reconstruire le DNI à partir du GHI "
+        "et du DHI (pv.weather.repair: dni_from_ghi)"
+    ),
+    "weather_dni_repaired": (
+        "météo {source} : DNI reconstruit à partir du GHI et du DHI, (GHI − DHI) / cos(zénith) "
+        "(pv.weather.repair: dni_from_ghi) ; l'écart DNI·cos(zénith) + DHI au GHI passe de "
+        "{closure_pct:+.1f} % à {repaired_closure_pct:+.1f} % sur les heures de jour "
+        "({hours_off:,} heures étaient à plus de {hour_pct:.0f} %)"
     ),
     "weather_site_far": (
         "la météo {source} a été relevée à {distance_km:,.0f} km du centre du territoire : "
@@ -404,6 +412,26 @@ def _counted(item: str, lang: Language) -> str:
     return f"{reason_label(what, lang)}\u00a0: {shown}"
 
 
+#: Attributes of the buildings (items of the ``buildings_layout`` notice) in French.
+_BUILDING_ROLES_FR = {
+    "id": "identifiant",
+    "height": "hauteur",
+    "roof_min": "altitude minimale du toit",
+    "roof_max": "altitude maximale du toit",
+    "usage": "usage",
+    "light": "construction légère",
+    "state": "état",
+    "levels": "nombre d'étages",
+    "roof_height": "hauteur du toit",
+    "roof_shape": "forme du toit",
+}
+
+
+def _building_role(item: str) -> str:
+    role, _, name = item.partition(": ")
+    return f"{_BUILDING_ROLES_FR.get(role, role)}\u00a0: {name}" if name else item
+
+
 def _feature(item: str) -> str:
     return re.sub(r"^feature (\d+)$", r"objet \1", item)
 
@@ -459,6 +487,7 @@ FRENCH_ITEMS: dict[str, Callable[[str], str]] = {
     "charging_qa": lambda item: _counted(item, "fr"),
     "charging_no_point_in_territory": lambda item: _counted(item, "fr"),
     "buildings_excluded": lambda item: _counted(item, "fr"),
+    "buildings_layout": _building_role,
     "existing_installations_off_buildings": _feature,
     "existing_kwp_unknown": _feature,
     "change_area_missing": _line,

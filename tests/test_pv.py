@@ -3,6 +3,7 @@ Rochelle district end to end, and bad inputs."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -230,10 +231,21 @@ def test_la_rochelle_district(larochelle: Path) -> None:
     assert set(kept.roof_type) == {"flat", "pitched", "unknown"}
     # the 18 corrupt records of this export (every field "3" or "6") keep a reason
     assert (b.excluded_reason == "duplicate building id (corrupt record?)").sum() == 18
-    assert set(b.loc[b.excluded_reason != "", "excluded_reason"]) <= {
+    # the export's cut BD TOPO names are recognised (constructi, etat_de_l_): its 95 light
+    # structures (4 of them with 14.47 kWp of panels before) and its ruin carry no panels
+    assert (b.excluded_reason == "light structure").sum() == 95
+    ruin = b[b.excluded_reason == "not in service"]
+    assert ruin.building_id.tolist() == ["batiment.BATIMENT0000002205861219"]
+    assert set(b.loc[b.excluded_reason != "", "excluded_reason"]) == {
         "duplicate building id (corrupt record?)",
         "usable roof area below 10 m²",
+        "light structure",
+        "not in service",
     }
+    assert kept.kwp.sum() == pytest.approx(2_664.669, abs=5e-4)
+    run = json.loads((larochelle / "run.json").read_text(encoding="utf-8"))
+    (excluded,) = [n for n in run["notices"] if n["code"] == "buildings_excluded"]
+    assert {"light structure: 95", "not in service: 1"} <= set(excluded["items"])
     communes = gpd.read_file(larochelle / "geocarbon.gpkg", layer="communes").set_index(
         "commune_code"
     )
@@ -568,15 +580,21 @@ def test_every_field_the_pipeline_names_must_exist() -> None:
     assert "did you mean 'USAGE1'?" in text and "fields: ID, HAUTEUR, USAGE1" in text
     with pytest.raises(InputError, match=r"no field 'altitude_2' \(pv.buildings.roof_max_field\)"):
         prepare_buildings(raw, pv(roof_max_field="altitude_2"), "b.gpkg")
-    # the defaults (hauteur, altitude_*_toit, usage_1) are absent: accepted, values unknown
+    # these BD TOPO 3.5 names are recognised (layout auto): height and usage read
+    out, _ = prepare_buildings(raw, pv(), "b.gpkg")
+    assert out["height_m"].tolist() == [6.0] and out["public"].tolist() == [True]
+    # no known layout: the defaults (hauteur, altitude_*_toit, usage_1) are absent: accepted,
+    # values unknown
+    raw = raw.rename(columns={"HAUTEUR": "h", "USAGE1": "u"})
     out, notices = prepare_buildings(raw, pv(id_field="ID"), "b.gpkg")
     assert out["building_id"].tolist() == ["a"] and np.isnan(out["height_m"]).all()
+    assert [n.facts["layout"] for n in notices if n.code == "buildings_layout"] == ["none"]
     # heights do not set roof forms: the notice must not suggest they do
     (height,) = [n for n in notices if n.code == "buildings_without_height"]
     assert "heights are unknown" in height.message
     assert "roof forms come from the roof altitudes, not from heights" in height.message
     # named and present: used
-    out, _ = prepare_buildings(raw, pv(height_field="HAUTEUR", usage_field="USAGE1"), "b.gpkg")
+    out, _ = prepare_buildings(raw, pv(height_field="h", usage_field="u"), "b.gpkg")
     assert out["height_m"].tolist() == [6.0] and out["public"].tolist() == [True]
 
 

@@ -104,6 +104,8 @@ class PvCapability(Capability):
                 "pv.buildings.roof_min_field",
                 "pv.buildings.roof_max_field",
                 "pv.buildings.usage_field",
+                "pv.buildings.light_field",
+                "pv.buildings.state_field",
             ),
             units="m (heights, roof altitudes)",
             crs="projected, declared in the file",

@@ -146,7 +146,7 @@ def _roof_form_table(pv_summary: pd.DataFrame, lang: Language) -> pd.DataFrame:
 def _yields_table(pv_yields: pd.DataFrame, lang: Language) -> pd.DataFrame:
     """The yield per roof form [kWh/kWp] for the report: cases by their display names,
     azimuths [degrees] as text."""
-    yields = pv_yields.copy()
+    yields = pv_yields.drop(columns=[c for c in pv_yields.columns if c.startswith("weather_")])
     yields["case"] = [label(str(c), lang) for c in yields["case"]]
     if "azimuth_deg" in yields.columns:
         yields["azimuth_deg"] = [_azimuth_text(v, lang) for v in yields["azimuth_deg"]]

@@ -4,6 +4,7 @@ targets, outputs."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,17 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geocarbon.capabilities.pv_buildings import (
+    ROLES,
+    BuildingFields,
+    layout_notice,
+    light_structures,
+    not_in_service,
+    osm_heights,
+    osm_roof_ranges,
+    public_usages,
+    resolve_fields,
+)
 from geocarbon.charging.indicators import area_share_inside
 from geocarbon.classes import PV_BUILDING_CLASSES, format_value
 from geocarbon.communes import polygonal_part
@@ -38,8 +50,10 @@ from geocarbon.solar.yield_model import (
     check_weather,
     check_weather_site,
     closure_notices,
+    dni_from_ghi,
     irradiance_closure,
     mean_yield,
+    repair_notice,
     specific_yield,
 )
 from geocarbon.territory import COVERAGE_MIN, level_rows
@@ -104,6 +118,9 @@ class PvInputs:
     """Power of each existing installation [kWp] (None without ``pv.existing.kwp_field``)."""
     notices: list[Notice]
     """What reading and checking found (added to the run's notices when it computes)."""
+    closure: dict[str, Any] | None = None
+    """Closure of the weather file's irradiance (:func:`weather_closure`); None without
+    ``pv.weather``."""
 
 
 def read_pv_inputs(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> PvInputs:
@@ -113,12 +130,13 @@ def read_pv_inputs(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> PvInputs:
     assert pv is not None
     raw = read_vector(pv.buildings.path, "buildings", pv.buildings.layer)
     buildings, notices = prepare_buildings(raw, pv, str(pv.buildings.path))
-    weather = None
+    weather = closure = None
     if pv.weather is not None:
         weather = read_weather(pv.weather.path, pv.weather.format)
         check_weather(weather)
         notices += check_weather_site(weather, *_centre_lat_lon(communes))
-        notices += closure_notices(weather, *irradiance_closure(weather))
+        weather, closure, more = weather_closure(weather, pv.weather.repair)
+        notices += more
     ghi = None
     if pv.irradiation_raster is not None:
         ghi = irradiation_at(building_points(buildings, communes), pv.irradiation_raster)
@@ -133,7 +151,42 @@ def read_pv_inputs(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> PvInputs:
         )
         power, more = existing_power(existing, pv)
         notices += more
-    return PvInputs(buildings, weather, ghi, exclusions, existing, power, notices)
+    return PvInputs(buildings, weather, ghi, exclusions, existing, power, notices, closure)
+
+
+def weather_closure(weather: Weather, repair: str) -> tuple[Weather, dict[str, Any], list[Notice]]:
+    """The weather year the yields use (its DNI rebuilt from GHI and DHI with ``repair``
+    ``dni_from_ghi``), the closure of its irradiance and the notices saying it.
+
+    Returns
+    -------
+    weather : Weather
+        As read, or repaired.
+    closure : dict
+        The ``pv_yields.csv`` columns: ``weather_closure_pct`` [%] (the file's
+        (Σ DNI·cos z + DHI) / Σ GHI − 1 over the daytime hours), ``weather_hours_off_h``
+        [h] (daytime hours off by more than 20 %), ``weather_repair`` and
+        ``weather_closure_used_pct`` [%] (that of the irradiance the yields use).
+    notices : list of Notice
+        ``weather_irradiance_closure`` (closure above 3 %, without repair) or
+        ``weather_dni_repaired``.
+    """
+    share, hours_off = irradiance_closure(weather)
+    used_share = share
+    if repair == "dni_from_ghi":
+        weather_used = dni_from_ghi(weather)
+        used_share = irradiance_closure(weather_used)[0]
+        notices = [repair_notice(weather, share, hours_off, used_share)]
+    else:
+        weather_used = weather
+        notices = closure_notices(weather, share, hours_off)
+    closure = {
+        "weather_closure_pct": share * 100.0,
+        "weather_hours_off_h": hours_off,
+        "weather_repair": repair,
+        "weather_closure_used_pct": used_share * 100.0,
+    }
+    return weather_used, closure, notices
 
 
 def _number(frame: pd.DataFrame, field: str | None) -> np.ndarray:
@@ -145,23 +198,32 @@ def _number(frame: pd.DataFrame, field: str | None) -> np.ndarray:
 def prepare_buildings(
     raw: gpd.GeoDataFrame, pv: PvConfig, source: str
 ) -> tuple[gpd.GeoDataFrame, list[Notice]]:
-    """Ids, heights, roof ranges, usage; geometry checks with an ``excluded_reason``.
+    """Ids, heights, roof ranges, usage; geometry checks and non-roofs (light structures,
+    buildings not in service, as ``pv.buildings.exclude`` says) with an ``excluded_reason``.
 
-    Buildings are never dropped: those that cannot carry panels keep a reason.
+    The fields come from the file's layout (:func:`~geocarbon.capabilities.pv_buildings.resolve_fields`),
+    said in a ``buildings_layout`` notice. Buildings are never dropped: those that cannot
+    carry panels keep a reason.
     """
     building_cfg = pv.buildings
     _check_buildings_file(raw, building_cfg, source)
+    resolved = resolve_fields(raw, building_cfg, source)
+    fields = resolved.fields
+    notices = [layout_notice(resolved, source)]
     reason = np.full(len(raw), "", dtype=object)
-    ids, notices = _building_ids(raw, building_cfg.id_field, reason)
+    ids, more = _building_ids(raw, fields["id"], reason)
+    notices += more
     geoms, more = _building_geometries(raw, ids, reason)
     notices += more
-    height, more = _building_heights(raw, building_cfg.height_field, reason)
+    height, more = _building_heights(raw, resolved, reason)
     notices += more
-    roof_range, more = _roof_ranges(raw, pv)
+    _non_roofs(raw, resolved, building_cfg.exclude, reason)
+    roof_range, more = _roof_ranges(raw, resolved, pv)
     notices += more
+    usage_field = fields["usage"]
     usage = (
-        raw[building_cfg.usage_field].astype("string").fillna("").astype(object).to_numpy()
-        if building_cfg.usage_field and building_cfg.usage_field in raw.columns
+        raw[usage_field].astype("string").fillna("").astype(object).to_numpy()
+        if usage_field and usage_field in raw.columns
         else np.full(len(raw), "", dtype=object)
     )
     out = gpd.GeoDataFrame(
@@ -170,7 +232,7 @@ def prepare_buildings(
             "height_m": height,
             "roof_range_m": roof_range,
             "usage": usage,
-            "public": np.isin(usage, building_cfg.public_usages),
+            "public": np.isin(usage, public_usages(resolved, building_cfg)),
             "excluded_reason": reason,
         },
         geometry=np.where(shapely.is_missing(geoms), shapely.Polygon(), geoms),
@@ -179,18 +241,36 @@ def prepare_buildings(
     return out, notices
 
 
+#: ``excluded_reason`` of each kind of non-roof of ``pv.buildings.exclude``.
+NON_ROOF_REASONS = {"light_structure": "light structure", "not_in_service": "not in service"}
+
+
+def _non_roofs(
+    raw: gpd.GeoDataFrame, resolved: BuildingFields, exclude: Sequence[str], reason: np.ndarray
+) -> None:
+    """Give the light structures and the buildings not in service their reason (set in
+    ``reason`` where none is yet), for the kinds ``exclude`` lists."""
+    found = {
+        "light_structure": light_structures(raw, resolved),
+        "not_in_service": not_in_service(raw, resolved),
+    }
+    for kind in exclude:
+        reason[(reason == "") & found[kind]] = NON_ROOF_REASONS[kind]
+
+
 #: Keys of ``pv.buildings`` naming a field of the buildings file.
-BUILDING_FIELD_KEYS = ("id_field", "height_field", "roof_min_field", "roof_max_field", "usage_field")
+BUILDING_FIELD_KEYS = tuple(f"{role}_field" for role in ROLES)
 
 
 def _check_buildings_file(raw: gpd.GeoDataFrame, building_cfg: Any, source: str) -> None:
     """Refuse a buildings file without a field the pipeline names, or without any feature.
 
     A field the pipeline names (``pv.buildings.id_field``, ``height_field``,
-    ``roof_min_field``, ``roof_max_field``, ``usage_field`` written in the pipeline file) must
-    exist: a misspelled roof-altitude field would silently make every roof 'unknown' (a third
-    less power), a misspelled usage field no building public. The defaults (BD TOPO 3.0
-    names) may be absent (another layout: those values are then unknown, as reported).
+    ``roof_min_field``, ``roof_max_field``, ``usage_field``, ``light_field``, ``state_field``
+    written in the pipeline file) must exist: a misspelled roof-altitude field would silently
+    make every roof 'unknown' (a third less power), a misspelled usage field no building
+    public. The fields of the layout are checked by
+    :func:`~geocarbon.capabilities.pv_buildings.resolve_fields`.
 
     Raises
     ------
@@ -201,7 +281,7 @@ def _check_buildings_file(raw: gpd.GeoDataFrame, building_cfg: Any, source: str)
     fields = [str(c) for c in raw.columns if c != raw.geometry.name]
     for key in BUILDING_FIELD_KEYS:
         name = getattr(building_cfg, key)
-        named = key in building_cfg.model_fields_set or key == "id_field"
+        named = key in building_cfg.model_fields_set
         if name is None or not named or name in raw.columns:
             continue
         alike = [f for f in fields if f.lower() == str(name).lower()]
@@ -273,17 +353,21 @@ def _building_geometries(
 
 
 def _building_heights(
-    raw: gpd.GeoDataFrame, height_field: str | None, reason: np.ndarray
+    raw: gpd.GeoDataFrame, resolved: BuildingFields, reason: np.ndarray
 ) -> tuple[np.ndarray, list[Notice]]:
-    """Height of each building [m] (NaN when unknown); a negative or implausible height
-    (over :data:`MAX_HEIGHT_M`) is a reason (set in ``reason`` where none is yet)."""
-    height = _number(raw, height_field)
+    """Height of each building [m] (NaN when unknown; OpenStreetMap: ``height``, else
+    storeys × :data:`~geocarbon.capabilities.pv_buildings.OSM_STOREY_HEIGHT_M`); a negative or
+    implausible height (over :data:`MAX_HEIGHT_M`) is a reason (set in ``reason`` where none
+    is yet)."""
+    height_field = resolved.fields["height"]
+    osm = resolved.layout == "osm"
+    height = osm_heights(raw, resolved) if osm else _number(raw, height_field)
     negative = ~np.isnan(height) & (height < 0)
     reason[(reason == "") & negative] = "negative height"
     reason[(reason == "") & (height > MAX_HEIGHT_M)] = (
         f"implausible height (over {MAX_HEIGHT_M:,.0f} m)"
     )
-    if height_field is not None and height_field in raw.columns:
+    if (height_field is not None and height_field in raw.columns) or resolved.levels:
         return height, []
     notice = Notice(
         "buildings_without_height",
@@ -293,13 +377,16 @@ def _building_heights(
     return height, [notice]
 
 
-def _roof_ranges(raw: gpd.GeoDataFrame, pv: PvConfig) -> tuple[np.ndarray, list[Notice]]:
+def _roof_ranges(
+    raw: gpd.GeoDataFrame, resolved: BuildingFields, pv: PvConfig
+) -> tuple[np.ndarray, list[Notice]]:
     """Range of roof altitudes of each building [m] (NaN when unknown, negative or
-    implausible), with a notice for the buildings whose roof form is then unknown."""
-    building_cfg = pv.buildings
-    roof_range = _number(raw, building_cfg.roof_max_field) - _number(
-        raw, building_cfg.roof_min_field
-    )
+    implausible; OpenStreetMap: ``roof:height``, or 0 for ``roof:shape=flat``), with a notice
+    for the buildings whose roof form is then unknown."""
+    fields = resolved.fields
+    roof_range = _number(raw, fields["roof_max"]) - _number(raw, fields["roof_min"])
+    if resolved.layout == "osm":
+        roof_range = np.where(np.isnan(roof_range), osm_roof_ranges(raw, resolved), roof_range)
     roof_range[(roof_range < 0) | (roof_range > MAX_HEIGHT_M)] = np.nan
     unknown = np.isnan(roof_range)
     if not unknown.any():
@@ -374,7 +461,8 @@ def compute_pv(
     buildings = read.buildings
     notices += read.notices
     weather = read.weather if read.weather is not None else _synthetic_weather(communes)
-    yields = roof_yields(weather, pv)
+    closure = read.closure if read.closure is not None else weather_closure(weather, "none")[1]
+    yields = roof_yields(weather, pv).assign(**closure)
     # true areas and point-in-polygon tests in a local equal-area projection
     eq = local_equal_area_crs(communes)
     work = buildings.to_crs(eq)

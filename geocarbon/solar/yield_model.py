@@ -137,6 +137,80 @@ def irradiance_closure(weather: Weather) -> tuple[float, int]:
     return closure, hours_off
 
 
+#: Zenith [deg] from which a rebuilt DNI is 0 (the sun at the horizon: (GHI − DHI) /
+#: cos(zenith) divides by nearly 0), and from which it is capped at the clear-sky DNI
+#: × :data:`REPAIR_CLEARSKY_TOLERANCE` (pvlib's defaults of ``pvlib.irradiance.dni``).
+REPAIR_ZERO_ZENITH_DEG = 88.0
+REPAIR_CAP_ZENITH_DEG = 80.0
+REPAIR_CLEARSKY_TOLERANCE = 1.1
+
+
+def dni_from_ghi(weather: Weather) -> Weather:
+    """The weather year with its DNI rebuilt from its GHI and DHI: (GHI − DHI) / cos(zenith)
+    (``pvlib.irradiance.dni``), at the solar position of the middle of each hour.
+
+    Negative values (DHI above GHI) become 0; near the horizon the value is capped: 0 from
+    :data:`REPAIR_ZERO_ZENITH_DEG`, at most the clear-sky DNI (simplified Solis model) ×
+    :data:`REPAIR_CLEARSKY_TOLERANCE` from :data:`REPAIR_CAP_ZENITH_DEG`. GHI and DHI are
+    kept: the closure (:func:`irradiance_closure`) of the result is 0 but for those hours.
+
+    Parameters
+    ----------
+    weather : Weather
+        Hour-beginning, time-zone-aware hourly year (``ghi``, ``dhi`` [W/m²]).
+
+    Returns
+    -------
+    Weather
+        A copy whose ``dni`` [W/m²] is rebuilt; its source says so.
+    """
+    import pvlib
+
+    data = weather.data.copy()
+    mid = pd.DatetimeIndex(data.index).shift(30, freq="min")
+    zenith = pvlib.solarposition.get_solarposition(
+        mid, weather.latitude, weather.longitude, altitude=weather.altitude
+    )["zenith"]
+    zenith.index = data.index
+    clear = pvlib.location.Location(
+        weather.latitude, weather.longitude, altitude=weather.altitude
+    ).get_clearsky(mid, model="simplified_solis")["dni"]
+    clear.index = data.index
+    dni = pvlib.irradiance.dni(
+        data["ghi"].astype(float),
+        data["dhi"].astype(float),
+        zenith,
+        dni_clear=clear,
+        clearsky_tolerance=REPAIR_CLEARSKY_TOLERANCE,
+        zenith_threshold_for_zero_dni=REPAIR_ZERO_ZENITH_DEG,
+        zenith_threshold_for_clearsky_limit=REPAIR_CAP_ZENITH_DEG,
+    )
+    # pvlib leaves negative and near-horizon values empty: no beam there
+    data["dni"] = dni.fillna(0.0).clip(lower=0.0).to_numpy()
+    source = f"{weather.source}, DNI rebuilt from GHI and DHI"
+    return Weather(data, weather.latitude, weather.longitude, weather.altitude, source)
+
+
+def repair_notice(
+    weather: Weather, closure_share: float, hours_off: int, repaired_share: float
+) -> Notice:
+    """What :func:`dni_from_ghi` did to the weather file: its closure before and after."""
+    return Notice(
+        "weather_dni_repaired",
+        f"weather {weather.source}: DNI rebuilt from GHI and DHI, (GHI − DHI) / cos(zenith) "
+        f"(pv.weather.repair: dni_from_ghi); DNI·cos(zenith) + DHI off GHI by "
+        f"{closure_share:+.1%} before, {repaired_share:+.1%} after, over the daytime hours "
+        f"({hours_off} hours were off by more than {CLOSURE_HOUR_SHARE:.0%})",
+        facts={
+            "source": str(weather.source),
+            "closure_pct": closure_share * 100.0,
+            "repaired_closure_pct": repaired_share * 100.0,
+            "hours_off": hours_off,
+            "hour_pct": CLOSURE_HOUR_SHARE * 100.0,
+        },
+    )
+
+
 def closure_notices(weather: Weather, closure_share: float, hours_off: int) -> list[Notice]:
     """A notice when the weather file's irradiance does not add up (see
     :func:`irradiance_closure`) by more than :data:`CLOSURE_NOTICE_SHARE`."""
@@ -148,7 +222,8 @@ def closure_notices(weather: Weather, closure_share: float, hours_off: int) -> l
             f"weather {weather.source}: DNI·cos(zenith) + DHI is {closure_share:+.1%} off GHI over "
             f"the daytime hours ({hours_off} hours off by more than "
             f"{CLOSURE_HOUR_SHARE:.0%}): the yields follow the file's DNI and DHI and may be "
-            "off by as much; check the file or use another (e.g. a PVGIS TMY)",
+            "off by as much; check the file, use another (e.g. a PVGIS TMY) or rebuild the DNI "
+            "from GHI and DHI (pv.weather.repair: dni_from_ghi)",
             facts={
                 "source": str(weather.source),
                 "closure_pct": closure_share * 100.0,
