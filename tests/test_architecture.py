@@ -6,6 +6,7 @@ statement, at module level or inside functions).
   (``geocarbon.io``), the maps, the report, the CLI, the demo, the configuration models, the
   pipeline nor the capabilities' adapters. Shared value types come from ``geocarbon.values``.
 * The pipeline, the CLI and the report name no capability: they loop over the registry.
+* No function is longer than 60 lines (the demo generator aside).
 """
 
 from __future__ import annotations
@@ -132,3 +133,20 @@ def test_shared_presentation_imports_no_capability(name: str) -> None:
         )
     ]
     assert found == []
+
+
+#: The longest a function of the package may be [lines], outside the demo generator.
+MAX_FUNCTION_LINES = 60
+
+
+def test_no_function_is_longer_than_the_limit() -> None:
+    long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "demo.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({lines})")
+    assert long == []

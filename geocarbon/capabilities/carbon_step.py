@@ -1272,16 +1272,8 @@ def compute_carbon(
         frame["landcover_area_ha"].sum(),
         frame["stock_tc"].sum(),
     )
-    # what each row covers: the share of its commune (EPCI) the land cover covers, and
-    # whether the zone's figures are computed
-    landuse_areas = land.landuse.assign(
-        landcover_covered_share=land.landuse["commune_code"]
-        .map(zones["landcover_covered_share"])
-        .to_numpy(),
-        carbon_complete=land.landuse["commune_code"].map(zones["has_data"]).to_numpy(dtype=bool),
-    )
     return CarbonResults(
-        landuse_areas=landuse_areas,
+        landuse_areas=landuse_with_coverage(land.landuse, zones),
         carbon_stocks=stocks,
         summary=summary_with_coverage(summary, zones, land.level),
         coefficient_set=coefficients.origin,
@@ -1291,6 +1283,16 @@ def compute_carbon(
         flows=flows,
         sequestration=sequestration,
         zones=epci,
+    )
+
+
+def landuse_with_coverage(landuse: pd.DataFrame, zones: pd.DataFrame) -> pd.DataFrame:
+    """The land-use areas with what each row covers: the share of its commune (EPCI) the
+    land cover covers, and whether the zone's figures are computed."""
+    zone = landuse["commune_code"]
+    return landuse.assign(
+        landcover_covered_share=zone.map(zones["landcover_covered_share"]).to_numpy(),
+        carbon_complete=zone.map(zones["has_data"]).to_numpy(dtype=bool),
     )
 
 
