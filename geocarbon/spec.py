@@ -122,8 +122,16 @@ def check_columns(
     present = [str(c) for c in columns]
     for name, key in required_columns(spec, section):
         if name not in present:
+            fix = (
+                f"this {word} is required"
+                if key == "fixed"
+                else f"set {key} to the {word} that holds it"
+            )
             asked = "" if key == "fixed" else f" ({key})"
-            msg = f"{what}: {source} has no {word} {name!r}{asked}; {word}s present: {', '.join(present)}"
+            msg = (
+                f"{what}: {source} has no {word} {name!r}{asked}; {word}s present: "
+                f"{', '.join(present) or 'none'}; {fix}"
+            )
             raise InputError(msg)
 
 

@@ -202,3 +202,51 @@ def test_readme_table_of_outputs_is_generated() -> None:
         "README.md's table of output columns is not the declared one: run "
         "'geocarbon schema --readme README.md' and commit README.md"
     )
+
+
+def test_a_declared_column_missing_is_refused_with_its_key() -> None:
+    """The checks the readers make are the declarations: a commune layer lacking the field
+    communes.epci_name_field names (a key once missing from the declaration) is refused."""
+    import pytest
+
+    from geocarbon.errors import InputError
+    from geocarbon.spec import TERRITORY_INPUTS, check_columns, find_input, required_columns
+
+    spec = find_input(TERRITORY_INPUTS, "communes.path")
+    section = types.SimpleNamespace(
+        code_field="insee", name_field="nom", epci_field="epci", population_field=None,
+        epci_name_field="epci_nom",
+    )  # fmt: skip
+    assert required_columns(spec, section) == [
+        ("insee", "communes.code_field"),
+        ("nom", "communes.name_field"),
+        ("epci", "communes.epci_field"),
+        ("epci_nom", "communes.epci_name_field"),
+    ]  # population_field null: not asked for
+    check_columns(spec, section, ["insee", "nom", "epci", "epci_nom"], "communes", "c.gpkg")
+    with pytest.raises(InputError) as err:
+        check_columns(spec, section, ["insee", "nom", "epci"], "communes", "c.gpkg", "field")
+    assert str(err.value) == (
+        "communes: c.gpkg has no field 'epci_nom' (communes.epci_name_field); fields present: "
+        "insee, nom, epci; set communes.epci_name_field to the field that holds it"
+    )
+
+
+def test_a_fixed_column_and_a_layout_column() -> None:
+    import pytest
+
+    from geocarbon.capabilities.carbon import CarbonCapability
+    from geocarbon.errors import InputError
+    from geocarbon.spec import check_columns, find_input
+
+    mapping = find_input(CarbonCapability.inputs, "landcover.mapping")
+    with pytest.raises(InputError, match="no column 'category'; columns present: code, cat; "
+                       "this column is required"):  # fmt: skip
+        check_columns(mapping, None, ["code", "cat"], "land-cover mapping", "m.csv")
+    areas = find_input(CarbonCapability.inputs, "areas.path")
+    wide = types.SimpleNamespace(code_field="siren", layout="wide", landuse_field="code",
+                                 area_field="area")  # fmt: skip
+    check_columns(areas, wide, ["siren", "111", "112"], "area table", "a.csv")
+    long = types.SimpleNamespace(**{**vars(wide), "layout": "long"})
+    with pytest.raises(InputError, match=r"no column 'code' \(areas.landuse_field\)"):
+        check_columns(areas, long, ["siren", "111", "112"], "area table", "a.csv")

@@ -56,6 +56,7 @@ from geocarbon.solar.yield_model import (
     repair_notice,
     specific_yield,
 )
+from geocarbon.spec import check_columns, find_input
 from geocarbon.territory import COVERAGE_MIN, level_rows
 from geocarbon.values import Weather
 
@@ -914,14 +915,11 @@ def existing_power(ex: gpd.GeoDataFrame, pv: PvConfig) -> tuple[np.ndarray | Non
     if field is None:
         return None, []
     source = str(pv.existing.path)
-    if field not in ex.columns:
-        fields = [str(c) for c in ex.columns if c != ex.geometry.name]
-        msg = (
-            f"existing installations: {source} has no field {field!r} (pv.existing.kwp_field); "
-            f"fields: {', '.join(fields) or 'none'}. Name the field holding the installed power "
-            "in kWp, or remove kwp_field"
-        )
-        raise InputError(msg)
+    fields = [str(c) for c in ex.columns if c != ex.geometry.name]
+    from geocarbon.capabilities.pv import PvCapability
+
+    spec = find_input(PvCapability.inputs, "pv.existing.path")
+    check_columns(spec, pv.existing, fields, "existing installations", source, word="field")
     power_kwp, empty = existing_kwp_values(ex[field], source, field)
     notices = []
     if empty:

@@ -129,7 +129,7 @@ def test_absent_kwp_field_refused(sandbox: Sandbox) -> None:
     _pv_inputs(sandbox)
     _existing(sandbox, [100.0, 9.0, 5.0])
     pipeline = _pipeline(sandbox, existing={**EXISTING, "kwp_field": "kWc"})
-    _check_refused(sandbox, pipeline, "existing.gpkg", "no field 'kWc'", "fields: kwp, name")
+    _check_refused(sandbox, pipeline, "existing.gpkg", "no field 'kWc'", "fields present: kwp, name", "set pv.existing.kwp_field")
 
 
 @pytest.mark.filterwarnings("ignore:'crs' was not provided")
