@@ -241,7 +241,7 @@ FRENCH: dict[str, str] = {
         "{n_unknown:,} des {n_points:,} points n'ont pas de puissance : ils peuvent être "
         "rapides ou non (rapide : ≥ {fast_kw:g} kW). fast_distance_m ne compte que les "
         "points de puissance connue ; une part de population à une distance d'un point "
-        "rapide (ev_pop_share_within_<d>km_fast) est laissée vide pour une commune, un EPCI "
+        "rapide (ev_pop_share_within_<d>_fast) est laissée vide pour une commune, un EPCI "
         "ou le territoire où un carreau peuplé a un point de puissance inconnue à cette "
         "distance et aucun point rapide connu (voir unknown_power_distance_m)"
     ),

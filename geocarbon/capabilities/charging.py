@@ -58,7 +58,12 @@ class ChargingCapability(Capability):
             (
                 OutputColumn("ev_stations", "count", "Charging stations (by location and id)."),
                 OutputColumn("ev_points", "count", "Charging points."),
-                OutputColumn("ev_kw", "kW", "Installed power (empty where a power is unknown)."),
+                OutputColumn(
+                    "ev_kw",
+                    "kW",
+                    "Installed power of the points of known power (0 without a point; empty "
+                    "when no point's power is known).",
+                ),
                 OutputColumn("ev_points_power_unknown", "count", "Points of unknown power."),
                 OutputColumn(
                     r"ev_points_(\d+_\d+|over_\d+)kw", "count", "Points in a power class [kW]."
@@ -72,9 +77,10 @@ class ChargingCapability(Capability):
                     "ev_population_grid", "inhabitants", "Population of the grid's cells."
                 ),
                 OutputColumn(
-                    r"ev_pop_share_within_\d+(\.\d+)?km(?:_fast)?",
+                    r"ev_pop_share_within_\d+(\.\d+)?k?m(?:_fast)?",
                     "0–1",
-                    "Share of the population within the distance of a (fast) point.",
+                    "Share of the population within the distance of a (fast) point (distance "
+                    "in metres below 1 km, e.g. 500m; in km from 1 km, e.g. 5km).",
                 ),
                 OutputColumn("ev_mean_distance_m", "m", "Mean distance to the nearest point."),
                 OutputColumn(

@@ -235,13 +235,14 @@ def compute_charging(
 
 def _point_counts(communes: gpd.GeoDataFrame, points: gpd.GeoDataFrame) -> None:
     """Add the counts of points, stations and kW of each commune to ``communes`` (changed in
-    place; 0 where none, kW empty where unknown), with ``ev_points_per_100k_inhab`` (with a
+    place; 0 where none: a commune without a point has 0 kW; kW empty where every point of
+    the commune has an unknown power), with ``ev_points_per_100k_inhab`` (with a
     population) and ``ev_points_per_100km2`` [points per 100 km²] (over ``area_ha``, the
     communes' true areas [ha])."""
     counts = counts_by_commune(points)
-    counts = counts.reindex(communes["commune_code"]).fillna(
-        {c: 0 for c in counts.columns if c != "ev_kw"}
-    )
+    counts = counts.reindex(communes["commune_code"])
+    counts = counts.fillna({c: 0 for c in counts.columns if c != "ev_kw"})
+    counts["ev_kw"] = counts["ev_kw"].where(counts["ev_points"] > 0, 0.0)
     for col in counts.columns:
         communes[col] = counts[col].to_numpy()
     n_points = communes["ev_points"].to_numpy(dtype=float)
@@ -485,7 +486,7 @@ def _power_unknown_notice(
         f"{unknown_power} of {n_points} points have no power: they may be fast or "
         f"not (fast: ≥ {fast_kw:g} kW). fast_distance_m counts only points of known "
         "power; a share of the population within a distance of a fast point "
-        "(ev_pop_share_within_<d>km_fast) is left empty for a commune, EPCI or the "
+        "(ev_pop_share_within_<d>_fast) is left empty for a commune, EPCI or the "
         "territory where a populated cell has a point of unknown power within that "
         "distance and no known fast point (see unknown_power_distance_m)",
         [f"{c}: empty for {n} of {len(per)} communes" for c, n in left_empty.items()],
@@ -635,6 +636,10 @@ def _level_indicators(level: str, g: pd.DataFrame, base_cols: list[str]) -> pd.D
     sums = g.groupby("group")[[*base_cols, "population", "area_ha"]].sum(min_count=1)
     names = g.groupby("group")["name"].first()
     out = sums.assign(level=level, code=sums.index, name=names.reindex(sums.index).to_numpy())
+    # kW of the points of known power; empty when the group has points and none of them
+    # has a known power (0 when it has no point)
+    known = out["ev_points"] - out["ev_points_power_unknown"]
+    out["ev_kw"] = out["ev_kw"].fillna(0.0).where((known > 0) | (out["ev_points"] == 0))
     out["communes_with_point"] = g.assign(w=g["ev_points"] > 0).groupby("group")["w"].sum()
     out["communes"] = g.groupby("group").size()
     out["ev_points_per_100k_inhab"] = (
