@@ -371,6 +371,18 @@ QA_FLAGS: dict[str, tuple[str, str]] = {
         "declared INSEE code differs from the point's commune",
     ),
     "declared_code_unknown": ("code INSEE déclaré inconnu", "declared INSEE code unknown"),
+    "declared_code_is_postal": (
+        "code postal de la commune déclaré comme code INSEE",
+        "the commune's postal code declared as INSEE code",
+    ),
+    "station_id_per_point": (
+        "identifiant de station propre à chaque point (stations comptées par lieu)",
+        "station id per point (stations counted by place)",
+    ),
+    "nbre_pdc_repeated": (
+        "nombre de points du lieu répété sur chaque ligne (comptés une fois)",
+        "the place's nbre_pdc repeated on each row (points counted once)",
+    ),
 }
 
 

@@ -42,7 +42,6 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from geocarbon.charging.indicators import share_column
 from geocarbon.classes import NO_DATA, Classes, classify, format_value, layer_classes, palette
 from geocarbon.labels import Language, label
 
@@ -458,10 +457,12 @@ def pv_by_commune(levels: pd.DataFrame, language: Language = "fr", top_n: int = 
 
 
 def population_by_distance(
-    indicators: pd.DataFrame, distances_m: Sequence[float], language: Language = "fr"
+    indicators: pd.DataFrame, shares: Sequence[tuple[float, str]], language: Language = "fr"
 ) -> str:
-    """Share of the population within each distance [m] of a public charging point (any
-    power and fast), per EPCI and for the territory (per cent)."""
+    """Share of the population within each distance of a public charging point, per EPCI
+    and for the territory (per cent); ``shares``: each distance [m] with its column of
+    ``indicators``."""
+    distances_m = [d for d, _ in shares]
     rows = indicators[indicators["level"].isin(["territory", "epci"])]
     fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 3.2), layout="constrained")
     xs = np.arange(len(distances_m))
@@ -469,7 +470,7 @@ def population_by_distance(
     width = 0.8 / n
     cmap = matplotlib.colormaps["tab10"]
     for k, (_, row) in enumerate(rows.iterrows()):
-        vals = [float(row.get(share_column(d), np.nan)) * 100 for d in distances_m]
+        vals = [float(row.get(column, np.nan)) * 100 for _, column in shares]
         name = (
             label("territory", language)
             if row["level"] == "territory"

@@ -115,12 +115,16 @@ def raster_footprint(
 
 
 def counts_by_commune(points: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Stations, points, installed kW and points per power class, per commune code."""
+    """Stations, points, installed kW and points per power class, per commune code.
+
+    Stations are the physical stations (``physical_station``, see
+    :mod:`geocarbon.charging.stations`; the distinct ``station_id`` without that column)."""
     usable = points[points["commune_code"] != ""]
     grouped = usable.groupby("commune_code")
+    station = "physical_station" if "physical_station" in usable.columns else "station_id"
     out = pd.DataFrame(
         {
-            "ev_stations": grouped["station_id"].nunique(),
+            "ev_stations": grouped[station].nunique(),
             "ev_points": grouped.size(),
             "ev_kw": grouped["power_kw"].sum(min_count=1),
             "ev_points_power_unknown": grouped["power_kw"].apply(lambda s: int(s.isna().sum())),
