@@ -490,31 +490,22 @@ def clean_points(
         code written in the INSEE field, or, with the territory's codes only, a commune
         elsewhere.
     postal_codes : dict, optional
-        Postal codes of each commune (INSEE code → postal codes); a declared code that is a
-        postal code of the commune where the point lies is flagged
-        ``declared_code_is_postal`` (instead of ``declared_code_differs`` /
-        ``declared_code_unknown``).
+        INSEE code → postal codes of the commune: a declared postal code of the commune where
+        the point lies is flagged ``declared_code_is_postal`` (not ``declared_code_differs``).
 
     Returns
     -------
     GeoDataFrame
-        One row per point (connector rows of one point merged) in EPSG:4326, with
-        ``commune_code`` by location (empty when outside the territory) beside
-        ``declared_commune_code``, ``physical_station`` (number of its physical station) and
-        ``qa_flags``.
+        One row per point (connector rows of one point merged) in EPSG:4326: ``commune_code``
+        by location (empty outside the territory) beside ``declared_commune_code``,
+        ``physical_station`` (number of its physical station), ``qa_flags``.
     """
     pts = points.reset_index(drop=True).copy()
     flags = pts["qa_flags"].to_numpy(dtype=object).copy()
     lon, lat = pts["lon"].to_numpy(dtype=float).copy(), pts["lat"].to_numpy(dtype=float).copy()
     _flag(flags, np.isnan(lon) | np.isnan(lat), "coordinates_unparseable")
     dup_rows = _flag_repeated_rows(pts["point_id"], lon, lat, flags)
-    power, flagged = clean_power_kw(pts["power_kw"].to_numpy(dtype=float))
-    for name, where in flagged.items():
-        _flag(flags, where, name)
-    # projected metres (or other values that cannot be degrees) are not located anywhere
-    not_degrees = coordinates_not_degrees(lon, lat)
-    _flag(flags, not_degrees, "coordinates_not_degrees")
-    lon[not_degrees], lat[not_degrees] = np.nan, np.nan
+    power = _clean_power_and_degrees(pts, lon, lat, flags)
     wgs_communes = communes.to_crs("EPSG:4326")
     ok = ~np.isnan(lon) & ~np.isnan(lat)
     _unswap_lat_lon(lon, lat, ok, wgs_communes, flags)
@@ -538,6 +529,21 @@ def clean_points(
         crs="EPSG:4326",
     )
     return out[~dup_rows].reset_index(drop=True)
+
+
+def _clean_power_and_degrees(
+    pts: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, flags: np.ndarray
+) -> np.ndarray:
+    """The points' cleaned power [kW] (see :func:`clean_power_kw`); coordinates that cannot
+    be degrees (projected metres) set to NaN in ``lon``, ``lat``: located nowhere. Sets
+    ``flags`` in place."""
+    power, flagged = clean_power_kw(pts["power_kw"].to_numpy(dtype=float))
+    for name, where in flagged.items():
+        _flag(flags, where, name)
+    not_degrees = coordinates_not_degrees(lon, lat)
+    _flag(flags, not_degrees, "coordinates_not_degrees")
+    lon[not_degrees], lat[not_degrees] = np.nan, np.nan
+    return power
 
 
 def _station_numbers(
