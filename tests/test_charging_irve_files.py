@@ -179,10 +179,13 @@ def test_station_file_repeating_nbre_pdc(tmp_path: Path) -> None:
         "FRX03P1": 2, "FRX03P2": 2, "FRX04P1": 2, "FRX04P2": 2, "FRX04P3": 2, "FRX05P1": 2,
     }  # fmt: skip
     points = clean_points(raw, COMMUNES)
-    repeated = points["qa_flags"].str.contains("nbre_pdc_repeated")
+    # the station layout has no power: every point power_unknown; the repeated rows
+    # nbre_pdc_repeated (and not station_id_per_point: one defect, one flag)
+    repeated = points["qa_flags"] == "nbre_pdc_repeated;power_unknown"
     assert set(points.loc[repeated, "station_id"]) == {
         "FRX01P1", "FRX01P2", "FRX01P3", "FRX02P1", "FRX02P2",
     }  # fmt: skip
+    assert (points.loc[~repeated, "qa_flags"] == "power_unknown").all()
     counts = counts_by_commune(points)
     # Cahors: A (one station: the ids are per point) and B ("Non concerné" is no local id)
     # → 2 stations, 3 + 4 = 7 points; Cambes: C 2 (two local ids), D 3 (ids right),

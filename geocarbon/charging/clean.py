@@ -566,9 +566,10 @@ def _station_numbers(
     )
     station = pts["station_id"].astype("string").fillna("").to_numpy(dtype=object)
     point = pts["point_id"].astype("string").fillna("").to_numpy(dtype=object)
-    per_point = station_id_per_point(point, station, declared, place, local)
-    _flag(flags, per_point, "station_id_per_point")
+    # rows of a station file repeating their place's nbre_pdc are flagged so already
     repeated = np.array(["nbre_pdc_repeated" in str(f) for f in flags], dtype=bool)
+    per_point = station_id_per_point(point, station, declared, place, local) & ~repeated
+    _flag(flags, per_point, "station_id_per_point")
     return physical_stations(station, place, local, per_point | repeated)
 
 
