@@ -119,6 +119,15 @@ POWER_MAX_KW = 1_000.0
 
 #: Descriptions shared by several keys of a pipeline file.
 _SEPARATOR = "Column separator of the CSV (';' for tables saved by French spreadsheets)."
+_SEPARATOR_AUTO = (
+    "Column separator of the CSV: 'auto' finds ',', ';', tab or '|' in the header line; or give "
+    "it (';' for tables saved by French spreadsheets)."
+)
+_ENCODING = (
+    "Text encoding of the CSV: 'auto' reads UTF-8 (with or without BOM), else Windows-1252 "
+    "(cp1252), else Latin-1; or give it (e.g. 'utf-8', 'cp1252', 'latin-1')."
+)
+
 _LAYER = "Layer to read when the file has several layers (null: the only layer)."
 _LAND_YEAR = (
     "Year the land cover describes (e.g. 2018), stated in the report and the spreadsheet "
@@ -850,20 +859,61 @@ class PvConfig(_Strict):
         return self
 
 
+def _csv_dialect(separator: str, encoding: str) -> None:
+    """Refuse a separator that is not one character (or 'auto') and an unknown encoding."""
+    import codecs
+
+    if separator != "auto" and len(separator) != 1:
+        msg = f"separator {separator!r}: give one character (e.g. ';') or 'auto'"
+        raise ValueError(msg)
+    if encoding != "auto":
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            msg = f"encoding {encoding!r} is unknown; give e.g. 'utf-8', 'cp1252', 'latin-1' or 'auto'"
+            raise ValueError(msg) from None
+
+
 class ChargingPointsConfig(_Strict):
     """Charging points: IRVE statique v2 CSV (one row per point) or a station layout."""
 
     path: Path = Field(
-        description="Public charging points: a CSV (IRVE statique v2 or a station table) or any OGR "
-        "vector file."
+        description="Public charging points: a CSV (IRVE statique v2.0 to v2.3 or a station "
+        "table) or any OGR vector file."
     )
     layer: str | None = Field(default=None, description=_LAYER)
     layout: Literal["auto", "irve_v2", "stations"] = Field(
         default="auto",
-        description="'irve_v2': one row per point (coordonneesXY); 'stations': one row per station "
-        "(nbre_pdc points); 'auto': irve_v2 when the column coordonneesXY exists, else stations.",
+        description="'irve_v2': one row per point (coordonneesXY, schema v2.0 to v2.3); "
+        "'stations': one row per station (nbre_pdc points); 'auto': irve_v2 when the column "
+        "coordonneesXY exists, else stations. Other IRVE versions (v1, the v3 draft, dynamic "
+        "files) are refused.",
     )
-    separator: str = Field(default=",", description=_SEPARATOR)
+    separator: str = Field(default="auto", description=_SEPARATOR_AUTO)
+    encoding: str = Field(default="auto", description=_ENCODING)
+
+    @model_validator(mode="after")
+    def _dialect(self) -> ChargingPointsConfig:
+        _csv_dialect(self.separator, self.encoding)
+        return self
+
+
+class PostalCodesConfig(_Strict):
+    """La Poste's table of postal codes (base officielle des codes postaux)."""
+
+    path: Path = Field(
+        description="CSV of La Poste's 'base officielle des codes postaux' (data.gouv.fr): one "
+        "row per commune and postal code, columns Code_commune_INSEE and Code_postal (the "
+        "'#Code_commune_INSEE;Nom_de_la_commune;Code_postal;...' export, ';' and Latin-1, or "
+        "the lower-case UTF-8 one)."
+    )
+    separator: str = Field(default="auto", description=_SEPARATOR_AUTO)
+    encoding: str = Field(default="auto", description=_ENCODING)
+
+    @model_validator(mode="after")
+    def _dialect(self) -> PostalCodesConfig:
+        _csv_dialect(self.separator, self.encoding)
+        return self
 
 
 class EvFleetConfig(_Strict):
@@ -877,7 +927,13 @@ class EvFleetConfig(_Strict):
     phev_field: str | None = Field(
         default="phev", description="Column of plug-in hybrid vehicles [vehicles] (null: none)."
     )
-    separator: str = Field(default=",", description=_SEPARATOR)
+    separator: str = Field(default="auto", description=_SEPARATOR_AUTO)
+    encoding: str = Field(default="auto", description=_ENCODING)
+
+    @model_validator(mode="after")
+    def _dialect(self) -> EvFleetConfig:
+        _csv_dialect(self.separator, self.encoding)
+        return self
 
 
 class ChargingTarget(_Target):
@@ -922,6 +978,12 @@ class ChargingConfig(_Strict):
     road_network: RoadNetworkConfig | None = Field(
         default=None,
         description="Local road lines: distances along roads instead of straight lines.",
+    )
+    postal_codes: PostalCodesConfig | None = Field(
+        default=None,
+        description="La Poste's postal codes of each commune: a declared commune code that is a "
+        "postal code of the commune where the point lies is flagged declared_code_is_postal "
+        "(null: postal codes are not told apart from other codes).",
     )
     afir_kw_per_bev: Annotated[float, _in_range(0.0, 10.0, unit="kW")] = Field(
         default=1.3,

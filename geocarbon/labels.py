@@ -22,7 +22,9 @@ NAMES: dict[str, tuple[str, str]] = text_table("names")
 #: (``geocarbon/texts/units.csv``, which translators edit)
 UNITS: dict[str, tuple[str, str]] = text_table("units")
 
-_SHARE_WITHIN = re.compile(r"ev_pop_share_within_(\d+)km(_fast)?$")
+#: Population share columns (``ev_pop_share_within_500m``, ``..._1.5km_fast``): distance,
+#: unit (metres below 1 km, kilometres from 1 km), fast.
+_SHARE_WITHIN = re.compile(r"ev_pop_share_within_(\d+(?:\.\d+)?)(m|km)(_fast)?$")
 
 
 def label(key: str, language: Language = "fr", *, unit: bool = False) -> str:
@@ -38,17 +40,22 @@ def label(key: str, language: Language = "fr", *, unit: bool = False) -> str:
     'Total (tCO2e/yr)'
     >>> label("ev_pop_share_within_5km", "en")
     'Population within 5 km of a point'
+    >>> label("ev_pop_share_within_500m_fast")
+    "Population à moins de 500 m d'un point rapide"
     """
     i = 0 if language == "fr" else 1
     match = _SHARE_WITHIN.match(key)
     if key in NAMES:
         text = NAMES[key][i]
     elif match:
-        km, fast = match.group(1), match.group(2)
+        value, unit_name, fast = match.group(1), match.group(2), match.group(3)
         text = (
-            f"Population à moins de {km} km d'un point" + (" rapide" if fast else "")
+            f"Population à moins de {value.replace('.', ',')} {unit_name} d'un point"
+            + (" rapide" if fast else "")
             if language == "fr"
-            else f"Population within {km} km of a" + (" fast" if fast else "") + " point"
+            else f"Population within {value} {unit_name} of a"
+            + (" fast" if fast else "")
+            + " point"
         )
     else:
         text = key.replace("_", " ").strip().capitalize()

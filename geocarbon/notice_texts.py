@@ -249,7 +249,7 @@ FRENCH: dict[str, str] = {
         "{n_unknown:,} des {n_points:,} points n'ont pas de puissance : ils peuvent être "
         "rapides ou non (rapide : ≥ {fast_kw:g} kW). fast_distance_m ne compte que les "
         "points de puissance connue ; une part de population à une distance d'un point "
-        "rapide (ev_pop_share_within_<d>km_fast) est laissée vide pour une commune, un EPCI "
+        "rapide (ev_pop_share_within_<d>_fast) est laissée vide pour une commune, un EPCI "
         "ou le territoire où un carreau peuplé a un point de puissance inconnue à cette "
         "distance et aucun point rapide connu (voir unknown_power_distance_m)"
     ),
@@ -270,6 +270,26 @@ FRENCH: dict[str, str] = {
         "fractionnaire ou invraisemblable) : chacune compte pour un point, signalée "
         "station_points_invalid (ou station_points_implausible au-delà du plafond) ; "
         "écrivez le nombre de points de recharge de la station dans 'nbre_pdc'"
+    ),
+    "charging_nbre_pdc_repeated": (
+        "points de recharge : {source} : {n_rows:,} lignes de stations en {n_places:,} lieux "
+        "répètent le 'nbre_pdc' de leur lieu (lignes au même lieu et de même "
+        "id_station_local, chacune déclarant les mêmes n points, pas plus de lignes que n) : "
+        "chaque lieu compte n points, non lignes × n : {points_removed:,} points retirés "
+        "({points_declared:,} déclarés, {points_kept:,} gardés), lignes signalées "
+        "nbre_pdc_repeated ; donnez dans 'nbre_pdc' le nombre de points de chaque station"
+    ),
+    "charging_station_id_per_point": (
+        "points de recharge : {source} : {n_points:,} points portent un id_station_itinerance "
+        "propre, en un lieu partagé avec d'autres points dans ce cas, alors que 'nbre_pdc' "
+        "donne plus d'un point à leur station : les identifiants de station sont par point. "
+        "Les stations sont comptées par lieu et id_station_local : {n_station_ids:,} "
+        "identifiants font {n_stations:,} stations (signalement station_id_per_point)"
+    ),
+    "postal_codes_missing_communes": (
+        "codes postaux : {source} : {n_absent:,} des {n_communes:,} communes du calcul "
+        "manquent dans la table : un code postal déclaré pour un point de ces communes est "
+        "signalé declared_code_differs ou declared_code_unknown, non declared_code_is_postal"
     ),
     "charging_qa": (
         "points de recharge : {source} : {n_points:,} points lus, {n_inside:,} dans le "

@@ -457,18 +457,20 @@ def pv_by_commune(levels: pd.DataFrame, language: Language = "fr", top_n: int = 
 
 
 def population_by_distance(
-    indicators: pd.DataFrame, distances_km: Sequence[float], language: Language = "fr"
+    indicators: pd.DataFrame, shares: Sequence[tuple[float, str]], language: Language = "fr"
 ) -> str:
-    """Share of the population within each distance of a public charging point (any power
-    and fast), per EPCI and for the territory (per cent)."""
+    """Share of the population within each distance of a public charging point, per EPCI
+    and for the territory (per cent); ``shares``: each distance [m] with its column of
+    ``indicators``."""
+    distances_m = [d for d, _ in shares]
     rows = indicators[indicators["level"].isin(["territory", "epci"])]
     fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 3.2), layout="constrained")
-    xs = np.arange(len(distances_km))
+    xs = np.arange(len(distances_m))
     n = max(len(rows), 1)
     width = 0.8 / n
     cmap = matplotlib.colormaps["tab10"]
     for k, (_, row) in enumerate(rows.iterrows()):
-        vals = [float(row.get(f"ev_pop_share_within_{d:g}km", np.nan)) * 100 for d in distances_km]
+        vals = [float(row.get(column, np.nan)) * 100 for _, column in shares]
         name = (
             label("territory", language)
             if row["level"] == "territory"
@@ -476,7 +478,15 @@ def population_by_distance(
         )
         color = "#222222" if row["level"] == "territory" else cmap(k % 10)
         ax.bar(xs + (k - (n - 1) / 2) * width, vals, width=width, color=color, label=name)
-    ax.set_xticks(xs, [f"≤ {format_value(d, language)} km" for d in distances_km])
+    ax.set_xticks(
+        xs,
+        [
+            f"≤ {format_value(d, language)} m"
+            if d < 1000
+            else f"≤ {format_value(d / 1000, language)} km"
+            for d in distances_m
+        ],
+    )
     ax.set_ylim(0, 100)
     _number_axis(ax.yaxis, language)
     _legend_below(fig, ax, ncol=3, fontsize=7)

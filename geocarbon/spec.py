@@ -288,7 +288,7 @@ class OutputColumn:
     Attributes
     ----------
     name : str
-        Its name, or a regular expression for a family of columns (``ev_pop_share_within_<d>km``).
+        Its name, or a regular expression for a family of columns (``ev_pop_share_within_<d>``).
     unit : str
         Its unit (``tC``, ``kWp``, ``0–1``, ``count``, ``text``...).
     description : str

@@ -472,6 +472,40 @@ def test_charging_fast_shares_empty_when_no_power_is_known(tmp_path: Path) -> No
     assert rows["territory/territory"]["ev_pop_share_within_5km"] == 1.0
     assert rows["territory/territory"]["ev_points_power_unknown"] == 1
     assert np.isnan(rows["territory/territory"]["ev_kw"])  # unknown, not 0 kW
+    # A's point has no known power: A's kW are unknown; B has no point: 0 kW
+    assert np.isnan(communes["46901"]["ev_kw"]) and communes["46902"]["ev_kw"] == 0.0
+
+
+def test_charging_kw_zero_without_point_and_distances_below_1km_in_metres(
+    tmp_path: Path,
+) -> None:
+    # the default 22 kW point at A's centre; the grid covers A and B (100 cells each, 1
+    # inhabitant per cell); distances 500 m and 1.5 km
+    out = _charging_run(tmp_path, 20, extra={"distances_m": [500, 1500], "targets": []})
+    communes = _layer(out)
+    rows = _csv(out / "charging_indicators.csv")
+    # B has no point: 0 kW (not empty); A's point: 22 kW; EPCI and territory: 22 kW
+    assert communes["46902"]["ev_kw"] == 0.0 and communes["46901"]["ev_kw"] == 22.0
+    assert rows["commune/46902"]["ev_kw"] == 0.0
+    assert rows[f"epci/{EPCI}"]["ev_kw"] == 22.0 and rows["territory/territory"]["ev_kw"] == 22.0
+    # columns named in metres below 1 km, in km from 1 km
+    share_cols = sorted(c for c in rows["territory/territory"] if "pop_share" in c)
+    assert share_cols == [
+        "ev_pop_share_within_1.5km",
+        "ev_pop_share_within_1.5km_fast",
+        "ev_pop_share_within_500m",
+        "ev_pop_share_within_500m_fast",
+    ]
+    # A's cell centres lie at ±50, ±150, ..., ±450 m from the point in x and y; within
+    # 500 m (x² + y² ≤ 250,000), per quadrant: x = 50 or 150: 5 values of y each; 250 or
+    # 350: 4 (y ≤ 433, ≤ 357); 450: 2 (y ≤ 218) → 20 × 4 = 80 of A's 100 inhabitants.
+    # B's cells lie 550 to 1,450 m east: none within 500 m; within 1.5 km (x² + y² ≤
+    # 2,250,000) all but the column at 1,450 m with |y| = 450 (y ≤ 384 there): 98 of 100
+    assert communes["46901"]["ev_pop_share_within_500m"] == pytest.approx(0.8)
+    assert communes["46902"]["ev_pop_share_within_500m"] == 0.0
+    assert communes["46902"]["ev_pop_share_within_1.5km"] == pytest.approx(0.98)
+    assert rows["territory/territory"]["ev_pop_share_within_500m"] == pytest.approx(80 / 200)
+    assert rows["territory/territory"]["ev_pop_share_within_1.5km"] == pytest.approx(198 / 200)
 
 
 def test_charging_fast_shares_exact_where_unknown_powers_cannot_change_them(

@@ -110,12 +110,18 @@ def test_french_population_axis_and_distances() -> None:
             "level": ["territory"],
             "code": ["territory"],
             "name": ["t"],
-            "ev_pop_share_within_0.5km": [0.25],
-            "ev_pop_share_within_2km": [0.5],
+            "ev_pop_share_within_500m": [0.25],
+            "ev_pop_share_within_1.5km": [0.5],
         }
     )
-    texts = _texts(rc.population_by_distance(ind, [0.5, 2.0], "fr"))
-    assert "≤ 0,5 km" in texts and "≤ 2 km" in texts
+    texts = _texts(
+        rc.population_by_distance(
+            ind,
+            [(500.0, "ev_pop_share_within_500m"), (1500.0, "ev_pop_share_within_1.5km")],
+            "fr",
+        )
+    )
+    assert "≤ 500 m" in texts and "≤ 1,5 km" in texts
     assert {"0", "20", "100"} <= set(texts)
 
 
@@ -175,7 +181,7 @@ def test_long_epci_name_whole_in_population_legend() -> None:
             "ev_pop_share_within_5km": [0.9, 0.8, 1.0],
         }
     )
-    svg = rc.population_by_distance(ind, [5.0], "fr")
+    svg = rc.population_by_distance(ind, [(5000.0, "ev_pop_share_within_5km")], "fr")
     texts = _texts(svg)
     assert _whole(LONG_NAME, texts) and "CC Deux" in texts and "Territoire" in texts
     assert _width_pt(svg) <= A4_COLUMN_PT

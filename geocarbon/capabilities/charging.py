@@ -50,15 +50,28 @@ class ChargingCapability(Capability):
             "1er janvier).",
             "Electric-vehicle fleet: the data given to the run (e.g. SDES, fleet on 1 January).",
         ),
+        "postal_codes": (
+            "Codes postaux : base officielle des codes postaux de La Poste (data.gouv.fr).",
+            "Postal codes: La Poste's official postal code base (data.gouv.fr).",
+        ),
     }
     outputs: ClassVar[tuple[LayerSpec, ...]] = (
         LayerSpec(
             "communes",
             "polygon",
             (
-                OutputColumn("ev_stations", "count", "Charging stations (by location and id)."),
+                OutputColumn(
+                    "ev_stations",
+                    "count",
+                    "Physical charging stations (by place, id_station_local and station id).",
+                ),
                 OutputColumn("ev_points", "count", "Charging points."),
-                OutputColumn("ev_kw", "kW", "Installed power (empty where a power is unknown)."),
+                OutputColumn(
+                    "ev_kw",
+                    "kW",
+                    "Installed power of the points of known power (0 without a point; empty "
+                    "when no point's power is known).",
+                ),
                 OutputColumn("ev_points_power_unknown", "count", "Points of unknown power."),
                 OutputColumn(
                     r"ev_points_(\d+_\d+|over_\d+)kw", "count", "Points in a power class [kW]."
@@ -72,9 +85,10 @@ class ChargingCapability(Capability):
                     "ev_population_grid", "inhabitants", "Population of the grid's cells."
                 ),
                 OutputColumn(
-                    r"ev_pop_share_within_\d+(\.\d+)?km(?:_fast)?",
+                    r"ev_pop_share_within_\d+(\.\d+)?k?m(?:_fast)?",
                     "0–1",
-                    "Share of the population within the distance of a (fast) point.",
+                    "Share of the population within the distance of a (fast) point (distance "
+                    "in metres below 1 km, e.g. 500m; in km from 1 km, e.g. 5km).",
                 ),
                 OutputColumn("ev_mean_distance_m", "m", "Mean distance to the nearest point."),
                 OutputColumn(
@@ -97,6 +111,12 @@ class ChargingCapability(Capability):
             (
                 OutputColumn("point_id", "text", "id_pdc_itinerance."),
                 OutputColumn("station_id", "text", "id_station_itinerance."),
+                OutputColumn(
+                    "physical_station",
+                    "number",
+                    "Number of the point's physical station (same place, id_station_local and, "
+                    "unless the file's station ids are per point, id_station_itinerance).",
+                ),
                 OutputColumn("commune_code", "text", "Commune by location."),
                 OutputColumn("declared_commune_code", "text", "Commune the file declares."),
                 OutputColumn("power_kw", "kW", "Nominal power."),
@@ -153,6 +173,14 @@ class ChargingCapability(Capability):
                 "charging.ev_fleet.phev_field",
             ),
             units="vehicles",
+        ),
+        InputSpec(
+            "charging.postal_codes.path",
+            "postal_codes",
+            "table",
+            "La Poste's postal codes of each commune (base officielle des codes postaux), to "
+            "tell postal codes written as commune codes.",
+            fields=("Code_commune_INSEE", "Code_postal"),
         ),
         InputSpec(
             "charging.road_network.path",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from geocarbon import report_charts as charts
+from geocarbon.charging.indicators import share_column
 from geocarbon.labels import label
 from geocarbon.report import (
     ReportBuilder,
@@ -26,14 +27,14 @@ def charging_section(rep: ReportBuilder) -> None:
     r, lang = rep.r, rep.lang
     ind = r.parts["charging"].indicators
     rep.section("charging", phrase("charging", lang))
-    distances_km = [d / 1000 for d in rep.cfg.charging.distances_m]
+    distances_m = list(rep.cfg.charging.distances_m)
     terr = ind[ind["level"] == "territory"]
     if len(terr):
         row = terr.iloc[0]
         coverage = coverage_sentence(row, lang)
         share_col = next(
-            (f"ev_pop_share_within_{d:g}km" for d in distances_km if d >= 5),
-            f"ev_pop_share_within_{distances_km[-1]:g}km",
+            (share_column(d) for d in distances_m if d >= 5000),
+            share_column(distances_m[-1]),
         )
         if share_col in row.index:
             rep.kpis.append(kpi(label(share_col, lang), percent(row[share_col], lang), coverage))
@@ -43,10 +44,12 @@ def charging_section(rep: ReportBuilder) -> None:
                 value = percent(row[col], lang) if "share" in col else number(row[col], lang)
                 rep.parts.append(kpi(label(col, lang, unit=True), value))
         rep.parts += ["</div>", f"<p>{esc(coverage)}</p>"]
-    if any(f"ev_pop_share_within_{d:g}km" in ind.columns for d in distances_km):
+    if any(share_column(d) in ind.columns for d in distances_m):
         rep.parts.append(
             figure(
-                charts.population_by_distance(ind, distances_km, lang),
+                charts.population_by_distance(
+                    ind, [(d, share_column(d)) for d in distances_m], lang
+                ),
                 phrase("charging_chart", lang),
             )
         )
@@ -60,7 +63,7 @@ def charging_section(rep: ReportBuilder) -> None:
             "ev_points",
             "ev_kw",
             "ev_points_per_100k_inhab",
-            *[f"ev_pop_share_within_{d:g}km" for d in distances_km],
+            *[share_column(d) for d in distances_m],
             "ev_mean_distance_m",
             "ev_kw_per_bev",
             "population_covered_share",

@@ -18,6 +18,7 @@ from geocarbon.charging.clean import (
     points_from_irve,
     points_from_stations,
     population_cell_mask,
+    repeated_count_notice,
     station_count_notice,
 )
 from geocarbon.charging.indicators import (
@@ -27,6 +28,8 @@ from geocarbon.charging.indicators import (
     nearest_distance_m,
     raster_footprint,
 )
+from geocarbon.charging.irve_schema import check_irve_version
+from geocarbon.charging.postal import postal_codes_by_commune, postal_coverage_notice
 from geocarbon.classes import ACCESS_CLASSES, format_value, white_zone_suffix
 from geocarbon.config import ChargingConfig, EvFleetConfig, PipelineConfig
 from geocarbon.errors import InputError
@@ -80,6 +83,9 @@ class ChargingInputs:
     fleet: tuple[np.ndarray, np.ndarray] | None = None
     """Battery and plug-in hybrid EVs of each commune [vehicles]."""
     fleet_notices: list[Notice] = field(default_factory=list)
+    postal_codes: dict[str, set[str]] | None = None
+    """Postal codes of each commune (INSEE code → postal codes) of ``charging.postal_codes``."""
+    postal_notices: list[Notice] = field(default_factory=list)
 
 
 def read_charging_inputs(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> ChargingInputs:
@@ -102,24 +108,53 @@ def read_charging_inputs(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> Cha
     if charging.ev_fleet is not None:
         bev, phev, read.fleet_notices = read_ev_fleet(charging, communes)
         read.fleet = (bev, phev)
+    if charging.postal_codes is not None:
+        source = str(charging.postal_codes.path)
+        table = read_csv(
+            charging.postal_codes.path,
+            "postal codes",
+            dtype=object,
+            sep=charging.postal_codes.separator,
+            encoding=charging.postal_codes.encoding,
+        )
+        read.postal_codes = postal_codes_by_commune(table, source)
+        read.postal_notices = postal_coverage_notice(
+            read.postal_codes, communes["commune_code"], source
+        )
     return read
 
 
 def read_points(charging: ChargingConfig) -> tuple[pd.DataFrame, list[Notice]]:
-    """Charging points as a flat table, whatever the layout, with the notice of stations
-    whose number of points was not usable (station layout)."""
+    """Charging points as a flat table, whatever the layout, with the notices of stations
+    whose number of points was not usable or repeats their place's (station layout).
+
+    Raises
+    ------
+    InputError
+        An IRVE version that is not read (v1, v3 draft, dynamic file: see
+        :mod:`geocarbon.charging.irve_schema`).
+    """
     path = charging.points.path
     is_table = path.name.lower().endswith((".csv", ".csv.gz"))
     if is_table:
-        table = read_csv(path, "charging points", dtype=object, sep=charging.points.separator)
+        table = read_csv(
+            path,
+            "charging points",
+            dtype=object,
+            sep=charging.points.separator,
+            encoding=charging.points.encoding,
+        )
     else:
         table = read_vector(path, "charging points", charging.points.layer)
+    check_irve_version(table.columns, str(path))
     layout = charging.points.layout
     if layout == "auto":
         layout = "irve_v2" if "coordonneesXY" in table.columns else "stations"
     if layout == "irve_v2":
         return points_from_irve(table, str(path)), []
-    return points_from_stations(table, str(path)), station_count_notice(table, str(path))
+    points = points_from_stations(table, str(path))
+    notices = station_count_notice(table, str(path)) + repeated_count_notice(table, str(path))
+    return points, notices
 
 
 def validate_charging(
@@ -136,8 +171,9 @@ def validate_charging(
     """
     charging = cfg.charging
     assert charging is not None
-    points = clean_points(read.points, communes, known_codes)
+    points = clean_points(read.points, communes, known_codes, read.postal_codes)
     notices = [*read.points_notices, *point_notices(points, str(charging.points.path))]
+    notices += read.postal_notices
     return notices + read.cells_notices + read.roads_notices + read.fleet_notices
 
 
@@ -203,9 +239,10 @@ def compute_charging(
     """
     charging = cfg.charging
     assert charging is not None
-    points = clean_points(read.points, communes, known_codes)
+    points = clean_points(read.points, communes, known_codes, read.postal_codes)
     notices += read.points_notices
     notices += point_notices(points, str(charging.points.path))
+    notices += read.postal_notices
     in_territory = points[points["commune_code"] != ""]
     _point_counts(communes, points)
     access = None
@@ -235,13 +272,14 @@ def compute_charging(
 
 def _point_counts(communes: gpd.GeoDataFrame, points: gpd.GeoDataFrame) -> None:
     """Add the counts of points, stations and kW of each commune to ``communes`` (changed in
-    place; 0 where none, kW empty where unknown), with ``ev_points_per_100k_inhab`` (with a
+    place; 0 where none: a commune without a point has 0 kW; kW empty where every point of
+    the commune has an unknown power), with ``ev_points_per_100k_inhab`` (with a
     population) and ``ev_points_per_100km2`` [points per 100 km²] (over ``area_ha``, the
     communes' true areas [ha])."""
     counts = counts_by_commune(points)
-    counts = counts.reindex(communes["commune_code"]).fillna(
-        {c: 0 for c in counts.columns if c != "ev_kw"}
-    )
+    counts = counts.reindex(communes["commune_code"])
+    counts = counts.fillna({c: 0 for c in counts.columns if c != "ev_kw"})
+    counts["ev_kw"] = counts["ev_kw"].where(counts["ev_points"] > 0, 0.0)
     for col in counts.columns:
         communes[col] = counts[col].to_numpy()
     n_points = communes["ev_points"].to_numpy(dtype=float)
@@ -485,7 +523,7 @@ def _power_unknown_notice(
         f"{unknown_power} of {n_points} points have no power: they may be fast or "
         f"not (fast: ≥ {fast_kw:g} kW). fast_distance_m counts only points of known "
         "power; a share of the population within a distance of a fast point "
-        "(ev_pop_share_within_<d>km_fast) is left empty for a commune, EPCI or the "
+        "(ev_pop_share_within_<d>_fast) is left empty for a commune, EPCI or the "
         "territory where a populated cell has a point of unknown power within that "
         "distance and no known fast point (see unknown_power_distance_m)",
         [f"{c}: empty for {n} of {len(per)} communes" for c, n in left_empty.items()],
@@ -551,7 +589,12 @@ def _fleet_table(fleet_cfg: EvFleetConfig) -> tuple[pd.DataFrame, list[Notice]]:
         *([fleet_cfg.phev_field] if fleet_cfg.phev_field else []),
     ]
     table = read_csv(
-        fleet_cfg.path, "EV fleet", required=fields, dtype=object, sep=fleet_cfg.separator
+        fleet_cfg.path,
+        "EV fleet",
+        required=fields,
+        dtype=object,
+        sep=fleet_cfg.separator,
+        encoding=fleet_cfg.encoding,
     )
     table.index = normalise_codes(table[fleet_cfg.code_field]).to_numpy()
     repeated = table.index.duplicated(keep="first")
@@ -635,6 +678,12 @@ def _level_indicators(level: str, g: pd.DataFrame, base_cols: list[str]) -> pd.D
     sums = g.groupby("group")[[*base_cols, "population", "area_ha"]].sum(min_count=1)
     names = g.groupby("group")["name"].first()
     out = sums.assign(level=level, code=sums.index, name=names.reindex(sums.index).to_numpy())
+    # kW of the points of known power; empty when the group has points and none of them
+    # has a known power (0 when it has no point)
+    # (summed over the communes with a point: the same figure as before 0 kW was written)
+    kw = g["ev_kw"].where(g["ev_points"] > 0).groupby(g["group"]).sum(min_count=1)
+    known = out["ev_points"] - out["ev_points_power_unknown"]
+    out["ev_kw"] = kw.reindex(out.index).fillna(0.0).where((known > 0) | (out["ev_points"] == 0))
     out["communes_with_point"] = g.assign(w=g["ev_points"] > 0).groupby("group")["w"].sum()
     out["communes"] = g.groupby("group").size()
     out["ev_points_per_100k_inhab"] = (
@@ -646,7 +695,10 @@ def _level_indicators(level: str, g: pd.DataFrame, base_cols: list[str]) -> pd.D
     if "ev_bev" in g.columns:
         # kW and battery EVs of the same communes: those whose fleet is known
         known = g["ev_bev"].notna() & g["ev_phev"].notna()
-        kw_known = g["ev_kw"].where(known).groupby(g["group"]).sum(min_count=1)
+        with_point = known & (g["ev_points"] > 0)
+        kw_known = g["ev_kw"].where(with_point).groupby(g["group"]).sum(min_count=1)
+        # no point in the communes of known fleet: 0 kW
+        kw_known[~with_point.groupby(g["group"]).any() & known.groupby(g["group"]).any()] = 0.0
         bev_known = g["ev_bev"].where(known).groupby(g["group"]).sum(min_count=1)
         out["ev_kw_per_bev"] = kw_known / bev_known.where(bev_known > 0)
         out["ev_fleet_communes"] = known.groupby(g["group"]).sum()

@@ -9,7 +9,9 @@ defects are repaired or flagged in ``qa_flags`` (semicolon-separated):
 ``lat_lon_swapped``, ``connector_rows_merged``, ``duplicate_point_id``, ``power_in_watts``,
 ``power_unknown``, ``power_implausible``, ``station_points_invalid``,
 ``station_points_implausible``, ``outside_territory``, ``declared_code_differs``,
-``declared_code_unknown``.
+``declared_code_unknown``, ``declared_code_is_postal``, ``station_id_per_point``,
+``nbre_pdc_repeated`` (the last two: see :mod:`geocarbon.charging.stations`, which also says
+how physical stations are counted).
 
 A flagged power that cannot be trusted is set to unknown (NaN): it is counted in no kW sum.
 Numbers written with a decimal comma (``"22,0"``, ``"1,843358"``) are read in both layouts.
@@ -26,6 +28,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geocarbon.charging.stations import (
+    local_ids,
+    physical_stations,
+    place_keys,
+    repeated_notice,
+    repeated_station_points,
+    station_id_notice,
+    station_id_per_point,
+)
 from geocarbon.communes import normalise_codes
 from geocarbon.errors import InputError
 from geocarbon.notices import Notice
@@ -38,6 +49,8 @@ POINT_COLUMNS = [
     "qa_flags",
     "lon",
     "lat",
+    "station_local_id",
+    "declared_station_points",
 ]
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
@@ -212,6 +225,12 @@ def points_from_irve(table: pd.DataFrame, source: str) -> pd.DataFrame:
             "qa_flags": np.full(len(table), "", dtype=object),
             "lon": lon,
             "lat": lat,
+            "station_local_id": local_ids(table.get("id_station_local"), len(table)),
+            "declared_station_points": (
+                parse_decimal(table["nbre_pdc"])
+                if "nbre_pdc" in table.columns
+                else np.full(len(table), np.nan)
+            ),
         }
     )
 
@@ -351,7 +370,9 @@ def points_from_stations(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Charging points from a station-level layout (``nbre_pdc`` points per station).
 
     Coordinates: see :func:`station_coordinates`; points per station: see
-    :func:`station_point_counts`. Power is unknown in this layout unless a
+    :func:`station_point_counts`, then
+    :func:`geocarbon.charging.stations.repeated_station_points` (rows at one place repeating
+    its ``nbre_pdc`` are flagged ``nbre_pdc_repeated``). Power is unknown in this layout unless a
     ``puissance_nominale`` column exists (decimal comma accepted, as in the IRVE layout).
     """
     if len(frame) == 0:
@@ -361,8 +382,12 @@ def points_from_stations(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         if col not in frame.columns:
             msg = f"charging points: {source} has no column {col!r} (station layout expected)"
             raise InputError(msg)
-    n, invalid_n, implausible_n = station_point_counts(frame["nbre_pdc"])
+    declared_n, invalid_n, implausible_n = station_point_counts(frame["nbre_pdc"])
     lon, lat, differ = station_coordinates(frame, source)
+    local = local_ids(frame.get("id_station_local"), len(frame))
+    n, repeated = repeated_station_points(
+        declared_n, ~(invalid_n | implausible_n), place_keys(lon, lat), local
+    )
     power = (
         parse_decimal(frame["puissance_nominale"])
         if "puissance_nominale" in frame.columns
@@ -380,6 +405,7 @@ def points_from_stations(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     _flag(flags, invalid_n, "station_points_invalid")
     _flag(flags, implausible_n, "station_points_implausible")
     _flag(flags, differ, "coordinates_columns_differ")
+    _flag(flags, repeated, "nbre_pdc_repeated")
     return pd.DataFrame(
         {
             "point_id": [f"{station[i]}#{r}" for i, r in zip(rep, rank, strict=True)],
@@ -389,8 +415,23 @@ def points_from_stations(frame: pd.DataFrame, source: str) -> pd.DataFrame:
             "qa_flags": flags[rep],
             "lon": lon[rep],
             "lat": lat[rep],
+            "station_local_id": local[rep],
+            "declared_station_points": declared_n[rep].astype(float),
         }
     )
+
+
+def repeated_count_notice(frame: pd.DataFrame, source: str) -> list[Notice]:
+    """The notice of the station rows whose ``nbre_pdc`` repeats their place's (see
+    :func:`geocarbon.charging.stations.repeated_station_points`), with the points removed;
+    none when no row does. ``frame``: the station table, as for :func:`points_from_stations`."""
+    declared, invalid, implausible = station_point_counts(frame["nbre_pdc"])
+    lon, lat, _ = station_coordinates(frame, source)
+    place = place_keys(lon, lat)
+    local = local_ids(frame.get("id_station_local"), len(frame))
+    kept, repeated = repeated_station_points(declared, ~(invalid | implausible), place, local)
+    ids = frame["id_station_itinerance"].astype("string").fillna("").to_numpy(dtype=object)
+    return repeated_notice(declared, kept, repeated, place, ids, source)
 
 
 def clean_power_kw(power_kw: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -429,9 +470,13 @@ def clean_power_kw(power_kw: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarr
 
 
 def clean_points(
-    points: pd.DataFrame, communes: gpd.GeoDataFrame, known_codes: set[str] | None = None
+    points: pd.DataFrame,
+    communes: gpd.GeoDataFrame,
+    known_codes: set[str] | None = None,
+    postal_codes: dict[str, set[str]] | None = None,
 ) -> gpd.GeoDataFrame:
-    """Repair and flag known defects; locate each point in its commune.
+    """Repair and flag known defects; locate each point in its commune; number the physical
+    stations (see :mod:`geocarbon.charging.stations`).
 
     Parameters
     ----------
@@ -444,26 +489,23 @@ def clean_points(
         given); a declared code outside them is flagged ``declared_code_unknown``: a postal
         code written in the INSEE field, or, with the territory's codes only, a commune
         elsewhere.
+    postal_codes : dict, optional
+        INSEE code → postal codes of the commune: a declared postal code of the commune where
+        the point lies is flagged ``declared_code_is_postal`` (not ``declared_code_differs``).
 
     Returns
     -------
     GeoDataFrame
-        One row per point (connector rows of one point merged) in EPSG:4326, with
-        ``commune_code`` by location (empty when outside the territory) beside
-        ``declared_commune_code``, and ``qa_flags``.
+        One row per point (connector rows of one point merged) in EPSG:4326: ``commune_code``
+        by location (empty outside the territory) beside ``declared_commune_code``,
+        ``physical_station`` (number of its physical station), ``qa_flags``.
     """
     pts = points.reset_index(drop=True).copy()
     flags = pts["qa_flags"].to_numpy(dtype=object).copy()
     lon, lat = pts["lon"].to_numpy(dtype=float).copy(), pts["lat"].to_numpy(dtype=float).copy()
     _flag(flags, np.isnan(lon) | np.isnan(lat), "coordinates_unparseable")
     dup_rows = _flag_repeated_rows(pts["point_id"], lon, lat, flags)
-    power, flagged = clean_power_kw(pts["power_kw"].to_numpy(dtype=float))
-    for name, where in flagged.items():
-        _flag(flags, where, name)
-    # projected metres (or other values that cannot be degrees) are not located anywhere
-    not_degrees = coordinates_not_degrees(lon, lat)
-    _flag(flags, not_degrees, "coordinates_not_degrees")
-    lon[not_degrees], lat[not_degrees] = np.nan, np.nan
+    power = _clean_power_and_degrees(pts, lon, lat, flags)
     wgs_communes = communes.to_crs("EPSG:4326")
     ok = ~np.isnan(lon) & ~np.isnan(lat)
     _unswap_lat_lon(lon, lat, ok, wgs_communes, flags)
@@ -472,11 +514,12 @@ def clean_points(
     located = _commune_of_points(geom, wgs_communes)
     _flag(flags, ok & (located == ""), "outside_territory")
     declared = pts["declared_commune_code"].to_numpy(dtype=object)
-    has_declared = _flag_declared_codes(declared, located, known_codes, flags)
+    has_declared = _flag_declared_codes(declared, located, known_codes, flags, postal_codes)
     out = gpd.GeoDataFrame(
         {
             "point_id": pts["point_id"].to_numpy(),
             "station_id": pts["station_id"].to_numpy(),
+            "physical_station": _station_numbers(pts, lon, lat, ok, flags),
             "commune_code": located,
             "declared_commune_code": np.where(has_declared, declared, ""),
             "power_kw": power,
@@ -486,6 +529,48 @@ def clean_points(
         crs="EPSG:4326",
     )
     return out[~dup_rows].reset_index(drop=True)
+
+
+def _clean_power_and_degrees(
+    pts: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, flags: np.ndarray
+) -> np.ndarray:
+    """The points' cleaned power [kW] (see :func:`clean_power_kw`); coordinates that cannot
+    be degrees (projected metres) set to NaN in ``lon``, ``lat``: located nowhere. Sets
+    ``flags`` in place."""
+    power, flagged = clean_power_kw(pts["power_kw"].to_numpy(dtype=float))
+    for name, where in flagged.items():
+        _flag(flags, where, name)
+    not_degrees = coordinates_not_degrees(lon, lat)
+    _flag(flags, not_degrees, "coordinates_not_degrees")
+    lon[not_degrees], lat[not_degrees] = np.nan, np.nan
+    return power
+
+
+def _station_numbers(
+    pts: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, ok: np.ndarray, flags: np.ndarray
+) -> np.ndarray:
+    """Flag the points whose station ids are per point (``station_id_per_point``) and
+    number each point's physical station (see :mod:`geocarbon.charging.stations`); ``lon``,
+    ``lat`` [degrees]: the points' repaired coordinates, ``ok`` where they have some."""
+    n = len(pts)
+    place = place_keys(np.where(ok, lon, np.nan), np.where(ok, lat, np.nan))
+    local = (
+        pts["station_local_id"].fillna("").to_numpy(dtype=object)
+        if "station_local_id" in pts.columns
+        else np.full(n, "", dtype=object)
+    )
+    declared = (
+        pts["declared_station_points"].to_numpy(dtype=float)
+        if "declared_station_points" in pts.columns
+        else np.full(n, np.nan)
+    )
+    station = pts["station_id"].astype("string").fillna("").to_numpy(dtype=object)
+    point = pts["point_id"].astype("string").fillna("").to_numpy(dtype=object)
+    # rows of a station file repeating their place's nbre_pdc are flagged so already
+    repeated = np.array(["nbre_pdc_repeated" in str(f) for f in flags], dtype=bool)
+    per_point = station_id_per_point(point, station, declared, place, local) & ~repeated
+    _flag(flags, per_point, "station_id_per_point")
+    return physical_stations(station, place, local, per_point | repeated)
 
 
 def _commune_of_points(geom: gpd.GeoSeries, wgs_communes: gpd.GeoDataFrame) -> np.ndarray:
@@ -499,17 +584,32 @@ def _commune_of_points(geom: gpd.GeoSeries, wgs_communes: gpd.GeoDataFrame) -> n
 
 
 def _flag_declared_codes(
-    declared: np.ndarray, located: np.ndarray, known_codes: set[str] | None, flags: np.ndarray
+    declared: np.ndarray,
+    located: np.ndarray,
+    known_codes: set[str] | None,
+    flags: np.ndarray,
+    postal_codes: dict[str, set[str]] | None = None,
 ) -> np.ndarray:
-    """Flag the points whose declared commune code differs from the commune they lie in
-    (``located``, empty outside the territory: ``declared_code_differs``) or is not a known
-    code (``declared_code_unknown``). Sets ``flags`` in place; returns which points declare
-    a code."""
+    """Flag the points whose declared commune code is a postal code of the commune they lie
+    in (``located``, empty outside the territory; with ``postal_codes``:
+    ``declared_code_is_postal``), else differs from that commune (``declared_code_differs``)
+    or is not a known code (``declared_code_unknown``). Sets ``flags`` in place; returns
+    which points declare a code."""
     has_declared = np.array([d is not None and d == d and str(d) != "" for d in declared])
     differs = has_declared & (located != "") & (declared != located)
-    _flag(flags, differs, "declared_code_differs")
+    postal = np.zeros(len(declared), dtype=bool)
+    if postal_codes is not None:
+        postal = differs & np.array(
+            [
+                str(d) in postal_codes.get(str(c), ())
+                for d, c in zip(declared, located, strict=True)
+            ],
+            dtype=bool,
+        )
+        _flag(flags, postal, "declared_code_is_postal")
+    _flag(flags, differs & ~postal, "declared_code_differs")
     if known_codes is not None:
-        unknown = has_declared & ~np.isin(declared.astype(str), list(known_codes))
+        unknown = has_declared & ~np.isin(declared.astype(str), list(known_codes)) & ~postal
         _flag(flags, unknown, "declared_code_unknown")
     return has_declared
 
@@ -606,6 +706,8 @@ def point_notices(points: gpd.GeoDataFrame, source: str) -> list[Notice]:
         notices.append(_columns_differ_notice(points, source))
     if n and inside == 0:
         notices.append(_no_point_inside_notice(points, source, reasons))
+    if "station_id_per_point" in counts:
+        notices += station_id_notice(points, source)
     return notices
 
 

@@ -27,6 +27,27 @@ POWER_CLASSES = (
 )
 
 
+def distance_name(distance_m: float) -> str:
+    """How a distance [m] is written in column names: metres below 1 km (``"500m"``),
+    kilometres from 1 km (``"1km"``, ``"1.5km"``, ``"10km"``).
+
+    Examples
+    --------
+    >>> [distance_name(d) for d in (250.0, 500.0, 1000.0, 1500.0, 10000.0)]
+    ['250m', '500m', '1km', '1.5km', '10km']
+    """
+    if distance_m < 1000.0:
+        return f"{distance_m:g}m"
+    return f"{distance_m / 1000.0:g}km"
+
+
+def share_column(distance_m: float, fast: bool = False) -> str:
+    """Column of the share of the population within ``distance_m`` [m] of a (fast) point:
+    ``ev_pop_share_within_<d>`` with ``<d>`` from :func:`distance_name` (e.g.
+    ``ev_pop_share_within_500m``, ``ev_pop_share_within_5km_fast``)."""
+    return f"ev_pop_share_within_{distance_name(distance_m)}" + ("_fast" if fast else "")
+
+
 def nearest_distance_m(cells_xy: np.ndarray, points_xy: np.ndarray) -> np.ndarray:
     """Distance [m] from each cell centre to the nearest point (NaN when there is none).
 
@@ -94,12 +115,16 @@ def raster_footprint(
 
 
 def counts_by_commune(points: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Stations, points, installed kW and points per power class, per commune code."""
+    """Stations, points, installed kW and points per power class, per commune code.
+
+    Stations are the physical stations (``physical_station``, see
+    :mod:`geocarbon.charging.stations`; the distinct ``station_id`` without that column)."""
     usable = points[points["commune_code"] != ""]
     grouped = usable.groupby("commune_code")
+    station = "physical_station" if "physical_station" in usable.columns else "station_id"
     out = pd.DataFrame(
         {
-            "ev_stations": grouped["station_id"].nunique(),
+            "ev_stations": grouped[station].nunique(),
             "ev_points": grouped.size(),
             "ev_kw": grouped["power_kw"].sum(min_count=1),
             "ev_points_power_unknown": grouped["power_kw"].apply(lambda s: int(s.isna().sum())),
@@ -132,7 +157,7 @@ def access_by_zone(
     nearest of them, NaN when there is none) may be fast or not. For a distance d, a cell
     with such a point within d but no point of known fast power within d is undetermined:
     whether a fast point is near it is unknown. A zone's share within d of a fast point
-    (``ev_pop_share_within_<d>km_fast``) is empty (NaN) when one of its populated cells is
+    (``ev_pop_share_within_<d>_fast``, see :func:`share_column`) is empty (NaN) when one of its populated cells is
     undetermined; otherwise it is exact (the unknown powers cannot change it). When no
     point has a known power, every cell near a point is undetermined.
     """
@@ -170,8 +195,7 @@ def _shares_within(frame: pd.DataFrame, out: pd.DataFrame, distance_m: float) ->
     and of a fast point (empty where undetermined, see :func:`access_by_zone`) on ``out``
     (changed in place); ``frame``: the populated cells (``zone``, ``pop``, distances ``d``,
     ``df``, ``du`` [m])."""
-    km = f"{distance_m / 1000:g}km"
-    out[f"ev_pop_share_within_{km}"] = (
+    out[share_column(distance_m)] = (
         frame[frame["d"] <= distance_m].groupby("zone")["pop"].sum() / out["ev_population_grid"]
     )
     fast_share = (
@@ -181,4 +205,4 @@ def _shares_within(frame: pd.DataFrame, out: pd.DataFrame, distance_m: float) ->
     )
     undetermined = (frame["du"] <= distance_m) & ~(frame["df"] <= distance_m)
     unknown_zones = frame.loc[undetermined, "zone"].unique()
-    out[f"ev_pop_share_within_{km}_fast"] = fast_share.where(~out.index.isin(unknown_zones))
+    out[share_column(distance_m, fast=True)] = fast_share.where(~out.index.isin(unknown_zones))

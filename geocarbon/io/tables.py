@@ -172,7 +172,9 @@ def read_yaml(path: Path) -> Any:
     return data
 
 
-def _refuse_repeated_columns(path: Path, what: str, frame: pd.DataFrame, sep: str) -> None:
+def _refuse_repeated_columns(
+    path: Path, what: str, frame: pd.DataFrame, sep: str, encoding: str = "utf-8-sig"
+) -> None:
     """Refuse a CSV whose header names a column twice (pandas would rename the second
     ``name.1`` and the first would be used without a word)."""
     import re
@@ -183,7 +185,7 @@ def _refuse_repeated_columns(path: Path, what: str, frame: pd.DataFrame, sep: st
         return
     try:
         header = pd.read_csv(
-            path, sep=sep, header=None, nrows=1, dtype=str, encoding="utf-8-sig"
+            path, sep=sep, header=None, nrows=1, dtype=str, encoding=encoding
         ).iloc[0]
     except (OSError, ValueError, pd.errors.ParserError):
         return
@@ -205,6 +207,13 @@ def _starts_with_utf16_bom(path: Path) -> bool:
         return False
 
 
+#: Separators ``sep="auto"`` chooses from (the most frequent one in the header line).
+SEPARATORS = (",", ";", "\t", "|")
+#: What ``encoding="auto"`` tries, in order: UTF-8 (with or without BOM), then Windows-1252
+#: (French spreadsheet exports), then Latin-1 (which decodes any byte).
+AUTO_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+
+
 def read_csv(
     path: Path,
     what: str,
@@ -213,20 +222,31 @@ def read_csv(
     dtype: Any = None,
     sep: str = ",",
     na_values: list[str] | None = None,
+    encoding: str = "utf-8-sig",
 ) -> pd.DataFrame:
     """Read a CSV (gzip allowed), strip a UTF-8 BOM, check required columns.
 
     With ``na_values`` (e.g. ``[""]``), only those cells are missing values; any other text
-    (``n/a``, ``null``...) stays text, for the caller to refuse.
+    (``n/a``, ``null``...) stays text, for the caller to refuse. ``sep="auto"``: the
+    separator of :data:`SEPARATORS` found most often in the header line (``,`` when none);
+    ``encoding="auto"``: the first of :data:`AUTO_ENCODINGS` that decodes the whole file
+    (see :func:`detect_encoding`).
 
     Raises
     ------
     InputError
-        Missing file, unreadable file or missing columns (the message lists what exists).
+        Missing file, unreadable file or missing columns (the message lists what exists);
+        an explicit non-UTF-8 ``encoding`` on a file that is UTF-8 text.
     """
     require_file(path, what)
-    frame = _parsed_csv(path, what, dtype=dtype, sep=sep, na_values=na_values)
-    _refuse_repeated_columns(path, what, frame, sep)
+    if encoding == "auto":
+        encoding = detect_encoding(path)
+    else:
+        _refuse_utf8_read_as_other(path, what, encoding)
+    if sep == "auto":
+        sep = detect_separator(path, encoding)
+    frame = _parsed_csv(path, what, dtype=dtype, sep=sep, na_values=na_values, encoding=encoding)
+    _refuse_repeated_columns(path, what, frame, sep, encoding)
     frame.columns = [str(c).strip() for c in frame.columns]
     _refuse_other_separator(path, what, frame, sep)
     missing = [c for c in (required or []) if c not in frame.columns]
@@ -240,15 +260,22 @@ def read_csv(
 
 
 def _parsed_csv(
-    path: Path, what: str, *, dtype: Any, sep: str, na_values: list[str] | None
+    path: Path,
+    what: str,
+    *,
+    dtype: Any,
+    sep: str,
+    na_values: list[str] | None,
+    encoding: str = "utf-8-sig",
 ) -> pd.DataFrame:
-    """The CSV parsed by pandas, each way it can fail (empty, not UTF-8, damaged) in one message."""
+    """The CSV parsed by pandas, each way it can fail (empty, not in its encoding, damaged)
+    in one message."""
     try:
         return pd.read_csv(
             path,
             dtype=dtype,
             sep=sep,
-            encoding="utf-8-sig",
+            encoding=encoding,
             low_memory=False,
             keep_default_na=not na_values,
             na_values=na_values or None,
@@ -256,7 +283,15 @@ def _parsed_csv(
     except pd.errors.EmptyDataError:
         msg = f"{what}: {path} is empty (no header, no rows)"
         raise InputError(msg) from None
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as err:
+        if encoding != "utf-8-sig":  # an encoding the pipeline file gives
+            msg = (
+                f"{what}: {path} is not {encoding} text (byte 0x{err.object[err.start]:02x} "
+                f"cannot be read as {encoding}); set the encoding of this input in the "
+                "pipeline file to the file's own (encoding: auto detects UTF-8, cp1252 and "
+                "latin-1)"
+            )
+            raise InputError(msg) from None
         source = "utf-16" if _starts_with_utf16_bom(path) else "latin1"
         msg = (
             f"{what}: {path} is not UTF-8 text{' (it is UTF-16)' if source == 'utf-16' else ''}; "
@@ -264,12 +299,99 @@ def _parsed_csv(
             "pipeline file to the result"
         )
         raise InputError(msg) from None
+    except LookupError:
+        msg = f"{what}: {path}: unknown encoding {encoding!r}; give e.g. utf-8, cp1252, latin-1 or auto"
+        raise InputError(msg) from None
     except (pd.errors.ParserError, ValueError) as err:
         msg = f"{what}: cannot read {path} as CSV: {err}"
         raise InputError(msg) from None
     except (OSError, EOFError, zlib.error) as err:  # unreadable, or a damaged/truncated .gz
         msg = f"{what}: cannot read {path}: {err} (is the file complete? a .gz must be a gzip file)"
         raise InputError(msg) from None
+
+
+def _raw_chunks(path: Path, chunk_bytes: int = 1 << 20) -> Any:
+    """The bytes of a file (decompressed when its name ends in ``.gz``), chunk by chunk."""
+    import gzip
+
+    opener = gzip.open if str(path).lower().endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        while chunk := fh.read(chunk_bytes):
+            yield chunk
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    """Whether the whole file decodes as ``encoding`` (read chunk by chunk)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        for chunk in _raw_chunks(path):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_encoding(path: Path) -> str:
+    """The encoding of a text file: UTF-16 when it starts with a UTF-16 byte-order mark,
+    else the first of :data:`AUTO_ENCODINGS` that decodes the whole file (UTF-8 first: a
+    Windows-1252 file with accented letters is never valid UTF-8). A file that cannot be
+    read (or a damaged ``.gz``) gives UTF-8, for the reader to say what is wrong."""
+    try:
+        if _starts_with_utf16_bom(path) and not str(path).lower().endswith(".gz"):
+            return "utf-16"
+        return next(e for e in AUTO_ENCODINGS if _decodes(path, e))
+    except (OSError, EOFError, zlib.error):
+        return "utf-8-sig"
+
+
+def detect_separator(path: Path, encoding: str) -> str:
+    """The separator of :data:`SEPARATORS` found most often in the header line (outside
+    double quotes), ``,`` when none is found or the file cannot be read."""
+    try:
+        head = next(_raw_chunks(path, 1 << 16), b"").decode(encoding, errors="replace")
+    except (OSError, EOFError, zlib.error, LookupError):
+        return ","
+    line = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+    outside = "".join(part for i, part in enumerate(line.split('"')) if i % 2 == 0)
+    counts = {s: outside.count(s) for s in SEPARATORS}
+    best = max(SEPARATORS, key=lambda s: counts[s])
+    return best if counts[best] else ","
+
+
+def _refuse_utf8_read_as_other(path: Path, what: str, encoding: str) -> None:
+    """Refuse an explicit single-byte ``encoding`` (cp1252, latin-1...) on a file that is
+    UTF-8 text with accented letters: every accent would be read as two wrong letters."""
+    import codecs
+
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return  # the reader says so
+    if name.startswith("utf") or ("8859" not in name and not name.startswith("cp125")):
+        return
+    try:
+        sample = b"".join(c for _, c in zip(range(4), _raw_chunks(path), strict=False))
+    except (OSError, EOFError, zlib.error):
+        return
+    if sample.isascii() or not _utf8_prefix(sample):
+        return
+    msg = (
+        f"{what}: {path} is UTF-8 text, not {encoding}: its accented letters would be read "
+        f"wrongly; set the encoding of this input to utf-8 (or auto) in the pipeline file"
+    )
+    raise InputError(msg)
+
+
+def _utf8_prefix(sample: bytes) -> bool:
+    """Whether ``sample`` (the start of a file, perhaps cut inside a character) is UTF-8."""
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return err.start >= len(sample) - 3 and err.reason == "unexpected end of data"
+    return True
 
 
 def _refuse_other_separator(path: Path, what: str, frame: pd.DataFrame, sep: str) -> None:
