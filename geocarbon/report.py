@@ -229,6 +229,7 @@ INPUT_ROLES: dict[str, tuple[str, str]] = {
     "irradiation_raster": ("Irradiation", "Irradiation"),
     "charging_points": ("Points de recharge (IRVE)", "Charging points (IRVE)"),
     "population_raster": ("Grille de population", "Population grid"),
+    "population_grid": ("Grille de population", "Population grid"),
     "ev_fleet": ("Parc de véhicules électriques", "Electric-vehicle fleet"),
 }
 
@@ -678,6 +679,7 @@ SOURCE_RANKS = {
     "weather": 60,
     "charging_points": 70,
     "population_raster": 80,
+    "population_grid": 80,
     "ev_fleet": 90,
 }
 

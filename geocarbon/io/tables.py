@@ -213,11 +213,16 @@ def read_csv(
     dtype: Any = None,
     sep: str = ",",
     na_values: list[str] | None = None,
+    usecols: list[str] | None = None,
+    nrows: int | None = None,
 ) -> pd.DataFrame:
     """Read a CSV (gzip allowed), strip a UTF-8 BOM, check required columns.
 
     With ``na_values`` (e.g. ``[""]``), only those cells are missing values; any other text
-    (``n/a``, ``null``...) stays text, for the caller to refuse.
+    (``n/a``, ``null``...) stays text, for the caller to refuse. With ``usecols``, only
+    those columns are kept (their names as :func:`csv_columns` gives them), so that a large
+    table's other columns take no memory; with ``nrows``, only the first rows are read
+    (``0``: the header alone).
 
     Raises
     ------
@@ -225,7 +230,11 @@ def read_csv(
         Missing file, unreadable file or missing columns (the message lists what exists).
     """
     require_file(path, what)
-    frame = _parsed_csv(path, what, dtype=dtype, sep=sep, na_values=na_values)
+    if usecols is not None:
+        read_csv(path, what, required=required, dtype=str, sep=sep, nrows=0)
+    frame = _parsed_csv(
+        path, what, dtype=dtype, sep=sep, na_values=na_values, usecols=usecols, nrows=nrows
+    )
     _refuse_repeated_columns(path, what, frame, sep)
     frame.columns = [str(c).strip() for c in frame.columns]
     _refuse_other_separator(path, what, frame, sep)
@@ -240,9 +249,17 @@ def read_csv(
 
 
 def _parsed_csv(
-    path: Path, what: str, *, dtype: Any, sep: str, na_values: list[str] | None
+    path: Path,
+    what: str,
+    *,
+    dtype: Any,
+    sep: str,
+    na_values: list[str] | None,
+    usecols: list[str] | None = None,
+    nrows: int | None = None,
 ) -> pd.DataFrame:
     """The CSV parsed by pandas, each way it can fail (empty, not UTF-8, damaged) in one message."""
+    wanted = None if usecols is None else set(usecols)
     try:
         return pd.read_csv(
             path,
@@ -252,6 +269,8 @@ def _parsed_csv(
             low_memory=False,
             keep_default_na=not na_values,
             na_values=na_values or None,
+            usecols=None if wanted is None else (lambda c: str(c).strip() in wanted),
+            nrows=nrows,
         )
     except pd.errors.EmptyDataError:
         msg = f"{what}: {path} is empty (no header, no rows)"
@@ -270,6 +289,12 @@ def _parsed_csv(
     except (OSError, EOFError, zlib.error) as err:  # unreadable, or a damaged/truncated .gz
         msg = f"{what}: cannot read {path}: {err} (is the file complete? a .gz must be a gzip file)"
         raise InputError(msg) from None
+
+
+def csv_columns(path: Path, what: str, *, sep: str = ",") -> list[str]:
+    """The column names of a CSV (its header alone is read), refused as :func:`read_csv`
+    refuses a table (missing, empty, not UTF-8, another separator)."""
+    return [str(c) for c in read_csv(path, what, dtype=str, sep=sep, nrows=0).columns]
 
 
 def _refuse_other_separator(path: Path, what: str, frame: pd.DataFrame, sep: str) -> None:
