@@ -296,7 +296,9 @@ FRENCH: dict[str, str] = {
         "{what} {source} : {n_cells:,} carreaux peuplés ({population:,.1f} habitants) "
         "chevauchent les communes sans que leur centre soit dans l'une d'elles : chaque "
         "carreau compte en entier dans la commune qui contient son centre, ceux-ci ne sont "
-        "donc pas comptés (les carreaux du bord dont le centre est dedans comptent en entier)"
+        "donc pas comptés ; à l'inverse, {n_cells_reaching_out:,} carreaux "
+        "({population_reaching_out:,.1f} habitants) ont leur centre dans une commune, "
+        "débordent des communes et comptent en entier"
     ),
     "road_network_not_lines": (
         "réseau routier {source} : {n_features:,} objets qui ne sont pas des lignes sont ignorés"

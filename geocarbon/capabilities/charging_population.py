@@ -45,6 +45,9 @@ def read_population_grid(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> Gri
     if form == "raster":
         return _raster_cells(grid, communes, cfg.processing.block_pixels)
     cells = _vector_cells(grid, communes) if form == "vector" else _csv_cells(grid, communes)
+    # row by row from the north-west as a raster is read: sums do not depend on the file's order
+    order = np.lexsort((cells.xy[:, 0], -cells.xy[:, 1]))
+    cells.xy, cells.population = cells.xy[order], cells.population[order]
     if len(cells.population) == 0:
         msg = (
             f"population grid {grid.path} does not overlap the communes (no cell within their "
@@ -202,9 +205,7 @@ def commune_cells(
     )
     joined = joined[~joined.index.duplicated(keep="first")]
     cells["commune_code"] = joined["commune_code"].fillna("").to_numpy()
-    outside = (cells["commune_code"] == "").to_numpy() & (grid.population > 0)
-    if outside.any():
-        notices += _outside(grid, cells[outside], zones)
+    notices += _edge_notice(grid, cells, zones)
     cells = cells[cells["commune_code"] != ""].reset_index(drop=True)
     if len(cells) == 0:
         msg = f"{grid.what} {grid.source}: no populated cell centre lies in the communes"
@@ -212,34 +213,44 @@ def commune_cells(
     return cells
 
 
-def _outside(grid: GridCells, cells: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> list[Notice]:
-    """The notice of the populated ``cells`` whose centre lies in no commune but whose
-    square overlaps one (none when no such cell)."""
+def _squares(grid: GridCells, cells: gpd.GeoDataFrame, crs: object) -> np.ndarray:
+    """The squares of ``cells`` (centres in the grid's CRS), drawn in ``crs``."""
     hw, hh = grid.cell_size / 2.0, grid.cell_height / 2.0
     x, y = cells.geometry.x.to_numpy(), cells.geometry.y.to_numpy()
-    squares = gpd.GeoDataFrame(
-        {"population": cells["population"].to_numpy()},
-        geometry=shapely.box(x - hw, y - hh, x + hw, y + hh),
-        crs=grid.crs,
-    ).to_crs(zones.crs)
-    touching = gpd.sjoin(squares, zones[["commune_code", "geometry"]], predicate="intersects")
+    boxes = gpd.GeoSeries(shapely.box(x - hw, y - hh, x + hw, y + hh), crs=grid.crs)
+    return np.asarray(boxes.to_crs(crs).values, dtype=object)
+
+
+def _edge_notice(grid: GridCells, cells: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> list[Notice]:
+    """The notice of the populated cells whose centre lies in no commune but whose square
+    overlaps one, with the populated cells counted in a commune whose square reaches beyond
+    the communes (none when no cell overlaps the communes from outside).
+
+    ``cells``: every cell read, with its ``commune_code`` (empty: centre in no commune).
+    """
+    populated = cells["population"].to_numpy() > 0
+    out = cells[populated & (cells["commune_code"] == "").to_numpy()]
+    squares = _squares(grid, out, zones.crs)
+    union = shapely.union_all(np.asarray(zones.geometry.values, dtype=object))
+    shapely.prepare(union)
+    overlap = shapely.intersects(union, squares)
     # a square that only shares an edge with a commune does not overlap it
-    shared = shapely.area(
-        shapely.intersection(
-            squares.geometry.loc[touching.index].to_numpy(),
-            zones.geometry.loc[touching["index_right"]].to_numpy(),
-        )
-    )
-    touching = touching[shared > 0]
-    if len(touching) == 0:
+    overlap[overlap] = shapely.area(shapely.intersection(squares[overlap], union)) > 0
+    if not overlap.any():
         return []
-    inside = squares.loc[touching.index.unique()]
+    counted = cells[populated & (cells["commune_code"] != "").to_numpy()]
+    beyond = ~shapely.contains(union, _squares(grid, counted, zones.crs))
+    touched = gpd.sjoin(
+        gpd.GeoDataFrame(geometry=squares[overlap], crs=zones.crs),
+        zones[["commune_code", "geometry"]],
+        predicate="intersects",
+    )
     return [
         outside_notice(
             grid.source,
             grid.what,
-            len(inside),
-            float(inside["population"].sum()),
-            touching["commune_code"].astype(str).tolist(),
+            (int(overlap.sum()), float(out["population"].to_numpy()[overlap].sum())),
+            (int(beyond.sum()), float(counted["population"].to_numpy()[beyond].sum())),
+            touched["commune_code"].astype(str).tolist(),
         )
     ]

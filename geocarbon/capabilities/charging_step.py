@@ -160,7 +160,7 @@ def compute_charging(
     _point_counts(communes, points)
     access = None
     if read.cells is not None:
-        access = _population_access(cfg, communes, in_territory, notices, read.cells)
+        access = _population_access(cfg, communes, in_territory, notices, read)
     else:
         notices.append(
             Notice(
@@ -209,8 +209,7 @@ def _population_access(
     communes: gpd.GeoDataFrame,
     points: gpd.GeoDataFrame,
     notices: list[Notice],
-    grid: GridCells,
-    read: ChargingInputs | None = None,
+    read: ChargingInputs,
 ) -> gpd.GeoDataFrame:
     """Distance from each populated cell to the nearest charging point, and the population
     access indicators of each commune (added to ``communes``, changed in place).
@@ -222,8 +221,8 @@ def _population_access(
         ``commune_code``, ``distance_m``, ``fast_distance_m``, ``unknown_power_distance_m``
         [m], ``distance_kind``, ``white_zone``), in the grid's CRS.
     """
-    charging = cfg.charging
-    assert charging is not None
+    charging, grid = cfg.charging, read.cells
+    assert charging is not None and grid is not None
     eq = local_equal_area_crs(communes)
     zones = communes.to_crs(eq)
     cells = commune_cells(grid, zones, notices)
@@ -239,7 +238,6 @@ def _population_access(
         "unknown_power_distance_m": pxy[np.isnan(located_kw)],
     }
     if charging.road_network is not None:
-        assert read is not None
         notices += _network_distances(charging, read, grid.side_m, cells, cxy, targets, zones)
     else:
         for column, target_xy in targets.items():

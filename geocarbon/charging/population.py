@@ -34,10 +34,11 @@ CELL_ID_COLUMNS = ("Idcar_200m", "Idcar_1km", "IdINSPIRE", "GRD_ID")
 #: INSPIRE cell id: EPSG code, cell side [m], northing and easting of the south-west corner [m].
 CELL_ID = re.compile(r"CRS(\d+)RES(\d+(?:\.\d+)?)mN(-?\d+(?:\.\d+)?)E(-?\d+(?:\.\d+)?)")
 
-#: Largest relative difference between a polygon and a square (its sides, its area against
-#: its oriented envelope's), and between the sides of a grid's cells. A square reprojected
-#: between two projected CRSs stays well within it (about 1e-5 over 1 km in France).
-SQUARE_TOLERANCE = 1e-3
+#: Largest relative difference between the four sides of a square cell, between its two
+#: diagonals, and between the sides of a grid's cells. An EPSG:3035 square reprojected to
+#: Lambert-93 stays within it (its diagonals differ by about 0.6 % in the south-west of
+#: France); a rectangle of two cells (sides 1:2) or a rhombus of 80° is far beyond.
+SQUARE_TOLERANCE = 0.02
 
 #: How many offending rows a message shows.
 SHOWN = 5
@@ -263,10 +264,11 @@ def cells_from_squares(
 ) -> tuple[float, np.ndarray]:
     """Side [m] and centres of square cells drawn as polygons in a projected CRS.
 
-    A cell is one polygon without holes (a multipolygon of one part is one) whose sides
-    are equal and whose area is its oriented envelope's, within :data:`SQUARE_TOLERANCE`;
-    every cell has the same side (within it). Its centre is the middle of its bounding box
-    (a square's, rotated or not, is its centre).
+    A cell is one polygon without holes (a multipolygon of one part is one) with four
+    corners, whose sides are equal and whose diagonals are equal, within
+    :data:`SQUARE_TOLERANCE`; every cell has the same side (the square root of its area),
+    within it. Its centre is the middle of its bounding box (a square's, rotated or not, is
+    its centre, as a parallelogram's is).
 
     Returns
     -------
@@ -314,8 +316,8 @@ def cells_from_squares(
 
 
 def _square_sides(parts: np.ndarray, is_polygon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Side [CRS units] of each polygon and whether it is a square (see
-    :func:`cells_from_squares`)."""
+    """Side [CRS units] of each polygon (the square root of its area) and whether it is a
+    square (see :func:`cells_from_squares`)."""
     n = len(parts)
     side = np.full(n, np.nan)
     ok = np.zeros(n, dtype=bool)
@@ -323,23 +325,20 @@ def _square_sides(parts: np.ndarray, is_polygon: np.ndarray) -> tuple[np.ndarray
     if len(idx) == 0:
         return side, ok
     polys = parts[idx]
-    holes = shapely.get_num_interior_rings(polys) > 0
     area = shapely.area(polys)
-    corners = shapely.get_coordinates(shapely.oriented_envelope(polys)).reshape(len(idx), -1, 2)
-    if corners.shape[1] < 3:  # degenerate envelopes (lines, points)
-        return side, ok
-    a = np.hypot(*(corners[:, 1] - corners[:, 0]).T)
-    b = np.hypot(*(corners[:, 2] - corners[:, 1]).T)
-    tol = SQUARE_TOLERANCE
-    with np.errstate(invalid="ignore", divide="ignore"):
-        square = (
-            ~holes
-            & (area > 0)
-            & (np.abs(a - b) <= tol * np.maximum(a, b))
-            & (np.abs(area - a * b) <= tol * a * b)
-        )
     side[idx] = np.sqrt(area)
-    ok[idx] = square
+    # corners: vertices on the sides (a densified square) removed
+    rings = shapely.simplify(shapely.get_exterior_ring(polys), SQUARE_TOLERANCE * side[idx] / 10)
+    four = (shapely.get_num_interior_rings(polys) == 0) & (shapely.get_num_coordinates(rings) == 5)
+    if not four.any():
+        return side, ok
+    corners = shapely.get_coordinates(rings[four]).reshape(-1, 5, 2)
+    sides = np.hypot(*np.moveaxis(np.diff(corners, axis=1), 2, 0))  # (n, 4)
+    diagonals = np.hypot(*np.moveaxis(corners[:, 2:4] - corners[:, 0:2], 2, 0))  # (n, 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        equal_sides = np.ptp(sides, axis=1) <= SQUARE_TOLERANCE * sides.mean(axis=1)
+        right_angles = np.ptp(diagonals, axis=1) <= SQUARE_TOLERANCE * diagonals.mean(axis=1)
+    ok[idx[four]] = equal_sides & right_angles & (area[four] > 0)
     return side, ok
 
 
@@ -373,21 +372,32 @@ def overlapping(
 
 
 def outside_notice(
-    source: str, what: str, n_cells: int, population: float, codes: Sequence[str]
+    source: str,
+    what: str,
+    left_out: tuple[int, float],
+    reaching_out: tuple[int, float],
+    codes: Sequence[str],
 ) -> Notice:
-    """Notice of the ``n_cells`` populated cells (``population`` [inhabitants]) that overlap
-    the communes but whose centre lies in none (``codes``: the communes they overlap)."""
+    """Notice of the populated cells that overlap the communes but whose centre lies in none
+    (``left_out``: how many, their population [inhabitants]), beside those counted in a
+    commune whose square reaches beyond the communes (``reaching_out``: the same);
+    ``codes``: the communes the first overlap."""
+    n_out, pop_out = left_out
+    n_beyond, pop_beyond = reaching_out
     return Notice(
         "population_cells_outside",
-        f"{what} {source}: {n_cells} populated cells ({population:,.1f} inhabitants) overlap "
-        "the communes but have their centre in none: each cell counts whole in the commune "
-        "holding its centre, so these are not counted (cells of the edge whose centre is "
-        "inside count whole)",
+        f"{what} {source}: {n_out:,} populated cells ({pop_out:,.1f} inhabitants) overlap the "
+        "communes but have their centre in none: each cell counts whole in the commune "
+        "holding its centre, so these are not counted; the other way round, "
+        f"{n_beyond:,} cells ({pop_beyond:,.1f} inhabitants) have their centre in a commune, "
+        "reach beyond the communes and count whole",
         sorted(set(codes)),
         facts={
             "source": source,
             "what": what,
-            "n_cells": int(n_cells),
-            "population": float(population),
+            "n_cells": int(n_out),
+            "population": float(pop_out),
+            "n_cells_reaching_out": int(n_beyond),
+            "population_reaching_out": float(pop_beyond),
         },
     )
