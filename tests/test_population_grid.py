@@ -276,7 +276,7 @@ def test_population_and_population_raster_are_exclusive(territory: Path) -> None
 
 def test_cell_ids_by_hand() -> None:
     ids = pd.Series(["CRS3035RES200mN2029800E4252400", "CRS3035RES1000mN2029000E4252000"])
-    with pytest.raises(InputError, match="mix several cell sizes"):
+    with pytest.raises(InputError, match="mix several grids"):
         cells_from_ids(ids, "f.csv", "Idcar", lambda i: f"line {i + 2}")
     crs, side_m, xy = cells_from_ids(ids[:1], "f.csv", "Idcar", lambda i: f"line {i + 2}")
     # south-west corner (E 4,252,400, N 2,029,800) + half of 200 m

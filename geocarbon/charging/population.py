@@ -196,9 +196,7 @@ def cells_from_ids(
         An id that is not an INSPIRE cell id, ids of several CRSs or cell sizes, a CRS that
         is not projected, or an id given twice.
     """
-    text = ids.astype("string").str.strip()
-    found = text.str.extract(f"^{CELL_ID.pattern}$")
-    bad = np.flatnonzero(found[0].isna().to_numpy(dtype=bool))
+    north, east, grids, bad = _parsed_ids(ids.to_numpy(dtype=object))
     if len(bad):
         shown = "; ".join(f"{row_name(int(i))}: {ids.iloc[i]!r}" for i in bad[:SHOWN])
         msg = (
@@ -207,26 +205,47 @@ def cells_from_ids(
             "of cell ids (charging.population.cell_id_field)"
         )
         raise InputError(msg)
-    epsg = _one_value(found[0], "CRS", source, column)
-    side_m = float(_one_value(found[1], "cell size", source, column))
+    if len(grids) != 1:
+        shown = ", ".join(
+            f"EPSG:{epsg} {side} m from {row_name(i)}"
+            for (epsg, side), i in list(grids.items())[:5]
+        )
+        msg = (
+            f"population grid {source}: the cell ids of column {column!r} mix several grids "
+            f"({shown}); give one grid per file"
+        )
+        raise InputError(msg)
+    ((epsg, side),) = grids
     crs = _projected_crs(int(epsg), source, column)
-    north = found[2].astype(float).to_numpy()
-    east = found[3].astype(float).to_numpy()
+    side_m = float(side)
     xy = np.column_stack([east + side_m / 2.0, north + side_m / 2.0])
-    _refuse_repeated(text.to_numpy(dtype=object), source, column, row_name)
+    repeated = pd.DataFrame({"n": north, "e": east}).duplicated(keep=False).to_numpy()
+    _refuse_repeated(repeated, lambda i: str(ids.iloc[i]).strip(), source, column, row_name)
     return crs, side_m, xy
 
 
-def _one_value(values: pd.Series, what: str, source: str, column: str) -> str:
-    """The value all cell ids share (their CRS, their cell size), or one error."""
-    distinct = sorted(set(values.astype(str)))
-    if len(distinct) != 1:
-        msg = (
-            f"population grid {source}: the cell ids of column {column!r} mix several {what}s "
-            f"({', '.join(distinct[:5])}); give one grid per file"
-        )
-        raise InputError(msg)
-    return distinct[0]
+def _parsed_ids(
+    values: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, dict[tuple[str, str], int], list[int]]:
+    """Northing and easting [m] of each cell id (NaN where it is none), the grids the ids
+    name (EPSG code and cell side → the first row naming it), and the rows holding no id.
+    One pass over the texts: a national file holds millions of ids."""
+    match = CELL_ID.fullmatch
+    north: list[float] = []
+    east: list[float] = []
+    grids: dict[tuple[str, str], int] = {}
+    bad: list[int] = []
+    for i, value in enumerate(values):
+        found = match(value.strip()) if isinstance(value, str) else None
+        if found is None:
+            bad.append(i)
+            north.append(np.nan)
+            east.append(np.nan)
+            continue
+        grids.setdefault((found[1], found[2]), i)
+        north.append(float(found[3]))
+        east.append(float(found[4]))
+    return np.asarray(north), np.asarray(east), grids, bad
 
 
 def _projected_crs(epsg: int, source: str, column: str) -> CRS:
@@ -243,14 +262,18 @@ def _projected_crs(epsg: int, source: str, column: str) -> CRS:
 
 
 def _refuse_repeated(
-    keys: np.ndarray, source: str, column: str, row_name: Callable[[int], str]
+    repeated: np.ndarray,
+    shown_value: Callable[[int], str],
+    source: str,
+    column: str,
+    row_name: Callable[[int], str],
 ) -> None:
-    """Refuse a cell listed twice (its people would count twice)."""
-    repeated = pd.Series(keys).duplicated(keep=False).to_numpy()
+    """Refuse cells listed more than once (``repeated``: each row's; their people would
+    count twice), naming the first rows with their value (``shown_value``)."""
     if not repeated.any():
         return
     where = np.flatnonzero(repeated)
-    shown = "; ".join(f"{row_name(int(i))}: {keys[i]}" for i in where[:SHOWN])
+    shown = "; ".join(f"{row_name(int(i))}: {shown_value(int(i))}" for i in where[:SHOWN])
     msg = (
         f"population grid {source}: {len(where)} rows give a cell already given ({column}) — "
         f"{shown}; each cell must be listed once (in a 200 m file, Idcar_1km names the enclosing "
@@ -310,8 +333,10 @@ def cells_from_squares(
         raise InputError(msg)
     minx, miny, maxx, maxy = shapely.bounds(parts).T
     xy = np.column_stack([(minx + maxx) / 2.0, (miny + maxy) / 2.0])
-    keys = np.array([f"centre ({x:.3f}, {y:.3f})" for x, y in np.round(xy, 3)])
-    _refuse_repeated(keys, source, "geometry", row_name)
+    repeated = pd.DataFrame(np.round(xy, 3)).duplicated(keep=False).to_numpy()
+    _refuse_repeated(
+        repeated, lambda i: f"centre ({xy[i, 0]:.3f}, {xy[i, 1]:.3f})", source, "geometry", row_name
+    )
     return float(np.round(median, 3)), xy
 
 
