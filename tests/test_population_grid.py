@@ -16,7 +16,7 @@ import yaml
 from affine import Affine
 from click.testing import CliRunner
 from pyproj import Transformer
-from shapely.geometry import box
+from shapely.geometry import MultiPolygon, box
 
 from geocarbon.charging.population import cells_from_ids, cells_from_squares, population_counts
 from geocarbon.cli import main
@@ -291,6 +291,15 @@ def test_squares_by_hand() -> None:
     squares = gpd.GeoSeries([_cell_box(0, 0), _cell_box(3, 1)], crs="EPSG:3035")
     side_m, xy = cells_from_squares(squares, "f.gpkg", str)
     assert side_m == 200.0 and xy.tolist() == [[X0 + 100, Y0 + 100], [X0 + 700, Y0 + 300]]
+    # INSEE's GeoPackages hold multipolygons of one square; a square densified (more vertices
+    # on its sides) is still one
+    one_part = gpd.GeoSeries([MultiPolygon([_cell_box(0, 0)])], crs="EPSG:3035")
+    assert cells_from_squares(one_part, "f.gpkg", str)[1].tolist() == [[X0 + 100, Y0 + 100]]
+    dense = squares.segmentize(50.0)  # 4 vertices per side
+    assert cells_from_squares(dense, "f.gpkg", str)[0] == 200.0
+    two_parts = gpd.GeoSeries([MultiPolygon([_cell_box(0, 0), _cell_box(2, 0)])], crs="EPSG:3035")
+    with pytest.raises(InputError, match="feature 0: 2 polygons"):
+        cells_from_squares(two_parts, "f.gpkg", lambda i: f"feature {i}")
     with pytest.raises(InputError, match="cells of several sizes"):
         cells_from_squares(
             gpd.GeoSeries([_cell_box(0, 0), box(X0, Y0, X0 + 1000, Y0 + 1000)], crs="EPSG:3035"),
