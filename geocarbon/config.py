@@ -936,6 +936,74 @@ class EvFleetConfig(_Strict):
         return self
 
 
+#: File name endings read as each form of a population grid when ``form`` is ``auto``.
+POPULATION_CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv")
+POPULATION_RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".asc", ".nc", ".jp2")
+
+
+class PopulationGridConfig(_Strict):
+    """Population per cell: a raster, INSEE Filosofi squares (vector) or a CSV of cell ids."""
+
+    path: Path = Field(
+        description="The population grid: a raster (GeoTIFF...), square cells as polygons "
+        "(GeoPackage, Shapefile...; INSEE Filosofi carreaux) or a CSV with one row per cell "
+        "and its INSPIRE cell id (INSEE Filosofi CSV)."
+    )
+    form: Literal["auto", "raster", "vector", "csv"] = Field(
+        default="auto",
+        description="'raster': band 1 holds the population of each pixel; 'vector': one square "
+        "polygon per cell (any projected CRS); 'csv': one row per cell with its cell id; "
+        "'auto': csv for .csv, .csv.gz, .txt, .tsv, raster for .tif, .tiff, .vrt, .img, .asc, "
+        ".nc, .jp2, else vector.",
+    )
+    layer: str | None = Field(default=None, description=_LAYER + " Vector form only.")
+    field: str | None = Field(
+        default=None,
+        description="Column of the population of each cell [inhabitants] (INSEE Filosofi: Ind); "
+        "required for the vector and csv forms, not given for a raster (band 1). A column "
+        "whose name differs only in case is used when no column has exactly this name.",
+    )
+    cell_id_field: str | None = Field(
+        default=None,
+        description="CSV form: column of the INSPIRE cell ids such as "
+        "CRS3035RES200mN2029800E4252400 (EPSG code, cell side [m], northing and easting of "
+        "the cell's south-west corner [m]); null: the first of Idcar_200m, Idcar_1km, "
+        "IdINSPIRE, GRD_ID the file has (any case).",
+    )
+    separator: str = Field(default="auto", description=_SEPARATOR_AUTO + " CSV form only.")
+    encoding: str = Field(default="auto", description=_ENCODING + " CSV form only.")
+
+    def resolved_form(self) -> Literal["raster", "vector", "csv"]:
+        """The form of the grid: ``form``, or the one its file name says when ``auto``."""
+        if self.form != "auto":
+            return self.form
+        name = self.path.name.lower()
+        if name.endswith(POPULATION_CSV_SUFFIXES):
+            return "csv"
+        if name.endswith(POPULATION_RASTER_SUFFIXES):
+            return "raster"
+        return "vector"
+
+    @model_validator(mode="after")
+    def _keys_of_the_form(self) -> PopulationGridConfig:
+        _csv_dialect(self.separator, self.encoding)
+        form = self.resolved_form()
+        said = "" if self.form != "auto" else f" ({self.path.name} is read as {form})"
+        if form in ("vector", "csv") and not self.field:
+            msg = f"population: a {form} grid{said} needs 'field', the column of the population of each cell (INSEE Filosofi: Ind)"
+            raise ValueError(msg)
+        if form == "raster" and self.field:
+            msg = f"population: 'field' is for vector and csv grids; a raster{said} holds the population in band 1: remove 'field', or set 'form'"
+            raise ValueError(msg)
+        if form != "csv" and self.cell_id_field:
+            msg = f"population: 'cell_id_field' is for csv grids, not a {form} grid{said}: remove it, or set 'form: csv'"
+            raise ValueError(msg)
+        if form != "vector" and self.layer:
+            msg = f"population: 'layer' is for vector grids, not a {form} grid{said}: remove it, or set 'form: vector'"
+            raise ValueError(msg)
+        return self
+
+
 class ChargingTarget(_Target):
     """A plan target for charging."""
 
@@ -956,8 +1024,16 @@ class ChargingConfig(_Strict):
     """Public charging-point coverage."""
 
     points: ChargingPointsConfig = Field(description="Public charging points.")
+    population: PopulationGridConfig | None = Field(
+        default=None,
+        description="Gridded population (e.g. INSEE Filosofi, 200 m or 1 km cells) as a raster, "
+        "square polygons or a CSV of cell ids: distances and population shares are measured "
+        "from its cells.",
+    )
     population_raster: Path | None = Field(
-        default=None, description="Population per cell (e.g. INSEE Filosofi grid)."
+        default=None,
+        description="Population per cell as a raster (e.g. INSEE Filosofi grid): the same as "
+        "population: {path: ..., form: raster}; give population or population_raster, not both.",
     )
     distances_m: list[DistanceM] = Field(
         default_factory=lambda: [1000.0, 5000.0, 10000.0],
@@ -998,8 +1074,21 @@ class ChargingConfig(_Strict):
         default_factory=list, description="Plan targets compared with the charging indicators."
     )
 
+    def population_grid(self) -> PopulationGridConfig | None:
+        """The population grid: ``population``, or ``population_raster`` as a raster grid."""
+        if self.population_raster is not None:
+            return PopulationGridConfig(path=self.population_raster, form="raster")
+        return self.population
+
     @model_validator(mode="after")
     def _distances(self) -> ChargingConfig:
+        if self.population is not None and self.population_raster is not None:
+            msg = (
+                "charging: give the population grid once: population or population_raster, "
+                "not both (population_raster: FILE is the same as population: {path: FILE, "
+                "form: raster})"
+            )
+            raise ValueError(msg)
         repeated = sorted({d for d in self.distances_m if self.distances_m.count(d) > 1})
         if repeated:
             msg = f"distances_m lists {', '.join(f'{d:g}' for d in repeated)} more than once; give each distance once"
@@ -1154,7 +1243,9 @@ class PipelineConfig(_Strict):
 
         if not any(c.enabled(self) for c in capabilities.all_capabilities()):
             extra = [
-                f"{c.config_key} ({c.name})" for c in capabilities.all_capabilities() if c.config_key
+                f"{c.config_key} ({c.name})"
+                for c in capabilities.all_capabilities()
+                if c.config_key
             ]
             msg = (
                 "the pipeline declares no step: give landcover (a land-cover raster) or areas (an "

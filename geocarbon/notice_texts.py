@@ -228,7 +228,7 @@ FRENCH: dict[str, str] = {
     ),
     # charging points
     "charging_no_population_grid": (
-        "pas de grille de population (charging.population_raster) : distances et parts de "
+        "pas de grille de population (charging.population) : distances et parts de "
         "population ne sont pas calculées ; les indicateurs par habitant utilisent la "
         "population des communes"
     ),
@@ -320,6 +320,14 @@ FRENCH: dict[str, str] = {
         "traitées comme sans donnée. Déclarez la valeur absente du raster (gdal_edit.py "
         "-a_nodata) pour ne plus voir cet avertissement"
     ),
+    "population_cells_outside": (
+        "{what} {source} : {n_cells:,} carreaux peuplés ({population:,.1f} habitants) "
+        "chevauchent les communes sans que leur centre soit dans l'une d'elles : chaque "
+        "carreau compte en entier dans la commune qui contient son centre, ceux-ci ne sont "
+        "donc pas comptés ; à l'inverse, {n_cells_reaching_out:,} carreaux "
+        "({population_reaching_out:,.1f} habitants) ont leur centre dans une commune, "
+        "débordent des communes et comptent en entier"
+    ),
     "road_network_not_lines": (
         "réseau routier {source} : {n_features:,} objets qui ne sont pas des lignes sont ignorés"
     ),
@@ -338,6 +346,8 @@ _WORDS_FR: dict[str, str] = {
     "region": "la région",
     "EPCI (commune table)": "l'EPCI (table des communes)",
     "EPCI": "l'EPCI",
+    "population raster": "raster de population",
+    "population grid": "grille de population",
 }
 
 #: Reasons a PDF is not written, in French (the report_pdf_not_made notice).

@@ -526,6 +526,7 @@ SOURCE_RANKS = {
     "weather": 60,
     "charging_points": 70,
     "population_raster": 80,
+    "population_grid": 80,
     "ev_fleet": 90,
 }
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-InputKind = Literal["raster", "vector", "table", "weather", "folder", "mapping"]
+InputKind = Literal["raster", "vector", "table", "grid", "weather", "folder", "mapping"]
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,8 @@ class InputSpec:
     role : str
         Its identifier in ``run.json`` and the report (``buildings``); a list's items get
         ``<role>_<n>`` (from 1).
-    kind : {"raster", "vector", "table", "weather", "folder", "mapping"}
-        What it is read as.
+    kind : {"raster", "vector", "table", "grid", "weather", "folder", "mapping"}
+        What it is read as (``grid``: a raster, square polygons or a table of cell ids).
     fields : tuple of str
         The fields or columns it must hold: keys of the pipeline file naming one
         (``communes.code_field``; a key set to null asks for none), or fixed column names.

@@ -45,6 +45,12 @@ class ChargingCapability(Capability):
             "de 200 m).",
             "Gridded population: the grid given to the run (e.g. INSEE Filosofi, 200 m cells).",
         ),
+        "population_grid": (
+            "Population carroyée : grille fournie au calcul (par exemple INSEE Filosofi, carreaux "
+            "de 200 m ou 1 km, en carreaux vectoriels ou en CSV d'identifiants de carreaux).",
+            "Gridded population: the grid given to the run (e.g. INSEE Filosofi, 200 m or 1 km "
+            "cells, as square polygons or a CSV of cell ids).",
+        ),
         "ev_fleet": (
             "Parc de véhicules électriques : données fournies au calcul (par exemple SDES, parc au "
             "1er janvier).",
@@ -161,6 +167,17 @@ class ChargingCapability(Capability):
             "Gridded population (e.g. INSEE Filosofi 200 m cells).",
             units="inhabitants per cell",
             crs="any, declared in the file",
+        ),
+        InputSpec(
+            "charging.population.path",
+            "population_grid",
+            "grid",
+            "Gridded population (e.g. INSEE Filosofi 200 m or 1 km cells): a raster, square "
+            "polygons, or a CSV with one INSPIRE cell id per row "
+            "(CRS3035RES200mN2029800E4252400: south-west corner).",
+            fields=("charging.population.field", "charging.population.cell_id_field"),
+            units="inhabitants per cell",
+            crs="any projected CRS declared in the file (CSV: the CRS of the cell ids)",
         ),
         InputSpec(
             "charging.ev_fleet.path",

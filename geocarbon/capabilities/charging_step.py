@@ -11,13 +11,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geocarbon.capabilities.charging_population import commune_cells, read_population_grid
 from geocarbon.charging.clean import (
     clean_points,
     fleet_counts,
     point_notices,
     points_from_irve,
     points_from_stations,
-    population_cell_mask,
     repeated_count_notice,
     station_count_notice,
 )
@@ -29,12 +29,11 @@ from geocarbon.charging.indicators import (
     raster_footprint,
 )
 from geocarbon.charging.irve_schema import check_irve_version
+from geocarbon.charging.population import GridCells
 from geocarbon.charging.postal import postal_codes_by_commune, postal_coverage_notice
 from geocarbon.classes import ACCESS_CLASSES, format_value, white_zone_suffix
 from geocarbon.config import ChargingConfig, EvFleetConfig, PipelineConfig
-from geocarbon.errors import InputError
-from geocarbon.geo import PixelAreaModel, local_equal_area_crs
-from geocarbon.io.raster import RasterInfo, raster_info, read_cells
+from geocarbon.geo import local_equal_area_crs
 from geocarbon.io.tables import read_csv
 from geocarbon.io.vectors import read_vector
 from geocarbon.io.writers import write_csv, write_text
@@ -50,7 +49,6 @@ from geocarbon.maps import (
 )
 from geocarbon.notices import Notice
 from geocarbon.territory import COVERAGE_COLUMNS, COVERAGE_MIN, level_rows
-from geocarbon.zonal import typical_pixel_ha
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +72,8 @@ class ChargingInputs:
     points: pd.DataFrame
     """Charging points as a flat table (before cleaning)."""
     points_notices: list[Notice]
-    cells: tuple[RasterInfo, np.ndarray, np.ndarray] | None = None
-    """Population raster, cell centres (n, 2) in its CRS, population [inhabitants]."""
-    cells_notices: list[Notice] = field(default_factory=list)
+    cells: GridCells | None = None
+    """Cells of the population grid over the communes' extent, with their notices."""
     roads: gpd.GeoSeries | None = None
     """Road lines of ``charging.road_network``."""
     roads_notices: list[Notice] = field(default_factory=list)
@@ -95,10 +92,9 @@ def read_charging_inputs(cfg: PipelineConfig, communes: gpd.GeoDataFrame) -> Cha
     assert charging is not None
     raw, notices = read_points(charging)
     read = ChargingInputs(raw, notices)
-    if charging.population_raster is not None:
-        # block by block, over the communes only: a truncated file is caught here
-        info, xy, pop, read.cells_notices = population_cells(cfg, communes)
-        read.cells = (info, xy, pop)
+    if charging.population_grid() is not None:
+        # over the communes only (a raster block by block): a truncated file is caught here
+        read.cells = read_population_grid(cfg, communes)
     if charging.road_network is not None:
         from geocarbon.charging.network import road_lines
 
@@ -174,54 +170,8 @@ def validate_charging(
     points = clean_points(read.points, communes, known_codes, read.postal_codes)
     notices = [*read.points_notices, *point_notices(points, str(charging.points.path))]
     notices += read.postal_notices
-    return notices + read.cells_notices + read.roads_notices + read.fleet_notices
-
-
-def population_cells(
-    cfg: PipelineConfig, communes: gpd.GeoDataFrame
-) -> tuple[RasterInfo, np.ndarray, np.ndarray, list[Notice]]:
-    """Cells of the population raster over the communes' extent, read block by block.
-
-    Only the window over the communes is read (cells outside every commune are not used:
-    distances are measured from the territory's cells), at most
-    ``processing.block_pixels`` pixels at once. Negative or infinite cells are treated as no
-    data, with a notice (see :func:`geocarbon.charging.clean.population_cell_mask`).
-
-    Returns
-    -------
-    info : RasterInfo
-        The raster.
-    xy : ndarray, shape (n, 2)
-        Cell centres in the raster's CRS.
-    population : ndarray
-        Population of each cell [inhabitants].
-    notices : list of Notice
-
-    Raises
-    ------
-    InputError
-        Truncated raster, or no populated cell within the communes' extent.
-    """
-    charging = cfg.charging
-    assert charging is not None and charging.population_raster is not None
-    info = raster_info(charging.population_raster, "population raster")
-    minx, miny, maxx, maxy = (float(v) for v in communes.to_crs(info.crs).total_bounds)
-    xs, ys, pop = read_cells(
-        info, (minx, miny, maxx, maxy), block_pixels=cfg.processing.block_pixels
-    )
-    cell_ha = typical_pixel_ha(
-        PixelAreaModel.for_grid(info.crs, info.transform, info.width, info.height),
-        info.width,
-        info.height,
-    )
-    keep, notices = population_cell_mask(pop, str(charging.population_raster), cell_ha / 100.0)
-    if not keep.any():
-        if notices:
-            msg = f"population raster {charging.population_raster}: no usable cell over the communes ({notices[0].message}: {', '.join(notices[0].items)})"
-        else:
-            msg = f"population raster {charging.population_raster} does not overlap the communes (no populated cell within their extent); check its extent and CRS"
-        raise InputError(msg)
-    return info, np.column_stack([xs[keep], ys[keep]]), pop[keep], notices
+    cells_notices = read.cells.notices if read.cells is not None else []
+    return notices + cells_notices + read.roads_notices + read.fleet_notices
 
 
 def compute_charging(
@@ -246,13 +196,13 @@ def compute_charging(
     in_territory = points[points["commune_code"] != ""]
     _point_counts(communes, points)
     access = None
-    if charging.population_raster is not None:
+    if read.cells is not None:
         access = _population_access(cfg, communes, in_territory, notices, read)
     else:
         notices.append(
             Notice(
                 "charging_no_population_grid",
-                "no population grid (charging.population_raster): distances and population shares are not computed; "
+                "no population grid (charging.population): distances and population shares are not computed; "
                 "per-inhabitant indicators use the communes' population",
             )
         )
@@ -307,13 +257,13 @@ def _population_access(
     GeoDataFrame
         The cells in the communes (``population`` [inhabitants], ``cell_size_m``,
         ``commune_code``, ``distance_m``, ``fast_distance_m``, ``unknown_power_distance_m``
-        [m], ``distance_kind``, ``white_zone``), in the raster's CRS.
+        [m], ``distance_kind``, ``white_zone``), in the grid's CRS.
     """
-    charging = cfg.charging
-    assert charging is not None and charging.population_raster is not None
+    charging, grid = cfg.charging, read.cells
+    assert charging is not None and grid is not None
     eq = local_equal_area_crs(communes)
     zones = communes.to_crs(eq)
-    info, cells = _commune_cells(charging, read, zones, notices)
+    cells = commune_cells(grid, zones, notices)
     cells_xy = cells.to_crs(eq).geometry
     cxy = np.column_stack([cells_xy.x, cells_xy.y])
     located = points[points.geometry.notna()].to_crs(eq)
@@ -326,12 +276,12 @@ def _population_access(
         "unknown_power_distance_m": pxy[np.isnan(located_kw)],
     }
     if charging.road_network is not None:
-        notices += _network_distances(charging, read, info, cells, cxy, targets, zones)
+        notices += _network_distances(charging, read, grid.side_m, cells, cxy, targets, zones)
     else:
         for column, target_xy in targets.items():
             cells[column] = nearest_distance_m(cxy, target_xy)
         cells["distance_kind"] = "euclidean"
-    per = _access_per_commune(charging, communes, cells, info, zones, notices)
+    per = _access_per_commune(charging, communes, cells, grid, zones, notices)
     # a cell without a distance (no point reachable) is a white zone
     cells["white_zone"] = (cells["population"] > 0) & ~(
         cells["distance_m"] <= charging.white_zone_m
@@ -342,44 +292,10 @@ def _population_access(
     return cells
 
 
-def _commune_cells(
-    charging: ChargingConfig,
-    read: ChargingInputs,
-    zones: gpd.GeoDataFrame,
-    notices: list[Notice],
-) -> tuple[RasterInfo, gpd.GeoDataFrame]:
-    """The populated cells of the population raster whose centre lies in a commune
-    (``zones``: the ``communes`` in an equal-area CRS), with their ``commune_code``.
-
-    Raises
-    ------
-    InputError
-        No populated cell centre lies in the communes.
-    """
-    assert read.cells is not None
-    info, xy, pop = read.cells
-    notices += read.cells_notices
-    cells = gpd.GeoDataFrame(
-        {"population": pop, "cell_size_m": abs(info.transform.a)},
-        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
-        crs=info.crs,
-    )
-    joined = gpd.sjoin(
-        cells.to_crs(zones.crs), zones[["commune_code", "geometry"]], how="left", predicate="within"
-    )
-    joined = joined[~joined.index.duplicated(keep="first")]
-    cells["commune_code"] = joined["commune_code"].fillna("").to_numpy()
-    cells = cells[cells["commune_code"] != ""].reset_index(drop=True)
-    if len(cells) == 0:
-        msg = f"population raster {charging.population_raster}: no populated cell centre lies in the communes"
-        raise InputError(msg)
-    return info, cells
-
-
 def _network_distances(
     charging: ChargingConfig,
     read: ChargingInputs,
-    info: RasterInfo,
+    side_m: float,
     cells: gpd.GeoDataFrame,
     cxy: np.ndarray,
     targets: dict[str, np.ndarray],
@@ -387,7 +303,8 @@ def _network_distances(
 ) -> list[Notice]:
     """Set the distances along the road network [m] from each cell (centres ``cxy``) to the
     nearest of each set of points (``targets``: column → point coordinates [m]), on
-    ``cells`` (changed in place). ``cxy``, ``targets`` and ``zones`` (the communes) are in
+    ``cells`` (changed in place); the road lines are cut in pieces of at most half the
+    cells' side ``side_m`` [m]. ``cxy``, ``targets`` and ``zones`` (the communes) are in
     the same equal-area CRS.
 
     Returns the notices of the road network and of the populated cells no road links to a
@@ -398,7 +315,7 @@ def _network_distances(
     assert charging.road_network is not None and read.roads is not None
     source = str(charging.road_network.path)
     notices = [*read.roads_notices]
-    segment_m = min(SEGMENT_MAX_M, _cell_side_m(info) / 2.0)
+    segment_m = min(SEGMENT_MAX_M, side_m / 2.0)
     # the territory's extent plus the longest access distance: paths that leave it further
     # are not followed, and one continent-long line cannot fill the memory
     margin_m = max([charging.white_zone_m, *charging.distances_m])
@@ -411,16 +328,6 @@ def _network_distances(
     if len(targets["distance_m"]) and lost.any():
         notices.append(_unreachable_notice(cells, lost, source, margin_m))
     return notices
-
-
-def _cell_side_m(info: RasterInfo) -> float:
-    """Side of a typical cell of the raster [m] (the square root of its area)."""
-    cell_ha = typical_pixel_ha(
-        PixelAreaModel.for_grid(info.crs, info.transform, info.width, info.height),
-        info.width,
-        info.height,
-    )
-    return float(np.sqrt(cell_ha * 1e4))
 
 
 def _unreachable_notice(
@@ -449,13 +356,13 @@ def _access_per_commune(
     charging: ChargingConfig,
     communes: gpd.GeoDataFrame,
     cells: pd.DataFrame,
-    info: RasterInfo,
+    grid: GridCells,
     zones: gpd.GeoDataFrame,
     notices: list[Notice],
 ) -> pd.DataFrame:
     """Population access indicators of each commune from its cells' distances, added to
     ``communes`` (changed in place) with ``population_covered_share``; left empty for the
-    communes the raster covers under :data:`~geocarbon.territory.COVERAGE_MIN` (with a
+    communes the grid covers under :data:`~geocarbon.territory.COVERAGE_MIN` (with a
     notice). Returns them, one row per commune."""
     per = access_by_zone(
         cells["population"].to_numpy(),
@@ -467,27 +374,27 @@ def _access_per_commune(
         cells["unknown_power_distance_m"].to_numpy(),
     )
     per = per.reindex(communes["commune_code"])
-    # what the grid covers: the share of each commune inside the raster's extent (not its
+    # what the grid covers: the share of each commune inside the grid's extent (not its
     # valid cells: population grids such as INSEE's leave unpopulated cells empty)
-    share = area_share_inside(zones.geometry, raster_footprint(info.bounds, info.crs, zones.crs))
+    share = area_share_inside(zones.geometry, raster_footprint(grid.extent, grid.crs, zones.crs))
     communes["population_covered_share"] = share
     uncovered = ~(share >= COVERAGE_MIN)
     per.loc[uncovered] = np.nan
     for col in per.columns:
         communes[col] = per[col].to_numpy()
     if uncovered.any():
-        notices.append(_population_partial_notice(charging, communes, share, uncovered))
+        notices.append(_population_partial_notice(grid, communes, share, uncovered))
     return per
 
 
 def _population_partial_notice(
-    charging: ChargingConfig, communes: pd.DataFrame, share: np.ndarray, uncovered: np.ndarray
+    grid: GridCells, communes: pd.DataFrame, share: np.ndarray, uncovered: np.ndarray
 ) -> Notice:
-    """Notice of the communes the population raster covers under
+    """Notice of the communes the population grid covers under
     :data:`~geocarbon.territory.COVERAGE_MIN` of (``share``: covered share of each commune)."""
     return Notice(
         "charging_population_partial",
-        f"population raster {charging.population_raster} covers less than {COVERAGE_MIN:.0%} "
+        f"{grid.what} {grid.source} covers less than {COVERAGE_MIN:.0%} "
         f"of {int(uncovered.sum())} of the {len(communes)} communes: their population "
         "indicators (ev_population_grid, ev_pop_share_*, ev_mean_distance_m, white "
         "zones) are left empty, and EPCI and territory shares sum the covered "
@@ -501,7 +408,7 @@ def _population_partial_notice(
             )
         ][:50],
         facts={
-            "source": str(charging.population_raster),
+            "source": grid.source,
             "coverage_min": COVERAGE_MIN,
             "n_communes": int(uncovered.sum()),
             "n_total": len(communes),
@@ -659,7 +566,7 @@ def indicator_table(
     table = pd.concat(rows, ignore_index=True)
     table = table.drop(columns=[c for c in table.columns if c == "population_covered_share"])
     coverage = coverage_columns(
-        frame, epci_sizes, territory, charging.population_raster is not None, territory_note
+        frame, epci_sizes, territory, charging.population_grid() is not None, territory_note
     )
     table = table.merge(coverage, on=["level", "code"], how="left")
     none = (table["level"] == "epci") & (table["code"] == "(none)")

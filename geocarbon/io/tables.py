@@ -223,6 +223,8 @@ def read_csv(
     sep: str = ",",
     na_values: list[str] | None = None,
     encoding: str = "utf-8-sig",
+    usecols: list[str] | None = None,
+    nrows: int | None = None,
 ) -> pd.DataFrame:
     """Read a CSV (gzip allowed), strip a UTF-8 BOM, check required columns.
 
@@ -230,7 +232,9 @@ def read_csv(
     (``n/a``, ``null``...) stays text, for the caller to refuse. ``sep="auto"``: the
     separator of :data:`SEPARATORS` found most often in the header line (``,`` when none);
     ``encoding="auto"``: the first of :data:`AUTO_ENCODINGS` that decodes the whole file
-    (see :func:`detect_encoding`).
+    (see :func:`detect_encoding`). With ``usecols``, only those columns are kept (their
+    names as :func:`csv_columns` gives them), so that a large table's other columns take no
+    memory; with ``nrows``, only the first rows are read (``0``: the header alone).
 
     Raises
     ------
@@ -245,7 +249,18 @@ def read_csv(
         _refuse_utf8_read_as_other(path, what, encoding)
     if sep == "auto":
         sep = detect_separator(path, encoding)
-    frame = _parsed_csv(path, what, dtype=dtype, sep=sep, na_values=na_values, encoding=encoding)
+    if usecols is not None:
+        read_csv(path, what, required=required, dtype=str, sep=sep, encoding=encoding, nrows=0)
+    frame = _parsed_csv(
+        path,
+        what,
+        dtype=dtype,
+        sep=sep,
+        na_values=na_values,
+        encoding=encoding,
+        usecols=usecols,
+        nrows=nrows,
+    )
     _refuse_repeated_columns(path, what, frame, sep, encoding)
     frame.columns = [str(c).strip() for c in frame.columns]
     _refuse_other_separator(path, what, frame, sep)
@@ -267,9 +282,12 @@ def _parsed_csv(
     sep: str,
     na_values: list[str] | None,
     encoding: str = "utf-8-sig",
+    usecols: list[str] | None = None,
+    nrows: int | None = None,
 ) -> pd.DataFrame:
     """The CSV parsed by pandas, each way it can fail (empty, not in its encoding, damaged)
     in one message."""
+    wanted = None if usecols is None else set(usecols)
     try:
         return pd.read_csv(
             path,
@@ -279,6 +297,8 @@ def _parsed_csv(
             low_memory=False,
             keep_default_na=not na_values,
             na_values=na_values or None,
+            usecols=None if wanted is None else (lambda c: str(c).strip() in wanted),
+            nrows=nrows,
         )
     except pd.errors.EmptyDataError:
         msg = f"{what}: {path} is empty (no header, no rows)"
@@ -392,6 +412,15 @@ def _utf8_prefix(sample: bytes) -> bool:
     except UnicodeDecodeError as err:
         return err.start >= len(sample) - 3 and err.reason == "unexpected end of data"
     return True
+
+
+def csv_columns(
+    path: Path, what: str, *, sep: str = ",", encoding: str = "utf-8-sig"
+) -> list[str]:
+    """The column names of a CSV (its header alone is read), refused as :func:`read_csv`
+    refuses a table (missing, empty, not in its encoding, another separator)."""
+    frame = read_csv(path, what, dtype=str, sep=sep, encoding=encoding, nrows=0)
+    return [str(c) for c in frame.columns]
 
 
 def _refuse_other_separator(path: Path, what: str, frame: pd.DataFrame, sep: str) -> None:

@@ -72,7 +72,14 @@ def check_shapefile_complete(path: Path, what: str) -> None:
 
 
 def read_vector(
-    path: Path, what: str, layer: str | None = None, *, allow_empty: bool = False
+    path: Path,
+    what: str,
+    layer: str | None = None,
+    *,
+    allow_empty: bool = False,
+    bbox: tuple[float, float, float, float] | None = None,
+    columns: list[str] | None = None,
+    fid_as_index: bool = False,
 ) -> gpd.GeoDataFrame:
     """Read a vector layer with its CRS; fail clearly when the file, layer or CRS is missing.
 
@@ -88,6 +95,13 @@ def read_vector(
         False (default): a layer without features, or whose features all lack a geometry,
         is refused. True (e.g. exclusion zones): it is logged and returned without
         features.
+    bbox : tuple of float, optional
+        (left, bottom, right, top) in the layer's CRS: only the features it touches are
+        read (through the file's spatial index where it has one).
+    columns : list of str, optional
+        The only attribute columns read (default: all).
+    fid_as_index : bool
+        Index the features by their feature id in the file (what GIS software shows).
 
     Raises
     ------
@@ -96,7 +110,7 @@ def read_vector(
         (unless ``allow_empty``).
     """
     _check_dataset(path, what, layer)
-    frame = _read_frame(path, what, layer)
+    frame = _read_frame(path, what, layer, bbox=bbox, columns=columns, fid_as_index=fid_as_index)
     shown = f"{path}" + (f" (layer {layer})" if layer else "")
     _check_georeferenced(frame, path, what, shown)
     missing = frame.geometry.isna() | frame.geometry.is_empty
@@ -133,10 +147,21 @@ def _check_dataset(path: Path, what: str, layer: str | None) -> None:
         raise InputError(msg)
 
 
-def _read_frame(path: Path, what: str, layer: str | None) -> gpd.GeoDataFrame:
+def _read_frame(
+    path: Path,
+    what: str,
+    layer: str | None,
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    columns: list[str] | None = None,
+    fid_as_index: bool = False,
+) -> gpd.GeoDataFrame:
     """The layer's features, a damaged or truncated file refused in one message."""
+    extra = {"fid_as_index": True} if fid_as_index else {}
     try:
-        return gpd.read_file(path, layer=layer, engine="pyogrio")
+        return gpd.read_file(
+            path, layer=layer, engine="pyogrio", bbox=bbox, columns=columns, **extra
+        )
     except (
         pyogrio.errors.DataSourceError,
         pyogrio.errors.DataLayerError,
@@ -172,3 +197,38 @@ def _check_georeferenced(frame: gpd.GeoDataFrame, path: Path, what: str, shown: 
                 "or wrong (GeoJSON without a 'crs' member is read as WGS 84). Declare the right CRS in the file."
             )
             raise InputError(msg)
+
+
+def layer_summary(
+    path: Path, what: str, layer: str | None = None
+) -> tuple[list[str], object, tuple[float, float, float, float]]:
+    """The attribute fields, CRS and extent of a vector layer, without reading its features.
+
+    Returns
+    -------
+    fields : list of str
+    crs : pyproj.CRS
+    bounds : tuple of float
+        (left, bottom, right, top) of the whole layer, in its CRS.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_vector` (missing file or layer, no CRS, damaged file).
+    """
+    from pyproj import CRS
+
+    _check_dataset(path, what, layer)
+    try:
+        info = pyogrio.read_info(path, layer=layer, force_total_bounds=True)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as err:
+        msg = f"{what}: cannot read {path} (damaged or truncated file?): {err}"
+        raise InputError(msg) from None
+    if not info.get("crs"):
+        msg = (
+            f"{what}: {path} has no coordinate reference system; "
+            "define it in the file (e.g. a .prj next to a Shapefile, or ogr2ogr -a_srs EPSG:3035)"
+        )
+        raise InputError(msg)
+    left, bottom, right, top = (float(v) for v in info["total_bounds"])
+    return [str(f) for f in info["fields"]], CRS(info["crs"]), (left, bottom, right, top)
