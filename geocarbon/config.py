@@ -16,7 +16,7 @@ import re
 import types
 import typing
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -874,7 +874,21 @@ def _csv_dialect(separator: str, encoding: str) -> None:
             raise ValueError(msg) from None
 
 
-class ChargingPointsConfig(_Strict):
+class _CsvDialect(_Strict):
+    """A CSV input's ``separator`` and ``encoding`` (each one character or an encoding
+    name, or ``auto``), checked; the subclass declares both fields."""
+
+    if TYPE_CHECKING:
+        separator: str
+        encoding: str
+
+    @model_validator(mode="after")
+    def _dialect(self) -> _CsvDialect:
+        _csv_dialect(self.separator, self.encoding)
+        return self
+
+
+class ChargingPointsConfig(_CsvDialect):
     """Charging points: IRVE statique v2 CSV (one row per point) or a station layout."""
 
     path: Path = Field(
@@ -892,13 +906,8 @@ class ChargingPointsConfig(_Strict):
     separator: str = Field(default="auto", description=_SEPARATOR_AUTO)
     encoding: str = Field(default="auto", description=_ENCODING)
 
-    @model_validator(mode="after")
-    def _dialect(self) -> ChargingPointsConfig:
-        _csv_dialect(self.separator, self.encoding)
-        return self
 
-
-class PostalCodesConfig(_Strict):
+class PostalCodesConfig(_CsvDialect):
     """La Poste's table of postal codes (base officielle des codes postaux)."""
 
     path: Path = Field(
@@ -910,13 +919,8 @@ class PostalCodesConfig(_Strict):
     separator: str = Field(default="auto", description=_SEPARATOR_AUTO)
     encoding: str = Field(default="auto", description=_ENCODING)
 
-    @model_validator(mode="after")
-    def _dialect(self) -> PostalCodesConfig:
-        _csv_dialect(self.separator, self.encoding)
-        return self
 
-
-class EvFleetConfig(_Strict):
+class EvFleetConfig(_CsvDialect):
     """Registered electric vehicles per commune (for the AFIR kW-per-vehicle indicator)."""
 
     path: Path = Field(description="CSV of registered electric vehicles, one row per commune.")
@@ -929,11 +933,6 @@ class EvFleetConfig(_Strict):
     )
     separator: str = Field(default="auto", description=_SEPARATOR_AUTO)
     encoding: str = Field(default="auto", description=_ENCODING)
-
-    @model_validator(mode="after")
-    def _dialect(self) -> EvFleetConfig:
-        _csv_dialect(self.separator, self.encoding)
-        return self
 
 
 #: File name endings read as each form of a population grid when ``form`` is ``auto``.
