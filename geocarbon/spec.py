@@ -316,22 +316,36 @@ class LayerSpec:
     columns: tuple[OutputColumn, ...]
 
 
-_CODE = "text"
+def declared_outputs(owner: str) -> tuple[LayerSpec, ...]:
+    """The output columns ``owner`` (``territory`` or a capability's name) declares in
+    ``geocarbon/specs/outputs.csv`` (columns capability, layer, geometry, column, unit,
+    description; one row per column, grouped by layer in file order).
+
+    Raises
+    ------
+    ValueError
+        A row without a unit or description, or a layer given two geometries (a packaging
+        error).
+    """
+    from geocarbon.io.text_tables import package_rows
+
+    layers: dict[str, tuple[str, list[OutputColumn]]] = {}
+    for row in package_rows("specs", "outputs.csv"):
+        if row["capability"] != owner:
+            continue
+        if not row["unit"] or not row["description"]:
+            msg = f"geocarbon/specs/outputs.csv: {row['column']} has no unit or no description"
+            raise ValueError(msg)
+        geometry, columns = layers.setdefault(row["layer"], (row["geometry"], []))
+        if geometry != row["geometry"]:
+            msg = f"geocarbon/specs/outputs.csv: layer {row['layer']} has two geometries"
+            raise ValueError(msg)
+        columns.append(OutputColumn(row["column"], row["unit"], row["description"]))
+    return tuple(LayerSpec(name, g, tuple(c)) for name, (g, c) in layers.items())
+
+
 #: The communes layer's own columns.
-TERRITORY_OUTPUTS: tuple[LayerSpec, ...] = (
-    LayerSpec(
-        "communes",
-        "polygon",
-        (
-            OutputColumn("commune_code", _CODE, "INSEE code of the commune."),
-            OutputColumn("commune_name", _CODE, "Name of the commune."),
-            OutputColumn("epci_code", _CODE, "SIREN code of its EPCI (empty if unknown)."),
-            OutputColumn("epci_name", _CODE, "Name of its EPCI."),
-            OutputColumn("population", "inhabitants", "Population of the commune."),
-            OutputColumn("area_ha", "ha", "True area of the commune (equal-area projection)."),
-        ),
-    ),
-)
+TERRITORY_OUTPUTS: tuple[LayerSpec, ...] = declared_outputs("territory")
 
 
 def output_layers() -> dict[str, tuple[str, list[tuple[str, OutputColumn]]]]:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from geocarbon.capabilities import Capability, column_totals
-from geocarbon.spec import InputSpec, LayerSpec, OutputColumn
+from geocarbon.spec import InputSpec, LayerSpec, declared_outputs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -15,107 +15,13 @@ if TYPE_CHECKING:
     from geocarbon.notices import Notice
     from geocarbon.state import Inputs, Progress, Results, StepAnnouncer, Timer
 
-_ZONE = OutputColumn(
-    "commune_code|epci_code", "text", "The commune (or the EPCI of an EPCI-level run)."
-)
-_STOCKS = (
-    OutputColumn("landcover_area_ha", "ha", "Area of valid land cover."),
-    OutputColumn("stock_tc", "tC", "Carbon stock, every pool."),
-    OutputColumn(
-        "stock_(soil|litter|live_biomass|dead_wood)_tc", "tC", "Carbon stock of one pool."
-    ),
-    OutputColumn("stock_tc_per_ha", "tC/ha", "Carbon stock per hectare of land cover."),
-    OutputColumn(
-        "flow_tco2e_per_yr", "tCO2e/yr", "Net flow; positive = sequestration, negative = emission."
-    ),
-    OutputColumn(
-        "flow_(forest|agricultural_soils|other_soils|wood_products)_tco2e_per_yr",
-        "tCO2e/yr",
-        "Net flow of one PCAET category (positive = sequestration).",
-    ),
-    OutputColumn(
-        "landcover_covered_share", "0–1", "Share of the zone covered by valid land cover."
-    ),
-    OutputColumn("carbon_complete", "yes/no", "Figures computed (coverage of at least 95 %)."),
-)
-
-
 class CarbonCapability(Capability):
     """Land use, carbon stocks per pool and flows per PCAET category, per commune or EPCI,
     from a land-cover raster or ADEME's area tables."""
 
     name: ClassVar[str] = "carbon"
-    outputs: ClassVar[tuple[LayerSpec, ...]] = (
-        LayerSpec(
-            "communes",
-            "polygon",
-            (
-                *_STOCKS,
-                OutputColumn(
-                    "landcover_before_covered_share",
-                    "0–1",
-                    "Share of the commune covered by the start-date land cover.",
-                ),
-                OutputColumn("covered_share", "0–1", "Same as landcover_covered_share."),
-            ),
-        ),
-        LayerSpec(
-            "epci",
-            "polygon or none",
-            (
-                OutputColumn("epci_code", "text", "SIREN code of the EPCI."),
-                OutputColumn("epci_name", "text", "Name of the EPCI."),
-                OutputColumn("communes_in_run", "count", "Communes of the EPCI in the run."),
-                OutputColumn("communes_in_epci", "count", "Communes of the EPCI."),
-                OutputColumn("epci_complete", "yes/no", "The run holds every commune of the EPCI."),
-                OutputColumn("inputs_found", "text", "What the tables gave for this EPCI."),
-                *_STOCKS,
-            ),
-        ),
-        LayerSpec(
-            "landuse_areas",
-            "none",
-            (
-                _ZONE,
-                OutputColumn("landuse_code", "code", "Land-cover code as in the source."),
-                OutputColumn("category", "text", "ALDO category."),
-                OutputColumn("area_ha", "ha", "Area of the code in the zone."),
-                OutputColumn("forest_type", "text", "Forest type (forest-type map)."),
-                OutputColumn("landcover_covered_share", "0–1", "The zone's land-cover coverage."),
-                OutputColumn("carbon_complete", "yes/no", "The zone's figures are computed."),
-            ),
-        ),
-        LayerSpec(
-            "carbon_stocks",
-            "none",
-            (
-                _ZONE,
-                OutputColumn("category", "text", "ALDO category."),
-                OutputColumn("pool", "text", "soil, litter, live_biomass, dead_wood."),
-                OutputColumn("area_ha", "ha", "Area of the category."),
-                OutputColumn("ref_stock_tc_per_ha", "tC/ha", "Reference stock of the pool."),
-                OutputColumn("stock_tc", "tC", "Stock of the pool in the category."),
-                OutputColumn("coefficient_source", "text", "Where the reference stock comes from."),
-            ),
-        ),
-        LayerSpec(
-            "carbon_flows",
-            "none",
-            (
-                _ZONE,
-                OutputColumn(
-                    "flow_kind", "text", "landuse_change, forest_growth, n2o, wood_products."
-                ),
-                OutputColumn("pool", "text", "Pool of the flow."),
-                OutputColumn("from_category", "text", "Category before the change."),
-                OutputColumn("to_category", "text", "Category after the change."),
-                OutputColumn("area_ha_per_yr", "ha/yr", "Area changed (or concerned) per year."),
-                OutputColumn("unit_tc_per_ha", "tC/ha", "Stock change per hectare (or per year)."),
-                OutputColumn("flow_tco2e_per_yr", "tCO2e/yr", "Flow; positive = sequestration."),
-                OutputColumn("pcaet_category", "text", "PCAET category of the flow."),
-            ),
-        ),
-    )
+    #: Its GeoPackage columns (``geocarbon/specs/outputs.csv``).
+    outputs: ClassVar[tuple[LayerSpec, ...]] = declared_outputs("carbon")
     inputs: ClassVar[tuple[InputSpec, ...]] = (
         InputSpec(
             "landcover.path",

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from geocarbon.capabilities import Capability
-from geocarbon.spec import InputSpec, LayerSpec, OutputColumn, declared_files
+from geocarbon.spec import InputSpec, LayerSpec, declared_files, declared_outputs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,95 +61,8 @@ class ChargingCapability(Capability):
             "Postal codes: La Poste's official postal code base (data.gouv.fr).",
         ),
     }
-    outputs: ClassVar[tuple[LayerSpec, ...]] = (
-        LayerSpec(
-            "communes",
-            "polygon",
-            (
-                OutputColumn(
-                    "ev_stations",
-                    "count",
-                    "Physical charging stations (by place, id_station_local and station id).",
-                ),
-                OutputColumn("ev_points", "count", "Charging points."),
-                OutputColumn(
-                    "ev_kw",
-                    "kW",
-                    "Installed power of the points of known power (0 without a point; empty "
-                    "when no point's power is known).",
-                ),
-                OutputColumn("ev_points_power_unknown", "count", "Points of unknown power."),
-                OutputColumn(
-                    r"ev_points_(\d+_\d+|over_\d+)kw", "count", "Points in a power class [kW]."
-                ),
-                OutputColumn("ev_points_per_100k_inhab", "points/100,000 inhabitants", "Density."),
-                OutputColumn("ev_points_per_100km2", "points/100 km²", "Density per area."),
-                OutputColumn(
-                    "population_covered_share", "0–1", "Share covered by the population grid."
-                ),
-                OutputColumn(
-                    "ev_population_grid", "inhabitants", "Population of the grid's cells."
-                ),
-                OutputColumn(
-                    r"ev_pop_share_within_\d+(\.\d+)?k?m(?:_fast)?",
-                    "0–1",
-                    "Share of the population within the distance of a (fast) point (distance "
-                    "in metres below 1 km, e.g. 500m; in km from 1 km, e.g. 5km).",
-                ),
-                OutputColumn("ev_mean_distance_m", "m", "Mean distance to the nearest point."),
-                OutputColumn(
-                    "ev_white_zone_population", "inhabitants", "Population in white zones."
-                ),
-                OutputColumn(
-                    "ev_population_unreachable", "inhabitants", "Population no road links."
-                ),
-                OutputColumn("ev_bev", "vehicles", "Battery electric vehicles."),
-                OutputColumn("ev_phev", "vehicles", "Plug-in hybrids."),
-                OutputColumn(
-                    "ev_afir_required_kw", "kW", "Public power AFIR requires for the fleet."
-                ),
-                OutputColumn("ev_kw_per_bev", "kW/vehicle", "Installed power per battery vehicle."),
-            ),
-        ),
-        LayerSpec(
-            "charging_points",
-            "point",
-            (
-                OutputColumn("point_id", "text", "id_pdc_itinerance."),
-                OutputColumn("station_id", "text", "id_station_itinerance."),
-                OutputColumn(
-                    "physical_station",
-                    "number",
-                    "Number of the point's physical station (same place, id_station_local and, "
-                    "unless the file's station ids are per point, id_station_itinerance).",
-                ),
-                OutputColumn("commune_code", "text", "Commune by location."),
-                OutputColumn("declared_commune_code", "text", "Commune the file declares."),
-                OutputColumn("power_kw", "kW", "Nominal power."),
-                OutputColumn(
-                    "qa_flags", "text", "Checks that failed or repairs made (;-separated)."
-                ),
-            ),
-        ),
-        LayerSpec(
-            "charging_access",
-            "point",
-            (
-                OutputColumn("population", "inhabitants", "Population of the cell."),
-                OutputColumn("cell_size_m", "m", "Side of the cell."),
-                OutputColumn("commune_code", "text", "Commune of the cell's centre."),
-                OutputColumn(
-                    "(fast_|unknown_power_)?distance_m",
-                    "m",
-                    "Distance to the nearest (fast) point.",
-                ),
-                OutputColumn("distance_kind", "text", "euclidean or network."),
-                OutputColumn(
-                    "white_zone", "yes/no", "Populated cell beyond the white-zone distance."
-                ),
-            ),
-        ),
-    )
+    #: Its GeoPackage columns (``geocarbon/specs/outputs.csv``).
+    outputs: ClassVar[tuple[LayerSpec, ...]] = declared_outputs("charging")
     inputs: ClassVar[tuple[InputSpec, ...]] = (
         InputSpec(
             "charging.points.path",

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from geocarbon.capabilities import Capability, column_totals
-from geocarbon.spec import InputSpec, LayerSpec, OutputColumn, declared_files
+from geocarbon.spec import InputSpec, LayerSpec, declared_files, declared_outputs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,52 +46,8 @@ class PvCapability(Capability):
             "European Commission).",
         ),
     }
-    outputs: ClassVar[tuple[LayerSpec, ...]] = (
-        LayerSpec(
-            "communes",
-            "polygon",
-            (
-                OutputColumn(
-                    "pv_covered_share", "0–1", "Share of the commune the buildings cover."
-                ),
-                OutputColumn("pv_complete", "yes/no", "The buildings cover at least 95 %."),
-                OutputColumn("pv_buildings", "count", "Buildings that can carry panels."),
-                OutputColumn("pv_usable_m2", "m²", "Usable roof area."),
-                OutputColumn("pv_kwp", "kWp", "Potential peak power."),
-                OutputColumn("pv_mwp", "MWp", "Potential peak power."),
-                OutputColumn("pv_mwh_per_yr", "MWh/yr", "Potential annual energy."),
-                OutputColumn(
-                    "pv_kwp_per_inhab", "kWp/inhabitant", "Potential power per inhabitant."
-                ),
-                OutputColumn("pv_existing_kwp", "kWp", "Power of the existing installations."),
-            ),
-        ),
-        LayerSpec(
-            "pv_buildings",
-            "polygon",
-            (
-                OutputColumn("building_id", "text", "Identifier in the buildings file."),
-                OutputColumn("commune_code", "text", "Commune of the building (empty outside)."),
-                OutputColumn("footprint_m2", "m²", "Footprint area."),
-                OutputColumn("roof_type", "text", "flat, pitched or unknown."),
-                OutputColumn("usable_m2", "m²", "Usable roof area."),
-                OutputColumn("kwp", "kWp", "Peak power of the panels."),
-                OutputColumn("kwh_per_yr", "kWh/yr", "Annual energy."),
-                OutputColumn("kwh_per_kwp", "kWh/kWp/yr", "Specific yield."),
-                OutputColumn("excluded_reason", "text", "Why no panel (empty when kept)."),
-                OutputColumn("height_m", "m", "Height of the building."),
-                OutputColumn("roof_range_m", "m", "Roof altitude range (max − min)."),
-                OutputColumn("usage", "text", "Usage in the buildings file."),
-                OutputColumn("public", "yes/no", "A public building."),
-                OutputColumn("large_roof", "yes/no", "Usable area above the large-roof threshold."),
-                OutputColumn(
-                    "ghi_kwh_per_m2_yr", "kWh/m²/yr", "Irradiation at the building (raster)."
-                ),
-                OutputColumn("existing_installation", "yes/no", "Already equipped."),
-                OutputColumn("existing_kwp", "kWp", "Power of its existing installation."),
-            ),
-        ),
-    )
+    #: Its GeoPackage columns (``geocarbon/specs/outputs.csv``).
+    outputs: ClassVar[tuple[LayerSpec, ...]] = declared_outputs("pv")
     inputs: ClassVar[tuple[InputSpec, ...]] = (
         InputSpec(
             "pv.buildings.path",

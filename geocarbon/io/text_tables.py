@@ -1,7 +1,8 @@
-"""The (French, English) text tables shipped with geocarbon (``geocarbon/texts/*.csv``).
+"""The tables shipped with geocarbon as CSV files: the (French, English) texts
+(``geocarbon/texts/*.csv``) and the declared output columns (``geocarbon/specs/outputs.csv``).
 
-Each table has the columns ``group`` (a section heading for translators, not used by the
-code), ``id``, ``fr`` and ``en``; translators edit the CSV files, the code reads them here.
+Each text table has the columns ``group`` (a section heading for translators, not used by
+the code), ``id``, ``fr`` and ``en``; translators edit the CSV files, the code reads them here.
 """
 
 from __future__ import annotations
@@ -10,6 +11,14 @@ import csv
 import io
 from functools import cache
 from importlib import resources
+
+
+@cache
+def package_rows(*parts: str) -> tuple[dict[str, str], ...]:
+    """The rows of the CSV file ``geocarbon/<parts...>`` shipped with the package, as dicts
+    (column → text), in file order."""
+    raw = resources.files("geocarbon").joinpath(*parts).read_text("utf-8")
+    return tuple(csv.DictReader(io.StringIO(raw)))
 
 
 @cache
