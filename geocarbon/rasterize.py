@@ -21,6 +21,8 @@ import numpy as np
 import shapely
 from affine import Affine
 
+from geocarbon import kernels
+
 
 @dataclass(frozen=True)
 class EdgeTable:
@@ -219,3 +221,32 @@ def burn_block(
     zone, row, cs, ce = block_runs(edges, row_off, col_off, rows, cols)
     zones, local = np.unique(zone, return_inverse=True)
     return burn_runs(local + 1, row, cs, ce, rows, cols), zones
+
+
+def burn_zones(
+    edges: EdgeTable, row_off: int, col_off: int, rows: int, cols: int, engine: str = "numpy"
+) -> np.ndarray:
+    """Zone + 1 of each pixel of a block (0: no zone), with the chosen engine.
+
+    Parameters
+    ----------
+    edges : EdgeTable
+        Polygon edges in pixel coordinates.
+    row_off, col_off : int
+        Position of the block in the grid [pixels].
+    rows, cols : int
+        Size of the block [pixels].
+    engine : {"numpy", "numba"}
+        ``"numba"``: the compiled kernel (:func:`geocarbon.kernels.burn_edges`), which gives
+        the very pixels of the NumPy path (:func:`burn_block`).
+
+    Returns
+    -------
+    ndarray of int32, shape (rows, cols)
+        Global zone index + 1 of each pixel.
+    """
+    if engine == "numba":
+        return kernels.burn_edges(edges, row_off, col_off, rows, cols)
+    local, zones = burn_block(edges, row_off, col_off, rows, cols)
+    to_global = np.concatenate([[0], zones + 1]).astype(np.int32)
+    return to_global[local]

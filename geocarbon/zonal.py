@@ -18,10 +18,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geocarbon import kernels
 from geocarbon.errors import InputError
 from geocarbon.geo import PixelAreaModel
 from geocarbon.notices import Notice
-from geocarbon.rasterize import EdgeTable, burn_block, edge_table
+from geocarbon.rasterize import EdgeTable, burn_block, burn_zones, edge_table
 from geocarbon.values import RasterBlock
 
 logger = logging.getLogger(__name__)
@@ -203,6 +204,7 @@ def zonal_crosstab(
     n_blocks: int | None = None,
     progress: ProgressCallback | None = None,
     labels: Mapping[str, str] | None = None,
+    engine: str | None = None,
 ) -> ZonalResult:
     """Cross-tabulate zones with categorical raster layers, in one pass over blocks.
 
@@ -226,6 +228,8 @@ def zonal_crosstab(
         ``progress(done, total)`` after each block.
     labels : mapping of str to str, optional
         What each layer is, for messages (e.g. ``{"landcover": "land cover lc.tif"}``).
+    engine : {"auto", "numba", "numpy"}, optional
+        Compiled or plain-NumPy kernels, bit-identical (:func:`geocarbon.kernels.resolve_engine`).
 
     Returns
     -------
@@ -238,11 +242,12 @@ def zonal_crosstab(
         When a float categorical layer holds non-integer, infinite or out-of-range values.
     """
     layer_names = [main, *secondary]
+    layers, use = (layer_names, continuous, extra_nodata), kernels.resolve_engine(engine)
     edges = edge_table(np.asarray(zones.geometry.values), pixel_areas.transform)
     totals = _ZoneTotals.zeros(len(zones), continuous)
     for done, block in enumerate(blocks, start=1):
         _check_categorical(block, layer_names, labels or {})
-        _accumulate_block(block, edges, pixel_areas, layer_names, continuous, extra_nodata, totals)
+        _accumulate_block(block, edges, pixel_areas, layers, totals, use)
         if progress:
             progress(done, n_blocks or done)
     return totals.result(layer_names)
@@ -316,39 +321,32 @@ def _accumulate_block(
     block: RasterBlock,
     edges: EdgeTable,
     pixel_areas: PixelAreaModel,
-    layer_names: list[str],
-    continuous: Sequence[str],
-    extra_nodata: Sequence[float],
+    layers: tuple[list[str], Sequence[str], Sequence[float]],
     totals: _ZoneTotals,
+    engine: str,
 ) -> None:
-    """Add one block's areas [m²] to the accumulators."""
-    rows, cols = block.shape
-    local, zone_of_local = burn_block(edges, block.row_off, block.col_off, rows, cols)
-    # global zone index + 1 of each local id (local 0 = outside every zone -> 0)
-    to_global = np.concatenate([[0], zone_of_local + 1]).astype(np.int64)
-    m = len(zone_of_local) + 1
+    """Add one block's areas [m²] to the accumulators.
+
+    ``layers`` is (categorical layers, main first; continuous layers; extra nodata codes of
+    the main layer); ``engine`` is ``"numba"`` or ``"numpy"`` (same results, bit for bit).
+    """
+    layer_names, continuous, extra_nodata = layers
     weights, unit_m2 = _pixel_weights(pixel_areas, block)
-    flat_local = local.ravel()
-    for name in continuous:
-        cvals = block.arrays[name]
-        cok = valid_mask(cvals, block.nodata.get(name)).ravel()
-        part = np.bincount(flat_local[cok], weights=cvals.ravel()[cok].astype(float), minlength=m)
-        np.add.at(totals.sums[name], to_global, part)
     indices = [_layer_index(block.arrays[name]) for name in layer_names]
-    nz, values, counts_nz = _combination_areas(flat_local, m, indices, weights)
+    if engine == "numba":
+        gzone, decoded, values, counts_nz = _block_compiled(
+            block, edges, indices, continuous, weights, totals
+        )
+    else:
+        gzone, decoded, values, counts_nz = _block_numpy(
+            block, edges, indices, continuous, weights, totals
+        )
     values *= unit_m2
-    decoded = []
-    rem = nz
-    for ix in reversed(indices):
-        decoded.append(rem % ix.span)
-        rem = rem // ix.span
-    decoded.reverse()
-    gzone = to_global[rem]
     np.add.at(totals.zone_area_m2, gzone, values)
     np.add.at(totals.pixel_count, gzone, counts_nz)
     main_ix = indices[0]
     main_codes = main_ix.codes[decoded[0]]
-    ok = np.ones(len(nz), dtype=bool)
+    ok = np.ones(len(gzone), dtype=bool)
     if main_ix.nan_slot is not None:
         ok &= decoded[0] != main_ix.nan_slot
     nodata = block.nodata.get(layer_names[0])
@@ -360,6 +358,87 @@ def _accumulate_block(
         columns[name] = _secondary_codes(ix, dec, block.nodata.get(name))[ok]
     columns["area_m2"] = values[ok]
     totals.parts.append(pd.DataFrame(columns))
+
+
+_BlockSums = tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray]
+"""Zone + 1 of each (zone, class combination) present in a block, in increasing order; the
+dense index of each categorical layer in it; its summed weights; its pixel count."""
+
+
+def _decode(combo: np.ndarray, indices: list[_LayerIndex]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Dense index of each layer in combined keys ``((k * span0 + index0) * span1 + ...)``,
+    and what is left of the keys (``k``)."""
+    decoded = []
+    rem = combo
+    for ix in reversed(indices):
+        decoded.append(rem % ix.span)
+        rem = rem // ix.span
+    decoded.reverse()
+    return decoded, rem
+
+
+def _block_numpy(
+    block: RasterBlock,
+    edges: EdgeTable,
+    indices: list[_LayerIndex],
+    continuous: Sequence[str],
+    weights: np.ndarray | None,
+    totals: _ZoneTotals,
+) -> _BlockSums:
+    """One block with the plain-NumPy path (the reference of the compiled one): burn, add
+    the continuous layers' sums to ``totals``, sum the weights per (zone, combination)."""
+    rows, cols = block.shape
+    local, zone_of_local = burn_block(edges, block.row_off, block.col_off, rows, cols)
+    # global zone index + 1 of each local id (local 0 = outside every zone -> 0)
+    to_global = np.concatenate([[0], zone_of_local + 1]).astype(np.int64)
+    m = len(zone_of_local) + 1
+    flat_local = local.ravel()
+    for name in continuous:
+        cvals = block.arrays[name]
+        cok = valid_mask(cvals, block.nodata.get(name)).ravel()
+        part = np.bincount(flat_local[cok], weights=cvals.ravel()[cok].astype(float), minlength=m)
+        np.add.at(totals.sums[name], to_global, part)
+    nz, values, counts_nz = _combination_areas(flat_local, m, indices, weights)
+    decoded, rem = _decode(nz, indices)
+    return to_global[rem], decoded, values, counts_nz
+
+
+def _block_compiled(
+    block: RasterBlock,
+    edges: EdgeTable,
+    indices: list[_LayerIndex],
+    continuous: Sequence[str],
+    weights: np.ndarray | None,
+    totals: _ZoneTotals,
+) -> _BlockSums:
+    """One block with the compiled kernels (:mod:`geocarbon.kernels`): the same figures as
+    :func:`_block_numpy`, bit for bit (every sum adds the pixels in the same order)."""
+    rows, cols = block.shape
+    n_zones = len(totals.zone_area_m2) - 1
+    zone_plus1 = burn_zones(edges, block.row_off, block.col_off, rows, cols, "numba").ravel()
+    for name in continuous:
+        cvals = block.arrays[name]
+        cok = valid_mask(cvals, block.nodata.get(name)).ravel()
+        totals.sums[name] += kernels.zone_sums(zone_plus1, cvals.ravel(), cok, n_zones)
+    spans = [ix.span for ix in indices]
+    n_cls = int(np.prod(spans))
+    cls = np.subtract(indices[0].idx.ravel(), indices[0].offset, dtype=np.int64)
+    for ix in indices[1:]:
+        cls *= ix.span
+        cls += ix.idx.ravel()
+        if ix.offset:
+            cls -= ix.offset
+    found = kernels.combination_sums(zone_plus1, n_zones, cls, n_cls, weights, _DENSE_LIMIT)
+    if found is None:
+        # very many classes: sort-based grouping, as the NumPy path
+        key = np.multiply(zone_plus1, n_cls, dtype=np.int64)
+        key += cls
+        nz, values, counts_nz = _sorted_sums(key, weights)
+        slot, combo = np.divmod(nz, n_cls)
+    else:
+        slot, combo, values, counts_nz = found
+    decoded, _ = _decode(combo, indices)
+    return slot, decoded, values, counts_nz
 
 
 def _pixel_weights(
@@ -418,6 +497,14 @@ def _combination_areas(
             return nz, values, np.bincount(key, minlength=total)[nz]
         return nz, values, values.astype(np.int64)
     # very many classes: sort-based grouping
+    return _sorted_sums(key, weights)
+
+
+def _sorted_sums(
+    key: np.ndarray, weights: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keys present (sorted), their summed weights (pixel count when ``weights`` is None)
+    and their pixel counts, grouping by sorting."""
     nz, inverse = np.unique(key, return_inverse=True)
     values = np.bincount(inverse.ravel(), weights=weights).astype(float)
     return nz, values, np.bincount(inverse.ravel())

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geocarbon import kernels
 from geocarbon.carbon.area_table import area_table_long, zone_mean
 from geocarbon.carbon.categories import (
     ALDO_NAMES,
@@ -98,7 +99,7 @@ from geocarbon.maps import (
     map_title,
 )
 from geocarbon.notices import Notice
-from geocarbon.rasterize import EdgeTable, burn_block, edge_table
+from geocarbon.rasterize import EdgeTable, burn_zones, edge_table
 from geocarbon.spec import check_columns, find_input
 from geocarbon.state import Inputs, Progress, Results, Timer
 from geocarbon.territory import COVERAGE_MIN, departement_of, level_rows, tidy_coverage
@@ -610,7 +611,9 @@ def compute_flows(
     forest_areas = stocks[stocks["category"].isin(FOREST_CATEGORIES)].drop_duplicates(
         ["commune_code", "category"]
     )[["commune_code", "category", "area_ha"]]
-    luc, growth, shares = flow_coefficients(cfg, coefficients, coefficients.codes, carbon_inputs(inputs))
+    luc, growth, shares = flow_coefficients(
+        cfg, coefficients, coefficients.codes, carbon_inputs(inputs)
+    )
     if land.level == "epci":
         growth = ForestGrowthCoefficients(zone_mean(growth.table, zone_of, ["category"]))
         shares = zone_mean(shares, zone_of, []) if shares is not None else None
@@ -1977,8 +1980,8 @@ def block_densities(
         ``end``, ``start`` and ``change`` (end − start) [tC/ha], NaN outside the data.
     """
     rows, cols = block.shape
-    local, zone_of_local = burn_block(edges, block.row_off, block.col_off, rows, cols)
-    zone = np.concatenate([[-1], zone_of_local])[local]
+    engine = kernels.resolve_engine()
+    zone = burn_zones(edges, block.row_off, block.col_off, rows, cols, engine) - 1
     forest = block.arrays.get("forest")
     density = {}
     for key, layer in (("end", "landcover"), ("start", "before")):
