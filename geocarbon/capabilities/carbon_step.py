@@ -69,7 +69,7 @@ from geocarbon.communes import fill_from_neighbours, has_boundaries
 from geocarbon.config import AreaTableConfig, FlowsConfig, PipelineConfig
 from geocarbon.deliverables import SequestrationFigures, calculator_spreadsheet
 from geocarbon.errors import InputError
-from geocarbon.geo import M2_PER_HA, PixelAreaModel, area_ha
+from geocarbon.geo import M2_PER_HA, PixelAreaModel, area_ha, in_crs
 from geocarbon.io.coefficients import (
     ALDO_FILES,
     ALDO_FLOW_FILES,
@@ -321,7 +321,7 @@ def check_overlap(
         Fraction (0–1) of each commune's area inside the raster extent.
     """
     extent = gpd.GeoSeries([shapely.box(*raster.bounds)], crs=raster.crs)
-    in_raster = communes.to_crs(raster.crs)
+    in_raster = in_crs(communes, raster.crs)
     inside = gpd.GeoDataFrame(
         geometry=in_raster.geometry.intersection(extent.iloc[0]), crs=raster.crs
     )
@@ -900,7 +900,7 @@ def landcover_crosstab(
     read = carbon_inputs(inputs)
     landcover = read.landcover
     assert landcover is not None
-    zones = inputs.communes.to_crs(landcover.crs)
+    zones = in_crs(inputs.communes, landcover.crs)
     block_pixels = cfg.processing.block_pixels
     aligned = [("forest", read.forest_map)] if read.forest_map is not None else []
     if read.landcover_before is not None:
@@ -1922,7 +1922,7 @@ def write_pixel_maps(
         forest_codes=forest_codes,
         forest_mode=cfg.forest_map.mode if cfg.forest_map else "composition",
     )
-    zones = inputs.communes.to_crs(landcover.crs)
+    zones = in_crs(inputs.communes, landcover.crs)
     edges = edge_table(np.asarray(zones.geometry.values), landcover.transform)
     aligned = [("before", read.landcover_before)]
     if read.forest_map is not None:
