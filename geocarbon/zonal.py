@@ -22,7 +22,7 @@ from geocarbon import kernels
 from geocarbon.errors import InputError
 from geocarbon.geo import PixelAreaModel
 from geocarbon.notices import Notice
-from geocarbon.rasterize import EdgeTable, burn_block, burn_zones, edge_table
+from geocarbon.rasterize import BandEdges, EdgeTable, burn_block, burn_zones
 from geocarbon.values import RasterBlock
 
 logger = logging.getLogger(__name__)
@@ -243,7 +243,7 @@ def zonal_crosstab(
     """
     layer_names = [main, *secondary]
     layers, use = (layer_names, continuous, extra_nodata), kernels.resolve_engine(engine)
-    edges = edge_table(np.asarray(zones.geometry.values), pixel_areas.transform)
+    edges = BandEdges(np.asarray(zones.geometry.values), pixel_areas.transform)
     totals = _ZoneTotals.zeros(len(zones), continuous)
     for done, block in enumerate(blocks, start=1):
         _check_categorical(block, layer_names, labels or {})
@@ -319,7 +319,7 @@ def _check_categorical(
 
 def _accumulate_block(
     block: RasterBlock,
-    edges: EdgeTable,
+    edges: BandEdges,
     pixel_areas: PixelAreaModel,
     layers: tuple[list[str], Sequence[str], Sequence[float]],
     totals: _ZoneTotals,
@@ -328,18 +328,20 @@ def _accumulate_block(
     """Add one block's areas [m²] to the accumulators.
 
     ``layers`` is (categorical layers, main first; continuous layers; extra nodata codes of
-    the main layer); ``engine`` is ``"numba"`` or ``"numpy"`` (same results, bit for bit).
+    the main layer); ``engine`` is ``"numba"`` or ``"numpy"`` (same results, bit for bit);
+    ``edges`` gives the edges of the block's rows.
     """
     layer_names, continuous, extra_nodata = layers
+    table = edges.rows(block.row_off, block.shape[0])
     weights, unit_m2 = _pixel_weights(pixel_areas, block)
     indices = [_layer_index(block.arrays[name]) for name in layer_names]
     if engine == "numba":
         gzone, decoded, values, counts_nz = _block_compiled(
-            block, edges, indices, continuous, weights, totals
+            block, table, indices, continuous, weights, totals
         )
     else:
         gzone, decoded, values, counts_nz = _block_numpy(
-            block, edges, indices, continuous, weights, totals
+            block, table, indices, continuous, weights, totals
         )
     values *= unit_m2
     np.add.at(totals.zone_area_m2, gzone, values)

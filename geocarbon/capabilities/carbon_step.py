@@ -99,7 +99,7 @@ from geocarbon.maps import (
     map_title,
 )
 from geocarbon.notices import Notice
-from geocarbon.rasterize import EdgeTable, burn_zones, edge_table
+from geocarbon.rasterize import BandEdges, EdgeTable, burn_zones
 from geocarbon.spec import check_columns, find_input
 from geocarbon.state import Inputs, Progress, Results, Timer
 from geocarbon.territory import COVERAGE_MIN, departement_of, level_rows, tidy_coverage
@@ -1923,7 +1923,7 @@ def write_pixel_maps(
         forest_mode=cfg.forest_map.mode if cfg.forest_map else "composition",
     )
     zones = in_crs(inputs.communes, landcover.crs)
-    edges = edge_table(np.asarray(zones.geometry.values), landcover.transform)
+    edges = BandEdges(np.asarray(zones.geometry.values), landcover.transform)
     aligned = [("before", read.landcover_before)]
     if read.forest_map is not None:
         aligned.append(("forest", read.forest_map))
@@ -1946,7 +1946,8 @@ def write_pixel_maps(
         bands=raster_bands(cfg.report.language, start, end),
     ) as writer:
         for block in iter_blocks(landcover, aligned, block_pixels=cfg.processing.block_pixels):
-            density = block_densities(block, edges, lookup, nodata)
+            rows = edges.rows(block.row_off, block.shape[0])
+            density = block_densities(block, rows, lookup, nodata)
             for key, array in density.items():
                 writer.write(key, array, block.row_off, block.col_off)
             if not too_many:
@@ -1968,7 +1969,8 @@ def block_densities(
         Land cover at the end (``landcover``) and start (``before``) dates, and the forest
         map (``forest``) if any.
     edges : EdgeTable
-        Commune edges on the land-cover grid (:func:`edge_table`).
+        Commune edges crossing the block's rows on the land-cover grid
+        (:class:`geocarbon.rasterize.BandEdges`).
     lookup : DensityLookup
         Density of each commune and class (:func:`density_lookup`).
     nodata : list of float
