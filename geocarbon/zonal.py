@@ -229,7 +229,7 @@ def zonal_crosstab(
     labels : mapping of str to str, optional
         What each layer is, for messages (e.g. ``{"landcover": "land cover lc.tif"}``).
     engine : {"auto", "numba", "numpy"}, optional
-        Compiled or plain-NumPy kernels, bit-identical (:func:`geocarbon.kernels.resolve_engine`).
+        Compiled or NumPy kernels, bit-identical (:func:`geocarbon.kernels.resolve_engine`).
 
     Returns
     -------
@@ -242,15 +242,23 @@ def zonal_crosstab(
         When a float categorical layer holds non-integer, infinite or out-of-range values.
     """
     layer_names = [main, *secondary]
-    layers, use = (layer_names, continuous, extra_nodata), kernels.resolve_engine(engine)
+    layers, use = (layer_names, continuous, extra_nodata), ""
     edges = BandEdges(np.asarray(zones.geometry.values), pixel_areas.transform)
     totals = _ZoneTotals.zeros(len(zones), continuous)
     for done, block in enumerate(blocks, start=1):
+        use = use or _engine(engine, block, n_blocks)
         _check_categorical(block, layer_names, labels or {})
         _accumulate_block(block, edges, pixel_areas, layers, totals, use)
         if progress:
             progress(done, n_blocks or done)
     return totals.result(layer_names)
+
+
+def _engine(engine: str | None, block: RasterBlock, n_blocks: int | None) -> str:
+    """The kernels for a grid of ``n_blocks`` blocks like ``block`` (its size unknown without
+    ``n_blocks``): see :func:`geocarbon.kernels.resolve_engine`."""
+    pixels = int(np.prod(block.shape)) * n_blocks if n_blocks else None
+    return kernels.resolve_engine(engine, pixels)
 
 
 @dataclass
@@ -344,8 +352,9 @@ def _accumulate_block(
             block, table, indices, continuous, weights, totals
         )
     values *= unit_m2
-    np.add.at(totals.zone_area_m2, gzone, values)
-    np.add.at(totals.pixel_count, gzone, counts_nz)
+    add_at = kernels.add_at if engine == "numba" else np.add.at
+    add_at(totals.zone_area_m2, gzone, values)
+    add_at(totals.pixel_count, gzone, counts_nz)
     main_ix = indices[0]
     main_codes = main_ix.codes[decoded[0]]
     ok = np.ones(len(gzone), dtype=bool)
@@ -354,7 +363,7 @@ def _accumulate_block(
     nodata = block.nodata.get(layer_names[0])
     for code in [*([] if nodata is None or np.isnan(nodata) else [nodata]), *extra_nodata]:
         ok &= main_codes != code
-    np.add.at(totals.valid_area_m2, gzone[ok], values[ok])
+    add_at(totals.valid_area_m2, gzone[ok], values[ok])
     columns: dict[str, np.ndarray] = {"zone": gzone[ok] - 1, layer_names[0]: main_codes[ok]}
     for name, ix, dec in zip(layer_names[1:], indices[1:], decoded[1:], strict=True):
         columns[name] = _secondary_codes(ix, dec, block.nodata.get(name))[ok]

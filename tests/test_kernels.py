@@ -182,7 +182,11 @@ def test_engine_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="GEOCARBON_ENGINE"):
         kernels.resolve_engine()
     monkeypatch.delenv(kernels.ENGINE_ENV)
-    monkeypatch.setattr(kernels, "numba", None)  # as if numba were not installed
+    # a small grid: loading numba would cost more than it saves
+    assert kernels.resolve_engine(pixels=kernels.NUMBA_MIN_PIXELS - 1) == "numpy"
+    assert kernels.resolve_engine(pixels=kernels.NUMBA_MIN_PIXELS) == "numba"
+    assert kernels.resolve_engine("numba", pixels=100) == "numba"
+    monkeypatch.setattr(kernels, "numba_available", lambda: False)  # numba not installed
     assert kernels.resolve_engine() == "numpy"
     with pytest.raises(ValueError, match="not installed"):
         kernels.resolve_engine("numba")

@@ -1924,6 +1924,7 @@ def write_pixel_maps(
     )
     zones = in_crs(inputs.communes, landcover.crs)
     edges = BandEdges(np.asarray(zones.geometry.values), landcover.transform)
+    engine = kernels.resolve_engine(pixels=landcover.width * landcover.height)
     aligned = [("before", read.landcover_before)]
     if read.forest_map is not None:
         aligned.append(("forest", read.forest_map))
@@ -1947,7 +1948,7 @@ def write_pixel_maps(
     ) as writer:
         for block in iter_blocks(landcover, aligned, block_pixels=cfg.processing.block_pixels):
             rows = edges.rows(block.row_off, block.shape[0])
-            density = block_densities(block, rows, lookup, nodata)
+            density = block_densities(block, rows, lookup, nodata, engine)
             for key, array in density.items():
                 writer.write(key, array, block.row_off, block.col_off)
             if not too_many:
@@ -1959,7 +1960,11 @@ def write_pixel_maps(
 
 
 def block_densities(
-    block: RasterBlock, edges: EdgeTable, lookup: DensityLookup, nodata: list[float]
+    block: RasterBlock,
+    edges: EdgeTable,
+    lookup: DensityLookup,
+    nodata: list[float],
+    engine: str = "numpy",
 ) -> dict[str, np.ndarray]:
     """Stock density [tC/ha] of one block of the land-cover grid at both dates, and its change.
 
@@ -1975,6 +1980,8 @@ def block_densities(
         Density of each commune and class (:func:`density_lookup`).
     nodata : list of float
         Land-cover codes read as no data.
+    engine : {"numpy", "numba"}
+        Burns the communes with the NumPy or the compiled kernel (the same pixels).
 
     Returns
     -------
@@ -1982,7 +1989,6 @@ def block_densities(
         ``end``, ``start`` and ``change`` (end − start) [tC/ha], NaN outside the data.
     """
     rows, cols = block.shape
-    engine = kernels.resolve_engine()
     zone = burn_zones(edges, block.row_off, block.col_off, rows, cols, engine) - 1
     forest = block.arrays.get("forest")
     density = {}
