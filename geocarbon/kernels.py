@@ -50,6 +50,8 @@ _KERNELS = (
     "_dense_sums",
     "_zone_sums",
     "_add_at",
+    "_encode_runs",
+    "_decode_runs",
 )
 _compiled = False
 
@@ -381,3 +383,60 @@ def zone_sums(
     _compile()
     sums: np.ndarray = _zone_sums(zone_plus1, values, ok, n_zones + 1)
     return sums
+
+
+@_njit
+def _encode_runs(zone_plus1: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of equal values along each row: first run of each row (rows + 1 offsets), first
+    column and value of each run."""
+    rows, cols = zone_plus1.shape
+    n = 0
+    for r in range(rows):
+        for c in range(cols):
+            if c == 0 or zone_plus1[r, c] != zone_plus1[r, c - 1]:
+                n += 1
+    row_starts = np.empty(rows + 1, dtype=np.int64)
+    run_col = np.empty(n, dtype=np.int32)
+    run_val = np.empty(n, dtype=np.int32)
+    k = 0
+    for r in range(rows):
+        row_starts[r] = k
+        for c in range(cols):
+            if c == 0 or zone_plus1[r, c] != zone_plus1[r, c - 1]:
+                run_col[k] = c
+                run_val[k] = zone_plus1[r, c]
+                k += 1
+    row_starts[rows] = k
+    return row_starts, run_col, run_val
+
+
+@_njit
+def _decode_runs(
+    row_starts: np.ndarray, run_col: np.ndarray, run_val: np.ndarray, out: np.ndarray
+) -> None:
+    cols = out.shape[1]
+    for r in range(out.shape[0]):
+        end = row_starts[r + 1]
+        for k in range(row_starts[r], end):
+            stop = run_col[k + 1] if k + 1 < end else cols
+            out[r, run_col[k] : stop] = run_val[k]
+
+
+BlockRuns = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""A burnt block as runs along its rows (:func:`encode_runs`)."""
+
+
+def encode_runs(zone_plus1: np.ndarray) -> BlockRuns:
+    """A burnt block (zone + 1 per pixel, 2-D int32) as runs of equal values along its rows,
+    compiled: its memory follows the zone boundaries, not the pixels."""
+    _compile()
+    runs: BlockRuns = _encode_runs(np.ascontiguousarray(zone_plus1, dtype=np.int32))
+    return runs
+
+
+def decode_runs(runs: BlockRuns, rows: int, cols: int) -> np.ndarray:
+    """The burnt block (int32, shape (rows, cols)) back from :func:`encode_runs`, exactly."""
+    _compile()
+    out = np.empty((rows, cols), dtype=np.int32)
+    _decode_runs(runs[0], runs[1], runs[2], out)
+    return out

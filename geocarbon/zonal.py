@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from affine import Affine
 
 from geocarbon import kernels
 from geocarbon.errors import InputError
@@ -192,6 +193,68 @@ def _compact(ix: _LayerIndex) -> _LayerIndex:
     return _LayerIndex(lut[dense], 0, ix.codes[present], new_nan)
 
 
+class ZoneCache:
+    """Rasterised zones kept between calls (compiled engine): per (zones, grid), each block
+    burnt once and kept as runs along its rows, so that later passes over the same grid
+    (the pixel maps after the cross-tab, scenarios, Monte-Carlo draws) read the zones
+    instead of burning them again. The runs follow the zone boundaries, not the pixels
+    (~8 bytes per run; about one run per zone crossing each row).
+
+    Zones are recognised by the identity of their geometry objects (shapely geometries
+    are immutable, and an entry holds them, so no identity is reused while it lives) and
+    the grid by its transform and block windows. At most ``max_entries`` (zones, grid)
+    are kept, the least recently used dropped first.
+    """
+
+    def __init__(self, max_entries: int = 2) -> None:
+        self.max_entries = max_entries
+        self._entries: list[tuple[np.ndarray, np.ndarray, tuple[float, ...], dict]] = []
+
+    def blocks(self, geometries: np.ndarray, transform: Affine) -> dict:
+        """The burnt blocks of these zones on this grid, by window ``(row_off, col_off,
+        rows, cols)`` (an empty mapping, kept, the first time)."""
+        ids = np.fromiter((id(g) for g in geometries), dtype=np.int64, count=len(geometries))
+        grid = tuple(transform)[:6]
+        for i, (_, known, t, blocks) in enumerate(self._entries):
+            if t == grid and np.array_equal(known, ids):
+                self._entries.append(self._entries.pop(i))
+                return blocks
+        self._entries.append((geometries, ids, grid, {}))
+        del self._entries[: -self.max_entries]
+        return self._entries[-1][3]
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self._entries.clear()
+
+
+#: The cache :func:`zonal_crosstab` uses unless told otherwise.
+ZONE_CACHE = ZoneCache()
+
+
+class _Zones:
+    """The zones of a cross-tab: their edges band by band, and the burnt blocks kept in a
+    :class:`ZoneCache` (compiled engine)."""
+
+    def __init__(self, geometries: np.ndarray, transform: Affine, cache: ZoneCache | None):
+        self.edges = BandEdges(geometries, transform)
+        self.cache = cache
+        self._blocks: dict | None = None
+
+    def burnt(self, block: RasterBlock) -> np.ndarray:
+        """Zone + 1 of each pixel of the block (compiled kernels; from the cache if there)."""
+        rows, cols = block.shape
+        window = (block.row_off, block.col_off, rows, cols)
+        if self._blocks is None and self.cache is not None:
+            self._blocks = self.cache.blocks(self.edges.geometries, self.edges.transform)
+        if self._blocks is not None and window in self._blocks:
+            return kernels.decode_runs(self._blocks[window], rows, cols)
+        out = burn_zones(self.edges.rows(block.row_off, rows), *window, engine="numba")
+        if self._blocks is not None:
+            self._blocks[window] = kernels.encode_runs(out)
+        return out
+
+
 def zonal_crosstab(
     zones: gpd.GeoDataFrame,
     blocks: Iterable[RasterBlock],
@@ -205,6 +268,7 @@ def zonal_crosstab(
     progress: ProgressCallback | None = None,
     labels: Mapping[str, str] | None = None,
     engine: str | None = None,
+    cache: ZoneCache | None = ZONE_CACHE,
 ) -> ZonalResult:
     """Cross-tabulate zones with categorical raster layers, in one pass over blocks.
 
@@ -216,20 +280,21 @@ def zonal_crosstab(
         Blocks of the reference grid, holding ``main`` and the other layers.
     pixel_areas : PixelAreaModel
         True pixel areas [m²] of the grid.
-    main : str
-        Name of the main categorical layer; its nodata defines ``valid_area_m2``.
-    secondary : sequence of str
-        Other categorical layers cross-tabulated with ``main`` (``NO_VALUE`` where empty).
-    continuous : sequence of str
-        Layers whose valid values are summed per zone (each layer's own nodata decides).
-    extra_nodata : sequence of float
-        Codes of ``main`` treated as nodata.
-    progress : callable, optional
-        ``progress(done, total)`` after each block.
+    main, extra_nodata : str and sequence of float
+        Name of the main categorical layer, and codes of it treated as nodata (with its
+        nodata, they define ``valid_area_m2``).
+    secondary, continuous : sequence of str
+        Other categorical layers cross-tabulated with ``main`` (``NO_VALUE`` where empty);
+        layers whose valid values are summed per zone (each layer's own nodata decides).
+    n_blocks, progress : int and callable, optional
+        How many blocks (which also sizes the grid for ``engine``); ``progress(done,
+        n_blocks)`` after each block.
     labels : mapping of str to str, optional
         What each layer is, for messages (e.g. ``{"landcover": "land cover lc.tif"}``).
     engine : {"auto", "numba", "numpy"}, optional
         Compiled or NumPy kernels, bit-identical (:func:`geocarbon.kernels.resolve_engine`).
+    cache : ZoneCache or None
+        Where the compiled engine keeps the burnt zones (None: burn them, keep nothing).
 
     Returns
     -------
@@ -241,17 +306,15 @@ def zonal_crosstab(
     InputError
         When a float categorical layer holds non-integer, infinite or out-of-range values.
     """
-    layer_names = [main, *secondary]
-    layers, use = (layer_names, continuous, extra_nodata), ""
-    edges = BandEdges(np.asarray(zones.geometry.values), pixel_areas.transform)
+    layers, use = ([main, *secondary], continuous, extra_nodata, labels or {}), ""
+    edges = _Zones(np.asarray(zones.geometry.values), pixel_areas.transform, cache)
     totals = _ZoneTotals.zeros(len(zones), continuous)
     for done, block in enumerate(blocks, start=1):
         use = use or _engine(engine, block, n_blocks)
-        _check_categorical(block, layer_names, labels or {})
         _accumulate_block(block, edges, pixel_areas, layers, totals, use)
         if progress:
             progress(done, n_blocks or done)
-    return totals.result(layer_names)
+    return totals.result(layers[0])
 
 
 def _engine(engine: str | None, block: RasterBlock, n_blocks: int | None) -> str:
@@ -327,27 +390,29 @@ def _check_categorical(
 
 def _accumulate_block(
     block: RasterBlock,
-    edges: BandEdges,
+    edges: _Zones,
     pixel_areas: PixelAreaModel,
-    layers: tuple[list[str], Sequence[str], Sequence[float]],
+    layers: tuple[list[str], Sequence[str], Sequence[float], Mapping[str, str]],
     totals: _ZoneTotals,
     engine: str,
 ) -> None:
-    """Add one block's areas [m²] to the accumulators.
+    """Add one block's areas [m²] to the accumulators, after checking its float categorical
+    layers.
 
     ``layers`` is (categorical layers, main first; continuous layers; extra nodata codes of
-    the main layer); ``engine`` is ``"numba"`` or ``"numpy"`` (same results, bit for bit);
-    ``edges`` gives the edges of the block's rows.
+    the main layer; what each layer is, for messages); ``engine`` is ``"numba"`` or
+    ``"numpy"`` (same results, bit for bit); ``edges`` gives the zones of the block.
     """
-    layer_names, continuous, extra_nodata = layers
-    table = edges.rows(block.row_off, block.shape[0])
+    layer_names, continuous, extra_nodata, labels = layers
+    _check_categorical(block, layer_names, labels)
     weights, unit_m2 = _pixel_weights(pixel_areas, block)
     indices = [_layer_index(block.arrays[name]) for name in layer_names]
     if engine == "numba":
         gzone, decoded, values, counts_nz = _block_compiled(
-            block, table, indices, continuous, weights, totals
+            block, edges.burnt(block), indices, continuous, weights, totals
         )
     else:
+        table = edges.edges.rows(block.row_off, block.shape[0])
         gzone, decoded, values, counts_nz = _block_numpy(
             block, table, indices, continuous, weights, totals
         )
@@ -416,7 +481,7 @@ def _block_numpy(
 
 def _block_compiled(
     block: RasterBlock,
-    edges: EdgeTable,
+    burnt: np.ndarray,
     indices: list[_LayerIndex],
     continuous: Sequence[str],
     weights: np.ndarray | None,
@@ -424,9 +489,8 @@ def _block_compiled(
 ) -> _BlockSums:
     """One block with the compiled kernels (:mod:`geocarbon.kernels`): the same figures as
     :func:`_block_numpy`, bit for bit (every sum adds the pixels in the same order)."""
-    rows, cols = block.shape
     n_zones = len(totals.zone_area_m2) - 1
-    zone_plus1 = burn_zones(edges, block.row_off, block.col_off, rows, cols, "numba").ravel()
+    zone_plus1 = burnt.ravel()
     for name in continuous:
         cvals = block.arrays[name]
         cok = valid_mask(cvals, block.nodata.get(name)).ravel()

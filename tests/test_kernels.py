@@ -190,3 +190,48 @@ def test_engine_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     assert kernels.resolve_engine() == "numpy"
     with pytest.raises(ValueError, match="not installed"):
         kernels.resolve_engine("numba")
+
+
+def test_runs_encode_and_decode_exactly() -> None:
+    rng = np.random.default_rng(2)
+    burnt = np.repeat(rng.integers(0, 5, size=(7, 30)), 3, axis=1).astype(np.int32)
+    runs = kernels.encode_runs(burnt)
+    np.testing.assert_array_equal(kernels.decode_runs(runs, 7, 90), burnt)
+    # hand-made: one row 0 0 3 3 3 0 -> runs starting at columns 0, 2, 5
+    starts, cols, values = kernels.encode_runs(np.array([[0, 0, 3, 3, 3, 0]], dtype=np.int32))
+    assert starts.tolist() == [0, 3] and cols.tolist() == [0, 2, 5]
+    assert values.tolist() == [0, 3, 0]
+
+
+def test_zone_cache_reuses_burnt_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import geocarbon.zonal as zonal
+
+    transform = Affine(25, 0, 3_500_000, 0, -25, 2_500_000)
+    shape = (90, 110)
+    zones, layers, nodata = _random_case(9, "EPSG:3035", transform, shape)
+    pam = PixelAreaModel.for_grid("EPSG:3035", transform, shape[1], shape[0])
+    cache = zonal.ZoneCache(max_entries=1)
+
+    def run(frame: gpd.GeoDataFrame, engine: str = "numba") -> ZonalResult:
+        blocks = _blocks(layers, nodata, transform, shape, 1_111)
+        return zonal_crosstab(frame, blocks, pam, secondary=["forest"], engine=engine, cache=cache)
+
+    reference = run(zones, "numpy")
+    first = run(zones)  # burns the zones and keeps them
+    _assert_identical(first, reference)
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("zones burnt again")
+
+    with monkeypatch.context() as m:
+        m.setattr(zonal, "burn_zones", refused)
+        # the same geometry objects (a copy of the frame holds them): read from the cache
+        _assert_identical(run(zones.copy()), reference)
+        # the same shapes as new objects: not recognised, burnt again
+        other = zones.set_geometry(shapely.from_wkb(shapely.to_wkb(zones.geometry.values)))
+        with pytest.raises(AssertionError, match="burnt again"):
+            run(other)
+    # one entry kept: the new zones pushed the old ones out
+    assert len(cache._entries) == 1 and cache._entries[0][0][0] is not zones.geometry.iloc[0]
+    cache.clear()
+    assert cache._entries == []
