@@ -232,19 +232,33 @@ class ZoneCache:
 ZONE_CACHE = ZoneCache()
 
 
-class _Zones:
-    """The zones of a cross-tab: their edges band by band, and the burnt blocks kept in a
-    :class:`ZoneCache` (compiled engine)."""
+class ZoneBlocks:
+    """The zones of a pass over a grid, block by block: their edges band by band
+    (:class:`geocarbon.rasterize.BandEdges`) and, with the compiled engine, the burnt
+    blocks kept in a :class:`ZoneCache`.
+
+    Parameters
+    ----------
+    geometries : ndarray of shapely geometries
+        Zone polygons in the grid's CRS; polygon ``i`` is zone ``i``.
+    transform : Affine
+        The grid's transform.
+    cache : ZoneCache or None
+        Where burnt blocks are kept and found (None: nothing kept).
+    """
 
     def __init__(self, geometries: np.ndarray, transform: Affine, cache: ZoneCache | None):
         self.edges = BandEdges(geometries, transform)
         self.cache = cache
         self._blocks: dict | None = None
 
-    def burnt(self, block: RasterBlock) -> np.ndarray:
-        """Zone + 1 of each pixel of the block (compiled kernels; from the cache if there)."""
+    def burnt(self, block: RasterBlock, engine: str = "numba") -> np.ndarray:
+        """Zone + 1 of each pixel of the block (int32, 0: no zone): burnt by ``engine``;
+        with ``"numba"``, from the cache when it holds the block, and kept there."""
         rows, cols = block.shape
         window = (block.row_off, block.col_off, rows, cols)
+        if engine != "numba":
+            return burn_zones(self.edges.rows(block.row_off, rows), *window, engine=engine)
         if self._blocks is None and self.cache is not None:
             self._blocks = self.cache.blocks(self.edges.geometries, self.edges.transform)
         if self._blocks is not None and window in self._blocks:
@@ -307,7 +321,7 @@ def zonal_crosstab(
         When a float categorical layer holds non-integer, infinite or out-of-range values.
     """
     layers, use = ([main, *secondary], continuous, extra_nodata, labels or {}), ""
-    edges = _Zones(np.asarray(zones.geometry.values), pixel_areas.transform, cache)
+    edges = ZoneBlocks(np.asarray(zones.geometry.values), pixel_areas.transform, cache)
     totals = _ZoneTotals.zeros(len(zones), continuous)
     for done, block in enumerate(blocks, start=1):
         use = use or _engine(engine, block, n_blocks)
@@ -390,7 +404,7 @@ def _check_categorical(
 
 def _accumulate_block(
     block: RasterBlock,
-    edges: _Zones,
+    edges: ZoneBlocks,
     pixel_areas: PixelAreaModel,
     layers: tuple[list[str], Sequence[str], Sequence[float], Mapping[str, str]],
     totals: _ZoneTotals,

@@ -99,14 +99,15 @@ from geocarbon.maps import (
     map_title,
 )
 from geocarbon.notices import Notice
-from geocarbon.rasterize import BandEdges, EdgeTable, burn_zones
 from geocarbon.spec import check_columns, find_input
 from geocarbon.state import Inputs, Progress, Results, Timer
 from geocarbon.territory import COVERAGE_MIN, departement_of, level_rows, tidy_coverage
 from geocarbon.values import RasterBlock
 from geocarbon.zonal import (
     NO_VALUE,
+    ZONE_CACHE,
     ZonalResult,
+    ZoneBlocks,
     check_integral,
     check_landcover_excess,
     check_pixel_size,
@@ -1923,7 +1924,8 @@ def write_pixel_maps(
         forest_mode=cfg.forest_map.mode if cfg.forest_map else "composition",
     )
     zones = in_crs(inputs.communes, landcover.crs)
-    edges = BandEdges(np.asarray(zones.geometry.values), landcover.transform)
+    # the zones burnt by the cross-tab are read from the cache (compiled engine)
+    burnt = ZoneBlocks(np.asarray(zones.geometry.values), landcover.transform, ZONE_CACHE)
     engine = kernels.resolve_engine(pixels=landcover.width * landcover.height)
     aligned = [("before", read.landcover_before)]
     if read.forest_map is not None:
@@ -1947,8 +1949,8 @@ def write_pixel_maps(
         bands=raster_bands(cfg.report.language, start, end),
     ) as writer:
         for block in iter_blocks(landcover, aligned, block_pixels=cfg.processing.block_pixels):
-            rows = edges.rows(block.row_off, block.shape[0])
-            density = block_densities(block, rows, lookup, nodata, engine)
+            zone = burnt.burnt(block, engine) - 1
+            density = block_densities(block, zone, lookup, nodata)
             for key, array in density.items():
                 writer.write(key, array, block.row_off, block.col_off)
             if not too_many:
@@ -1960,11 +1962,7 @@ def write_pixel_maps(
 
 
 def block_densities(
-    block: RasterBlock,
-    edges: EdgeTable,
-    lookup: DensityLookup,
-    nodata: list[float],
-    engine: str = "numpy",
+    block: RasterBlock, zone: np.ndarray, lookup: DensityLookup, nodata: list[float]
 ) -> dict[str, np.ndarray]:
     """Stock density [tC/ha] of one block of the land-cover grid at both dates, and its change.
 
@@ -1973,23 +1971,18 @@ def block_densities(
     block : RasterBlock
         Land cover at the end (``landcover``) and start (``before``) dates, and the forest
         map (``forest``) if any.
-    edges : EdgeTable
-        Commune edges crossing the block's rows on the land-cover grid
-        (:class:`geocarbon.rasterize.BandEdges`).
+    zone : ndarray of int
+        Commune index of each pixel of the block (-1: none; :class:`geocarbon.zonal.ZoneBlocks`).
     lookup : DensityLookup
         Density of each commune and class (:func:`density_lookup`).
     nodata : list of float
         Land-cover codes read as no data.
-    engine : {"numpy", "numba"}
-        Burns the communes with the NumPy or the compiled kernel (the same pixels).
 
     Returns
     -------
     dict of str to ndarray
         ``end``, ``start`` and ``change`` (end − start) [tC/ha], NaN outside the data.
     """
-    rows, cols = block.shape
-    zone = burn_zones(edges, block.row_off, block.col_off, rows, cols, engine) - 1
     forest = block.arrays.get("forest")
     density = {}
     for key, layer in (("end", "landcover"), ("start", "before")):
