@@ -47,13 +47,18 @@ _KERNELS = (
     "_fill_row",
     "_burn_rows",
     "_local_ids",
-    "_dense_sums",
+    "_class_ids",
+    "_run_sums",
     "_zone_sums",
     "_add_at",
     "_encode_runs",
     "_decode_runs",
 )
 _compiled = False
+
+BlockRuns = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""A burnt block as runs along its rows: first run of each row (rows + 1 offsets), first
+column and value of each run (:func:`encode_runs`)."""
 
 
 def _njit(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -263,35 +268,64 @@ def _local_ids(ids: np.ndarray, n_slots: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @_njit
-def _dense_sums(
-    zone_plus1: np.ndarray,
-    lut: np.ndarray,
+def _class_ids(cls: np.ndarray, offset: int, n_cls: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dense local ids of the classes ``cls - offset`` present (0 .. n_cls - 1), in
+    increasing order: ``lut[class]`` and the classes present."""
+    present = np.zeros(n_cls, dtype=np.bool_)
+    for p in range(cls.size):
+        present[cls[p] - offset] = True
+    lut = np.full(n_cls, -1, dtype=np.int64)
+    found = np.empty(n_cls, dtype=np.int64)
+    k = 0
+    for c in range(n_cls):
+        if present[c]:
+            lut[c] = k
+            found[k] = c
+            k += 1
+    return lut, found[:k]
+
+
+@_njit
+def _run_sums(
+    row_starts: np.ndarray,
+    run_col: np.ndarray,
+    run_val: np.ndarray,
+    cols: int,
+    zlut: np.ndarray,
     cls: np.ndarray,
+    offset: int,
     cls_lut: np.ndarray,
-    n_cls: int,
+    k: int,
     m: int,
     weights: np.ndarray,
     weighted: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Summed weights (pixel count when not ``weighted``) and pixel counts per
-    ``local zone * n_cls + local class``, pixels added in flattened order."""
-    agg = np.zeros(m * n_cls, dtype=np.float64)
-    cnt = np.zeros(m * n_cls, dtype=np.int64)
-    for p in range(zone_plus1.size):
-        k = lut[zone_plus1[p]] * n_cls + cls_lut[cls[p]]
-        cnt[k] += 1
-        if weighted:
-            agg[k] += weights[p]
+    ``local zone * k + local class``, pixels added in flattened (row-major) order."""
+    agg = np.zeros(m * k, dtype=np.float64)
+    cnt = np.zeros(m * k, dtype=np.int64)
+    for r in range(len(row_starts) - 1):
+        end = row_starts[r + 1]
+        for j in range(row_starts[r], end):
+            stop = run_col[j + 1] if j + 1 < end else cols
+            base = zlut[run_val[j]] * k
+            for p in range(r * cols + run_col[j], r * cols + stop):
+                slot = base + cls_lut[cls[p] - offset]
+                cnt[slot] += 1
+                if weighted:
+                    agg[slot] += weights[p]
     if not weighted:
-        for k in range(m * n_cls):
-            agg[k] = np.float64(cnt[k])
+        for i in range(m * k):
+            agg[i] = np.float64(cnt[i])
     return agg, cnt
 
 
 def combination_sums(
-    zone_plus1: np.ndarray,
+    runs: BlockRuns,
+    cols: int,
     n_zones: int,
     cls: np.ndarray,
+    offset: int,
     n_cls: int,
     weights: np.ndarray | None,
     dense_limit: int,
@@ -300,14 +334,18 @@ def combination_sums(
 
     Parameters
     ----------
-    zone_plus1 : ndarray of int32
-        Zone + 1 of each pixel (0: outside every zone), flattened.
+    runs : BlockRuns
+        The burnt block (zone + 1 of each pixel, 0: outside every zone) as runs along its
+        rows (:func:`encode_runs`).
+    cols : int
+        Width of the block [pixels].
     n_zones : int
         Number of zones.
-    cls : ndarray of int64
-        Combined class index (0 .. n_cls - 1) of each pixel, flattened.
+    cls, offset : ndarray of int, int
+        Combined class index + ``offset`` of each pixel, flattened (the raw codes of a
+        single integer layer, or indices with an offset of 0).
     n_cls : int
-        Number of class combinations.
+        Number of class combinations (``cls - offset`` is in 0 .. n_cls - 1).
     weights : ndarray or None
         Area [m²] of each pixel, flattened (None: count pixels).
     dense_limit : int
@@ -323,16 +361,19 @@ def combination_sums(
     if n_cls > dense_limit:
         return None
     _compile()
-    lut, slots = _local_ids(zone_plus1, n_zones + 1)
+    row_starts, run_col, run_val = runs
+    zlut, slots = _local_ids(run_val, n_zones + 1)
     # the combinations present, renumbered in increasing order (a table of the classes
     # present, not of the whole code range)
-    cls_lut, combos = _local_ids(cls, n_cls)
+    cls_lut, combos = _class_ids(cls, int(offset), int(n_cls))
     m, k = len(slots), len(combos)
     if m * k > dense_limit:
         return None
     weighted = weights is not None
     w = np.ascontiguousarray(weights, dtype=np.float64) if weighted else np.zeros(1)
-    agg, cnt = _dense_sums(zone_plus1, lut, cls, cls_lut, k, m, w, weighted)
+    agg, cnt = _run_sums(
+        row_starts, run_col, run_val, int(cols), zlut, cls, int(offset), cls_lut, k, m, w, weighted
+    )
     nz = np.flatnonzero(agg)
     local, combo = np.divmod(nz, k)
     return slots[local], combos[combo], agg[nz], cnt[nz]
@@ -420,10 +461,6 @@ def _decode_runs(
         for k in range(row_starts[r], end):
             stop = run_col[k + 1] if k + 1 < end else cols
             out[r, run_col[k] : stop] = run_val[k]
-
-
-BlockRuns = tuple[np.ndarray, np.ndarray, np.ndarray]
-"""A burnt block as runs along its rows (:func:`encode_runs`)."""
 
 
 def encode_runs(zone_plus1: np.ndarray) -> BlockRuns:

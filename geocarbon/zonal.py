@@ -256,17 +256,26 @@ class ZoneBlocks:
         """Zone + 1 of each pixel of the block (int32, 0: no zone): burnt by ``engine``;
         with ``"numba"``, from the cache when it holds the block, and kept there."""
         rows, cols = block.shape
-        window = (block.row_off, block.col_off, rows, cols)
         if engine != "numba":
-            return burn_zones(self.edges.rows(block.row_off, rows), *window, engine=engine)
+            table = self.edges.rows(block.row_off, rows)
+            return burn_zones(table, block.row_off, block.col_off, rows, cols, engine=engine)
+        return kernels.decode_runs(self.runs(block), rows, cols)
+
+    def runs(self, block: RasterBlock) -> kernels.BlockRuns:
+        """The burnt block as runs along its rows (compiled kernels), from the cache when it
+        holds the block, and kept there."""
+        rows, cols = block.shape
+        window = (block.row_off, block.col_off, rows, cols)
         if self._blocks is None and self.cache is not None:
             self._blocks = self.cache.blocks(self.edges.geometries, self.edges.transform)
         if self._blocks is not None and window in self._blocks:
-            return kernels.decode_runs(self._blocks[window], rows, cols)
-        out = burn_zones(self.edges.rows(block.row_off, rows), *window, engine="numba")
+            found: kernels.BlockRuns = self._blocks[window]
+            return found
+        burnt = burn_zones(self.edges.rows(block.row_off, rows), *window, engine="numba")
+        runs = kernels.encode_runs(burnt)
         if self._blocks is not None:
-            self._blocks[window] = kernels.encode_runs(out)
-        return out
+            self._blocks[window] = runs
+        return runs
 
 
 def zonal_crosstab(
@@ -423,7 +432,7 @@ def _accumulate_block(
     indices = [_layer_index(block.arrays[name]) for name in layer_names]
     if engine == "numba":
         gzone, decoded, values, counts_nz = _block_compiled(
-            block, edges.burnt(block), indices, continuous, weights, totals
+            block, edges.runs(block), indices, continuous, weights, totals
         )
     else:
         table = edges.edges.rows(block.row_off, block.shape[0])
@@ -495,39 +504,50 @@ def _block_numpy(
 
 def _block_compiled(
     block: RasterBlock,
-    burnt: np.ndarray,
+    runs: kernels.BlockRuns,
     indices: list[_LayerIndex],
     continuous: Sequence[str],
     weights: np.ndarray | None,
     totals: _ZoneTotals,
 ) -> _BlockSums:
-    """One block with the compiled kernels (:mod:`geocarbon.kernels`): the same figures as
-    :func:`_block_numpy`, bit for bit (every sum adds the pixels in the same order)."""
+    """One block with the compiled kernels (:mod:`geocarbon.kernels`), its zones given as
+    runs along its rows: the same figures as :func:`_block_numpy`, bit for bit (every sum
+    adds the pixels in the same order)."""
     n_zones = len(totals.zone_area_m2) - 1
-    zone_plus1 = burnt.ravel()
+    rows, cols = block.shape
+    zone_plus1 = kernels.decode_runs(runs, rows, cols).ravel() if continuous else runs[2]
     for name in continuous:
         cvals = block.arrays[name]
         cok = valid_mask(cvals, block.nodata.get(name)).ravel()
         totals.sums[name] += kernels.zone_sums(zone_plus1, cvals.ravel(), cok, n_zones)
-    spans = [ix.span for ix in indices]
-    n_cls = int(np.prod(spans))
-    cls = np.subtract(indices[0].idx.ravel(), indices[0].offset, dtype=np.int64)
-    for ix in indices[1:]:
-        cls *= ix.span
-        cls += ix.idx.ravel()
-        if ix.offset:
-            cls -= ix.offset
-    found = kernels.combination_sums(zone_plus1, n_zones, cls, n_cls, weights, _DENSE_LIMIT)
+    n_cls = int(np.prod([ix.span for ix in indices]))
+    cls, offset = _class_keys(indices)
+    found = kernels.combination_sums(runs, cols, n_zones, cls, offset, n_cls, weights, _DENSE_LIMIT)
     if found is None:
         # very many classes: sort-based grouping, as the NumPy path
-        key = np.multiply(zone_plus1, n_cls, dtype=np.int64)
-        key += cls
+        key = np.multiply(kernels.decode_runs(runs, rows, cols).ravel(), n_cls, dtype=np.int64)
+        key += cls - offset
         nz, values, counts_nz = _sorted_sums(key, weights)
         slot, combo = np.divmod(nz, n_cls)
     else:
         slot, combo, values, counts_nz = found
     decoded, _ = _decode(combo, indices)
     return slot, decoded, values, counts_nz
+
+
+def _class_keys(indices: list[_LayerIndex]) -> tuple[np.ndarray, int]:
+    """Combined class key of each pixel, flattened, and its offset: a single integer layer's
+    codes as they are (no copy), else ``((index0 * span1) + index1) ...`` with offset 0."""
+    first = indices[0]
+    if len(indices) == 1 and first.idx.dtype.kind in "iu" and first.idx.dtype != np.uint64:
+        return first.idx.ravel(), first.offset
+    cls = np.subtract(first.idx.ravel(), first.offset, dtype=np.int64)
+    for ix in indices[1:]:
+        cls *= ix.span
+        cls += ix.idx.ravel()
+        if ix.offset:
+            cls -= ix.offset
+    return cls, 0
 
 
 def _pixel_weights(
