@@ -48,7 +48,7 @@ from rasterio.features import rasterize
 
 from geocarbon.geo import PixelAreaModel, in_crs
 from geocarbon.io.raster import count_blocks, iter_blocks, raster_info
-from geocarbon.zonal import ZonalResult, zonal_crosstab
+from geocarbon.zonal import ZONE_CACHE, ZonalResult, zonal_crosstab
 
 WORK = Path(__file__).resolve().parent / "_work"
 CLASSES = np.array(
@@ -160,14 +160,32 @@ def methods(
             total += int(block.arrays["landcover"].size)
         return total
 
-    def ours(engine: str) -> Callable[[], ZonalResult]:
+    def ours(engine: str, cached: bool = False) -> Callable[[], ZonalResult]:
+        """A first pass over the grid (the zone cache emptied first), or a later pass
+        (the zones burnt by an earlier, untimed pass read from the cache)."""
+
         def run() -> ZonalResult:
             in_grid = in_crs(zones, info.crs)  # as the pipeline does
             blocks = iter_blocks(info, block_pixels=block_pixels)
             n = count_blocks(info, block_pixels)
             return zonal_crosstab(in_grid, blocks, pam, n_blocks=n, engine=engine)
 
-        return run
+        def first() -> ZonalResult:
+            ZONE_CACHE.clear()
+            return run()
+
+        if cached:
+            ZONE_CACHE.clear()
+            run()  # fills the cache, untimed
+            held.append(ZONE_CACHE._entries[-1])  # kept for the timed later passes
+            return lambda: _later(run)
+        return first
+
+    held: list[Any] = []
+
+    def _later(run: Callable[[], ZonalResult]) -> ZonalResult:
+        ZONE_CACHE._entries[:] = held[-1:]
+        return run()
 
     def rasterize_bincount() -> np.ndarray:
         burnt = rasterize(
@@ -198,6 +216,7 @@ def methods(
         FLOOR: read_once,
         OURS: ours("auto"),
         "geocarbon zonal_crosstab, compiled kernels forced": ours("numba"),
+        CACHED: ours("numba", cached=True),
         "geocarbon zonal_crosstab, NumPy kernels": ours("numpy"),
         "rasterize + bincount": rasterize_bincount,
     }
@@ -209,6 +228,7 @@ def methods(
 FLOOR = "read the raster once, block by block"
 OURS = "geocarbon zonal_crosstab (as the pipeline calls it)"
 EXACT = "exactextract, best set-up (WKB, raster-sequential)"
+CACHED = "geocarbon zonal_crosstab, a later pass (zones from the cache)"
 
 
 def measure(
@@ -244,7 +264,15 @@ def cross_checks(last: dict[str, Any], n_zones: int) -> list[str]:
         getattr(ours, k).tobytes() == getattr(numpy_path, k).tobytes()
         for k in ("zone_area_m2", "valid_area_m2", "pixel_count")
     ) and ours.crosstab.equals(numpy_path.crosstab)
-    lines = [f"geocarbon compiled and NumPy kernels bit-identical: {same}"]
+    cached = last[CACHED]
+    same_cached = all(
+        getattr(cached, k).tobytes() == getattr(numpy_path, k).tobytes()
+        for k in ("zone_area_m2", "valid_area_m2", "pixel_count")
+    ) and cached.crosstab.equals(numpy_path.crosstab)
+    lines = [
+        f"geocarbon compiled and NumPy kernels bit-identical: {same}",
+        f"geocarbon from the zone cache and NumPy kernels bit-identical: {same_cached}",
+    ]
     gdal = last["rasterize + bincount"].sum(axis=1)[1:]
     agree = float(np.minimum(gdal, ours.pixel_count).sum()) / max(1, int(ours.pixel_count.sum()))
     lines.append(f"pixels per zone, geocarbon vs GDAL's rasterisation: {agree:.4%} in common")
