@@ -294,3 +294,30 @@ def test_equivalent_crs_moves_no_coordinate(monkeypatch: pytest.MonkeyPatch) -> 
         == shapely.get_coordinates(expected.geometry.values).tolist()
     )
     assert abs(moved.geometry.iloc[0].area - expected.geometry.iloc[0].area) == 0.0
+
+
+def test_communes_put_on_the_grid_once_per_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cross-tab and the pixel maps get the very same reprojected geometries (one
+    reprojection per run; the zone cache recognises them); new communes are reprojected."""
+    from pyproj import CRS
+
+    from geocarbon.capabilities import carbon_step
+    from geocarbon.state import Inputs
+    from geocarbon.values import RasterInfo
+
+    communes = gpd.GeoDataFrame(
+        {"commune_code": ["46042"]}, geometry=[box(1.40, 44.40, 1.50, 44.50)], crs="EPSG:4326"
+    )
+    inputs = Inputs(communes=communes, files={})
+    inputs.parts["carbon"] = carbon_step.CarbonInputs()
+    grid = RasterInfo(
+        Path("lc.tif"), CRS("EPSG:3035"), Affine(100, 0, 0, 0, -100, 0), 1, 1, "u2", 0
+    )
+    calls = []
+    real = carbon_step.in_crs
+    monkeypatch.setattr(carbon_step, "in_crs", lambda f, c: calls.append(1) or real(f, c))
+    first = carbon_step.communes_on_grid(inputs, grid)
+    second = carbon_step.communes_on_grid(inputs, grid)
+    assert second is first and len(calls) == 1 and first.crs.to_epsg() == 3035
+    inputs.communes = communes.copy()  # another frame: reprojected again
+    assert carbon_step.communes_on_grid(inputs, grid) is not first and len(calls) == 2

@@ -143,6 +143,8 @@ class CarbonInputs:
     """The land-use change table as read (``flows.change_table``)."""
     areas: pd.DataFrame | None = None
     """The area table as read (``areas``)."""
+    on_grid: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | None = None
+    """The communes and their copy in the land cover's CRS (:func:`communes_on_grid`)."""
 
 
 def carbon_inputs(inputs: Inputs) -> CarbonInputs:
@@ -150,6 +152,18 @@ def carbon_inputs(inputs: Inputs) -> CarbonInputs:
     read = inputs.parts["carbon"]
     assert isinstance(read, CarbonInputs)
     return read
+
+
+def communes_on_grid(inputs: Inputs, raster: RasterInfo) -> gpd.GeoDataFrame:
+    """The communes in the land-cover raster's CRS (:func:`geocarbon.geo.in_crs`), put there
+    once per run: the cross-tab and the pixel maps get the same geometries (no second
+    reprojection, and the zone cache recognises them)."""
+    read = carbon_inputs(inputs)
+    kept = read.on_grid
+    if kept is None or kept[0] is not inputs.communes or not kept[1].crs.equals(raster.crs):
+        kept = (inputs.communes, in_crs(inputs.communes, raster.crs))
+        read.on_grid = kept
+    return kept[1]
 
 
 @dataclass
@@ -901,7 +915,7 @@ def landcover_crosstab(
     read = carbon_inputs(inputs)
     landcover = read.landcover
     assert landcover is not None
-    zones = in_crs(inputs.communes, landcover.crs)
+    zones = communes_on_grid(inputs, landcover)
     block_pixels = cfg.processing.block_pixels
     aligned = [("forest", read.forest_map)] if read.forest_map is not None else []
     if read.landcover_before is not None:
@@ -1923,7 +1937,7 @@ def write_pixel_maps(
         forest_codes=forest_codes,
         forest_mode=cfg.forest_map.mode if cfg.forest_map else "composition",
     )
-    zones = in_crs(inputs.communes, landcover.crs)
+    zones = communes_on_grid(inputs, landcover)
     # the zones burnt by the cross-tab are read from the cache (compiled engine)
     burnt = ZoneBlocks(np.asarray(zones.geometry.values), landcover.transform, ZONE_CACHE)
     engine = kernels.resolve_engine(pixels=landcover.width * landcover.height)
