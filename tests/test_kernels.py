@@ -235,3 +235,34 @@ def test_zone_cache_reuses_burnt_blocks(monkeypatch: pytest.MonkeyPatch) -> None
     assert len(cache._entries) == 1 and cache._entries[0][0][0] is not zones.geometry.iloc[0]
     cache.clear()
     assert cache._entries == []
+
+
+@pytest.mark.parametrize("limit", [200, 3])
+def test_sort_based_grouping_bit_identical(monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
+    """Tables too large for dense counting (here a tiny limit: 200 slots exceeds the
+    zones x classes present of some blocks, 3 exceeds every class range) are grouped by
+    sorting, with the same figures in both engines."""
+    import geocarbon.zonal as zonal
+
+    monkeypatch.setattr(zonal, "_DENSE_LIMIT", limit)
+    transform = Affine(0.0013, 0, 1.2, 0, -0.0011, 45.3)
+    shape = (60, 70)
+    zones, layers, nodata = _random_case(4, "EPSG:4326", transform, shape)
+    pam = PixelAreaModel.for_grid("EPSG:4326", transform, shape[1], shape[0])
+    res = {
+        e: zonal_crosstab(
+            zones,
+            _blocks(layers, nodata, transform, shape, 900),
+            pam,
+            secondary=["before"],
+            engine=e,
+            cache=None,
+        )
+        for e in ("numpy", "numba")
+    }
+    _assert_identical(res["numba"], res["numpy"])
+    monkeypatch.setattr(zonal, "_DENSE_LIMIT", 20_000_000)
+    dense = zonal_crosstab(
+        zones, _blocks(layers, nodata, transform, shape, 900), pam, secondary=["before"]
+    )
+    pd.testing.assert_frame_equal(dense.crosstab, res["numpy"].crosstab, check_exact=True)
