@@ -21,6 +21,29 @@ logger = logging.getLogger(__name__)
 M2_PER_HA = 10_000.0
 
 
+def in_crs(frame: gpd.GeoDataFrame, crs: CRS | str) -> gpd.GeoDataFrame:
+    """The frame in ``crs``, reprojected only when its CRS is a different one.
+
+    A raster's CRS read from its file (WKT) is often *equivalent* to the vector layer's
+    (``pyproj.CRS.equals``: the same definition) without being *exactly the same*
+    (``is_exact_same``: the same WKT, names and identifiers included); GeoPandas' ``to_crs``
+    then reprojects every vertex through an identity transformation (time and memory
+    growing with the vertices). Here an equivalent CRS keeps the coordinates as they are
+    (no vertex moves) and only relabels the frame with ``crs``.
+
+    Parameters
+    ----------
+    frame : GeoDataFrame
+        Geometries with a CRS.
+    crs : CRS or str
+        The CRS wanted.
+    """
+    target = CRS.from_user_input(crs)
+    if frame.crs is not None and CRS.from_user_input(frame.crs).equals(target):
+        return frame.set_crs(target, allow_override=True)
+    return frame.to_crs(target)
+
+
 def local_equal_area_crs(frame: gpd.GeoDataFrame) -> CRS:
     """A Lambert azimuthal equal-area CRS centred on the layer (GRS80 ellipsoid)."""
     lonlat = frame.to_crs("EPSG:4326") if frame.crs and not frame.crs.equals("EPSG:4326") else frame

@@ -21,6 +21,8 @@ import numpy as np
 import shapely
 from affine import Affine
 
+from geocarbon import kernels
+
 
 @dataclass(frozen=True)
 class EdgeTable:
@@ -56,6 +58,10 @@ def edge_table(geometries: np.ndarray, transform: Affine) -> EdgeTable:
     transform : Affine
         North-up grid transform.
     """
+    if len(geometries) == 0:
+        none = np.zeros(0)
+        nothing = np.zeros(0, dtype=np.int32)
+        return EdgeTable(none, none, none, none, nothing, nothing, nothing)
     gtype, coords, offsets = shapely.to_ragged_array(geometries)
     if gtype == shapely.GeometryType.POLYGON:
         ring_offsets, poly_offsets = offsets
@@ -101,6 +107,66 @@ def edge_table(geometries: np.ndarray, transform: Affine) -> EdgeTable:
         row_start=row_start[keep],
         row_end=row_end[keep],
     )
+
+
+class BandEdges:
+    """Edge tables of zones built band of rows by band, so that memory follows the band,
+    not the number of polygons or vertices.
+
+    For the rows of a block, :meth:`rows` builds the edges of the polygons whose bounds reach
+    those rows only (the polygons' bounds are computed once), keeps the edges crossing their
+    pixel-centre lines, and keeps that table while the next block asks for the same rows
+    (blocks split in columns). Edges are computed exactly as :func:`edge_table` computes them
+    (same operations, zones in increasing order), so a block burns to the very same pixels.
+
+    Parameters
+    ----------
+    geometries : ndarray of shapely geometries
+        Polygons in the grid's CRS; polygon ``i`` is zone ``i``.
+    transform : Affine
+        North-up grid transform.
+    """
+
+    def __init__(self, geometries: np.ndarray, transform: Affine) -> None:
+        self.geometries = np.asarray(geometries, dtype=object)
+        self.transform = transform
+        bounds = shapely.bounds(self.geometries)
+        top = (bounds[:, 3] - transform.f) / transform.e
+        bottom = (bounds[:, 1] - transform.f) / transform.e
+        with np.errstate(invalid="ignore"):
+            # rows whose centre line a polygon may cross, widened by one row each side
+            self.row_lo = np.floor(np.fmin(top, bottom)) - 1.0
+            self.row_hi = np.ceil(np.fmax(top, bottom)) + 1.0
+        self._band: tuple[int, int, EdgeTable] | None = None
+
+    def __len__(self) -> int:
+        return len(self.geometries)
+
+    def rows(self, row_off: int, rows: int) -> EdgeTable:
+        """Edges crossing the centre lines of rows ``row_off`` to ``row_off + rows - 1``."""
+        if self._band is not None and self._band[0] == row_off and self._band[1] == rows:
+            return self._band[2]
+        self._band = None  # the previous band is freed before the next one is built
+        with np.errstate(invalid="ignore"):
+            sel = np.flatnonzero((self.row_lo <= row_off + rows) & (self.row_hi >= row_off))
+        table = _select(edge_table(self.geometries[sel], self.transform), row_off, rows)
+        table = EdgeTable(
+            x0=table.x0,
+            y0=table.y0,
+            x1=table.x1,
+            y1=table.y1,
+            zone=sel[table.zone].astype(np.int32),
+            row_start=table.row_start,
+            row_end=table.row_end,
+        )
+        self._band = (row_off, rows, table)
+        return table
+
+
+def _select(edges: EdgeTable, row_off: int, rows: int) -> EdgeTable:
+    """The edges crossing the centre lines of rows ``row_off`` .. ``row_off + rows - 1``."""
+    keep = np.flatnonzero((edges.row_start < row_off + rows) & (edges.row_end > row_off))
+    return EdgeTable(*(getattr(edges, k)[keep] for k in EdgeTable.__dataclass_fields__))
 
 
 def _ragged_arange(counts: np.ndarray) -> np.ndarray:
@@ -219,3 +285,32 @@ def burn_block(
     zone, row, cs, ce = block_runs(edges, row_off, col_off, rows, cols)
     zones, local = np.unique(zone, return_inverse=True)
     return burn_runs(local + 1, row, cs, ce, rows, cols), zones
+
+
+def burn_zones(
+    edges: EdgeTable, row_off: int, col_off: int, rows: int, cols: int, engine: str = "numpy"
+) -> np.ndarray:
+    """Zone + 1 of each pixel of a block (0: no zone), with the chosen engine.
+
+    Parameters
+    ----------
+    edges : EdgeTable
+        Polygon edges in pixel coordinates.
+    row_off, col_off : int
+        Position of the block in the grid [pixels].
+    rows, cols : int
+        Size of the block [pixels].
+    engine : {"numpy", "numba"}
+        ``"numba"``: the compiled kernel (:func:`geocarbon.kernels.burn_edges`), which gives
+        the very pixels of the NumPy path (:func:`burn_block`).
+
+    Returns
+    -------
+    ndarray of int32, shape (rows, cols)
+        Global zone index + 1 of each pixel.
+    """
+    if engine == "numba":
+        return kernels.burn_edges(edges, row_off, col_off, rows, cols)
+    local, zones = burn_block(edges, row_off, col_off, rows, cols)
+    to_global = np.concatenate([[0], zones + 1]).astype(np.int32)
+    return to_global[local]

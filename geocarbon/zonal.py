@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from affine import Affine
 
+from geocarbon import kernels
 from geocarbon.errors import InputError
 from geocarbon.geo import PixelAreaModel
 from geocarbon.notices import Notice
-from geocarbon.rasterize import EdgeTable, burn_block, edge_table
+from geocarbon.rasterize import BandEdges, EdgeTable, burn_block, burn_zones
 from geocarbon.values import RasterBlock
 
 logger = logging.getLogger(__name__)
@@ -191,6 +193,91 @@ def _compact(ix: _LayerIndex) -> _LayerIndex:
     return _LayerIndex(lut[dense], 0, ix.codes[present], new_nan)
 
 
+class ZoneCache:
+    """Rasterised zones kept between calls (compiled engine): per (zones, grid), each block
+    burnt once and kept as runs along its rows, so that later passes over the same grid
+    (the pixel maps after the cross-tab, scenarios, Monte-Carlo draws) read the zones
+    instead of burning them again. The runs follow the zone boundaries, not the pixels
+    (~8 bytes per run; about one run per zone crossing each row).
+
+    Zones are recognised by the identity of their geometry objects (shapely geometries
+    are immutable, and an entry holds them, so no identity is reused while it lives) and
+    the grid by its transform and block windows. At most ``max_entries`` (zones, grid)
+    are kept, the least recently used dropped first.
+    """
+
+    def __init__(self, max_entries: int = 2) -> None:
+        self.max_entries = max_entries
+        self._entries: list[tuple[np.ndarray, np.ndarray, tuple[float, ...], dict]] = []
+
+    def blocks(self, geometries: np.ndarray, transform: Affine) -> dict:
+        """The burnt blocks of these zones on this grid, by window ``(row_off, col_off,
+        rows, cols)`` (an empty mapping, kept, the first time)."""
+        ids = np.fromiter((id(g) for g in geometries), dtype=np.int64, count=len(geometries))
+        grid = tuple(transform)[:6]
+        for i, (_, known, t, blocks) in enumerate(self._entries):
+            if t == grid and np.array_equal(known, ids):
+                self._entries.append(self._entries.pop(i))
+                return blocks
+        self._entries.append((geometries, ids, grid, {}))
+        del self._entries[: -self.max_entries]
+        return self._entries[-1][3]
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self._entries.clear()
+
+
+#: The cache :func:`zonal_crosstab` uses unless told otherwise.
+ZONE_CACHE = ZoneCache()
+
+
+class ZoneBlocks:
+    """The zones of a pass over a grid, block by block: their edges band by band
+    (:class:`geocarbon.rasterize.BandEdges`) and, with the compiled engine, the burnt
+    blocks kept in a :class:`ZoneCache`.
+
+    Parameters
+    ----------
+    geometries : ndarray of shapely geometries
+        Zone polygons in the grid's CRS; polygon ``i`` is zone ``i``.
+    transform : Affine
+        The grid's transform.
+    cache : ZoneCache or None
+        Where burnt blocks are kept and found (None: nothing kept).
+    """
+
+    def __init__(self, geometries: np.ndarray, transform: Affine, cache: ZoneCache | None):
+        self.edges = BandEdges(geometries, transform)
+        self.cache = cache
+        self._blocks: dict | None = None
+
+    def burnt(self, block: RasterBlock, engine: str = "numba") -> np.ndarray:
+        """Zone + 1 of each pixel of the block (int32, 0: no zone): burnt by ``engine``;
+        with ``"numba"``, from the cache when it holds the block, and kept there."""
+        rows, cols = block.shape
+        if engine != "numba":
+            table = self.edges.rows(block.row_off, rows)
+            return burn_zones(table, block.row_off, block.col_off, rows, cols, engine=engine)
+        return kernels.decode_runs(self.runs(block), rows, cols)
+
+    def runs(self, block: RasterBlock) -> kernels.BlockRuns:
+        """The burnt block as runs along its rows (compiled kernels), from the cache when it
+        holds the block, and kept there."""
+        rows, cols = block.shape
+        window = (block.row_off, block.col_off, rows, cols)
+        if self._blocks is None and self.cache is not None:
+            self._blocks = self.cache.blocks(self.edges.geometries, self.edges.transform)
+        if self._blocks is not None and window in self._blocks:
+            found: kernels.BlockRuns = self._blocks[window]
+            return found
+        burnt = burn_zones(self.edges.rows(block.row_off, rows), *window, engine="numba")
+        runs = kernels.encode_runs(burnt)
+        if self._blocks is not None:
+            self._blocks[window] = runs
+        return runs
+
+
 def zonal_crosstab(
     zones: gpd.GeoDataFrame,
     blocks: Iterable[RasterBlock],
@@ -203,6 +290,8 @@ def zonal_crosstab(
     n_blocks: int | None = None,
     progress: ProgressCallback | None = None,
     labels: Mapping[str, str] | None = None,
+    engine: str | None = None,
+    cache: ZoneCache | None = ZONE_CACHE,
 ) -> ZonalResult:
     """Cross-tabulate zones with categorical raster layers, in one pass over blocks.
 
@@ -214,18 +303,21 @@ def zonal_crosstab(
         Blocks of the reference grid, holding ``main`` and the other layers.
     pixel_areas : PixelAreaModel
         True pixel areas [m²] of the grid.
-    main : str
-        Name of the main categorical layer; its nodata defines ``valid_area_m2``.
-    secondary : sequence of str
-        Other categorical layers cross-tabulated with ``main`` (``NO_VALUE`` where empty).
-    continuous : sequence of str
-        Layers whose valid values are summed per zone (each layer's own nodata decides).
-    extra_nodata : sequence of float
-        Codes of ``main`` treated as nodata.
-    progress : callable, optional
-        ``progress(done, total)`` after each block.
+    main, extra_nodata : str and sequence of float
+        Name of the main categorical layer, and codes of it treated as nodata (with its
+        nodata, they define ``valid_area_m2``).
+    secondary, continuous : sequence of str
+        Other categorical layers cross-tabulated with ``main`` (``NO_VALUE`` where empty);
+        layers whose valid values are summed per zone (each layer's own nodata decides).
+    n_blocks, progress : int and callable, optional
+        How many blocks (which also sizes the grid for ``engine``); ``progress(done,
+        n_blocks)`` after each block.
     labels : mapping of str to str, optional
         What each layer is, for messages (e.g. ``{"landcover": "land cover lc.tif"}``).
+    engine : {"auto", "numba", "numpy"}, optional
+        Compiled or NumPy kernels, bit-identical (:func:`geocarbon.kernels.resolve_engine`).
+    cache : ZoneCache or None
+        Where the compiled engine keeps the burnt zones (None: burn them, keep nothing).
 
     Returns
     -------
@@ -237,15 +329,22 @@ def zonal_crosstab(
     InputError
         When a float categorical layer holds non-integer, infinite or out-of-range values.
     """
-    layer_names = [main, *secondary]
-    edges = edge_table(np.asarray(zones.geometry.values), pixel_areas.transform)
+    layers, use = ([main, *secondary], continuous, extra_nodata, labels or {}), ""
+    edges = ZoneBlocks(np.asarray(zones.geometry.values), pixel_areas.transform, cache)
     totals = _ZoneTotals.zeros(len(zones), continuous)
     for done, block in enumerate(blocks, start=1):
-        _check_categorical(block, layer_names, labels or {})
-        _accumulate_block(block, edges, pixel_areas, layer_names, continuous, extra_nodata, totals)
+        use = use or _engine(engine, block, n_blocks)
+        _accumulate_block(block, edges, pixel_areas, layers, totals, use)
         if progress:
             progress(done, n_blocks or done)
-    return totals.result(layer_names)
+    return totals.result(layers[0])
+
+
+def _engine(engine: str | None, block: RasterBlock, n_blocks: int | None) -> str:
+    """The kernels for a grid of ``n_blocks`` blocks like ``block`` (its size unknown without
+    ``n_blocks``): see :func:`geocarbon.kernels.resolve_engine`."""
+    pixels = int(np.prod(block.shape)) * n_blocks if n_blocks else None
+    return kernels.resolve_engine(engine, pixels)
 
 
 @dataclass
@@ -314,52 +413,141 @@ def _check_categorical(
 
 def _accumulate_block(
     block: RasterBlock,
-    edges: EdgeTable,
+    edges: ZoneBlocks,
     pixel_areas: PixelAreaModel,
-    layer_names: list[str],
-    continuous: Sequence[str],
-    extra_nodata: Sequence[float],
+    layers: tuple[list[str], Sequence[str], Sequence[float], Mapping[str, str]],
     totals: _ZoneTotals,
+    engine: str,
 ) -> None:
-    """Add one block's areas [m²] to the accumulators."""
+    """Add one block's areas [m²] to the accumulators, after checking its float categorical
+    layers.
+
+    ``layers`` is (categorical layers, main first; continuous layers; extra nodata codes of
+    the main layer; what each layer is, for messages); ``engine`` is ``"numba"`` or
+    ``"numpy"`` (same results, bit for bit); ``edges`` gives the zones of the block.
+    """
+    layer_names, continuous, extra_nodata, labels = layers
+    _check_categorical(block, layer_names, labels)
+    weights, unit_m2 = _pixel_weights(pixel_areas, block)
+    indices = [_layer_index(block.arrays[name]) for name in layer_names]
+    if engine == "numba":
+        gzone, decoded, values, counts_nz = _block_compiled(
+            block, edges.runs(block), indices, continuous, weights, totals
+        )
+    else:
+        table = edges.edges.rows(block.row_off, block.shape[0])
+        gzone, decoded, values, counts_nz = _block_numpy(
+            block, table, indices, continuous, weights, totals
+        )
+    values *= unit_m2
+    add_at = kernels.add_at if engine == "numba" else np.add.at
+    add_at(totals.zone_area_m2, gzone, values)
+    add_at(totals.pixel_count, gzone, counts_nz)
+    main_ix = indices[0]
+    main_codes = main_ix.codes[decoded[0]]
+    ok = np.ones(len(gzone), dtype=bool)
+    if main_ix.nan_slot is not None:
+        ok &= decoded[0] != main_ix.nan_slot
+    nodata = block.nodata.get(layer_names[0])
+    for code in [*([] if nodata is None or np.isnan(nodata) else [nodata]), *extra_nodata]:
+        ok &= main_codes != code
+    add_at(totals.valid_area_m2, gzone[ok], values[ok])
+    columns: dict[str, np.ndarray] = {"zone": gzone[ok] - 1, layer_names[0]: main_codes[ok]}
+    for name, ix, dec in zip(layer_names[1:], indices[1:], decoded[1:], strict=True):
+        columns[name] = _secondary_codes(ix, dec, block.nodata.get(name))[ok]
+    columns["area_m2"] = values[ok]
+    totals.parts.append(pd.DataFrame(columns))
+
+
+_BlockSums = tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray]
+"""Zone + 1 of each (zone, class combination) present in a block, in increasing order; the
+dense index of each categorical layer in it; its summed weights; its pixel count."""
+
+
+def _decode(combo: np.ndarray, indices: list[_LayerIndex]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Dense index of each layer in combined keys ``((k * span0 + index0) * span1 + ...)``,
+    and what is left of the keys (``k``)."""
+    decoded = []
+    rem = combo
+    for ix in reversed(indices):
+        decoded.append(rem % ix.span)
+        rem = rem // ix.span
+    decoded.reverse()
+    return decoded, rem
+
+
+def _block_numpy(
+    block: RasterBlock,
+    edges: EdgeTable,
+    indices: list[_LayerIndex],
+    continuous: Sequence[str],
+    weights: np.ndarray | None,
+    totals: _ZoneTotals,
+) -> _BlockSums:
+    """One block with the plain-NumPy path (the reference of the compiled one): burn, add
+    the continuous layers' sums to ``totals``, sum the weights per (zone, combination)."""
     rows, cols = block.shape
     local, zone_of_local = burn_block(edges, block.row_off, block.col_off, rows, cols)
     # global zone index + 1 of each local id (local 0 = outside every zone -> 0)
     to_global = np.concatenate([[0], zone_of_local + 1]).astype(np.int64)
     m = len(zone_of_local) + 1
-    weights, unit_m2 = _pixel_weights(pixel_areas, block)
     flat_local = local.ravel()
     for name in continuous:
         cvals = block.arrays[name]
         cok = valid_mask(cvals, block.nodata.get(name)).ravel()
         part = np.bincount(flat_local[cok], weights=cvals.ravel()[cok].astype(float), minlength=m)
         np.add.at(totals.sums[name], to_global, part)
-    indices = [_layer_index(block.arrays[name]) for name in layer_names]
     nz, values, counts_nz = _combination_areas(flat_local, m, indices, weights)
-    values *= unit_m2
-    decoded = []
-    rem = nz
-    for ix in reversed(indices):
-        decoded.append(rem % ix.span)
-        rem = rem // ix.span
-    decoded.reverse()
-    gzone = to_global[rem]
-    np.add.at(totals.zone_area_m2, gzone, values)
-    np.add.at(totals.pixel_count, gzone, counts_nz)
-    main_ix = indices[0]
-    main_codes = main_ix.codes[decoded[0]]
-    ok = np.ones(len(nz), dtype=bool)
-    if main_ix.nan_slot is not None:
-        ok &= decoded[0] != main_ix.nan_slot
-    nodata = block.nodata.get(layer_names[0])
-    for code in [*([] if nodata is None or np.isnan(nodata) else [nodata]), *extra_nodata]:
-        ok &= main_codes != code
-    np.add.at(totals.valid_area_m2, gzone[ok], values[ok])
-    columns: dict[str, np.ndarray] = {"zone": gzone[ok] - 1, layer_names[0]: main_codes[ok]}
-    for name, ix, dec in zip(layer_names[1:], indices[1:], decoded[1:], strict=True):
-        columns[name] = _secondary_codes(ix, dec, block.nodata.get(name))[ok]
-    columns["area_m2"] = values[ok]
-    totals.parts.append(pd.DataFrame(columns))
+    decoded, rem = _decode(nz, indices)
+    return to_global[rem], decoded, values, counts_nz
+
+
+def _block_compiled(
+    block: RasterBlock,
+    runs: kernels.BlockRuns,
+    indices: list[_LayerIndex],
+    continuous: Sequence[str],
+    weights: np.ndarray | None,
+    totals: _ZoneTotals,
+) -> _BlockSums:
+    """One block with the compiled kernels (:mod:`geocarbon.kernels`), its zones given as
+    runs along its rows: the same figures as :func:`_block_numpy`, bit for bit (every sum
+    adds the pixels in the same order)."""
+    n_zones = len(totals.zone_area_m2) - 1
+    rows, cols = block.shape
+    zone_plus1 = kernels.decode_runs(runs, rows, cols).ravel() if continuous else runs[2]
+    for name in continuous:
+        cvals = block.arrays[name]
+        cok = valid_mask(cvals, block.nodata.get(name)).ravel()
+        totals.sums[name] += kernels.zone_sums(zone_plus1, cvals.ravel(), cok, n_zones)
+    n_cls = int(np.prod([ix.span for ix in indices]))
+    cls, offset = _class_keys(indices)
+    found = kernels.combination_sums(runs, cols, n_zones, cls, offset, n_cls, weights, _DENSE_LIMIT)
+    if found is None:
+        # very many classes: sort-based grouping, as the NumPy path
+        key = np.multiply(kernels.decode_runs(runs, rows, cols).ravel(), n_cls, dtype=np.int64)
+        key += cls - offset
+        nz, values, counts_nz = _sorted_sums(key, weights)
+        slot, combo = np.divmod(nz, n_cls)
+    else:
+        slot, combo, values, counts_nz = found
+    decoded, _ = _decode(combo, indices)
+    return slot, decoded, values, counts_nz
+
+
+def _class_keys(indices: list[_LayerIndex]) -> tuple[np.ndarray, int]:
+    """Combined class key of each pixel, flattened, and its offset: a single integer layer's
+    codes as they are (no copy), else ``((index0 * span1) + index1) ...`` with offset 0."""
+    first = indices[0]
+    if len(indices) == 1 and first.idx.dtype.kind in "iu" and first.idx.dtype != np.uint64:
+        return first.idx.ravel(), first.offset
+    cls = np.subtract(first.idx.ravel(), first.offset, dtype=np.int64)
+    for ix in indices[1:]:
+        cls *= ix.span
+        cls += ix.idx.ravel()
+        if ix.offset:
+            cls -= ix.offset
+    return cls, 0
 
 
 def _pixel_weights(
@@ -418,6 +606,14 @@ def _combination_areas(
             return nz, values, np.bincount(key, minlength=total)[nz]
         return nz, values, values.astype(np.int64)
     # very many classes: sort-based grouping
+    return _sorted_sums(key, weights)
+
+
+def _sorted_sums(
+    key: np.ndarray, weights: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keys present (sorted), their summed weights (pixel count when ``weights`` is None)
+    and their pixel counts, grouping by sorting."""
     nz, inverse = np.unique(key, return_inverse=True)
     values = np.bincount(inverse.ravel(), weights=weights).astype(float)
     return nz, values, np.bincount(inverse.ravel())

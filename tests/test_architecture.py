@@ -42,6 +42,7 @@ MODEL_FILES = sorted(
         *PACKAGE.joinpath("solar").glob("*.py"),
         *PACKAGE.joinpath("charging").glob("*.py"),
         PACKAGE / "zonal.py",
+        PACKAGE / "kernels.py",
         PACKAGE / "rasterize.py",
     ]
 )

@@ -91,3 +91,36 @@ def test_blocks_give_the_same_pixels_as_the_whole_grid() -> None:
     for r0, c0, h, w in [(0, 0, 3, 10), (3, 0, 4, 6), (3, 6, 4, 4), (7, 0, 3, 10)]:
         pieces[r0 : r0 + h, c0 : c0 + w] = _burn(geoms, T, (h, w), r0, c0)
     np.testing.assert_array_equal(whole, pieces)
+
+
+def test_band_edges_burn_the_same_pixels_with_only_the_band_polygons() -> None:
+    """Edges built band by band (BandEdges) burn every block as the whole edge table does,
+    and a band holds only the edges of the polygons reaching its rows."""
+    from geocarbon.rasterize import BandEdges
+
+    rng = np.random.default_rng(11)
+    t = Affine(5, 0, 0, 0, -5, 600)  # 120 x 120 grid
+    pts = rng.uniform(0, 600, size=(80, 2))
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=box(0, 0, 600, 600))
+    )
+    geoms = np.asarray(list(shapely.intersection(cells, box(0, 0, 600, 600))), dtype=object)
+    whole = edge_table(geoms, t)
+    bands = BandEdges(geoms, t)
+    sizes = []
+    for r0 in range(0, 120, 17):  # bands of 17 rows, the last one of 1
+        rows = min(17, 120 - r0)
+        band = bands.rows(r0, rows)
+        assert bands.rows(r0, rows) is band  # kept for the blocks of the same rows
+        ref, ref_zones = burn_block(whole, r0, 0, rows, 120)
+        got, got_zones = burn_block(band, r0, 0, rows, 120)
+        np.testing.assert_array_equal(
+            np.concatenate([[-1], got_zones])[got], np.concatenate([[-1], ref_zones])[ref]
+        )
+        # the band's edges are exactly the whole table's edges crossing its rows
+        crossing = (whole.row_start < r0 + rows) & (whole.row_end > r0)
+        np.testing.assert_array_equal(band.x0, whole.x0[crossing])
+        np.testing.assert_array_equal(band.zone, whole.zone[crossing])
+        sizes.append(len(band.x0))
+    assert max(sizes) < len(whole.x0) / 3  # a band holds a fraction of the edges
+    assert len(bands.rows(200, 10).x0) == 0  # rows below the polygons: no edge

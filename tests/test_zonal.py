@@ -243,9 +243,7 @@ def test_cells_whose_centre_is_inside_the_bounds_are_all_read(tmp_path: Path) ->
     from tests.conftest import write_raster
 
     values = np.arange(1, 26, dtype="float32").reshape(5, 5)  # 200 m cells from (0, 1000)
-    path = write_raster(
-        tmp_path / "pop.tif", values, transform=Affine(200, 0, 0, 0, -200, 1000)
-    )
+    path = write_raster(tmp_path / "pop.tif", values, transform=Affine(200, 0, 0, 0, -200, 1000))
     # x and y from 280 to 920 (window offset 1.4, length 3.2 cells): centres 300 (column 1)
     # to 900 (column 4) are inside; rounding offset and length apart read columns 1-3 only
     xs, ys, pop = read_cells(raster_info(path, "population raster"), (280, 280, 920, 920))
@@ -255,3 +253,71 @@ def test_cells_whose_centre_is_inside_the_bounds_are_all_read(tmp_path: Path) ->
     assert got == [(x, y) for x in centres for y in centres]
     # rows 0-3 (y 900 to 300), columns 1-4 of the array
     assert float(pop[inside].sum()) == float(values[0:4, 1:5].sum())
+
+
+def test_equivalent_crs_moves_no_coordinate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A raster CRS equal to the communes' but not exactly the same (a GeoTIFF's WKT without
+    the EPSG identifier) is not reprojected: no vertex moves; another CRS is reprojected."""
+    from pyproj import CRS
+
+    from geocarbon.geo import in_crs
+
+    # a Lambert-93 triangle with coordinates that a projection round trip could alter
+    triangle = shapely.Polygon(
+        [
+            (652_469.123456789, 6_862_035.987654321),
+            (652_569.1, 6_862_035.9),
+            (652_569.1, 6_862_135.3),
+        ]
+    )
+    communes = gpd.GeoDataFrame({"code": ["46042"]}, geometry=[triangle], crs="EPSG:2154")
+    as_in_tiff = CRS.from_wkt(CRS("EPSG:2154").to_wkt("WKT1_GDAL"))
+    assert as_in_tiff.equals(communes.crs) and not as_in_tiff.is_exact_same(communes.crs)
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("to_crs called for an equivalent CRS")
+
+    with monkeypatch.context() as m:
+        m.setattr(gpd.GeoDataFrame, "to_crs", refused)
+        same = in_crs(communes, as_in_tiff)
+    assert same.crs.is_exact_same(as_in_tiff)  # labelled with the raster's CRS
+    assert (
+        shapely.get_coordinates(same.geometry.values).tobytes()
+        == shapely.get_coordinates(communes.geometry.values).tobytes()
+    )
+    assert same["code"].tolist() == ["46042"] and communes.crs.to_epsg() == 2154  # input kept
+    # a different CRS is reprojected, as to_crs does
+    moved = in_crs(communes, "EPSG:3035")
+    expected = communes.to_crs("EPSG:3035")
+    assert (
+        shapely.get_coordinates(moved.geometry.values).tolist()
+        == shapely.get_coordinates(expected.geometry.values).tolist()
+    )
+    assert abs(moved.geometry.iloc[0].area - expected.geometry.iloc[0].area) == 0.0
+
+
+def test_communes_put_on_the_grid_once_per_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cross-tab and the pixel maps get the very same reprojected geometries (one
+    reprojection per run; the zone cache recognises them); new communes are reprojected."""
+    from pyproj import CRS
+
+    from geocarbon.capabilities import carbon_step
+    from geocarbon.state import Inputs
+    from geocarbon.values import RasterInfo
+
+    communes = gpd.GeoDataFrame(
+        {"commune_code": ["46042"]}, geometry=[box(1.40, 44.40, 1.50, 44.50)], crs="EPSG:4326"
+    )
+    inputs = Inputs(communes=communes, files={})
+    inputs.parts["carbon"] = carbon_step.CarbonInputs()
+    grid = RasterInfo(
+        Path("lc.tif"), CRS("EPSG:3035"), Affine(100, 0, 0, 0, -100, 0), 1, 1, "u2", 0
+    )
+    calls = []
+    real = carbon_step.in_crs
+    monkeypatch.setattr(carbon_step, "in_crs", lambda f, c: calls.append(1) or real(f, c))
+    first = carbon_step.communes_on_grid(inputs, grid)
+    second = carbon_step.communes_on_grid(inputs, grid)
+    assert second is first and len(calls) == 1 and first.crs.to_epsg() == 3035
+    inputs.communes = communes.copy()  # another frame: reprojected again
+    assert carbon_step.communes_on_grid(inputs, grid) is not first and len(calls) == 2

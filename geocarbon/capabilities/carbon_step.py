@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geocarbon import kernels
 from geocarbon.carbon.area_table import area_table_long, zone_mean
 from geocarbon.carbon.categories import (
     ALDO_NAMES,
@@ -68,7 +69,7 @@ from geocarbon.communes import fill_from_neighbours, has_boundaries
 from geocarbon.config import AreaTableConfig, FlowsConfig, PipelineConfig
 from geocarbon.deliverables import SequestrationFigures, calculator_spreadsheet
 from geocarbon.errors import InputError
-from geocarbon.geo import M2_PER_HA, PixelAreaModel, area_ha
+from geocarbon.geo import M2_PER_HA, PixelAreaModel, area_ha, in_crs
 from geocarbon.io.coefficients import (
     ALDO_FILES,
     ALDO_FLOW_FILES,
@@ -98,14 +99,15 @@ from geocarbon.maps import (
     map_title,
 )
 from geocarbon.notices import Notice
-from geocarbon.rasterize import EdgeTable, burn_block, edge_table
 from geocarbon.spec import check_columns, find_input
 from geocarbon.state import Inputs, Progress, Results, Timer
 from geocarbon.territory import COVERAGE_MIN, departement_of, level_rows, tidy_coverage
 from geocarbon.values import RasterBlock
 from geocarbon.zonal import (
     NO_VALUE,
+    ZONE_CACHE,
     ZonalResult,
+    ZoneBlocks,
     check_integral,
     check_landcover_excess,
     check_pixel_size,
@@ -141,6 +143,8 @@ class CarbonInputs:
     """The land-use change table as read (``flows.change_table``)."""
     areas: pd.DataFrame | None = None
     """The area table as read (``areas``)."""
+    on_grid: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | None = None
+    """The communes and their copy in the land cover's CRS (:func:`communes_on_grid`)."""
 
 
 def carbon_inputs(inputs: Inputs) -> CarbonInputs:
@@ -148,6 +152,18 @@ def carbon_inputs(inputs: Inputs) -> CarbonInputs:
     read = inputs.parts["carbon"]
     assert isinstance(read, CarbonInputs)
     return read
+
+
+def communes_on_grid(inputs: Inputs, raster: RasterInfo) -> gpd.GeoDataFrame:
+    """The communes in the land-cover raster's CRS (:func:`geocarbon.geo.in_crs`), put there
+    once per run: the cross-tab and the pixel maps get the same geometries (no second
+    reprojection, and the zone cache recognises them)."""
+    read = carbon_inputs(inputs)
+    kept = read.on_grid
+    if kept is None or kept[0] is not inputs.communes or not kept[1].crs.equals(raster.crs):
+        kept = (inputs.communes, in_crs(inputs.communes, raster.crs))
+        read.on_grid = kept
+    return kept[1]
 
 
 @dataclass
@@ -320,7 +336,7 @@ def check_overlap(
         Fraction (0–1) of each commune's area inside the raster extent.
     """
     extent = gpd.GeoSeries([shapely.box(*raster.bounds)], crs=raster.crs)
-    in_raster = communes.to_crs(raster.crs)
+    in_raster = in_crs(communes, raster.crs)
     inside = gpd.GeoDataFrame(
         geometry=in_raster.geometry.intersection(extent.iloc[0]), crs=raster.crs
     )
@@ -610,7 +626,9 @@ def compute_flows(
     forest_areas = stocks[stocks["category"].isin(FOREST_CATEGORIES)].drop_duplicates(
         ["commune_code", "category"]
     )[["commune_code", "category", "area_ha"]]
-    luc, growth, shares = flow_coefficients(cfg, coefficients, coefficients.codes, carbon_inputs(inputs))
+    luc, growth, shares = flow_coefficients(
+        cfg, coefficients, coefficients.codes, carbon_inputs(inputs)
+    )
     if land.level == "epci":
         growth = ForestGrowthCoefficients(zone_mean(growth.table, zone_of, ["category"]))
         shares = zone_mean(shares, zone_of, []) if shares is not None else None
@@ -897,7 +915,7 @@ def landcover_crosstab(
     read = carbon_inputs(inputs)
     landcover = read.landcover
     assert landcover is not None
-    zones = inputs.communes.to_crs(landcover.crs)
+    zones = communes_on_grid(inputs, landcover)
     block_pixels = cfg.processing.block_pixels
     aligned = [("forest", read.forest_map)] if read.forest_map is not None else []
     if read.landcover_before is not None:
@@ -1919,8 +1937,10 @@ def write_pixel_maps(
         forest_codes=forest_codes,
         forest_mode=cfg.forest_map.mode if cfg.forest_map else "composition",
     )
-    zones = inputs.communes.to_crs(landcover.crs)
-    edges = edge_table(np.asarray(zones.geometry.values), landcover.transform)
+    zones = communes_on_grid(inputs, landcover)
+    # the zones burnt by the cross-tab are read from the cache (compiled engine)
+    burnt = ZoneBlocks(np.asarray(zones.geometry.values), landcover.transform, ZONE_CACHE)
+    engine = kernels.resolve_engine(pixels=landcover.width * landcover.height)
     aligned = [("before", read.landcover_before)]
     if read.forest_map is not None:
         aligned.append(("forest", read.forest_map))
@@ -1943,7 +1963,8 @@ def write_pixel_maps(
         bands=raster_bands(cfg.report.language, start, end),
     ) as writer:
         for block in iter_blocks(landcover, aligned, block_pixels=cfg.processing.block_pixels):
-            density = block_densities(block, edges, lookup, nodata)
+            zone = burnt.burnt(block, engine) - 1
+            density = block_densities(block, zone, lookup, nodata)
             for key, array in density.items():
                 writer.write(key, array, block.row_off, block.col_off)
             if not too_many:
@@ -1955,7 +1976,7 @@ def write_pixel_maps(
 
 
 def block_densities(
-    block: RasterBlock, edges: EdgeTable, lookup: DensityLookup, nodata: list[float]
+    block: RasterBlock, zone: np.ndarray, lookup: DensityLookup, nodata: list[float]
 ) -> dict[str, np.ndarray]:
     """Stock density [tC/ha] of one block of the land-cover grid at both dates, and its change.
 
@@ -1964,8 +1985,8 @@ def block_densities(
     block : RasterBlock
         Land cover at the end (``landcover``) and start (``before``) dates, and the forest
         map (``forest``) if any.
-    edges : EdgeTable
-        Commune edges on the land-cover grid (:func:`edge_table`).
+    zone : ndarray of int
+        Commune index of each pixel of the block (-1: none; :class:`geocarbon.zonal.ZoneBlocks`).
     lookup : DensityLookup
         Density of each commune and class (:func:`density_lookup`).
     nodata : list of float
@@ -1976,9 +1997,6 @@ def block_densities(
     dict of str to ndarray
         ``end``, ``start`` and ``change`` (end − start) [tC/ha], NaN outside the data.
     """
-    rows, cols = block.shape
-    local, zone_of_local = burn_block(edges, block.row_off, block.col_off, rows, cols)
-    zone = np.concatenate([[-1], zone_of_local])[local]
     forest = block.arrays.get("forest")
     density = {}
     for key, layer in (("end", "landcover"), ("start", "before")):
