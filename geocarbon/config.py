@@ -463,11 +463,13 @@ class CarbonConfig(_Strict):
     )
     generic_table: Path | None = Field(
         default=None,
-        description="CSV category,pool,stock_tc_per_ha,source; the built-in table if unset.",
+        description="CSV category,pool,stock_tc_per_ha[,source] of reference stocks [tC/ha]; the "
+        "built-in table if unset.",
     )
     forest_locations: Path | None = Field(
         default=None,
-        description="Optional CSV insee,groupeser,greco[,bassin_populicole] for the ALDO forest cascade.",
+        description="Optional CSV of each commune's forest locations for the ALDO forest "
+        "cascade: insee, and groupeser, greco, bassin_populicole where known (IGN codes).",
     )
     artificial_sealed_share: Share = Field(
         default=ALDO_SEALED_SHARE,
@@ -579,6 +581,16 @@ def _default_exclude() -> list[NonRoof]:
     return ["light_structure", "not_in_service"]
 
 
+def _layout_field(what: str, layout_names: str, null: str = "") -> Any:
+    """A field of the buildings file that the layout names unless the pipeline does."""
+    if_null = f"; null: {null}" if null else ""
+    return Field(
+        default=None,
+        description=f"{what}; default: the layout's ({layout_names}){if_null}. Named in the "
+        "pipeline, it must exist in the file.",
+    )
+
+
 class BuildingsConfig(_Strict):
     """Building footprints (IGN BD TOPO BATIMENT, OpenStreetMap...; any OGR format).
 
@@ -603,42 +615,34 @@ class BuildingsConfig(_Strict):
         description="Building id; default: the layout's (cleabs, ID, osm_id...), else the feature "
         "number.",
     )
-    height_field: str | None = Field(
-        default=None,
-        description="Field of the building height [m]; a negative height excludes the building; "
-        "default: the layout's (hauteur, HAUTEUR, height); null: no height. Named in the "
-        "pipeline, it must exist in the file.",
+    height_field: str | None = _layout_field(
+        "Field of the building height [m]; a negative height excludes the building",
+        "hauteur, HAUTEUR, height",
+        "no height",
     )
-    roof_min_field: str | None = Field(
-        default=None,
-        description="Field of the lowest roof altitude [m] (text accepted); default: the "
-        "layout's (altitude_minimale_toit, Z_MIN_TOIT); named in the pipeline, it must exist in "
-        "the file.",
+    roof_min_field: str | None = _layout_field(
+        "Field of the lowest roof altitude [m] (text accepted)",
+        "altitude_minimale_toit, Z_MIN_TOIT",
     )
-    roof_max_field: str | None = Field(
-        default=None,
-        description="Field of the highest roof altitude [m] (text accepted); default: the "
-        "layout's (altitude_maximale_toit, Z_MAX_TOIT); named in the pipeline, it must exist in "
-        "the file.",
+    roof_max_field: str | None = _layout_field(
+        "Field of the highest roof altitude [m] (text accepted)",
+        "altitude_maximale_toit, Z_MAX_TOIT",
     )
-    usage_field: str | None = Field(
-        default=None,
-        description="Field of the building usage, compared with public_usages; default: the "
-        "layout's (usage_1, USAGE1, building); null: no usage. Named in the pipeline, it must "
-        "exist in the file.",
+    usage_field: str | None = _layout_field(
+        "Field of the building usage, compared with public_usages",
+        "usage_1, USAGE1, building",
+        "no usage",
     )
-    light_field: str | None = Field(
-        default=None,
-        description="Field saying a building is a light structure (Oui/Non, true/false or 1/0); "
-        "default: the layout's (BD TOPO construction_legere, leger, LEGER); null: none. Named "
-        "in the pipeline, it must exist in the file.",
+    light_field: str | None = _layout_field(
+        "Field saying a building is a light structure (Oui/Non, true/false or 1/0)",
+        "BD TOPO construction_legere, leger, LEGER",
+        "none",
     )
-    state_field: str | None = Field(
-        default=None,
-        description="Field of the building's state (BD TOPO: 'En service', 'En projet', 'En "
-        "construction', 'En ruine'; any value but 'En service' is not in service, an empty one "
-        "is kept); default: the layout's (etat_de_l_objet, etat, ETAT); null: none. Named in "
-        "the pipeline, it must exist in the file.",
+    state_field: str | None = _layout_field(
+        "Field of the building's state (BD TOPO: 'En service', 'En projet', 'En construction', "
+        "'En ruine'; any value but 'En service' is not in service, an empty one is kept)",
+        "etat_de_l_objet, etat, ETAT",
+        "none",
     )
     exclude: list[NonRoof] = Field(
         default_factory=_default_exclude,

@@ -135,43 +135,50 @@ def check_columns(
             raise InputError(msg)
 
 
+def declared_inputs(owner: str) -> tuple[InputSpec, ...]:
+    """The inputs ``owner`` (``territory`` or a capability's name) declares in
+    ``geocarbon/specs/inputs.csv``: one row per input (capability, key, role, kind,
+    description, fields, optional_fields, layout_fields, units, crs); fields are separated by
+    spaces, layouts written ``long: a b; wide: c``.
+
+    Raises
+    ------
+    ValueError
+        An unknown kind or a row without description (a packaging error).
+    """
+    from typing import get_args
+
+    from geocarbon.io.text_tables import package_rows
+
+    out = []
+    for row in package_rows("specs", "inputs.csv"):
+        if row["capability"] != owner:
+            continue
+        if row["kind"] not in get_args(InputKind) or not row["description"]:
+            msg = f"geocarbon/specs/inputs.csv: {row['key']} has an unknown kind or no description"
+            raise ValueError(msg)
+        layouts = []
+        for part in filter(None, (p.strip() for p in row["layout_fields"].split(";"))):
+            value, fields = part.split(":", 1)
+            layouts.append((value.strip(), tuple(fields.split())))
+        out.append(
+            InputSpec(
+                row["key"],
+                row["role"],
+                row["kind"],  # type: ignore[arg-type]  # checked above
+                row["description"],
+                fields=tuple(row["fields"].split()),
+                units=row["units"],
+                crs=row["crs"],
+                optional_fields=tuple(row["optional_fields"].split()),
+                layout_fields=tuple(layouts),
+            )
+        )
+    return tuple(out)
+
+
 #: The communes: boundaries, commune table, EPCI names.
-TERRITORY_INPUTS: tuple[InputSpec, ...] = (
-    InputSpec(
-        "communes.path",
-        "communes",
-        "vector",
-        "Commune boundaries (e.g. IGN Admin Express), one polygon per commune.",
-        fields=(
-            "communes.code_field",
-            "communes.name_field",
-            "communes.epci_field",
-            "communes.population_field",
-            "communes.epci_name_field",
-        ),
-        crs="any CRS declared in the file; areas are computed in an equal-area projection",
-    ),
-    InputSpec(
-        "communes.table.path",
-        "commune_table",
-        "table",
-        "Commune table (e.g. ADEME's communes_17122018.csv): INSEE code, EPCI, population.",
-        fields=(
-            "communes.table.code_field",
-            "communes.table.epci_field",
-            "communes.table.population_field",
-            "communes.table.name_field",
-        ),
-        units="inhabitants",
-    ),
-    InputSpec(
-        "communes.epci_names.path",
-        "epci_names",
-        "table",
-        "EPCI names by SIREN code (e.g. ADEME's epci.csv).",
-        fields=("communes.epci_names.code_field", "communes.epci_names.name_field"),
-    ),
-)
+TERRITORY_INPUTS: tuple[InputSpec, ...] = declared_inputs("territory")
 
 
 def _values(cfg: Any, key: str) -> list[Path]:

@@ -92,12 +92,25 @@ class Capability:
         :func:`geocarbon.styles.layer_styles`."""
         return {}
 
+    #: What the progress display says while :meth:`write_files` runs.
+    writing: ClassVar[str] = ""
+
     def write(
         self, cfg: PipelineConfig, inputs: Inputs, results: Results, communes: pd.DataFrame,
         folder: Path, announce: StepAnnouncer,
     ) -> None:  # fmt: skip
-        """Write this capability's tables, maps and rasters into ``folder`` (a temporary
-        folder moved into place when the whole run succeeded), each announced."""
+        """Write this capability's files into ``folder`` (a temporary folder moved into place
+        when the whole run succeeded): :meth:`write_files`, announced as :attr:`writing`."""
+        if type(self).write_files is Capability.write_files:
+            return
+        with announce(self.writing or f"writing {self.name} outputs"):
+            self.write_files(cfg, inputs, results, communes, folder)
+
+    def write_files(
+        self, cfg: PipelineConfig, inputs: Inputs, results: Results, communes: pd.DataFrame,
+        folder: Path,
+    ) -> None:  # fmt: skip
+        """Write this capability's tables, maps and rasters into ``folder``."""
 
     def report_sections(self, report: Any) -> None:
         """Append this capability's sections to the territory report

@@ -6,115 +6,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from geocarbon.capabilities import Capability, column_totals
-from geocarbon.spec import InputSpec, LayerSpec, declared_outputs
+from geocarbon.spec import InputSpec, LayerSpec, declared_inputs, declared_outputs
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from geocarbon.config import PipelineConfig
     from geocarbon.notices import Notice
-    from geocarbon.state import Inputs, Progress, Results, StepAnnouncer, Timer
+    from geocarbon.state import Inputs, Progress, Results, Timer
 
 class CarbonCapability(Capability):
     """Land use, carbon stocks per pool and flows per PCAET category, per commune or EPCI,
     from a land-cover raster or ADEME's area tables."""
 
     name: ClassVar[str] = "carbon"
+    writing: ClassVar[str] = "writing carbon tables, rasters and maps"
     #: Its GeoPackage columns (``geocarbon/specs/outputs.csv``).
     outputs: ClassVar[tuple[LayerSpec, ...]] = declared_outputs("carbon")
-    inputs: ClassVar[tuple[InputSpec, ...]] = (
-        InputSpec(
-            "landcover.path",
-            "landcover",
-            "raster",
-            "Land-cover raster (Corine Land Cover codes, or a nomenclature mapped to ALDO's "
-            "categories); categorical: aligned with nearest-neighbour only.",
-            fields=("landcover.nomenclature",),
-            units="class codes",
-            crs="projected or geographic, declared in the file; pixel areas computed exactly",
-        ),
-        InputSpec(
-            "landcover.mapping",
-            "landcover_mapping",
-            "mapping",
-            "CSV code,category mapping a land-cover nomenclature to ALDO's categories.",
-            fields=("code", "category"),
-        ),
-        InputSpec(
-            "areas.path",
-            "areas",
-            "table",
-            "Land-cover areas per commune or EPCI (e.g. ADEME's clc18_area_ha_by_epci.csv), "
-            "wide (one column per code) or long.",
-            fields=("areas.code_field",),
-            layout_fields=(("long", ("areas.landuse_field", "areas.area_field")),),
-            units="ha",
-        ),
-        InputSpec(
-            "areas.mapping",
-            "areas_mapping",
-            "mapping",
-            "CSV code,category mapping the area table's nomenclature to ALDO's categories.",
-            fields=("code", "category"),
-        ),
-        InputSpec(
-            "forest_map.path",
-            "forest_map",
-            "raster",
-            "Forest-type map (broadleaf, conifer, mixed, poplar codes) splitting forest areas.",
-            fields=("forest_map.codes",),
-            units="class codes",
-            crs="aligned to the land cover with nearest-neighbour",
-        ),
-        InputSpec(
-            "carbon.aldo_dir",
-            "aldo",
-            "folder",
-            "Folder of ADEME's ALDO reference tables (stocks-zpc.csv, zpc.csv, "
-            "communes_17122018.csv, biomass-hors-forets.csv, "
-            "bilan-carbone-foret-par-localisation.csv, region-to-inter-region.json; "
-            "flux-zpc.csv and proportion-usage-bois-par-region.csv for flows).",
-            units="tC/ha, tC/ha/yr",
-        ),
-        InputSpec(
-            "carbon.generic_table",
-            "generic_table",
-            "table",
-            "Generic coefficient table (one stock per category and pool).",
-            fields=("category", "pool", "stock_tc_per_ha"),
-            optional_fields=("source",),
-            units="tC/ha",
-        ),
-        InputSpec(
-            "carbon.forest_locations",
-            "forest_locations",
-            "table",
-            "Each commune's sylvo-ecological region (IGN), for the finest forest stocks.",
-            fields=("insee",),
-            optional_fields=("groupeser", "greco", "bassin_populicole"),
-        ),
-        InputSpec(
-            "flows.landcover_before",
-            "landcover_before",
-            "raster",
-            "Land cover at flows.start_year, same nomenclature as the land cover.",
-            units="class codes",
-            crs="aligned to the land cover with nearest-neighbour",
-        ),
-        InputSpec(
-            "flows.change_table.path",
-            "change_table",
-            "table",
-            "Land-use changes per commune (e.g. ADEME's clc12_to_clc18_change_ha_by_commune.csv).",
-            fields=(
-                "flows.change_table.from_field",
-                "flows.change_table.to_field",
-                "flows.change_table.commune_field",
-                "flows.change_table.area_field",
-            ),
-            units="ha over the period",
-        ),
-    )
+    #: Its input files (``geocarbon/specs/inputs.csv``).
+    inputs: ClassVar[tuple[InputSpec, ...]] = declared_inputs("carbon")
 
     def enabled(self, cfg: PipelineConfig) -> bool:
         return cfg.land_source is not None
@@ -168,14 +78,13 @@ class CarbonCapability(Capability):
             )
         return layers
 
-    def write(
+    def write_files(
         self, cfg: PipelineConfig, inputs: Inputs, results: Results, communes: pd.DataFrame,
-        folder: Path, announce: StepAnnouncer,
+        folder: Path,
     ) -> None:  # fmt: skip
         from geocarbon.capabilities.carbon_step import write_carbon_outputs
 
-        with announce("writing carbon tables, rasters and maps"):
-            write_carbon_outputs(cfg, inputs, results, communes, folder)
+        write_carbon_outputs(cfg, inputs, results, communes, folder)
 
     def report_sections(self, report: Any) -> None:
         _report().stocks_section(report)

@@ -6,14 +6,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from geocarbon.capabilities import Capability
-from geocarbon.spec import InputSpec, LayerSpec, declared_files, declared_outputs
+from geocarbon.spec import InputSpec, LayerSpec, declared_files, declared_inputs, declared_outputs
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from geocarbon.config import PipelineConfig
     from geocarbon.notices import Notice
-    from geocarbon.state import Inputs, Progress, Results, StepAnnouncer, Timer
+    from geocarbon.state import Inputs, Progress, Results, Timer
 
 
 class ChargingCapability(Capability):
@@ -21,6 +21,7 @@ class ChargingCapability(Capability):
     power per electric vehicle (AFIR)."""
 
     name: ClassVar[str] = "charging"
+    writing: ClassVar[str] = "writing charging tables and map"
     checked: ClassVar[str] = "charging inputs"
     #: How the charging figures are computed (French, English).
     method_texts: ClassVar[tuple[tuple[str, str], ...]] = (
@@ -63,63 +64,8 @@ class ChargingCapability(Capability):
     }
     #: Its GeoPackage columns (``geocarbon/specs/outputs.csv``).
     outputs: ClassVar[tuple[LayerSpec, ...]] = declared_outputs("charging")
-    inputs: ClassVar[tuple[InputSpec, ...]] = (
-        InputSpec(
-            "charging.points.path",
-            "charging_points",
-            "table",
-            "Public charging points in the national IRVE schema (CSV, GeoJSON or GeoPackage).",
-            fields=("id_pdc_itinerance", "puissance_nominale", "coordonneesXY"),
-            units="kW (power)",
-            crs="WGS84 coordinates (IRVE)",
-        ),
-        InputSpec(
-            "charging.population_raster",
-            "population_raster",
-            "raster",
-            "Gridded population (e.g. INSEE Filosofi 200 m cells).",
-            units="inhabitants per cell",
-            crs="any, declared in the file",
-        ),
-        InputSpec(
-            "charging.population.path",
-            "population_grid",
-            "grid",
-            "Gridded population (e.g. INSEE Filosofi 200 m or 1 km cells): a raster, square "
-            "polygons, or a CSV with one INSPIRE cell id per row "
-            "(CRS3035RES200mN2029800E4252400: south-west corner).",
-            fields=("charging.population.field", "charging.population.cell_id_field"),
-            units="inhabitants per cell",
-            crs="any projected CRS declared in the file (CSV: the CRS of the cell ids)",
-        ),
-        InputSpec(
-            "charging.ev_fleet.path",
-            "ev_fleet",
-            "table",
-            "Electric vehicles per commune (e.g. SDES fleet).",
-            fields=(
-                "charging.ev_fleet.code_field",
-                "charging.ev_fleet.bev_field",
-                "charging.ev_fleet.phev_field",
-            ),
-            units="vehicles",
-        ),
-        InputSpec(
-            "charging.postal_codes.path",
-            "postal_codes",
-            "table",
-            "La Poste's postal codes of each commune (base officielle des codes postaux), to "
-            "tell postal codes written as commune codes.",
-            fields=("Code_commune_INSEE", "Code_postal"),
-        ),
-        InputSpec(
-            "charging.road_network.path",
-            "road_network",
-            "vector",
-            "Road lines for distances along the network instead of straight lines.",
-            crs="projected, declared in the file",
-        ),
-    )
+    #: Its input files (``geocarbon/specs/inputs.csv``).
+    inputs: ClassVar[tuple[InputSpec, ...]] = declared_inputs("charging")
 
     def enabled(self, cfg: PipelineConfig) -> bool:
         return cfg.charging is not None
@@ -170,14 +116,13 @@ class ChargingCapability(Capability):
         assert cfg.charging is not None
         return {"white_zone_m": cfg.charging.white_zone_m}
 
-    def write(
+    def write_files(
         self, cfg: PipelineConfig, inputs: Inputs, results: Results, communes: pd.DataFrame,
-        folder: Path, announce: StepAnnouncer,
+        folder: Path,
     ) -> None:  # fmt: skip
         from geocarbon.capabilities.charging_step import write_charging_outputs
 
-        with announce("writing charging tables and map"):
-            write_charging_outputs(cfg, results.parts[self.name], communes, folder)
+        write_charging_outputs(cfg, results.parts[self.name], communes, folder)
 
     def report_sections(self, report: Any) -> None:
         _report().charging_section(report)

@@ -6,20 +6,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from geocarbon.capabilities import Capability, column_totals
-from geocarbon.spec import InputSpec, LayerSpec, declared_files, declared_outputs
+from geocarbon.spec import InputSpec, LayerSpec, declared_files, declared_inputs, declared_outputs
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from geocarbon.config import PipelineConfig
     from geocarbon.notices import Notice
-    from geocarbon.state import Inputs, Progress, Results, StepAnnouncer, Timer
+    from geocarbon.state import Inputs, Progress, Results, Timer
 
 
 class PvCapability(Capability):
     """Usable roof area, power and annual energy of every building (pvlib yields)."""
 
     name: ClassVar[str] = "pv"
+    writing: ClassVar[str] = "writing rooftop PV tables and map"
     checked: ClassVar[str] = "rooftop PV inputs"
     #: How rooftop PV figures are computed (French, English).
     method_texts: ClassVar[tuple[tuple[str, str], ...]] = (
@@ -48,57 +49,8 @@ class PvCapability(Capability):
     }
     #: Its GeoPackage columns (``geocarbon/specs/outputs.csv``).
     outputs: ClassVar[tuple[LayerSpec, ...]] = declared_outputs("pv")
-    inputs: ClassVar[tuple[InputSpec, ...]] = (
-        InputSpec(
-            "pv.buildings.path",
-            "buildings",
-            "vector",
-            "Building footprints (e.g. IGN BD TOPO BATIMENT) with heights and roof altitudes.",
-            fields=(
-                "pv.buildings.id_field",
-                "pv.buildings.height_field",
-                "pv.buildings.roof_min_field",
-                "pv.buildings.roof_max_field",
-                "pv.buildings.usage_field",
-                "pv.buildings.light_field",
-                "pv.buildings.state_field",
-            ),
-            units="m (heights, roof altitudes)",
-            crs="projected, declared in the file",
-        ),
-        InputSpec(
-            "pv.weather.path",
-            "weather",
-            "weather",
-            "Hourly weather of a typical year (EPW, TMY3 or PVGIS TMY) for the yields.",
-            fields=("pv.weather.format",),
-            units="W/m² (GHI, DNI, DHI), °C, m/s",
-        ),
-        InputSpec(
-            "pv.irradiation_raster",
-            "irradiation_raster",
-            "raster",
-            "Annual global horizontal irradiation map scaling the yields per building.",
-            units="kWh/m²/yr",
-            crs="any, declared in the file",
-        ),
-        InputSpec(
-            "pv.exclusions[].path",
-            "pv_exclusion",
-            "vector",
-            "Zones where no panel goes (heritage protection...), each with its reason.",
-            crs="any, declared in the file",
-        ),
-        InputSpec(
-            "pv.existing.path",
-            "pv_existing",
-            "vector",
-            "Existing installations (points or polygons) with their power.",
-            fields=("pv.existing.kwp_field",),
-            units="kWp",
-            crs="any, declared in the file",
-        ),
-    )
+    #: Its input files (``geocarbon/specs/inputs.csv``).
+    inputs: ClassVar[tuple[InputSpec, ...]] = declared_inputs("pv")
 
     def enabled(self, cfg: PipelineConfig) -> bool:
         return cfg.pv is not None
@@ -132,14 +84,13 @@ class PvCapability(Capability):
     def layers(self, results: Results, communes: pd.DataFrame, crs: Any) -> dict[str, pd.DataFrame]:
         return {"pv_buildings": results.parts[self.name].buildings.to_crs(crs)}
 
-    def write(
+    def write_files(
         self, cfg: PipelineConfig, inputs: Inputs, results: Results, communes: pd.DataFrame,
-        folder: Path, announce: StepAnnouncer,
+        folder: Path,
     ) -> None:  # fmt: skip
         from geocarbon.capabilities.pv_step import write_pv_outputs
 
-        with announce("writing rooftop PV tables and map"):
-            write_pv_outputs(cfg, results.parts[self.name], communes, folder)
+        write_pv_outputs(cfg, results.parts[self.name], communes, folder)
 
     def report_sections(self, report: Any) -> None:
         _report().pv_section(report)
