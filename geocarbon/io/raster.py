@@ -9,6 +9,7 @@ with **nearest-neighbour** resampling only: categorical values are never interpo
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -168,38 +169,96 @@ def iter_blocks(
         Upper bound of pixels per block and per layer.
     """
     with ExitStack() as stack:
-        sources: list[tuple[str, Any, float | None, RasterInfo]] = []
-        for name, info in [(reference_name, reference), *aligned]:
-            try:
-                src = stack.enter_context(rasterio.open(info.path))
-                if name == reference_name or _same_grid(reference, info):
-                    sources.append((name, src, info.nodata, info))
-                    continue
-                fill = _fill_value(info.dtype, info.nodata)
-                vrt = stack.enter_context(
-                    WarpedVRT(
-                        src,
-                        crs=reference.crs,
-                        transform=reference.transform,
-                        width=reference.width,
-                        height=reference.height,
-                        resampling=Resampling.nearest,
-                        nodata=fill,
-                    )
-                )
-            except RasterioError as err:
-                raise read_error(info.what, info.path, err) from None
-            sources.append((name, vrt, fill, info))
+        sources = _open_sources(stack, reference, aligned, reference_name)
         for window in block_windows(reference.width, reference.height, block_pixels):
-            block = RasterBlock(
-                row_off=int(window.row_off),
-                col_off=int(window.col_off),
-                transform=rasterio.windows.transform(window, reference.transform),
+            yield _read_block(sources, window, reference)
+
+
+_Source = tuple[str, Any, float | None, RasterInfo]
+"""A layer's name, its open dataset (or warped VRT), its nodata and the raster."""
+
+
+def _open_sources(
+    stack: ExitStack,
+    reference: RasterInfo,
+    aligned: Sequence[tuple[str, RasterInfo]],
+    reference_name: str,
+) -> list[_Source]:
+    """Open the reference raster and the others on its grid (see :func:`iter_blocks`); the
+    datasets are closed with ``stack``."""
+    sources: list[_Source] = []
+    for name, info in [(reference_name, reference), *aligned]:
+        try:
+            src = stack.enter_context(rasterio.open(info.path))
+            if name == reference_name or _same_grid(reference, info):
+                sources.append((name, src, info.nodata, info))
+                continue
+            fill = _fill_value(info.dtype, info.nodata)
+            vrt = stack.enter_context(
+                WarpedVRT(
+                    src,
+                    crs=reference.crs,
+                    transform=reference.transform,
+                    width=reference.width,
+                    height=reference.height,
+                    resampling=Resampling.nearest,
+                    nodata=fill,
+                )
             )
-            for name, src, nodata, info in sources:
-                block.arrays[name] = _read_window(src, window, info)
-                block.nodata[name] = nodata
-            yield block
+        except RasterioError as err:
+            raise read_error(info.what, info.path, err) from None
+        sources.append((name, vrt, fill, info))
+    return sources
+
+
+def _read_block(sources: list[_Source], window: Window, reference: RasterInfo) -> RasterBlock:
+    """Every layer over one window of the reference grid."""
+    block = RasterBlock(
+        row_off=int(window.row_off),
+        col_off=int(window.col_off),
+        transform=rasterio.windows.transform(window, reference.transform),
+    )
+    for name, src, nodata, info in sources:
+        block.arrays[name] = _read_window(src, window, info)
+        block.nodata[name] = nodata
+    return block
+
+
+def read_block(
+    reference: RasterInfo,
+    aligned: Sequence[tuple[str, RasterInfo]],
+    window: tuple[int, int, int, int],
+    *,
+    reference_name: str = "landcover",
+) -> RasterBlock:
+    """One block of :func:`iter_blocks`, read on its own (on a cluster's worker, which opens
+    the rasters by path).
+
+    Parameters
+    ----------
+    reference, aligned, reference_name
+        As for :func:`iter_blocks`.
+    window : tuple of int
+        (column offset, row offset, width, height) of the block [pixels], one of
+        :func:`block_windows`.
+
+    Raises
+    ------
+    InputError
+        A raster is not at its path on this machine, or cannot be read.
+    """
+    for info in [reference, *(raster for _, raster in aligned)]:
+        if not Path(info.path).is_file():
+            msg = (
+                f"{info.what}: {info.path} is not found on the machine reading it "
+                f"({socket.gethostname()}): the workers of a dask scheduler must see the "
+                "input files at the same paths as the machine starting the run (a shared "
+                "folder), or use a local scheduler (processing.scheduler: 'local:N')"
+            )
+            raise InputError(msg)
+    with ExitStack() as stack:
+        sources = _open_sources(stack, reference, aligned, reference_name)
+        return _read_block(sources, Window(*window), reference)
 
 
 def _read_window(src: Any, window: Window, info: RasterInfo) -> np.ndarray:
