@@ -168,11 +168,15 @@ def test_bad_values_read_on_a_worker_are_refused(scheduler: str, tmp_path: Path)
         _both(scheduler, zones, lc, [], block_pixels=2)
 
 
-def test_a_worker_without_the_file_says_so(tmp_path: Path) -> None:
+def test_a_worker_reads_the_file_at_its_path_or_says_it_is_missing(tmp_path: Path) -> None:
     arr = np.ones((2, 2), dtype="uint8")
     lc = _write(tmp_path / "lc.tif", arr, Affine(10, 0, 0, 0, -10, 20), "EPSG:2154", 0)
     info = raster_info(lc, "land cover")
     assert read_block(info, [], (0, 1, 2, 1)).arrays["landcover"].tolist() == [[1, 1]]
+    # the file kept open is not read once replaced (another run on the same worker)
+    lc.unlink()
+    _write(lc, arr * 7, Affine(10, 0, 0, 0, -10, 20), "EPSG:2154", 0)
+    assert read_block(info, [], (0, 1, 2, 1)).arrays["landcover"].tolist() == [[7, 7]]
     lc.unlink()
     with pytest.raises(InputError, match="not found on the machine reading it"):
         read_block(info, [], (0, 0, 2, 1))

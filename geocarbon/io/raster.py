@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -247,18 +248,59 @@ def read_block(
     InputError
         A raster is not at its path on this machine, or cannot be read.
     """
+    stamps = []
     for info in [reference, *(raster for _, raster in aligned)]:
-        if not Path(info.path).is_file():
+        try:
+            stat = Path(info.path).stat()
+        except OSError:
             msg = (
                 f"{info.what}: {info.path} is not found on the machine reading it "
                 f"({socket.gethostname()}): the workers of a dask scheduler must see the "
                 "input files at the same paths as the machine starting the run (a shared "
                 "folder), or use a local scheduler (processing.scheduler: 'local:N')"
             )
-            raise InputError(msg)
-    with ExitStack() as stack:
+            raise InputError(msg) from None
+        stamps.append((str(info.path), stat.st_mtime_ns, stat.st_size))
+    key = (reference_name, tuple(n for n, _ in aligned), tuple(stamps))
+    return _read_block(
+        _kept_sources(key, reference, aligned, reference_name), Window(*window), reference
+    )
+
+
+#: Rasters kept open by :func:`read_block` between blocks (a worker reads many blocks of
+#: the same files: opening a mosaic's VRT and losing GDAL's cache of its decoded blocks at
+#: each block would cost more than the reading): per thread (a dataset is read by one thread
+#: at a time; each thread keeps its own) and per version of the files (their modification
+#: time and size), the latest used last; at most :data:`KEPT_OPEN` sets per thread.
+_KEPT = threading.local()
+KEPT_OPEN = 2
+
+
+def _kept_sources(
+    key: tuple[Any, ...],
+    reference: RasterInfo,
+    aligned: Sequence[tuple[str, RasterInfo]],
+    reference_name: str,
+) -> list[_Source]:
+    """The open rasters of ``key`` in this thread (see :data:`_KEPT`), opened the first
+    time."""
+    kept: list[tuple[tuple[Any, ...], ExitStack, list[_Source]]] = _KEPT.__dict__.setdefault(
+        "sets", []
+    )
+    for i, entry in enumerate(kept):
+        if entry[0] == key:
+            kept.append(kept.pop(i))
+            return entry[2]
+    stack = ExitStack()
+    try:
         sources = _open_sources(stack, reference, aligned, reference_name)
-        return _read_block(sources, Window(*window), reference)
+    except BaseException:
+        stack.close()
+        raise
+    kept.append((key, stack, sources))
+    while len(kept) > KEPT_OPEN:
+        kept.pop(0)[1].close()
+    return sources
 
 
 def _read_window(src: Any, window: Window, info: RasterInfo) -> np.ndarray:
