@@ -5,7 +5,7 @@ The land cover is a GDAL VRT mosaic (``benchmarks/_work/``) that points many tim
 GeoTIFF tile (4,000 × 4,000 px at 10 m, uint16, tiled 512 × 512, DEFLATE, 13 CLC-like classes
 in 1 km patches with 30 % of pixels changed): ``--cols`` × ``--rows`` pixels (default
 100,000 × 55,000 = 5.5 × 10⁹ px, 1,000 km × 550 km: metropolitan France's 551,695 km² at
-100 m² per pixel) for 64 kB of XML. The communes are ``--communes`` Voronoi cells over the
+100 m² per pixel) for 124 kB of XML. The communes are ``--communes`` Voronoi cells over the
 whole grid (default 35,000: France's average commune of ~16 km²), edges densified every
 200 m.
 
