@@ -113,6 +113,15 @@ def _client(scheduler: str, client_class: Any, cluster_class: Any) -> Iterator[A
         )
         raise InputError(msg) from None
     with client:
+        try:
+            client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+        except TimeoutError:
+            msg = (
+                f"processing.scheduler: the dask scheduler at {scheduler} has no worker "
+                f"(none joined within {CONNECT_TIMEOUT_S} s); start workers "
+                f"(dask worker {scheduler}) on machines that see the input files"
+            )
+            raise InputError(msg) from None
         yield client
 
 

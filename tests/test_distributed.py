@@ -182,6 +182,24 @@ def test_a_worker_reads_the_file_at_its_path_or_says_it_is_missing(tmp_path: Pat
         read_block(info, [], (0, 0, 2, 1))
 
 
+@pytest.mark.slow
+def test_a_scheduler_unreachable_or_without_workers_is_one_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import geocarbon.distributed as gd
+
+    monkeypatch.setattr(gd, "CONNECT_TIMEOUT_S", 2)
+    unreachable = r"cannot reach the dask scheduler at tcp://127\.0\.0\.1:1 "
+    with pytest.raises(InputError, match=unreachable), gd.cluster_client("tcp://127.0.0.1:1"):
+        pass
+    with (
+        distributed.LocalCluster(n_workers=0, dashboard_address=None) as empty,
+        pytest.raises(InputError, match="has no worker"),
+        gd.cluster_client(empty.scheduler_address),
+    ):
+        pass
+
+
 @pytest.mark.parametrize(
     "value", ["local:2", "local:16", "tcp://10.0.0.5:8786", "tcp://hpc-1:8786"]
 )
