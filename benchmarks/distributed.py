@@ -187,7 +187,7 @@ def on_cluster(
     areas = PixelAreaModel.for_grid(ref.crs, ref.transform, ref.width, ref.height)
     t0 = time.perf_counter()
     with LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
     ) as cluster, Client(cluster) as client:  # fmt: skip
         start_s = time.perf_counter() - t0
         address = cluster.scheduler_address

@@ -97,7 +97,7 @@ def _client(scheduler: str, client_class: Any, cluster_class: Any) -> Iterator[A
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address="127.0.0.1:0",  # any free port, on this machine only
                 silence_logs=logging.WARNING,
             ) as cluster,
             client_class(cluster) as client,

@@ -33,7 +33,7 @@ distributed = pytest.importorskip("distributed")
 def scheduler() -> Iterator[str]:
     """The address of a cluster of 2 worker processes (one thread each) on localhost."""
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
     ) as cluster:
         yield cluster.scheduler_address
 
@@ -193,7 +193,7 @@ def test_a_scheduler_unreachable_or_without_workers_is_one_message(
     with pytest.raises(InputError, match=unreachable), gd.cluster_client("tcp://127.0.0.1:1"):
         pass
     with (
-        distributed.LocalCluster(n_workers=0, dashboard_address=None) as empty,
+        distributed.LocalCluster(n_workers=0, dashboard_address="127.0.0.1:0") as empty,
         pytest.raises(InputError, match="has no worker"),
         gd.cluster_client(empty.scheduler_address),
     ):
