@@ -19,12 +19,12 @@ from pydantic import ValidationError
 from shapely.geometry import Polygon, box
 
 from geocarbon.cli import main
-from geocarbon.config import ProcessingConfig
-from geocarbon.errors import InputError
+from geocarbon.config import ProcessingConfig, load_config
+from geocarbon.errors import ConfigError, InputError
 from geocarbon.geo import PixelAreaModel
 from geocarbon.io.raster import iter_blocks, raster_info, read_block
 from geocarbon.zonal import ZonalResult, zonal_crosstab
-from tests.conftest import REPO
+from tests.conftest import REPO, write_pipeline
 
 distributed = pytest.importorskip("distributed")
 
@@ -213,6 +213,22 @@ def test_scheduler_values_accepted(value: str) -> None:
 def test_scheduler_values_refused(value: str) -> None:
     with pytest.raises(ValidationError, match="is not a scheduler: give 'local:N'"):
         ProcessingConfig(scheduler=value)
+
+
+def test_a_pipeline_with_a_wrong_scheduler_is_refused_by_name(tmp_path: Path) -> None:
+    pipeline = {
+        "name": "t",
+        "communes": {"path": "communes.gpkg"},
+        "landcover": {"path": "lc.tif"},
+        "carbon": {"coefficients": "generic"},
+        "processing": {"scheduler": "local:two"},
+    }
+    with pytest.raises(ConfigError, match=r"processing\.scheduler.*'local:two' is not a scheduler"):
+        load_config(write_pipeline(tmp_path / "t.yaml", pipeline))
+    pipeline["processing"] = {"scheduler": "local:2"}
+    assert (
+        load_config(write_pipeline(tmp_path / "t.yaml", pipeline)).processing.scheduler == "local:2"
+    )
 
 
 @pytest.mark.slow
