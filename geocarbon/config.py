@@ -1136,12 +1136,42 @@ class ReportConfig(_Strict):
     )
 
 
+#: ``processing.scheduler`` ``local:N``: N worker processes on this machine.
+SCHEDULER_LOCAL = re.compile(r"local:(\d+)")
+#: ``processing.scheduler`` ``tcp://host:port``: a running dask scheduler.
+SCHEDULER_REMOTE = re.compile(r"tcp://[^\s:/]+:(\d+)")
+
+
 class ProcessingConfig(_Strict):
     """Engine settings."""
 
     block_pixels: Annotated[int, _in_range(BLOCK_PIXELS_MIN, BLOCK_PIXELS_MAX, unit="pixels")] = (
         Field(default=4_000_000, description="Pixels read per block (bounds the memory used).")
     )
+    scheduler: str | None = Field(
+        default=None,
+        description="Where the land cover's zonal cross-tab is computed (dask.distributed, "
+        "optional: pip install 'geocarbon[distributed]'): null, in this process; 'local:N', "
+        "N worker processes on this machine, started and closed by the run; "
+        "'tcp://host:port', a running dask scheduler whose workers see the input files at the "
+        "same paths. One task per block; the same figures, bit for bit.",
+    )
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler_form(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        local = SCHEDULER_LOCAL.fullmatch(value)
+        remote = SCHEDULER_REMOTE.fullmatch(value)
+        if (local and int(local.group(1)) >= 1) or (remote and 0 < int(remote.group(1)) < 65536):
+            return value
+        msg = (
+            f"{value!r} is not a scheduler: give 'local:N' (N worker processes on this "
+            "machine, N at least 1, e.g. 'local:4'), the address of a running dask scheduler "
+            "('tcp://host:port', e.g. 'tcp://10.0.0.5:8786'), or null to compute in this process"
+        )
+        raise ValueError(msg)
 
 
 class PipelineConfig(_Strict):

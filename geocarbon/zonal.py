@@ -11,8 +11,9 @@ with ``numpy.bincount``; memory is bounded by the block size.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -329,22 +330,67 @@ def zonal_crosstab(
     InputError
         When a float categorical layer holds non-integer, infinite or out-of-range values.
     """
-    layers, use = ([main, *secondary], continuous, extra_nodata, labels or {}), ""
+    layers = CrosstabLayers([main, *secondary], continuous, extra_nodata, labels or {})
     edges = ZoneBlocks(np.asarray(zones.geometry.values), pixel_areas.transform, cache)
-    totals = _ZoneTotals.zeros(len(zones), continuous)
-    for done, block in enumerate(blocks, start=1):
-        use = use or _engine(engine, block, n_blocks)
-        _accumulate_block(block, edges, pixel_areas, layers, totals, use)
+    partials = _block_partials(blocks, edges, pixel_areas, layers, engine, n_blocks)
+    return reduce_partials(len(zones), layers, partials, n_blocks, progress)
+
+
+def _block_partials(
+    blocks: Iterable[RasterBlock],
+    edges: ZoneBlocks,
+    pixel_areas: PixelAreaModel,
+    layers: CrosstabLayers,
+    engine: str | None,
+    n_blocks: int | None,
+) -> Iterator[BlockPartial]:
+    """Each block's partial sums in turn, with the kernels chosen on the first block."""
+    use = ""
+    for block in blocks:
+        use = use or block_engine(engine, block.shape, n_blocks)
+        yield block_partial(block, edges, pixel_areas, layers, use)
+
+
+def block_engine(engine: str | None, shape: tuple[int, int], n_blocks: int | None) -> str:
+    """The kernels for a grid of ``n_blocks`` blocks of ``shape`` (rows, columns) like the
+    first one (the grid's size unknown without ``n_blocks``): see
+    :func:`geocarbon.kernels.resolve_engine`."""
+    pixels = int(np.prod(shape)) * n_blocks if n_blocks else None
+    return kernels.resolve_engine(engine, pixels)
+
+
+def reduce_partials(
+    n_zones: int,
+    layers: CrosstabLayers,
+    partials: Iterable[BlockPartial],
+    n_blocks: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> ZonalResult:
+    """Add the blocks' partial sums in the order given (the blocks' order: floating-point
+    sums depend on it) into the areas [m²] per zone.
+
+    Parameters
+    ----------
+    n_zones : int
+        Number of zones.
+    layers : CrosstabLayers
+        The layers the partial sums were computed for.
+    partials : iterable of BlockPartial
+        One per block, in block order (:func:`block_partial`).
+    n_blocks, progress : int and callable, optional
+        ``progress(done, n_blocks)`` after each block.
+
+    Returns
+    -------
+    ZonalResult
+        Areas [m²] per zone and per class combination.
+    """
+    totals = _ZoneTotals.zeros(n_zones, layers.continuous)
+    for done, partial in enumerate(partials, start=1):
+        totals.add(partial)
         if progress:
             progress(done, n_blocks or done)
-    return totals.result(layers[0])
-
-
-def _engine(engine: str | None, block: RasterBlock, n_blocks: int | None) -> str:
-    """The kernels for a grid of ``n_blocks`` blocks like ``block`` (its size unknown without
-    ``n_blocks``): see :func:`geocarbon.kernels.resolve_engine`."""
-    pixels = int(np.prod(block.shape)) * n_blocks if n_blocks else None
-    return kernels.resolve_engine(engine, pixels)
+    return totals.result(layers.categorical)
 
 
 @dataclass
@@ -372,6 +418,20 @@ class _ZoneTotals:
             pixel_count=np.zeros(n_zones + 1, dtype=np.int64),
             sums={name: np.zeros(n_zones + 1) for name in continuous},
         )
+
+    def add(self, partial: BlockPartial) -> None:
+        """Add one block's partial sums (each accumulator adds its values one by one, in the
+        order the block gives them)."""
+        add_at = kernels.add_at if partial.engine == "numba" else np.add.at
+        add_at(self.zone_area_m2, partial.gzone, partial.area_m2)
+        add_at(self.pixel_count, partial.gzone, partial.pixel_count)
+        add_at(self.valid_area_m2, partial.gzone[partial.valid], partial.area_m2[partial.valid])
+        for name, (index, part) in partial.sums.items():
+            if index is None:
+                self.sums[name] += part
+            else:
+                np.add.at(self.sums[name], index, part)
+        self.parts.append(partial.table)
 
     def result(self, layer_names: list[str]) -> ZonalResult:
         """The accumulated areas as a :class:`ZonalResult` (the blocks' tables merged, the
@@ -411,38 +471,78 @@ def _check_categorical(
             check_integral(block.arrays[name], labels.get(name, name))
 
 
-def _accumulate_block(
+class CrosstabLayers(NamedTuple):
+    """The layers of a cross-tab."""
+
+    categorical: list[str]
+    """Categorical layers, the main one first."""
+    continuous: Sequence[str]
+    """Layers whose valid values are summed per zone."""
+    extra_nodata: Sequence[float]
+    """Codes of the main layer treated as nodata."""
+    labels: Mapping[str, str]
+    """What each layer is, for messages."""
+
+
+@dataclass
+class BlockPartial:
+    """One block's partial sums, computed apart (in this process or on a cluster's worker)
+    and added to the totals in block order by :func:`reduce_partials`.
+
+    The arrays are per (zone, class combination) present in the block, zones counted + 1
+    (0: outside every zone), in the order the totals add them.
+    """
+
+    engine: str
+    """Kernels that computed it (``"numba"`` or ``"numpy"``): the totals add with its adder."""
+    gzone: np.ndarray
+    """Zone + 1 of each combination."""
+    area_m2: np.ndarray
+    """Area [m²] of each combination."""
+    pixel_count: np.ndarray
+    """Pixels of each combination."""
+    valid: np.ndarray
+    """Whether the combination's main-layer code is valid."""
+    table: pd.DataFrame
+    """The valid combinations: ``zone``, the layers' codes, ``area_m2``."""
+    sums: dict[str, tuple[np.ndarray | None, np.ndarray]] = field(default_factory=dict)
+    """Per continuous layer: (zone + 1 of each value, or None for every zone in order; sum
+    of its valid values)."""
+
+
+def block_partial(
     block: RasterBlock,
     edges: ZoneBlocks,
     pixel_areas: PixelAreaModel,
-    layers: tuple[list[str], Sequence[str], Sequence[float], Mapping[str, str]],
-    totals: _ZoneTotals,
+    layers: CrosstabLayers,
     engine: str,
-) -> None:
-    """Add one block's areas [m²] to the accumulators, after checking its float categorical
-    layers.
+) -> BlockPartial:
+    """One block's areas [m²] per (zone, class combination), after checking its float
+    categorical layers.
 
-    ``layers`` is (categorical layers, main first; continuous layers; extra nodata codes of
-    the main layer; what each layer is, for messages); ``engine`` is ``"numba"`` or
-    ``"numpy"`` (same results, bit for bit); ``edges`` gives the zones of the block.
+    ``engine`` is ``"numba"`` or ``"numpy"`` (same results, bit for bit); ``edges`` gives
+    the zones of the block.
+
+    Raises
+    ------
+    InputError
+        When a float categorical layer holds non-integer, infinite or out-of-range values.
     """
     layer_names, continuous, extra_nodata, labels = layers
     _check_categorical(block, layer_names, labels)
     weights, unit_m2 = _pixel_weights(pixel_areas, block)
     indices = [_layer_index(block.arrays[name]) for name in layer_names]
+    n_zones = len(edges.edges)
     if engine == "numba":
-        gzone, decoded, values, counts_nz = _block_compiled(
-            block, edges.runs(block), indices, continuous, weights, totals
+        gzone, decoded, values, counts_nz, sums = _block_compiled(
+            block, edges.runs(block), indices, continuous, weights, n_zones
         )
     else:
         table = edges.edges.rows(block.row_off, block.shape[0])
-        gzone, decoded, values, counts_nz = _block_numpy(
-            block, table, indices, continuous, weights, totals
+        gzone, decoded, values, counts_nz, sums = _block_numpy(
+            block, table, indices, continuous, weights
         )
     values *= unit_m2
-    add_at = kernels.add_at if engine == "numba" else np.add.at
-    add_at(totals.zone_area_m2, gzone, values)
-    add_at(totals.pixel_count, gzone, counts_nz)
     main_ix = indices[0]
     main_codes = main_ix.codes[decoded[0]]
     ok = np.ones(len(gzone), dtype=bool)
@@ -451,17 +551,18 @@ def _accumulate_block(
     nodata = block.nodata.get(layer_names[0])
     for code in [*([] if nodata is None or np.isnan(nodata) else [nodata]), *extra_nodata]:
         ok &= main_codes != code
-    add_at(totals.valid_area_m2, gzone[ok], values[ok])
     columns: dict[str, np.ndarray] = {"zone": gzone[ok] - 1, layer_names[0]: main_codes[ok]}
     for name, ix, dec in zip(layer_names[1:], indices[1:], decoded[1:], strict=True):
         columns[name] = _secondary_codes(ix, dec, block.nodata.get(name))[ok]
     columns["area_m2"] = values[ok]
-    totals.parts.append(pd.DataFrame(columns))
+    return BlockPartial(engine, gzone, values, counts_nz, ok, pd.DataFrame(columns), sums)
 
 
-_BlockSums = tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray]
+_ContinuousSums = dict[str, tuple[np.ndarray | None, np.ndarray]]
+_BlockSums = tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray, _ContinuousSums]
 """Zone + 1 of each (zone, class combination) present in a block, in increasing order; the
-dense index of each categorical layer in it; its summed weights; its pixel count."""
+dense index of each categorical layer in it; its summed weights; its pixel count; the
+continuous layers' sums (see :attr:`BlockPartial.sums`)."""
 
 
 def _decode(combo: np.ndarray, indices: list[_LayerIndex]) -> tuple[list[np.ndarray], np.ndarray]:
@@ -482,24 +583,24 @@ def _block_numpy(
     indices: list[_LayerIndex],
     continuous: Sequence[str],
     weights: np.ndarray | None,
-    totals: _ZoneTotals,
 ) -> _BlockSums:
-    """One block with the plain-NumPy path (the reference of the compiled one): burn, add
-    the continuous layers' sums to ``totals``, sum the weights per (zone, combination)."""
+    """One block with the plain-NumPy path (the reference of the compiled one): burn, sum
+    the continuous layers per zone and the weights per (zone, combination)."""
     rows, cols = block.shape
     local, zone_of_local = burn_block(edges, block.row_off, block.col_off, rows, cols)
     # global zone index + 1 of each local id (local 0 = outside every zone -> 0)
     to_global = np.concatenate([[0], zone_of_local + 1]).astype(np.int64)
     m = len(zone_of_local) + 1
     flat_local = local.ravel()
+    sums: _ContinuousSums = {}
     for name in continuous:
         cvals = block.arrays[name]
         cok = valid_mask(cvals, block.nodata.get(name)).ravel()
         part = np.bincount(flat_local[cok], weights=cvals.ravel()[cok].astype(float), minlength=m)
-        np.add.at(totals.sums[name], to_global, part)
+        sums[name] = (to_global, part)
     nz, values, counts_nz = _combination_areas(flat_local, m, indices, weights)
     decoded, rem = _decode(nz, indices)
-    return to_global[rem], decoded, values, counts_nz
+    return to_global[rem], decoded, values, counts_nz, sums
 
 
 def _block_compiled(
@@ -508,18 +609,18 @@ def _block_compiled(
     indices: list[_LayerIndex],
     continuous: Sequence[str],
     weights: np.ndarray | None,
-    totals: _ZoneTotals,
+    n_zones: int,
 ) -> _BlockSums:
     """One block with the compiled kernels (:mod:`geocarbon.kernels`), its zones given as
     runs along its rows: the same figures as :func:`_block_numpy`, bit for bit (every sum
     adds the pixels in the same order)."""
-    n_zones = len(totals.zone_area_m2) - 1
     rows, cols = block.shape
     zone_plus1 = kernels.decode_runs(runs, rows, cols).ravel() if continuous else runs[2]
+    sums: _ContinuousSums = {}
     for name in continuous:
         cvals = block.arrays[name]
         cok = valid_mask(cvals, block.nodata.get(name)).ravel()
-        totals.sums[name] += kernels.zone_sums(zone_plus1, cvals.ravel(), cok, n_zones)
+        sums[name] = (None, kernels.zone_sums(zone_plus1, cvals.ravel(), cok, n_zones))
     n_cls = int(np.prod([ix.span for ix in indices]))
     cls, offset = _class_keys(indices)
     found = kernels.combination_sums(runs, cols, n_zones, cls, offset, n_cls, weights, _DENSE_LIMIT)
@@ -532,7 +633,7 @@ def _block_compiled(
     else:
         slot, combo, values, counts_nz = found
     decoded, _ = _decode(combo, indices)
-    return slot, decoded, values, counts_nz
+    return slot, decoded, values, counts_nz, sums
 
 
 def _class_keys(indices: list[_LayerIndex]) -> tuple[np.ndarray, int]:

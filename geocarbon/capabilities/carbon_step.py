@@ -68,6 +68,7 @@ from geocarbon.classes import HOTSPOT, format_value
 from geocarbon.communes import fill_from_neighbours, has_boundaries
 from geocarbon.config import AreaTableConfig, FlowsConfig, PipelineConfig
 from geocarbon.deliverables import SequestrationFigures, calculator_spreadsheet
+from geocarbon.distributed import cluster_crosstab
 from geocarbon.errors import InputError
 from geocarbon.geo import M2_PER_HA, PixelAreaModel, area_ha, in_crs
 from geocarbon.io.coefficients import (
@@ -922,6 +923,23 @@ def landcover_crosstab(
         aligned.append(("before", read.landcover_before))
     total = count_blocks(landcover, block_pixels)
     report = (lambda done, n: progress("zonal", done, n)) if progress else None
+    labels = {
+        "landcover": f"land cover {landcover.path}",
+        **{name: f"{raster.what} {raster.path}" for name, raster in aligned},
+    }
+    if cfg.processing.scheduler is not None:  # the blocks are read and counted on dask workers
+        return cluster_crosstab(
+            cfg.processing.scheduler,
+            zones,
+            landcover,
+            aligned,
+            pixel_areas,
+            block_pixels=block_pixels,
+            secondary=[name for name, _ in aligned],
+            extra_nodata=landcover_nodata(cfg),
+            progress=report,
+            labels=labels,
+        )
     return zonal_crosstab(
         zones,
         iter_blocks(landcover, aligned, block_pixels=block_pixels),
@@ -930,10 +948,7 @@ def landcover_crosstab(
         extra_nodata=landcover_nodata(cfg),
         n_blocks=total,
         progress=report,
-        labels={
-            "landcover": f"land cover {landcover.path}",
-            **{name: f"{raster.what} {raster.path}" for name, raster in aligned},
-        },
+        labels=labels,
     )
 
 

@@ -9,6 +9,8 @@ with **nearest-neighbour** resampling only: categorical values are never interpo
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -168,38 +170,137 @@ def iter_blocks(
         Upper bound of pixels per block and per layer.
     """
     with ExitStack() as stack:
-        sources: list[tuple[str, Any, float | None, RasterInfo]] = []
-        for name, info in [(reference_name, reference), *aligned]:
-            try:
-                src = stack.enter_context(rasterio.open(info.path))
-                if name == reference_name or _same_grid(reference, info):
-                    sources.append((name, src, info.nodata, info))
-                    continue
-                fill = _fill_value(info.dtype, info.nodata)
-                vrt = stack.enter_context(
-                    WarpedVRT(
-                        src,
-                        crs=reference.crs,
-                        transform=reference.transform,
-                        width=reference.width,
-                        height=reference.height,
-                        resampling=Resampling.nearest,
-                        nodata=fill,
-                    )
-                )
-            except RasterioError as err:
-                raise read_error(info.what, info.path, err) from None
-            sources.append((name, vrt, fill, info))
+        sources = _open_sources(stack, reference, aligned, reference_name)
         for window in block_windows(reference.width, reference.height, block_pixels):
-            block = RasterBlock(
-                row_off=int(window.row_off),
-                col_off=int(window.col_off),
-                transform=rasterio.windows.transform(window, reference.transform),
+            yield _read_block(sources, window, reference)
+
+
+_Source = tuple[str, Any, float | None, RasterInfo]
+"""A layer's name, its open dataset (or warped VRT), its nodata and the raster."""
+
+
+def _open_sources(
+    stack: ExitStack,
+    reference: RasterInfo,
+    aligned: Sequence[tuple[str, RasterInfo]],
+    reference_name: str,
+) -> list[_Source]:
+    """Open the reference raster and the others on its grid (see :func:`iter_blocks`); the
+    datasets are closed with ``stack``."""
+    sources: list[_Source] = []
+    for name, info in [(reference_name, reference), *aligned]:
+        try:
+            src = stack.enter_context(rasterio.open(info.path))
+            if name == reference_name or _same_grid(reference, info):
+                sources.append((name, src, info.nodata, info))
+                continue
+            fill = _fill_value(info.dtype, info.nodata)
+            vrt = stack.enter_context(
+                WarpedVRT(
+                    src,
+                    crs=reference.crs,
+                    transform=reference.transform,
+                    width=reference.width,
+                    height=reference.height,
+                    resampling=Resampling.nearest,
+                    nodata=fill,
+                )
             )
-            for name, src, nodata, info in sources:
-                block.arrays[name] = _read_window(src, window, info)
-                block.nodata[name] = nodata
-            yield block
+        except RasterioError as err:
+            raise read_error(info.what, info.path, err) from None
+        sources.append((name, vrt, fill, info))
+    return sources
+
+
+def _read_block(sources: list[_Source], window: Window, reference: RasterInfo) -> RasterBlock:
+    """Every layer over one window of the reference grid."""
+    block = RasterBlock(
+        row_off=int(window.row_off),
+        col_off=int(window.col_off),
+        transform=rasterio.windows.transform(window, reference.transform),
+    )
+    for name, src, nodata, info in sources:
+        block.arrays[name] = _read_window(src, window, info)
+        block.nodata[name] = nodata
+    return block
+
+
+def read_block(
+    reference: RasterInfo,
+    aligned: Sequence[tuple[str, RasterInfo]],
+    window: tuple[int, int, int, int],
+    *,
+    reference_name: str = "landcover",
+) -> RasterBlock:
+    """One block of :func:`iter_blocks`, read on its own (on a cluster's worker, which opens
+    the rasters by path).
+
+    Parameters
+    ----------
+    reference, aligned, reference_name
+        As for :func:`iter_blocks`.
+    window : tuple of int
+        (column offset, row offset, width, height) of the block [pixels], one of
+        :func:`block_windows`.
+
+    Raises
+    ------
+    InputError
+        A raster is not at its path on this machine, or cannot be read.
+    """
+    stamps = []
+    for info in [reference, *(raster for _, raster in aligned)]:
+        try:
+            stat = Path(info.path).stat()
+        except OSError:
+            msg = (
+                f"{info.what}: {info.path} is not found on the machine reading it "
+                f"({socket.gethostname()}): the workers of a dask scheduler must see the "
+                "input files at the same paths as the machine starting the run (a shared "
+                "folder), or use a local scheduler (processing.scheduler: 'local:N')"
+            )
+            raise InputError(msg) from None
+        stamps.append((str(info.path), stat.st_mtime_ns, stat.st_size))
+    key = (reference_name, tuple(n for n, _ in aligned), tuple(stamps))
+    return _read_block(
+        _kept_sources(key, reference, aligned, reference_name), Window(*window), reference
+    )
+
+
+#: Rasters kept open by :func:`read_block` between blocks (a worker reads many blocks of
+#: the same files: opening a mosaic's VRT and losing GDAL's cache of its decoded blocks at
+#: each block would cost more than the reading): per thread (a dataset is read by one thread
+#: at a time; each thread keeps its own) and per version of the files (their modification
+#: time and size), the latest used last; at most :data:`KEPT_OPEN` sets per thread.
+_KEPT = threading.local()
+KEPT_OPEN = 2
+
+
+def _kept_sources(
+    key: tuple[Any, ...],
+    reference: RasterInfo,
+    aligned: Sequence[tuple[str, RasterInfo]],
+    reference_name: str,
+) -> list[_Source]:
+    """The open rasters of ``key`` in this thread (see :data:`_KEPT`), opened the first
+    time."""
+    kept: list[tuple[tuple[Any, ...], ExitStack, list[_Source]]] = _KEPT.__dict__.setdefault(
+        "sets", []
+    )
+    for i, entry in enumerate(kept):
+        if entry[0] == key:
+            kept.append(kept.pop(i))
+            return entry[2]
+    stack = ExitStack()
+    try:
+        sources = _open_sources(stack, reference, aligned, reference_name)
+    except BaseException:
+        stack.close()
+        raise
+    kept.append((key, stack, sources))
+    while len(kept) > KEPT_OPEN:
+        kept.pop(0)[1].close()
+    return sources
 
 
 def _read_window(src: Any, window: Window, info: RasterInfo) -> np.ndarray:
