@@ -155,11 +155,15 @@ class PixelAreaModel:
                 self.crs, self.transform, first, int(rows.max()) - first + 1
             )
             return per_row[rows - first]
+        tile_cols = int(cols.max()) // self.step + 1
         tiles, inverse = np.unique(
-            np.stack([rows // self.step, cols // self.step]), axis=1, return_inverse=True
+            (rows // self.step) * tile_cols + cols // self.step, return_inverse=True
         )
-        centre = tiles * self.step + self.step / 2.0
-        scale = _areal_scale(self.crs, self.transform, centre[0], centre[1])
+        tile_row, tile_col = np.divmod(tiles, tile_cols)
+        half = self.step / 2.0
+        scale = _areal_scale(
+            self.crs, self.transform, tile_row * self.step + half, tile_col * self.step + half
+        )
         return (self.nominal_m2 / scale)[inverse.ravel()]
 
 
