@@ -66,7 +66,7 @@ def main() -> None:
 
     def exact() -> ZonalResult:
         in_grid = in_crs(zones, info.crs)  # as the pipeline does
-        cells = exact_cells(in_grid, info, batch_pixels=args.block_pixels)
+        cells = exact_cells(in_grid, info, batch_pixels=args.block_pixels // 4)  # as the pipeline
         return exact_crosstab(cells, len(in_grid), pam, info.width)
 
     fns: dict[str, Any] = {

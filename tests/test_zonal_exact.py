@@ -263,3 +263,30 @@ def test_lot_exact_areas_match_the_communes(tmp_path: Path) -> None:
     assert facts["exact_total_ha"] == pytest.approx(communes["landcover_area_ha"].sum())
     assert facts["max_rel_diff_share"] > 0.01  # cell centres: over 1 % in some commune
     assert len(notice["items"]) == facts["n_communes"] > 0
+
+
+def test_batches_give_the_same_figures(grids: dict[str, RasterInfo]) -> None:
+    # one zone per batch (a batch of at most 1 pixel) or all zones at once: same cross-tab
+    zones = [box(50, 150, 250, 350), box(0, 300, 40, 400), box(120, 20, 380, 90)]
+    frame = gpd.GeoDataFrame(geometry=zones, crs=CRS)
+    info = grids["landcover"]
+    pam = PixelAreaModel.for_grid(info.crs, info.transform, info.width, info.height)
+    one = exact_crosstab(exact_cells(frame, info, batch_pixels=1), 3, pam, info.width)
+    together = _exact(zones, info)
+    assert one.crosstab.equals(together.crosstab)
+    assert one.zone_area_m2.tolist() == together.zone_area_m2.tolist()
+
+
+def test_scattered_pixel_areas_match_the_blocks() -> None:
+    # Lambert-93 (not equal-area) and lon/lat grids: the area of each listed pixel is the
+    # one the block reader's model gives it (tiles of 16 x 16 pixels from the grid's origin)
+    for crs, transform in (
+        ("EPSG:2154", Affine(100, 0, 500_000, 0, -100, 6_500_000)),
+        ("EPSG:4326", Affine(0.01, 0, 2.0, 0, -0.01, 45.0)),
+    ):
+        pam = PixelAreaModel.for_grid(crs, transform, 64, 48)
+        assert pam.kind in {"grid", "rows"}
+        rows = np.array([0, 5, 17, 47, 47])
+        cols = np.array([0, 63, 16, 31, 32])
+        block = np.broadcast_to(pam.block_m2(0, 0, 48, 64), (48, 64))
+        assert pam.cells_m2(rows, cols) == pytest.approx(block[rows, cols], rel=1e-12)

@@ -47,7 +47,8 @@ def exact_landcover_crosstab(
     if read.landcover_before is not None:
         aligned.append(("before", read.landcover_before))
     exact = exact_crosstab(
-        exact_cells(zones, landcover, aligned, batch_pixels=cfg.processing.block_pixels),
+        # exactextract's per-pixel output takes ~100 bytes a pixel: a quarter of a block
+        exact_cells(zones, landcover, aligned, batch_pixels=cfg.processing.block_pixels // 4),
         len(zones),
         pixel_areas,
         landcover.width,
