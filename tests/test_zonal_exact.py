@@ -263,6 +263,8 @@ def test_lot_exact_areas_match_the_communes(tmp_path: Path) -> None:
     assert facts["exact_total_ha"] == pytest.approx(communes["landcover_area_ha"].sum())
     assert facts["max_rel_diff_share"] > 0.01  # cell centres: over 1 % in some commune
     assert len(notice["items"]) == facts["n_communes"] > 0
+    # the report's method section says how the areas were counted
+    assert "Surfaces exactes (zonal.method : exact)" in (out / "report.html").read_text("utf-8")
 
 
 def test_batches_give_the_same_figures(grids: dict[str, RasterInfo]) -> None:
