@@ -12,10 +12,12 @@ import pytest
 import rasterio
 import shapely
 from affine import Affine
+from click.testing import CliRunner
 from pydantic import ValidationError
 from pyproj import Geod
 from shapely.geometry import box
 
+from geocarbon.cli import main
 from geocarbon.config import ZonalConfig
 from geocarbon.errors import InputError
 from geocarbon.geo import PixelAreaModel
@@ -25,7 +27,8 @@ from geocarbon.notice_texts import notice_text
 from geocarbon.values import RasterInfo
 from geocarbon.zonal import NO_VALUE, ZonalResult, zonal_crosstab
 from geocarbon.zonal_exact import difference_notice, exact_crosstab
-from tests.conftest import REPO, SHARED, realdata, run_shared_pipeline
+from tests.conftest import REPO, SHARED, realdata, run_shared_pipeline, write_pipeline
+from tests.hostile.conftest import make_tiny_inputs
 
 #: 4 x 4 grid of 100 m pixels in an equal-area CRS, (0, 0)-(400, 400): 10,000 m² each.
 T100 = Affine(100, 0, 0, 0, -100, 400)
@@ -292,3 +295,57 @@ def test_scattered_pixel_areas_match_the_blocks() -> None:
         cols = np.array([0, 63, 16, 31, 32])
         block = np.broadcast_to(pam.block_m2(0, 0, 48, 64), (48, 64))
         assert pam.cells_m2(rows, cols) == pytest.approx(block[rows, cols], rel=1e-12)
+
+
+def test_tiny_territory_run_exact(tmp_path: Path) -> None:
+    # the tiny territory of tests/test_pipeline.py (4 x 4 pixels of 1 ha, CLC codes):
+    #   211 211 | 311 311
+    #   211 211 | 311 311
+    #   112 141 | 312 312
+    #   112 112 | 231 231
+    # with the boundary moved from x = 200 to x = 140 m: 46001 holds column 0 and 40 % of
+    # column 1, whose centres (x = 150) lie in 46002
+    communes, _ = make_tiny_inputs(tmp_path)
+    x0, y1 = communes.total_bounds[0], communes.total_bounds[3]
+    communes.geometry = [
+        box(x0, y1 - 400, x0 + 140, y1),
+        box(x0 + 140, y1 - 400, x0 + 400, y1),
+    ]
+    communes.to_file(tmp_path / "communes.gpkg", layer="communes")
+    pipeline = write_pipeline(
+        tmp_path / "pipeline.yaml",
+        {
+            "name": "tiny",
+            "output_dir": "out",
+            "communes": {"path": "communes.gpkg", "code_field": "code", "name_field": "nom"},
+            "landcover": {"path": "lc.tif"},
+            "carbon": {"coefficients": "generic"},
+            "zonal": {"method": "exact"},
+        },
+    )
+    result = CliRunner().invoke(main, ["-q", "run", str(pipeline)])
+    assert result.exit_code == 0, result.output
+    landuse = gpd.read_file(tmp_path / "out" / "geocarbon.gpkg", layer="landuse_areas")
+    areas = {(r.commune_code, r.landuse_code): round(r.area_ha, 6) for r in landuse.itertuples()}
+    assert areas == {
+        # 46001: column 0 (211 211 112 112) whole + 0.4 ha of each pixel of column 1
+        ("46001", 211): 2.8,  # 2 + 0.4 + 0.4
+        ("46001", 112): 2.4,  # 2 + 0.4
+        ("46001", 141): 0.4,
+        # 46002: 0.6 ha of each pixel of column 1, columns 2-3 whole
+        ("46002", 211): 1.2,
+        ("46002", 141): 0.6,
+        ("46002", 112): 0.6,
+        ("46002", 311): 4.0,
+        ("46002", 312): 2.0,
+        ("46002", 231): 2.0,
+    }
+    run = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    (notice,) = [n for n in run["notices"] if n["code"] == "zonal_exact_difference"]
+    # cell centres: 46001 gets column 0 only (4 ha: -1.6 / 5.6 = -28.6 %), 46002 the rest
+    # (12 ha: +1.6 / 10.4 = +15.4 %)
+    assert notice["items"] == [
+        "46001 (5.60 ha exact; 4.00 ha by cell centres: -28.6%)",
+        "46002 (10.40 ha exact; 12.00 ha by cell centres: +15.4%)",
+    ]
+    assert run["totals"]["landcover_area_ha"] == pytest.approx(16.0)
