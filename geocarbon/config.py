@@ -1104,6 +1104,22 @@ class ChargingConfig(_Strict):
         return self
 
 
+class ZonalConfig(_Strict):
+    """How land-cover areas are counted per commune."""
+
+    method: Literal["cell_centre", "exact"] = Field(
+        default="cell_centre",
+        description="'cell_centre': each pixel counts wholly in the commune holding its centre "
+        "(fast; a commune of a few pixels may gain or lose whole pixels along its boundary); "
+        "'exact': each pixel counts in every commune it overlaps, for the share of its area "
+        "inside it (coverage fractions computed by exactextract, times the true pixel areas), "
+        "so a commune's areas add up to its area over the raster; slower, for small communes "
+        "or coarse pixels. A notice then gives, per commune, the difference from cell-centre "
+        "counting. Land-cover rasters only (not area tables); the pixel maps of the flows "
+        "keep cell centres.",
+    )
+
+
 class MapsConfig(_Strict):
     """Interactive maps."""
 
@@ -1229,6 +1245,10 @@ class PipelineConfig(_Strict):
     )
     charging: ChargingConfig | None = Field(
         default=None, description="Public charging-point coverage per commune."
+    )
+    zonal: ZonalConfig = Field(
+        default_factory=ZonalConfig,
+        description="How land-cover areas are counted per commune (cell centres or exact coverage).",
     )
     maps: MapsConfig = Field(default_factory=MapsConfig, description="Interactive maps.")
     report: ReportConfig = Field(

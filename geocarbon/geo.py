@@ -130,6 +130,42 @@ class PixelAreaModel:
         full = np.repeat(np.repeat(coarse, step, axis=0), step, axis=1)
         return full[:rows, :cols]
 
+    def cells_m2(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """True areas [m²] of scattered pixels of the grid.
+
+        Parameters
+        ----------
+        rows, cols : ndarray of int
+            Row and column of each pixel in the whole grid.
+
+        Returns
+        -------
+        ndarray of float
+            Area [m²] of each pixel: the nominal area on an equal-area grid, the exact
+            ellipsoidal area of its row on a lon/lat grid, else the nominal area divided by
+            the areal scale at the centre of its ``step`` × ``step`` tile of the grid.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(cols, dtype=np.int64)
+        if self.kind == "constant" or not len(rows):
+            return np.full(len(rows), self.nominal_m2)
+        if self.kind == "rows":
+            first = int(rows.min())
+            per_row = _geographic_row_areas(
+                self.crs, self.transform, first, int(rows.max()) - first + 1
+            )
+            return per_row[rows - first]
+        tile_cols = int(cols.max()) // self.step + 1
+        tiles, inverse = np.unique(
+            (rows // self.step) * tile_cols + cols // self.step, return_inverse=True
+        )
+        tile_row, tile_col = np.divmod(tiles, tile_cols)
+        half = self.step / 2.0
+        scale = _areal_scale(
+            self.crs, self.transform, tile_row * self.step + half, tile_col * self.step + half
+        )
+        return (self.nominal_m2 / scale)[inverse.ravel()]
+
 
 def pixel_to_xy(
     transform: Affine, cols: np.ndarray | float, rows: np.ndarray | float

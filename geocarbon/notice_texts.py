@@ -32,6 +32,13 @@ FRENCH: dict[str, str] = {
         "{excess_share:.0%} + {excess_pixels:g} pixel ({pixel_ha:,.2f} ha par pixel ; "
         "comptage au centre des pixels) : leurs stocks sont surestimés"
     ),
+    "zonal_exact_difference": (
+        "surfaces d'occupation du sol exactes (zonal.method : exact) différentes du comptage "
+        "au centre des pixels dans {n_communes:,} communes : jusqu'à {max_abs_diff_ha:,.2f} ha "
+        "({max_abs_commune}) et {max_rel_diff_share:.1%} ({max_rel_commune}) ; territoire "
+        "{exact_total_ha:,.1f} ha exacts, {centre_total_ha:,.1f} ha au centre des pixels ; "
+        "les surfaces exactes sont retenues"
+    ),
     "commune_outside_raster": (
         "communes en partie ou entièrement hors du raster d'occupation du sol"
     ),
@@ -479,6 +486,15 @@ def _landcover_excess(item: str) -> str:
     return _fr_numbers(item)
 
 
+def _exact_difference(item: str) -> str:
+    item = re.sub(
+        r"^(\S+) \((.*) ha exact; (.*) ha by cell centres: (.*)\)$",
+        r"\1 (\2 ha exacts ; \3 ha au centre des pixels : \4)",
+        item,
+    )
+    return _fr_numbers(item.replace("no exact area", "pas de surface exacte"))
+
+
 def _epci_share(item: str) -> str:
     item = re.sub(r": (\d+) of (\d+) communes$", r" : \1 communes sur \2", item)
     return re.sub(
@@ -507,6 +523,7 @@ def _fallback_regional(item: str) -> str:
 #: code → French form of one item, where items hold words or English numbers.
 FRENCH_ITEMS: dict[str, Callable[[str], str]] = {
     "landcover_exceeds_area": _landcover_excess,
+    "zonal_exact_difference": _exact_difference,
     "commune_outside_raster": _covered,
     "charging_population_partial": _covered,
     "pv_partial_building_data": _covered,

@@ -157,3 +157,28 @@ class AldoTables:
     flux: pd.DataFrame | None = None
     wood_use: pd.DataFrame | None = None
     forest_locations_path: Path | None = None
+
+
+@dataclass
+class ExactCells:
+    """Pixels covered by a batch of zones: one entry per (zone, pixel).
+
+    Attributes
+    ----------
+    zone : ndarray of int
+        Index of the zone (row of the zones given).
+    cell : ndarray of int
+        Pixel index in the reference grid (``row * width + col``).
+    coverage : ndarray of float
+        Fraction (0–1) of the pixel's area inside the zone.
+    values : dict of str to ndarray
+        Each layer's value of the pixel (NaN where a float layer holds NaN).
+    nodata : dict of str to float or None
+        Each layer's nodata value.
+    """
+
+    zone: np.ndarray
+    cell: np.ndarray
+    coverage: np.ndarray
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    nodata: dict[str, float | None] = field(default_factory=dict)

@@ -169,6 +169,16 @@ FLOWS_METHOD = (
     "(forest, agricultural soils, other soils, wood products), in tCO2e per year, as ADEME's "
     "ALDO tool does.",
 )
+ZONAL_EXACT_METHOD = (
+    "Surfaces exactes (zonal.method : exact) : chaque pixel compte dans chaque commune qu'il "
+    "recouvre, pour la part de sa surface qui s'y trouve (fractions de recouvrement "
+    "d'exactextract × surface vraie du pixel), et non plus entier dans la commune qui contient "
+    "son centre ; l'écart entre les deux comptages, par commune, figure dans les avertissements.",
+    "Exact areas (zonal.method: exact): each pixel counts in every commune it overlaps, for "
+    "the share of its area inside it (exactextract's coverage fractions × the pixel's true "
+    "area), instead of wholly in the commune holding its centre; the difference between the "
+    "two counts, per commune, is in the notices.",
+)
 #: Sources of the land cover and the coefficients (French, English).
 CLC_SOURCE = (
     "Occupation du sol : Corine Land Cover, © Union européenne, programme Copernicus Land "
@@ -195,6 +205,9 @@ GENERIC_SOURCE = (
 def carbon_method_lines(cfg: Any, results: Any, lang: Language) -> list[str]:
     """How the figures were computed (report's method section)."""
     out = [in_language(STOCKS_METHOD, lang)]
+    zonal = getattr(cfg, "zonal", None)
+    if getattr(cfg, "landcover", None) is not None and getattr(zonal, "method", "") == "exact":
+        out.append(in_language(ZONAL_EXACT_METHOD, lang))
     if carbon_results(results).sequestration is not None:
         out.append(in_language(FLOWS_METHOD, lang))
     return out

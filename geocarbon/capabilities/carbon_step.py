@@ -871,6 +871,10 @@ def landuse_from_raster(
         check_pixel_size(pixel_ha, out["area_ha"].to_numpy(), str(landcover.path))
     with timer.step("zonal"):
         zonal = landcover_crosstab(cfg, inputs, pixel_areas, progress)
+        if cfg.zonal.method == "exact":
+            from geocarbon.capabilities.carbon_exact import exact_landcover_crosstab
+
+            zonal = exact_landcover_crosstab(cfg, inputs, pixel_areas, zonal, notices)
     with timer.step("landuse"):
         mapping = landcover_mapping(cfg, read)
         landuse = landuse_areas_from_zonal(zonal, communes, mapping, cfg)
