@@ -41,12 +41,11 @@ import rasterio
 import shapely
 from affine import Affine
 from exactextract import exact_extract
-from exactextract._exactextract import Feature
-from exactextract.feature import FeatureSource
 from memory import PeakMemory
 from rasterio.features import rasterize
 
 from geocarbon.geo import PixelAreaModel, in_crs
+from geocarbon.io.exact import WkbSource
 from geocarbon.io.raster import count_blocks, iter_blocks, raster_info
 from geocarbon.zonal import ZONE_CACHE, ZonalResult, zonal_crosstab
 
@@ -99,52 +98,6 @@ def make_case(size: int, n_communes: int, seed: int = 1) -> tuple[Path, Path]:
         )
         frame.to_file(polys, layer="communes", engine="pyogrio")
     return raster, polys
-
-
-class WKBFeature(Feature):
-    """An exactextract feature whose geometry is WKB (no GeoJSON text in between)."""
-
-    def __init__(self, wkb: bytes | None = None, fid: int | None = None) -> None:
-        Feature.__init__(self)
-        self.wkb = wkb
-        self.props: dict[str, Any] = {} if fid is None else {"id": fid}
-
-    def geometry(self) -> bytes | None:
-        return self.wkb
-
-    def set_geometry(self, wkb: bytes | None) -> None:
-        self.wkb = wkb
-
-    def set_geometry_format(self) -> str:
-        return "wkb"
-
-    def get(self, name: str) -> Any:
-        return self.props[name]
-
-    def set(self, name: str, value: Any) -> None:
-        self.props[name] = value
-
-    def fields(self) -> list[str]:
-        return list(self.props)
-
-
-class WKBSource(FeatureSource):
-    """exactextract's fastest vector input without GDAL's Python bindings: WKB features."""
-
-    def __init__(self, frame: gpd.GeoDataFrame) -> None:
-        super().__init__()
-        self.wkb = shapely.to_wkb(frame.geometry.values)
-        self.crs_wkt = frame.crs.to_wkt()
-
-    def count(self) -> int:
-        return len(self.wkb)
-
-    def __iter__(self) -> Any:
-        for i, wkb in enumerate(self.wkb):
-            yield WKBFeature(wkb, i)
-
-    def srs_wkt(self) -> str:
-        return self.crs_wkt
 
 
 def methods(
@@ -206,9 +159,11 @@ def methods(
             counts += np.bincount(key.ravel(), minlength=len(counts))
         return counts.reshape(len(zones) + 1, width)
 
+    features = WkbSource(zones.geometry.values, np.arange(len(zones)), zones.crs.to_wkt())
+
     def exact() -> Any:
         return exact_extract(
-            str(raster), WKBSource(zones), ["unique", "frac"], output="pandas",
+            str(raster), features, ["unique", "frac"], output="pandas",
             strategy="raster-sequential",
         )  # fmt: skip
 

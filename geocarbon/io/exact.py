@@ -40,7 +40,7 @@ from geocarbon.values import ExactCells, RasterInfo
 NAN_STANDIN = -(2.0**40)
 
 
-class _WkbFeature(Feature):
+class WkbFeature(Feature):
     """A feature whose geometry is WKB, carrying its zone index."""
 
     def __init__(self, wkb: bytes | None = None, zone: int | None = None) -> None:
@@ -67,7 +67,7 @@ class _WkbFeature(Feature):
         return list(self.props)
 
 
-class _WkbSource(FeatureSource):
+class WkbSource(FeatureSource):
     """Zones as WKB features (exactextract's fastest vector input)."""
 
     def __init__(self, geometries: np.ndarray, zones: np.ndarray, crs_wkt: str) -> None:
@@ -79,9 +79,9 @@ class _WkbSource(FeatureSource):
     def count(self) -> int:
         return len(self.wkb)
 
-    def __iter__(self) -> Iterator[_WkbFeature]:
+    def __iter__(self) -> Iterator[WkbFeature]:
         for wkb, zone in zip(self.wkb, self.zones, strict=True):
-            yield _WkbFeature(wkb, int(zone))
+            yield WkbFeature(wkb, int(zone))
 
     def srs_wkt(self) -> str:
         return self.crs_wkt
@@ -155,7 +155,7 @@ def exact_cells(
         for batch in _batches(geometries, reference, batch_pixels):
             table = exact_extract(
                 sources,
-                _WkbSource(geometries[batch], batch, crs_wkt),
+                WkbSource(geometries[batch], batch, crs_wkt),
                 ["cell_id", "coverage", "values"],
                 include_cols=["zone"],
                 output="pandas",
