@@ -11,7 +11,8 @@ features, legend) and the charging points. Expected counts come from the run's o
 features than the layer has, on a missing legend or a legend of one class.
 
 Hovering every feature for script run from data is the injection harness's job
-(``tests/hostile/test_injection.py``); it is reused here on the demo's maps. Screenshots of
+(``tests/hostile/test_injection.py``); ``tests/test_maps_hover.py`` runs it on the demo's maps
+(a file of its own, so that the test runner gives it a worker of its own). Screenshots of
 every page (offline) are saved under the test's temporary folder (``screenshots/``).
 
 Skipped only when Chromium is missing and the ``CI`` environment variable is unset: ``.ci/run``
@@ -36,8 +37,6 @@ from geocarbon.labels import label
 from tests.conftest import REPO
 from tests.hostile.test_injection import (
     CHROMIUM,
-    assert_safe,
-    embedded_features,
     open_in_chromium,
 )
 
@@ -279,20 +278,6 @@ def test_map_works_offline_with_exclusive_layers_and_legends(
     assert result["offline_note"] == label("map_offline_note", "fr")
     png = screenshot(page, tmp_path / "screenshots")
     assert png.is_file() and png.stat().st_size > 10_000
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", MAP_NAMES)
-def test_hovering_every_feature_runs_no_script(demo_out: Path, tmp_path: Path, name: str) -> None:
-    """The injection harness on the demo's maps: one tooltip or popup per drawn feature, no
-    payload flag, no error."""
-    page = demo_out / "maps" / name
-    result = open_in_chromium(page, tmp_path)
-    assert result["errors"] == [] and result["missing"] == []
-    assert_safe(result, name)
-    details = result["tooltips"] + result["popups"]
-    assert result["features"] == len(details) >= embedded_features(page) > 0
-    assert all(d["elements"] == 0 for d in details)
 
 
 def test_report_opens_offline_without_errors(demo_out: Path, tmp_path: Path) -> None:
