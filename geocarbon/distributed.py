@@ -319,9 +319,12 @@ def chunk_mapper(scheduler: str | None, rows_per_task: int | None = None) -> Ite
 
         def run(func: Callable[..., Any], frame: Any, *shared: Any) -> list[Any]:
             sent = client.scatter([_Shared(shared)], broadcast=True, hash=False)[0]
+            # the chunks go straight to the workers (not through the scheduler's graph),
+            # unhashed (hashing a frame of buildings costs more than sending it)
+            chunks = [frame.iloc[i : i + size] for i in range(0, max(len(frame), 1), size)]
             futures = [
-                client.submit(_chunk_task, func, frame.iloc[i : i + size], sent, pure=False)
-                for i in range(0, max(len(frame), 1), size)
+                client.submit(_chunk_task, func, chunk, sent, pure=False)
+                for chunk in client.scatter(chunks, hash=False)
             ]
             return list(client.gather(futures))
 
