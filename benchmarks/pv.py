@@ -9,27 +9,46 @@ territory of 700 communes (Voronoi cells) in Lambert-93, then times, in this one
 * the roof model (form, usable area, kWp, energy) and per-commune totals;
 * the yield model (pvlib) for the 11 orientations the roof forms need, on a synthetic year.
 
-Prints wall times and peak resident memory (sampled). Single-threaded. Usage::
+Prints wall times and peak resident memory (sampled). Single-threaded. With ``--scheduler``
+(``local:N`` or ``tcp://host:port``), then times the per-building work the PV step sends to
+the cluster (projection, commune of each building, roof model: ``chunk_mapper``, chunks of
+``BUILDINGS_PER_TASK``) in this process and on the cluster, side by side, the cluster's time
+with and without its start, and checks that both give the same bytes. Usage::
 
-    python benchmarks/pv.py [--buildings 1000000] [--communes 700]
+    python benchmarks/pv.py [--buildings 1000000] [--communes 700] [--scheduler local:2]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import shapely
-from memory import PeakMemory
 
-from geocarbon.capabilities.pv_step import prepare_buildings, roof_yields
-from geocarbon.config import PvConfig
-from geocarbon.demo import make_demo_weather
-from geocarbon.geo import local_equal_area_crs
-from geocarbon.io.weather import Weather
-from geocarbon.solar.roofs import roof_potential, within
+# this file's folder is first on the path when it is run as a script: its distributed.py would
+# hide the dask.distributed package (--scheduler); the folder goes last (the worker processes
+# inherit the path and still find memory.py when they import this script)
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE] + [str(_HERE)]
+
+from memory import PeakMemory  # noqa: E402
+
+from geocarbon.capabilities.pv_step import (  # noqa: E402
+    _joined,
+    _project_and_locate,
+    prepare_buildings,
+    roof_yields,
+)
+from geocarbon.config import PvConfig  # noqa: E402
+from geocarbon.demo import make_demo_weather  # noqa: E402
+from geocarbon.distributed import BUILDINGS_PER_TASK, chunk_mapper  # noqa: E402
+from geocarbon.geo import local_equal_area_crs  # noqa: E402
+from geocarbon.io.weather import Weather  # noqa: E402
+from geocarbon.solar.roofs import roof_potential, within  # noqa: E402
 
 
 def make_buildings(n: int, seed: int = 7) -> gpd.GeoDataFrame:
@@ -81,6 +100,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--buildings", type=int, default=1_000_000)
     parser.add_argument("--communes", type=int, default=700)
+    parser.add_argument("--scheduler", default=None, help="local:N or tcp://host:port")
     args = parser.parse_args()
     t = time.perf_counter()
     raw = make_buildings(args.buildings)
@@ -124,6 +144,53 @@ def main() -> None:
     print(
         f"result: {len(kept):,} buildings with potential, {totals['kwp'].sum() / 1e3:,.0f} MWp, {totals['kwh'].sum() / 1e6:,.0f} GWh/yr in {len(totals)} communes"
     )
+    if args.scheduler:
+        side_by_side(args.scheduler, buildings, communes, table, cfg)
+
+
+def per_building(run, buildings, eq, zones, table, cfg):
+    """The per-building work of the PV step as ``compute_pv`` sends it to ``run``."""
+    work, _points, where = _joined(run(_project_and_locate, buildings, eq, zones))
+    roofs = _joined(run(roof_potential, work, table, cfg.parameters))
+    return where, roofs
+
+
+def side_by_side(scheduler, buildings, communes, table, cfg) -> None:
+    eq = local_equal_area_crs(communes)
+    zones = communes.to_crs(eq)
+    t0 = time.perf_counter()
+    with chunk_mapper(None) as run:
+        where_here, here = per_building(run, buildings, eq, zones, table, cfg)
+    in_process = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with chunk_mapper(scheduler) as run:
+        started = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        where_there, there = per_building(run, buildings, eq, zones, table, cfg)
+        first = time.perf_counter() - t1  # the workers import geocarbon's PV step
+        t1 = time.perf_counter()
+        where_there, there = per_building(run, buildings, eq, zones, table, cfg)
+        warm = time.perf_counter() - t1
+    with_start = time.perf_counter() - t0
+    same = where_here.tobytes() == where_there.tobytes() and all(
+        here[c].to_numpy().tobytes() == there[c].to_numpy().tobytes()
+        for c in ("footprint_m2", "usable_m2", "kwp", "kwh_per_yr", "large_roof")
+    )
+    same = same and here["excluded_reason"].tolist() == there["excluded_reason"].tolist()
+    same = same and here["roof_type"].tolist() == there["roof_type"].tolist()
+    same = same and here.geometry.to_wkb().tolist() == there.geometry.to_wkb().tolist()
+    tasks = -(-len(buildings) // BUILDINGS_PER_TASK)
+    print(
+        f"per-building work (projection, commune, roof model), {tasks} tasks of "
+        f"{BUILDINGS_PER_TASK:,} buildings per pass, 2 passes:"
+    )
+    print(f"  {'in this process':<44} {in_process:7.2f} s")
+    print(f"  {scheduler + ', first run (workers import)':<44} {first:7.2f} s")
+    print(f"  {scheduler + ', second run':<44} {warm:7.2f} s")
+    print(
+        f"  {scheduler + ' start, 2 runs, close':<44} {with_start:7.2f} s (start {started:.2f} s)"
+    )
+    print(f"  same bytes: {same}")
 
 
 if __name__ == "__main__":

@@ -717,7 +717,9 @@ class ExistingPvConfig(VectorConfig):
 class RoadNetworkConfig(VectorConfig):
     """Local road lines (``charging.road_network``)."""
 
-    path: Path = Field(description="Road lines (any OGR format), e.g. IGN BD TOPO TRONCON_DE_ROUTE.")
+    path: Path = Field(
+        description="Road lines (any OGR format), e.g. IGN BD TOPO TRONCON_DE_ROUTE."
+    )
 
 
 RoofForm = Literal["flat", "pitched", "unknown"]
@@ -1166,11 +1168,13 @@ class ProcessingConfig(_Strict):
     )
     scheduler: str | None = Field(
         default=None,
-        description="Where the land cover's zonal cross-tab is computed (dask.distributed, "
+        description="Where the land cover's zonal cross-tab and the rooftop PV step's "
+        "per-building work are computed (dask.distributed, "
         "optional: pip install 'geocarbon[distributed]'): null, in this process; 'local:N', "
         "N worker processes on this machine, started and closed by the run; "
         "'tcp://host:port', a running dask scheduler whose workers see the input files at the "
-        "same paths. One task per block; the same figures, bit for bit.",
+        "same paths. One task per block of pixels, or per chunk of 50,000 buildings; the same "
+        "figures, bit for bit.",
     )
 
     @field_validator("scheduler")

@@ -11,7 +11,15 @@ same to the last bit.
 ``processing.scheduler`` is ``"local:N"`` (a cluster of N worker processes on this machine,
 started and closed by the run) or the address of a running dask scheduler
 (``"tcp://host:port"``, whose workers see the input files at the same paths and have the
-same geocarbon installed). The ``distributed`` package is an optional dependency
+same geocarbon installed).
+
+The per-building work of the rooftop PV step (projection, commune of each building, roof
+model) runs the same way over chunks of :data:`BUILDINGS_PER_TASK` buildings
+(:func:`chunk_mapper`): each chunk is a task, the results are put back together in chunk
+order, and every figure is the single-process one, bit for bit (the work is building by
+building: no figure depends on the other buildings of its chunk).
+
+The ``distributed`` package is an optional dependency
 (``pip install 'geocarbon[distributed]'``).
 """
 
@@ -44,6 +52,12 @@ from geocarbon.zonal import (
 
 #: Seconds allowed to reach a remote scheduler.
 CONNECT_TIMEOUT_S = 30
+#: Buildings per task of the rooftop PV step on a cluster (20 tasks per million buildings).
+BUILDINGS_PER_TASK = 50_000
+
+#: ``run(func, frame, *shared)``: ``func`` over the rows of ``frame``, one result per chunk
+#: of rows in row order (see :func:`chunk_mapper`).
+ChunkRunner = Callable[..., list[Any]]
 
 
 @contextmanager
@@ -257,3 +271,61 @@ def cluster_crosstab(
         ]
         partials = _in_block_order(futures)
         return reduce_partials(len(zones), layers, partials, len(windows), progress)
+
+
+@dataclass
+class _Shared:
+    """The arguments every chunk's task receives, sent to each worker once (one object, so
+    that dask does not scatter its items one by one)."""
+
+    args: tuple[Any, ...]
+
+
+def _chunk_task(func: Callable[..., Any], chunk: Any, shared: _Shared) -> Any:
+    """On a worker: ``func`` over one chunk of rows."""
+    return func(chunk, *shared.args)
+
+
+@contextmanager
+def chunk_mapper(scheduler: str | None, rows_per_task: int | None = None) -> Iterator[ChunkRunner]:
+    """A runner of row-by-row work: ``run(func, frame, *shared)`` gives the results of
+    ``func(rows, *shared)`` over consecutive chunks of ``rows_per_task`` rows of ``frame``,
+    in row order.
+
+    Without ``scheduler`` the work is done here over the whole frame (one result); with it
+    (``processing.scheduler``) each chunk is a task on the cluster's workers, ``shared`` sent
+    to each worker once, the cluster opened once for every call made in the block. ``func``
+    must treat each row on its own (no figure of a row depending on the others), so that
+    the chunks' results put back together (:func:`pandas.concat`) are the single-process
+    ones, bit for bit; it must be importable on the workers (a module-level function).
+
+    Parameters
+    ----------
+    scheduler : str or None
+        ``"local:N"``, ``"tcp://host:port"`` or None (this process).
+    rows_per_task : int, optional
+        Rows per chunk [rows] on a cluster (default :data:`BUILDINGS_PER_TASK`).
+
+    Raises
+    ------
+    InputError
+        The scheduler cannot be reached (see :func:`cluster_client`).
+    """
+    if scheduler is None:
+        yield lambda func, frame, *shared: [func(frame, *shared)]
+        return
+    size = rows_per_task or BUILDINGS_PER_TASK
+    with cluster_client(scheduler) as client:
+
+        def run(func: Callable[..., Any], frame: Any, *shared: Any) -> list[Any]:
+            sent = client.scatter([_Shared(shared)], broadcast=True, hash=False)[0]
+            # the chunks go straight to the workers (not through the scheduler's graph),
+            # unhashed (hashing a frame of buildings costs more than sending it)
+            chunks = [frame.iloc[i : i + size] for i in range(0, max(len(frame), 1), size)]
+            futures = [
+                client.submit(_chunk_task, func, chunk, sent, pure=False)
+                for chunk in client.scatter(chunks, hash=False)
+            ]
+            return list(client.gather(futures))
+
+        yield run

@@ -15,6 +15,7 @@ import pytest
 import rasterio
 from affine import Affine
 from click.testing import CliRunner
+from geopandas.testing import assert_geodataframe_equal
 from pydantic import ValidationError
 from shapely.geometry import Polygon, box
 
@@ -232,10 +233,17 @@ def test_a_pipeline_with_a_wrong_scheduler_is_refused_by_name(tmp_path: Path) ->
 
 
 @pytest.mark.slow
-def test_demo_on_two_workers_writes_the_same_bytes(tmp_path: Path) -> None:
+def test_demo_on_two_workers_writes_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # the demo pipeline in this process, then with processing.scheduler "local:2" (a cluster
     # of 2 worker processes started and closed by the run): every output file is the same,
-    # byte for byte, but run.json (times, the configuration)
+    # byte for byte, but run.json (times, the configuration). The zonal cross-tab runs by
+    # blocks on the workers, the rooftop PV step by chunks of 5,000 buildings (the demo's
+    # 13,403 buildings: 3 tasks per pass)
+    import geocarbon.distributed as gd
+
+    monkeypatch.setattr(gd, "BUILDINGS_PER_TASK", 5_000)
     (tmp_path / "pipelines").mkdir()
     pipeline = tmp_path / "pipelines" / "demo.yaml"
     shutil.copy(REPO / "pipelines" / "demo.yaml", pipeline)
@@ -259,3 +267,77 @@ def test_demo_on_two_workers_writes_the_same_bytes(tmp_path: Path) -> None:
         if f.name != "run.json" and (single / f).read_bytes() != (out / f).read_bytes()
     ]
     assert different == []
+
+
+def _pv_buildings() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Five hand-made buildings (Lambert-93) and two communes side by side."""
+    x0, y0 = 380_000.0, 6_570_000.0
+    communes = gpd.GeoDataFrame(
+        {"commune_code": ["17001", "17002"]},
+        geometry=[box(x0, y0, x0 + 1000, y0 + 1000), box(x0 + 1000, y0, x0 + 2000, y0 + 1000)],
+        crs="EPSG:2154",
+    )
+    buildings = gpd.GeoDataFrame(
+        {
+            # flat (range 0.5 m <= 1 m), pitched, unknown (no range), small pitched, outside
+            "roof_range_m": [0.5, 3.0, np.nan, 2.0, 0.2],
+            "height_m": [6.0, 9.0, np.nan, 3.0, 4.0],
+            "excluded_reason": ["", "", "", "", ""],
+            "building_id": ["a", "b", "c", "d", "e"],
+        },
+        geometry=[
+            box(x0 + 100, y0 + 100, x0 + 120, y0 + 110),  # 200 m², commune 17001
+            box(x0 + 1100, y0 + 100, x0 + 1120, y0 + 120),  # 400 m², commune 17002
+            box(x0 + 500, y0 + 500, x0 + 530, y0 + 510),  # 300 m², commune 17001
+            box(x0 + 1500, y0 + 500, x0 + 1504, y0 + 505),  # 20 m², commune 17002
+            box(x0 + 2500, y0 + 500, x0 + 2510, y0 + 510),  # 100 m², outside
+        ],
+        crs="EPSG:2154",
+    )
+    return buildings, communes
+
+
+@pytest.mark.slow
+def test_pv_buildings_on_two_workers_are_the_same_bits(scheduler: str) -> None:
+    # the per-building work of the rooftop PV step (projection to the equal-area CRS,
+    # commune of each building, roof model) over chunks of 2 buildings (3 tasks) on the
+    # cluster, put back together in chunk order: the same bits as in this process
+    from geocarbon.capabilities.pv_step import _joined, _project_and_locate
+    from geocarbon.config import PvConfig
+    from geocarbon.distributed import chunk_mapper
+    from geocarbon.geo import local_equal_area_crs
+    from geocarbon.solar.roofs import roof_potential
+
+    buildings, communes = _pv_buildings()
+    params = PvConfig.model_validate(
+        {"buildings": {"path": "b"}, "weather": {"path": "w.epw"}}
+    ).parameters
+    yields = {"flat": 1000.0, "pitched": 900.0, "unknown": 900.0}
+    eq = local_equal_area_crs(communes)
+    zones = communes.to_crs(eq)
+    results = []
+    for where_run in (None, scheduler):
+        with chunk_mapper(where_run, rows_per_task=2) as run:
+            parts = run(_project_and_locate, buildings, eq, zones)
+            assert len(parts) == (1 if where_run is None else 3)  # 5 buildings, 2 per task
+            work, points, where = _joined(parts)
+            results.append(
+                (work, points, where, _joined(run(roof_potential, work, yields, params)))
+            )
+    (work_a, points_a, where_a, roofs_a), (work_b, points_b, where_b, roofs_b) = results
+    assert where_b.tolist() == [0, 1, 0, 1, -1]  # building e lies east of both communes
+    assert where_a.tobytes() == where_b.tobytes()
+    assert points_a.to_wkb().tolist() == points_b.to_wkb().tolist()
+    assert work_a.index.equals(work_b.index) and work_b.crs == work_a.crs
+    assert_geodataframe_equal(roofs_a, roofs_b, check_less_precise=False)
+    for column in ("footprint_m2", "usable_m2", "kwp", "kwh_per_yr"):
+        assert roofs_a[column].to_numpy().tobytes() == roofs_b[column].to_numpy().tobytes()
+    assert roofs_a.geometry.to_wkb().tolist() == roofs_b.geometry.to_wkb().tolist()
+    assert roofs_b["roof_type"].tolist() == ["flat", "pitched", "unknown", "pitched", "flat"]
+    # kWp = footprint x usable share x 0.2 kWp/m² (the parameters' defaults: share 0.4 flat
+    # and pitched, 0.25 unknown; footprints under 50 m² keep 0.75; under 10 m² usable: none):
+    # a 200 x 0.4 x 0.2 = 16, b 400 x 0.4 x 0.2 = 32, c 300 x 0.25 x 0.2 = 15,
+    # d 20 x 0.4 x 0.75 = 6 m² usable -> 0, e 100 x 0.4 x 0.2 = 8 (not located here);
+    # the areas are taken in the equal-area CRS, within 1 % of the Lambert-93 ones
+    assert roofs_b["kwp"].tolist() == pytest.approx([16.0, 32.0, 15.0, 0.0, 8.0], rel=1e-2)
+    assert roofs_b["excluded_reason"].tolist() == ["", "", "", "usable roof area below 10 m²", ""]

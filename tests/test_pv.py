@@ -49,6 +49,14 @@ def test_exclusion_zones_by_representative_point() -> None:
     assert within(points, zones).tolist() == [0, 1, -1]
 
 
+def test_points_in_no_zone_are_all_minus_one() -> None:
+    # a chunk of buildings all outside the communes (a task of the PV step on a cluster, or
+    # a buildings file beside the territory): every point in none, not an error
+    points = gpd.GeoSeries(gpd.points_from_xy([50, 60], [50, 60]))
+    zones = gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10)])
+    assert within(points, zones).tolist() == [-1, -1]
+
+
 def _solar_position(ts_utc: pd.Timestamp, lat: float, lon: float) -> tuple[float, float]:
     """Zenith and azimuth [deg] with NOAA's solar equations (independent of pvlib)."""
     jd = ts_utc.to_julian_date()

@@ -29,6 +29,7 @@ from geocarbon.charging.indicators import area_share_inside
 from geocarbon.classes import PV_BUILDING_CLASSES, format_value
 from geocarbon.communes import polygonal_part
 from geocarbon.config import PipelineConfig, PvConfig
+from geocarbon.distributed import chunk_mapper
 from geocarbon.errors import InputError
 from geocarbon.geo import local_equal_area_crs
 from geocarbon.io.vectors import read_vector
@@ -466,17 +467,17 @@ def compute_pv(
     yields = roof_yields(weather, pv).assign(**closure)
     # true areas and point-in-polygon tests in a local equal-area projection
     eq = local_equal_area_crs(communes)
-    work = buildings.to_crs(eq)
-    points = work.geometry.representative_point()
     zones = communes.to_crs(eq)
-    _locate_buildings(work, points, zones, read.exclusions)
-    existing_kwp = pd.Series(dtype=float)
-    if read.existing is not None:
-        existing_kwp = _mark_existing(
-            work, points, read.existing, read.existing_power_kwp, notices
-        )
     table = {str(k): float(v) for k, v in yields.set_index("case")["kwh_per_kwp"].items()}
-    result = roof_potential(work, table, pv.parameters)
+    with chunk_mapper(cfg.processing.scheduler) as run:  # on dask workers when set
+        work, points, where = _joined(run(_project_and_locate, buildings, eq, zones))
+        _locate_buildings(work, points, where, zones, read.exclusions)
+        existing_kwp = pd.Series(dtype=float)
+        if read.existing is not None:
+            existing_kwp = _mark_existing(
+                work, points, read.existing, read.existing_power_kwp, notices
+            )
+        result = _joined(run(roof_potential, work, table, pv.parameters))
     if read.ghi_kwh_per_m2_yr is not None:
         reference_ghi = float(weather.data["ghi"].sum()) / 1e3
         result = _scale_by_raster(result, read.ghi_kwh_per_m2_yr, reference_ghi, notices)
@@ -506,9 +507,37 @@ def compute_pv(
     return PvResults(_buildings_layer(result), yields, summary, targets, levels)
 
 
+def _project_and_locate(
+    buildings: gpd.GeoDataFrame, eq: Any, zones: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, gpd.GeoSeries, np.ndarray]:
+    """The buildings in the equal-area CRS ``eq``, their representative points and the
+    position of the commune (in ``zones``, in ``eq``) holding each point (-1: none).
+
+    Building by building (a task per chunk of buildings on a cluster, see
+    :func:`geocarbon.distributed.chunk_mapper`).
+    """
+    work = buildings.to_crs(eq)
+    points = work.geometry.representative_point()
+    return work, points, within(points, zones)
+
+
+def _joined(parts: list[Any]) -> Any:
+    """The results of the chunks of buildings put back together in chunk order: frames
+    and series concatenated, arrays too, tuples item by item (one chunk: as it is)."""
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    if isinstance(first, tuple):
+        return tuple(_joined(list(items)) for items in zip(*parts, strict=True))
+    if isinstance(first, np.ndarray):
+        return np.concatenate(parts)
+    return pd.concat(parts)
+
+
 def _locate_buildings(
     work: gpd.GeoDataFrame,
     points: gpd.GeoSeries,
+    where: np.ndarray,
     zones: gpd.GeoDataFrame,
     exclusions: list[tuple[str, gpd.GeoDataFrame]],
 ) -> None:
@@ -517,9 +546,9 @@ def _locate_buildings(
     :data:`MAX_FOOTPRINT_M2`), inside an exclusion zone (the zone's reason).
 
     ``work``, ``points`` and ``zones`` (the communes) are in the same equal-area CRS;
-    ``work`` is changed in place.
+    ``where``: the position in ``zones`` of each building's commune (-1: none). ``work``
+    is changed in place.
     """
-    where = within(points, zones)
     no_commune = (where < 0) & (work["excluded_reason"] == "")
     work.loc[no_commune, "excluded_reason"] = "outside the communes"
     huge = (work.geometry.area > MAX_FOOTPRINT_M2).to_numpy() & (work["excluded_reason"] == "")
@@ -1160,8 +1189,6 @@ def _pv_target_note(coverage: pd.Series, indicator: str) -> str:
             "reaches the target"
         )
     return note + "; a share or ratio over the part covered: not checked"
-
-
 
 
 #: Buildings drawn on the map at most (the GeoPackage layer holds them all).

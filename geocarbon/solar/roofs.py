@@ -59,7 +59,9 @@ def roof_form(roof_range_m: np.ndarray, flat_max_range_m: float) -> np.ndarray:
     return out
 
 
-def usable_area_m2(footprint_m2: np.ndarray, roof: np.ndarray, params: RoofParameters) -> np.ndarray:
+def usable_area_m2(
+    footprint_m2: np.ndarray, roof: np.ndarray, params: RoofParameters
+) -> np.ndarray:
     """Usable roof area [m²]: footprint × share of the roof form (× the small-roof factor
     below ``small_roof_m2``). Below ``min_usable_m2`` the area is kept as computed; the
     building then carries no panels (:func:`roof_potential` gives the reason)."""
@@ -76,6 +78,8 @@ def within(points: gpd.GeoSeries, zones: gpd.GeoDataFrame) -> np.ndarray:
         return out
     tree = shapely.STRtree(np.asarray(zones.geometry.values))
     pt_idx, zone_idx = tree.query(np.asarray(points.values), predicate="within")
+    if len(pt_idx) == 0:  # no point in any zone
+        return out
     order = np.lexsort((zone_idx, pt_idx))
     pt_idx, zone_idx = pt_idx[order], zone_idx[order]
     first = np.r_[True, pt_idx[1:] != pt_idx[:-1]]
