@@ -26,14 +26,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import time
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import shapely
-from zonal import EXACT, FLOOR, OURS, make_case, measure, methods
+from zonal import EXACT, FLOOR, OURS, make_case, measure, methods, print_table
 
 from geocarbon.geo import PixelAreaModel, in_crs
 from geocarbon.io.exact import exact_cells
@@ -78,14 +77,7 @@ def main() -> None:
     peers[OURS]()  # compile (or load) the kernels before timing
     print(f"timings ({args.rounds} rounds, order rotated):")
     times, peaks, last = measure(fns, args.rounds)
-    floor = min(times[FLOOR])
-    print("\n| method | best time | median | × reading once (best) | peak memory above baseline |")
-    print("|---|---:|---:|---:|---:|")
-    for label, ts in times.items():
-        print(
-            f"| {label} | {min(ts):.2f} s | {statistics.median(ts):.2f} s | "
-            f"{min(ts) / floor:.2f} × | {peaks[label]:,.0f} MB |"
-        )
+    print_table(times, peaks)
     result = last[PIPELINE_EXACT]
     extent = shapely.box(*info.bounds)
     polygons_m2 = float(np.sum(shapely.area(shapely.intersection(zones.geometry.values, extent))))

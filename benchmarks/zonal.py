@@ -240,6 +240,18 @@ def cross_checks(last: dict[str, Any], n_zones: int) -> list[str]:
     return lines
 
 
+def print_table(times: dict[str, list[float]], peaks: dict[str, float]) -> None:
+    """The Markdown table of the timings: best and median time, ratio to the floor, memory."""
+    floor = min(times[FLOOR])
+    print("\n| method | best time | median | × reading once (best) | peak memory above baseline |")
+    print("|---|---:|---:|---:|---:|")
+    for label, ts in times.items():
+        print(
+            f"| {label} | {min(ts):.2f} s | {statistics.median(ts):.2f} s | "
+            f"{min(ts) / floor:.2f} × | {peaks[label]:,.0f} MB |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=4500)
@@ -262,14 +274,7 @@ def main() -> None:
     fns = methods(raster, zones, args.block_pixels, args.skip_exactextract)
     print(f"timings ({args.rounds} rounds, order rotated):")
     times, peaks, last = measure(fns, args.rounds)
-    floor = min(times[FLOOR])
-    print("\n| method | best time | median | × reading once (best) | peak memory above baseline |")
-    print("|---|---:|---:|---:|---:|")
-    for label, ts in times.items():
-        print(
-            f"| {label} | {min(ts):.2f} s | {statistics.median(ts):.2f} s | "
-            f"{min(ts) / floor:.2f} × | {peaks[label]:,.0f} MB |"
-        )
+    print_table(times, peaks)
     for line in cross_checks(last, len(zones)):
         print(line)
     record = {

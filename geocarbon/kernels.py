@@ -46,8 +46,7 @@ _KERNELS = (
     "_sort_by_zone_then_x",
     "_fill_row",
     "_burn_rows",
-    "_local_ids",
-    "_class_ids",
+    "_present_ids",
     "_run_sums",
     "_zone_sums",
     "_add_at",
@@ -250,39 +249,21 @@ def burn_edges(edges: Any, row_off: int, col_off: int, rows: int, cols: int) -> 
 
 
 @_njit
-def _local_ids(ids: np.ndarray, n_slots: int) -> tuple[np.ndarray, np.ndarray]:
-    """Dense local ids of the ids present (0 .. n_slots - 1), in increasing order:
-    ``lut[id]`` and the ids present."""
+def _present_ids(ids: np.ndarray, offset: int, n_slots: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dense local ids of the values ``ids - offset`` present (0 .. n_slots - 1), in
+    increasing order: ``lut[value]`` and the values present."""
     present = np.zeros(n_slots, dtype=np.bool_)
     for p in range(ids.size):
-        present[ids[p]] = True
+        present[ids[p] - offset] = True
     lut = np.full(n_slots, -1, dtype=np.int64)
-    slots = np.empty(n_slots, dtype=np.int64)
+    found = np.empty(n_slots, dtype=np.int64)
     m = 0
-    for z in range(n_slots):
-        if present[z]:
-            lut[z] = m
-            slots[m] = z
+    for v in range(n_slots):
+        if present[v]:
+            lut[v] = m
+            found[m] = v
             m += 1
-    return lut, slots[:m]
-
-
-@_njit
-def _class_ids(cls: np.ndarray, offset: int, n_cls: int) -> tuple[np.ndarray, np.ndarray]:
-    """Dense local ids of the classes ``cls - offset`` present (0 .. n_cls - 1), in
-    increasing order: ``lut[class]`` and the classes present."""
-    present = np.zeros(n_cls, dtype=np.bool_)
-    for p in range(cls.size):
-        present[cls[p] - offset] = True
-    lut = np.full(n_cls, -1, dtype=np.int64)
-    found = np.empty(n_cls, dtype=np.int64)
-    k = 0
-    for c in range(n_cls):
-        if present[c]:
-            lut[c] = k
-            found[k] = c
-            k += 1
-    return lut, found[:k]
+    return lut, found[:m]
 
 
 @_njit
@@ -362,10 +343,10 @@ def combination_sums(
         return None
     _compile()
     row_starts, run_col, run_val = runs
-    zlut, slots = _local_ids(run_val, n_zones + 1)
+    zlut, slots = _present_ids(run_val, 0, n_zones + 1)
     # the combinations present, renumbered in increasing order (a table of the classes
     # present, not of the whole code range)
-    cls_lut, combos = _class_ids(cls, int(offset), int(n_cls))
+    cls_lut, combos = _present_ids(cls, int(offset), int(n_cls))
     m, k = len(slots), len(combos)
     if m * k > dense_limit:
         return None

@@ -15,7 +15,7 @@ edges that span its rows, so memory is bounded by the block size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import shapely
@@ -150,15 +150,7 @@ class BandEdges:
         with np.errstate(invalid="ignore"):
             sel = np.flatnonzero((self.row_lo <= row_off + rows) & (self.row_hi >= row_off))
         table = _select(edge_table(self.geometries[sel], self.transform), row_off, rows)
-        table = EdgeTable(
-            x0=table.x0,
-            y0=table.y0,
-            x1=table.x1,
-            y1=table.y1,
-            zone=sel[table.zone].astype(np.int32),
-            row_start=table.row_start,
-            row_end=table.row_end,
-        )
+        table = replace(table, zone=sel[table.zone].astype(np.int32))
         self._band = (row_off, rows, table)
         return table
 

@@ -21,7 +21,6 @@ installs Chromium, and in CI a missing browser fails the tests.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -37,15 +36,11 @@ from geocarbon.labels import label
 from tests.conftest import REPO
 from tests.hostile.test_injection import (
     CHROMIUM,
+    chromium_required_in_ci,
     open_in_chromium,
 )
 
-if CHROMIUM is None and os.environ.get("CI"):
-    msg = "headless Chromium is required in CI (.ci/run installs it: apt chromium)"
-    raise RuntimeError(msg)
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="headless Chromium not installed (.ci/run installs it)"
-)
+pytestmark = chromium_required_in_ci()
 
 #: Background tiles are optional: their failed loads (no network) are expected, nothing else.
 TILE_HOST = "tile.openstreetmap.org"

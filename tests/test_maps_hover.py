@@ -7,26 +7,19 @@ A file of its own: hovering thousands of features takes most of a minute, and th
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from tests.hostile.test_injection import (
-    CHROMIUM,
     assert_safe,
+    chromium_required_in_ci,
     embedded_features,
     open_in_chromium,
 )
+from tests.test_maps_browser import MAP_NAMES
 
-if CHROMIUM is None and os.environ.get("CI"):
-    msg = "headless Chromium is required in CI (.ci/run installs it: apt chromium)"
-    raise RuntimeError(msg)
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="headless Chromium not installed (.ci/run installs it)"
-)
-
-MAP_NAMES = ("carbon_stocks.html", "carbon_flows.html", "rooftop_pv.html", "charging.html")
+pytestmark = chromium_required_in_ci()
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ from geocarbon.config import PipelineConfig, PopulationGridConfig
 from geocarbon.errors import InputError
 from geocarbon.geo import PixelAreaModel
 from geocarbon.io.raster import RasterInfo, raster_info, read_cells
-from geocarbon.io.tables import csv_columns, read_csv
+from geocarbon.io.tables import csv_columns, csv_dialect, read_csv
 from geocarbon.io.vectors import layer_summary, read_vector
 from geocarbon.notices import Notice
 from geocarbon.zonal import typical_pixel_ha
@@ -145,15 +145,16 @@ def _csv_cells(grid: PopulationGridConfig, communes: gpd.GeoDataFrame) -> GridCe
     """The cells of a CSV of cell ids that touch the communes' extent, in the ids' CRS; its
     extent is that of every cell of the file."""
     what = "population grid"
-    columns = csv_columns(grid.path, what, sep=grid.separator, encoding=grid.encoding)
+    sep, encoding = csv_dialect(grid.path, what, grid.separator, grid.encoding)  # once
+    columns = csv_columns(grid.path, what, sep=sep, encoding=encoding)
     column = _field(columns, grid)
     id_column = cell_id_column(columns, grid.cell_id_field, str(grid.path))
     table = read_csv(
         grid.path,
         what,
         dtype=str,
-        sep=grid.separator,
-        encoding=grid.encoding,
+        sep=sep,
+        encoding=encoding,
         usecols=[id_column, column],
         na_values=[""],
     )

@@ -22,17 +22,14 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import rasterio
 import shapely
 from exactextract import exact_extract
 from exactextract.feature import Feature, FeatureSource
 from exactextract.raster import RasterioRasterSource
-from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
-from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
-from geocarbon.io.raster import _fill_value, _same_grid, read_error
+from geocarbon.io.raster import open_aligned, read_error
 from geocarbon.values import ExactCells, RasterInfo
 
 #: What the NaN of a float layer are while exactextract holds them (it drops NaN pixels,
@@ -137,19 +134,9 @@ def exact_cells(
         One batch of zones' (zone, pixel) pairs.
     """
     with ExitStack() as stack:
-        sources = []
-        nodata: dict[str, float | None] = {}
-        for name, info in [(reference_name, reference), *aligned]:
-            try:
-                ds = stack.enter_context(rasterio.open(info.path))
-                nodata[name] = info.nodata
-                if name != reference_name and not _same_grid(reference, info):
-                    fill = _fill_value(info.dtype, info.nodata)
-                    nodata[name] = fill
-                    ds = stack.enter_context(_warped(ds, reference, fill))
-            except RasterioError as err:
-                raise read_error(info.what, info.path, err) from None
-            sources.append(_EveryPixel(ds, name, info))
+        opened = open_aligned(stack, reference, aligned, reference_name)
+        sources = [_EveryPixel(ds, name, info) for name, ds, _, info in opened]
+        nodata = {name: fill for name, _, fill, _ in opened}
         crs_wkt = reference.crs.to_wkt()
         geometries = np.asarray(zones.geometry.values)
         for batch in _batches(geometries, reference, batch_pixels):
@@ -161,21 +148,7 @@ def exact_cells(
                 output="pandas",
                 strategy="raster-sequential",
             )
-            yield _cells(
-                table, [name for name, _ in [(reference_name, reference), *aligned]], nodata
-            )
-
-
-def _warped(ds: Any, reference: RasterInfo, fill: float) -> WarpedVRT:
-    return WarpedVRT(
-        ds,
-        crs=reference.crs,
-        transform=reference.transform,
-        width=reference.width,
-        height=reference.height,
-        resampling=Resampling.nearest,
-        nodata=fill,
-    )
+            yield _cells(table, [name for name, *_ in opened], nodata)
 
 
 def _batches(geometries: np.ndarray, grid: RasterInfo, batch_pixels: int) -> list[np.ndarray]:

@@ -170,7 +170,7 @@ def iter_blocks(
         Upper bound of pixels per block and per layer.
     """
     with ExitStack() as stack:
-        sources = _open_sources(stack, reference, aligned, reference_name)
+        sources = open_aligned(stack, reference, aligned, reference_name)
         for window in block_windows(reference.width, reference.height, block_pixels):
             yield _read_block(sources, window, reference)
 
@@ -179,14 +179,15 @@ _Source = tuple[str, Any, float | None, RasterInfo]
 """A layer's name, its open dataset (or warped VRT), its nodata and the raster."""
 
 
-def _open_sources(
+def open_aligned(
     stack: ExitStack,
     reference: RasterInfo,
     aligned: Sequence[tuple[str, RasterInfo]],
     reference_name: str,
 ) -> list[_Source]:
-    """Open the reference raster and the others on its grid (see :func:`iter_blocks`); the
-    datasets are closed with ``stack``."""
+    """Open the reference raster and the others on its grid (see :func:`iter_blocks`): each
+    layer's name, dataset (a nearest-neighbour warped VRT when its grid differs), nodata (the
+    fill value of a warped layer) and raster; the datasets are closed with ``stack``."""
     sources: list[_Source] = []
     for name, info in [(reference_name, reference), *aligned]:
         try:
@@ -293,7 +294,7 @@ def _kept_sources(
             return entry[2]
     stack = ExitStack()
     try:
-        sources = _open_sources(stack, reference, aligned, reference_name)
+        sources = open_aligned(stack, reference, aligned, reference_name)
     except BaseException:
         stack.close()
         raise

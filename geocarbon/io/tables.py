@@ -242,13 +242,7 @@ def read_csv(
         Missing file, unreadable file or missing columns (the message lists what exists);
         an explicit non-UTF-8 ``encoding`` on a file that is UTF-8 text.
     """
-    require_file(path, what)
-    if encoding == "auto":
-        encoding = detect_encoding(path)
-    else:
-        _refuse_utf8_read_as_other(path, what, encoding)
-    if sep == "auto":
-        sep = detect_separator(path, encoding)
+    sep, encoding = csv_dialect(path, what, sep, encoding)
     if usecols is not None:
         read_csv(path, what, required=required, dtype=str, sep=sep, encoding=encoding, nrows=0)
     frame = _parsed_csv(
@@ -412,6 +406,27 @@ def _utf8_prefix(sample: bytes) -> bool:
     except UnicodeDecodeError as err:
         return err.start >= len(sample) - 3 and err.reason == "unexpected end of data"
     return True
+
+
+def csv_dialect(path: Path, what: str, sep: str, encoding: str) -> tuple[str, str]:
+    """The separator and encoding :func:`read_csv` reads ``path`` with: ``"auto"`` ones
+    detected (the encoding by decoding the whole file once), an explicit single-byte
+    encoding refused on a UTF-8 file. A caller reading one file twice (its header, then
+    some columns) resolves them once here.
+
+    Raises
+    ------
+    InputError
+        A missing file, or an explicit non-UTF-8 ``encoding`` on a file that is UTF-8 text.
+    """
+    require_file(path, what)
+    if encoding == "auto":
+        encoding = detect_encoding(path)
+    else:
+        _refuse_utf8_read_as_other(path, what, encoding)
+    if sep == "auto":
+        sep = detect_separator(path, encoding)
+    return sep, encoding
 
 
 def csv_columns(

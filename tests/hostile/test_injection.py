@@ -44,6 +44,15 @@ needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason="headless Chromium not installed (.ci/run installs it: apt chromium)"
 )
 
+
+def chromium_required_in_ci() -> pytest.MarkDecorator:
+    """The mark of a module of browser tests: skipped when Chromium is missing, except in CI
+    (the ``CI`` environment variable set), where a missing browser is an error."""
+    if CHROMIUM is None and os.environ.get("CI"):
+        msg = "headless Chromium is required in CI (.ci/run installs it: apt chromium)"
+        raise RuntimeError(msg)
+    return needs_chromium
+
 #: Each payload, if it ran, would set ``window.__pwned``, call ``alert`` or create an element.
 PAYLOADS = [
     '"><img src=x onerror=alert(1)>',
