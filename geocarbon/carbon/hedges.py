@@ -162,7 +162,7 @@ def length_by_category(
             "length_km": segs["length_m"].to_numpy() / 1000.0,
         }
     )
-    out = frame.groupby(["commune_code", "category"], as_index=False)["length_km"].sum()
+    out = frame.groupby(["commune_code", "category"])["length_km"].sum().reset_index()
     return out.sort_values(["commune_code", "category"], kind="stable").reset_index(drop=True)
 
 
