@@ -70,6 +70,8 @@ class CarbonCapability(Capability):
             layers["epci"] = epci_layer(carbon.zones, communes)
         layers["landuse_areas"] = zone_columns(carbon.landuse_areas, carbon.level)
         layers["carbon_stocks"] = zone_columns(carbon.carbon_stocks, carbon.level)
+        if carbon.practices is not None:
+            layers["carbon_practices"] = carbon.practices
         if carbon.flows is not None:
             layers["carbon_flows"] = (
                 carbon.flows.rename(columns={"zone_code": "epci_code"})

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geocarbon.carbon.stocks import HEDGE_POOL
 from geocarbon.errors import CoefficientError
 
 #: tCO2 per tC.
@@ -49,8 +50,6 @@ AGRICULTURAL_CATEGORIES = (
 )
 #: Category of a hedge segment whose midpoint has no valid land cover.
 NO_LANDCOVER = "no_landcover"
-#: Pool name of the hedges in the stock tables.
-HEDGE_POOL = "hedges"
 #: Longest segment given one land-use category [m] (the land cover's pixel is 25-100 m).
 SEGMENT_M = 10.0
 

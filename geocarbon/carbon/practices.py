@@ -77,7 +77,9 @@ def check_rates(table: pd.DataFrame, source: str = "practice rates") -> pd.DataF
     """
     missing = [c for c in RATE_COLUMNS if c not in table.columns]
     if missing:
-        msg = f"{source}: missing column(s) {', '.join(missing)}; expected {', '.join(RATE_COLUMNS)}"
+        msg = (
+            f"{source}: missing column(s) {', '.join(missing)}; expected {', '.join(RATE_COLUMNS)}"
+        )
         raise CoefficientError(msg)
     repeated = table["id"][table["id"].duplicated()].tolist()
     if repeated:
