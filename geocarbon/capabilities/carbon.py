@@ -92,6 +92,10 @@ class CarbonCapability(Capability):
         _report().stocks_section(report)
         if report.r.parts[self.name].sequestration is not None:
             _report().flows_section(report)
+        if report.r.parts[self.name].hedges is not None:
+            _report().hedges_section(report)
+        if report.r.parts[self.name].practices is not None:
+            _report().practices_section(report)
 
     def method_lines(self, cfg: Any, results: Any, lang: Any) -> list[str]:
         return _report().carbon_method_lines(cfg, results, lang)
