@@ -8,7 +8,8 @@ land-use category under them (their soil is already counted in that category):
 * **length per category**: every clipped line is cut into segments of at most ``step_m``
   metres; each segment takes the land-use category at its midpoint, and a category's
   length is the sum of its segments' lengths (the sampling only decides the category: the
-  lengths add up exactly to the clipped length);
+  lengths add up exactly to the clipped length; where the land use changes along a hedge,
+  the split between the two categories is within one segment of the true one);
 * **stock** [tC] = length [km] × carbon per km of the commune's département
   (``carbone-haies.csv``: ``C_tot_km`` above + below ground, ``C_aerien_km`` above ground;
   :data:`DEFAULT_C_TOT_KM` for a département without a value, as ALDO documents), counted on
