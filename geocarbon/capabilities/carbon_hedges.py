@@ -274,9 +274,9 @@ def hedge_notices(
         notices.append(
             Notice(
                 "hedges_default_carbon_per_km",
-                f"{len(used)} commune(s) take the default {used['c_tot_tc_per_km'].iloc[0]:g} tC/km "
-                "of hedge (no value for their département, or generic coefficients); above-ground "
-                "stock left empty",
+                f"default carbon per km of hedge, {used['c_tot_tc_per_km'].iloc[0]:g} tC/km, for "
+                f"{len(used)} commune(s) (no value for their département, or generic "
+                "coefficients); above-ground stock left empty",
                 sorted(used["commune_code"]),
                 facts={
                     "n_communes": len(used),
