@@ -189,3 +189,24 @@ def test_the_demo_gains_hedges_and_practices(demo_out: Path) -> None:
     }
     page = (demo_out / "report.html").read_text(encoding="utf-8")
     assert "id='hedges'" in page and "id='practices'" in page
+
+
+def test_aldo_carbon_per_km_of_the_lot_in_a_run(tmp_path: Path, shared: Path) -> None:
+    # the two hand-made communes carry Lot codes (46001, 46002): ALDO's 103.26 tC/km
+    make_tiny_inputs(tmp_path)
+    _hedges(tmp_path)
+    pipeline = _pipeline(
+        tmp_path, coefficients="aldo", aldo_dir=str(shared / "aldo"), hedges={"path": "hedges.gpkg"}
+    )
+    result = CliRunner().invoke(main, ["-q", "run", str(pipeline)])
+    assert result.exit_code == 0, result.output
+    communes = gpd.read_file(tmp_path / "out" / "geocarbon.gpkg", layer="communes")
+    communes = communes.set_index("commune_code")
+    assert communes["stock_hedges_tc"].to_dict() == pytest.approx(
+        {"46001": 0.2 * 103.255711587173, "46002": 0.14 * 103.255711587173}
+    )
+    assert communes["stock_hedges_aerial_tc"].to_dict() == pytest.approx(
+        {"46001": 0.2 * 80.6685470724251, "46002": 0.14 * 80.6685470724251}
+    )
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert "hedges_default_carbon_per_km" not in {n["code"] for n in run["notices"]}

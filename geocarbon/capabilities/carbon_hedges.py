@@ -206,10 +206,10 @@ def measure(
         xs, ys = points.x.to_numpy(), points.y.to_numpy()
     values = sample_points(landcover, xs, ys)
     values[np.isin(values, nodata)] = np.nan
-    category = np.array(
-        [NO_LANDCOVER if np.isnan(v) else mapping.get(int(v), NO_LANDCOVER) for v in values],
-        dtype=object,
-    )
+    category = np.full(len(values), NO_LANDCOVER, dtype=object)
+    valid = ~np.isnan(values)
+    named = pd.Series(values[valid].astype(np.int64)).map(mapping).fillna(NO_LANDCOVER)
+    category[valid] = named.to_numpy(dtype=object)
     lengths = length_by_category(pieces, segs, category)
     outside_km = (
         float(shapely.length(projected.to_numpy()).sum()) - pieces["length_m"].sum()
