@@ -1523,7 +1523,8 @@ def add_flow_figures(
         cfg, inputs, land, mapping, stocks, coefficients, effect, changed_communes
     )
     if hedges is not None and hedges.flows is not None:
-        kept = hedges.flows[hedges.flows["commune_code"].isin(land.zones.index[has_data.to_numpy()])]
+        with_data = land.zones.index[has_data.to_numpy()]
+        kept = hedges.flows[hedges.flows["commune_code"].isin(with_data)]
         flows = with_rows(
             flows,
             kept.assign(zone_code=kept["commune_code"]),
