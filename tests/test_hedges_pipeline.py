@@ -126,7 +126,13 @@ def test_hedges_and_practices_by_hand(tmp_path: Path) -> None:
         [0.24 * 3 * C_TO_CO2, 0.39 * 5 * C_TO_CO2]
     )
     assert practices["available_area_ha"].tolist() == pytest.approx([4.0, 2.0])
-    notices = json.loads((out / "run.json").read_text())["notices"]
+    run = json.loads((out / "run.json").read_text())
+    assert run["totals"]["hedge_length_km"] == pytest.approx(0.64)
+    assert run["totals"]["stock_hedges_tc"] == pytest.approx(34.34)
+    assert run["totals"]["practices_potential_tco2e_per_yr"] == pytest.approx(
+        (0.24 * 3 + 0.39 * 5) * C_TO_CO2, abs=1e-3
+    )
+    notices = run["notices"]
     codes = {n["code"] for n in notices}
     # 5 ha of grassland intensification on 2 ha of grassland; 300 m off farmland
     assert {"practice_area_over_land", "hedges_off_agricultural_land"} <= codes

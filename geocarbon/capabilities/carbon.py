@@ -125,7 +125,13 @@ class CarbonCapability(Capability):
 
     def run_totals(self, results: Results) -> dict[str, Any]:
         figures = ("area_ha", "landcover_area_ha", "stock_tc", "flow_tco2e_per_yr")
-        totals = column_totals(results.communes, figures[1:])
+        hedges = ("stock_hedges_tc", "hedge_length_km", "hedge_length_agricultural_km")
+        totals = column_totals(results.communes, (*figures[1:], *hedges))
+        practices = results.parts[self.name].practices
+        if practices is not None:
+            totals["practices_potential_tco2e_per_yr"] = round(
+                float(practices["potential_tco2e_per_yr"].sum()), 3
+            )
         epci = results.parts[self.name].zones
         if epci is not None:
             totals.update(column_totals(epci, figures))
