@@ -175,6 +175,9 @@ def test_an_unknown_practice_or_unit_is_refused(tmp_path: Path) -> None:
     )
     result = CliRunner().invoke(main, ["-q", "run", str(bad_code)])
     assert result.exit_code != 0 and "99999" in result.output
+    assert not (tmp_path / "out" / "geocarbon.gpkg").exists()
+    result = CliRunner().invoke(main, ["-q", "validate", str(bad_code)])
+    assert result.exit_code != 0 and "99999" in result.output
 
 
 def test_the_demo_gains_hedges_and_practices(demo_out: Path) -> None:
