@@ -192,6 +192,13 @@ class CarbonResults:
     """The sequestration table per commune, EPCI and territory [tCO2e/yr]."""
     zones: pd.DataFrame | None = None
     """The figures per EPCI of an EPCI-level run (None in a commune-level run)."""
+    zpc: pd.Series | None = None
+    """ALDO's pedoclimatic zone per commune code (None with the generic set)."""
+    region: pd.Series | None = None
+    """ALDO's region per commune code (None with the generic set)."""
+    uncertainty: dict[str, Any] | None = None
+    """The draws, seed and spreads of the Monte-Carlo ranges of ``sequestration.csv``
+    (``carbon.uncertainty``; None without)."""
 
 
 def carbon_results(results: Results) -> CarbonResults:
@@ -1320,6 +1327,8 @@ def compute_carbon(
         flows=flows,
         sequestration=sequestration,
         zones=epci,
+        zpc=coefficients.zpc,
+        region=coefficients.region,
     )
 
 
@@ -2115,6 +2124,7 @@ def sequestration_document(cfg: PipelineConfig, carbon: CarbonResults) -> dict[s
             "coverage_note": "what the row lacks, in words (empty when complete)",
         },
         # empty figures (no data) are JSON null, never NaN
+        **({"uncertainty": carbon.uncertainty} if carbon.uncertainty is not None else {}),
         "rows": carbon.sequestration.astype(object)
         .where(carbon.sequestration.notna(), None)
         .to_dict(orient="records"),

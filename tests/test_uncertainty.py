@@ -1,0 +1,241 @@
+"""Monte-Carlo ranges of the carbon figures (``carbon.uncertainty``): hand-computed cases,
+reproducibility, EPCI ranges from summed draws, and the draws on a dask cluster."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from geocarbon.capabilities.carbon_uncertainty import (
+    UncertaintyResults,
+    ranges_table,
+    sequestration_ranges,
+)
+from geocarbon.carbon.uncertainty import (
+    DRAWS_PER_TASK,
+    build_model,
+    chunk_sizes,
+    draw_chunk,
+    percentiles,
+    run_draws,
+)
+from geocarbon.config import CarbonConfig, UncertaintyConfig
+
+#: Every spread zero: every draw is the deterministic figure.
+NO_SPREAD = {
+    "soil_stock_cv": 0.0,
+    "forest_biomass_cv": 0.0,
+    "forest_growth_cv": 0.0,
+    "nonforest_biomass_cv": 0.0,
+    "landcover_area_cv": 0.0,
+    "transition_years": (20.0, 20.0),
+}
+
+
+def spreads(**changes: object) -> UncertaintyConfig:
+    return UncertaintyConfig.model_validate({**NO_SPREAD, **changes})
+
+
+def stock_rows(rows: list[tuple[str, str, str, float, float]]) -> pd.DataFrame:
+    """(zone, category, pool, area [ha], stock [tC]) rows as the carbon step gives them."""
+    return pd.DataFrame(rows, columns=["commune_code", "category", "pool", "area_ha", "stock_tc"])
+
+
+def flow_rows(rows: list[tuple[str, str, str, str, str, float, str]]) -> pd.DataFrame:
+    """(zone, kind, pool, from, to, flow [tCO2e/yr], PCAET category) rows."""
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "zone_code",
+            "flow_kind",
+            "pool",
+            "from_category",
+            "to_category",
+            "flow_tco2e_per_yr",
+            "pcaet_category",
+        ],
+    )
+    frame.insert(1, "commune_code", frame["zone_code"])
+    return frame
+
+
+#: Two communes (one EPCI) with cropland and broadleaf forest; areas and stocks in binary
+#: fractions so that every sum is exact.
+STOCKS = stock_rows(
+    [
+        ("001", "cropland", "soil", 10.0, 500.0),
+        ("001", "forest_broadleaf", "soil", 30.0, 2400.0),
+        ("001", "forest_broadleaf", "live_biomass", 30.0, 3000.0),
+        ("002", "cropland", "soil", 4.0, 200.0),
+        ("002", "forest_broadleaf", "live_biomass", 8.0, 800.0),
+    ]
+)
+FLOWS = flow_rows(
+    [
+        ("001", "landuse_change", "soil", "cropland", "grassland_herbaceous", 100.0, "agricultural_soils"),
+        ("001", "forest_growth", "forest_biomass", "forest_broadleaf", "forest_broadleaf", 64.0, "forest"),
+        ("002", "n2o", "n2o", "grassland_herbaceous", "cropland", -2.5, "agricultural_soils"),
+    ]
+)  # fmt: skip
+
+
+def test_zero_spreads_give_the_deterministic_figures_exactly() -> None:
+    model = build_model(STOCKS, FLOWS, ["001", "002"], spreads())
+    draws = run_draws(model, 250, seed=7)
+    stock = percentiles(draws.stock_tc)
+    flow = percentiles(draws.flow_tco2e_per_yr.sum(axis=1))
+    # 500 + 2400 + 3000 and 200 + 800 tC; 100 + 64 and -2.5 tCO2e/yr
+    assert (stock == np.array([5900.0, 1000.0])).all()
+    assert (flow == np.array([164.0, -2.5])).all()
+    forest = percentiles(draws.flow_tco2e_per_yr[:, 0, :])
+    assert (forest == np.array([64.0, 0.0])).all()
+
+
+def test_a_uniform_transition_period_gives_the_analytic_quantiles() -> None:
+    """Only the 20-year soil flow is uncertain: flow = 100 × 20 / D, D uniform on [15, 30];
+    its p-quantile is 100 × 20 / (30 − 15 p). The tolerance is 4 standard errors of an
+    empirical quantile, √(p(1 − p)/n) / density, the density of the flow being
+    (1/15) × 2000 / x² at x."""
+    flows = flow_rows(
+        [("001", "landuse_change", "soil", "cropland", "grassland_herbaceous", 100.0, "agricultural_soils")]
+    )  # fmt: skip
+    model = build_model(STOCKS.iloc[:1], flows, ["001"], spreads(transition_years=(15.0, 30.0)))
+    n = 4000
+    draws = run_draws(model, n, seed=20261202).flow_tco2e_per_yr.sum(axis=1)[:, 0]
+    for p, got in zip((0.05, 0.5, 0.95), percentiles(draws), strict=True):
+        expected = 2000.0 / (30.0 - 15.0 * p)
+        density = (1.0 / 15.0) * 2000.0 / expected**2
+        tolerance = 4.0 * np.sqrt(p * (1.0 - p) / n) / density
+        assert abs(got - expected) <= tolerance, (p, got, expected, tolerance)
+    assert draws.min() >= 2000.0 / 30.0 and draws.max() <= 2000.0 / 15.0
+
+
+def test_area_errors_keep_each_commune_total_area() -> None:
+    """Two categories at the same stock per hectare: moving area between them leaves the
+    commune's stock unchanged in every draw, while the cropland stock alone moves."""
+    stocks = stock_rows(
+        [("001", "cropland", "soil", 10.0, 500.0), ("001", "grassland_herbaceous", "soil", 30.0, 1500.0)]
+    )  # fmt: skip
+    model = build_model(stocks, None, ["001"], spreads(landcover_area_cv=0.3))
+    draws = run_draws(model, 500, seed=1)
+    np.testing.assert_allclose(draws.stock_tc[:, 0], 2000.0, rtol=1e-12)
+    cropland = draws.category_stock_tc[:, model.categories.index("cropland")]
+    assert cropland.std() > 10.0
+
+
+def test_draws_are_reproducible_and_seeds_differ() -> None:
+    model = build_model(STOCKS, FLOWS, ["001", "002"], UncertaintyConfig())
+    first = run_draws(model, 250, seed=5)
+    again = run_draws(model, 250, seed=5)
+    other = run_draws(model, 250, seed=6)
+    assert np.array_equal(first.stock_tc, again.stock_tc)
+    assert np.array_equal(first.flow_tco2e_per_yr, again.flow_tco2e_per_yr)
+    assert not np.array_equal(first.stock_tc, other.stock_tc)
+
+
+def test_chunks_are_seeded_by_their_index() -> None:
+    assert chunk_sizes(250) == [DRAWS_PER_TASK, DRAWS_PER_TASK, 50]
+    model = build_model(STOCKS, FLOWS, ["001", "002"], UncertaintyConfig())
+    whole = run_draws(model, 250, seed=5)
+    third = draw_chunk(model, 5, 2, 50)
+    assert np.array_equal(whole.stock_tc[200:], third.stock_tc)
+    assert np.array_equal(whole.flow_tco2e_per_yr[200:], third.flow_tco2e_per_yr)
+
+
+def _zones() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "stock_tc": [5900.0, 1000.0, np.nan],
+            "flow_tco2e_per_yr": [164.0, -2.5, np.nan],
+            "flow_forest_tco2e_per_yr": [64.0, 0.0, np.nan],
+            "flow_agricultural_soils_tco2e_per_yr": [100.0, -2.5, np.nan],
+            "carbon_complete": [True, True, False],
+            "epci_code": ["200000001", "200000001", "200000001"],
+        },
+        index=pd.Index(["001", "002", "003"]),
+    )
+
+
+def test_epci_ranges_are_percentiles_of_the_summed_draws() -> None:
+    zones = _zones()
+    config = UncertaintyConfig(draws=500, seed=3)
+    model = build_model(STOCKS, FLOWS, zones.index, config)
+    draws = run_draws(model, config.draws, config.seed)
+    table = ranges_table(zones, draws, config, "commune").set_index(["level", "code", "quantity"])
+    summed = draws.stock_tc[:, 0] + draws.stock_tc[:, 1]
+    epci = table.loc[("epci", "200000001", "stock_tc")]
+    assert np.array_equal(epci[["p5", "p50", "p95"]].to_numpy(float), percentiles(summed))
+    territory = table.loc[("territory", "territory", "stock_tc")]
+    assert np.array_equal(territory[["p5", "p50", "p95"]].to_numpy(float), percentiles(summed))
+    communes_p95 = (
+        table.loc[("commune", "001", "stock_tc"), "p95"]
+        + table.loc[("commune", "002", "stock_tc"), "p95"]
+    )
+    assert epci["p95"] < communes_p95  # not the sum of the communes' P95
+    # a commune without data has no range (empty, not 0)
+    assert np.isnan(table.loc[("commune", "003", "stock_tc"), "p5"])
+    # wood products not computed: no range for them
+    assert "flow_wood_products_tco2e_per_yr" not in set(table.index.get_level_values(2))
+
+
+def test_sequestration_rows_get_their_ranges() -> None:
+    zones = _zones()
+    config = UncertaintyConfig(draws=200)
+    draws = run_draws(build_model(STOCKS, FLOWS, zones.index, config), 200, config.seed)
+    computed = UncertaintyResults(config, ranges_table(zones, draws, config, "commune"), "commune")
+    seq = pd.DataFrame(
+        {
+            "level": ["commune", "commune", "commune", "epci", "territory"],
+            "code": ["001", "002", "003", "200000001", "territory"],
+            "forest": [64.0, 0.0, np.nan, 64.0, 64.0],
+            "agricultural_soils": [100.0, -2.5, np.nan, 97.5, 97.5],
+            "other_soils": [0.0, 0.0, np.nan, 0.0, 0.0],
+            "wood_products": [np.nan] * 5,
+            "total": [164.0, -2.5, np.nan, 161.5, 161.5],
+        }
+    )
+    out = sequestration_ranges(seq, computed)
+    assert (out["total_p5"].iloc[[0, 1, 3]] <= out["total_p50"].iloc[[0, 1, 3]]).all()
+    assert (out["total_p50"].iloc[[0, 1, 3]] <= out["total_p95"].iloc[[0, 1, 3]]).all()
+    assert out.loc[2, ["total_p5", "total_p50", "total_p95"]].isna().all()
+    assert out["wood_products_p95"].isna().all()
+    assert out.loc[3, "total_p50"] == out.loc[4, "total_p50"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "needle"),
+    [
+        ({"draws": 0}, "draws"),
+        ({"soil_stock_cv": -0.1}, "soil_stock_cv"),
+        ({"transition_years": [30, 15]}, "[min, max]"),
+        ({"landcover_area_cv_by_category": {"forests": 0.1}}, "unknown categories"),
+        ({"spread": 0.1}, "spread"),
+    ],
+)
+def test_bad_uncertainty_settings_are_refused(changes: dict[str, object], needle: str) -> None:
+    with pytest.raises(ValidationError, match=needle.replace("[", r"\[")):
+        CarbonConfig.model_validate({"uncertainty": changes})
+
+
+def test_uncertainty_is_off_by_default() -> None:
+    assert CarbonConfig().uncertainty is None
+
+
+def test_draws_on_two_worker_processes_are_the_same_bits() -> None:
+    distributed = pytest.importorskip("distributed")
+    from geocarbon.distributed import draw_runner
+
+    model = build_model(STOCKS, FLOWS, ["001", "002"], UncertaintyConfig())
+    here = run_draws(model, 450, seed=11)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
+        ) as cluster,
+        draw_runner(cluster.scheduler_address) as runner,
+    ):
+        there = run_draws(model, 450, seed=11, runner=runner)
+    assert here.stock_tc.tobytes() == there.stock_tc.tobytes()
+    assert here.flow_tco2e_per_yr.tobytes() == there.flow_tco2e_per_yr.tobytes()
+    assert here.category_stock_tc.tobytes() == there.category_stock_tc.tobytes()
