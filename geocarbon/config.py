@@ -1255,12 +1255,14 @@ class ProcessingConfig(_Strict):
     )
     scheduler: str | None = Field(
         default=None,
-        description="Where the land cover's zonal cross-tab and the rooftop PV step's "
-        "per-building work are computed (dask.distributed, "
+        description="Where the land cover's zonal cross-tab, the rooftop PV step's "
+        "per-building work and the Monte-Carlo draws of carbon.uncertainty are computed "
+        "(dask.distributed, "
         "optional: pip install 'geocarbon[distributed]'): null, in this process; 'local:N', "
         "N worker processes on this machine, started and closed by the run; "
         "'tcp://host:port', a running dask scheduler whose workers see the input files at the "
-        "same paths. One task per block of pixels, or per chunk of 50,000 buildings; the same "
+        "same paths. One task per block of pixels, per chunk of 50,000 buildings or per chunk "
+        "of 100 draws; the same "
         "figures, bit for bit.",
     )
 

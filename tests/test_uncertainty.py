@@ -3,8 +3,11 @@ reproducibility, EPCI ranges from summed draws, and the draws on a dask cluster.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 from pydantic import ValidationError
 
@@ -22,6 +25,7 @@ from geocarbon.carbon.uncertainty import (
     run_draws,
 )
 from geocarbon.config import CarbonConfig, UncertaintyConfig
+from tests.conftest import REPO, SHARED, run_shared_pipeline
 
 #: Every spread zero: every draw is the deterministic figure.
 NO_SPREAD = {
@@ -239,3 +243,73 @@ def test_draws_on_two_worker_processes_are_the_same_bits() -> None:
     assert here.stock_tc.tobytes() == there.stock_tc.tobytes()
     assert here.flow_tco2e_per_yr.tobytes() == there.flow_tco2e_per_yr.tobytes()
     assert here.category_stock_tc.tobytes() == there.category_stock_tc.tobytes()
+
+
+# --- the demo and the Lot -------------------------------------------------------------------
+
+FIGURES = ("forest", "agricultural_soils", "other_soils", "wood_products", "total")
+
+
+def _check_ranges(out: Path, draws: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What every run with ranges writes: ranges around the central figures in
+    ``sequestration.csv`` and the ``carbon_uncertainty`` table; both returned."""
+    seq = pd.read_csv(out / "sequestration.csv", dtype={"code": str})
+    for figure in FIGURES:
+        known = seq[figure].notna()
+        assert (seq.loc[~known, [f"{figure}_p5", f"{figure}_p95"]].isna()).all().all()
+        low, mid, high = (seq.loc[known, f"{figure}_{p}"] for p in ("p5", "p50", "p95"))
+        assert (low <= mid).all() and (mid <= high).all()
+    table = pyogrio.read_dataframe(out / "geocarbon.gpkg", layer="carbon_uncertainty")
+    assert set(table["level"]) == {"commune", "epci", "territory"}
+    assert (table["draws"] == draws).all()
+    territory = table[(table["level"] == "territory")].set_index("quantity")
+    total = seq[seq["level"] == "territory"].iloc[0]
+    assert territory.loc["flow_tco2e_per_yr", "p95"] == total["total_p95"]
+    assert territory.loc["stock_tc", "p5"] < territory.loc["stock_tc", "p95"]
+    return seq, table
+
+
+def test_the_demo_shows_its_ranges(demo_out: Path) -> None:
+    seq, table = _check_ranges(demo_out, 1000)
+    territory = seq[seq["level"] == "territory"].iloc[0]
+    assert territory["total_p5"] < territory["total"] < territory["total_p95"]
+    assert territory["total"] == pytest.approx(69_967, abs=0.5)  # the central figure unchanged
+    communes = pyogrio.read_dataframe(demo_out / "geocarbon.gpkg", layer="communes")
+    assert (communes["stock_tc_p5"] < communes["stock_tc"]).all()
+    assert (communes["stock_tc"] < communes["stock_tc_p95"]).all()
+    stock = table[(table["level"] == "territory") & (table["quantity"] == "stock_tc")].iloc[0]
+    assert stock["p5"] < communes["stock_tc"].sum() < stock["p95"]
+    page = (demo_out / "report.html").read_text(encoding="utf-8")
+    assert "Fiabilité des chiffres" in page and "P5–P95" in page
+    assert "de 15 à 30 ans" in page  # the spreads are listed with their source
+
+
+@pytest.fixture(scope="module")
+def lot_uncertainty(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``pipelines/lot_uncertainty.yaml`` (1,000 draws) on the shared data."""
+    return run_shared_pipeline(
+        REPO / "pipelines" / "lot_uncertainty.yaml",
+        tmp_path_factory.mktemp("lot_uncertainty") / "out",
+        SHARED / "lot" / "clc2018_100m.tif",
+    )
+
+
+@pytest.mark.slow
+def test_the_lot_with_1000_draws(lot_uncertainty: Path) -> None:
+    seq, table = _check_ranges(lot_uncertainty, 1000)
+    territory = seq[seq["level"] == "territory"].iloc[0]
+    # the reference figures stay the central ones
+    assert territory["total"] == pytest.approx(979_759.373, abs=1e-3)
+    communes = pyogrio.read_dataframe(lot_uncertainty / "geocarbon.gpkg", layer="communes")
+    assert communes["stock_tc"].sum() == pytest.approx(57_385_417, abs=0.5)
+    assert territory["total_p5"] < territory["total"] < territory["total_p95"]
+    # ALDO's groups: a soil factor per category and pedoclimatic zone, so the EPCI ranges
+    # are narrower, relative to their figure, than those of their communes on average
+    epci = seq[seq["level"] == "epci"].set_index("code")
+    width = (epci["total_p95"] - epci["total_p5"]) / epci["total"].abs()
+    commune_rows = seq[seq["level"] == "commune"]
+    commune_width = (commune_rows["total_p95"] - commune_rows["total_p5"]) / commune_rows[
+        "total"
+    ].abs().where(commune_rows["total"].abs() > 100)
+    assert width.median() < commune_width.median()
+    assert len(table[table["level"] == "commune"]["code"].unique()) == 320
