@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from geocarbon.capabilities.carbon_uncertainty import (
+    Levels,
     UncertaintyResults,
     ranges_table,
     sequestration_ranges,
@@ -25,7 +27,7 @@ from geocarbon.carbon.uncertainty import (
     run_draws,
 )
 from geocarbon.config import CarbonConfig, UncertaintyConfig
-from tests.conftest import REPO, SHARED, run_shared_pipeline
+from tests.conftest import REPO, SHARED, run_shared_pipeline, write_pipeline
 
 #: Every spread zero: every draw is the deterministic figure.
 NO_SPREAD = {
@@ -184,6 +186,26 @@ def test_epci_ranges_are_percentiles_of_the_summed_draws() -> None:
     assert "flow_wood_products_tco2e_per_yr" not in set(table.index.get_level_values(2))
 
 
+def test_each_epci_sums_its_communes_with_data_and_the_territory_all() -> None:
+    zones = pd.DataFrame(
+        {
+            "carbon_complete": [True, True, False, True],
+            "epci_code": ["200000002", "200000001", "200000002", None],
+        },
+        index=pd.Index(["A", "B", "C", "D"]),
+    )
+    values = np.random.default_rng(0).normal(100.0, 10.0, size=(300, 4))
+    levels = Levels.of(zones, "commune")
+    assert levels.epci_codes == ["200000001", "200000002"]
+    ranges = levels.ranges(values)
+    assert np.isnan(ranges[:, 2]).all()  # C: no data
+    assert np.array_equal(ranges[:, 0], percentiles(values[:, 0]))
+    assert np.array_equal(ranges[:, 4], percentiles(values[:, 1]))  # EPCI ...001: B
+    assert np.array_equal(ranges[:, 5], percentiles(values[:, 0]))  # EPCI ...002: A, not C
+    territory = percentiles(values[:, [0, 1, 3]].sum(axis=1))  # D has no EPCI
+    assert np.array_equal(ranges[:, 6], territory)
+
+
 def test_sequestration_rows_get_their_ranges() -> None:
     zones = _zones()
     config = UncertaintyConfig(draws=200)
@@ -260,7 +282,6 @@ def _check_ranges(out: Path, draws: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         low, mid, high = (seq.loc[known, f"{figure}_{p}"] for p in ("p5", "p50", "p95"))
         assert (low <= mid).all() and (mid <= high).all()
     table = pyogrio.read_dataframe(out / "geocarbon.gpkg", layer="carbon_uncertainty")
-    assert set(table["level"]) == {"commune", "epci", "territory"}
     assert (table["draws"] == draws).all()
     territory = table[(table["level"] == "territory")].set_index("quantity")
     total = seq[seq["level"] == "territory"].iloc[0]
@@ -271,6 +292,7 @@ def _check_ranges(out: Path, draws: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_the_demo_shows_its_ranges(demo_out: Path) -> None:
     seq, table = _check_ranges(demo_out, 1000)
+    assert set(table["level"]) == {"commune", "epci", "territory"}
     territory = seq[seq["level"] == "territory"].iloc[0]
     assert territory["total_p5"] < territory["total"] < territory["total_p95"]
     assert territory["total"] == pytest.approx(69_967, abs=0.5)  # the central figure unchanged
@@ -297,6 +319,7 @@ def lot_uncertainty(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_the_lot_with_1000_draws(lot_uncertainty: Path) -> None:
     seq, table = _check_ranges(lot_uncertainty, 1000)
+    assert set(table["level"]) == {"commune", "epci", "territory"}
     territory = seq[seq["level"] == "territory"].iloc[0]
     # the reference figures stay the central ones
     assert territory["total"] == pytest.approx(979_759.373, abs=1e-3)
@@ -313,3 +336,27 @@ def test_the_lot_with_1000_draws(lot_uncertainty: Path) -> None:
     ].abs().where(commune_rows["total"].abs() > 100)
     assert width.median() < commune_width.median()
     assert len(table[table["level"] == "commune"]["code"].unique()) == 320
+
+
+@pytest.mark.slow
+def test_an_epci_level_run_gets_its_ranges(tmp_path: Path) -> None:
+    """The Lot from ADEME's areas per EPCI: the ranges are per EPCI (the zones of the run),
+    in the ``epci`` layer and the EPCI rows of ``sequestration.csv``."""
+    data = yaml.safe_load((REPO / "pipelines" / "lot_uncertainty.yaml").read_text("utf-8"))
+    del data["landcover"]
+    data["areas"] = {
+        "path": str(SHARED / "aldo" / "clc18_area_ha_by_epci.csv"),
+        "level": "epci",
+        "code_field": "siren",
+    }
+    data["carbon"]["uncertainty"]["draws"] = 200
+    # the data paths are ${GEOCARBON_DATA}/...: the pipeline may sit anywhere
+    pipeline = write_pipeline(tmp_path / "lot_epci.yaml", data)
+    out = run_shared_pipeline(pipeline, tmp_path / "out", SHARED / "aldo" / "zpc.csv")
+    _, table = _check_ranges(out, 200)
+    assert set(table["level"]) == {"epci", "territory"}
+    epci = pyogrio.read_dataframe(out / "geocarbon.gpkg", layer="epci", read_geometry=False)
+    has = epci["carbon_complete"].astype(bool)
+    assert (epci.loc[has, "stock_tc_p5"] < epci.loc[has, "stock_tc"]).all()
+    assert (epci.loc[has, "stock_tc"] < epci.loc[has, "stock_tc_p95"]).all()
+    assert epci.loc[~has, "stock_tc_p50"].isna().all()

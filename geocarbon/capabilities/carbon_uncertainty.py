@@ -199,18 +199,43 @@ def quantity_draws(draws: DrawChunk) -> dict[str, np.ndarray]:
     return out
 
 
-def level_groups(zones: pd.DataFrame, level: str) -> list[tuple[str, str, np.ndarray]]:
-    """(level, code, zone positions) of every zone, EPCI (commune-level runs) and the
-    territory, over the zones with data."""
-    data = zones["carbon_complete"].fillna(False).to_numpy(dtype=bool)
-    positions = np.arange(len(zones))
-    groups = [(level, str(code), positions[i : i + 1]) for i, code in enumerate(zones.index)]
-    if level == "commune" and "epci_code" in zones.columns:
-        epci = zones["epci_code"]
-        for code in sorted(set(epci.dropna().astype(str))):
-            groups.append(("epci", code, positions[(epci.astype(str) == code).to_numpy() & data]))
-    groups.append(("territory", "territory", positions[data]))
-    return groups
+@dataclass(frozen=True)
+class Levels:
+    """The rows of the ranges beyond the zones: each zone's EPCI (commune-level runs) and
+    the territory, over the zones with data."""
+
+    data: np.ndarray
+    """Whether each zone has figures."""
+    epci_codes: list[str]
+    """The EPCIs, sorted."""
+    epci_of: np.ndarray
+    """Index of each zone's EPCI in :attr:`epci_codes` (-1: none, or no data)."""
+
+    @classmethod
+    def of(cls, zones: pd.DataFrame, level: str) -> Levels:
+        """The levels of ``zones`` (``carbon_complete``; ``epci_code`` when per commune)."""
+        data = zones["carbon_complete"].fillna(False).to_numpy(dtype=bool)
+        if level != "commune" or "epci_code" not in zones.columns:
+            return cls(data, [], np.full(len(zones), -1))
+        epci = zones["epci_code"].astype("string")
+        codes = sorted(set(epci.dropna()))
+        index = pd.Index(codes).get_indexer(pd.Index(epci.fillna("").to_numpy(dtype=object)))
+        return cls(data, codes, np.where(data, index, -1))
+
+    def ranges(self, values: np.ndarray) -> np.ndarray:
+        """P5, P50, P95 of the zones, the EPCIs and the territory (in that order), shape
+        (3, zones + EPCIs + 1): NaN for a zone without data or an EPCI none of whose
+        zones has data."""
+        zones = percentiles(values)
+        zones[:, ~self.data] = np.nan
+        epci = percentiles(summed_draws(values, self.epci_of, len(self.epci_codes)))
+        epci[
+            :, np.bincount(self.epci_of[self.epci_of >= 0], minlength=len(self.epci_codes)) == 0
+        ] = np.nan
+        territory = percentiles(values[:, self.data].sum(axis=1, keepdims=True))
+        if not self.data.any():
+            territory[:] = np.nan
+        return np.concatenate([zones, epci, territory], axis=1)
 
 
 def ranges_table(
@@ -221,32 +246,27 @@ def ranges_table(
     A quantity not computed (its zone column absent or empty) is left out; a row none of
     whose zones has data is empty (NaN), never 0.
     """
-    data = zones["carbon_complete"].fillna(False).to_numpy(dtype=bool)
-    groups = level_groups(zones, level)
-    members = [
-        idx[data[idx]] if lvl == level else idx for lvl, _, idx in groups
-    ]  # a zone without data has no figure
+    levels = Levels.of(zones, level)
+    rows = pd.DataFrame(
+        {
+            "level": [level] * len(zones) + ["epci"] * len(levels.epci_codes) + ["territory"],
+            "code": [*zones.index.astype(str), *levels.epci_codes, "territory"],
+        }
+    )
     frames = []
     for quantity, values in quantity_draws(draws).items():
         column = QUANTITIES[quantity]
         if column not in zones.columns or zones[column].isna().all():
             continue
-        summed = summed_draws(values, members)
-        ranges = percentiles(summed)
-        empty = np.array([len(m) == 0 for m in members])
-        ranges[:, empty] = np.nan
+        ranges = levels.ranges(values)
         frames.append(
-            pd.DataFrame(
-                {
-                    "level": [g[0] for g in groups],
-                    "code": [g[1] for g in groups],
-                    "quantity": quantity,
-                    "p5": ranges[0],
-                    "p50": ranges[1],
-                    "p95": ranges[2],
-                    "draws": spreads.draws,
-                    "seed": spreads.seed,
-                }
+            rows.assign(
+                quantity=quantity,
+                p5=ranges[0],
+                p50=ranges[1],
+                p95=ranges[2],
+                draws=spreads.draws,
+                seed=spreads.seed,
             )
         )
     if not frames:

@@ -446,10 +446,20 @@ def percentiles(values: np.ndarray) -> np.ndarray:
     return np.percentile(values, PERCENTILES, axis=0)
 
 
-def summed_draws(values: np.ndarray, members: Sequence[np.ndarray]) -> np.ndarray:
+def summed_draws(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
     """Draws of groups of zones (EPCIs, the territory): the sum of their zones' draws,
     draw by draw, shape (draws, groups). Percentiles of a group are taken on these sums,
-    never by summing the zones' percentiles."""
-    if not members:
-        return np.zeros((values.shape[0], 0))
-    return np.stack([values[:, idx].sum(axis=1) for idx in members], axis=1)
+    never by summing the zones' percentiles.
+
+    Parameters
+    ----------
+    values : ndarray
+        Draws per zone, shape (draws, zones).
+    group : ndarray
+        Group of each zone (-1: in none), shape (zones,).
+    groups : int
+        Number of groups (a group without zones sums to 0).
+    """
+    member = np.flatnonzero(group >= 0)
+    order = member[np.argsort(group[member], kind="stable")]
+    return _zone_sums(values[:, order], group[order], groups)
