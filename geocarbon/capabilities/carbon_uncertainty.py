@@ -149,7 +149,8 @@ def zone_frame(carbon: CarbonResults, communes: pd.DataFrame) -> pd.DataFrame:
     """The zones of the run (index: code) with their figures, ``carbon_complete`` and (in a
     commune-level run) ``epci_code``."""
     if carbon.level == "commune":
-        return communes.set_index(communes["commune_code"].astype(str)).drop(columns="geometry")
+        codes = communes["commune_code"].astype(str)
+        return pd.DataFrame(communes.set_index(codes).drop(columns="geometry", errors="ignore"))
     assert carbon.zones is not None
     zones = carbon.zones
     return zones.set_index(zones["epci_code"].astype(str)).drop(columns="epci_code")
