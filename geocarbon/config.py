@@ -576,7 +576,7 @@ class UncertaintyConfig(_Strict):
         default=(15.0, 30.0),
         description="[min, max] of the transition period [years] of the soil after a land-use "
         "change, drawn uniformly per draw; ALDO uses 20 years, so the yearly soil and litter "
-        "flows of the 20-year transitions scale by 20 / period. [20, 20]: no spread.",
+        "flows of the 20-year transitions (rate × period per hectare changed) scale by period / 20. [20, 20]: no spread.",
     )
 
     @model_validator(mode="after")

@@ -100,10 +100,10 @@ def test_zero_spreads_give_the_deterministic_figures_exactly() -> None:
 
 
 def test_a_uniform_transition_period_gives_the_analytic_quantiles() -> None:
-    """Only the 20-year soil flow is uncertain: flow = 100 × 20 / D, D uniform on [15, 30];
-    its p-quantile is 100 × 20 / (30 − 15 p). The tolerance is 4 standard errors of an
-    empirical quantile, √(p(1 − p)/n) / density, the density of the flow being
-    (1/15) × 2000 / x² at x."""
+    """Only the 20-year soil flow is uncertain: flow = 100 × D / 20, D uniform on [15, 30],
+    so the flow is uniform on [75, 150]: its p-quantile is 75 + 75 p. The tolerance is 4
+    standard errors of an empirical quantile, √(p(1 − p)/n) / density, the density being
+    1/75."""
     flows = flow_rows(
         [("001", "landuse_change", "soil", "cropland", "grassland_herbaceous", 100.0, "agricultural_soils")]
     )  # fmt: skip
@@ -111,11 +111,11 @@ def test_a_uniform_transition_period_gives_the_analytic_quantiles() -> None:
     n = 4000
     draws = run_draws(model, n, seed=20261202).flow_tco2e_per_yr.sum(axis=1)[:, 0]
     for p, got in zip((0.05, 0.5, 0.95), percentiles(draws), strict=True):
-        expected = 2000.0 / (30.0 - 15.0 * p)
-        density = (1.0 / 15.0) * 2000.0 / expected**2
+        expected = 75.0 + 75.0 * p
+        density = 1.0 / 75.0
         tolerance = 4.0 * np.sqrt(p * (1.0 - p) / n) / density
         assert abs(got - expected) <= tolerance, (p, got, expected, tolerance)
-    assert draws.min() >= 2000.0 / 30.0 and draws.max() <= 2000.0 / 15.0
+    assert draws.min() >= 75.0 and draws.max() <= 150.0
 
 
 def test_area_errors_keep_each_commune_total_area() -> None:

@@ -79,7 +79,7 @@ def spreads_document(spreads: UncertaintyConfig) -> dict[str, Any]:
     return {
         "method": "Monte-Carlo over the coefficients: a normal factor 1 + cv x N(0, 1) (cut at "
         "0) per coefficient group and draw, area factors rescaled to each zone's total area, "
-        "soil transition period uniform on transition_years (20-year flows x 20 / period); "
+        "soil transition period uniform on transition_years (20-year flows x period / 20: ALDO's yearly rates applied over the period); "
         "EPCI and territory percentiles of the summed draws",
         "percentiles": list(SUFFIXES),
         "sequestration_columns": "<figure>_p5, <figure>_p50, <figure>_p95 beside each figure "

@@ -16,8 +16,10 @@ that multiplies the deterministic figures it enters:
   not create any): area'(z, c) = area(z, c) × a(c) × Σ area(z, ·) / Σ area(z, ·) × a(·);
   they enter the stocks and the forest flows (areas at the end date), not the changed areas;
 * **kinetics**: the soil transition period D is uniform on ``transition_years`` per draw;
-  the yearly soil and litter flows (and their N2O) of ALDO's 20-year transitions scale
-  by 20 / D.
+  ALDO's slow transitions apply a measured yearly rate (``flux-zpc.csv``, tC/ha/yr) for
+  20 years, and a yearly flow counts the rate × 20 per hectare changed; with the rate kept
+  and the period D uncertain, the soil and litter flows (and their N2O) of those 20-year
+  transitions scale by D / 20.
 
 A figure whose coefficient has no modelled spread keeps its deterministic value in every
 draw. The draws are computed in chunks of :data:`DRAWS_PER_TASK`, chunk ``i`` drawing from
@@ -119,7 +121,7 @@ class DrawModel:
     flow_area: np.ndarray
     """Area row of each flow row (-1: the flow does not scale with an area at the end date)."""
     flow_kinetic: np.ndarray
-    """Whether the flow row scales by 20 / D (soil and litter of 20-year transitions)."""
+    """Whether the flow row scales by D / 20 (soil and litter of 20-year transitions)."""
     flow_zone: np.ndarray
     """Zone of each flow row."""
     flow_category: np.ndarray
@@ -393,7 +395,7 @@ def draw_chunk(model: DrawModel, seed: int, index: int, draws: int) -> DrawChunk
     group = np.maximum(1.0 + model.group_cv * rng.standard_normal((draws, len(model.group_cv))), 0)
     area = np.maximum(1.0 + model.area_cv * rng.standard_normal((draws, len(model.area_cv))), 0)
     low, high = model.transition_years
-    kinetic = ALDO_TRANSITION_YEARS / rng.uniform(low, high, size=draws)
+    kinetic = rng.uniform(low, high, size=draws) / ALDO_TRANSITION_YEARS
     area_factor = _area_factors(model, area)
     stock = model.stock_tc * group[:, model.stock_group] * area_factor[:, model.stock_area]
     flow_factor = group[:, model.flow_group]
