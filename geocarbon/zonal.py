@@ -639,8 +639,12 @@ class _ZoneTotals:
             )
         else:
             table = pd.DataFrame({"zone": [], **{k: [] for k in layer_names}, "area_m2": []})
-        outside = table[table["zone"] < 0]
-        table = table[table["zone"] >= 0].reset_index(drop=True)
+        if self.grouped:  # sorted by zone: the pixels outside every zone (-1) come first
+            first = int(np.searchsorted(table["zone"].to_numpy(), 0))
+            outside, table = table.iloc[:first], table.iloc[first:].reset_index(drop=True)
+        else:
+            outside = table[table["zone"] < 0]
+            table = table[table["zone"] >= 0].reset_index(drop=True)
         n = len(self.zone_area_m2) - 1
         sums_frame = pd.DataFrame(
             {name: s[1:] for name, s in self.sums.items()}, index=pd.RangeIndex(n, name="zone")
