@@ -269,20 +269,29 @@ class ZoneBlocks:
             return burn_zones(table, block.row_off, block.col_off, rows, cols, engine=engine)
         return kernels.decode_runs(self.runs(block), rows, cols)
 
-    def runs(self, block: RasterBlock) -> kernels.BlockRuns:
-        """The burnt block as runs along its rows (compiled kernels), from the cache when it
-        holds the block, and kept there."""
-        rows, cols = block.shape
-        window = (block.row_off, block.col_off, rows, cols)
+    def cached(self, block: RasterBlock) -> kernels.BlockRuns | None:
+        """The burnt block as runs along its rows when the cache holds it (else None)."""
         if self._blocks is None and self.cache is not None:
             self._blocks = self.cache.blocks(self.edges.geometries, self.edges.transform)
-        if self._blocks is not None and window in self._blocks:
-            found: kernels.BlockRuns = self._blocks[window]
+        if self._blocks is None:
+            return None
+        window = (block.row_off, block.col_off, *block.shape)
+        found: kernels.BlockRuns | None = self._blocks.get(window)
+        return found
+
+    def runs(self, block: RasterBlock, edges: EdgeTable | None = None) -> kernels.BlockRuns:
+        """The burnt block as runs along its rows (compiled kernels), from the cache when it
+        holds the block, and kept there; ``edges``: the edges of the block's rows when they
+        are built already (:meth:`geocarbon.rasterize.BandEdges.rows`)."""
+        found = self.cached(block)
+        if found is not None:
             return found
-        burnt = burn_zones(self.edges.rows(block.row_off, rows), *window, engine="numba")
+        rows, cols = block.shape
+        table = self.edges.rows(block.row_off, rows) if edges is None else edges
+        burnt = burn_zones(table, block.row_off, block.col_off, rows, cols, engine="numba")
         runs = kernels.encode_runs(burnt)
         if self._blocks is not None:
-            self._blocks[window] = runs
+            self._blocks[(block.row_off, block.col_off, rows, cols)] = runs
         return runs
 
 
@@ -294,7 +303,8 @@ CODE_TABLE_LIMIT = 16_000_000
 def exact_multiples(unit_m2: float, pixels: int) -> bool:
     """Whether every sum of up to ``pixels`` pixels of ``unit_m2`` [m²] each is exact in
     float64, whatever the order of the additions: ``unit_m2 = m × 2**e`` with an odd integer
-    ``m`` and ``m × pixels < 2**53`` (e.g. 10,000 m² = 625 × 2**4: up to 1.4 × 10**13 pixels)."""
+    ``m`` and ``m × pixels < 2**53`` (e.g. 10,000 m² = 625 × 2**4: up to 1.4 × 10**13
+    pixels)."""
     if not math.isfinite(unit_m2) or unit_m2 <= 0:
         return False
     mantissa = int(math.frexp(unit_m2)[0] * 2**53)
@@ -457,7 +467,9 @@ def zonal_crosstab(
     counts = CodeCounts.for_layers(len(zones), layers)
     totals = _ZoneTotals.zeros(len(zones), layers.continuous)
     with closing(_prepared_blocks(blocks, zone_blocks, engine, n_blocks)) as prepared:
-        for done, (block, use, runs) in enumerate(prepared, start=1):
+        for done, (block, use, runs, edges) in enumerate(prepared, start=1):
+            if use == "numba" and runs is None:  # burnt here while the next block is read
+                runs = zone_blocks.runs(block, edges)
             if counts is None or runs is None or not counts.add(block, runs, pixel_areas):
                 if counts is not None:  # a block it cannot take: the blocks before it
                     counts.add_to(totals)
@@ -470,22 +482,29 @@ def zonal_crosstab(
     return totals.result(layers.categorical)
 
 
-_Prepared = tuple[RasterBlock, str, "kernels.BlockRuns | None"]
-"""A block, the kernels chosen for the grid, and its zones as runs (compiled kernels)."""
+_Prepared = tuple[RasterBlock, str, "kernels.BlockRuns | None", EdgeTable | None]
+"""A block, the kernels chosen for the grid and, with the compiled kernels, its zones as
+runs when cached, else the edges of its rows."""
 
 
 def _prepared_blocks(
     blocks: Iterable[RasterBlock], zone_blocks: ZoneBlocks, engine: str | None, n_blocks: int | None
 ) -> Generator[_Prepared, None, None]:
     """Each block with the kernels chosen on the first one and, with the compiled kernels,
-    its zones as runs (from the cache, or burnt), read and burnt in a thread one block ahead
-    of the caller (:func:`read_ahead`: reading and the compiled kernels release the GIL)."""
+    its zones as runs from the cache or else the edges of its rows, read (and the edges
+    built) in a thread one block ahead of the caller, who burns and counts (:func:`read_ahead`:
+    reading and the compiled kernels release the GIL)."""
     use = ""
 
     def prepare(block: RasterBlock) -> _Prepared:
         nonlocal use
         use = use or block_engine(engine, block.shape, n_blocks)
-        return block, use, zone_blocks.runs(block) if use == "numba" else None
+        if use != "numba":
+            return block, use, None, None
+        runs = zone_blocks.cached(block)
+        if runs is not None:
+            return block, use, runs, None
+        return block, use, None, zone_blocks.edges.rows(block.row_off, block.shape[0])
 
     return read_ahead(blocks, prepare)
 

@@ -341,7 +341,9 @@ def test_dense_code_table_hand_computed() -> None:
     zones = gpd.GeoDataFrame(geometry=[box(0, 0, 20, 20), box(20, 0, 40, 20)], crs="EPSG:3035")
     # two blocks: the top row, then the bottom one
     blocks = [
-        RasterBlock(r, 0, t10 * Affine.translation(0, r), {"landcover": arr[r : r + 1]}, {"landcover": 0})
+        RasterBlock(
+            r, 0, t10 * Affine.translation(0, r), {"landcover": arr[r : r + 1]}, {"landcover": 0}
+        )
         for r in (0, 1)
     ]
     res = zonal_crosstab(zones, blocks, pam, engine="numba", cache=None)
@@ -373,7 +375,9 @@ def test_dense_code_table_full_falls_back_block_by_block(monkeypatch: pytest.Mon
     _assert_identical(dense, reference)
 
 
-def test_dense_code_table_not_for_weighted_or_inexact_areas(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dense_code_table_not_for_weighted_or_inexact_areas(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Pixel areas varying over the grid, or a pixel area whose multiples are not exact in
     float64: the blocks are counted one by one (sums in the per-block order)."""
     shape = (60, 70)
