@@ -5,7 +5,11 @@ Two kernels do the per-pixel work of :func:`geocarbon.zonal.zonal_crosstab`:
 * :func:`burn_edges` burns the zones of a block from its polygon edges (cell-centre rule,
   the highest zone wins where zones overlap), as :func:`geocarbon.rasterize.burn_block`;
 * :func:`combination_sums` counts the pixels and sums the pixel areas of each (zone, class
-  combination) of a block, and :func:`zone_sums` sums a continuous layer per zone.
+  combination) of a block, and :func:`zone_sums` sums a continuous layer per zone;
+* :func:`count_codes` counts the pixels of a block per (zone, class code) into a table kept
+  over the whole grid (:class:`geocarbon.zonal.CodeCounts`).
+
+Kernels release the GIL (``nogil``): a block is counted while the next one is read.
 
 Their results are **bit-identical** to the NumPy path's: crossings are computed with the
 same floating-point operations in the same order, and every sum adds the pixels in the

@@ -6,6 +6,11 @@ the block into a zone-id array with the **cell-centre rule** (a pixel belongs to
 containing its centre; where zones overlap, the later one wins), so every pixel is
 counted once and zone areas add up to the territory's. Class areas are accumulated
 with ``numpy.bincount``; memory is bounded by the block size.
+
+With the compiled kernels (:mod:`geocarbon.kernels`), blocks are read in a second thread one
+block ahead of the counting (:func:`read_ahead`), and a single small-integer land-cover
+layer on a grid of one pixel area is counted into one zone × class table for the whole pass
+(:class:`CodeCounts`); the figures are the same as the NumPy path's, bit for bit.
 """
 
 from __future__ import annotations
@@ -464,22 +469,38 @@ def zonal_crosstab(
     """
     layers = CrosstabLayers([main, *secondary], continuous, extra_nodata, labels or {})
     zone_blocks = ZoneBlocks(np.asarray(zones.geometry.values), pixel_areas.transform, cache)
-    counts = CodeCounts.for_layers(len(zones), layers)
-    totals = _ZoneTotals.zeros(len(zones), layers.continuous)
     with closing(_prepared_blocks(blocks, zone_blocks, engine, n_blocks)) as prepared:
-        for done, (block, use, runs, edges) in enumerate(prepared, start=1):
-            if use == "numba" and runs is None:  # burnt here while the next block is read
-                runs = zone_blocks.runs(block, edges)
-            if counts is None or runs is None or not counts.add(block, runs, pixel_areas):
-                if counts is not None:  # a block it cannot take: the blocks before it
-                    counts.add_to(totals)
-                    counts = None
-                totals.add(block_partial(block, zone_blocks, pixel_areas, layers, use, runs))
-            if progress:
-                progress(done, n_blocks or done)
+        totals = _count_blocks(prepared, zone_blocks, pixel_areas, layers, n_blocks, progress)
+    return totals.result(layers.categorical)
+
+
+def _count_blocks(
+    prepared: Iterable[_Prepared],
+    zone_blocks: ZoneBlocks,
+    pixel_areas: PixelAreaModel,
+    layers: CrosstabLayers,
+    n_blocks: int | None,
+    progress: ProgressCallback | None,
+) -> _ZoneTotals:
+    """The blocks' areas [m²] per zone and class combination, added in block order: into one
+    dense table while :class:`CodeCounts` can take them, else block by block
+    (:func:`block_partial`)."""
+    n_zones = len(zone_blocks.edges)
+    counts = CodeCounts.for_layers(n_zones, layers)
+    totals = _ZoneTotals.zeros(n_zones, layers.continuous)
+    for done, (block, use, runs, edges) in enumerate(prepared, start=1):
+        if use == "numba" and runs is None:  # burnt here while the next block is read
+            runs = zone_blocks.runs(block, edges)
+        if counts is None or runs is None or not counts.add(block, runs, pixel_areas):
+            if counts is not None:  # a block it cannot take: the blocks before it
+                counts.add_to(totals)
+                counts = None
+            totals.add(block_partial(block, zone_blocks, pixel_areas, layers, use, runs))
+        if progress:
+            progress(done, n_blocks or done)
     if counts is not None:
         counts.add_to(totals)
-    return totals.result(layers.categorical)
+    return totals
 
 
 _Prepared = tuple[RasterBlock, str, "kernels.BlockRuns | None", EdgeTable | None]
