@@ -8,6 +8,9 @@ rotated order over several rounds (best and median time of each):
 * reading the raster once, block by block (the floor any method pays);
 * geocarbon's ``zonal_crosstab`` as the pipeline calls it (communes put in the raster's CRS
   with ``geo.in_crs``, compiled kernels), and with the plain-NumPy kernels;
+* geocarbon's first pass over the grid (zones burnt) and a later pass (zones from the zone
+  cache), each also without the read-ahead thread, the later pass also without the dense
+  zone × code table (what each device brings);
 * rasterize + bincount: the zones burnt into one whole-grid array by GDAL
   (``rasterio.features.rasterize``), then the raster read and counted per (zone, class);
 * exactextract's best set-up: geometries handed over as WKB (a feature source of our own;
@@ -19,21 +22,24 @@ each method (sampled every 5 ms), the cross-checks (both geocarbon engines bit-i
 pixel counts against GDAL's; areas against exactextract's), and a Markdown table for
 ``benchmarks/RESULTS.md``. Usage::
 
-    python benchmarks/zonal.py [--size 4500] [--communes 13500] [--rounds 3]
+    python benchmarks/zonal.py [--size 4500] [--communes 13500] [--rounds 3] [--skip-peers]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
 import platform
+import resource
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import geopandas as gpd
 import numpy as np
@@ -44,9 +50,10 @@ from exactextract import exact_extract
 from memory import PeakMemory
 from rasterio.features import rasterize
 
+import geocarbon.zonal as zonal_module
 from geocarbon.geo import PixelAreaModel, in_crs
 from geocarbon.io.exact import WkbSource
-from geocarbon.io.raster import count_blocks, iter_blocks, raster_info
+from geocarbon.io.raster import RasterBlock, count_blocks, iter_blocks, raster_info
 from geocarbon.zonal import ZONE_CACHE, ZonalResult, zonal_crosstab
 
 WORK = Path(__file__).resolve().parent / "_work"
@@ -101,9 +108,13 @@ def make_case(size: int, n_communes: int, seed: int = 1) -> tuple[Path, Path]:
 
 
 def methods(
-    raster: Path, zones: gpd.GeoDataFrame, block_pixels: int, skip_exactextract: bool
+    raster: Path,
+    zones: gpd.GeoDataFrame,
+    block_pixels: int,
+    skip_exactextract: bool,
+    skip_peers: bool = False,
 ) -> dict[str, Callable[[], Any]]:
-    """The methods compared, by label."""
+    """The methods compared, by label (``skip_peers``: geocarbon's alone)."""
     info = raster_info(raster, "benchmark raster")
     pam = PixelAreaModel.for_grid(info.crs, info.transform, info.width, info.height)
 
@@ -113,24 +124,27 @@ def methods(
             total += int(block.arrays["landcover"].size)
         return total
 
-    def ours(engine: str, cached: bool = False) -> Callable[[], ZonalResult]:
+    def ours(engine: str, cached: bool = False, without: str = "") -> Callable[[], ZonalResult]:
         """A first pass over the grid (the zone cache emptied first), or a later pass
-        (the zones burnt by an earlier, untimed pass read from the cache)."""
+        (the zones burnt by an earlier, untimed pass read from the cache); ``without`` one
+        of the engine's devices (:data:`WITHOUT`), to measure what it brings."""
 
         def run() -> ZonalResult:
             in_grid = in_crs(zones, info.crs)  # as the pipeline does
             blocks = iter_blocks(info, block_pixels=block_pixels)
             n = count_blocks(info, block_pixels)
-            return zonal_crosstab(in_grid, blocks, pam, n_blocks=n, engine=engine)
+            with WITHOUT[without]():
+                return zonal_crosstab(in_grid, blocks, pam, n_blocks=n, engine=engine)
 
         def first() -> ZonalResult:
             ZONE_CACHE.clear()
             return run()
 
         if cached:
-            ZONE_CACHE.clear()
-            run()  # fills the cache, untimed
-            held.append(ZONE_CACHE._entries[-1])  # kept for the timed later passes
+            if not held:  # one untimed pass fills the cache for every later-pass method
+                ZONE_CACHE.clear()
+                run()
+                held.append(ZONE_CACHE._entries[-1])  # kept for the timed later passes
             return lambda: _later(run)
         return first
 
@@ -170,20 +184,49 @@ def methods(
     out: dict[str, Callable[[], Any]] = {
         FLOOR: read_once,
         OURS: ours("auto"),
-        "geocarbon zonal_crosstab, compiled kernels forced": ours("numba"),
+        FIRST: ours("numba"),
+        FIRST_SERIAL: ours("numba", without="read_ahead"),
         CACHED: ours("numba", cached=True),
-        "geocarbon zonal_crosstab, NumPy kernels": ours("numpy"),
-        "rasterize + bincount": rasterize_bincount,
+        CACHED_SERIAL: ours("numba", cached=True, without="read_ahead"),
+        CACHED_BLOCKWISE: ours("numba", cached=True, without="dense_table"),
+        NUMPY: ours("numpy"),
     }
-    if not skip_exactextract:
+    if not skip_peers:
+        out["rasterize + bincount"] = rasterize_bincount
+    if not (skip_exactextract or skip_peers):
         out[EXACT] = exact
     return out
+
+
+def _serial(items: Any, prepare: Callable[[Any], Any]) -> Any:
+    """``zonal.read_ahead`` without its thread: each block read, then counted, in turn."""
+    return (prepare(item) for item in items)
+
+
+WITHOUT: dict[str, Callable[[], Any]] = {
+    "": contextlib.nullcontext,
+    "read_ahead": lambda: mock.patch.object(zonal_module, "read_ahead", _serial),
+    "dense_table": lambda: mock.patch.object(
+        zonal_module.CodeCounts, "for_layers", staticmethod(lambda *args: None)
+    ),
+}
+"""Devices of the engine that a measurement can do without."""
 
 
 FLOOR = "read the raster once, block by block"
 OURS = "geocarbon zonal_crosstab (as the pipeline calls it)"
 EXACT = "exactextract, best set-up (WKB, raster-sequential)"
+FIRST = "geocarbon zonal_crosstab, compiled kernels forced"
+FIRST_SERIAL = "geocarbon, compiled, first pass, no read-ahead thread"
 CACHED = "geocarbon zonal_crosstab, a later pass (zones from the cache)"
+CACHED_SERIAL = "geocarbon, a later pass, no read-ahead thread"
+CACHED_BLOCKWISE = "geocarbon, a later pass, per-block tables (no dense table)"
+NUMPY = "geocarbon zonal_crosstab, NumPy kernels"
+
+
+CPU_SECONDS: dict[str, list[float]] = {}
+"""CPU time of this process (every thread, the memory sampler's included) while each
+method ran [s], per round: what a method costs whatever the machine's load."""
 
 
 def measure(
@@ -199,9 +242,10 @@ def measure(
         for label in labels[r % len(labels) :] + labels[: r % len(labels)]:
             gc.collect()
             with PeakMemory() as mem:
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 last[label] = fns[label]()
                 elapsed = time.perf_counter() - start
+                CPU_SECONDS.setdefault(label, []).append(time.process_time() - cpu)
             last[label] = last[label] if label != FLOOR else None
             times[label].append(elapsed)
             peaks[label] = max(peaks[label], mem.above_mb)
@@ -211,26 +255,31 @@ def measure(
     return times, peaks, last
 
 
+def _identical(a: ZonalResult, b: ZonalResult) -> bool:
+    """Whether two results are the same, floats bit for bit."""
+    return (
+        all(
+            getattr(a, k).tobytes() == getattr(b, k).tobytes()
+            for k in ("zone_area_m2", "valid_area_m2", "pixel_count")
+        )
+        and a.crosstab.equals(b.crosstab)
+        and a.outside_valid_area_m2 == b.outside_valid_area_m2
+    )
+
+
 def cross_checks(last: dict[str, Any], n_zones: int) -> list[str]:
-    """Agreement of the methods (geocarbon's engines bit for bit)."""
-    ours = last["geocarbon zonal_crosstab, compiled kernels forced"]
-    numpy_path = last["geocarbon zonal_crosstab, NumPy kernels"]
-    same = all(
-        getattr(ours, k).tobytes() == getattr(numpy_path, k).tobytes()
-        for k in ("zone_area_m2", "valid_area_m2", "pixel_count")
-    ) and ours.crosstab.equals(numpy_path.crosstab)
-    cached = last[CACHED]
-    same_cached = all(
-        getattr(cached, k).tobytes() == getattr(numpy_path, k).tobytes()
-        for k in ("zone_area_m2", "valid_area_m2", "pixel_count")
-    ) and cached.crosstab.equals(numpy_path.crosstab)
+    """Agreement of the methods (geocarbon's engines and passes bit for bit)."""
+    ours = last[FIRST]
+    numpy_path = last[NUMPY]
     lines = [
-        f"geocarbon compiled and NumPy kernels bit-identical: {same}",
-        f"geocarbon from the zone cache and NumPy kernels bit-identical: {same_cached}",
+        f"{label} and NumPy kernels bit-identical: {_identical(last[label], numpy_path)}"
+        for label in (OURS, FIRST, FIRST_SERIAL, CACHED, CACHED_SERIAL, CACHED_BLOCKWISE)
     ]
-    gdal = last["rasterize + bincount"].sum(axis=1)[1:]
-    agree = float(np.minimum(gdal, ours.pixel_count).sum()) / max(1, int(ours.pixel_count.sum()))
-    lines.append(f"pixels per zone, geocarbon vs GDAL's rasterisation: {agree:.4%} in common")
+    if "rasterize + bincount" in last:
+        gdal = last["rasterize + bincount"].sum(axis=1)[1:]
+        total = max(1, int(ours.pixel_count.sum()))
+        agree = float(np.minimum(gdal, ours.pixel_count).sum()) / total
+        lines.append(f"pixels per zone, geocarbon vs GDAL's rasterisation: {agree:.4%} in common")
     if EXACT in last:
         ee = last[EXACT]
         covered = sum(float(np.sum(f)) for f in ee["frac"])  # ~1 per polygon
@@ -241,15 +290,53 @@ def cross_checks(last: dict[str, Any], n_zones: int) -> list[str]:
 
 
 def print_table(times: dict[str, list[float]], peaks: dict[str, float]) -> None:
-    """The Markdown table of the timings: best and median time, ratio to the floor, memory."""
+    """The Markdown table of the timings: best and median time, ratio to the floor, CPU time
+    (best) and its ratio to the floor's, memory."""
     floor = min(times[FLOOR])
-    print("\n| method | best time | median | × reading once (best) | peak memory above baseline |")
-    print("|---|---:|---:|---:|---:|")
+    floor_cpu = min(CPU_SECONDS.get(FLOOR, [float("nan")]))
+    print(
+        "\n| method | best time | median | × reading once (best) | CPU time (best) "
+        "| CPU × reading once | peak memory above baseline |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for label, ts in times.items():
+        cpu = min(CPU_SECONDS.get(label, [float("nan")]))
         print(
             f"| {label} | {min(ts):.2f} s | {statistics.median(ts):.2f} s | "
-            f"{min(ts) / floor:.2f} × | {peaks[label]:,.0f} MB |"
+            f"{min(ts) / floor:.2f} × | {cpu:.2f} s | {cpu / floor_cpu:.2f} × "
+            f"| {peaks[label]:,.0f} MB |"
         )
+
+
+def warm_up(zones: gpd.GeoDataFrame) -> None:
+    """Load (or compile) the compiled kernels before timing: a tiny cross-tab of every path."""
+    pam = PixelAreaModel.for_grid("EPSG:3035", Affine(100, 0, 0, 0, -100, 800), 8, 8)
+    block = RasterBlock(0, 0, pam.transform, {"landcover": np.ones((8, 8), np.uint16)}, {})
+    tiny = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 500, 500)], crs="EPSG:3035")
+    for without in ("", "dense_table"):
+        with WITHOUT[without]():
+            zonal_crosstab(tiny, [block], pam, engine="numba", cache=None)
+    del zones
+
+
+def fresh_call(raster: Path, zones: gpd.GeoDataFrame, block_pixels: int) -> None:
+    """Time and memory of one call as the pipeline makes it, the first in this process."""
+    info = raster_info(raster, "benchmark raster")
+    pam = PixelAreaModel.for_grid(info.crs, info.transform, info.width, info.height)
+    gc.collect()
+    with PeakMemory() as mem:
+        start, cpu = time.perf_counter(), time.process_time()
+        in_grid = in_crs(zones, info.crs)
+        blocks = iter_blocks(info, block_pixels=block_pixels)
+        result = zonal_crosstab(in_grid, blocks, pam, n_blocks=count_blocks(info, block_pixels))
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
+    print(
+        f"first call in this process: {elapsed:.2f} s (CPU {cpu:.2f} s), {len(result.crosstab):,} "
+        f"rows; resident before {mem.base / 1e6:,.0f} MB (communes loaded), peak "
+        f"+{mem.above_mb:,.0f} MB above it; process peak {peak_mb:,.0f} MB; load average "
+        f"{os.getloadavg()}"
+    )
 
 
 def main() -> None:
@@ -259,6 +346,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--block-pixels", type=int, default=4_000_000)
     parser.add_argument("--skip-exactextract", action="store_true")
+    parser.add_argument(
+        "--skip-peers", action="store_true", help="geocarbon alone (no GDAL rasterize, no exactextract)"
+    )
+    parser.add_argument(
+        "--fresh-call",
+        action="store_true",
+        help="only one call as the pipeline makes it, the first in this process (numba loaded "
+        "by it): time, memory above the loaded communes, process peak",
+    )
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -267,22 +363,26 @@ def main() -> None:
     vertices = int(shapely.get_num_coordinates(zones.geometry.values).sum())
     case = f"{args.size:,} × {args.size:,} px, {len(zones):,} polygons, {vertices:,} vertices"
     print(f"case: {case} (ready in {time.perf_counter() - t0:.1f} s)")
-    # compile (or load) the kernels before timing
-    zonal_crosstab(
-        zones.iloc[:2], [], PixelAreaModel.for_grid("EPSG:3035", Affine.identity(), 1, 1)
-    )
-    fns = methods(raster, zones, args.block_pixels, args.skip_exactextract)
+    if args.fresh_call:
+        fresh_call(raster, zones, args.block_pixels)
+        return
+    warm_up(zones)
+    fns = methods(raster, zones, args.block_pixels, args.skip_exactextract, args.skip_peers)
     print(f"timings ({args.rounds} rounds, order rotated):")
     times, peaks, last = measure(fns, args.rounds)
     print_table(times, peaks)
     for line in cross_checks(last, len(zones)):
         print(line)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
+    print(f"peak resident memory of this process (all methods): {peak_mb:,.0f} MB")
+    print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
     record = {
         "case": {"size_px": args.size, "communes": len(zones), "vertices": vertices,
                  "block_pixels": args.block_pixels},
         "machine": {"python": platform.python_version(), "cores": os.cpu_count(),
                     "processor": platform.processor() or platform.machine()},
         "seconds": times,
+        "cpu_seconds": CPU_SECONDS,
         "peak_mb_above_baseline": peaks,
     }  # fmt: skip
     (WORK / "zonal_last.json").write_text(json.dumps(record, indent=2))

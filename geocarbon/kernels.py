@@ -5,7 +5,11 @@ Two kernels do the per-pixel work of :func:`geocarbon.zonal.zonal_crosstab`:
 * :func:`burn_edges` burns the zones of a block from its polygon edges (cell-centre rule,
   the highest zone wins where zones overlap), as :func:`geocarbon.rasterize.burn_block`;
 * :func:`combination_sums` counts the pixels and sums the pixel areas of each (zone, class
-  combination) of a block, and :func:`zone_sums` sums a continuous layer per zone.
+  combination) of a block, and :func:`zone_sums` sums a continuous layer per zone;
+* :func:`count_codes` counts the pixels of a block per (zone, class code) into a table kept
+  over the whole grid (:class:`geocarbon.zonal.CodeCounts`).
+
+Kernels release the GIL (``nogil``): a block is counted while the next one is read.
 
 Their results are **bit-identical** to the NumPy path's: crossings are computed with the
 same floating-point operations in the same order, and every sum adds the pixels in the
@@ -52,6 +56,7 @@ _KERNELS = (
     "_add_at",
     "_encode_runs",
     "_decode_runs",
+    "_count_codes",
 )
 _compiled = False
 
@@ -61,8 +66,9 @@ column and value of each run (:func:`encode_runs`)."""
 
 
 def _njit(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a kernel; :func:`_compile` replaces it by ``numba.njit(cache=True)(fn)`` the first
-    time a compiled kernel is used (numba is imported only then)."""
+    """Mark a kernel; :func:`_compile` replaces it by ``numba.njit(cache=True, nogil=True)(fn)``
+    the first time a compiled kernel is used (numba is imported only then). Kernels release
+    the GIL: a block is counted while the next one is read in another thread."""
     return fn
 
 
@@ -77,7 +83,7 @@ def _compile() -> None:
 
     names = globals()
     for name in _KERNELS:
-        names[name] = numba.njit(cache=True)(names[name])
+        names[name] = numba.njit(cache=True, nogil=True)(names[name])
     _compiled = True
 
 
@@ -264,6 +270,14 @@ def _present_ids(ids: np.ndarray, offset: int, n_slots: int) -> tuple[np.ndarray
             found[m] = v
             m += 1
     return lut, found[:m]
+
+
+def present_values(values: np.ndarray, n_slots: int) -> np.ndarray:
+    """The values present in an array of integers 0 .. ``n_slots - 1``, in increasing order,
+    compiled."""
+    _compile()
+    found: np.ndarray = _present_ids(values, 0, int(n_slots))[1]
+    return found
 
 
 @_njit
@@ -458,3 +472,81 @@ def decode_runs(runs: BlockRuns, rows: int, cols: int) -> np.ndarray:
     out = np.empty((rows, cols), dtype=np.int32)
     _decode_runs(runs[0], runs[1], runs[2], out)
     return out
+
+
+@_njit
+def _count_codes(
+    row_starts: np.ndarray,
+    run_col: np.ndarray,
+    run_val: np.ndarray,
+    cols: int,
+    codes: np.ndarray,
+    lut: np.ndarray,
+    table: np.ndarray,
+    start: int,
+    stop: int,
+    step: int,
+) -> int:
+    """Add ``step`` to ``table[zone + 1, lut[code]]`` for the pixels of flat index ``start``
+    to ``stop - 1``; the index of the first pixel whose code has no column (``lut`` < 0),
+    or -1 when every pixel was counted."""
+    rows = len(row_starts) - 1
+    for r in range(start // cols, min(rows, (stop + cols - 1) // cols)):
+        base = r * cols
+        end = row_starts[r + 1]
+        for j in range(row_starts[r], end):
+            p = max(base + run_col[j], start)
+            last = min(base + (run_col[j + 1] if j + 1 < end else cols), stop)
+            counts = table[run_val[j]]
+            while p < last:
+                col = lut[codes[p]]
+                if col < 0:
+                    return p
+                counts[col] += step
+                p += 1
+    return -1
+
+
+def count_codes(
+    runs: BlockRuns,
+    cols: int,
+    codes: np.ndarray,
+    lut: np.ndarray,
+    table: np.ndarray,
+    start: int = 0,
+    stop: int | None = None,
+    step: int = 1,
+) -> int:
+    """Count the pixels of a block per (zone, class code) into a table kept over the whole
+    grid, compiled (integer counts: exact whatever the order).
+
+    Parameters
+    ----------
+    runs : BlockRuns
+        The burnt block (zone + 1 of each pixel, 0: outside every zone) as runs along its
+        rows (:func:`encode_runs`).
+    cols : int
+        Width of the block [pixels].
+    codes : ndarray of uint8 or uint16
+        Class code of each pixel, flattened (signed codes viewed as unsigned).
+    lut : ndarray of int
+        Column of ``table`` of each code (-1: no column yet), as long as the codes' range.
+    table : ndarray of int64, shape (zones + 1, columns)
+        Pixel counts, updated in place.
+    start, stop, step : int
+        Pixels counted (flat indices ``start`` to ``stop - 1``; default: to the end) and
+        what each adds (-1 takes back what an earlier call counted).
+
+    Returns
+    -------
+    int
+        -1 when every pixel was counted, else the flat index of the first pixel whose code
+        has no column (the pixels before it are counted, none after it).
+    """
+    _compile()
+    end = codes.size if stop is None else stop
+    row_starts, run_col, run_val = runs
+    found: int = _count_codes(
+        row_starts, run_col, run_val, int(cols), codes, lut, table, int(start), int(end), int(step)
+    )
+    return found

@@ -114,8 +114,8 @@ class BandEdges:
     not the number of polygons or vertices.
 
     For the rows of a block, :meth:`rows` builds the edges of the polygons whose bounds reach
-    those rows only (the polygons' bounds are computed once), keeps the edges crossing their
-    pixel-centre lines, and keeps that table while the next block asks for the same rows
+    those rows only (the polygons' bounds are computed once, when first needed), keeps the
+    edges crossing their pixel-centre lines, and keeps that table while the next block asks for the same rows
     (blocks split in columns). Edges are computed exactly as :func:`edge_table` computes them
     (same operations, zones in increasing order), so a block burns to the very same pixels.
 
@@ -130,25 +130,35 @@ class BandEdges:
     def __init__(self, geometries: np.ndarray, transform: Affine) -> None:
         self.geometries = np.asarray(geometries, dtype=object)
         self.transform = transform
-        bounds = shapely.bounds(self.geometries)
-        top = (bounds[:, 3] - transform.f) / transform.e
-        bottom = (bounds[:, 1] - transform.f) / transform.e
-        with np.errstate(invalid="ignore"):
-            # rows whose centre line a polygon may cross, widened by one row each side
-            self.row_lo = np.floor(np.fmin(top, bottom)) - 1.0
-            self.row_hi = np.ceil(np.fmax(top, bottom)) + 1.0
+        self._reach: tuple[np.ndarray, np.ndarray] | None = None
         self._band: tuple[int, int, EdgeTable] | None = None
 
     def __len__(self) -> int:
         return len(self.geometries)
+
+    def reach(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rows whose centre line each polygon may cross, widened by one row each side
+        (``row_lo``, ``row_hi``), from the polygons' bounds (computed the first time only:
+        a pass whose blocks are all in a zone cache never needs them)."""
+        if self._reach is None:
+            bounds = shapely.bounds(self.geometries)
+            top = (bounds[:, 3] - self.transform.f) / self.transform.e
+            bottom = (bounds[:, 1] - self.transform.f) / self.transform.e
+            with np.errstate(invalid="ignore"):
+                self._reach = (
+                    np.floor(np.fmin(top, bottom)) - 1.0,
+                    np.ceil(np.fmax(top, bottom)) + 1.0,
+                )
+        return self._reach
 
     def rows(self, row_off: int, rows: int) -> EdgeTable:
         """Edges crossing the centre lines of rows ``row_off`` to ``row_off + rows - 1``."""
         if self._band is not None and self._band[0] == row_off and self._band[1] == rows:
             return self._band[2]
         self._band = None  # the previous band is freed before the next one is built
+        row_lo, row_hi = self.reach()
         with np.errstate(invalid="ignore"):
-            sel = np.flatnonzero((self.row_lo <= row_off + rows) & (self.row_hi >= row_off))
+            sel = np.flatnonzero((row_lo <= row_off + rows) & (row_hi >= row_off))
         table = _select(edge_table(self.geometries[sel], self.transform), row_off, rows)
         table = replace(table, zone=sel[table.zone].astype(np.int32))
         self._band = (row_off, rows, table)

@@ -6,14 +6,23 @@ the block into a zone-id array with the **cell-centre rule** (a pixel belongs to
 containing its centre; where zones overlap, the later one wins), so every pixel is
 counted once and zone areas add up to the territory's. Class areas are accumulated
 with ``numpy.bincount``; memory is bounded by the block size.
+
+With the compiled kernels (:mod:`geocarbon.kernels`), blocks are read in a second thread one
+block ahead of the counting (:func:`read_ahead`), and a single small-integer land-cover
+layer on a grid of one pixel area is counted into one zone × class table for the whole pass
+(:class:`CodeCounts`); the figures are the same as the NumPy path's, bit for bit.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import math
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +37,9 @@ from geocarbon.rasterize import BandEdges, EdgeTable, burn_block, burn_zones
 from geocarbon.values import RasterBlock
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+_U = TypeVar("_U")
 
 #: Code given to pixels where a secondary layer has no value.
 NO_VALUE = -1
@@ -262,21 +274,146 @@ class ZoneBlocks:
             return burn_zones(table, block.row_off, block.col_off, rows, cols, engine=engine)
         return kernels.decode_runs(self.runs(block), rows, cols)
 
-    def runs(self, block: RasterBlock) -> kernels.BlockRuns:
-        """The burnt block as runs along its rows (compiled kernels), from the cache when it
-        holds the block, and kept there."""
-        rows, cols = block.shape
-        window = (block.row_off, block.col_off, rows, cols)
+    def cached(self, block: RasterBlock) -> kernels.BlockRuns | None:
+        """The burnt block as runs along its rows when the cache holds it (else None)."""
         if self._blocks is None and self.cache is not None:
             self._blocks = self.cache.blocks(self.edges.geometries, self.edges.transform)
-        if self._blocks is not None and window in self._blocks:
-            found: kernels.BlockRuns = self._blocks[window]
+        if self._blocks is None:
+            return None
+        window = (block.row_off, block.col_off, *block.shape)
+        found: kernels.BlockRuns | None = self._blocks.get(window)
+        return found
+
+    def runs(self, block: RasterBlock, edges: EdgeTable | None = None) -> kernels.BlockRuns:
+        """The burnt block as runs along its rows (compiled kernels), from the cache when it
+        holds the block, and kept there; ``edges``: the edges of the block's rows when they
+        are built already (:meth:`geocarbon.rasterize.BandEdges.rows`)."""
+        found = self.cached(block)
+        if found is not None:
             return found
-        burnt = burn_zones(self.edges.rows(block.row_off, rows), *window, engine="numba")
+        rows, cols = block.shape
+        table = self.edges.rows(block.row_off, rows) if edges is None else edges
+        burnt = burn_zones(table, block.row_off, block.col_off, rows, cols, engine="numba")
         runs = kernels.encode_runs(burnt)
         if self._blocks is not None:
-            self._blocks[window] = runs
+            self._blocks[(block.row_off, block.col_off, rows, cols)] = runs
         return runs
+
+
+#: Largest table of :class:`CodeCounts` [slots of 8 bytes]; beyond it, the blocks are
+#: counted one by one (a table per block).
+CODE_TABLE_LIMIT = 16_000_000
+
+
+def exact_multiples(unit_m2: float, pixels: int) -> bool:
+    """Whether every sum of up to ``pixels`` pixels of ``unit_m2`` [m²] each is exact in
+    float64, whatever the order of the additions: ``unit_m2 = m × 2**e`` with an odd integer
+    ``m`` and ``m × pixels < 2**53`` (e.g. 10,000 m² = 625 × 2**4: up to 1.4 × 10**13
+    pixels)."""
+    if not math.isfinite(unit_m2) or unit_m2 <= 0:
+        return False
+    mantissa = int(math.frexp(unit_m2)[0] * 2**53)
+    mantissa //= mantissa & -mantissa
+    return mantissa * pixels < 2**53
+
+
+class CodeCounts:
+    """Pixel counts per (zone, class code) over a whole pass in one dense table (compiled
+    kernels), made into the result's long table once, at the end.
+
+    It takes the blocks of a cross-tab of one categorical layer of 8- or 16-bit integers (no
+    secondary or continuous layer) on a grid of one pixel area whose sums are exact
+    (:func:`exact_multiples`): every area the per-block path adds is then a whole number of
+    pixels times the pixel area, exactly, so its sums do not depend on their order and the
+    areas made from the total counts are the same, bit for bit. A block it cannot take
+    (another grid, or too many codes for :data:`CODE_TABLE_LIMIT`) leaves it: the counts of
+    the blocks before go to the per-block totals (:meth:`add_to`) and the rest is counted
+    block by block.
+
+    Columns are the class codes in the order they are met (a lookup table over the codes'
+    whole range gives each code's column); rows are zone + 1 (row 0: outside every zone).
+    """
+
+    def __init__(self, n_zones: int, layer: str, extra_nodata: Sequence[float]) -> None:
+        self.layer = layer
+        self.extra_nodata = tuple(extra_nodata)
+        self.table = np.zeros((n_zones + 1, 0), dtype=np.int64)
+        self.slots = np.zeros(0, dtype=np.int64)
+        """Code (viewed as unsigned) of each column."""
+        self.lut = np.zeros(0, dtype=np.int64)
+        """Column of each code viewed as unsigned (-1: none yet)."""
+        self.grid: tuple[np.dtype, float | None, float] | None = None
+        """The layer's dtype, its nodata and the pixel area [m²] of the blocks taken."""
+        self.pixels = 0
+
+    @classmethod
+    def for_layers(cls, n_zones: int, layers: CrosstabLayers) -> CodeCounts | None:
+        """Counts for a cross-tab of these layers, or None when they are not one categorical
+        layer alone."""
+        if len(layers.categorical) != 1 or layers.continuous:
+            return None
+        return cls(n_zones, layers.categorical[0], layers.extra_nodata)
+
+    def add(
+        self, block: RasterBlock, runs: kernels.BlockRuns, pixel_areas: PixelAreaModel
+    ) -> bool:
+        """Count a block whose zones are ``runs``; False (nothing counted) when it cannot."""
+        values = block.arrays[self.layer]
+        weights, unit_m2 = _pixel_weights(pixel_areas, block)
+        grid = (values.dtype, block.nodata.get(self.layer), unit_m2)
+        if self.grid is None and values.dtype.kind in "iu" and values.dtype.itemsize <= 2:
+            self.grid = grid
+            self.lut = np.full(1 << (8 * values.dtype.itemsize), -1, dtype=np.int64)
+        if weights is not None or grid != self.grid:
+            return False
+        if not exact_multiples(unit_m2, self.pixels + values.size):
+            return False
+        codes = np.ascontiguousarray(values).reshape(-1).view(f"u{values.dtype.itemsize}")
+        cols, start = block.shape[1], 0
+        while (start := kernels.count_codes(runs, cols, codes, self.lut, self.table, start)) >= 0:
+            if not self._add_columns(codes):
+                # take back this block's pixels counted so far
+                kernels.count_codes(runs, cols, codes, self.lut, self.table, 0, start, -1)
+                return False
+        self.pixels += values.size
+        return True
+
+    def _add_columns(self, codes: np.ndarray) -> bool:
+        """A column for each code of the block that has none (False when the table would
+        exceed :data:`CODE_TABLE_LIMIT`)."""
+        present = kernels.present_values(codes, len(self.lut))
+        new = present[self.lut[present] < 0]
+        rows, n_cols = self.table.shape[0], self.table.shape[1] + len(new)
+        if rows * n_cols > CODE_TABLE_LIMIT:
+            return False
+        self.lut[new] = np.arange(self.table.shape[1], n_cols)
+        self.table = np.concatenate([self.table, np.zeros((rows, len(new)), np.int64)], axis=1)
+        self.slots = np.append(self.slots, new)
+        return True
+
+    def add_to(self, totals: _ZoneTotals) -> None:
+        """Add the counts of the blocks taken to ``totals`` (nothing when none was)."""
+        if self.pixels:
+            totals.add(self.partial())
+
+    def partial(self) -> BlockPartial:
+        """The counts as the partial sums of one block: each (zone, code) counted once, in
+        increasing order, areas [m²] = pixels × the pixel area."""
+        assert self.grid is not None
+        dtype, nodata, unit_m2 = self.grid
+        codes = self.slots.astype(f"u{dtype.itemsize}").view(dtype).astype(np.int64)
+        order = np.argsort(codes, kind="stable")
+        counts = self.table[:, order]
+        gzone, col = np.nonzero(counts)
+        pixel_count = counts[gzone, col]
+        area_m2 = pixel_count.astype(np.float64) * unit_m2
+        main_codes = codes[order][col]
+        ok = np.ones(len(gzone), dtype=bool)
+        for code in [*([] if nodata is None or np.isnan(nodata) else [nodata]), *self.extra_nodata]:
+            ok &= main_codes != code
+        columns = {"zone": gzone[ok] - 1, self.layer: main_codes[ok], "area_m2": area_m2[ok]}
+        table = pd.DataFrame(columns)
+        return BlockPartial("numba", gzone, area_m2, pixel_count, ok, table, grouped=True)
 
 
 def zonal_crosstab(
@@ -331,24 +468,117 @@ def zonal_crosstab(
         When a float categorical layer holds non-integer, infinite or out-of-range values.
     """
     layers = CrosstabLayers([main, *secondary], continuous, extra_nodata, labels or {})
-    edges = ZoneBlocks(np.asarray(zones.geometry.values), pixel_areas.transform, cache)
-    partials = _block_partials(blocks, edges, pixel_areas, layers, engine, n_blocks)
-    return reduce_partials(len(zones), layers, partials, n_blocks, progress)
+    zone_blocks = ZoneBlocks(np.asarray(zones.geometry.values), pixel_areas.transform, cache)
+    with closing(_prepared_blocks(blocks, zone_blocks, engine, n_blocks)) as prepared:
+        totals = _count_blocks(prepared, zone_blocks, pixel_areas, layers, n_blocks, progress)
+    return totals.result(layers.categorical)
 
 
-def _block_partials(
-    blocks: Iterable[RasterBlock],
-    edges: ZoneBlocks,
+def _count_blocks(
+    prepared: Iterable[_Prepared],
+    zone_blocks: ZoneBlocks,
     pixel_areas: PixelAreaModel,
     layers: CrosstabLayers,
-    engine: str | None,
     n_blocks: int | None,
-) -> Iterator[BlockPartial]:
-    """Each block's partial sums in turn, with the kernels chosen on the first block."""
+    progress: ProgressCallback | None,
+) -> _ZoneTotals:
+    """The blocks' areas [m²] per zone and class combination, added in block order: into one
+    dense table while :class:`CodeCounts` can take them, else block by block
+    (:func:`block_partial`)."""
+    n_zones = len(zone_blocks.edges)
+    counts = CodeCounts.for_layers(n_zones, layers)
+    totals = _ZoneTotals.zeros(n_zones, layers.continuous)
+    for done, (block, use, runs, edges) in enumerate(prepared, start=1):
+        if use == "numba" and runs is None:  # burnt here while the next block is read
+            runs = zone_blocks.runs(block, edges)
+        if counts is None or runs is None or not counts.add(block, runs, pixel_areas):
+            if counts is not None:  # a block it cannot take: the blocks before it
+                counts.add_to(totals)
+                counts = None
+            totals.add(block_partial(block, zone_blocks, pixel_areas, layers, use, runs))
+        if progress:
+            progress(done, n_blocks or done)
+    if counts is not None:
+        counts.add_to(totals)
+    return totals
+
+
+_Prepared = tuple[RasterBlock, str, "kernels.BlockRuns | None", EdgeTable | None]
+"""A block, the kernels chosen for the grid and, with the compiled kernels, its zones as
+runs when cached, else the edges of its rows."""
+
+
+def _prepared_blocks(
+    blocks: Iterable[RasterBlock], zone_blocks: ZoneBlocks, engine: str | None, n_blocks: int | None
+) -> Generator[_Prepared, None, None]:
+    """Each block with the kernels chosen on the first one and, with the compiled kernels,
+    its zones as runs from the cache or else the edges of its rows, read (and the edges
+    built) in a thread one block ahead of the caller, who burns and counts (:func:`read_ahead`:
+    reading and the compiled kernels release the GIL)."""
     use = ""
-    for block in blocks:
+
+    def prepare(block: RasterBlock) -> _Prepared:
+        nonlocal use
         use = use or block_engine(engine, block.shape, n_blocks)
-        yield block_partial(block, edges, pixel_areas, layers, use)
+        if use != "numba":
+            return block, use, None, None
+        runs = zone_blocks.cached(block)
+        if runs is not None:
+            return block, use, runs, None
+        return block, use, None, zone_blocks.edges.rows(block.row_off, block.shape[0])
+
+    return read_ahead(blocks, prepare)
+
+
+def read_ahead(items: Iterable[_T], prepare: Callable[[_T], _U]) -> Generator[_U, None, None]:
+    """``prepare(item)`` of each item in order, computed in a thread one item ahead of the
+    caller (at most two prepared items wait: memory stays bounded).
+
+    The thread alone iterates over ``items`` and closes them (rasterio's datasets must be
+    opened and closed in the same thread). An exception raised there is raised here, at the
+    item it concerns; when the caller stops early (an exception, or closing this generator),
+    the thread finishes the item it holds, closes ``items`` and stops.
+    """
+    ready: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(entry: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        iterator = iter(items)
+        try:
+            try:
+                for item in iterator:
+                    if not put((True, prepare(item))):
+                        return
+            finally:
+                close = getattr(iterator, "close", None)
+                if close is not None:
+                    close()
+            put((False, None))
+        except BaseException as err:  # handed to the caller
+            put((False, err))
+
+    thread = threading.Thread(target=work, name="geocarbon-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            more, value = ready.get()
+            if not more:
+                if value is not None:
+                    raise value
+                return
+            yield value
+    finally:
+        stop.set()
+        thread.join()
 
 
 def block_engine(engine: str | None, shape: tuple[int, int], n_blocks: int | None) -> str:
@@ -408,6 +638,8 @@ class _ZoneTotals:
     """Per continuous layer: the sum of its valid values in each zone."""
     parts: list[pd.DataFrame] = field(default_factory=list)
     """One long table (``zone``, the layers' codes, ``area_m2``) per block."""
+    grouped: bool = False
+    """Whether the one table of ``parts`` is grouped already (:attr:`BlockPartial.grouped`)."""
 
     @classmethod
     def zeros(cls, n_zones: int, continuous: Sequence[str]) -> _ZoneTotals:
@@ -432,20 +664,27 @@ class _ZoneTotals:
             else:
                 np.add.at(self.sums[name], index, part)
         self.parts.append(partial.table)
+        self.grouped = partial.grouped and len(self.parts) == 1
 
     def result(self, layer_names: list[str]) -> ZonalResult:
         """The accumulated areas as a :class:`ZonalResult` (the blocks' tables merged, the
         pixels outside every zone set apart)."""
         table: pd.DataFrame
-        if self.parts:
+        if self.grouped:
+            table = self.parts[0]
+        elif self.parts:
             table = pd.concat(self.parts, ignore_index=True)
             table = table.groupby(["zone", *layer_names], as_index=False, sort=True).agg(
                 area_m2=("area_m2", "sum")
             )
         else:
             table = pd.DataFrame({"zone": [], **{k: [] for k in layer_names}, "area_m2": []})
-        outside = table[table["zone"] < 0]
-        table = table[table["zone"] >= 0].reset_index(drop=True)
+        if self.grouped:  # sorted by zone: the pixels outside every zone (-1) come first
+            first = int(np.searchsorted(table["zone"].to_numpy(), 0))
+            outside, table = table.iloc[:first], table.iloc[first:].reset_index(drop=True)
+        else:
+            outside = table[table["zone"] < 0]
+            table = table[table["zone"] >= 0].reset_index(drop=True)
         n = len(self.zone_area_m2) - 1
         sums_frame = pd.DataFrame(
             {name: s[1:] for name, s in self.sums.items()}, index=pd.RangeIndex(n, name="zone")
@@ -508,6 +747,9 @@ class BlockPartial:
     sums: dict[str, tuple[np.ndarray | None, np.ndarray]] = field(default_factory=dict)
     """Per continuous layer: (zone + 1 of each value, or None for every zone in order; sum
     of its valid values)."""
+    grouped: bool = False
+    """Whether ``table`` holds each (zone, codes) once, sorted (:meth:`CodeCounts.partial`):
+    alone, it is the result's table as it is."""
 
 
 def block_partial(
@@ -516,12 +758,13 @@ def block_partial(
     pixel_areas: PixelAreaModel,
     layers: CrosstabLayers,
     engine: str,
+    runs: kernels.BlockRuns | None = None,
 ) -> BlockPartial:
     """One block's areas [m²] per (zone, class combination), after checking its float
     categorical layers.
 
     ``engine`` is ``"numba"`` or ``"numpy"`` (same results, bit for bit); ``edges`` gives
-    the zones of the block.
+    the zones of the block (or ``runs``, already burnt, with the compiled kernels).
 
     Raises
     ------
@@ -535,7 +778,7 @@ def block_partial(
     n_zones = len(edges.edges)
     if engine == "numba":
         gzone, decoded, values, counts_nz, sums = _block_compiled(
-            block, edges.runs(block), indices, continuous, weights, n_zones
+            block, runs or edges.runs(block), indices, continuous, weights, n_zones
         )
     else:
         table = edges.edges.rows(block.row_off, block.shape[0])

@@ -266,3 +266,260 @@ def test_sort_based_grouping_bit_identical(monkeypatch: pytest.MonkeyPatch, limi
         zones, _blocks(layers, nodata, transform, shape, 900), pam, secondary=["before"]
     )
     pd.testing.assert_frame_equal(dense.crosstab, res["numpy"].crosstab, check_exact=True)
+
+
+# --- one land-cover layer counted into one dense table over the whole pass (CodeCounts) ---
+
+
+def _single_layer_case(seed: int, dtype: str, shape: tuple[int, int]):
+    """Zones covering part of the grid only (pixels outside every zone), one overlapping
+    the others, and a land-cover layer with nodata and codes met in some blocks only."""
+    transform = Affine(25, 0, 3_500_000, 0, -25, 2_500_000)
+    zones, _, _ = _random_case(seed, "EPSG:3035", transform, shape)
+    rows, cols = shape
+    # drop the cells over the grid's right third: no zone there
+    right = 3_500_000 + 25 * cols * 2 / 3
+    zones = zones[zones.geometry.bounds["minx"] < right].reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    codes = np.array([-7, 11, 12, 21, 31, 255] if dtype.startswith("i") else [11, 12, 21, 31, 255])
+    main = rng.choice(codes, size=shape).astype(dtype)
+    main[: rows // 3] = np.where(main[: rows // 3] == 21, 12, main[: rows // 3])  # 21 later only
+    main[rows // 3, :10] = 11  # the first block meeting 21 meets it after some known codes
+    main[-3:, -5:] = 4000 if dtype.endswith("16") else 200  # a code of the last blocks only
+    return zones, transform, {"landcover": main}, {"landcover": 255}
+
+
+def _counted_densely(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """What CodeCounts.add answered for each block it was offered."""
+    import geocarbon.zonal as zonal
+
+    taken: list[bool] = []
+    add = zonal.CodeCounts.add
+
+    def spy(self, *args):  # type: ignore[no-untyped-def]
+        taken.append(add(self, *args))
+        return taken[-1]
+
+    monkeypatch.setattr(zonal.CodeCounts, "add", spy)
+    return taken
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "int16"])
+@pytest.mark.parametrize("block_pixels", [10_000, 1_111, 97])
+def test_dense_code_table_bit_identical(
+    monkeypatch: pytest.MonkeyPatch, dtype: str, block_pixels: int
+) -> None:
+    shape = (90, 110)
+    zones, transform, layers, nodata = _single_layer_case(6, dtype, shape)
+    pam = PixelAreaModel.for_grid("EPSG:3035", transform, shape[1], shape[0])
+    taken = _counted_densely(monkeypatch)
+    res = {
+        e: zonal_crosstab(
+            zones,
+            _blocks(layers, nodata, transform, shape, block_pixels),
+            pam,
+            extra_nodata=[31],
+            engine=e,
+            cache=None,
+        )
+        for e in ("numpy", "numba")
+    }
+    _assert_identical(res["numba"], res["numpy"])
+    assert taken and all(taken)  # every block went into the dense table
+    table = res["numba"].crosstab
+    assert res["numba"].outside_valid_area_m2 > 0  # pixels outside every zone
+    assert not table["landcover"].isin([31, 255]).any()  # nodata and extra nodata left out
+    assert {-7 if dtype == "int16" else 11, 21}.issubset(set(table["landcover"]))
+    assert list(table.columns) == ["zone", "landcover", "area_m2"]
+
+
+def test_dense_code_table_hand_computed() -> None:
+    # 2 x 4 pixels of 10 m (100 m² each); zone 0 = left half, zone 1 = right half
+    t10 = Affine(10, 0, 0, 0, -10, 20)
+    pam = PixelAreaModel("EPSG:3035", t10, "constant", 100.0)
+    arr = np.array([[5, 5, 9, 0], [7, 5, 9, 9]], dtype=np.uint8)
+    zones = gpd.GeoDataFrame(geometry=[box(0, 0, 20, 20), box(20, 0, 40, 20)], crs="EPSG:3035")
+    # two blocks: the top row, then the bottom one
+    blocks = [
+        RasterBlock(
+            r, 0, t10 * Affine.translation(0, r), {"landcover": arr[r : r + 1]}, {"landcover": 0}
+        )
+        for r in (0, 1)
+    ]
+    res = zonal_crosstab(zones, blocks, pam, engine="numba", cache=None)
+    rows = res.crosstab.to_records(index=False).tolist()
+    # zone 0: code 5 three times, code 7 once; zone 1: code 9 three times, one nodata pixel
+    assert rows == [(0, 5, 300.0), (0, 7, 100.0), (1, 9, 300.0)]
+    assert res.pixel_count.tolist() == [4, 4]
+    assert res.zone_area_m2.tolist() == [400.0, 400.0]
+    assert res.valid_area_m2.tolist() == [400.0, 300.0]
+    assert res.outside_valid_area_m2 == 0.0
+
+
+def test_dense_code_table_full_falls_back_block_by_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block whose new codes would make the table too large leaves the dense table: the
+    blocks before it are handed over, its own pixels counted so far are taken back, and the
+    rest is counted block by block, with the same figures."""
+    import geocarbon.zonal as zonal
+
+    shape = (90, 110)
+    zones, transform, layers, nodata = _single_layer_case(8, "uint16", shape)
+    pam = PixelAreaModel.for_grid("EPSG:3035", transform, shape[1], shape[0])
+    # room for the codes of the first blocks only (the last ones bring 21 and 4000)
+    monkeypatch.setattr(zonal, "CODE_TABLE_LIMIT", (len(zones) + 1) * 4)
+    taken = _counted_densely(monkeypatch)
+    blocks = _blocks(layers, nodata, transform, shape, 1_111)
+    dense = zonal_crosstab(zones, blocks, pam, engine="numba", cache=None)
+    assert taken[0] and not taken[-1]  # some blocks taken, then it gave up
+    reference = zonal_crosstab(zones, blocks, pam, engine="numpy")
+    _assert_identical(dense, reference)
+
+
+def test_dense_code_table_not_for_weighted_or_inexact_areas(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pixel areas varying over the grid, or a pixel area whose multiples are not exact in
+    float64: the blocks are counted one by one (sums in the per-block order)."""
+    shape = (60, 70)
+    taken = _counted_densely(monkeypatch)
+    for crs, transform in [
+        ("EPSG:4326", Affine(0.0013, 0, 1.2, 0, -0.0011, 45.3)),  # areas vary by row
+        ("EPSG:3035", Affine(0.1, 0, 3_500_000, 0, -0.1, 2_500_000)),  # 0.01 m² per pixel
+    ]:
+        zones, layers, nodata = _random_case(4, crs, transform, shape)
+        pam = PixelAreaModel.for_grid(crs, transform, shape[1], shape[0])
+        res = {
+            e: zonal_crosstab(
+                zones,
+                _blocks({"landcover": layers["landcover"]}, nodata, transform, shape, 900),
+                pam,
+                engine=e,
+            )
+            for e in ("numpy", "numba")
+        }
+        _assert_identical(res["numba"], res["numpy"])
+    assert taken and not any(taken)
+
+
+def test_exact_multiples_of_the_pixel_area() -> None:
+    from geocarbon.zonal import exact_multiples
+
+    assert exact_multiples(10_000.0, 10**13)  # 625 x 2**4: 625 x 10**13 < 2**53
+    assert not exact_multiples(10_000.0, 2**53 // 625 + 1)
+    assert exact_multiples(625.0, 10**12) and exact_multiples(0.25, 2**52)
+    assert not exact_multiples(0.01, 2)  # 0.01 is not a binary fraction
+    assert not exact_multiples(float("nan"), 1) and not exact_multiples(0.0, 1)
+
+
+def test_count_codes_stops_at_a_code_without_column() -> None:
+    # one row of 6 pixels: zones (+1) 0 0 2 2 2 1, codes 3 3 4 9 4 3
+    runs = kernels.encode_runs(np.array([[0, 0, 2, 2, 2, 1]], dtype=np.int32))
+    codes = np.array([3, 3, 4, 9, 4, 3], dtype=np.uint8)
+    lut = np.full(256, -1, dtype=np.int64)
+    lut[3], lut[4] = 0, 1
+    table = np.zeros((3, 2), dtype=np.int64)
+    # code 9 (pixel 3) has no column: the pixels before it are counted, none after it
+    assert kernels.count_codes(runs, 6, codes, lut, table) == 3
+    assert table.tolist() == [[2, 0], [0, 0], [0, 1]]
+    lut[9] = 2
+    table = np.concatenate([table, np.zeros((3, 1), np.int64)], axis=1)
+    assert kernels.count_codes(runs, 6, codes, lut, table, start=3) == -1
+    assert table.tolist() == [[2, 0, 0], [1, 0, 0], [0, 2, 1]]
+    # taking back pixels 0 .. 3 leaves the last three
+    assert kernels.count_codes(runs, 6, codes, lut, table, 0, 4, -1) == -1
+    assert table.tolist() == [[0, 0, 0], [1, 0, 0], [0, 1, 0]]
+    assert kernels.present_values(codes, 256).tolist() == [3, 4, 9]
+
+
+def test_zone_cache_with_the_dense_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    import geocarbon.zonal as zonal
+
+    shape = (90, 110)
+    zones, transform, layers, nodata = _single_layer_case(3, "uint8", shape)
+    pam = PixelAreaModel.for_grid("EPSG:3035", transform, shape[1], shape[0])
+    cache = zonal.ZoneCache()
+
+    def run(engine: str) -> ZonalResult:
+        blocks = _blocks(layers, nodata, transform, shape, 2_000)
+        return zonal_crosstab(zones, blocks, pam, engine=engine, cache=cache)
+
+    reference, first = run("numpy"), run("numba")
+    monkeypatch.setattr(zonal, "burn_zones", lambda *a, **k: pytest.fail("zones burnt again"))
+    _assert_identical(first, reference)
+    _assert_identical(run("numba"), reference)
+
+
+# --- blocks read in a thread, one ahead of the counting ---
+
+
+def test_read_ahead_keeps_order_and_thread() -> None:
+    import threading
+
+    from geocarbon.zonal import read_ahead
+
+    threads: set[int] = set()
+    closed: list[int] = []
+
+    def items():  # type: ignore[no-untyped-def]
+        try:
+            for i in range(50):
+                threads.add(threading.get_ident())
+                yield i
+        finally:
+            closed.append(threading.get_ident())
+
+    assert list(read_ahead(items(), lambda i: i * i)) == [i * i for i in range(50)]
+    # iterated and closed in one thread, not the caller's (rasterio's datasets need it)
+    assert len(threads) == 1 and closed == list(threads)
+    assert threading.get_ident() not in threads
+
+
+def test_read_ahead_raises_at_the_failing_item_and_stops_early() -> None:
+    from geocarbon.errors import InputError
+    from geocarbon.zonal import read_ahead
+
+    def prepare(i: int) -> int:
+        if i == 3:
+            raise InputError("block 3 unreadable")
+        return i
+
+    got = []
+    with pytest.raises(InputError, match="block 3 unreadable"):
+        for value in read_ahead(iter(range(10)), prepare):
+            got.append(value)
+    assert got == [0, 1, 2]
+    # the caller stops early: the thread stops and the items are closed
+    state = {"closed": False, "made": 0}
+
+    def endless():  # type: ignore[no-untyped-def]
+        try:
+            while True:
+                state["made"] += 1
+                yield state["made"]
+        finally:
+            state["closed"] = True
+
+    stream = read_ahead(endless(), lambda i: i)
+    assert next(stream) == 1 and next(stream) == 2
+    stream.close()
+    assert state["closed"] and state["made"] <= 5
+
+
+def test_error_in_a_block_stops_the_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block refused while the next ones are read ahead: one message, the reading stopped."""
+    t10 = Affine(10, 0, 0, 0, -10, 20)
+    pam = PixelAreaModel("EPSG:3035", t10, "constant", 100.0)
+    zones = gpd.GeoDataFrame(geometry=[box(0, 0, 40, 20)], crs="EPSG:3035")
+    read: list[int] = []
+
+    def blocks():  # type: ignore[no-untyped-def]
+        for r in range(20):
+            read.append(r)
+            values = np.full((1, 4), 1.5 if r == 1 else 2.0, dtype="f4")  # 1.5: not a code
+            yield RasterBlock(r % 2, 0, t10, {"landcover": values}, {"landcover": None})
+
+    from geocarbon.errors import InputError
+
+    with pytest.raises(InputError, match="non-integer"):
+        zonal_crosstab(zones, blocks(), pam, engine="numba", cache=None)
+    assert len(read) < 20
