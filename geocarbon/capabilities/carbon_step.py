@@ -32,6 +32,7 @@ from geocarbon.carbon.coefficients import (
     check_override_categories,
     generic_reference_stocks,
     unmatched_forest_locations,
+    unweighted_location_notice,
 )
 from geocarbon.carbon.flows import (
     FLOW_COLUMNS,
@@ -509,6 +510,7 @@ def reference_stocks(
         codes = both.to_numpy()
         reference = aldo_reference_stocks(tables, zpc, region)
         notices += unmatched_forest_locations(tables, codes)
+        notices += unweighted_location_notice(tables, region)
         origin = f"ALDO tables in {cfg.carbon.aldo_dir}"
     else:
         assert read.generic is not None
