@@ -123,5 +123,53 @@ def aldo_wood_shares(tables: AldoTables, region: pd.Series) -> pd.DataFrame:
             "commune_code": region.index,
             "bo_share": shares["% BO"].to_numpy() / 100.0,
             "bi_share": shares["% BI"].to_numpy() / 100.0,
+            "population": _population(tables, region.index),
         }
     )
+
+
+def _population(tables: AldoTables, communes: pd.Index) -> np.ndarray:
+    """Population [inhabitants] of each commune in the ALDO commune table (NaN if none)."""
+    table = tables.communes
+    if "population" not in table.columns:
+        return np.full(len(communes), np.nan)
+    numbers = pd.to_numeric(table["population"], errors="coerce")
+    per = pd.Series(numbers.to_numpy(), index=table["insee"].astype(str))
+    per = per[~per.index.duplicated()]
+    return per.reindex(communes.astype(str)).to_numpy(dtype=float)
+
+
+def zone_wood_shares(shares: pd.DataFrame, zone_of: pd.Series) -> pd.DataFrame:
+    """Wood-use shares of zones (EPCIs): the mean of their communes' shares, the sum of their
+    populations [inhabitants] (empty when a commune's is)."""
+    zoned = shares.assign(commune_code=shares["commune_code"].map(zone_of))
+    zoned = zoned[zoned["commune_code"].notna()]
+    group = zoned.groupby("commune_code", sort=True)
+    out = group[["bo_share", "bi_share"]].mean()
+    out["population"] = (
+        group["population"]
+        .sum(min_count=1)
+        .where(~group["population"].apply(lambda p: p.isna().any()))
+    )
+    return out.reset_index()
+
+
+def consumption_population(shares: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Population per zone for the consumption approach of wood products.
+
+    Raises
+    ------
+    CoefficientError
+        Naming the zones without a population and the commune table.
+    """
+    missing = shares.loc[shares["population"].isna(), "commune_code"].astype(str).tolist()
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        msg = (
+            f"flows.wood_products is 'consumption' but {source} gives no population (column "
+            f"'population') for {shown}; add the populations, or choose 'harvest' or 'none'"
+        )
+        raise CoefficientError(msg)
+    return shares[["commune_code", "population"]]
