@@ -169,6 +169,25 @@ FLOWS_METHOD = (
     "(forest, agricultural soils, other soils, wood products), in tCO2e per year, as ADEME's "
     "ALDO tool does.",
 )
+#: The wood-products approach (``flows.wood_products``), in the method section.
+WOOD_PRODUCTS_METHOD = {
+    "harvest": (
+        "Produits bois : approche récolte (part du territoire dans la récolte française de "
+        "bois d'œuvre et de bois d'industrie × puits national des produits bois).",
+        "Wood products: harvest approach (the territory's share of the French lumber and "
+        "industry-wood harvest × national wood-products sink).",
+    ),
+    "consumption": (
+        "Produits bois : approche consommation (part du territoire dans la population "
+        "française × puits national des produits bois).",
+        "Wood products: consumption approach (the territory's share of France's population "
+        "× national wood-products sink).",
+    ),
+    "none": (
+        "Produits bois : non calculés (flows.wood_products : none), sans les produits bois.",
+        "Wood products: not computed (flows.wood_products: none), without wood products.",
+    ),
+}
 ZONAL_EXACT_METHOD = (
     "Surfaces exactes (zonal.method : exact) : chaque pixel compte dans chaque commune qu'il "
     "recouvre, pour la part de sa surface qui s'y trouve (fractions de recouvrement "
@@ -210,6 +229,7 @@ def carbon_method_lines(cfg: Any, results: Any, lang: Language) -> list[str]:
         out.append(in_language(ZONAL_EXACT_METHOD, lang))
     if carbon_results(results).sequestration is not None:
         out.append(in_language(FLOWS_METHOD, lang))
+        out.append(in_language(WOOD_PRODUCTS_METHOD[cfg.flows.wood_products], lang))
     return out
 
 
