@@ -469,7 +469,9 @@ class CarbonConfig(_Strict):
     forest_locations: Path | None = Field(
         default=None,
         description="Optional CSV of each commune's forest locations for the ALDO forest "
-        "cascade: insee, and groupeser, greco, bassin_populicole where known (IGN codes).",
+        "cascade: insee, and groupeser, greco, bassin_populicole where known (IGN codes); with "
+        "broadleaf_ha, conifer_ha, mixed_ha, poplar_ha (forest area per type there), one row "
+        "per location, the forest values are area-weighted as in ALDO.",
     )
     artificial_sealed_share: Share = Field(
         default=ALDO_SEALED_SHARE,
