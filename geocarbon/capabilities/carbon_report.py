@@ -229,7 +229,9 @@ def carbon_method_lines(cfg: Any, results: Any, lang: Language) -> list[str]:
         out.append(in_language(ZONAL_EXACT_METHOD, lang))
     if carbon_results(results).sequestration is not None:
         out.append(in_language(FLOWS_METHOD, lang))
-        out.append(in_language(WOOD_PRODUCTS_METHOD[cfg.flows.wood_products], lang))
+        approach = getattr(getattr(cfg, "flows", None), "wood_products", None)
+        if approach in WOOD_PRODUCTS_METHOD:
+            out.append(in_language(WOOD_PRODUCTS_METHOD[approach], lang))
     return out
 
 

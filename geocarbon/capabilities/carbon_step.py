@@ -588,6 +588,8 @@ def flow_coefficients(
         )
         growth = aldo_forest_growth(tables, coefficients.region)
         shares = aldo_wood_shares(tables, coefficients.region)
+        if cfg.flows.wood_products == "consumption":  # refused by validate as by run
+            consumption_population(shares, str(tables.folder / ALDO_FILES["communes"]))
         return luc, growth, shares
     luc = generic_luc_coefficients(reference)
     assert read.growth is not None

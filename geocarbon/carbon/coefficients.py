@@ -418,8 +418,7 @@ def unmatched_forest_locations(tables: AldoTables, communes: np.ndarray) -> list
         return []
     codes = pd.Index(communes).astype(str)
     rows = tables.forest_locations[tables.forest_locations["insee"].isin(codes)]
-    forest = tables.forest
-    items: list[str] = []
+    forest, items = tables.forest, []
     given_fine = pd.Series(False, index=rows.index)
     matched_fine = pd.Series(False, index=rows.index)
     for level in ("groupeser", "greco", "bassin_populicole"):
