@@ -192,7 +192,9 @@ def _summary(out_dir: Path, results: Any) -> None:
     from geocarbon import capabilities
 
     parts = [_communes(len(results.communes))]
-    parts += [line for c in capabilities.computed(results) if (line := c.summary_line(results))]
+    parts += [
+        line for c in capabilities.computed(results) if (line := c.summary_line(results))
+    ]
     console.print(f"[green]done[/]: {', '.join(parts)} -> {out_dir}", highlight=False)
     if results.notices:
         console.print(
@@ -338,7 +340,6 @@ def schema(output: Path | None, markdown: bool, readme: Path | None) -> None:
 
     with _errors_reported():
         if readme is not None:
-
             def regenerated(text: str) -> str:
                 text = with_key_table(text, str(readme))
                 # the table of inputs where the README has its markers (the project's does:

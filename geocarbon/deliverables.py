@@ -314,10 +314,7 @@ def _readme_figure_rows(
             if fr
             else f"{period} ({years} years, between the two land-cover dates)",
         ),
-        (
-            label("coefficient_set", language),
-            coefficient_set(cfg, figures.coefficient_set, language),
-        ),
+        (label("coefficient_set", language), coefficient_set(cfg, figures.coefficient_set, language)),
     ]
 
 

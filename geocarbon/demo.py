@@ -559,6 +559,8 @@ def make_demo_charging(communes: gpd.GeoDataFrame, rng: np.random.Generator) -> 
     return pd.DataFrame(rows)
 
 
+
+
 def make_demo_weather(
     latitude: float = 44.6, longitude: float = 1.45, seed: int = DEMO_SEED
 ) -> pd.DataFrame:

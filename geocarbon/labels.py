@@ -63,7 +63,6 @@ def label(key: str, language: Language = "fr", *, unit: bool = False) -> str:
         text += f" ({UNITS[key][i]})"
     return text
 
-
 #: Fixed reasons why a building carries no panels (``excluded_reason`` of the PV buildings;
 #: the GeoPackage keeps these English values) → (French, English) display names.
 #: (``geocarbon/texts/exclusion_reasons.csv``, which translators edit)

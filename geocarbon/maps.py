@@ -274,6 +274,10 @@ def map_title(territory: str, text: str, lang: Language = "fr") -> str:
     return f"{territory}{' :' if lang == 'fr' else ':'} {text}"
 
 
+
+
+
+
 #: Decimal places of the coordinates written in the maps [degrees]: 1e-5° ≈ 1 m, well below
 #: the simplification tolerance.
 COORD_DECIMALS = 5

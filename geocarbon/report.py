@@ -504,9 +504,7 @@ def method_lines(cfg: Any, results: Any, lang: Language) -> list[str]:
     then what empty values mean."""
     from geocarbon import capabilities
 
-    out = [
-        line for c in capabilities.computed(results) for line in c.method_lines(cfg, results, lang)
-    ]
+    out = [line for c in capabilities.computed(results) for line in c.method_lines(cfg, results, lang)]
     out.append(
         "Les valeurs absentes (données manquantes ou couverture insuffisante) sont laissées "
         "vides, jamais mises à zéro ; chaque ligne dit ce qu'elle couvre."
@@ -658,9 +656,7 @@ def _subtitle(cfg: Any, lang: Language) -> list[str]:
     subtitle = [phrase("title", lang)]
     vintages = data_vintages(cfg, lang)
     if vintages:
-        subtitle.append(
-            f"{phrase('data_vintage', lang)}{' : ' if lang == 'fr' else ': '}{vintages}"
-        )
+        subtitle.append(f"{phrase('data_vintage', lang)}{' : ' if lang == 'fr' else ': '}{vintages}")
     subtitle.append(f"geocarbon {__version__}")
     return subtitle
 

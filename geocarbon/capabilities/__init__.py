@@ -186,7 +186,9 @@ def with_added_columns(shared: pd.DataFrame, own: pd.DataFrame, name: str) -> pd
     if not own.index.equals(shared.index):
         msg = f"capability {name!r} changed the rows of the communes; it may only add columns"
         raise RuntimeError(msg)
-    changed = [c for c in shared.columns if c not in own.columns or not own[c].equals(shared[c])]
+    changed = [
+        c for c in shared.columns if c not in own.columns or not own[c].equals(shared[c])
+    ]
     if changed:
         msg = (
             f"capability {name!r} changed the columns {', '.join(map(str, changed))} of the "

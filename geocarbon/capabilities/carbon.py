@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from geocarbon.notices import Notice
     from geocarbon.state import Inputs, Progress, Results, Timer
 
-
 class CarbonCapability(Capability):
     """Land use, carbon stocks per pool and flows per PCAET category, per commune or EPCI,
     from a land-cover raster or ADEME's area tables."""

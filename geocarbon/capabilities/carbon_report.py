@@ -253,6 +253,8 @@ def carbon_source_lines(
     ):
         out.append(("coefficients", in_language(ALDO_SOURCE, lang)))
     else:
-        described = without_paths(coefficient_set(cfg, origin, lang)) if cfg is not None else coeffs
+        described = (
+            without_paths(coefficient_set(cfg, origin, lang)) if cfg is not None else coeffs
+        )
         out.append(("coefficients", in_language(GENERIC_SOURCE, lang).format(described=described)))
     return out

@@ -844,3 +844,5 @@ def flows_by_commune(flows: pd.DataFrame, communes: pd.Series) -> pd.DataFrame:
     out = wide.rename(columns={c: f"flow_{c}_tco2e_per_yr" for c in PCAET_CATEGORIES})
     out.insert(0, "flow_tco2e_per_yr", wide.sum(axis=1))
     return out
+
+

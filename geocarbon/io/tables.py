@@ -429,7 +429,9 @@ def csv_dialect(path: Path, what: str, sep: str, encoding: str) -> tuple[str, st
     return sep, encoding
 
 
-def csv_columns(path: Path, what: str, *, sep: str = ",", encoding: str = "utf-8-sig") -> list[str]:
+def csv_columns(
+    path: Path, what: str, *, sep: str = ",", encoding: str = "utf-8-sig"
+) -> list[str]:
     """The column names of a CSV (its header alone is read), refused as :func:`read_csv`
     refuses a table (missing, empty, not in its encoding, another separator)."""
     frame = read_csv(path, what, dtype=str, sep=sep, encoding=encoding, nrows=0)

@@ -16,6 +16,8 @@ from geocarbon.values import Weather as Weather
 TYPICAL_YEAR = 2019
 
 
+
+
 def _open_text(path: Path) -> Any:
     return (
         gzip.open(path, "rt", encoding="utf-8", errors="replace")

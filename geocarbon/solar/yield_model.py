@@ -126,9 +126,9 @@ def irradiance_closure(weather: Weather) -> tuple[float, int]:
         mid, weather.latitude, weather.longitude, altitude=weather.altitude
     )["zenith"].to_numpy()
     ghi = data["ghi"].to_numpy(dtype=float)
-    parts = data["dni"].to_numpy(dtype=float) * np.cos(np.radians(zenith)) + data["dhi"].to_numpy(
-        dtype=float
-    )
+    parts = data["dni"].to_numpy(dtype=float) * np.cos(np.radians(zenith)) + data[
+        "dhi"
+    ].to_numpy(dtype=float)
     day = zenith < 85.0
     total = float(ghi[day].sum())
     closure = float(parts[day].sum()) / total - 1.0 if total > 0 else float("nan")
