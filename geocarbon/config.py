@@ -617,7 +617,9 @@ class CarbonConfig(_Strict):
     forest_locations: Path | None = Field(
         default=None,
         description="Optional CSV of each commune's forest locations for the ALDO forest "
-        "cascade: insee, and groupeser, greco, bassin_populicole where known (IGN codes).",
+        "cascade: insee, and groupeser, greco, bassin_populicole where known (IGN codes); with "
+        "broadleaf_ha, conifer_ha, mixed_ha, poplar_ha (forest area per type there), one row "
+        "per location, the forest values are area-weighted as in ALDO.",
     )
     artificial_sealed_share: Share = Field(
         default=ALDO_SEALED_SHARE,
@@ -676,6 +678,10 @@ class ChangeTableConfig(_Strict):
     separator: str = Field(default=",", description=_SEPARATOR)
 
 
+#: Approach of the wood-products sink (ALDO: "récolte" or "consommation").
+WoodProducts = Literal["harvest", "consumption", "none"]
+
+
 class FlowsConfig(_Strict):
     """Carbon flows: land-use change between two dates, forest growth, N2O, wood products."""
 
@@ -701,10 +707,12 @@ class FlowsConfig(_Strict):
     harvest_factor: Annotated[float, _in_range(0.0, 10.0)] = Field(
         default=1.0, description="Scales harvest in forest growth (1.2 = +20 % harvest)."
     )
-    wood_products: bool = Field(
-        default=True,
-        description="Count the harvested wood-products sink [tCO2e/yr] (ALDO coefficients only: it "
-        "needs the regional shares of the ALDO tables).",
+    wood_products: WoodProducts = Field(
+        default="harvest",
+        description="Wood-products sink [tCO2e/yr], as ALDO: 'harvest' (the territory's share of "
+        "the national lumber and industry-wood harvest), 'consumption' (its share of France's "
+        "population) or 'none'; true and false read as 'harvest' and 'none'. ALDO coefficients "
+        "only (regional shares and populations of the ALDO tables).",
     )
     n2o_gwp: Annotated[float, _in_range(100.0, 400.0)] = Field(
         default=273.0,
@@ -715,6 +723,14 @@ class FlowsConfig(_Strict):
         description="Reproduce ALDO's published figures, slips included (44/25 in N2O, changes from "
         "artificial land counted twice, 141 over-count); default: the corrected method.",
     )
+
+    @field_validator("wood_products", mode="before")
+    @classmethod
+    def _wood_products_boolean(cls, value: object) -> object:
+        """Pipelines written when this was a switch: true = harvest, false = none."""
+        if isinstance(value, bool):
+            return "harvest" if value else "none"
+        return value
 
     @model_validator(mode="after")
     def _one_source_and_a_period(self) -> FlowsConfig:

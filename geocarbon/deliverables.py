@@ -332,14 +332,22 @@ def _method_text(flows: FlowsConfig, language: Language) -> str:
                 if flows.harvest_factor != 1
                 else ""
             )
-            + ", produits bois (approche récolte)"
+            + {
+                "harvest": ", produits bois (approche récolte)",
+                "consumption": ", produits bois (approche consommation : part de la population)",
+                "none": ", sans les produits bois",
+            }[flows.wood_products]
             + (" ; avec les écarts des chiffres publiés par ALDO." if published else ".")
         )
     return (
         "Land-use changes by the rules of ADEME's ALDO tool (changed area per year × "
         "stock change × 44/12, soil N2O), forest growth net of harvest"
         + (f" (scenario: harvest × {flows.harvest_factor:g})" if flows.harvest_factor != 1 else "")
-        + ", wood products (harvest approach)"
+        + {
+            "harvest": ", wood products (harvest approach)",
+            "consumption": ", wood products (consumption approach: population share)",
+            "none": ", without wood products",
+        }[flows.wood_products]
         + ("; with the slips of ALDO's published figures." if published else ".")
     )
 

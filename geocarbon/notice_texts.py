@@ -108,6 +108,12 @@ FRENCH: dict[str, str] = {
         "l'inventaire forestier ({forest_table}) ; vérifiez les codes (p. ex. groupeser "
         "'A1', greco 'A')"
     ),
+    "forest_location_unweighted": (
+        "localisation des forêts {where} : {n_items:,} types de forêt de communes ont "
+        "plusieurs localisations mais aucune surface de forêt ; leurs valeurs de référence "
+        "sont la moyenne non pondérée des localisations (comme dans ALDO) ; donnez les "
+        "surfaces par type pour les pondérer"
+    ),
     "forest_location_missing": (
         "localisation des forêts {where} : {n_communes:,} communes du territoire n'y "
         "figurent pas (elles prennent le niveau régional, rad13)"
@@ -562,6 +568,7 @@ FRENCH_ITEMS: dict[str, Callable[[str], str]] = {
     "change_area_missing": _line,
     "epci_partial": _epci_share,
     "forest_location_unmatched": _fallback_regional,
+    "forest_location_unweighted": lambda item: item.replace(" locations", " localisations"),
     "reference_fallback": lambda item: item.replace(" (neighbours)", " (voisines)"),
 }
 

@@ -142,6 +142,17 @@ FOREST_FLOW_MAX_TC_PER_HA_YR = 60.0
 FOREST_HARVEST_MAX_M3_PER_HA_YR = 220.0
 
 
+#: Forest category → column of the forest-location table giving that type's forest area
+#: [ha] at the location (IGN's per-commune forest table: SUR_FEUILLUS, SUR_RESINEUX,
+#: SUR_MIXTES, SUR_PEUPLERAIES).
+FOREST_AREA_COLUMNS = {
+    "forest_broadleaf": "broadleaf_ha",
+    "forest_conifer": "conifer_ha",
+    "forest_mixed": "mixed_ha",
+    "forest_poplar": "poplar_ha",
+}
+
+
 @dataclass(frozen=True)
 class AldoTables:
     """ALDO's reference tables, as read (units: tC/ha)."""

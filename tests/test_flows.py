@@ -244,3 +244,31 @@ def test_wood_products_harvest_approach() -> None:
     expected = wood * 0.4 / 19_253_833.33 * 918_160.6252 + wood * 0.2 / 10_472_666.67 * 441_532.8296
     assert got == pytest.approx(expected)
     assert got == pytest.approx(6.4389, rel=1e-4)
+
+
+def test_wood_products_consumption_is_population_share_of_the_national_sink() -> None:
+    from geocarbon.carbon.flows import wood_products_consumption_flows
+    from geocarbon.carbon.growth import consumption_population, zone_wood_shares
+    from geocarbon.errors import CoefficientError
+
+    shares = pd.DataFrame(
+        {
+            "commune_code": ["46001", "46002", "46003"],
+            "bo_share": [0.4, 0.2, 0.3],
+            "bi_share": [0.2, 0.2, 0.2],
+            "population": [1000.0, 3000.0, np.nan],
+        }
+    )
+    zone_of = pd.Series(["E1", "E1", "E2"], index=["46001", "46002", "46003"])
+    zones = zone_wood_shares(shares, zone_of).set_index("commune_code")
+    assert zones.loc["E1", "population"] == 4000.0  # summed, not averaged
+    assert zones.loc["E1", "bo_share"] == pytest.approx(0.3)
+    assert np.isnan(zones.loc["E2", "population"])
+    with pytest.raises(CoefficientError, match=r"no population .* for 46003"):
+        consumption_population(shares, "the commune table")
+    flows = wood_products_consumption_flows(consumption_population(shares.iloc[:2], "t"))
+    per = flows.groupby(["commune_code", "from_category"])["flow_tco2e_per_yr"].sum()
+    # 1000 / 64,299,705 x 918,160.6252 = 14.2794 tCO2/yr of lumber
+    assert per["46001", "lumber"] == pytest.approx(1000 / 64_299_705 * 918_160.6252)
+    assert per["46002", "industry_wood"] == pytest.approx(3000 / 64_299_705 * 441_532.8296)
+    assert set(flows["pcaet_category"]) == {"wood_products"}

@@ -498,3 +498,59 @@ def test_harvest_scenario_effect_is_mapped(two_dates) -> None:
     expected = -3 * 0.2 * growth.loc["forest_broadleaf", "harvest_tc_per_ha_yr"] * K
     assert communes["flow_harvest_scenario_effect_tco2e_per_yr"].iloc[0] == pytest.approx(expected)
     assert "Effet de la récolte × 1,2" in (d / "out" / "maps" / "carbon_flows.html").read_text()
+
+
+@pytest.mark.parametrize("approach", ["consumption", "harvest", "none"])
+def test_wood_products_approach_chosen_and_stated(two_dates, approach: str) -> None:
+    """ALDO's two approaches: consumption = France's sink (918,160.6252 lumber +
+    441,532.8296 industry wood, tCO2/yr) x population / 64,299,705 (ALDO's France total);
+    the commune of the tiny ALDO tables has 100 inhabitants and 3 ha of broadleaf forest
+    (region OCC's inventory row: harvest 2.0 m3/ha/yr; OCC shares 36.7 % / 24.4 %)."""
+    from tests.hostile.test_coefficient_values import make_aldo
+
+    d, pipeline = two_dates
+    aldo = make_aldo(d / "aldo")
+    p = pipeline(
+        {"landcover_before": "lc2012.tif", "wood_products": approach},
+        carbon={"coefficients": "aldo", "aldo_dir": str(aldo)},
+    )
+    code, out = _run("-q", "run", str(p))
+    assert code == 0, out
+    seq = pd.read_csv(d / "out" / "sequestration.csv", dtype={"code": str})
+    wood = seq.loc[seq.level == "commune", "wood_products"].iloc[0]
+    trunk = 2.0 * 3  # broadleaf: trunk volume, total = 1.44 x trunk
+    harvested = 0.9 * trunk + 0.5 * (1.44 * trunk - trunk)
+    expected = {
+        "consumption": 100 / 64_299_705 * (918_160.6252 + 441_532.8296),  # 2.1146
+        "harvest": harvested
+        * (0.367 * 918_160.6252 / 19_253_833.33 + 0.244 * 441_532.8296 / 10_472_666.67),
+    }
+    if approach == "none":
+        assert np.isnan(wood)  # not computed: empty, never 0
+    else:
+        assert wood == pytest.approx(expected[approach], rel=1e-9)
+    doc = json.loads((d / "out" / "sequestration.json").read_text())
+    words = {"consumption": "consumption approach", "harvest": "harvest approach"}
+    assert doc["method"]["wood_products"].startswith(words.get(approach, "not computed"))
+    communes = gpd.read_file(d / "out" / "geocarbon.gpkg", layer="communes")
+    assert communes["wood_products_approach"].tolist() == [approach]
+    run = json.loads((d / "out" / "run.json").read_text())
+    assert run["config"]["flows"]["wood_products"] == approach
+    report = (d / "out" / "report.html").read_text()
+    french = {
+        "consumption": "approche consommation",
+        "harvest": "approche récolte",
+        "none": "sans les produits bois",
+    }
+    assert french[approach] in report
+
+
+def test_wood_products_switch_of_older_pipelines_still_reads() -> None:
+    from geocarbon.config import FlowsConfig
+
+    base = {"start_year": 2012, "end_year": 2018, "landcover_before": "lc.tif"}
+    assert FlowsConfig.model_validate({**base, "wood_products": True}).wood_products == "harvest"
+    assert FlowsConfig.model_validate({**base, "wood_products": False}).wood_products == "none"
+    assert FlowsConfig.model_validate(base).wood_products == "harvest"
+    with pytest.raises(ValueError, match="consumption"):
+        FlowsConfig.model_validate({**base, "wood_products": "population"})

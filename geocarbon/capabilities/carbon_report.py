@@ -401,6 +401,25 @@ FLOWS_METHOD = (
     "(forest, agricultural soils, other soils, wood products), in tCO2e per year, as ADEME's "
     "ALDO tool does.",
 )
+#: The wood-products approach (``flows.wood_products``), in the method section.
+WOOD_PRODUCTS_METHOD = {
+    "harvest": (
+        "Produits bois : approche récolte (part du territoire dans la récolte française de "
+        "bois d'œuvre et de bois d'industrie × puits national des produits bois).",
+        "Wood products: harvest approach (the territory's share of the French lumber and "
+        "industry-wood harvest × national wood-products sink).",
+    ),
+    "consumption": (
+        "Produits bois : approche consommation (part du territoire dans la population "
+        "française × puits national des produits bois).",
+        "Wood products: consumption approach (the territory's share of France's population "
+        "× national wood-products sink).",
+    ),
+    "none": (
+        "Produits bois : non calculés (flows.wood_products : none), sans les produits bois.",
+        "Wood products: not computed (flows.wood_products: none), without wood products.",
+    ),
+}
 ZONAL_EXACT_METHOD = (
     "Surfaces exactes (zonal.method : exact) : chaque pixel compte dans chaque commune qu'il "
     "recouvre, pour la part de sa surface qui s'y trouve (fractions de recouvrement "
@@ -474,6 +493,9 @@ def carbon_method_lines(cfg: Any, results: Any, lang: Language) -> list[str]:
     computed = carbon_results(results)
     if computed.sequestration is not None:
         out.append(in_language(FLOWS_METHOD, lang))
+        approach = getattr(getattr(cfg, "flows", None), "wood_products", None)
+        if approach in WOOD_PRODUCTS_METHOD:
+            out.append(in_language(WOOD_PRODUCTS_METHOD[approach], lang))
     hedges = getattr(getattr(cfg, "carbon", None), "hedges", None)
     if computed.hedges is not None and hedges is not None:
         text = in_language(HEDGES_METHOD, lang)

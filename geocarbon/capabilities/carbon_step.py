@@ -41,6 +41,7 @@ from geocarbon.carbon.coefficients import (
     check_override_categories,
     generic_reference_stocks,
     unmatched_forest_locations,
+    unweighted_location_notice,
 )
 from geocarbon.carbon.flows import (
     FLOW_COLUMNS,
@@ -55,9 +56,16 @@ from geocarbon.carbon.flows import (
     generic_luc_coefficients,
     landuse_change_flows,
     n2o_flows,
+    wood_products_consumption_flows,
     wood_products_flows,
 )
-from geocarbon.carbon.growth import aldo_forest_growth, aldo_wood_shares, generic_forest_growth
+from geocarbon.carbon.growth import (
+    aldo_forest_growth,
+    aldo_wood_shares,
+    consumption_population,
+    generic_forest_growth,
+    zone_wood_shares,
+)
 from geocarbon.carbon.landuse_change import (
     CHANGE_AREA_SLACK_HA,
     CHANGE_AREA_TOLERANCE,
@@ -539,6 +547,7 @@ def reference_stocks(
         codes = both.to_numpy()
         reference = aldo_reference_stocks(tables, zpc, region)
         notices += unmatched_forest_locations(tables, codes)
+        notices += unweighted_location_notice(tables, region)
         origin = f"ALDO tables in {cfg.carbon.aldo_dir}"
     else:
         assert read.generic is not None
@@ -609,6 +618,8 @@ def flow_coefficients(
         )
         growth = aldo_forest_growth(tables, coefficients.region)
         shares = aldo_wood_shares(tables, coefficients.region)
+        if cfg.flows.wood_products == "consumption":  # refused by validate as by run
+            consumption_population(shares, str(tables.folder / ALDO_FILES["communes"]))
         return luc, growth, shares
     luc = generic_luc_coefficients(reference)
     assert read.growth is not None
@@ -662,7 +673,7 @@ def compute_flows(
     )
     if land.level == "epci":
         growth = ForestGrowthCoefficients(zone_mean(growth.table, zone_of, ["category"]))
-        shares = zone_mean(shares, zone_of, []) if shares is not None else None
+        shares = zone_wood_shares(shares, zone_of) if shares is not None else None
     luc_flows = landuse_change_flows(areas, luc)
     n2o = n2o_flows(luc_flows, flows_cfg.n2o_gwp, aldo_published=flows_cfg.aldo_published)
     local = [luc_flows, n2o]
@@ -782,7 +793,7 @@ def forest_flows(
     notices = []
     if flows_cfg.forest_growth:
         parts.append(forest_growth_flows(forest_areas, growth, flows_cfg.harvest_factor))
-    if flows_cfg.wood_products:
+    if flows_cfg.wood_products != "none":
         if shares is None:
             notices.append(
                 Notice(
@@ -792,6 +803,9 @@ def forest_flows(
                     "are empty and the net flow sums the other categories",
                 )
             )
+        elif flows_cfg.wood_products == "consumption":
+            population = consumption_population(shares, "the ALDO commune table")
+            parts.append(wood_products_consumption_flows(population))
         else:
             parts.append(
                 wood_products_flows(forest_areas, growth, shares, flows_cfg.harvest_factor)
@@ -810,7 +824,7 @@ def harvest_effect(
     factor = flows_cfg.harvest_factor
     baseline = [forest_growth_flows(forest_areas, growth, 1.0)]
     scenario = [forest_growth_flows(forest_areas, growth, factor)]
-    if flows_cfg.wood_products and shares is not None:
+    if flows_cfg.wood_products == "harvest" and shares is not None:
         baseline.append(wood_products_flows(forest_areas, growth, shares, 1.0))
         scenario.append(wood_products_flows(forest_areas, growth, shares, factor))
     return (
@@ -1548,10 +1562,11 @@ def add_flow_figures(
     per_flow = flows_by_zone(flows, frame.index)
     for col in per_flow.columns:
         frame[col] = per_flow[col].where(has_data).to_numpy()
-    if not (cfg.flows.wood_products and coefficients.aldo is not None):
+    if not (cfg.flows.wood_products != "none" and coefficients.aldo is not None):
         # not computed (switched off, or no regional harvest shares): empty, not 0;
         # the net flow is the sum of the categories computed (see the notice)
         frame["flow_wood_products_tco2e_per_yr"] = np.nan
+    frame["wood_products_approach"] = cfg.flows.wood_products
     if effect:
         frame["flow_harvest_scenario_effect_tco2e_per_yr"] = (
             pd.Series(frame.index, index=frame.index).map(effect).fillna(0.0)
@@ -2120,6 +2135,17 @@ def flows_map(
     )
 
 
+#: How the wood-products figure is computed, per approach (``flows.wood_products``).
+WOOD_PRODUCTS_METHOD = {
+    "harvest": "harvest approach: local share of the national lumber and industry-wood "
+    "harvest x national wood-products sink",
+    "consumption": "consumption approach: share of France's population (64,299,705 "
+    "inhabitants, as ALDO) x national wood-products sink (lumber 918,161 + industry wood "
+    "441,533 tCO2/yr)",
+    "none": "not computed (flows.wood_products: none): the figure is empty",
+}
+
+
 def sequestration_document(cfg: PipelineConfig, carbon: CarbonResults) -> dict[str, Any]:
     """JSON twin of ``sequestration.csv``: units, sign convention, method, coefficient set."""
     assert cfg.flows is not None and carbon.sequestration is not None
@@ -2143,7 +2169,7 @@ def sequestration_document(cfg: PipelineConfig, carbon: CarbonResults) -> dict[s
                 if flows_cfg.aldo_published
                 else ""
             ),
-            "wood_products": "harvest approach: local share of the national lumber and industry-wood harvest x national wood-products sink",
+            "wood_products": WOOD_PRODUCTS_METHOD[flows_cfg.wood_products],
             "categories": "flows are reported under the final land use: forest (Forêt), agricultural_soils "
             "(Sols agricoles: cropland, grassland, orchards, vineyards), other_soils (Autres sols: artificial "
             "land, wetlands), wood_products (Produits bois)",

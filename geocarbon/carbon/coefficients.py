@@ -15,7 +15,7 @@ Overrides from the pipeline file replace any value.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,7 @@ from geocarbon.values import (
     ALDO_FILES,
     ALDO_FOREST_LITTER_TC_PER_HA,
     CARBON_POOLS,
+    FOREST_AREA_COLUMNS,
     STOCK_MAX_TC_PER_HA,
     AldoTables,
 )
@@ -170,7 +171,11 @@ def forest_inventory_row(
     Uses the most specific level whose row is statistically significant
     (``surface_ic == "s"``) and has a value in ``column``: groupeser → greco → rad13 →
     bassin_populicole → France, with ALDO's regional substitutions for Corsica,
-    Hauts-de-France and Pays de la Loire.
+    Hauts-de-France and Pays de la Loire (conifer and mixed forests of COR and HDF, mixed
+    forests of PDL take the greco J, B or A row *instead of* their region's, as
+    ``getIgnLocalisation`` in ``data/shared.js`` of github.com/incubateur-ademe/aldo,
+    commit a8f42b2). The inventory gives poplar (``Peupleraie``) only by poplar basin and
+    for France, so poplar stands resolve to their basin, else France.
 
     Parameters
     ----------
@@ -200,8 +205,9 @@ def forest_inventory_row(
     ]
     rad13 = locations.get("rad13")
     substitute = ALDO_REGION_SUBSTITUTES.get((rad13 or "", composition))
-    if substitute and not locations.get("groupeser") and not locations.get("greco"):
-        levels.insert(2, ("greco", substitute))
+    if substitute:
+        # ALDO uses the greco instead of the region (data/shared.js getIgnLocalisation)
+        levels[2] = ("greco", substitute)
     for level, code in levels:
         if not code:
             continue
@@ -231,20 +237,163 @@ def forest_cascade(
     return live, float(0.0 if pd.isna(dead) else dead), source
 
 
+#: Location codes of a forest-location row, from the finest level to the poplar basin.
+LOCATION_KEYS = ["groupeser", "greco", "rad13", "bassin_populicole"]
+
+
 def commune_forest_locations(tables: AldoTables, region: pd.Series) -> pd.DataFrame:
-    """Forest-inventory location codes per commune (rad13 from the region; finer levels
-    from the optional forest-location table)."""
-    locs = pd.DataFrame(
-        {"commune_code": region.index, "rad13": region.map(REGION_TO_RAD13).to_numpy()}
-    )
-    for col in ("groupeser", "greco", "bassin_populicole"):
-        locs[col] = None
-    if tables.forest_locations is not None:
-        extra = tables.forest_locations.drop_duplicates("insee").set_index("insee")
+    """Forest-inventory locations of each commune: one row per (commune, location).
+
+    rad13 comes from the commune's region; groupeser, greco and bassin_populicole from the
+    optional forest-location table, which may give several rows per commune (a commune
+    spanning several sylvo-ecological regions), each with the forest area of every type
+    there (:data:`FOREST_AREA_COLUMNS`, ha). A commune the table does not list has one row
+    with its region only.
+
+    Returns
+    -------
+    DataFrame
+        ``commune_code``, :data:`LOCATION_KEYS` (None = unknown) and the area columns [ha]
+        (NaN when the table gives no areas).
+    """
+    rad13 = pd.Series(region.map(REGION_TO_RAD13).to_numpy(), index=region.index.astype(str))
+    base = pd.DataFrame({"commune_code": rad13.index, "rad13": rad13.to_numpy()})
+    extra = tables.forest_locations
+    if extra is None:
+        locs = base.assign(groupeser=None, greco=None, bassin_populicole=None)
+    else:
+        extra = extra.rename(columns={"insee": "commune_code"})
+        keep = [c for c in ("groupeser", "greco", "bassin_populicole") if c in extra.columns]
+        areas = [c for c in FOREST_AREA_COLUMNS.values() if c in extra.columns]
+        locs = base.merge(extra[["commune_code", *keep, *areas]], on="commune_code", how="left")
         for col in ("groupeser", "greco", "bassin_populicole"):
-            if col in extra.columns:
-                locs[col] = extra[col].reindex(locs["commune_code"]).to_numpy()
-    return locs.astype(object).where(locs.notna(), None)
+            if col not in locs.columns:
+                locs[col] = None
+    for col in FOREST_AREA_COLUMNS.values():
+        locs[col] = pd.to_numeric(locs[col], errors="coerce") if col in locs.columns else np.nan
+    codes = locs[LOCATION_KEYS].astype(object)
+    locs[LOCATION_KEYS] = codes.where(codes.notna(), None)
+    return locs[["commune_code", *LOCATION_KEYS, *FOREST_AREA_COLUMNS.values()]].reset_index(
+        drop=True
+    )
+
+
+#: Values of a location for a composition, and where they come from (level and code).
+LocationValues = Callable[[str, dict[str, str | None]], tuple[dict[str, float], str]]
+
+
+def _location_table(locs: pd.DataFrame, values_of: LocationValues) -> pd.DataFrame:
+    """The values each distinct location resolves to, per forest category (long frame with
+    ``loc_id``, ``category``, ``source`` and one column per value)."""
+    rows = []
+    for loc_id, combo in enumerate(locs[LOCATION_KEYS].drop_duplicates().itertuples(index=False)):
+        where = {
+            k: (None if v is None else str(v)) for k, v in zip(LOCATION_KEYS, combo, strict=True)
+        }
+        for category, composition in ALDO_COMPOSITION.items():
+            values, source = values_of(composition, where)
+            rows.append({"loc_key": tuple(combo), "loc_id": loc_id, "category": category,
+                         "source": source, **values})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def weighted_by_location(
+    tables: AldoTables, region: pd.Series, values_of: LocationValues, columns: list[str]
+) -> pd.DataFrame:
+    """Per commune and forest category, the area-weighted mean of the values each of the
+    commune's locations resolves to, as ALDO does (``getForestBiomassCarbonDensities`` in
+    ``data/stocks.js`` of github.com/incubateur-ademe/aldo, commit a8f42b2): weights = the
+    type's forest area at each location; when the commune's rows give no area of that
+    type (no area columns, or all 0), the unweighted mean of its locations.
+
+    Parameters
+    ----------
+    tables : AldoTables
+        With the forest inventory and the optional forest-location table.
+    region : Series
+        INSEE region code per commune code.
+    values_of : callable
+        ``(composition, location codes) -> ({column: value}, source)``.
+    columns : list of str
+        The value columns ``values_of`` gives.
+
+    Returns
+    -------
+    DataFrame
+        ``commune_code``, ``category``, ``columns``, ``source``, ``n_locations``,
+        ``weighted`` (bool).
+    """
+    locs = commune_forest_locations(tables, region)
+    table = _location_table(locs, values_of)
+    loc_keys: list[tuple[object, ...]] = [tuple(r) for r in locs[LOCATION_KEYS].to_numpy()]
+    locs = locs.assign(loc_key=pd.Series(loc_keys, index=locs.index, dtype=object))
+    long = locs.merge(table, on="loc_key", how="left")
+    area = pd.Series(np.nan, index=long.index)
+    for category, column in FOREST_AREA_COLUMNS.items():
+        sel = long["category"] == category
+        area[sel] = long.loc[sel, column]
+    long["weight_ha"] = area.fillna(0.0)
+    keys = ["commune_code", "category"]
+    total = long.groupby(keys, sort=False)["weight_ha"].transform("sum")
+    weighted = total > 0
+    long["w"] = np.where(weighted, long["weight_ha"] / total.where(weighted, 1.0), 0.0)
+    count = long.groupby(keys, sort=False)["loc_id"].transform("size")
+    long.loc[~weighted, "w"] = 1.0 / count[~weighted]
+    for column in columns:
+        long[column] = long[column].astype(float) * long["w"]
+    grouped = long.groupby(keys, sort=False)
+    out = grouped[columns].sum()
+    out["n_locations"] = grouped.size()
+    out["weighted"] = grouped["weight_ha"].sum() > 0
+    out["source"] = grouped["source"].first()
+    several = out.index[out["n_locations"] > 1]
+    if len(several):
+        multi = long.set_index(keys).loc[several].groupby(level=[0, 1], sort=False)
+        out.loc[several, "source"] = [_weighted_source(g) for _, g in multi]
+    return out.reset_index()
+
+
+def _weighted_source(group: pd.DataFrame) -> str:
+    """One location's source, or the locations with their weights (%)."""
+    if len(group) == 1:
+        return str(group["source"].iloc[0])
+    how = "area-weighted" if group["weight_ha"].sum() > 0 else "unweighted mean"
+    parts = ", ".join(f"{s} {w:.0%}" for s, w in zip(group["source"], group["w"], strict=True))
+    return f"{how} over {len(group)} locations: {parts}"
+
+
+def unweighted_location_notice(tables: AldoTables, region: pd.Series) -> list[Notice]:
+    """Notice of the communes with several locations but no forest area of a type at any of
+    them: their reference values for that type are the unweighted mean of the locations.
+
+    Parameters
+    ----------
+    tables : AldoTables
+        With the optional forest-location table (nothing to report without it).
+    region : Series
+        INSEE region code per commune code.
+    """
+    if tables.forest_locations is None:
+        return []
+    where = str(tables.forest_locations_path or "carbon.forest_locations")
+    weighted = aldo_forest_stocks(tables, region)
+    sel = (weighted["n_locations"] > 1) & ~weighted["weighted"].astype(bool)
+    if not sel.any():
+        return []
+    items = [
+        f"{row.commune_code} {row.category}: {row.n_locations} locations"
+        for row in weighted[sel].itertuples(index=False)
+    ]
+    return [
+        Notice(
+            "forest_location_unweighted",
+            f"forest locations {where}: {int(sel.sum())} commune forest types have several "
+            "locations but no forest area there; their reference values are the unweighted "
+            "mean of the locations (as ALDO does); give the areas per type to weight them",
+            items[:50],
+            facts={"where": where, "n_items": int(sel.sum())},
+        )
+    ]
 
 
 def _few(items: list[str], n: int = 5) -> str:
@@ -267,27 +416,28 @@ def unmatched_forest_locations(tables: AldoTables, communes: np.ndarray) -> list
     """
     if tables.forest_locations is None:
         return []
-    locs = tables.forest_locations.set_index("insee")
     codes = pd.Index(communes).astype(str)
-    forest = tables.forest
-    items: list[str] = []
-    matched_fine = pd.Series(False, index=codes)
-    given_fine = pd.Series(False, index=codes)
+    rows = tables.forest_locations[tables.forest_locations["insee"].isin(codes)]
+    forest, items = tables.forest, []
+    given_fine = pd.Series(False, index=rows.index)
+    matched_fine = pd.Series(False, index=rows.index)
     for level in ("groupeser", "greco", "bassin_populicole"):
-        if level not in locs.columns:
+        if level not in rows.columns:
             continue
         known = set(forest.loc[forest["type_localisation"] == level, "code_localisation"])
-        given = locs[level].reindex(codes)
+        given = rows[level]
         has = given.notna()
         hit = has & given.isin(known)
         if level != "bassin_populicole":
             given_fine |= has
             matched_fine |= hit
-        for code, n in given[has & ~hit].value_counts().sort_index().items():
+        missed = rows[has & ~hit].drop_duplicates(["insee", level])
+        for code, n in missed[level].value_counts().sort_index().items():
             items.append(f"{level} {code!r}: {n} communes")
     if items:
-        fallback = int((given_fine & ~matched_fine).sum())
+        fallback = rows.loc[given_fine & ~matched_fine, "insee"].nunique()
         items.append(f"{fallback} communes fall back to the regional level (rad13)")
+    locs = rows.set_index("insee")
     absent = ~codes.isin(locs.index)
     notices = []
     where = tables.forest_locations_path or "carbon.forest_locations"
@@ -314,37 +464,38 @@ def unmatched_forest_locations(tables: AldoTables, communes: np.ndarray) -> list
     return notices
 
 
-def location_groups(
-    tables: AldoTables, region: pd.Series
-) -> Iterator[tuple[dict[str, str | None], np.ndarray]]:
-    """Communes grouped by their forest-inventory location codes: (codes, communes)."""
-    locs = commune_forest_locations(tables, region)
-    keys = ["groupeser", "greco", "rad13", "bassin_populicole"]
-    for combo, group in locs.groupby(keys, dropna=False, sort=True):
-        where: dict[str, str | None] = {
-            k: (None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
-            for k, v in zip(keys, combo, strict=True)
-        }
-        yield where, group["commune_code"].to_numpy()
+def _stock_values(forest: pd.DataFrame) -> LocationValues:
+    """Live biomass and dead wood [tC/ha] of a location, by the cascade."""
+
+    def values_of(composition: str, where: dict[str, str | None]) -> tuple[dict[str, float], str]:
+        live, dead, source = forest_cascade(forest, composition, where)
+        return {"live_biomass": live, "dead_wood": dead}, f"IGN inventory {composition} {source}"
+
+    return values_of
+
+
+def aldo_forest_stocks(tables: AldoTables, region: pd.Series) -> pd.DataFrame:
+    """Forest live biomass and dead wood [tC/ha] per commune and forest type, area-weighted
+    over the commune's locations (see :func:`weighted_by_location`)."""
+    return weighted_by_location(
+        tables, region, _stock_values(tables.forest), ["live_biomass", "dead_wood"]
+    )
 
 
 def _aldo_forest(tables: AldoTables, region: pd.Series) -> pd.DataFrame:
-    rows = []
-    for where, communes in location_groups(tables, region):
-        for category, composition in ALDO_COMPOSITION.items():
-            live, dead, source = forest_cascade(tables.forest, composition, where)
-            for pool, value in (("live_biomass", live), ("dead_wood", dead)):
-                rows.append(
-                    pd.DataFrame(
-                        {
-                            "commune_code": communes,
-                            "category": category,
-                            "pool": pool,
-                            "ref_stock_tc_per_ha": value,
-                            "coefficient_source": f"IGN inventory {composition} {source}",
-                        }
-                    )
-                )
+    weighted = aldo_forest_stocks(tables, region)
+    rows = [
+        pd.DataFrame(
+            {
+                "commune_code": weighted["commune_code"],
+                "category": weighted["category"],
+                "pool": pool,
+                "ref_stock_tc_per_ha": weighted[pool].astype(float),
+                "coefficient_source": weighted["source"],
+            }
+        )
+        for pool in ("live_biomass", "dead_wood")
+    ]
     return pd.concat(rows, ignore_index=True)
 
 

@@ -787,6 +787,50 @@ def wood_products_flows(
     return out[FLOW_COLUMNS].reset_index(drop=True)
 
 
+#: Population of France used by ALDO for the consumption approach [inhabitants]: the sum
+#: over its EPCIs (``totalPopulation`` of ``data/dataByEpci/france.json``,
+#: github.com/incubateur-ademe/aldo, commit a8f42b2).
+FRANCE_POPULATION = 64_299_705
+
+
+def wood_products_consumption_flows(population: pd.DataFrame) -> pd.DataFrame:
+    """Wood-products sink [tCO2e/yr], consumption approach (ALDO): the national sink of
+    lumber and of industry wood (:data:`FRANCE_SINK_TCO2`) × the zone's share of France's
+    population (:data:`FRANCE_POPULATION`), as ``getFluxByConsumption`` in
+    ``calculations/flux/woodProducts.js`` of github.com/incubateur-ademe/aldo.
+
+    Parameters
+    ----------
+    population : DataFrame
+        ``commune_code`` (the zone's code), ``population`` [inhabitants].
+
+    Returns
+    -------
+    DataFrame
+        :data:`FLOW_COLUMNS`, one row per zone and product (``from_category`` ``lumber``
+        or ``industry_wood``); no area, no unit change.
+    """
+    parts = []
+    for product, key in (("lumber", "bo"), ("industry_wood", "bi")):
+        share = population["population"].astype(float) / FRANCE_POPULATION
+        parts.append(
+            pd.DataFrame(
+                {
+                    "commune_code": population["commune_code"],
+                    "flow_kind": "wood_products",
+                    "pool": "wood_products",
+                    "from_category": product,
+                    "to_category": product,
+                    "area_ha_per_yr": np.nan,
+                    "unit_tc_per_ha": np.nan,
+                    "flow_tco2e_per_yr": share * FRANCE_SINK_TCO2[key],
+                    "pcaet_category": "wood_products",
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)[FLOW_COLUMNS]
+
+
 def flows_by_commune(flows: pd.DataFrame, communes: pd.Series) -> pd.DataFrame:
     """Net flow and one column per PCAET category [tCO2e/yr] per commune (index = code)."""
     wide = flows.pivot_table(

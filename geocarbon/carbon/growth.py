@@ -8,10 +8,10 @@ import pandas as pd
 
 from geocarbon.carbon.categories import FOREST_CATEGORIES
 from geocarbon.carbon.coefficients import (
-    ALDO_COMPOSITION,
     REGION_TO_RAD13,
+    LocationValues,
     forest_inventory_row,
-    location_groups,
+    weighted_by_location,
 )
 from geocarbon.carbon.flows import ForestGrowthCoefficients
 from geocarbon.errors import CoefficientError
@@ -27,29 +27,32 @@ HARVEST_C = "prelevement_carbone_(tC∙ha-1∙an-1)"
 HARVEST_M3 = "prelevement_volume_(m3∙ha-1∙an-1)"
 
 
+def _growth_values(forest: pd.DataFrame) -> LocationValues:
+    """Net balance, harvest [tC/ha/yr] and harvest volume [m3/ha/yr] of a location."""
+
+    def values_of(composition: str, where: dict[str, str | None]) -> tuple[dict[str, float], str]:
+        row, source = forest_inventory_row(forest, composition, where, BALANCE)
+        values = pd.to_numeric(row[[BALANCE, HARVEST_C, HARVEST_M3]], errors="coerce").fillna(0.0)
+        return (
+            {
+                "net_tc_per_ha_yr": float(values[BALANCE]),
+                "harvest_tc_per_ha_yr": float(values[HARVEST_C]),
+                "harvest_m3_per_ha_yr": float(values[HARVEST_M3]),
+            },
+            f"IGN inventory {composition} {source}",
+        )
+
+    return values_of
+
+
 def aldo_forest_growth(tables: AldoTables, region: pd.Series) -> ForestGrowthCoefficients:
     """Net balance, harvest [tC/ha/yr] and harvest volume [m3/ha/yr] from the IGN inventory,
-    by the forest location cascade (statistically significant rows with a balance only)."""
-    rows = []
-    for where, communes in location_groups(tables, region):
-        for category, composition in ALDO_COMPOSITION.items():
-            row, source = forest_inventory_row(tables.forest, composition, where, BALANCE)
-            values = pd.to_numeric(row[[BALANCE, HARVEST_C, HARVEST_M3]], errors="coerce").fillna(
-                0.0
-            )
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "commune_code": communes,
-                        "category": category,
-                        "net_tc_per_ha_yr": float(values[BALANCE]),
-                        "harvest_tc_per_ha_yr": float(values[HARVEST_C]),
-                        "harvest_m3_per_ha_yr": float(values[HARVEST_M3]),
-                        "source": f"IGN inventory {composition} {source}",
-                    }
-                )
-            )
-    return ForestGrowthCoefficients(pd.concat(rows, ignore_index=True))
+    by the forest location cascade (statistically significant rows with a balance only),
+    area-weighted over each commune's locations (:func:`weighted_by_location`): the same as
+    ALDO's sum over a commune's location rows of area × that location's coefficients."""
+    columns = ["net_tc_per_ha_yr", "harvest_tc_per_ha_yr", "harvest_m3_per_ha_yr"]
+    weighted = weighted_by_location(tables, region, _growth_values(tables.forest), columns)
+    return ForestGrowthCoefficients(weighted[["commune_code", "category", *columns, "source"]])
 
 
 def check_growth_table(table: pd.DataFrame, source: str = "forest growth table") -> pd.DataFrame:
@@ -120,5 +123,53 @@ def aldo_wood_shares(tables: AldoTables, region: pd.Series) -> pd.DataFrame:
             "commune_code": region.index,
             "bo_share": shares["% BO"].to_numpy() / 100.0,
             "bi_share": shares["% BI"].to_numpy() / 100.0,
+            "population": _population(tables, region.index),
         }
     )
+
+
+def _population(tables: AldoTables, communes: pd.Index) -> np.ndarray:
+    """Population [inhabitants] of each commune in the ALDO commune table (NaN if none)."""
+    table = tables.communes
+    if "population" not in table.columns:
+        return np.full(len(communes), np.nan)
+    numbers = pd.to_numeric(table["population"], errors="coerce")
+    per = pd.Series(numbers.to_numpy(), index=table["insee"].astype(str))
+    per = per[~per.index.duplicated()]
+    return per.reindex(communes.astype(str)).to_numpy(dtype=float)
+
+
+def zone_wood_shares(shares: pd.DataFrame, zone_of: pd.Series) -> pd.DataFrame:
+    """Wood-use shares of zones (EPCIs): the mean of their communes' shares, the sum of their
+    populations [inhabitants] (empty when a commune's is)."""
+    zoned = shares.assign(commune_code=shares["commune_code"].map(zone_of))
+    zoned = zoned[zoned["commune_code"].notna()]
+    group = zoned.groupby("commune_code", sort=True)
+    out = group[["bo_share", "bi_share"]].mean()
+    out["population"] = (
+        group["population"]
+        .sum(min_count=1)
+        .where(~group["population"].apply(lambda p: p.isna().any()))
+    )
+    return out.reset_index()
+
+
+def consumption_population(shares: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Population per zone for the consumption approach of wood products.
+
+    Raises
+    ------
+    CoefficientError
+        Naming the zones without a population and the commune table.
+    """
+    missing = shares.loc[shares["population"].isna(), "commune_code"].astype(str).tolist()
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        msg = (
+            f"flows.wood_products is 'consumption' but {source} gives no population (column "
+            f"'population') for {shown}; add the populations, or choose 'harvest' or 'none'"
+        )
+        raise CoefficientError(msg)
+    return shares[["commune_code", "population"]]

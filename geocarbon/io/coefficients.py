@@ -14,10 +14,10 @@ from geocarbon.table_checks import checked_numbers as checked_numbers
 from geocarbon.table_checks import drop_identical_duplicates as drop_identical_duplicates
 from geocarbon.values import ALDO_FILES as ALDO_FILES
 from geocarbon.values import ALDO_FLOW_FILES as ALDO_FLOW_FILES
+from geocarbon.values import FOREST_AREA_COLUMNS, STOCK_MAX_TC_PER_HA
 from geocarbon.values import FOREST_FLOW_MAX_TC_PER_HA_YR as FOREST_FLOW_MAX_TC_PER_HA_YR
 from geocarbon.values import FOREST_HARVEST_MAX_M3_PER_HA_YR as FOREST_HARVEST_MAX_M3_PER_HA_YR
 from geocarbon.values import SOIL_FLUX_MAX_TC_PER_HA as SOIL_FLUX_MAX_TC_PER_HA
-from geocarbon.values import STOCK_MAX_TC_PER_HA
 from geocarbon.values import AldoTables as AldoTables
 
 #: Columns of the IGN forest inventory table read as numbers, with their bounds and unit.
@@ -212,18 +212,62 @@ def _checked_commune_keys(
     )
     locations = tables.forest_locations
     if locations is not None:
-        codes = [c for c in ("groupeser", "greco", "bassin_populicole") if c in locations.columns]
-        locations = locations.assign(
-            insee=_strip_key(locations["insee"], 5),
-            **{c: _strip_key(locations[c]) for c in codes},
-        )
-        locations = drop_identical_duplicates(
-            locations.dropna(subset=["insee"]),
-            ["insee"],
-            source=f"forest locations: {tables.forest_locations_path}",
-            compare=codes,
-        )
+        locations = _checked_forest_locations(locations, tables.forest_locations_path)
     return zpc, communes, locations
+
+
+#: Largest forest area of one type at one location of a commune [ha] (the largest French
+#: commune, Maripasoula, covers about 1.84 Mha).
+FOREST_LOCATION_MAX_HA = 2_000_000.0
+
+
+def _checked_forest_locations(locations: pd.DataFrame, path: Path | None) -> pd.DataFrame:
+    """The forest-location table checked: codes stripped, INSEE codes zero-padded.
+
+    Without area columns, one row per commune (identical duplicates dropped, disagreeing
+    ones refused). With area columns (all four of
+    :data:`~geocarbon.values.FOREST_AREA_COLUMNS`, ha, empty = 0), several
+    rows per commune are kept, one per location; a location listed twice for a commune is
+    refused.
+
+    Raises
+    ------
+    CoefficientError
+        Naming the file, the commune, the column and the value.
+    """
+    source = f"forest locations: {path}"
+    codes = [c for c in ("groupeser", "greco", "bassin_populicole") if c in locations.columns]
+    locations = locations.assign(
+        insee=_strip_key(locations["insee"], 5), **{c: _strip_key(locations[c]) for c in codes}
+    ).dropna(subset=["insee"])
+    areas = [c for c in FOREST_AREA_COLUMNS.values() if c in locations.columns]
+    if not areas:
+        return drop_identical_duplicates(locations, ["insee"], source=source, compare=codes)
+    missing = [c for c in FOREST_AREA_COLUMNS.values() if c not in areas]
+    if missing:
+        msg = (
+            f"{source}: area columns {', '.join(areas)} without {', '.join(missing)}; give the "
+            "forest area [ha] of every type at each location (broadleaf_ha, conifer_ha, "
+            "mixed_ha, poplar_ha; 0 where there is none), or none of them"
+        )
+        raise CoefficientError(msg)
+    locations = checked_numbers(
+        locations, areas, source=source, labels=_labels(locations, "insee"), low=0.0,
+        high=FOREST_LOCATION_MAX_HA, unit="ha",
+    )  # fmt: skip
+    locations[areas] = locations[areas].fillna(0.0)
+    keys = ["insee", *codes]
+    twice = locations[locations.duplicated(keys, keep=False)]
+    if len(twice):
+        first = twice.iloc[0]
+        where = ", ".join(f"{c} {first[c]}" for c in codes if first[c] is not None)
+        msg = (
+            f"{source}: commune insee {first['insee']} lists the location "
+            f"{where or '(no code)'} on {int(twice[keys].fillna('').eq(first[keys].fillna('')).all(axis=1).sum())} "
+            "rows; give each location of a commune once, with its forest areas summed"
+        )
+        raise CoefficientError(msg)
+    return locations.reset_index(drop=True)
 
 
 def _checked_flux(flux: pd.DataFrame, source: str) -> pd.DataFrame:

@@ -698,3 +698,21 @@ def test_o1_e2e_override_ceiling(sandbox: Sandbox) -> None:
     )
     ok = sandbox.write_pipeline(carbon={"overrides": {"cropland": {"soil": 2000}}})
     assert sandbox.run("validate", ok).returncode == 0
+
+
+def test_w1_e2e_consumption_without_population(sandbox: Sandbox) -> None:
+    aldo = make_aldo(
+        sandbox.inputs / "aldo", communes_17122018=("Ouest,46001,100,", "Ouest,46001,,")
+    )
+    pipeline = sandbox.write_pipeline(
+        carbon={"coefficients": "aldo", "aldo_dir": str(aldo)},
+        flows={
+            "start_year": 2012,
+            "end_year": 2018,
+            "landcover_before": "../data_raw/tiny/lc.tif",
+            "wood_products": "consumption",
+        },
+    )
+    _validate_and_run_refuse(
+        sandbox, pipeline, "communes_17122018.csv", "no population", "46001", "'harvest'"
+    )
