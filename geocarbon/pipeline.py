@@ -35,7 +35,7 @@ from geocarbon.io.outdir import (
     reserve_output_dir,
     result_marker,
 )
-from geocarbon.io.report_files import write_report
+from geocarbon.io.report_files import start_report, write_report
 from geocarbon.io.tables import read_csv, sha256_file
 from geocarbon.io.vectors import read_vector
 from geocarbon.io.writers import write_gpkg_layers, write_json
@@ -518,24 +518,29 @@ def write_outputs(
         done = list(capabilities.computed(results))
         for capability in done:
             layers.update(capability.layers(results, communes, crs))
-        with announce("writing geocarbon.gpkg"):
-            options: dict[str, Any] = {}
+        # the report's charts and static maps are drawn in a forked process meanwhile
+        report = start_report(cfg, results)
+        with report.body:  # an error below ends that process
+            with announce("writing geocarbon.gpkg"):
+                options: dict[str, Any] = {}
+                for capability in done:
+                    options.update(capability.style_options(cfg))
+                write_gpkg_layers(
+                    tmp / "geocarbon.gpkg",
+                    layers,
+                    layer_styles(layers, language=cfg.report.language, **options)
+                    if boundaries
+                    else None,
+                )
             for capability in done:
-                options.update(capability.style_options(cfg))
-            write_gpkg_layers(
-                tmp / "geocarbon.gpkg",
-                layers,
-                layer_styles(layers, language=cfg.report.language, **options)
-                if boundaries
-                else None,
+                capability.write(cfg, inputs, results, communes, tmp, announce)
+            maps = (
+                sorted(f.name for f in (tmp / "maps").glob("*.html"))
+                if (tmp / "maps").is_dir()
+                else []
             )
-        for capability in done:
-            capability.write(cfg, inputs, results, communes, tmp, announce)
-        maps = (
-            sorted(f.name for f in (tmp / "maps").glob("*.html")) if (tmp / "maps").is_dir() else []
-        )
-        with announce("writing report.html" + (" and report.pdf" if cfg.report.pdf else "")):
-            write_report(tmp, cfg, results, maps)
+            with announce("writing report.html" + (" and report.pdf" if cfg.report.pdf else "")):
+                write_report(tmp, cfg, results, maps, report)
         results.timings_s["write"] = round(time.perf_counter() - start, 3)
         write_json(tmp / "run.json", result_marker(slot, tmp, provenance(cfg, results)))
     return slot.target
