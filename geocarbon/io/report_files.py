@@ -5,15 +5,18 @@ SHA-256)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from geocarbon.io.background import Background
+from geocarbon.io.background import Background, Worker, _Forked
 from geocarbon.io.pdf import pdf_engine, print_pdf
 from geocarbon.io.tables import sha256_file
 from geocarbon.io.writers import write_text
 from geocarbon.notices import Notice
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     # the report (and matplotlib under it) is imported where it is drawn: in the forked
@@ -63,7 +66,7 @@ class PendingReport:
     engine: Any
     facts: list[InputFact]
     notices: str
-    body: Background[tuple[ReportBody, str]]
+    body: _Forked[tuple[ReportBody, str]]
 
 
 def _notices_key(results: Any) -> str:
@@ -76,15 +79,37 @@ def _draw_body(cfg: Any, results: Any, facts: list[InputFact]) -> tuple[ReportBo
     return report_body(cfg, results, facts), _notices_key(results)
 
 
-def start_report(cfg: Any, results: Any, *, fork: bool = True) -> PendingReport:
-    """Start drawing the report of ``results`` (charts, static maps, tables), in a forked
-    process (:class:`geocarbon.io.background.Background`) with ``fork``, while the other
-    outputs are written; :func:`write_report` waits for it. The notice of a PDF that cannot
-    be made is added first, so that the report lists it."""
+def _prepare_drawing() -> None:
+    """Import what drawing the report needs (matplotlib under the charts)."""
+    import geocarbon.report
+    import geocarbon.report_charts  # noqa: F401
+
+
+def report_worker() -> Worker:
+    """A process forked at the start of a run that imports the report's drawing modules
+    while the inputs are read and computed, then draws the report
+    (:func:`start_report`)."""
+    return Worker(_prepare_drawing)
+
+
+def start_report(
+    cfg: Any, results: Any, *, fork: bool = True, worker: Worker | None = None
+) -> PendingReport:
+    """Start drawing the report of ``results`` (charts, static maps, tables) while the other
+    outputs are written: in ``worker`` (:func:`report_worker`, the results pickled to it),
+    else in a process forked now (:class:`geocarbon.io.background.Background`) with
+    ``fork``, else in this process when :func:`write_report` asks for it. The notice of a
+    PDF that cannot be made is added first, so that the report lists it."""
     engine = _pdf_engine(cfg, results)
     facts = input_facts(results.files)
     key = _notices_key(results)
-    body = Background(lambda: _draw_body(cfg, results, facts), fork=fork)
+    body: _Forked[tuple[ReportBody, str]]
+    if worker is not None and worker.submit(_draw_body, cfg, results, facts):
+        logger.debug("report: drawn by the process forked at the start of the run")
+        body = worker
+    else:
+        logger.debug("report: drawn by a process forked now" if fork else "report: drawn here")
+        body = Background(lambda: _draw_body(cfg, results, facts), fork=fork)
     return PendingReport(engine, facts, key, body)
 
 
