@@ -1,7 +1,7 @@
 """Work in forked processes (geocarbon.io.background) and what a run imports: the report
 drawn beside the other outputs gives the same page as drawn in the process, a notice added
 while writing reaches the report, and a carbon-only run imports neither the PV, charging and
-cluster libraries nor (in its main process) matplotlib."""
+cluster libraries, nor boto3, nor (in its main process) matplotlib."""
 
 from __future__ import annotations
 
@@ -146,8 +146,9 @@ def test_notice_added_while_writing_reaches_the_report(
     assert [n["code"] for n in notices].count("late_notice") == 1
 
 
-#: Imported by the PV and charging steps and by cluster runs only.
-NOT_FOR_CARBON = ("pvlib", "dask", "distributed", "numba", "scipy", "sklearn")
+#: Imported by the PV and charging steps and by cluster runs only; boto3 (and botocore), which
+#: rasterio would import for the AWS sessions geocarbon does not use.
+NOT_FOR_CARBON = ("pvlib", "dask", "distributed", "numba", "scipy", "sklearn", "boto3", "botocore")
 
 _RUN_AND_LIST = """
 import json, sys
@@ -156,7 +157,8 @@ try:
     main(["-q", "run", sys.argv[1], "--output-dir", sys.argv[2]])
 except SystemExit as end:
     assert not end.code, end.code
-print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+loaded = [name for name, module in sys.modules.items() if module is not None]
+print(json.dumps(sorted({name.split(".")[0] for name in loaded})))
 """
 
 
