@@ -460,13 +460,31 @@ def choropleth_map(
 
 
 def _frame_for_map(frame: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
-    """A copy of ``frame`` simplified with tolerance ``simplify_m`` [m] (when projected), in WGS 84."""
+    """A copy of ``frame`` simplified with tolerance ``simplify_m`` [m] (when projected), in WGS 84.
+
+    The maps of a run show the same polygons (the carbon stocks and flows maps, the
+    communes): the last geometry simplified and projected is kept (:data:`_LAST_SHOWN`) and
+    used again when the next map gives the very same geometry array and tolerance.
+    """
+    source = frame.geometry.values
+    last = _LAST_SHOWN[0] if _LAST_SHOWN else None
+    if last is not None and last[0] is source and last[1] == simplify_m:
+        geometry = last[2]
+    else:
+        geometry = frame.geometry
+        if simplify_m > 0 and frame.crs is not None and frame.crs.is_projected:
+            geometry = geometry.simplify(simplify_m, preserve_topology=True)
+        if frame.crs is not None:
+            geometry = geometry.to_crs("EPSG:4326")
+        _LAST_SHOWN[:] = [(source, simplify_m, geometry)]
     shown = frame.copy()
-    if simplify_m > 0 and shown.crs is not None and shown.crs.is_projected:
-        shown["geometry"] = shown.geometry.simplify(simplify_m, preserve_topology=True)
-    if shown.crs is not None:
-        shown = shown.to_crs("EPSG:4326")
-    return shown
+    shown[frame.geometry.name] = geometry.values  # row by row, as the frame's own
+    return shown.set_crs(geometry.crs, allow_override=True)
+
+
+#: The last geometry :func:`_frame_for_map` made: (the frame's geometry array, tolerance [m],
+#: the simplified geometry in WGS 84).
+_LAST_SHOWN: list[tuple[Any, float, gpd.GeoSeries]] = []
 
 
 def _choropleth_scripts(
