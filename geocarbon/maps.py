@@ -441,12 +441,10 @@ def choropleth_map(
         inlined from ``geocarbon/maps_lib``; only the optional background tiles need network
         (without it, a note says so and the layers show on a plain background).
     """
-    import folium
-
     from geocarbon.maps_folium import _Script
 
     shown = _frame_for_map(frame, simplify_m)
-    fmap = folium.Map(tiles=None, control_scale=False, maxZoom=19, zoomSnap=0.25)
+    fmap = _new_map()
     focus = next((o for o in overlays if o.focus and len(o.frame)), None)
     fmap.fit_bounds(_bounds(focus.frame.to_crs("EPSG:4326") if focus else shown))
     parts, legends = _choropleth_scripts(shown, layers, tooltip_fields, lang)
@@ -457,6 +455,13 @@ def choropleth_map(
     _Script(_layers_code(fmap, parts, lang)).add_to(fmap)
     legends += overlay_legends
     return _finished_page(fmap, title, legends, getattr(extra, "assets", ()), lang)
+
+
+def _new_map() -> folium.Map:
+    """An empty Folium map (Folium is imported here, by the first map a run makes)."""
+    import folium
+
+    return folium.Map(tiles=None, control_scale=False, maxZoom=19, zoomSnap=0.25)
 
 
 def _frame_for_map(frame: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
