@@ -8,7 +8,9 @@ cache after a first unmeasured run), as ``geocarbon run`` does, and records:
   the pipeline file, reading the inputs, each computing step, each output written (as the
   run announces them to its progress display), the rest (``run.json``, moving the folder
   into place, the summary);
-* the CPU time of the process and of its forked helper (the report's drawing);
+* the CPU time of each phase in that process (on a busy machine, closer to what the phase
+  costs than its wall time), of the whole process (from its start: interpreter included) and
+  of its forked helper (the report's drawing);
 * the import share: the time a fresh process takes to import every module the run's
   process ended with (in the order the run imported them).
 
@@ -36,38 +38,47 @@ REPO = Path(__file__).resolve().parent.parent
 
 def child(pipeline: str, out_dir: str) -> None:
     """One run in this (fresh) process; its phase times as JSON on stdout."""
-    started = time.perf_counter()
-    from geocarbon.cli import main  # noqa: F401  (the command's own start-up imports)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    import geocarbon.cli as cli  # the command's own start-up imports
+
+    # what the command does before running (older versions do not have it)
+    getattr(cli, "_without_aws_sessions", lambda: None)()
     from geocarbon.config import load_config
     from geocarbon.pipeline import run
 
-    marks: list[tuple[str, int, float]] = []
+    marks: list[tuple[str, int, float, float]] = []
 
     def progress(step: str, done: int, total: int) -> None:
         if done == 0 or done >= total:
-            marks.append((step, done, time.perf_counter()))
+            marks.append((step, done, time.perf_counter(), time.process_time()))
 
-    imported = time.perf_counter()
+    imported = (time.perf_counter(), time.process_time())
     cfg = load_config(Path(pipeline)).model_copy(update={"output_dir": Path(out_dir)})
-    loaded = time.perf_counter()
+    loaded = (time.perf_counter(), time.process_time())
     run(cfg, overwrite=True, progress=progress)
-    ended = time.perf_counter()
-    phases = {"start-up imports": imported - started, "load pipeline": loaded - imported}
-    opened: dict[str, float] = {}
+    ended = (time.perf_counter(), time.process_time())
+    phases = {"start-up imports": imported[0] - started, "load pipeline": loaded[0] - imported[0]}
+    cpu = {"start-up imports": imported[1] - cpu_started, "load pipeline": loaded[1] - imported[1]}
+    opened: dict[str, tuple[float, float]] = {}
     last = loaded
-    for step, done, at in marks:
+    for step, done, at, cpu_at in marks:
         if done == 0:
-            opened[step] = at
+            opened[step] = (at, cpu_at)
         elif step in opened:
-            phases[step] = phases.get(step, 0.0) + at - opened.pop(step)
-            last = at
-    phases["run.json, rename, rest"] = ended - last
+            was = opened.pop(step)
+            phases[step] = phases.get(step, 0.0) + at - was[0]
+            cpu[step] = cpu.get(step, 0.0) + cpu_at - was[1]
+            last = (at, cpu_at)
+    phases["run.json, rename, rest"] = ended[0] - last[0]
+    cpu["run.json, rename, rest"] = ended[1] - last[1]
     times = os.times()
     print(
         json.dumps(
             {
                 "phases": phases,
-                "in_process": ended - started,
+                "cpu": cpu,
+                "cpu_before_start": cpu_started,
+                "in_process": ended[0] - started,
                 "cpu_parent": times.user + times.system,
                 "cpu_children": times.children_user + times.children_system,
                 "modules": list(sys.modules),
@@ -134,18 +145,24 @@ def main() -> None:
     med = statistics.median
     load = os.getloadavg()[0]
     print(f"{args.pipeline}: {args.rounds} rounds, load average {load:.2f} at the end")
-    print("\n| phase | median | min – max |\n|---|---:|---:|")
+    print("\n| phase | wall, median (min – max) | CPU of the main process, median |")
+    print("|---|---:|---:|")
 
-    def row(name: str, values: list[float]) -> None:
-        print(f"| {name} | {med(values):.2f} s | {min(values):.2f} – {max(values):.2f} s |")
+    def row(name: str, values: list[float], cpu: list[float] | None = None) -> None:
+        wall = f"{med(values):.2f} s ({min(values):.2f} – {max(values):.2f})"
+        print(f"| {name} | {wall} | {f'{med(cpu):.2f} s' if cpu else ''} |")
 
-    row("**whole command `geocarbon -q run` (wall)**", walls)
-    row("pipeline run in a fresh process (wall)", [r["wall"] for r in rounds])
-    row("interpreter start (wall − in process)", [r["wall"] - r["in_process"] for r in rounds])
+    row("**whole command `geocarbon -q run`**", walls)
+    row("pipeline run in a fresh process", [r["wall"] for r in rounds])
+    row(
+        "interpreter start",
+        [r["wall"] - r["in_process"] for r in rounds],
+        [r["cpu_before_start"] for r in rounds],
+    )
     for name in rounds[0]["phases"]:
-        row(name, [r["phases"].get(name, 0.0) for r in rounds])
-    row("CPU, main process", [r["cpu_parent"] for r in rounds])
-    row("CPU, forked report process", [r["cpu_children"] for r in rounds])
+        row(name, [r["phases"].get(name, 0.0) for r in rounds], [r["cpu"].get(name, 0.0) for r in rounds])
+    row("CPU of the main process, whole run", [r["cpu_parent"] for r in rounds])
+    row("CPU of the forked report process", [r["cpu_children"] for r in rounds])
     row("import share: the run's modules imported alone", imports)
     modules = rounds[0]["modules"]
     heavy = ("matplotlib", "folium", "openpyxl", "pvlib", "scipy", "dask", "distributed", "numba")
