@@ -83,7 +83,7 @@ def _worker_child(
         _in_child(send, lambda: function(*args))
 
 
-class _Forked(Generic[T]):
+class Forked(Generic[T]):
     """A forked child and the pipe its result comes back through."""
 
     def __init__(self) -> None:
@@ -138,7 +138,7 @@ class _Forked(Generic[T]):
         self.close()
 
 
-class Background(_Forked[T]):
+class Background(Forked[T]):
     """``function()`` computed in a forked process from now on (with ``fork`` and
     :func:`fork_available`; else in this process by :meth:`result`); :meth:`result` waits
     for it. Use as a context manager: leaving the block before :meth:`result` (an error in
@@ -153,7 +153,7 @@ class Background(_Forked[T]):
             self._local = function
 
 
-class Worker(_Forked[Any]):
+class Worker(Forked[Any]):
     """A process forked now (when :func:`fork_available`) that runs ``prepare()`` (imports)
     while this one goes on, then waits for one job (:meth:`submit`). Use as a context
     manager: leaving the block ends it, whether it got a job or not.

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from geocarbon.io.background import Background, Worker, _Forked
+from geocarbon.io.background import Background, Forked, Worker
 from geocarbon.io.pdf import pdf_engine, print_pdf
 from geocarbon.io.tables import sha256_file
 from geocarbon.io.writers import write_text
@@ -66,7 +66,7 @@ class PendingReport:
     engine: Any
     facts: list[InputFact]
     notices: str
-    body: _Forked[tuple[ReportBody, str]]
+    body: Forked[tuple[ReportBody, str]]
 
 
 def _notices_key(results: Any) -> str:
@@ -103,7 +103,7 @@ def start_report(
     engine = _pdf_engine(cfg, results)
     facts = input_facts(results.files)
     key = _notices_key(results)
-    body: _Forked[tuple[ReportBody, str]]
+    body: Forked[tuple[ReportBody, str]]
     if worker is not None and worker.submit(_draw_body, cfg, results, facts):
         logger.debug("report: drawn by the process forked at the start of the run")
         body = worker
