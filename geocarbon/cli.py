@@ -23,6 +23,16 @@ from geocarbon import __version__
 from geocarbon.errors import GeocarbonError, OutputError
 
 logger = logging.getLogger("geocarbon")
+
+
+def _without_aws_sessions() -> None:
+    """Keep rasterio from importing boto3 (with botocore and urllib3: about a tenth of a second
+    of a run's start-up on the project's machine). rasterio uses it only for its AWS sessions
+    of ``s3://`` paths; geocarbon opens local files (paths resolved against the pipeline
+    file). In the command's process, a later ``import boto3`` then fails as if boto3 were not
+    installed, which is how rasterio takes it; nothing else geocarbon runs needs it."""
+    if "rasterio" not in sys.modules and "boto3" not in sys.modules:
+        sys.modules["boto3"] = None  # type: ignore[assignment]
 #: Messages go to stderr; written to a file or a pipe (logs, CI) they are never wrapped.
 console = Console(stderr=True, soft_wrap=True)
 
@@ -165,6 +175,7 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
                 geocarbon run pipelines/<territory>.yaml
     """
     _setup_logging(verbose, quiet)
+    _without_aws_sessions()
     # a terminated run cleans up like an interrupted one (temporary folder, lock)
     signal.signal(signal.SIGTERM, _terminated)
     ctx.obj = {"quiet": quiet, "verbose": verbose}

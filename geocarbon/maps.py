@@ -7,17 +7,13 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 import shapely.geometry
-from branca.element import Element, MacroElement
-from folium.map import Layer
-from folium.template import Template
 
 from geocarbon.classes import (
     NO_DATA,
@@ -29,6 +25,22 @@ from geocarbon.classes import (
 )
 from geocarbon.io.map_assets import read_map_asset
 from geocarbon.labels import Language, label
+
+if TYPE_CHECKING:  # Folium is imported when a map is made (geocarbon.maps_folium)
+    import folium
+    from branca.element import Element
+
+    from geocarbon.maps_folium import PointsLayer as PointsLayer
+
+
+def __getattr__(name: str) -> Any:
+    """:class:`geocarbon.maps_folium.PointsLayer` (imported with Folium when first asked for)."""
+    if name == "PointsLayer":
+        from geocarbon.maps_folium import PointsLayer
+
+        return PointsLayer
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
 
 
 @dataclass(frozen=True)
@@ -114,80 +126,6 @@ window.geocarbonDetails = function (fields, aliases, skipEmpty) {
 """
 
 
-class _Raw(Element):
-    """Literal HTML added to a page as is (not a Jinja template: ``{{`` in a title stays text)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._text = text
-
-    def render(self, **kwargs: Any) -> str:
-        return self._text
-
-
-class PointsLayer(Layer):
-    """Clustered circle markers with a popup of fields set as text.
-
-    Parameters
-    ----------
-    frame : GeoDataFrame
-        Points (any CRS; shown in WGS 84) with the popup fields and ``radius_column``.
-    popup_fields : sequence of (column, label)
-        Rows of the popup (empty values are left out).
-    name : str
-        Name in the layer control.
-    radius_column : str
-        Column of the marker radii [px].
-    color : str
-        Marker colour.
-    """
-
-    #: Shipped libraries the layer needs (besides Leaflet).
-    assets = ("leaflet.markercluster.js", "MarkerCluster.css", "MarkerCluster.Default.css")
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.markerClusterGroup();
-        {{ this.get_name() }}.addLayers(L.geoJSON({{ this.data|tojson }}, {
-            pointToLayer: function (feature, latlng) {
-                return L.circleMarker(latlng, Object.assign(
-                    {radius: feature.properties[{{ this.radius_column|tojson }}]},
-                    {{ this.marker_style|tojson }}
-                ));
-            },
-            onEachFeature: function (feature, layer) {
-                layer.bindPopup(geocarbonDetails(
-                    {{ this.fields|tojson }}, {{ this.aliases|tojson }}, true
-                ));
-            }
-        }).getLayers());
-        {% endmacro %}
-        """
-    )
-
-    def __init__(
-        self,
-        frame: gpd.GeoDataFrame,
-        popup_fields: Sequence[tuple[str, str]],
-        *,
-        name: str,
-        radius_column: str,
-        color: str = "#08519c",
-    ) -> None:
-        super().__init__(name=name, overlay=True, control=True, show=True)
-        self._name = "PointsLayer"
-        shown = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
-        if shown.crs is not None:
-            shown = shown.to_crs("EPSG:4326")
-        keep = [*dict.fromkeys([c for c, _ in popup_fields] + [radius_column])]
-        self.data = shown[[*keep, "geometry"]].__geo_interface__
-        self.fields = [c for c, _ in popup_fields]
-        self.aliases = [lbl for _, lbl in popup_fields]
-        self.radius_column = radius_column
-        self.marker_style = {"color": color, "fill": True, "fillOpacity": 0.8, "weight": 3}
-
-
 def _render_page(fmap: folium.Map) -> str:
     """The page's HTML, each element's Jinja template rendered once, element ids sequential.
 
@@ -195,6 +133,10 @@ def _render_page(fmap: folium.Map) -> str:
     Jinja template when the page is assembled: ``{{ ... }}`` in a commune name would be
     evaluated (and could run Python). Here the rendered texts are kept literal.
     """
+    from branca.element import Element
+
+    from geocarbon.maps_folium import _Raw
+
     root = fmap.get_root()
     for child in list(root._children.values()):
         child.render()
@@ -216,6 +158,8 @@ def _offline_assets(
     """Inline the shipped Leaflet (and ``extra_assets``) in the page instead of Folium's CDN
     links (jQuery, Bootstrap, Font Awesome... are not used and left out); numbers in the
     tooltips follow ``lang``."""
+    from geocarbon.maps_folium import _Raw
+
     fmap.default_js = []
     fmap.default_css = []
     root = fmap.get_root()
@@ -446,17 +390,6 @@ window.geocarbonClassed = function (data, column, colors, tips) {
 """
 
 
-class _Script(MacroElement):
-    """Literal JavaScript run after the map is created (built in Python, data as escaped JSON)."""
-
-    _template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
-
-    def __init__(self, code: str) -> None:
-        super().__init__()
-        self._name = "GeocarbonLayers"
-        self.code = code
-
-
 def _bounds(frame: gpd.GeoDataFrame) -> list[list[float]]:
     minx, miny, maxx, maxy = frame.total_bounds
     return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
@@ -508,8 +441,10 @@ def choropleth_map(
         inlined from ``geocarbon/maps_lib``; only the optional background tiles need network
         (without it, a note says so and the layers show on a plain background).
     """
+    from geocarbon.maps_folium import _Script
+
     shown = _frame_for_map(frame, simplify_m)
-    fmap = folium.Map(tiles=None, control_scale=False, maxZoom=19, zoomSnap=0.25)
+    fmap = _new_map()
     focus = next((o for o in overlays if o.focus and len(o.frame)), None)
     fmap.fit_bounds(_bounds(focus.frame.to_crs("EPSG:4326") if focus else shown))
     parts, legends = _choropleth_scripts(shown, layers, tooltip_fields, lang)
@@ -522,14 +457,39 @@ def choropleth_map(
     return _finished_page(fmap, title, legends, getattr(extra, "assets", ()), lang)
 
 
+def _new_map() -> folium.Map:
+    """An empty Folium map (Folium is imported here, by the first map a run makes)."""
+    import folium
+
+    return folium.Map(tiles=None, control_scale=False, maxZoom=19, zoomSnap=0.25)
+
+
 def _frame_for_map(frame: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
-    """A copy of ``frame`` simplified with tolerance ``simplify_m`` [m] (when projected), in WGS 84."""
+    """A copy of ``frame`` simplified with tolerance ``simplify_m`` [m] (when projected), in WGS 84.
+
+    The maps of a run show the same polygons (the carbon stocks and flows maps, the
+    communes): the last geometry simplified and projected is kept (:data:`_LAST_SHOWN`) and
+    used again when the next map gives the very same geometry array and tolerance.
+    """
+    source = frame.geometry.values
+    last = _LAST_SHOWN[0] if _LAST_SHOWN else None
+    if last is not None and last[0] is source and last[1] == simplify_m:
+        geometry = last[2]
+    else:
+        geometry = frame.geometry
+        if simplify_m > 0 and frame.crs is not None and frame.crs.is_projected:
+            geometry = geometry.simplify(simplify_m, preserve_topology=True)
+        if frame.crs is not None:
+            geometry = geometry.to_crs("EPSG:4326")
+        _LAST_SHOWN[:] = [(source, simplify_m, geometry)]
     shown = frame.copy()
-    if simplify_m > 0 and shown.crs is not None and shown.crs.is_projected:
-        shown["geometry"] = shown.geometry.simplify(simplify_m, preserve_topology=True)
-    if shown.crs is not None:
-        shown = shown.to_crs("EPSG:4326")
-    return shown
+    shown[frame.geometry.name] = geometry.values  # row by row, as the frame's own
+    return shown.set_crs(geometry.crs, allow_override=True)
+
+
+#: The last geometry :func:`_frame_for_map` made: (the frame's geometry array, tolerance [m],
+#: the simplified geometry in WGS 84).
+_LAST_SHOWN: list[tuple[Any, float, gpd.GeoSeries]] = []
 
 
 def _choropleth_scripts(
@@ -643,6 +603,8 @@ def _finished_page(
 
     ``title`` is plain text (escaped here); ``lang`` is set on the ``<html>`` element.
     """
+    from geocarbon.maps_folium import _Raw
+
     heading = (
         '<div style="position:fixed;top:10px;left:60px;z-index:9999;background:white;'
         "padding:6px 10px;border-radius:4px;box-shadow:0 0 4px #888;font:14px sans-serif;"

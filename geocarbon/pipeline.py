@@ -27,6 +27,7 @@ from geocarbon.communes import (
 from geocarbon.config import PipelineConfig
 from geocarbon.errors import InputError
 from geocarbon.geo import area_ha
+from geocarbon.io.background import Worker
 from geocarbon.io.outdir import (
     OutputSlot,
     Protected,
@@ -35,7 +36,7 @@ from geocarbon.io.outdir import (
     reserve_output_dir,
     result_marker,
 )
-from geocarbon.io.report_files import write_report
+from geocarbon.io.report_files import report_worker, start_report, write_report
 from geocarbon.io.tables import read_csv, sha256_file
 from geocarbon.io.vectors import read_vector
 from geocarbon.io.writers import write_gpkg_layers, write_json
@@ -501,9 +502,12 @@ def write_outputs(
     results: Results,
     slot: OutputSlot,
     progress: Progress | None = None,
+    worker: Worker | None = None,
 ) -> Path:
     """Write every output of a run into its reserved output folder, atomically; each
-    output is announced to ``progress`` (``progress("writing <what>", 0, 1)``, then 1/1)."""
+    output is announced to ``progress`` (``progress("writing <what>", 0, 1)``, then 1/1).
+    The report is drawn by ``worker`` (:func:`geocarbon.io.report_files.report_worker`)
+    when given, else in a process forked here, while the other outputs are written."""
     announce = StepAnnouncer(progress)
     boundaries = has_boundaries(results.communes)
     if boundaries:
@@ -518,24 +522,29 @@ def write_outputs(
         done = list(capabilities.computed(results))
         for capability in done:
             layers.update(capability.layers(results, communes, crs))
-        with announce("writing geocarbon.gpkg"):
-            options: dict[str, Any] = {}
+        # the report's charts and static maps are drawn in a forked process meanwhile
+        report = start_report(cfg, results, worker=worker)
+        with report.body:  # an error below ends that process
+            with announce("writing geocarbon.gpkg"):
+                options: dict[str, Any] = {}
+                for capability in done:
+                    options.update(capability.style_options(cfg))
+                write_gpkg_layers(
+                    tmp / "geocarbon.gpkg",
+                    layers,
+                    layer_styles(layers, language=cfg.report.language, **options)
+                    if boundaries
+                    else None,
+                )
             for capability in done:
-                options.update(capability.style_options(cfg))
-            write_gpkg_layers(
-                tmp / "geocarbon.gpkg",
-                layers,
-                layer_styles(layers, language=cfg.report.language, **options)
-                if boundaries
-                else None,
+                capability.write(cfg, inputs, results, communes, tmp, announce)
+            maps = (
+                sorted(f.name for f in (tmp / "maps").glob("*.html"))
+                if (tmp / "maps").is_dir()
+                else []
             )
-        for capability in done:
-            capability.write(cfg, inputs, results, communes, tmp, announce)
-        maps = (
-            sorted(f.name for f in (tmp / "maps").glob("*.html")) if (tmp / "maps").is_dir() else []
-        )
-        with announce("writing report.html" + (" and report.pdf" if cfg.report.pdf else "")):
-            write_report(tmp, cfg, results, maps)
+            with announce("writing report.html" + (" and report.pdf" if cfg.report.pdf else "")):
+                write_report(tmp, cfg, results, maps, report)
         results.timings_s["write"] = round(time.perf_counter() - start, 3)
         write_json(tmp / "run.json", result_marker(slot, tmp, provenance(cfg, results)))
     return slot.target
@@ -645,7 +654,7 @@ def run(
         overwrite=overwrite,
         protected=output_protection(cfg),
         owner_pipeline=owner_pipeline,
-    ) as slot:
+    ) as slot, report_worker() as worker:  # imports the report's modules meanwhile
         start = time.perf_counter()
         with StepAnnouncer(progress)("reading inputs"):
             inputs = read_inputs(cfg)
@@ -654,5 +663,5 @@ def run(
         results.timings_s = {"read_inputs": round(read_s, 3), **results.timings_s}
         for notice in results.notices:
             logger.warning("%s", notice)
-        target = write_outputs(cfg, inputs, results, slot, progress)
+        target = write_outputs(cfg, inputs, results, slot, progress, worker)
     return target, results

@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from geocarbon import __version__
-from geocarbon import report_charts as charts
 from geocarbon.deliverables import data_vintages, translate_note
 from geocarbon.io.text_tables import text_table
 from geocarbon.labels import Language, label
@@ -346,6 +345,8 @@ class ReportBuilder:
         geo = self.maps_geo
         if geo is None or column not in geo.columns or not geo[column].notna().any():
             return
+        from geocarbon import report_charts as charts  # matplotlib: imported when drawn
+
         legend = unit or label(column, self.lang, unit=True)
         image = charts.theme_map(
             geo, column, legend, diverging=diverging, language=self.lang, outline=self.epci_outline
@@ -591,6 +592,31 @@ def territory_report(
     str
         The page; the same arguments give the same text.
     """
+    return report_page(cfg, results, report_body(cfg, results, files), maps)
+
+
+@dataclass(frozen=True)
+class ReportBody:
+    """The sections of a report (charts and static maps drawn), without the links to the
+    interactive maps: what takes time to make, made before the maps are written.
+
+    Attributes
+    ----------
+    toc
+        (anchor, title) of every section, in order.
+    kpis
+        The key-figure boxes of the capabilities (HTML).
+    parts
+        The sections (HTML), in order.
+    """
+
+    toc: tuple[tuple[str, str], ...]
+    kpis: tuple[str, ...]
+    parts: tuple[str, ...]
+
+
+def report_body(cfg: Any, results: Any, files: Sequence[InputFact] = ()) -> ReportBody:
+    """The sections of the report of ``results`` (see :func:`territory_report`)."""
     from geocarbon import capabilities
 
     report_cfg = getattr(cfg, "report", None)
@@ -603,10 +629,17 @@ def territory_report(
     rep.method(files)
     rep.inputs(files)
     rep.notices()
+    return ReportBody(tuple(rep.toc), tuple(rep.kpis), tuple(rep.parts))
 
+
+def report_page(cfg: Any, results: Any, body: ReportBody, maps: list[str]) -> str:
+    """The HTML page of a run from its sections ``body`` (:func:`report_body`) and the file
+    names of its interactive maps ``maps`` (see :func:`territory_report`)."""
+    report_cfg = getattr(cfg, "report", None)
+    lang: Language = getattr(report_cfg, "language", "fr") or "fr"
     head_kpis = _head_kpis(results, lang)
     subtitle = _subtitle(cfg, lang)
-    toc = "".join(f"<li><a href='#{a}'>{esc(t)}</a></li>" for a, t in rep.toc)
+    toc = "".join(f"<li><a href='#{a}'>{esc(t)}</a></li>" for a, t in body.toc)
     links = _map_links(maps, lang)
     page = [
         f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
@@ -617,9 +650,9 @@ def territory_report(
         f"<nav><b>{esc(phrase('contents', lang))}</b><ol>{toc}</ol></nav>",
         f"<h2 id='key' class='first'>{esc(phrase('key_figures', lang))}</h2>",
         "<div class='kpis'>" + "".join(head_kpis) + "</div>",
-        "<div class='kpis'>" + "".join(rep.kpis) + "</div>",
+        "<div class='kpis'>" + "".join(body.kpis) + "</div>",
         links,
-        *rep.parts,
+        *body.parts,
         "</body></html>",
     ]
     return "\n".join(p for p in page if p)

@@ -10,16 +10,14 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
-from openpyxl.writer.excel import ExcelWriter
 
 from geocarbon.deliverables import Sheet, Spreadsheet
+
+if TYPE_CHECKING:  # openpyxl is imported when a workbook is written
+    from openpyxl.worksheet.worksheet import Worksheet
 
 #: Number formats of the kinds of columns (Excel shows "#,##0" with the reader's
 #: thousands separator: a space in French).
@@ -27,8 +25,8 @@ NUMBER_FORMATS = {"tco2e_per_yr": "#,##0", "percent": "0.0", "count": "0"}
 
 #: Date of every entry of the xlsx archive (the earliest a zip can hold).
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-
-_HEADER_FILL = PatternFill("solid", start_color="DDE7D5", end_color="DDE7D5")
+#: Background colour of the header row (RGB).
+_HEADER_COLOR = "DDE7D5"
 
 
 def write_spreadsheet(folder: Path, sheet: Spreadsheet | None) -> Path | None:
@@ -72,6 +70,9 @@ def _csv_value(value: Any) -> str:
 def xlsx_bytes(sheet: Spreadsheet) -> bytes:
     """The workbook: a "Lisez-moi" sheet, then one sheet per level (frozen header row,
     column widths, number formats, filters)."""
+    from openpyxl import Workbook
+    from openpyxl.writer.excel import ExcelWriter
+
     wb = Workbook()
     readme = wb.active
     assert readme is not None
@@ -105,6 +106,8 @@ def _fixed_zip_dates(data: bytes) -> bytes:
 
 
 def _readme(ws: Worksheet, sheet: Sheet) -> None:
+    from openpyxl.styles import Alignment, Font
+
     ws.title = sheet.title
     for row in sheet.rows:
         ws.append(row)
@@ -120,6 +123,10 @@ def _readme(ws: Worksheet, sheet: Sheet) -> None:
 
 
 def _table(ws: Worksheet, sheet: Sheet) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    header_fill = PatternFill("solid", start_color=_HEADER_COLOR, end_color=_HEADER_COLOR)
     ws.append([c.header for c in sheet.columns])
     for row in sheet.rows:
         ws.append(row)
@@ -127,7 +134,7 @@ def _table(ws: Worksheet, sheet: Sheet) -> None:
         letter = get_column_letter(j)
         head = ws.cell(row=1, column=j)
         head.font = Font(bold=True)
-        head.fill = _HEADER_FILL
+        head.fill = header_fill
         head.alignment = Alignment(wrap_text=True, vertical="top")
         fmt = NUMBER_FORMATS.get(column.kind)
         if fmt is not None:

@@ -1,0 +1,203 @@
+"""Work done in a forked process while this one goes on (the report's charts drawn while the
+maps and tables are written).
+
+Two forms:
+
+* :class:`Background`: a fork that computes one function at once; it sees this process's
+  memory as it was (nothing is pickled on the way in);
+* :class:`Worker`: a fork started early, which prepares (imports the modules its job will
+  need) while this process reads and computes, then receives its job pickled
+  (:meth:`Worker.submit`).
+
+The child sends its result back through a pipe and exits without running this process's
+clean-up (``os._exit``); it writes no file. Where ``fork`` is not available (Windows) or not
+wanted (``GEOCARBON_FORK=0``), the work runs in this process when its result is asked for:
+same result, one after the other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any, Generic, Self, TypeVar
+
+T = TypeVar("T")
+
+
+def fork_available() -> bool:
+    """Whether work can go to a forked process (POSIX, not disabled by ``GEOCARBON_FORK=0``)."""
+    if os.environ.get("GEOCARBON_FORK", "1").strip().lower() in ("0", "false", "no"):
+        return False
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _in_child(send: Connection, function: Callable[[], Any]) -> None:
+    """In the forked process: compute, send ``("ok", value)`` or ``("error", exception)``."""
+    try:
+        message: tuple[str, Any] = ("ok", function())
+    except BaseException as err:  # sent to the parent, raised there
+        message = ("error", err)
+    try:
+        try:
+            send.send(message)
+        except (OSError, EOFError):  # the parent is gone
+            return
+        except Exception as err:  # an unpicklable result or exception
+            send.send(("error", RuntimeError(f"{type(err).__name__}: {err}")))
+    except (OSError, EOFError):
+        return
+    finally:
+        send.close()
+
+
+def _child_signals() -> None:
+    # the parent handles interruption and termination (and ends its child)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _background_child(function: Callable[[], Any], send: Connection) -> None:
+    _child_signals()
+    _in_child(send, function)
+
+
+def _worker_child(
+    jobs: Connection, parent_end: Connection, prepare: Callable[[], Any], send: Connection
+) -> None:
+    _child_signals()
+    parent_end.close()  # so that the job pipe ends when the parent's end closes
+    with contextlib.suppress(Exception):  # the job imports what it needs anyway
+        prepare()
+    try:
+        job = jobs.recv()
+    except (OSError, EOFError):  # no job: the parent is done or gone
+        return
+    if job is not None:
+        function, args = job
+        _in_child(send, lambda: function(*args))
+
+
+class Forked(Generic[T]):
+    """A forked child and the pipe its result comes back through."""
+
+    def __init__(self) -> None:
+        self._process: Any = None
+        self._receive: Connection | None = None
+        self._local: Callable[[], T] | None = None
+
+    def _start(self, target: Callable[..., None], *args: Any) -> Connection:
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(target=target, args=(*args, send), daemon=True)
+        self._process.start()
+        send.close()
+        return send
+
+    def result(self) -> T:
+        """The function's value (computed here when no child runs); its exception raised."""
+        if self._process is None:
+            if self._local is None:
+                msg = "no work was given, or its result was already taken"
+                raise RuntimeError(msg)
+            local, self._local = self._local, None
+            return local()
+        assert self._receive is not None
+        try:
+            status, value = self._receive.recv()
+        except EOFError:
+            code = self._process.exitcode
+            self.close()
+            msg = f"the background process ended without a result (exit code {code})"
+            raise RuntimeError(msg) from None
+        self.close()
+        if status == "error":
+            raise value
+        return value
+
+    def close(self) -> None:
+        """End the child (if still running) and release the pipes."""
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.terminate()
+            self._process.join()
+            self._process = None
+        if self._receive is not None:
+            self._receive.close()
+            self._receive = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Background(Forked[T]):
+    """``function()`` computed in a forked process from now on (with ``fork`` and
+    :func:`fork_available`; else in this process by :meth:`result`); :meth:`result` waits
+    for it. Use as a context manager: leaving the block before :meth:`result` (an error in
+    the parent) ends the child.
+    """
+
+    def __init__(self, function: Callable[[], T], *, fork: bool = True) -> None:
+        super().__init__()
+        if fork and fork_available():
+            self._start(_background_child, function)
+        else:
+            self._local = function
+
+
+class Worker(Forked[Any]):
+    """A process forked now (when :func:`fork_available`) that runs ``prepare()`` (imports)
+    while this one goes on, then waits for one job (:meth:`submit`). Use as a context
+    manager: leaving the block ends it, whether it got a job or not.
+    """
+
+    def __init__(self, prepare: Callable[[], Any]) -> None:
+        super().__init__()
+        self._jobs: Connection | None = None
+        self._sender: threading.Thread | None = None
+        if fork_available():
+            context = multiprocessing.get_context("fork")
+            jobs, self._jobs = context.Pipe(duplex=False)
+            self._start(_worker_child, jobs, self._jobs, prepare)
+            jobs.close()
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> bool:
+        """Send the job ``function(*args)`` (pickled; ``function`` defined at module level);
+        False when there is no worker or the job cannot be pickled (then run it otherwise)."""
+        if self._jobs is None:
+            return False
+        try:
+            data = pickle.dumps((function, args), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # e.g. a result holding an open file
+            self.close()
+            return False
+        jobs, self._jobs = self._jobs, None
+
+        def send() -> None:  # while the worker finishes preparing, this process goes on
+            try:
+                with contextlib.suppress(OSError):  # the worker is gone: result() says so
+                    jobs.send_bytes(data)
+            finally:
+                jobs.close()
+
+        self._sender = threading.Thread(target=send, name="geocarbon-job", daemon=True)
+        self._sender.start()
+        return True
+
+    def close(self) -> None:
+        """End the worker and release the pipes."""
+        if self._jobs is not None:
+            self._jobs.close()
+            self._jobs = None
+        super().close()  # a worker still reading its job is ended: the sender then fails
+        if self._sender is not None:
+            self._sender.join()
+            self._sender = None

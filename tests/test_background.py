@@ -1,0 +1,196 @@
+"""Work in forked processes (geocarbon.io.background) and what a run imports: the report
+drawn beside the other outputs gives the same page as drawn in the process, a notice added
+while writing reaches the report, and a carbon-only run imports neither the PV, charging and
+cluster libraries, nor boto3, nor (in its main process) matplotlib."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from geocarbon.cli import main
+from geocarbon.errors import InputError
+from geocarbon.io.background import Background, Worker, fork_available
+from tests.conftest import REPO, write_pipeline
+from tests.hostile.conftest import make_tiny_inputs
+
+needs_fork = pytest.mark.skipif(not fork_available(), reason="no 'fork' start method here")
+
+#: Set in the worker only, by its preparation.
+_PREPARED: list[int] = []
+
+
+def _prepare() -> None:
+    _PREPARED.append(os.getpid())
+
+
+def _prepared_here() -> tuple[int, list[int]]:
+    return os.getpid(), list(_PREPARED)
+
+
+def _fail(text: str) -> None:
+    raise InputError(text)
+
+
+@needs_fork
+def test_background_gives_the_value_computed_in_another_process() -> None:
+    with Background(os.getpid) as job:
+        assert job.result() != os.getpid()
+
+
+@needs_fork
+def test_background_raises_the_childs_exception_here() -> None:
+    with Background(lambda: _fail("bad value in column x")) as job, pytest.raises(InputError) as err:
+        job.result()
+    assert "bad value in column x" in str(err.value)
+
+
+def test_without_fork_the_work_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GEOCARBON_FORK", "0")
+    assert not fork_available()
+    with Background(os.getpid) as job:
+        assert job.result() == os.getpid()
+    with Worker(_prepare) as worker:
+        assert not worker.submit(_prepared_here)
+    assert _PREPARED == []
+
+
+@needs_fork
+def test_worker_prepares_then_runs_the_pickled_job() -> None:
+    with Worker(_prepare) as worker:
+        assert worker.submit(_prepared_here)
+        pid, prepared = worker.result()
+    assert pid != os.getpid()
+    assert prepared == [pid]  # prepared in the worker, before its job
+    assert _PREPARED == []  # not here
+
+
+@needs_fork
+def test_worker_refuses_a_job_that_cannot_be_pickled() -> None:
+    with Worker(_prepare) as worker:
+        assert not worker.submit(lambda: 1)
+
+
+@needs_fork
+def test_leaving_the_block_ends_the_child() -> None:
+    with Worker(_prepare) as worker:
+        child = worker._process
+        assert child is not None and child.is_alive()
+    assert child.exitcode is not None
+    with Background(lambda: __import__("time").sleep(60)) as job:
+        child = job._process
+    assert child.exitcode is not None
+
+
+@pytest.fixture
+def tiny_pipeline(tmp_path: Path) -> Path:
+    make_tiny_inputs(tmp_path)
+    return write_pipeline(
+        tmp_path / "pipeline.yaml",
+        {
+            "name": "tiny",
+            "output_dir": "out",
+            "communes": {
+                "path": "communes.gpkg",
+                "code_field": "code",
+                "name_field": "nom",
+                "epci_field": "epci",
+            },
+            "landcover": {"path": "lc.tif"},
+            "carbon": {"coefficients": "generic"},
+        },
+    )
+
+
+def _run(pipeline: Path, out: Path) -> None:
+    result = CliRunner().invoke(main, ["-q", "run", str(pipeline), "--output-dir", str(out)])
+    assert result.exit_code == 0, result.output
+
+
+@needs_fork
+def test_report_drawn_beside_equals_report_drawn_here(
+    tiny_pipeline: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tiny_pipeline.parent
+    _run(tiny_pipeline, out / "forked")
+    monkeypatch.setenv("GEOCARBON_FORK", "0")
+    _run(tiny_pipeline, out / "here")
+    for name in ("report.html", "geocarbon.gpkg", "maps/carbon_stocks.html"):
+        assert (out / "forked" / name).read_bytes() == (out / "here" / name).read_bytes(), name
+
+
+@needs_fork
+def test_notice_added_while_writing_reaches_the_report(
+    tiny_pipeline: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from geocarbon.capabilities.carbon import CarbonCapability
+    from geocarbon.notices import Notice
+
+    original = CarbonCapability.write_files
+
+    def write_files(self, cfg, inputs, results, communes, folder) -> None:  # type: ignore[no-untyped-def]
+        original(self, cfg, inputs, results, communes, folder)
+        results.notices.append(Notice("late_notice", "a notice added while writing <late>"))
+
+    monkeypatch.setattr(CarbonCapability, "write_files", write_files)
+    out = tiny_pipeline.parent / "late"
+    _run(tiny_pipeline, out)
+    assert "a notice added while writing &lt;late&gt;" in (out / "report.html").read_text()
+    notices = json.loads((out / "run.json").read_text())["notices"]
+    assert [n["code"] for n in notices].count("late_notice") == 1
+
+
+#: Imported by the PV and charging steps and by cluster runs only; boto3 (and botocore), which
+#: rasterio would import for the AWS sessions geocarbon does not use.
+NOT_FOR_CARBON = ("pvlib", "dask", "distributed", "numba", "scipy", "sklearn", "boto3", "botocore")
+
+_RUN_AND_LIST = """
+import json, sys
+from geocarbon.cli import main
+try:
+    main(["-q", "run", sys.argv[1], "--output-dir", sys.argv[2]])
+except SystemExit as end:
+    assert not end.code, end.code
+loaded = [name for name, module in sys.modules.items() if module is not None]
+print(json.dumps(sorted({name.split(".")[0] for name in loaded})))
+"""
+
+
+def _modules_of_a_run(pipeline: Path, out: Path, **env: str) -> set[str]:
+    """Top-level modules in the main process after ``geocarbon run`` (a fresh process)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN_AND_LIST, str(pipeline), str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), **env},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_carbon_run_imports_no_pv_charging_or_cluster_library(tiny_pipeline: Path) -> None:
+    modules = _modules_of_a_run(tiny_pipeline, tiny_pipeline.parent / "a")
+    assert {"geocarbon", "rasterio", "folium"} <= modules  # the run did run, maps included
+    assert modules.isdisjoint(NOT_FOR_CARBON), sorted(modules & set(NOT_FOR_CARBON))
+    if fork_available():  # the report (charts) is drawn in the forked process
+        assert "matplotlib" not in modules
+    # without fork, the main process draws it
+    assert "matplotlib" in _modules_of_a_run(
+        tiny_pipeline, tiny_pipeline.parent / "b", GEOCARBON_FORK="0"
+    )
+
+
+def test_run_without_maps_imports_no_folium(tiny_pipeline: Path) -> None:
+    text = tiny_pipeline.read_text() + "maps:\n  enabled: false\n"
+    tiny_pipeline.write_text(text)
+    modules = _modules_of_a_run(tiny_pipeline, tiny_pipeline.parent / "c")
+    assert "geocarbon" in modules
+    assert modules.isdisjoint({"folium", "branca"}), sorted(modules & {"folium", "branca"})
