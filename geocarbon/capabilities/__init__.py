@@ -205,10 +205,11 @@ def with_added_columns(shared: pd.DataFrame, own: pd.DataFrame, name: str) -> pd
 def registered() -> list[Capability]:
     """The capabilities a run may compute, in the order they run, write and report."""
     from geocarbon.capabilities.carbon import CarbonCapability
+    from geocarbon.capabilities.carbon_scenarios import ScenariosCapability
     from geocarbon.capabilities.charging import ChargingCapability
     from geocarbon.capabilities.pv import PvCapability
 
-    return [CarbonCapability(), PvCapability(), ChargingCapability()]
+    return [CarbonCapability(), ScenariosCapability(), PvCapability(), ChargingCapability()]
 
 
 #: Capabilities added at run time (tests, extensions): see :func:`register`.

@@ -36,6 +36,7 @@ from geocarbon.carbon.coefficients import (
 from geocarbon.carbon.flows import (
     FLOW_COLUMNS,
     PCAET_CATEGORIES,
+    FlowUnits,
     ForestGrowthCoefficients,
     LucCoefficients,
     aldo_luc_coefficients,
@@ -192,6 +193,8 @@ class CarbonResults:
     """The sequestration table per commune, EPCI and territory [tCO2e/yr]."""
     zones: pd.DataFrame | None = None
     """The figures per EPCI of an EPCI-level run (None in a commune-level run)."""
+    flow_units: FlowUnits | None = None
+    """The flows' unit changes (scenarios reuse them; None without ``flows``)."""
 
 
 def carbon_results(results: Results) -> CarbonResults:
@@ -456,6 +459,8 @@ class CoefficientSet:
     region: pd.Series | None = None
     codes: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     """Commune codes that have coefficients."""
+    flow_units: FlowUnits | None = None
+    """The flows' unit changes, forest growth and wood-use shares (set by :func:`compute_flows`)."""
 
 
 def _per_commune(
@@ -633,6 +638,7 @@ def compute_flows(
     if land.level == "epci":
         growth = ForestGrowthCoefficients(zone_mean(growth.table, zone_of, ["category"]))
         shares = zone_mean(shares, zone_of, []) if shares is not None else None
+    coefficients.flow_units = FlowUnits(luc, growth, shares)
     luc_flows = landuse_change_flows(areas, luc)
     n2o = n2o_flows(luc_flows, flows_cfg.n2o_gwp, aldo_published=flows_cfg.aldo_published)
     local = [luc_flows, n2o]
@@ -1320,6 +1326,7 @@ def compute_carbon(
         flows=flows,
         sequestration=sequestration,
         zones=epci,
+        flow_units=coefficients.flow_units,
     )
 
 

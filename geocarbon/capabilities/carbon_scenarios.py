@@ -1,0 +1,272 @@
+"""Scenarios to the horizon as a capability of a run: yearly flows and stock changes per EPCI
+and territory, for the observed trend (baseline) and each scenario of ``scenarios``, from
+the carbon step's flows and unit changes (:mod:`geocarbon.carbon.scenarios`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from geocarbon.capabilities import Capability
+from geocarbon.spec import LayerSpec, declared_outputs
+
+if TYPE_CHECKING:
+    from geocarbon.capabilities.carbon_step import CarbonResults
+    from geocarbon.carbon.scenarios import Levers, ScenarioBasis
+    from geocarbon.config import PipelineConfig, ScenarioConfig
+    from geocarbon.state import Inputs, Progress, Results, Timer
+
+#: Columns of ``scenarios.csv`` before the quantities.
+KEY_COLUMNS = ["scenario", "scenario_label", "level", "code", "name", "year"]
+BASELINE = "baseline"
+
+
+@dataclass
+class ScenarioResults:
+    """Trajectories of every scenario (``baseline`` first), one row per scenario, level,
+    code and year (:data:`KEY_COLUMNS`, quantities, target and gap)."""
+
+    table: pd.DataFrame
+    base_year: int
+
+
+def scenario_results(results: Results) -> ScenarioResults:
+    """What the scenarios capability computed."""
+    computed = results.parts["scenarios"]
+    assert isinstance(computed, ScenarioResults)
+    return computed
+
+
+def _forest_rows(cfg: PipelineConfig, carbon: CarbonResults, land_ha: pd.DataFrame) -> pd.DataFrame:
+    """Forest types per code with their base-year area [ha], growth, harvest [tC/ha/yr] and
+    wood products per ha at harvest factor 1 [tCO2e/ha/yr]."""
+    from geocarbon.carbon.flows import wood_products_flows
+
+    assert carbon.flow_units is not None and cfg.flows is not None
+    units = carbon.flow_units
+    table = units.growth.table
+    codes = set(land_ha["code"])
+    table = table[table["commune_code"].isin(codes)].drop_duplicates(["commune_code", "category"])
+    forest = table.rename(columns={"commune_code": "code"}).merge(
+        land_ha, on=["code", "category"], how="left"
+    )
+    forest["area_ha"] = forest["area_ha"].fillna(0.0)
+    if not cfg.flows.forest_growth:
+        forest["net_tc_per_ha_yr"] = 0.0
+        forest["harvest_tc_per_ha_yr"] = 0.0
+    wood = np.zeros(len(forest))
+    if cfg.flows.wood_products and units.shares is not None:
+        one_ha = table[["commune_code", "category"]].assign(area_ha=1.0)
+        wood = wood_products_flows(one_ha, units.growth, units.shares, 1.0)[
+            "flow_tco2e_per_yr"
+        ].to_numpy()
+    forest["wood_tco2e_per_ha_yr"] = np.nan_to_num(wood)
+    columns = [
+        "code",
+        "category",
+        "area_ha",
+        "net_tc_per_ha_yr",
+        "harvest_tc_per_ha_yr",
+        "wood_tco2e_per_ha_yr",
+    ]
+    return forest[columns].reset_index(drop=True)
+
+
+def _new_units(carbon: CarbonResults, codes: np.ndarray) -> pd.DataFrame:
+    """Unit changes [tC/ha] per code and pool of the transitions the levers make."""
+    from geocarbon.carbon.categories import FOREST_CATEGORIES
+    from geocarbon.carbon.flows import pcaet_category, transition_units
+    from geocarbon.carbon.scenarios import CLEARED_TO, NEW_FOREST, OPEN_LAND
+
+    assert carbon.flow_units is not None
+    luc = carbon.flow_units.luc
+    forest = luc.forest_biomass.set_index(["commune_code", "category"])["live_dead_tc_per_ha"]
+    other = luc.nonforest_biomass.set_index(["commune_code", "category"])["stock_tc_per_ha"]
+    pairs = [(o, NEW_FOREST) for o in OPEN_LAND] + [(f, CLEARED_TO) for f in FOREST_CATEGORIES]
+    parts = []
+    for origin, final in pairs:
+        for pool, unit in transition_units(luc, codes, origin, final, forest, other).items():
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "code": codes,
+                        "from_category": origin,
+                        "to_category": final,
+                        "pool": pool,
+                        "unit_tc_per_ha": unit,
+                        "pcaet_category": pcaet_category(final),
+                    }
+                )
+            )
+    out = pd.concat(parts, ignore_index=True)
+    return out[out["unit_tc_per_ha"].notna() & (out["unit_tc_per_ha"] != 0)].reset_index(drop=True)
+
+
+def scenario_basis(cfg: PipelineConfig, carbon: CarbonResults) -> ScenarioBasis:
+    """What the trajectories start from, from the carbon step's results.
+
+    Raises
+    ------
+    InputError
+        Figures per EPCI (an EPCI-level area table): scenarios need them per commune.
+    """
+    from geocarbon.carbon.scenarios import ScenarioBasis, n2o_tco2e_per_tc
+    from geocarbon.errors import InputError
+
+    assert cfg.flows is not None and cfg.scenarios is not None and carbon.flows is not None
+    if carbon.level != "commune":
+        msg = (
+            "scenarios need figures per commune (a land-cover raster or an area table per "
+            "commune); this run computes them per EPCI: remove the scenarios section"
+        )
+        raise InputError(msg)
+    stocks = carbon.carbon_stocks.drop_duplicates(["commune_code", "category"])
+    land_ha = stocks.rename(columns={"commune_code": "code"})[["code", "category", "area_ha"]]
+    luc = carbon.flows[carbon.flows["flow_kind"] == "landuse_change"].rename(
+        columns={"commune_code": "code"}
+    )
+    columns = [
+        "code",
+        "from_category",
+        "to_category",
+        "pool",
+        "area_ha_per_yr",
+        "unit_tc_per_ha",
+        "pcaet_category",
+    ]
+    return ScenarioBasis(
+        luc=luc[columns].reset_index(drop=True),
+        new_units=_new_units(carbon, np.array(sorted(set(land_ha["code"])), dtype=object)),
+        forest=_forest_rows(cfg, carbon, land_ha),
+        land_ha=land_ha.reset_index(drop=True),
+        harvest_factor=cfg.flows.harvest_factor,
+        n2o_tco2e_per_tc=n2o_tco2e_per_tc(
+            cfg.flows.n2o_gwp, aldo_published=cfg.flows.aldo_published
+        ),
+        base_year=cfg.scenarios.base_year or cfg.flows.end_year,
+        horizon=cfg.scenarios.horizon,
+    )
+
+
+def compute_scenarios(cfg: PipelineConfig, results: Results) -> ScenarioResults:
+    """Trajectories of the baseline and of each scenario per EPCI and territory, with the
+    gaps to the targets."""
+    from geocarbon.capabilities.carbon_step import carbon_results
+    from geocarbon.carbon.scenarios import (
+        Levers,
+        Target,
+        group_trajectories,
+        target_gaps,
+        zone_trajectories,
+    )
+    from geocarbon.errors import InputError
+    from geocarbon.io.text_tables import text_table
+
+    assert cfg.scenarios is not None
+    basis = scenario_basis(cfg, carbon_results(results))
+    communes = results.communes
+    epci_of = (
+        communes.set_index("commune_code")["epci_code"]
+        if "epci_code" in communes
+        else pd.Series(dtype=object)
+    )
+    names = _names(cfg, communes)
+    baseline = text_table("report")["scenario_baseline"][0 if cfg.report.language == "fr" else 1]
+    runs = [(BASELINE, baseline, Levers())]
+    runs += [(s.name, s.label or s.name, levers_of(s)) for s in cfg.scenarios.list]
+    targets = [
+        Target(t.level, t.code or cfg.name, t.year, t.sequestration_tco2e_per_yr)
+        for t in cfg.scenarios.targets
+    ]
+    parts = []
+    try:
+        for name, label, levers in runs:
+            grouped = group_trajectories(zone_trajectories(basis, levers), epci_of, cfg.name)
+            grouped = target_gaps(grouped, targets, cfg.name)
+            grouped.insert(0, "scenario_label", label)
+            grouped.insert(0, "scenario", name)
+            parts.append(grouped)
+    except ValueError as err:
+        raise InputError(str(err)) from err
+    table = pd.concat(parts, ignore_index=True)
+    table.insert(4, "name", table["code"].map(names).fillna(""))
+    return ScenarioResults(table=table, base_year=basis.base_year)
+
+
+def levers_of(scenario: ScenarioConfig) -> Levers:
+    """The engine's levers of a scenario of the pipeline."""
+    from geocarbon.carbon.scenarios import LandTake, Levers
+
+    art = scenario.artificialisation
+    land_take = (
+        None if art is None else LandTake(art.ha_per_yr, art.halving_every_years, art.zero_from)
+    )
+    return Levers(
+        name=scenario.name,
+        land_take=land_take,
+        afforestation_ha_per_yr=scenario.afforestation_ha_per_yr,
+        deforestation_ha_per_yr=scenario.deforestation_ha_per_yr,
+        hedge_planting_km_per_yr=scenario.hedge_planting_km_per_yr,
+        practices=tuple((p.practice, dict(p.ha)) for p in scenario.practices),
+        harvest_factor=scenario.harvest_factor,
+    )
+
+
+def _names(cfg: PipelineConfig, communes: pd.DataFrame) -> dict[str, str]:
+    """Name of the territory (its code is the run's name) and of each EPCI."""
+    names = {cfg.name: cfg.description or cfg.name}
+    if "epci_name" in communes and "epci_code" in communes:
+        pairs = communes[["epci_code", "epci_name"]].dropna().drop_duplicates("epci_code")
+        names.update({str(c): str(n) for c, n in pairs.itertuples(index=False)})
+    return names
+
+
+class ScenariosCapability(Capability):
+    """Yearly trajectories of carbon flows and stocks to a horizon, per EPCI and territory:
+    the observed trend and the pipeline's scenarios, against the plan's targets."""
+
+    name: ClassVar[str] = "scenarios"
+    writing: ClassVar[str] = "writing scenario trajectories"
+    outputs: ClassVar[tuple[LayerSpec, ...]] = declared_outputs("scenarios")
+
+    def enabled(self, cfg: PipelineConfig) -> bool:
+        return cfg.scenarios is not None and cfg.flows is not None and cfg.land_source is not None
+
+    def compute(
+        self, cfg: PipelineConfig, inputs: Inputs, results: Results, timer: Timer,
+        progress: Progress | None,
+    ) -> None:  # fmt: skip
+        with timer.step("scenarios"):
+            results.parts[self.name] = compute_scenarios(cfg, results)
+
+    def computed(self, results: Results) -> bool:
+        return self.name in results.parts
+
+    def layers(self, results: Results, communes: pd.DataFrame, crs: Any) -> dict[str, pd.DataFrame]:
+        return {"scenarios": scenario_results(results).table}
+
+    def write_files(
+        self, cfg: PipelineConfig, inputs: Inputs, results: Results, communes: pd.DataFrame,
+        folder: Path,
+    ) -> None:  # fmt: skip
+        from geocarbon.io.writers import write_csv
+
+        write_csv(folder / "scenarios.csv", scenario_results(results).table)
+
+    def report_sections(self, report: Any) -> None:
+        import importlib
+
+        # imported when a report is written: the charts' libraries load only then
+        importlib.import_module("geocarbon.capabilities.scenarios_report").scenarios_section(report)
+
+    def run_totals(self, results: Results) -> dict[str, Any]:
+        table = scenario_results(results).table
+        last = table[(table["level"] == "territory") & (table["year"] == table["year"].max())]
+        return {
+            f"scenario_{s}_flow_tco2e_per_yr": round(float(v), 3)
+            for s, v in zip(last["scenario"], last["flow_tco2e_per_yr"], strict=True)
+        }
