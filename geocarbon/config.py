@@ -1508,6 +1508,13 @@ class PipelineConfig(_Strict):
                 f"({self.flows.end_year}) and before horizon ({s.horizon})"
             )
             raise ValueError(msg)
+        early = sorted({y for sc in s.list for p in sc.practices for y in p.ha if y <= base})
+        if early:
+            msg = (
+                f"scenarios.list.practices: years {early} are not after base_year {base}; the "
+                "areas are adopted from base_year on (0 at base_year)"
+            )
+            raise ValueError(msg)
         late = [t.year for t in s.targets if not base < t.year <= s.horizon]
         if late:
             msg = f"scenarios.targets: years {late} are outside {base + 1}-{s.horizon} (after base_year, up to horizon)"

@@ -193,6 +193,10 @@ def compute_scenarios(cfg: PipelineConfig, results: Results) -> ScenarioResults:
     except ValueError as err:
         raise InputError(str(err)) from err
     table = pd.concat(parts, ignore_index=True)
+    units = carbon_results(results).flow_units
+    if not (cfg.flows is not None and cfg.flows.wood_products and units and units.shares is not None):
+        # not computed (as in the flows): empty, not 0; the net flow sums the other categories
+        table["flow_wood_products_tco2e_per_yr"] = np.nan
     table.insert(4, "name", table["code"].map(names).fillna(""))
     return ScenarioResults(table=table, base_year=basis.base_year)
 
@@ -218,7 +222,9 @@ def levers_of(scenario: ScenarioConfig) -> Levers:
 
 def _names(cfg: PipelineConfig, communes: pd.DataFrame) -> dict[str, str]:
     """Name of the territory (its code is the run's name) and of each EPCI."""
-    names = {cfg.name: cfg.description or cfg.name}
+    from geocarbon.labels import label
+
+    names = {cfg.name: label("territory", cfg.report.language)}
     if "epci_name" in communes and "epci_code" in communes:
         pairs = communes[["epci_code", "epci_name"]].dropna().drop_duplicates("epci_code")
         names.update({str(c): str(n) for c, n in pairs.itertuples(index=False)})

@@ -47,7 +47,9 @@ def scenarios_section(rep: ReportBuilder) -> None:
     rep.parts.append(
         f"<h3>{esc(phrase('scenarios_table', lang, years=', '.join(map(str, years)), base=base))}</h3>"
     )
-    rep.parts.append(table(year_rows(territory, years), lang, text_columns=["scenario_label"]))
+    rep.parts.append(
+        table(year_rows(territory, years), lang, text_columns=["scenario_label", "year"])
+    )
     gaps = tab.dropna(subset=["target_tco2e_per_yr"])
     if len(gaps):
         rep.parts.append(f"<h3>{esc(phrase('scenarios_gaps', lang))}</h3>")
@@ -59,12 +61,14 @@ def scenarios_section(rep: ReportBuilder) -> None:
             "target_tco2e_per_yr",
             "gap_tco2e_per_yr",
         ]
-        rep.parts.append(table(gaps[cols], lang, text_columns=["scenario_label", "name"]))
+        shown = gaps[cols].assign(year=gaps["year"].astype(str))
+        rep.parts.append(table(shown, lang, text_columns=["scenario_label", "name", "year"]))
 
 
 def year_rows(territory: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     """Per scenario: the net flow and the stock change of the territory in ``years``."""
     rows = territory[territory["year"].isin(years)]
+    rows = rows.assign(year=rows["year"].astype(str))
     return rows[
         [
             "scenario_label",
