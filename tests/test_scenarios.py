@@ -230,3 +230,65 @@ def test_lot_scenarios_pipeline_shares_the_lot_inputs() -> None:
         k: v for k, v in lot.items() if k not in own
     }
     assert "scenarios" in scen and load_config(REPO / "pipelines" / "lot_scenarios.yaml").scenarios
+
+
+@pytest.fixture(scope="module")
+def lot_scenarios_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped ``pipelines/lot_scenarios.yaml`` on the shared data: the output folder."""
+    from tests.conftest import SHARED, run_shared_pipeline
+
+    return run_shared_pipeline(
+        REPO / "pipelines" / "lot_scenarios.yaml",
+        tmp_path_factory.mktemp("lot_scenarios") / "out",
+        SHARED / "lot" / "clc2018_100m.tif",
+    )
+
+
+@pytest.mark.slow
+def test_lot_with_scenarios_end_to_end(lot_scenarios_out: Path) -> None:
+    import pyogrio
+
+    table = pd.read_csv(lot_scenarios_out / "scenarios.csv", dtype={"code": str})
+    assert set(table["scenario"]) == {"baseline", "zan", "zan_boisement_haies", "recolte_plus_20"}
+    territory = table[table["level"] == "territory"].set_index(["scenario", "year"])
+    # every trajectory starts from the observed flows (the Lot's reference figure)
+    for scenario in set(table["scenario"]):
+        assert territory.loc[(scenario, 2018), "flow_tco2e_per_yr"] == pytest.approx(
+            979_759.373, abs=1e-3
+        )
+        assert territory.loc[(scenario, 2018), "stock_change_tc"] == 0
+    assert territory.loc[("zan", 2050), "land_take_ha_per_yr"] == 0
+    assert (
+        territory.loc[("zan", 2030), "flow_tco2e_per_yr"]
+        > territory.loc[("baseline", 2030), "flow_tco2e_per_yr"]
+    )
+    assert (
+        territory.loc[("recolte_plus_20", 2030), "flow_tco2e_per_yr"]
+        < territory.loc[("baseline", 2030), "flow_tco2e_per_yr"]
+    )
+    # the EPCIs sum to the territory every year
+    epci = table[table["level"] == "epci"].groupby(["scenario", "year"])["flow_tco2e_per_yr"].sum()
+    np.testing.assert_allclose(epci.sort_index(), territory["flow_tco2e_per_yr"].sort_index())
+    gaps = table.dropna(subset=["target_tco2e_per_yr"])
+    assert len(gaps) == 2 * 4 and set(gaps["year"]) == {2030, 2050}
+    np.testing.assert_allclose(
+        gaps["gap_tco2e_per_yr"], gaps["flow_tco2e_per_yr"] - gaps["target_tco2e_per_yr"]
+    )
+    assert "scenarios" in pyogrio.list_layers(lot_scenarios_out / "geocarbon.gpkg")[:, 0]
+    report = (lot_scenarios_out / "report.html").read_text(encoding="utf-8")
+    assert "id='scenarios'" in report and "ZAN : artificialisation" in report
+
+
+def test_demo_gains_a_scenario_with_targets(demo_out: Path) -> None:
+    table = pd.read_csv(demo_out / "scenarios.csv", dtype={"code": str})
+    assert set(table["scenario"]) == {"baseline", "zan_boisement_haies"}
+    territory = table[table["level"] == "territory"].set_index(["scenario", "year"])
+    # the demo's reference figure in the base year; wood products not computed (generic set)
+    assert territory.loc[("baseline", 2018), "flow_tco2e_per_yr"] == pytest.approx(69_967, abs=1)
+    assert territory["flow_wood_products_tco2e_per_yr"].isna().all()
+    assert (
+        territory.loc[("zan_boisement_haies", 2050), "flow_tco2e_per_yr"]
+        > territory.loc[("baseline", 2050), "flow_tco2e_per_yr"]
+    )
+    report = (demo_out / "report.html").read_text(encoding="utf-8")
+    assert "id='scenarios'" in report and "Écart aux objectifs" in report
