@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -292,3 +293,17 @@ def test_demo_gains_a_scenario_with_targets(demo_out: Path) -> None:
     )
     report = (demo_out / "report.html").read_text(encoding="utf-8")
     assert "id='scenarios'" in report and "Écart aux objectifs" in report
+
+
+def test_other_observed_flows_are_extended_at_their_value() -> None:
+    other = pd.DataFrame(
+        {"code": ["c1"], "pcaet_category": ["agricultural_soils"], "flow_tco2e_per_yr": [-7.0]}
+    )
+    basis = dataclasses.replace(one_commune(), extended=other)
+    out = zone_trajectories(basis, Levers()).set_index("year")
+    plain = zone_trajectories(one_commune(), Levers()).set_index("year")
+    np.testing.assert_allclose(
+        out["flow_agricultural_soils_tco2e_per_yr"],
+        plain["flow_agricultural_soils_tco2e_per_yr"] - 7,
+    )
+    np.testing.assert_allclose(out["flow_tco2e_per_yr"], plain["flow_tco2e_per_yr"] - 7)

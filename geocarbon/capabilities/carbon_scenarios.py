@@ -149,7 +149,20 @@ def scenario_basis(cfg: PipelineConfig, carbon: CarbonResults) -> ScenarioBasis:
         ),
         base_year=cfg.scenarios.base_year or cfg.flows.end_year,
         horizon=cfg.scenarios.horizon,
+        extended=extended_flows(carbon.flows),
     )
+
+
+#: Flow kinds the scenario engine computes itself; the others are extended as observed.
+MODELLED_KINDS = ("landuse_change", "n2o", "forest_growth", "wood_products")
+
+
+def extended_flows(flows: pd.DataFrame) -> pd.DataFrame:
+    """Observed flows of other kinds than :data:`MODELLED_KINDS` [tCO2e/yr] per commune and
+    PCAET category, which trajectories keep at their observed value."""
+    other = flows[~flows["flow_kind"].isin(MODELLED_KINDS)]
+    summed = other.groupby(["commune_code", "pcaet_category"])["flow_tco2e_per_yr"].sum()
+    return summed.reset_index().rename(columns={"commune_code": "code"})
 
 
 def compute_scenarios(cfg: PipelineConfig, results: Results) -> ScenarioResults:
@@ -194,7 +207,9 @@ def compute_scenarios(cfg: PipelineConfig, results: Results) -> ScenarioResults:
         raise InputError(str(err)) from err
     table = pd.concat(parts, ignore_index=True)
     units = carbon_results(results).flow_units
-    if not (cfg.flows is not None and cfg.flows.wood_products and units and units.shares is not None):
+    if not (
+        cfg.flows is not None and cfg.flows.wood_products and units and units.shares is not None
+    ):
         # not computed (as in the flows): empty, not 0; the net flow sums the other categories
         table["flow_wood_products_tco2e_per_yr"] = np.nan
     table.insert(4, "name", table["code"].map(names).fillna(""))

@@ -156,6 +156,9 @@ class ScenarioBasis:
         N2O per tC of soil and litter lost (:func:`n2o_tco2e_per_tc`).
     base_year, horizon : int
         Last observed year, last year of the trajectories.
+    extended : DataFrame or None
+        Other observed flows, kept at their yearly value every year: ``code``,
+        ``pcaet_category``, ``flow_tco2e_per_yr`` (e.g. the flow of a hedge length change).
     """
 
     luc: pd.DataFrame
@@ -166,6 +169,7 @@ class ScenarioBasis:
     n2o_tco2e_per_tc: float
     base_year: int
     horizon: int
+    extended: pd.DataFrame | None = None
 
     @property
     def years(self) -> np.ndarray:
@@ -497,6 +501,15 @@ def zone_trajectories(basis: ScenarioBasis, levers: Levers) -> pd.DataFrame:
         (gain_codes, "flow_agricultural_soils_tco2e_per_yr", gains * C_TO_CO2),
         (observed.loc[take, "code"], "land_take_ha_per_yr", observed_ha[take]),
     ]
+    if basis.extended is not None and len(basis.extended):
+        other = basis.extended
+        parts.append(
+            (
+                other["code"],
+                "flow_" + other["pcaet_category"] + "_tco2e_per_yr",
+                np.outer(other["flow_tco2e_per_yr"].to_numpy(), np.ones(len(years))),
+            )
+        )
     keys = pd.concat(
         [pd.DataFrame({"code": c.to_numpy(), "quantity": q}) for c, q, _ in parts],
         ignore_index=True,
