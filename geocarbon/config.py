@@ -450,6 +450,72 @@ class ForestMapConfig(_Strict):
     )
 
 
+#: ADEME ALDO's agricultural practices (``geocarbon/carbon/data/practices.csv``).
+PracticeId = Literal[
+    "prairieExtension",
+    "prairieIntensification",
+    "cropsAgroforestry",
+    "prairiesAgroforestry",
+    "catchCrops",
+    "cropsHedges",
+    "prairiesHedges",
+    "grassyStrips",
+    "vineyardsInterCoverCropping",
+    "orchardsInterCoverCropping",
+    "directSowingContinuous",
+    "directSowingFiveYearWork",
+]
+#: Largest area of one practice [ha]: the agricultural area of mainland France (~ 28 Mha).
+PRACTICE_AREA_MAX_HA = 30_000_000.0
+
+
+class HedgesConfig(_Strict):
+    """Hedge lines (IGN BD Haies; any OGR format, any CRS): a biomass pool on agricultural land."""
+
+    path: Path = Field(
+        description="Hedge lines at the land cover's date (e.g. IGN BD Haies); lengths are "
+        "measured in a projected CRS, lines split at commune borders."
+    )
+    layer: str | None = Field(default=None, description=_LAYER)
+    path_before: Path | None = Field(
+        default=None,
+        description="Hedge lines at flows.start_year, for the flow of the length change "
+        "(needs the flows section); null: no hedge flow.",
+    )
+    layer_before: str | None = Field(default=None, description=_LAYER)
+    segment_m: Annotated[float, _in_range(1.0, 100.0, unit="m")] = Field(
+        default=10.0,
+        description="Hedges are cut into segments of at most this length; each takes the "
+        "land-use category at its midpoint [m].",
+    )
+
+
+class PracticeConfig(_Strict):
+    """One agricultural practice adopted on an area (ALDO's "pratiques stockantes")."""
+
+    practice: PracticeId = Field(description="ALDO's practice id (e.g. catchCrops).")
+    area_ha: Annotated[float, _in_range(0.0, PRACTICE_AREA_MAX_HA, unit="ha")] = Field(
+        description="Area on which the practice is adopted [ha]."
+    )
+    level: Literal["commune", "epci", "territory"] = Field(
+        default="territory", description="Where the area lies: a commune, an EPCI or the territory."
+    )
+    code: str | None = Field(
+        default=None,
+        description="INSEE code of the commune or SIREN code of the EPCI (level commune or epci).",
+    )
+
+    @model_validator(mode="after")
+    def _code_for_a_unit(self) -> PracticeConfig:
+        if self.level != "territory" and not self.code:
+            msg = f"carbon.practices: {self.practice} at level {self.level} needs the code of the {self.level}"
+            raise ValueError(msg)
+        if self.level == "territory" and self.code:
+            msg = f"carbon.practices: {self.practice} at level territory takes no code (got {self.code!r})"
+            raise ValueError(msg)
+        return self
+
+
 class CarbonConfig(_Strict):
     """Carbon-stock coefficients: a set read from data, plus overrides."""
 
@@ -481,6 +547,16 @@ class CarbonConfig(_Strict):
         str, dict[str, Annotated[float, _in_range(0.0, STOCK_MAX_TC_PER_HA, unit="tC/ha")]]
     ] = Field(
         default_factory=dict, description="category -> pool -> tC/ha, applied to every commune."
+    )
+    hedges: HedgesConfig | None = Field(
+        default=None,
+        description="Hedge lines: hedge length per commune and land-use category, the hedges "
+        "pool on agricultural land and, with path_before, its flow.",
+    )
+    practices: list[PracticeConfig] = Field(
+        default_factory=list,
+        description="Agricultural practices with the area adopted: their storage potential "
+        "(reported apart from the observed flows).",
     )
 
     @model_validator(mode="after")

@@ -46,13 +46,15 @@ DEMO_FILES = {
     "charging_points": "irve_statique_demo.csv",
     "population": "population_200m.tif",
     "ev_fleet": "ev_fleet.csv",
+    "hedges": "hedges_2018.gpkg",
+    "hedges_before": "hedges_2012.gpkg",
 }
 #: File the demo generator writes in its folder: what it wrote (it replaces nothing else).
 DEMO_MARKER = ".geocarbon-demo"
 DEMO_SIGNATURE = "geocarbon-demo-inputs/1"
 #: Version of the generated files: a demo folder written by an older generator (another
 #: version in its marker) is generated again by ``geocarbon demo``.
-DEMO_VERSION = 2
+DEMO_VERSION = 3
 #: The demo's three fictional EPCI (SIREN → name).
 DEMO_EPCI_NAMES = {
     "299000001": "Communauté de communes du Causse et de la Vallée",
@@ -103,6 +105,8 @@ class DemoTerritory:
     population: np.ndarray
     population_transform: Affine
     charging: pd.DataFrame
+    hedges: gpd.GeoDataFrame
+    hedges_before: gpd.GeoDataFrame
 
 
 def smooth_field(
@@ -316,7 +320,11 @@ def make_demo_territory(seed: int = DEMO_SEED) -> DemoTerritory:
     buildings = make_demo_buildings(communes, rng)
     pop, pop_t = make_demo_population(communes, rng)
     charging = make_demo_charging(communes, rng)
-    return DemoTerritory(communes, lc, lc_t, before, ft, ft_t, buildings, pop, pop_t, charging)
+    hedges, hedges_before = make_demo_hedges(communes, lc, lc_t, rng)
+    return DemoTerritory(
+        communes, lc, lc_t, before, ft, ft_t, buildings, pop, pop_t, charging, hedges,
+        hedges_before,
+    )  # fmt: skip
 
 
 def write_demo_territory(folder: Path, seed: int = DEMO_SEED) -> dict[str, Path]:
@@ -329,6 +337,8 @@ def write_demo_territory(folder: Path, seed: int = DEMO_SEED) -> dict[str, Path]
     paths = {key: folder / name for key, name in DEMO_FILES.items()}
     write_vector(paths["communes"], territory.communes, layer="communes")
     write_vector(paths["buildings"], territory.buildings, layer="batiment")
+    write_vector(paths["hedges"], territory.hedges, layer="haies")
+    write_vector(paths["hedges_before"], territory.hedges_before, layer="haies")
     write_geotiff(
         paths["population"],
         territory.population,
@@ -382,6 +392,34 @@ def write_demo_territory(folder: Path, seed: int = DEMO_SEED) -> dict[str, Path]
         )
     logger.info("demo territory written to %s", folder)
     return paths
+
+
+def make_demo_hedges(
+    communes: gpd.GeoDataFrame, lc: np.ndarray, transform: Affine, rng: np.random.Generator
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Hedge lines (BD Haies-like) at two dates: about 400 hedges of 80-600 m along field
+    edges (north-south or east-west), mostly on farmland, some crossing commune borders; 40
+    planted and 60 grubbed up between 2012 and 2018. The 2012 layer is in WGS84 degrees
+    (lengths are measured after reprojection), the 2018 one in Lambert-93."""
+    farmland = np.isin(lc, [211, 231, 242, 243, 221, 222])
+    rows, cols = np.nonzero(farmland)
+    pick = rng.choice(len(rows), size=460, replace=False)
+    x = transform.c + (cols[pick] + 0.5) * transform.a
+    y = transform.f + (rows[pick] + 0.5) * transform.e
+    length = rng.uniform(80.0, 600.0, len(pick))
+    east = rng.random(len(pick)) < 0.5
+    lines = [
+        shapely.LineString([(x0, y0), (x0 + n, y0)] if e else [(x0, y0), (x0, y0 + n)])
+        for x0, y0, n, e in zip(x, y, length, east, strict=True)
+    ]
+    inside = communes.union_all()
+    kept = [line for line in lines if line.intersects(inside)]
+    ids = [f"HAIE{i:05d}" for i in range(len(kept))]
+    frame = gpd.GeoDataFrame({"id": ids}, geometry=kept, crs=DEMO_CRS)
+    both, planted, removed = frame.iloc[:-100], frame.iloc[-100:-60], frame.iloc[-60:]
+    after = pd.concat([both, planted], ignore_index=True)
+    before = pd.concat([both, removed], ignore_index=True).to_crs("EPSG:4326")
+    return gpd.GeoDataFrame(after, crs=DEMO_CRS), gpd.GeoDataFrame(before, crs="EPSG:4326")
 
 
 def make_demo_buildings(communes: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:

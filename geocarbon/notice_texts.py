@@ -341,6 +341,28 @@ FRENCH: dict[str, str] = {
     "road_network_zero_length": (
         "réseau routier {source} : {n_lines:,} lignes de longueur nulle sont ignorées"
     ),
+    # hedges and agricultural practices (carbon)
+    "hedges_without_geometry": (
+        "{n_features:,} objets de la couche de haies n'ont pas de géométrie : ils sont ignorés"
+    ),
+    "hedges_off_agricultural_land": (
+        "{length_km:,.1f} km de haies sont sur des terres non agricoles ({by_category}) : "
+        "longueur indiquée (hedge_length_other_km), aucun stock de haies compté (les arbres "
+        "sous forêt ou terrain boisé sont dans la biomasse de cette occupation)"
+    ),
+    "hedges_outside_communes": (
+        "{length_km:,.1f} km de haies sont hors des communes du territoire : non comptés"
+    ),
+    "hedges_default_carbon_per_km": (
+        "{n_communes:,} communes prennent la valeur par défaut de {c_tot_tc_per_km:g} tC/km de "
+        "haie (pas de valeur pour leur département, ou coefficients génériques) ; stock aérien "
+        "laissé vide"
+    ),
+    "practice_area_over_land": (
+        "pratique {practice} ({level} {code}) : {area_ha:,.1f} ha déclarés pour "
+        "{available_ha:,.1f} ha de {applies_to} : potentiel calculé sur la surface déclarée, "
+        "à vérifier"
+    ),
     # the report
     "report_pdf_not_made": "report.pdf n'a pas été écrit : {why}",
 }

@@ -56,6 +56,7 @@ POOL_COLORS = {
     "litter": "#e7ba52",
     "live_biomass": "#31a354",
     "dead_wood": "#636363",
+    "hedges": "#74c476",
 }
 ROOF_COLORS = {"flat": "#fdae6b", "pitched": "#e6550d", "unknown": "#bdbdbd"}
 NO_DATA_COLOR = NO_DATA

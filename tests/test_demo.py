@@ -36,6 +36,8 @@ def test_generation_is_deterministic(tmp_path: Path) -> None:
         "irve_statique_demo.csv",
         "population_200m.tif",
         "ev_fleet.csv",
+        "hedges_2018.gpkg",
+        "hedges_2012.gpkg",
     }
 
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from geocarbon.carbon.hedges import DEFAULT_C_TOT_KM
 from geocarbon.carbon.scenarios import (
-    HEDGE_TC_PER_KM,
     LandTake,
     Levers,
     ScenarioBasis,
@@ -98,7 +98,7 @@ def test_one_commune_year_by_year_by_hand() -> None:
     # agricultural soils: cropland → grassland, 20 cohorts of 1 ha × 10 tC/ha / 20 = 10 tC/yr
     # every year; hedges: each year's 2 km gain 101 tC/km over 20 years (2 × 101 / 20 = 10.1
     # tC/yr per cohort): 0, 1, 2, 3 cohorts
-    agri = [(10 + n * 2 * HEDGE_TC_PER_KM / 20) * CO2 for n in range(4)]
+    agri = [(10 + n * 2 * DEFAULT_C_TOT_KM / 20) * CO2 for n in range(4)]
     np.testing.assert_allclose(out["flow_agricultural_soils_tco2e_per_yr"], agri)
     # forest: 2020: 100 ha × 2 tC/ha/yr; then the area grows by 4 ha/yr (104, 108, 112 ha)
     # at 2 − (1.5 − 1) × 1 = 1.5 tC/ha/yr, plus afforestation: litter 4 ha × 9 tC/ha at
@@ -284,8 +284,11 @@ def test_demo_gains_a_scenario_with_targets(demo_out: Path) -> None:
     table = pd.read_csv(demo_out / "scenarios.csv", dtype={"code": str})
     assert set(table["scenario"]) == {"baseline", "zan_boisement_haies"}
     territory = table[table["level"] == "territory"].set_index(["scenario", "year"])
-    # the demo's reference figure in the base year; wood products not computed (generic set)
-    assert territory.loc[("baseline", 2018), "flow_tco2e_per_yr"] == pytest.approx(69_967, abs=1)
+    # the demo's net flow (sequestration.csv, hedge flow included) in the base year; wood
+    # products not computed (generic set)
+    seq = pd.read_csv(demo_out / "sequestration.csv")
+    observed = float(seq.loc[seq["level"] == "territory", "total"].iloc[0])
+    assert territory.loc[("baseline", 2018), "flow_tco2e_per_yr"] == pytest.approx(observed, abs=1e-6)
     assert territory["flow_wood_products_tco2e_per_yr"].isna().all()
     assert (
         territory.loc[("zan_boisement_haies", 2050), "flow_tco2e_per_yr"]
@@ -307,3 +310,24 @@ def test_other_observed_flows_are_extended_at_their_value() -> None:
         plain["flow_agricultural_soils_tco2e_per_yr"] - 7,
     )
     np.testing.assert_allclose(out["flow_tco2e_per_yr"], plain["flow_tco2e_per_yr"] - 7)
+
+
+def test_practices_and_hedges_by_hand() -> None:
+    # catch crops (0.24 tC/ha/yr for 20 years) on 200 ha by 2022, linear from 0 in 2020:
+    # 100 ha adopted in 2021 and 100 in 2022; hedges at 50 tC/km in c1, 3 km/yr
+    basis = dataclasses.replace(
+        one_commune(),
+        practice_rates={"catchCrops": (("cropland",), 0.24)},
+        hedge_tc_per_km=pd.Series({"c1": 50.0}),
+    )
+    levers = Levers(practices=(("catchCrops", {2022: 200.0}),), hedge_planting_km_per_yr=3.0)
+    out = zone_trajectories(basis, levers).set_index("year")
+    plain = zone_trajectories(one_commune(), Levers()).set_index("year")
+    gained = (
+        out["flow_agricultural_soils_tco2e_per_yr"] - plain["flow_agricultural_soils_tco2e_per_yr"]
+    )
+    # practices: 2021: 100 ha x 0.24 = 24 tC; 2022 and 2023: 200 ha x 0.24 = 48 tC
+    # hedges: n cohorts x 3 km x 50 tC/km / 20 = 7.5 n tC
+    np.testing.assert_allclose(gained, np.array([0, 24 + 7.5, 48 + 15, 48 + 22.5]) * CO2)
+    with pytest.raises(ValueError, match="no rate for the practice 'grassyStrips'"):
+        zone_trajectories(basis, Levers(practices=(("grassyStrips", {2022: 1.0}),)))

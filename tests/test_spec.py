@@ -127,7 +127,7 @@ def test_the_demo_records_every_declared_file_it_names(tmp_path: Path) -> None:
     files = declared_files(_specs(), cfg)
     assert set(files) == {
         "communes", "landcover", "forest_map", "landcover_before", "buildings", "weather",
-        "charging_points", "population_raster", "ev_fleet",
+        "charging_points", "population_raster", "ev_fleet", "hedges", "hedges_before",
     }  # fmt: skip
     assert files["buildings"] == cfg.pv.buildings.path  # type: ignore[union-attr]
 

@@ -70,6 +70,8 @@ class CarbonCapability(Capability):
             layers["epci"] = epci_layer(carbon.zones, communes)
         layers["landuse_areas"] = zone_columns(carbon.landuse_areas, carbon.level)
         layers["carbon_stocks"] = zone_columns(carbon.carbon_stocks, carbon.level)
+        if carbon.practices is not None:
+            layers["carbon_practices"] = carbon.practices
         if carbon.flows is not None:
             layers["carbon_flows"] = (
                 carbon.flows.rename(columns={"zone_code": "epci_code"})
@@ -90,6 +92,10 @@ class CarbonCapability(Capability):
         _report().stocks_section(report)
         if report.r.parts[self.name].sequestration is not None:
             _report().flows_section(report)
+        if report.r.parts[self.name].hedges is not None:
+            _report().hedges_section(report)
+        if report.r.parts[self.name].practices is not None:
+            _report().practices_section(report)
 
     def method_lines(self, cfg: Any, results: Any, lang: Any) -> list[str]:
         return _report().carbon_method_lines(cfg, results, lang)
@@ -119,7 +125,13 @@ class CarbonCapability(Capability):
 
     def run_totals(self, results: Results) -> dict[str, Any]:
         figures = ("area_ha", "landcover_area_ha", "stock_tc", "flow_tco2e_per_yr")
-        totals = column_totals(results.communes, figures[1:])
+        hedges = ("stock_hedges_tc", "hedge_length_km", "hedge_length_agricultural_km")
+        totals = column_totals(results.communes, (*figures[1:], *hedges))
+        practices = results.parts[self.name].practices
+        if practices is not None:
+            totals["practices_potential_tco2e_per_yr"] = round(
+                float(practices["potential_tco2e_per_yr"].sum()), 3
+            )
         epci = results.parts[self.name].zones
         if epci is not None:
             totals.update(column_totals(epci, figures))

@@ -9,7 +9,9 @@ import pandas as pd
 
 from geocarbon import report_charts as charts
 from geocarbon.capabilities.carbon_step import carbon_results
+from geocarbon.carbon.hedges import DEFAULT_C_TOT_KM
 from geocarbon.deliverables import coefficient_set
+from geocarbon.io.text_tables import text_table
 from geocarbon.labels import Language, label
 from geocarbon.report import (
     FLOW_CHART_BARS,
@@ -72,8 +74,10 @@ def stocks_section(rep: ReportBuilder) -> None:
         rep.static_map("stock_tc_per_ha", phrase("stocks_map", lang))
     rows = summary[summary["category"] != "total"]
     by_cat = rows.pivot_table(index="category", columns="pool", values="stock_tc", aggfunc="sum")
-    pools = [p for p in ("soil", "litter", "live_biomass", "dead_wood") if p in by_cat.columns]
-    by_cat = by_cat[pools]
+    pools = [
+        p for p in ("soil", "litter", "live_biomass", "dead_wood", "hedges") if p in by_cat.columns
+    ]
+    by_cat = by_cat[pools].fillna(0.0)
     area_by = rows.groupby("category")["area_ha"].first()
     out = pd.DataFrame({"category": [label(k, lang) for k in by_cat.index]})
     out["area_ha"] = area_by.reindex(by_cat.index).to_numpy()
@@ -92,6 +96,83 @@ def stocks_section(rep: ReportBuilder) -> None:
     rep.parts += [
         f"<h3>{esc(phrase('by_category', lang))}</h3>",
         table(out, lang, text_columns=("category",), total_row=len(out) - 1),
+    ]
+
+
+def hedges_section(rep: ReportBuilder) -> None:
+    """Hedges: length and stock on the territory and per commune, the flow of the change."""
+    r, lang = carbon_results(rep.r), rep.lang
+    hedges = r.hedges
+    assert hedges is not None
+    communes = rep.r.communes
+    rep.section("hedges", phrase("hedges_title", lang))
+    columns = (
+        "hedge_length_km",
+        "hedge_length_agricultural_km",
+        "hedge_length_other_km",
+        "stock_hedges_tc",
+    )
+    rep.parts.append("<div class='kpis'>")
+    for column in columns:
+        rep.parts.append(
+            kpi(label(column, lang, unit=True), number(communes[column].sum(min_count=1), lang))
+        )
+    rep.parts += ["</div>", f"<p>{esc(phrase('hedges_text', lang))}</p>"]
+    if hedges.flows is not None and r.flows is not None:
+        kept = r.flows[r.flows["flow_kind"] == "hedges"]
+        period = str(r.sequestration["period"].iloc[0]) if r.sequestration is not None else ""
+        text = phrase(
+            "hedges_flow_text",
+            lang,
+            period=period,
+            km=number(kept["length_km_per_yr"].sum(), lang, 2),
+            flow=number(kept["flow_tco2e_per_yr"].sum(), lang),
+        )
+        rep.parts.append(f"<p>{esc(text)}</p>")
+    if r.level == "commune":
+        rep.static_map("stock_hedges_tc", phrase("hedges_title", lang))
+    rows = communes[["commune_name", "commune_code", *columns]].rename(
+        columns={"commune_name": "name", "commune_code": "code"}
+    )
+    rows = rows.sort_values("stock_hedges_tc", ascending=False, na_position="last")
+    rep.parts += [
+        f"<h3>{esc(phrase('hedges_per_commune', lang))}</h3>",
+        table(rows, lang, text_columns=("name", "code")),
+    ]
+
+
+def practices_section(rep: ReportBuilder) -> None:
+    """Agricultural practices: the potential of each practice declared (not a flow)."""
+    r, lang = carbon_results(rep.r), rep.lang
+    assert r.practices is not None
+    names = text_table("practices")
+    i = 0 if lang == "fr" else 1
+    rows = r.practices.copy()
+    rows["practice"] = [names[p][i] if p in names else p for p in rows["practice"]]
+    rows["applies_to"] = [names[a][i] if a in names else a for a in rows["applies_to"]]
+    rows["level"] = [label(v, lang) for v in rows["level"]]
+    shown = rows[
+        [
+            "practice",
+            "level",
+            "code",
+            "applies_to",
+            "area_ha",
+            "available_area_ha",
+            "potential_tco2e_per_yr",
+            "potential_tco2e_20yr",
+        ]
+    ]
+    rep.section("practices", phrase("practices_title", lang))
+    rep.parts += [
+        "<div class='kpis'>",
+        kpi(
+            label("potential_tco2e_per_yr", lang, unit=True),
+            number(rows["potential_tco2e_per_yr"].sum(), lang),
+        ),
+        "</div>",
+        f"<p>{esc(phrase('practices_text', lang))}</p>",
+        table(shown, lang, text_columns=("practice", "level", "code", "applies_to")),
     ]
 
 
@@ -179,6 +260,37 @@ ZONAL_EXACT_METHOD = (
     "area), instead of wholly in the commune holding its centre; the difference between the "
     "two counts, per commune, is in the notices.",
 )
+HEDGES_METHOD = (
+    "Haies (méthode ALDO) : les lignes de haies sont reprojetées dans la projection de la carte "
+    "d'occupation du sol, découpées aux limites communales (longueur exacte ; un tronçon longeant "
+    "une limite compte une fois) puis en segments d'au plus {segment_m:g} m, chacun prenant "
+    "l'occupation du sol à son milieu. Stock = km × carbone par km du département "
+    "(carbone-haies.csv : aérien + racinaire ; {default:g} tC/km à défaut), sur les terres "
+    "agricoles seulement (cultures, prairies, vergers, vignes) ; le linéaire sous forêt, sol "
+    "artificiel ou zone humide est indiqué à part, sans stock. Flux : variation du linéaire "
+    "agricole entre les deux dates / durée × carbone par km × 44/12 ; une perte compte tout de "
+    "suite, un gain comme les autres gains de biomasse hors forêt d'ALDO (rythme annuel de "
+    "1/20 du stock par km appliqué 20 ans à chaque km planté, soit le stock entier par km "
+    "planté et par an de la période).",
+    "Hedges (ALDO method): hedge lines are reprojected to the land cover's projection, split at "
+    "commune borders (exact length; a stretch along a border counts once), then into segments "
+    "of at most {segment_m:g} m, each taking the land use at its midpoint. Stock = km × carbon "
+    "per km of the département (carbone-haies.csv: above + below ground; {default:g} tC/km "
+    "otherwise), on agricultural land only (cropland, grassland, orchards, vineyards); the "
+    "length under forest, artificial land or wetlands is reported apart, with no stock. Flow: "
+    "change of the agricultural length between the two dates / years × carbon per km × 44/12; "
+    "a loss counts at once, a gain as ALDO's other non-forest biomass gains (a yearly 1/20 of "
+    "the stock per km for 20 years on each km planted, i.e. the whole stock per km planted "
+    "per year of the period).",
+)
+PRACTICES_METHOD = (
+    "Pratiques agricoles stockantes : surface déclarée × taux de stockage par hectare de l'outil "
+    "ALDO (sol et biomasse, tC/ha/an, étude INRA 2013) × 44/12, pendant 20 ans ; un potentiel, "
+    "hors des flux observés et du total de séquestration.",
+    "Carbon-storing agricultural practices: area declared × ALDO's storage rates per hectare "
+    "(soil and biomass, tC/ha/yr, INRA study 2013) × 44/12, for 20 years; a potential, apart "
+    "from the observed flows and the sequestration total.",
+)
 #: Sources of the land cover and the coefficients (French, English).
 CLC_SOURCE = (
     "Occupation du sol : Corine Land Cover, © Union européenne, programme Copernicus Land "
@@ -208,8 +320,15 @@ def carbon_method_lines(cfg: Any, results: Any, lang: Language) -> list[str]:
     zonal = getattr(cfg, "zonal", None)
     if getattr(cfg, "landcover", None) is not None and getattr(zonal, "method", "") == "exact":
         out.append(in_language(ZONAL_EXACT_METHOD, lang))
-    if carbon_results(results).sequestration is not None:
+    computed = carbon_results(results)
+    if computed.sequestration is not None:
         out.append(in_language(FLOWS_METHOD, lang))
+    hedges = getattr(getattr(cfg, "carbon", None), "hedges", None)
+    if computed.hedges is not None and hedges is not None:
+        text = in_language(HEDGES_METHOD, lang)
+        out.append(text.format(segment_m=hedges.segment_m, default=DEFAULT_C_TOT_KM))
+    if computed.practices is not None:
+        out.append(in_language(PRACTICES_METHOD, lang))
     return out
 
 

@@ -16,6 +16,7 @@ from geocarbon.spec import LayerSpec, declared_outputs
 
 if TYPE_CHECKING:
     from geocarbon.capabilities.carbon_step import CarbonResults
+    from geocarbon.carbon.flows import FlowUnits
     from geocarbon.carbon.scenarios import Levers, ScenarioBasis
     from geocarbon.config import PipelineConfig, ScenarioConfig
     from geocarbon.state import Inputs, Progress, Results, Timer
@@ -41,13 +42,12 @@ def scenario_results(results: Results) -> ScenarioResults:
     return computed
 
 
-def _forest_rows(cfg: PipelineConfig, carbon: CarbonResults, land_ha: pd.DataFrame) -> pd.DataFrame:
+def _forest_rows(cfg: PipelineConfig, units: FlowUnits, land_ha: pd.DataFrame) -> pd.DataFrame:
     """Forest types per code with their base-year area [ha], growth, harvest [tC/ha/yr] and
     wood products per ha at harvest factor 1 [tCO2e/ha/yr]."""
     from geocarbon.carbon.flows import wood_products_flows
 
-    assert carbon.flow_units is not None and cfg.flows is not None
-    units = carbon.flow_units
+    assert cfg.flows is not None
     table = units.growth.table
     codes = set(land_ha["code"])
     table = table[table["commune_code"].isin(codes)].drop_duplicates(["commune_code", "category"])
@@ -76,14 +76,13 @@ def _forest_rows(cfg: PipelineConfig, carbon: CarbonResults, land_ha: pd.DataFra
     return forest[columns].reset_index(drop=True)
 
 
-def _new_units(carbon: CarbonResults, codes: np.ndarray) -> pd.DataFrame:
+def _new_units(units: FlowUnits, codes: np.ndarray) -> pd.DataFrame:
     """Unit changes [tC/ha] per code and pool of the transitions the levers make."""
     from geocarbon.carbon.categories import FOREST_CATEGORIES
     from geocarbon.carbon.flows import pcaet_category, transition_units
     from geocarbon.carbon.scenarios import CLEARED_TO, NEW_FOREST, OPEN_LAND
 
-    assert carbon.flow_units is not None
-    luc = carbon.flow_units.luc
+    luc = units.luc
     forest = luc.forest_biomass.set_index(["commune_code", "category"])["live_dead_tc_per_ha"]
     other = luc.nonforest_biomass.set_index(["commune_code", "category"])["stock_tc_per_ha"]
     pairs = [(o, NEW_FOREST) for o in OPEN_LAND] + [(f, CLEARED_TO) for f in FOREST_CATEGORIES]
@@ -106,7 +105,7 @@ def _new_units(carbon: CarbonResults, codes: np.ndarray) -> pd.DataFrame:
     return out[out["unit_tc_per_ha"].notna() & (out["unit_tc_per_ha"] != 0)].reset_index(drop=True)
 
 
-def scenario_basis(cfg: PipelineConfig, carbon: CarbonResults) -> ScenarioBasis:
+def scenario_basis(cfg: PipelineConfig, carbon: CarbonResults, units: FlowUnits) -> ScenarioBasis:
     """What the trajectories start from, from the carbon step's results.
 
     Raises
@@ -140,8 +139,8 @@ def scenario_basis(cfg: PipelineConfig, carbon: CarbonResults) -> ScenarioBasis:
     ]
     return ScenarioBasis(
         luc=luc[columns].reset_index(drop=True),
-        new_units=_new_units(carbon, np.array(sorted(set(land_ha["code"])), dtype=object)),
-        forest=_forest_rows(cfg, carbon, land_ha),
+        new_units=_new_units(units, np.array(sorted(set(land_ha["code"])), dtype=object)),
+        forest=_forest_rows(cfg, units, land_ha),
         land_ha=land_ha.reset_index(drop=True),
         harvest_factor=cfg.flows.harvest_factor,
         n2o_tco2e_per_tc=n2o_tco2e_per_tc(
@@ -150,7 +149,40 @@ def scenario_basis(cfg: PipelineConfig, carbon: CarbonResults) -> ScenarioBasis:
         base_year=cfg.scenarios.base_year or cfg.flows.end_year,
         horizon=cfg.scenarios.horizon,
         extended=extended_flows(carbon.flows),
+        hedge_tc_per_km=hedge_carbon(carbon, land_ha["code"]),
+        practice_rates=practice_rates(),
     )
+
+
+def hedge_carbon(carbon: CarbonResults, codes: pd.Series) -> pd.Series:
+    """Carbon per km of hedge [tC/km] per commune: the département's value of the run's hedges
+    (``carbon.hedges``), else ALDO's default (:func:`geocarbon.carbon.hedges.carbon_per_km`)."""
+    from geocarbon.carbon.hedges import carbon_per_km
+    from geocarbon.territory import departement_of
+
+    if carbon.hedges is not None:
+        per_km = carbon.hedges.per_km
+    else:
+        unique = pd.Series(sorted(set(codes.astype(str))))
+        per_km = carbon_per_km(unique, departement_of(unique), None)
+    return per_km.set_index("commune_code")["c_tot_tc_per_km"]
+
+
+def practice_rates() -> dict[str, tuple[tuple[str, ...], float]]:
+    """ALDO's practices: the categories each applies to and its soil + biomass rate
+    [tC/ha/yr] (:func:`geocarbon.carbon.practices.practice_potential` on one hectare)."""
+    from geocarbon.carbon.practices import APPLIES_TO, CO2_PER_C, practice_potential
+    from geocarbon.io.coefficients import read_practice_rates
+
+    rates = read_practice_rates()
+    one_ha = pd.DataFrame({"practice": rates["id"], "area_ha": 1.0})
+    per_ha = practice_potential(one_ha, rates)
+    return {
+        str(p): (APPLIES_TO[str(a)], float(f) / CO2_PER_C)
+        for p, a, f in zip(
+            per_ha["practice"], per_ha["applies_to"], per_ha["flow_tco2e_per_yr"], strict=True
+        )
+    }
 
 
 #: Flow kinds the scenario engine computes itself; the others are extended as observed.
@@ -165,10 +197,10 @@ def extended_flows(flows: pd.DataFrame) -> pd.DataFrame:
     return summed.reset_index().rename(columns={"commune_code": "code"})
 
 
-def compute_scenarios(cfg: PipelineConfig, results: Results) -> ScenarioResults:
+def compute_scenarios(cfg: PipelineConfig, inputs: Inputs, results: Results) -> ScenarioResults:
     """Trajectories of the baseline and of each scenario per EPCI and territory, with the
     gaps to the targets."""
-    from geocarbon.capabilities.carbon_step import carbon_results
+    from geocarbon.capabilities.carbon_step import carbon_inputs, carbon_results
     from geocarbon.carbon.scenarios import (
         Levers,
         Target,
@@ -180,7 +212,9 @@ def compute_scenarios(cfg: PipelineConfig, results: Results) -> ScenarioResults:
     from geocarbon.io.text_tables import text_table
 
     assert cfg.scenarios is not None
-    basis = scenario_basis(cfg, carbon_results(results))
+    units = carbon_inputs(inputs).flow_units
+    assert units is not None
+    basis = scenario_basis(cfg, carbon_results(results), units)
     communes = results.communes
     epci_of = (
         communes.set_index("commune_code")["epci_code"]
@@ -206,7 +240,6 @@ def compute_scenarios(cfg: PipelineConfig, results: Results) -> ScenarioResults:
     except ValueError as err:
         raise InputError(str(err)) from err
     table = pd.concat(parts, ignore_index=True)
-    units = carbon_results(results).flow_units
     if not (
         cfg.flows is not None and cfg.flows.wood_products and units and units.shares is not None
     ):
@@ -262,7 +295,7 @@ class ScenariosCapability(Capability):
         progress: Progress | None,
     ) -> None:  # fmt: skip
         with timer.step("scenarios"):
-            results.parts[self.name] = compute_scenarios(cfg, results)
+            results.parts[self.name] = compute_scenarios(cfg, inputs, results)
 
     def computed(self, results: Results) -> bool:
         return self.name in results.parts

@@ -13,6 +13,14 @@ import pandas as pd
 import shapely
 
 from geocarbon import kernels
+from geocarbon.capabilities.carbon_hedges import (
+    HedgeInputs,
+    HedgeResults,
+    practices_of_run,
+    read_hedges,
+    with_hedges,
+    with_rows,
+)
 from geocarbon.carbon.area_table import area_table_long, zone_mean
 from geocarbon.carbon.categories import (
     ALDO_NAMES,
@@ -79,6 +87,7 @@ from geocarbon.io.coefficients import (
     read_aldo_tables,
     read_generic_growth_table,
     read_generic_table,
+    read_practice_rates,
 )
 from geocarbon.io.raster import RasterInfo, count_blocks, iter_blocks, raster_info
 from geocarbon.io.report_files import latest_input_day
@@ -147,6 +156,13 @@ class CarbonInputs:
     """The area table as read (``areas``)."""
     on_grid: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | None = None
     """The communes and their copy in the land cover's CRS (:func:`communes_on_grid`)."""
+    flow_units: FlowUnits | None = None
+    """The flows' unit changes, forest growth and wood-use shares, kept by
+    :func:`compute_flows` for the scenarios (None before)."""
+    hedges: HedgeInputs | None = None
+    """The hedge lines (``carbon.hedges``)."""
+    practice_rates: pd.DataFrame | None = None
+    """The practices' rates table (``carbon.practices``)."""
 
 
 def carbon_inputs(inputs: Inputs) -> CarbonInputs:
@@ -193,8 +209,11 @@ class CarbonResults:
     """The sequestration table per commune, EPCI and territory [tCO2e/yr]."""
     zones: pd.DataFrame | None = None
     """The figures per EPCI of an EPCI-level run (None in a commune-level run)."""
-    flow_units: FlowUnits | None = None
-    """The flows' unit changes (scenarios reuse them; None without ``flows``)."""
+    hedges: HedgeResults | None = None
+    """The hedges' lengths, stocks and flow (None without ``carbon.hedges``)."""
+    practices: pd.DataFrame | None = None
+    """The practices' potential [tCO2e/yr] (None without ``carbon.practices``); never in
+    the flows."""
 
 
 def carbon_results(results: Results) -> CarbonResults:
@@ -267,7 +286,11 @@ def _check_declared(key: str, section: Any, table: pd.DataFrame, what: str, path
 def read_carbon_inputs(cfg: PipelineConfig, files: dict[str, Path]) -> CarbonInputs:
     """Check the rasters of the carbon steps and read their tables; record the files they
     read (the area table of a run without rasters)."""
-    return read_carbon_tables(cfg, CarbonInputs(*_carbon_rasters(cfg, files)))
+    read = read_carbon_tables(cfg, CarbonInputs(*_carbon_rasters(cfg, files)))
+    read.hedges = read_hedges(cfg, files)
+    if cfg.carbon.practices:
+        read.practice_rates = read_practice_rates()
+    return read
 
 
 def _carbon_rasters(
@@ -459,8 +482,6 @@ class CoefficientSet:
     region: pd.Series | None = None
     codes: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     """Commune codes that have coefficients."""
-    flow_units: FlowUnits | None = None
-    """The flows' unit changes, forest growth and wood-use shares (set by :func:`compute_flows`)."""
 
 
 def _per_commune(
@@ -638,7 +659,7 @@ def compute_flows(
     if land.level == "epci":
         growth = ForestGrowthCoefficients(zone_mean(growth.table, zone_of, ["category"]))
         shares = zone_mean(shares, zone_of, []) if shares is not None else None
-    coefficients.flow_units = FlowUnits(luc, growth, shares)
+    carbon_inputs(inputs).flow_units = FlowUnits(luc, growth, shares)
     luc_flows = landuse_change_flows(areas, luc)
     n2o = n2o_flows(luc_flows, flows_cfg.n2o_gwp, aldo_published=flows_cfg.aldo_published)
     local = [luc_flows, n2o]
@@ -1294,15 +1315,16 @@ def compute_carbon(
         notices += coefficients.notices
         notices += mark_zones_with_data(zones, reference, land.level)
         stocks = zone_stocks(land, reference, cfg.carbon.artificial_sealed_share)
+        hedges, stocks = with_hedges(cfg, inputs, results.communes, mapping, land, stocks, notices)
         summary = territory_summary(stocks)
-    frame = stock_figures(zones, stocks)
+    frame = stock_figures(zones, stocks, hedges.figures if hedges is not None else None)
     flows = None
     changed_communes: list[str] | None = None
     if cfg.flows is not None:
         with timer.step("flows"):
             changed_communes = []
             flows, more = add_flow_figures(
-                cfg, inputs, land, mapping, stocks, coefficients, frame, changed_communes
+                cfg, inputs, land, mapping, stocks, coefficients, frame, changed_communes, hedges
             )
             notices += more
     add_coverage_figures(frame, zones)
@@ -1326,7 +1348,8 @@ def compute_carbon(
         flows=flows,
         sequestration=sequestration,
         zones=epci,
-        flow_units=coefficients.flow_units,
+        hedges=hedges,
+        practices=practices_of_run(cfg, inputs, results.communes, stocks, notices),
     )
 
 
@@ -1460,10 +1483,15 @@ def low_coverage_notice(low: pd.DataFrame, level: str) -> Notice:
     )
 
 
-def stock_figures(zones: pd.DataFrame, stocks: pd.DataFrame) -> pd.DataFrame:
-    """Coverage, land-cover area [ha] and stocks [tC, tC/ha] per zone (empty without data)."""
+def stock_figures(
+    zones: pd.DataFrame, stocks: pd.DataFrame, more: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Coverage, land-cover area [ha] and stocks [tC, tC/ha] per zone (empty without data),
+    with the columns of ``more`` (per zone: the hedges' lengths)."""
     frame = zones[["landcover_covered_share", "landcover_area_ha"]].copy()
     per = stocks_by_commune(stocks).reindex(frame.index)
+    if more is not None:
+        per = per.join(more.reindex(frame.index))
     for col in per.columns:
         frame[col] = per[col].where(zones["has_data"]).to_numpy()
     frame["stock_tc_per_ha"] = frame["stock_tc"] / frame["landcover_area_ha"].where(
@@ -1481,6 +1509,7 @@ def add_flow_figures(
     coefficients: CoefficientSet,
     frame: pd.DataFrame,
     changed_communes: list[str],
+    hedges: HedgeResults | None = None,
 ) -> tuple[pd.DataFrame, list[Notice]]:
     """Compute the flows (:func:`compute_flows`) and add their figures per zone
     [tCO2e/yr] to ``frame`` (empty where the zone has no data, or a flow is not computed).
@@ -1498,6 +1527,14 @@ def add_flow_figures(
     flows, notices = compute_flows(
         cfg, inputs, land, mapping, stocks, coefficients, effect, changed_communes
     )
+    if hedges is not None and hedges.flows is not None:
+        with_data = land.zones.index[has_data.to_numpy()]
+        kept = hedges.flows[hedges.flows["commune_code"].isin(with_data)]
+        flows = with_rows(
+            flows,
+            kept.assign(zone_code=kept["commune_code"]),
+            ["zone_code", "commune_code", "flow_kind", "from_category", "to_category", "pool"],
+        )
     per_flow = flows_by_zone(flows, frame.index)
     for col in per_flow.columns:
         frame[col] = per_flow[col].where(has_data).to_numpy()
@@ -1847,6 +1884,8 @@ def write_carbon_outputs(
         write_spreadsheet(
             tmp, calculator_spreadsheet(cfg, figures, latest_input_day(results.files))
         )
+    if carbon.practices is not None:
+        write_csv(tmp / "practices.csv", carbon.practices)
     summary = carbon.summary.copy()
     summary.insert(1, "category_aldo", summary["category"].map(ALDO_NAMES).fillna(""))
     write_csv(tmp / "carbon_stocks_summary.csv", summary)

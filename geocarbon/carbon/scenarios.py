@@ -32,39 +32,23 @@ Every computation is vectorised over rows (commune × transition × pool) and ye
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from geocarbon.carbon.categories import ARTIFICIAL, FOREST_CATEGORIES
 from geocarbon.carbon.flows import C_TO_CO2, FLUX_ID, PCAET_CATEGORIES, aldo_soil_years
+from geocarbon.carbon.hedges import AGRICULTURAL_CATEGORIES, DEFAULT_C_TOT_KM
 
 #: Years over which slow changes are spread (ALDO: 20).
 SLOW_YEARS = 20
-#: Hedge carbon [tC/km], above + below ground: ALDO's value for départements without one.
-HEDGE_TC_PER_KM = 101.0
 #: Land a lever plants on: afforestation and hedges (cropland and herbaceous grassland).
 OPEN_LAND = ("cropland", "grassland_herbaceous")
 #: The forest type of new forests.
 NEW_FOREST = "forest_broadleaf"
 #: What cleared forest becomes.
 CLEARED_TO = "grassland_herbaceous"
-#: ALDO's practices: categories they apply to, soil and biomass rates [tC/ha/yr].
-PRACTICE_RATES: dict[str, tuple[tuple[str, ...], float, float]] = {
-    "prairieExtension": (("cropland",), 0.14, 0.0),
-    "prairieIntensification": (("grassland_herbaceous",), 0.39, 0.0),
-    "cropsAgroforestry": (("cropland",), 0.30, 0.70),
-    "prairiesAgroforestry": (("grassland_herbaceous",), 0.30, 0.70),
-    "catchCrops": (("cropland",), 0.24, 0.0),
-    "cropsHedges": (("cropland",), 0.06, 0.09),
-    "prairiesHedges": (("grassland_herbaceous",), 0.10, 0.15),
-    "grassyStrips": (("cropland",), 0.49, 0.0),
-    "vineyardsInterCoverCropping": (("vineyard",), 0.32, 0.0),
-    "orchardsInterCoverCropping": (("orchard",), 0.49, 0.0),
-    "directSowingContinuous": (("cropland",), 0.15, 0.0),
-    "directSowingFiveYearWork": (("cropland",), 0.10, 0.0),
-}
 #: Quantity columns of a trajectory, in order.
 QUANTITIES = [
     *(f"flow_{c}_tco2e_per_yr" for c in PCAET_CATEGORIES),
@@ -159,6 +143,10 @@ class ScenarioBasis:
     extended : DataFrame or None
         Other observed flows, kept at their yearly value every year: ``code``,
         ``pcaet_category``, ``flow_tco2e_per_yr`` (e.g. the flow of a hedge length change).
+    hedge_tc_per_km : Series or None
+        Carbon per km of hedge [tC/km] per code (None: ALDO's default, 101 tC/km).
+    practice_rates : dict
+        Practice id → (categories it applies to, soil + biomass rate [tC/ha/yr]).
     """
 
     luc: pd.DataFrame
@@ -170,6 +158,8 @@ class ScenarioBasis:
     base_year: int
     horizon: int
     extended: pd.DataFrame | None = None
+    hedge_tc_per_km: pd.Series | None = None
+    practice_rates: dict[str, tuple[tuple[str, ...], float]] = field(default_factory=dict)
 
     @property
     def years(self) -> np.ndarray:
@@ -254,6 +244,11 @@ def _shares(land_ha: pd.DataFrame, categories: tuple[str, ...]) -> pd.DataFrame:
     total = rows["area_ha"].sum()
     share = rows["area_ha"] / total if total > 0 else rows["area_ha"] * 0.0
     return rows[["code", "category"]].assign(share=share.to_numpy()).reset_index(drop=True)
+
+
+def _code_shares(land_ha: pd.DataFrame, categories: tuple[str, ...]) -> pd.DataFrame:
+    """``code``, ``share`` of the territory's area of ``categories`` in each code."""
+    return _shares(land_ha, categories).groupby("code", as_index=False).agg(share=("share", "sum"))
 
 
 def _after(years: np.ndarray, base_year: int, value: float) -> np.ndarray:
@@ -436,21 +431,28 @@ def lever_gains_tc(basis: ScenarioBasis, levers: Levers) -> tuple[pd.Series, np.
     years = basis.years
     codes, gains = [], []
     if levers.hedge_planting_km_per_yr > 0:
-        farm = ("cropland", "grassland_herbaceous", "grassland_shrubby", "grassland_wooded")
-        shares = _shares(basis.land_ha, farm).groupby("code", as_index=False)["share"].sum()
+        shares = _code_shares(basis.land_ha, AGRICULTURAL_CATEGORIES)
         km = np.outer(
             shares["share"], _after(years, basis.base_year, levers.hedge_planting_km_per_yr)
         )
         codes.append(shares["code"])
-        gains.append(spread(km, np.ones(len(km), dtype=bool)) * HEDGE_TC_PER_KM)
+        per_km = (
+            np.full(len(shares), DEFAULT_C_TOT_KM)
+            if basis.hedge_tc_per_km is None
+            else basis.hedge_tc_per_km.reindex(shares["code"]).fillna(DEFAULT_C_TOT_KM).to_numpy()
+        )
+        gains.append(spread(km, np.ones(len(km), dtype=bool)) * per_km[:, None])
     for practice, ha_by_year in levers.practices:
-        applies_to, soil, biomass = PRACTICE_RATES[practice]
-        shares = _shares(basis.land_ha, applies_to).groupby("code", as_index=False)["share"].sum()
+        if practice not in basis.practice_rates:
+            msg = f"scenario {levers.name!r}: no rate for the practice {practice!r}"
+            raise ValueError(msg)
+        applies_to, rate = basis.practice_rates[practice]
+        shares = _code_shares(basis.land_ha, applies_to)
         adopted = _adopted_ha(years, basis.base_year, ha_by_year)
         new_ha = np.diff(adopted, prepend=0.0)
         ha = np.outer(shares["share"], new_ha)
         codes.append(shares["code"])
-        gains.append(spread(ha, np.ones(len(ha), dtype=bool)) * (soil + biomass) * SLOW_YEARS)
+        gains.append(spread(ha, np.ones(len(ha), dtype=bool)) * rate * SLOW_YEARS)
     if not codes:
         return pd.Series([], dtype=object), np.zeros((0, len(years)))
     return pd.concat(codes, ignore_index=True), np.vstack(gains)

@@ -7,6 +7,9 @@ import pandas as pd
 from geocarbon.errors import CoefficientError
 from geocarbon.values import CARBON_POOLS
 
+#: Pool of the hedges' biomass (:mod:`geocarbon.carbon.hedges`), beside the area pools.
+HEDGE_POOL = "hedges"
+
 STOCK_COLUMNS = ["commune_code", "category", "pool", "area_ha", "ref_stock_tc_per_ha", "stock_tc"]
 
 
@@ -56,15 +59,17 @@ def stocks_by_commune(stocks: pd.DataFrame) -> pd.DataFrame:
     """Total and per-pool stocks [tC] per commune (index = commune code).
 
     Columns: ``stock_tc``, ``stock_soil_tc``, ``stock_litter_tc``,
-    ``stock_live_biomass_tc``, ``stock_dead_wood_tc``.
+    ``stock_live_biomass_tc``, ``stock_dead_wood_tc``, and ``stock_hedges_tc`` when the
+    stocks hold hedge rows (pool ``hedges``, see :mod:`geocarbon.carbon.hedges`).
     """
     wide = stocks.pivot_table(
         index="commune_code", columns="pool", values="stock_tc", aggfunc="sum", fill_value=0.0
     )
-    wide = wide.reindex(columns=list(CARBON_POOLS), fill_value=0.0)
+    pools = [*CARBON_POOLS, *([HEDGE_POOL] if HEDGE_POOL in wide.columns else [])]
+    wide = wide.reindex(columns=pools, fill_value=0.0)
     out = pd.DataFrame(index=wide.index)
     out["stock_tc"] = wide.sum(axis=1)
-    for pool in CARBON_POOLS:
+    for pool in pools:
         out[f"stock_{pool}_tc"] = wide[pool]
     return out
 
@@ -72,10 +77,14 @@ def stocks_by_commune(stocks: pd.DataFrame) -> pd.DataFrame:
 def territory_summary(stocks: pd.DataFrame) -> pd.DataFrame:
     """Territory totals by category and pool: area [ha], stock [tC], mean tC/ha.
 
-    The area of a category is counted once (not once per pool).
+    The area of a category is counted once (not once per pool; hedge rows have a length,
+    no area).
     """
     areas = (
-        stocks.drop_duplicates(["commune_code", "category"]).groupby("category")["area_ha"].sum()
+        stocks[stocks["area_ha"].notna()]
+        .drop_duplicates(["commune_code", "category"])
+        .groupby("category")["area_ha"]
+        .sum()
     )
     by = stocks.groupby(["category", "pool"], as_index=False)["stock_tc"].sum()
     by["area_ha"] = by["category"].map(areas)

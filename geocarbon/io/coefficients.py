@@ -412,3 +412,17 @@ def read_generic_growth_table(path: Path | None = None) -> pd.DataFrame:
         with resources.as_file(ref) as real:
             return read_csv(real, "built-in forest growth table", required=required, na_values=[""])
     return read_csv(path, "forest growth table", required=required, na_values=[""])
+
+
+def read_practice_rates(path: Path | None = None) -> pd.DataFrame:
+    """Rates of the agricultural practices (built-in: ADEME ALDO's 12 practices, INRA 2013).
+
+    Columns: ``id``, ``applies_to``, ``soil_tc_per_ha_yr``, ``biomass_tc_per_ha_yr`` [tC/ha/yr],
+    ``source``; see :func:`geocarbon.carbon.practices.check_rates`.
+    """
+    required = ["id", "applies_to", "soil_tc_per_ha_yr", "biomass_tc_per_ha_yr"]
+    if path is None:
+        ref = resources.files("geocarbon.carbon").joinpath("data/practices.csv")
+        with resources.as_file(ref) as real:
+            return read_csv(real, "built-in practice rates", required=required, na_values=[""])
+    return read_csv(path, "practice rates", required=required, na_values=[""])
