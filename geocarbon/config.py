@@ -516,6 +516,88 @@ class PracticeConfig(_Strict):
         return self
 
 
+#: Most Monte-Carlo draws of ``carbon.uncertainty`` (memory: about 8 bytes × draws × zones
+#: × 6 figures).
+UNCERTAINTY_DRAWS_MAX = 100_000
+#: Largest coefficient of variation of a spread (a factor 1 + cv × N(0, 1), cut at 0).
+UNCERTAINTY_CV_MAX = 2.0
+UncertaintyCv = Annotated[float, _in_range(0.0, UNCERTAINTY_CV_MAX)]
+
+
+class UncertaintyConfig(_Strict):
+    """Monte-Carlo ranges (P5, P50, P95) of the stocks and flows: each uncertain coefficient
+    is a random factor drawn per draw and per coefficient group (see README, "How sure are
+    the figures")."""
+
+    draws: Annotated[int, _in_range(1, UNCERTAINTY_DRAWS_MAX, unit="draws")] = Field(
+        default=1000, description="Number of Monte-Carlo draws."
+    )
+    seed: Annotated[int, _in_range(0, 2**32 - 1)] = Field(
+        default=20261202,
+        description="Seed of the draws: the same seed gives the same ranges, on any scheduler.",
+    )
+    soil_stock_cv: UncertaintyCv = Field(
+        default=0.2,
+        description="Coefficient of variation of the soil (and litter) reference stocks, one "
+        "factor per (category, pedoclimatic zone); also scales the soil and litter unit changes "
+        "of land-use change and their N2O. ALDO gives no spread: stated default 0.2.",
+    )
+    forest_biomass_cv: UncertaintyCv = Field(
+        default=0.1,
+        description="Coefficient of variation of the forest live biomass and dead wood stocks, "
+        "one factor per (forest type, region); also scales the biomass lost by deforestation. "
+        "The IGN table gives no confidence interval: stated default 0.1.",
+    )
+    forest_growth_cv: UncertaintyCv = Field(
+        default=0.15,
+        description="Coefficient of variation of the forest net growth (and of the harvest behind "
+        "the wood-products sink), one factor per (forest type, region): stated default 0.15.",
+    )
+    nonforest_biomass_cv: UncertaintyCv = Field(
+        default=0.3,
+        description="Coefficient of variation of the biomass stocks outside forests (hedges, "
+        "orchards, vineyards, wooded grassland, urban trees), one factor per (category, region): "
+        "stated default 0.3.",
+    )
+    landcover_area_cv: UncertaintyCv = Field(
+        default=0.15,
+        description="Coefficient of variation of each category's area in a zone, one factor per "
+        "category; the areas are then rescaled so that each zone keeps its total area "
+        "(CORINE Land Cover's thematic accuracy target is 85 %: stated default 0.15).",
+    )
+    landcover_area_cv_by_category: dict[str, UncertaintyCv] = Field(
+        default_factory=dict,
+        description="Category -> coefficient of variation of its area, replacing "
+        "landcover_area_cv for that category.",
+    )
+    transition_years: tuple[
+        Annotated[float, _in_range(1.0, 100.0, unit="years")],
+        Annotated[float, _in_range(1.0, 100.0, unit="years")],
+    ] = Field(
+        default=(15.0, 30.0),
+        description="[min, max] of the transition period [years] of the soil after a land-use "
+        "change, drawn uniformly per draw; ALDO uses 20 years, so the yearly soil and litter "
+        "flows of the 20-year transitions scale by 20 / period. [20, 20]: no spread.",
+    )
+
+    @model_validator(mode="after")
+    def _known_categories(self) -> UncertaintyConfig:
+        from geocarbon.carbon.categories import STOCK_CATEGORIES
+
+        unknown = sorted(set(self.landcover_area_cv_by_category) - set(STOCK_CATEGORIES))
+        if unknown:
+            msg = (
+                f"carbon.uncertainty.landcover_area_cv_by_category: unknown categories {unknown}; "
+                f"expected among {', '.join(STOCK_CATEGORIES)}"
+            )
+            raise ValueError(msg)
+        lo, hi = self.transition_years
+        if lo > hi:
+            msg = f"carbon.uncertainty.transition_years: [{lo}, {hi}] must be [min, max]"
+            raise ValueError(msg)
+        return self
+
+
 class CarbonConfig(_Strict):
     """Carbon-stock coefficients: a set read from data, plus overrides."""
 
@@ -557,6 +639,11 @@ class CarbonConfig(_Strict):
         default_factory=list,
         description="Agricultural practices with the area adopted: their storage potential "
         "(reported apart from the observed flows).",
+    )
+    uncertainty: UncertaintyConfig | None = Field(
+        default=None,
+        description="Monte-Carlo ranges (P5, P50, P95) of every stock and flow per commune, EPCI "
+        "and territory (null: none).",
     )
 
     @model_validator(mode="after")
@@ -1390,12 +1477,14 @@ class ProcessingConfig(_Strict):
     )
     scheduler: str | None = Field(
         default=None,
-        description="Where the land cover's zonal cross-tab and the rooftop PV step's "
-        "per-building work are computed (dask.distributed, "
+        description="Where the land cover's zonal cross-tab, the rooftop PV step's "
+        "per-building work and the Monte-Carlo draws of carbon.uncertainty are computed "
+        "(dask.distributed, "
         "optional: pip install 'geocarbon[distributed]'): null, in this process; 'local:N', "
         "N worker processes on this machine, started and closed by the run; "
         "'tcp://host:port', a running dask scheduler whose workers see the input files at the "
-        "same paths. One task per block of pixels, or per chunk of 50,000 buildings; the same "
+        "same paths. One task per block of pixels, per chunk of 50,000 buildings or per chunk "
+        "of 100 draws; the same "
         "figures, bit for bit.",
     )
 

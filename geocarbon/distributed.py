@@ -19,6 +19,12 @@ model) runs the same way over chunks of :data:`BUILDINGS_PER_TASK` buildings
 order, and every figure is the single-process one, bit for bit (the work is building by
 building: no figure depends on the other buildings of its chunk).
 
+The Monte-Carlo draws of ``carbon.uncertainty`` run as one task per chunk of
+:data:`geocarbon.carbon.uncertainty.DRAWS_PER_TASK` draws (:func:`draw_runner`): each chunk
+draws from its own ``SeedSequence`` child (by chunk index), the single-process run uses the
+same chunks, and the chunks are put back together in chunk order: the same draws, bit for
+bit, whatever the number of workers.
+
 The ``distributed`` package is an optional dependency
 (``pip install 'geocarbon[distributed]'``).
 """
@@ -325,6 +331,36 @@ def chunk_mapper(scheduler: str | None, rows_per_task: int | None = None) -> Ite
             futures = [
                 client.submit(_chunk_task, func, chunk, sent, pure=False)
                 for chunk in client.scatter(chunks, hash=False)
+            ]
+            return list(client.gather(futures))
+
+        yield run
+
+
+@contextmanager
+def draw_runner(scheduler: str | None) -> Iterator[Callable[..., list[Any]]]:
+    """A runner of the Monte-Carlo chunks: ``run(model, seed, sizes)`` gives
+    :func:`geocarbon.carbon.uncertainty.draw_chunk` of each chunk (``sizes[i]`` draws of
+    chunk ``i``), in chunk order; here without ``scheduler``, else one task per chunk on the
+    cluster's workers (the model sent to each worker once): the same arrays, bit for bit.
+
+    Raises
+    ------
+    InputError
+        The scheduler cannot be reached (see :func:`cluster_client`).
+    """
+    from geocarbon.carbon.uncertainty import draw_chunk, draw_here
+
+    if scheduler is None:
+        yield draw_here
+        return
+    with cluster_client(scheduler) as client:
+
+        def run(model: Any, seed: int, sizes: list[int]) -> list[Any]:
+            sent = client.scatter(model, broadcast=True, hash=False)
+            futures = [
+                client.submit(draw_chunk, sent, seed, index, draws, pure=False)
+                for index, draws in enumerate(sizes)
             ]
             return list(client.gather(futures))
 

@@ -282,13 +282,40 @@ def _finish(fig: Figure, ax: Any, xlabel: str = "", ylabel: str = "") -> str:
     return _svg(fig)
 
 
-def stocks_by_category(summary: pd.DataFrame, language: Language = "fr") -> str:
+def _range_bars(ax: Any, ranges: pd.DataFrame, ys: np.ndarray) -> None:
+    """Horizontal error bars from ``p5`` to ``p95`` around ``p50`` at heights ``ys`` (rows
+    without a range left out)."""
+    known = ranges[["p5", "p50", "p95"]].notna().all(axis=1).to_numpy()
+    if not known.any():
+        return
+    mid = ranges["p50"].to_numpy(dtype=float)[known]
+    low = mid - ranges["p5"].to_numpy(dtype=float)[known]
+    high = ranges["p95"].to_numpy(dtype=float)[known] - mid
+    ax.errorbar(
+        mid,
+        ys[known],
+        xerr=[np.maximum(low, 0.0), np.maximum(high, 0.0)],
+        fmt="none",
+        ecolor="#343a40",
+        elinewidth=1.0,
+        capsize=3,
+        zorder=4,
+        label="P5–P95",
+    )
+
+
+def stocks_by_category(
+    summary: pd.DataFrame, language: Language = "fr", ranges: pd.DataFrame | None = None
+) -> str:
     """Carbon stocks by land-use category and pool, as a stacked horizontal bar (tC).
 
     Parameters
     ----------
     summary : DataFrame
         ``carbon_stocks_summary`` rows: ``category``, ``pool``, ``stock_tc``.
+    ranges : DataFrame, optional
+        ``p5``, ``p50``, ``p95`` [tC] of each category's stock (index: category), drawn as
+        an error bar from P5 to P95 on each bar.
     """
     rows = summary[summary["category"] != "total"]
     table = rows.pivot_table(index="category", columns="pool", values="stock_tc", aggfunc="sum")
@@ -314,8 +341,10 @@ def stocks_by_category(summary: pd.DataFrame, language: Language = "fr") -> str:
             label=label(pool, language),
         )
         left += vals
+    if ranges is not None:
+        _range_bars(ax, ranges.reindex(table.index) / scale, np.arange(len(names)))
     ax.set_yticks(np.arange(len(names)), names)
-    _legend_below(fig, ax)
+    _legend_below(fig, ax, ncol=4 if ranges is None else 5)
     if millions:
         unit = "millions de tC" if language == "fr" else "million tC"
     else:
@@ -368,10 +397,14 @@ def flows_by_epci(seq: pd.DataFrame, language: Language = "fr", top_n: int = 30)
         zorder=3,
         label=label("total", language),
     )
+    ranged = "total_p5" in rows.columns
+    if ranged:
+        bounds = rows[["total_p5", "total_p50", "total_p95"]].set_axis(["p5", "p50", "p95"], axis=1)
+        _range_bars(ax, bounds, ys)
     ax.axvline(0, color="#222222", linewidth=0.8)
     ax.set_yticks(ys, names)
     _number_axis(ax.xaxis, language)
-    _legend_below(fig, ax, ncol=5)
+    _legend_below(fig, ax, ncol=6 if ranged else 5)
     unit = (
         "tCO2e/an (positif = séquestration, négatif = émission)"
         if language == "fr"

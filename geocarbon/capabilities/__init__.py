@@ -206,10 +206,17 @@ def registered() -> list[Capability]:
     """The capabilities a run may compute, in the order they run, write and report."""
     from geocarbon.capabilities.carbon import CarbonCapability
     from geocarbon.capabilities.carbon_scenarios import ScenariosCapability
+    from geocarbon.capabilities.carbon_uncertainty import CarbonUncertaintyCapability
     from geocarbon.capabilities.charging import ChargingCapability
     from geocarbon.capabilities.pv import PvCapability
 
-    return [CarbonCapability(), ScenariosCapability(), PvCapability(), ChargingCapability()]
+    return [
+        CarbonCapability(),
+        CarbonUncertaintyCapability(),
+        ScenariosCapability(),
+        PvCapability(),
+        ChargingCapability(),
+    ]
 
 
 #: Capabilities added at run time (tests, extensions): see :func:`register`.

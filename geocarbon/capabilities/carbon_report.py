@@ -53,11 +53,12 @@ def stocks_section(rep: ReportBuilder) -> None:
     stock = float(with_data["stock_tc"].sum()) if len(with_data) else float("nan")
     area = float(with_data["landcover_area_ha"].sum()) if len(with_data) else float("nan")
     coverage = carbon_coverage(zones, unit, lang)
+    ranges = territory_ranges(rep, "stock_tc")
     rep.kpis.append(kpi(label("stock_tc", lang, unit=True), number(stock, lang), coverage))
     rep.section("stocks", phrase("stocks", lang))
     rep.parts += [
         "<div class='kpis'>",
-        kpi(label("stock_tc", lang, unit=True), number(stock, lang)),
+        kpi(label("stock_tc", lang, unit=True), number(stock, lang), ranges),
         kpi(
             label("stock_tc_per_ha", lang, unit=True),
             number(stock / area, lang, 1) if area and area > 0 else phrase("no_data", lang),
@@ -69,7 +70,13 @@ def stocks_section(rep: ReportBuilder) -> None:
         f"{esc(without_paths(coefficient_set(rep.cfg, r.coefficient_set, lang)))}</p>",
     ]
     summary = r.summary
-    rep.parts.append(figure(charts.stocks_by_category(summary, lang), phrase("stocks_chart", lang)))
+    by_category = category_ranges(rep)
+    rep.parts.append(
+        figure(
+            charts.stocks_by_category(summary, lang, by_category),
+            with_error_bars(rep, phrase("stocks_chart", lang)),
+        )
+    )
     if r.level == "commune":
         rep.static_map("stock_tc_per_ha", phrase("stocks_map", lang))
     rows = summary[summary["category"] != "total"]
@@ -194,7 +201,9 @@ def flows_section(rep: ReportBuilder) -> None:
     rep.parts.append(f"<p class='sign'>{esc(phrase('sign', lang))}</p>")
     rep.parts.append("<div class='kpis'>")
     for cat in ("total", "forest", "agricultural_soils", "other_soils", "wood_products"):
-        rep.parts.append(kpi(label(cat, lang, unit=True), number(terr[cat], lang)))
+        rep.parts.append(
+            kpi(label(cat, lang, unit=True), number(terr[cat], lang), range_note(terr, cat, lang))
+        )
     rep.parts.append("</div>")
     text = coverage
     if not bool(terr["complete"]):
@@ -205,7 +214,11 @@ def flows_section(rep: ReportBuilder) -> None:
     n_zones = int(((seq["level"] == level) & seq["total"].notna()).sum())
     if n_zones > FLOW_CHART_BARS:
         caption += f" ({phrase('largest_flows', lang, n=FLOW_CHART_BARS)})"
-    rep.parts.append(figure(charts.flows_by_epci(seq, lang, top_n=FLOW_CHART_BARS), caption))
+    rep.parts.append(
+        figure(
+            charts.flows_by_epci(seq, lang, top_n=FLOW_CHART_BARS), with_error_bars(rep, caption)
+        )
+    )
     if r.flows is not None and (r.flows["flow_kind"] == "landuse_change").any():
         rep.parts.append(
             figure(charts.landuse_change_matrix(r.flows, lang), phrase("luc_chart", lang))
@@ -230,6 +243,144 @@ def flows_section(rep: ReportBuilder) -> None:
         if c in rows.columns
     ]
     rep.epci_table(rows[cols])
+
+
+def _uncertainty(rep: ReportBuilder) -> Any:
+    """The run's Monte-Carlo ranges (None without ``carbon.uncertainty``)."""
+    from geocarbon.capabilities.carbon_uncertainty import uncertainty_results
+
+    return uncertainty_results(rep.r)
+
+
+def range_note(row: pd.Series, figure_id: str, lang: Language) -> str:
+    """ "P5–P95: low – high" of ``figure_id`` in a sequestration row (empty without range)."""
+    low, high = row.get(f"{figure_id}_p5"), row.get(f"{figure_id}_p95")
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return ""
+    return phrase("range_note", lang, low=number(low, lang), high=number(high, lang))
+
+
+def territory_ranges(rep: ReportBuilder, quantity: str) -> str:
+    """The territory's P5–P95 of ``quantity`` in words (empty without ranges)."""
+    computed = _uncertainty(rep)
+    if computed is None:
+        return ""
+    found = computed.ranges("territory", quantity)
+    if not len(found):
+        return ""
+    return range_note(found.iloc[0].add_prefix(f"{quantity}_"), quantity, rep.lang)
+
+
+def category_ranges(rep: ReportBuilder) -> pd.DataFrame | None:
+    """P5, P50, P95 [tC] of the territory's stock of each category (index: category), or
+    None without ranges."""
+    computed = _uncertainty(rep)
+    if computed is None:
+        return None
+    rows = computed.table[
+        (computed.table["level"] == "territory")
+        & computed.table["quantity"].str.fullmatch(r"stock_.+_tc")
+        & (computed.table["quantity"] != "stock_tc")
+    ]
+    index = rows["quantity"].str.removeprefix("stock_").str.removesuffix("_tc")
+    return rows.set_index(index.to_numpy())[["p5", "p50", "p95"]]
+
+
+def with_error_bars(rep: ReportBuilder, caption: str) -> str:
+    """A chart's caption, saying what its error bars are when the run has ranges."""
+    computed = _uncertainty(rep)
+    if computed is None:
+        return caption
+    return f"{caption} ({phrase('error_bars', rep.lang, draws=number(computed.spreads.draws, rep.lang))})"
+
+
+#: Figures of the territory ranges table, in order: quantity → label id.
+RANGE_FIGURES = {
+    "stock_tc": "stock_tc",
+    "flow_tco2e_per_yr": "flow_tco2e_per_yr",
+    "flow_forest_tco2e_per_yr": "forest",
+    "flow_agricultural_soils_tco2e_per_yr": "agricultural_soils",
+    "flow_other_soils_tco2e_per_yr": "other_soils",
+    "flow_wood_products_tco2e_per_yr": "wood_products",
+}
+
+
+def uncertainty_section(rep: ReportBuilder) -> None:
+    """The "how sure" section: what the ranges are, the territory's ranges, and each spread
+    with its source."""
+    computed = _uncertainty(rep)
+    assert computed is not None
+    lang, spreads = rep.lang, computed.spreads
+    rep.section("uncertainty", phrase("uncertainty_title", lang))
+    rep.parts.append(
+        "<p>"
+        + esc(
+            phrase(
+                "uncertainty_intro",
+                lang,
+                draws=number(spreads.draws, lang),
+                seed=spreads.seed,
+            )
+        )
+        + "</p>"
+    )
+    rep.parts += [
+        f"<h3>{esc(phrase('uncertainty_ranges', lang))}</h3>",
+        table(territory_range_rows(rep, computed), lang, text_columns=("figure",)),
+        f"<h3>{esc(phrase('uncertainty_spreads', lang))}</h3>",
+        table(spread_rows(spreads, lang), lang, text_columns=_SPREAD_COLUMNS),
+        f"<p class='muted'>{esc(phrase('uncertainty_not_modelled', lang))}</p>",
+    ]
+
+
+def territory_range_rows(rep: ReportBuilder, computed: Any) -> pd.DataFrame:
+    """One row per figure of the territory: its central value, P5, P50, P95."""
+    zones = carbon_results(rep.r).zones
+    frame = zones if zones is not None else rep.r.communes
+    with_data = frame[frame["carbon_complete"].astype(bool)]
+    rows = []
+    for quantity, name in RANGE_FIGURES.items():
+        found = computed.ranges("territory", quantity)
+        if not len(found) or quantity not in with_data.columns:
+            continue
+        rows.append(
+            {
+                "figure": label(name, rep.lang, unit=True),
+                "central": float(with_data[quantity].sum()),
+                **found.iloc[0].to_dict(),
+            }
+        )
+    return pd.DataFrame(rows, columns=["figure", "central", "p5", "p50", "p95"])
+
+
+_SPREAD_COLUMNS = ("unc_coefficient", "unc_spread", "unc_source")
+
+
+def spread_rows(spreads: Any, lang: Language) -> pd.DataFrame:
+    """Each spread of ``carbon.uncertainty``: what it applies to, its value, its source."""
+    from geocarbon.capabilities.carbon_uncertainty import SPREAD_KEYS
+
+    rows = []
+    for key in SPREAD_KEYS:
+        value = getattr(spreads, key)
+        if key == "transition_years":
+            spread = phrase(
+                "unc_years", lang, low=number(value[0], lang), high=number(value[1], lang)
+            )
+        else:
+            spread = phrase("unc_cv", lang, value=number(value, lang, 2))
+            overrides = spreads.landcover_area_cv_by_category if key == "landcover_area_cv" else {}
+            spread += "".join(
+                f"; {label(c, lang)} {number(v, lang, 2)}" for c, v in sorted(overrides.items())
+            )
+        rows.append(
+            {
+                "unc_coefficient": phrase(f"unc_{key}", lang),
+                "unc_spread": spread,
+                "unc_source": phrase(f"unc_{key}_source", lang),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(_SPREAD_COLUMNS))
 
 
 #: How the stocks and the flows are computed (French, English).

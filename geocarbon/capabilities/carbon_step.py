@@ -214,6 +214,13 @@ class CarbonResults:
     practices: pd.DataFrame | None = None
     """The practices' potential [tCO2e/yr] (None without ``carbon.practices``); never in
     the flows."""
+    zpc: pd.Series | None = None
+    """ALDO's pedoclimatic zone per commune code (None with the generic set)."""
+    region: pd.Series | None = None
+    """ALDO's region per commune code (None with the generic set)."""
+    uncertainty: dict[str, Any] | None = None
+    """The draws, seed and spreads of the Monte-Carlo ranges of ``sequestration.csv``
+    (``carbon.uncertainty``; None without)."""
 
 
 def carbon_results(results: Results) -> CarbonResults:
@@ -1331,12 +1338,7 @@ def compute_carbon(
     epci, sequestration = zone_outputs(
         cfg, inputs, results.communes, frame, land, coefficients, changed_communes
     )
-    logger.info(
-        "territory: %d zones with data, %.0f ha of land cover, %.0f tC",
-        int(zones["has_data"].sum()),
-        frame["landcover_area_ha"].sum(),
-        frame["stock_tc"].sum(),
-    )
+    log_territory(zones, frame)
     return CarbonResults(
         landuse_areas=landuse_with_coverage(land.landuse, zones),
         carbon_stocks=stocks,
@@ -1350,6 +1352,18 @@ def compute_carbon(
         zones=epci,
         hedges=hedges,
         practices=practices_of_run(cfg, inputs, results.communes, stocks, notices),
+        zpc=coefficients.zpc,
+        region=coefficients.region,
+    )
+
+
+def log_territory(zones: pd.DataFrame, frame: pd.DataFrame) -> None:
+    """Log the zones with data, their land-cover area [ha] and stock [tC]."""
+    logger.info(
+        "territory: %d zones with data, %.0f ha of land cover, %.0f tC",
+        int(zones["has_data"].sum()),
+        frame["landcover_area_ha"].sum(),
+        frame["stock_tc"].sum(),
     )
 
 
@@ -2161,6 +2175,7 @@ def sequestration_document(cfg: PipelineConfig, carbon: CarbonResults) -> dict[s
             "coverage_note": "what the row lacks, in words (empty when complete)",
         },
         # empty figures (no data) are JSON null, never NaN
+        **({"uncertainty": carbon.uncertainty} if carbon.uncertainty is not None else {}),
         "rows": carbon.sequestration.astype(object)
         .where(carbon.sequestration.notna(), None)
         .to_dict(orient="records"),
