@@ -544,7 +544,7 @@ def scenario_trajectories(rows: pd.DataFrame, language: Language = "fr", columns
     rows : DataFrame
         ``scenarios`` rows of the zones to draw: ``scenario``, ``scenario_label``, ``code``,
         ``name``, ``year``, ``flow_tco2e_per_yr``, ``target_tco2e_per_yr`` and optionally
-        ``flow_p5_tco2e_per_yr`` / ``flow_p95_tco2e_per_yr``.
+        ``flow_tco2e_per_yr_p5`` / ``flow_tco2e_per_yr_p95``.
     columns : int
         Panels per row.
     """
@@ -560,9 +560,9 @@ def scenario_trajectories(rows: pd.DataFrame, language: Language = "fr", columns
             one = zone[zone["scenario"] == scenario].sort_values("year")
             baseline = i == 0
             color = "#636363" if baseline else SCENARIO_COLORS[(i - 1) % len(SCENARIO_COLORS)]
-            if "flow_p5_tco2e_per_yr" in one and one["flow_p5_tco2e_per_yr"].notna().any():
+            if "flow_tco2e_per_yr_p5" in one and one["flow_tco2e_per_yr_p5"].notna().any():
                 ax.fill_between(
-                    one["year"], one["flow_p5_tco2e_per_yr"], one["flow_p95_tco2e_per_yr"],
+                    one["year"], one["flow_tco2e_per_yr_p5"], one["flow_tco2e_per_yr_p95"],
                     color=color, alpha=0.15, linewidth=0,
                 )  # fmt: skip
             ax.plot(

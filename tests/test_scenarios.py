@@ -16,10 +16,13 @@ from geocarbon.carbon.scenarios import (
     Levers,
     ScenarioBasis,
     Target,
+    flow_ranges,
+    group_factors,
     group_trajectories,
     land_take_factor,
     spread,
     target_gaps,
+    trajectory_rows,
     zone_trajectories,
 )
 from geocarbon.config import load_config
@@ -227,6 +230,7 @@ def test_lot_scenarios_pipeline_shares_the_lot_inputs() -> None:
     lot = yaml.safe_load((REPO / "pipelines" / "lot.yaml").read_text())
     scen = yaml.safe_load((REPO / "pipelines" / "lot_scenarios.yaml").read_text())
     own = {"name", "description", "output_dir", "scenarios"}
+    assert scen["carbon"].pop("uncertainty") == {"draws": 1000, "seed": 20261202}
     assert {k: v for k, v in scen.items() if k not in own} == {
         k: v for k, v in lot.items() if k not in own
     }
@@ -288,14 +292,20 @@ def test_demo_gains_a_scenario_with_targets(demo_out: Path) -> None:
     # products not computed (generic set)
     seq = pd.read_csv(demo_out / "sequestration.csv")
     observed = float(seq.loc[seq["level"] == "territory", "total"].iloc[0])
-    assert territory.loc[("baseline", 2018), "flow_tco2e_per_yr"] == pytest.approx(observed, abs=1e-6)
+    assert territory.loc[("baseline", 2018), "flow_tco2e_per_yr"] == pytest.approx(
+        observed, abs=1e-6
+    )
     assert territory["flow_wood_products_tco2e_per_yr"].isna().all()
     assert (
         territory.loc[("zan_boisement_haies", 2050), "flow_tco2e_per_yr"]
         > territory.loc[("baseline", 2050), "flow_tco2e_per_yr"]
     )
+    # ranges with the demo's carbon.uncertainty, around the central trajectory
+    assert (territory["flow_tco2e_per_yr_p5"] < territory["flow_tco2e_per_yr"]).all()
+    assert (territory["flow_tco2e_per_yr_p95"] > territory["flow_tco2e_per_yr"]).all()
     report = (demo_out / "report.html").read_text(encoding="utf-8")
     assert "id='scenarios'" in report and "Écart aux objectifs" in report
+    assert "P5-P95" in report
 
 
 def test_other_observed_flows_are_extended_at_their_value() -> None:
@@ -331,3 +341,27 @@ def test_practices_and_hedges_by_hand() -> None:
     np.testing.assert_allclose(gained, np.array([0, 24 + 7.5, 48 + 15, 48 + 22.5]) * CO2)
     with pytest.raises(ValueError, match="no rate for the practice 'grassyStrips'"):
         zone_trajectories(basis, Levers(practices=(("grassyStrips", {2022: 1.0}),)))
+
+
+def test_ranges_bracket_the_central_trajectory_and_are_shared_by_scenarios() -> None:
+    basis = one_commune()
+    keys, values = trajectory_rows(basis, LEVERS)
+    members = {("territory", "terr"): np.ones(len(keys), dtype=bool)}
+    after = basis.years >= basis.base_year
+    args = (keys, values[:, after], basis.years[after], members)
+    central = zone_trajectories(basis, LEVERS)["flow_tco2e_per_yr"].to_numpy()
+    # no spread: every percentile is the central figure
+    flat = flow_ranges(*args, {}, {}, 200, 7)
+    for suffix in ("p5", "p50", "p95"):
+        np.testing.assert_allclose(flat[f"flow_tco2e_per_yr_{suffix}"], central)
+    spread = flow_ranges(*args, {"soil": 0.2, "forest_growth": 0.15}, {}, 500, 7)
+    assert (spread["flow_tco2e_per_yr_p5"] < central).all()
+    assert (spread["flow_tco2e_per_yr_p95"] > central).all()
+    # the same seed gives the same ranges; a group draws the same factors whatever the others
+    again = flow_ranges(*args, {"soil": 0.2, "forest_growth": 0.15}, {}, 500, 7)
+    pd.testing.assert_frame_equal(spread, again)
+    one = group_factors(np.array(["soil|cropland|"]), np.array([0.2]), 50, 7)
+    two = group_factors(
+        np.array(["forest_growth|x|", "soil|cropland|"]), np.array([0.1, 0.2]), 50, 7
+    )
+    np.testing.assert_array_equal(one[:, 0], two[:, 1])

@@ -205,8 +205,9 @@ def compute_scenarios(cfg: PipelineConfig, inputs: Inputs, results: Results) -> 
         Levers,
         Target,
         group_trajectories,
+        per_code,
         target_gaps,
-        zone_trajectories,
+        trajectory_rows,
     )
     from geocarbon.errors import InputError
     from geocarbon.io.text_tables import text_table
@@ -232,8 +233,14 @@ def compute_scenarios(cfg: PipelineConfig, inputs: Inputs, results: Results) -> 
     parts = []
     try:
         for name, label, levers in runs:
-            grouped = group_trajectories(zone_trajectories(basis, levers), epci_of, cfg.name)
+            keys, values = trajectory_rows(basis, levers)
+            per = per_code(keys, values, basis.years, basis.base_year)
+            grouped = group_trajectories(per, epci_of, cfg.name)
             grouped = target_gaps(grouped, targets, cfg.name)
+            if cfg.carbon.uncertainty is not None:
+                grouped = with_ranges(
+                    cfg, carbon_results(results), basis, keys, values, grouped, epci_of
+                )
             grouped.insert(0, "scenario_label", label)
             grouped.insert(0, "scenario", name)
             parts.append(grouped)
@@ -247,6 +254,46 @@ def compute_scenarios(cfg: PipelineConfig, inputs: Inputs, results: Results) -> 
         table["flow_wood_products_tco2e_per_yr"] = np.nan
     table.insert(4, "name", table["code"].map(names).fillna(""))
     return ScenarioResults(table=table, base_year=basis.base_year)
+
+
+def with_ranges(
+    cfg: PipelineConfig,
+    carbon: CarbonResults,
+    basis: ScenarioBasis,
+    keys: pd.DataFrame,
+    values: np.ndarray,
+    grouped: pd.DataFrame,
+    epci_of: pd.Series,
+) -> pd.DataFrame:
+    """``grouped`` with P5/P50/P95 of the net flow (``carbon.uncertainty``: its draws, seed
+    and coefficient spreads; land-cover areas and the transition period keep their central
+    values)."""
+    from geocarbon.carbon.scenarios import flow_ranges
+
+    unc = cfg.carbon.uncertainty
+    assert unc is not None
+    codes = keys["code"].astype(str)
+    members = {("territory", cfg.name): np.ones(len(keys), dtype=bool)}
+    epci = codes.map(epci_of.astype(str)).fillna("").to_numpy()
+    members.update({("epci", e): epci == e for e in sorted(set(epci) - {""})})
+    spreads = {
+        "soil": unc.soil_stock_cv,
+        "forest_biomass": unc.forest_biomass_cv,
+        "forest_growth": unc.forest_growth_cv,
+        "nonforest_biomass": unc.nonforest_biomass_cv,
+    }
+    where = {
+        "soil": carbon.zpc,
+        "forest_biomass": carbon.region,
+        "forest_growth": carbon.region,
+        "nonforest_biomass": carbon.region,
+    }
+    locations = {k: v for k, v in where.items() if v is not None}
+    after = basis.years >= basis.base_year
+    ranges = flow_ranges(
+        keys, values[:, after], basis.years[after], members, spreads, locations, unc.draws, unc.seed
+    )
+    return grouped.merge(ranges, on=["level", "code", "year"], how="left")
 
 
 def levers_of(scenario: ScenarioConfig) -> Levers:

@@ -24,7 +24,7 @@ def scenarios_section(rep: ReportBuilder) -> None:
     rep.parts.append(
         f"<p>{esc(phrase('scenarios_intro', lang, base=base, horizon=horizon, first=base + 1))}</p>"
     )
-    has_ranges = "flow_p5_tco2e_per_yr" in tab and tab["flow_p5_tco2e_per_yr"].notna().any()
+    has_ranges = "flow_tco2e_per_yr_p5" in tab and tab["flow_tco2e_per_yr_p5"].notna().any()
     if has_ranges:
         rep.parts.append(f"<p class='muted'>{esc(phrase('scenarios_ranges', lang))}</p>")
     territory = tab[tab["level"] == "territory"]

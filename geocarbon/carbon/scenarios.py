@@ -32,6 +32,7 @@ Every computation is vectorised over rows (commune × transition × pool) and ye
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -470,16 +471,19 @@ def _by_code(keys: pd.DataFrame, values: np.ndarray, years: np.ndarray) -> pd.Da
     )
 
 
-def zone_trajectories(basis: ScenarioBasis, levers: Levers) -> pd.DataFrame:
-    """Yearly figures per code, from the base year to the horizon (default ``levers``: the
+def trajectory_rows(basis: ScenarioBasis, levers: Levers) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every contribution to the trajectories, per row and year (default ``levers``: the
     baseline).
 
     Returns
     -------
     DataFrame
-        ``code``, ``year`` and :data:`QUANTITIES`: flows per PCAET category and total
-        [tCO2e/yr] (positive = sequestration), the stock change since the base year [tC]
-        (carbon flows, N2O excluded), the land take [ha/yr] and the forest area [ha].
+        ``code``, ``quantity`` (a :data:`QUANTITIES` column it adds to, or
+        ``n2o_tco2e_per_yr``), ``family`` (coefficient family of its uncertainty:
+        ``soil``, ``forest_biomass``, ``forest_growth``, ``nonforest_biomass`` or
+        ``fixed``) and ``category`` (the category whose coefficient it rests on).
+    ndarray
+        Rows × :attr:`ScenarioBasis.years`.
     """
     years = basis.years
     observed, observed_ha = observed_transitions(basis, levers)
@@ -492,35 +496,91 @@ def zone_trajectories(basis: ScenarioBasis, levers: Levers) -> pd.DataFrame:
     factor = levers.harvest_factor if levers.harvest_factor is not None else basis.harvest_factor
     forest_ha, growth, wood = forest_trajectory(basis, trans, areas, factor)
     gain_codes, gains = lever_gains_tc(basis, levers)
-    forest_codes = basis.forest["code"].reset_index(drop=True)
+    forest = basis.forest.reset_index(drop=True)
     take = observed["land_take"].to_numpy()
+    family, category = _luc_families(rows)
     parts = [
-        (rows["code"], "flow_" + rows["pcaet_category"] + "_tco2e_per_yr", luc_co2),
-        (rows.loc[n2o, "code"], "n2o_tco2e_per_yr", luc_co2[n2o]),
-        (forest_codes, "flow_forest_tco2e_per_yr", growth),
-        (forest_codes, "flow_wood_products_tco2e_per_yr", wood),
-        (forest_codes, "forest_area_ha", forest_ha),
-        (gain_codes, "flow_agricultural_soils_tco2e_per_yr", gains * C_TO_CO2),
-        (observed.loc[take, "code"], "land_take_ha_per_yr", observed_ha[take]),
+        (
+            rows["code"],
+            "flow_" + rows["pcaet_category"] + "_tco2e_per_yr",
+            luc_co2,
+            family,
+            category,
+        ),
+        (rows.loc[n2o, "code"], "n2o_tco2e_per_yr", luc_co2[n2o], "fixed", ""),
+        (forest["code"], "flow_forest_tco2e_per_yr", growth, "forest_growth", forest["category"]),
+        (
+            forest["code"],
+            "flow_wood_products_tco2e_per_yr",
+            wood,
+            "forest_growth",
+            forest["category"],
+        ),
+        (forest["code"], "forest_area_ha", forest_ha, "fixed", ""),
+        (gain_codes, "flow_agricultural_soils_tco2e_per_yr", gains * C_TO_CO2, "fixed", ""),
+        (observed.loc[take, "code"], "land_take_ha_per_yr", observed_ha[take], "fixed", ""),
     ]
     if basis.extended is not None and len(basis.extended):
         other = basis.extended
+        flat = np.outer(other["flow_tco2e_per_yr"].to_numpy(), np.ones(len(years)))
         parts.append(
-            (
-                other["code"],
-                "flow_" + other["pcaet_category"] + "_tco2e_per_yr",
-                np.outer(other["flow_tco2e_per_yr"].to_numpy(), np.ones(len(years))),
-            )
+            (other["code"], "flow_" + other["pcaet_category"] + "_tco2e_per_yr", flat, "fixed", "")
         )
     keys = pd.concat(
-        [pd.DataFrame({"code": c.to_numpy(), "quantity": q}) for c, q, _ in parts],
+        [
+            pd.DataFrame(
+                {
+                    "code": np.asarray(c, dtype=object),
+                    "quantity": np.asarray(q, dtype=object) if not isinstance(q, str) else q,
+                    "family": f,
+                    "category": k,
+                }
+            )
+            for c, q, _, f, k in parts
+        ],
         ignore_index=True,
     )
-    long = _by_code(keys, np.vstack([v for _, _, v in parts]), years)
+    return keys, np.vstack([v for *_, v, _, _ in parts])
+
+
+def _luc_families(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficient family and category of land-use-change rows: soil, litter and N2O take
+    the final category's soil group, deforestation the forest cleared, other biomass the
+    final category's."""
+    pool = rows["pool"].to_numpy()
+    family = np.select(
+        [np.isin(pool, ["soil", "litter", "n2o"]), pool == "forest_biomass", pool == "biomass"],
+        ["soil", "forest_biomass", "nonforest_biomass"],
+        "fixed",
+    )
+    category = np.where(family == "forest_biomass", rows["from_category"], rows["to_category"])
+    return family, category
+
+
+def zone_trajectories(basis: ScenarioBasis, levers: Levers) -> pd.DataFrame:
+    """Yearly figures per code, from the base year to the horizon (default ``levers``: the
+    baseline).
+
+    Returns
+    -------
+    DataFrame
+        ``code``, ``year`` and :data:`QUANTITIES`: flows per PCAET category and total
+        [tCO2e/yr] (positive = sequestration), the stock change since the base year [tC]
+        (carbon flows, N2O excluded), the land take [ha/yr] and the forest area [ha].
+    """
+    keys, values = trajectory_rows(basis, levers)
+    return per_code(keys, values, basis.years, basis.base_year)
+
+
+def per_code(
+    keys: pd.DataFrame, values: np.ndarray, years: np.ndarray, base_year: int
+) -> pd.DataFrame:
+    """The rows of :func:`trajectory_rows` summed per code and year, with totals."""
+    long = _by_code(keys, values, years)
     wide = long.pivot_table(
         index=["code", "year"], columns="quantity", values="value", aggfunc="sum", fill_value=0.0
     )
-    return with_totals(wide.reset_index(), basis.base_year)
+    return with_totals(wide.reset_index(), base_year)
 
 
 def with_totals(frame: pd.DataFrame, base_year: int) -> pd.DataFrame:
@@ -594,3 +654,83 @@ def target_gaps(
         out.loc[rows, "target_tco2e_per_yr"] = target.tco2e_per_yr
     out["gap_tco2e_per_yr"] = out["flow_tco2e_per_yr"] - out["target_tco2e_per_yr"]
     return out
+
+
+#: Percentiles of the ranges [%] and the suffixes of their columns.
+RANGE_PERCENTILES = (5.0, 50.0, 95.0)
+RANGE_SUFFIXES = ("p5", "p50", "p95")
+#: Draws computed at once (memory: 8 bytes × draws × rows).
+DRAWS_AT_ONCE = 100
+
+
+def group_factors(keys: np.ndarray, cv: np.ndarray, draws: int, seed: int) -> np.ndarray:
+    """Random factor of each coefficient group per draw, (draws, groups): 1 + cv × N(0, 1),
+    cut at 0. Each group draws from its own stream, seeded by ``seed`` and the group's key,
+    so a group has the same factors in every scenario (the scenarios differ by their levers,
+    not by their luck)."""
+    out = np.ones((draws, len(keys)))
+    for k, (key, spread) in enumerate(zip(keys, cv, strict=True)):
+        if spread > 0:
+            rng = np.random.default_rng([seed, zlib.crc32(str(key).encode("utf-8"))])
+            out[:, k] = np.maximum(1.0 + spread * rng.standard_normal(draws), 0.0)
+    return out
+
+
+def flow_ranges(
+    keys: pd.DataFrame,
+    values: np.ndarray,
+    years: np.ndarray,
+    members: dict[tuple[str, str], np.ndarray],
+    spreads: dict[str, float],
+    locations: dict[str, pd.Series],
+    draws: int,
+    seed: int,
+) -> pd.DataFrame:
+    """P5, P50, P95 of the net flow [tCO2e/yr] per group of codes and year, over Monte-Carlo
+    draws of the coefficient groups.
+
+    Parameters
+    ----------
+    keys, values : DataFrame, ndarray
+        Output of :func:`trajectory_rows` (the years of ``years``).
+    members : dict
+        (level, code) of each output group → boolean mask of the codes it sums
+        (over ``keys["code"]`` rows).
+    spreads : dict
+        Family → coefficient of variation (families absent: no spread).
+    locations : dict
+        Family → location (pedoclimatic zone, region) per code: a group is
+        family × category × location.
+    draws, seed : int
+        Number of draws, seed.
+
+    Returns
+    -------
+    DataFrame
+        ``level``, ``code``, ``year``, ``flow_tco2e_per_yr_p5`` / ``_p50`` / ``_p95``.
+    """
+    flows = keys["quantity"].astype(str).str.startswith("flow_").to_numpy()
+    rows, data = keys[flows].reset_index(drop=True), values[flows]
+    where = pd.Series("", index=rows.index, dtype=object)
+    for family, location in locations.items():
+        mine = rows["family"] == family
+        where[mine] = rows.loc[mine, "code"].map(location.astype(str)).fillna("")
+    group = (rows["family"] + "|" + rows["category"].astype(str) + "|" + where).to_numpy()
+    unique, index = np.unique(group, return_inverse=True)
+    cv = np.array([spreads.get(str(g).split("|", 1)[0], 0.0) for g in unique])
+    factors = group_factors(unique, cv, draws, seed)
+    parts = []
+    for (level, code), mask in members.items():
+        kept = mask[flows]
+        sums = np.vstack(
+            [
+                factors[start : start + DRAWS_AT_ONCE][:, index[kept]] @ data[kept]
+                for start in range(0, draws, DRAWS_AT_ONCE)
+            ]
+        )
+        p = np.percentile(sums, RANGE_PERCENTILES, axis=0)
+        frame = pd.DataFrame({"level": level, "code": code, "year": years})
+        for suffix, values_p in zip(RANGE_SUFFIXES, p, strict=True):
+            frame[f"flow_tco2e_per_yr_{suffix}"] = values_p
+        parts.append(frame)
+    return pd.concat(parts, ignore_index=True)
