@@ -659,8 +659,6 @@ def target_gaps(
 #: Percentiles of the ranges [%] and the suffixes of their columns.
 RANGE_PERCENTILES = (5.0, 50.0, 95.0)
 RANGE_SUFFIXES = ("p5", "p50", "p95")
-#: Draws computed at once (memory: 8 bytes × draws × rows).
-DRAWS_AT_ONCE = 100
 
 
 def group_factors(keys: np.ndarray, cv: np.ndarray, draws: int, seed: int) -> np.ndarray:
@@ -722,12 +720,10 @@ def flow_ranges(
     parts = []
     for (level, code), mask in members.items():
         kept = mask[flows]
-        sums = np.vstack(
-            [
-                factors[start : start + DRAWS_AT_ONCE][:, index[kept]] @ data[kept]
-                for start in range(0, draws, DRAWS_AT_ONCE)
-            ]
-        )
+        # the rows of one coefficient group share their factor: sum them first
+        per_group = np.zeros((len(unique), data.shape[1]))
+        np.add.at(per_group, index[kept], data[kept])
+        sums = factors @ per_group
         p = np.percentile(sums, RANGE_PERCENTILES, axis=0)
         frame = pd.DataFrame({"level": level, "code": code, "year": years})
         for suffix, values_p in zip(RANGE_SUFFIXES, p, strict=True):
