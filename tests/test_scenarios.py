@@ -365,3 +365,36 @@ def test_ranges_bracket_the_central_trajectory_and_are_shared_by_scenarios() -> 
         np.array(["forest_growth|x|", "soil|cropland|"]), np.array([0.1, 0.2]), 50, 7
     )
     np.testing.assert_array_equal(one[:, 0], two[:, 1])
+
+
+def test_deforestation_by_hand() -> None:
+    # 2 ha/yr of broadleaf forest cleared to grassland from 2021: soil −15 tC/ha over 20
+    # years, litter −9 tC/ha and live + dead biomass −100 tC/ha at once
+    cleared = pd.DataFrame(
+        {
+            "code": ["c1"] * 3,
+            "from_category": ["forest_broadleaf"] * 3,
+            "to_category": ["grassland_herbaceous"] * 3,
+            "pool": ["soil", "litter", "forest_biomass"],
+            "unit_tc_per_ha": [-15.0, -9.0, -100.0],
+            "pcaet_category": ["agricultural_soils"] * 3,
+        }
+    )
+    basis = dataclasses.replace(one_commune(), new_units=cleared)
+    out = zone_trajectories(basis, Levers(deforestation_ha_per_yr=2.0)).set_index("year")
+    plain = zone_trajectories(one_commune(), Levers()).set_index("year")
+    agri = (
+        out["flow_agricultural_soils_tco2e_per_yr"] - plain["flow_agricultural_soils_tco2e_per_yr"]
+    )
+    # year with n cohorts: soil n × 2 × −15 / 20, litter 2 × −9, biomass 2 × −100 [tC];
+    # N2O 0.1 tCO2e per tC of soil and litter lost
+    expected = [0.0] + [
+        (n * 2 * -15 / 20 + 2 * -9 + 2 * -100) * CO2 + 0.1 * (n * 2 * -15 / 20 + 2 * -9)
+        for n in (1, 2, 3)
+    ]
+    np.testing.assert_allclose(agri, expected)
+    # the cleared area leaves the growing forest: 98, 96, 94 ha at 2 tC/ha/yr
+    np.testing.assert_allclose(out["forest_area_ha"], [100, 98, 96, 94])
+    np.testing.assert_allclose(
+        out["flow_forest_tco2e_per_yr"], np.array([100, 98, 96, 94]) * 2 * CO2
+    )
