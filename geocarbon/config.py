@@ -1666,6 +1666,12 @@ class PipelineConfig(_Strict):
         if self.flows is None:
             msg = "scenarios need flows (the observed changes they extend): add a flows section"
             raise ValueError(msg)
+        if self.areas is not None and self.areas.level == "epci":
+            msg = (
+                "scenarios need figures per commune: areas.level is epci; use an area table "
+                "per commune or a land-cover raster, or remove the scenarios section"
+            )
+            raise ValueError(msg)
         base = s.base_year if s.base_year is not None else self.flows.end_year
         if base < self.flows.end_year or s.horizon <= base:
             msg = (

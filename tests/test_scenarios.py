@@ -218,6 +218,16 @@ def test_config_errors_are_named(tmp_path: Path, scenarios: dict, message: str) 
         load_config(write_pipeline(tmp_path / "t.yaml", {**BASE, "scenarios": scenarios}))
 
 
+def test_scenarios_need_figures_per_commune(tmp_path: Path) -> None:
+    data = {k: v for k, v in BASE.items() if k != "landcover"}
+    data["areas"] = {"path": "a.csv", "level": "epci", "code_field": "siren", "year": 2018}
+    data["flows"] = {"start_year": 2012, "end_year": 2018, "change_table": {"path": "c.csv"}}
+    with pytest.raises(ConfigError, match="scenarios need figures per commune"):
+        load_config(
+            write_pipeline(tmp_path / "t.yaml", {**data, "scenarios": {"list": [{"name": "a"}]}})
+        )
+
+
 def test_scenarios_need_flows(tmp_path: Path) -> None:
     data = {k: v for k, v in BASE.items() if k != "flows"}
     with pytest.raises(ConfigError, match="scenarios need flows"):
