@@ -575,7 +575,7 @@ def scenario_trajectories(rows: pd.DataFrame, language: Language = "fr", columns
                 targets["year"], targets["target_tco2e_per_yr"], color="black", zorder=3,
                 label="objectif" if language == "fr" else "target",
             )  # fmt: skip
-        ax.set_title(_wrap(str(zone["name"].iloc[0] or code), 60), fontsize=9)
+        ax.set_title(_wrap(str(zone["name"].iloc[0] or code), 64 // columns), fontsize=9)
         _number_axis(ax.yaxis, language)
     for ax in list(axes.flat)[len(codes) :]:
         ax.set_visible(False)
