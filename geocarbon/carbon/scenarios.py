@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -499,7 +500,7 @@ def trajectory_rows(basis: ScenarioBasis, levers: Levers) -> tuple[pd.DataFrame,
     forest = basis.forest.reset_index(drop=True)
     take = observed["land_take"].to_numpy()
     family, category = _luc_families(rows)
-    parts = [
+    parts: list[tuple[Any, Any, np.ndarray, Any, Any]] = [
         (
             rows["code"],
             "flow_" + rows["pcaet_category"] + "_tco2e_per_yr",
@@ -526,12 +527,17 @@ def trajectory_rows(basis: ScenarioBasis, levers: Levers) -> tuple[pd.DataFrame,
         parts.append(
             (other["code"], "flow_" + other["pcaet_category"] + "_tco2e_per_yr", flat, "fixed", "")
         )
+    return _stacked(parts)
+
+
+def _stacked(parts: list[tuple[Any, Any, np.ndarray, Any, Any]]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The parts (codes, quantity, values, family, category) as one key table and one array."""
     keys = pd.concat(
         [
             pd.DataFrame(
                 {
                     "code": np.asarray(c, dtype=object),
-                    "quantity": np.asarray(q, dtype=object) if not isinstance(q, str) else q,
+                    "quantity": q if isinstance(q, str) else np.asarray(q, dtype=object),
                     "family": f,
                     "category": k,
                 }
@@ -540,7 +546,7 @@ def trajectory_rows(basis: ScenarioBasis, levers: Levers) -> tuple[pd.DataFrame,
         ],
         ignore_index=True,
     )
-    return keys, np.vstack([v for *_, v, _, _ in parts])
+    return keys, np.vstack([v for _, _, v, _, _ in parts])
 
 
 def _luc_families(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
