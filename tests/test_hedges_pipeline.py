@@ -104,6 +104,18 @@ def test_hedges_and_practices_by_hand(tmp_path: Path) -> None:
         ("46002", "grassland_herbaceous"),
     ]
     assert hedges["area_ha"].isna().all()
+    # every length per commune and land use, with or without a stock
+    lengths = gpd.read_file(out / "geocarbon.gpkg", layer="hedge_lengths")
+    got = {(r.commune_code, r.category, r.stock_counted): r.length_km for r in lengths.itertuples()}
+    assert got == pytest.approx(
+        {
+            ("46001", "cropland", True): 0.2,
+            ("46001", "artificial", False): 0.05,  # CLC 112 (before the artificial split)
+            ("46001", "artificial_wooded", False): 0.1,
+            ("46002", "forest_broadleaf", False): 0.15,
+            ("46002", "grassland_herbaceous", True): 0.14,
+        }
+    )
     # the total stock is the other pools plus the hedges
     others = [c for c in communes.columns if c.startswith("stock_") and c.endswith("_tc")]
     parts = communes[[c for c in others if c not in ("stock_tc", "stock_hedges_aerial_tc")]]
@@ -174,6 +186,9 @@ def test_an_unknown_practice_or_unit_is_refused(tmp_path: Path) -> None:
         practices=[{"practice": "catchCrops", "area_ha": 1, "level": "commune", "code": "99999"}],
     )
     result = CliRunner().invoke(main, ["-q", "run", str(bad_code)])
+    assert result.exit_code != 0 and "99999" in result.output
+    assert not (tmp_path / "out" / "geocarbon.gpkg").exists()
+    result = CliRunner().invoke(main, ["-q", "validate", str(bad_code)])
     assert result.exit_code != 0 and "99999" in result.output
 
 

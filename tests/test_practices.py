@@ -3,6 +3,8 @@ with hand-computed expectations."""
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pandas as pd
 import pytest
 
@@ -12,6 +14,7 @@ from geocarbon.carbon.practices import (
     check_rates,
     practice_potential,
 )
+from geocarbon.config import PracticeId
 from geocarbon.errors import CoefficientError
 from geocarbon.io.coefficients import read_practice_rates
 from geocarbon.io.text_tables import text_table
@@ -28,6 +31,8 @@ def test_the_built_in_table_holds_aldo_s_twelve_practices() -> None:
     # every practice and category has a French and an English label
     labels = text_table("practices")
     assert set(rates.index) | set(APPLIES_TO) <= set(labels)
+    # the pipeline file accepts exactly these ids
+    assert set(get_args(PracticeId)) == set(rates.index)
 
 
 def test_one_practice_on_one_commune_by_hand() -> None:

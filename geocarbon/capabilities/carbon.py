@@ -63,6 +63,7 @@ class CarbonCapability(Capability):
 
     def layers(self, results: Results, communes: pd.DataFrame, crs: Any) -> dict[str, pd.DataFrame]:
         from geocarbon.capabilities.carbon_step import carbon_results, epci_layer
+        from geocarbon.carbon.hedges import AGRICULTURAL_CATEGORIES
 
         carbon = carbon_results(results)
         layers: dict[str, pd.DataFrame] = {}
@@ -70,6 +71,10 @@ class CarbonCapability(Capability):
             layers["epci"] = epci_layer(carbon.zones, communes)
         layers["landuse_areas"] = zone_columns(carbon.landuse_areas, carbon.level)
         layers["carbon_stocks"] = zone_columns(carbon.carbon_stocks, carbon.level)
+        if carbon.hedges is not None:
+            layers["hedge_lengths"] = carbon.hedges.lengths.assign(
+                stock_counted=carbon.hedges.lengths["category"].isin(AGRICULTURAL_CATEGORIES)
+            )
         if carbon.practices is not None:
             layers["carbon_practices"] = carbon.practices
         if carbon.flows is not None:

@@ -21,6 +21,7 @@ from geocarbon.capabilities.carbon_hedges import (
     with_hedges,
     with_rows,
 )
+from geocarbon.capabilities.carbon_practices import unit_communes
 from geocarbon.carbon.area_table import area_table_long, zone_mean
 from geocarbon.carbon.categories import (
     ALDO_NAMES,
@@ -2205,6 +2206,8 @@ def validate_carbon(cfg: PipelineConfig, inputs: Inputs) -> list[Notice]:
         land = landuse_from_table(cfg, inputs, notices)
         communes = communes[communes["commune_code"].map(land.zone_of).isin(land.zones.index)]
     check_override_categories(cfg.carbon.overrides)
+    for practice in cfg.carbon.practices:  # each practice's commune or EPCI is in the run
+        unit_communes(inputs.communes, practice.level, practice.code)
     # the same coefficient lookups as run (tables, zones, regions, flux cells), for the
     # territory's communes
     coefficients = reference_stocks(cfg, communes, read)
