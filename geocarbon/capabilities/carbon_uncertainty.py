@@ -82,6 +82,9 @@ def spreads_document(spreads: UncertaintyConfig) -> dict[str, Any]:
         "soil transition period uniform on transition_years (20-year flows x 20 / period); "
         "EPCI and territory percentiles of the summed draws",
         "percentiles": list(SUFFIXES),
+        "sequestration_columns": "<figure>_p5, <figure>_p50, <figure>_p95 beside each figure "
+        "(forest ... total): 5th, 50th and 95th percentiles of the draws [tCO2e/yr], empty "
+        "where the figure is",
         **spreads.model_dump(mode="json"),
     }
 
@@ -90,6 +93,16 @@ class CarbonUncertaintyCapability(Capability):
     """P5, P50 and P95 of the carbon stocks and flows by Monte-Carlo (``carbon.uncertainty``)."""
 
     name: ClassVar[str] = "carbon_uncertainty"
+    method_texts: ClassVar[tuple[tuple[str, str], ...]] = (
+        (
+            "Fourchettes (P5–P95) : tirages de Monte-Carlo des coefficients (stocks de référence, "
+            "biomasse et croissance des forêts, surfaces, durée de transition des sols), "
+            "reproductibles par leur graine ; écarts et sources dans « Fiabilité des chiffres ».",
+            "Ranges (P5–P95): Monte-Carlo draws of the coefficients (reference stocks, forest "
+            "biomass and growth, areas, soil transition period), reproducible by their seed; "
+            "spreads and sources in \"How sure are the figures\".",
+        ),
+    )
     outputs: ClassVar[tuple[LayerSpec, ...]] = declared_outputs("carbon_uncertainty")
 
     def enabled(self, cfg: PipelineConfig) -> bool:
@@ -149,7 +162,8 @@ def zone_frame(carbon: CarbonResults, communes: pd.DataFrame) -> pd.DataFrame:
     """The zones of the run (index: code) with their figures, ``carbon_complete`` and (in a
     commune-level run) ``epci_code``."""
     if carbon.level == "commune":
-        return communes.set_index(communes["commune_code"].astype(str)).drop(columns="geometry")
+        codes = communes["commune_code"].astype(str)
+        return pd.DataFrame(communes.set_index(codes).drop(columns="geometry", errors="ignore"))
     assert carbon.zones is not None
     zones = carbon.zones
     return zones.set_index(zones["epci_code"].astype(str)).drop(columns="epci_code")
