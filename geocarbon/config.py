@@ -8,6 +8,7 @@ unknown keys are rejected by name.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import json
 import math
@@ -751,6 +752,151 @@ class FlowsConfig(_Strict):
         return self.end_year - self.start_year
 
 
+#: ALDO's agricultural practices ("pratiques stockantes"), as ``scenarios`` name them.
+Practice = Literal[
+    "prairieExtension",
+    "prairieIntensification",
+    "cropsAgroforestry",
+    "prairiesAgroforestry",
+    "catchCrops",
+    "cropsHedges",
+    "prairiesHedges",
+    "grassyStrips",
+    "vineyardsInterCoverCropping",
+    "orchardsInterCoverCropping",
+    "directSowingContinuous",
+    "directSowingFiveYearWork",
+]
+
+
+class ArtificialisationConfig(_Strict):
+    """Land take of a scenario [ha/yr], taken from the same origins as the observed land take."""
+
+    ha_per_yr: Annotated[float, _in_range(0.0, 1e6, unit="ha/yr")] | None = Field(
+        default=None,
+        description="Land take of the whole territory [ha/yr] from the year after base_year "
+        "(spread over communes and origins as observed); give ha_per_yr or from_observed.",
+    )
+    from_observed: bool = Field(
+        default=False,
+        description="Start from the observed land take of the flows period (per commune and origin).",
+    )
+    halving_every_years: Annotated[int, _in_range(1, 100, unit="years")] | None = Field(
+        default=None,
+        description="Halve the land take every this many years (10: the ZAN law's halving per "
+        "decade): the rate in year t is rate × 0.5^ceil((t − base_year) / n).",
+    )
+    zero_from: Year | None = Field(
+        default=None,
+        description="No land take from this year on (e.g. 2050, the ZAN law's net zero).",
+    )
+
+    @model_validator(mode="after")
+    def _one_start(self) -> ArtificialisationConfig:
+        if (self.ha_per_yr is None) == (not self.from_observed):
+            msg = "artificialisation: give either ha_per_yr (a rate) or from_observed: true, not both or none"
+            raise ValueError(msg)
+        return self
+
+
+class PracticeAdoptionConfig(_Strict):
+    """Area under one of ALDO's agricultural practices, by year (linear in between)."""
+
+    practice: Practice = Field(description="ALDO's practice identifier (e.g. catchCrops).")
+    ha: dict[Year, Annotated[float, _in_range(0.0, 1e7, unit="ha")]] = Field(
+        description="Area under the practice [ha] by year, e.g. {2030: 500, 2050: 2000}; linear "
+        "between years, 0 before the first one at base_year, constant after the last.",
+        min_length=1,
+    )
+
+
+class ScenarioTargetConfig(_Strict):
+    """A sequestration target of the climate plan [tCO2e/yr] in a year."""
+
+    year: Year = Field(description="Year of the target.")
+    sequestration_tco2e_per_yr: float = Field(
+        description="Net sequestration aimed at [tCO2e/yr] (positive = sequestration)."
+    )
+    level: Literal["territory", "epci"] = Field(
+        default="territory", description="For the whole territory or one EPCI."
+    )
+    code: str | None = Field(default=None, description="The EPCI's code (level: epci).")
+    label: str = Field(default="", description="Name of the target in the report.")
+
+    @model_validator(mode="after")
+    def _code_with_epci(self) -> ScenarioTargetConfig:
+        if (self.level == "epci") != (self.code is not None):
+            msg = "targets: give code (an EPCI code) with level: epci, and only then"
+            raise ValueError(msg)
+        return self
+
+
+class ScenarioConfig(_Strict):
+    """One scenario: levers applied every year after base_year."""
+
+    name: str = Field(description="Identifier of the scenario (letters, digits, '_', '-').")
+    label: str = Field(default="", description="Name shown in the report (default: name).")
+    artificialisation: ArtificialisationConfig | None = Field(
+        default=None, description="Land take; default: the observed land take goes on."
+    )
+    afforestation_ha_per_yr: Annotated[float, _in_range(0.0, 1e6, unit="ha/yr")] = Field(
+        default=0.0,
+        description="New forest [ha/yr] on cropland and grassland (mix of their areas per "
+        "commune), broadleaf, on top of the observed changes.",
+    )
+    deforestation_ha_per_yr: Annotated[float, _in_range(0.0, 1e6, unit="ha/yr")] = Field(
+        default=0.0,
+        description="Forest cleared to grassland [ha/yr] (mix of forest types and communes as "
+        "their forest areas), on top of the observed changes.",
+    )
+    hedge_planting_km_per_yr: Annotated[float, _in_range(0.0, 1e5, unit="km/yr")] = Field(
+        default=0.0, description="Hedges planted [km/yr]."
+    )
+    practices: list[PracticeAdoptionConfig] = Field(
+        default_factory=list, description="Agricultural practices adopted, area by year."
+    )
+    harvest_factor: Annotated[float, _in_range(0.0, 10.0)] | None = Field(
+        default=None,
+        description="Harvest on standing forest (1.2 = +20 %) from the year after base_year; "
+        "default: flows.harvest_factor.",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_an_identifier(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", value) or value == "baseline":
+            msg = f"scenario name {value!r}: use letters, digits, '_' or '-' (and not 'baseline')"
+            raise ValueError(msg)
+        return value
+
+
+class ScenariosConfig(_Strict):
+    """Yearly trajectories of stocks and flows from base_year to horizon, per EPCI and
+    territory: a baseline extending the observed changes, and the scenarios."""
+
+    base_year: Year | None = Field(
+        default=None,
+        description="Last year of observed figures; levers act from the next year "
+        "(default: flows.end_year).",
+    )
+    horizon: Year = Field(default=2050, description="Last year of the trajectories.")
+    targets: builtins.list[ScenarioTargetConfig] = Field(
+        default_factory=list, description="Sequestration targets of the climate plan."
+    )
+    list: builtins.list[ScenarioConfig] = Field(
+        description="The scenarios (names unique).", min_length=1
+    )
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ScenariosConfig:
+        names = [s.name for s in self.list]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            msg = f"scenarios.list: names {repeated} are used more than once; give each scenario its own name"
+            raise ValueError(msg)
+        return self
+
+
 BuildingLayout = Literal["auto", "bdtopo", "osm"]
 #: What a building's attributes may say is no roof for panels (``pv.buildings.exclude``).
 NonRoof = Literal["light_structure", "not_in_service"]
@@ -1425,6 +1571,11 @@ class PipelineConfig(_Strict):
         default=None,
         description="Carbon flows between two dates [tCO2e/yr]; needs landcover or areas.",
     )
+    scenarios: ScenariosConfig | None = Field(
+        default=None,
+        description="Scenarios to the horizon (yearly stocks and flows per EPCI and territory, "
+        "against a baseline and the plan's targets); needs flows.",
+    )
     pv: PvConfig | None = Field(
         default=None, description="Rooftop photovoltaic potential per building and commune."
     )
@@ -1507,6 +1658,7 @@ class PipelineConfig(_Strict):
         ):
             msg = "flows.landcover_before (a raster) needs landcover (a raster); with areas, give flows.change_table"
             raise ValueError(msg)
+        self._check_scenarios()
         if self.communes.path is None:
             needs = [
                 key
@@ -1521,6 +1673,39 @@ class PipelineConfig(_Strict):
                 msg = f"{' and '.join(needs)} need{'s' if len(needs) == 1 else ''} commune boundaries: set communes.path"
                 raise ValueError(msg)
         return self
+
+    def _check_scenarios(self) -> None:
+        """Scenarios need flows, and years in order: flows' end ≤ base year < targets ≤ horizon."""
+        s = self.scenarios
+        if s is None:
+            return
+        if self.flows is None:
+            msg = "scenarios need flows (the observed changes they extend): add a flows section"
+            raise ValueError(msg)
+        if self.areas is not None and self.areas.level == "epci":
+            msg = (
+                "scenarios need figures per commune: areas.level is epci; use an area table "
+                "per commune or a land-cover raster, or remove the scenarios section"
+            )
+            raise ValueError(msg)
+        base = s.base_year if s.base_year is not None else self.flows.end_year
+        if base < self.flows.end_year or s.horizon <= base:
+            msg = (
+                f"scenarios: base_year {base} must be at or after flows.end_year "
+                f"({self.flows.end_year}) and before horizon ({s.horizon})"
+            )
+            raise ValueError(msg)
+        early = sorted({y for sc in s.list for p in sc.practices for y in p.ha if y <= base})
+        if early:
+            msg = (
+                f"scenarios.list.practices: years {early} are not after base_year {base}; the "
+                "areas are adopted from base_year on (0 at base_year)"
+            )
+            raise ValueError(msg)
+        late = [t.year for t in s.targets if not base < t.year <= s.horizon]
+        if late:
+            msg = f"scenarios.targets: years {late} are outside {base + 1}-{s.horizon} (after base_year, up to horizon)"
+            raise ValueError(msg)
 
     @property
     def land_source(self) -> LandcoverConfig | AreaTableConfig | None:

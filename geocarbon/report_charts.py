@@ -529,3 +529,57 @@ def population_by_distance(
         ax,
         ylabel=("% de la population" if language == "fr" else "% of the population"),
     )
+
+
+#: Colours of scenario trajectories (the baseline is grey and dashed).
+SCENARIO_COLORS = ("#1b7837", "#2166ac", "#b2182b", "#e08214", "#762a83", "#01665e")
+
+
+def scenario_trajectories(rows: pd.DataFrame, language: Language = "fr", columns: int = 1) -> str:
+    """Net flow per year of each scenario [tCO2e/yr], one panel per zone: the baseline dashed,
+    the targets as points, P5-P95 bands where ``rows`` has them.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        ``scenarios`` rows of the zones to draw: ``scenario``, ``scenario_label``, ``code``,
+        ``name``, ``year``, ``flow_tco2e_per_yr``, ``target_tco2e_per_yr`` and optionally
+        ``flow_tco2e_per_yr_p5`` / ``flow_tco2e_per_yr_p95``.
+    columns : int
+        Panels per row.
+    """
+    codes = list(dict.fromkeys(rows["code"]))
+    lines = -(-len(codes) // columns)
+    fig, axes = plt.subplots(
+        lines, columns, figsize=(MAX_WIDTH_IN, 2.6 * lines + 0.8), squeeze=False, layout="constrained"
+    )
+    scenarios = list(dict.fromkeys(rows["scenario"]))
+    for ax, code in zip(axes.flat, codes, strict=False):
+        zone = rows[rows["code"] == code]
+        for i, scenario in enumerate(scenarios):
+            one = zone[zone["scenario"] == scenario].sort_values("year")
+            baseline = i == 0
+            color = "#636363" if baseline else SCENARIO_COLORS[(i - 1) % len(SCENARIO_COLORS)]
+            if "flow_tco2e_per_yr_p5" in one and one["flow_tco2e_per_yr_p5"].notna().any():
+                ax.fill_between(
+                    one["year"], one["flow_tco2e_per_yr_p5"], one["flow_tco2e_per_yr_p95"],
+                    color=color, alpha=0.15, linewidth=0,
+                )  # fmt: skip
+            ax.plot(
+                one["year"], one["flow_tco2e_per_yr"], color=color,
+                linestyle="--" if baseline else "-", label=str(one["scenario_label"].iloc[0]),
+            )  # fmt: skip
+        targets = zone.dropna(subset=["target_tco2e_per_yr"]).drop_duplicates("year")
+        if len(targets):
+            ax.scatter(
+                targets["year"], targets["target_tco2e_per_yr"], color="black", zorder=3,
+                label="objectif" if language == "fr" else "target",
+            )  # fmt: skip
+        ax.set_title(_wrap(str(zone["name"].iloc[0] or code), 64 // columns), fontsize=9)
+        _number_axis(ax.yaxis, language)
+    for ax in list(axes.flat)[len(codes) :]:
+        ax.set_visible(False)
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
+    fig.supylabel("tCO2e/an" if language == "fr" else "tCO2e/yr", fontsize=9)
+    return _svg(fig)

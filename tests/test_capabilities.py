@@ -167,7 +167,7 @@ def test_unregistered_it_is_an_unknown_key(tmp_path: Path) -> None:
 
 def test_registry_order_and_names() -> None:
     names = [c.name for c in capabilities.all_capabilities()]
-    assert names == ["carbon", "carbon_uncertainty", "pv", "charging"]
+    assert names == ["carbon", "carbon_uncertainty", "scenarios", "pv", "charging"]
     with pytest.raises(ValueError, match="already registered"):
         capabilities.register(capabilities.registered()[0])
 

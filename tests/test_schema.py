@@ -149,7 +149,7 @@ def test_schema_header_and_unknown_keys_rejected_everywhere() -> None:
     jsonschema.Draft202012Validator.check_schema(schema)
     objects = _objects(schema)
     # the pipeline itself and its 28 kinds of section (every model forbids unknown keys)
-    assert len(objects) == 1 + len(schema["$defs"]) == 32
+    assert len(objects) == 1 + len(schema["$defs"]) == 37
     assert all(o.get("additionalProperties") is False for o in objects)
     assert schema["required"] == ["communes"]  # name: the loader takes the file's name
     assert "source_file" not in schema["properties"]

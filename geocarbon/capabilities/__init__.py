@@ -205,6 +205,7 @@ def with_added_columns(shared: pd.DataFrame, own: pd.DataFrame, name: str) -> pd
 def registered() -> list[Capability]:
     """The capabilities a run may compute, in the order they run, write and report."""
     from geocarbon.capabilities.carbon import CarbonCapability
+    from geocarbon.capabilities.carbon_scenarios import ScenariosCapability
     from geocarbon.capabilities.carbon_uncertainty import CarbonUncertaintyCapability
     from geocarbon.capabilities.charging import ChargingCapability
     from geocarbon.capabilities.pv import PvCapability
@@ -212,6 +213,7 @@ def registered() -> list[Capability]:
     return [
         CarbonCapability(),
         CarbonUncertaintyCapability(),
+        ScenariosCapability(),
         PvCapability(),
         ChargingCapability(),
     ]

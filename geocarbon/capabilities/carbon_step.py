@@ -46,6 +46,7 @@ from geocarbon.carbon.coefficients import (
 from geocarbon.carbon.flows import (
     FLOW_COLUMNS,
     PCAET_CATEGORIES,
+    FlowUnits,
     ForestGrowthCoefficients,
     LucCoefficients,
     aldo_luc_coefficients,
@@ -164,6 +165,9 @@ class CarbonInputs:
     """The area table as read (``areas``)."""
     on_grid: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | None = None
     """The communes and their copy in the land cover's CRS (:func:`communes_on_grid`)."""
+    flow_units: FlowUnits | None = None
+    """The flows' unit changes, forest growth and wood-use shares, kept by
+    :func:`compute_flows` for the scenarios (None before)."""
     hedges: HedgeInputs | None = None
     """The hedge lines (``carbon.hedges``)."""
     practice_rates: pd.DataFrame | None = None
@@ -674,6 +678,7 @@ def compute_flows(
     if land.level == "epci":
         growth = ForestGrowthCoefficients(zone_mean(growth.table, zone_of, ["category"]))
         shares = zone_wood_shares(shares, zone_of) if shares is not None else None
+    carbon_inputs(inputs).flow_units = FlowUnits(luc, growth, shares)
     luc_flows = landuse_change_flows(areas, luc)
     n2o = n2o_flows(luc_flows, flows_cfg.n2o_gwp, aldo_published=flows_cfg.aldo_published)
     local = [luc_flows, n2o]

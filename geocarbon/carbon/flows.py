@@ -695,6 +695,17 @@ class ForestGrowthCoefficients:
     table: pd.DataFrame
 
 
+@dataclass(frozen=True)
+class FlowUnits:
+    """What the flows were computed with, per commune (zone): land-use-change units, forest
+    growth coefficients and the lumber/industry shares of the harvest (None with the generic
+    coefficient set)."""
+
+    luc: LucCoefficients
+    growth: ForestGrowthCoefficients
+    shares: pd.DataFrame | None
+
+
 def forest_growth_flows(
     forest_areas: pd.DataFrame, coeffs: ForestGrowthCoefficients, harvest_factor: float = 1.0
 ) -> pd.DataFrame:
