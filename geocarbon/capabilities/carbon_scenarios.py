@@ -201,6 +201,17 @@ def extended_flows(flows: pd.DataFrame, wood_products: str = "harvest") -> pd.Da
     return summed.reset_index().rename(columns={"commune_code": "code"})
 
 
+def wood_products_computed(cfg: PipelineConfig, units: FlowUnits | None) -> bool:
+    """Whether the run computes the wood-products flow: by consumption, or by harvest with
+    the regional lumber and industry-wood shares (ALDO's tables)."""
+    if cfg.flows is None:
+        return False
+    approach = cfg.flows.wood_products
+    return approach == "consumption" or (
+        approach == "harvest" and units is not None and units.shares is not None
+    )
+
+
 def compute_scenarios(cfg: PipelineConfig, inputs: Inputs, results: Results) -> ScenarioResults:
     """Trajectories of the baseline and of each scenario per EPCI and territory, with the
     gaps to the targets."""
@@ -251,13 +262,7 @@ def compute_scenarios(cfg: PipelineConfig, inputs: Inputs, results: Results) -> 
     except ValueError as err:
         raise InputError(str(err)) from err
     table = pd.concat(parts, ignore_index=True)
-    if not (
-        cfg.flows is not None
-        and (
-            cfg.flows.wood_products == "consumption"
-            or (cfg.flows.wood_products == "harvest" and units and units.shares is not None)
-        )
-    ):
+    if not wood_products_computed(cfg, units):
         # not computed (as in the flows): empty, not 0; the net flow sums the other categories
         table["flow_wood_products_tco2e_per_yr"] = np.nan
     table.insert(4, "name", table["code"].map(names).fillna(""))
