@@ -364,3 +364,18 @@ def test_an_epci_level_run_gets_its_ranges(tmp_path: Path) -> None:
     assert (epci.loc[has, "stock_tc_p5"] < epci.loc[has, "stock_tc"]).all()
     assert (epci.loc[has, "stock_tc"] < epci.loc[has, "stock_tc_p95"]).all()
     assert epci.loc[~has, "stock_tc_p50"].isna().all()
+
+
+def test_wood_products_by_consumption_keep_their_value_by_harvest_they_move() -> None:
+    """Wood products by consumption (one row per product) follow the population and the
+    national sink, whose spread is not modelled: every draw keeps their value; by harvest
+    (one row per forest type) they move with the forest growth of that type."""
+    flows = flow_rows(
+        [("001", "wood_products", "wood_products", "lumber", "lumber", 40.0, "wood_products"),
+         ("001", "wood_products", "wood_products", "industry_wood", "industry_wood", 24.0, "wood_products"),
+         ("002", "wood_products", "wood_products", "forest_broadleaf", "forest_broadleaf", 16.0, "wood_products")]
+    )  # fmt: skip
+    model = build_model(STOCKS, flows, ["001", "002"], spreads(forest_growth_cv=0.3))
+    draws = run_draws(model, 200, seed=7).flow_tco2e_per_yr.sum(axis=1)
+    assert (draws[:, 0] == 64.0).all()
+    assert draws[:, 1].std() > 0

@@ -167,6 +167,10 @@ def _flow_family(flows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     family[(kind == "landuse_change") & (pool == "forest_biomass")] = "forest_biomass"
     family[(kind == "landuse_change") & (pool == "biomass")] = "nonforest_biomass"
     family[np.isin(kind, ["forest_growth", "wood_products"])] = "forest_growth"
+    # wood products by consumption (rows per product, not per forest type) follow the
+    # population and the national sink, whose spread is not modelled: kept at their value
+    by_consumption = (kind == "wood_products") & ~np.isin(to_cat, list(FOREST_CATEGORIES))
+    family[by_consumption] = FIXED
     category = np.where(family == "forest_biomass", from_cat, to_cat)
     return family, category
 
