@@ -88,6 +88,44 @@ def test_leaving_the_block_ends_the_child() -> None:
     assert child.exitcode is not None
 
 
+#: A process with the command's kind of SIGTERM handler (it prints and exits through
+#: Python) that ends its forked children at once, many times.
+_END_AT_ONCE = """
+import signal, sys, time
+from geocarbon.io.background import Background, Worker
+
+def handler(signum, frame):
+    sys.stderr.write("parent handler ran\\n")
+    sys.exit(128 + signum)
+
+signal.signal(signal.SIGTERM, handler)
+codes = []
+for _ in range(15):
+    with Background(lambda: time.sleep(60)) as job:
+        child = job._process
+    codes.append(child.exitcode)
+    with Worker(lambda: None) as worker:
+        child = worker._process
+    codes.append(child.exitcode)
+print(sorted(set(codes)))
+"""
+
+
+@pytest.mark.skipif(not fork_available(), reason="no fork on this system")
+def test_a_child_ended_at_once_never_runs_the_parents_signal_handler() -> None:
+    """SIGINT and SIGTERM are held back across the fork: a child ended before it set its
+    own handlers dies by the default action (exit code -15), silently, instead of running
+    the parent's handler (which printed "terminated: nothing was written" and a traceback
+    beside the parent's own error message)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", _END_AT_ONCE], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "parent handler ran" not in done.stderr
+    assert done.stdout.strip() == "[-15]"
+
+
 @pytest.fixture
 def tiny_pipeline(tmp_path: Path) -> Path:
     make_tiny_inputs(tmp_path)

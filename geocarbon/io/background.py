@@ -56,10 +56,18 @@ def _in_child(send: Connection, function: Callable[[], Any]) -> None:
         send.close()
 
 
+#: Signals held back while forking: a child ended before it has set its own handlers
+#: must not run the parent's (which print "terminated" and exit through Python).
+_HELD = {signal.SIGINT, signal.SIGTERM}
+
+
 def _child_signals() -> None:
-    # the parent handles interruption and termination (and ends its child)
+    # the parent handles interruption and termination (and ends its child); the signals
+    # were held back across the fork (Forked._start): a SIGTERM that came meanwhile is
+    # delivered once released, with the default action (the child ends quietly)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
 
 
 def _background_child(function: Callable[[], Any], send: Connection) -> None:
@@ -95,7 +103,11 @@ class Forked(Generic[T]):
         context = multiprocessing.get_context("fork")
         self._receive, send = context.Pipe(duplex=False)
         self._process = context.Process(target=target, args=(*args, send), daemon=True)
-        self._process.start()
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+        try:
+            self._process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         send.close()
         return send
 
