@@ -753,20 +753,7 @@ class FlowsConfig(_Strict):
 
 
 #: ALDO's agricultural practices ("pratiques stockantes"), as ``scenarios`` name them.
-Practice = Literal[
-    "prairieExtension",
-    "prairieIntensification",
-    "cropsAgroforestry",
-    "prairiesAgroforestry",
-    "catchCrops",
-    "cropsHedges",
-    "prairiesHedges",
-    "grassyStrips",
-    "vineyardsInterCoverCropping",
-    "orchardsInterCoverCropping",
-    "directSowingContinuous",
-    "directSowingFiveYearWork",
-]
+Practice = PracticeId
 
 
 class ArtificialisationConfig(_Strict):

@@ -37,6 +37,15 @@ ARTIFICIAL = "artificial"
 #: Categories a land-cover mapping may use.
 LANDCOVER_CATEGORIES = (*STOCK_CATEGORIES, ARTIFICIAL)
 FOREST_CATEGORIES = ("forest_broadleaf", "forest_conifer", "forest_mixed", "forest_poplar")
+#: Agricultural land (ALDO's "Sols agricoles": cropland, grassland, orchards, vineyards).
+AGRICULTURAL_CATEGORIES = (
+    "cropland",
+    "grassland_herbaceous",
+    "grassland_shrubby",
+    "grassland_wooded",
+    "orchard",
+    "vineyard",
+)
 
 
 def _codes(*codes: int) -> list[int]:

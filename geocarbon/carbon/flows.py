@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from geocarbon.carbon.categories import ARTIFICIAL, FOREST_CATEGORIES
+from geocarbon.carbon.categories import AGRICULTURAL_CATEGORIES, ARTIFICIAL, FOREST_CATEGORIES
 from geocarbon.carbon.coefficients import ALDO_BIOMASS_COLUMN
 from geocarbon.errors import CoefficientError
 from geocarbon.values import ALDO_FOREST_LITTER_TC_PER_HA, ALDO_SEALED_SHARE
@@ -49,17 +49,7 @@ ARTIFICIAL_IDS = ("art_imp", "art_enh", "art_arb")
 PCAET_CATEGORIES = ("forest", "agricultural_soils", "other_soils", "wood_products")
 _PCAET_BY_FINAL_USE = {
     **dict.fromkeys(FOREST_CATEGORIES, "forest"),
-    **dict.fromkeys(
-        [
-            "cropland",
-            "grassland_herbaceous",
-            "grassland_shrubby",
-            "grassland_wooded",
-            "orchard",
-            "vineyard",
-        ],
-        "agricultural_soils",
-    ),
+    **dict.fromkeys(AGRICULTURAL_CATEGORIES, "agricultural_soils"),
     **dict.fromkeys(
         ["wetland", "artificial_sealed", "artificial_grassed", "artificial_wooded", "no_stock"],
         "other_soils",

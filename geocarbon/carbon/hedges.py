@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geocarbon.carbon.categories import AGRICULTURAL_CATEGORIES
 from geocarbon.carbon.stocks import HEDGE_POOL
 from geocarbon.errors import CoefficientError
 
@@ -40,15 +41,6 @@ C_TO_CO2 = 44.0 / 12.0
 #: Carbon per km of hedge (above + below ground) for a département without a value in
 #: ``carbone-haies.csv``, and in runs with generic coefficients [tC/km] (ALDO's documentation).
 DEFAULT_C_TOT_KM = 101.0
-#: Categories on which a hedge's biomass is counted (ALDO's agricultural land).
-AGRICULTURAL_CATEGORIES = (
-    "cropland",
-    "grassland_herbaceous",
-    "grassland_shrubby",
-    "grassland_wooded",
-    "orchard",
-    "vineyard",
-)
 #: Category of a hedge segment whose midpoint has no valid land cover.
 NO_LANDCOVER = "no_landcover"
 #: Longest segment given one land-use category [m] (the land cover's pixel is 25-100 m).
