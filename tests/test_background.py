@@ -114,16 +114,19 @@ print(sorted(set(codes)))
 @pytest.mark.skipif(not fork_available(), reason="no fork on this system")
 def test_a_child_ended_at_once_never_runs_the_parents_signal_handler() -> None:
     """SIGINT and SIGTERM are held back across the fork: a child ended before it set its
-    own handlers dies by the default action (exit code -15), silently, instead of running
+    own handlers dies by the default action (exit code -15) or ends normally, silently, instead of running
     the parent's handler (which printed "terminated: nothing was written" and a traceback
     beside the parent's own error message)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run(
-        [sys.executable, "-c", _END_AT_ONCE], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-c", _END_AT_ONCE], capture_output=True, text=True, env=env, timeout=90
     )
     assert done.returncode == 0, done.stderr
     assert "parent handler ran" not in done.stderr
-    assert done.stdout.strip() == "[-15]"
+    # ended by the default action (-15), or, for a worker that saw its job pipe close
+    # first, a normal end (0); never the parent handler's exit (128 + 15)
+    codes = set(json.loads(done.stdout))
+    assert codes <= {-15, 0} and -15 in codes, codes
 
 
 @pytest.fixture
