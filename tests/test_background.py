@@ -18,7 +18,7 @@ from geocarbon.cli import main
 from geocarbon.errors import InputError
 from geocarbon.io.background import Background, Worker, fork_available
 from tests.conftest import REPO, write_pipeline
-from tests.hostile.conftest import make_tiny_inputs
+from tests.hostile.conftest import make_tiny_inputs, tiny_pipeline_data
 
 needs_fork = pytest.mark.skipif(not fork_available(), reason="no 'fork' start method here")
 
@@ -132,21 +132,7 @@ def test_a_child_ended_at_once_never_runs_the_parents_signal_handler() -> None:
 @pytest.fixture
 def tiny_pipeline(tmp_path: Path) -> Path:
     make_tiny_inputs(tmp_path)
-    return write_pipeline(
-        tmp_path / "pipeline.yaml",
-        {
-            "name": "tiny",
-            "output_dir": "out",
-            "communes": {
-                "path": "communes.gpkg",
-                "code_field": "code",
-                "name_field": "nom",
-                "epci_field": "epci",
-            },
-            "landcover": {"path": "lc.tif"},
-            "carbon": {"coefficients": "generic"},
-        },
-    )
+    return write_pipeline(tmp_path / "pipeline.yaml", tiny_pipeline_data())
 
 
 def _run(pipeline: Path, out: Path) -> None:

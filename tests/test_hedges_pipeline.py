@@ -16,7 +16,7 @@ from geocarbon.capabilities.carbon_hedges import line_layer
 from geocarbon.cli import main
 from geocarbon.errors import InputError
 from tests.conftest import write_pipeline
-from tests.hostile.conftest import make_tiny_inputs
+from tests.hostile.conftest import make_tiny_inputs, tiny_pipeline_data
 
 X0, Y0 = 3_600_000.0, 2_400_400.0  # EPSG:3035, 100 m pixels (see make_tiny_inputs)
 C_TO_CO2 = 44 / 12
@@ -49,22 +49,10 @@ def _hedges(folder: Path) -> None:
 
 
 def _pipeline(folder: Path, **carbon: object) -> Path:
-    return write_pipeline(
-        folder / "pipeline.yaml",
-        {
-            "name": "tiny",
-            "output_dir": "out",
-            "communes": {
-                "path": "communes.gpkg",
-                "code_field": "code",
-                "name_field": "nom",
-                "epci_field": "epci",
-            },
-            "landcover": {"path": "lc.tif"},
-            "carbon": {"coefficients": "generic", **carbon},
-            "flows": {"start_year": 2012, "end_year": 2018, "landcover_before": "lc.tif"},
-        },
-    )
+    data = tiny_pipeline_data()
+    data["carbon"].update(carbon)
+    data["flows"] = {"start_year": 2012, "end_year": 2018, "landcover_before": "lc.tif"}
+    return write_pipeline(folder / "pipeline.yaml", data)
 
 
 def test_hedges_and_practices_by_hand(tmp_path: Path) -> None:

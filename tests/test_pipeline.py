@@ -18,7 +18,7 @@ from shapely.geometry import Polygon, box
 from geocarbon.cli import main
 from geocarbon.io.coefficients import read_generic_table
 from tests.conftest import write_raster
-from tests.hostile.conftest import make_tiny_inputs
+from tests.hostile.conftest import make_tiny_inputs, tiny_pipeline_data
 
 X0, Y0 = 3_600_000.0, 2_400_400.0  # EPSG:3035: 100 m pixels are exactly 1 ha
 
@@ -30,18 +30,7 @@ def tiny(tmp_path: Path):
     communes, t = make_tiny_inputs(tmp_path)
 
     def pipeline(**updates):
-        data = {
-            "name": "tiny",
-            "output_dir": "out",
-            "communes": {
-                "path": "communes.gpkg",
-                "code_field": "code",
-                "name_field": "nom",
-                "epci_field": "epci",
-            },
-            "landcover": {"path": "lc.tif"},
-            "carbon": {"coefficients": "generic"},
-        }
+        data = tiny_pipeline_data()
         for key, value in updates.items():
             data[key] = {**data[key], **value} if isinstance(value, dict) and key in data else value
         from tests.conftest import write_pipeline

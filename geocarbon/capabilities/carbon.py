@@ -63,7 +63,7 @@ class CarbonCapability(Capability):
 
     def layers(self, results: Results, communes: pd.DataFrame, crs: Any) -> dict[str, pd.DataFrame]:
         from geocarbon.capabilities.carbon_step import carbon_results, epci_layer
-        from geocarbon.carbon.hedges import AGRICULTURAL_CATEGORIES
+        from geocarbon.carbon.categories import AGRICULTURAL_CATEGORIES
 
         carbon = carbon_results(results)
         layers: dict[str, pd.DataFrame] = {}

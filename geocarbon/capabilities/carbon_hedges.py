@@ -15,8 +15,8 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from geocarbon.carbon.categories import AGRICULTURAL_CATEGORIES
 from geocarbon.carbon.hedges import (
-    AGRICULTURAL_CATEGORIES,
     NO_LANDCOVER,
     agricultural_km,
     carbon_per_km,

@@ -39,9 +39,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geocarbon.carbon.categories import ARTIFICIAL, FOREST_CATEGORIES
+from geocarbon.carbon.categories import AGRICULTURAL_CATEGORIES, ARTIFICIAL, FOREST_CATEGORIES
 from geocarbon.carbon.flows import C_TO_CO2, FLUX_ID, PCAET_CATEGORIES, aldo_soil_years
-from geocarbon.carbon.hedges import AGRICULTURAL_CATEGORIES, DEFAULT_C_TOT_KM
+from geocarbon.carbon.hedges import DEFAULT_C_TOT_KM
 
 #: Years over which slow changes are spread (ALDO: 20).
 SLOW_YEARS = 20

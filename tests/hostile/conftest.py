@@ -237,6 +237,23 @@ def notice_of(run: dict[str, Any], code: str) -> dict[str, Any]:
     return found[0]
 
 
+def tiny_pipeline_data() -> dict[str, Any]:
+    """The pipeline of :func:`make_tiny_inputs`' files (carbon only, generic coefficients),
+    as a dict to update and write."""
+    return {
+        "name": "tiny",
+        "output_dir": "out",
+        "communes": {
+            "path": "communes.gpkg",
+            "code_field": "code",
+            "name_field": "nom",
+            "epci_field": "epci",
+        },
+        "landcover": {"path": "lc.tif"},
+        "carbon": {"coefficients": "generic"},
+    }
+
+
 def make_tiny_inputs(folder: Path) -> tuple[gpd.GeoDataFrame, Affine]:
     """Two communes over a 4 x 4 raster of 1 ha pixels (LAEA Europe), CLC codes, written as
     ``lc.tif`` and ``communes.gpkg`` into ``folder``.
