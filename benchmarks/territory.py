@@ -104,7 +104,7 @@ def import_time(modules: list[str]) -> float:
 
 def command_wall(pipeline: str, out_dir: str) -> float:
     """Seconds of ``geocarbon -q run PIPELINE --output-dir OUT --overwrite`` (a fresh process)."""
-    code = "import sys; from geocarbon.cli import main; sys.exit(main())"
+    code = "from geocarbon.cli import command; command()"
     command = [sys.executable, "-c", code, "-q", "run", pipeline, "--output-dir", out_dir]
     start = time.perf_counter()
     subprocess.run([*command, "--overwrite"], check=True, cwd=REPO)

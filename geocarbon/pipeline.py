@@ -28,6 +28,7 @@ from geocarbon.config import PipelineConfig
 from geocarbon.errors import InputError
 from geocarbon.geo import area_ha
 from geocarbon.io.background import Worker
+from geocarbon.io.deferred import DeferredFiles, files_worker
 from geocarbon.io.outdir import (
     OutputSlot,
     Protected,
@@ -503,11 +504,14 @@ def write_outputs(
     slot: OutputSlot,
     progress: Progress | None = None,
     worker: Worker | None = None,
+    files_worker: Worker | None = None,
 ) -> Path:
     """Write every output of a run into its reserved output folder, atomically; each
     output is announced to ``progress`` (``progress("writing <what>", 0, 1)``, then 1/1).
     The report is drawn by ``worker`` (:func:`geocarbon.io.report_files.report_worker`)
-    when given, else in a process forked here, while the other outputs are written."""
+    when given, else in a process forked here, and the maps and workbook are made by
+    ``files_worker`` (:func:`geocarbon.io.deferred.files_worker`) when given, else here,
+    while the other outputs are written."""
     announce = StepAnnouncer(progress)
     boundaries = has_boundaries(results.communes)
     if boundaries:
@@ -525,6 +529,9 @@ def write_outputs(
         # the report's charts and static maps are drawn in a forked process meanwhile
         report = start_report(cfg, results, worker=worker)
         with report.body:  # an error below ends that process
+            later = DeferredFiles(tmp, files_worker)
+            for capability in done:  # the maps and workbook go to files_worker first
+                capability.write(cfg, inputs, results, communes, tmp, announce, later)
             with announce("writing geocarbon.gpkg"):
                 options: dict[str, Any] = {}
                 for capability in done:
@@ -536,8 +543,8 @@ def write_outputs(
                     if boundaries
                     else None,
                 )
-            for capability in done:
-                capability.write(cfg, inputs, results, communes, tmp, announce)
+            with announce("writing maps and workbook"):
+                later.finish()
             maps = (
                 sorted(f.name for f in (tmp / "maps").glob("*.html"))
                 if (tmp / "maps").is_dir()
@@ -654,7 +661,8 @@ def run(
         overwrite=overwrite,
         protected=output_protection(cfg),
         owner_pipeline=owner_pipeline,
-    ) as slot, report_worker() as worker:  # imports the report's modules meanwhile
+    ) as slot, report_worker() as worker, files_worker() as maker:
+        # both forked processes import their libraries while the inputs are read
         start = time.perf_counter()
         with StepAnnouncer(progress)("reading inputs"):
             inputs = read_inputs(cfg)
@@ -663,5 +671,5 @@ def run(
         results.timings_s = {"read_inputs": round(read_s, 3), **results.timings_s}
         for notice in results.notices:
             logger.warning("%s", notice)
-        target = write_outputs(cfg, inputs, results, slot, progress, worker)
+        target = write_outputs(cfg, inputs, results, slot, progress, worker, maker)
     return target, results

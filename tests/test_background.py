@@ -71,6 +71,28 @@ def test_worker_prepares_then_runs_the_pickled_job() -> None:
     assert _PREPARED == []  # not here
 
 
+def _scaled(value: int, *, factor: int = 1) -> tuple[int, int]:
+    return os.getpid(), value * factor
+
+
+@needs_fork
+def test_worker_runs_several_jobs_in_order_and_goes_on_after_an_error() -> None:
+    big = list(range(200_000))  # more than a pipe holds: sent by the sender thread
+    with Worker(_prepare) as worker:
+        assert worker.submit(_scaled, 2, factor=3)
+        assert worker.submit(_fail, "bad value in column y")
+        assert worker.submit(len, big)
+        assert worker.submit(_scaled, 5)
+        pid, value = worker.result()
+        assert value == 6 and pid != os.getpid()
+        with pytest.raises(InputError, match="bad value in column y"):
+            worker.result()
+        assert worker.result() == len(big)
+        assert worker.result() == (pid, 5)  # the same process ran every job
+        with pytest.raises(RuntimeError, match="no job"):
+            worker.result()
+
+
 @needs_fork
 def test_worker_refuses_a_job_that_cannot_be_pickled() -> None:
     with Worker(_prepare) as worker:
@@ -148,8 +170,41 @@ def test_report_drawn_beside_equals_report_drawn_here(
     _run(tiny_pipeline, out / "forked")
     monkeypatch.setenv("GEOCARBON_FORK", "0")
     _run(tiny_pipeline, out / "here")
-    for name in ("report.html", "geocarbon.gpkg", "maps/carbon_stocks.html"):
-        assert (out / "forked" / name).read_bytes() == (out / "here" / name).read_bytes(), name
+    made = sorted(
+        str(f.relative_to(out / "forked")) for f in (out / "forked").rglob("*") if f.is_file()
+    )
+    assert {"report.html", "geocarbon.gpkg", "maps/carbon_stocks.html"} <= set(made)
+    for name in made:
+        if name != "run.json":  # timings
+            assert (out / "forked" / name).read_bytes() == (out / "here" / name).read_bytes(), name
+
+
+def _pages(name: str, text: str) -> dict[str, str | bytes]:
+    if not text:
+        raise InputError(f"nothing to put in {name}")
+    return {f"maps/{name}": text, f"{name}.bin": text.encode()}
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_deferred_files_are_written_in_the_folder_and_errors_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fork: bool
+) -> None:
+    from geocarbon.io.deferred import DeferredFiles, files_worker
+
+    if not fork:
+        monkeypatch.setenv("GEOCARBON_FORK", "0")
+    with files_worker() as worker:
+        later = DeferredFiles(tmp_path, worker)
+        later.add(_pages, "a.html", "é")
+        later.add(_pages, name="b.html", text="<b>")
+        written = later.finish()
+        assert (tmp_path / "maps" / "a.html").read_text(encoding="utf-8") == "é"
+        assert (tmp_path / "b.html.bin").read_bytes() == b"<b>"
+        assert len(written) == (4 if fork and fork_available() else 0)  # else written at once
+        with pytest.raises(InputError, match=r"nothing to put in c\.html"):
+            later.add(_pages, "c.html", "")
+            later.finish()
+    assert not (tmp_path / "maps" / "c.html").exists()
 
 
 @needs_fork
@@ -161,8 +216,8 @@ def test_notice_added_while_writing_reaches_the_report(
 
     original = CarbonCapability.write_files
 
-    def write_files(self, cfg, inputs, results, communes, folder) -> None:  # type: ignore[no-untyped-def]
-        original(self, cfg, inputs, results, communes, folder)
+    def write_files(self, cfg, inputs, results, communes, folder, later) -> None:  # type: ignore[no-untyped-def]
+        original(self, cfg, inputs, results, communes, folder, later)
         results.notices.append(Notice("late_notice", "a notice added while writing <late>"))
 
     monkeypatch.setattr(CarbonCapability, "write_files", write_files)
@@ -205,14 +260,15 @@ def _modules_of_a_run(pipeline: Path, out: Path, **env: str) -> set[str]:
 
 def test_carbon_run_imports_no_pv_charging_or_cluster_library(tiny_pipeline: Path) -> None:
     modules = _modules_of_a_run(tiny_pipeline, tiny_pipeline.parent / "a")
-    assert {"geocarbon", "rasterio", "folium"} <= modules  # the run did run, maps included
+    assert {"geocarbon", "rasterio"} <= modules  # the run did run
     assert modules.isdisjoint(NOT_FOR_CARBON), sorted(modules & set(NOT_FOR_CARBON))
-    if fork_available():  # the report (charts) is drawn in the forked process
-        assert "matplotlib" not in modules
-    # without fork, the main process draws it
-    assert "matplotlib" in _modules_of_a_run(
-        tiny_pipeline, tiny_pipeline.parent / "b", GEOCARBON_FORK="0"
-    )
+    assert (tiny_pipeline.parent / "a" / "maps" / "carbon_stocks.html").is_file()
+    drawing = {"matplotlib", "folium", "branca", "openpyxl"}
+    if fork_available():  # the report, the maps and the workbook are made by forked processes
+        assert modules.isdisjoint(drawing), sorted(modules & drawing)
+    # without fork, the main process makes them
+    alone = _modules_of_a_run(tiny_pipeline, tiny_pipeline.parent / "b", GEOCARBON_FORK="0")
+    assert {"matplotlib", "folium"} <= alone
 
 
 def test_run_without_maps_imports_no_folium(tiny_pipeline: Path) -> None:

@@ -66,8 +66,9 @@ class DensityCapability(Capability):
         return self.name in results.parts
 
     def write(
-        self, cfg: Any, inputs: Any, results: Any, communes: Any, folder: Path, announce: Any
-    ) -> None:
+        self, cfg: Any, inputs: Any, results: Any, communes: Any, folder: Path, announce: Any,
+        later: Any,
+    ) -> None:  # fmt: skip
         from geocarbon.io.writers import write_csv
 
         with announce("writing density.csv"):

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from geocarbon.config import PipelineConfig
+    from geocarbon.io.deferred import DeferredFiles
     from geocarbon.notices import Notice
     from geocarbon.state import Inputs, Progress, Results, StepAnnouncer, Timer
 
@@ -97,20 +98,22 @@ class Capability:
 
     def write(
         self, cfg: PipelineConfig, inputs: Inputs, results: Results, communes: pd.DataFrame,
-        folder: Path, announce: StepAnnouncer,
+        folder: Path, announce: StepAnnouncer, later: DeferredFiles,
     ) -> None:  # fmt: skip
         """Write this capability's files into ``folder`` (a temporary folder moved into place
         when the whole run succeeded): :meth:`write_files`, announced as :attr:`writing`."""
         if type(self).write_files is Capability.write_files:
             return
         with announce(self.writing or f"writing {self.name} outputs"):
-            self.write_files(cfg, inputs, results, communes, folder)
+            self.write_files(cfg, inputs, results, communes, folder, later)
 
     def write_files(
         self, cfg: PipelineConfig, inputs: Inputs, results: Results, communes: pd.DataFrame,
-        folder: Path,
+        folder: Path, later: DeferredFiles,
     ) -> None:  # fmt: skip
-        """Write this capability's tables, maps and rasters into ``folder``."""
+        """Write this capability's tables and rasters into ``folder``; hand what takes long
+        to make (maps, workbooks: functions returning file contents) to ``later``, which
+        makes them in a worker process while the other outputs are written."""
 
     def report_sections(self, report: Any) -> None:
         """Append this capability's sections to the territory report
@@ -186,9 +189,7 @@ def with_added_columns(shared: pd.DataFrame, own: pd.DataFrame, name: str) -> pd
     if not own.index.equals(shared.index):
         msg = f"capability {name!r} changed the rows of the communes; it may only add columns"
         raise RuntimeError(msg)
-    changed = [
-        c for c in shared.columns if c not in own.columns or not own[c].equals(shared[c])
-    ]
+    changed = [c for c in shared.columns if c not in own.columns or not own[c].equals(shared[c])]
     if changed:
         msg = (
             f"capability {name!r} changed the columns {', '.join(map(str, changed))} of the "

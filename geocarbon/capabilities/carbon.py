@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from geocarbon.config import PipelineConfig
+    from geocarbon.io.deferred import DeferredFiles
     from geocarbon.notices import Notice
     from geocarbon.state import Inputs, Progress, Results, Timer
 
@@ -87,11 +88,11 @@ class CarbonCapability(Capability):
 
     def write_files(
         self, cfg: PipelineConfig, inputs: Inputs, results: Results, communes: pd.DataFrame,
-        folder: Path,
+        folder: Path, later: DeferredFiles,
     ) -> None:  # fmt: skip
         from geocarbon.capabilities.carbon_step import write_carbon_outputs
 
-        write_carbon_outputs(cfg, inputs, results, communes, folder)
+        write_carbon_outputs(cfg, inputs, results, communes, folder, later)
 
     def report_sections(self, report: Any) -> None:
         _report().stocks_section(report)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from geocarbon.carbon.flows import FlowUnits
     from geocarbon.carbon.scenarios import Levers, ScenarioBasis
     from geocarbon.config import PipelineConfig, ScenarioConfig
+    from geocarbon.io.deferred import DeferredFiles
     from geocarbon.state import Inputs, Progress, Results, Timer
 
 #: Columns of ``scenarios.csv`` before the quantities.
@@ -365,7 +366,7 @@ class ScenariosCapability(Capability):
 
     def write_files(
         self, cfg: PipelineConfig, inputs: Inputs, results: Results, communes: pd.DataFrame,
-        folder: Path,
+        folder: Path, later: DeferredFiles,
     ) -> None:  # fmt: skip
         from geocarbon.io.writers import write_csv
 

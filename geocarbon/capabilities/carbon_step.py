@@ -85,7 +85,7 @@ from geocarbon.carbon.stocks import compute_stocks, stocks_by_commune, territory
 from geocarbon.classes import HOTSPOT, format_value
 from geocarbon.communes import fill_from_neighbours, has_boundaries
 from geocarbon.config import AreaTableConfig, FlowsConfig, PipelineConfig
-from geocarbon.deliverables import SequestrationFigures, calculator_spreadsheet
+from geocarbon.deliverables import SequestrationFigures
 from geocarbon.distributed import cluster_crosstab
 from geocarbon.errors import InputError
 from geocarbon.geo import M2_PER_HA, PixelAreaModel, area_ha, in_crs
@@ -98,16 +98,16 @@ from geocarbon.io.coefficients import (
     read_generic_table,
     read_practice_rates,
 )
+from geocarbon.io.deferred import DeferredFiles
 from geocarbon.io.raster import RasterInfo, count_blocks, iter_blocks, raster_info
 from geocarbon.io.report_files import latest_input_day
-from geocarbon.io.spreadsheets import write_spreadsheet
+from geocarbon.io.spreadsheets import calculator_file
 from geocarbon.io.tables import read_csv
 from geocarbon.io.writers import (
     BlockRasterWriter,
     raster_bands,
     write_csv,
     write_json,
-    write_text,
 )
 from geocarbon.labels import UNITS, Language, label
 from geocarbon.maps import (
@@ -1901,9 +1901,16 @@ def summary_with_coverage(summary: pd.DataFrame, zones: pd.DataFrame, level: str
 
 
 def write_carbon_outputs(
-    cfg: PipelineConfig, inputs: Inputs, results: Results, communes: gpd.GeoDataFrame, tmp: Path
+    cfg: PipelineConfig,
+    inputs: Inputs,
+    results: Results,
+    communes: gpd.GeoDataFrame,
+    tmp: Path,
+    later: DeferredFiles | None = None,
 ) -> None:
-    """Summary CSV, sequestration table, pixel maps and maps of the carbon steps."""
+    """Summary CSV, sequestration table, pixel maps and maps of the carbon steps; the
+    workbook and the maps are made by ``later`` (while the other files are written)."""
+    later = later or DeferredFiles(tmp)
     carbon = carbon_results(results)
     if carbon.sequestration is not None:
         write_csv(tmp / "sequestration.csv", carbon.sequestration)
@@ -1911,48 +1918,55 @@ def write_carbon_outputs(
         figures = SequestrationFigures(
             carbon.sequestration, results.communes, carbon.coefficient_set
         )
-        write_spreadsheet(
-            tmp, calculator_spreadsheet(cfg, figures, latest_input_day(results.files))
-        )
+        later.add(calculator_file, cfg, figures, latest_input_day(results.files))
     if carbon.practices is not None:
         write_csv(tmp / "practices.csv", carbon.practices)
     summary = carbon.summary.copy()
     summary.insert(1, "category_aldo", summary["category"].map(ALDO_NAMES).fillna(""))
     write_csv(tmp / "carbon_stocks_summary.csv", summary)
     zones = map_zones(carbon.zones, communes)
+    hotspots = None
+    if carbon_inputs(inputs).landcover_before is not None:
+        hotspots = write_pixel_maps(cfg, inputs, carbon, tmp / "rasters")
     if cfg.maps.enabled and zones is not None:
-        lang = cfg.report.language
-        page = choropleth_map(
+        flows = carbon.flows is not None
+        later.add(carbon_map_pages, cfg, zones, hotspots if flows else None, flows=flows)
+
+
+def carbon_map_pages(
+    cfg: PipelineConfig,
+    zones: gpd.GeoDataFrame,
+    hotspots: gpd.GeoDataFrame | None = None,
+    *,
+    flows: bool = False,
+) -> dict[str, str]:
+    """The carbon maps (HTML pages, by path in the output folder): stocks, and flows (with
+    the hot spots of change) when ``flows``."""
+    lang = cfg.report.language
+    stock_fields = (
+        "stock_tc_per_ha",
+        "stock_tc",
+        "stock_soil_tc",
+        "stock_live_biomass_tc",
+        "area_ha",
+        "landcover_covered_share",
+    )
+    pages = {
+        "maps/carbon_stocks.html": choropleth_map(
             zones,
             [
                 ChoroplethLayer(c, label(c, lang, unit=True))
                 for c in ("stock_tc_per_ha", "stock_tc")
             ],
             title=map_title(cfg.name, label("map_stocks_title", lang), lang),
-            tooltip_fields=zone_tooltip(
-                zones,
-                labelled(
-                    (
-                        "stock_tc_per_ha",
-                        "stock_tc",
-                        "stock_soil_tc",
-                        "stock_live_biomass_tc",
-                        "area_ha",
-                        "landcover_covered_share",
-                    ),
-                    lang,
-                ),
-                lang,
-            ),
+            tooltip_fields=zone_tooltip(zones, labelled(stock_fields, lang), lang),
             simplify_m=cfg.maps.simplify_m,
             lang=lang,
         )
-        write_text(tmp / "maps" / "carbon_stocks.html", page)
-    hotspots = None
-    if carbon_inputs(inputs).landcover_before is not None:
-        hotspots = write_pixel_maps(cfg, inputs, carbon, tmp / "rasters")
-    if cfg.maps.enabled and carbon.flows is not None and zones is not None:
-        write_text(tmp / "maps" / "carbon_flows.html", flows_map(cfg, zones, hotspots))
+    }
+    if flows:
+        pages["maps/carbon_flows.html"] = flows_map(cfg, zones, hotspots)
+    return pages
 
 
 def map_zones(epci: pd.DataFrame | None, communes: pd.DataFrame) -> gpd.GeoDataFrame | None:

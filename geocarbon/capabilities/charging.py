@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from geocarbon.config import PipelineConfig
+    from geocarbon.io.deferred import DeferredFiles
     from geocarbon.notices import Notice
     from geocarbon.state import Inputs, Progress, Results, Timer
 
@@ -118,11 +119,11 @@ class ChargingCapability(Capability):
 
     def write_files(
         self, cfg: PipelineConfig, inputs: Inputs, results: Results, communes: pd.DataFrame,
-        folder: Path,
+        folder: Path, later: DeferredFiles,
     ) -> None:  # fmt: skip
         from geocarbon.capabilities.charging_step import write_charging_outputs
 
-        write_charging_outputs(cfg, results.parts[self.name], communes, folder)
+        write_charging_outputs(cfg, results.parts[self.name], communes, folder, later)
 
     def report_sections(self, report: Any) -> None:
         _report().charging_section(report)

@@ -34,9 +34,10 @@ from geocarbon.charging.postal import postal_codes_by_commune, postal_coverage_n
 from geocarbon.classes import ACCESS_CLASSES, format_value, white_zone_suffix
 from geocarbon.config import ChargingConfig, EvFleetConfig, PipelineConfig
 from geocarbon.geo import local_equal_area_crs
+from geocarbon.io.deferred import DeferredFiles
 from geocarbon.io.tables import read_csv
 from geocarbon.io.vectors import read_vector
-from geocarbon.io.writers import write_csv, write_text
+from geocarbon.io.writers import write_csv
 from geocarbon.labels import Language, flags_label, label
 from geocarbon.maps import (
     ChoroplethLayer,
@@ -834,19 +835,34 @@ def _territory_values(t: pd.Series) -> dict[str, float]:
 
 
 def write_charging_outputs(
-    cfg: PipelineConfig, result: ChargingResults, communes: gpd.GeoDataFrame, tmp: Path
+    cfg: PipelineConfig,
+    result: ChargingResults,
+    communes: gpd.GeoDataFrame,
+    tmp: Path,
+    later: DeferredFiles | None = None,
 ) -> None:
-    """Indicator and target tables and the charging map."""
+    """Indicator and target tables; the charging map made by ``later``."""
     write_csv(tmp / "charging_indicators.csv", result.indicators)
     if len(result.targets):
         write_csv(tmp / "charging_targets.csv", result.targets)
     if not cfg.maps.enabled:
         return
-    lang = cfg.report.language
     overlays = []
     if result.access is not None:
         white_zone_m = cfg.charging.white_zone_m if cfg.charging else None
-        overlays.append(_access_overlay(result.access, white_zone_m, lang))
+        overlays.append(_access_overlay(result.access, white_zone_m, cfg.report.language))
+    (later or DeferredFiles(tmp)).add(charging_map_page, cfg, communes, result.points, overlays)
+
+
+def charging_map_page(
+    cfg: PipelineConfig,
+    communes: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
+    overlays: list[Overlay],
+) -> dict[str, str]:
+    """The charging map (HTML page, by path in the output folder): communes by points
+    (per 100,000 inhabitants when known), the charging ``points`` and the ``overlays``."""
+    lang = cfg.report.language
     layers = [ChoroplethLayer("ev_points", label("ev_points_per_commune", lang))]
     if "ev_points_per_100k_inhab" in communes.columns:
         layers.insert(
@@ -866,10 +882,10 @@ def write_charging_outputs(
         ),
         simplify_m=cfg.maps.simplify_m,
         overlays=overlays,
-        extra=_points_layer(result.points, lang),
+        extra=_points_layer(points, lang),
         lang=lang,
     )
-    write_text(tmp / "maps" / "charging.html", page)
+    return {"maps/charging.html": page}
 
 
 def _access_overlay(

@@ -32,9 +32,10 @@ from geocarbon.config import PipelineConfig, PvConfig
 from geocarbon.distributed import chunk_mapper
 from geocarbon.errors import InputError
 from geocarbon.geo import local_equal_area_crs
+from geocarbon.io.deferred import DeferredFiles
 from geocarbon.io.vectors import read_vector
 from geocarbon.io.weather import read_weather
-from geocarbon.io.writers import write_csv, write_text
+from geocarbon.io.writers import write_csv
 from geocarbon.labels import Language, label, reason_label
 from geocarbon.maps import (
     ChoroplethLayer,
@@ -1196,9 +1197,13 @@ MAP_MAX_BUILDINGS = 5_000
 
 
 def write_pv_outputs(
-    cfg: PipelineConfig, result: PvResults, communes: gpd.GeoDataFrame, tmp: Path
+    cfg: PipelineConfig,
+    result: PvResults,
+    communes: gpd.GeoDataFrame,
+    tmp: Path,
+    later: DeferredFiles | None = None,
 ) -> None:
-    """Summary and targets CSVs, yield table and the rooftop PV map."""
+    """Summary and targets CSVs, yield table; the rooftop PV map made by ``later``."""
     write_csv(tmp / "pv_summary.csv", result.summary)
     write_csv(tmp / "pv_yields.csv", result.yields)
     if result.levels is not None:
@@ -1207,6 +1212,25 @@ def write_pv_outputs(
         write_csv(tmp / "pv_targets.csv", result.targets)
     if not cfg.maps.enabled:
         return
+    buildings = result.buildings
+    truncated = len(buildings) > MAP_MAX_BUILDINGS
+    if truncated:  # only the buildings drawn go to the process making the map
+        buildings = buildings.sort_values("kwh_per_yr", ascending=False, kind="stable").head(
+            MAP_MAX_BUILDINGS
+        )
+    (later or DeferredFiles(tmp)).add(pv_map_page, cfg, communes, buildings, truncated=truncated)
+
+
+def pv_map_page(
+    cfg: PipelineConfig,
+    communes: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    *,
+    truncated: bool = False,
+) -> dict[str, str]:
+    """The rooftop PV map (HTML page, by path in the output folder): communes by annual
+    energy, and ``buildings`` (the :data:`MAP_MAX_BUILDINGS` largest producers when
+    ``truncated``)."""
     lang = cfg.report.language
     page = choropleth_map(
         communes,
@@ -1221,18 +1245,21 @@ def write_pv_outputs(
             lang,
         ),
         simplify_m=cfg.maps.simplify_m,
-        overlays=[_buildings_overlay(result.buildings, lang)],
+        overlays=[_buildings_overlay(buildings, lang, truncated=truncated)],
         lang=lang,
     )
-    write_text(tmp / "maps" / "rooftop_pv.html", page)
+    return {"maps/rooftop_pv.html": page}
 
 
-def _buildings_overlay(buildings: gpd.GeoDataFrame, lang: Language) -> Overlay:
+def _buildings_overlay(
+    buildings: gpd.GeoDataFrame, lang: Language, *, truncated: bool = False
+) -> Overlay:
     """The buildings drawn over the PV map, by annual energy class (the
-    :data:`MAP_MAX_BUILDINGS` largest producers at most), values in the map's language."""
+    :data:`MAP_MAX_BUILDINGS` largest producers at most), values in the map's language;
+    ``truncated``: ``buildings`` are the largest producers of more."""
     b = buildings.copy()
     shown_label = label(PV_BUILDING_CLASSES.title_id, lang)
-    if len(b) > MAP_MAX_BUILDINGS:
+    if truncated or len(b) > MAP_MAX_BUILDINGS:
         b = b.sort_values("kwh_per_yr", ascending=False, kind="stable").head(MAP_MAX_BUILDINGS)
         count = format_value(MAP_MAX_BUILDINGS, lang, len(str(MAP_MAX_BUILDINGS)))
         shown_label += f" ({count} {label('largest_producers', lang)})"

@@ -18,9 +18,11 @@ same result, one after the other.
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 import os
 import pickle
+import queue
 import signal
 import threading
 from collections.abc import Callable
@@ -37,21 +39,33 @@ def fork_available() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def _in_child(send: Connection, function: Callable[[], Any]) -> None:
-    """In the forked process: compute, send ``("ok", value)`` or ``("error", exception)``."""
+def _computed(function: Callable[[], Any]) -> tuple[str, Any]:
+    """``("ok", value)`` or ``("error", exception)`` of ``function()``."""
     try:
-        message: tuple[str, Any] = ("ok", function())
+        return ("ok", function())
     except BaseException as err:  # sent to the parent, raised there
-        message = ("error", err)
+        return ("error", err)
+
+
+def _send(send: Connection, message: tuple[str, Any]) -> bool:
+    """Send ``message`` to the parent (an unpicklable value or exception as a RuntimeError);
+    False when the parent is gone."""
     try:
         try:
             send.send(message)
         except (OSError, EOFError):  # the parent is gone
-            return
+            return False
         except Exception as err:  # an unpicklable result or exception
             send.send(("error", RuntimeError(f"{type(err).__name__}: {err}")))
     except (OSError, EOFError):
-        return
+        return False
+    return True
+
+
+def _in_child(send: Connection, function: Callable[[], Any]) -> None:
+    """In the forked process: compute, send ``("ok", value)`` or ``("error", exception)``."""
+    try:
+        _send(send, _computed(function))
     finally:
         send.close()
 
@@ -80,15 +94,21 @@ def _worker_child(
 ) -> None:
     _child_signals()
     parent_end.close()  # so that the job pipe ends when the parent's end closes
-    with contextlib.suppress(Exception):  # the job imports what it needs anyway
+    with contextlib.suppress(Exception):  # the jobs import what they need anyway
         prepare()
     try:
-        job = jobs.recv()
-    except (OSError, EOFError):  # no job: the parent is done or gone
-        return
-    if job is not None:
-        function, args = job
-        _in_child(send, lambda: function(*args))
+        while True:
+            try:
+                job = jobs.recv()
+            except (OSError, EOFError):  # no more jobs: the parent is done or gone
+                return
+            if job is None:
+                return
+            function, args, kwargs = job
+            if not _send(send, _computed(functools.partial(function, *args, **kwargs))):
+                return
+    finally:
+        send.close()
 
 
 class Forked(Generic[T]):
@@ -167,49 +187,72 @@ class Background(Forked[T]):
 
 class Worker(Forked[Any]):
     """A process forked now (when :func:`fork_available`) that runs ``prepare()`` (imports)
-    while this one goes on, then waits for one job (:meth:`submit`). Use as a context
-    manager: leaving the block ends it, whether it got a job or not.
+    while this one goes on, then runs the jobs given to it (:meth:`submit`), one after the
+    other, in the order given; :meth:`result` gives their values in that order. Use as a
+    context manager: leaving the block ends it, whether its jobs are done or not.
     """
 
     def __init__(self, prepare: Callable[[], Any]) -> None:
         super().__init__()
         self._jobs: Connection | None = None
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._sender: threading.Thread | None = None
+        self._waiting = 0  # jobs sent whose result has not been taken
         if fork_available():
             context = multiprocessing.get_context("fork")
             jobs, self._jobs = context.Pipe(duplex=False)
             self._start(_worker_child, jobs, self._jobs, prepare)
             jobs.close()
 
-    def submit(self, function: Callable[..., Any], *args: Any) -> bool:
-        """Send the job ``function(*args)`` (pickled; ``function`` defined at module level);
-        False when there is no worker or the job cannot be pickled (then run it otherwise)."""
+    def submit(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+        """Send the job ``function(*args, **kwargs)`` (pickled; ``function`` defined at module
+        level); False when there is no worker or the job cannot be pickled (then run it
+        otherwise)."""
         if self._jobs is None:
             return False
         try:
-            data = pickle.dumps((function, args), protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps((function, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # e.g. a result holding an open file
-            self.close()
             return False
-        jobs, self._jobs = self._jobs, None
-
-        def send() -> None:  # while the worker finishes preparing, this process goes on
-            try:
-                with contextlib.suppress(OSError):  # the worker is gone: result() says so
-                    jobs.send_bytes(data)
-            finally:
-                jobs.close()
-
-        self._sender = threading.Thread(target=send, name="geocarbon-job", daemon=True)
-        self._sender.start()
+        if self._sender is None:  # sends while the worker prepares: this process goes on
+            self._sender = threading.Thread(
+                target=self._send_jobs, args=(self._jobs,), name="geocarbon-jobs", daemon=True
+            )
+            self._sender.start()
+        self._queue.put(data)
+        self._waiting += 1
         return True
+
+    def _send_jobs(self, jobs: Connection) -> None:
+        with contextlib.suppress(OSError):  # the worker is gone: result() says so
+            while (data := self._queue.get()) is not None:
+                jobs.send_bytes(data)
+
+    def result(self) -> Any:
+        """The value of the oldest job whose result was not taken; its exception raised."""
+        if self._process is None or self._receive is None or not self._waiting:
+            msg = "no job was given to the worker, or its results were all taken"
+            raise RuntimeError(msg)
+        self._waiting -= 1
+        try:
+            status, value = self._receive.recv()
+        except EOFError:
+            code = self._process.exitcode
+            self.close()
+            msg = f"the background process ended without a result (exit code {code})"
+            raise RuntimeError(msg) from None
+        if status == "error":
+            raise value
+        return value
 
     def close(self) -> None:
         """End the worker and release the pipes."""
-        if self._jobs is not None:
-            self._jobs.close()
-            self._jobs = None
-        super().close()  # a worker still reading its job is ended: the sender then fails
+        if self._sender is not None:
+            self._queue.put(None)
+        super().close()  # a worker still reading a job is ended: the sender then fails
         if self._sender is not None:
             self._sender.join()
             self._sender = None
+        if self._jobs is not None:
+            self._jobs.close()
+            self._jobs = None

@@ -7,6 +7,7 @@ fixed dates of the entries of the xlsx archive).
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 from pathlib import Path
@@ -14,10 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from geocarbon.deliverables import Sheet, Spreadsheet
+from geocarbon.deliverables import (
+    SequestrationFigures,
+    Sheet,
+    Spreadsheet,
+    calculator_spreadsheet,
+)
 
 if TYPE_CHECKING:  # openpyxl is imported when a workbook is written
     from openpyxl.worksheet.worksheet import Worksheet
+
+    from geocarbon.config import PipelineConfig
 
 #: Number formats of the kinds of columns (Excel shows "#,##0" with the reader's
 #: thousands separator: a space in French).
@@ -40,12 +48,27 @@ def write_spreadsheet(folder: Path, sheet: Spreadsheet | None) -> Path | None:
     if sheet is None:
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / sheet.filename
-    if sheet.format == "xlsx":
-        path.write_bytes(xlsx_bytes(sheet))
-    else:
-        path.write_bytes(semicolon_csv_bytes(sheet.flat))
+    ((name, data),) = spreadsheet_file(sheet).items()
+    path = folder / name
+    path.write_bytes(data)
     return path
+
+
+def calculator_file(
+    cfg: PipelineConfig, figures: SequestrationFigures, date: dt.date | None = None
+) -> dict[str, bytes]:
+    """The calculator deliverable of ``figures`` (:func:`geocarbon.deliverables.calculator_spreadsheet`)
+    as its file name and bytes; empty when the pipeline asks for none."""
+    sheet = calculator_spreadsheet(cfg, figures, date)
+    return {} if sheet is None else spreadsheet_file(sheet)
+
+
+def spreadsheet_file(sheet: Spreadsheet) -> dict[str, bytes]:
+    """The calculator deliverable's file name (``sequestration.xlsx`` or
+    ``sequestration_fr.csv``) and bytes."""
+    if sheet.format == "xlsx":
+        return {sheet.filename: xlsx_bytes(sheet)}
+    return {sheet.filename: semicolon_csv_bytes(sheet.flat)}
 
 
 def semicolon_csv_bytes(sheet: Sheet) -> bytes:

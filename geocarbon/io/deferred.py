@@ -1,0 +1,90 @@
+"""Output files that take long to make (the interactive maps, the calculator workbook), made
+by a process forked at the start of a run while this one writes the other outputs.
+
+The worker (:func:`files_worker`) imports Folium and openpyxl while the run reads and
+computes; each capability hands it functions that return file contents
+(:meth:`DeferredFiles.add`); this process writes what comes back into the run's temporary
+output folder (:meth:`DeferredFiles.finish`), so that every file is written by the process
+that owns the folder and a run that fails leaves nothing. Without a worker (no ``fork``, or
+``GEOCARBON_FORK=0``) each function runs here when added: the same files, one after the
+other.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from geocarbon.io.background import Worker
+
+logger = logging.getLogger(__name__)
+
+#: What a file-making function returns: path relative to the output folder → content
+#: (text is written as UTF-8).
+FileContents = Mapping[str, str | bytes]
+
+
+def _prepare_files() -> None:
+    """Import what making the maps and the workbook needs (Folium, branca, openpyxl)."""
+    import openpyxl.writer.excel  # noqa: F401
+
+    import geocarbon.maps_folium  # noqa: F401  (Folium and branca)
+
+
+def files_worker() -> Worker:
+    """A process forked at the start of a run that imports the maps' and the workbook's
+    libraries while the inputs are read and computed, then makes the files given to
+    :class:`DeferredFiles`."""
+    return Worker(_prepare_files)
+
+
+class DeferredFiles:
+    """Files of a run's output ``folder`` made by ``worker`` (in the order added) while this
+    process goes on, or here at once without a worker.
+
+    Parameters
+    ----------
+    folder : Path
+        The run's temporary output folder.
+    worker : Worker, optional
+        :func:`files_worker`, or None to make every file here.
+    """
+
+    def __init__(self, folder: Path, worker: Worker | None = None) -> None:
+        self.folder = folder
+        self._worker = worker
+        self._waiting = 0
+
+    def add(self, function: Callable[..., FileContents], *args: Any, **kwargs: Any) -> None:
+        """Make the files ``function(*args, **kwargs)`` returns (``function`` defined at
+        module level, its arguments picklable: they are sent to the worker); written by
+        :meth:`finish`, or here at once without a worker."""
+        if self._worker is not None and self._worker.submit(function, *args, **kwargs):
+            self._waiting += 1
+            return
+        self._write(function(*args, **kwargs))
+
+    def finish(self) -> list[Path]:
+        """Wait for the worker's files and write them; the files written. An error raised
+        while making a file is raised here."""
+        written = []
+        while self._waiting:
+            self._waiting -= 1
+            assert self._worker is not None
+            written += self._write(self._worker.result())
+        return written
+
+    def _write(self, files: FileContents) -> list[Path]:
+        paths = []
+        for name, content in files.items():
+            path = self.folder / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, str):
+                path.write_text(content, encoding="utf-8")
+            else:
+                path.write_bytes(content)
+            logger.debug("written: %s", name)
+            paths.append(path)
+        return paths
