@@ -14,6 +14,7 @@ Everything here is pure: the writers are in :mod:`geocarbon.io.spreadsheets`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import os
 import re
@@ -544,6 +545,7 @@ _NOTE_PHRASES: list[tuple[str, str]] = [
 ]  # fmt: skip
 
 
+@functools.lru_cache(maxsize=4096)  # the same notes on many rows
 def translate_note(note: str) -> str:
     """A coverage note of ``sequestration.csv`` in French (phrases not known stay English).
 
