@@ -36,6 +36,42 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _trace_workers(trace: Path) -> None:
+    """Record when each forked worker prepares (imports) and runs each job, and its CPU
+    time, as JSON lines in ``trace`` (the clock is the system's monotonic clock, shared by
+    the processes). Older versions without workers are left as they are."""
+    import geocarbon.io.background as bg
+
+    if not hasattr(bg, "_computed"):
+        return
+    worker_child, computed = bg._worker_child, bg._computed
+
+    def note(what: str, start: float, cpu: float) -> None:
+        end, used = time.perf_counter(), time.process_time() - cpu
+        with trace.open("a") as fh:
+            fh.write(json.dumps([os.getpid(), what, start, end, used]) + "\n")
+
+    def traced_child(jobs: Any, parent_end: Any, prepare: Any, send: Any) -> None:
+        def prepared() -> None:
+            start, cpu = time.perf_counter(), time.process_time()
+            try:
+                prepare()
+            finally:
+                note(f"imports ({prepare.__name__.strip('_')})", start, cpu)
+
+        worker_child(jobs, parent_end, prepared, send)
+
+    def traced_computed(function: Any) -> Any:
+        start, cpu = time.perf_counter(), time.process_time()
+        try:
+            return computed(function)
+        finally:
+            inner = getattr(function, "func", function)
+            note(getattr(inner, "__name__", "job").strip("_"), start, cpu)
+
+    bg._worker_child, bg._computed = traced_child, traced_computed
+
+
 def child(pipeline: str, out_dir: str) -> None:
     """One run in this (fresh) process; its phase times as JSON on stdout."""
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -53,6 +89,9 @@ def child(pipeline: str, out_dir: str) -> None:
             marks.append((step, done, time.perf_counter(), time.process_time()))
 
     imported = (time.perf_counter(), time.process_time())
+    trace = Path(out_dir).parent / "workers.jsonl"
+    trace.unlink(missing_ok=True)
+    _trace_workers(trace)
     cfg = load_config(Path(pipeline)).model_copy(update={"output_dir": Path(out_dir)})
     loaded = (time.perf_counter(), time.process_time())
     run(cfg, overwrite=True, progress=progress)
@@ -72,6 +111,8 @@ def child(pipeline: str, out_dir: str) -> None:
     phases["run.json, rename, rest"] = ended[0] - last[0]
     cpu["run.json, rename, rest"] = ended[1] - last[1]
     times = os.times()
+    spans = [json.loads(line) for line in trace.read_text().splitlines()] if trace.exists() else []
+    timeline = [("main", step, at - started) for step, done, at, _ in marks]
     print(
         json.dumps(
             {
@@ -82,6 +123,8 @@ def child(pipeline: str, out_dir: str) -> None:
                 "cpu_parent": times.user + times.system,
                 "cpu_children": times.children_user + times.children_system,
                 "modules": list(sys.modules),
+                "timeline": timeline,
+                "workers": [[pid, what, a - started, b - started, c] for pid, what, a, b, c in spans],
             }
         )
     )
@@ -127,6 +170,24 @@ def one_round(pipeline: str, out_dir: str) -> dict[str, Any]:
     return record
 
 
+def print_timeline(record: dict[str, Any]) -> None:
+    """When each process did what, in the round of median wall time (seconds from the start
+    of the run's process, after the interpreter's start)."""
+    print("\ntimeline of the median round (s from the process start, interpreter start excluded):")
+    print("\n| process | what | from | to | CPU |\n|---|---|---:|---:|---:|")
+    opened: dict[str, float] = {}
+    for _, step, at in record["timeline"]:
+        if step in opened:
+            print(f"| main | {step} | {opened.pop(step):.2f} | {at:.2f} | |")
+        else:
+            opened[step] = at
+    names: dict[int, str] = {}
+    for pid, what, start, end, cpu in sorted(record["workers"], key=lambda w: w[2]):
+        names.setdefault(pid, f"worker {len(names) + 1}")
+        print(f"| {names[pid]} | {what} | {start:.2f} | {end:.2f} | {cpu:.2f} s |")
+    print(f"| main | process ends | | {record['in_process']:.2f} | |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pipeline", nargs="?", default="pipelines/lot.yaml")
@@ -164,6 +225,8 @@ def main() -> None:
     row("CPU of the main process, whole run", [r["cpu_parent"] for r in rounds])
     row("CPU of the forked report process", [r["cpu_children"] for r in rounds])
     row("import share: the run's modules imported alone", imports)
+    middle = sorted(rounds, key=lambda r: r["wall"])[len(rounds) // 2]
+    print_timeline(middle)
     modules = rounds[0]["modules"]
     heavy = ("matplotlib", "folium", "openpyxl", "pvlib", "scipy", "dask", "distributed", "numba")
     loaded = [m for m in heavy if m in modules]
