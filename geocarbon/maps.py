@@ -135,14 +135,15 @@ def _render_page(fmap: folium.Map) -> str:
     """
     from branca.element import Element
 
-    from geocarbon.maps_folium import _Raw
+    from geocarbon.maps_folium import _Raw, _Rendered, rendered_as_text
 
     root = fmap.get_root()
-    for child in list(root._children.values()):
-        child.render()
+    with rendered_as_text():
+        for child in list(root._children.values()):
+            child.render()
     for part in (root.header, root.html, root.script):  # type: ignore[attr-defined]
         for name, child in list(part._children.items()):
-            if type(child) is Element and child._template_str is not None:
+            if type(child) in (Element, _Rendered) and child._template_str is not None:
                 part._children[name] = _Raw(child._template_str)
     page = root._template.render(this=root, kwargs={})
     return _deterministic_ids(page, _element_ids(root))

@@ -6,9 +6,11 @@ through :mod:`geocarbon.maps`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+import branca.element as branca_element
 import geopandas as gpd
 from branca.element import Element, MacroElement
 from folium.map import Layer
@@ -24,6 +26,32 @@ class _Raw(Element):
 
     def render(self, **kwargs: Any) -> str:
         return self._text
+
+
+class _Rendered(Element):
+    """What an element's macro rendered, kept as text: branca wraps each rendered macro in a
+    new ``Element`` whose text it compiles as a Jinja template (long for a map's data, and
+    never used: :func:`geocarbon.maps._render_page` puts the literal text in the page)."""
+
+    def __init__(self, template: str | None = None, template_name: str | None = None) -> None:
+        super().__init__()
+        self._template_str = template
+
+    def render(self, **kwargs: Any) -> str:
+        return self._template_str or ""
+
+
+@contextmanager
+def rendered_as_text() -> Iterator[None]:
+    """While rendering a map's elements, their rendered macros are kept as
+    :class:`_Rendered` text instead of compiled templates (branca's ``MacroElement.render``
+    creates them by the name ``Element`` of its module)."""
+    saved = branca_element.Element
+    branca_element.Element = _Rendered  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        branca_element.Element = saved  # type: ignore[misc]
 
 
 class PointsLayer(Layer):

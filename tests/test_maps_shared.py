@@ -70,3 +70,29 @@ def test_another_geometry_is_not_served_from_the_last_map() -> None:
         frame, [ChoroplethLayer("stock_tc", "s")], title="t", tooltip_fields=[], simplify_m=0.0
     )
     assert maps._LAST_SHOWN[0][2] is not kept
+
+
+def test_rendered_macros_are_kept_as_text_not_compiled_and_branca_is_left_as_found(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import branca.element
+    from jinja2 import Environment
+
+    original = branca.element.Element
+    compiled: list[str] = []
+    real_from_string = Environment.from_string
+
+    def from_string(self: Environment, source: str, *args: object, **kwargs: object) -> object:
+        compiled.append(source)
+        return real_from_string(self, source, *args, **kwargs)  # type: ignore[arg-type]
+
+    frame = _frame()
+    frame.loc[0, "commune_name"] = "{{ 7 * 7 }} <b>"
+    monkeypatch.setattr(Environment, "from_string", from_string)
+    page = _page(frame, "stock_tc")
+    assert branca.element.Element is original
+    # no rendered macro (the map's creation, its bounds, its layers' script) was compiled
+    rendered = [s for s in compiled if "L.map(" in s or "fitBounds" in s or "legend" in s]
+    assert not rendered, [s[:80] for s in rendered]
+    assert "{{ 7 * 7 }}" not in page or "49" not in page.split("{{ 7 * 7 }}")[0][-5:]
+    assert "\\u003cb\\u003e" in page or "&lt;b&gt;" in page  # escaped, never live HTML
