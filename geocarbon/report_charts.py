@@ -108,10 +108,9 @@ def _lay_out(fig: Figure) -> None:
 def _svg(fig: Figure) -> str:
     """The figure as an inline ``<svg>`` element (no XML prolog, no date, stable ids)."""
     buf = io.StringIO()
+    canvas = FigureCanvasSVG(fig)  # laid out with the text sizes of the SVG
     _lay_out(fig)
-    FigureCanvasSVG(fig).print_figure(
-        buf, format="svg", bbox_inches="tight", metadata={"Date": None}
-    )
+    canvas.print_figure(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buf.getvalue()
     text = text[text.index("<svg") :]
     # inline in HTML the SVG namespaces are implied; the metadata names matplotlib's site
