@@ -43,7 +43,7 @@ from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.path import Path as MplPath
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import Formatter
 
 from geocarbon.classes import NO_DATA, Classes, classify, format_value, layer_classes, palette
 from geocarbon.labels import Language, label
@@ -137,26 +137,47 @@ def _number(value: float, language: Language) -> str:
     return format_value(value, language, digits=max(3, whole))
 
 
+class _NumberFormatter(Formatter):
+    """Tick labels written as the report's tables write numbers (:func:`_number_axis`)."""
+
+    def __init__(self, axis: Axis, language: Language) -> None:
+        self._axis = axis
+        self.language = language
+
+    def _span(self) -> float:
+        lo, hi = self._axis.get_view_interval()
+        return float(abs(hi - lo) or 1.0)
+
+    def _label(self, value: float, decimals: int, span: float) -> str:
+        from geocarbon.report import number  # the report imports this module
+
+        return number(0.0 if abs(value) <= span * 1e-9 else value, self.language, decimals)
+
+    @staticmethod
+    def _decimals(ticks: Sequence[float] | np.ndarray, span: float) -> int:
+        """As few decimals as every finite tick needs (6 at most)."""
+        finite = [t for t in ticks if np.isfinite(t)]
+        return next(
+            (d for d in range(7) if all(abs(round(t, d) - t) <= span * 1e-9 for t in finite)), 6
+        )
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        span = self._span()
+        return self._label(x, self._decimals(self._axis.get_majorticklocs(), span), span)
+
+    def format_ticks(self, values: Sequence[float]) -> list[str]:
+        """The labels of the axis's major ticks (``values``): their decimals found once."""
+        span = self._span()
+        decimals = self._decimals(values, span)
+        return [self._label(v, decimals, span) for v in values]
+
+
 def _number_axis(axis: Axis, language: Language) -> None:
     """Tick labels of a numeric axis written as the report's tables write numbers
     (:func:`geocarbon.report.number`: French "1 200" and "0,5"), every tick with the same
     decimals (as few as the round tick values need: "0,5 1,0 1,5"); a tick within a
     billionth of the axis span from zero is zero (no "−0")."""
-
-    def tick(value: float, _pos: int | None = None) -> str:
-        from geocarbon.report import number  # the report imports this module
-
-        lo, hi = axis.get_view_interval()
-        span = abs(hi - lo) or 1.0
-        if abs(value) <= span * 1e-9:
-            value = 0.0
-        ticks = [t for t in axis.get_majorticklocs() if np.isfinite(t)]
-        decimals = next(
-            (d for d in range(7) if all(abs(round(t, d) - t) <= span * 1e-9 for t in ticks)), 6
-        )
-        return number(value, language, decimals)
-
-    axis.set_major_formatter(FuncFormatter(tick))
+    axis.set_major_formatter(_NumberFormatter(axis, language))
 
 
 def _wrap(name: str, width: int = WRAP_CHARS) -> str:

@@ -379,3 +379,24 @@ def test_report_charts_do_not_import_pyplot() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "language"),
+    [(-300.5, 1200.5, "fr"), (0.0, 1.6, "fr"), (-0.003, 0.004, "en"), (0.0, 2.5e6, "en")],
+)
+def test_tick_labels_of_an_axis_at_once_are_those_of_each_tick(
+    lo: float, hi: float, language: str
+) -> None:
+    """The labels of all the ticks of an axis, their decimals found once, are each tick's
+    label found alone."""
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    ax.set_xlim(lo, hi)
+    rc._number_axis(ax.xaxis, language)  # type: ignore[arg-type]
+    formatter = ax.xaxis.get_major_formatter()
+    ticks = ax.xaxis.get_majorticklocs()
+    labels = formatter.format_ticks(ticks)
+    assert labels == [formatter(t, k) for k, t in enumerate(ticks)]
+    assert len(set(labels)) == len(labels)
