@@ -1,8 +1,8 @@
 """Charts and static map images of the territory report.
 
 Pure functions: they take frames and return an inline image (an ``<svg>`` element or a
-``data:image/png;base64`` URI), drawn on a bare :class:`matplotlib.figure.Figure` (no pyplot, no figure manager: saving picks
-matplotlib's SVG or Agg canvas), with no file written.
+``data:image/png;base64`` URI), drawn on bare :class:`matplotlib.figure.Figure` objects with
+matplotlib's SVG or Agg canvas (no pyplot, no figure manager), with no file written.
 Images are deterministic: the same frames give the same bytes (no date, fixed ids).
 
 Every number drawn is in the report's language: axis and colour-bar ticks as the report's
