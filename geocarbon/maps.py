@@ -465,6 +465,23 @@ def _new_map() -> folium.Map:
     return folium.Map(tiles=None, control_scale=False, maxZoom=19, zoomSnap=0.25)
 
 
+def simplified_geometry(geometry: gpd.GeoSeries, simplify_m: float) -> gpd.GeoSeries:
+    """``geometry`` simplified with tolerance ``simplify_m`` [m] (topology of each shape kept),
+    as the interactive maps and the report's static maps show it; unchanged when the
+    tolerance is 0 or the CRS is not projected (not in metres).
+
+    Parameters
+    ----------
+    geometry : GeoSeries
+        Polygons or lines, any CRS.
+    simplify_m : float
+        Tolerance [m] (``cfg.maps.simplify_m``).
+    """
+    if simplify_m > 0 and geometry.crs is not None and geometry.crs.is_projected:
+        return geometry.simplify(simplify_m, preserve_topology=True)
+    return geometry
+
+
 def _frame_for_map(frame: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
     """A copy of ``frame`` simplified with tolerance ``simplify_m`` [m] (when projected), in WGS 84.
 
@@ -477,9 +494,7 @@ def _frame_for_map(frame: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFra
     if last is not None and last[0] is source and last[1] == simplify_m:
         geometry = last[2]
     else:
-        geometry = frame.geometry
-        if simplify_m > 0 and frame.crs is not None and frame.crs.is_projected:
-            geometry = geometry.simplify(simplify_m, preserve_topology=True)
+        geometry = simplified_geometry(frame.geometry, simplify_m)
         if frame.crs is not None:
             geometry = geometry.to_crs("EPSG:4326")
         _LAST_SHOWN[:] = [(source, simplify_m, geometry)]

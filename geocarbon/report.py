@@ -304,6 +304,34 @@ def _plot_frame(communes: Any) -> Any:
     return geo
 
 
+def _simplify_m(cfg: Any) -> float:
+    """Tolerance [m] of the geometry the maps show (``cfg.maps.simplify_m``)."""
+    maps_cfg = getattr(cfg, "maps", None)
+    return float(getattr(maps_cfg, "simplify_m", 20.0))
+
+
+def _simplified_map_frames(geo: Any, simplify_m: float) -> tuple[Any, Any]:
+    """The communes of the static maps and their EPCIs' outline (None unless the communes
+    are in two EPCIs or more), simplified as the interactive maps are
+    (:func:`geocarbon.maps.simplified_geometry`, tolerance ``simplify_m`` [m]).
+
+    The outline is dissolved from the full-detail communes, then simplified: dissolving
+    polygons simplified one by one would leave slivers along their shared edges."""
+    from geocarbon.maps import simplified_geometry
+
+    outline = None
+    if "epci_code" in geo.columns:
+        codes = geo["epci_code"]
+        if codes.notna().any() and codes.nunique() > 1:
+            outline = geo[["epci_code", "geometry"]].dissolve("epci_code")
+            outline[outline.geometry.name] = simplified_geometry(
+                outline.geometry, simplify_m
+            ).values
+    shown = geo.copy()
+    shown[geo.geometry.name] = simplified_geometry(geo.geometry, simplify_m).values
+    return shown, outline
+
+
 def _has_boundaries(communes: Any) -> bool:
     return (
         "geometry" in communes.columns
@@ -330,10 +358,10 @@ class ReportBuilder:
         self.kpis: list[str] = []
         self.maps_geo = _plot_frame(results.communes) if _has_boundaries(results.communes) else None
         self.epci_outline = None
-        if self.maps_geo is not None and "epci_code" in self.maps_geo.columns:
-            codes = self.maps_geo["epci_code"]
-            if codes.notna().any() and codes.nunique() > 1:
-                self.epci_outline = self.maps_geo[["epci_code", "geometry"]].dissolve("epci_code")
+        if self.maps_geo is not None:
+            self.maps_geo, self.epci_outline = _simplified_map_frames(
+                self.maps_geo, _simplify_m(cfg)
+            )
 
     def section(self, anchor: str, title: str) -> None:
         self.toc.append((anchor, title))

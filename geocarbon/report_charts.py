@@ -1,7 +1,8 @@
 """Charts and static map images of the territory report.
 
 Pure functions: they take frames and return an inline image (an ``<svg>`` element or a
-``data:image/png;base64`` URI), drawn with matplotlib's Agg backend, with no file written.
+``data:image/png;base64`` URI), drawn on bare :class:`matplotlib.figure.Figure` objects with
+matplotlib's SVG or Agg canvas (no pyplot, no figure manager), with no file written.
 Images are deterministic: the same frames give the same bytes (no date, fixed ids).
 
 Every number drawn is in the report's language: axis and colour-bar ticks as the report's
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import os
 import re
 import tempfile
@@ -31,16 +33,17 @@ os.environ.setdefault(
 )
 
 import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import shapely
 from matplotlib.axis import Axis
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter
+from matplotlib.path import Path as MplPath
+from matplotlib.ticker import Formatter
 
 from geocarbon.classes import NO_DATA, Classes, classify, format_value, layer_classes, palette
 from geocarbon.labels import Language, label
@@ -68,7 +71,7 @@ WRAP_CHARS = 28
 #: Height of one line of a bar's name, inches (9 pt text and its leading).
 LINE_IN = 0.16
 
-plt.rcParams.update(
+matplotlib.rcParams.update(
     {
         "svg.hashsalt": "geocarbon",
         "svg.fonttype": "none",  # text stays text: searchable, selectable in the PDF
@@ -80,11 +83,34 @@ plt.rcParams.update(
 )
 
 
+def _subplots(
+    nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], **kwargs: Any
+) -> tuple[Figure, Any]:
+    """A figure of ``figsize`` inches and its axes (:meth:`matplotlib.figure.Figure.subplots`),
+    drawn without pyplot; ``kwargs`` go to the figure (``layout``) or to ``subplots``
+    (``squeeze``)."""
+    layout = kwargs.pop("layout", None)
+    fig = Figure(figsize=figsize, layout=layout)
+    FigureCanvasAgg(fig)  # text measured as the PNG draws it; an SVG is saved on its own canvas
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def _lay_out(fig: Figure) -> None:
+    """Place the axes once with the figure's layout engine (constrained layout), then keep
+    them there: saving measures the drawing for its tight box, then draws it, and would
+    otherwise lay the figure out for each."""
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)
+        fig.set_layout_engine("none")
+
+
 def _svg(fig: Figure) -> str:
     """The figure as an inline ``<svg>`` element (no XML prolog, no date, stable ids)."""
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
+    canvas = FigureCanvasSVG(fig)  # laid out with the text sizes of the SVG
+    _lay_out(fig)
+    canvas.print_figure(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buf.getvalue()
     text = text[text.index("<svg") :]
     # inline in HTML the SVG namespaces are implied; the metadata names matplotlib's site
@@ -95,8 +121,10 @@ def _svg(fig: Figure) -> str:
 def _png_uri(fig: Figure, dpi: int = 130) -> str:
     """The figure as a ``data:image/png;base64`` URI (no software or date metadata)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
+    _lay_out(fig)
+    fig.canvas.print_figure(
+        buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None}
+    )
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -109,26 +137,47 @@ def _number(value: float, language: Language) -> str:
     return format_value(value, language, digits=max(3, whole))
 
 
+class _NumberFormatter(Formatter):
+    """Tick labels written as the report's tables write numbers (:func:`_number_axis`)."""
+
+    def __init__(self, axis: Axis, language: Language) -> None:
+        self._axis = axis
+        self.language = language
+
+    def _span(self) -> float:
+        lo, hi = self._axis.get_view_interval()
+        return float(abs(hi - lo) or 1.0)
+
+    def _label(self, value: float, decimals: int, span: float) -> str:
+        from geocarbon.report import number  # the report imports this module
+
+        return number(0.0 if abs(value) <= span * 1e-9 else value, self.language, decimals)
+
+    @staticmethod
+    def _decimals(ticks: Sequence[float] | np.ndarray, span: float) -> int:
+        """As few decimals as every finite tick needs (6 at most)."""
+        finite = [t for t in ticks if np.isfinite(t)]
+        return next(
+            (d for d in range(7) if all(abs(round(t, d) - t) <= span * 1e-9 for t in finite)), 6
+        )
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        span = self._span()
+        return self._label(x, self._decimals(self._axis.get_majorticklocs(), span), span)
+
+    def format_ticks(self, values: Sequence[float]) -> list[str]:
+        """The labels of the axis's major ticks (``values``): their decimals found once."""
+        span = self._span()
+        decimals = self._decimals(values, span)
+        return [self._label(v, decimals, span) for v in values]
+
+
 def _number_axis(axis: Axis, language: Language) -> None:
     """Tick labels of a numeric axis written as the report's tables write numbers
     (:func:`geocarbon.report.number`: French "1 200" and "0,5"), every tick with the same
     decimals (as few as the round tick values need: "0,5 1,0 1,5"); a tick within a
     billionth of the axis span from zero is zero (no "−0")."""
-
-    def tick(value: float, _pos: int | None = None) -> str:
-        from geocarbon.report import number  # the report imports this module
-
-        lo, hi = axis.get_view_interval()
-        span = abs(hi - lo) or 1.0
-        if abs(value) <= span * 1e-9:
-            value = 0.0
-        ticks = [t for t in axis.get_majorticklocs() if np.isfinite(t)]
-        decimals = next(
-            (d for d in range(7) if all(abs(round(t, d) - t) <= span * 1e-9 for t in ticks)), 6
-        )
-        return number(value, language, decimals)
-
-    axis.set_major_formatter(FuncFormatter(tick))
+    axis.set_major_formatter(_NumberFormatter(axis, language))
 
 
 def _wrap(name: str, width: int = WRAP_CHARS) -> str:
@@ -216,11 +265,11 @@ def theme_map(
     classes, index = map_classes(
         communes[column], diverging=diverging, language=language, figure=column
     )
-    fill = [classes.colors[k] if k >= 0 else NO_DATA_COLOR for k in index]
-    fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 5.2), layout="constrained")
-    communes.plot(ax=ax, color=fill, edgecolor="#666666", linewidth=0.25)
+    fig, ax = _subplots(figsize=(MAX_WIDTH_IN, 5.2), layout="constrained")
+    _draw_classes(ax, np.asarray(communes.geometry.values), index, classes.colors)
     if outline is not None and len(outline):
-        outline.boundary.plot(ax=ax, color="#222222", linewidth=0.8)
+        _draw_outline(ax, np.asarray(outline.geometry.values))
+    ax.autoscale_view()
     ax.set_axis_off()
     ax.set_aspect("equal")
     handles = [
@@ -245,6 +294,39 @@ def theme_map(
     )
     _scale_bar(ax, language)
     return _png_uri(fig)
+
+
+def _draw_classes(ax: Any, geometry: np.ndarray, index: np.ndarray, colors: Sequence[str]) -> None:
+    """The polygons of ``geometry`` filled with the colour of their class (``index``: the
+    class of each, -1 for no data), one collection per class, grey edges."""
+    for k, color in [*enumerate(colors), (-1, NO_DATA_COLOR)]:
+        paths = _polygon_paths(geometry[index == k])
+        if paths:
+            ax.add_collection(
+                PathCollection(paths, facecolors=color, edgecolors="#666666", linewidths=0.25)
+            )
+
+
+def _draw_outline(ax: Any, geometry: np.ndarray) -> None:
+    """The boundaries of the polygons of ``geometry`` (EPCIs) as dark lines over the classes."""
+    lines = shapely.get_parts(shapely.boundary(geometry[~shapely.is_missing(geometry)]))
+    coords = [shapely.get_coordinates(line) for line in lines if not line.is_empty]
+    ax.add_collection(LineCollection(coords, colors="#222222", linewidths=0.8))
+
+
+def _polygon_paths(geometry: np.ndarray) -> list[MplPath]:
+    """One path per polygon of ``geometry`` (shapely polygons and multipolygons; empty and
+    missing ones left out): its exterior ring then its holes, each ring a sub-path."""
+    polygons = shapely.get_parts(geometry[~shapely.is_missing(geometry)])
+    polygons = polygons[~shapely.is_empty(polygons)]
+    if not len(polygons):
+        return []
+    rings, owner = shapely.get_rings(polygons, return_index=True)
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    codes = np.full(len(coords), MplPath.LINETO, dtype=MplPath.code_type)
+    codes[np.searchsorted(ring_of, np.arange(len(rings)))] = MplPath.MOVETO
+    starts = np.searchsorted(owner[ring_of], np.arange(len(polygons) + 1))
+    return [MplPath(coords[a:b], codes[a:b]) for a, b in itertools.pairwise(starts)]
 
 
 def _scale_bar(ax: Any, language: Language = "fr") -> None:
@@ -325,9 +407,7 @@ def stocks_by_category(
         p for p in table.columns if p not in POOL_COLORS
     ]
     names = [_wrap(label(c, language)) for c in table.index]
-    fig, ax = plt.subplots(
-        figsize=(MAX_WIDTH_IN, _bars_height_in(names) + 1.4), layout="constrained"
-    )
+    fig, ax = _subplots(figsize=(MAX_WIDTH_IN, _bars_height_in(names) + 1.4), layout="constrained")
     left = np.zeros(len(table))
     millions = float(table.sum(axis=1).max()) >= 1e7
     scale = 1e6 if millions else 1e3
@@ -373,9 +453,7 @@ def flows_by_epci(seq: pd.DataFrame, language: Language = "fr", top_n: int = 30)
     rows = rows.sort_values("total")
     names = _zone_names(rows)
     ys = np.arange(len(rows))
-    fig, ax = plt.subplots(
-        figsize=(MAX_WIDTH_IN, _bars_height_in(names) + 1.6), layout="constrained"
-    )
+    fig, ax = _subplots(figsize=(MAX_WIDTH_IN, _bars_height_in(names) + 1.6), layout="constrained")
     pos = np.zeros(len(rows))
     neg = np.zeros(len(rows))
     for cat, color in PCAET_COLORS.items():
@@ -427,7 +505,7 @@ def landuse_change_matrix(flows: pd.DataFrame, language: Language = "fr") -> str
     row_names = [_wrap(label(c, language)) for c in rows]
     col_names = [_wrap(label(c, language)) for c in cols]
     col_lines = max((n.count("\n") + 1 for n in col_names), default=1)
-    fig, ax = plt.subplots(
+    fig, ax = _subplots(
         figsize=(
             min(MAX_WIDTH_IN, 0.7 * len(cols) + 3.6),
             _bars_height_in(row_names) + 1.8 + 0.12 * col_lines,
@@ -465,7 +543,7 @@ def pv_by_roof_form(summary: pd.DataFrame, language: Language = "fr") -> str:
     rows = summary[summary["group"].astype(str).str.startswith("roof ")]
     forms = [str(g).removeprefix("roof ") for g in rows["group"]]
     names = [_wrap(label(f, language)) for f in forms]
-    fig, ax = plt.subplots(figsize=(5.5, _bars_height_in(names) + 1.0), layout="constrained")
+    fig, ax = _subplots(figsize=(5.5, _bars_height_in(names) + 1.0), layout="constrained")
     vals = rows["mwp"].to_numpy(dtype=float)
     ys = np.arange(len(names))
     ax.barh(ys, vals, color=[ROOF_COLORS.get(f, "#999999") for f in forms])
@@ -482,7 +560,7 @@ def pv_by_commune(levels: pd.DataFrame, language: Language = "fr", top_n: int = 
     rows = levels[(levels["level"] == "commune") & levels["pv_mwp"].notna()]
     rows = rows.sort_values("pv_mwp", ascending=False).head(top_n).iloc[::-1]
     names = _zone_names(rows)
-    fig, ax = plt.subplots(figsize=(6.5, _bars_height_in(names) + 1.0), layout="constrained")
+    fig, ax = _subplots(figsize=(6.5, _bars_height_in(names) + 1.0), layout="constrained")
     ys = np.arange(len(names))
     ax.barh(ys, rows["pv_mwp"].to_numpy(dtype=float), color="#e6550d")
     ax.set_yticks(ys, names)
@@ -498,7 +576,7 @@ def population_by_distance(
     ``indicators``."""
     distances_m = [d for d, _ in shares]
     rows = indicators[indicators["level"].isin(["territory", "epci"])]
-    fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 3.2), layout="constrained")
+    fig, ax = _subplots(figsize=(MAX_WIDTH_IN, 3.2), layout="constrained")
     xs = np.arange(len(distances_m))
     n = max(len(rows), 1)
     width = 0.8 / n
@@ -550,8 +628,12 @@ def scenario_trajectories(rows: pd.DataFrame, language: Language = "fr", columns
     """
     codes = list(dict.fromkeys(rows["code"]))
     lines = -(-len(codes) // columns)
-    fig, axes = plt.subplots(
-        lines, columns, figsize=(MAX_WIDTH_IN, 2.6 * lines + 0.8), squeeze=False, layout="constrained"
+    fig, axes = _subplots(
+        lines,
+        columns,
+        figsize=(MAX_WIDTH_IN, 2.6 * lines + 0.8),
+        squeeze=False,
+        layout="constrained",
     )
     scenarios = list(dict.fromkeys(rows["scenario"]))
     for ax, code in zip(axes.flat, codes, strict=False):

@@ -409,3 +409,30 @@ def test_lot_report(lot_out: Path) -> None:
     assert str(SHARED) not in page and "clc2018_100m.tif" in page
     assert "Photovoltaïque en toiture" not in page  # no PV step in this run
     assert page.count("<svg") >= 3
+
+
+def test_static_maps_show_the_geometry_of_the_interactive_maps() -> None:
+    """The report's static maps draw the communes simplified as the interactive maps are,
+    and the EPCIs' outline dissolved from the full-detail communes, then simplified."""
+    from shapely.geometry import Polygon
+
+    from geocarbon.maps import simplified_geometry
+    from geocarbon.report import _simplified_map_frames
+
+    # a wavy shared edge (steps of 5 m): gone at 20 m, kept at 0 m
+    wave = [(1000.0, y) for y in range(0, 1001, 50)]
+    wave = [(x + (5.0 if i % 2 else 0.0), y) for i, (x, y) in enumerate(wave)]
+    west = Polygon([(0.0, 0.0), *wave, (0.0, 1000.0)])
+    east = Polygon([(2000.0, 0.0), *wave, (2000.0, 1000.0)])
+    far = box(3000.0, 0.0, 4000.0, 1000.0)
+    geo = gpd.GeoDataFrame(
+        {"epci_code": ["1", "1", "2"]}, geometry=[west, east, far], crs="EPSG:2154"
+    )
+    shown, outline = _simplified_map_frames(geo, 20.0)
+    assert shown.geometry.geom_equals(simplified_geometry(geo.geometry, 20.0)).all()
+    assert shown.geometry.iloc[0].length < west.length  # the wave simplified
+    dissolved = geo.dissolve("epci_code").geometry
+    assert outline.geometry.geom_equals(simplified_geometry(dissolved, 20.0)).all()
+    shown, outline = _simplified_map_frames(geo, 0.0)
+    assert shown.geometry.geom_equals(geo.geometry).all()
+    assert _simplified_map_frames(geo[geo["epci_code"] == "1"], 20.0)[1] is None

@@ -313,3 +313,90 @@ def test_two_prints_are_the_same_bytes(tmp_path: Path) -> None:
     for key in (b"/CreationDate", b"/ModDate"):
         dates = re.findall(re.escape(key) + rb"\s*\(([^)]*)\)", a)
         assert dates == [b"D:20240305000000+00'00'"], dates
+
+
+# ----------------------------------------------------------------------------------------
+# static maps
+
+
+def test_polygon_paths_are_each_polygon_with_its_holes() -> None:
+    """One path per polygon (a multipolygon's parts apart), exterior then holes, each ring a
+    sub-path: the path of each polygon drawn alone, ring by ring."""
+    import numpy as np
+    import shapely
+    from matplotlib.path import Path as MplPath
+
+    square = shapely.box(0, 0, 10, 10)
+    holed = square.difference(shapely.box(2, 2, 4, 4)).difference(shapely.box(6, 6, 8, 8))
+    parts = shapely.MultiPolygon([shapely.box(20, 0, 21, 1), shapely.box(30, 0, 31, 1)])
+    geometry = np.array([holed, None, shapely.Polygon(), parts, square], dtype=object)
+    plain = [
+        MplPath.make_compound_path(
+            MplPath(np.asarray(p.exterior.coords)),
+            *[MplPath(np.asarray(r.coords)) for r in p.interiors],
+        )
+        for p in (holed, *parts.geoms, square)
+    ]
+    paths = rc._polygon_paths(geometry)
+    assert len(paths) == len(plain) == 4
+    for path, expected in zip(paths, plain, strict=True):
+        np.testing.assert_array_equal(path.vertices, expected.vertices)
+        np.testing.assert_array_equal(path.codes, expected.codes)
+    assert rc._polygon_paths(np.array([None], dtype=object)) == []
+
+
+def test_map_classes_drawn_one_collection_per_class() -> None:
+    """Each class (and "no data") is one collection of its polygons, in its colour."""
+    import numpy as np
+    import shapely
+    from matplotlib.colors import to_hex
+    from matplotlib.figure import Figure
+
+    geometry = np.array([shapely.box(i, 0, i + 1, 1) for i in range(5)], dtype=object)
+    fig = Figure()
+    ax = fig.subplots()
+    rc._draw_classes(ax, geometry, np.array([0, 1, 0, -1, 2]), ["#111111", "#222222", "#333333"])
+    drawn = [(to_hex(c.get_facecolor()[0]), len(c.get_paths())) for c in ax.collections]
+    assert drawn == [("#111111", 2), ("#222222", 1), ("#333333", 1), (rc.NO_DATA_COLOR, 1)]
+
+
+def test_report_charts_do_not_import_pyplot() -> None:
+    """Charts and static maps are drawn on bare figures: pyplot (its import alone costs more
+    than drawing a chart) is never imported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, geopandas as gpd, pandas as pd, shapely\n"
+        "from geocarbon import report_charts as rc\n"
+        "boxes = [shapely.box(i * 1000.0, 0, i * 1000.0 + 900, 900) for i in range(3)]\n"
+        "geo = gpd.GeoDataFrame({'v': [1.0, 2.0, None], 'epci_code': ['1', '1', '2']},\n"
+        "                       geometry=boxes, crs='EPSG:2154')\n"
+        "assert rc.theme_map(geo, 'v', 'v', outline=geo.dissolve('epci_code')).startswith('data:')\n"
+        "roofs = pd.DataFrame({'group': ['roof flat'], 'mwp': [1.0]})\n"
+        "assert rc.pv_by_roof_form(roofs).startswith('<svg')\n"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "language"),
+    [(-300.5, 1200.5, "fr"), (0.0, 1.6, "fr"), (-0.003, 0.004, "en"), (0.0, 2.5e6, "en")],
+)
+def test_tick_labels_of_an_axis_at_once_are_those_of_each_tick(
+    lo: float, hi: float, language: str
+) -> None:
+    """The labels of all the ticks of an axis, their decimals found once, are each tick's
+    label found alone."""
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    ax.set_xlim(lo, hi)
+    rc._number_axis(ax.xaxis, language)  # type: ignore[arg-type]
+    formatter = ax.xaxis.get_major_formatter()
+    ticks = ax.xaxis.get_majorticklocs()
+    labels = formatter.format_ticks(ticks)
+    assert labels == [formatter(t, k) for k, t in enumerate(ticks)]
+    assert len(set(labels)) == len(labels)
