@@ -1,0 +1,103 @@
+"""The fast paths of reading the inputs give what their plain paths give."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from geocarbon.communes import (
+    _normalised_codes_plain,
+    _overlapping_pairs,
+    _overlapping_pairs_plain,
+    normalise_codes,
+)
+from geocarbon.io.coefficients import _strip_key, _strip_key_plain
+from tests.conftest import SHARED
+
+#: Key columns of every kind the tables may hold: text with spaces and empty cells, numbers,
+#: mixed cells, pandas' string types, no cell at all.
+KEY_COLUMNS = [
+    pd.Series([" 46042", None, "", "2A004 ", "  "], name="insee", index=[5, 6, 7, 8, 9]),
+    pd.Series(["1", 2, 3.5, None, " ", pd.NA], dtype=object),
+    pd.Series(["x", " ", None], dtype="str"),
+    pd.Series(pd.array(["a ", None], dtype="string")),
+    pd.Series(["-12", "\x1c7\xa0", "\u3000", "+3"], dtype=object),
+    pd.Series([1.0, np.nan]),
+    pd.Series([1, 2]),
+    pd.Series(pd.array([1, None], dtype="Int64")),
+    pd.Series([True, None], dtype=object),
+    pd.Series(["", ""]),
+    pd.Series(["", None], dtype=object),
+    pd.Series([None, None], dtype=object),
+    pd.Series([np.nan, np.nan]),
+    pd.Series([], dtype=object),
+    pd.Series([], dtype="str"),
+    pd.Series(pd.Categorical(["a", " b", None])),
+]
+
+
+@pytest.mark.parametrize("column", KEY_COLUMNS)
+@pytest.mark.parametrize("width", [0, 5])
+def test_strip_key_as_plain(column: pd.Series, width: int) -> None:
+    pd.testing.assert_series_equal(_strip_key(column, width), _strip_key_plain(column, width))
+
+
+@pytest.mark.parametrize("column", KEY_COLUMNS)
+def test_normalise_codes_as_plain(column: pd.Series) -> None:
+    if pd.api.types.is_integer_dtype(column) or pd.api.types.is_float_dtype(column):
+        pytest.skip("integer codes take the zero-padding path")
+    pd.testing.assert_series_equal(normalise_codes(column), _normalised_codes_plain(column))
+
+
+def test_real_keys_as_plain() -> None:
+    table = pd.read_csv(SHARED / "aldo" / "communes_17122018.csv", dtype=str)
+    zones = pd.read_csv(SHARED / "aldo" / "zpc.csv", dtype=object)
+    for column in [*(table[c] for c in table.columns), zones["insee"], zones["zpc"]]:
+        pd.testing.assert_series_equal(normalise_codes(column), _normalised_codes_plain(column))
+        for width in (0, 5):
+            pd.testing.assert_series_equal(
+                _strip_key(column, width), _strip_key_plain(column, width)
+            )
+
+
+def _squares() -> np.ndarray:
+    """Touching, overlapping, nested, identical, disjoint and empty polygons."""
+    return np.array(
+        [
+            shapely.box(0, 0, 1, 1),
+            shapely.box(1, 0, 2, 1),  # touches the first
+            shapely.box(1.5, 0.5, 3, 2),  # overlaps the second
+            shapely.box(0.2, 0.2, 0.4, 0.4),  # inside the first
+            shapely.box(0, 0, 1, 1),  # the first again
+            shapely.box(10, 10, 11, 11),  # alone
+            shapely.MultiPolygon([shapely.box(5, 5, 6, 6), shapely.box(0.5, -1, 0.8, 0.5)]),
+            shapely.box(0, 0, 0.5, 1),  # inside the first, sharing edges
+            shapely.Polygon(),
+            None,
+        ],
+        dtype=object,
+    )
+
+
+def test_overlapping_pairs_hand_made() -> None:
+    geoms = _squares()
+    pairs = _overlapping_pairs(geoms)
+    np.testing.assert_array_equal(pairs, _overlapping_pairs_plain(geoms))
+    assert {tuple(p) for p in pairs.T} >= {(1, 2), (0, 3), (0, 4), (0, 6), (0, 7)}
+    assert not shapely.is_prepared(geoms).any()
+
+
+def test_overlapping_pairs_real_communes_moved() -> None:
+    communes = gpd.read_file(SHARED / "lot" / "communes_2018.geojson").to_crs("EPSG:2154")
+    geoms = np.asarray(shapely.make_valid(communes.geometry.to_numpy()))
+    np.testing.assert_array_equal(_overlapping_pairs(geoms), _overlapping_pairs_plain(geoms))
+    moved = geoms.copy()
+    moved[::7] = shapely.buffer(moved[::7], 300.0)
+    moved[3::11] = shapely.buffer(moved[3::11], -500.0)
+    moved = np.concatenate([moved, geoms[:5], shapely.buffer(geoms[20:25], -100.0)])
+    pairs = _overlapping_pairs(moved)
+    assert pairs.shape[1] > 100
+    np.testing.assert_array_equal(pairs, _overlapping_pairs_plain(moved))
