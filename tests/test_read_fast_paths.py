@@ -15,6 +15,7 @@ from geocarbon.communes import (
     normalise_codes,
 )
 from geocarbon.io.coefficients import _strip_key, _strip_key_plain
+from geocarbon.territory import _departement_of_plain, departement_of
 from tests.conftest import SHARED
 
 #: Key columns of every kind the tables may hold: text with spaces and empty cells, numbers,
@@ -101,3 +102,24 @@ def test_overlapping_pairs_real_communes_moved() -> None:
     pairs = _overlapping_pairs(moved)
     assert pairs.shape[1] > 100
     np.testing.assert_array_equal(pairs, _overlapping_pairs_plain(moved))
+
+
+@pytest.mark.parametrize(
+    "codes",
+    [
+        pd.Series(["46042", "2a004", "97105", "9", "", "ßx1"], name="c", index=list("abcdef")),
+        pd.Series(["1", None]),
+        pd.Series([46042, 97105]),
+        pd.Series([], dtype=object),
+        pd.Series(["97"], dtype="string"),
+        pd.Series(["97611", "2B033"], dtype="str"),
+    ],
+)
+def test_departement_of_as_plain(codes: pd.Series) -> None:
+    pd.testing.assert_series_equal(departement_of(codes), _departement_of_plain(codes))
+
+
+def test_departement_of_real_change_table_as_plain() -> None:
+    raw = pd.read_csv(SHARED / "aldo" / "clc12_to_clc18_change_ha_by_commune.csv.gz")
+    codes = normalise_codes(raw["commune"])
+    pd.testing.assert_series_equal(departement_of(codes), _departement_of_plain(codes))
