@@ -180,7 +180,23 @@ def drop_identical_duplicates(
         Naming the key, the column and both values.
     """
     columns = list(dict.fromkeys([*key, *(compare if compare is not None else frame.columns)]))
-    distinct = frame[columns].drop_duplicates()
+    repeated = frame.duplicated(key, keep=False).to_numpy()
+    if repeated.any():  # rows that disagree share a key: only those rows are compared
+        _refuse_disagreeing(frame.loc[repeated, columns], key, source=source)
+    keep = ~frame.duplicated(key)
+    return frame[keep].reset_index(drop=True)
+
+
+def _refuse_disagreeing(candidates: pd.DataFrame, key: list[str], *, source: str) -> None:
+    """Refuse rows of ``candidates`` that share a key but differ in another column.
+
+    Raises
+    ------
+    CoefficientError
+        Naming the key, the column and both values (see :func:`drop_identical_duplicates`).
+    """
+    columns = list(candidates.columns)
+    distinct = candidates.drop_duplicates()
     clash = distinct[distinct.duplicated(key, keep=False)]
     if len(clash):
         first = clash.iloc[0]
@@ -201,5 +217,3 @@ def drop_identical_duplicates(
             f"{', '.join(key)} (identical duplicates are allowed)"
         )
         raise CoefficientError(msg)
-    keep = ~frame.duplicated(key)
-    return frame[keep].reset_index(drop=True)

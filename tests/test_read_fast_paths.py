@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -14,7 +16,9 @@ from geocarbon.communes import (
     _overlapping_pairs_plain,
     normalise_codes,
 )
+from geocarbon.errors import CoefficientError
 from geocarbon.io.coefficients import _strip_key, _strip_key_plain
+from geocarbon.table_checks import _shown, drop_identical_duplicates
 from geocarbon.territory import _departement_of_plain, departement_of
 from tests.conftest import SHARED
 
@@ -123,3 +127,63 @@ def test_departement_of_real_change_table_as_plain() -> None:
     raw = pd.read_csv(SHARED / "aldo" / "clc12_to_clc18_change_ha_by_commune.csv.gz")
     codes = normalise_codes(raw["commune"])
     pd.testing.assert_series_equal(departement_of(codes), _departement_of_plain(codes))
+
+
+def _drop_identical_duplicates_reference(
+    frame: pd.DataFrame, key: list[str], *, source: str, compare: list[str] | None = None
+) -> pd.DataFrame:
+    """drop_identical_duplicates comparing every distinct row (the whole table)."""
+    columns = list(dict.fromkeys([*key, *(compare if compare is not None else frame.columns)]))
+    distinct = frame[columns].drop_duplicates()
+    clash = distinct[distinct.duplicated(key, keep=False)]
+    if len(clash):
+        first = clash.iloc[0]
+        rows = clash[(clash[key] == first[key]).all(axis=1)]
+        differ = next(
+            c
+            for c in columns
+            if c not in key
+            and rows[c].astype(object).where(rows[c].notna(), None).nunique(dropna=False) > 1
+        )
+        values = " and ".join(_shown(v) for v in rows[differ].head(2))
+        name = ", ".join(f"{k} {first[k]!s}" for k in key)
+        n_keys = len(clash.drop_duplicates(key))
+        msg = (
+            f"{source}: {name} is listed twice with different values of {differ!r}: {values}"
+            f"{f' ({n_keys - 1} other keys too)' if n_keys > 1 else ''}; keep one row per "
+            f"{', '.join(key)} (identical duplicates are allowed)"
+        )
+        raise CoefficientError(msg)
+    return frame[~frame.duplicated(key)].reset_index(drop=True)
+
+
+def _outcome(func: Any, *args: Any, **kwargs: Any) -> pd.DataFrame | str:
+    try:
+        return func(*args, **kwargs)
+    except (CoefficientError, StopIteration) as err:  # a missing key has no differing column
+        return f"{type(err).__name__}: {err}"
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_drop_identical_duplicates_as_whole_table(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 30))
+    frame = pd.DataFrame(
+        {
+            "zpc": rng.choice(["1_1", "2_3", None, "4_1", "5_2"], n).astype(object),
+            "kind": rng.choice(["a", "b"], n).astype(object),
+            "stock": rng.choice([1.0, 2.5, np.nan], n, p=[0.8, 0.1, 0.1]),
+            "other": rng.choice([1.0, 3.0], n, p=[0.9, 0.1]),
+        },
+        index=rng.permutation(n) + 7,
+    )
+    for key, compare in ((["zpc"], None), (["zpc", "kind"], None), (["zpc"], ["stock"])):
+        got = _outcome(drop_identical_duplicates, frame, key, source="s", compare=compare)
+        want = _outcome(
+            _drop_identical_duplicates_reference, frame, key, source="s", compare=compare
+        )
+        if isinstance(want, str):
+            assert got == want
+        else:
+            assert isinstance(got, pd.DataFrame)
+            pd.testing.assert_frame_equal(got, want)
