@@ -10,16 +10,21 @@ import pandas as pd
 import pytest
 import shapely
 
+from geocarbon.carbon.landuse_change import (
+    check_territory_rows,
+    merge_arrondissements,
+    read_change_rows,
+)
 from geocarbon.communes import (
     _normalised_codes_plain,
     _overlapping_pairs,
     _overlapping_pairs_plain,
     normalise_codes,
 )
-from geocarbon.errors import CoefficientError
+from geocarbon.errors import CoefficientError, InputError
 from geocarbon.io.coefficients import _strip_key, _strip_key_plain
 from geocarbon.table_checks import _shown, drop_identical_duplicates
-from geocarbon.territory import _departement_of_plain, departement_of
+from geocarbon.territory import ARRONDISSEMENTS, _departement_of_plain, departement_of
 from tests.conftest import SHARED
 
 #: Key columns of every kind the tables may hold: text with spaces and empty cells, numbers,
@@ -187,3 +192,62 @@ def test_drop_identical_duplicates_as_whole_table(seed: int) -> None:
         else:
             assert isinstance(got, pd.DataFrame)
             pd.testing.assert_frame_equal(got, want)
+
+
+def _merge_arrondissements_reference(
+    table: pd.DataFrame, territory: set[str], known_codes: set[str]
+) -> tuple[pd.DataFrame, bool]:
+    """merge_arrondissements looking every row up in the known codes (and whether it gives
+    a notice)."""
+    arrondissement = table["commune_code"].map(ARRONDISSEMENTS)
+    merged = (
+        arrondissement.notna()
+        & ~table["commune_code"].isin(known_codes)
+        & arrondissement.isin(known_codes)
+    )
+    noticed = bool((merged & arrondissement.isin(territory)).any())
+    if merged.any():
+        table["commune_code"] = np.where(merged, arrondissement, table["commune_code"]).astype(
+            object
+        )
+    return table, noticed
+
+
+def _stray_reference(table: pd.DataFrame, territory: set[str], known_codes: set[str]) -> list:
+    """The communes check_territory_rows refuses, looking every row up in the known codes."""
+    deps = set(departement_of(pd.Series(sorted(territory))))
+    same_dep = departement_of(table["commune_code"]).isin(deps)
+    return sorted(
+        set(table.loc[same_dep & ~table["commune_code"].isin(known_codes), "commune_code"])
+    )
+
+
+def test_change_rows_of_the_territory_as_every_row() -> None:
+    raw = pd.read_csv(SHARED / "aldo" / "clc12_to_clc18_change_ha_by_commune.csv.gz")
+    table, _ = read_change_rows(raw, ("code12", "code18", "commune", "area"), "s")
+    codes = set(table["commune_code"])
+    cities = ("751", "132", "6938")
+    without_cities = {c for c in codes if not c.startswith(cities)} | {"75056", "13055", "69123"}
+    merges_noticed, refused = [], []
+    for dep in ("46", "75", "13", "69"):
+        territory = {c for c in codes if c.startswith(dep)}
+        if dep != "46":
+            territory |= {"75056", "13055", "69123"}
+        for known in (codes, without_cities, territory, codes - {min(territory)}):
+            got, notices = merge_arrondissements(table.copy(), territory, known, "s")
+            want, noticed = _merge_arrondissements_reference(table.copy(), territory, known)
+            pd.testing.assert_frame_equal(got, want)
+            assert bool(notices) == noticed
+            merges_noticed.append(noticed)
+            stray = _stray_reference(got, territory, known)
+            refused.append(bool(stray))
+            if stray:
+                with pytest.raises(InputError, match=f"communes {stray[0]}"):
+                    check_territory_rows(got, territory, known, "s")
+            else:
+                inside, _, _ = check_territory_rows(got, territory, known, "s")
+                assert inside.equals(got["commune_code"].isin(territory))
+    assert any(merges_noticed)
+    assert not all(merges_noticed)
+    assert any(refused)
+    assert not all(refused)
