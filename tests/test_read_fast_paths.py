@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from geocarbon import table_checks
 from geocarbon.carbon.landuse_change import (
     check_territory_rows,
     merge_arrondissements,
@@ -22,8 +23,8 @@ from geocarbon.communes import (
     normalise_codes,
 )
 from geocarbon.errors import CoefficientError, InputError
-from geocarbon.io.coefficients import _strip_key, _strip_key_plain
-from geocarbon.table_checks import _shown, drop_identical_duplicates
+from geocarbon.io.coefficients import _strip_key, _strip_key_plain, read_aldo_tables
+from geocarbon.table_checks import _shown, checked_numbers, drop_identical_duplicates
 from geocarbon.territory import ARRONDISSEMENTS, _departement_of_plain, departement_of
 from tests.conftest import SHARED
 
@@ -251,3 +252,59 @@ def test_change_rows_of_the_territory_as_every_row() -> None:
     assert not all(merges_noticed)
     assert any(refused)
     assert not all(refused)
+
+
+def _number_tables() -> list[pd.DataFrame]:
+    """Tables of numbers as read: integers, floats, text, booleans, nullable integers, cells
+    out of range, infinite or not numbers."""
+    base = {
+        "key": ["a", "b", "c"],
+        "ints": [1, 2, 3],
+        "floats": [0.5, np.nan, 2.0],
+        "text": [" 1.5", "", None],
+        "nullable": pd.array([1, None, 2], dtype="Int64"),
+        "small": np.array([1.0, 2.0, 3.0], dtype=np.float32),
+    }
+    tables = [pd.DataFrame(base)]
+    for column, value in (
+        ("ints", 500),
+        ("floats", np.inf),
+        ("floats", -3.0),
+        ("text", "n/a"),
+        ("text", "900"),
+        ("small", 1e6),
+    ):
+        cells = dict(base)
+        cells[column] = (
+            pd.Series(base[column]).astype(object).where([False, True, True], value).to_numpy()
+            if column == "text"
+            else np.where([True, False, True], value, base[column])
+        )
+        tables.append(pd.DataFrame(cells))
+    tables.append(pd.DataFrame({**base, "flag": [True, False, True]}))
+    return tables
+
+
+@pytest.mark.parametrize("table", _number_tables())
+def test_checked_numbers_as_column_by_column(
+    table: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    columns = [c for c in table.columns if c != "key"] + ["absent"]
+    labels = "key " + table["key"]
+    kwargs = {"source": "s", "labels": labels, "low": 0.0, "high": 100.0, "unit": "tC/ha"}
+    got = _outcome(checked_numbers, table, iter(columns), **kwargs)
+    monkeypatch.setattr(table_checks, "_numbers_in_range", lambda *a, **k: set())
+    want = _outcome(checked_numbers, table, iter(columns), **kwargs)
+    if isinstance(want, str):
+        assert got == want
+    else:
+        assert isinstance(got, pd.DataFrame)
+        pd.testing.assert_frame_equal(got, want)
+
+
+def test_checked_aldo_tables_as_column_by_column(monkeypatch: pytest.MonkeyPatch) -> None:
+    got = read_aldo_tables(SHARED / "aldo", flows=True)
+    monkeypatch.setattr(table_checks, "_numbers_in_range", lambda *a, **k: set())
+    want = read_aldo_tables(SHARED / "aldo", flows=True)
+    for name in ("stocks", "biomass", "forest", "flux", "wood_use", "zpc", "communes"):
+        pd.testing.assert_frame_equal(getattr(got, name), getattr(want, name))
