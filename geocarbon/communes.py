@@ -33,6 +33,18 @@ def normalise_codes(values: pd.Series) -> pd.Series:
         values = values.astype("Int64")
     if pd.api.types.is_integer_dtype(values):
         return values.astype("string").str.zfill(5).astype(object).where(values.notna(), None)
+    present = values.notna().to_numpy()
+    texts = values.to_numpy(dtype=object)[present]
+    if pd.api.types.infer_dtype(texts, skipna=False) in ("string", "empty"):
+        out = np.full(len(values), None, dtype=object)  # text codes: stripped in one pass
+        out[present] = list(map(str.strip, texts))
+        return pd.Series(out, index=values.index, name=values.name, dtype=object)
+    return _normalised_codes_plain(values)
+
+
+def _normalised_codes_plain(values: pd.Series) -> pd.Series:
+    """The codes of :func:`normalise_codes` that are not integers, through pandas' string
+    methods (any cell type)."""
     return values.astype("string").str.strip().astype(object).where(values.notna(), None)
 
 
@@ -339,7 +351,31 @@ def check_overlaps(communes: gpd.GeoDataFrame, source: str) -> list[Notice]:
 
 
 def _overlapping_pairs(geoms: np.ndarray) -> np.ndarray:
-    """Index pairs (2 × n, first < second) of geometries that overlap or contain one another."""
+    """Index pairs (2 × n, first < second) of geometries that overlap or contain one another.
+
+    One bounding-box query gives the candidate pairs; both predicates are then evaluated on
+    the candidates only, each geometry prepared once (the prepared predicates that
+    :meth:`shapely.STRtree.query` evaluates with ``predicate=``, see
+    :func:`_overlapping_pairs_plain`). Geometries that were not prepared before are left
+    unprepared.
+    """
+    tree = shapely.STRtree(geoms)
+    first, second = tree.query(geoms)
+    distinct = first != second
+    first, second = first[distinct], second[distinct]
+    unprepared = geoms[~shapely.is_prepared(geoms)]
+    shapely.prepare(unprepared)
+    try:
+        found = shapely.overlaps(geoms[first], geoms[second])
+        found |= shapely.contains(geoms[first], geoms[second])
+    finally:
+        shapely.destroy_prepared(unprepared)
+    pairs = np.stack([first[found], second[found]])
+    return np.unique(np.sort(pairs, axis=0), axis=1)
+
+
+def _overlapping_pairs_plain(geoms: np.ndarray) -> np.ndarray:
+    """:func:`_overlapping_pairs` through one tree query per predicate."""
     tree = shapely.STRtree(geoms)
     found = [np.stack(tree.query(geoms, predicate=p)) for p in ("overlaps", "contains")]
     pairs = np.concatenate(found, axis=1)

@@ -168,11 +168,12 @@ def _find_epci_members(communes_cfg: Any, sources: _CommuneSources) -> None:
     field), and add the table's codes to the known codes."""
     table, raw, table_cfg = sources.table, sources.raw, communes_cfg.table
     if table is not None and table_cfg is not None:
-        sources.known_codes |= set(normalise_codes(table[table_cfg.code_field]).dropna())
+        table_codes = normalise_codes(table[table_cfg.code_field])
+        sources.known_codes |= set(table_codes.dropna())
         if table_cfg.epci_field:
             members = pd.Series(
                 normalise_codes(table[table_cfg.epci_field]).to_numpy(),
-                index=normalise_codes(table[table_cfg.code_field]).to_numpy(),
+                index=table_codes.to_numpy(),
             )
             sources.members = members[~members.index.duplicated()]
             sources.members_source = f"{table_cfg.path}, column {table_cfg.epci_field!r}"

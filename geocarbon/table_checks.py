@@ -61,9 +61,15 @@ def checked_numbers(
     CoefficientError
         Naming the file, the row, the column and the value, the allowed range and the fix.
     """
+    columns = list(columns)
     out = frame.copy()
+    in_range = _numbers_in_range(frame, columns, low=low, high=high)
     for column in columns:
         if column not in frame.columns:
+            continue
+        if column in in_range:  # already numbers, all within range: converted only
+            if frame[column].dtype != np.float64:
+                out[column] = frame[column].astype(float)
             continue
         numbers, text, empty = _parsed_cells(frame[column])
         where = f"{source}: {{label}}, column {column!r}"
@@ -71,6 +77,29 @@ def checked_numbers(
         _check_range(numbers, where=where, labels=labels, low=low, high=high, unit=unit)
         out[column] = numbers
     return out
+
+
+def _numbers_in_range(
+    frame: pd.DataFrame, columns: list[str], *, low: float, high: float
+) -> set[str]:
+    """The ``columns`` of ``frame`` that NumPy holds as numbers (integers or floats) and whose
+    values all lie in ``[low, high]`` (NaN allowed), checked together as one array; the
+    checks of :func:`checked_numbers` cannot refuse them."""
+    if not frame.columns.is_unique:
+        return set()
+    numeric = [
+        c
+        for c in dict.fromkeys(columns)
+        if c in frame.columns
+        and isinstance(frame[c].dtype, np.dtype)
+        and frame[c].dtype.kind in "iuf"
+    ]
+    if not numeric:
+        return set()
+    values = frame[numeric].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isnan(values) & ~(np.isfinite(values) & (values >= low) & (values <= high))
+    return {c for c, refused in zip(numeric, bad.any(axis=0), strict=True) if not refused}
 
 
 def _parsed_cells(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -180,7 +209,23 @@ def drop_identical_duplicates(
         Naming the key, the column and both values.
     """
     columns = list(dict.fromkeys([*key, *(compare if compare is not None else frame.columns)]))
-    distinct = frame[columns].drop_duplicates()
+    repeated = frame.duplicated(key, keep=False).to_numpy()
+    if repeated.any():  # rows that disagree share a key: only those rows are compared
+        _refuse_disagreeing(frame.loc[repeated, columns], key, source=source)
+    keep = ~frame.duplicated(key)
+    return frame[keep].reset_index(drop=True)
+
+
+def _refuse_disagreeing(candidates: pd.DataFrame, key: list[str], *, source: str) -> None:
+    """Refuse rows of ``candidates`` that share a key but differ in another column.
+
+    Raises
+    ------
+    CoefficientError
+        Naming the key, the column and both values (see :func:`drop_identical_duplicates`).
+    """
+    columns = list(candidates.columns)
+    distinct = candidates.drop_duplicates()
     clash = distinct[distinct.duplicated(key, keep=False)]
     if len(clash):
         first = clash.iloc[0]
@@ -201,5 +246,3 @@ def drop_identical_duplicates(
             f"{', '.join(key)} (identical duplicates are allowed)"
         )
         raise CoefficientError(msg)
-    keep = ~frame.duplicated(key)
-    return frame[keep].reset_index(drop=True)

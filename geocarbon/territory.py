@@ -44,6 +44,16 @@ def departement_of(codes: pd.Series) -> pd.Series:
     >>> departement_of(pd.Series(["46042", "2A004", "97105"])).tolist()
     ['46', '2A', '971']
     """
+    values = codes.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        return _departement_of_plain(codes)
+    upper = [code.upper() for code in values]  # text codes: one pass over a list
+    deps = [code[:3] if code.startswith("97") else code[:2] for code in upper]
+    return pd.Series(deps, index=codes.index, name=codes.name).astype(str)
+
+
+def _departement_of_plain(codes: pd.Series) -> pd.Series:
+    """:func:`departement_of` through pandas' string methods (any cell type)."""
     text = codes.astype(str).str.upper()
     return text.str[:2].where(~text.str.startswith("97"), text.str[:3])
 

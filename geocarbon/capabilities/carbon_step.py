@@ -915,7 +915,7 @@ def landuse_from_raster(
     )
     pixel_ha = typical_pixel_ha(pixel_areas, landcover.width, landcover.height)
     with timer.step("overlap"):
-        inside_share, more = check_overlap(communes, landcover)
+        inside_share, more = check_overlap(communes_on_grid(inputs, landcover), landcover)
         notices += more
         check_pixel_size(pixel_ha, out["area_ha"].to_numpy(), str(landcover.path))
     with timer.step("zonal"):

@@ -173,11 +173,11 @@ def merge_arrondissements(
     """
     notices = []
     arrondissement = table["commune_code"].map(ARRONDISSEMENTS)
-    merged = (
-        arrondissement.notna()
-        & ~table["commune_code"].isin(known_codes)
-        & arrondissement.isin(known_codes)
-    )
+    listed = arrondissement.notna().to_numpy()
+    merged = pd.Series(False, index=table.index)
+    if listed.any():  # only the rows of arrondissements are looked up in the known codes
+        codes, commune = table["commune_code"][listed], arrondissement[listed]
+        merged[listed] = (~codes.isin(known_codes) & commune.isin(known_codes)).to_numpy()
     if (merged & arrondissement.isin(territory)).any():
         notices.append(
             Notice(
@@ -218,9 +218,8 @@ def check_territory_rows(
     inside = table["commune_code"].isin(territory)
     deps = set(departement_of(pd.Series(sorted(territory))))
     same_dep = departement_of(table["commune_code"]).isin(deps)
-    stray = sorted(
-        set(table.loc[same_dep & ~table["commune_code"].isin(known_codes), "commune_code"])
-    )
+    in_deps = table.loc[same_dep, "commune_code"]
+    stray = sorted(set(in_deps[~in_deps.isin(known_codes)]))
     if stray:
         msg = (
             f"change table {source}: communes {', '.join(stray[:10])}{' ...' if len(stray) > 10 else ''} "

@@ -37,7 +37,26 @@ def _labels(frame: pd.DataFrame, *columns: str) -> pd.Series:
 
 
 def _strip_key(series: pd.Series, width: int = 0) -> pd.Series:
-    """Key cells as stripped text (zero-padded to ``width``); empty cells stay NaN."""
+    """Key cells as stripped text (zero-padded to ``width``); empty cells stay NaN.
+
+    One pass over plain Python lists; a column without any non-empty key (whose result
+    type pandas infers otherwise) goes through :func:`_strip_key_plain`, which gives the
+    same values cell by cell.
+    """
+    present = series.notna().to_numpy().tolist()
+    values = series.to_numpy(dtype=object).tolist()
+    text = [
+        (v.strip() if isinstance(v, str) else str(v)) if keep else None
+        for v, keep in zip(values, present, strict=True)
+    ]
+    text = [(v.zfill(width) if width else v) if v else None for v in text]
+    if not any(text):
+        return _strip_key_plain(series, width)
+    return pd.Series(text, index=series.index, name=series.name)
+
+
+def _strip_key_plain(series: pd.Series, width: int = 0) -> pd.Series:
+    """:func:`_strip_key` cell by cell through ``Series.map``."""
     text = series.astype(object).where(series.notna(), None)
     text = text.map(lambda v: v.strip() if isinstance(v, str) else (None if v is None else str(v)))
     text = text.where(text.notna() & text.ne(""), None)
