@@ -667,6 +667,8 @@ def run(
         start = time.perf_counter()
         with StepAnnouncer(progress)("reading inputs"):
             inputs = read_inputs(cfg)
+        for forked in (worker, maker):  # the modules of the results: imported meanwhile
+            forked.follow_imports()
         read_s = time.perf_counter() - start
         results = compute(cfg, inputs, progress)
         results.timings_s = {"read_inputs": round(read_s, 3), **results.timings_s}

@@ -19,15 +19,22 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import multiprocessing
 import os
 import pickle
 import queue
 import signal
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any, Generic, Self, TypeVar
+
+try:
+    import fcntl
+except ImportError:  # Windows: no fork, no pipes to widen
+    fcntl = None  # type: ignore[assignment]
 
 T = TypeVar("T")
 
@@ -70,6 +77,39 @@ def _in_child(send: Connection, function: Callable[[], Any]) -> None:
         send.close()
 
 
+#: One forked worker at a time imports (:func:`_one_at_a_time`): with two of them
+#: importing at once, three processes would share two cores and the process reading the
+#: inputs would wait. Made by the first :class:`Worker` of a process, inherited by its forks.
+_TURN: Any = None
+#: Seconds a worker waits for its turn before importing anyway (a worker that died in its
+#: turn must not hold the others).
+TURN_WAIT_S = 20.0
+
+
+@contextlib.contextmanager
+def _one_at_a_time() -> Iterator[None]:
+    """Wait for the imports' turn (see :data:`_TURN`), hold it for the block."""
+    turn = _TURN
+    got = turn is not None and turn.acquire(timeout=TURN_WAIT_S)
+    try:
+        yield
+    finally:
+        if got:
+            turn.release()
+
+
+def _import_modules(names: list[str]) -> None:
+    """Import the modules ``names`` not imported yet (those that fail are left out), in the
+    imports' turn."""
+    missing = [name for name in names if name not in sys.modules]
+    if not missing:
+        return
+    with _one_at_a_time():
+        for name in missing:
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+
+
 #: Signals held back while forking: a child ended before it has set its own handlers
 #: must not run the parent's (which print "terminated" and exit through Python).
 _HELD = {signal.SIGINT, signal.SIGTERM}
@@ -94,7 +134,7 @@ def _worker_child(
 ) -> None:
     _child_signals()
     parent_end.close()  # so that the job pipe ends when the parent's end closes
-    with contextlib.suppress(Exception):  # the jobs import what they need anyway
+    with contextlib.suppress(Exception), _one_at_a_time():  # else the jobs import it
         prepare()
     try:
         while True:
@@ -104,11 +144,29 @@ def _worker_child(
                 return
             if job is None:
                 return
-            function, args, kwargs = job
-            if not _send(send, _computed(functools.partial(function, *args, **kwargs))):
+            function, args, kwargs, reply = job
+            outcome = _computed(functools.partial(function, *args, **kwargs))
+            if reply and not _send(send, outcome):
                 return
     finally:
         send.close()
+
+
+#: Bytes a pipe to or from a forked process holds (Linux: at most the system's
+#: ``fs.pipe-max-size``, 1 MiB by default). A job or result larger than a pipe is sent in
+#: pieces, each waiting for the sending thread to get the interpreter back from a busy
+#: process: a Lot's results (~2 MB) took 0.1-0.2 s to reach the worker with 64 KiB pipes.
+PIPE_BYTES = 1 << 20
+
+
+def _widen(connection: Connection) -> None:
+    """Let the pipe under ``connection`` hold :data:`PIPE_BYTES` where the system allows it
+    (Linux); otherwise leave it as it is."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if set_size is None:
+        return
+    with contextlib.suppress(OSError):  # above the system's limit: the default size stays
+        fcntl.fcntl(connection.fileno(), set_size, PIPE_BYTES)
 
 
 class Forked(Generic[T]):
@@ -122,6 +180,7 @@ class Forked(Generic[T]):
     def _start(self, target: Callable[..., None], *args: Any) -> Connection:
         context = multiprocessing.get_context("fork")
         self._receive, send = context.Pipe(duplex=False)
+        _widen(send)
         self._process = context.Process(target=target, args=(*args, send), daemon=True)
         held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
         try:
@@ -199,8 +258,12 @@ class Worker(Forked[Any]):
         self._sender: threading.Thread | None = None
         self._waiting = 0  # jobs sent whose result has not been taken
         if fork_available():
+            global _TURN
             context = multiprocessing.get_context("fork")
+            if _TURN is None:
+                _TURN = context.Lock()
             jobs, self._jobs = context.Pipe(duplex=False)
+            _widen(self._jobs)
             self._start(_worker_child, jobs, self._jobs, prepare)
             jobs.close()
 
@@ -208,10 +271,29 @@ class Worker(Forked[Any]):
         """Send the job ``function(*args, **kwargs)`` (pickled; ``function`` defined at module
         level); False when there is no worker or the job cannot be pickled (then run it
         otherwise)."""
-        if self._jobs is None:
+        if self._jobs is None or not self._send(function, args, kwargs, reply=True):
             return False
+        self._waiting += 1
+        return True
+
+    def follow_imports(self) -> None:
+        """Have the worker import, before its next job, the modules this process imported
+        since the fork (the modules of the inputs read, which the results of the run are
+        made of): unpickling a job then finds them imported. Nothing comes back."""
+        if self._jobs is None:
+            return
+        names = sorted(name for name, module in sys.modules.items() if module is not None)
+        self._send(_import_modules, (names,), {}, reply=False)
+
+    def _send(
+        self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], *,
+        reply: bool,
+    ) -> bool:  # fmt: skip
+        """Queue a job for the sending thread; False when it cannot be pickled."""
+        assert self._jobs is not None
+        job = (function, args, kwargs, reply)
         try:
-            data = pickle.dumps((function, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # e.g. a result holding an open file
             return False
         if self._sender is None:  # sends while the worker prepares: this process goes on
@@ -220,7 +302,6 @@ class Worker(Forked[Any]):
             )
             self._sender.start()
         self._queue.put(data)
-        self._waiting += 1
         return True
 
     def _send_jobs(self, jobs: Connection) -> None:
