@@ -528,9 +528,10 @@ def write_outputs(
         for capability in done:
             layers.update(capability.layers(results, communes, crs))
         # the report's charts and static maps are drawn in a forked process meanwhile
-        report = start_report(cfg, results, worker=worker)
+        report = start_report(cfg, results, worker=worker, helper=files_worker)
         with report.body:  # an error below ends that process
-            later = DeferredFiles(tmp, files_worker)
+            # the interactive maps are made here (this process waits for the others meanwhile)
+            later = DeferredFiles(tmp, None, files_worker)
             for capability in done:  # the maps and workbook go to files_worker first
                 capability.write(cfg, inputs, results, communes, tmp, announce, later)
             with announce("writing geocarbon.gpkg"):

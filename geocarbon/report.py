@@ -10,9 +10,9 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -349,19 +349,29 @@ class ReportBuilder:
     """The territory report being built: its sections (``parts``), table of contents and
     key figures; capabilities append their sections with its helpers."""
 
-    def __init__(self, cfg: Any, results: Any, lang: Language) -> None:
+    def __init__(
+        self, cfg: Any, results: Any, lang: Language, figures: Figures = "all"
+    ) -> None:
         self.cfg = cfg
         self.r = results
         self.lang = lang
+        self.figures: Figures = figures
         self.toc: list[tuple[str, str]] = []
         self.parts: list[str] = []
         self.kpis: list[str] = []
+        #: The static maps drawn (``figures="maps"``), each as its ``<figure>``, in order.
+        self.static_maps: list[str] = []
         self.maps_geo = _plot_frame(results.communes) if _has_boundaries(results.communes) else None
         self.epci_outline = None
-        if self.maps_geo is not None:
+        if self.maps_geo is not None and figures != "charts":
             self.maps_geo, self.epci_outline = _simplified_map_frames(
                 self.maps_geo, _simplify_m(cfg)
             )
+
+    def chart(self, draw: Callable[..., str], *args: Any, **kwargs: Any) -> str:
+        """The chart ``draw(*args, **kwargs)`` (an image); nothing (``""``) where this
+        builder draws the static maps only (``figures="maps"``)."""
+        return "" if self.figures == "maps" else draw(*args, **kwargs)
 
     def section(self, anchor: str, title: str) -> None:
         self.toc.append((anchor, title))
@@ -373,6 +383,10 @@ class ReportBuilder:
         geo = self.maps_geo
         if geo is None or column not in geo.columns or not geo[column].notna().any():
             return
+        if self.figures == "charts":  # drawn by another process: its place is kept
+            self.parts.append(static_map_slot(len(self.static_maps)))
+            self.static_maps.append("")
+            return
         from geocarbon import report_charts as charts  # matplotlib: imported when drawn
 
         legend = unit or label(column, self.lang, unit=True)
@@ -380,6 +394,7 @@ class ReportBuilder:
             geo, column, legend, diverging=diverging, language=self.lang, outline=self.epci_outline
         )
         self.parts.append(figure(image, caption))
+        self.static_maps.append(self.parts[-1])
 
     def epci_table(self, rows: pd.DataFrame) -> None:
         """The EPCI and territory rows of a theme (its last row: the territory, in bold)."""
@@ -643,13 +658,53 @@ class ReportBody:
     parts: tuple[str, ...]
 
 
-def report_body(cfg: Any, results: Any, files: Sequence[InputFact] = ()) -> ReportBody:
-    """The sections of the report of ``results`` (see :func:`territory_report`)."""
+#: What a report builder draws: every figure, the charts only (each static map's place kept
+#: by :func:`static_map_slot`), or the static maps only (the charts left out).
+Figures = Literal["all", "charts", "maps"]
+
+
+def static_map_slot(index: int) -> str:
+    """The place of the ``index``-th static map in a report drawn with ``figures="charts"``
+    (no text of an input can hold it: the report escapes ``<``)."""
+    return f"<!--geocarbon static map {index}-->"
+
+
+def with_static_maps(body: ReportBody, maps: Sequence[str]) -> ReportBody | None:
+    """``body`` (drawn with ``figures="charts"``) with its static maps ``maps`` (drawn with
+    ``figures="maps"``) in their places; None when the two do not match (then draw the
+    whole report again)."""
+    slots = {static_map_slot(i): i for i in range(len(maps))}
+    found = [p for p in body.parts if p.startswith("<!--geocarbon static map ")]
+    if len(found) != len(maps) or any(p not in slots for p in found):
+        return None
+    parts = tuple(maps[slots[p]] if p in slots else p for p in body.parts)
+    return ReportBody(body.toc, body.kpis, parts)
+
+
+def report_body(
+    cfg: Any, results: Any, files: Sequence[InputFact] = (), figures: Figures = "all"
+) -> ReportBody:
+    """The sections of the report of ``results`` (see :func:`territory_report`); with
+    ``figures="charts"`` or ``"maps"``, part of its figures (:data:`Figures`)."""
+    rep = report_builder(cfg, results, files, figures)
+    return ReportBody(tuple(rep.toc), tuple(rep.kpis), tuple(rep.parts))
+
+
+def static_maps(cfg: Any, results: Any, files: Sequence[InputFact] = ()) -> list[str]:
+    """The static maps of the report of ``results`` (each as its ``<figure>``), in the order
+    of the report, drawn without its charts."""
+    return report_builder(cfg, results, files, "maps").static_maps
+
+
+def report_builder(
+    cfg: Any, results: Any, files: Sequence[InputFact] = (), figures: Figures = "all"
+) -> ReportBuilder:
+    """The report of ``results`` built, every section appended (:class:`ReportBuilder`)."""
     from geocarbon import capabilities
 
     report_cfg = getattr(cfg, "report", None)
     lang: Language = getattr(report_cfg, "language", "fr") or "fr"
-    rep = ReportBuilder(cfg, results, lang)
+    rep = ReportBuilder(cfg, results, lang, figures)
     for capability in capabilities.computed(results):
         capability.report_sections(rep)
     rep.targets()
@@ -657,7 +712,7 @@ def report_body(cfg: Any, results: Any, files: Sequence[InputFact] = ()) -> Repo
     rep.method(files)
     rep.inputs(files)
     rep.notices()
-    return ReportBody(tuple(rep.toc), tuple(rep.kpis), tuple(rep.parts))
+    return rep
 
 
 def report_page(cfg: Any, results: Any, body: ReportBody, maps: list[str]) -> str:

@@ -89,8 +89,15 @@ def test_worker_runs_several_jobs_in_order_and_goes_on_after_an_error() -> None:
             worker.result()
         assert worker.result() == len(big)
         assert worker.result() == (pid, 5)  # the same process ran every job
-        with pytest.raises(RuntimeError, match="no job"):
+        with pytest.raises(RuntimeError, match="no such job"):
             worker.result()
+        # by ticket: a later job's value taken first, the earlier one kept meanwhile
+        first, second = worker.send(_scaled, 7), worker.send(_scaled, 8)
+        assert first is not None and second is not None
+        assert worker.result(second) == (pid, 8)
+        assert worker.result() == (pid, 7)
+        with pytest.raises(RuntimeError, match="already taken"):
+            worker.result(first)
 
 
 @needs_fork
@@ -179,6 +186,27 @@ def test_report_drawn_beside_equals_report_drawn_here(
             assert (out / "forked" / name).read_bytes() == (out / "here" / name).read_bytes(), name
 
 
+def _no_static_maps(cfg: object, results: object, facts: object) -> list[str]:
+    return []
+
+
+@needs_fork
+def test_static_maps_that_do_not_match_the_charts_give_the_report_drawn_here(
+    tiny_pipeline: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import geocarbon.io.report_files as report_files
+
+    out = tiny_pipeline.parent
+    monkeypatch.setattr(report_files, "_draw_static_maps", _no_static_maps)
+    _run(tiny_pipeline, out / "mismatch")
+    monkeypatch.undo()
+    monkeypatch.setenv("GEOCARBON_FORK", "0")
+    _run(tiny_pipeline, out / "here")
+    page = (out / "mismatch" / "report.html").read_bytes()
+    assert b"geocarbon static map" not in page
+    assert page == (out / "here" / "report.html").read_bytes()
+
+
 def _pages(name: str, text: str) -> dict[str, str | bytes]:
     if not text:
         raise InputError(f"nothing to put in {name}")
@@ -263,8 +291,8 @@ def test_carbon_run_imports_no_pv_charging_or_cluster_library(tiny_pipeline: Pat
     assert {"geocarbon", "rasterio"} <= modules  # the run did run
     assert modules.isdisjoint(NOT_FOR_CARBON), sorted(modules & set(NOT_FOR_CARBON))
     assert (tiny_pipeline.parent / "a" / "maps" / "carbon_stocks.html").is_file()
-    drawing = {"matplotlib", "folium", "branca", "openpyxl"}
-    if fork_available():  # the report, the maps and the workbook are made by forked processes
+    drawing = {"matplotlib", "openpyxl"}
+    if fork_available():  # the report and the workbook are made by forked processes
         assert modules.isdisjoint(drawing), sorted(modules & drawing)
     # without fork, the main process makes them
     alone = _modules_of_a_run(tiny_pipeline, tiny_pipeline.parent / "b", GEOCARBON_FORK="0")

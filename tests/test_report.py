@@ -436,3 +436,24 @@ def test_static_maps_show_the_geometry_of_the_interactive_maps() -> None:
     shown, outline = _simplified_map_frames(geo, 0.0)
     assert shown.geometry.geom_equals(geo.geometry).all()
     assert _simplified_map_frames(geo[geo["epci_code"] == "1"], 20.0)[1] is None
+
+
+def test_static_maps_put_in_the_places_kept_by_the_charts_body() -> None:
+    from geocarbon.report import ReportBody, static_map_slot, with_static_maps
+
+    body = ReportBody(
+        (("a", "A"),),
+        ("<div>k</div>",),
+        ("<h2>s</h2>", static_map_slot(0), "<p>x</p>", static_map_slot(1)),
+    )
+    whole = with_static_maps(body, ["<figure>m0</figure>", "<figure>m1</figure>"])
+    assert whole is not None
+    assert whole.parts == ("<h2>s</h2>", "<figure>m0</figure>", "<p>x</p>", "<figure>m1</figure>")
+    assert whole.toc == body.toc and whole.kpis == body.kpis
+    # the two processes disagree (a map more, or fewer): None, the report is drawn again
+    assert with_static_maps(body, ["<figure>m0</figure>"]) is None
+    assert with_static_maps(body, ["a", "b", "c"]) is None
+    # escaped input text cannot pose as a place
+    assert "<!--" not in __import__("geocarbon.report", fromlist=["esc"]).esc(
+        "<!--geocarbon static map 0-->"
+    )

@@ -73,7 +73,7 @@ def stocks_section(rep: ReportBuilder) -> None:
     by_category = category_ranges(rep)
     rep.parts.append(
         figure(
-            charts.stocks_by_category(summary, lang, by_category),
+            rep.chart(charts.stocks_by_category, summary, lang, by_category),
             with_error_bars(rep, phrase("stocks_chart", lang)),
         )
     )
@@ -216,12 +216,15 @@ def flows_section(rep: ReportBuilder) -> None:
         caption += f" ({phrase('largest_flows', lang, n=FLOW_CHART_BARS)})"
     rep.parts.append(
         figure(
-            charts.flows_by_epci(seq, lang, top_n=FLOW_CHART_BARS), with_error_bars(rep, caption)
+            rep.chart(charts.flows_by_epci, seq, lang, top_n=FLOW_CHART_BARS),
+            with_error_bars(rep, caption),
         )
     )
     if r.flows is not None and (r.flows["flow_kind"] == "landuse_change").any():
         rep.parts.append(
-            figure(charts.landuse_change_matrix(r.flows, lang), phrase("luc_chart", lang))
+            figure(
+                rep.chart(charts.landuse_change_matrix, r.flows, lang), phrase("luc_chart", lang)
+            )
         )
     if r.level == "commune":
         rep.static_map("flow_tco2e_per_yr", phrase("flows_map", lang), diverging=True)

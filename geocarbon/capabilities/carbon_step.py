@@ -1918,7 +1918,7 @@ def write_carbon_outputs(
         figures = SequestrationFigures(
             carbon.sequestration, results.communes, carbon.coefficient_set
         )
-        later.add(calculator_file, cfg, figures, latest_input_day(results.files))
+        later.add_workbook(calculator_file, cfg, figures, latest_input_day(results.files))
     if carbon.practices is not None:
         write_csv(tmp / "practices.csv", carbon.practices)
     summary = carbon.summary.copy()

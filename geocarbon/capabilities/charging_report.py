@@ -47,8 +47,11 @@ def charging_section(rep: ReportBuilder) -> None:
     if any(share_column(d) in ind.columns for d in distances_m):
         rep.parts.append(
             figure(
-                charts.population_by_distance(
-                    ind, [(d, share_column(d)) for d in distances_m], lang
+                rep.chart(
+                    charts.population_by_distance,
+                    ind,
+                    [(d, share_column(d)) for d in distances_m],
+                    lang,
                 ),
                 phrase("charging_chart", lang),
             )

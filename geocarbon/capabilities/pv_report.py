@@ -55,13 +55,13 @@ def pv_section(rep: ReportBuilder) -> None:
     if levels is not None and (levels["level"] == "territory").any():
         _pv_key_figures(rep, levels[levels["level"] == "territory"].iloc[0])
     rep.parts.append(
-        figure(charts.pv_by_roof_form(pv.summary, lang), phrase("pv_roof_chart", lang))
+        figure(rep.chart(charts.pv_by_roof_form, pv.summary, lang), phrase("pv_roof_chart", lang))
     )
     if levels is not None and (levels["level"] == "commune").sum() > 1:
         n = min(15, int((levels["level"] == "commune").sum()))
         rep.parts.append(
             figure(
-                charts.pv_by_commune(levels, lang, top_n=n),
+                rep.chart(charts.pv_by_commune, levels, lang, top_n=n),
                 f"{phrase('pv_commune_chart', lang)} ({phrase('top_communes', lang, n=n)})",
             )
         )

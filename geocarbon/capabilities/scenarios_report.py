@@ -31,7 +31,7 @@ def scenarios_section(rep: ReportBuilder) -> None:
     name = str(territory["name"].iloc[0])
     rep.parts.append(
         figure(
-            charts.scenario_trajectories(territory, lang),
+            rep.chart(charts.scenario_trajectories, territory, lang),
             phrase("scenarios_chart", lang, name=name),
         )
     )
@@ -39,7 +39,7 @@ def scenarios_section(rep: ReportBuilder) -> None:
     if epci["code"].nunique() >= 2:
         rep.parts.append(
             figure(
-                charts.scenario_trajectories(epci, lang, columns=EPCI_COLUMNS),
+                rep.chart(charts.scenario_trajectories, epci, lang, columns=EPCI_COLUMNS),
                 phrase("scenarios_chart", lang, name="EPCI"),
             )
         )

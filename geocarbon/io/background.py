@@ -246,9 +246,10 @@ class Background(Forked[T]):
 
 class Worker(Forked[Any]):
     """A process forked now (when :func:`fork_available`) that runs ``prepare()`` (imports)
-    while this one goes on, then runs the jobs given to it (:meth:`submit`), one after the
-    other, in the order given; :meth:`result` gives their values in that order. Use as a
-    context manager: leaving the block ends it, whether its jobs are done or not.
+    while this one goes on, then runs the jobs given to it (:meth:`send`, :meth:`submit`),
+    one after the other, in the order given; :meth:`result` gives the value of a job (by
+    its ticket), or of the oldest job whose value was not taken. Use as a context manager:
+    leaving the block ends it, whether its jobs are done or not.
     """
 
     def __init__(self, prepare: Callable[[], Any]) -> None:
@@ -256,7 +257,10 @@ class Worker(Forked[Any]):
         self._jobs: Connection | None = None
         self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._sender: threading.Thread | None = None
-        self._waiting = 0  # jobs sent whose result has not been taken
+        self._sent = 0  # tickets given: the jobs sent that give a result, in order
+        self._arrived = 0  # results received
+        self._kept: dict[int, tuple[str, Any]] = {}  # received, not taken yet
+        self._untaken: list[int] = []  # tickets whose result was not taken, in order
         if fork_available():
             global _TURN
             context = multiprocessing.get_context("fork")
@@ -271,10 +275,20 @@ class Worker(Forked[Any]):
         """Send the job ``function(*args, **kwargs)`` (pickled; ``function`` defined at module
         level); False when there is no worker or the job cannot be pickled (then run it
         otherwise)."""
+        return self.send(function, *args, **kwargs) is not None
+
+    def send(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> int | None:
+        """Send the job ``function(*args, **kwargs)`` (as :meth:`submit`); its ticket for
+        :meth:`result`, or None when it was not sent."""
         if self._jobs is None or not self._send(function, args, kwargs, reply=True):
-            return False
-        self._waiting += 1
-        return True
+            return None
+        ticket, self._sent = self._sent, self._sent + 1
+        self._untaken.append(ticket)
+        return ticket
+
+    def alive(self) -> bool:
+        """Whether the worker process exists and takes jobs."""
+        return self._jobs is not None
 
     def follow_imports(self) -> None:
         """Have the worker import, before its next job, the modules this process imported
@@ -309,19 +323,25 @@ class Worker(Forked[Any]):
             while (data := self._queue.get()) is not None:
                 jobs.send_bytes(data)
 
-    def result(self) -> Any:
-        """The value of the oldest job whose result was not taken; its exception raised."""
-        if self._process is None or self._receive is None or not self._waiting:
-            msg = "no job was given to the worker, or its results were all taken"
+    def result(self, ticket: int | None = None) -> Any:
+        """The value of the job of ``ticket`` (:meth:`send`), or of the oldest job whose value
+        was not taken; its exception raised."""
+        if ticket is None and self._untaken:
+            ticket = self._untaken[0]
+        if self._process is None or self._receive is None or ticket not in self._untaken:
+            msg = "no such job was given to the worker, or its result was already taken"
             raise RuntimeError(msg)
-        self._waiting -= 1
-        try:
-            status, value = self._receive.recv()
-        except EOFError:
-            code = self._process.exitcode
-            self.close()
-            msg = f"the background process ended without a result (exit code {code})"
-            raise RuntimeError(msg) from None
+        while ticket not in self._kept:  # the results come back in the order sent
+            try:
+                self._kept[self._arrived] = self._receive.recv()
+            except EOFError:
+                code = self._process.exitcode
+                self.close()
+                msg = f"the background process ended without a result (exit code {code})"
+                raise RuntimeError(msg) from None
+            self._arrived += 1
+        self._untaken.remove(ticket)
+        status, value = self._kept.pop(ticket)
         if status == "error":
             raise value
         return value

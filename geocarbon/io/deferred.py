@@ -27,16 +27,18 @@ FileContents = Mapping[str, str | bytes]
 
 
 def _prepare_files() -> None:
-    """Import what making the maps and the workbook needs (Folium, branca, openpyxl)."""
+    """Import what making the workbook needs (openpyxl), and drawing the report's static
+    maps (matplotlib: :func:`geocarbon.io.report_files.start_report`)."""
     import openpyxl.writer.excel  # noqa: F401
 
-    import geocarbon.maps_folium  # noqa: F401  (Folium and branca)
+    import geocarbon.report
+    import geocarbon.report_charts  # noqa: F401
 
 
 def files_worker() -> Worker:
     """A process forked at the start of a run that imports the maps' and the workbook's
     libraries while the inputs are read and computed, then makes the files given to
-    :class:`DeferredFiles`."""
+    :class:`DeferredFiles` (and draws the report's static maps)."""
     return Worker(_prepare_files)
 
 
@@ -50,19 +52,39 @@ class DeferredFiles:
         The run's temporary output folder.
     worker : Worker, optional
         :func:`files_worker`, or None to make every file here.
+    workbooks : Worker, optional
+        The process making the workbooks (:meth:`add_workbook`; the report's,
+        :func:`geocarbon.io.report_files.report_worker`, which imports openpyxl); default:
+        ``worker``.
     """
 
-    def __init__(self, folder: Path, worker: Worker | None = None) -> None:
+    def __init__(
+        self, folder: Path, worker: Worker | None = None, workbooks: Worker | None = None
+    ) -> None:
         self.folder = folder
         self._worker = worker
-        self._waiting = 0
+        self._workbooks = workbooks or worker
+        self._tickets: list[tuple[Worker, int]] = []  # the workers' jobs, in order
 
     def add(self, function: Callable[..., FileContents], *args: Any, **kwargs: Any) -> None:
         """Make the files ``function(*args, **kwargs)`` returns (``function`` defined at
         module level, its arguments picklable: they are sent to the worker); written by
         :meth:`finish`, or here at once without a worker."""
-        if self._worker is not None and self._worker.submit(function, *args, **kwargs):
-            self._waiting += 1
+        self._give(self._worker, function, *args, **kwargs)
+
+    def add_workbook(
+        self, function: Callable[..., FileContents], *args: Any, **kwargs: Any
+    ) -> None:
+        """:meth:`add` for a workbook (openpyxl): made by the ``workbooks`` process."""
+        self._give(self._workbooks, function, *args, **kwargs)
+
+    def _give(
+        self, worker: Worker | None, function: Callable[..., FileContents], *args: Any,
+        **kwargs: Any,
+    ) -> None:  # fmt: skip
+        ticket = None if worker is None else worker.send(function, *args, **kwargs)
+        if worker is not None and ticket is not None:
+            self._tickets.append((worker, ticket))
             return
         self._write(function(*args, **kwargs))
 
@@ -70,10 +92,9 @@ class DeferredFiles:
         """Wait for the worker's files and write them; the files written. An error raised
         while making a file is raised here."""
         written = []
-        while self._waiting:
-            self._waiting -= 1
-            assert self._worker is not None
-            written += self._write(self._worker.result())
+        while self._tickets:
+            worker, ticket = self._tickets.pop(0)
+            written += self._write(worker.result(ticket))
         return written
 
     def _write(self, files: FileContents) -> list[Path]:

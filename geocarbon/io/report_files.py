@@ -61,22 +61,34 @@ class PendingReport:
         The notices of the run when the drawing started (their text, to compare).
     body
         The sections being drawn, with the notices of the run once drawn.
+    static_maps
+        The process drawing the report's static maps and the ticket of that job, when
+        ``body`` draws the charts only (None: ``body`` draws every figure).
     """
 
     engine: Any
     facts: list[InputFact]
     notices: str
     body: Forked[tuple[ReportBody, str]]
+    static_maps: tuple[Worker, int] | None = None
 
 
 def _notices_key(results: Any) -> str:
     return repr([n.as_dict() for n in results.notices])
 
 
-def _draw_body(cfg: Any, results: Any, facts: list[InputFact]) -> tuple[ReportBody, str]:
+def _draw_body(
+    cfg: Any, results: Any, facts: list[InputFact], figures: str = "all"
+) -> tuple[ReportBody, str]:
     from geocarbon.report import report_body
 
-    return report_body(cfg, results, facts), _notices_key(results)
+    return report_body(cfg, results, facts, figures), _notices_key(results)  # type: ignore[arg-type]
+
+
+def _draw_static_maps(cfg: Any, results: Any, facts: list[InputFact]) -> list[str]:
+    from geocarbon.report import static_maps
+
+    return static_maps(cfg, results, facts)
 
 
 def _prepare_drawing() -> None:
@@ -93,24 +105,37 @@ def report_worker() -> Worker:
 
 
 def start_report(
-    cfg: Any, results: Any, *, fork: bool = True, worker: Worker | None = None
+    cfg: Any,
+    results: Any,
+    *,
+    fork: bool = True,
+    worker: Worker | None = None,
+    helper: Worker | None = None,
 ) -> PendingReport:
     """Start drawing the report of ``results`` (charts, static maps, tables) while the other
-    outputs are written: in ``worker`` (:func:`report_worker`, the results pickled to it),
-    else in a process forked now (:class:`geocarbon.io.background.Background`) with
-    ``fork``, else in this process when :func:`write_report` asks for it. The notice of a
-    PDF that cannot be made is added first, so that the report lists it."""
+    outputs are written: in ``worker`` (:func:`report_worker`, the results pickled to it;
+    its static maps by ``helper`` when given, e.g.
+    :func:`geocarbon.io.deferred.files_worker`, while ``worker`` draws the charts), else in
+    a process forked now (:class:`geocarbon.io.background.Background`) with ``fork``, else
+    in this process when :func:`write_report` asks for it. The notice of a PDF that cannot
+    be made is added first, so that the report lists it."""
     engine = _pdf_engine(cfg, results)
     facts = input_facts(results.files)
     key = _notices_key(results)
     body: Forked[tuple[ReportBody, str]]
-    if worker is not None and worker.submit(_draw_body, cfg, results, facts):
-        logger.debug("report: drawn by the process forked at the start of the run")
+    maps = None
+    if worker is not None and helper is not None and worker.alive():
+        ticket = helper.send(_draw_static_maps, cfg, results, facts)
+        maps = None if ticket is None else (helper, ticket)
+    figures = "all" if maps is None else "charts"
+    if worker is not None and worker.submit(_draw_body, cfg, results, facts, figures):
+        logger.debug("report: drawn by the processes forked at the start of the run")
         body = worker
     else:
         logger.debug("report: drawn by a process forked now" if fork else "report: drawn here")
         body = Background(lambda: _draw_body(cfg, results, facts), fork=fork)
-    return PendingReport(engine, facts, key, body)
+        maps = None  # every figure drawn there
+    return PendingReport(engine, facts, key, body, maps)
 
 
 def _pdf_engine(cfg: Any, results: Any) -> Any:
@@ -142,12 +167,20 @@ def write_report(
     Chromium, or it failed) adds a notice to ``results.notices`` (shown in the report and in
     run.json); the run goes on.
     """
-    from geocarbon.report import report_body, report_page
+    from geocarbon.report import report_body, report_page, with_static_maps
 
     if pending is None:
         pending = start_report(cfg, results, fork=False)
     with pending.body:
         body, notices_after = pending.body.result()
+    if pending.static_maps is not None:
+        helper, ticket = pending.static_maps
+        whole = with_static_maps(body, helper.result(ticket))
+        if whole is None:  # the two processes disagree on the maps: drawn again here
+            logger.debug("report: the static maps did not match the charts' places")
+            notices_after = ""
+        else:
+            body = whole
     if notices_after != pending.notices or _notices_key(results) != pending.notices:
         body = report_body(cfg, results, pending.facts)
     page = folder / "report.html"
