@@ -509,10 +509,11 @@ def write_outputs(
 ) -> Path:
     """Write every output of a run into its reserved output folder, atomically; each
     output is announced to ``progress`` (``progress("writing <what>", 0, 1)``, then 1/1).
-    The report is drawn by ``worker`` (:func:`geocarbon.io.report_files.report_worker`)
-    when given, else in a process forked here, and the maps and workbook are made by
-    ``files_worker`` (:func:`geocarbon.io.deferred.files_worker`) when given, else here,
-    while the other outputs are written."""
+    While this process writes the other outputs (the interactive maps among them), the
+    report's charts are drawn by ``worker`` (:func:`geocarbon.io.report_files.report_worker`)
+    and its static maps and the workbook made by ``files_worker``
+    (:func:`geocarbon.io.deferred.files_worker`) when given; else the report is drawn in a
+    process forked here and the workbook made here."""
     announce = StepAnnouncer(progress)
     boundaries = has_boundaries(results.communes)
     if boundaries:
@@ -527,12 +528,13 @@ def write_outputs(
         done = list(capabilities.computed(results))
         for capability in done:
             layers.update(capability.layers(results, communes, crs))
-        # the report's charts and static maps are drawn in a forked process meanwhile
+        # the report's charts and static maps are drawn by the forked processes meanwhile
         report = start_report(cfg, results, worker=worker, helper=files_worker)
         with report.body:  # an error below ends that process
-            # the interactive maps are made here (this process waits for the others meanwhile)
+            # the workbook goes to files_worker; the interactive maps are made here, while
+            # the other processes draw (with two cores, this one would wait for them)
             later = DeferredFiles(tmp, None, files_worker)
-            for capability in done:  # the maps and workbook go to files_worker first
+            for capability in done:
                 capability.write(cfg, inputs, results, communes, tmp, announce, later)
             with announce("writing geocarbon.gpkg"):
                 options: dict[str, Any] = {}
@@ -545,8 +547,9 @@ def write_outputs(
                     if boundaries
                     else None,
                 )
-            with announce("writing maps and workbook"):
-                later.finish()
+            if later.waiting:
+                with announce("writing the workbook"):
+                    later.finish()
             maps = (
                 sorted(f.name for f in (tmp / "maps").glob("*.html"))
                 if (tmp / "maps").is_dir()

@@ -1,13 +1,15 @@
-"""Output files that take long to make (the interactive maps, the calculator workbook), made
-by a process forked at the start of a run while this one writes the other outputs.
+"""Output files that take long to make (the calculator workbook, the interactive maps),
+made by a process forked at the start of a run while this one writes the other outputs.
 
-The worker (:func:`files_worker`) imports Folium and openpyxl while the run reads and
-computes; each capability hands it functions that return file contents
-(:meth:`DeferredFiles.add`); this process writes what comes back into the run's temporary
-output folder (:meth:`DeferredFiles.finish`), so that every file is written by the process
-that owns the folder and a run that fails leaves nothing. Without a worker (no ``fork``, or
-``GEOCARBON_FORK=0``) each function runs here when added: the same files, one after the
-other.
+The worker (:func:`files_worker`) imports openpyxl (and matplotlib, for the report's static
+maps it draws: :func:`geocarbon.io.report_files.start_report`) while the run reads and
+computes; each capability hands :class:`DeferredFiles` functions that return file contents
+(:meth:`DeferredFiles.add_workbook` for the worker, :meth:`DeferredFiles.add` for a process
+of the caller's choice, or this one); this process writes what comes back into the run's
+temporary output folder (:meth:`DeferredFiles.finish`), so that every file is written by the
+process that owns the folder and a run that fails leaves nothing. Without a worker (no
+``fork``, or ``GEOCARBON_FORK=0``) each function runs here when added: the same files, one
+after the other.
 """
 
 from __future__ import annotations
@@ -36,26 +38,25 @@ def _prepare_files() -> None:
 
 
 def files_worker() -> Worker:
-    """A process forked at the start of a run that imports the maps' and the workbook's
-    libraries while the inputs are read and computed, then makes the files given to
-    :class:`DeferredFiles` (and draws the report's static maps)."""
+    """A process forked at the start of a run that imports the workbook's and the static
+    maps' libraries while the inputs are read and computed, then makes the files given to
+    it by :class:`DeferredFiles` and draws the report's static maps."""
     return Worker(_prepare_files)
 
 
 class DeferredFiles:
-    """Files of a run's output ``folder`` made by ``worker`` (in the order added) while this
-    process goes on, or here at once without a worker.
+    """Files of a run's output ``folder`` made by ``worker`` or ``workbooks`` (in the order
+    added) while this process goes on, or here at once without one.
 
     Parameters
     ----------
     folder : Path
         The run's temporary output folder.
     worker : Worker, optional
-        :func:`files_worker`, or None to make every file here.
+        The process making the files given to :meth:`add` (None: here).
     workbooks : Worker, optional
-        The process making the workbooks (:meth:`add_workbook`; the report's,
-        :func:`geocarbon.io.report_files.report_worker`, which imports openpyxl); default:
-        ``worker``.
+        The process making the workbooks (:meth:`add_workbook`: :func:`files_worker`, which
+        imports openpyxl); default: ``worker``.
     """
 
     def __init__(
@@ -87,6 +88,11 @@ class DeferredFiles:
             self._tickets.append((worker, ticket))
             return
         self._write(function(*args, **kwargs))
+
+    @property
+    def waiting(self) -> bool:
+        """Whether files are being made by a worker (written by :meth:`finish`)."""
+        return bool(self._tickets)
 
     def finish(self) -> list[Path]:
         """Wait for the worker's files and write them; the files written. An error raised
