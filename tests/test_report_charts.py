@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -123,6 +124,82 @@ def test_french_population_axis_and_distances() -> None:
     )
     assert "≤ 500 m" in texts and "≤ 1,5 km" in texts
     assert {"0", "20", "100"} <= set(texts)
+
+
+# ----------------------------------------------------------------------------------------
+# charts laid out within their image
+
+
+def _luc_flows() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "flow_kind": "landuse_change",
+            "zone_code": ["1", "1", "1"],
+            "from_category": ["cropland", "grassland_herbaceous", "forest_broadleaf"],
+            "to_category": ["artificial_sealed", "cropland", "artificial_grassy"],
+            "area_ha_per_yr": [1200.0, 0.5, 3.0],
+        }
+    )
+
+
+def _ranged_epcis() -> pd.DataFrame:
+    """Two EPCIs with P5-P95 ranges: six legend entries, the widest legend of a chart."""
+    rows = _two_epcis()
+    return rows.assign(total_p5=rows["total"] * 0.8, total_p50=rows["total"],
+                       total_p95=rows["total"] * 1.2)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda: rc.flows_by_epci(_ranged_epcis(), "fr"),
+        lambda: rc.flows_by_epci(_two_epcis(), "en"),
+        lambda: rc.landuse_change_matrix(_luc_flows(), "fr"),
+        lambda: rc.pv_by_roof_form(_roofs(), "fr"),
+        lambda: rc.stocks_by_category(
+            pd.DataFrame(
+                {
+                    "category": ["forest_broadleaf", "artificial_grassy", "cropland", "total"],
+                    "pool": ["soil", "live_biomass", "soil", "soil"],
+                    "stock_tc": [3.2e7, 1.5e5, 7e6, 4e7],
+                }
+            ),
+            "fr",
+            ranges=pd.DataFrame(
+                {"p5": [2.5e7], "p50": [3.2e7], "p95": [3.9e7]}, index=["forest_broadleaf"]
+            ),
+        ),
+    ],
+)
+def test_chart_drawn_within_its_image_legend_below_the_axes(
+    draw: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Everything a chart draws (tick labels, axis labels, legend, colour bar) lies within
+    its image, at least one pixel from its edges; the legend lies below the axes and their
+    labels, not over them; the image is the figure's size (7 inches at most)."""
+    figures = []
+    save = rc._svg
+
+    def kept(fig: Any, colorbar: Any = None) -> str:
+        figures.append(fig)
+        return save(fig, colorbar)
+
+    monkeypatch.setattr(rc, "_svg", kept)
+    svg = draw()
+    (fig,) = figures
+    renderer = rc._svg_renderer(fig)
+    drawn = fig.get_tightbbox(renderer)  # inches
+    width_in, height_in = fig.get_size_inches()
+    assert _width_pt(svg) == pytest.approx(width_in * 72) and width_in <= rc.MAX_WIDTH_IN
+    assert drawn.x0 > 0 and drawn.y0 > 0, drawn
+    assert drawn.x1 < width_in and drawn.y1 < height_in, drawn
+    ax = fig.axes[0]
+    labelled = rc._box(ax, renderer)
+    for legend in fig.legends:
+        box = legend.get_window_extent(renderer)
+        assert box.y1 < labelled.y0 and box.x0 > 0 and box.x1 < fig.bbox.width
+    for other in fig.axes[1:]:  # the colour bar right of the axes and their labels
+        assert rc._box(other, renderer).x0 > labelled.x1
 
 
 # ----------------------------------------------------------------------------------------
