@@ -70,6 +70,8 @@ NO_DATA_COLOR = NO_DATA
 MAX_WIDTH_IN = 7.0
 #: Names longer than this many characters are wrapped over several lines (never cut).
 WRAP_CHARS = 28
+#: Resolution of the static maps' PNG images, dots per inch.
+MAP_DPI = 130
 #: Height of one line of a bar's name, inches (9 pt text and its leading).
 LINE_IN = 0.16
 
@@ -200,12 +202,33 @@ def _svg(fig: Figure, colorbar: Any = None) -> str:
     return re.sub(r' xmlns(:\w+)?="[^"]*"', "", text)
 
 
-def _png_uri(fig: Figure, dpi: int = 130) -> str:
-    """The figure as a ``data:image/png;base64`` URI (no software or date metadata)."""
+def _map_png_uri(canvas: FigureCanvasAgg, ax: Any, legend: Any) -> str:
+    """The map of ``canvas`` as a ``data:image/png;base64`` URI (no software or date metadata):
+    ``ax`` (equal aspect, no axis) left of ``legend`` (upper right), the image cut to them
+    and a margin of ``savefig.pad_inches`` (what ``bbox_inches="tight"`` saves, measured
+    here without drawing the figure a first time)."""
+    fig = canvas.figure
+    renderer = canvas.get_renderer()  # Agg at the figure's dpi: the PNG's text sizes
+    dpi = fig.dpi
+    width_in, height_in = fig.get_size_inches()
+    legend_in = legend.get_window_extent(renderer).width / dpi
+    ax.set_position(
+        (EDGE_IN / width_in, EDGE_IN / height_in,
+         (width_in - 2 * EDGE_IN - GAP_IN - legend_in) / width_in,
+         (height_in - 2 * EDGE_IN) / height_in)
+    )  # fmt: skip
+    ax.apply_aspect()
+    drawn = Bbox.union([ax.get_window_extent(renderer), legend.get_window_extent(renderer)])
+    pad = float(matplotlib.rcParams["savefig.pad_inches"])
+    box = Bbox(drawn.get_points() / dpi).padded(pad)
     buf = io.BytesIO()
-    _lay_out(fig)
-    fig.canvas.print_figure(
-        buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None}
+    canvas.print_figure(
+        buf,
+        format="png",
+        dpi=dpi,
+        bbox_inches=box,
+        metadata={"Software": None},
+        pil_kwargs={"compress_level": 3},
     )
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
@@ -348,7 +371,9 @@ def theme_map(
     classes, index = map_classes(
         communes[column], diverging=diverging, language=language, figure=column
     )
-    fig, ax = _subplots(figsize=(MAX_WIDTH_IN, 5.2), layout="constrained")
+    fig = Figure(figsize=(MAX_WIDTH_IN, 5.2), dpi=MAP_DPI)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
     _draw_classes(ax, np.asarray(communes.geometry.values), index, classes.colors)
     if outline is not None and len(outline):
         _draw_outline(ax, np.asarray(outline.geometry.values))
@@ -367,16 +392,16 @@ def theme_map(
                 label="sans donnée" if language == "fr" else "no data",
             )
         )
-    fig.legend(
+    legend = fig.legend(
         handles=handles,
         title=_wrap(title),
-        loc="outside right upper",
+        loc="upper right",
         frameon=False,
         fontsize=8,
         title_fontsize=8,
     )
     _scale_bar(ax, language)
-    return _png_uri(fig)
+    return _map_png_uri(canvas, ax, legend)
 
 
 def _draw_classes(ax: Any, geometry: np.ndarray, index: np.ndarray, colors: Sequence[str]) -> None:
