@@ -90,28 +90,12 @@ matplotlib.rcParams.update(
 def _subplots(
     nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], **kwargs: Any
 ) -> tuple[Figure, Any]:
-    """A figure of ``figsize`` inches and its axes (:meth:`matplotlib.figure.Figure.subplots`),
-    drawn without pyplot; ``kwargs`` go to the figure (``layout``: constrained layout, the
-    figure saved on its tight box) or to ``subplots`` (``squeeze``). Without ``layout`` the
-    figure is an SVG chart of one axes placed by :func:`_fit_axes`, saved at its own size
-    (its texts measured on the SVG canvas it is saved with)."""
-    layout = kwargs.pop("layout", None)
-    fig = Figure(figsize=figsize, layout=layout)
-    if layout is None:
-        FigureCanvasSVG(fig)
-    else:
-        FigureCanvasAgg(fig)  # text measured as the PNG draws it; an SVG is saved on its own
+    """A chart of ``figsize`` inches and its axes (:meth:`matplotlib.figure.Figure.subplots`,
+    ``kwargs`` such as ``squeeze``), drawn without pyplot on the SVG canvas it is saved with
+    (:func:`_svg`: its texts measured as the SVG writes them)."""
+    fig = Figure(figsize=figsize)
+    FigureCanvasSVG(fig)
     return fig, fig.subplots(nrows, ncols, **kwargs)
-
-
-def _lay_out(fig: Figure) -> None:
-    """Place the axes once with the figure's layout engine (constrained layout), then keep
-    them there: saving measures the drawing for its tight box, then draws it, and would
-    otherwise lay the figure out for each."""
-    engine = fig.get_layout_engine()
-    if engine is not None:
-        engine.execute(fig)
-        fig.set_layout_engine("none")
 
 
 #: The renderer measuring the texts of each SVG chart (:func:`_svg_renderer`).
@@ -173,6 +157,46 @@ def _fit_axes(fig: Figure, ax: Any, renderer: Any, colorbar: Any = None) -> None
         )  # fmt: skip
 
 
+def _fit_panels(fig: Figure, panels: np.ndarray, renderer: Any, ylabel: Any = None) -> None:
+    """Place the axes of ``panels`` (rows × columns, hidden ones left empty) in a grid filling
+    ``fig`` within :data:`EDGE_IN`, right of the figure's y label (``ylabel``, its text) and above
+    its legend, every panel with the same room around it: the largest any panel needs for its
+    title, tick labels and axis labels (measured on ``renderer``, twice as in
+    :func:`_fit_axes`)."""
+    dpi = fig.dpi
+    width_in, height_in = fig.get_size_inches()
+    below_in = EDGE_IN + sum(
+        leg.get_window_extent(renderer).height / dpi + GAP_IN for leg in fig.legends
+    )
+    left_in = EDGE_IN
+    if ylabel is not None:
+        ylabel.set_x(EDGE_IN / width_in)
+        left_in += ylabel.get_window_extent(renderer).width / dpi + GAP_IN
+    lines, columns = panels.shape
+    cell_w = (width_in - left_in - EDGE_IN) / columns
+    cell_h = (height_in - below_in - EDGE_IN) / lines
+    shown = [ax for ax in panels.flat if ax.get_visible()]
+    for _ in range(2):
+        room = np.zeros(4)  # left, bottom, right, top, inches
+        for ax in shown:
+            inner, outer = ax.get_window_extent(renderer), _box(ax, renderer)
+            sides = [
+                inner.x0 - outer.x0,
+                inner.y0 - outer.y0,
+                outer.x1 - inner.x1,
+                outer.y1 - inner.y1,
+            ]
+            room = np.maximum(room, np.array(sides) / dpi)
+        room += GAP_IN
+        for (i, j), ax in np.ndenumerate(panels):
+            x = left_in + j * cell_w + room[0]
+            y = below_in + (lines - 1 - i) * cell_h + room[1]
+            ax.set_position(
+                (x / width_in, y / height_in, (cell_w - room[0] - room[2]) / width_in,
+                 (cell_h - room[1] - room[3]) / height_in)
+            )  # fmt: skip
+
+
 def _box(ax: Any, renderer: Any) -> Bbox:
     """The box of ``ax``, its axes' ticks, tick labels and labels and its title (pixels of
     ``renderer``); what the axes draw within them is left out (clipped to the axes)."""
@@ -183,18 +207,18 @@ def _box(ax: Any, renderer: Any) -> Bbox:
     return Bbox.union([b for b in boxes if b is not None and b.width and b.height])
 
 
-def _svg(fig: Figure, colorbar: Any = None) -> str:
-    """The figure as an inline ``<svg>`` element (no XML prolog, no date, stable ids): laid
-    out by its layout engine and saved on its tight box, or, without one, its axes placed
-    by :func:`_fit_axes` (``colorbar``: the axes of its colour bar) and saved at its size."""
-    buf = io.StringIO()
-    if fig.get_layout_engine() is None:
-        _fit_axes(fig, fig.axes[0], _svg_renderer(fig), colorbar)
-        fig.canvas.print_figure(buf, format="svg", metadata={"Date": None})
+def _svg(fig: Figure, colorbar: Any = None, panels: Any = None, ylabel: Any = None) -> str:
+    """The chart ``fig`` as an inline ``<svg>`` element (no XML prolog, no date, stable ids),
+    at the figure's size: its axes placed by :func:`_fit_axes` (``colorbar``: the axes of its
+    colour bar), or the grid of ``panels`` by :func:`_fit_panels` (``ylabel``: the figure's
+    y label)."""
+    renderer = _svg_renderer(fig)
+    if panels is None:
+        _fit_axes(fig, fig.axes[0], renderer, colorbar)
     else:
-        canvas = FigureCanvasSVG(fig)  # laid out with the text sizes of the SVG
-        _lay_out(fig)
-        canvas.print_figure(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+        _fit_panels(fig, panels, renderer, ylabel)
+    buf = io.StringIO()
+    fig.canvas.print_figure(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
     text = text[text.index("<svg") :]
     # inline in HTML the SVG namespaces are implied; the metadata names matplotlib's site
@@ -742,7 +766,6 @@ def scenario_trajectories(rows: pd.DataFrame, language: Language = "fr", columns
         columns,
         figsize=(MAX_WIDTH_IN, 2.6 * lines + 0.8),
         squeeze=False,
-        layout="constrained",
     )
     scenarios = list(dict.fromkeys(rows["scenario"]))
     for ax, code in zip(axes.flat, codes, strict=False):
@@ -770,7 +793,6 @@ def scenario_trajectories(rows: pd.DataFrame, language: Language = "fr", columns
         _number_axis(ax.yaxis, language)
     for ax in list(axes.flat)[len(codes) :]:
         ax.set_visible(False)
-    handles, names = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
-    fig.supylabel("tCO2e/an" if language == "fr" else "tCO2e/yr", fontsize=9)
-    return _svg(fig)
+    _legend_below(fig, axes.flat[0], ncol=2)
+    ylabel = fig.supylabel("tCO2e/an" if language == "fr" else "tCO2e/yr", fontsize=9)
+    return _svg(fig, panels=axes, ylabel=ylabel)

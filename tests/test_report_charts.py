@@ -9,6 +9,7 @@ unset (``.ci/run`` installs Chromium; in CI a missing browser fails these tests)
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 from pathlib import Path
@@ -180,9 +181,9 @@ def test_chart_drawn_within_its_image_legend_below_the_axes(
     figures = []
     save = rc._svg
 
-    def kept(fig: Any, colorbar: Any = None) -> str:
+    def kept(fig: Any, **kwargs: Any) -> str:
         figures.append(fig)
-        return save(fig, colorbar)
+        return save(fig, **kwargs)
 
     monkeypatch.setattr(rc, "_svg", kept)
     svg = draw()
@@ -200,6 +201,48 @@ def test_chart_drawn_within_its_image_legend_below_the_axes(
         assert box.y1 < labelled.y0 and box.x0 > 0 and box.x1 < fig.bbox.width
     for other in fig.axes[1:]:  # the colour bar right of the axes and their labels
         assert rc._box(other, renderer).x0 > labelled.x1
+
+
+def test_scenario_panels_within_the_image_apart_legend_below(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three zones in two columns: every panel with its title and tick labels inside the
+    image, no two panels' boxes overlapping, the legend below them all, the figure's y label
+    left of them."""
+    rows = pd.DataFrame(
+        [
+            {"scenario": s, "scenario_label": label, "code": code, "name": name, "year": year,
+             "flow_tco2e_per_yr": flow * k, "target_tco2e_per_yr": None}
+            for code, name, k in [("1", LONG_NAME, 1.0), ("2", "CC Deux", -3.0), ("3", "CA Trois", 50.0)]
+            for s, label, flow in [("baseline", "Tendance observée", 1200.0),
+                                   ("zan", "ZAN + 50 ha/an de boisement", 1500.0)]
+            for year in (2018, 2030, 2050)
+        ]
+    )  # fmt: skip
+    figures = []
+    save = rc._svg
+
+    def kept(fig: Any, **kwargs: Any) -> str:
+        figures.append(fig)
+        return save(fig, **kwargs)
+
+    monkeypatch.setattr(rc, "_svg", kept)
+    svg = rc.scenario_trajectories(rows, "fr", columns=2)
+    (fig,) = figures
+    renderer = rc._svg_renderer(fig)
+    drawn = fig.get_tightbbox(renderer)  # inches
+    width_in, height_in = fig.get_size_inches()
+    assert _width_pt(svg) == pytest.approx(width_in * 72)
+    assert drawn.x0 > 0 and drawn.y0 > 0 and drawn.x1 < width_in and drawn.y1 < height_in
+    boxes = [rc._box(ax, renderer) for ax in fig.axes if ax.get_visible()]
+    assert len(boxes) == 3
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b)
+    (legend,) = fig.legends
+    assert legend.get_window_extent(renderer).y1 < min(b.y0 for b in boxes)
+    assert fig.get_supylabel() and max(t.get_window_extent(renderer).x1 for t in fig.texts) < min(
+        b.x0 for b in boxes
+    )
 
 
 # ----------------------------------------------------------------------------------------
