@@ -22,6 +22,7 @@ import os
 import re
 import tempfile
 import textwrap
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,12 +39,13 @@ import pandas as pd
 import shapely
 from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.backends.backend_svg import FigureCanvasSVG, RendererSVG
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.path import Path as MplPath
 from matplotlib.ticker import Formatter
+from matplotlib.transforms import Bbox
 
 from geocarbon.classes import NO_DATA, Classes, classify, format_value, layer_classes, palette
 from geocarbon.labels import Language, label
@@ -68,6 +70,8 @@ NO_DATA_COLOR = NO_DATA
 MAX_WIDTH_IN = 7.0
 #: Names longer than this many characters are wrapped over several lines (never cut).
 WRAP_CHARS = 28
+#: Resolution of the static maps' PNG images, dots per inch.
+MAP_DPI = 130
 #: Height of one line of a bar's name, inches (9 pt text and its leading).
 LINE_IN = 0.16
 
@@ -86,31 +90,135 @@ matplotlib.rcParams.update(
 def _subplots(
     nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], **kwargs: Any
 ) -> tuple[Figure, Any]:
-    """A figure of ``figsize`` inches and its axes (:meth:`matplotlib.figure.Figure.subplots`),
-    drawn without pyplot; ``kwargs`` go to the figure (``layout``) or to ``subplots``
-    (``squeeze``)."""
-    layout = kwargs.pop("layout", None)
-    fig = Figure(figsize=figsize, layout=layout)
-    FigureCanvasAgg(fig)  # text measured as the PNG draws it; an SVG is saved on its own canvas
+    """A chart of ``figsize`` inches and its axes (:meth:`matplotlib.figure.Figure.subplots`,
+    ``kwargs`` such as ``squeeze``), drawn without pyplot on the SVG canvas it is saved with
+    (:func:`_svg`: its texts measured as the SVG writes them)."""
+    fig = Figure(figsize=figsize)
+    FigureCanvasSVG(fig)
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
-def _lay_out(fig: Figure) -> None:
-    """Place the axes once with the figure's layout engine (constrained layout), then keep
-    them there: saving measures the drawing for its tight box, then draws it, and would
-    otherwise lay the figure out for each."""
-    engine = fig.get_layout_engine()
-    if engine is not None:
-        engine.execute(fig)
-        fig.set_layout_engine("none")
+#: The renderer measuring the texts of each SVG chart (:func:`_svg_renderer`).
+_RENDERERS: weakref.WeakKeyDictionary[Figure, RendererSVG] = weakref.WeakKeyDictionary()
 
 
-def _svg(fig: Figure) -> str:
-    """The figure as an inline ``<svg>`` element (no XML prolog, no date, stable ids)."""
+def _svg_renderer(fig: Figure) -> RendererSVG:
+    """A renderer measuring texts as the SVG canvas of ``fig`` draws them (at 72 dpi, the
+    figure's dpi from then on), the same one each time for the same figure: a text is
+    measured once for the layout and the legend."""
+    renderer = _RENDERERS.get(fig)
+    if renderer is None:
+        fig.set_dpi(72)
+        width_pt, height_pt = fig.get_size_inches() * 72
+        renderer = _RENDERERS[fig] = RendererSVG(width_pt, height_pt, io.StringIO())
+    return renderer
+
+
+#: Room between a chart's parts (axes, legend, colour bar), inches (6 points).
+GAP_IN = 6 / 72
+#: Room between a chart's outermost texts and the edge of its image, inches.
+EDGE_IN = 6 / 72
+
+
+def _fit_axes(fig: Figure, ax: Any, renderer: Any, colorbar: Any = None) -> None:
+    """Place ``ax`` so that it, its tick labels and axis labels fill ``fig`` within
+    :data:`EDGE_IN`, above the figure's legend (:func:`_legend_below`), and ``colorbar`` (its
+    axes) right of it: 60 % of its height, centred, one twentieth as wide as tall.
+
+    The room around the axes is measured on ``renderer`` (the canvas the figure is saved
+    with) twice: the ticks of the axes placed once may differ from those placed at first.
+    """
+    dpi = fig.dpi
+    width_in, height_in = fig.get_size_inches()
+    below_in = EDGE_IN + sum(
+        leg.get_window_extent(renderer).height / dpi + GAP_IN for leg in fig.legends
+    )
+    for _ in range(2):
+        inner, outer = ax.get_window_extent(renderer), _box(ax, renderer)
+        left = (inner.x0 - outer.x0) / dpi + EDGE_IN
+        bottom = (inner.y0 - outer.y0) / dpi + below_in
+        top = (outer.y1 - inner.y1) / dpi + EDGE_IN
+        right = (outer.x1 - inner.x1) / dpi + EDGE_IN
+        axes_h = height_in - bottom - top
+        if colorbar is not None:
+            bar_w = 0.6 * axes_h / 20
+            bar_right = (
+                _box(colorbar, renderer).x1 - colorbar.get_window_extent(renderer).x1
+            ) / dpi
+            right = max(right, 2 * GAP_IN) + bar_w + bar_right + EDGE_IN
+            bar_x = width_in - EDGE_IN - bar_right - bar_w
+            colorbar.set_position(
+                (bar_x / width_in, (bottom + 0.2 * axes_h) / height_in,
+                 bar_w / width_in, 0.6 * axes_h / height_in)
+            )  # fmt: skip
+        ax.set_position(
+            (left / width_in, bottom / height_in, (width_in - left - right) / width_in,
+             axes_h / height_in)
+        )  # fmt: skip
+
+
+def _fit_panels(fig: Figure, panels: np.ndarray, renderer: Any, ylabel: Any = None) -> None:
+    """Place the axes of ``panels`` (rows × columns, hidden ones left empty) in a grid filling
+    ``fig`` within :data:`EDGE_IN`, right of the figure's y label (``ylabel``, its text) and above
+    its legend, every panel with the same room around it: the largest any panel needs for its
+    title, tick labels and axis labels (measured on ``renderer``, twice as in
+    :func:`_fit_axes`)."""
+    dpi = fig.dpi
+    width_in, height_in = fig.get_size_inches()
+    below_in = EDGE_IN + sum(
+        leg.get_window_extent(renderer).height / dpi + GAP_IN for leg in fig.legends
+    )
+    left_in = EDGE_IN
+    if ylabel is not None:
+        ylabel.set_x(EDGE_IN / width_in)
+        left_in += ylabel.get_window_extent(renderer).width / dpi + GAP_IN
+    lines, columns = panels.shape
+    cell_w = (width_in - left_in - EDGE_IN) / columns
+    cell_h = (height_in - below_in - EDGE_IN) / lines
+    shown = [ax for ax in panels.flat if ax.get_visible()]
+    for _ in range(2):
+        room = np.zeros(4)  # left, bottom, right, top, inches
+        for ax in shown:
+            inner, outer = ax.get_window_extent(renderer), _box(ax, renderer)
+            sides = [
+                inner.x0 - outer.x0,
+                inner.y0 - outer.y0,
+                outer.x1 - inner.x1,
+                outer.y1 - inner.y1,
+            ]
+            room = np.maximum(room, np.array(sides) / dpi)
+        room += GAP_IN
+        for (i, j), ax in np.ndenumerate(panels):
+            x = left_in + j * cell_w + room[0]
+            y = below_in + (lines - 1 - i) * cell_h + room[1]
+            ax.set_position(
+                (x / width_in, y / height_in, (cell_w - room[0] - room[2]) / width_in,
+                 (cell_h - room[1] - room[3]) / height_in)
+            )  # fmt: skip
+
+
+def _box(ax: Any, renderer: Any) -> Bbox:
+    """The box of ``ax``, its axes' ticks, tick labels and labels and its title (pixels of
+    ``renderer``); what the axes draw within them is left out (clipped to the axes)."""
+    boxes = [ax.get_window_extent(renderer)]
+    boxes += [axis.get_tightbbox(renderer) for axis in (ax.xaxis, ax.yaxis) if axis.get_visible()]
+    if ax.title.get_text():
+        boxes.append(ax.title.get_window_extent(renderer))
+    return Bbox.union([b for b in boxes if b is not None and b.width and b.height])
+
+
+def _svg(fig: Figure, colorbar: Any = None, panels: Any = None, ylabel: Any = None) -> str:
+    """The chart ``fig`` as an inline ``<svg>`` element (no XML prolog, no date, stable ids),
+    at the figure's size: its axes placed by :func:`_fit_axes` (``colorbar``: the axes of its
+    colour bar), or the grid of ``panels`` by :func:`_fit_panels` (``ylabel``: the figure's
+    y label)."""
+    renderer = _svg_renderer(fig)
+    if panels is None:
+        _fit_axes(fig, fig.axes[0], renderer, colorbar)
+    else:
+        _fit_panels(fig, panels, renderer, ylabel)
     buf = io.StringIO()
-    canvas = FigureCanvasSVG(fig)  # laid out with the text sizes of the SVG
-    _lay_out(fig)
-    canvas.print_figure(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    fig.canvas.print_figure(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
     text = text[text.index("<svg") :]
     # inline in HTML the SVG namespaces are implied; the metadata names matplotlib's site
@@ -118,12 +226,33 @@ def _svg(fig: Figure) -> str:
     return re.sub(r' xmlns(:\w+)?="[^"]*"', "", text)
 
 
-def _png_uri(fig: Figure, dpi: int = 130) -> str:
-    """The figure as a ``data:image/png;base64`` URI (no software or date metadata)."""
+def _map_png_uri(canvas: FigureCanvasAgg, ax: Any, legend: Any) -> str:
+    """The map of ``canvas`` as a ``data:image/png;base64`` URI (no software or date metadata):
+    ``ax`` (equal aspect, no axis) left of ``legend`` (upper right), the image cut to them
+    and a margin of ``savefig.pad_inches`` (what ``bbox_inches="tight"`` saves, measured
+    here without drawing the figure a first time)."""
+    fig = canvas.figure
+    renderer = canvas.get_renderer()  # Agg at the figure's dpi: the PNG's text sizes
+    dpi = fig.dpi
+    width_in, height_in = fig.get_size_inches()
+    legend_in = legend.get_window_extent(renderer).width / dpi
+    ax.set_position(
+        (EDGE_IN / width_in, EDGE_IN / height_in,
+         (width_in - 2 * EDGE_IN - GAP_IN - legend_in) / width_in,
+         (height_in - 2 * EDGE_IN) / height_in)
+    )  # fmt: skip
+    ax.apply_aspect()
+    drawn = Bbox.union([ax.get_window_extent(renderer), legend.get_window_extent(renderer)])
+    pad = float(matplotlib.rcParams["savefig.pad_inches"])
+    box = Bbox(drawn.get_points() / dpi).padded(pad)
     buf = io.BytesIO()
-    _lay_out(fig)
-    fig.canvas.print_figure(
-        buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None}
+    canvas.print_figure(
+        buf,
+        format="png",
+        dpi=dpi,
+        bbox_inches=box,
+        metadata={"Software": None},
+        pil_kwargs={"compress_level": 3},
     )
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
@@ -201,18 +330,19 @@ def _bars_height_in(names: Sequence[str]) -> float:
 
 
 def _legend_below(fig: Figure, ax: Any, ncol: int = 4, fontsize: float = 8) -> None:
-    """The axes' legend under the chart, within the figure's width (constrained layout)."""
+    """The axes' legend under the chart, within the figure's width: in fewer than ``ncol``
+    columns when they would be wider (measured on the figure's canvas)."""
     handles, labels = ax.get_legend_handles_labels()
     if not handles:
         return
-    fig.legend(
-        handles,
-        labels,
-        loc="outside lower center",
-        ncol=max(1, min(ncol, len(handles))),
-        frameon=False,
-        fontsize=fontsize,
-    )
+    renderer = _svg_renderer(fig)
+    for columns in range(max(1, min(ncol, len(handles))), 0, -1):
+        legend = fig.legend(
+            handles, labels, loc="lower center", ncol=columns, frameon=False, fontsize=fontsize
+        )
+        if columns == 1 or legend.get_window_extent(renderer).width <= fig.bbox.width:
+            return
+        legend.remove()
 
 
 # ----------------------------------------------------------------------------------------
@@ -265,7 +395,9 @@ def theme_map(
     classes, index = map_classes(
         communes[column], diverging=diverging, language=language, figure=column
     )
-    fig, ax = _subplots(figsize=(MAX_WIDTH_IN, 5.2), layout="constrained")
+    fig = Figure(figsize=(MAX_WIDTH_IN, 5.2), dpi=MAP_DPI)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
     _draw_classes(ax, np.asarray(communes.geometry.values), index, classes.colors)
     if outline is not None and len(outline):
         _draw_outline(ax, np.asarray(outline.geometry.values))
@@ -284,16 +416,16 @@ def theme_map(
                 label="sans donnée" if language == "fr" else "no data",
             )
         )
-    fig.legend(
+    legend = fig.legend(
         handles=handles,
         title=_wrap(title),
-        loc="outside right upper",
+        loc="upper right",
         frameon=False,
         fontsize=8,
         title_fontsize=8,
     )
     _scale_bar(ax, language)
-    return _png_uri(fig)
+    return _map_png_uri(canvas, ax, legend)
 
 
 def _draw_classes(ax: Any, geometry: np.ndarray, index: np.ndarray, colors: Sequence[str]) -> None:
@@ -407,7 +539,7 @@ def stocks_by_category(
         p for p in table.columns if p not in POOL_COLORS
     ]
     names = [_wrap(label(c, language)) for c in table.index]
-    fig, ax = _subplots(figsize=(MAX_WIDTH_IN, _bars_height_in(names) + 1.4), layout="constrained")
+    fig, ax = _subplots(figsize=(MAX_WIDTH_IN, _bars_height_in(names) + 1.4))
     left = np.zeros(len(table))
     millions = float(table.sum(axis=1).max()) >= 1e7
     scale = 1e6 if millions else 1e3
@@ -453,7 +585,7 @@ def flows_by_epci(seq: pd.DataFrame, language: Language = "fr", top_n: int = 30)
     rows = rows.sort_values("total")
     names = _zone_names(rows)
     ys = np.arange(len(rows))
-    fig, ax = _subplots(figsize=(MAX_WIDTH_IN, _bars_height_in(names) + 1.6), layout="constrained")
+    fig, ax = _subplots(figsize=(MAX_WIDTH_IN, _bars_height_in(names) + 1.6))
     pos = np.zeros(len(rows))
     neg = np.zeros(len(rows))
     for cat, color in PCAET_COLORS.items():
@@ -510,7 +642,6 @@ def landuse_change_matrix(flows: pd.DataFrame, language: Language = "fr") -> str
             min(MAX_WIDTH_IN, 0.7 * len(cols) + 3.6),
             _bars_height_in(row_names) + 1.8 + 0.12 * col_lines,
         ),
-        layout="constrained",
     )
     data = matrix.to_numpy(dtype=float)
     shown = np.ma.masked_invalid(np.where(data > 0, data, np.nan))
@@ -533,9 +664,11 @@ def landuse_change_matrix(flows: pd.DataFrame, language: Language = "fr") -> str
     ax.set_ylabel("depuis" if language == "fr" else "from")
     for side in ("top", "right"):
         ax.spines[side].set_visible(True)
-    bar = fig.colorbar(im, ax=ax, shrink=0.6, label="ha/an" if language == "fr" else "ha/yr")
+    bar = fig.colorbar(
+        im, cax=fig.add_axes((0.0, 0.0, 1.0, 1.0)), label="ha/an" if language == "fr" else "ha/yr"
+    )
     _number_axis(bar.ax.yaxis, language)
-    return _svg(fig)
+    return _svg(fig, colorbar=bar.ax)
 
 
 def pv_by_roof_form(summary: pd.DataFrame, language: Language = "fr") -> str:
@@ -543,7 +676,7 @@ def pv_by_roof_form(summary: pd.DataFrame, language: Language = "fr") -> str:
     rows = summary[summary["group"].astype(str).str.startswith("roof ")]
     forms = [str(g).removeprefix("roof ") for g in rows["group"]]
     names = [_wrap(label(f, language)) for f in forms]
-    fig, ax = _subplots(figsize=(5.5, _bars_height_in(names) + 1.0), layout="constrained")
+    fig, ax = _subplots(figsize=(5.5, _bars_height_in(names) + 1.0))
     vals = rows["mwp"].to_numpy(dtype=float)
     ys = np.arange(len(names))
     ax.barh(ys, vals, color=[ROOF_COLORS.get(f, "#999999") for f in forms])
@@ -560,7 +693,7 @@ def pv_by_commune(levels: pd.DataFrame, language: Language = "fr", top_n: int = 
     rows = levels[(levels["level"] == "commune") & levels["pv_mwp"].notna()]
     rows = rows.sort_values("pv_mwp", ascending=False).head(top_n).iloc[::-1]
     names = _zone_names(rows)
-    fig, ax = _subplots(figsize=(6.5, _bars_height_in(names) + 1.0), layout="constrained")
+    fig, ax = _subplots(figsize=(6.5, _bars_height_in(names) + 1.0))
     ys = np.arange(len(names))
     ax.barh(ys, rows["pv_mwp"].to_numpy(dtype=float), color="#e6550d")
     ax.set_yticks(ys, names)
@@ -576,7 +709,7 @@ def population_by_distance(
     ``indicators``."""
     distances_m = [d for d, _ in shares]
     rows = indicators[indicators["level"].isin(["territory", "epci"])]
-    fig, ax = _subplots(figsize=(MAX_WIDTH_IN, 3.2), layout="constrained")
+    fig, ax = _subplots(figsize=(MAX_WIDTH_IN, 3.2))
     xs = np.arange(len(distances_m))
     n = max(len(rows), 1)
     width = 0.8 / n
@@ -633,7 +766,6 @@ def scenario_trajectories(rows: pd.DataFrame, language: Language = "fr", columns
         columns,
         figsize=(MAX_WIDTH_IN, 2.6 * lines + 0.8),
         squeeze=False,
-        layout="constrained",
     )
     scenarios = list(dict.fromkeys(rows["scenario"]))
     for ax, code in zip(axes.flat, codes, strict=False):
@@ -661,7 +793,6 @@ def scenario_trajectories(rows: pd.DataFrame, language: Language = "fr", columns
         _number_axis(ax.yaxis, language)
     for ax in list(axes.flat)[len(codes) :]:
         ax.set_visible(False)
-    handles, names = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
-    fig.supylabel("tCO2e/an" if language == "fr" else "tCO2e/yr", fontsize=9)
-    return _svg(fig)
+    _legend_below(fig, axes.flat[0], ncol=2)
+    ylabel = fig.supylabel("tCO2e/an" if language == "fr" else "tCO2e/yr", fontsize=9)
+    return _svg(fig, panels=axes, ylabel=ylabel)

@@ -9,9 +9,11 @@ unset (``.ci/run`` installs Chromium; in CI a missing browser fails these tests)
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -123,6 +125,124 @@ def test_french_population_axis_and_distances() -> None:
     )
     assert "≤ 500 m" in texts and "≤ 1,5 km" in texts
     assert {"0", "20", "100"} <= set(texts)
+
+
+# ----------------------------------------------------------------------------------------
+# charts laid out within their image
+
+
+def _luc_flows() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "flow_kind": "landuse_change",
+            "zone_code": ["1", "1", "1"],
+            "from_category": ["cropland", "grassland_herbaceous", "forest_broadleaf"],
+            "to_category": ["artificial_sealed", "cropland", "artificial_grassy"],
+            "area_ha_per_yr": [1200.0, 0.5, 3.0],
+        }
+    )
+
+
+def _ranged_epcis() -> pd.DataFrame:
+    """Two EPCIs with P5-P95 ranges: six legend entries, the widest legend of a chart."""
+    rows = _two_epcis()
+    return rows.assign(total_p5=rows["total"] * 0.8, total_p50=rows["total"],
+                       total_p95=rows["total"] * 1.2)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda: rc.flows_by_epci(_ranged_epcis(), "fr"),
+        lambda: rc.flows_by_epci(_two_epcis(), "en"),
+        lambda: rc.landuse_change_matrix(_luc_flows(), "fr"),
+        lambda: rc.pv_by_roof_form(_roofs(), "fr"),
+        lambda: rc.stocks_by_category(
+            pd.DataFrame(
+                {
+                    "category": ["forest_broadleaf", "artificial_grassy", "cropland", "total"],
+                    "pool": ["soil", "live_biomass", "soil", "soil"],
+                    "stock_tc": [3.2e7, 1.5e5, 7e6, 4e7],
+                }
+            ),
+            "fr",
+            ranges=pd.DataFrame(
+                {"p5": [2.5e7], "p50": [3.2e7], "p95": [3.9e7]}, index=["forest_broadleaf"]
+            ),
+        ),
+    ],
+)
+def test_chart_drawn_within_its_image_legend_below_the_axes(
+    draw: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Everything a chart draws (tick labels, axis labels, legend, colour bar) lies within
+    its image, at least one pixel from its edges; the legend lies below the axes and their
+    labels, not over them; the image is the figure's size (7 inches at most)."""
+    figures = []
+    save = rc._svg
+
+    def kept(fig: Any, **kwargs: Any) -> str:
+        figures.append(fig)
+        return save(fig, **kwargs)
+
+    monkeypatch.setattr(rc, "_svg", kept)
+    svg = draw()
+    (fig,) = figures
+    renderer = rc._svg_renderer(fig)
+    drawn = fig.get_tightbbox(renderer)  # inches
+    width_in, height_in = fig.get_size_inches()
+    assert _width_pt(svg) == pytest.approx(width_in * 72) and width_in <= rc.MAX_WIDTH_IN
+    assert drawn.x0 > 0 and drawn.y0 > 0, drawn
+    assert drawn.x1 < width_in and drawn.y1 < height_in, drawn
+    ax = fig.axes[0]
+    labelled = rc._box(ax, renderer)
+    for legend in fig.legends:
+        box = legend.get_window_extent(renderer)
+        assert box.y1 < labelled.y0 and box.x0 > 0 and box.x1 < fig.bbox.width
+    for other in fig.axes[1:]:  # the colour bar right of the axes and their labels
+        assert rc._box(other, renderer).x0 > labelled.x1
+
+
+def test_scenario_panels_within_the_image_apart_legend_below(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three zones in two columns: every panel with its title and tick labels inside the
+    image, no two panels' boxes overlapping, the legend below them all, the figure's y label
+    left of them."""
+    rows = pd.DataFrame(
+        [
+            {"scenario": s, "scenario_label": label, "code": code, "name": name, "year": year,
+             "flow_tco2e_per_yr": flow * k, "target_tco2e_per_yr": None}
+            for code, name, k in [("1", LONG_NAME, 1.0), ("2", "CC Deux", -3.0), ("3", "CA Trois", 50.0)]
+            for s, label, flow in [("baseline", "Tendance observée", 1200.0),
+                                   ("zan", "ZAN + 50 ha/an de boisement", 1500.0)]
+            for year in (2018, 2030, 2050)
+        ]
+    )  # fmt: skip
+    figures = []
+    save = rc._svg
+
+    def kept(fig: Any, **kwargs: Any) -> str:
+        figures.append(fig)
+        return save(fig, **kwargs)
+
+    monkeypatch.setattr(rc, "_svg", kept)
+    svg = rc.scenario_trajectories(rows, "fr", columns=2)
+    (fig,) = figures
+    renderer = rc._svg_renderer(fig)
+    drawn = fig.get_tightbbox(renderer)  # inches
+    width_in, height_in = fig.get_size_inches()
+    assert _width_pt(svg) == pytest.approx(width_in * 72)
+    assert drawn.x0 > 0 and drawn.y0 > 0 and drawn.x1 < width_in and drawn.y1 < height_in
+    boxes = [rc._box(ax, renderer) for ax in fig.axes if ax.get_visible()]
+    assert len(boxes) == 3
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b)
+    (legend,) = fig.legends
+    assert legend.get_window_extent(renderer).y1 < min(b.y0 for b in boxes)
+    assert fig.get_supylabel() and max(t.get_window_extent(renderer).x1 for t in fig.texts) < min(
+        b.x0 for b in boxes
+    )
 
 
 # ----------------------------------------------------------------------------------------
