@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import importlib
 import multiprocessing
 import os
@@ -144,6 +145,9 @@ def _worker_child(
                 return
             if job is None:
                 return
+            # what the worker holds (its modules, the job's data) is not garbage: the
+            # collector leaves it aside instead of walking it again in every full collection
+            gc.freeze()
             function, args, kwargs, reply = job
             outcome = _computed(functools.partial(function, *args, **kwargs))
             if reply and not _send(send, outcome):
