@@ -150,6 +150,19 @@ def _ranged_epcis() -> pd.DataFrame:
                        total_p95=rows["total"] * 1.2)  # fmt: skip
 
 
+def _keep_figures(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The figures the SVG charts drawn from now on are saved from (kept, in order)."""
+    figures: list[Any] = []
+    save = rc._svg
+
+    def kept(fig: Any, **kwargs: Any) -> str:
+        figures.append(fig)
+        return save(fig, **kwargs)
+
+    monkeypatch.setattr(rc, "_svg", kept)
+    return figures
+
+
 @pytest.mark.parametrize(
     "draw",
     [
@@ -178,14 +191,7 @@ def test_chart_drawn_within_its_image_legend_below_the_axes(
     """Everything a chart draws (tick labels, axis labels, legend, colour bar) lies within
     its image, at least one pixel from its edges; the legend lies below the axes and their
     labels, not over them; the image is the figure's size (7 inches at most)."""
-    figures = []
-    save = rc._svg
-
-    def kept(fig: Any, **kwargs: Any) -> str:
-        figures.append(fig)
-        return save(fig, **kwargs)
-
-    monkeypatch.setattr(rc, "_svg", kept)
+    figures = _keep_figures(monkeypatch)
     svg = draw()
     (fig,) = figures
     renderer = rc._svg_renderer(fig)
@@ -219,14 +225,7 @@ def test_scenario_panels_within_the_image_apart_legend_below(
             for year in (2018, 2030, 2050)
         ]
     )  # fmt: skip
-    figures = []
-    save = rc._svg
-
-    def kept(fig: Any, **kwargs: Any) -> str:
-        figures.append(fig)
-        return save(fig, **kwargs)
-
-    monkeypatch.setattr(rc, "_svg", kept)
+    figures = _keep_figures(monkeypatch)
     svg = rc.scenario_trajectories(rows, "fr", columns=2)
     (fig,) = figures
     renderer = rc._svg_renderer(fig)
