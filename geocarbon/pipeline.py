@@ -537,16 +537,7 @@ def write_outputs(
             for capability in done:
                 capability.write(cfg, inputs, results, communes, tmp, announce, later)
             with announce("writing geocarbon.gpkg"):
-                options: dict[str, Any] = {}
-                for capability in done:
-                    options.update(capability.style_options(cfg))
-                write_gpkg_layers(
-                    tmp / "geocarbon.gpkg",
-                    layers,
-                    layer_styles(layers, language=cfg.report.language, **options)
-                    if boundaries
-                    else None,
-                )
+                _write_geopackage(cfg, done, layers, tmp, styled=boundaries)
             if later.waiting:
                 with announce("writing the workbook"):
                     later.finish()
@@ -560,6 +551,22 @@ def write_outputs(
         results.timings_s["write"] = round(time.perf_counter() - start, 3)
         write_json(tmp / "run.json", result_marker(slot, tmp, provenance(cfg, results)))
     return slot.target
+
+
+def _write_geopackage(
+    cfg: PipelineConfig, done: list[Any], layers: dict[str, pd.DataFrame], folder: Path,
+    *, styled: bool,
+) -> None:  # fmt: skip
+    """``geocarbon.gpkg`` in ``folder``: the ``layers``, with their QGIS styles when
+    ``styled`` (layers with boundaries), from the options of the capabilities ``done``."""
+    options: dict[str, Any] = {}
+    for capability in done:
+        options.update(capability.style_options(cfg))
+    write_gpkg_layers(
+        folder / "geocarbon.gpkg",
+        layers,
+        layer_styles(layers, language=cfg.report.language, **options) if styled else None,
+    )
 
 
 def provenance(cfg: PipelineConfig, results: Results) -> dict[str, Any]:

@@ -183,6 +183,30 @@ def practices_section(rep: ReportBuilder) -> None:
     ]
 
 
+def _flow_figures(rep: ReportBuilder, r: Any, seq: pd.DataFrame) -> None:
+    """The flows' chart by zone, the land-use change matrix and the flows' static map."""
+    lang = rep.lang
+    caption = phrase("flows_chart", lang)
+    level = "epci" if (seq["level"] == "epci").sum() >= 2 else "commune"
+    n_zones = int(((seq["level"] == level) & seq["total"].notna()).sum())
+    if n_zones > FLOW_CHART_BARS:
+        caption += f" ({phrase('largest_flows', lang, n=FLOW_CHART_BARS)})"
+    rep.parts.append(
+        figure(
+            rep.chart(charts.flows_by_epci, seq, lang, top_n=FLOW_CHART_BARS),
+            with_error_bars(rep, caption),
+        )
+    )
+    if r.flows is not None and (r.flows["flow_kind"] == "landuse_change").any():
+        rep.parts.append(
+            figure(
+                rep.chart(charts.landuse_change_matrix, r.flows, lang), phrase("luc_chart", lang)
+            )
+        )
+    if r.level == "commune":
+        rep.static_map("flow_tco2e_per_yr", phrase("flows_map", lang), diverging=True)
+
+
 def flows_section(rep: ReportBuilder) -> None:
     r, lang = carbon_results(rep.r), rep.lang
     seq = r.sequestration
@@ -209,25 +233,7 @@ def flows_section(rep: ReportBuilder) -> None:
     if not bool(terr["complete"]):
         text += "; " + phrase("partial_rows", lang)
     rep.parts.append(f"<p>{esc(text)}</p>")
-    caption = phrase("flows_chart", lang)
-    level = "epci" if (seq["level"] == "epci").sum() >= 2 else "commune"
-    n_zones = int(((seq["level"] == level) & seq["total"].notna()).sum())
-    if n_zones > FLOW_CHART_BARS:
-        caption += f" ({phrase('largest_flows', lang, n=FLOW_CHART_BARS)})"
-    rep.parts.append(
-        figure(
-            rep.chart(charts.flows_by_epci, seq, lang, top_n=FLOW_CHART_BARS),
-            with_error_bars(rep, caption),
-        )
-    )
-    if r.flows is not None and (r.flows["flow_kind"] == "landuse_change").any():
-        rep.parts.append(
-            figure(
-                rep.chart(charts.landuse_change_matrix, r.flows, lang), phrase("luc_chart", lang)
-            )
-        )
-    if r.level == "commune":
-        rep.static_map("flow_tco2e_per_yr", phrase("flows_map", lang), diverging=True)
+    _flow_figures(rep, r, seq)
     rows = with_names(seq[seq["level"] != "commune"], lang)
     cols = [
         c
