@@ -27,7 +27,7 @@ from geocarbon.communes import (
 from geocarbon.config import PipelineConfig
 from geocarbon.errors import InputError
 from geocarbon.geo import area_ha
-from geocarbon.io.background import Worker
+from geocarbon.io.background import Worker, import_turn
 from geocarbon.io.deferred import DeferredFiles, files_worker
 from geocarbon.io.outdir import (
     OutputSlot,
@@ -673,7 +673,7 @@ def run(
         overwrite=overwrite,
         protected=output_protection(cfg),
         owner_pipeline=owner_pipeline,
-    ) as slot, report_worker() as worker, files_worker() as maker:
+    ) as slot, report_worker(turn := import_turn()) as worker, files_worker(turn) as maker:
         # both forked processes import their libraries while the inputs are read
         start = time.perf_counter()
         with StepAnnouncer(progress)("reading inputs"):

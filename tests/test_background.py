@@ -101,6 +101,23 @@ def test_worker_runs_several_jobs_in_order_and_goes_on_after_an_error() -> None:
 
 
 @needs_fork
+def test_a_turn_kept_by_an_ended_worker_holds_no_one_for_long(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import geocarbon.io.background as background
+    from geocarbon.io.background import import_turn
+
+    monkeypatch.setattr(background, "TURN_WAIT_S", 0.3)  # the fork keeps this value
+    kept = import_turn()
+    assert kept.acquire(timeout=0)  # as by a worker ended while it imported
+    with Worker(_prepare, kept) as worker:
+        assert worker.submit(_prepared_here)
+        pid, prepared = worker.result()
+    assert prepared == [pid]  # prepared all the same, after its wait
+    assert import_turn().acquire(timeout=0)  # each run makes its own turn: free
+
+
+@needs_fork
 def test_worker_refuses_a_job_that_cannot_be_pickled() -> None:
     with Worker(_prepare) as worker:
         assert not worker.submit(lambda: 1)

@@ -78,13 +78,20 @@ def _in_child(send: Connection, function: Callable[[], Any]) -> None:
         send.close()
 
 
-#: One forked worker at a time imports (:func:`_one_at_a_time`): with two of them
-#: importing at once, three processes would share two cores and the process reading the
-#: inputs would wait. Made by the first :class:`Worker` of a process, inherited by its forks.
+#: In a worker: the imports' turn it shares with the other workers of its run
+#: (:func:`import_turn`, :func:`_one_at_a_time`), or None.
 _TURN: Any = None
-#: Seconds a worker waits for its turn before importing anyway (a worker that died in its
-#: turn must not hold the others).
+#: Seconds a worker waits for its turn before importing anyway (a worker ended in its turn
+#: never gives it back: it must not hold the others for long).
 TURN_WAIT_S = 20.0
+
+
+def import_turn() -> Any:
+    """A turn for the workers of one run (:class:`Worker` ``turn``): one of them imports at a
+    time. With two importing at once, three processes would share two cores and the
+    process reading the inputs would wait. None without ``fork``. Make one per run: a
+    worker ended while it imports keeps its turn."""
+    return multiprocessing.get_context("fork").Lock() if fork_available() else None
 
 
 @contextlib.contextmanager
@@ -131,9 +138,15 @@ def _background_child(function: Callable[[], Any], send: Connection) -> None:
 
 
 def _worker_child(
-    jobs: Connection, parent_end: Connection, prepare: Callable[[], Any], send: Connection
+    jobs: Connection,
+    parent_end: Connection,
+    prepare: Callable[[], Any],
+    turn: Any,
+    send: Connection,
 ) -> None:
+    global _TURN
     _child_signals()
+    _TURN = turn  # this process's own copy of the module
     parent_end.close()  # so that the job pipe ends when the parent's end closes
     with contextlib.suppress(Exception), _one_at_a_time():  # else the jobs import it
         prepare()
@@ -249,14 +262,14 @@ class Background(Forked[T]):
 
 
 class Worker(Forked[Any]):
-    """A process forked now (when :func:`fork_available`) that runs ``prepare()`` (imports)
-    while this one goes on, then runs the jobs given to it (:meth:`send`, :meth:`submit`),
+    """A process forked now (when :func:`fork_available`) that runs ``prepare()`` (imports,
+    in its ``turn`` when given: :func:`import_turn`) while this one goes on, then runs the jobs given to it (:meth:`send`, :meth:`submit`),
     one after the other, in the order given; :meth:`result` gives the value of a job (by
     its ticket), or of the oldest job whose value was not taken. Use as a context manager:
     leaving the block ends it, whether its jobs are done or not.
     """
 
-    def __init__(self, prepare: Callable[[], Any]) -> None:
+    def __init__(self, prepare: Callable[[], Any], turn: Any = None) -> None:
         super().__init__()
         self._jobs: Connection | None = None
         self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
@@ -266,13 +279,10 @@ class Worker(Forked[Any]):
         self._kept: dict[int, tuple[str, Any]] = {}  # received, not taken yet
         self._untaken: list[int] = []  # tickets whose result was not taken, in order
         if fork_available():
-            global _TURN
             context = multiprocessing.get_context("fork")
-            if _TURN is None:
-                _TURN = context.Lock()
             jobs, self._jobs = context.Pipe(duplex=False)
             _widen(self._jobs)
-            self._start(_worker_child, jobs, self._jobs, prepare)
+            self._start(_worker_child, jobs, self._jobs, prepare, turn)
             jobs.close()
 
     def submit(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:

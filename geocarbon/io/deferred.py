@@ -37,11 +37,11 @@ def _prepare_files() -> None:
     import geocarbon.report_charts  # noqa: F401
 
 
-def files_worker() -> Worker:
+def files_worker(turn: Any = None) -> Worker:
     """A process forked at the start of a run that imports the workbook's and the static
     maps' libraries while the inputs are read and computed, then makes the files given to
     it by :class:`DeferredFiles` and draws the report's static maps."""
-    return Worker(_prepare_files)
+    return Worker(_prepare_files, turn)
 
 
 class DeferredFiles:

@@ -97,11 +97,11 @@ def _prepare_drawing() -> None:
     import geocarbon.report_charts  # noqa: F401
 
 
-def report_worker() -> Worker:
+def report_worker(turn: Any = None) -> Worker:
     """A process forked at the start of a run that imports the report's drawing modules
-    while the inputs are read and computed, then draws the report
-    (:func:`start_report`)."""
-    return Worker(_prepare_drawing)
+    (in ``turn``: :func:`geocarbon.io.background.import_turn`) while the inputs are read and
+    computed, then draws the report (:func:`start_report`)."""
+    return Worker(_prepare_drawing, turn)
 
 
 def start_report(
