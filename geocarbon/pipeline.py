@@ -533,7 +533,7 @@ def write_outputs(
         with report.body:  # an error below ends that process
             # the workbook goes to files_worker; the interactive maps are made here, while
             # the other processes draw (with two cores, this one would wait for them)
-            later = DeferredFiles(tmp, None, files_worker)
+            later = DeferredFiles(tmp, maps=None, workbooks=files_worker)
             for capability in done:
                 capability.write(cfg, inputs, results, communes, tmp, announce, later)
             with announce("writing geocarbon.gpkg"):

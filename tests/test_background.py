@@ -239,15 +239,15 @@ def test_deferred_files_are_written_in_the_folder_and_errors_raised(
     if not fork:
         monkeypatch.setenv("GEOCARBON_FORK", "0")
     with files_worker() as worker:
-        later = DeferredFiles(tmp_path, worker)
-        later.add(_pages, "a.html", "é")
-        later.add(_pages, name="b.html", text="<b>")
+        later = DeferredFiles(tmp_path, maps=worker, workbooks=worker)
+        later.add_map(_pages, "a.html", "é")
+        later.add_workbook(_pages, name="b.html", text="<b>")
         written = later.finish()
         assert (tmp_path / "maps" / "a.html").read_text(encoding="utf-8") == "é"
         assert (tmp_path / "b.html.bin").read_bytes() == b"<b>"
         assert len(written) == (4 if fork and fork_available() else 0)  # else written at once
         with pytest.raises(InputError, match=r"nothing to put in c\.html"):
-            later.add(_pages, "c.html", "")
+            later.add_map(_pages, "c.html", "")
             later.finish()
     assert not (tmp_path / "maps" / "c.html").exists()
 

@@ -1930,7 +1930,7 @@ def write_carbon_outputs(
         hotspots = write_pixel_maps(cfg, inputs, carbon, tmp / "rasters")
     if cfg.maps.enabled and zones is not None:
         flows = carbon.flows is not None
-        later.add(carbon_map_pages, cfg, zones, hotspots if flows else None, flows=flows)
+        later.add_map(carbon_map_pages, cfg, zones, hotspots if flows else None, flows=flows)
 
 
 def carbon_map_pages(

@@ -851,7 +851,7 @@ def write_charging_outputs(
     if result.access is not None:
         white_zone_m = cfg.charging.white_zone_m if cfg.charging else None
         overlays.append(_access_overlay(result.access, white_zone_m, cfg.report.language))
-    (later or DeferredFiles(tmp)).add(charging_map_page, cfg, communes, result.points, overlays)
+    (later or DeferredFiles(tmp)).add_map(charging_map_page, cfg, communes, result.points, overlays)
 
 
 def charging_map_page(

@@ -1218,7 +1218,7 @@ def write_pv_outputs(
         buildings = buildings.sort_values("kwh_per_yr", ascending=False, kind="stable").head(
             MAP_MAX_BUILDINGS
         )
-    (later or DeferredFiles(tmp)).add(pv_map_page, cfg, communes, buildings, truncated=truncated)
+    (later or DeferredFiles(tmp)).add_map(pv_map_page, cfg, communes, buildings, truncated=truncated)
 
 
 def pv_map_page(

@@ -270,38 +270,23 @@ def lever_transitions(basis: ScenarioBasis, levers: Levers) -> tuple[pd.DataFram
     """
     years = basis.years
     parts, areas = [], []
-    if levers.afforestation_ha_per_yr > 0:
-        shares = _shares(basis.land_ha, OPEN_LAND)
+    for rate_ha_per_yr, land_ha, sources, to_category in (
+        (levers.afforestation_ha_per_yr, basis.land_ha, OPEN_LAND, NEW_FOREST),
+        (levers.deforestation_ha_per_yr, basis.forest, FOREST_CATEGORIES, CLEARED_TO),
+    ):
+        if rate_ha_per_yr <= 0:
+            continue
+        shares = _shares(land_ha, sources)
         parts.append(
             pd.DataFrame(
                 {
                     "code": shares["code"],
                     "from_category": shares["category"],
-                    "to_category": NEW_FOREST,
+                    "to_category": to_category,
                 }
             )
         )
-        areas.append(
-            np.outer(
-                shares["share"], _after(years, basis.base_year, levers.afforestation_ha_per_yr)
-            )
-        )
-    if levers.deforestation_ha_per_yr > 0:
-        shares = _shares(basis.forest, FOREST_CATEGORIES)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "code": shares["code"],
-                    "from_category": shares["category"],
-                    "to_category": CLEARED_TO,
-                }
-            )
-        )
-        areas.append(
-            np.outer(
-                shares["share"], _after(years, basis.base_year, levers.deforestation_ha_per_yr)
-            )
-        )
+        areas.append(np.outer(shares["share"], _after(years, basis.base_year, rate_ha_per_yr)))
     if not parts:
         return pd.DataFrame(columns=["code", "from_category", "to_category"]), np.zeros(
             (0, len(years))

@@ -263,10 +263,11 @@ class Background(Forked[T]):
 
 class Worker(Forked[Any]):
     """A process forked now (when :func:`fork_available`) that runs ``prepare()`` (imports,
-    in its ``turn`` when given: :func:`import_turn`) while this one goes on, then runs the jobs given to it (:meth:`send`, :meth:`submit`),
-    one after the other, in the order given; :meth:`result` gives the value of a job (by
-    its ticket), or of the oldest job whose value was not taken. Use as a context manager:
-    leaving the block ends it, whether its jobs are done or not.
+    in its ``turn`` when given: :func:`import_turn`) while this one goes on, then runs the
+    jobs given to it (:meth:`send`, :meth:`submit`), one after the other, in the order given;
+    :meth:`result` gives the value of a job (by its ticket), or of the oldest job whose
+    value was not taken. Use as a context manager: leaving the block ends it, whether its
+    jobs are done or not.
     """
 
     def __init__(self, prepare: Callable[[], Any], turn: Any = None) -> None:
@@ -305,9 +306,9 @@ class Worker(Forked[Any]):
         return self._jobs is not None
 
     def follow_imports(self) -> None:
-        """Have the worker import, before its next job, the modules this process imported
-        since the fork (the modules of the inputs read, which the results of the run are
-        made of): unpickling a job then finds them imported. Nothing comes back."""
+        """Have the worker import, before its next job, the modules this process holds and it
+        does not (those imported since the fork: the inputs' readers, the modules the
+        results are made of), so that unpickling a job finds them. Nothing comes back."""
         if self._jobs is None:
             return
         names = sorted(name for name, module in sys.modules.items() if module is not None)

@@ -1,15 +1,15 @@
-"""Output files that take long to make (the calculator workbook, the interactive maps),
-made by a process forked at the start of a run while this one writes the other outputs.
+"""Output files that take long to make (the interactive maps, the calculator workbook),
+handed over as functions that return their contents, made by a process forked at the start of
+a run while this one writes the other outputs, or here.
 
-The worker (:func:`files_worker`) imports openpyxl (and matplotlib, for the report's static
-maps it draws: :func:`geocarbon.io.report_files.start_report`) while the run reads and
-computes; each capability hands :class:`DeferredFiles` functions that return file contents
-(:meth:`DeferredFiles.add_workbook` for the worker, :meth:`DeferredFiles.add` for a process
-of the caller's choice, or this one); this process writes what comes back into the run's
-temporary output folder (:meth:`DeferredFiles.finish`), so that every file is written by the
-process that owns the folder and a run that fails leaves nothing. Without a worker (no
-``fork``, or ``GEOCARBON_FORK=0``) each function runs here when added: the same files, one
-after the other.
+The workbook's process (:func:`files_worker`) imports openpyxl (and matplotlib, for the
+report's static maps it also draws: :func:`geocarbon.io.report_files.start_report`) while
+the run reads and computes. Each capability hands :class:`DeferredFiles` its map pages
+(:meth:`DeferredFiles.add_map`) and workbooks (:meth:`DeferredFiles.add_workbook`); this
+process writes what comes back into the run's temporary output folder
+(:meth:`DeferredFiles.finish`), so that every file is written by the process that owns the
+folder and a run that fails leaves nothing. A kind without a process (no ``fork``,
+``GEOCARBON_FORK=0``, or the run's choice) is made here when added: the same files.
 """
 
 from __future__ import annotations
@@ -45,38 +45,38 @@ def files_worker(turn: Any = None) -> Worker:
 
 
 class DeferredFiles:
-    """Files of a run's output ``folder`` made by ``worker`` or ``workbooks`` (in the order
-    added) while this process goes on, or here at once without one.
+    """Files of a run's output ``folder`` made, in the order added, by the process given
+    for their kind while this process goes on, or here at once without one.
 
     Parameters
     ----------
     folder : Path
         The run's temporary output folder.
-    worker : Worker, optional
-        The process making the files given to :meth:`add` (None: here).
+    maps : Worker, optional
+        The process making the map pages (:meth:`add_map`); None: here.
     workbooks : Worker, optional
         The process making the workbooks (:meth:`add_workbook`: :func:`files_worker`, which
-        imports openpyxl); default: ``worker``.
+        imports openpyxl); None: here.
     """
 
     def __init__(
-        self, folder: Path, worker: Worker | None = None, workbooks: Worker | None = None
+        self, folder: Path, maps: Worker | None = None, workbooks: Worker | None = None
     ) -> None:
         self.folder = folder
-        self._worker = worker
-        self._workbooks = workbooks or worker
+        self._maps = maps
+        self._workbooks = workbooks
         self._tickets: list[tuple[Worker, int]] = []  # the workers' jobs, in order
 
-    def add(self, function: Callable[..., FileContents], *args: Any, **kwargs: Any) -> None:
-        """Make the files ``function(*args, **kwargs)`` returns (``function`` defined at
-        module level, its arguments picklable: they are sent to the worker); written by
-        :meth:`finish`, or here at once without a worker."""
-        self._give(self._worker, function, *args, **kwargs)
+    def add_map(self, function: Callable[..., FileContents], *args: Any, **kwargs: Any) -> None:
+        """Make the map pages ``function(*args, **kwargs)`` returns (``function`` defined at
+        module level, its arguments picklable: they are sent to the ``maps`` process);
+        written by :meth:`finish`, or here at once without that process."""
+        self._give(self._maps, function, *args, **kwargs)
 
     def add_workbook(
         self, function: Callable[..., FileContents], *args: Any, **kwargs: Any
     ) -> None:
-        """:meth:`add` for a workbook (openpyxl): made by the ``workbooks`` process."""
+        """:meth:`add_map` for a workbook (openpyxl): made by the ``workbooks`` process."""
         self._give(self._workbooks, function, *args, **kwargs)
 
     def _give(

@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 if TYPE_CHECKING:
     # the report (and matplotlib under it) is imported where it is drawn: in the forked
     # process of a run, not in the process writing the other outputs
-    from geocarbon.report import InputFact, ReportBody
+    from geocarbon.report import Figures, InputFact, ReportBody
 
 
 def input_facts(files: dict[str, Path]) -> list[InputFact]:
@@ -78,11 +78,11 @@ def _notices_key(results: Any) -> str:
 
 
 def _draw_body(
-    cfg: Any, results: Any, facts: list[InputFact], figures: str = "all"
+    cfg: Any, results: Any, facts: list[InputFact], figures: Figures = "all"
 ) -> tuple[ReportBody, str]:
     from geocarbon.report import report_body
 
-    return report_body(cfg, results, facts, figures), _notices_key(results)  # type: ignore[arg-type]
+    return report_body(cfg, results, facts, figures), _notices_key(results)
 
 
 def _draw_static_maps(cfg: Any, results: Any, facts: list[InputFact]) -> list[str]:
@@ -127,7 +127,7 @@ def start_report(
     if worker is not None and helper is not None and worker.alive():
         ticket = helper.send(_draw_static_maps, cfg, results, facts)
         maps = None if ticket is None else (helper, ticket)
-    figures = "all" if maps is None else "charts"
+    figures: Figures = "all" if maps is None else "charts"
     if worker is not None and worker.submit(_draw_body, cfg, results, facts, figures):
         logger.debug("report: drawn by the processes forked at the start of the run")
         body = worker
@@ -173,15 +173,16 @@ def write_report(
         pending = start_report(cfg, results, fork=False)
     with pending.body:
         body, notices_after = pending.body.result()
+    # a notice added meanwhile: drawn again here, so that the report lists it
+    again = notices_after != pending.notices or _notices_key(results) != pending.notices
     if pending.static_maps is not None:
         helper, ticket = pending.static_maps
         whole = with_static_maps(body, helper.result(ticket))
         if whole is None:  # the two processes disagree on the maps: drawn again here
             logger.debug("report: the static maps did not match the charts' places")
-            notices_after = ""
-        else:
-            body = whole
-    if notices_after != pending.notices or _notices_key(results) != pending.notices:
+        body = whole or body
+        again = again or whole is None
+    if again:
         body = report_body(cfg, results, pending.facts)
     page = folder / "report.html"
     write_text(page, report_page(cfg, results, body, maps))
