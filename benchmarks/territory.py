@@ -51,7 +51,7 @@ def _trace_workers(trace: Path) -> None:
         with trace.open("a") as fh:
             fh.write(json.dumps([os.getpid(), what, start, end, used]) + "\n")
 
-    def traced_child(jobs: Any, parent_end: Any, prepare: Any, send: Any) -> None:
+    def traced_child(jobs: Any, parent_end: Any, prepare: Any, *rest: Any) -> None:
         def prepared() -> None:
             start, cpu = time.perf_counter(), time.process_time()
             try:
@@ -59,7 +59,7 @@ def _trace_workers(trace: Path) -> None:
             finally:
                 note(f"imports ({prepare.__name__.strip('_')})", start, cpu)
 
-        worker_child(jobs, parent_end, prepared, send)
+        worker_child(jobs, parent_end, prepared, *rest)
 
     def traced_computed(function: Any) -> Any:
         start, cpu = time.perf_counter(), time.process_time()
