@@ -12,12 +12,18 @@ cache after a first unmeasured run), as ``geocarbon run`` does, and records:
   costs than its wall time), of the whole process (from its start: interpreter included) and
   of its forked helper (the report's drawing);
 * the import share: the time a fresh process takes to import every module the run's
-  process ended with (in the order the run imported them).
+  process ended with (in the order the run imported them);
+* with ``--against OTHER_CHECKOUT``: the whole command of this checkout and of another
+  (e.g. the code of an earlier commit, ``git worktree add /tmp/before <commit>``) run
+  alternately, and the ratio of their medians. The machine's speed drifts (a virtual
+  machine with neighbours): only runs taken at the same moment compare.
 
+The package's modules are compiled to bytecode first, as ``pip install`` does (a checkout
+where ``PYTHONDONTWRITEBYTECODE`` is set would compile them in every run).
 It prints the median of each over the rounds and a Markdown table for
 ``benchmarks/RESULTS.md``. Usage::
 
-    GEOCARBON_DATA=/path/to/data python benchmarks/territory.py [pipelines/lot.yaml] [--rounds 5]
+    GEOCARBON_DATA=/path/to/data python benchmarks/territory.py [pipelines/lot.yaml] [--rounds 5] [--against DIR]
 """
 
 from __future__ import annotations
@@ -124,7 +130,9 @@ def child(pipeline: str, out_dir: str) -> None:
                 "cpu_children": times.children_user + times.children_system,
                 "modules": list(sys.modules),
                 "timeline": timeline,
-                "workers": [[pid, what, a - started, b - started, c] for pid, what, a, b, c in spans],
+                "workers": [
+                    [pid, what, a - started, b - started, c] for pid, what, a, b, c in spans
+                ],
             }
         )
     )
@@ -145,13 +153,48 @@ def import_time(modules: list[str]) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def command_wall(pipeline: str, out_dir: str) -> float:
-    """Seconds of ``geocarbon -q run PIPELINE --output-dir OUT --overwrite`` (a fresh process)."""
-    code = "from geocarbon.cli import command; command()"
+def command_wall(pipeline: str, out_dir: str, repo: Path = REPO) -> float:
+    """Seconds of ``geocarbon -q run PIPELINE --output-dir OUT --overwrite`` (a fresh process),
+    with the code of the checkout ``repo`` (older versions without ``cli.command`` through
+    ``cli.main``)."""
+    code = (
+        "import sys; from geocarbon import cli; "
+        "sys.exit(cli.command() if hasattr(cli, 'command') else cli.main())"
+    )
     command = [sys.executable, "-c", code, "-q", "run", pipeline, "--output-dir", out_dir]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
     start = time.perf_counter()
-    subprocess.run([*command, "--overwrite"], check=True, cwd=REPO)
+    subprocess.run([*command, "--overwrite"], check=True, cwd=repo, env=env)
     return time.perf_counter() - start
+
+
+def compile_package(repo: Path) -> None:
+    """Compile the package's modules to bytecode, as ``pip install`` does: a checkout run
+    where ``PYTHONDONTWRITEBYTECODE`` is set would otherwise compile every module of the
+    package in every run (about 0.2 s for the Lot's run and its workers)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    command = [sys.executable, "-m", "compileall", "-q", str(repo / "geocarbon")]
+    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+
+
+def side_by_side(pipeline: str, other: Path, rounds: int, tmp: str) -> None:
+    """The whole command with this checkout's code and with ``other``'s, alternately (the
+    machine's speed drifts: only runs taken at the same moment compare), median of each and
+    their ratio."""
+    compile_package(other)
+    pairs = []
+    for i in range(rounds + 1):  # the first pair warms the file cache, unmeasured
+        this = command_wall(pipeline, f"{tmp}/this", REPO)
+        that = command_wall(pipeline, f"{tmp}/other", other)
+        if i:
+            pairs.append((this, that))
+    med = statistics.median
+    here, there = [p[0] for p in pairs], [p[1] for p in pairs]
+    print(
+        f"\nwhole command, {rounds} alternated rounds: this checkout {med(here):.2f} s "
+        f"({min(here):.2f} – {max(here):.2f}), {other} {med(there):.2f} s "
+        f"({min(there):.2f} – {max(there):.2f}): {med(there) / med(here):.2f} × faster"
+    )
 
 
 def one_round(pipeline: str, out_dir: str) -> dict[str, Any]:
@@ -193,10 +236,17 @@ def main() -> None:
     parser.add_argument("pipeline", nargs="?", default="pipelines/lot.yaml")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another checkout (e.g. `git worktree add /tmp/before <commit>`) whose whole "
+        "command is run alternately with this one's",
+    )
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
+    compile_package(REPO)
     with tempfile.TemporaryDirectory(prefix="geocarbon-bench-") as tmp:
         out_dir = str(Path(tmp) / "out")
         one_round(args.pipeline, out_dir)  # warms the file cache (and the font cache)
@@ -221,13 +271,20 @@ def main() -> None:
         [r["cpu_before_start"] for r in rounds],
     )
     for name in rounds[0]["phases"]:
-        row(name, [r["phases"].get(name, 0.0) for r in rounds], [r["cpu"].get(name, 0.0) for r in rounds])
+        row(
+            name,
+            [r["phases"].get(name, 0.0) for r in rounds],
+            [r["cpu"].get(name, 0.0) for r in rounds],
+        )
     row("CPU of the main process, whole run", [r["cpu_parent"] for r in rounds])
     row("CPU of the forked report process", [r["cpu_children"] for r in rounds])
     row("import share: the run's modules imported alone", imports)
     middle = sorted(rounds, key=lambda r: r["wall"])[len(rounds) // 2]
     print_timeline(middle)
     modules = rounds[0]["modules"]
+    if args.against:
+        with tempfile.TemporaryDirectory(prefix="geocarbon-bench-") as tmp:
+            side_by_side(args.pipeline, args.against.resolve(), args.rounds, tmp)
     heavy = ("matplotlib", "folium", "openpyxl", "pvlib", "scipy", "dask", "distributed", "numba")
     loaded = [m for m in heavy if m in modules]
     print(f"\nheavy modules in the main process: {', '.join(loaded) or 'none'}")
