@@ -707,6 +707,8 @@ def report_builder(
     rep = ReportBuilder(cfg, results, lang, figures)
     for capability in capabilities.computed(results):
         capability.report_sections(rep)
+    if figures == "maps":
+        return rep  # the sections below hold no figure
     rep.targets()
     rep.communes_table()
     rep.method(files)

@@ -457,3 +457,17 @@ def test_static_maps_put_in_the_places_kept_by_the_charts_body() -> None:
     assert "<!--" not in __import__("geocarbon.report", fromlist=["esc"]).esc(
         "<!--geocarbon static map 0-->"
     )
+
+
+def test_report_drawn_in_two_parts_is_the_report_drawn_whole(
+    demo_run: tuple[Any, Results, Path],
+) -> None:
+    """The charts' body with the static maps drawn apart (two processes in a run) is the
+    body drawn in one go, byte for byte."""
+    from geocarbon.report import report_body, static_maps, with_static_maps
+
+    cfg, results, _ = demo_run
+    maps = static_maps(cfg, results)
+    assert len(maps) >= 2 and all(m.startswith("<figure") for m in maps)
+    whole = with_static_maps(report_body(cfg, results, figures="charts"), maps)
+    assert whole == report_body(cfg, results)
