@@ -15,6 +15,7 @@ layer on a grid of one pixel area is counted into one zone × class table for th
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import queue
@@ -27,6 +28,7 @@ from typing import Any, NamedTuple, TypeVar
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from affine import Affine
 
 from geocarbon import kernels
@@ -206,6 +208,37 @@ def _compact(ix: _LayerIndex) -> _LayerIndex:
     return _LayerIndex(lut[dense], 0, ix.codes[present], new_nan)
 
 
+def geometry_digest(geometries: np.ndarray, chunk: int = 4096) -> bytes:
+    """A checksum of the zones' shapes: BLAKE2b of each geometry's WKB (length-prefixed, in
+    order), computed a chunk of geometries at a time (memory bounded by the chunk, not by
+    the layer)."""
+    digest = hashlib.blake2b(digest_size=20)
+    for start in range(0, len(geometries), chunk):
+        for wkb in shapely.to_wkb(geometries[start : start + chunk]):
+            size = -1 if wkb is None else len(wkb)
+            digest.update(size.to_bytes(8, "little", signed=True))
+            digest.update(wkb or b"")
+    return digest.digest()
+
+
+@dataclass
+class _ZoneEntry:
+    """One (zones, grid) of a :class:`ZoneCache`: the geometries (held, so that their
+    identities stay theirs), their identities, the grid's transform, the burnt blocks and
+    the checksum of the shapes once computed."""
+
+    geometries: np.ndarray
+    ids: np.ndarray
+    grid: tuple[float, ...]
+    blocks: dict
+    digest: bytes | None = None
+
+    def shapes_digest(self) -> bytes:
+        if self.digest is None:
+            self.digest = geometry_digest(self.geometries)
+        return self.digest
+
+
 class ZoneCache:
     """Rasterised zones kept between calls (compiled engine): per (zones, grid), each block
     burnt once and kept as runs along its rows, so that later passes over the same grid
@@ -213,28 +246,55 @@ class ZoneCache:
     instead of burning them again. The runs follow the zone boundaries, not the pixels
     (~8 bytes per run; about one run per zone crossing each row).
 
-    Zones are recognised by the identity of their geometry objects (shapely geometries
-    are immutable, and an entry holds them, so no identity is reused while it lives) and
-    the grid by its transform and block windows. At most ``max_entries`` (zones, grid)
-    are kept, the least recently used dropped first.
+    Zones are recognised by the identity of their geometry objects first (shapely
+    geometries are immutable, and an entry holds them, so no identity is reused while it
+    lives), else, where an entry on the same grid has as many zones, by a checksum of
+    their shapes (:func:`geometry_digest`: the same commune layer read again, e.g. in a
+    long-lived process, finds its burnt blocks); the grid by its transform and block
+    windows. At most ``max_entries`` (zones, grid) are kept, the least recently used
+    dropped first.
     """
 
     def __init__(self, max_entries: int = 2) -> None:
         self.max_entries = max_entries
-        self._entries: list[tuple[np.ndarray, np.ndarray, tuple[float, ...], dict]] = []
+        self._entries: list[_ZoneEntry] = []
 
     def blocks(self, geometries: np.ndarray, transform: Affine) -> dict:
         """The burnt blocks of these zones on this grid, by window ``(row_off, col_off,
         rows, cols)`` (an empty mapping, kept, the first time)."""
         ids = np.fromiter((id(g) for g in geometries), dtype=np.int64, count=len(geometries))
         grid = tuple(transform)[:6]
-        for i, (_, known, t, blocks) in enumerate(self._entries):
-            if t == grid and np.array_equal(known, ids):
-                self._entries.append(self._entries.pop(i))
-                return blocks
-        self._entries.append((geometries, ids, grid, {}))
+        found = self._same_objects(ids, grid)
+        if found is None:
+            found = self._same_shapes(geometries, ids, grid)
+        if found is None:
+            found = _ZoneEntry(geometries, ids, grid, {})
+        else:
+            self._entries.remove(found)
+        self._entries.append(found)
         del self._entries[: -self.max_entries]
-        return self._entries[-1][3]
+        return found.blocks
+
+    def _same_objects(self, ids: np.ndarray, grid: tuple[float, ...]) -> _ZoneEntry | None:
+        for entry in self._entries:
+            if entry.grid == grid and np.array_equal(entry.ids, ids):
+                return entry
+        return None
+
+    def _same_shapes(
+        self, geometries: np.ndarray, ids: np.ndarray, grid: tuple[float, ...]
+    ) -> _ZoneEntry | None:
+        """The entry of these shapes on this grid held as other objects, now keyed by these
+        (None when there is none)."""
+        digest = None
+        for entry in self._entries:
+            if entry.grid != grid or len(entry.ids) != len(ids):
+                continue
+            digest = digest or geometry_digest(geometries)
+            if entry.shapes_digest() == digest:
+                entry.geometries, entry.ids = geometries, ids
+                return entry
+        return None
 
     def clear(self) -> None:
         """Forget every entry."""

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+import shapely.affinity
 from affine import Affine
 from shapely.geometry import MultiPolygon, Polygon, box
 
@@ -227,14 +228,38 @@ def test_zone_cache_reuses_burnt_blocks(monkeypatch: pytest.MonkeyPatch) -> None
         m.setattr(zonal, "burn_zones", refused)
         # the same geometry objects (a copy of the frame holds them): read from the cache
         _assert_identical(run(zones.copy()), reference)
-        # the same shapes as new objects: not recognised, burnt again
-        other = zones.set_geometry(shapely.from_wkb(shapely.to_wkb(zones.geometry.values)))
+        # the same shapes as new objects (the layer read again): found by their checksum
+        again = zones.set_geometry(shapely.from_wkb(shapely.to_wkb(zones.geometry.values)))
+        _assert_identical(run(again), reference)
+        assert cache._entries[0].geometries[0] is again.geometry.iloc[0]  # keyed by these now
+        # one vertex moved: other shapes, burnt again
+        moved = again.copy()
+        moved.loc[moved.index[0], "geometry"] = shapely.affinity.translate(
+            moved.geometry.iloc[0], xoff=1.0
+        )
         with pytest.raises(AssertionError, match="burnt again"):
-            run(other)
+            run(moved)
     # one entry kept: the new zones pushed the old ones out
-    assert len(cache._entries) == 1 and cache._entries[0][0][0] is not zones.geometry.iloc[0]
+    assert len(cache._entries) == 1 and cache._entries[0].geometries[0] is moved.geometry.iloc[0]
     cache.clear()
     assert cache._entries == []
+
+
+def test_geometry_digest_tells_shapes_apart() -> None:
+    from shapely.geometry import Point
+
+    from geocarbon.zonal import geometry_digest
+
+    squares = np.array([box(0, 0, 1, 1), box(1, 0, 2, 1), None], dtype=object)
+    copies = shapely.from_wkb(shapely.to_wkb(squares))
+    assert geometry_digest(squares) == geometry_digest(copies)
+    assert geometry_digest(squares, chunk=1) == geometry_digest(squares)
+    assert geometry_digest(squares) != geometry_digest(squares[[1, 0, 2]])  # order counts
+    assert geometry_digest(squares) != geometry_digest(squares[:2])
+    moved = squares.copy()
+    moved[1] = box(1, 0, 2, 1.000001)
+    assert geometry_digest(squares) != geometry_digest(moved)
+    assert geometry_digest(np.array([Point(0, 0)])) != geometry_digest(np.array([None]))
 
 
 @pytest.mark.parametrize("limit", [200, 3])
