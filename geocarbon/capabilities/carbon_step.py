@@ -88,7 +88,7 @@ from geocarbon.config import AreaTableConfig, FlowsConfig, PipelineConfig
 from geocarbon.deliverables import SequestrationFigures
 from geocarbon.distributed import cluster_crosstab
 from geocarbon.errors import InputError
-from geocarbon.geo import M2_PER_HA, PixelAreaModel, area_ha, in_crs
+from geocarbon.geo import M2_PER_HA, PixelAreaModel, area_ha, in_crs, share_inside_box
 from geocarbon.io.coefficients import (
     ALDO_FILES,
     ALDO_FLOW_FILES,
@@ -369,22 +369,32 @@ def _boxes_overlap(a: RasterInfo, b: RasterInfo) -> bool:
 
 
 def check_overlap(
-    communes: gpd.GeoDataFrame, raster: RasterInfo
+    communes: gpd.GeoDataFrame, raster: RasterInfo, *, equal_area: bool = False
 ) -> tuple[np.ndarray, list[Notice]]:
     """Share of each commune's area inside the raster's extent; fail if nothing overlaps.
+
+    Parameters
+    ----------
+    communes : GeoDataFrame
+        The communes (any CRS; put in the raster's).
+    raster : RasterInfo
+        The land cover.
+    equal_area : bool
+        The raster's CRS is an equal-area projection (a :class:`~geocarbon.geo.PixelAreaModel`
+        of kind ``constant``): its planar areas are true areas, and the shares are taken
+        there (:func:`geocarbon.geo.share_inside_box`) instead of in local equal-area
+        projections (:func:`_inside_share_plain`); the same shares to about 1e-9.
 
     Returns
     -------
     ndarray
         Fraction (0–1) of each commune's area inside the raster extent.
     """
-    extent = gpd.GeoSeries([shapely.box(*raster.bounds)], crs=raster.crs)
     in_raster = in_crs(communes, raster.crs)
-    inside = gpd.GeoDataFrame(
-        geometry=in_raster.geometry.intersection(extent.iloc[0]), crs=raster.crs
-    )
-    total = area_ha(in_raster)
-    share = np.divide(area_ha(inside), total, out=np.zeros(len(total)), where=total > 0)
+    if equal_area:
+        share = share_inside_box(np.asarray(in_raster.geometry.values), raster.bounds)
+    else:
+        share = _inside_share_plain(in_raster, raster)
     if not (share > 0).any():
         minx, miny, maxx, maxy = in_raster.total_bounds
         msg = (
@@ -409,6 +419,17 @@ def check_overlap(
             )
         )
     return share, notices
+
+
+def _inside_share_plain(in_raster: gpd.GeoDataFrame, raster: RasterInfo) -> np.ndarray:
+    """Share (0–1) of each commune's area inside the raster's extent, both areas taken in
+    local equal-area projections (:func:`geocarbon.geo.area_ha`; any CRS of the raster)."""
+    extent = gpd.GeoSeries([shapely.box(*raster.bounds)], crs=raster.crs)
+    inside = gpd.GeoDataFrame(
+        geometry=in_raster.geometry.intersection(extent.iloc[0]), crs=raster.crs
+    )
+    total = area_ha(in_raster)
+    return np.divide(area_ha(inside), total, out=np.zeros(len(total)), where=total > 0)
 
 
 def landcover_nodata(cfg: PipelineConfig) -> list[float]:
@@ -915,7 +936,11 @@ def landuse_from_raster(
     )
     pixel_ha = typical_pixel_ha(pixel_areas, landcover.width, landcover.height)
     with timer.step("overlap"):
-        inside_share, more = check_overlap(communes_on_grid(inputs, landcover), landcover)
+        inside_share, more = check_overlap(
+            communes_on_grid(inputs, landcover),
+            landcover,
+            equal_area=pixel_areas.kind == "constant",
+        )
         notices += more
         check_pixel_size(pixel_ha, out["area_ha"].to_numpy(), str(landcover.path))
     with timer.step("zonal"):

@@ -1,0 +1,105 @@
+"""The fast paths of computing the carbon figures give what their plain paths give."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from affine import Affine
+from pyproj import CRS
+
+from geocarbon.capabilities.carbon_step import check_overlap
+from geocarbon.geo import PixelAreaModel, share_inside_box
+from geocarbon.io.raster import raster_info
+from geocarbon.values import RasterInfo
+from tests.conftest import SHARED
+
+#: A 100 m grid of ETRS89-LAEA (equal-area) over 10 × 8 km.
+LAEA_RASTER = RasterInfo(
+    path=SHARED / "none.tif",
+    crs=CRS.from_epsg(3035),
+    transform=Affine(100.0, 0.0, 3_600_000.0, 0.0, -100.0, 2_400_000.0),
+    width=100,
+    height=80,
+    dtype="uint16",
+    nodata=None,
+)
+
+
+def _polygons_about_the_extent() -> gpd.GeoDataFrame:
+    """Polygons inside, across and outside the extent of :data:`LAEA_RASTER`, an empty one,
+    a missing one, one of no area and one touching the extent's edge from inside."""
+    x0, y0 = 3_600_000.0, 2_392_000.0
+    geoms = [
+        shapely.box(x0 + 1_000, y0 + 1_000, x0 + 3_000, y0 + 2_500),  # inside
+        shapely.box(x0 - 500, y0 + 100, x0 + 700, y0 + 900),  # across the west edge
+        shapely.Polygon(
+            [(x0 + 9_000, y0 + 7_000), (x0 + 11_000, y0 + 7_500), (x0 + 9_500, y0 + 9_000)]
+        ),  # across the north-east corner
+        shapely.box(x0 - 5_000, y0 - 5_000, x0 - 4_000, y0 - 4_000),  # outside
+        shapely.Polygon(),
+        None,
+        shapely.Polygon([(x0 + 10, y0 + 10), (x0 + 20, y0 + 20), (x0 + 30, y0 + 30)]),
+        shapely.box(x0, y0, x0 + 10_000, y0 + 8_000),  # the extent itself
+        shapely.MultiPolygon(
+            [
+                shapely.box(x0 + 100, y0 + 100, x0 + 200, y0 + 200),
+                shapely.box(x0 - 200, y0, x0, y0 + 100),
+            ]
+        ),  # one part inside, one outside touching the edge
+    ]
+    codes = [f"c{i}" for i in range(len(geoms))]
+    return gpd.GeoDataFrame({"commune_code": codes}, geometry=geoms, crs="EPSG:3035")
+
+
+def test_share_inside_box_hand_made() -> None:
+    frame = _polygons_about_the_extent()
+    share = share_inside_box(np.asarray(frame.geometry.values), LAEA_RASTER.bounds)
+    np.testing.assert_allclose(
+        share, [1.0, 700 / 1200, 0.4, 0.0, 0.0, 0.0, 0.0, 1.0, 1 / 3], rtol=1e-12
+    )
+    assert share[0] == 1.0 and share[7] == 1.0
+
+
+def _assert_as_plain(fast: np.ndarray, plain: np.ndarray) -> None:
+    """Shares of the equal-area path against the plain path's: the same for the polygons
+    wholly inside or outside the extent (1 and 0 exactly; the plain path's two projections,
+    centred on different extents, give them to 1e-8); to 1e-4 of the share for those the
+    extent cuts, whose cut edge is straight in the raster's CRS and bent in a local
+    projection."""
+    whole = (fast == 0.0) | (fast == 1.0)
+    np.testing.assert_allclose(fast[whole], plain[whole], rtol=0, atol=1e-7)
+    np.testing.assert_allclose(fast[~whole], plain[~whole], rtol=1e-4, atol=0)
+
+
+def test_check_overlap_equal_area_as_plain_hand_made() -> None:
+    frame = _polygons_about_the_extent()
+    plain, plain_notices = check_overlap(frame, LAEA_RASTER)
+    fast, fast_notices = check_overlap(frame, LAEA_RASTER, equal_area=True)
+    _assert_as_plain(fast, plain)
+    assert fast_notices == plain_notices
+
+
+def test_check_overlap_equal_area_as_plain_real_communes() -> None:
+    """The Lot's communes on its land-cover grid (the same shares to 1e-8: rounded to 6
+    decimals as the outputs give them, the same), and the same communes moved so that many
+    cross the grid's edges; the same notices."""
+    raster = raster_info(SHARED / "lot" / "clc2018_100m.tif", "land cover")
+    model = PixelAreaModel.for_grid(raster.crs, raster.transform, raster.width, raster.height)
+    assert model.kind == "constant"
+    communes = gpd.read_file(SHARED / "lot" / "communes_2018.geojson").rename(
+        columns={"code": "commune_code"}
+    )
+    on_grid = communes.to_crs(raster.crs)
+    moved = on_grid.copy()
+    moved["geometry"] = on_grid.geometry.translate(xoff=25_000.0, yoff=-20_000.0)
+    plain, plain_notices = check_overlap(communes, raster)
+    fast, fast_notices = check_overlap(communes, raster, equal_area=True)
+    np.testing.assert_allclose(fast, plain, rtol=0, atol=1e-8)
+    np.testing.assert_array_equal(np.round(fast, 6), np.round(plain, 6))
+    assert fast_notices == plain_notices
+    plain, plain_notices = check_overlap(moved, raster)
+    fast, fast_notices = check_overlap(moved, raster, equal_area=True)
+    _assert_as_plain(fast, plain)
+    assert [n.code for n in fast_notices] == [n.code for n in plain_notices]
+    assert ((plain > 0) & (plain < 0.999)).sum() > 20  # the moved communes cross the edges
