@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import pytest
 import shapely
 from affine import Affine
 from pyproj import CRS
 
 from geocarbon.capabilities.carbon_step import check_overlap
+from geocarbon.carbon.landuse_change import _integer_codes_plain, integer_codes
+from geocarbon.errors import InputError
 from geocarbon.geo import PixelAreaModel, share_inside_box
 from geocarbon.io.raster import raster_info
 from geocarbon.values import RasterInfo
@@ -103,3 +109,47 @@ def test_check_overlap_equal_area_as_plain_real_communes() -> None:
     _assert_as_plain(fast, plain)
     assert [n.code for n in fast_notices] == [n.code for n in plain_notices]
     assert ((plain > 0) & (plain < 0.999)).sum() > 20  # the moved communes cross the edges
+
+
+#: Code columns of change tables as read: digits (leading zeros, one cell, 18 and 19
+#: digits), and cells the one-pass conversion leaves to the plain path (decimals, spaces,
+#: signs, empty, missing, other digits, numbers, pandas' string types, no cell).
+CODE_COLUMNS = [
+    pd.Series(["211", "0312", "5", "999999999999999999"], dtype=object, index=[3, 1, 2, 0]),
+    pd.Series(["7"], dtype=object, name="code12"),
+    pd.Series(["1234567890123456789"], dtype=object),
+    pd.Series(["211", "312.0"], dtype=object),
+    pd.Series(["211", "31.5"], dtype=object),
+    pd.Series([" 211", "312 "], dtype=object),
+    pd.Series(["-5", "+7"], dtype=object),
+    pd.Series(["211", ""], dtype=object),
+    pd.Series(["211", None], dtype=object),
+    pd.Series(["211", np.nan], dtype=object),
+    pd.Series(["211", "\u0663", "\u00b2"], dtype=object),
+    pd.Series(["211", 312], dtype=object),
+    pd.Series(["211", "abc"], dtype=object),
+    pd.Series([211, 312]),
+    pd.Series([211.0, 312.0]),
+    pd.Series(["211", "312"], dtype="str"),
+    pd.Series([], dtype=object),
+]
+
+
+@pytest.mark.parametrize("column", CODE_COLUMNS)
+def test_integer_codes_as_plain(column: pd.Series) -> None:
+    raw = pd.DataFrame({"code": column})
+    try:
+        want = _integer_codes_plain(raw, "code", "s")
+    except (InputError, ValueError, OverflowError) as err:
+        with pytest.raises(type(err), match=re.escape(str(err))):
+            integer_codes(raw, "code", "s")
+        return
+    pd.testing.assert_series_equal(integer_codes(raw, "code", "s"), want)
+
+
+def test_integer_codes_real_change_table_as_plain() -> None:
+    raw = pd.read_csv(SHARED / "aldo" / "clc12_to_clc18_change_ha_by_commune.csv.gz", dtype=object)
+    for field in ("code12", "code18"):
+        pd.testing.assert_series_equal(
+            integer_codes(raw, field, "s"), _integer_codes_plain(raw, field, "s")
+        )
