@@ -47,6 +47,12 @@ KEY_COLUMNS = [
     pd.Series([], dtype=object),
     pd.Series([], dtype="str"),
     pd.Series(pd.Categorical(["a", " b", None])),
+    pd.Series(["46042", "2A004", "97105"], dtype=object),
+    pd.Series(["46042", None, "2B033"], dtype=object, index=[2, 0, 1], name="insee"),
+    pd.Series(["46042", "123", np.nan], dtype="str"),
+    pd.Series(["a b", "cd"], dtype=object),
+    pd.Series(["ab\x1c", "cd"], dtype=object),
+    pd.Series(["4_1", "\xa0x"], dtype=object),
 ]
 
 
