@@ -32,6 +32,12 @@ LAEA_RASTER = RasterInfo(
 )
 
 
+#: The pixel areas of :data:`LAEA_RASTER`'s grid (an equal-area projection).
+EQUAL_AREA = PixelAreaModel.for_grid(
+    LAEA_RASTER.crs, LAEA_RASTER.transform, LAEA_RASTER.width, LAEA_RASTER.height
+)
+
+
 def _polygons_about_the_extent() -> gpd.GeoDataFrame:
     """Polygons inside, across and outside the extent of :data:`LAEA_RASTER`, an empty one,
     a missing one, one of no area and one touching the extent's edge from inside."""
@@ -58,6 +64,13 @@ def _polygons_about_the_extent() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"commune_code": codes}, geometry=geoms, crs="EPSG:3035")
 
 
+def test_equal_area_grids() -> None:
+    assert EQUAL_AREA.kind == "constant"
+    raster = raster_info(SHARED / "lot" / "clc2018_100m.tif", "land cover")
+    model = PixelAreaModel.for_grid(raster.crs, raster.transform, raster.width, raster.height)
+    assert model.kind == "constant"
+
+
 def test_share_inside_box_hand_made() -> None:
     frame = _polygons_about_the_extent()
     share = share_inside_box(np.asarray(frame.geometry.values), LAEA_RASTER.bounds)
@@ -81,7 +94,7 @@ def _assert_as_plain(fast: np.ndarray, plain: np.ndarray) -> None:
 def test_check_overlap_equal_area_as_plain_hand_made() -> None:
     frame = _polygons_about_the_extent()
     plain, plain_notices = check_overlap(frame, LAEA_RASTER)
-    fast, fast_notices = check_overlap(frame, LAEA_RASTER, equal_area=True)
+    fast, fast_notices = check_overlap(frame, LAEA_RASTER, EQUAL_AREA)
     _assert_as_plain(fast, plain)
     assert fast_notices == plain_notices
 
@@ -92,7 +105,6 @@ def test_check_overlap_equal_area_as_plain_real_communes() -> None:
     cross the grid's edges; the same notices."""
     raster = raster_info(SHARED / "lot" / "clc2018_100m.tif", "land cover")
     model = PixelAreaModel.for_grid(raster.crs, raster.transform, raster.width, raster.height)
-    assert model.kind == "constant"
     communes = gpd.read_file(SHARED / "lot" / "communes_2018.geojson").rename(
         columns={"code": "commune_code"}
     )
@@ -100,12 +112,12 @@ def test_check_overlap_equal_area_as_plain_real_communes() -> None:
     moved = on_grid.copy()
     moved["geometry"] = on_grid.geometry.translate(xoff=25_000.0, yoff=-20_000.0)
     plain, plain_notices = check_overlap(communes, raster)
-    fast, fast_notices = check_overlap(communes, raster, equal_area=True)
+    fast, fast_notices = check_overlap(communes, raster, model)
     np.testing.assert_allclose(fast, plain, rtol=0, atol=1e-8)
     np.testing.assert_array_equal(np.round(fast, 6), np.round(plain, 6))
     assert fast_notices == plain_notices
     plain, plain_notices = check_overlap(moved, raster)
-    fast, fast_notices = check_overlap(moved, raster, equal_area=True)
+    fast, fast_notices = check_overlap(moved, raster, model)
     _assert_as_plain(fast, plain)
     assert [n.code for n in fast_notices] == [n.code for n in plain_notices]
     assert ((plain > 0) & (plain < 0.999)).sum() > 20  # the moved communes cross the edges

@@ -369,7 +369,7 @@ def _boxes_overlap(a: RasterInfo, b: RasterInfo) -> bool:
 
 
 def check_overlap(
-    communes: gpd.GeoDataFrame, raster: RasterInfo, *, equal_area: bool = False
+    communes: gpd.GeoDataFrame, raster: RasterInfo, pixel_areas: PixelAreaModel | None = None
 ) -> tuple[np.ndarray, list[Notice]]:
     """Share of each commune's area inside the raster's extent; fail if nothing overlaps.
 
@@ -379,11 +379,11 @@ def check_overlap(
         The communes (any CRS; put in the raster's).
     raster : RasterInfo
         The land cover.
-    equal_area : bool
-        The raster's CRS is an equal-area projection (a :class:`~geocarbon.geo.PixelAreaModel`
-        of kind ``constant``): its planar areas are true areas, and the shares are taken
-        there (:func:`geocarbon.geo.share_inside_box`) instead of in local equal-area
-        projections (:func:`_inside_share_plain`); the same shares to about 1e-9.
+    pixel_areas : PixelAreaModel, optional
+        The raster's pixel areas. Of kind ``constant`` (an equal-area projection), the
+        raster's planar areas are true areas: the shares are taken there
+        (:func:`geocarbon.geo.share_inside_box`) instead of in local equal-area projections
+        (:func:`_inside_share_plain`).
 
     Returns
     -------
@@ -391,7 +391,7 @@ def check_overlap(
         Fraction (0–1) of each commune's area inside the raster extent.
     """
     in_raster = in_crs(communes, raster.crs)
-    if equal_area:
+    if pixel_areas is not None and pixel_areas.kind == "constant":
         share = share_inside_box(np.asarray(in_raster.geometry.values), raster.bounds)
     else:
         share = _inside_share_plain(in_raster, raster)
@@ -936,11 +936,7 @@ def landuse_from_raster(
     )
     pixel_ha = typical_pixel_ha(pixel_areas, landcover.width, landcover.height)
     with timer.step("overlap"):
-        inside_share, more = check_overlap(
-            communes_on_grid(inputs, landcover),
-            landcover,
-            equal_area=pixel_areas.kind == "constant",
-        )
+        in_extent, more = check_overlap(communes_on_grid(inputs, landcover), landcover, pixel_areas)
         notices += more
         check_pixel_size(pixel_ha, out["area_ha"].to_numpy(), str(landcover.path))
     with timer.step("zonal"):
@@ -978,7 +974,7 @@ def landuse_from_raster(
     )
     codes = communes["commune_code"].to_numpy()
     zone_frame = raster_coverage(
-        zonal, inside_share, codes, with_before=read.landcover_before is not None
+        zonal, in_extent, codes, with_before=read.landcover_before is not None
     )
     return LandUse(landuse, zone_frame, "commune", pd.Series(codes, index=codes), zonal)
 
