@@ -391,7 +391,7 @@ def read_aldo_tables(
     )
     zpc = read_csv(folder / ALDO_FILES["zpc"], what, required=["insee", "zpc"], dtype=object)
     communes = read_csv(
-        folder / ALDO_FILES["communes"], what, required=["insee", "region"], dtype=str
+        folder / ALDO_FILES["communes"], what, required=["insee", "region"], dtype=object
     )
     inter_regions = _read_inter_regions(folder, what)
     biomass = read_csv(folder / ALDO_FILES["biomass"], what, required=["INTER_REG"], na_values=[""])
