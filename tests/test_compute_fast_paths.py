@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import geopandas as gpd
 import numpy as np
@@ -13,6 +14,7 @@ from affine import Affine
 from pyproj import CRS
 
 from geocarbon.capabilities.carbon_step import check_overlap
+from geocarbon.carbon.growth import _population
 from geocarbon.carbon.landuse_change import _integer_codes_plain, integer_codes
 from geocarbon.errors import InputError
 from geocarbon.geo import PixelAreaModel, share_inside_box
@@ -165,3 +167,43 @@ def test_integer_codes_real_change_table_as_plain() -> None:
         pd.testing.assert_series_equal(
             integer_codes(raw, field, "s"), _integer_codes_plain(raw, field, "s")
         )
+
+
+def _population_every_row(table: pd.DataFrame, communes: pd.Index) -> np.ndarray:
+    """Populations as :func:`_population` gives them, every row of the table converted."""
+    numbers = pd.to_numeric(table["population"], errors="coerce")
+    per = pd.Series(numbers.to_numpy(), index=table["insee"].astype(str))
+    per = per[~per.index.duplicated()]
+    return per.reindex(communes.astype(str)).to_numpy(dtype=float)
+
+
+#: Commune tables: text cells (numbers, decimals, words, empty, missing; a code twice with
+#: two populations), numbers, pandas' string type.
+POPULATION_TABLES = [
+    pd.DataFrame(
+        {
+            "insee": ["46042", "46043", "46044", "46045", "46046", "46042", "46047"],
+            "population": ["120", "1.5", "n/a", "", None, "999", "3000000"],
+        },
+        dtype=object,
+    ),
+    pd.DataFrame({"insee": ["46042", "46043"], "population": [120, 7]}),
+    pd.DataFrame({"insee": ["46042", "46043"], "population": [120.0, np.nan]}),
+    pd.DataFrame({"insee": ["46042", "46043"], "population": ["12", None]}, dtype="str"),
+    pd.DataFrame({"insee": [46042, 46043], "population": ["12", "13"]}),
+]
+
+
+@pytest.mark.parametrize("table", POPULATION_TABLES)
+def test_population_as_every_row(table: pd.DataFrame) -> None:
+    communes = pd.Index(["46042", "46043", "46044", "46045", "46046", "46047", "99999"])
+    got = _population(SimpleNamespace(communes=table), communes)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(got, _population_every_row(table, communes))
+
+
+def test_population_real_table_as_every_row() -> None:
+    table = pd.read_csv(SHARED / "aldo" / "communes_17122018.csv", dtype=object)
+    lot = pd.Index([*sorted(c for c in table["insee"] if c.startswith("46")), "00000"])
+    for communes in (lot, pd.Index(table["insee"])):
+        got = _population(SimpleNamespace(communes=table), communes)  # type: ignore[arg-type]
+        np.testing.assert_array_equal(got, _population_every_row(table, communes))
