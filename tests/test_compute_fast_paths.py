@@ -13,7 +13,7 @@ import shapely
 from affine import Affine
 from pyproj import CRS
 
-from geocarbon.capabilities.carbon_step import check_overlap
+from geocarbon.capabilities.carbon_step import _padded, check_overlap
 from geocarbon.carbon.growth import _population
 from geocarbon.carbon.landuse_change import _integer_codes_plain, integer_codes
 from geocarbon.errors import InputError
@@ -207,3 +207,29 @@ def test_population_real_table_as_every_row() -> None:
     for communes in (lot, pd.Index(table["insee"])):
         got = _population(SimpleNamespace(communes=table), communes)  # type: ignore[arg-type]
         np.testing.assert_array_equal(got, _population_every_row(table, communes))
+
+
+#: Code columns, and whether they are padded: zero-padded codes (text, pandas' string type),
+#: shorter ones, missing cells, numbers, bytes, no cell.
+INSEE_COLUMNS = [
+    (pd.Series(["46042", "2A004", "123456"], dtype=object), True),
+    (pd.Series(["46042", "2B033"], dtype="str"), True),
+    (pd.Series(["46042", "1001"], dtype=object), False),
+    (pd.Series(["46042", "1001"], dtype="str"), False),
+    (pd.Series(["46042", None], dtype=object), False),
+    (pd.Series(["46042", np.nan], dtype="str"), False),
+    (pd.Series([46042, 1001]), False),
+    (pd.Series([b"46042"], dtype=object), False),
+    (pd.Series([], dtype=object), True),
+    (pd.Series([], dtype="str"), True),
+]
+
+
+@pytest.mark.parametrize(("column", "padded"), INSEE_COLUMNS)
+def test_padded_codes_are_as_zero_filled(column: pd.Series, padded: bool) -> None:
+    """A table whose codes :func:`_padded` accepts is the table with its codes zero-filled
+    (which ``_per_commune`` then skips)."""
+    table = pd.DataFrame({"insee": column, "zpc": "4_1"})
+    assert _padded(table["insee"], 5) is padded
+    if padded:
+        pd.testing.assert_frame_equal(table, table.assign(insee=table["insee"].str.zfill(5)))

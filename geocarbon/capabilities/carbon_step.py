@@ -521,14 +521,25 @@ class CoefficientSet:
     """Commune codes that have coefficients."""
 
 
+def _padded(codes: pd.Series, width: int) -> bool:
+    """Whether every cell is text of at least ``width`` characters (``str.zfill(width)``
+    leaves such a column as it is)."""
+    cells = codes.tolist()
+    try:
+        "".join(cells)
+    except TypeError:  # a cell that is not text
+        return False
+    return min(map(len, cells), default=width) >= width
+
+
 def _per_commune(
     communes: gpd.GeoDataFrame, table: pd.DataFrame, column: str, what: str
 ) -> tuple[pd.Series, list[Notice]]:
     """A value per commune from an ALDO table keyed by ``insee``; communes absent from it
     take their neighbours' value (listed in the notices). Without boundaries (a run from
     area tables), they have no value: left out of the result, listed in a notice."""
-    keyed = table.assign(insee=table["insee"].str.zfill(5)).drop_duplicates("insee")
-    values = keyed.set_index("insee")[column]
+    keyed = table if _padded(table["insee"], 5) else table.assign(insee=table["insee"].str.zfill(5))
+    values = keyed.drop_duplicates("insee").set_index("insee")[column]
     if has_boundaries(communes):
         return fill_from_neighbours(communes, values, what)
     found = values.reindex(communes["commune_code"])
