@@ -210,13 +210,16 @@ def merge_arrondissements(
     if listed.any():  # only the rows of arrondissements are looked up in the known codes
         codes, commune = table["commune_code"][listed], arrondissement[listed]
         merged[listed] = (~codes.isin(known_codes) & commune.isin(known_codes)).to_numpy()
-    if (merged & arrondissement.isin(territory)).any():
+    ours = merged.copy()  # merged into a commune of the territory
+    if merged.any():
+        ours[merged] = arrondissement[merged].isin(territory).to_numpy()
+    if ours.any():
         notices.append(
             Notice(
                 "change_arrondissements",
                 f"{int(merged.sum())} rows of {source} give arrondissements municipaux; they are "
                 "counted in their commune (Paris 75056, Marseille 13055, Lyon 69123)",
-                sorted(set(table.loc[merged & arrondissement.isin(territory), "commune_code"])),
+                sorted(set(table.loc[ours, "commune_code"])),
                 facts={"n_rows": int(merged.sum()), "source": str(source)},
             )
         )
