@@ -546,9 +546,10 @@ def fill_from_neighbours(
     filled: list[str] = []
     for code in missing:
         geom = frame.geometry[code]
-        touching = have[have.geometry.intersects(geom.buffer(1.0))]
+        grown = geom.buffer(1.0)
+        touching = have[have.geometry.intersects(grown)]
         if len(touching):
-            shared = touching.geometry.intersection(geom.buffer(1.0).boundary.buffer(2.0)).length
+            shared = touching.geometry.intersection(grown.boundary.buffer(2.0)).length
             by_value = shared.groupby(out.reindex(touching.index).to_numpy()).sum()
             chosen = by_value.sort_values(ascending=False, kind="stable").index[0]
             how = "neighbours"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import shapely
 from affine import Affine
 from pyproj import CRS, Geod, Proj, Transformer
 
@@ -78,6 +79,43 @@ def area_ha(frame: gpd.GeoDataFrame) -> np.ndarray:
     projected = some.to_crs(local_equal_area_crs(some))
     out[present] = np.asarray(projected.geometry.area, dtype=float) / M2_PER_HA
     return out
+
+
+def share_inside_box(geoms: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Share (0–1) of each polygon's planar area inside an axis-aligned box.
+
+    True area shares when the coordinates are those of an equal-area projection. A polygon
+    whose bounds lie in the box is wholly inside it (share 1, no intersection computed);
+    only the others are cut by the box.
+
+    Parameters
+    ----------
+    geoms : ndarray of shapely geometries
+        Polygons (None or empty: share 0).
+    box : tuple of float
+        ``(minx, miny, maxx, maxy)`` in the polygons' coordinates.
+
+    Returns
+    -------
+    ndarray
+        Share of each polygon's area inside the box; 0 for a polygon of no area.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    total_m2 = np.nan_to_num(shapely.area(geoms))
+    minx, miny, maxx, maxy = box
+    bounds = shapely.bounds(geoms)
+    within = (
+        (bounds[:, 0] >= minx)
+        & (bounds[:, 1] >= miny)
+        & (bounds[:, 2] <= maxx)
+        & (bounds[:, 3] <= maxy)
+    )
+    share = np.where(within & (total_m2 > 0), 1.0, 0.0)
+    cut = ~within & (total_m2 > 0)
+    if cut.any():
+        inside_m2 = np.nan_to_num(shapely.area(shapely.intersection(geoms[cut], shapely.box(*box))))
+        share[cut] = inside_m2 / total_m2[cut]
+    return share
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from geocarbon.io.outdir import (
     result_marker,
 )
 from geocarbon.io.report_files import report_worker, start_report, write_report
-from geocarbon.io.tables import read_csv, sha256_file
+from geocarbon.io.tables import read_csv, sha256_file, shared_parses
 from geocarbon.io.vectors import read_vector
 from geocarbon.io.writers import write_gpkg_layers, write_json
 from geocarbon.notices import Notice
@@ -52,7 +52,12 @@ logger = logging.getLogger(__name__)
 
 def read_inputs(cfg: PipelineConfig) -> Inputs:
     """Read and check the communes (picking the territory's), the land cover and the other
-    inputs of the configured steps."""
+    inputs of the configured steps (a table that two inputs name parsed once)."""
+    with shared_parses():
+        return _read_inputs(cfg)
+
+
+def _read_inputs(cfg: PipelineConfig) -> Inputs:
     files: dict[str, Path] = {}
     notices: list[Notice] = []
     sources = _read_commune_sources(cfg.communes, files)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -24,6 +25,7 @@ from geocarbon.communes import (
 )
 from geocarbon.errors import CoefficientError, InputError
 from geocarbon.io.coefficients import _strip_key, _strip_key_plain, read_aldo_tables
+from geocarbon.io.tables import _PARSES, read_csv, shared_parses
 from geocarbon.table_checks import _shown, checked_numbers, drop_identical_duplicates
 from geocarbon.territory import ARRONDISSEMENTS, _departement_of_plain, departement_of
 from tests.conftest import SHARED
@@ -47,6 +49,12 @@ KEY_COLUMNS = [
     pd.Series([], dtype=object),
     pd.Series([], dtype="str"),
     pd.Series(pd.Categorical(["a", " b", None])),
+    pd.Series(["46042", "2A004", "97105"], dtype=object),
+    pd.Series(["46042", None, "2B033"], dtype=object, index=[2, 0, 1], name="insee"),
+    pd.Series(["46042", "123", np.nan], dtype="str"),
+    pd.Series(["a b", "cd"], dtype=object),
+    pd.Series(["ab\x1c", "cd"], dtype=object),
+    pd.Series(["4_1", "\xa0x"], dtype=object),
 ]
 
 
@@ -203,16 +211,16 @@ def test_drop_identical_duplicates_as_whole_table(seed: int) -> None:
 
 def _merge_arrondissements_reference(
     table: pd.DataFrame, territory: set[str], known_codes: set[str]
-) -> tuple[pd.DataFrame, bool]:
-    """merge_arrondissements looking every row up in the known codes (and whether it gives
-    a notice)."""
+) -> tuple[pd.DataFrame, list[str]]:
+    """merge_arrondissements looking every row up in the known codes and the territory (and
+    the arrondissements its notice lists)."""
     arrondissement = table["commune_code"].map(ARRONDISSEMENTS)
     merged = (
         arrondissement.notna()
         & ~table["commune_code"].isin(known_codes)
         & arrondissement.isin(known_codes)
     )
-    noticed = bool((merged & arrondissement.isin(territory)).any())
+    noticed = sorted(set(table.loc[merged & arrondissement.isin(territory), "commune_code"]))
     if merged.any():
         table["commune_code"] = np.where(merged, arrondissement, table["commune_code"]).astype(
             object
@@ -244,8 +252,8 @@ def test_change_rows_of_the_territory_as_every_row() -> None:
             got, notices = merge_arrondissements(table.copy(), territory, known, "s")
             want, noticed = _merge_arrondissements_reference(table.copy(), territory, known)
             pd.testing.assert_frame_equal(got, want)
-            assert bool(notices) == noticed
-            merges_noticed.append(noticed)
+            assert (notices[0].items if notices else []) == noticed
+            merges_noticed.append(bool(noticed))
             stray = _stray_reference(got, territory, known)
             refused.append(bool(stray))
             if stray:
@@ -314,3 +322,33 @@ def test_checked_aldo_tables_as_column_by_column(monkeypatch: pytest.MonkeyPatch
     want = read_aldo_tables(SHARED / "aldo", flows=True)
     for name in ("stocks", "biomass", "forest", "flux", "wood_use", "zpc", "communes"):
         pd.testing.assert_frame_equal(getattr(got, name), getattr(want, name))
+
+
+def test_shared_parses_as_separate_reads(tmp_path: Path) -> None:
+    """Inside shared_parses, a table read again with the same options is the same as read
+    alone (its own copy: a change to one read is not seen by the next); other options, or
+    another file, parse again; outside the block nothing is kept."""
+    path = tmp_path / "t.csv"
+    path.write_text("insee,region, epci\n01001,84,200069193\n2A004,94,\n", encoding="utf-8")
+    other = tmp_path / "u.csv"
+    other.write_text("insee,region, epci\n46042,76,244600573\n", encoding="utf-8")
+    reads = [
+        {"dtype": object},
+        {"dtype": object},
+        {"dtype": str},
+        {"dtype": object, "na_values": [""]},
+        {"dtype": object, "usecols": ["insee", "epci"]},
+        {"dtype": object},
+    ]
+    alone = [read_csv(path, "t", **options) for options in reads]
+    with shared_parses():
+        shared = []
+        for options in reads:
+            frame = read_csv(path, "t", **options)
+            shared.append(frame.copy())
+            frame.iloc[0, 0] = "changed"
+            frame["added"] = 1
+        assert read_csv(other, "u", dtype=object)["insee"].tolist() == ["46042"]
+    for got, want in zip(shared, alone, strict=True):
+        pd.testing.assert_frame_equal(got, want)
+    assert _PARSES.get() is None

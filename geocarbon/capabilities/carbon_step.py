@@ -88,7 +88,7 @@ from geocarbon.config import AreaTableConfig, FlowsConfig, PipelineConfig
 from geocarbon.deliverables import SequestrationFigures
 from geocarbon.distributed import cluster_crosstab
 from geocarbon.errors import InputError
-from geocarbon.geo import M2_PER_HA, PixelAreaModel, area_ha, in_crs
+from geocarbon.geo import M2_PER_HA, PixelAreaModel, area_ha, in_crs, share_inside_box
 from geocarbon.io.coefficients import (
     ALDO_FILES,
     ALDO_FLOW_FILES,
@@ -369,22 +369,32 @@ def _boxes_overlap(a: RasterInfo, b: RasterInfo) -> bool:
 
 
 def check_overlap(
-    communes: gpd.GeoDataFrame, raster: RasterInfo
+    communes: gpd.GeoDataFrame, raster: RasterInfo, pixel_areas: PixelAreaModel | None = None
 ) -> tuple[np.ndarray, list[Notice]]:
     """Share of each commune's area inside the raster's extent; fail if nothing overlaps.
+
+    Parameters
+    ----------
+    communes : GeoDataFrame
+        The communes (any CRS; put in the raster's).
+    raster : RasterInfo
+        The land cover.
+    pixel_areas : PixelAreaModel, optional
+        The raster's pixel areas. Of kind ``constant`` (an equal-area projection), the
+        raster's planar areas are true areas: the shares are taken there
+        (:func:`geocarbon.geo.share_inside_box`) instead of in local equal-area projections
+        (:func:`_inside_share_plain`).
 
     Returns
     -------
     ndarray
         Fraction (0–1) of each commune's area inside the raster extent.
     """
-    extent = gpd.GeoSeries([shapely.box(*raster.bounds)], crs=raster.crs)
     in_raster = in_crs(communes, raster.crs)
-    inside = gpd.GeoDataFrame(
-        geometry=in_raster.geometry.intersection(extent.iloc[0]), crs=raster.crs
-    )
-    total = area_ha(in_raster)
-    share = np.divide(area_ha(inside), total, out=np.zeros(len(total)), where=total > 0)
+    if pixel_areas is not None and pixel_areas.kind == "constant":
+        share = share_inside_box(np.asarray(in_raster.geometry.values), raster.bounds)
+    else:
+        share = _inside_share_plain(in_raster, raster)
     if not (share > 0).any():
         minx, miny, maxx, maxy = in_raster.total_bounds
         msg = (
@@ -409,6 +419,17 @@ def check_overlap(
             )
         )
     return share, notices
+
+
+def _inside_share_plain(in_raster: gpd.GeoDataFrame, raster: RasterInfo) -> np.ndarray:
+    """Share (0–1) of each commune's area inside the raster's extent, both areas taken in
+    local equal-area projections (:func:`geocarbon.geo.area_ha`; any CRS of the raster)."""
+    extent = gpd.GeoSeries([shapely.box(*raster.bounds)], crs=raster.crs)
+    inside = gpd.GeoDataFrame(
+        geometry=in_raster.geometry.intersection(extent.iloc[0]), crs=raster.crs
+    )
+    total = area_ha(in_raster)
+    return np.divide(area_ha(inside), total, out=np.zeros(len(total)), where=total > 0)
 
 
 def landcover_nodata(cfg: PipelineConfig) -> list[float]:
@@ -500,14 +521,25 @@ class CoefficientSet:
     """Commune codes that have coefficients."""
 
 
+def _padded(codes: pd.Series, width: int) -> bool:
+    """Whether every cell is text of at least ``width`` characters (``str.zfill(width)``
+    leaves such a column as it is)."""
+    cells = codes.tolist()
+    try:
+        "".join(cells)
+    except TypeError:  # a cell that is not text
+        return False
+    return min(map(len, cells), default=width) >= width
+
+
 def _per_commune(
     communes: gpd.GeoDataFrame, table: pd.DataFrame, column: str, what: str
 ) -> tuple[pd.Series, list[Notice]]:
     """A value per commune from an ALDO table keyed by ``insee``; communes absent from it
     take their neighbours' value (listed in the notices). Without boundaries (a run from
     area tables), they have no value: left out of the result, listed in a notice."""
-    keyed = table.assign(insee=table["insee"].str.zfill(5)).drop_duplicates("insee")
-    values = keyed.set_index("insee")[column]
+    keyed = table if _padded(table["insee"], 5) else table.assign(insee=table["insee"].str.zfill(5))
+    values = keyed.drop_duplicates("insee").set_index("insee")[column]
     if has_boundaries(communes):
         return fill_from_neighbours(communes, values, what)
     found = values.reindex(communes["commune_code"])
@@ -915,7 +947,7 @@ def landuse_from_raster(
     )
     pixel_ha = typical_pixel_ha(pixel_areas, landcover.width, landcover.height)
     with timer.step("overlap"):
-        inside_share, more = check_overlap(communes_on_grid(inputs, landcover), landcover)
+        in_extent, more = check_overlap(communes_on_grid(inputs, landcover), landcover, pixel_areas)
         notices += more
         check_pixel_size(pixel_ha, out["area_ha"].to_numpy(), str(landcover.path))
     with timer.step("zonal"):
@@ -953,7 +985,7 @@ def landuse_from_raster(
     )
     codes = communes["commune_code"].to_numpy()
     zone_frame = raster_coverage(
-        zonal, inside_share, codes, with_before=read.landcover_before is not None
+        zonal, in_extent, codes, with_before=read.landcover_before is not None
     )
     return LandUse(landuse, zone_frame, "commune", pd.Series(codes, index=codes), zonal)
 

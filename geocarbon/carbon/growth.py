@@ -129,14 +129,15 @@ def aldo_wood_shares(tables: AldoTables, region: pd.Series) -> pd.DataFrame:
 
 
 def _population(tables: AldoTables, communes: pd.Index) -> np.ndarray:
-    """Population [inhabitants] of each commune in the ALDO commune table (NaN if none)."""
+    """Population [inhabitants] of each commune in the ALDO commune table (NaN if none): the
+    first row of each code, its cell read as a number (only the cells of ``communes``)."""
     table = tables.communes
     if "population" not in table.columns:
         return np.full(len(communes), np.nan)
-    numbers = pd.to_numeric(table["population"], errors="coerce")
-    per = pd.Series(numbers.to_numpy(), index=table["insee"].astype(str))
-    per = per[~per.index.duplicated()]
-    return per.reindex(communes.astype(str)).to_numpy(dtype=float)
+    cells = pd.Series(table["population"].to_numpy(dtype=object), index=table["insee"].astype(str))
+    cells = cells[~cells.index.duplicated()]
+    wanted = cells.reindex(communes.astype(str))
+    return pd.to_numeric(wanted, errors="coerce").to_numpy(dtype=float)
 
 
 def zone_wood_shares(shares: pd.DataFrame, zone_of: pd.Series) -> pd.DataFrame:

@@ -137,11 +137,43 @@ def read_change_rows(
 def integer_codes(raw: pd.DataFrame, field: str, source: str) -> pd.Series:
     """Land-cover codes of one column of a change table, as integers.
 
+    A column of text cells that are all plain decimal digits is converted in one pass
+    (:func:`_digit_codes`); any other goes through :func:`_integer_codes_plain`.
+
     Raises
     ------
     InputError
         Codes that are not integers (file, column, first values).
     """
+    codes = _digit_codes(raw[field])
+    return codes if codes is not None else _integer_codes_plain(raw, field, source)
+
+
+#: Most digits of a code converted by :func:`_digit_codes` (any such number fits in int64).
+_MAX_CODE_DIGITS = 18
+
+
+def _digit_codes(column: pd.Series) -> pd.Series | None:
+    """The integers of a column of text cells made of ASCII digits only (1 to
+    :data:`_MAX_CODE_DIGITS` of them), parsed together; None for any other column."""
+    if column.dtype != object or len(column) == 0:
+        return None
+    values = column.tolist()
+    try:
+        digits = "".join(values)
+    except TypeError:  # a cell that is not text
+        return None
+    lengths = list(map(len, values))
+    if not (digits.isascii() and digits.isdigit()) or min(lengths) == 0:
+        return None
+    if max(lengths) > _MAX_CODE_DIGITS:
+        return None
+    numbers = np.fromstring("\n".join(values), dtype=np.int64, sep="\n")
+    return pd.Series(numbers, index=column.index, name=column.name)
+
+
+def _integer_codes_plain(raw: pd.DataFrame, field: str, source: str) -> pd.Series:
+    """:func:`integer_codes` through ``pandas.to_numeric`` (any column)."""
     values = pd.to_numeric(raw[field], errors="coerce")
     wrong = raw.loc[values.isna() | (values != np.floor(values)), field]
     if len(wrong):
@@ -178,13 +210,16 @@ def merge_arrondissements(
     if listed.any():  # only the rows of arrondissements are looked up in the known codes
         codes, commune = table["commune_code"][listed], arrondissement[listed]
         merged[listed] = (~codes.isin(known_codes) & commune.isin(known_codes)).to_numpy()
-    if (merged & arrondissement.isin(territory)).any():
+    ours = merged.copy()  # merged into a commune of the territory
+    if merged.any():
+        ours[merged] = arrondissement[merged].isin(territory).to_numpy()
+    if ours.any():
         notices.append(
             Notice(
                 "change_arrondissements",
                 f"{int(merged.sum())} rows of {source} give arrondissements municipaux; they are "
                 "counted in their commune (Paris 75056, Marseille 13055, Lyon 69123)",
-                sorted(set(table.loc[merged & arrondissement.isin(territory), "commune_code"])),
+                sorted(set(table.loc[ours, "commune_code"])),
                 facts={"n_rows": int(merged.sum()), "source": str(source)},
             )
         )

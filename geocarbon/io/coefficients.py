@@ -45,6 +45,9 @@ def _strip_key(series: pd.Series, width: int = 0) -> pd.Series:
     """
     present = series.notna().to_numpy().tolist()
     values = series.to_numpy(dtype=object).tolist()
+    clean = _clean_keys(values, present, width)
+    if clean is not None:
+        return pd.Series(clean, index=series.index, name=series.name)
     text = [
         (v.strip() if isinstance(v, str) else str(v)) if keep else None
         for v, keep in zip(values, present, strict=True)
@@ -53,6 +56,29 @@ def _strip_key(series: pd.Series, width: int = 0) -> pd.Series:
     if not any(text):
         return _strip_key_plain(series, width)
     return pd.Series(text, index=series.index, name=series.name)
+
+
+def _clean_keys(values: list[object], present: list[bool], width: int) -> list[object] | None:
+    """The key cells as :func:`_strip_key` gives them when every present cell is already
+    text without whitespace, at least ``width`` (and 1) characters long: the cells
+    themselves, None where missing; None when a cell needs stripping or padding, is not
+    text, or no cell is present.
+
+    Whitespace is what ``str.strip`` and ``str.split`` both remove (one pass over the cells
+    joined by a character that is none).
+    """
+    cells = values if all(present) else [v for v, keep in zip(values, present, strict=True) if keep]
+    if not cells:
+        return None
+    try:
+        joined = "\0".join(cells)  # type: ignore[arg-type]
+    except TypeError:  # a cell that is not text
+        return None
+    if min(map(len, cells)) < max(width, 1) or joined.split(maxsplit=1) != [joined]:  # type: ignore[arg-type]
+        return None
+    if cells is values:
+        return values
+    return [v if keep else None for v, keep in zip(values, present, strict=True)]
 
 
 def _strip_key_plain(series: pd.Series, width: int = 0) -> pd.Series:
@@ -365,7 +391,7 @@ def read_aldo_tables(
     )
     zpc = read_csv(folder / ALDO_FILES["zpc"], what, required=["insee", "zpc"], dtype=object)
     communes = read_csv(
-        folder / ALDO_FILES["communes"], what, required=["insee", "region"], dtype=str
+        folder / ALDO_FILES["communes"], what, required=["insee", "region"], dtype=object
     )
     inter_regions = _read_inter_regions(folder, what)
     biomass = read_csv(folder / ALDO_FILES["biomass"], what, required=["INTER_REG"], na_values=[""])

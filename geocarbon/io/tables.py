@@ -6,6 +6,9 @@ import hashlib
 import json
 import os
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -245,16 +248,18 @@ def read_csv(
     sep, encoding = csv_dialect(path, what, sep, encoding)
     if usecols is not None:
         read_csv(path, what, required=required, dtype=str, sep=sep, encoding=encoding, nrows=0)
-    frame = _parsed_csv(
-        path,
-        what,
-        dtype=dtype,
-        sep=sep,
-        na_values=na_values,
-        encoding=encoding,
-        usecols=usecols,
-        nrows=nrows,
-    )
+    options = {
+        "dtype": dtype,
+        "sep": sep,
+        "na_values": na_values,
+        "encoding": encoding,
+        "usecols": usecols,
+        "nrows": nrows,
+    }
+    frame = _shared_parse(path, options)
+    if frame is None:
+        frame = _parsed_csv(path, what, **options)
+        _keep_parse(path, options, frame)
     _refuse_repeated_columns(path, what, frame, sep, encoding)
     frame.columns = [str(c).strip() for c in frame.columns]
     _refuse_other_separator(path, what, frame, sep)
@@ -266,6 +271,42 @@ def read_csv(
         )
         raise InputError(msg)
     return frame
+
+
+#: The CSVs parsed inside :func:`shared_parses` (None outside it), by file and options.
+_PARSES: ContextVar[dict[str, pd.DataFrame] | None] = ContextVar("csv_parses", default=None)
+
+
+@contextmanager
+def shared_parses() -> Iterator[None]:
+    """Within the block, a CSV that :func:`read_csv` reads again with the same options is
+    parsed once: each read gets its own copy of the first parse (the inputs of a run name
+    the same file twice, e.g. ALDO's commune table as the run's commune table)."""
+    token = _PARSES.set({})
+    try:
+        yield
+    finally:
+        _PARSES.reset(token)
+
+
+def _parse_key(path: Path, options: dict[str, Any]) -> str:
+    return repr((str(Path(path).resolve()), sorted(options.items())))
+
+
+def _shared_parse(path: Path, options: dict[str, Any]) -> pd.DataFrame | None:
+    """A copy of the parse of ``path`` with ``options`` kept by :func:`shared_parses`, or None."""
+    parses = _PARSES.get()
+    if parses is None:
+        return None
+    kept = parses.get(_parse_key(path, options))
+    return None if kept is None else kept.copy()
+
+
+def _keep_parse(path: Path, options: dict[str, Any], frame: pd.DataFrame) -> None:
+    """Keep a copy of a parse for the next reads of :func:`shared_parses`' block."""
+    parses = _PARSES.get()
+    if parses is not None:
+        parses[_parse_key(path, options)] = frame.copy()
 
 
 def _parsed_csv(
