@@ -37,7 +37,7 @@ from geocarbon.io.outdir import (
     reserve_output_dir,
     result_marker,
 )
-from geocarbon.io.report_files import start_report, write_report
+from geocarbon.io.report_files import prepare_report, start_report, write_report
 from geocarbon.io.tables import read_csv, sha256_file
 from geocarbon.io.vectors import read_vector
 from geocarbon.io.writers import write_gpkg_layers, write_json
@@ -678,6 +678,7 @@ def run(
         with StepAnnouncer(progress)("reading inputs"):
             inputs = read_inputs(cfg)
         worker.follow_imports()  # the modules of the results: imported meanwhile
+        prepare_report(worker, cfg, inputs.communes)
         read_s = time.perf_counter() - start
         results = compute(cfg, inputs, progress)
         results.timings_s = {"read_inputs": round(read_s, 3), **results.timings_s}

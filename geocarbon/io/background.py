@@ -288,6 +288,12 @@ class Worker(Forked[Any]):
         self._untaken.append(ticket)
         return ticket
 
+    def post(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+        """Send the job ``function(*args, **kwargs)`` (as :meth:`submit`) whose value is not
+        wanted: it prepares the worker for later jobs (nothing comes back, an exception
+        is dropped); False when it was not sent."""
+        return self._jobs is not None and self._send(function, args, kwargs, reply=False)
+
     def alive(self) -> bool:
         """Whether the worker process exists and takes jobs."""
         return self._jobs is not None

@@ -103,6 +103,21 @@ def _draw_in_two(cfg: Any, results: Any, facts: list[InputFact]) -> tuple[Report
     return whole, _notices_key(results)
 
 
+def _prepare_map_geometry(cfg: Any, communes: Any) -> None:
+    from geocarbon.report import prepare_map_geometry
+
+    prepare_map_geometry(cfg, communes)
+
+
+def prepare_report(worker: Worker, cfg: Any, communes: Any) -> None:
+    """Have ``worker`` (:func:`geocarbon.io.deferred.files_worker`) compute, while the
+    results are computed, what its report will draw from the ``communes`` as read: the
+    static maps' geometry (:func:`geocarbon.report.prepare_map_geometry`)."""
+    if "geometry" in communes.columns:  # the columns it depends on, sent alone
+        columns = [c for c in ("epci_code", "geometry") if c in communes.columns]
+        worker.post(_prepare_map_geometry, cfg, communes[columns])
+
+
 def start_report(
     cfg: Any, results: Any, *, fork: bool = True, worker: Worker | None = None
 ) -> PendingReport:
