@@ -150,6 +150,22 @@ def test_ending_the_worker_ends_the_helper_its_job_forked(tmp_path: Path) -> Non
     assert not _running(helper)
 
 
+def _remember(value: int) -> None:
+    _PREPARED.append(value)
+
+
+@needs_fork
+def test_a_posted_job_prepares_the_next_ones_and_its_error_is_dropped() -> None:
+    with Worker(_prepare) as worker:
+        assert worker.post(_fail, "not wanted")
+        assert worker.post(_remember, 7)
+        assert worker.submit(_prepared_here)
+        pid, prepared = worker.result()
+    assert prepared == [pid, 7]
+    with pytest.raises(RuntimeError, match="no such job"):
+        worker.result()
+
+
 @needs_fork
 def test_worker_refuses_a_job_that_cannot_be_pickled() -> None:
     with Worker(_prepare) as worker:
