@@ -250,11 +250,11 @@ class Background(Forked[T]):
 
 class Worker(Forked[Any]):
     """A process forked now (when :func:`fork_available`) that runs ``prepare()`` (imports)
-    while this one goes on, then runs the
-    jobs given to it (:meth:`send`, :meth:`submit`), one after the other, in the order given;
-    :meth:`result` gives the value of a job (by its ticket), or of the oldest job whose
-    value was not taken. Use as a context manager: leaving the block ends it, whether its
-    jobs are done or not.
+    while this one goes on, then runs the jobs given to it (:meth:`send`, :meth:`submit`,
+    :meth:`post`), one after the other, in the order given; :meth:`result` gives the value
+    of a job (by its ticket), or of the oldest job whose value was not taken. A job may fork
+    a helper of its own (:class:`Background`). Use as a context manager: leaving the block
+    ends it (and the helpers of its jobs), whether its jobs are done or not.
     """
 
     def __init__(self, prepare: Callable[[], Any]) -> None:
