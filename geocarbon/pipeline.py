@@ -27,7 +27,7 @@ from geocarbon.communes import (
 from geocarbon.config import PipelineConfig
 from geocarbon.errors import InputError
 from geocarbon.geo import area_ha
-from geocarbon.io.background import Worker, import_turn
+from geocarbon.io.background import Worker
 from geocarbon.io.deferred import DeferredFiles, files_worker
 from geocarbon.io.outdir import (
     OutputSlot,
@@ -37,7 +37,7 @@ from geocarbon.io.outdir import (
     reserve_output_dir,
     result_marker,
 )
-from geocarbon.io.report_files import report_worker, start_report, write_report
+from geocarbon.io.report_files import prepare_report, start_report, write_report
 from geocarbon.io.tables import read_csv, sha256_file, shared_parses
 from geocarbon.io.vectors import read_vector
 from geocarbon.io.writers import write_gpkg_layers, write_json
@@ -510,13 +510,11 @@ def write_outputs(
     slot: OutputSlot,
     progress: Progress | None = None,
     worker: Worker | None = None,
-    files_worker: Worker | None = None,
 ) -> Path:
     """Write every output of a run into its reserved output folder, atomically; each
     output is announced to ``progress`` (``progress("writing <what>", 0, 1)``, then 1/1).
     While this process writes the other outputs (the interactive maps among them), the
-    report's charts are drawn by ``worker`` (:func:`geocarbon.io.report_files.report_worker`)
-    and its static maps and the workbook made by ``files_worker``
+    report is drawn and the workbook made by ``worker``
     (:func:`geocarbon.io.deferred.files_worker`) when given; else the report is drawn in a
     process forked here and the workbook made here."""
     announce = StepAnnouncer(progress)
@@ -533,12 +531,13 @@ def write_outputs(
         done = list(capabilities.computed(results))
         for capability in done:
             layers.update(capability.layers(results, communes, crs))
-        # the report's charts and static maps are drawn by the forked processes meanwhile
-        report = start_report(cfg, results, worker=worker, helper=files_worker)
+        # the report is drawn by the forked process meanwhile (its charts; its static maps
+        # by a process it forks)
+        report = start_report(cfg, results, worker=worker)
         with report.body:  # an error below ends that process
-            # the workbook goes to files_worker; the interactive maps are made here, while
-            # the other processes draw (with two cores, this one would wait for them)
-            later = DeferredFiles(tmp, maps=None, workbooks=files_worker)
+            # the workbook goes to the worker, after the report; the interactive maps are
+            # made here, while the other processes draw (with two cores, this one would wait)
+            later = DeferredFiles(tmp, maps=None, workbooks=worker)
             for capability in done:
                 capability.write(cfg, inputs, results, communes, tmp, announce, later)
             with announce("writing geocarbon.gpkg"):
@@ -678,17 +677,17 @@ def run(
         overwrite=overwrite,
         protected=output_protection(cfg),
         owner_pipeline=owner_pipeline,
-    ) as slot, report_worker(turn := import_turn()) as worker, files_worker(turn) as maker:
-        # both forked processes import their libraries while the inputs are read
+    ) as slot, files_worker() as worker:
+        # the forked process imports its libraries while the inputs are read
         start = time.perf_counter()
         with StepAnnouncer(progress)("reading inputs"):
             inputs = read_inputs(cfg)
-        for forked in (worker, maker):  # the modules of the results: imported meanwhile
-            forked.follow_imports()
+        worker.follow_imports()  # the modules of the results: imported meanwhile
+        prepare_report(worker, cfg, inputs.communes)
         read_s = time.perf_counter() - start
         results = compute(cfg, inputs, progress)
         results.timings_s = {"read_inputs": round(read_s, 3), **results.timings_s}
         for notice in results.notices:
             logger.warning("%s", notice)
-        target = write_outputs(cfg, inputs, results, slot, progress, worker, maker)
+        target = write_outputs(cfg, inputs, results, slot, progress, worker)
     return target, results

@@ -313,7 +313,18 @@ def _simplify_m(cfg: Any) -> float:
 def _simplified_map_frames(geo: Any, simplify_m: float) -> tuple[Any, Any]:
     """The communes of the static maps and their EPCIs' outline (None unless the communes
     are in two EPCIs or more), simplified as the interactive maps are
-    (:func:`geocarbon.maps.simplified_geometry`, tolerance ``simplify_m`` [m]).
+    (:func:`geocarbon.maps.simplified_geometry`, tolerance ``simplify_m`` [m]); their
+    geometry as :func:`prepare_map_geometry` computed it beforehand, when it did."""
+    key = _map_geometry_key(geo, simplify_m)
+    simplified, outline = _MAP_GEOMETRY.get(key) or _map_geometry(geo, simplify_m)
+    shown = geo.copy()
+    shown[geo.geometry.name] = simplified
+    return shown, outline
+
+
+def _map_geometry(geo: Any, simplify_m: float) -> tuple[Any, Any]:
+    """The simplified geometry of the communes ``geo`` (in their order) and their EPCIs'
+    outline (see :func:`_simplified_map_frames`).
 
     The outline is dissolved from the full-detail communes, then simplified: dissolving
     polygons simplified one by one would leave slivers along their shared edges."""
@@ -327,9 +338,40 @@ def _simplified_map_frames(geo: Any, simplify_m: float) -> tuple[Any, Any]:
             outline[outline.geometry.name] = simplified_geometry(
                 outline.geometry, simplify_m
             ).values
-    shown = geo.copy()
-    shown[geo.geometry.name] = simplified_geometry(geo.geometry, simplify_m).values
-    return shown, outline
+    return simplified_geometry(geo.geometry, simplify_m).values, outline
+
+
+#: The static maps' geometry computed beforehand (:func:`prepare_map_geometry`), by
+#: :func:`_map_geometry_key`.
+_MAP_GEOMETRY: dict[str, tuple[Any, Any]] = {}
+
+
+def _map_geometry_key(geo: Any, simplify_m: float) -> str:
+    """What the static maps' geometry of ``geo`` depends on, as a SHA-256 digest: the
+    communes' geometry (in order), CRS and EPCI codes, and the tolerance."""
+    import hashlib
+
+    import shapely
+
+    crs = geo.crs.to_wkt() if geo.crs is not None else None
+    digest = hashlib.sha256(repr((simplify_m, crs, geo.geometry.name)).encode())
+    if "epci_code" in geo.columns:
+        digest.update(repr(geo["epci_code"].tolist()).encode())
+    for wkb in shapely.to_wkb(geo.geometry.values):
+        digest.update(len(wkb).to_bytes(8, "little") + wkb)
+    return digest.hexdigest()
+
+
+def prepare_map_geometry(cfg: Any, communes: Any) -> None:
+    """Compute the static maps' geometry of ``communes`` (as read: a report of results on
+    the same communes finds it ready) in this process, e.g. in the process that will draw
+    the report, while the results are computed."""
+    if not _has_boundaries(communes):
+        return
+    geo = _plot_frame(communes)
+    simplify_m = _simplify_m(cfg)
+    _MAP_GEOMETRY.clear()  # one territory at a time
+    _MAP_GEOMETRY[_map_geometry_key(geo, simplify_m)] = _map_geometry(geo, simplify_m)
 
 
 def _has_boundaries(communes: Any) -> bool:

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -100,21 +101,69 @@ def test_worker_runs_several_jobs_in_order_and_goes_on_after_an_error() -> None:
             worker.result(first)
 
 
-@needs_fork
-def test_a_turn_kept_by_an_ended_worker_holds_no_one_for_long(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import geocarbon.io.background as background
-    from geocarbon.io.background import import_turn
+def _pids_of_a_forking_job() -> tuple[int, int]:
+    with Background(os.getpid) as job:
+        return os.getpid(), job.result()
 
-    monkeypatch.setattr(background, "TURN_WAIT_S", 0.3)  # the fork keeps this value
-    kept = import_turn()
-    assert kept.acquire(timeout=0)  # as by a worker ended while it imported
-    with Worker(_prepare, kept) as worker:
+
+def _fork_and_wait(pid_file: str) -> None:
+    with Background(lambda: __import__("time").sleep(60)) as job:
+        Path(pid_file).write_text(str(job._process.pid))
+        job.result()
+
+
+def _running(pid: int) -> bool:
+    """Whether the process ``pid`` runs (a zombie waiting for its parent does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+@needs_fork
+def test_a_job_of_the_worker_may_fork_its_own_helper() -> None:
+    with Worker(_prepare) as worker:
+        assert worker.submit(_pids_of_a_forking_job)
+        assert worker.submit(_pids_of_a_forking_job)
+        (job_pid, helper_pid), (again, other_helper) = worker.result(), worker.result()
+    assert job_pid == again != os.getpid()
+    assert len({os.getpid(), job_pid, helper_pid, other_helper}) == 4
+
+
+@needs_fork
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="no /proc here")
+def test_ending_the_worker_ends_the_helper_its_job_forked(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    with Worker(_prepare) as worker:
+        assert worker.submit(_fork_and_wait, str(pid_file))
+        for _ in range(600):  # the job starts its helper
+            if pid_file.exists() and pid_file.read_text():
+                break
+            time.sleep(0.05)
+        helper = int(pid_file.read_text())
+        assert _running(helper)
+    for _ in range(600):  # ended by the worker as it ends
+        if not _running(helper):
+            break
+        time.sleep(0.05)
+    assert not _running(helper)
+
+
+def _remember(value: int) -> None:
+    _PREPARED.append(value)
+
+
+@needs_fork
+def test_a_posted_job_prepares_the_next_ones_and_its_error_is_dropped() -> None:
+    with Worker(_prepare) as worker:
+        assert worker.post(_fail, "not wanted")
+        assert worker.post(_remember, 7)
         assert worker.submit(_prepared_here)
         pid, prepared = worker.result()
-    assert prepared == [pid]  # prepared all the same, after its wait
-    assert import_turn().acquire(timeout=0)  # each run makes its own turn: free
+    assert prepared == [pid, 7]
+    with pytest.raises(RuntimeError, match="no such job"):
+        worker.result()
 
 
 @needs_fork

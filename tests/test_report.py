@@ -438,6 +438,40 @@ def test_static_maps_show_the_geometry_of_the_interactive_maps() -> None:
     assert _simplified_map_frames(geo[geo["epci_code"] == "1"], 20.0)[1] is None
 
 
+def test_map_geometry_prepared_beforehand_equals_the_geometry_computed_when_drawn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The static maps' geometry computed beforehand from the communes as read
+    (:func:`geocarbon.report.prepare_map_geometry`) is the one computed when drawing; other
+    communes, or another tolerance, do not take it."""
+    import geocarbon.report as report
+
+    monkeypatch.setattr(report, "_MAP_GEOMETRY", {})
+    geo = gpd.GeoDataFrame(
+        {"epci_code": ["1", "1", "2"], "stock_tc": [1.0, 2.0, 3.0]},
+        geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000), box(3000, 0, 4000, 1000)],
+        crs="EPSG:2154",
+    )
+    plain_shown, plain_outline = report._simplified_map_frames(geo, 20.0)
+    report.prepare_map_geometry(
+        SimpleNamespace(maps=SimpleNamespace(simplify_m=20.0)), geo[["epci_code", "geometry"]]
+    )
+    computed = []
+    compute = report._map_geometry
+    monkeypatch.setattr(
+        report, "_map_geometry", lambda *args: computed.append(args) or compute(*args)
+    )
+    shown, outline = report._simplified_map_frames(geo, 20.0)
+    assert not computed  # taken as prepared
+    assert shown.equals(plain_shown) and outline.equals(plain_outline)
+    # other communes, another tolerance: computed
+    other = geo.assign(geometry=geo.geometry.translate(5.0))
+    report._simplified_map_frames(other, 20.0)
+    assert report._simplified_map_frames(geo, 0.0)[1] is not None
+    assert report._simplified_map_frames(geo.assign(epci_code="1"), 20.0)[1] is None
+    assert len(computed) == 3
+
+
 def test_static_maps_put_in_the_places_kept_by_the_charts_body() -> None:
     from geocarbon.report import ReportBody, static_map_slot, with_static_maps
 

@@ -28,7 +28,7 @@ import queue
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, Generic, Self, TypeVar
 
@@ -78,42 +78,10 @@ def _in_child(send: Connection, function: Callable[[], Any]) -> None:
         send.close()
 
 
-#: In a worker: the imports' turn it shares with the other workers of its run
-#: (:func:`import_turn`, :func:`_one_at_a_time`), or None.
-_TURN: Any = None
-#: Seconds a worker waits for its turn before importing anyway (a worker ended in its turn
-#: never gives it back: it must not hold the others for long).
-TURN_WAIT_S = 20.0
-
-
-def import_turn() -> Any:
-    """A turn for the workers of one run (:class:`Worker` ``turn``): one of them imports at a
-    time. With two importing at once, three processes would share two cores and the
-    process reading the inputs would wait. None without ``fork``. Make one per run: a
-    worker ended while it imports keeps its turn."""
-    return multiprocessing.get_context("fork").Lock() if fork_available() else None
-
-
-@contextlib.contextmanager
-def _one_at_a_time() -> Iterator[None]:
-    """Wait for the imports' turn (see :data:`_TURN`), hold it for the block."""
-    turn = _TURN
-    got = turn is not None and turn.acquire(timeout=TURN_WAIT_S)
-    try:
-        yield
-    finally:
-        if got:
-            turn.release()
-
-
 def _import_modules(names: list[str]) -> None:
-    """Import the modules ``names`` not imported yet (those that fail are left out), in the
-    imports' turn."""
-    missing = [name for name in names if name not in sys.modules]
-    if not missing:
-        return
-    with _one_at_a_time():
-        for name in missing:
+    """Import the modules ``names`` not imported yet (those that fail are left out)."""
+    for name in names:
+        if name not in sys.modules:
             with contextlib.suppress(Exception):
                 importlib.import_module(name)
 
@@ -137,18 +105,22 @@ def _background_child(function: Callable[[], Any], send: Connection) -> None:
     _in_child(send, function)
 
 
+def _end_with_children(signum: int, frame: Any) -> None:
+    """A worker's SIGTERM: end the processes its jobs forked, then itself (the default
+    action)."""
+    for child in multiprocessing.active_children():
+        child.terminate()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
 def _worker_child(
-    jobs: Connection,
-    parent_end: Connection,
-    prepare: Callable[[], Any],
-    turn: Any,
-    send: Connection,
+    jobs: Connection, parent_end: Connection, prepare: Callable[[], Any], send: Connection
 ) -> None:
-    global _TURN
     _child_signals()
-    _TURN = turn  # this process's own copy of the module
+    signal.signal(signal.SIGTERM, _end_with_children)
     parent_end.close()  # so that the job pipe ends when the parent's end closes
-    with contextlib.suppress(Exception), _one_at_a_time():  # else the jobs import it
+    with contextlib.suppress(Exception):  # else the jobs import it
         prepare()
     try:
         while True:
@@ -186,6 +158,21 @@ def _widen(connection: Connection) -> None:
         fcntl.fcntl(connection.fileno(), set_size, PIPE_BYTES)
 
 
+def _start_process(process: Any) -> None:
+    """Start the ``multiprocessing`` ``process``, from a :class:`Worker` too (a daemonic
+    process, which ``multiprocessing`` lets have no children): a job of a worker may fork
+    its own helper (e.g. a :class:`Background`), ended with its job or with the worker
+    (:func:`_end_with_children`; a worker that finishes ends its daemonic children)."""
+    config = getattr(multiprocessing.current_process(), "_config", None)
+    daemon = config.pop("daemon", None) if isinstance(config, dict) else None
+    try:
+        process.start()
+    finally:
+        if daemon is not None:
+            assert isinstance(config, dict)
+            config["daemon"] = daemon
+
+
 class Forked(Generic[T]):
     """A forked child and the pipe its result comes back through."""
 
@@ -201,7 +188,7 @@ class Forked(Generic[T]):
         self._process = context.Process(target=target, args=(*args, send), daemon=True)
         held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
         try:
-            self._process.start()
+            _start_process(self._process)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
         send.close()
@@ -262,15 +249,15 @@ class Background(Forked[T]):
 
 
 class Worker(Forked[Any]):
-    """A process forked now (when :func:`fork_available`) that runs ``prepare()`` (imports,
-    in its ``turn`` when given: :func:`import_turn`) while this one goes on, then runs the
-    jobs given to it (:meth:`send`, :meth:`submit`), one after the other, in the order given;
-    :meth:`result` gives the value of a job (by its ticket), or of the oldest job whose
-    value was not taken. Use as a context manager: leaving the block ends it, whether its
-    jobs are done or not.
+    """A process forked now (when :func:`fork_available`) that runs ``prepare()`` (imports)
+    while this one goes on, then runs the jobs given to it (:meth:`send`, :meth:`submit`,
+    :meth:`post`), one after the other, in the order given; :meth:`result` gives the value
+    of a job (by its ticket), or of the oldest job whose value was not taken. A job may fork
+    a helper of its own (:class:`Background`). Use as a context manager: leaving the block
+    ends it (and the helpers of its jobs), whether its jobs are done or not.
     """
 
-    def __init__(self, prepare: Callable[[], Any], turn: Any = None) -> None:
+    def __init__(self, prepare: Callable[[], Any]) -> None:
         super().__init__()
         self._jobs: Connection | None = None
         self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
@@ -283,7 +270,7 @@ class Worker(Forked[Any]):
             context = multiprocessing.get_context("fork")
             jobs, self._jobs = context.Pipe(duplex=False)
             _widen(self._jobs)
-            self._start(_worker_child, jobs, self._jobs, prepare, turn)
+            self._start(_worker_child, jobs, self._jobs, prepare)
             jobs.close()
 
     def submit(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
@@ -300,6 +287,12 @@ class Worker(Forked[Any]):
         ticket, self._sent = self._sent, self._sent + 1
         self._untaken.append(ticket)
         return ticket
+
+    def post(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+        """Send the job ``function(*args, **kwargs)`` (as :meth:`submit`) whose value is not
+        wanted: it prepares the worker for later jobs (nothing comes back, an exception
+        is dropped); False when it was not sent."""
+        return self._jobs is not None and self._send(function, args, kwargs, reply=False)
 
     def alive(self) -> bool:
         """Whether the worker process exists and takes jobs."""

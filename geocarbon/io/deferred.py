@@ -2,9 +2,9 @@
 handed over as functions that return their contents, made by a process forked at the start of
 a run while this one writes the other outputs, or here.
 
-The workbook's process (:func:`files_worker`) imports openpyxl (and matplotlib, for the
-report's static maps it also draws: :func:`geocarbon.io.report_files.start_report`) while
-the run reads and computes. Each capability hands :class:`DeferredFiles` its map pages
+The run's forked process (:func:`files_worker`) imports openpyxl and matplotlib (for the
+report it also draws: :func:`geocarbon.io.report_files.start_report`) while the run reads and
+computes. Each capability hands :class:`DeferredFiles` its map pages
 (:meth:`DeferredFiles.add_map`) and workbooks (:meth:`DeferredFiles.add_workbook`); this
 process writes what comes back into the run's temporary output folder
 (:meth:`DeferredFiles.finish`), so that every file is written by the process that owns the
@@ -29,19 +29,20 @@ FileContents = Mapping[str, str | bytes]
 
 
 def _prepare_files() -> None:
-    """Import what making the workbook needs (openpyxl), and drawing the report's static
-    maps (matplotlib: :func:`geocarbon.io.report_files.start_report`)."""
+    """Import what making the workbook needs (openpyxl), and drawing the report
+    (matplotlib: :func:`geocarbon.io.report_files.start_report`)."""
     import openpyxl.writer.excel  # noqa: F401
 
     import geocarbon.report
     import geocarbon.report_charts  # noqa: F401
 
 
-def files_worker(turn: Any = None) -> Worker:
-    """A process forked at the start of a run that imports the workbook's and the static
-    maps' libraries while the inputs are read and computed, then makes the files given to
-    it by :class:`DeferredFiles` and draws the report's static maps."""
-    return Worker(_prepare_files, turn)
+def files_worker() -> Worker:
+    """A process forked at the start of a run that imports the workbook's and the report's
+    libraries while the inputs are read and computed (one process imports them once, beside
+    the process reading the inputs), then draws the report and makes the files given to it
+    by :class:`DeferredFiles`."""
+    return Worker(_prepare_files)
 
 
 class DeferredFiles:

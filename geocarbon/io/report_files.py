@@ -5,6 +5,7 @@ SHA-256)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,16 +62,12 @@ class PendingReport:
         The notices of the run when the drawing started (their text, to compare).
     body
         The sections being drawn, with the notices of the run once drawn.
-    static_maps
-        The process drawing the report's static maps and the ticket of that job, when
-        ``body`` draws the charts only (None: ``body`` draws every figure).
     """
 
     engine: Any
     facts: list[InputFact]
     notices: str
     body: Forked[tuple[ReportBody, str]]
-    static_maps: tuple[Worker, int] | None = None
 
 
 def _notices_key(results: Any) -> str:
@@ -91,51 +88,57 @@ def _draw_static_maps(cfg: Any, results: Any, facts: list[InputFact]) -> list[st
     return static_maps(cfg, results, facts)
 
 
-def _prepare_drawing() -> None:
-    """Import what drawing the report needs (matplotlib under the charts)."""
-    import geocarbon.report
-    import geocarbon.report_charts  # noqa: F401
+def _draw_in_two(cfg: Any, results: Any, facts: list[InputFact]) -> tuple[ReportBody, str]:
+    """:func:`_draw_body` by two processes: the static maps by a process forked from this
+    one, which has the results already, while this one draws the charts; the whole report
+    drawn again here when the two do not match."""
+    from geocarbon.report import report_body, with_static_maps
+
+    with Background(functools.partial(_draw_static_maps, cfg, results, facts)) as maps:
+        body = report_body(cfg, results, facts, "charts")
+        whole = with_static_maps(body, maps.result())
+    if whole is None:
+        logger.debug("report: the static maps did not match the charts' places")
+        whole = report_body(cfg, results, facts)
+    return whole, _notices_key(results)
 
 
-def report_worker(turn: Any = None) -> Worker:
-    """A process forked at the start of a run that imports the report's drawing modules
-    (in ``turn``: :func:`geocarbon.io.background.import_turn`) while the inputs are read and
-    computed, then draws the report (:func:`start_report`)."""
-    return Worker(_prepare_drawing, turn)
+def _prepare_map_geometry(cfg: Any, communes: Any) -> None:
+    from geocarbon.report import prepare_map_geometry
+
+    prepare_map_geometry(cfg, communes)
+
+
+def prepare_report(worker: Worker, cfg: Any, communes: Any) -> None:
+    """Have ``worker`` (:func:`geocarbon.io.deferred.files_worker`) compute, while the
+    results are computed, what its report will draw from the ``communes`` as read: the
+    static maps' geometry (:func:`geocarbon.report.prepare_map_geometry`)."""
+    if "geometry" in communes.columns:  # the columns it depends on, sent alone
+        columns = [c for c in ("epci_code", "geometry") if c in communes.columns]
+        worker.post(_prepare_map_geometry, cfg, communes[columns])
 
 
 def start_report(
-    cfg: Any,
-    results: Any,
-    *,
-    fork: bool = True,
-    worker: Worker | None = None,
-    helper: Worker | None = None,
+    cfg: Any, results: Any, *, fork: bool = True, worker: Worker | None = None
 ) -> PendingReport:
     """Start drawing the report of ``results`` (charts, static maps, tables) while the other
-    outputs are written: in ``worker`` (:func:`report_worker`, the results pickled to it;
-    its static maps by ``helper`` when given, e.g.
-    :func:`geocarbon.io.deferred.files_worker`, while ``worker`` draws the charts), else in
-    a process forked now (:class:`geocarbon.io.background.Background`) with ``fork``, else
-    in this process when :func:`write_report` asks for it. The notice of a PDF that cannot
-    be made is added first, so that the report lists it."""
+    outputs are written: in ``worker`` (:func:`geocarbon.io.deferred.files_worker`, which
+    has imported matplotlib; the results pickled to it), which draws the charts while a
+    process it forks draws the static maps; else in a process forked now
+    (:class:`geocarbon.io.background.Background`) with ``fork``, else in this process when
+    :func:`write_report` asks for it. The notice of a PDF that cannot be made is added
+    first, so that the report lists it."""
     engine = _pdf_engine(cfg, results)
     facts = input_facts(results.files)
     key = _notices_key(results)
     body: Forked[tuple[ReportBody, str]]
-    maps = None
-    if worker is not None and helper is not None and worker.alive():
-        ticket = helper.send(_draw_static_maps, cfg, results, facts)
-        maps = None if ticket is None else (helper, ticket)
-    figures: Figures = "all" if maps is None else "charts"
-    if worker is not None and worker.submit(_draw_body, cfg, results, facts, figures):
-        logger.debug("report: drawn by the processes forked at the start of the run")
+    if worker is not None and worker.submit(_draw_in_two, cfg, results, facts):
+        logger.debug("report: drawn by the process forked at the start of the run")
         body = worker
     else:
         logger.debug("report: drawn by a process forked now" if fork else "report: drawn here")
         body = Background(lambda: _draw_body(cfg, results, facts), fork=fork)
-        maps = None  # every figure drawn there
-    return PendingReport(engine, facts, key, body, maps)
+    return PendingReport(engine, facts, key, body)
 
 
 def _pdf_engine(cfg: Any, results: Any) -> Any:
@@ -167,22 +170,14 @@ def write_report(
     Chromium, or it failed) adds a notice to ``results.notices`` (shown in the report and in
     run.json); the run goes on.
     """
-    from geocarbon.report import report_body, report_page, with_static_maps
+    from geocarbon.report import report_body, report_page
 
     if pending is None:
         pending = start_report(cfg, results, fork=False)
     with pending.body:
         body, notices_after = pending.body.result()
     # a notice added meanwhile: drawn again here, so that the report lists it
-    again = notices_after != pending.notices or _notices_key(results) != pending.notices
-    if pending.static_maps is not None:
-        helper, ticket = pending.static_maps
-        whole = with_static_maps(body, helper.result(ticket))
-        if whole is None:  # the two processes disagree on the maps: drawn again here
-            logger.debug("report: the static maps did not match the charts' places")
-        body = whole or body
-        again = again or whole is None
-    if again:
+    if notices_after != pending.notices or _notices_key(results) != pending.notices:
         body = report_body(cfg, results, pending.facts)
     page = folder / "report.html"
     write_text(page, report_page(cfg, results, body, maps))
