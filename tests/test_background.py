@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -129,6 +130,56 @@ def test_a_job_of_the_worker_may_fork_its_own_helper() -> None:
         (job_pid, helper_pid), (again, other_helper) = worker.result(), worker.result()
     assert job_pid == again != os.getpid()
     assert len({os.getpid(), job_pid, helper_pid, other_helper}) == 4
+
+
+def _report_drawn_where_no_child_may_be_forked(pipeline_path: str) -> tuple[bool, bool]:
+    """In a worker that may not fork (as if ``multiprocessing`` kept its daemonic flag
+    elsewhere): the report drawn in the worker alone, equal to the report drawn whole."""
+    from geocarbon import pipeline as pl
+    from geocarbon.config import load_config
+    from geocarbon.io import background, report_files
+
+    allowed = background.children_allowed()  # a worker: its flag can be lifted
+    report_files.children_allowed = lambda: False  # as if it could not (in this worker only)
+    cfg = load_config(Path(pipeline_path))
+    results = pl.compute(cfg, pl.read_inputs(cfg))
+    facts = report_files.input_facts(results.files)
+    body, _ = report_files._draw_in_two(cfg, results, facts)
+    return allowed, body == report_files._draw_body(cfg, results, facts)[0]
+
+
+@needs_fork
+def test_a_worker_that_may_not_fork_draws_the_report_alone(tmp_path: Path) -> None:
+    from geocarbon.demo import write_demo_territory
+
+    write_demo_territory(tmp_path / "data_raw" / "demo")
+    (tmp_path / "pipelines").mkdir()
+    pipeline_file = tmp_path / "pipelines" / "demo.yaml"
+    shutil.copy(REPO / "pipelines" / "demo.yaml", pipeline_file)
+    with Worker(_prepare) as worker:
+        assert worker.submit(_report_drawn_where_no_child_may_be_forked, str(pipeline_file))
+        allowed, same = worker.result()
+    assert allowed and same
+
+
+def test_children_allowed_but_in_a_daemonic_process_without_its_flag(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import multiprocessing
+    from types import SimpleNamespace
+
+    from geocarbon.io.background import children_allowed
+
+    assert children_allowed()  # this process
+    cases = [
+        (SimpleNamespace(daemon=False), True),
+        (SimpleNamespace(daemon=True, _config={"daemon": True}), True),
+        (SimpleNamespace(daemon=True, _config=()), False),
+        (SimpleNamespace(daemon=True), False),
+    ]
+    for process, allowed in cases:
+        monkeypatch.setattr(multiprocessing, "current_process", lambda p=process: p)
+        assert children_allowed() is allowed
 
 
 @needs_fork

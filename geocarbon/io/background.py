@@ -158,6 +158,15 @@ def _widen(connection: Connection) -> None:
         fcntl.fcntl(connection.fileno(), set_size, PIPE_BYTES)
 
 
+def children_allowed() -> bool:
+    """Whether this process may fork a :class:`Background` helper: any process but a
+    daemonic one (a :class:`Worker`), unless its flag can be lifted while the helper starts
+    (:func:`_start_process`; ``multiprocessing`` keeps it in the process's ``_config``). A
+    job that cannot fork computes its part in its own process (``fork=False``)."""
+    process = multiprocessing.current_process()
+    return not process.daemon or isinstance(getattr(process, "_config", None), dict)
+
+
 def _start_process(process: Any) -> None:
     """Start the ``multiprocessing`` ``process``, from a :class:`Worker` too (a daemonic
     process, which ``multiprocessing`` lets have no children): a job of a worker may fork

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from geocarbon.io.background import Background, Forked, Worker
+from geocarbon.io.background import Background, Forked, Worker, children_allowed
 from geocarbon.io.pdf import pdf_engine, print_pdf
 from geocarbon.io.tables import sha256_file
 from geocarbon.io.writers import write_text
@@ -94,7 +94,8 @@ def _draw_in_two(cfg: Any, results: Any, facts: list[InputFact]) -> tuple[Report
     drawn again here when the two do not match."""
     from geocarbon.report import report_body, with_static_maps
 
-    with Background(functools.partial(_draw_static_maps, cfg, results, facts)) as maps:
+    draw_maps = functools.partial(_draw_static_maps, cfg, results, facts)
+    with Background(draw_maps, fork=children_allowed()) as maps:
         body = report_body(cfg, results, facts, "charts")
         whole = with_static_maps(body, maps.result())
     if whole is None:
