@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import gc
 import logging
 import os
@@ -16,15 +17,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.logging import RichHandler
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from geocarbon import __version__
 from geocarbon.errors import GeocarbonError, OutputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
 
 logger = logging.getLogger("geocarbon")
 
@@ -37,8 +39,32 @@ def _without_aws_sessions() -> None:
     installed, which is how rasterio takes it; nothing else geocarbon runs needs it."""
     if "rasterio" not in sys.modules and "boto3" not in sys.modules:
         sys.modules["boto3"] = None  # type: ignore[assignment]
-#: Messages go to stderr; written to a file or a pipe (logs, CI) they are never wrapped.
-console = Console(stderr=True, soft_wrap=True)
+
+
+@functools.cache
+def _console() -> Console:
+    """The console the command's messages go to: stderr; written to a file or a pipe (logs,
+    CI) they are never wrapped. Made on first use: a quiet run printing to a file or a pipe
+    never imports rich (a few hundredths of a second of the command's start-up)."""
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True)
+
+
+def _is_terminal() -> bool:
+    """Whether the messages go to a terminal (rich's answer, :attr:`Console.is_terminal`).
+
+    rich's console is made only if stderr may be one: a terminal, or an environment making
+    rich take any output for one (``TTY_COMPATIBLE=1``, ``FORCE_COLOR``); otherwise rich's
+    answer is no."""
+    maybe = bool(os.environ.get("FORCE_COLOR")) or os.environ.get("TTY_COMPATIBLE") == "1"
+    if not maybe:
+        isatty = getattr(sys.stderr, "isatty", None)
+        try:
+            maybe = isatty is not None and bool(isatty())
+        except ValueError:  # a closed stream
+            maybe = False
+    return maybe and _console().is_terminal
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -48,8 +74,10 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     elif verbose == 0:
         level = logging.WARNING
     handler: logging.Handler
-    if console.is_terminal:
-        handler = RichHandler(console=console, show_path=False, show_time=False, markup=False)
+    if _is_terminal():
+        from rich.logging import RichHandler
+
+        handler = RichHandler(console=_console(), show_path=False, show_time=False, markup=False)
         fmt = "%(message)s"
     else:
         handler = logging.StreamHandler(sys.stderr)
@@ -65,15 +93,17 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
-    if not enabled or not console.is_terminal:  # no bars in logs and pipes
+    if not enabled or not _is_terminal():  # no bars in logs and pipes
         yield None
         return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     bars = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.fields[detail]}"),
         TimeElapsedColumn(),
-        console=console,
+        console=_console(),
         transient=False,
     )
     tasks: dict[str, TaskID] = {}
@@ -91,8 +121,8 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
 
 
 def _fail(err: GeocarbonError) -> None:
-    console.print("[bold red]error:[/] ", markup=True, highlight=False, end="")
-    console.print(str(err), markup=False, highlight=False)
+    _console().print("[bold red]error:[/] ", markup=True, highlight=False, end="")
+    _console().print(str(err), markup=False, highlight=False)
     sys.exit(err.exit_code)
 
 
@@ -116,14 +146,14 @@ def _errors_reported() -> Iterator[None]:
         where = f" ({err.filename})" if err.filename else ""
         _fail(GeocarbonError(f"{err.strerror or err}{where}"))
     except KeyboardInterrupt:
-        console.print("interrupted: nothing was written", highlight=False)
+        _console().print("interrupted: nothing was written", highlight=False)
         sys.exit(130)
     except Exception as err:
         logger.debug("internal error", exc_info=True)
-        console.print(
+        _console().print(
             f"[bold red]error:[/] internal error ({type(err).__name__}: ", markup=True, end=""
         )
-        console.print(
+        _console().print(
             f"{err}); nothing was written. Please report it with the output of 'geocarbon -vv ...'",
             markup=False,
             highlight=False,
@@ -132,7 +162,7 @@ def _errors_reported() -> Iterator[None]:
 
 
 def _terminated(signum: int, frame: Any) -> None:
-    console.print("terminated: nothing was written", highlight=False)
+    _console().print("terminated: nothing was written", highlight=False)
     sys.exit(128 + signum)
 
 
@@ -217,9 +247,9 @@ def _summary(out_dir: Path, results: Any) -> None:
     parts += [
         line for c in capabilities.computed(results) if (line := c.summary_line(results))
     ]
-    console.print(f"[green]done[/]: {', '.join(parts)} -> {out_dir}", highlight=False)
+    _console().print(f"[green]done[/]: {', '.join(parts)} -> {out_dir}", highlight=False)
     if results.notices:
-        console.print(
+        _console().print(
             f"{len(results.notices)} notice(s) in {out_dir / 'run.json'}", highlight=False
         )
 
@@ -280,10 +310,10 @@ def validate(ctx: click.Context, pipeline: Path, verbose_here: int, quiet_here: 
         cfg = load_config(pipeline)
         inputs, notices = validate_pipeline(cfg)
     for notice in notices:
-        console.print(f"[yellow]note[/]: {notice}", highlight=False)
+        _console().print(f"[yellow]note[/]: {notice}", highlight=False)
     what = [_communes(len(inputs.communes))]
     what += [line for c in capabilities.enabled(cfg) if (line := c.validated(inputs))]
-    console.print(f"[green]valid[/]: {', '.join(what)}", highlight=False)
+    _console().print(f"[green]valid[/]: {', '.join(what)}", highlight=False)
 
 
 @main.command()
