@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,7 +60,42 @@ class ChoroplethLayer:
 
 def _deterministic_ids(html: str, ids: set[str]) -> str:
     """Replace Folium's random element ids (``ids``, 32 hex digits) by sequential ones (same
-    map → same file); other hex strings (e.g. an id in the data) are left as they are."""
+    map → same file); other hex strings (e.g. an id in the data) are left as they are.
+
+    An id is replaced where it stands alone (no hex digit either side), numbered in the order
+    of its first such place in the page: :func:`_deterministic_ids_plain`'s text, found by
+    searching each id instead of matching every run of hex digits of the page.
+    """
+    places: list[tuple[int, str]] = []
+    for key in ids:
+        if len(key) != 32 or not _HEX_ID.fullmatch(key):
+            continue
+        start = html.find(key)
+        while start >= 0:
+            end = start + 32
+            if (start == 0 or html[start - 1] not in _HEX) and html[end : end + 1] not in _HEX:
+                places.append((start, key))
+            start = html.find(key, end)
+    places.sort()
+    mapping: dict[str, str] = {}
+    pieces = []
+    done = 0
+    for start, key in places:
+        if key not in mapping:
+            mapping[key] = f"{len(mapping):032x}"
+        pieces += [html[done:start], mapping[key]]
+        done = start + 32
+    pieces.append(html[done:])
+    return "".join(pieces)
+
+
+#: The hex digits of Folium's ids, and an id.
+_HEX = frozenset("0123456789abcdef")
+_HEX_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _deterministic_ids_plain(html: str, ids: set[str]) -> str:
+    """:func:`_deterministic_ids` by matching every run of 32 hex digits of the page."""
     mapping: dict[str, str] = {}
 
     def repl(match: re.Match[str]) -> str:
@@ -219,10 +255,6 @@ def map_title(territory: str, text: str, lang: Language = "fr") -> str:
     return f"{territory}{' :' if lang == 'fr' else ':'} {text}"
 
 
-
-
-
-
 #: Decimal places of the coordinates written in the maps [degrees]: 1e-5° ≈ 1 m, well below
 #: the simplification tolerance.
 COORD_DECIMALS = 5
@@ -237,10 +269,18 @@ TILES_ATTRIBUTION = (
 language: ``label("map_offline_note", lang)``)."""
 
 
+#: The JSON encoder of the maps' data: compact, non-ASCII kept, no NaN.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def _js(value: Any) -> str:
     """``value`` as JSON that cannot end a ``<script>`` (``<``, ``>``, ``&``, ``'`` escaped,
     as Jinja's ``tojson`` does)."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _script_safe(_ENCODER.encode(value))
+
+
+def _script_safe(text: str) -> str:
+    """JSON ``text`` with ``<``, ``>``, ``&``, ``'`` and the JavaScript line separators escaped."""
     for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
         text = text.replace(char, code)
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
@@ -281,6 +321,110 @@ def _collection(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> dict[str, An
         for rec, g in zip(records, geoms, strict=True)
     ]
     return {"type": "FeatureCollection", "features": features}
+
+
+def _collection_js(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> str:
+    """``_js(_collection(frame, columns))``, the same text made column by column: property
+    values converted per column (:func:`_reading_values`), each geometry's GeoJSON from its
+    coordinates at once (:func:`_geometry_texts`, kept for the next map of the same polygons).
+    """
+    columns = list(columns)
+    values = [_reading_values(frame[c]) for c in columns]
+    geometries = _geometry_texts(frame.geometry.to_numpy())
+    features = [
+        '{"type":"Feature","properties":'
+        + _ENCODER.encode(dict(zip(columns, row, strict=True)))
+        + ',"geometry":'
+        + geometry
+        + "}"
+        for row, geometry in zip(
+            zip(*values, strict=True) if columns else [()] * len(frame), geometries, strict=True
+        )
+    ]
+    # the geometries' text holds only numbers, brackets and names: escaped with the values
+    return _script_safe('{"type":"FeatureCollection","features":[' + ",".join(features) + "]}")
+
+
+def _reading_values(column: pd.Series) -> list[Any]:
+    """``[_reading_value(v) for v in column]``, numeric columns converted at once."""
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else "O"
+    if kind in "iub":
+        return column.to_numpy().tolist()  # Python ints and bools, as _reading_value gives
+    if kind == "f":
+        return [_reading_float(v) for v in column.to_numpy(dtype=float).tolist()]
+    return [_reading_value(v) for v in column.tolist()]
+
+
+def _reading_float(value: float) -> float | int | None:
+    """:func:`_reading_value` of a Python float."""
+    if not math.isfinite(value):
+        return None
+    if abs(value) >= 1000:
+        return round(value)
+    return round_sig(value, 4)
+
+
+#: Each geometry's GeoJSON text made last by :func:`_geometry_texts`: (the geometries, texts).
+_LAST_TEXTS: list[tuple[list[Any], list[str]]] = []
+
+
+def _geometry_texts(geometries: np.ndarray) -> list[str]:
+    """Each geometry's GeoJSON as JSON text, coordinates rounded to :data:`COORD_DECIMALS`:
+    ``_js(shapely.geometry.mapping(g))`` of the geometries :func:`_collection` rounds.
+
+    Polygons and multipolygons are written from their rings' coordinates taken at once;
+    other geometries (and empty ones) through :func:`shapely.geometry.mapping`. The texts of
+    the last geometries are kept: the maps of a run show the same polygons (shapely's
+    geometries do not change, so the very same objects have the same text).
+    """
+    shapes = list(geometries)
+    last = _LAST_TEXTS[0] if _LAST_TEXTS else None
+    if (
+        last is not None
+        and len(last[0]) == len(shapes)
+        and all(a is b for a, b in zip(last[0], shapes, strict=True))
+    ):
+        return last[1]
+    texts = _polygon_texts(geometries)
+    for i, shape in enumerate(shapes):
+        if texts[i] is None:
+            rounded = shapely.transform(shape, lambda xy: np.round(xy, COORD_DECIMALS))
+            texts[i] = _ENCODER.encode(shapely.geometry.mapping(rounded))
+    done = [str(t) for t in texts]
+    _LAST_TEXTS[:] = [(shapes, done)]
+    return done
+
+
+def _polygon_texts(geometries: np.ndarray) -> list[str | None]:
+    """The GeoJSON text of each non-empty polygon or multipolygon without empty parts
+    (coordinates rounded to :data:`COORD_DECIMALS`); None for the other geometries."""
+    texts: list[str | None] = [None] * len(geometries)
+    types = shapely.get_type_id(geometries)
+    chosen = np.flatnonzero(((types == 3) | (types == 6)) & ~shapely.is_empty(geometries))
+    parts, owner = shapely.get_parts(geometries[chosen], return_index=True)
+    empty = np.unique(owner[shapely.is_empty(parts)])
+    if len(empty):  # a multipolygon with an empty part: written by shapely
+        chosen = np.delete(chosen, empty)
+        parts, owner = shapely.get_parts(geometries[chosen], return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    coords = np.round(shapely.get_coordinates(rings), COORD_DECIMALS).tolist()
+    ends = np.cumsum(shapely.get_num_coordinates(rings)).tolist()
+    ring_lists: list[list[Any]] = [[] for _ in range(len(parts))]
+    start = 0
+    for part, end in zip(ring_part.tolist(), ends, strict=True):
+        ring_lists[part].append(coords[start:end])
+        start = end
+    shape_parts: list[list[Any]] = [[] for _ in range(len(chosen))]
+    for part, index in enumerate(owner.tolist()):
+        shape_parts[index].append(ring_lists[part])
+    for index, multi, polygons in zip(
+        chosen.tolist(), (types[chosen] == 6).tolist(), shape_parts, strict=True
+    ):
+        if multi:
+            texts[index] = '{"type":"MultiPolygon","coordinates":' + _ENCODER.encode(polygons) + "}"
+        else:
+            texts[index] = '{"type":"Polygon","coordinates":' + _ENCODER.encode(polygons[0]) + "}"
+    return texts
 
 
 def _swatch(color: str) -> str:
@@ -545,8 +689,8 @@ def _choropleth_scripts(
         key = f"choropleth_{i}"
         legends.append(_choropleth_legend(key, layer, classes, bool(np.isnan(values).any()), lang))
         scripts.append((key, layer.title, classes.colors))
-    data = _collection(gpd.GeoDataFrame(props, geometry=shown.geometry), list(props.columns))
-    parts = [f"var geocarbon_zones = window.geocarbon_zones = {_js(data)};"]
+    data = _collection_js(gpd.GeoDataFrame(props, geometry=shown.geometry), list(props.columns))
+    parts = [f"var geocarbon_zones = window.geocarbon_zones = {data};"]
     for i, (key, name, colors) in enumerate(scripts):
         var = f"geocarbon_{key}"
         parts.append(_choropleth_js(var, "geocarbon_zones", f"_k{i}", colors, tips))
@@ -580,7 +724,7 @@ def _overlay_scripts(overlays: Sequence[Overlay]) -> tuple[list[str], list[str]]
             else "null"
         )
         parts.append(
-            f"var {var} = window.{var} = geocarbonClassed({_js(_collection(ov, cols))}, "
+            f"var {var} = window.{var} = geocarbonClassed({_collection_js(ov, cols)}, "
             f"{_js(overlay.class_column)}, {_js(overlay.colors)}, {ov_tips});"
         )
         parts.append(
