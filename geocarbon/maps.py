@@ -341,7 +341,7 @@ def _collection_js(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> str:
             zip(*values, strict=True) if columns else [()] * len(frame), geometries, strict=True
         )
     ]
-    # the geometries' text holds only numbers, brackets and names: escaped with the values
+    # escaped as a whole, as _js escapes the collection's text
     return _script_safe('{"type":"FeatureCollection","features":[' + ",".join(features) + "]}")
 
 

@@ -68,6 +68,10 @@ def test_collection_text_is_the_plain_collections_json() -> None:
     assert maps._collection_js(frame, columns) == maps._js(maps._collection(frame, columns))
     assert maps._collection_js(frame, columns[:2]) == maps._js(maps._collection(frame, columns[:2]))
     assert maps._collection_js(frame, []) == maps._js(maps._collection(frame, []))
+    points = frame[frame.geom_type == "Point"]
+    assert maps._collection_js(points, ["value"]) == maps._js(maps._collection(points, ["value"]))
+    none = frame.iloc[:0]
+    assert maps._collection_js(none, ["name"]) == maps._js(maps._collection(none, ["name"]))
 
 
 def test_geometry_texts_are_the_plain_geojson_kept_for_the_same_geometries_only() -> None:
