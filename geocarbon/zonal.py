@@ -221,7 +221,7 @@ def geometry_digest(geometries: np.ndarray, chunk: int = 4096) -> bytes:
     return digest.digest()
 
 
-@dataclass
+@dataclass(eq=False)  # entries compare by identity (their arrays cannot be compared)
 class _ZoneEntry:
     """One (zones, grid) of a :class:`ZoneCache`: the geometries (held, so that their
     identities stay theirs), their identities, the grid's transform, the burnt blocks and
