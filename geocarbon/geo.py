@@ -8,6 +8,7 @@ geographic grids).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -239,3 +240,16 @@ def _geographic_row_areas(crs: CRS, transform: Affine, row_off: int, rows: int) 
         area, _ = geod.polygon_area_perimeter([0.0, dlon, dlon, 0.0], [y0, y0, y1, y1])
         areas[i] = abs(area)
     return areas
+
+
+def geometry_digest(geometries: np.ndarray, chunk: int = 4096) -> bytes:
+    """A checksum of the zones' shapes: BLAKE2b of each geometry's WKB (length-prefixed, in
+    order), computed a chunk of geometries at a time (memory bounded by the chunk, not by
+    the layer)."""
+    digest = hashlib.blake2b(digest_size=20)
+    for start in range(0, len(geometries), chunk):
+        for wkb in shapely.to_wkb(geometries[start : start + chunk]):
+            size = -1 if wkb is None else len(wkb)
+            digest.update(size.to_bytes(8, "little", signed=True))
+            digest.update(wkb or b"")
+    return digest.digest()

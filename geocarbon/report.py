@@ -348,17 +348,17 @@ _MAP_GEOMETRY: dict[str, tuple[Any, Any]] = {}
 
 def _map_geometry_key(geo: Any, simplify_m: float) -> str:
     """What the static maps' geometry of ``geo`` depends on, as a SHA-256 digest: the
-    communes' geometry (in order), CRS and EPCI codes, and the tolerance."""
+    communes' geometry (in order: :func:`geocarbon.geo.geometry_digest`), CRS and EPCI
+    codes, and the tolerance."""
     import hashlib
 
-    import shapely
+    from geocarbon.geo import geometry_digest
 
     crs = geo.crs.to_wkt() if geo.crs is not None else None
     digest = hashlib.sha256(repr((simplify_m, crs, geo.geometry.name)).encode())
     if "epci_code" in geo.columns:
         digest.update(repr(geo["epci_code"].tolist()).encode())
-    for wkb in shapely.to_wkb(geo.geometry.values):
-        digest.update(len(wkb).to_bytes(8, "little") + wkb)
+    digest.update(geometry_digest(geo.geometry.values))
     return digest.hexdigest()
 
 

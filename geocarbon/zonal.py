@@ -15,7 +15,6 @@ layer on a grid of one pixel area is counted into one zone × class table for th
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import queue
@@ -28,12 +27,11 @@ from typing import Any, NamedTuple, TypeVar
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from affine import Affine
 
 from geocarbon import kernels
 from geocarbon.errors import InputError
-from geocarbon.geo import PixelAreaModel
+from geocarbon.geo import PixelAreaModel, geometry_digest
 from geocarbon.notices import Notice
 from geocarbon.rasterize import BandEdges, EdgeTable, burn_block, burn_zones
 from geocarbon.values import RasterBlock
@@ -206,19 +204,6 @@ def _compact(ix: _LayerIndex) -> _LayerIndex:
     nan = ix.nan_slot
     new_nan = int(lut[nan]) if nan is not None and present[nan] else None
     return _LayerIndex(lut[dense], 0, ix.codes[present], new_nan)
-
-
-def geometry_digest(geometries: np.ndarray, chunk: int = 4096) -> bytes:
-    """A checksum of the zones' shapes: BLAKE2b of each geometry's WKB (length-prefixed, in
-    order), computed a chunk of geometries at a time (memory bounded by the chunk, not by
-    the layer)."""
-    digest = hashlib.blake2b(digest_size=20)
-    for start in range(0, len(geometries), chunk):
-        for wkb in shapely.to_wkb(geometries[start : start + chunk]):
-            size = -1 if wkb is None else len(wkb)
-            digest.update(size.to_bytes(8, "little", signed=True))
-            digest.update(wkb or b"")
-    return digest.digest()
 
 
 @dataclass(eq=False)  # entries compare by identity (their arrays cannot be compared)

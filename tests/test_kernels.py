@@ -248,7 +248,7 @@ def test_zone_cache_reuses_burnt_blocks(monkeypatch: pytest.MonkeyPatch) -> None
 def test_geometry_digest_tells_shapes_apart() -> None:
     from shapely.geometry import Point
 
-    from geocarbon.zonal import geometry_digest
+    from geocarbon.geo import geometry_digest
 
     squares = np.array([box(0, 0, 1, 1), box(1, 0, 2, 1), None], dtype=object)
     copies = shapely.from_wkb(shapely.to_wkb(squares))
