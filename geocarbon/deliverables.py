@@ -25,6 +25,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from geocarbon import __version__
+from geocarbon.carbon.flows import wood_products_computed
 from geocarbon.config import FlowsConfig, PipelineConfig
 from geocarbon.labels import Language, label
 from geocarbon.territory import COVERAGE_MIN
@@ -270,7 +271,10 @@ def readme_sheet(
     assert cfg.flows is not None
     rows: list[tuple[str, str]] = [
         *_readme_figure_rows(cfg, figures, language),
-        (label("method", language), _method_text(cfg.flows, language)),
+        (
+            label("method", language),
+            _method_text(cfg.flows, language, wood_products_computed(figures.sequestration)),
+        ),
         *_readme_reading_rows(language),
         (label("sheets", language), ", ".join(s.title for s in sheets)),
         *(
@@ -319,10 +323,12 @@ def _readme_figure_rows(
     ]
 
 
-def _method_text(flows: FlowsConfig, language: Language) -> str:
+def _method_text(flows: FlowsConfig, language: Language, wood_computed: bool = True) -> str:
     """The method in one paragraph: ALDO's land-use change rules, forest growth net of
-    harvest (with the harvest scenario), wood products, and ALDO's slips when reproduced."""
+    harvest (with the harvest scenario), wood products (``wood_computed``: False when asked
+    for but not computed), and ALDO's slips when reproduced."""
     published = flows.aldo_published
+    wood = flows.wood_products if wood_computed or flows.wood_products == "none" else "missing"
     if language == "fr":
         return (
             "Changements d'occupation des sols selon les règles de l'outil ALDO de l'ADEME "
@@ -337,7 +343,9 @@ def _method_text(flows: FlowsConfig, language: Language) -> str:
                 "harvest": ", produits bois (approche récolte)",
                 "consumption": ", produits bois (approche consommation : part de la population)",
                 "none": ", sans les produits bois",
-            }[flows.wood_products]
+                "missing": ", sans les produits bois (non calculés : le jeu de coefficients "
+                "n'a pas les parts régionales de la récolte)",
+            }[wood]
             + (" ; avec les écarts des chiffres publiés par ALDO." if published else ".")
         )
     return (
@@ -348,7 +356,9 @@ def _method_text(flows: FlowsConfig, language: Language) -> str:
             "harvest": ", wood products (harvest approach)",
             "consumption": ", wood products (consumption approach: population share)",
             "none": ", without wood products",
-        }[flows.wood_products]
+            "missing": ", without wood products (not computed: the coefficient set has no "
+            "regional shares of the harvest)",
+        }[wood]
         + ("; with the slips of ALDO's published figures." if published else ".")
     )
 

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import json
 import math
 import os
 import shutil
@@ -267,6 +268,15 @@ def test_demo_workbook_matches_sequestration_csv(demo_out: Path) -> None:
     # the EPCI sheet names each EPCI
     epci = _rows(wb["EPCI"])
     assert any("Communauté d'agglomération du Haut-Pays" in map(str, r) for r in epci)
+    # wood products asked for (harvest approach) but not computed with the generic
+    # coefficients: every place that states the method says so
+    assert "sans les produits bois (non calculés" in readme["Méthode"]
+    assert "approche récolte" not in readme["Méthode"]
+    document = json.loads((demo_out / "sequestration.json").read_text(encoding="utf-8"))
+    assert document["method"]["wood_products"].startswith("not computed (the coefficient set")
+    page = (demo_out / "report.html").read_text(encoding="utf-8")
+    assert "Produits bois : non calculés (le jeu de coefficients" in page
+    assert "Produits bois : approche récolte" not in page
 
 
 def test_demo_twice_gives_the_same_workbook(demo_out: Path, tmp_path: Path) -> None:
@@ -281,8 +291,6 @@ def test_demo_twice_gives_the_same_workbook(demo_out: Path, tmp_path: Path) -> N
     assert digests[0].hexdigest() == digests[1].hexdigest()
     wb = openpyxl.load_workbook(tmp_path / "a" / "sequestration.xlsx")
     # the date is the latest modification day of the inputs (same files, same workbook)
-    import json
-
     inputs = json.loads((tmp_path / "a" / "run.json").read_text())["inputs"]
     days = [
         dt.datetime.fromtimestamp(Path(v["path"]).stat().st_mtime, tz=dt.UTC).date()
@@ -300,6 +308,11 @@ def test_lot_workbook_matches_sequestration_csv(lot_out: Path) -> None:
     wb = openpyxl.load_workbook(out / "sequestration.xlsx")
     readme = {r[0]: r[1] for r in _rows(wb["Lisez-moi"]) if r[0]}
     assert readme["Jeu de coefficients"].startswith("Tables de l'outil ALDO de l'ADEME")
+    # wood products computed from ALDO's regional shares: the method says which approach
+    assert ", produits bois (approche récolte)" in readme["Méthode"]
+    document = json.loads((out / "sequestration.json").read_text(encoding="utf-8"))
+    assert document["method"]["wood_products"].startswith("harvest approach")
+    assert "Produits bois : approche récolte" in (out / "report.html").read_text(encoding="utf-8")
     assert str(SHARED) not in readme["Jeu de coefficients"]
     epci = _rows(wb["EPCI"])
     figeac = next(r for r in epci if r[1] == "CC Grand-Figeac")
@@ -371,3 +384,12 @@ def test_libreoffice_reads_the_french_csv_numbers(tmp_path: Path) -> None:
     assert rows[2][9] == 50 and rows[2][4] is None
     assert rows[4][9] == pytest.approx(100.0) and isinstance(rows[1][9], int | float)
     assert np.isclose(rows[3][9], 75.0)
+
+
+def test_wood_products_computed_from_the_sequestration_table() -> None:
+    from geocarbon.carbon.flows import wood_products_computed
+
+    assert not wood_products_computed(None)
+    assert not wood_products_computed(pd.DataFrame({"forest": [1.0]}))
+    assert not wood_products_computed(pd.DataFrame({"wood_products": [np.nan, np.nan]}))
+    assert wood_products_computed(pd.DataFrame({"wood_products": [np.nan, 0.0]}))

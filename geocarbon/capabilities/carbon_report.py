@@ -9,6 +9,7 @@ import pandas as pd
 
 from geocarbon import report_charts as charts
 from geocarbon.capabilities.carbon_step import carbon_results
+from geocarbon.carbon.flows import wood_products_computed
 from geocarbon.carbon.hedges import DEFAULT_C_TOT_KM
 from geocarbon.deliverables import coefficient_set
 from geocarbon.io.text_tables import text_table
@@ -428,6 +429,15 @@ WOOD_PRODUCTS_METHOD = {
         "Produits bois : non calculés (flows.wood_products : none), sans les produits bois.",
         "Wood products: not computed (flows.wood_products: none), without wood products.",
     ),
+    # asked for, but the coefficient set has no regional shares of the harvest
+    "not_computed": (
+        "Produits bois : non calculés (le jeu de coefficients n'a pas les parts régionales de "
+        "la récolte en bois d'œuvre et bois d'industrie) : le chiffre est vide et le flux net "
+        "additionne les autres catégories.",
+        "Wood products: not computed (the coefficient set has no regional shares of the lumber "
+        "and industry-wood harvest): the figure is empty and the net flow sums the other "
+        "categories.",
+    ),
 }
 ZONAL_EXACT_METHOD = (
     "Surfaces exactes (zonal.method : exact) : chaque pixel compte dans chaque commune qu'il "
@@ -503,6 +513,8 @@ def carbon_method_lines(cfg: Any, results: Any, lang: Language) -> list[str]:
     if computed.sequestration is not None:
         out.append(in_language(FLOWS_METHOD, lang))
         approach = getattr(getattr(cfg, "flows", None), "wood_products", None)
+        if approach not in (None, "none") and not wood_products_computed(computed.sequestration):
+            approach = "not_computed"
         if approach in WOOD_PRODUCTS_METHOD:
             out.append(in_language(WOOD_PRODUCTS_METHOD[approach], lang))
     hedges = getattr(getattr(cfg, "carbon", None), "hedges", None)

@@ -57,6 +57,7 @@ from geocarbon.carbon.flows import (
     generic_luc_coefficients,
     landuse_change_flows,
     n2o_flows,
+    wood_products_computed,
     wood_products_consumption_flows,
     wood_products_flows,
 )
@@ -2195,6 +2196,12 @@ WOOD_PRODUCTS_METHOD = {
     "441,533 tCO2/yr)",
     "none": "not computed (flows.wood_products: none): the figure is empty",
 }
+#: The wood-products figure asked for but not computed (no regional lumber/industry shares of
+#: the harvest in the coefficient set: the notice ``wood_products_not_computed``).
+WOOD_PRODUCTS_NOT_COMPUTED = (
+    "not computed (the coefficient set has no regional lumber/industry shares of the "
+    "harvest): the figure is empty and the net flow sums the other categories"
+)
 
 
 def sequestration_document(cfg: PipelineConfig, carbon: CarbonResults) -> dict[str, Any]:
@@ -2220,7 +2227,9 @@ def sequestration_document(cfg: PipelineConfig, carbon: CarbonResults) -> dict[s
                 if flows_cfg.aldo_published
                 else ""
             ),
-            "wood_products": WOOD_PRODUCTS_METHOD[flows_cfg.wood_products],
+            "wood_products": WOOD_PRODUCTS_METHOD[flows_cfg.wood_products]
+            if flows_cfg.wood_products == "none" or wood_products_computed(carbon.sequestration)
+            else WOOD_PRODUCTS_NOT_COMPUTED,
             "categories": "flows are reported under the final land use: forest (Forêt), agricultural_soils "
             "(Sols agricoles: cropland, grassland, orchards, vineyards), other_soils (Autres sols: artificial "
             "land, wetlands), wood_products (Produits bois)",

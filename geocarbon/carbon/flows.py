@@ -847,3 +847,11 @@ def flows_by_commune(flows: pd.DataFrame, communes: pd.Series) -> pd.DataFrame:
     return out
 
 
+def wood_products_computed(sequestration: pd.DataFrame | None) -> bool:
+    """Whether the sequestration table holds a wood-products figure (False when it was not
+    asked for, or could not be computed: the column is empty)."""
+    return (
+        sequestration is not None
+        and "wood_products" in sequestration.columns
+        and bool(sequestration["wood_products"].notna().any())
+    )
