@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -336,6 +337,15 @@ def _stem(target: Path) -> str:
     return f"{name.encode()[:60].decode(errors='ignore')}~{digest}"
 
 
+def _hold_signals() -> set[signal.Signals] | None:
+    """Block SIGINT and SIGTERM in this thread (delivered when unblocked); the mask before,
+    to restore (None where signals cannot be blocked)."""
+    block = getattr(signal, "pthread_sigmask", None)
+    if block is None:
+        return None
+    return block(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
 class _Lock:
     """An exclusive lock file ``.NAME.lock`` beside the output folder (``fcntl.flock``)."""
 
@@ -345,6 +355,17 @@ class _Lock:
         self.fd: int | None = None
 
     def acquire(self) -> None:
+        """Take the lock (the file created if needed), Ctrl-C and SIGTERM held back meanwhile:
+        delivered inside, they would end the run with the lock file made but not yet
+        recorded as this run's (``fd``), so that :meth:`release` would leave it behind."""
+        held = _hold_signals()
+        try:
+            self._acquire()
+        finally:
+            if held is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+    def _acquire(self) -> None:
         import fcntl
 
         while True:

@@ -455,6 +455,43 @@ def test_terminated_run_leaves_the_previous_result_and_no_litter(sandbox: Sandbo
     assert sandbox.digest() == digest
 
 
+class _TerminatedError(Exception):
+    pass
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _TerminatedError
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_sigmask"), reason="POSIX only")
+def test_signal_while_the_lock_is_taken_leaves_no_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM arriving while the lock file is being taken (made, not yet this run's) is
+    delivered once the lock is held, so that the run's clean-up removes the lock."""
+    import signal
+
+    from geocarbon.io import outdir
+
+    target = tmp_path / "outputs" / "run"
+    lock = target.parent / ".run.lock"
+    truncate = os.ftruncate
+
+    def signalled_truncate(fd: int, length: int) -> None:  # between flock and recording fd
+        assert lock.exists()
+        os.kill(os.getpid(), signal.SIGTERM)
+        truncate(fd, length)
+
+    monkeypatch.setattr(outdir.os, "ftruncate", signalled_truncate)
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        with pytest.raises(_TerminatedError), outdir.reserve_output_dir(target, overwrite=False):
+            pytest.fail("the signal arrives before the run starts")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert not lock.exists()
+
+
 def test_file_added_to_the_result_while_writing_is_kept(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
