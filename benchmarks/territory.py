@@ -266,7 +266,7 @@ def main() -> None:
     row("**whole command `geocarbon -q run`**", walls)
     row("pipeline run in a fresh process", [r["wall"] for r in rounds])
     row(
-        "interpreter start",
+        "interpreter start and exit (the process around the run)",
         [r["wall"] - r["in_process"] for r in rounds],
         [r["cpu_before_start"] for r in rounds],
     )
