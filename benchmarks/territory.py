@@ -14,7 +14,7 @@ cache after a first unmeasured run), as ``geocarbon run`` does, and records:
 * the import share: the time a fresh process takes to import every module the run's
   process ended with (in the order the run imported them);
 * with ``--against OTHER_CHECKOUT``: the whole command of this checkout and of another
-  (e.g. the code of an earlier commit, ``git worktree add /tmp/before <commit>``) run
+  (e.g. the code of an earlier commit, ``git worktree add ../before <commit>``) run
   alternately, and the ratio of their medians. The machine's speed drifts (a virtual
   machine with neighbours): only runs taken at the same moment compare.
 
@@ -239,7 +239,7 @@ def main() -> None:
     parser.add_argument(
         "--against",
         type=Path,
-        help="another checkout (e.g. `git worktree add /tmp/before <commit>`) whose whole "
+        help="another checkout (e.g. `git worktree add ../before <commit>`) whose whole "
         "command is run alternately with this one's",
     )
     args = parser.parse_args()
