@@ -63,7 +63,7 @@ def _deterministic_ids(html: str, ids: set[str]) -> str:
     map → same file); other hex strings (e.g. an id in the data) are left as they are.
 
     An id is replaced where it stands alone (no hex digit either side), numbered in the order
-    of its first such place in the page: :func:`_deterministic_ids_plain`'s text, found by
+    of its first such place in the page: the text of matching every run of 32 hex digits (tested against it), found by
     searching each id instead of matching every run of hex digits of the page.
     """
     places: list[tuple[int, str]] = []
@@ -92,21 +92,6 @@ def _deterministic_ids(html: str, ids: set[str]) -> str:
 #: The hex digits of Folium's ids, and an id.
 _HEX = frozenset("0123456789abcdef")
 _HEX_ID = re.compile(r"[0-9a-f]{32}")
-
-
-def _deterministic_ids_plain(html: str, ids: set[str]) -> str:
-    """:func:`_deterministic_ids` by matching every run of 32 hex digits of the page."""
-    mapping: dict[str, str] = {}
-
-    def repl(match: re.Match[str]) -> str:
-        key = match.group(0)
-        if key not in ids:
-            return key
-        if key not in mapping:
-            mapping[key] = f"{len(mapping):032x}"
-        return mapping[key]
-
-    return re.sub(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])", repl, html)
 
 
 def _element_ids(element: Element) -> set[str]:
@@ -307,26 +292,13 @@ def _reading_value(value: Any) -> Any:
     return str(value)
 
 
-def _collection(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection (WGS 84) of ``frame`` with ``columns`` as properties,
-    coordinates rounded to :data:`COORD_DECIMALS`, values rounded for reading."""
-    geoms = shapely.transform(frame.geometry.to_numpy(), lambda xy: np.round(xy, COORD_DECIMALS))
-    records = frame[list(columns)].to_dict("records") if columns else [{}] * len(frame)
-    features = [
-        {
-            "type": "Feature",
-            "properties": {k: _reading_value(v) for k, v in rec.items()},
-            "geometry": shapely.geometry.mapping(g),
-        }
-        for rec, g in zip(records, geoms, strict=True)
-    ]
-    return {"type": "FeatureCollection", "features": features}
-
-
 def _collection_js(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> str:
-    """``_js(_collection(frame, columns))``, the same text made column by column: property
-    values converted per column (:func:`_reading_values`), each geometry's GeoJSON from its
-    coordinates at once (:func:`_geometry_texts`, kept for the next map of the same polygons).
+    """A GeoJSON FeatureCollection (WGS 84) of ``frame`` with ``columns`` as properties,
+    coordinates rounded to :data:`COORD_DECIMALS`, values rounded for reading, as
+    script-safe JSON text (:func:`_js` of the collection built feature by feature, the same
+    text), made column by column: property values converted per column
+    (:func:`_reading_values`), each geometry's GeoJSON from its coordinates at once
+    (:func:`_geometry_texts`, kept for the next map of the same polygons).
     """
     columns = list(columns)
     values = [_reading_values(frame[c]) for c in columns]
@@ -370,7 +342,7 @@ _LAST_TEXTS: list[tuple[list[Any], list[str]]] = []
 
 def _geometry_texts(geometries: np.ndarray) -> list[str]:
     """Each geometry's GeoJSON as JSON text, coordinates rounded to :data:`COORD_DECIMALS`:
-    ``_js(shapely.geometry.mapping(g))`` of the geometries :func:`_collection` rounds.
+    ``_js(shapely.geometry.mapping(g))`` of the geometries rounded.
 
     Polygons and multipolygons are written from their rings' coordinates taken at once;
     other geometries (and empty ones) through :func:`shapely.geometry.mapping`. The texts of

@@ -5,15 +5,55 @@ with each geometry's coordinates taken at once (:func:`geocarbon.maps._collectio
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from typing import Any
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
+from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box, mapping
 
 from geocarbon import maps
 from geocarbon.maps import ChoroplethLayer, Overlay, choropleth_map
+
+# --- the plain paths, as the maps were made before (the oracles) ---
+
+
+def _deterministic_ids_plain(html: str, ids: set[str]) -> str:
+    """:func:`_deterministic_ids` by matching every run of 32 hex digits of the page."""
+    mapping: dict[str, str] = {}
+
+    def repl(match: re.Match[str]) -> str:
+        key = match.group(0)
+        if key not in ids:
+            return key
+        if key not in mapping:
+            mapping[key] = f"{len(mapping):032x}"
+        return mapping[key]
+
+    return re.sub(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])", repl, html)
+
+
+def _collection(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection (WGS 84) of ``frame`` with ``columns`` as properties,
+    coordinates rounded to :data:`maps.COORD_DECIMALS`, values rounded for reading."""
+    geoms = shapely.transform(
+        frame.geometry.to_numpy(), lambda xy: np.round(xy, maps.COORD_DECIMALS)
+    )
+    records = frame[list(columns)].to_dict("records") if columns else [{}] * len(frame)
+    features = [
+        {
+            "type": "Feature",
+            "properties": {k: maps._reading_value(v) for k, v in rec.items()},
+            "geometry": mapping(g),
+        }
+        for rec, g in zip(records, geoms, strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
 
 HOLED = Polygon(
     [(1.123456789, 44.987654321), (1.2, 44.9), (1.3, 45.1), (1.123456789, 44.987654321)],
@@ -65,13 +105,13 @@ def _nothing_kept() -> None:
 def test_collection_text_is_the_plain_collections_json() -> None:
     frame = _frame()
     columns = [c for c in frame.columns if c != "geometry"]
-    assert maps._collection_js(frame, columns) == maps._js(maps._collection(frame, columns))
-    assert maps._collection_js(frame, columns[:2]) == maps._js(maps._collection(frame, columns[:2]))
-    assert maps._collection_js(frame, []) == maps._js(maps._collection(frame, []))
+    assert maps._collection_js(frame, columns) == maps._js(_collection(frame, columns))
+    assert maps._collection_js(frame, columns[:2]) == maps._js(_collection(frame, columns[:2]))
+    assert maps._collection_js(frame, []) == maps._js(_collection(frame, []))
     points = frame[frame.geom_type == "Point"]
-    assert maps._collection_js(points, ["value"]) == maps._js(maps._collection(points, ["value"]))
+    assert maps._collection_js(points, ["value"]) == maps._js(_collection(points, ["value"]))
     none = frame.iloc[:0]
-    assert maps._collection_js(none, ["name"]) == maps._js(maps._collection(none, ["name"]))
+    assert maps._collection_js(none, ["name"]) == maps._js(_collection(none, ["name"]))
 
 
 def test_geometry_texts_are_the_plain_geojson_kept_for_the_same_geometries_only() -> None:
@@ -97,8 +137,8 @@ def test_only_polygons_geometries_written_from_coordinates_at_once() -> None:
 
 def _plain_page(monkeypatch: pytest.MonkeyPatch, make: object) -> str:
     with monkeypatch.context() as m:
-        m.setattr(maps, "_collection_js", lambda f, c: maps._js(maps._collection(f, c)))
-        m.setattr(maps, "_deterministic_ids", maps._deterministic_ids_plain)
+        m.setattr(maps, "_collection_js", lambda f, c: maps._js(_collection(f, c)))
+        m.setattr(maps, "_deterministic_ids", _deterministic_ids_plain)
         maps._LAST_SHOWN.clear()
         return make()  # type: ignore[operator]
 
@@ -160,4 +200,4 @@ OTHER_ID = "fedcba9876543210fedcba9876543210"
 )
 def test_ids_numbered_as_by_matching_every_hex_run(page: str) -> None:
     for ids in ({HEX_ID, OTHER_ID}, {HEX_ID}, {OTHER_ID, "9" * 32, "xyz"}, set()):
-        assert maps._deterministic_ids(page, ids) == maps._deterministic_ids_plain(page, ids)
+        assert maps._deterministic_ids(page, ids) == _deterministic_ids_plain(page, ids)
