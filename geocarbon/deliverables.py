@@ -25,7 +25,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from geocarbon import __version__
-from geocarbon.carbon.flows import wood_products_computed
+from geocarbon.carbon.flows import wood_products_shown
 from geocarbon.config import FlowsConfig, PipelineConfig
 from geocarbon.labels import Language, label
 from geocarbon.territory import COVERAGE_MIN
@@ -273,7 +273,11 @@ def readme_sheet(
         *_readme_figure_rows(cfg, figures, language),
         (
             label("method", language),
-            _method_text(cfg.flows, language, wood_products_computed(figures.sequestration)),
+            _method_text(
+                cfg.flows,
+                language,
+                wood_products_shown(cfg.flows.wood_products, figures.sequestration),
+            ),
         ),
         *_readme_reading_rows(language),
         (label("sheets", language), ", ".join(s.title for s in sheets)),
@@ -323,12 +327,11 @@ def _readme_figure_rows(
     ]
 
 
-def _method_text(flows: FlowsConfig, language: Language, wood_computed: bool = True) -> str:
+def _method_text(flows: FlowsConfig, language: Language, wood: str) -> str:
     """The method in one paragraph: ALDO's land-use change rules, forest growth net of
-    harvest (with the harvest scenario), wood products (``wood_computed``: False when asked
-    for but not computed), and ALDO's slips when reproduced."""
+    harvest (with the harvest scenario), wood products (``wood``:
+    :func:`geocarbon.carbon.flows.wood_products_shown`), and ALDO's slips when reproduced."""
     published = flows.aldo_published
-    wood = flows.wood_products if wood_computed or flows.wood_products == "none" else "missing"
     if language == "fr":
         return (
             "Changements d'occupation des sols selon les règles de l'outil ALDO de l'ADEME "
@@ -343,7 +346,7 @@ def _method_text(flows: FlowsConfig, language: Language, wood_computed: bool = T
                 "harvest": ", produits bois (approche récolte)",
                 "consumption": ", produits bois (approche consommation : part de la population)",
                 "none": ", sans les produits bois",
-                "missing": ", sans les produits bois (non calculés : le jeu de coefficients "
+                "not_computed": ", sans les produits bois (non calculés : le jeu de coefficients "
                 "n'a pas les parts régionales de la récolte)",
             }[wood]
             + (" ; avec les écarts des chiffres publiés par ALDO." if published else ".")
@@ -356,7 +359,7 @@ def _method_text(flows: FlowsConfig, language: Language, wood_computed: bool = T
             "harvest": ", wood products (harvest approach)",
             "consumption": ", wood products (consumption approach: population share)",
             "none": ", without wood products",
-            "missing": ", without wood products (not computed: the coefficient set has no "
+            "not_computed": ", without wood products (not computed: the coefficient set has no "
             "regional shares of the harvest)",
         }[wood]
         + ("; with the slips of ALDO's published figures." if published else ".")

@@ -386,10 +386,14 @@ def test_libreoffice_reads_the_french_csv_numbers(tmp_path: Path) -> None:
     assert np.isclose(rows[3][9], 75.0)
 
 
-def test_wood_products_computed_from_the_sequestration_table() -> None:
-    from geocarbon.carbon.flows import wood_products_computed
+def test_wood_products_shown_from_the_sequestration_table() -> None:
+    from geocarbon.carbon.flows import wood_products_shown
 
-    assert not wood_products_computed(None)
-    assert not wood_products_computed(pd.DataFrame({"forest": [1.0]}))
-    assert not wood_products_computed(pd.DataFrame({"wood_products": [np.nan, np.nan]}))
-    assert wood_products_computed(pd.DataFrame({"wood_products": [np.nan, 0.0]}))
+    empty = pd.DataFrame({"wood_products": [np.nan, np.nan]})
+    some = pd.DataFrame({"wood_products": [np.nan, 0.0]})
+    assert wood_products_shown("harvest", None) == "not_computed"
+    assert wood_products_shown("harvest", pd.DataFrame({"forest": [1.0]})) == "not_computed"
+    assert wood_products_shown("consumption", empty) == "not_computed"
+    assert wood_products_shown("harvest", some) == "harvest"
+    assert wood_products_shown("consumption", some) == "consumption"
+    assert wood_products_shown("none", empty) == "none"

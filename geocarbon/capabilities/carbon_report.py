@@ -9,7 +9,7 @@ import pandas as pd
 
 from geocarbon import report_charts as charts
 from geocarbon.capabilities.carbon_step import carbon_results
-from geocarbon.carbon.flows import wood_products_computed
+from geocarbon.carbon.flows import wood_products_shown
 from geocarbon.carbon.hedges import DEFAULT_C_TOT_KM
 from geocarbon.deliverables import coefficient_set
 from geocarbon.io.text_tables import text_table
@@ -513,10 +513,9 @@ def carbon_method_lines(cfg: Any, results: Any, lang: Language) -> list[str]:
     if computed.sequestration is not None:
         out.append(in_language(FLOWS_METHOD, lang))
         approach = getattr(getattr(cfg, "flows", None), "wood_products", None)
-        if approach not in (None, "none") and not wood_products_computed(computed.sequestration):
-            approach = "not_computed"
         if approach in WOOD_PRODUCTS_METHOD:
-            out.append(in_language(WOOD_PRODUCTS_METHOD[approach], lang))
+            shown = wood_products_shown(approach, computed.sequestration)
+            out.append(in_language(WOOD_PRODUCTS_METHOD[shown], lang))
     hedges = getattr(getattr(cfg, "carbon", None), "hedges", None)
     if computed.hedges is not None and hedges is not None:
         text = in_language(HEDGES_METHOD, lang)

@@ -57,9 +57,9 @@ from geocarbon.carbon.flows import (
     generic_luc_coefficients,
     landuse_change_flows,
     n2o_flows,
-    wood_products_computed,
     wood_products_consumption_flows,
     wood_products_flows,
+    wood_products_shown,
 )
 from geocarbon.carbon.growth import (
     aldo_forest_growth,
@@ -2187,7 +2187,8 @@ def flows_map(
     )
 
 
-#: How the wood-products figure is computed, per approach (``flows.wood_products``).
+#: How the wood-products figure is computed, per approach (``flows.wood_products``; see
+#: :func:`geocarbon.carbon.flows.wood_products_shown`).
 WOOD_PRODUCTS_METHOD = {
     "harvest": "harvest approach: local share of the national lumber and industry-wood "
     "harvest x national wood-products sink",
@@ -2195,13 +2196,9 @@ WOOD_PRODUCTS_METHOD = {
     "inhabitants, as ALDO) x national wood-products sink (lumber 918,161 + industry wood "
     "441,533 tCO2/yr)",
     "none": "not computed (flows.wood_products: none): the figure is empty",
+    "not_computed": "not computed (the coefficient set has no regional lumber/industry shares "
+    "of the harvest): the figure is empty and the net flow sums the other categories",
 }
-#: The wood-products figure asked for but not computed (no regional lumber/industry shares of
-#: the harvest in the coefficient set: the notice ``wood_products_not_computed``).
-WOOD_PRODUCTS_NOT_COMPUTED = (
-    "not computed (the coefficient set has no regional lumber/industry shares of the "
-    "harvest): the figure is empty and the net flow sums the other categories"
-)
 
 
 def sequestration_document(cfg: PipelineConfig, carbon: CarbonResults) -> dict[str, Any]:
@@ -2227,9 +2224,9 @@ def sequestration_document(cfg: PipelineConfig, carbon: CarbonResults) -> dict[s
                 if flows_cfg.aldo_published
                 else ""
             ),
-            "wood_products": WOOD_PRODUCTS_METHOD[flows_cfg.wood_products]
-            if flows_cfg.wood_products == "none" or wood_products_computed(carbon.sequestration)
-            else WOOD_PRODUCTS_NOT_COMPUTED,
+            "wood_products": WOOD_PRODUCTS_METHOD[
+                wood_products_shown(flows_cfg.wood_products, carbon.sequestration)
+            ],
             "categories": "flows are reported under the final land use: forest (Forêt), agricultural_soils "
             "(Sols agricoles: cropland, grassland, orchards, vineyards), other_soils (Autres sols: artificial "
             "land, wetlands), wood_products (Produits bois)",

@@ -847,11 +847,15 @@ def flows_by_commune(flows: pd.DataFrame, communes: pd.Series) -> pd.DataFrame:
     return out
 
 
-def wood_products_computed(sequestration: pd.DataFrame | None) -> bool:
-    """Whether the sequestration table holds a wood-products figure (False when it was not
-    asked for, or could not be computed: the column is empty)."""
-    return (
+def wood_products_shown(approach: str, sequestration: pd.DataFrame | None) -> str:
+    """How the wood-products figure of ``sequestration`` was made, for the texts that state
+    the method: the configured ``approach`` (``flows.wood_products``: ``"harvest"``,
+    ``"consumption"``, ``"none"``), or ``"not_computed"`` when one was asked for but the
+    figure is empty (no regional lumber/industry shares of the harvest in the coefficient
+    set: the notice ``wood_products_not_computed``)."""
+    computed = (
         sequestration is not None
         and "wood_products" in sequestration.columns
         and bool(sequestration["wood_products"].notna().any())
     )
+    return approach if approach == "none" or computed else "not_computed"
