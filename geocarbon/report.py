@@ -315,8 +315,9 @@ def _simplified_map_frames(geo: Any, simplify_m: float) -> tuple[Any, Any]:
     are in two EPCIs or more), simplified as the interactive maps are
     (:func:`geocarbon.maps.simplified_geometry`, tolerance ``simplify_m`` [m]); their
     geometry as :func:`prepare_map_geometry` computed it beforehand, when it did."""
-    key = _map_geometry_key(geo, simplify_m)
-    simplified, outline = _MAP_GEOMETRY.get(key) or _map_geometry(geo, simplify_m)
+    # the key (a checksum of every boundary) only where some geometry was prepared
+    prepared = _MAP_GEOMETRY.get(_map_geometry_key(geo, simplify_m)) if _MAP_GEOMETRY else None
+    simplified, outline = prepared or _map_geometry(geo, simplify_m)
     shown = geo.copy()
     shown[geo.geometry.name] = simplified
     return shown, outline
