@@ -27,6 +27,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -337,13 +338,39 @@ def _stem(target: Path) -> str:
     return f"{name.encode()[:60].decode(errors='ignore')}~{digest}"
 
 
-def _hold_signals() -> set[signal.Signals] | None:
-    """Block SIGINT and SIGTERM in this thread (delivered when unblocked); the mask before,
-    to restore (None where signals cannot be blocked)."""
-    block = getattr(signal, "pthread_sigmask", None)
-    if block is None:
-        return None
-    return block(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Defer Ctrl-C and SIGTERM until the block ends, then deliver them.
+
+    Python runs signal handlers in the main thread only, between two bytecodes, whichever
+    thread the system gave the signal to; blocking the signal in the main thread
+    (``pthread_sigmask``) is therefore not enough where the process has other threads. The
+    handlers are replaced for the block's duration by one that records the signal; the
+    recorded signals are raised again once the handlers are back. In another thread,
+    nothing is needed: no handler can interrupt it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+
+    def record(signum: int, frame: object) -> None:
+        pending.append(signum)
+
+    # a handler installed outside Python (getsignal: None) could not be put back: kept
+    known = [n for n in _DEFERRED if signal.getsignal(n) is not None]
+    previous = {number: signal.signal(number, record) for number in known}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for signum in dict.fromkeys(pending):
+            signal.raise_signal(signum)
+
+
+#: Signals deferred while the lock is taken (:func:`_signals_deferred`).
+_DEFERRED = (signal.SIGINT, signal.SIGTERM)
 
 
 class _Lock:
@@ -355,15 +382,11 @@ class _Lock:
         self.fd: int | None = None
 
     def acquire(self) -> None:
-        """Take the lock (the file created if needed), Ctrl-C and SIGTERM held back meanwhile:
+        """Take the lock (the file created if needed), Ctrl-C and SIGTERM deferred meanwhile:
         delivered inside, they would end the run with the lock file made but not yet
         recorded as this run's (``fd``), so that :meth:`release` would leave it behind."""
-        held = _hold_signals()
-        try:
+        with _signals_deferred():
             self._acquire()
-        finally:
-            if held is not None:
-                signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     def _acquire(self) -> None:
         import fcntl

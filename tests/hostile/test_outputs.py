@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -463,33 +464,74 @@ def _raise_terminated(signum: int, frame: object) -> None:
     raise _TerminatedError
 
 
-@pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_sigmask"), reason="POSIX only")
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("other_thread", [False, True], ids=["one thread", "two threads"])
 def test_signal_while_the_lock_is_taken_leaves_no_lock(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, other_thread: bool
 ) -> None:
     """SIGTERM arriving while the lock file is being taken (made, not yet this run's) is
-    delivered once the lock is held, so that the run's clean-up removes the lock."""
+    delivered once the lock is held, so that the run's clean-up removes the lock -- also
+    where another thread could take the signal (as pytest-xdist's worker has: masking the
+    signal in the main thread alone let it through; seen in CI)."""
     import signal
+    import threading
 
     from geocarbon.io import outdir
 
     target = tmp_path / "outputs" / "run"
     lock = target.parent / ".run.lock"
     truncate = os.ftruncate
+    sent: list[int] = []
 
     def signalled_truncate(fd: int, length: int) -> None:  # between flock and recording fd
         assert lock.exists()
         os.kill(os.getpid(), signal.SIGTERM)
+        sent.append(fd)
         truncate(fd, length)
 
     monkeypatch.setattr(outdir.os, "ftruncate", signalled_truncate)
+    idle = threading.Event()
+    thread = threading.Thread(target=idle.wait, daemon=True)
+    if other_thread:
+        thread.start()
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         with pytest.raises(_TerminatedError), outdir.reserve_output_dir(target, overwrite=False):
             pytest.fail("the signal arrives before the run starts")
     finally:
         signal.signal(signal.SIGTERM, previous)
+        idle.set()
+    assert sent, "the signal was not sent while the lock was taken"
     assert not lock.exists()
+    assert signal.getsignal(signal.SIGTERM) is previous
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_while_the_lock_is_taken_is_not_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the lock is taken: KeyboardInterrupt once it is held, the lock removed,
+    Python's own Ctrl-C handler back in place."""
+    import signal
+
+    from geocarbon.io import outdir
+
+    target = tmp_path / "outputs" / "run"
+    truncate = os.ftruncate
+
+    def interrupted_truncate(fd: int, length: int) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        truncate(fd, length)
+
+    monkeypatch.setattr(outdir.os, "ftruncate", interrupted_truncate)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # a worker may ignore it
+    try:
+        with pytest.raises(KeyboardInterrupt), outdir.reserve_output_dir(target, overwrite=False):
+            pytest.fail("the interruption arrives before the run starts")
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert not (target.parent / ".run.lock").exists()
 
 
 def test_file_added_to_the_result_while_writing_is_kept(
