@@ -10,7 +10,9 @@ rotated order over several rounds (best and median time of each):
   with ``geo.in_crs``, compiled kernels), and with the plain-NumPy kernels;
 * geocarbon's first pass over the grid (zones burnt) and a later pass (zones from the zone
   cache), each also without the read-ahead thread, the later pass also without the dense
-  zone × code table (what each device brings);
+  zone × code table (what each device brings); and a pass as a new process makes it with
+  ``processing.zone_cache`` (the shapes' checksum, the zones read from the file kept by an
+  earlier, untimed pass);
 * rasterize + bincount: the zones burnt into one whole-grid array by GDAL
   (``rasterio.features.rasterize``), then the raster read and counted per (zone, class);
 * exactextract's best set-up: geometries handed over as WKB (a feature source of our own;
@@ -54,7 +56,8 @@ import geocarbon.zonal as zonal_module
 from geocarbon.geo import PixelAreaModel, in_crs
 from geocarbon.io.exact import WkbSource
 from geocarbon.io.raster import RasterBlock, count_blocks, iter_blocks, raster_info
-from geocarbon.zonal import ZONE_CACHE, ZonalResult, zonal_crosstab
+from geocarbon.io.zone_store import ZoneStore
+from geocarbon.zonal import ZONE_CACHE, ZonalResult, ZoneCache, zonal_crosstab
 
 WORK = Path(__file__).resolve().parent / "_work"
 CLASSES = np.array(
@@ -154,6 +157,22 @@ def methods(
         ZONE_CACHE._entries[:] = held[-1:]
         return run()
 
+    def stored() -> Callable[[], ZonalResult]:
+        """A pass in a new process with ``processing.zone_cache``: an empty cache in memory,
+        the zones read from the file an untimed pass saved (the checksum of the shapes,
+        reading the file and the pass timed)."""
+        store = ZoneStore(WORK / "zone_cache")
+
+        def run() -> ZonalResult:
+            in_grid = in_crs(zones, info.crs)
+            blocks = iter_blocks(info, block_pixels=block_pixels)
+            n = count_blocks(info, block_pixels)
+            cache = ZoneCache(store=store)
+            return zonal_crosstab(in_grid, blocks, pam, n_blocks=n, engine="numba", cache=cache)
+
+        run()
+        return run
+
     def rasterize_bincount() -> np.ndarray:
         burnt = rasterize(
             ((g, i + 1) for i, g in enumerate(zones.geometry.values)),
@@ -189,6 +208,7 @@ def methods(
         CACHED: ours("numba", cached=True),
         CACHED_SERIAL: ours("numba", cached=True, without="read_ahead"),
         CACHED_BLOCKWISE: ours("numba", cached=True, without="dense_table"),
+        STORED: stored(),
         NUMPY: ours("numpy"),
     }
     if not skip_peers:
@@ -221,6 +241,7 @@ FIRST_SERIAL = "geocarbon, compiled, first pass, no read-ahead thread"
 CACHED = "geocarbon zonal_crosstab, a later pass (zones from the cache)"
 CACHED_SERIAL = "geocarbon, a later pass, no read-ahead thread"
 CACHED_BLOCKWISE = "geocarbon, a later pass, per-block tables (no dense table)"
+STORED = "geocarbon, a new process, zones from processing.zone_cache"
 NUMPY = "geocarbon zonal_crosstab, NumPy kernels"
 
 
@@ -273,7 +294,7 @@ def cross_checks(last: dict[str, Any], n_zones: int) -> list[str]:
     numpy_path = last[NUMPY]
     lines = [
         f"{label} and NumPy kernels bit-identical: {_identical(last[label], numpy_path)}"
-        for label in (OURS, FIRST, FIRST_SERIAL, CACHED, CACHED_SERIAL, CACHED_BLOCKWISE)
+        for label in (OURS, FIRST, FIRST_SERIAL, CACHED, CACHED_SERIAL, CACHED_BLOCKWISE, STORED)
     ]
     if "rasterize + bincount" in last:
         gdal = last["rasterize + bincount"].sum(axis=1)[1:]

@@ -1491,6 +1491,17 @@ class ProcessingConfig(_Strict):
         "figures, bit for bit.",
     )
 
+    zone_cache: Path | None = Field(
+        default=None,
+        description="Folder where the communes burnt into the land cover's grid are kept "
+        "between runs (relative to the pipeline file; created when needed): a later run over "
+        "the same communes and grid reads them instead of burning them again (grids of "
+        "50 million pixels or more, computed in this process; the same figures, bit for bit). "
+        "One file per commune layer and grid, named by a checksum of the commune shapes, the "
+        "grid and geocarbon's burning code; geocarbon writes nothing else there and deletes "
+        "nothing: remove the folder to reclaim its space. null: nothing kept.",
+    )
+
     @field_validator("scheduler")
     @classmethod
     def _scheduler_form(cls, value: str | None) -> str | None:

@@ -605,7 +605,7 @@ def config_input_paths(model: Any, prefix: str = "") -> list[tuple[str, Path]]:
 
     found: list[tuple[str, Path]] = []
     for name in type(model).model_fields:
-        if name in ("output_dir", "source_file"):
+        if name in ("output_dir", "source_file", "zone_cache"):
             continue
         value = getattr(model, name)
         key = f"{prefix}{name}"
@@ -622,9 +622,11 @@ def config_input_paths(model: Any, prefix: str = "") -> list[tuple[str, Path]]:
 
 def output_protection(cfg: PipelineConfig) -> list[Protected]:
     """What a run's output folder must neither be nor hold: ``/``, the home and current
-    folders, the pipeline file and every input."""
+    folders, the pipeline file, every input and the zone cache folder."""
     extra = [Protected(cfg.source_file, "the pipeline file")] if cfg.source_file else []
     extra += [Protected(p, f"the input {key}") for key, p in config_input_paths(cfg)]
+    if cfg.processing.zone_cache is not None:
+        extra.append(Protected(cfg.processing.zone_cache, "the zone cache processing.zone_cache"))
     return default_protected(extra)
 
 

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -209,19 +209,31 @@ def _compact(ix: _LayerIndex) -> _LayerIndex:
 @dataclass(eq=False)  # entries compare by identity (their arrays cannot be compared)
 class _ZoneEntry:
     """One (zones, grid) of a :class:`ZoneCache`: the geometries (held, so that their
-    identities stay theirs), their identities, the grid's transform, the burnt blocks and
-    the checksum of the shapes once computed."""
+    identities stay theirs), their identities, the grid's transform, the burnt blocks, the
+    checksum of the shapes once computed and how many blocks its store holds."""
 
     geometries: np.ndarray
     ids: np.ndarray
     grid: tuple[float, ...]
     blocks: dict
     digest: bytes | None = None
+    stored: int = 0
 
     def shapes_digest(self) -> bytes:
         if self.digest is None:
             self.digest = geometry_digest(self.geometries)
         return self.digest
+
+
+class ZoneStorage(Protocol):
+    """Where a :class:`ZoneCache` keeps burnt blocks between processes
+    (:class:`geocarbon.io.zone_store.ZoneStore`)."""
+
+    def key(self, shapes_digest: bytes, grid: tuple[float, ...]) -> str: ...
+
+    def load(self, key: str, n_zones: int) -> dict | None: ...
+
+    def save(self, key: str, blocks: Mapping) -> None: ...
 
 
 class ZoneCache:
@@ -238,27 +250,52 @@ class ZoneCache:
     long-lived process, finds its burnt blocks); the grid by its transform and block
     windows. At most ``max_entries`` (zones, grid) are kept, the least recently used
     dropped first.
+
+    With a ``store`` (``processing.zone_cache``), a new entry's blocks are first read from
+    it, by the checksum of the shapes and the grid, and the blocks burnt by a pass are kept
+    there when it ends (:meth:`keep`): a later run over the same communes and grid burns
+    nothing.
     """
 
-    def __init__(self, max_entries: int = 2) -> None:
+    def __init__(self, max_entries: int = 2, store: ZoneStorage | None = None) -> None:
         self.max_entries = max_entries
+        self.store = store
         self._entries: list[_ZoneEntry] = []
 
     def blocks(self, geometries: np.ndarray, transform: Affine) -> dict:
         """The burnt blocks of these zones on this grid, by window ``(row_off, col_off,
-        rows, cols)`` (an empty mapping, kept, the first time)."""
+        rows, cols)`` (the store's, or an empty mapping, kept, the first time)."""
         ids = np.fromiter((id(g) for g in geometries), dtype=np.int64, count=len(geometries))
         grid = tuple(transform)[:6]
         found = self._same_objects(ids, grid)
+        digest = None
         if found is None:
-            found = self._same_shapes(geometries, ids, grid)
+            found, digest = self._same_shapes(geometries, ids, grid)
         if found is None:
-            found = _ZoneEntry(geometries, ids, grid, {})
+            found = self._from_store(_ZoneEntry(geometries, ids, grid, {}, digest))
         else:
             self._entries.remove(found)
         self._entries.append(found)
         del self._entries[: -self.max_entries]
         return found.blocks
+
+    def _from_store(self, entry: _ZoneEntry) -> _ZoneEntry:
+        """A new entry, with the blocks its store holds."""
+        if self.store is not None:
+            key = self.store.key(entry.shapes_digest(), entry.grid)
+            entry.blocks.update(self.store.load(key, len(entry.ids)) or {})
+            entry.stored = len(entry.blocks)
+        return entry
+
+    def keep(self, blocks: dict) -> None:
+        """Save to the store the entry whose blocks are ``blocks`` when a pass burnt blocks
+        its store does not hold yet (nothing without a store)."""
+        if self.store is None:
+            return
+        for entry in self._entries:
+            if entry.blocks is blocks and len(blocks) > entry.stored:
+                self.store.save(self.store.key(entry.shapes_digest(), entry.grid), blocks)
+                entry.stored = len(blocks)
 
     def _same_objects(self, ids: np.ndarray, grid: tuple[float, ...]) -> _ZoneEntry | None:
         for entry in self._entries:
@@ -268,9 +305,9 @@ class ZoneCache:
 
     def _same_shapes(
         self, geometries: np.ndarray, ids: np.ndarray, grid: tuple[float, ...]
-    ) -> _ZoneEntry | None:
+    ) -> tuple[_ZoneEntry | None, bytes | None]:
         """The entry of these shapes on this grid held as other objects, now keyed by these
-        (None when there is none)."""
+        (None when there is none), and the shapes' checksum when it was computed."""
         digest = None
         for entry in self._entries:
             if entry.grid != grid or len(entry.ids) != len(ids):
@@ -278,11 +315,11 @@ class ZoneCache:
             digest = digest or geometry_digest(geometries)
             if entry.shapes_digest() == digest:
                 entry.geometries, entry.ids = geometries, ids
-                return entry
-        return None
+                return entry, digest
+        return None, digest
 
     def clear(self) -> None:
-        """Forget every entry."""
+        """Forget every entry (the store's files stay)."""
         self._entries.clear()
 
 
@@ -318,6 +355,12 @@ class ZoneBlocks:
             table = self.edges.rows(block.row_off, rows)
             return burn_zones(table, block.row_off, block.col_off, rows, cols, engine=engine)
         return kernels.decode_runs(self.runs(block), rows, cols)
+
+    def keep(self) -> None:
+        """Keep the blocks burnt so far in the cache's store, if it has one
+        (:meth:`ZoneCache.keep`); called when a pass has ended."""
+        if self._blocks is not None and self.cache is not None:
+            self.cache.keep(self._blocks)
 
     def cached(self, block: RasterBlock) -> kernels.BlockRuns | None:
         """The burnt block as runs along its rows when the cache holds it (else None)."""
@@ -516,6 +559,7 @@ def zonal_crosstab(
     zone_blocks = ZoneBlocks(np.asarray(zones.geometry.values), pixel_areas.transform, cache)
     with closing(_prepared_blocks(blocks, zone_blocks, engine, n_blocks)) as prepared:
         totals = _count_blocks(prepared, zone_blocks, pixel_areas, layers, n_blocks, progress)
+    zone_blocks.keep()
     return totals.result(layers.categorical)
 
 

@@ -129,6 +129,7 @@ from geocarbon.zonal import (
     ZONE_CACHE,
     ZonalResult,
     ZoneBlocks,
+    ZoneCache,
     check_integral,
     check_landcover_excess,
     check_pixel_size,
@@ -1035,7 +1036,26 @@ def landcover_crosstab(
         n_blocks=total,
         progress=report,
         labels=labels,
+        cache=zone_cache(cfg),
     )
+
+
+#: The caches of burnt zones with a store, by folder (``processing.zone_cache``).
+_STORED_CACHES: dict[Path, ZoneCache] = {}
+
+
+def zone_cache(cfg: PipelineConfig) -> ZoneCache:
+    """The cache of burnt zones of this run: the process's own, or with
+    ``processing.zone_cache`` one that reads and keeps them in that folder
+    (:class:`geocarbon.io.zone_store.ZoneStore`)."""
+    folder = cfg.processing.zone_cache
+    if folder is None:
+        return ZONE_CACHE
+    if folder not in _STORED_CACHES:
+        from geocarbon.io.zone_store import ZoneStore
+
+        _STORED_CACHES[folder] = ZoneCache(store=ZoneStore(folder))
+    return _STORED_CACHES[folder]
 
 
 def raster_coverage(
@@ -2081,7 +2101,7 @@ def write_pixel_maps(
     )
     zones = communes_on_grid(inputs, landcover)
     # the zones burnt by the cross-tab are read from the cache (compiled engine)
-    burnt = ZoneBlocks(np.asarray(zones.geometry.values), landcover.transform, ZONE_CACHE)
+    burnt = ZoneBlocks(np.asarray(zones.geometry.values), landcover.transform, zone_cache(cfg))
     engine = kernels.resolve_engine(pixels=landcover.width * landcover.height)
     aligned = [("before", read.landcover_before)]
     if read.forest_map is not None:
@@ -2112,6 +2132,7 @@ def write_pixel_maps(
             if not too_many:
                 polygons += hotspot_polygons(np.nan_to_num(density["change"]), block.transform)
                 too_many = len(polygons) > MAX_HOTSPOTS
+    burnt.keep()
     if too_many or not polygons:
         return None
     return hotspot_frame(polygons, landcover.crs)
