@@ -281,3 +281,21 @@ def test_an_output_folder_holding_the_zone_cache_is_refused(tmp_path: Path) -> N
     assert result.exit_code == 2, result.output
     assert "zone cache processing.zone_cache" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_temporary_files_of_a_killed_run_are_removed_and_nothing_else(tmp_path: Path) -> None:
+    import os
+    import time
+
+    store = ZoneStore(tmp_path)
+    key = store.key(b"shapes", tuple(TRANSFORM)[:6])
+    old = tmp_path / f".{store.path('a' * 40).name}.tmp-x1y2"  # left by a killed run
+    fresh = tmp_path / f".{store.path('b' * 40).name}.tmp-x3y4"  # another run writing now
+    mine = tmp_path / ".geocarbon-zones-notes.txt"  # not geocarbon's
+    for path in (old, fresh, mine):
+        path.write_bytes(b"x")
+    past = time.time() - zone_store.STALE_SECONDS - 60
+    os.utime(old, (past, past))
+    os.utime(mine, (past, past))
+    store.save(key, {})
+    assert _files(tmp_path) == sorted([fresh.name, mine.name, store.path(key).name])

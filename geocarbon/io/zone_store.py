@@ -21,7 +21,8 @@ read: a file that is damaged, truncated or not one of geocarbon's is ignored (wi
 and replaced by the next save. Files are written to a temporary file in the same folder and
 renamed (two runs saving the same key write the same bytes; the last rename wins). Nothing
 but ``geocarbon-zones-*.npz`` files (and their temporary files while written) is ever written
-there, and nothing is deleted: remove the folder to reclaim its space.
+there, and nothing else is deleted than the temporary files a killed run left (older than
+:data:`STALE_SECONDS`): remove the folder to reclaim its space.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import time
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,6 +46,8 @@ logger = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 #: Name of a store file: this prefix, the key (hex), this suffix.
 PREFIX, SUFFIX = "geocarbon-zones-", ".npz"
+#: Age [s] from which a temporary file of a save is taken as left by a killed run.
+STALE_SECONDS = 3600
 
 Window = tuple[int, int, int, int]
 """A block's ``(row_off, col_off, rows, cols)``."""
@@ -157,6 +161,19 @@ class ZoneStore:
                 with contextlib.suppress(OSError):
                     tmp.unlink()
         logger.info("burnt zones kept in the zone cache %s (%d blocks)", path, len(blocks))
+        self._remove_stale_temporaries()
+
+    def _remove_stale_temporaries(self) -> None:
+        """Remove the temporary files of saves that a killed run left (named as :meth:`save`
+        names them, older than :data:`STALE_SECONDS`: not one being written now)."""
+        now = time.time()
+        for entry in self.folder.glob(f".{PREFIX}*{SUFFIX}.tmp-*"):
+            with contextlib.suppress(OSError):
+                if entry.is_symlink() or not entry.is_file():
+                    continue
+                if now - entry.stat().st_mtime > STALE_SECONDS:
+                    logger.info("removing %s, left by a run that did not finish", entry)
+                    entry.unlink()
 
 
 def _arrays_of(blocks: Mapping[Window, Runs]) -> dict[str, np.ndarray]:
