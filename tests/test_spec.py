@@ -20,7 +20,7 @@ from geocarbon.spec import (
 from tests.conftest import REPO
 
 #: Path keys of the configuration that are not inputs.
-NOT_INPUTS = {"output_dir", "source_file"}
+NOT_INPUTS = {"output_dir", "source_file", "processing.zone_cache"}  # written by runs
 
 
 def _models(annotation: object) -> list[tuple[bool, object]]:
