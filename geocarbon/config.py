@@ -1499,7 +1499,8 @@ class ProcessingConfig(_Strict):
         "50 million pixels or more, computed in this process; the same figures, bit for bit). "
         "One file per commune layer and grid, named by a checksum of the commune shapes, the "
         "grid and geocarbon's burning code; geocarbon writes nothing else there and deletes "
-        "nothing: remove the folder to reclaim its space. null: nothing kept.",
+        "nothing there but the temporary files a killed run left: remove the folder to "
+        "reclaim its space. null: nothing kept.",
     )
 
     @field_validator("scheduler")

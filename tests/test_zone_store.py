@@ -116,11 +116,11 @@ def test_other_shapes_grid_or_code_find_no_file(
     _assert_identical(result, reference)
     assert len(_files(tmp_path)) == 3
 
-    digest = zones_digest = zonal.geometry_digest(np.asarray(zones.geometry.values))
+    digest = zonal.geometry_digest(np.asarray(zones.geometry.values))
     grid = tuple(TRANSFORM)[:6]
     key = store.key(digest, grid)
     monkeypatch.setattr(zone_store, "_code_digest", lambda: b"another burning code")
-    assert ZoneStore(tmp_path).key(zones_digest, grid) != key
+    assert ZoneStore(tmp_path).key(digest, grid) != key
 
 
 def test_a_damaged_file_is_not_used_and_is_replaced(

@@ -498,12 +498,12 @@ def test_signal_while_the_lock_is_taken_leaves_no_lock(
     try:
         with pytest.raises(_TerminatedError), outdir.reserve_output_dir(target, overwrite=False):
             pytest.fail("the signal arrives before the run starts")
+        assert signal.getsignal(signal.SIGTERM) is _raise_terminated  # the run's handler back
     finally:
         signal.signal(signal.SIGTERM, previous)
         idle.set()
     assert sent, "the signal was not sent while the lock was taken"
     assert not lock.exists()
-    assert signal.getsignal(signal.SIGTERM) is previous
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
